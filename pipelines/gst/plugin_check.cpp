@@ -1,0 +1,30 @@
+#include "pipelines/gst/plugin_check.h"
+
+#include <gst/gst.h>
+
+#include "pipelines/gst/gst_ref.h"
+
+namespace sreda::gst {
+
+const std::vector<RequiredElement>& required_elements() {
+  static const std::vector<RequiredElement> kElements = {
+      {"appsrc", "gstreamer1.0-plugins-base"},    {"appsink", "gstreamer1.0-plugins-base"},
+      {"flvdemux", "gstreamer1.0-plugins-good"},  {"tsdemux", "gstreamer1.0-plugins-bad"},
+      {"h264parse", "gstreamer1.0-plugins-bad"},  {"aacparse", "gstreamer1.0-plugins-good"},
+  };
+  return kElements;
+}
+
+std::vector<std::string> missing_elements(const std::vector<RequiredElement>& wanted) {
+  std::vector<std::string> out;
+  for (const auto& w : wanted) {
+    auto factory = GstRef<GstElementFactory>::adopt(gst_element_factory_find(w.element));
+    if (!factory) {
+      out.push_back(std::string("GStreamer element '") + w.element +
+                    "' is missing: apt-get install " + w.debian_package);
+    }
+  }
+  return out;
+}
+
+}  // namespace sreda::gst

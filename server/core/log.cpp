@@ -1,0 +1,52 @@
+#include "server/core/log.h"
+
+#include <atomic>
+#include <cstdio>
+#include <mutex>
+
+#include "server/core/clock.h"
+
+namespace sreda::core {
+namespace {
+std::atomic<int> g_level{static_cast<int>(LogLevel::info)};
+std::mutex g_mutex;
+const char* level_name(LogLevel l) {
+  switch (l) {
+    case LogLevel::debug: return "debug";
+    case LogLevel::info: return "info";
+    case LogLevel::warn: return "warn";
+    case LogLevel::error: return "error";
+  }
+  return "?";
+}
+}  // namespace
+
+bool parse_log_level(std::string_view name, LogLevel& out) {
+  for (LogLevel l : {LogLevel::debug, LogLevel::info, LogLevel::warn, LogLevel::error}) {
+    if (name == level_name(l)) {
+      out = l;
+      return true;
+    }
+  }
+  return false;
+}
+
+void set_log_level(LogLevel level) { g_level.store(static_cast<int>(level)); }
+LogLevel log_level() { return static_cast<LogLevel>(g_level.load()); }
+
+void log_line(LogLevel level, std::string_view context, std::string_view message) {
+  if (static_cast<int>(level) < g_level.load()) return;
+  std::string line = format_rfc3339_ms(now_ms());
+  line += ' ';
+  line += level_name(level);
+  line += " [";
+  line += context;
+  line += "] ";
+  line += message;
+  line += '\n';
+  std::lock_guard lock(g_mutex);
+  std::fwrite(line.data(), 1, line.size(), stderr);
+  std::fflush(stderr);
+}
+
+}  // namespace sreda::core
