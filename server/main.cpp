@@ -1,1 +1,66 @@
-int main() { return 0; }
+// sreda: a real-time streaming server for online cultural events.
+#include <gst/gst.h>
+#include <signal.h>
+
+#include <cstdio>
+#include <cstring>
+#include <map>
+#include <string>
+
+#include "pipelines/gst/plugin_check.h"
+#include "server/app/app.h"
+#include "server/core/log.h"
+
+extern char** environ;
+
+int main(int argc, char** argv) {
+  std::map<std::string, std::string> env;
+  for (char** e = environ; *e; ++e) {
+    std::string kv = *e;
+    if (kv.rfind("SREDA_", 0) != 0) continue;
+    auto eq = kv.find('=');
+    if (eq != std::string::npos) env[kv.substr(0, eq)] = kv.substr(eq + 1);
+  }
+  auto loaded = sreda::config::load(argc, argv, env);
+  if (loaded.help) {
+    std::fputs(sreda::config::usage().c_str(), stdout);
+    return 0;
+  }
+  if (!loaded.errors.empty()) {
+    std::fprintf(stderr, "sreda: the configuration has %zu problem(s):\n", loaded.errors.size());
+    for (const auto& e : loaded.errors) std::fprintf(stderr, "  %s\n", e.c_str());
+    return 2;
+  }
+  sreda::core::LogLevel level;
+  sreda::core::parse_log_level(loaded.config.log.level, level);
+  sreda::core::set_log_level(level);
+  sreda::core::Logger log("main");
+
+  gst_init(nullptr, nullptr);
+  auto missing = sreda::gst::missing_elements(sreda::gst::required_elements());
+  if (!missing.empty()) {
+    for (const auto& m : missing) log.error(m);
+    return 3;
+  }
+
+  // Signals are taken by sigwait on this thread only: block them before any thread starts.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  log.info(std::string("sreda ") + SREDA_VERSION + " starting; data dir " + loaded.config.server.data_dir +
+           (loaded.config_path.empty() ? "" : "; config " + loaded.config_path));
+  sreda::app::App app(loaded.config);
+  if (auto r = app.start(); !r) {
+    log.error("cannot start: " + r.error().message);
+    return 1;
+  }
+  int sig = 0;
+  sigwait(&signals, &sig);
+  log.info(std::string("received ") + (sig == SIGINT ? "SIGINT" : "SIGTERM") + ", shutting down");
+  app.stop();
+  return 0;
+}

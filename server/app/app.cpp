@@ -1,0 +1,151 @@
+#include "server/app/app.h"
+
+#include <sys/stat.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+#include "server/auth/curators.h"
+#include "server/auth/password.h"
+#include "server/core/clock.h"
+#include "server/core/log.h"
+#include "server/store/migrations.h"
+
+namespace sreda::app {
+namespace {
+core::Logger& log() {
+  static core::Logger logger("app");
+  return logger;
+}
+}  // namespace
+
+App::App(config::Config config) : config_(std::move(config)) {}
+
+App::~App() { stop(); }
+
+core::Result<void> App::open_store() {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::create_directories(config_.server.data_dir, ec);
+  if (ec) return core::Error{"data_dir", "cannot create data dir " + config_.server.data_dir + ": " + ec.message(), ""};
+  const std::string db_path = (fs::path(config_.server.data_dir) / "sreda.db").string();
+  auto db = store::Db::open(db_path);
+  if (!db) return db.error();
+  auto migrated = store::migrate(*db);
+  if (!migrated) return migrated.error();
+  if (*migrated != store::latest_schema_version())
+    log().info("database " + db_path + " migrated from schema " + std::to_string(*migrated) + " to " +
+               std::to_string(store::latest_schema_version()));
+
+  // First start: create the admin account.
+  if (auth::count_curators(*db) == 0) {
+    const char* env = std::getenv("SREDA_ADMIN_PASSWORD");
+    std::string password = env ? env : "";
+    if (!password.empty()) {
+      if (auto why = auth::check_password(password)) return core::Error{"admin_password", "SREDA_ADMIN_PASSWORD: " + *why, ""};
+    } else {
+      password = auth::generate_password();
+    }
+    auto hash = auth::hash_password(password);
+    if (!hash) return hash.error();
+    auth::insert_curator(*db, "admin", *hash, "admin", core::now_s());
+    if (env && *env) {
+      log().info("created curator 'admin' with the password from SREDA_ADMIN_PASSWORD");
+    } else {
+      const std::string path = (fs::path(config_.server.data_dir) / "admin-password").string();
+      {
+        std::ofstream out(path, std::ios::trunc);
+        out << password << "\n";
+      }
+      ::chmod(path.c_str(), 0600);
+      log().info("created curator 'admin'; its password is in " + path);
+    }
+  }
+  store_ = std::make_unique<store::Store>(std::move(*db), static_cast<size_t>(config_.store.queue_max));
+  return {};
+}
+
+void App::register_metrics() {
+  metrics_.gauge("sreda_uptime_seconds", "seconds since the server started",
+                 [this] { return (core::now_ms() - started_ms_) / 1000.0; });
+  const store::StoreStats* s = &store_->stats();
+  metrics_.gauge("sreda_store_queue_depth", "jobs waiting for the store thread",
+                 [s] { return static_cast<double>(s->queue_depth.load()); });
+  metrics_.gauge("sreda_store_jobs_total", "store jobs run (requests, writes)",
+                 [s] { return static_cast<double>(s->jobs_done.load()); });
+  metrics_.gauge("sreda_store_jobs_refused_total", "store jobs refused because the queue was full",
+                 [s] { return static_cast<double>(s->jobs_refused.load()); });
+  metrics_.gauge("sreda_store_job_failures_total", "store jobs that failed",
+                 [s] { return static_cast<double>(s->job_failures.load()); });
+  metrics_.gauge("sreda_store_job_seconds_total", "time spent in store jobs, commits included",
+                 [s] { return s->job_us_total.load() / 1e6; });
+  metrics_.gauge("sreda_store_job_seconds_max", "longest store job (commit latency bound)",
+                 [s] { return s->job_us_max.load() / 1e6; });
+}
+
+void App::schedule_housekeeping() {
+  housekeeping_.expires_after(std::chrono::minutes(10));
+  housekeeping_.async_wait([this](const boost::system::error_code& ec) {
+    if (ec) return;  // operation_aborted: stopping
+    store_->post([](store::Db& db) {
+      int n = auth::purge_expired_sessions(db, core::now_s());
+      if (n) core::Logger("auth").info("removed " + std::to_string(n) + " expired session(s)");
+    });
+    schedule_housekeeping();
+  });
+}
+
+core::Result<void> App::start() {
+  started_ms_ = core::now_ms();
+  if (auto r = open_store(); !r) return r;
+  store_->start();
+  register_metrics();
+
+  limiter_ = std::make_unique<auth::LoginLimiter>(config_.auth.login_max_failures, config_.auth.login_window_s);
+  api_ = std::make_unique<web::Api>(config_, *store_, *limiter_);
+  health_ = std::make_unique<web::HealthHandler>();
+  metrics_handler_ = std::make_unique<web::MetricsHandler>(metrics_);
+  calendar_ = std::make_unique<web::CalendarHandler>(config_, *store_);
+  static_ = std::make_unique<web::StaticHandler>(config_.server.static_dir);
+  if (!std::filesystem::is_directory(config_.server.static_dir))
+    log().warn("server.static_dir " + config_.server.static_dir + " is not a folder: web pages will answer 404");
+  std::vector<web::Route> routes = {
+      {"/api", "/api", api_.get()},
+      {"/healthz", "/healthz", health_.get()},
+      {"/metrics", "/metrics", metrics_handler_.get()},
+      {"/schedule.ics", "/schedule.ics", calendar_.get()},
+      {"/events", "/events", calendar_.get()},
+      {"/", "static", static_.get()},
+  };
+  web::HttpServerOptions http_options{config_.server.listen, config_.server.http_port, config_.server.max_body_bytes};
+  http_ = std::make_unique<web::HttpServer>(http_options, std::move(routes), metrics_);
+  if (auto r = http_->start(); !r) {
+    store_->stop();
+    return r;
+  }
+
+  control_work_.emplace(control_.get_executor());
+  control_thread_ = std::thread([this] { control_.run(); });
+  boost::asio::post(control_, [this] { schedule_housekeeping(); });
+
+  started_ = true;
+  log().info("listening: http=" + std::to_string(http_->port()) + " rtmp=off srt=off (listen " +
+             config_.server.listen + ")");
+  return {};
+}
+
+void App::stop() {
+  if (!started_) return;
+  started_ = false;
+  log().info("stopping");
+  // Reverse order: no new requests, then timers, then the store drains every accepted job.
+  http_->stop();
+  boost::asio::post(control_, [this] { housekeeping_.cancel(); });
+  control_work_.reset();
+  if (control_thread_.joinable()) control_thread_.join();
+  store_->stop();
+  log().info("closed: stopped cleanly");
+}
+
+}  // namespace sreda::app

@@ -1,0 +1,230 @@
+#include "server/config/config.h"
+
+#include <fstream>
+#include <limits>
+#include <sstream>
+#include <type_traits>
+
+#include "server/core/log.h"
+
+namespace sreda::config {
+namespace {
+
+using nlohmann::json;
+
+std::string type_name(const json& j) { return j.type_name(); }
+
+// Assigns a JSON value to a field, or explains why it does not fit.
+template <class T>
+bool assign(T& field, const json& j, std::string& why) {
+  if constexpr (std::is_same_v<T, bool>) {
+    if (!j.is_boolean()) return why = "expected true or false, got " + type_name(j), false;
+    field = j.get<bool>();
+  } else if constexpr (std::is_integral_v<T>) {
+    if (!j.is_number_integer()) return why = "expected a whole number, got " + type_name(j), false;
+    auto v = j.get<int64_t>();
+    if (v < static_cast<int64_t>(std::numeric_limits<T>::min()) ||
+        v > static_cast<int64_t>(std::numeric_limits<T>::max()))
+      return why = "number out of range", false;
+    field = static_cast<T>(v);
+  } else {
+    if (!j.is_string()) return why = "expected a string, got " + type_name(j), false;
+    field = j.get<std::string>();
+  }
+  return true;
+}
+
+// Parses text (from env or CLI) as the field's type.
+template <class T>
+bool assign_text(T& field, const std::string& text, std::string& why) {
+  if constexpr (std::is_same_v<T, bool>) {
+    if (text == "true" || text == "1" || text == "yes") return field = true, true;
+    if (text == "false" || text == "0" || text == "no") return field = false, true;
+    return why = "expected true or false, got '" + text + "'", false;
+  } else if constexpr (std::is_integral_v<T>) {
+    try {
+      size_t used = 0;
+      long long v = std::stoll(text, &used);
+      if (used != text.size()) throw std::invalid_argument("trailing");
+      return assign(field, json(v), why);
+    } catch (const std::exception&) {
+      return why = "expected a whole number, got '" + text + "'", false;
+    }
+  } else {
+    field = text;
+    return true;
+  }
+}
+
+void flatten(const json& j, const std::string& prefix, std::map<std::string, json>& out,
+             std::vector<std::string>& errors, const std::string& origin) {
+  for (auto it = j.begin(); it != j.end(); ++it) {
+    std::string path = prefix.empty() ? it.key() : prefix + "." + it.key();
+    if (it->is_object() && prefix.empty()) {
+      if (it->empty()) out[path] = *it;  // an empty section still has to be a known one
+      flatten(*it, path, out, errors, origin);
+    } else if (prefix.empty()) {
+      errors.push_back(origin + ": " + path + ": expected a section (an object), got " + type_name(*it));
+    } else {
+      out[path] = *it;
+    }
+  }
+}
+
+std::string env_name(const std::string& path) {
+  std::string out = "SREDA_";
+  for (char ch : path) out += ch == '.' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+  return out;
+}
+
+struct Flag {
+  const char* name;
+  const char* path;
+};
+const Flag kFlags[] = {
+    {"--data-dir", "server.data_dir"},   {"--http-port", "server.http_port"},
+    {"--rtmp-port", "server.rtmp_port"}, {"--srt-port", "server.srt_port"},
+    {"--listen", "server.listen"},       {"--static-dir", "server.static_dir"},
+    {"--public-url", "server.public_url"}, {"--log-level", "log.level"},
+};
+
+bool set_by_path(Config& c, const std::string& path, const std::string& text, std::string& why) {
+  bool found = false, ok = true;
+  visit_fields(c, [&](const char* p, auto& field) {
+    if (path == p) {
+      found = true;
+      ok = assign_text(field, text, why);
+    }
+  });
+  if (!found) why = "unknown key";
+  return found && ok;
+}
+
+}  // namespace
+
+json to_flat_json(const Config& c) {
+  json out = json::object();
+  visit_fields(const_cast<Config&>(c), [&](const char* path, auto& field) { out[path] = field; });
+  return out;
+}
+
+LoadResult parse_config_text(const std::string& text, const std::string& origin) {
+  LoadResult r;
+  json j;
+  try {
+    j = json::parse(text, nullptr, true, /*ignore_comments=*/true);
+  } catch (const json::parse_error& e) {
+    r.errors.push_back(origin + ": not valid JSON: " + e.what());
+    return r;
+  }
+  if (!j.is_object()) {
+    r.errors.push_back(origin + ": expected an object at the top");
+    return r;
+  }
+  std::map<std::string, json> flat;
+  flatten(j, "", flat, r.errors, origin);
+  visit_fields(r.config, [&](const char* path, auto& field) {
+    auto it = flat.find(path);
+    if (it == flat.end()) return;
+    std::string why;
+    if (!assign(field, it->second, why)) r.errors.push_back(origin + ": " + path + ": " + why);
+    flat.erase(it);
+  });
+  for (const auto& [path, value] : flat) r.errors.push_back(origin + ": " + path + ": unknown key");
+  return r;
+}
+
+void validate(const Config& c, std::vector<std::string>& errors) {
+  auto port = [&](const char* path, int v) {
+    if (v < 0 || v > 65535) errors.push_back(std::string(path) + ": port must be 0..65535, got " + std::to_string(v));
+  };
+  port("server.http_port", c.server.http_port);
+  port("server.rtmp_port", c.server.rtmp_port);
+  port("server.srt_port", c.server.srt_port);
+  if (c.server.listen.empty()) errors.push_back("server.listen: must not be empty");
+  if (c.server.data_dir.empty()) errors.push_back("server.data_dir: must not be empty");
+  if (c.server.max_body_bytes < 1024) errors.push_back("server.max_body_bytes: must be at least 1024");
+  if (c.server.shutdown_timeout_s < 1) errors.push_back("server.shutdown_timeout_s: must be at least 1");
+  if (c.auth.session_ttl_hours < 1) errors.push_back("auth.session_ttl_hours: must be at least 1");
+  if (c.auth.login_max_failures < 1) errors.push_back("auth.login_max_failures: must be at least 1");
+  if (c.auth.login_window_s < 1) errors.push_back("auth.login_window_s: must be at least 1");
+  if (c.store.queue_max < 16) errors.push_back("store.queue_max: must be at least 16");
+  if (c.studios.reconnect_grace_s < 0) errors.push_back("studios.reconnect_grace_s: must not be negative");
+  core::LogLevel level;
+  if (!core::parse_log_level(c.log.level, level))
+    errors.push_back("log.level: expected debug, info, warn or error, got '" + c.log.level + "'");
+}
+
+std::string usage() {
+  std::string u =
+      "usage: sreda [--config FILE] [--data-dir DIR] [--http-port N] [--rtmp-port N] [--srt-port N]\n"
+      "             [--listen ADDR] [--static-dir DIR] [--public-url URL] [--log-level LEVEL]\n"
+      "Every config key can also be set as SREDA_<SECTION>_<KEY>, e.g. SREDA_SERVER_HTTP_PORT=8080.\n"
+      "Order: defaults < config file < environment < flags. Port 0 picks a free port.\n";
+  return u;
+}
+
+CliResult load(int argc, const char* const* argv, const std::map<std::string, std::string>& env) {
+  CliResult r;
+  // First pass: --config and --help.
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "--help" || a == "-h") r.help = true;
+    if (a == "--config" && i + 1 < argc) r.config_path = argv[++i];
+    else if (a.rfind("--config=", 0) == 0) r.config_path = a.substr(9);
+  }
+  if (r.help) return r;
+  if (!r.config_path.empty()) {
+    std::ifstream in(r.config_path);
+    if (!in) {
+      r.errors.push_back(r.config_path + ": cannot read the config file");
+    } else {
+      std::stringstream ss;
+      ss << in.rdbuf();
+      auto loaded = parse_config_text(ss.str(), r.config_path);
+      r.config = loaded.config;
+      r.errors.insert(r.errors.end(), loaded.errors.begin(), loaded.errors.end());
+    }
+  }
+  visit_fields(r.config, [&](const char* path, auto& field) {
+    auto it = env.find(env_name(path));
+    if (it == env.end()) return;
+    std::string why;
+    if (!assign_text(field, it->second, why)) r.errors.push_back(it->first + " (" + path + "): " + why);
+  });
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "--config") {
+      ++i;
+      continue;
+    }
+    if (a.rfind("--config=", 0) == 0) continue;
+    std::string name = a, value;
+    bool has_value = false;
+    if (auto eq = a.find('='); eq != std::string::npos) {
+      name = a.substr(0, eq);
+      value = a.substr(eq + 1);
+      has_value = true;
+    }
+    const Flag* flag = nullptr;
+    for (const auto& f : kFlags)
+      if (name == f.name) flag = &f;
+    if (!flag) {
+      r.errors.push_back(a + ": unknown option (see --help)");
+      continue;
+    }
+    if (!has_value) {
+      if (i + 1 >= argc) {
+        r.errors.push_back(name + ": needs a value");
+        continue;
+      }
+      value = argv[++i];
+    }
+    std::string why;
+    if (!set_by_path(r.config, flag->path, value, why)) r.errors.push_back(name + " (" + flag->path + "): " + why);
+  }
+  validate(r.config, r.errors);
+  return r;
+}
+
+}  // namespace sreda::config

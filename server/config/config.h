@@ -1,0 +1,102 @@
+// sreda's configuration. One source of defaults: the initialisers below (STYLE.md 9).
+// config/sreda.jsonc documents every key; a unit test proves it equals these defaults.
+// Loaded once at start-up on the main thread; read-only afterwards (any thread).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "nlohmann/json.hpp"
+
+namespace sreda::config {
+
+struct ServerConfig {
+  std::string listen = "0.0.0.0";  // address every listener binds
+  int http_port = 8080;            // 0 = pick a free port
+  int rtmp_port = 1935;
+  int srt_port = 8890;
+  std::string public_url;          // e.g. "https://culture.example.org"; empty = from the Host header
+  std::string data_dir = "var";    // SQLite database, archive, admin-password
+  std::string static_dir = "player-web/public";
+  int64_t max_body_bytes = 65536;  // larger request bodies get 413
+  int shutdown_timeout_s = 5;
+};
+
+struct AuthConfig {
+  int session_ttl_hours = 12;
+  int login_max_failures = 5;    // per client address within login_window_s, then 429
+  int login_window_s = 300;
+};
+
+struct StoreConfig {
+  int queue_max = 10000;         // jobs waiting for the store thread; more get 503
+};
+
+struct StudiosConfig {
+  bool allow_unscheduled = false;  // a publish with no scheduled event creates an ad-hoc one
+  int reconnect_grace_s = 60;
+};
+
+struct LogConfig {
+  std::string level = "info";    // debug | info | warn | error
+};
+
+struct Config {
+  ServerConfig server;
+  AuthConfig auth;
+  StoreConfig store;
+  StudiosConfig studios;
+  LogConfig log;
+};
+
+// Calls v(path, field) for every key. The one list of keys: loading, env, CLI, dump and tests use it.
+template <class Visitor>
+void visit_fields(Config& c, Visitor&& v) {
+  v("server.listen", c.server.listen);
+  v("server.http_port", c.server.http_port);
+  v("server.rtmp_port", c.server.rtmp_port);
+  v("server.srt_port", c.server.srt_port);
+  v("server.public_url", c.server.public_url);
+  v("server.data_dir", c.server.data_dir);
+  v("server.static_dir", c.server.static_dir);
+  v("server.max_body_bytes", c.server.max_body_bytes);
+  v("server.shutdown_timeout_s", c.server.shutdown_timeout_s);
+  v("auth.session_ttl_hours", c.auth.session_ttl_hours);
+  v("auth.login_max_failures", c.auth.login_max_failures);
+  v("auth.login_window_s", c.auth.login_window_s);
+  v("store.queue_max", c.store.queue_max);
+  v("studios.allow_unscheduled", c.studios.allow_unscheduled);
+  v("studios.reconnect_grace_s", c.studios.reconnect_grace_s);
+  v("log.level", c.log.level);
+}
+
+// Flat {"server.http_port": 8080, …} view of a config, for comparisons and the start-up dump.
+nlohmann::json to_flat_json(const Config& c);
+
+struct LoadResult {
+  Config config;
+  std::vector<std::string> errors;  // every problem at once, each naming its key path
+};
+
+// Parses JSON-with-comments text over the defaults. Unknown keys and wrong types are errors.
+LoadResult parse_config_text(const std::string& text, const std::string& origin);
+
+// The whole start-up sequence: defaults, then the file (if any), then SREDA_<PATH> environment
+// variables (e.g. SREDA_SERVER_HTTP_PORT), then CLI flags. Exits nowhere: the caller reports errors.
+// Also handles --help (sets help=true).
+struct CliResult {
+  Config config;
+  std::vector<std::string> errors;
+  bool help = false;
+  std::string config_path;
+};
+CliResult load(int argc, const char* const* argv, const std::map<std::string, std::string>& env);
+
+std::string usage();
+
+// Checks values (ports in range, level name…). Appends errors naming the key path.
+void validate(const Config& c, std::vector<std::string>& errors);
+
+}  // namespace sreda::config

@@ -1,0 +1,46 @@
+// Studios and events in SQLite. Store thread only (every function takes the store's Db).
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "server/schedule/event.h"
+#include "server/store/db.h"
+
+namespace sreda::schedule {
+
+std::vector<Studio> list_studios(store::Db& db);
+std::optional<Studio> find_studio(store::Db& db, int64_t id);
+std::optional<Studio> find_studio_by_name(store::Db& db, const std::string& name);
+std::optional<Studio> find_studio_by_key(store::Db& db, const std::string& stream_key);
+Studio create_studio(store::Db& db, const std::string& name, int64_t now);
+void rename_studio(store::Db& db, int64_t id, const std::string& name, int64_t now);
+std::string rotate_studio_key(store::Db& db, int64_t id, int64_t now);
+int64_t count_studio_events(store::Db& db, int64_t studio_id);
+void delete_studio(store::Db& db, int64_t id);
+
+std::optional<Event> find_event(store::Db& db, int64_t id);
+// Events of the studio, not cancelled, overlapping [starts_at, ends_at), other than `except_id`.
+std::optional<Event> find_overlap(store::Db& db, int64_t studio_id, int64_t starts_at, int64_t ends_at,
+                                  int64_t except_id);
+Event insert_event(store::Db& db, Event e, int64_t now);
+void update_event(store::Db& db, const Event& e, int64_t now);
+void set_event_state(store::Db& db, int64_t id, const std::string& state, int64_t now);
+void delete_event(store::Db& db, int64_t id);
+
+struct EventQuery {
+  std::string when;      // "" (all), "live", "upcoming", "archive", "calendar"
+  std::string category;  // "" = any
+  std::string q;         // "" = any; matched case-insensitively in title and description
+  int64_t studio_id = 0; // 0 = any
+  int page = 1;
+  int page_size = 20;
+};
+struct EventPage {
+  std::vector<Event> events;
+  int64_t total = 0;
+};
+EventPage query_events(store::Db& db, const EventQuery& q, int64_t now);
+
+}  // namespace sreda::schedule

@@ -1,0 +1,86 @@
+#include "server/store/migrations.h"
+
+#include <string>
+#include <vector>
+
+namespace sreda::store {
+namespace {
+
+// Never edit a released step: add a new one. Times are Unix seconds (UTC); ids are integers.
+const std::vector<const char*> kSteps = {
+    // 1: curators, sessions, studios, events.
+    R"sql(
+CREATE TABLE curators (
+  id INTEGER PRIMARY KEY,
+  username TEXT NOT NULL UNIQUE COLLATE NOCASE,
+  password_hash TEXT NOT NULL,
+  role TEXT NOT NULL CHECK (role IN ('admin', 'curator')),
+  created_at INTEGER NOT NULL
+);
+CREATE TABLE sessions (
+  token_hash TEXT PRIMARY KEY,
+  curator_id INTEGER NOT NULL REFERENCES curators(id) ON DELETE CASCADE,
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL
+);
+CREATE INDEX sessions_expiry ON sessions(expires_at);
+CREATE TABLE studios (
+  id INTEGER PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE COLLATE NOCASE,
+  stream_key TEXT NOT NULL UNIQUE,
+  srt_passphrase TEXT,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+CREATE TABLE events (
+  id INTEGER PRIMARY KEY,
+  title TEXT NOT NULL,
+  description TEXT NOT NULL DEFAULT '',
+  category TEXT NOT NULL,
+  language TEXT NOT NULL,
+  studio_id INTEGER NOT NULL REFERENCES studios(id),
+  starts_at INTEGER NOT NULL,
+  ends_at INTEGER NOT NULL,
+  state TEXT NOT NULL DEFAULT 'scheduled'
+    CHECK (state IN ('scheduled', 'live', 'intermission', 'ended', 'archived', 'cancelled')),
+  search_text TEXT NOT NULL DEFAULT '',
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+CREATE INDEX events_studio_time ON events(studio_id, starts_at);
+CREATE INDEX events_state_time ON events(state, starts_at);
+)sql",
+};
+
+int user_version(Db& db) {
+  auto st = db.prepare("PRAGMA user_version");
+  st.step();
+  return static_cast<int>(st.int64(0));
+}
+
+}  // namespace
+
+int latest_schema_version() { return static_cast<int>(kSteps.size()); }
+
+core::Result<int> migrate(Db& db) {
+  const int found = user_version(db);
+  if (found > latest_schema_version()) {
+    return core::Error{"schema_too_new",
+                       "the database has schema version " + std::to_string(found) + " but this sreda knows only up to " +
+                           std::to_string(latest_schema_version()) +
+                           ": it was written by a newer sreda; run that version or restore a backup",
+                       ""};
+  }
+  for (int v = found; v < latest_schema_version(); ++v) {
+    std::string sql = std::string("BEGIN IMMEDIATE;\n") + kSteps[v] + "\nPRAGMA user_version = " +
+                      std::to_string(v + 1) + ";\nCOMMIT;";
+    if (auto r = db.exec(sql); !r) {
+      (void)db.exec("ROLLBACK");
+      return core::Error{"migration_failed",
+                         "schema migration to version " + std::to_string(v + 1) + " failed: " + r.error().message, ""};
+    }
+  }
+  return found;
+}
+
+}  // namespace sreda::store

@@ -1,0 +1,223 @@
+#include "server/web/api.h"
+
+#include "server/auth/password.h"
+#include "server/core/clock.h"
+#include "server/core/log.h"
+
+namespace sreda::web {
+namespace {
+
+using nlohmann::json;
+
+// Splits "/api/studios/3" against "/api/studios/{id}". Returns false when it does not match.
+bool match(const std::string& pattern, const std::string& path, std::vector<int64_t>& ids) {
+  size_t pi = 0, si = 0;
+  ids.clear();
+  while (pi < pattern.size() && si < path.size()) {
+    if (pattern.compare(pi, 4, "{id}") == 0) {
+      size_t start = si;
+      int64_t v = 0;
+      while (si < path.size() && path[si] >= '0' && path[si] <= '9' && si - start < 15) v = v * 10 + (path[si++] - '0');
+      if (si == start || (si < path.size() && path[si] != '/')) return false;
+      ids.push_back(v);
+      pi += 4;
+      continue;
+    }
+    if (pattern[pi] != path[si]) return false;
+    ++pi;
+    ++si;
+  }
+  if (si < path.size() && path[si] == '/' && si + 1 == path.size()) ++si;  // tolerate one trailing slash
+  return pi == pattern.size() && si == path.size();
+}
+
+}  // namespace
+
+HttpResponse field_errors(int status, const std::string& code,
+                          const std::vector<std::pair<std::string, std::string>>& errors) {
+  json fields = json::array();
+  for (const auto& [f, m] : errors) fields.push_back({{"field", f}, {"message", m}});
+  json e = {{"code", code}, {"message", errors.front().second}, {"fields", fields}};
+  if (!errors.front().first.empty()) e["field"] = errors.front().first;
+  return HttpResponse::json(status, {{"error", e}});
+}
+
+Api::Api(const config::Config& config, store::Store& store, auth::LoginLimiter& limiter)
+    : config_(config), store_(store), limiter_(limiter) {
+  using A = Access;
+  routes_ = {
+      {"POST", "/api/login", A::anyone, true, &Api::login},
+      {"POST", "/api/logout", A::curator, false, &Api::logout},
+      {"GET", "/api/me", A::curator, false, &Api::me},
+      {"GET", "/api/curators", A::admin, false, &Api::list_curators},
+      {"POST", "/api/curators", A::admin, true, &Api::create_curator},
+      {"DELETE", "/api/curators/{id}", A::admin, false, &Api::delete_curator},
+      {"GET", "/api/studios", A::curator, false, &Api::list_studios},
+      {"POST", "/api/studios", A::admin, true, &Api::create_studio},
+      {"GET", "/api/studios/{id}", A::curator, false, &Api::get_studio},
+      {"PATCH", "/api/studios/{id}", A::admin, true, &Api::patch_studio},
+      {"DELETE", "/api/studios/{id}", A::admin, false, &Api::delete_studio},
+      {"POST", "/api/studios/{id}/rotate-key", A::admin, false, &Api::rotate_key},
+      {"GET", "/api/events", A::curator, false, &Api::list_events},
+      {"POST", "/api/events", A::curator, true, &Api::create_event},
+      {"GET", "/api/events/{id}", A::curator, false, &Api::get_event},
+      {"PATCH", "/api/events/{id}", A::curator, true, &Api::patch_event},
+      {"DELETE", "/api/events/{id}", A::curator, false, &Api::delete_event},
+      {"POST", "/api/events/{id}/cancel", A::curator, false, &Api::cancel_event},
+      {"GET", "/api/public/events", A::anyone, false, &Api::public_events},
+      {"GET", "/api/public/events/{id}", A::anyone, false, &Api::public_event},
+  };
+}
+
+void Api::handle(HttpRequest request, Reply reply) {
+  const ApiRoute* found = nullptr;
+  bool path_known = false;
+  std::vector<int64_t> ids;
+  const std::string method = request.method == "HEAD" ? "GET" : request.method;
+  for (const auto& r : routes_) {
+    if (!match(r.pattern, request.path, ids)) continue;
+    path_known = true;
+    if (method == r.method) {
+      found = &r;
+      break;
+    }
+  }
+  if (!found) {
+    if (path_known) {
+      auto resp = HttpResponse::error(405, "method_not_allowed", request.method + " is not allowed here");
+      reply(std::move(resp));
+    } else {
+      reply(HttpResponse::error(404, "not_found", "no such API: " + request.path));
+    }
+    return;
+  }
+  bool queued = store_.post([this, route = found, ids, request = std::move(request), reply](store::Db& db) mutable {
+    Call call{request, db, ids, json(), std::nullopt, core::now_s()};
+    HttpResponse resp;
+    try {
+      resp = run(*route, call);
+    } catch (const std::exception& e) {
+      core::Logger("api").error(std::string(route->method) + " " + route->pattern + " failed: " + e.what());
+      resp = HttpResponse::error(500, "internal", "the server could not complete the request");
+    }
+    reply(std::move(resp));
+  });
+  if (!queued) reply(HttpResponse::error(503, "busy", "the server is busy; try again in a moment"));
+}
+
+HttpResponse Api::run(const ApiRoute& route, Call& call) {
+  if (route.access != Access::anyone) {
+    std::string token = call.request.bearer_token();
+    if (token.empty()) return HttpResponse::error(401, "unauthorized", "log in first (Authorization: Bearer <token>)");
+    call.who = auth::find_session(call.db, token, call.now);
+    if (!call.who) return HttpResponse::error(401, "unauthorized", "the session has expired or is not valid; log in again");
+    if (route.access == Access::admin && call.who->role != "admin")
+      return HttpResponse::error(403, "forbidden", "only an admin may do this");
+  }
+  if (route.json_body) {
+    if (call.request.body.empty()) return HttpResponse::error(400, "bad_json", "a JSON body is required");
+    try {
+      call.body = json::parse(call.request.body);
+    } catch (const json::parse_error& e) {
+      return HttpResponse::error(400, "bad_json", std::string("the body is not valid JSON: ") + e.what());
+    }
+    if (!call.body.is_object()) return HttpResponse::error(400, "bad_json", "the body must be a JSON object");
+  }
+  return (this->*route.fn)(call);
+}
+
+// ---- auth ----
+
+HttpResponse Api::login(Call& c) {
+  const std::string& addr = c.request.peer;
+  if (int64_t wait = limiter_.retry_after_s(addr, core::now_ms())) {
+    auto r = HttpResponse::error(429, "too_many_attempts",
+                                 "too many failed logins; try again in " + std::to_string(wait) + " s");
+    r.headers.emplace_back("retry-after", std::to_string(wait));
+    return r;
+  }
+  const json& b = c.body;
+  if (!b.contains("username") || !b["username"].is_string())
+    return HttpResponse::error(422, "invalid", "username is required", "username");
+  if (!b.contains("password") || !b["password"].is_string())
+    return HttpResponse::error(422, "invalid", "password is required", "password");
+  std::string username = b["username"].get<std::string>();
+  std::string password = b["password"].get<std::string>();
+  for (auto& ch : username) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  // The Argon2id check (~20 ms) runs here on the store thread: logins are rare and rate-limited.
+  auto found = auth::find_curator_for_login(c.db, username);
+  static const std::string kDummy = *auth::hash_password("not a real password");
+  bool ok = auth::verify_password(password, found ? found->second : kDummy) && found;
+  if (!ok) {
+    limiter_.record_failure(addr, core::now_ms());
+    core::Logger("auth").info("failed login for '" + username.substr(0, 40) + "' from " + addr);
+    return HttpResponse::error(401, "bad_credentials", "wrong username or password");
+  }
+  limiter_.record_success(addr);
+  auto session = auth::create_session(c.db, found->first.id, c.now, int64_t{config_.auth.session_ttl_hours} * 3600);
+  core::Logger("auth").info("login: " + found->first.username + " from " + addr);
+  return HttpResponse::json(200, {{"token", session.token},
+                                  {"expires_at", core::format_rfc3339(session.expires_at)},
+                                  {"curator", auth::to_json(found->first)}});
+}
+
+HttpResponse Api::logout(Call& c) {
+  auth::delete_session(c.db, c.request.bearer_token());
+  return HttpResponse::json(200, {{"ok", true}});
+}
+
+HttpResponse Api::me(Call& c) { return HttpResponse::json(200, auth::to_json(*c.who)); }
+
+HttpResponse Api::list_curators(Call& c) {
+  json out = json::array();
+  for (const auto& cur : auth::list_curators(c.db)) out.push_back(auth::to_json(cur));
+  return HttpResponse::json(200, {{"curators", out}});
+}
+
+HttpResponse Api::create_curator(Call& c) {
+  std::vector<std::pair<std::string, std::string>> errors;
+  const json& b = c.body;
+  for (auto it = b.begin(); it != b.end(); ++it)
+    if (it.key() != "username" && it.key() != "password" && it.key() != "role")
+      errors.emplace_back(it.key(), "unknown field '" + it.key() + "'");
+  std::string username, password, role = "curator";
+  if (!b.contains("username") || !b["username"].is_string()) {
+    errors.emplace_back("username", "username is required");
+  } else {
+    username = b["username"].get<std::string>();
+    if (auto why = auth::check_username(username)) errors.emplace_back("username", *why);
+  }
+  if (!b.contains("password") || !b["password"].is_string()) {
+    errors.emplace_back("password", "password is required");
+  } else {
+    password = b["password"].get<std::string>();
+    if (auto why = auth::check_password(password)) errors.emplace_back("password", *why);
+  }
+  if (b.contains("role")) {
+    if (!b["role"].is_string() || (b["role"] != "admin" && b["role"] != "curator"))
+      errors.emplace_back("role", "role must be \"admin\" or \"curator\"");
+    else
+      role = b["role"].get<std::string>();
+  }
+  if (!errors.empty()) return field_errors(422, "invalid", errors);
+  if (auth::find_curator_for_login(c.db, username))
+    return HttpResponse::error(409, "exists", "a curator named '" + username + "' already exists", "username");
+  auto hash = auth::hash_password(password);
+  if (!hash) return HttpResponse::error(500, "internal", hash.error().message);
+  auto cur = auth::insert_curator(c.db, username, *hash, role, c.now);
+  core::Logger("auth").info(c.who->username + " created curator " + username + " (" + role + ")");
+  return HttpResponse::json(201, auth::to_json(cur));
+}
+
+HttpResponse Api::delete_curator(Call& c) {
+  auto cur = auth::find_curator(c.db, c.ids[0]);
+  if (!cur) return HttpResponse::error(404, "not_found", "no curator with id " + std::to_string(c.ids[0]));
+  if (cur->id == c.who->id) return HttpResponse::error(409, "conflict", "you cannot delete your own account");
+  if (cur->role == "admin" && auth::count_admins(c.db) <= 1)
+    return HttpResponse::error(409, "conflict", "the last admin cannot be deleted");
+  auth::delete_curator(c.db, cur->id);
+  core::Logger("auth").info(c.who->username + " deleted curator " + cur->username);
+  return HttpResponse::json(200, {{"deleted", cur->id}});
+}
+
+}  // namespace sreda::web

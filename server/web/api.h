@@ -1,0 +1,80 @@
+// The REST API under /api: curators, studios, events, the public programme.
+// handle() runs on the web thread and only matches the route; the work runs as a job on the store
+// thread (each request is one short transaction on the one connection), and the reply returns
+// through the HTTP server's outbox.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "nlohmann/json.hpp"
+#include "server/auth/curators.h"
+#include "server/auth/login_limiter.h"
+#include "server/config/config.h"
+#include "server/store/store.h"
+#include "server/web/http.h"
+
+namespace sreda::web {
+
+class Api : public RouteHandler {
+ public:
+  Api(const config::Config& config, store::Store& store, auth::LoginLimiter& limiter);
+  void handle(HttpRequest request, Reply reply) override;
+
+  enum class Access { anyone, curator, admin };
+  struct Call {
+    const HttpRequest& request;
+    store::Db& db;
+    std::vector<int64_t> ids;          // the {id} parts of the path, in order
+    nlohmann::json body;               // parsed when the route takes JSON
+    std::optional<auth::Curator> who;  // the logged-in curator (curator/admin routes)
+    int64_t now;
+  };
+  using Fn = HttpResponse (Api::*)(Call&);
+  struct ApiRoute {
+    const char* method;
+    const char* pattern;  // "/api/studios/{id}/rotate-key"
+    Access access;
+    bool json_body;
+    Fn fn;
+  };
+
+ private:
+  HttpResponse run(const ApiRoute& route, Call& call);
+
+  // auth
+  HttpResponse login(Call& c);
+  HttpResponse logout(Call& c);
+  HttpResponse me(Call& c);
+  HttpResponse list_curators(Call& c);
+  HttpResponse create_curator(Call& c);
+  HttpResponse delete_curator(Call& c);
+  // studios
+  HttpResponse list_studios(Call& c);
+  HttpResponse get_studio(Call& c);
+  HttpResponse create_studio(Call& c);
+  HttpResponse patch_studio(Call& c);
+  HttpResponse delete_studio(Call& c);
+  HttpResponse rotate_key(Call& c);
+  // events
+  HttpResponse list_events(Call& c);
+  HttpResponse get_event(Call& c);
+  HttpResponse create_event(Call& c);
+  HttpResponse patch_event(Call& c);
+  HttpResponse cancel_event(Call& c);
+  HttpResponse delete_event(Call& c);
+  // public
+  HttpResponse public_events(Call& c);
+  HttpResponse public_event(Call& c);
+
+  const config::Config& config_;
+  store::Store& store_;
+  auth::LoginLimiter& limiter_;
+  std::vector<ApiRoute> routes_;
+};
+
+// 422 with every field error: {"error":{"code":"invalid","message":first,"field":first,"fields":[…]}}
+HttpResponse field_errors(int status, const std::string& code, const std::vector<std::pair<std::string, std::string>>& errors);
+
+}  // namespace sreda::web

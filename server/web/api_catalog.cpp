@@ -1,0 +1,252 @@
+// Studios, events and the public programme: the Api's handlers on the store thread.
+#include "server/core/clock.h"
+#include "server/core/log.h"
+#include "server/schedule/catalog.h"
+#include "server/store/db.h"
+#include "server/web/api.h"
+
+namespace sreda::web {
+namespace {
+
+using nlohmann::json;
+using schedule::FieldError;
+
+HttpResponse no_studio(int64_t id) {
+  return HttpResponse::error(404, "not_found", "no studio with id " + std::to_string(id));
+}
+HttpResponse no_event(int64_t id) { return HttpResponse::error(404, "not_found", "no event with id " + std::to_string(id)); }
+
+HttpResponse invalid(const std::vector<FieldError>& errors) {
+  std::vector<std::pair<std::string, std::string>> pairs;
+  for (const auto& e : errors) pairs.emplace_back(e.field, e.message);
+  return field_errors(422, "invalid", pairs);
+}
+
+HttpResponse overlap_error(const schedule::Event& other) {
+  return HttpResponse::error(409, "overlap",
+                             "the studio already has \"" + other.title + "\" from " +
+                                 core::format_rfc3339(other.starts_at) + " to " + core::format_rfc3339(other.ends_at),
+                             "starts_at");
+}
+
+std::optional<FieldError> unknown_fields(const json& body, std::initializer_list<const char*> known) {
+  for (auto it = body.begin(); it != body.end(); ++it) {
+    bool ok = false;
+    for (const char* k : known) ok = ok || it.key() == k;
+    if (!ok) return FieldError{it.key(), "unknown field '" + it.key() + "'"};
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+// ---- studios ----
+
+HttpResponse Api::list_studios(Call& c) {
+  json out = json::array();
+  for (const auto& s : schedule::list_studios(c.db)) out.push_back(schedule::to_curator_json(s));
+  return HttpResponse::json(200, {{"studios", out}});
+}
+
+HttpResponse Api::get_studio(Call& c) {
+  auto s = schedule::find_studio(c.db, c.ids[0]);
+  if (!s) return no_studio(c.ids[0]);
+  return HttpResponse::json(200, schedule::to_curator_json(*s));
+}
+
+HttpResponse Api::create_studio(Call& c) {
+  if (auto u = unknown_fields(c.body, {"name"})) return invalid({*u});
+  if (!c.body.contains("name")) return invalid({{"name", "name is required"}});
+  std::string name;
+  if (auto e = schedule::check_studio_name(c.body["name"], name)) return invalid({*e});
+  store::Transaction tx(c.db);
+  if (schedule::find_studio_by_name(c.db, name))
+    return HttpResponse::error(409, "exists", "a studio named \"" + name + "\" already exists", "name");
+  auto s = schedule::create_studio(c.db, name, c.now);
+  tx.commit();
+  core::Logger("studios").info(c.who->username + " created studio " + std::to_string(s.id) + " \"" + name + "\"");
+  return HttpResponse::json(201, schedule::to_curator_json(s));
+}
+
+HttpResponse Api::patch_studio(Call& c) {
+  if (auto u = unknown_fields(c.body, {"name"})) return invalid({*u});
+  store::Transaction tx(c.db);
+  auto s = schedule::find_studio(c.db, c.ids[0]);
+  if (!s) return no_studio(c.ids[0]);
+  if (c.body.contains("name")) {
+    std::string name;
+    if (auto e = schedule::check_studio_name(c.body["name"], name)) return invalid({*e});
+    auto same = schedule::find_studio_by_name(c.db, name);
+    if (same && same->id != s->id)
+      return HttpResponse::error(409, "exists", "a studio named \"" + name + "\" already exists", "name");
+    schedule::rename_studio(c.db, s->id, name, c.now);
+  }
+  tx.commit();
+  return HttpResponse::json(200, schedule::to_curator_json(*schedule::find_studio(c.db, s->id)));
+}
+
+HttpResponse Api::delete_studio(Call& c) {
+  store::Transaction tx(c.db);
+  auto s = schedule::find_studio(c.db, c.ids[0]);
+  if (!s) return no_studio(c.ids[0]);
+  if (int64_t n = schedule::count_studio_events(c.db, s->id))
+    return HttpResponse::error(409, "in_use",
+                               "the studio has " + std::to_string(n) + " event(s); delete or move them first");
+  schedule::delete_studio(c.db, s->id);
+  tx.commit();
+  core::Logger("studios").info(c.who->username + " deleted studio " + std::to_string(s->id));
+  return HttpResponse::json(200, {{"deleted", s->id}});
+}
+
+HttpResponse Api::rotate_key(Call& c) {
+  store::Transaction tx(c.db);
+  auto s = schedule::find_studio(c.db, c.ids[0]);
+  if (!s) return no_studio(c.ids[0]);
+  schedule::rotate_studio_key(c.db, s->id, c.now);
+  tx.commit();
+  core::Logger("studios").info(c.who->username + " rotated the stream key of studio " + std::to_string(s->id));
+  return HttpResponse::json(200, schedule::to_curator_json(*schedule::find_studio(c.db, s->id)));
+}
+
+// ---- events ----
+
+HttpResponse Api::list_events(Call& c) {
+  schedule::EventQuery q;
+  q.when = c.request.query_value("when");
+  if (!q.when.empty() && q.when != "live" && q.when != "upcoming" && q.when != "archive")
+    return HttpResponse::error(400, "bad_query", "when must be live, upcoming or archive", "when");
+  q.page_size = 500;
+  if (auto sid = c.request.query_value("studio_id"); !sid.empty()) {
+    try {
+      q.studio_id = std::stoll(sid);
+    } catch (const std::exception&) {
+      return HttpResponse::error(400, "bad_query", "studio_id must be a number", "studio_id");
+    }
+  }
+  auto page = schedule::query_events(c.db, q, c.now);
+  json out = json::array();
+  for (const auto& e : page.events) out.push_back(schedule::to_curator_json(e));
+  return HttpResponse::json(200, {{"events", out}, {"total", page.total}});
+}
+
+HttpResponse Api::get_event(Call& c) {
+  auto e = schedule::find_event(c.db, c.ids[0]);
+  if (!e) return no_event(c.ids[0]);
+  return HttpResponse::json(200, schedule::to_curator_json(*e));
+}
+
+HttpResponse Api::create_event(Call& c) {
+  schedule::Event e;
+  auto errors = schedule::apply_event_fields(c.body, true, e);
+  if (!errors.empty()) return invalid(errors);
+  errors = schedule::check_event_times(e, c.now);
+  if (!errors.empty()) return invalid(errors);
+  store::Transaction tx(c.db);
+  auto studio = schedule::find_studio(c.db, e.studio_id);
+  if (!studio) return invalid({{"studio_id", "no studio with id " + std::to_string(e.studio_id)}});
+  if (auto other = schedule::find_overlap(c.db, e.studio_id, e.starts_at, e.ends_at, 0)) return overlap_error(*other);
+  e = schedule::insert_event(c.db, e, c.now);
+  tx.commit();
+  core::Logger("events").info(c.who->username + " scheduled event " + std::to_string(e.id));
+  return HttpResponse::json(201, schedule::to_curator_json(*schedule::find_event(c.db, e.id)));
+}
+
+HttpResponse Api::patch_event(Call& c) {
+  store::Transaction tx(c.db);
+  auto found = schedule::find_event(c.db, c.ids[0]);
+  if (!found) return no_event(c.ids[0]);
+  schedule::Event e = *found;
+  auto errors = schedule::apply_event_fields(c.body, false, e);
+  if (!errors.empty()) return invalid(errors);
+  const bool times_changed =
+      e.starts_at != found->starts_at || e.ends_at != found->ends_at || e.studio_id != found->studio_id;
+  if (found->state == "cancelled" || found->state == "ended" || found->state == "archived")
+    return HttpResponse::error(409, "wrong_state", "a " + found->state + " event cannot be edited");
+  if (times_changed && found->state != "scheduled")
+    return HttpResponse::error(409, "wrong_state", "the time and studio of a " + found->state +
+                                                       " event cannot be changed", "starts_at");
+  if (times_changed) {
+    errors = schedule::check_event_times(e, c.now);
+    if (!errors.empty()) return invalid(errors);
+    if (!schedule::find_studio(c.db, e.studio_id))
+      return invalid({{"studio_id", "no studio with id " + std::to_string(e.studio_id)}});
+    if (auto other = schedule::find_overlap(c.db, e.studio_id, e.starts_at, e.ends_at, e.id))
+      return overlap_error(*other);
+  }
+  schedule::update_event(c.db, e, c.now);
+  tx.commit();
+  return HttpResponse::json(200, schedule::to_curator_json(*schedule::find_event(c.db, e.id)));
+}
+
+HttpResponse Api::cancel_event(Call& c) {
+  store::Transaction tx(c.db);
+  auto e = schedule::find_event(c.db, c.ids[0]);
+  if (!e) return no_event(c.ids[0]);
+  if (e->state == "cancelled") return HttpResponse::json(200, schedule::to_curator_json(*e));  // idempotent
+  if (e->state != "scheduled")
+    return HttpResponse::error(409, "wrong_state", "a " + e->state + " event cannot be cancelled");
+  schedule::set_event_state(c.db, e->id, "cancelled", c.now);
+  tx.commit();
+  core::Logger("events").info(c.who->username + " cancelled event " + std::to_string(e->id));
+  return HttpResponse::json(200, schedule::to_curator_json(*schedule::find_event(c.db, e->id)));
+}
+
+HttpResponse Api::delete_event(Call& c) {
+  store::Transaction tx(c.db);
+  auto e = schedule::find_event(c.db, c.ids[0]);
+  if (!e) return no_event(c.ids[0]);
+  if (e->state == "live" || e->state == "intermission")
+    return HttpResponse::error(409, "wrong_state", "a live event cannot be deleted; end it first");
+  schedule::delete_event(c.db, e->id);
+  tx.commit();
+  core::Logger("events").info(c.who->username + " deleted event " + std::to_string(e->id));
+  return HttpResponse::json(200, {{"deleted", e->id}});
+}
+
+// ---- public ----
+
+HttpResponse Api::public_events(Call& c) {
+  schedule::EventQuery q;
+  q.when = c.request.query_value("when");
+  if (q.when.empty()) q.when = "upcoming";
+  if (q.when != "live" && q.when != "upcoming" && q.when != "archive")
+    return HttpResponse::error(400, "bad_query", "when must be live, upcoming or archive", "when");
+  q.category = c.request.query_value("category");
+  const auto& cats = schedule::categories();
+  if (!q.category.empty() && std::find(cats.begin(), cats.end(), q.category) == cats.end())
+    return HttpResponse::error(400, "bad_query", "unknown category '" + q.category + "'", "category");
+  q.q = c.request.query_value("q");
+  if (q.q.size() > 200) return HttpResponse::error(400, "bad_query", "search text too long", "q");
+  if (auto p = c.request.query_value("page"); !p.empty()) {
+    size_t used = 0;
+    long long v = 0;
+    try {
+      v = std::stoll(p, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (used != p.size() || v < 1 || v > 100000)
+      return HttpResponse::error(400, "bad_query", "page must be a whole number from 1", "page");
+    q.page = static_cast<int>(v);
+  }
+  auto page = schedule::query_events(c.db, q, c.now);
+  json out = json::array();
+  for (const auto& e : page.events) out.push_back(schedule::to_public_json(e));
+  auto r = HttpResponse::json(200, {{"events", out},
+                                    {"when", q.when},
+                                    {"page", q.page},
+                                    {"page_size", q.page_size},
+                                    {"total", page.total}});
+  r.headers = {{"cache-control", "public, max-age=5"}, {"access-control-allow-origin", "*"}};
+  return r;
+}
+
+HttpResponse Api::public_event(Call& c) {
+  auto e = schedule::find_event(c.db, c.ids[0]);
+  if (!e) return no_event(c.ids[0]);
+  auto r = HttpResponse::json(200, schedule::to_public_json(*e));
+  r.headers = {{"cache-control", "public, max-age=5"}, {"access-control-allow-origin", "*"}};
+  return r;
+}
+
+}  // namespace sreda::web

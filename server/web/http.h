@@ -1,0 +1,58 @@
+// HTTP request/response values passed between the web thread and the handlers.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "nlohmann/json.hpp"
+
+namespace sreda::web {
+
+struct HttpRequest {
+  std::string method;  // "GET", "POST", …
+  std::string path;    // decoded path, e.g. "/api/events/3"
+  std::map<std::string, std::string> query;
+  std::string authorization;
+  std::string host;
+  std::string origin;
+  std::string content_type;
+  std::string peer;    // client address
+  std::string body;
+
+  std::string bearer_token() const;
+  std::string query_value(const std::string& name) const {
+    auto it = query.find(name);
+    return it == query.end() ? std::string() : it->second;
+  }
+};
+
+struct HttpResponse {
+  int status = 200;
+  std::string content_type = "application/json";
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;  // lower-case names
+  std::string file_path;   // when set, the file is streamed instead of body
+  bool close = false;      // close the connection after this response
+
+  static HttpResponse json(int status, const nlohmann::json& body);
+  // {"error":{"code":…,"message":…,"field":…}}
+  static HttpResponse error(int status, const std::string& code, const std::string& message,
+                            const std::string& field = "");
+  static HttpResponse text(int status, const std::string& content_type, std::string body);
+};
+
+// Delivers a response; callable from any thread, exactly once.
+using Reply = std::function<void(HttpResponse)>;
+
+// A route handler: called on the web thread; replies now or later from any thread.
+class RouteHandler {
+ public:
+  virtual ~RouteHandler() = default;
+  virtual void handle(HttpRequest request, Reply reply) = 0;
+};
+
+}  // namespace sreda::web

@@ -1,0 +1,408 @@
+#include "server/web/http_server.h"
+
+#include <arpa/inet.h>
+#include <libwebsockets.h>
+
+#include <cstring>
+
+#include "server/core/log.h"
+
+namespace sreda::web {
+
+struct HttpServer::Conn {
+  uint64_t id = 0;
+  lws* wsi = nullptr;
+  HttpRequest request;
+  std::string route_label = "other";
+  bool reading_body = false;
+  bool body_too_large = false;
+  uint64_t request_id = 0;  // 0: no request waiting for a reply
+  bool has_response = false;
+  HttpResponse response;
+  bool headers_sent = false;
+  size_t body_sent = 0;
+};
+
+namespace {
+
+struct Pss {
+  uint64_t conn_id;  // lws zero-fills this; 0 = no state yet
+};
+
+core::Logger& log() {
+  static core::Logger logger("http");
+  return logger;
+}
+
+void lws_log_bridge(int level, const char* line) {
+  std::string text(line);
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
+  if (level & LLL_ERR) core::log_line(core::LogLevel::error, "lws", text);
+  else if (level & LLL_WARN) core::log_line(core::LogLevel::warn, "lws", text);
+  else core::log_line(core::LogLevel::debug, "lws", text);
+}
+
+std::string header(lws* wsi, lws_token_indexes token) {
+  int n = lws_hdr_total_length(wsi, token);
+  if (n <= 0) return "";
+  std::string out(static_cast<size_t>(n) + 1, '\0');
+  int got = lws_hdr_copy(wsi, out.data(), n + 1, token);
+  out.resize(got > 0 ? static_cast<size_t>(got) : 0);
+  return out;
+}
+
+const char* method_of(lws* wsi) {
+  static const struct {
+    lws_token_indexes token;
+    const char* name;
+  } kMethods[] = {{WSI_TOKEN_GET_URI, "GET"},       {WSI_TOKEN_POST_URI, "POST"},
+                  {WSI_TOKEN_PUT_URI, "PUT"},       {WSI_TOKEN_PATCH_URI, "PATCH"},
+                  {WSI_TOKEN_DELETE_URI, "DELETE"}, {WSI_TOKEN_OPTIONS_URI, "OPTIONS"},
+                  {WSI_TOKEN_HEAD_URI, "HEAD"}};
+  for (const auto& m : kMethods)
+    if (lws_hdr_total_length(wsi, m.token) > 0) return m.name;
+  return "";
+}
+
+bool route_matches(const std::string& prefix, const std::string& path) {
+  if (prefix == "/") return true;
+  if (path.compare(0, prefix.size(), prefix) != 0) return false;
+  return path.size() == prefix.size() || path[prefix.size()] == '/' || prefix.back() == '/';
+}
+
+int lws_callback(lws* wsi, lws_callback_reasons reason, void* user, void* in, size_t len);
+
+// lws keeps a pointer to this table for the context's lifetime.
+const lws_protocols kProtocols[] = {
+    {"http", lws_callback, sizeof(Pss), 0, 0, nullptr, 0},
+    {nullptr, nullptr, 0, 0, 0, nullptr, 0},
+};
+
+}  // namespace
+
+namespace {
+int lws_callback(lws* wsi, lws_callback_reasons reason, void* user, void* in, size_t len) {
+  return HttpServerCallback::call(wsi, reason, user, in, len);
+}
+}  // namespace
+
+HttpServer::HttpServer(HttpServerOptions options, std::vector<Route> routes, Metrics& metrics)
+    : options_(std::move(options)), routes_(std::move(routes)), metrics_(metrics) {
+  metrics_.describe("sreda_http_requests_total", "counter", "HTTP requests answered, by route and status");
+}
+
+HttpServer::~HttpServer() { stop(); }
+
+core::Result<void> HttpServer::start() {
+  lws_set_log_level(LLL_ERR | LLL_WARN, lws_log_bridge);
+  lws_context_creation_info info;
+  std::memset(&info, 0, sizeof info);
+  info.port = options_.port;
+  info.protocols = kProtocols;
+  info.user = this;
+  info.options = LWS_SERVER_OPTION_VALIDATE_UTF8;
+  info.timeout_secs = 20;
+  info.keepalive_timeout = 30;
+  // An IPv4 address (or 0.0.0.0) must bind IPv4 only: lws binds IPv6 "any" unless told otherwise.
+  in_addr v4{};
+  std::string iface;
+  if (inet_pton(AF_INET, options_.listen.c_str(), &v4) == 1) {
+    info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
+    if (options_.listen != "0.0.0.0") iface = options_.listen;
+  } else if (options_.listen != "::") {
+    iface = options_.listen;
+  }
+  info.iface = iface.empty() ? nullptr : iface.c_str();
+
+  context_ = lws_create_context(&info);
+  if (!context_)
+    return core::Error{"listen", "cannot listen for HTTP on " + options_.listen + ":" +
+                                     std::to_string(options_.port) + " (address in use or not available?)", ""};
+  lws_vhost* vhost = lws_get_vhost_by_name(context_, "default");
+  port_ = vhost ? lws_get_vhost_listen_port(vhost) : options_.port;
+  if (port_ <= 0) {
+    lws_context_destroy(context_);
+    context_ = nullptr;
+    return core::Error{"listen", "cannot listen for HTTP on " + options_.listen + ":" + std::to_string(options_.port), ""};
+  }
+  {
+    std::lock_guard lock(outbox_mutex_);
+    context_alive_ = true;
+  }
+  thread_ = std::thread([this] {
+    while (!stopping_.load()) {
+      if (lws_service(context_, 0) < 0) break;
+    }
+  });
+  return {};
+}
+
+void HttpServer::stop() {
+  if (!context_) return;
+  stopping_ = true;
+  lws_cancel_service(context_);
+  if (thread_.joinable()) thread_.join();
+  {
+    std::lock_guard lock(outbox_mutex_);
+    context_alive_ = false;
+    outbox_.clear();
+  }
+  lws_context_destroy(context_);
+  context_ = nullptr;
+  conns_.clear();
+  pending_.clear();
+}
+
+void HttpServer::post_reply(uint64_t request_id, HttpResponse response) {
+  std::lock_guard lock(outbox_mutex_);
+  if (!context_alive_) return;
+  outbox_.emplace_back(request_id, std::move(response));
+  lws_cancel_service(context_);
+}
+
+void HttpServer::drain_outbox() {
+  std::vector<std::pair<uint64_t, HttpResponse>> ready;
+  {
+    std::lock_guard lock(outbox_mutex_);
+    ready.swap(outbox_);
+  }
+  for (auto& [request_id, response] : ready) {
+    auto p = pending_.find(request_id);
+    if (p == pending_.end()) continue;  // the client went away
+    auto c = conns_.find(p->second);
+    pending_.erase(p);
+    if (c == conns_.end() || c->second->request_id != request_id) continue;
+    respond_now(c->second->wsi, *c->second, std::move(response));
+  }
+}
+
+void HttpServer::respond_now(lws* wsi, Conn& c, HttpResponse response) {
+  c.request_id = 0;
+  c.response = std::move(response);
+  c.has_response = true;
+  c.headers_sent = false;
+  c.body_sent = 0;
+  lws_callback_on_writable(wsi);
+}
+
+int HttpServerCallback::call(lws* wsi, int reason, void* user, void* in, size_t len) {
+  return HttpServer::callback(wsi, reason, user, in, len);
+}
+
+int HttpServer::callback(lws* wsi, int reason_int, void* user, void* in, size_t len) {
+  auto reason = static_cast<lws_callback_reasons>(reason_int);
+  lws_context* ctx = lws_get_context(wsi);
+  auto* self = ctx ? static_cast<HttpServer*>(lws_context_user(ctx)) : nullptr;
+  if (!self) return 0;
+  if (reason == LWS_CALLBACK_EVENT_WAIT_CANCELLED) {
+    self->drain_outbox();
+    return 0;
+  }
+  auto* pss = static_cast<Pss*>(user);
+  Conn* conn = nullptr;
+  if (pss && pss->conn_id) {
+    auto it = self->conns_.find(pss->conn_id);
+    if (it != self->conns_.end()) conn = it->second.get();
+  }
+  switch (reason) {
+    case LWS_CALLBACK_HTTP: {
+      if (!pss) return -1;
+      if (!conn) {
+        auto c = std::make_unique<Conn>();
+        c->id = self->next_conn_id_++;
+        c->wsi = wsi;
+        conn = c.get();
+        pss->conn_id = c->id;
+        self->conns_.emplace(c->id, std::move(c));
+      }
+      return self->on_http(wsi, *conn, static_cast<const char*>(in));
+    }
+    case LWS_CALLBACK_HTTP_BODY: {
+      if (!conn || conn->body_too_large) return 0;
+      if (static_cast<int64_t>(conn->request.body.size() + len) > self->options_.max_body_bytes) {
+        conn->body_too_large = true;
+        auto r = HttpResponse::error(413, "too_large", "request body larger than " +
+                                                           std::to_string(self->options_.max_body_bytes) + " bytes");
+        r.close = true;
+        self->respond_now(wsi, *conn, std::move(r));
+        return 0;
+      }
+      conn->request.body.append(static_cast<const char*>(in), len);
+      return 0;
+    }
+    case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+      if (!conn || conn->body_too_large) return 0;
+      conn->reading_body = false;
+      self->dispatch(wsi, *conn);
+      return 0;
+    case LWS_CALLBACK_HTTP_WRITEABLE:
+      if (!conn) return 0;
+      return self->on_writable(wsi, *conn);
+    case LWS_CALLBACK_HTTP_FILE_COMPLETION:
+      if (!conn) return -1;
+      return self->finish_transaction(wsi, *conn);
+    case LWS_CALLBACK_CLOSED_HTTP:
+    case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
+      if (conn) {
+        if (conn->request_id) self->pending_.erase(conn->request_id);
+        self->conns_.erase(conn->id);
+        pss->conn_id = 0;
+      }
+      return 0;
+    default:
+      return 0;
+  }
+}
+
+int HttpServer::on_http(lws* wsi, Conn& c, const char* uri) {
+  c.request = HttpRequest{};
+  c.has_response = false;
+  c.body_too_large = false;
+  c.request.method = method_of(wsi);
+  c.request.path = uri ? uri : "/";
+  for (int i = 0;; ++i) {
+    char frag[2048];
+    int n = lws_hdr_copy_fragment(wsi, frag, sizeof frag, WSI_TOKEN_HTTP_URI_ARGS, i);
+    if (n < 0) break;
+    std::string kv(frag, static_cast<size_t>(n));
+    auto eq = kv.find('=');
+    if (eq == std::string::npos) c.request.query[kv] = "";
+    else c.request.query[kv.substr(0, eq)] = kv.substr(eq + 1);
+  }
+  c.request.authorization = header(wsi, WSI_TOKEN_HTTP_AUTHORIZATION);
+  c.request.host = header(wsi, WSI_TOKEN_HOST);
+  c.request.origin = header(wsi, WSI_TOKEN_ORIGIN);
+  c.request.content_type = header(wsi, WSI_TOKEN_HTTP_CONTENT_TYPE);
+  char peer[64] = {0};
+  lws_get_peer_simple(wsi, peer, sizeof peer);
+  c.request.peer = peer;
+
+  std::string length_text = header(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH);
+  int64_t length = 0;
+  if (!length_text.empty()) {
+    try {
+      length = std::stoll(length_text);
+    } catch (const std::exception&) {
+      length = -1;
+    }
+  }
+  if (length < 0) {
+    auto r = HttpResponse::error(400, "bad_request", "invalid Content-Length");
+    r.close = true;
+    respond_now(wsi, c, std::move(r));
+    return 0;
+  }
+  if (length > options_.max_body_bytes) {
+    auto r = HttpResponse::error(413, "too_large",
+                                 "request body larger than " + std::to_string(options_.max_body_bytes) + " bytes");
+    r.close = true;  // the unread body must not be parsed as the next request
+    respond_now(wsi, c, std::move(r));
+    return 0;
+  }
+  if (length > 0) {
+    c.reading_body = true;
+    c.request.body.reserve(static_cast<size_t>(length));
+    return 0;  // the body arrives in LWS_CALLBACK_HTTP_BODY
+  }
+  dispatch(wsi, c);
+  return 0;
+}
+
+void HttpServer::dispatch(lws* wsi, Conn& c) {
+  if (c.request.path.find("/../") != std::string::npos || c.request.path.find('\0') != std::string::npos) {
+    respond_now(wsi, c, HttpResponse::error(400, "bad_path", "invalid path"));
+    return;
+  }
+  for (const auto& route : routes_) {
+    if (!route_matches(route.prefix, c.request.path)) continue;
+    c.route_label = route.label;
+    uint64_t request_id = next_request_id_++;
+    c.request_id = request_id;
+    pending_[request_id] = c.id;
+    route.handler->handle(c.request, [this, request_id](HttpResponse r) { post_reply(request_id, std::move(r)); });
+    return;
+  }
+  c.route_label = "other";
+  respond_now(wsi, c, HttpResponse::error(404, "not_found", "no such page"));
+}
+
+int HttpServer::on_writable(lws* wsi, Conn& c) {
+  if (!c.has_response) return 0;
+  HttpResponse& r = c.response;
+  const bool head = c.request.method == "HEAD";
+  if (!r.file_path.empty()) {
+    unsigned char extra[1024];
+    unsigned char* p = extra;
+    unsigned char* end = extra + sizeof extra;
+    for (const auto& [name, value] : r.headers) {
+      std::string n = name + ":";
+      if (lws_add_http_header_by_name(wsi, reinterpret_cast<const unsigned char*>(n.c_str()),
+                                      reinterpret_cast<const unsigned char*>(value.data()),
+                                      static_cast<int>(value.size()), &p, end))
+        return -1;
+    }
+    metrics_.add("sreda_http_requests_total", {{"route", c.route_label}, {"status", "200"}});
+    c.has_response = false;
+    int n = lws_serve_http_file(wsi, r.file_path.c_str(), r.content_type.c_str(), reinterpret_cast<char*>(extra),
+                                static_cast<int>(p - extra));
+    if (n < 0 || (n > 0 && lws_http_transaction_completed(wsi))) return -1;
+    return 0;
+  }
+  if (!c.headers_sent) {
+    unsigned char buf[LWS_PRE + 4096];
+    unsigned char* start = buf + LWS_PRE;
+    unsigned char* p = start;
+    unsigned char* end = buf + sizeof buf - 1;
+    if (lws_add_http_common_headers(wsi, static_cast<unsigned int>(r.status), r.content_type.c_str(),
+                                    r.body.size(), &p, end))
+      return -1;
+    for (const auto& [name, value] : r.headers) {
+      std::string n = name + ":";
+      if (lws_add_http_header_by_name(wsi, reinterpret_cast<const unsigned char*>(n.c_str()),
+                                      reinterpret_cast<const unsigned char*>(value.data()),
+                                      static_cast<int>(value.size()), &p, end))
+        return -1;
+    }
+    if (r.close) {
+      static const char kClose[] = "close";
+      if (lws_add_http_header_by_token(wsi, WSI_TOKEN_CONNECTION, reinterpret_cast<const unsigned char*>(kClose), 5,
+                                       &p, end))
+        return -1;
+    }
+    if (lws_finalize_write_http_header(wsi, start, &p, end)) return -1;
+    c.headers_sent = true;
+    if (r.body.empty() || head) return finish_transaction(wsi, c);
+    lws_callback_on_writable(wsi);
+    return 0;
+  }
+  // One lws_write per writable callback (STYLE.md 14), in pieces of at most 16 KiB.
+  const size_t kPiece = 16384;
+  size_t n = std::min(kPiece, r.body.size() - c.body_sent);
+  std::vector<unsigned char> piece(LWS_PRE + n);
+  std::memcpy(piece.data() + LWS_PRE, r.body.data() + c.body_sent, n);
+  const bool last = c.body_sent + n == r.body.size();
+  if (lws_write(wsi, piece.data() + LWS_PRE, n, last ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) != static_cast<int>(n))
+    return -1;
+  c.body_sent += n;
+  if (!last) {
+    lws_callback_on_writable(wsi);
+    return 0;
+  }
+  return finish_transaction(wsi, c);
+}
+
+int HttpServer::finish_transaction(lws* wsi, Conn& c) {
+  if (c.has_response) {
+    metrics_.add("sreda_http_requests_total",
+                 {{"route", c.route_label}, {"status", std::to_string(c.response.status)}});
+  }
+  const bool close = c.has_response && c.response.close;
+  c.has_response = false;
+  c.response = HttpResponse{};
+  c.request = HttpRequest{};
+  if (close) return -1;
+  if (lws_http_transaction_completed(wsi)) return -1;
+  return 0;
+}
+
+}  // namespace sreda::web

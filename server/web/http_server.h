@@ -1,0 +1,88 @@
+// The HTTP server on libwebsockets: one web thread runs lws_service; the route table is explicit
+// prefixes (STYLE.md 14). Handlers reply from any thread; replies reach the web thread through an
+// outbox drained on LWS_CALLBACK_EVENT_WAIT_CANCELLED (the only lws call made off the web thread is
+// lws_cancel_service). start()/stop() from the app's thread.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "server/core/result.h"
+#include "server/web/http.h"
+#include "server/web/metrics.h"
+
+struct lws;
+struct lws_context;
+
+namespace sreda::web {
+
+struct HttpServerOptions {
+  std::string listen = "0.0.0.0";
+  int port = 8080;
+  int64_t max_body_bytes = 65536;
+};
+
+struct Route {
+  std::string prefix;      // "/api": matches "/api" and "/api/…"; "/" matches everything
+  std::string label;       // for metrics, e.g. "/api"
+  RouteHandler* handler;   // not owned; outlives the server
+};
+
+struct HttpServerCallback {
+  static int call(lws* wsi, int reason, void* user, void* in, size_t len);
+};
+
+class HttpServer {
+ public:
+  HttpServer(HttpServerOptions options, std::vector<Route> routes, Metrics& metrics);
+  ~HttpServer();
+  HttpServer(const HttpServer&) = delete;
+  HttpServer& operator=(const HttpServer&) = delete;
+
+  // Binds the port and starts the web thread.
+  core::Result<void> start();
+  // The bound port (the real one when configured as 0).
+  int port() const { return port_; }
+  // Closes every connection and joins the web thread. Idempotent. Replies arriving later are dropped.
+  void stop();
+
+  struct Conn;  // per-connection state, web thread only
+
+ private:
+  friend struct HttpServerCallback;
+  static int callback(lws* wsi, int reason, void* user, void* in, size_t len);
+  int on_http(lws* wsi, Conn& c, const char* uri);
+  void dispatch(lws* wsi, Conn& c);
+  int on_writable(lws* wsi, Conn& c);
+  int finish_transaction(lws* wsi, Conn& c);
+  void drain_outbox();
+  void post_reply(uint64_t request_id, HttpResponse response);
+  void respond_now(lws* wsi, Conn& c, HttpResponse response);
+
+  HttpServerOptions options_;
+  std::vector<Route> routes_;
+  Metrics& metrics_;
+  lws_context* context_ = nullptr;
+  int port_ = 0;
+  std::thread thread_;
+  std::atomic<bool> stopping_{false};
+
+  // Web thread only.
+  uint64_t next_conn_id_ = 1;
+  uint64_t next_request_id_ = 1;
+  std::unordered_map<uint64_t, std::unique_ptr<Conn>> conns_;   // conn id → state
+  std::unordered_map<uint64_t, uint64_t> pending_;              // request id → conn id
+
+  // The seam: replies from any thread.
+  std::mutex outbox_mutex_;
+  std::vector<std::pair<uint64_t, HttpResponse>> outbox_;
+  bool context_alive_ = false;  // guarded by outbox_mutex_
+};
+
+}  // namespace sreda::web

@@ -1,0 +1,66 @@
+#include "server/web/metrics.h"
+
+#include <cmath>
+#include <cstdio>
+
+namespace sreda::web {
+namespace {
+std::string render_labels(const std::map<std::string, std::string>& labels) {
+  if (labels.empty()) return "";
+  std::string out = "{";
+  for (const auto& [k, v] : labels) {
+    if (out.size() > 1) out += ',';
+    out += k + "=\"";
+    for (char c : v) {
+      if (c == '\\' || c == '"') out += '\\';
+      if (c == '\n') {
+        out += "\\n";
+        continue;
+      }
+      out += c;
+    }
+    out += '"';
+  }
+  return out + "}";
+}
+std::string number(double v) {
+  char buf[64];
+  if (std::floor(v) == v && std::fabs(v) < 1e15) std::snprintf(buf, sizeof buf, "%.0f", v);
+  else std::snprintf(buf, sizeof buf, "%.6g", v);
+  return buf;
+}
+}  // namespace
+
+void Metrics::add(const std::string& name, const std::map<std::string, std::string>& labels, double value) {
+  std::lock_guard lock(mutex_);
+  families_[name].series[render_labels(labels)] += value;
+}
+
+void Metrics::describe(const std::string& name, const std::string& type, const std::string& help) {
+  std::lock_guard lock(mutex_);
+  auto& f = families_[name];
+  f.type = type;
+  f.help = help;
+}
+
+void Metrics::gauge(const std::string& name, const std::string& help, std::function<double()> read) {
+  std::lock_guard lock(mutex_);
+  auto& f = families_[name];
+  f.type = "gauge";
+  f.help = help;
+  f.read = std::move(read);
+}
+
+std::string Metrics::render() const {
+  std::lock_guard lock(mutex_);
+  std::string out;
+  for (const auto& [name, f] : families_) {
+    if (!f.help.empty()) out += "# HELP " + name + " " + f.help + "\n";
+    out += "# TYPE " + name + " " + f.type + "\n";
+    if (f.read) out += name + " " + number(f.read()) + "\n";
+    for (const auto& [labels, v] : f.series) out += name + labels + " " + number(v) + "\n";
+  }
+  return out;
+}
+
+}  // namespace sreda::web

@@ -1,0 +1,34 @@
+// Prometheus text-format metrics. Counters can be bumped from any thread (a mutex at this seam);
+// gauges are read through callbacks at scrape time. Later subsystems register theirs here.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace sreda::web {
+
+class Metrics {
+ public:
+  // labels like {{"route","/api"},{"status","200"}}
+  void add(const std::string& name, const std::map<std::string, std::string>& labels, double value = 1);
+  void describe(const std::string& name, const std::string& type, const std::string& help);
+  // A value computed at scrape time (e.g. a queue depth read from an atomic).
+  void gauge(const std::string& name, const std::string& help, std::function<double()> read);
+  std::string render() const;
+
+ private:
+  struct Family {
+    std::string type = "counter";
+    std::string help;
+    std::map<std::string, double> series;  // rendered label set → value
+    std::function<double()> read;
+  };
+  mutable std::mutex mutex_;
+  std::map<std::string, Family> families_;
+};
+
+}  // namespace sreda::web

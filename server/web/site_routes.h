@@ -1,0 +1,53 @@
+// Routes beside the API: /healthz, /metrics, the iCalendar feeds and the player-web files.
+// handle() runs on the web thread; the calendar work runs on the store thread.
+#pragma once
+
+#include <chrono>
+#include <string>
+
+#include "server/config/config.h"
+#include "server/store/store.h"
+#include "server/web/http.h"
+#include "server/web/metrics.h"
+
+namespace sreda::web {
+
+class HealthHandler : public RouteHandler {
+ public:
+  void handle(HttpRequest request, Reply reply) override;
+};
+
+class MetricsHandler : public RouteHandler {
+ public:
+  explicit MetricsHandler(Metrics& metrics) : metrics_(metrics) {}
+  void handle(HttpRequest request, Reply reply) override;
+
+ private:
+  Metrics& metrics_;
+};
+
+// GET /schedule.ics (the programme) and /events/<id>.ics (one event).
+class CalendarHandler : public RouteHandler {
+ public:
+  CalendarHandler(const config::Config& config, store::Store& store) : config_(config), store_(store) {}
+  void handle(HttpRequest request, Reply reply) override;
+
+ private:
+  const config::Config& config_;
+  store::Store& store_;
+};
+
+// player-web's files from server.static_dir; "/" is index.html, "/watch/<id>" is watch.html.
+class StaticHandler : public RouteHandler {
+ public:
+  explicit StaticHandler(std::string root);
+  void handle(HttpRequest request, Reply reply) override;
+
+ private:
+  std::string root_;
+};
+
+// The public base URL: server.public_url, else http://<Host>.
+std::string base_url(const config::Config& config, const HttpRequest& request);
+
+}  // namespace sreda::web
