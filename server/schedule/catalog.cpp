@@ -44,7 +44,7 @@ std::optional<Studio> one_studio(store::Db& db, const std::string& where, const 
 }  // namespace
 
 std::vector<Studio> list_studios(store::Db& db) {
-  auto st = db.prepare(std::string("SELECT ") + kStudioColumns + " FROM studios ORDER BY name COLLATE NOCASE");
+  auto st = db.prepare(std::string("SELECT ") + kStudioColumns + " FROM studios ORDER BY name_key");
   std::vector<Studio> out;
   while (st.step()) out.push_back(read_studio(st));
   return out;
@@ -58,7 +58,7 @@ std::optional<Studio> find_studio(store::Db& db, int64_t id) {
 }
 
 std::optional<Studio> find_studio_by_name(store::Db& db, const std::string& name) {
-  return one_studio(db, "name = ? COLLATE NOCASE", name);
+  return one_studio(db, "name_key = ?", core::fold_case(name));
 }
 
 std::optional<Studio> find_studio_by_key(store::Db& db, const std::string& key) {
@@ -67,14 +67,20 @@ std::optional<Studio> find_studio_by_key(store::Db& db, const std::string& key) 
 
 Studio create_studio(store::Db& db, const std::string& name, int64_t now) {
   Studio s{0, name, core::random_token(24), now, now};  // 192-bit key, 32 URL-safe characters
-  auto st = db.prepare("INSERT INTO studios (name, stream_key, created_at, updated_at) VALUES (?, ?, ?, ?)");
-  st.bind(1, s.name).bind(2, s.stream_key).bind(3, now).bind(4, now).run();
+  auto st = db.prepare(
+      "INSERT INTO studios (name, name_key, stream_key, created_at, updated_at) VALUES (?, ?, ?, ?, ?)");
+  st.bind(1, s.name).bind(2, core::fold_case(name)).bind(3, s.stream_key).bind(4, now).bind(5, now).run();
   s.id = db.last_insert_id();
   return s;
 }
 
 void rename_studio(store::Db& db, int64_t id, const std::string& name, int64_t now) {
-  db.prepare("UPDATE studios SET name = ?, updated_at = ? WHERE id = ?").bind(1, name).bind(2, now).bind(3, id).run();
+  db.prepare("UPDATE studios SET name = ?, name_key = ?, updated_at = ? WHERE id = ?")
+      .bind(1, name)
+      .bind(2, core::fold_case(name))
+      .bind(3, now)
+      .bind(4, id)
+      .run();
 }
 
 std::string rotate_studio_key(store::Db& db, int64_t id, int64_t now) {

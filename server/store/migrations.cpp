@@ -26,7 +26,8 @@ CREATE TABLE sessions (
 CREATE INDEX sessions_expiry ON sessions(expires_at);
 CREATE TABLE studios (
   id INTEGER PRIMARY KEY,
-  name TEXT NOT NULL UNIQUE COLLATE NOCASE,
+  name TEXT NOT NULL,
+  name_key TEXT NOT NULL UNIQUE,  -- case-folded name (Cyrillic too), so "Заря" and "заря" are one studio
   stream_key TEXT NOT NULL UNIQUE,
   srt_passphrase TEXT,
   created_at INTEGER NOT NULL,

@@ -231,7 +231,8 @@ int HttpServer::callback(lws* wsi, int reason_int, void* user, void* in, size_t 
       return 0;
     }
     case LWS_CALLBACK_HTTP_BODY_COMPLETION:
-      if (!conn || conn->body_too_large) return 0;
+      // lws also reports completion for a declared empty body, which was dispatched already.
+      if (!conn || conn->body_too_large || !conn->reading_body) return 0;
       conn->reading_body = false;
       self->dispatch(wsi, *conn);
       return 0;

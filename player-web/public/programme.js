@@ -1,0 +1,66 @@
+// The programme guide and the event page: plain DOM, text only (never innerHTML with server data).
+'use strict';
+
+const STATES = {
+  scheduled: 'Скоро начнётся', live: 'Идёт прямо сейчас', intermission: 'Студия скоро вернётся',
+  ended: 'Закончилось — запись появится здесь', archived: 'В архиве', cancelled: 'Отменено',
+};
+
+function when(e) {
+  const opts = { weekday: 'long', day: 'numeric', month: 'long', hour: '2-digit', minute: '2-digit' };
+  return new Date(e.starts_at).toLocaleString('ru-RU', opts);
+}
+
+function item(e) {
+  const li = document.createElement('li');
+  const a = document.createElement('a');
+  a.className = 'title';
+  a.href = e.watch_url;
+  a.textContent = e.title;
+  const meta = document.createElement('div');
+  meta.textContent = `${when(e)} · ${e.studio.name}`;
+  li.append(a, meta);
+  return li;
+}
+
+async function fill(listId, whenParam) {
+  const ul = document.getElementById(listId);
+  try {
+    const r = await fetch(`/api/public/events?when=${whenParam}`);
+    const data = await r.json();
+    ul.replaceChildren(...data.events.map(item));
+    if (!data.events.length) {
+      const li = document.createElement('li');
+      li.className = 'empty';
+      li.textContent = 'Пока ничего нет.';
+      ul.append(li);
+    }
+  } catch (err) {
+    ul.textContent = 'Не удалось загрузить программу. Обновите страницу.';
+  }
+}
+
+async function showEvent(id) {
+  const r = await fetch(`/api/public/events/${id}`);
+  if (!r.ok) {
+    document.getElementById('title').textContent = 'Такого события нет';
+    return;
+  }
+  const e = await r.json();
+  document.title = `${e.title} — Культурная среда`;
+  document.getElementById('title').textContent = e.title;
+  document.getElementById('studio').textContent = e.studio.name;
+  document.getElementById('when').textContent = when(e);
+  document.getElementById('state').textContent = STATES[e.state] || e.state;
+  document.getElementById('description').textContent = e.description;
+  document.getElementById('ics').href = e.ics_url;
+}
+
+const m = location.pathname.match(/^\/watch\/(\d+)/);
+if (m) {
+  showEvent(m[1]);
+} else {
+  fill('live', 'live');
+  fill('upcoming', 'upcoming');
+  fill('archive', 'archive');
+}

@@ -1,0 +1,142 @@
+// Store: migrations, the store thread's queue, and the catalog's SQL on a real SQLite file.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <filesystem>
+
+#include "server/auth/curators.h"
+#include "server/schedule/catalog.h"
+#include "server/store/migrations.h"
+#include "server/store/store.h"
+
+using namespace sreda;
+
+namespace {
+struct TempDb {
+  std::filesystem::path dir;
+  TempDb() {
+    dir = std::filesystem::temp_directory_path() /
+          ("sreda-store-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter()++));
+    std::filesystem::create_directories(dir);
+  }
+  ~TempDb() { std::filesystem::remove_all(dir); }
+  std::string path() const { return (dir / "sreda.db").string(); }
+  static int& counter() {
+    static int n = 0;
+    return n;
+  }
+};
+
+store::Db open_migrated(const std::string& path) {
+  auto db = store::Db::open(path);
+  EXPECT_TRUE(db.ok());
+  auto r = store::migrate(*db);
+  EXPECT_TRUE(r.ok());
+  return std::move(*db);
+}
+}  // namespace
+
+TEST(StoreMigrations, FreshDatabaseReachesLatestAndStaysThere) {
+  TempDb t;
+  auto db = open_migrated(t.path());
+  auto st = db.prepare("PRAGMA user_version");
+  st.step();
+  EXPECT_EQ(st.int64(0), store::latest_schema_version());
+  auto again = store::migrate(db);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(*again, store::latest_schema_version());
+  auto mode = db.prepare("PRAGMA journal_mode");
+  mode.step();
+  EXPECT_EQ(mode.text(0), "wal");
+}
+
+TEST(StoreMigrations, NewerDatabaseIsRefusedClearly) {
+  TempDb t;
+  {
+    auto db = open_migrated(t.path());
+    ASSERT_TRUE(db.exec("PRAGMA user_version = 999").ok());
+  }
+  auto db = store::Db::open(t.path());
+  ASSERT_TRUE(db.ok());
+  auto r = store::migrate(*db);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, "schema_too_new");
+  EXPECT_NE(r.error().message.find("newer sreda"), std::string::npos);
+}
+
+TEST(StoreThread, DrainsEveryAcceptedJobOnStop) {
+  TempDb t;
+  store::Store s(open_migrated(t.path()), 100000);
+  s.start();
+  std::atomic<int> ran{0};
+  for (int i = 0; i < 2000; ++i) {
+    ASSERT_TRUE(s.post([&, i](store::Db& db) {
+      schedule::create_studio(db, "studio " + std::to_string(i), 1);
+      ran++;
+    }));
+  }
+  s.stop();
+  EXPECT_EQ(ran.load(), 2000);
+  EXPECT_FALSE(s.post([](store::Db&) {}));  // stopped: refused, not lost silently
+  auto db = store::Db::open(t.path());
+  auto st = db->prepare("SELECT COUNT(*) FROM studios");
+  st.step();
+  EXPECT_EQ(st.int64(0), 2000);
+}
+
+TEST(StoreThread, RefusesWhenFullAndSurvivesAFailingJob) {
+  TempDb t;
+  store::Store s(open_migrated(t.path()), 16);
+  // Not started yet: the queue fills up and then refuses.
+  int accepted = 0;
+  for (int i = 0; i < 20; ++i) accepted += s.post([](store::Db& db) { db.prepare("SELECT nonsense FROM nowhere"); });
+  EXPECT_EQ(accepted, 16);
+  EXPECT_EQ(s.stats().jobs_refused.load(), 4);
+  s.start();
+  s.stop();
+  EXPECT_EQ(s.stats().job_failures.load(), 16);
+}
+
+TEST(Catalog, OverlapIgnoresCancelledAndTouchingEvents) {
+  TempDb t;
+  auto db = open_migrated(t.path());
+  auto studio = schedule::create_studio(db, "Hall", 0);
+  auto other = schedule::create_studio(db, "Other", 0);
+  schedule::Event e;
+  e.title = "A";
+  e.category = "concert";
+  e.studio_id = studio.id;
+  e.starts_at = 1000;
+  e.ends_at = 2000;
+  e = schedule::insert_event(db, e, 0);
+  EXPECT_TRUE(schedule::find_overlap(db, studio.id, 1500, 2500, 0));
+  EXPECT_TRUE(schedule::find_overlap(db, studio.id, 500, 3000, 0));
+  EXPECT_FALSE(schedule::find_overlap(db, studio.id, 2000, 3000, 0));  // starts when A ends
+  EXPECT_FALSE(schedule::find_overlap(db, studio.id, 0, 1000, 0));
+  EXPECT_FALSE(schedule::find_overlap(db, other.id, 1500, 2500, 0));   // another studio
+  EXPECT_FALSE(schedule::find_overlap(db, studio.id, 1500, 2500, e.id));  // itself, when rescheduling
+  schedule::set_event_state(db, e.id, "cancelled", 0);
+  EXPECT_FALSE(schedule::find_overlap(db, studio.id, 1500, 2500, 0));
+}
+
+TEST(Catalog, StudioNamesAreUniqueWhateverTheCase) {
+  TempDb t;
+  auto db = open_migrated(t.path());
+  schedule::create_studio(db, "Дом Культуры", 0);
+  EXPECT_TRUE(schedule::find_studio_by_name(db, "дом культуры"));
+  EXPECT_THROW(schedule::create_studio(db, "ДОМ КУЛЬТУРЫ", 0), store::StoreError);
+}
+
+TEST(Sessions, TokensAreStoredHashedAndExpire) {
+  TempDb t;
+  auto db = open_migrated(t.path());
+  auto c = auth::insert_curator(db, "anna", "$argon2id$x", "curator", 0);
+  auto s = auth::create_session(db, c.id, 1000, 3600);
+  EXPECT_TRUE(auth::find_session(db, s.token, 1000));
+  EXPECT_FALSE(auth::find_session(db, s.token, 1000 + 3600));
+  EXPECT_FALSE(auth::find_session(db, s.token + "x", 1000));
+  auto raw = db.prepare("SELECT token_hash FROM sessions");
+  raw.step();
+  EXPECT_NE(raw.text(0), s.token);
+  EXPECT_EQ(auth::purge_expired_sessions(db, 1000 + 3600), 1);
+}
