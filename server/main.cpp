@@ -2,7 +2,11 @@
 #include <gst/gst.h>
 #include <signal.h>
 
+#include <chrono>
+#include <condition_variable>
 #include <cstdio>
+#include <mutex>
+#include <thread>
 #include <cstring>
 #include <map>
 #include <string>
@@ -61,6 +65,31 @@ int main(int argc, char** argv) {
   int sig = 0;
   sigwait(&signals, &sig);
   log.info(std::string("received ") + (sig == SIGINT ? "SIGINT" : "SIGTERM") + ", shutting down");
+  // A stop that hangs (a stuck client, a pipeline that will not drain) must not keep the process:
+  // after server.shutdown_timeout_s, or at a second signal, exit anyway.
+  std::mutex m;
+  std::condition_variable cv;
+  bool stopped = false;
+  std::thread watchdog([&] {
+    std::unique_lock lock(m);
+    if (!cv.wait_for(lock, std::chrono::seconds(loaded.config.server.shutdown_timeout_s), [&] { return stopped; })) {
+      log.error("shutdown took longer than server.shutdown_timeout_s; exiting now");
+      std::_Exit(1);
+    }
+  });
+  std::thread second_signal([&] {
+    int again = 0;
+    sigwait(&signals, &again);
+    log.warn("second signal: exiting now");
+    std::_Exit(1);
+  });
+  second_signal.detach();
   app.stop();
+  {
+    std::lock_guard lock(m);
+    stopped = true;
+  }
+  cv.notify_all();
+  watchdog.join();
   return 0;
 }

@@ -1,0 +1,92 @@
+// The source pipeline of one publish: appsrc (FLV tags from RTMP or MPEG-TS from SRT) → demux →
+// h264parse / aacparse → appsinks, normalised to H.264 (AVC, access units) + AAC (raw).
+//
+// Status (STYLE.md 4): preparing → prepared (tracks and caps known) → playing → draining → stopped | failed.
+// Access units are held back until the source is prepared (bounded: kMaxHeldUnits), so a consumer always
+// gets the codec configuration before the first unit.
+//
+// Threads: construct, start(), stop() on the owner's thread (the hub's control thread), never from a
+// streaming thread. push()/end_of_stream() from any one thread (the ingest thread). SourceListener
+// callbacks come on GStreamer streaming threads; they must be quick and must not call stop().
+#pragma once
+
+#include <gst/gst.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <mutex>
+#include <string>
+
+#include "pipelines/gst/gst_ref.h"
+#include "pipelines/source/media.h"
+
+namespace sreda::pipelines {
+
+enum class Container { flv, mpegts };
+
+class SourceListener {
+ public:
+  virtual ~SourceListener() = default;
+  virtual void on_prepared(const MediaFacts& facts) = 0;
+  virtual void on_access_unit(const AccessUnit& unit) = 0;
+  // A media error or an unsupported codec: the pipeline is failed; the owner stops it.
+  virtual void on_failed(const std::string& reason) = 0;
+  virtual void on_eos() = 0;
+};
+
+class SourcePipeline {
+ public:
+  static constexpr size_t kMaxHeldUnits = 600;  // ~10 s of 30 fps video + audio before "prepared"
+
+  SourcePipeline(Container container, std::string name, SourceListener& listener, size_t max_queued_bytes);
+  ~SourcePipeline();
+  SourcePipeline(const SourcePipeline&) = delete;
+  SourcePipeline& operator=(const SourcePipeline&) = delete;
+
+  // Builds and starts the pipeline; an error names the missing element.
+  bool start(std::string& error);
+  // Hands bytes to the demuxer. False (nothing queued) when more than max_queued_bytes wait: the caller
+  // applies its overflow policy (RTMP: drop to the next keyframe).
+  bool push(const uint8_t* data, size_t size);
+  void end_of_stream();
+  // Drain: EOS, wait for it (at most timeout_ms), then NULL. Idempotent.
+  void stop(int timeout_ms = 2000);
+
+  uint64_t queued_bytes() const;
+
+  // Internal, called from GStreamer threads.
+  void on_pad_added(GstPad* pad);
+  void on_no_more_pads();
+  GstFlowReturn on_sample(TrackKind track, GstElement* sink);
+  GstBusSyncReply on_bus_message(GstMessage* message);
+
+ private:
+  bool link_branch(GstPad* pad, TrackKind track);
+  void fail(const std::string& reason);
+  void maybe_prepared_locked();
+  void deliver_held_locked();
+
+  Container container_;
+  std::string name_;
+  SourceListener& listener_;
+  size_t max_queued_bytes_;
+  gst::GstRef<GstElement> pipeline_;
+  GstElement* appsrc_ = nullptr;  // owned by pipeline_
+
+  std::mutex mutex_;  // guards everything below (short; never held while calling GStreamer state changes)
+  MediaFacts facts_;
+  bool no_more_pads_ = false;
+  int branches_ = 0;
+  int branches_with_caps_ = 0;
+  bool prepared_ = false;
+  bool failed_ = false;
+  std::deque<AccessUnit> held_;
+  int64_t first_held_dts_us_ = -1;
+  bool eos_seen_ = false;
+  std::condition_variable eos_cv_;
+  std::atomic<bool> stopped_{false};
+};
+
+}  // namespace sreda::pipelines

@@ -1,0 +1,479 @@
+#include "server/package/cmaf_packager.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "server/core/clock.h"
+#include "server/package/box_writer.h"
+#include "server/package/codec_strings.h"
+
+namespace sreda::package {
+
+CmafPackager::CmafPackager(PackagerOptions options, PackagerSink* sink, UpdateCallback on_update)
+    : options_(std::move(options)),
+      sink_(sink),
+      on_update_(std::move(on_update)),
+      log_("package " + options_.rendition) {
+  video_.enabled = options_.video;
+  video_.timescale = kVideoTimescale;
+  audio_.enabled = options_.audio;
+  audio_.need_keyframe = false;
+  if (!options_.video) primary().need_keyframe = false;
+  target_duration_s_ = std::max(1, (options_.segment_target_ms + 999) / 1000);
+}
+
+int64_t CmafPackager::to_us(const Track& t, int64_t ts) const {
+  const int64_t scaled = ts * 1'000'000;
+  return scaled >= 0 ? (scaled + t.timescale / 2) / t.timescale
+                     : -((-scaled + t.timescale / 2) / t.timescale);
+}
+
+int64_t CmafPackager::from_us(const Track& t, int64_t us) const {
+  const int64_t scaled = us * static_cast<int64_t>(t.timescale);
+  return scaled >= 0 ? (scaled + 500'000) / 1'000'000 : -((-scaled + 500'000) / 1'000'000);
+}
+
+bool CmafPackager::all_configured() const {
+  return (!options_.video || video_config_) && (!options_.audio || audio_config_);
+}
+
+core::Result<void> CmafPackager::configure_video(const VideoConfig& config) {
+  if (!options_.video) return core::Error{"no_video_track", "this rendition has no video track", "video"};
+  auto avc = parse_avcc(config.avcc);
+  if (!avc) return avc.error();
+  if (config.width <= 0 || config.height <= 0) {
+    return core::Error{"bad_video", "video caps have no width/height", "width"};
+  }
+  std::lock_guard delivery(delivery_mutex_);
+  std::vector<Event> events;
+  {
+    std::lock_guard lock(mutex_);
+    const bool changed = !video_config_ || video_config_->avcc != config.avcc ||
+                         video_config_->width != config.width || video_config_->height != config.height;
+    video_config_ = config;
+    if (changed) {
+      if (run_started_ && init_id_ >= 0) flush(events);  // codec change mid-run: new segment, new init
+      init_dirty_ = true;
+    }
+  }
+  deliver(events);
+  return {};
+}
+
+core::Result<void> CmafPackager::configure_audio(const AudioConfig& config) {
+  if (!options_.audio) return core::Error{"no_audio_track", "this rendition has no audio track", "audio"};
+  auto aac = parse_audio_specific_config(config.asc);
+  if (!aac) return aac.error();
+  if (config.rate <= 0 || config.channels <= 0) {
+    return core::Error{"bad_audio", "audio caps have no rate/channels", "rate"};
+  }
+  std::lock_guard delivery(delivery_mutex_);
+  std::vector<Event> events;
+  {
+    std::lock_guard lock(mutex_);
+    const bool changed = !audio_config_ || audio_config_->asc != config.asc ||
+                         audio_config_->rate != config.rate || audio_config_->channels != config.channels;
+    audio_config_ = config;
+    if (changed) {
+      if (run_started_ && init_id_ >= 0) flush(events);
+      init_dirty_ = true;
+    }
+  }
+  deliver(events);
+  return {};
+}
+
+void CmafPackager::rebuild_init(std::vector<Event>& events) {
+  InitSegmentInput input{video_config_, audio_config_};
+  auto bytes = write_init_segment(input);
+  if (!bytes) return;  // configs were validated in configure_*; cannot happen
+  // A new timescale for audio starts with the new init; pending samples were flushed by then.
+  if (audio_config_) audio_.timescale = static_cast<uint32_t>(audio_config_->rate);
+  init_dirty_ = false;
+  ++init_id_;
+  auto ptr = std::make_shared<const Bytes>(std::move(*bytes));
+  inits_[init_id_] = ptr;
+  std::string codecs;
+  if (video_config_) codecs = avc_codec_string(*parse_avcc(video_config_->avcc));
+  if (audio_config_) {
+    codecs +=
+        (codecs.empty() ? "" : ",") + aac_codec_string(*parse_audio_specific_config(audio_config_->asc));
+  }
+  codecs_ = codecs;
+  events.push_back(Event{Event::Kind::init, init_id_, 0, 0, ptr, {}});
+}
+
+void CmafPackager::begin_run(int64_t first_sample_wall_ms) {
+  std::lock_guard delivery(delivery_mutex_);
+  std::vector<Event> events;
+  bool again = false;
+  {
+    std::lock_guard lock(mutex_);
+    if (ended_) return;
+    if (run_started_) flush(events);
+    run_wall_ms_ = first_sample_wall_ms;
+    again = any_run_;
+  }
+  deliver(events);
+  log_.info(again ? "publisher back: discontinuity, the next segment starts a new run" : "run started");
+}
+
+void CmafPackager::push(const AccessUnit& unit) {
+  std::lock_guard delivery(delivery_mutex_);
+  std::vector<Event> events;
+  {
+    std::lock_guard lock(mutex_);
+    Track& t = track(unit.track);
+    if (ended_ || !t.enabled || !all_configured()) {
+      ++stats_.dropped_samples;
+      return;
+    }
+    if (init_dirty_) rebuild_init(events);
+    if (!run_started_) {
+      // Map this run onto the output timeline after everything already written.
+      run_started_ = true;
+      run_start_out_us_ = (any_run_ ? out_end_us_ : 0) + options_.run_gap_ms * 1000LL;
+      run_offset_us_ = run_start_out_us_ - unit.dts_us;
+      if (!run_wall_ms_) run_wall_ms_ = core::now_ms();
+      pending_discontinuity_ = any_run_;
+      any_run_ = true;
+      video_.need_keyframe = options_.video;
+    }
+    Sample s;
+    s.dts = from_us(t, unit.dts_us + run_offset_us_);
+    s.pts = from_us(t, unit.pts_us + run_offset_us_);
+    s.keyframe = unit.keyframe || unit.track == TrackKind::audio;
+    // Per track, decode times only increase, also across runs (a sample of the other track that maps
+    // before this track's end is dropped); video starts on a keyframe.
+    if (s.dts <= t.last_dts || s.dts < t.end || s.dts < 0 || (t.need_keyframe && !s.keyframe) ||
+        std::abs(s.pts - s.dts) > INT32_MAX) {
+      ++stats_.dropped_samples;
+    } else {
+      t.need_keyframe = false;
+      t.last_dts = s.dts;
+      s.data.assign(unit.payload.begin(), unit.payload.end());
+      if (t.held) {
+        Sample prev = std::move(*t.held);
+        prev.duration = static_cast<uint32_t>(std::min<int64_t>(s.dts - prev.dts, UINT32_MAX));
+        t.held = std::move(s);
+        on_sample_ready(t, std::move(prev), events);
+      } else {
+        t.held = std::move(s);
+      }
+      try_finalize(false, events);
+    }
+  }
+  deliver(events);
+}
+
+void CmafPackager::end_of_stream() {
+  std::lock_guard delivery(delivery_mutex_);
+  std::vector<Event> events;
+  {
+    std::lock_guard lock(mutex_);
+    if (ended_) return;
+    flush(events);
+    ended_ = true;
+    events.push_back(Event{Event::Kind::end, 0, 0, 0, nullptr, {}});
+  }
+  deliver(events);
+}
+
+void CmafPackager::on_sample_ready(Track& t, Sample sample, std::vector<Event>& events) {
+  (void)events;
+  t.last_duration = sample.duration;
+  t.end = sample.dts + sample.duration;
+  out_end_us_ = std::max(out_end_us_, to_us(t, t.end));
+  if (&t == &primary()) {
+    on_primary_sample(std::move(sample));
+  } else if (!open_part_.empty() || !pending_.empty() || segment_open_) {
+    t.ready.push_back(std::move(sample));
+  } else {
+    ++stats_.dropped_samples;  // audio before the first video keyframe
+  }
+}
+
+void CmafPackager::on_primary_sample(Sample sample) {
+  const Track& t = primary();
+  if (!open_part_.empty()) {
+    // Video: the first keyframe at >= 90 % of the target (a GOP a bit shorter than the target still
+    // gives one GOP per segment). Audio-only: the sample boundary nearest the target.
+    const int64_t segment_target = from_us(t, options_.segment_target_ms * 1000LL);
+    const int64_t part_target = from_us(t, options_.part_target_ms * 1000LL);
+    const bool segment_due = options_.video ? segment_elapsed_ * 10 >= segment_target * 9
+                                            : segment_elapsed_ + sample.duration / 2 >= segment_target;
+    if (sample.keyframe && segment_due) {
+      close_open_part(true);
+    } else if (open_part_duration_ + sample.duration > part_target) {
+      close_open_part(false);
+    }
+  }
+  open_part_duration_ += sample.duration;
+  segment_elapsed_ += sample.duration;
+  open_part_.push_back(std::move(sample));
+}
+
+void CmafPackager::close_open_part(bool ends_segment) {
+  if (open_part_.empty()) return;
+  const Track& t = primary();
+  const Sample& last = open_part_.back();
+  pending_.push_back(PendingPart{std::move(open_part_), to_us(t, last.dts + last.duration), ends_segment});
+  open_part_.clear();
+  open_part_duration_ = 0;
+  if (ends_segment) segment_elapsed_ = 0;
+}
+
+void CmafPackager::try_finalize(bool force, std::vector<Event>& events) {
+  Track* second = secondary();
+  while (!pending_.empty()) {
+    const PendingPart& p = pending_.front();
+    bool go = force || second == nullptr;
+    if (!go) {
+      const int64_t second_end =
+          second->held ? to_us(*second, second->held->dts) : to_us(*second, second->end);
+      const Track& first = primary();
+      const int64_t first_now = first.held ? to_us(first, first.held->dts) : out_end_us_;
+      go = second_end >= p.end_us || first_now - p.end_us > options_.max_track_wait_ms * 1000LL;
+    }
+    if (!go) break;
+    PendingPart part = std::move(pending_.front());
+    pending_.pop_front();
+    finalize_part(std::move(part), events);
+  }
+}
+
+void CmafPackager::finalize_part(PendingPart p, std::vector<Event>& events) {
+  Track& first = primary();
+  Track* second = secondary();
+  std::vector<Sample> second_samples;
+  while (second && !second->ready.empty() && to_us(*second, second->ready.front().dts) < p.end_us) {
+    second_samples.push_back(std::move(second->ready.front()));
+    second->ready.pop_front();
+  }
+  auto fragment_track = [](uint32_t id, bool video, const std::vector<Sample>& samples) {
+    FragmentTrack ft;
+    ft.track_id = id;
+    ft.video = video;
+    if (!samples.empty()) ft.base_decode_time = static_cast<uint64_t>(samples.front().dts);
+    for (const Sample& s : samples) {
+      ft.samples.push_back(
+          FragmentSample{s.duration, static_cast<int32_t>(s.pts - s.dts), s.keyframe, &s.data});
+    }
+    return ft;
+  };
+  std::vector<FragmentTrack> tracks;
+  if (options_.video) {
+    tracks.push_back(fragment_track(kVideoTrackId, true, p.samples));
+    if (second) tracks.push_back(fragment_track(kAudioTrackId, false, second_samples));
+  } else {
+    tracks.push_back(fragment_track(kAudioTrackId, false, p.samples));
+  }
+  auto bytes = std::make_shared<const Bytes>(write_fragment(++sequence_number_, tracks));
+
+  int64_t duration = 0;
+  for (const Sample& s : p.samples) duration += s.duration;
+  if (!segment_open_) {
+    Segment seg;
+    seg.info.msn = next_msn_++;
+    seg.info.pdt_ms = *run_wall_ms_ + (to_us(first, p.samples.front().dts) - run_start_out_us_) / 1000;
+    seg.info.discontinuity = pending_discontinuity_;
+    seg.info.init_id = init_id_;
+    pending_discontinuity_ = false;
+    segments_.push_back(std::move(seg));
+    segment_open_ = true;
+  }
+  Segment& seg = segments_.back();
+  PartInfo info;
+  info.index = static_cast<int>(seg.parts.size());
+  info.duration_s = static_cast<double>(duration) / first.timescale;
+  info.independent = p.samples.front().keyframe;
+  info.bytes = static_cast<int64_t>(bytes->size());
+  seg.info.parts.push_back(info);
+  seg.info.duration_s += info.duration_s;
+  seg.info.bytes += info.bytes;
+  seg.parts.push_back(bytes);
+  ++stats_.parts;
+  events.push_back(Event{Event::Kind::part, 0, seg.info.msn, info.index, bytes, {}});
+  if (p.ends_segment) complete_segment(events);
+}
+
+void CmafPackager::complete_segment(std::vector<Event>& events) {
+  if (!segment_open_) return;
+  segment_open_ = false;
+  Segment& seg = segments_.back();
+  Bytes all;
+  all.reserve(static_cast<size_t>(seg.info.bytes));
+  for (const BytesPtr& part : seg.parts) all.insert(all.end(), part->begin(), part->end());
+  seg.bytes = std::make_shared<const Bytes>(std::move(all));
+  seg.info.complete = true;
+  ++stats_.segments;
+  target_duration_s_ = std::max<int>(target_duration_s_, static_cast<int>(std::lround(seg.info.duration_s)));
+  events.push_back(Event{Event::Kind::segment, seg.info.init_id, seg.info.msn, 0, seg.bytes, seg.info});
+  while (segments_.size() > static_cast<size_t>(std::max(1, options_.window_segments))) {
+    if (segments_.front().info.discontinuity) ++discontinuity_sequence_;
+    segments_.pop_front();
+  }
+  // Parts are kept only for the last few segments (plus one, for late requests).
+  const size_t keep = static_cast<size_t>(std::max(1, options_.part_segments)) + 1;
+  for (size_t i = 0; i + keep < segments_.size(); ++i) {
+    segments_[i].parts.clear();
+    segments_[i].info.parts.clear();
+  }
+}
+
+void CmafPackager::flush(std::vector<Event>& events) {
+  for (Track* t : {&video_, &audio_}) {
+    if (!t->held) continue;
+    Sample last = std::move(*t->held);
+    t->held.reset();
+    // The last sample of a run lasts as long as the one before it (or one nominal frame).
+    int64_t nominal_us = 1024 * 1'000'000LL / std::max(1, audio_config_ ? audio_config_->rate : 48000);
+    if (t == &video_) {
+      nominal_us = video_config_ && video_config_->fps_num > 0
+                       ? 1'000'000LL * video_config_->fps_den / video_config_->fps_num
+                       : 40'000;
+    }
+    last.duration = t->last_duration > 0 ? t->last_duration : static_cast<uint32_t>(from_us(*t, nominal_us));
+    on_sample_ready(*t, std::move(last), events);
+  }
+  close_open_part(true);
+  if (!pending_.empty()) {
+    pending_.back().end_us = INT64_MAX;  // the last part takes every remaining sample of the other track
+    pending_.back().ends_segment = true;
+  }
+  try_finalize(true, events);
+  complete_segment(events);
+  if (Track* second = secondary()) second->ready.clear();
+  segment_elapsed_ = 0;
+  run_started_ = false;
+  run_wall_ms_.reset();
+}
+
+ReloadState CmafPackager::reload_state_locked() const {
+  ReloadState state;
+  state.target_duration_s = target_duration_s_;
+  state.ended = ended_;
+  for (auto it = segments_.rbegin(); it != segments_.rend(); ++it) {
+    if (!state.last_part && !it->info.parts.empty()) {
+      state.last_part = PartPosition{it->info.msn, it->info.parts.back().index};
+    }
+    if (it->info.complete) {
+      state.last_complete_msn = it->info.msn;
+      break;
+    }
+  }
+  return state;
+}
+
+void CmafPackager::deliver(std::vector<Event>& events) {
+  if (events.empty()) return;
+  bool changed = false;
+  for (Event& e : events) {
+    switch (e.kind) {
+      case Event::Kind::init:
+        log_.info("init segment " + init_uri(e.init_id) + " (" + std::to_string(e.bytes->size()) + " bytes)");
+        if (sink_) sink_->on_init(options_.rendition, e.init_id, e.bytes);
+        break;
+      case Event::Kind::part:
+        if (sink_) sink_->on_part(options_.rendition, e.msn, e.index, e.bytes);
+        changed = true;
+        break;
+      case Event::Kind::segment:
+        if (sink_) sink_->on_segment(options_.rendition, e.info, e.bytes);
+        changed = true;
+        break;
+      case Event::Kind::end: {
+        const PackagerStats st = stats();
+        log_.info("closed: end of stream, " + std::to_string(st.segments) + " segments, " +
+                  std::to_string(st.parts) + " parts, " + std::to_string(st.dropped_samples) +
+                  " samples dropped");
+        if (sink_) sink_->on_end(options_.rendition);
+        changed = true;
+        break;
+      }
+    }
+  }
+  if (changed && on_update_) on_update_(reload_state());
+}
+
+MediaPlaylistState CmafPackager::playlist_state() const {
+  std::lock_guard lock(mutex_);
+  MediaPlaylistState state;
+  state.part_target_ms = options_.part_target_ms;
+  state.target_duration_s = target_duration_s_;
+  state.discontinuity_sequence = discontinuity_sequence_;
+  state.ended = ended_;
+  state.segments.reserve(segments_.size());
+  for (const Segment& s : segments_) state.segments.push_back(s.info);
+  if (!ended_ && any_run_) {
+    state.preload_hint = segment_open_ ? PartPosition{segments_.back().info.msn,
+                                                      static_cast<int>(segments_.back().parts.size())}
+                                       : PartPosition{next_msn_, 0};
+  }
+  return state;
+}
+
+ReloadState CmafPackager::reload_state() const {
+  std::lock_guard lock(mutex_);
+  return reload_state_locked();
+}
+
+VariantInfo CmafPackager::variant_info() const {
+  std::lock_guard lock(mutex_);
+  VariantInfo v;
+  v.uri = options_.rendition + "/index.m3u8";
+  v.codecs = codecs_;
+  if (video_config_) {
+    v.width = video_config_->width;
+    v.height = video_config_->height;
+    if (video_config_->fps_num > 0 && video_config_->fps_den > 0) {
+      v.frame_rate = static_cast<double>(video_config_->fps_num) / video_config_->fps_den;
+    }
+  }
+  double total_bits = 0, total_s = 0, peak = 0;
+  for (const Segment& s : segments_) {
+    if (!s.info.complete || s.info.duration_s <= 0) continue;
+    total_bits += 8.0 * static_cast<double>(s.info.bytes);
+    total_s += s.info.duration_s;
+    peak = std::max(peak, 8.0 * static_cast<double>(s.info.bytes) / s.info.duration_s);
+  }
+  if (total_s > 0) {
+    v.bandwidth = std::llround(peak);
+    v.average_bandwidth = std::llround(total_bits / total_s);
+  } else {
+    v.bandwidth = options_.nominal_bandwidth;
+  }
+  return v;
+}
+
+const CmafPackager::Segment* CmafPackager::find_segment(int64_t msn) const {
+  if (segments_.empty() || msn < segments_.front().info.msn || msn > segments_.back().info.msn)
+    return nullptr;
+  return &segments_[static_cast<size_t>(msn - segments_.front().info.msn)];
+}
+
+BytesPtr CmafPackager::init_segment(int init_id) const {
+  std::lock_guard lock(mutex_);
+  auto it = inits_.find(init_id);
+  return it == inits_.end() ? nullptr : it->second;
+}
+
+BytesPtr CmafPackager::part(int64_t msn, int index) const {
+  std::lock_guard lock(mutex_);
+  const Segment* s = find_segment(msn);
+  if (!s || index < 0 || static_cast<size_t>(index) >= s->parts.size()) return nullptr;
+  return s->parts[static_cast<size_t>(index)];
+}
+
+BytesPtr CmafPackager::segment(int64_t msn) const {
+  std::lock_guard lock(mutex_);
+  const Segment* s = find_segment(msn);
+  return s ? s->bytes : nullptr;
+}
+
+PackagerStats CmafPackager::stats() const {
+  std::lock_guard lock(mutex_);
+  return stats_;
+}
+
+}  // namespace sreda::package

@@ -1,0 +1,173 @@
+// CmafPackager: one rendition's LL-HLS CMAF packager — init segment, parts, segments, a bounded
+// in-memory window, and the snapshots the playlist writer and the blocking-reload rules need.
+//
+// Muxed, not demuxed: a rendition carries video AND audio in the same fMP4 (one moof per part with a
+// traf per track). hls.js then needs one playlist, one blocking reload and one part request per part
+// (demuxed audio doubles them and hls.js must keep two LL-HLS playlists in step; with alternate audio
+// it has had stalls where the audio playlist's parts lagged). Safari plays muxed fMP4 LL-HLS natively.
+// An audio-only rendition is simply a packager with video disabled.
+//
+// Threads (STYLE.md 5): the PackagerInput methods are called from GStreamer streaming threads (video
+// and audio may come from two threads). The read methods (playlist_state, reload_state, variant_info,
+// init/part/segment bytes) are called from the web thread. One short mutex guards the window; the
+// PackagerSink and the update callback are called on the pushing thread without that mutex, in order.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "server/core/log.h"
+#include "server/package/blocking_reload.h"
+#include "server/package/packager_input.h"
+#include "server/package/packager_sink.h"
+#include "server/package/playlist_writer.h"
+
+namespace sreda::package {
+
+struct PackagerOptions {
+  std::string rendition = "source";  // name in URIs, logs and sink calls
+  bool video = true;
+  bool audio = true;
+  int part_target_ms = 500;               // parts never exceed it
+  int segment_target_ms = 2000;           // a segment is cut at the first keyframe at >= 90 % of it
+  int window_segments = 10;               // complete segments kept in memory; older ones are dropped
+  int part_segments = 3;                  // last segments whose parts are kept and listed in the playlist
+  int run_gap_ms = 200;                   // output gap at the start of each run (room for the other track)
+  int max_track_wait_ms = 1000;           // a part waits at most this long for the second track's samples
+  int64_t nominal_bandwidth = 2'000'000;  // BANDWIDTH before the first segment is complete
+};
+
+struct PackagerStats {
+  int64_t dropped_samples = 0;  // before the first keyframe, unconfigured track, non-increasing DTS
+  int64_t parts = 0;
+  int64_t segments = 0;
+};
+
+class CmafPackager final : public PackagerInput {
+ public:
+  // Called with the new state after every completed part, segment and at the end; keep it quick
+  // (e.g. post to the web thread's outbox and lws_cancel_service()).
+  using UpdateCallback = std::function<void(const ReloadState&)>;
+
+  // `sink` may be null; if set it must outlive the packager.
+  CmafPackager(PackagerOptions options, PackagerSink* sink, UpdateCallback on_update = {});
+
+  // PackagerInput (streaming threads).
+  core::Result<void> configure_video(const VideoConfig& config) override;
+  core::Result<void> configure_audio(const AudioConfig& config) override;
+  void begin_run(int64_t first_sample_wall_ms) override;
+  void push(const AccessUnit& unit) override;
+  void end_of_stream() override;
+
+  // Reads (web thread; any thread is safe).
+  MediaPlaylistState playlist_state() const;
+  ReloadState reload_state() const;
+  VariantInfo variant_info() const;              // uri "<rendition>/index.m3u8"
+  BytesPtr init_segment(int init_id = 0) const;  // null if unknown
+  BytesPtr part(int64_t msn, int index) const;   // null if unknown or dropped
+  BytesPtr segment(int64_t msn) const;           // null if unknown, incomplete or dropped
+  PackagerStats stats() const;
+  const PackagerOptions& options() const { return options_; }
+
+ private:
+  struct Sample {
+    int64_t dts = 0;  // track timescale, output timeline
+    int64_t pts = 0;
+    uint32_t duration = 0;
+    bool keyframe = false;
+    Bytes data;
+  };
+  struct Track {
+    bool enabled = false;
+    uint32_t timescale = 0;
+    std::optional<Sample> held;  // waits for the next DTS to know its duration
+    std::deque<Sample> ready;    // second track: waiting for its part
+    int64_t last_dts = INT64_MIN;
+    int64_t end = 0;  // end of the last sample with a known duration
+    uint32_t last_duration = 0;
+    bool need_keyframe = true;
+  };
+  struct PendingPart {
+    std::vector<Sample> samples;  // first track
+    int64_t end_us = 0;
+    bool ends_segment = false;
+  };
+  struct Segment {
+    SegmentInfo info;
+    std::vector<BytesPtr> parts;
+    BytesPtr bytes;
+  };
+  struct Event {
+    enum class Kind { init, part, segment, end } kind;
+    int init_id = 0;
+    int64_t msn = 0;
+    int index = 0;
+    BytesPtr bytes;
+    SegmentInfo info;
+  };
+
+  Track& track(TrackKind kind) { return kind == TrackKind::video ? video_ : audio_; }
+  Track& primary() { return options_.video ? video_ : audio_; }
+  Track* secondary() { return options_.video && options_.audio ? &audio_ : nullptr; }
+  int64_t to_us(const Track& t, int64_t ts) const;
+  int64_t from_us(const Track& t, int64_t us) const;
+  bool all_configured() const;
+  void rebuild_init(std::vector<Event>& events);
+  void on_sample_ready(Track& t, Sample sample, std::vector<Event>& events);
+  void on_primary_sample(Sample sample);
+  void close_open_part(bool ends_segment);
+  void try_finalize(bool force, std::vector<Event>& events);
+  void finalize_part(PendingPart part, std::vector<Event>& events);
+  void complete_segment(std::vector<Event>& events);
+  void flush(std::vector<Event>& events);
+  ReloadState reload_state_locked() const;
+  void deliver(std::vector<Event>& events);
+  const Segment* find_segment(int64_t msn) const;
+
+  const PackagerOptions options_;
+  PackagerSink* const sink_;
+  const UpdateCallback on_update_;
+  const core::Logger log_;
+
+  std::mutex delivery_mutex_;  // keeps sink calls in order; taken before mutex_, never by readers
+  mutable std::mutex mutex_;   // the window and the packaging state below
+
+  std::optional<VideoConfig> video_config_;
+  std::optional<AudioConfig> audio_config_;
+  std::string codecs_;
+  bool init_dirty_ = true;
+  int init_id_ = -1;
+  std::map<int, BytesPtr> inits_;
+
+  Track video_;
+  Track audio_;
+  bool run_started_ = false;
+  bool any_run_ = false;
+  std::optional<int64_t> run_wall_ms_;
+  int64_t run_offset_us_ = 0;  // output = input + offset
+  int64_t run_start_out_us_ = 0;
+  int64_t out_end_us_ = 0;  // end of the output timeline so far
+  bool pending_discontinuity_ = false;
+  bool ended_ = false;
+
+  std::vector<Sample> open_part_;
+  int64_t open_part_duration_ = 0;  // first track timescale
+  int64_t segment_elapsed_ = 0;     // first track timescale, incl. pending and open parts
+  std::deque<PendingPart> pending_;
+  uint32_t sequence_number_ = 0;
+
+  std::deque<Segment> segments_;  // complete, oldest first, plus at most one open at the back
+  bool segment_open_ = false;
+  int64_t next_msn_ = 0;
+  int64_t discontinuity_sequence_ = 0;
+  int target_duration_s_ = 2;
+  PackagerStats stats_;
+};
+
+}  // namespace sreda::package

@@ -1,0 +1,70 @@
+// The narrow seam between a rendition's source pipeline and its packager (STYLE.md 11).
+//
+// Threads: every method may be called from any GStreamer streaming thread (video and audio appsinks may
+// call from two different threads); implementations serialise internally with one short lock.
+//
+// Timestamps: microseconds (int64), on ONE clock shared by all tracks of the rendition — GStreamer
+// running time / 1000 is the natural choice. The packager maps them to its own output timeline, so they
+// need not start at zero and may restart after begin_run() (a publisher reconnect).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "server/core/result.h"
+
+namespace sreda::package {
+
+using Bytes = std::vector<uint8_t>;
+using BytesPtr = std::shared_ptr<const Bytes>;
+
+enum class TrackKind { video, audio };
+
+// From the caps of `h264parse ! video/x-h264,stream-format=avc,alignment=au`.
+struct VideoConfig {
+  Bytes avcc;  // caps "codec_data": an AVCDecoderConfigurationRecord (ISO/IEC 14496-15 5.3.3.1)
+  int width = 0;
+  int height = 0;
+  int fps_num = 0;  // caps "framerate"; 0/1 when variable or unknown
+  int fps_den = 1;
+};
+
+// From the caps of `aacparse` (stream-format=raw).
+struct AudioConfig {
+  Bytes asc;  // caps "codec_data": the AudioSpecificConfig (ISO/IEC 14496-3 1.6.2.1)
+  int rate = 0;
+  int channels = 0;
+};
+
+// One encoded access unit. Video payload: AVCC (length-prefixed NAL units, the length size given by the
+// avcC); audio payload: one raw AAC frame (no ADTS header). The payload is copied; the caller keeps
+// ownership of the memory it points to.
+struct AccessUnit {
+  TrackKind track = TrackKind::video;
+  int64_t pts_us = 0;
+  int64_t dts_us = 0;  // == pts_us for audio and for streams without B-frames
+  bool keyframe = false;
+  std::span<const uint8_t> payload;
+};
+
+class PackagerInput {
+ public:
+  virtual ~PackagerInput() = default;
+  // Codec configuration from caps; call before the first access unit of that track. A later call with
+  // a different configuration (e.g. after a reconnect) starts a new init segment at the next segment.
+  virtual core::Result<void> configure_video(const VideoConfig& config) = 0;
+  virtual core::Result<void> configure_audio(const AudioConfig& config) = 0;
+  // Starts a run of media: `first_sample_wall_ms` is the wall clock (ms since the epoch) when the first
+  // sample of this run arrived at ingest, for EXT-X-PROGRAM-DATE-TIME. The first call starts the
+  // stream; every later call is a discontinuity (publisher reconnected; timestamps may restart): the
+  // current segment is closed, the output timeline keeps increasing, and the next segment carries
+  // EXT-X-DISCONTINUITY. Without any call, the wall clock at the first push is used.
+  virtual void begin_run(int64_t first_sample_wall_ms) = 0;
+  virtual void push(const AccessUnit& unit) = 0;
+  // The event ended: flush everything, close the last segment, ENDLIST. Later pushes are ignored.
+  virtual void end_of_stream() = 0;
+};
+
+}  // namespace sreda::package

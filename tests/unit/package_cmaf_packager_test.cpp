@@ -1,0 +1,350 @@
+// CmafPackager with synthetic access units: cutting, window, sink, discontinuity, threads.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "server/package/cmaf_packager.h"
+
+namespace sreda::package {
+namespace {
+
+uint32_t be32(const Bytes& b, size_t at) {
+  return (uint32_t{b.at(at)} << 24) | (uint32_t{b.at(at + 1)} << 16) | (uint32_t{b.at(at + 2)} << 8) |
+         b.at(at + 3);
+}
+
+// Top-level boxes of a byte string: (type, size).
+std::vector<std::pair<std::string, uint32_t>> top_boxes(const Bytes& b) {
+  std::vector<std::pair<std::string, uint32_t>> out;
+  for (size_t at = 0; at + 8 <= b.size();) {
+    const uint32_t size = be32(b, at);
+    if (size < 8 || at + size > b.size()) {
+      ADD_FAILURE() << "bad box size at " << at;
+      break;
+    }
+    out.emplace_back(std::string(reinterpret_cast<const char*>(&b[at + 4]), 4), size);
+    at += size;
+  }
+  return out;
+}
+
+// The base decode time of the first traf of track `id` in a fragment (searching for "tfdt").
+uint64_t first_tfdt(const Bytes& b) {
+  for (size_t i = 4; i + 16 <= b.size(); ++i) {
+    if (b[i] == 't' && b[i + 1] == 'f' && b[i + 2] == 'd' && b[i + 3] == 't') {
+      return (uint64_t{be32(b, i + 8)} << 32) | be32(b, i + 12);
+    }
+  }
+  ADD_FAILURE() << "no tfdt";
+  return 0;
+}
+
+VideoConfig video_config() {
+  return VideoConfig{
+      {0x01, 0x4d, 0x40, 0x1e, 0xff, 0xe1, 0x00, 0x02, 0x67, 0x4d, 0x01, 0x00, 0x02, 0x68, 0xee},
+      640,
+      360,
+      25,
+      1};
+}
+AudioConfig audio_config() {
+  return AudioConfig{{0x11, 0x90}, 48000, 2};
+}
+
+// Feeds `seconds` of 25 fps video (a keyframe every `gop` frames, 1000-byte frames) and 48 kHz AAC
+// frames (200 bytes), interleaved by time, timestamps starting at `start_us`.
+void feed(CmafPackager& p, double seconds, int gop = 50, int64_t start_us = 0, bool audio = true) {
+  const Bytes vdata(1000, 0x11), adata(200, 0x22);
+  const int frames = static_cast<int>(seconds * 25);
+  const int aframes = static_cast<int>(seconds * 48000 / 1024);
+  int v = 0, a = 0;
+  while (v < frames || (audio && a < aframes)) {
+    const int64_t vt = start_us + int64_t{v} * 40000;
+    const int64_t at = start_us + int64_t{a} * 1024 * 1'000'000 / 48000;
+    if (v < frames && (!audio || a >= aframes || vt <= at)) {
+      p.push(AccessUnit{TrackKind::video, vt, vt, v % gop == 0, vdata});
+      ++v;
+    } else {
+      p.push(AccessUnit{TrackKind::audio, at, at, true, adata});
+      ++a;
+    }
+  }
+}
+
+std::unique_ptr<CmafPackager> make(PackagerOptions options = {}, PackagerSink* sink = nullptr,
+                                   CmafPackager::UpdateCallback cb = {}) {
+  auto p = std::make_unique<CmafPackager>(options, sink, std::move(cb));
+  if (options.video) {
+    EXPECT_TRUE(p->configure_video(video_config()).ok());
+  }
+  if (options.audio) {
+    EXPECT_TRUE(p->configure_audio(audio_config()).ok());
+  }
+  return p;
+}
+
+TEST(PackageCmafPackager, CutsPartsAndSegmentsOnKeyframes) {
+  auto p = make();
+  p->begin_run(1'000'000);
+  feed(*p, 10.0);
+  const auto state = p->playlist_state();
+  ASSERT_GE(state.segments.size(), 4u);
+  EXPECT_EQ(state.segments.front().msn, 0);
+  EXPECT_EQ(state.target_duration_s, 2);
+  for (size_t i = 0; i + 1 < state.segments.size(); ++i) {
+    const auto& s = state.segments[i];
+    EXPECT_TRUE(s.complete);
+    EXPECT_NEAR(s.duration_s, 2.0, 1e-9);
+    EXPECT_EQ(s.pdt_ms, 1'000'000 + 2000 * s.msn);
+    ASSERT_FALSE(s.parts.empty());
+    EXPECT_TRUE(s.parts.front().independent);
+    double sum = 0;
+    for (size_t j = 0; j < s.parts.size(); ++j) {
+      EXPECT_LE(s.parts[j].duration_s, 0.5);
+      if (j + 1 < s.parts.size()) {
+        EXPECT_GE(s.parts[j].duration_s, 0.425);  // ≥ 85 % of the part target, but the last
+      }
+      if (j > 0) {
+        EXPECT_FALSE(s.parts[j].independent);
+      }
+      sum += s.parts[j].duration_s;
+    }
+    EXPECT_NEAR(sum, s.duration_s, 1e-9);
+    // The segment is its parts, back to back, each a moof+mdat pair.
+    Bytes joined;
+    for (const auto& part : s.parts) {
+      const BytesPtr bytes = p->part(s.msn, part.index);
+      ASSERT_TRUE(bytes);
+      const auto boxes = top_boxes(*bytes);
+      ASSERT_EQ(boxes.size(), 2u);
+      EXPECT_EQ(boxes[0].first, "moof");
+      EXPECT_EQ(boxes[1].first, "mdat");
+      joined.insert(joined.end(), bytes->begin(), bytes->end());
+    }
+    ASSERT_TRUE(p->segment(s.msn));
+    EXPECT_EQ(*p->segment(s.msn), joined);
+    EXPECT_EQ(s.bytes, static_cast<int64_t>(joined.size()));
+  }
+  EXPECT_FALSE(state.segments.back().complete);  // in progress
+  ASSERT_TRUE(state.preload_hint);
+  EXPECT_EQ(state.preload_hint->msn, state.segments.back().msn);
+  EXPECT_EQ(state.preload_hint->part, static_cast<int>(state.segments.back().parts.size()));
+  EXPECT_TRUE(p->init_segment(0));
+  EXPECT_FALSE(p->init_segment(1));
+  EXPECT_EQ(p->variant_info().codecs, "avc1.4d401e,mp4a.40.2");
+}
+
+TEST(PackageCmafPackager, LongGopMakesLongerSegmentsAndTargetDuration) {
+  auto p = make();
+  feed(*p, 13.0, 100);  // a keyframe every 4 s
+  p->end_of_stream();
+  const auto state = p->playlist_state();
+  ASSERT_EQ(state.segments.size(), 4u);
+  EXPECT_NEAR(state.segments[0].duration_s, 4.0, 1e-9);
+  EXPECT_NEAR(state.segments[1].duration_s, 4.0, 1e-9);
+  EXPECT_EQ(state.target_duration_s, 4);
+  EXPECT_TRUE(state.ended);
+  EXPECT_FALSE(state.preload_hint);
+  EXPECT_NEAR(state.segments.back().duration_s, 1.0, 1e-9);
+}
+
+TEST(PackageCmafPackager, DropsVideoUntilFirstKeyframe) {
+  auto p = make(PackagerOptions{.audio = false});
+  const Bytes data(100, 1);
+  for (int i = 0; i < 5; ++i) p->push(AccessUnit{TrackKind::video, i * 40000, i * 40000, false, data});
+  EXPECT_EQ(p->stats().dropped_samples, 5);
+  feed(*p, 3.0, 50, 200000, false);
+  p->end_of_stream();
+  const auto state = p->playlist_state();
+  ASSERT_EQ(state.segments.size(), 2u);
+  EXPECT_TRUE(state.segments[0].parts[0].independent);
+}
+
+TEST(PackageCmafPackager, WindowIsBounded) {
+  PackagerOptions options;
+  options.window_segments = 5;
+  auto p = make(options);
+  feed(*p, 30.0);
+  const auto state = p->playlist_state();
+  int complete = 0;
+  for (const auto& s : state.segments) complete += s.complete;
+  EXPECT_EQ(complete, 5);
+  EXPECT_EQ(state.segments.front().msn, 14 - 5 + 0);  // 14 complete so far (0..13): keep 9..13
+  EXPECT_FALSE(p->segment(8));
+  EXPECT_TRUE(p->segment(9));
+  // Parts are kept only for the last segments (part_segments + 1).
+  EXPECT_FALSE(p->part(9, 0));
+  EXPECT_TRUE(p->part(11, 0));
+  EXPECT_TRUE(state.segments.front().parts.empty());
+}
+
+TEST(PackageCmafPackager, BandwidthFromSegments) {
+  auto p = make();
+  EXPECT_EQ(p->variant_info().bandwidth, PackagerOptions{}.nominal_bandwidth);
+  feed(*p, 9.0);
+  const VariantInfo v = p->variant_info();
+  // ~1000 B × 25/s video + 200 B × 46.9/s audio + box overhead ≈ 275 kbit/s.
+  EXPECT_GT(v.average_bandwidth, 270'000);
+  EXPECT_LT(v.average_bandwidth, 300'000);
+  EXPECT_GE(v.bandwidth, v.average_bandwidth);
+  EXPECT_EQ(v.width, 640);
+  EXPECT_EQ(v.height, 360);
+  EXPECT_DOUBLE_EQ(v.frame_rate, 25.0);
+  EXPECT_EQ(v.uri, "source/index.m3u8");
+}
+
+TEST(PackageCmafPackager, AudioOnlyRendition) {
+  PackagerOptions options;
+  options.rendition = "audio";
+  options.video = false;
+  auto p = make(options);
+  EXPECT_FALSE(p->configure_video(video_config()).ok());
+  feed(*p, 0.0);  // nothing
+  const Bytes adata(200, 1);
+  for (int a = 0; a < 500; ++a) {
+    const int64_t t = int64_t{a} * 1024 * 1'000'000 / 48000;
+    p->push(AccessUnit{TrackKind::audio, t, t, true, adata});
+  }
+  const auto state = p->playlist_state();
+  ASSERT_GE(state.segments.size(), 4u);
+  EXPECT_NEAR(state.segments[0].duration_s, 2.0, 0.011);
+  for (const auto& part : state.segments[0].parts) {
+    EXPECT_LE(part.duration_s, 0.5);
+    EXPECT_TRUE(part.independent);
+  }
+  EXPECT_EQ(p->variant_info().codecs, "mp4a.40.2");
+  EXPECT_EQ(p->variant_info().width, 0);
+}
+
+struct RecordingSink : PackagerSink {
+  std::vector<std::string> calls;
+  void on_init(std::string_view r, int id, const BytesPtr& b) override {
+    calls.push_back(std::string(r) + " init " + std::to_string(id) + (b && !b->empty() ? "" : " EMPTY"));
+  }
+  void on_part(std::string_view, int64_t msn, int index, const BytesPtr&) override {
+    calls.push_back("part " + std::to_string(msn) + "." + std::to_string(index));
+  }
+  void on_segment(std::string_view, const SegmentInfo& info, const BytesPtr& b) override {
+    calls.push_back("segment " + std::to_string(info.msn) +
+                    (static_cast<int64_t>(b->size()) == info.bytes ? "" : " SIZE"));
+  }
+  void on_end(std::string_view) override { calls.push_back("end"); }
+};
+
+TEST(PackageCmafPackager, SinkAndUpdateCallbackSeeEveryPiece) {
+  RecordingSink sink;
+  std::vector<ReloadState> updates;
+  auto p =
+      make(PackagerOptions{.rendition = "720p"}, &sink, [&](const ReloadState& s) { updates.push_back(s); });
+  feed(*p, 4.5);
+  p->end_of_stream();
+  // init, 5 parts per 2 s segment, 3 segments (the last one 12 frames = 0.48 s: 1 part), end.
+  std::vector<std::string> expected = {"720p init 0"};
+  for (int s = 0; s < 3; ++s) {
+    const int parts = s < 2 ? 5 : 1;
+    for (int i = 0; i < parts; ++i) expected.push_back("part " + std::to_string(s) + "." + std::to_string(i));
+    expected.push_back("segment " + std::to_string(s));
+  }
+  expected.push_back("end");
+  EXPECT_EQ(sink.calls, expected);
+  ASSERT_FALSE(updates.empty());
+  EXPECT_TRUE(updates.back().ended);
+  // Every update moved forward.
+  for (size_t i = 1; i < updates.size(); ++i) {
+    EXPECT_GE(updates[i].last_part.value_or(PartPosition{-1, 0}),
+              updates[i - 1].last_part.value_or(PartPosition{-1, 0}));
+  }
+  // The first update is part 0.0, so a request held for it is answered by that callback.
+  ASSERT_TRUE(updates.front().last_part);
+  EXPECT_EQ(*updates.front().last_part, (PartPosition{0, 0}));
+}
+
+TEST(PackageCmafPackager, DiscontinuityKeepsOutputIncreasing) {
+  auto p = make();
+  p->begin_run(5'000'000);
+  feed(*p, 4.0);
+  const int64_t wall2 = 5'000'000 + 60'000;
+  p->begin_run(wall2);  // reconnect: timestamps restart at 0
+  feed(*p, 4.0);
+  p->end_of_stream();
+  const auto state = p->playlist_state();
+  ASSERT_EQ(state.segments.size(), 4u);
+  EXPECT_FALSE(state.segments[1].discontinuity);
+  EXPECT_TRUE(state.segments[2].discontinuity);
+  EXPECT_EQ(state.segments[2].pdt_ms, wall2);
+  EXPECT_EQ(state.segments[3].pdt_ms, wall2 + 2000);
+  uint64_t previous = 0;
+  for (const auto& s : state.segments) {
+    const uint64_t tfdt = first_tfdt(*p->segment(s.msn));
+    EXPECT_GT(tfdt, previous) << s.msn;
+    previous = tfdt;
+  }
+  // Output continues just after the first run (its end + the 0.2 s run gap), in 90 kHz units.
+  EXPECT_GE(first_tfdt(*p->segment(2)), first_tfdt(*p->segment(1)) + 2 * 90000);
+  EXPECT_LE(first_tfdt(*p->segment(2)), first_tfdt(*p->segment(1)) + 2 * 90000 + 30000);
+  const std::string text = write_media_playlist(state, {});
+  EXPECT_NE(text.find("#EXT-X-DISCONTINUITY\n"), std::string::npos);
+}
+
+TEST(PackageCmafPackager, CodecChangeStartsNewInit) {
+  auto p = make();
+  feed(*p, 2.5);
+  VideoConfig bigger = video_config();
+  bigger.width = 1280;
+  bigger.height = 720;
+  ASSERT_TRUE(p->configure_video(bigger).ok());
+  feed(*p, 2.5, 50, 10'000'000);
+  p->end_of_stream();
+  const auto state = p->playlist_state();
+  ASSERT_GE(state.segments.size(), 3u);
+  EXPECT_EQ(state.segments.front().init_id, 0);
+  EXPECT_EQ(state.segments.back().init_id, 1);
+  EXPECT_TRUE(p->init_segment(1));
+  EXPECT_EQ(p->variant_info().width, 1280);
+}
+
+TEST(PackageCmafPackager, RejectsBadConfig) {
+  CmafPackager p(PackagerOptions{}, nullptr);
+  EXPECT_FALSE(p.configure_video(VideoConfig{{0x00}, 640, 360, 25, 1}).ok());
+  EXPECT_FALSE(p.configure_audio(AudioConfig{{0x11, 0x90}, 0, 2}).ok());
+  // Without both configs nothing is packaged.
+  p.push(AccessUnit{TrackKind::video, 0, 0, true, {}});
+  EXPECT_EQ(p.stats().dropped_samples, 1);
+}
+
+TEST(PackageCmafPackager, ConcurrentPushAndRead) {
+  auto p = make();
+  std::atomic<bool> done{false};
+  std::thread reader([&] {
+    while (!done) {
+      const auto state = p->playlist_state();
+      for (const auto& s : state.segments)
+        for (const auto& part : s.parts) (void)p->part(s.msn, part.index);
+      (void)write_media_playlist(state, {});
+      (void)p->variant_info();
+    }
+  });
+  const Bytes vdata(500, 1), adata(100, 2);
+  std::thread video([&] {
+    for (int v = 0; v < 250; ++v)
+      p->push(AccessUnit{TrackKind::video, v * 40000, v * 40000, v % 50 == 0, vdata});
+  });
+  std::thread audio([&] {
+    for (int a = 0; a < 468; ++a) {
+      const int64_t t = int64_t{a} * 1024 * 1'000'000 / 48000;
+      p->push(AccessUnit{TrackKind::audio, t, t, true, adata});
+    }
+  });
+  video.join();
+  audio.join();
+  p->end_of_stream();
+  done = true;
+  reader.join();
+  EXPECT_GE(p->playlist_state().segments.size(), 4u);
+}
+
+}  // namespace
+}  // namespace sreda::package
