@@ -85,19 +85,17 @@ bool SourcePipeline::start(std::string& error) {
 bool SourcePipeline::link_branch(GstPad* pad, TrackKind track) {
   const bool video = track == TrackKind::video;
   std::string prefix = video ? "video" : "audio";
-  GstElement* queue = make("queue", prefix + "_queue");
   GstElement* parse = make(video ? "h264parse" : "aacparse", prefix + "_parse");
   GstElement* filter = make("capsfilter", prefix + "_caps");
   GstElement* sink = make("appsink", prefix + "_sink");
-  if (!queue || !parse || !filter || !sink) {
-    for (GstElement* e : {queue, parse, filter, sink})
+  if (!parse || !filter || !sink) {
+    for (GstElement* e : {parse, filter, sink})
       if (e) gst_object_unref(e);
     fail(std::string("GStreamer element ") + (video ? "h264parse" : "aacparse") + " is missing");
     return false;
   }
-  // A small queue decouples the two tracks of the demuxer: bounded in time, never in bytes.
-  g_object_set(queue, "max-size-buffers", 0u, "max-size-bytes", 0u, "max-size-time",
-               static_cast<guint64>(3 * GST_SECOND), nullptr);
+  // No queue: the demuxer's one streaming thread carries both tracks to the appsinks in the publisher's
+  // interleaving order (appsinks never block: sync=false), so units reach consumers in order.
   auto caps = gst::GstRef<GstCaps>::adopt(
       video ? gst_caps_from_string("video/x-h264,stream-format=avc,alignment=au")
             : gst_caps_from_string("audio/mpeg,mpegversion=4,stream-format=raw"));
@@ -106,13 +104,13 @@ bool SourcePipeline::link_branch(GstPad* pad, TrackKind track) {
   GstAppSinkCallbacks callbacks{};
   callbacks.new_sample = video ? video_sample_cb : audio_sample_cb;
   gst_app_sink_set_callbacks(GST_APP_SINK(sink), &callbacks, this, nullptr);
-  gst_bin_add_many(GST_BIN(pipeline_.get()), queue, parse, filter, sink, nullptr);
-  if (!gst_element_link_many(queue, parse, filter, sink, nullptr)) {
+  gst_bin_add_many(GST_BIN(pipeline_.get()), parse, filter, sink, nullptr);
+  if (!gst_element_link_many(parse, filter, sink, nullptr)) {
     fail("cannot link the " + prefix + " branch");
     return false;
   }
-  for (GstElement* e : {queue, parse, filter, sink}) gst_element_sync_state_with_parent(e);
-  auto sinkpad = gst::GstRef<GstPad>::adopt(gst_element_get_static_pad(queue, "sink"));
+  for (GstElement* e : {sink, filter, parse}) gst_element_sync_state_with_parent(e);
+  auto sinkpad = gst::GstRef<GstPad>::adopt(gst_element_get_static_pad(parse, "sink"));
   if (gst_pad_link(pad, sinkpad.get()) != GST_PAD_LINK_OK) {
     fail("cannot link the demuxer's " + prefix + " pad");
     return false;
@@ -191,6 +189,9 @@ GstFlowReturn SourcePipeline::on_sample(TrackKind track, GstElement* sink) {
     ++branches_with_caps_;
   }
   if (prepared_) {
+    // A track that appeared after the facts were reported is not part of this session.
+    if ((track == TrackKind::video && !facts_.has_video) || (track == TrackKind::audio && !facts_.has_audio))
+      return GST_FLOW_OK;
     lock.unlock();
     listener_.on_access_unit(unit);
     return GST_FLOW_OK;
@@ -199,10 +200,11 @@ GstFlowReturn SourcePipeline::on_sample(TrackKind track, GstElement* sink) {
   if (first_held_dts_us_ < 0) first_held_dts_us_ = unit.dts_us;
   held_.push_back(std::move(unit));
   maybe_prepared_locked();
-  // Without no-more-pads (an FLV header that announces a track that never comes), 3 s of media is enough.
-  if (!prepared_ && branches_with_caps_ > 0 && held_.back().dts_us - first_held_dts_us_ > 3'000'000) {
-    facts_.has_video = !facts_.video_codec.empty();
-    facts_.has_audio = !facts_.audio_codec.empty();
+  // A stream that never shows its second track (flvdemux cannot always tell): kPrepareWindowUs of media
+  // is enough. tsdemux announced every track after the PMT: wait for all of them.
+  const bool announced = container_ == Container::mpegts && no_more_pads_;
+  if (!prepared_ && !announced && branches_with_caps_ > 0 &&
+      held_.back().dts_us - first_held_dts_us_ > kPrepareWindowUs) {
     prepared_ = true;
     deliver_held_locked();
   }
@@ -210,13 +212,21 @@ GstFlowReturn SourcePipeline::on_sample(TrackKind track, GstElement* sink) {
 }
 
 void SourcePipeline::maybe_prepared_locked() {
-  if (prepared_ || failed_ || !no_more_pads_ || branches_ == 0 || branches_with_caps_ < branches_) return;
+  if (prepared_ || failed_) return;
+  const bool both = !facts_.video_codec.empty() && !facts_.audio_codec.empty();
+  // tsdemux announces its last pad reliably (after the PMT); flvdemux's no-more-pads can come before its
+  // second pad, so FLV waits for both tracks or for kPrepareWindowUs of media.
+  const bool all_announced = container_ == Container::mpegts && no_more_pads_ && branches_ > 0 &&
+                             branches_with_caps_ >= branches_;
+  if (!both && !all_announced) return;
   prepared_ = true;
   deliver_held_locked();
 }
 
 void SourcePipeline::deliver_held_locked() {
   // Called with mutex_ held, from a streaming thread; the listener must not call back into us.
+  facts_.has_video = !facts_.video_codec.empty();
+  facts_.has_audio = !facts_.audio_codec.empty();
   listener_.on_prepared(facts_);
   for (const auto& u : held_) {
     if ((u.track == TrackKind::video && !facts_.has_video) || (u.track == TrackKind::audio && !facts_.has_audio))

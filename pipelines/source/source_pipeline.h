@@ -39,6 +39,7 @@ class SourceListener {
 class SourcePipeline {
  public:
   static constexpr size_t kMaxHeldUnits = 600;  // ~10 s of 30 fps video + audio before "prepared"
+  static constexpr int64_t kPrepareWindowUs = 3'000'000;
 
   SourcePipeline(Container container, std::string name, SourceListener& listener, size_t max_queued_bytes);
   ~SourcePipeline();

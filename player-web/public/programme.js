@@ -1,10 +1,5 @@
-// The programme guide and the event page: plain DOM, text only (never innerHTML with server data).
+// The programme guide (the watch page is watch.js): plain DOM, text only (never innerHTML with server data).
 'use strict';
-
-const STATES = {
-  scheduled: 'Скоро начнётся', live: 'Идёт прямо сейчас', intermission: 'Студия скоро вернётся',
-  ended: 'Закончилось — запись появится здесь', archived: 'В архиве', cancelled: 'Отменено',
-};
 
 function when(e) {
   const opts = { weekday: 'long', day: 'numeric', month: 'long', hour: '2-digit', minute: '2-digit' };
@@ -40,27 +35,6 @@ async function fill(listId, whenParam) {
   }
 }
 
-async function showEvent(id) {
-  const r = await fetch(`/api/public/events/${id}`);
-  if (!r.ok) {
-    document.getElementById('title').textContent = 'Такого события нет';
-    return;
-  }
-  const e = await r.json();
-  document.title = `${e.title} — Культурная среда`;
-  document.getElementById('title').textContent = e.title;
-  document.getElementById('studio').textContent = e.studio.name;
-  document.getElementById('when').textContent = when(e);
-  document.getElementById('state').textContent = STATES[e.state] || e.state;
-  document.getElementById('description').textContent = e.description;
-  document.getElementById('ics').href = e.ics_url;
-}
-
-const m = location.pathname.match(/^\/watch\/(\d+)/);
-if (m) {
-  showEvent(m[1]);
-} else {
-  fill('live', 'live');
-  fill('upcoming', 'upcoming');
-  fill('archive', 'archive');
-}
+fill('live', 'live');
+fill('upcoming', 'upcoming');
+fill('archive', 'archive');

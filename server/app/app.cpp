@@ -10,6 +10,7 @@
 #include "server/auth/password.h"
 #include "server/core/clock.h"
 #include "server/core/log.h"
+#include "server/schedule/catalog.h"
 #include "server/store/migrations.h"
 
 namespace sreda::app {
@@ -62,6 +63,7 @@ core::Result<void> App::open_store() {
       log().info("created curator 'admin'; its password is in " + path);
     }
   }
+  for (const auto& studio : schedule::list_studios(*db)) keys_.put(studio.stream_key, {studio.id, studio.name, studio.srt_passphrase});
   store_ = std::make_unique<store::Store>(std::move(*db), static_cast<size_t>(config_.store.queue_max));
   return {};
 }
@@ -84,6 +86,15 @@ void App::register_metrics() {
                  [s] { return s->job_us_max.load() / 1e6; });
 }
 
+void App::schedule_live_tick() {
+  live_tick_.expires_after(std::chrono::milliseconds(250));
+  live_tick_.async_wait([this](const boost::system::error_code& ec) {
+    if (ec) return;
+    live_routes_->tick();  // held playlist/part requests past their deadline get 503
+    schedule_live_tick();
+  });
+}
+
 void App::schedule_housekeeping() {
   housekeeping_.expires_after(std::chrono::minutes(10));
   housekeeping_.async_wait([this](const boost::system::error_code& ec) {
@@ -103,7 +114,13 @@ core::Result<void> App::start() {
   register_metrics();
 
   limiter_ = std::make_unique<auth::LoginLimiter>(config_.auth.login_max_failures, config_.auth.login_window_s);
-  api_ = std::make_unique<web::Api>(config_, *store_, *limiter_);
+  live_outputs_ = std::make_unique<live::LiveOutputs>(live::LiveOutputOptions{});
+  live_routes_ = std::make_unique<web::LiveRoutes>(*live_outputs_);
+  live_outputs_->set_notify([routes = live_routes_.get()](int64_t event_id) { routes->notify(event_id); });
+  metrics_.gauge("sreda_live_held_requests", "LL-HLS requests waiting for a part",
+                 [routes = live_routes_.get()] { return static_cast<double>(routes->held_count()); });
+  hub_ = std::make_unique<hub::EventHub>(control_, *store_, config_, metrics_, live_outputs_.get());
+  api_ = std::make_unique<web::Api>(config_, *store_, *limiter_, keys_, hub_.get());
   health_ = std::make_unique<web::HealthHandler>();
   metrics_handler_ = std::make_unique<web::MetricsHandler>(metrics_);
   calendar_ = std::make_unique<web::CalendarHandler>(config_, *store_);
@@ -116,6 +133,7 @@ core::Result<void> App::start() {
       {"/metrics", "/metrics", metrics_handler_.get()},
       {"/schedule.ics", "/schedule.ics", calendar_.get()},
       {"/events", "/events", calendar_.get()},
+      {"/live", "/live", live_routes_.get()},
       {"/", "static", static_.get()},
   };
   web::HttpServerOptions http_options{config_.server.listen, config_.server.http_port, config_.server.max_body_bytes};
@@ -127,11 +145,44 @@ core::Result<void> App::start() {
 
   control_work_.emplace(control_.get_executor());
   control_thread_ = std::thread([this] { control_.run(); });
-  boost::asio::post(control_, [this] { schedule_housekeeping(); });
+  boost::asio::post(control_, [this] {
+    schedule_housekeeping();
+    schedule_live_tick();
+  });
+  hub_->start();
+
+  rtmp_bridge_ = std::make_unique<hub::RtmpBridge>(*hub_, keys_);
+  ingest::rtmp::RtmpServerOptions rtmp_options;
+  rtmp_options.address = config_.server.listen;
+  rtmp_options.port = static_cast<uint16_t>(config_.server.rtmp_port);
+  rtmp_options.max_connections = static_cast<size_t>(config_.ingest.max_publishers);
+  rtmp_ = std::make_unique<ingest::rtmp::RtmpServer>(ingest_, rtmp_options, *rtmp_bridge_);
+  rtmp_bridge_->set_server(rtmp_.get());
+  if (auto r = rtmp_->start(); !r) {
+    started_ = true;
+    stop();
+    return r;
+  }
+  ingest_work_.emplace(ingest_.get_executor());
+  ingest_thread_ = std::thread([this] { ingest_.run(); });
+
+  srt_bridge_ = std::make_unique<hub::SrtBridge>(*hub_, keys_);
+  ingest::srt::SrtServerOptions srt_options;
+  srt_options.listen = config_.server.listen;
+  srt_options.port = config_.server.srt_port;
+  srt_options.latency_ms = config_.ingest.srt_latency_ms;
+  srt_options.max_connections = config_.ingest.max_publishers;
+  srt_ = std::make_unique<ingest::srt::SrtServer>(srt_options, *srt_bridge_);
+  srt_bridge_->set_server(srt_.get());
+  if (auto r = srt_->start(); !r) {
+    started_ = true;
+    stop();
+    return r;
+  }
 
   started_ = true;
-  log().info("listening: http=" + std::to_string(http_->port()) + " rtmp=off srt=off (listen " +
-             config_.server.listen + ")");
+  log().info("listening: http=" + std::to_string(http_->port()) + " rtmp=" + std::to_string(rtmp_->port()) +
+             " srt=" + std::to_string(srt_->port()) + " (listen " + config_.server.listen + ")");
   return {};
 }
 
@@ -139,9 +190,18 @@ void App::stop() {
   if (!started_) return;
   started_ = false;
   log().info("stopping");
-  // Reverse order: no new requests, then timers, then the store drains every accepted job.
+  // Reverse order: no new requests or publishers, then live events, timers, and the store drains every
+  // accepted job.
   http_->stop();
-  boost::asio::post(control_, [this] { housekeeping_.cancel(); });
+  if (rtmp_) rtmp_->stop();
+  if (srt_) srt_->stop();
+  ingest_work_.reset();
+  if (ingest_thread_.joinable()) ingest_thread_.join();
+  if (hub_) hub_->stop();
+  boost::asio::post(control_, [this] {
+    housekeeping_.cancel();
+    live_tick_.cancel();
+  });
   control_work_.reset();
   if (control_thread_.joinable()) control_thread_.join();
   store_->stop();

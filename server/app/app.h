@@ -11,6 +11,14 @@
 #include <thread>
 
 #include "server/auth/login_limiter.h"
+#include "server/hub/event_hub.h"
+#include "server/hub/key_directory.h"
+#include "server/hub/rtmp_bridge.h"
+#include "server/hub/srt_bridge.h"
+#include "server/ingest/srt/srt_server.h"
+#include "server/ingest/rtmp/rtmp_server.h"
+#include "server/live/live_outputs.h"
+#include "server/web/live_routes.h"
 #include "server/config/config.h"
 #include "server/core/result.h"
 #include "server/store/store.h"
@@ -29,16 +37,26 @@ class App {
   core::Result<void> start();
   void stop();
   int http_port() const { return http_ ? http_->port() : 0; }
+  int rtmp_port() const { return rtmp_ ? rtmp_->port() : 0; }
+  int srt_port() const { return srt_ ? srt_->port() : 0; }
 
  private:
   core::Result<void> open_store();
   void register_metrics();
   void schedule_housekeeping();
+  void schedule_live_tick();
 
   config::Config config_;
   web::Metrics metrics_;
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<auth::LoginLimiter> limiter_;
+  hub::KeyDirectory keys_;
+  std::unique_ptr<live::LiveOutputs> live_outputs_;
+  std::unique_ptr<web::LiveRoutes> live_routes_;
+  std::unique_ptr<hub::EventHub> hub_;
+  std::unique_ptr<hub::RtmpBridge> rtmp_bridge_;
+  std::unique_ptr<hub::SrtBridge> srt_bridge_;
+  std::unique_ptr<ingest::srt::SrtServer> srt_;  // its own epoll thread
   std::unique_ptr<web::Api> api_;
   std::unique_ptr<web::HealthHandler> health_;
   std::unique_ptr<web::MetricsHandler> metrics_handler_;
@@ -50,7 +68,14 @@ class App {
   boost::asio::io_context control_;
   std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> control_work_;
   boost::asio::steady_timer housekeeping_{control_};
+  boost::asio::steady_timer live_tick_{control_};
   std::thread control_thread_;
+
+  // The ingest thread: RTMP connections.
+  boost::asio::io_context ingest_;
+  std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> ingest_work_;
+  std::unique_ptr<ingest::rtmp::RtmpServer> rtmp_;
+  std::thread ingest_thread_;
   int64_t started_ms_ = 0;
   bool started_ = false;
 };

@@ -150,6 +150,9 @@ void validate(const Config& c, std::vector<std::string>& errors) {
   if (c.auth.login_window_s < 1) errors.push_back("auth.login_window_s: must be at least 1");
   if (c.store.queue_max < 16) errors.push_back("store.queue_max: must be at least 16");
   if (c.studios.reconnect_grace_s < 0) errors.push_back("studios.reconnect_grace_s: must not be negative");
+  if (c.ingest.srt_latency_ms < 20 || c.ingest.srt_latency_ms > 8000)
+    errors.push_back("ingest.srt_latency_ms: must be 20..8000");
+  if (c.ingest.max_publishers < 1) errors.push_back("ingest.max_publishers: must be at least 1");
   core::LogLevel level;
   if (!core::parse_log_level(c.log.level, level))
     errors.push_back("log.level: expected debug, info, warn or error, got '" + c.log.level + "'");

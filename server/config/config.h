@@ -39,6 +39,11 @@ struct StudiosConfig {
   int reconnect_grace_s = 60;
 };
 
+struct IngestConfig {
+  int srt_latency_ms = 200;        // SRT receive latency: more survives a worse line, adds delay
+  int max_publishers = 64;         // concurrent publisher connections per protocol
+};
+
 struct LogConfig {
   std::string level = "info";    // debug | info | warn | error
 };
@@ -48,6 +53,7 @@ struct Config {
   AuthConfig auth;
   StoreConfig store;
   StudiosConfig studios;
+  IngestConfig ingest;
   LogConfig log;
 };
 
@@ -69,6 +75,8 @@ void visit_fields(Config& c, Visitor&& v) {
   v("store.queue_max", c.store.queue_max);
   v("studios.allow_unscheduled", c.studios.allow_unscheduled);
   v("studios.reconnect_grace_s", c.studios.reconnect_grace_s);
+  v("ingest.srt_latency_ms", c.ingest.srt_latency_ms);
+  v("ingest.max_publishers", c.ingest.max_publishers);
   v("log.level", c.log.level);
 }
 

@@ -6,13 +6,20 @@
 namespace sreda::schedule {
 namespace {
 
-constexpr const char* kStudioColumns = "id, name, stream_key, created_at, updated_at";
+constexpr const char* kStudioColumns = "id, name, stream_key, created_at, updated_at, IFNULL(srt_passphrase, '')";
 constexpr const char* kEventColumns =
     "e.id, e.title, e.description, e.category, e.language, e.studio_id, s.name, e.starts_at, e.ends_at, e.state, "
     "e.created_at, e.updated_at";
 
 Studio read_studio(const store::Stmt& st) {
-  return Studio{st.int64(0), st.text(1), st.text(2), st.int64(3), st.int64(4)};
+  Studio s;
+  s.id = st.int64(0);
+  s.name = st.text(1);
+  s.stream_key = st.text(2);
+  s.created_at = st.int64(3);
+  s.updated_at = st.int64(4);
+  s.srt_passphrase = st.text(5);
+  return s;
 }
 
 Event read_event(const store::Stmt& st) {
@@ -66,7 +73,10 @@ std::optional<Studio> find_studio_by_key(store::Db& db, const std::string& key) 
 }
 
 Studio create_studio(store::Db& db, const std::string& name, int64_t now) {
-  Studio s{0, name, core::random_token(24), now, now};  // 192-bit key, 32 URL-safe characters
+  Studio s;
+  s.name = name;
+  s.stream_key = core::random_token(24);  // 192-bit key, 32 URL-safe characters
+  s.created_at = s.updated_at = now;
   auto st = db.prepare(
       "INSERT INTO studios (name, name_key, stream_key, created_at, updated_at) VALUES (?, ?, ?, ?, ?)");
   st.bind(1, s.name).bind(2, core::fold_case(name)).bind(3, s.stream_key).bind(4, now).bind(5, now).run();
@@ -81,6 +91,13 @@ void rename_studio(store::Db& db, int64_t id, const std::string& name, int64_t n
       .bind(3, now)
       .bind(4, id)
       .run();
+}
+
+void set_studio_passphrase(store::Db& db, int64_t id, const std::string& passphrase, int64_t now) {
+  auto st = db.prepare("UPDATE studios SET srt_passphrase = ?, updated_at = ? WHERE id = ?");
+  if (passphrase.empty()) st.bind_null(1);
+  else st.bind(1, passphrase);
+  st.bind(2, now).bind(3, id).run();
 }
 
 std::string rotate_studio_key(store::Db& db, int64_t id, int64_t now) {
@@ -143,6 +160,38 @@ void set_event_state(store::Db& db, int64_t id, const std::string& state, int64_
 }
 
 void delete_event(store::Db& db, int64_t id) { db.prepare("DELETE FROM events WHERE id = ?").bind(1, id).run(); }
+
+std::optional<Event> find_current_event(store::Db& db, int64_t studio_id, int64_t now) {
+  auto st = db.prepare(std::string("SELECT ") + kEventColumns +
+                       " FROM events e JOIN studios s ON s.id = e.studio_id WHERE e.studio_id = ? AND e.state IN "
+                       "('scheduled', 'live', 'intermission') AND e.starts_at - 1800 <= ? AND ? <= e.ends_at + 3600 "
+                       "ORDER BY e.state = 'scheduled', e.starts_at LIMIT 1");
+  st.bind(1, studio_id).bind(2, now).bind(3, now);
+  if (!st.step()) return std::nullopt;
+  return read_event(st);
+}
+
+Event create_adhoc_event(store::Db& db, const Studio& studio, int64_t now) {
+  Event e;
+  e.title = studio.name;
+  e.category = "other";
+  e.studio_id = studio.id;
+  e.studio_name = studio.name;
+  e.starts_at = now;
+  e.ends_at = now + 4 * 3600;
+  auto next = db.prepare("SELECT MIN(starts_at) FROM events WHERE studio_id = ? AND state != 'cancelled' AND starts_at > ?");
+  next.bind(1, studio.id).bind(2, now);
+  if (next.step() && !next.is_null(0) && next.int64(0) < e.ends_at) e.ends_at = std::max(now + 60, next.int64(0));
+  return insert_event(db, e, now);
+}
+
+std::vector<Event> find_unfinished_events(store::Db& db) {
+  auto st = db.prepare(std::string("SELECT ") + kEventColumns +
+                       " FROM events e JOIN studios s ON s.id = e.studio_id WHERE e.state IN ('live', 'intermission')");
+  std::vector<Event> out;
+  while (st.step()) out.push_back(read_event(st));
+  return out;
+}
 
 EventPage query_events(store::Db& db, const EventQuery& q, int64_t now) {
   std::string where = "1";

@@ -137,6 +137,26 @@ std::optional<FieldError> check_studio_name(const json& value, std::string& name
   return std::nullopt;
 }
 
+std::optional<FieldError> check_srt_passphrase(const json& value, std::string& passphrase) {
+  if (value.is_null()) {
+    passphrase.clear();
+    return std::nullopt;
+  }
+  if (!value.is_string()) return FieldError{"srt_passphrase", "srt_passphrase must be a string or null"};
+  std::string p = value.get<std::string>();
+  if (p.empty()) {
+    passphrase.clear();
+    return std::nullopt;
+  }
+  if (p.size() < 10 || p.size() > 79)
+    return FieldError{"srt_passphrase", "srt_passphrase must be 10 to 79 characters (or empty for none)"};
+  for (char ch : p)
+    if (ch < 0x21 || ch > 0x7e)
+      return FieldError{"srt_passphrase", "srt_passphrase may use only latin letters, digits and punctuation"};
+  passphrase = p;
+  return std::nullopt;
+}
+
 json to_public_json(const Event& e) {
   return json{{"id", e.id},
               {"title", e.title},
@@ -163,6 +183,7 @@ json to_curator_json(const Studio& s) {
   return json{{"id", s.id},
               {"name", s.name},
               {"stream_key", s.stream_key},
+              {"srt_passphrase", s.srt_passphrase.empty() ? json(nullptr) : json(s.srt_passphrase)},
               {"created_at", core::format_rfc3339(s.created_at)},
               {"updated_at", core::format_rfc3339(s.updated_at)}};
 }

@@ -14,6 +14,7 @@ struct Studio {
   int64_t id = 0;
   std::string name;
   std::string stream_key;
+  std::string srt_passphrase;  // empty: SRT without encryption
   int64_t created_at = 0;
   int64_t updated_at = 0;
 };
@@ -55,6 +56,9 @@ std::vector<FieldError> check_event_times(const Event& event, int64_t now);
 
 // Validates a studio name (1–100 characters of printable text), returning the trimmed name.
 std::optional<FieldError> check_studio_name(const nlohmann::json& value, std::string& name);
+
+// An SRT passphrase: empty (none) or 10–79 printable ASCII characters (libsrt's limits).
+std::optional<FieldError> check_srt_passphrase(const nlohmann::json& value, std::string& passphrase);
 
 // JSON shapes. The public one carries no stream key and no curator data.
 nlohmann::json to_public_json(const Event& e);

@@ -42,8 +42,9 @@ HttpResponse field_errors(int status, const std::string& code,
   return HttpResponse::json(status, {{"error", e}});
 }
 
-Api::Api(const config::Config& config, store::Store& store, auth::LoginLimiter& limiter)
-    : config_(config), store_(store), limiter_(limiter) {
+Api::Api(const config::Config& config, store::Store& store, auth::LoginLimiter& limiter, hub::KeyDirectory& keys,
+         hub::EventHub* hub)
+    : config_(config), store_(store), limiter_(limiter), keys_(keys), hub_(hub) {
   using A = Access;
   routes_ = {
       {"POST", "/api/login", A::anyone, true, &Api::login},
@@ -64,6 +65,8 @@ Api::Api(const config::Config& config, store::Store& store, auth::LoginLimiter& 
       {"PATCH", "/api/events/{id}", A::curator, true, &Api::patch_event},
       {"DELETE", "/api/events/{id}", A::curator, false, &Api::delete_event},
       {"POST", "/api/events/{id}/cancel", A::curator, false, &Api::cancel_event},
+      {"POST", "/api/events/{id}/end", A::curator, false, &Api::end_event},
+      {"GET", "/api/events/{id}/live", A::curator, false, &Api::live_event},
       {"GET", "/api/public/events", A::anyone, false, &Api::public_events},
       {"GET", "/api/public/events/{id}", A::anyone, false, &Api::public_event},
   };
@@ -92,7 +95,7 @@ void Api::handle(HttpRequest request, Reply reply) {
     return;
   }
   bool queued = store_.post([this, route = found, ids, request = std::move(request), reply](store::Db& db) mutable {
-    Call call{request, db, ids, json(), std::nullopt, core::now_s()};
+    Call call{request, db, ids, json(), std::nullopt, core::now_s(), reply};
     HttpResponse resp;
     try {
       resp = run(*route, call);
@@ -100,7 +103,7 @@ void Api::handle(HttpRequest request, Reply reply) {
       core::Logger("api").error(std::string(route->method) + " " + route->pattern + " failed: " + e.what());
       resp = HttpResponse::error(500, "internal", "the server could not complete the request");
     }
-    reply(std::move(resp));
+    if (resp.status != 0) reply(std::move(resp));  // 0: the handler replies later
   });
   if (!queued) reply(HttpResponse::error(503, "busy", "the server is busy; try again in a moment"));
 }

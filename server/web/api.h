@@ -12,6 +12,8 @@
 #include "server/auth/curators.h"
 #include "server/auth/login_limiter.h"
 #include "server/config/config.h"
+#include "server/hub/event_hub.h"
+#include "server/hub/key_directory.h"
 #include "server/store/store.h"
 #include "server/web/http.h"
 
@@ -19,7 +21,9 @@ namespace sreda::web {
 
 class Api : public RouteHandler {
  public:
-  Api(const config::Config& config, store::Store& store, auth::LoginLimiter& limiter);
+  // `hub` may be null (then /end and /live answer 503).
+  Api(const config::Config& config, store::Store& store, auth::LoginLimiter& limiter, hub::KeyDirectory& keys,
+      hub::EventHub* hub);
   void handle(HttpRequest request, Reply reply) override;
 
   enum class Access { anyone, curator, admin };
@@ -30,7 +34,14 @@ class Api : public RouteHandler {
     nlohmann::json body;               // parsed when the route takes JSON
     std::optional<auth::Curator> who;  // the logged-in curator (curator/admin routes)
     int64_t now;
+    Reply reply;  // for handlers that answer later: they return deferred()
   };
+  // Returned by a handler that will call call.reply itself (e.g. after asking the hub).
+  static HttpResponse deferred() {
+    HttpResponse r;
+    r.status = 0;
+    return r;
+  }
   using Fn = HttpResponse (Api::*)(Call&);
   struct ApiRoute {
     const char* method;
@@ -64,6 +75,8 @@ class Api : public RouteHandler {
   HttpResponse patch_event(Call& c);
   HttpResponse cancel_event(Call& c);
   HttpResponse delete_event(Call& c);
+  HttpResponse end_event(Call& c);
+  HttpResponse live_event(Call& c);
   // public
   HttpResponse public_events(Call& c);
   HttpResponse public_event(Call& c);
@@ -71,6 +84,8 @@ class Api : public RouteHandler {
   const config::Config& config_;
   store::Store& store_;
   auth::LoginLimiter& limiter_;
+  hub::KeyDirectory& keys_;
+  hub::EventHub* hub_;
   std::vector<ApiRoute> routes_;
 };
 

@@ -55,21 +55,28 @@ HttpResponse Api::get_studio(Call& c) {
 }
 
 HttpResponse Api::create_studio(Call& c) {
-  if (auto u = unknown_fields(c.body, {"name"})) return invalid({*u});
+  if (auto u = unknown_fields(c.body, {"name", "srt_passphrase"})) return invalid({*u});
   if (!c.body.contains("name")) return invalid({{"name", "name is required"}});
-  std::string name;
+  std::string name, passphrase;
   if (auto e = schedule::check_studio_name(c.body["name"], name)) return invalid({*e});
+  if (c.body.contains("srt_passphrase"))
+    if (auto e = schedule::check_srt_passphrase(c.body["srt_passphrase"], passphrase)) return invalid({*e});
   store::Transaction tx(c.db);
   if (schedule::find_studio_by_name(c.db, name))
     return HttpResponse::error(409, "exists", "a studio named \"" + name + "\" already exists", "name");
   auto s = schedule::create_studio(c.db, name, c.now);
+  if (!passphrase.empty()) {
+    schedule::set_studio_passphrase(c.db, s.id, passphrase, c.now);
+    s.srt_passphrase = passphrase;
+  }
   tx.commit();
+  keys_.put(s.stream_key, {s.id, s.name, s.srt_passphrase});
   core::Logger("studios").info(c.who->username + " created studio " + std::to_string(s.id) + " \"" + name + "\"");
   return HttpResponse::json(201, schedule::to_curator_json(s));
 }
 
 HttpResponse Api::patch_studio(Call& c) {
-  if (auto u = unknown_fields(c.body, {"name"})) return invalid({*u});
+  if (auto u = unknown_fields(c.body, {"name", "srt_passphrase"})) return invalid({*u});
   store::Transaction tx(c.db);
   auto s = schedule::find_studio(c.db, c.ids[0]);
   if (!s) return no_studio(c.ids[0]);
@@ -81,8 +88,15 @@ HttpResponse Api::patch_studio(Call& c) {
       return HttpResponse::error(409, "exists", "a studio named \"" + name + "\" already exists", "name");
     schedule::rename_studio(c.db, s->id, name, c.now);
   }
+  if (c.body.contains("srt_passphrase")) {
+    std::string passphrase;
+    if (auto e = schedule::check_srt_passphrase(c.body["srt_passphrase"], passphrase)) return invalid({*e});
+    schedule::set_studio_passphrase(c.db, s->id, passphrase, c.now);
+  }
   tx.commit();
-  return HttpResponse::json(200, schedule::to_curator_json(*schedule::find_studio(c.db, s->id)));
+  auto updated = *schedule::find_studio(c.db, s->id);
+  keys_.put(updated.stream_key, {updated.id, updated.name, updated.srt_passphrase});
+  return HttpResponse::json(200, schedule::to_curator_json(updated));
 }
 
 HttpResponse Api::delete_studio(Call& c) {
@@ -94,6 +108,7 @@ HttpResponse Api::delete_studio(Call& c) {
                                "the studio has " + std::to_string(n) + " event(s); delete or move them first");
   schedule::delete_studio(c.db, s->id);
   tx.commit();
+  keys_.remove_studio(s->id);
   core::Logger("studios").info(c.who->username + " deleted studio " + std::to_string(s->id));
   return HttpResponse::json(200, {{"deleted", s->id}});
 }
@@ -102,8 +117,9 @@ HttpResponse Api::rotate_key(Call& c) {
   store::Transaction tx(c.db);
   auto s = schedule::find_studio(c.db, c.ids[0]);
   if (!s) return no_studio(c.ids[0]);
-  schedule::rotate_studio_key(c.db, s->id, c.now);
+  auto key = schedule::rotate_studio_key(c.db, s->id, c.now);
   tx.commit();
+  keys_.put(key, {s->id, s->name, s->srt_passphrase});  // the old key stops working for the next publish
   core::Logger("studios").info(c.who->username + " rotated the stream key of studio " + std::to_string(s->id));
   return HttpResponse::json(200, schedule::to_curator_json(*schedule::find_studio(c.db, s->id)));
 }
@@ -201,6 +217,31 @@ HttpResponse Api::delete_event(Call& c) {
   tx.commit();
   core::Logger("events").info(c.who->username + " deleted event " + std::to_string(e->id));
   return HttpResponse::json(200, {{"deleted", e->id}});
+}
+
+HttpResponse Api::end_event(Call& c) {
+  auto e = schedule::find_event(c.db, c.ids[0]);
+  if (!e) return no_event(c.ids[0]);
+  if (e->state != "live" && e->state != "intermission")
+    return HttpResponse::error(409, "wrong_state", "the event is " + e->state + ", not live");
+  if (!hub_) return HttpResponse::error(503, "unavailable", "live events are not handled by this server");
+  core::Logger("events").info(c.who->username + " ends event " + std::to_string(e->id));
+  hub_->end_event(e->id, [reply = c.reply, id = e->id](bool was_live) {
+    if (!was_live) return reply(HttpResponse::error(409, "wrong_state", "the event is not live"));
+    reply(HttpResponse::json(200, {{"id", id}, {"state", "ended"}}));
+  });
+  return deferred();
+}
+
+HttpResponse Api::live_event(Call& c) {
+  auto e = schedule::find_event(c.db, c.ids[0]);
+  if (!e) return no_event(c.ids[0]);
+  json base = {{"event_id", e->id}, {"state", e->state}, {"publisher", nullptr}};
+  if (!hub_) return HttpResponse::json(200, base);
+  hub_->live_info(e->id, [reply = c.reply, base](std::optional<json> info) {
+    reply(HttpResponse::json(200, info ? *info : base));
+  });
+  return deferred();
 }
 
 // ---- public ----

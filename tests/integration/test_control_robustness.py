@@ -3,7 +3,6 @@ import os
 import socket
 import sqlite3
 import tempfile
-import time
 import unittest
 
 from sreda_harness import Server

@@ -87,7 +87,7 @@ void expect_three_seconds_of_av(Recorder& r) {
   EXPECT_EQ(r.facts.video_codec, "h264");
   EXPECT_EQ(r.facts.width, 320);
   EXPECT_EQ(r.facts.height, 240);
-  EXPECT_FALSE(r.facts.video_codec_data.empty());
+  ASSERT_FALSE(r.facts.video_codec_data.empty());
   EXPECT_EQ(r.facts.video_codec_data[0], 1) << "an avcC record starts with version 1";
   EXPECT_EQ(r.facts.audio_codec, "aac");
   EXPECT_EQ(r.facts.audio_rate, 48000);

@@ -1,0 +1,294 @@
+// The live watch page: /watch/<event id>.
+// One big Play button (sound on), hls.js in low-latency mode (Safari/iPad: native HLS), a quiet banner for
+// "starts at", "back in a moment" and "ended", latency behind live and a "go to live" button.
+// It heals itself: while the event is not live it polls the public API every few seconds; when the event
+// is (again) live it (re)loads the master playlist; network errors are retried, media errors recovered.
+// Text from the API goes in only through textContent.
+'use strict';
+
+(function () {
+  const POLL_NOT_LIVE_MS = 4000;   // scheduled / intermission / no connection: look again soon
+  const POLL_LIVE_MS = 15000;      // live: only to notice intermission / end
+  const RETRY_MS = 3000;           // after a network error on the playlist or media
+  const STALL_RELOAD_MS = 8000;    // live, wanted to play, no progress this long → reload the playlist
+
+  const STATES = {
+    scheduled: 'Скоро начнётся', live: 'Прямой эфир', intermission: 'Перерыв',
+    ended: 'Трансляция закончилась', archived: 'В архиве', cancelled: 'Отменено',
+  };
+
+  const $ = (id) => document.getElementById(id);
+  const video = $('video');
+  const playBtn = $('play');
+  const playLabel = $('play-label');
+  const banner = $('banner');
+  const liveBar = $('live-bar');
+  const latencyEl = $('latency');
+  const goLiveBtn = $('go-live');
+
+  const m = location.pathname.match(/^\/watch\/(\d+)/);
+  const eventId = m ? m[1] : null;
+  const masterUrl = eventId ? `/live/${eventId}/master.m3u8` : null;
+
+  const player = {
+    event: null,        // the last public event seen
+    hls: null,          // the hls.js instance, when MSE is used
+    native: false,      // Safari / iPad native HLS
+    wantPlay: false,    // the viewer pressed Play: play whenever there is something to play
+    lastProgress: 0,    // performance.now() when currentTime last moved
+    lastTime: -1,
+    pollTimer: 0,
+    retryTimer: 0,
+    video,
+  };
+  window.sredaPlayer = player;  // for the browser tests and for curious viewers' consoles
+
+  const useHlsJs = typeof window.Hls !== 'undefined' && window.Hls.isSupported();
+  const useNative = !useHlsJs && !!video.canPlayType('application/vnd.apple.mpegurl');
+
+  // ---- text ----
+  function timeOf(iso) {
+    const d = new Date(iso);
+    const hm = d.toLocaleTimeString('ru-RU', { hour: '2-digit', minute: '2-digit' });
+    const today = new Date();
+    const tomorrow = new Date(today.getFullYear(), today.getMonth(), today.getDate() + 1);
+    if (d.toDateString() === today.toDateString()) return `в ${hm}`;
+    if (d.toDateString() === tomorrow.toDateString()) return `завтра в ${hm}`;
+    return `${d.toLocaleDateString('ru-RU', { day: 'numeric', month: 'long' })} в ${hm}`;
+  }
+
+  function whenText(e) {
+    const opts = { weekday: 'long', day: 'numeric', month: 'long', hour: '2-digit', minute: '2-digit' };
+    return new Date(e.starts_at).toLocaleString('ru-RU', opts);
+  }
+
+  function setBanner(text, kind) {
+    banner.textContent = text || '';
+    banner.hidden = !text;
+    banner.dataset.kind = kind || '';
+  }
+
+  function bannerFor(e) {
+    switch (e.state) {
+      case 'scheduled': return [`Начало ${timeOf(e.starts_at)}`, 'scheduled'];
+      case 'intermission': return ['Студия скоро вернётся', 'intermission'];
+      case 'ended': return ['Трансляция закончилась — запись появится здесь', 'ended'];
+      case 'archived': return ['Трансляция закончилась, она есть в архиве', 'ended'];
+      case 'cancelled': return ['Трансляция отменена', 'cancelled'];
+      default: return ['', ''];
+    }
+  }
+
+  function showEvent(e) {
+    document.title = `${e.title} — Культурная среда`;
+    $('title').textContent = e.title;
+    $('studio').textContent = e.studio && e.studio.name ? e.studio.name : '';
+    $('state').textContent = STATES[e.state] || e.state;
+    $('state').dataset.state = e.state;
+    $('when').textContent = whenText(e);
+    $('description').textContent = e.description || '';
+    if (e.ics_url) $('ics').href = e.ics_url;
+    let [text, kind] = bannerFor(e);
+    if (player.wantPlay && e.state === 'scheduled') text += '. Трансляция включится сама.';
+    if (player.wantPlay && e.state === 'intermission') text += '. Трансляция продолжится сама.';
+    setBanner(text, kind);
+    // Play is offered while something is or may soon be on; it is the one big thing on the page.
+    playBtn.hidden = !(['scheduled', 'live', 'intermission'].includes(e.state)) || isPlaying();
+  }
+
+  // ---- polling the event ----
+  function schedulePoll(ms) {
+    clearTimeout(player.pollTimer);
+    player.pollTimer = setTimeout(poll, ms);
+  }
+
+  async function poll() {
+    let e = null;
+    try {
+      const r = await fetch(`/api/public/events/${eventId}`, { cache: 'no-store' });
+      if (r.status === 404) {
+        $('title').textContent = 'Такого события нет';
+        setBanner('Проверьте ссылку или откройте программу.', 'missing');
+        playBtn.hidden = true;
+        return;  // nothing will ever appear here
+      }
+      if (!r.ok) throw new Error(`HTTP ${r.status}`);
+      e = await r.json();
+    } catch (err) {
+      setBanner('Нет связи с сервером. Пробуем снова…', 'offline');
+      schedulePoll(POLL_NOT_LIVE_MS);
+      return;
+    }
+    const before = player.event ? player.event.state : null;
+    player.event = e;
+    showEvent(e);
+    if (e.state === 'live') {
+      if (player.wantPlay && (before !== 'live' || !hasSource())) startPlayback();
+      schedulePoll(POLL_LIVE_MS);
+    } else if (e.state === 'intermission' || e.state === 'scheduled') {
+      schedulePoll(POLL_NOT_LIVE_MS);
+    } else if (e.state === 'ended') {
+      schedulePoll(POLL_LIVE_MS * 2);  // to show "archived" when the recording is ready
+    }
+    // archived, cancelled: final; no more polling
+  }
+
+  // ---- playback ----
+  function hasSource() { return !!player.hls || (player.native && !!video.getAttribute('src')); }
+  function isPlaying() { return hasSource() && !video.paused && !video.ended; }
+
+  function stopSource() {
+    clearTimeout(player.retryTimer);
+    if (player.hls) { player.hls.destroy(); player.hls = null; }
+    if (player.native) { video.removeAttribute('src'); video.load(); }
+  }
+
+  function retrySoon() {
+    clearTimeout(player.retryTimer);
+    player.retryTimer = setTimeout(() => {
+      if (player.wantPlay && player.event && player.event.state === 'live') startPlayback();
+      else poll();
+    }, RETRY_MS);
+  }
+
+  function startPlayback() {
+    stopSource();
+    player.lastProgress = performance.now();
+    if (useHlsJs) {
+      const hls = new window.Hls({
+        lowLatencyMode: true,
+        backBufferLength: 30,
+        liveDurationInfinity: true,
+        manifestLoadingMaxRetry: 2,
+        levelLoadingMaxRetry: 4,
+        fragLoadingMaxRetry: 6,
+      });
+      player.hls = hls;
+      hls.on(window.Hls.Events.ERROR, (_ev, data) => {
+        if (!data.fatal || hls !== player.hls) return;
+        if (data.type === window.Hls.ErrorTypes.MEDIA_ERROR) {
+          hls.recoverMediaError();
+        } else {
+          // Network (404 before the studio's first segment, a dropped connection, a server restart) or
+          // anything else: start over from the master playlist in a moment, after checking the state.
+          stopSource();
+          poll();
+          retrySoon();
+        }
+      });
+      hls.on(window.Hls.Events.MANIFEST_PARSED, () => { if (player.wantPlay) tryPlay(); });
+      hls.loadSource(masterUrl);
+      hls.attachMedia(video);
+    } else if (useNative) {
+      player.native = true;
+      video.src = masterUrl;
+    } else {
+      setBanner('Этот браузер не умеет показывать трансляцию. Попробуйте Chrome, Firefox или Safari.', 'error');
+      return;
+    }
+    tryPlay();
+  }
+
+  function tryPlay() {
+    video.muted = false;
+    video.volume = 1;
+    const p = video.play();
+    if (p && p.catch) {
+      p.catch((err) => {
+        if (err && err.name === 'NotAllowedError') {
+          playLabel.textContent = 'Нажмите, чтобы смотреть';
+          playBtn.hidden = false;
+        }
+        // AbortError: a new source replaced this one; nothing to do.
+      });
+    }
+  }
+
+  function onPlayClick() {
+    player.wantPlay = true;
+    const e = player.event;
+    if (e && e.state === 'live') {
+      if (!hasSource()) startPlayback();
+      else { goLive(false); tryPlay(); }
+    } else {
+      // Not on air yet: remember the wish; playback starts by itself when the studio goes live.
+      if (e) showEvent(e);
+      playLabel.textContent = 'Ждём начала…';
+      schedulePoll(500);
+    }
+  }
+
+  // Seek to the live edge. `always`: even when only slightly behind (the button); otherwise only when far.
+  function goLive(always) {
+    const hls = player.hls;
+    let target = null;
+    if (hls && Number.isFinite(hls.liveSyncPosition)) target = hls.liveSyncPosition;
+    else if (video.seekable.length) target = video.seekable.end(video.seekable.length - 1) - 1.5;
+    if (target === null || !Number.isFinite(target)) return;
+    if (always || target - video.currentTime > 10) video.currentTime = target;
+  }
+
+  function latencySeconds() {
+    const hls = player.hls;
+    if (hls) {
+      if (Number.isFinite(hls.latency) && hls.latency > 0) return hls.latency;
+      if (hls.playingDate) return (Date.now() - hls.playingDate.getTime()) / 1000;
+    }
+    if (player.native && video.seekable.length) {
+      return video.seekable.end(video.seekable.length - 1) - video.currentTime;
+    }
+    return null;
+  }
+
+  function tick() {
+    const now = performance.now();
+    if (video.currentTime !== player.lastTime) { player.lastTime = video.currentTime; player.lastProgress = now; }
+    const live = player.event && player.event.state === 'live';
+    // A quiet watchdog: live, wanted, but nothing moving for a while → load the master playlist again.
+    if (live && player.wantPlay && !video.paused && now - player.lastProgress > STALL_RELOAD_MS) {
+      player.lastProgress = now;
+      startPlayback();
+    }
+    const lat = live && isPlaying() ? latencySeconds() : null;
+    if (lat !== null && Number.isFinite(lat)) {
+      latencyEl.textContent = `Отставание от эфира: ${lat.toLocaleString('ru-RU', { maximumFractionDigits: 1, minimumFractionDigits: 1 })} с`;
+      liveBar.hidden = false;
+      const target = player.hls && Number.isFinite(player.hls.targetLatency) ? player.hls.targetLatency : 4;
+      goLiveBtn.classList.toggle('behind', lat > target + 3);
+    } else {
+      liveBar.hidden = true;
+    }
+  }
+
+  // ---- wiring ----
+  playBtn.addEventListener('click', onPlayClick);
+  goLiveBtn.addEventListener('click', () => { goLive(true); if (video.paused) tryPlay(); });
+  video.addEventListener('playing', () => {
+    playBtn.hidden = true;
+    video.controls = true;  // volume and full screen from here on
+    if (player.event && player.event.state === 'live') setBanner('', '');
+  });
+  video.addEventListener('pause', () => {
+    if (!player.wantPlay) return;
+    playLabel.textContent = 'Продолжить';
+    playBtn.hidden = false;
+  });
+  video.addEventListener('error', () => {
+    if (player.native) { retrySoon(); }
+  });
+  video.addEventListener('ended', () => { poll(); });
+  document.addEventListener('keydown', (ev) => {
+    // Space / Enter on the page (not on a control) plays, as older viewers expect.
+    if ((ev.key === ' ' || ev.key === 'Enter') && ev.target === document.body && !playBtn.hidden) {
+      ev.preventDefault();
+      onPlayClick();
+    }
+  });
+
+  if (!eventId) {
+    $('title').textContent = 'Такого события нет';
+    return;
+  }
+  poll();
+  setInterval(tick, 1000);
+})();

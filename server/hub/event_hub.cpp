@@ -1,0 +1,469 @@
+#include "server/hub/event_hub.h"
+
+#include <boost/asio/post.hpp>
+#include <future>
+
+#include "pipelines/source/source_pipeline.h"
+#include "server/core/clock.h"
+#include "server/core/log.h"
+#include "server/schedule/catalog.h"
+
+namespace sreda::hub {
+
+const char* protocol_name(Protocol p) { return p == Protocol::rtmp ? "rtmp" : "srt"; }
+
+namespace {
+// Media clock headroom at the start of each publisher session: B-frames put video DTS before the first
+// PTS, and the clock must never go below the previous session's end.
+constexpr int64_t kSessionHeadroomUs = 500'000;
+constexpr size_t kMaxQueuedBytes = 8 << 20;  // per session, towards GStreamer
+const uint8_t kFlvHeader[13] = {'F', 'L', 'V', 1, 5, 0, 0, 0, 9, 0, 0, 0, 0};
+}  // namespace
+
+// One publisher connection. Shared by the ingest thread (push), GStreamer threads (the listener) and
+// the control thread (lifecycle); counters are atomics, facts under a mutex.
+struct EventHub::Session : pipelines::SourceListener {
+  EventHub* hub = nullptr;
+  uint64_t id = 0;
+  int64_t event_id = 0;
+  Protocol protocol = Protocol::rtmp;
+  std::string remote;
+  Disconnect disconnect;
+  std::unique_ptr<pipelines::SourcePipeline> pipeline;
+  std::shared_ptr<MediaConsumer> consumer;
+  bool discontinuity = false;
+  int64_t media_base_us = 0;
+  int64_t started_ms = 0;
+  std::atomic<int64_t> offset_us{INT64_MIN};
+  std::atomic<int64_t> last_media_us{0};
+  std::atomic<uint64_t> bytes_in{0}, video_frames{0}, audio_frames{0}, dropped_pushes{0};
+  std::mutex facts_mutex;
+  pipelines::MediaFacts facts;
+  bool prepared = false;
+  core::Logger log{""};
+
+  void on_prepared(const pipelines::MediaFacts& f) override {
+    {
+      std::lock_guard lock(facts_mutex);
+      facts = f;
+      prepared = true;
+    }
+    log.info("prepared: " + std::string(f.has_video ? f.video_codec + " " + f.video_profile + " " +
+                                                          std::to_string(f.width) + "x" + std::to_string(f.height)
+                                                    : "no video") +
+             ", " + (f.has_audio ? f.audio_codec + " " + std::to_string(f.audio_rate) + " Hz" : "no audio"));
+    if (consumer) consumer->on_session_start(f, discontinuity);
+  }
+  void on_access_unit(const pipelines::AccessUnit& unit) override {
+    // The first unit of the session (from either track's thread) fixes the offset for both tracks.
+    int64_t offset = offset_us.load();
+    if (offset == INT64_MIN) {
+      int64_t mine = media_base_us + kSessionHeadroomUs - unit.dts_us;
+      offset = offset_us.compare_exchange_strong(offset, mine) ? mine : offset;
+    }
+    pipelines::AccessUnit u = unit;
+    u.dts_us += offset;
+    u.pts_us += offset;
+    int64_t end = u.dts_us + u.duration_us;
+    for (int64_t seen = last_media_us.load(); end > seen && !last_media_us.compare_exchange_weak(seen, end);) {
+    }
+    (u.track == pipelines::TrackKind::video ? video_frames : audio_frames)++;
+    if (consumer) consumer->on_access_unit(u);
+  }
+  void on_failed(const std::string& reason) override {
+    auto self = id;
+    auto* h = hub;
+    boost::asio::post(h->control_, [h, self, reason] { h->on_source_failed(self, reason); });
+  }
+  void on_eos() override {}
+};
+
+struct EventHub::LiveEvent {
+  explicit LiveEvent(boost::asio::io_context& io) : grace(io) {}
+  int64_t event_id = 0;
+  int64_t studio_id = 0;
+  std::string studio_name;
+  std::string state;  // "live" | "intermission"
+  std::shared_ptr<Session> session;
+  std::shared_ptr<MediaConsumer> consumer;
+  int reconnects = 0;
+  int64_t live_since_ms = 0;
+  int64_t media_end_us = 0;
+  boost::asio::steady_timer grace;
+  bool ending = false;
+  // Rates, sampled once a second.
+  uint64_t last_bytes = 0, last_frames = 0;
+  double bitrate_bps = 0, fps = 0;
+  uint64_t dropped_total = 0;
+};
+
+EventHub::EventHub(boost::asio::io_context& control, store::Store& store, const config::Config& config,
+                   web::Metrics& metrics, ConsumerFactory* consumers)
+    : control_(control), store_(store), config_(config), metrics_(metrics), consumers_(consumers),
+      rate_timer_(control) {
+  metrics_.describe("sreda_ingest_refused_total", "counter", "publishes refused, by protocol and reason");
+  metrics_.describe("sreda_ingest_bytes_total", "counter", "bytes received from publishers, by studio");
+  metrics_.describe("sreda_ingest_frames_total", "counter", "video frames received from publishers, by studio");
+  metrics_.describe("sreda_ingest_reconnects_total", "counter", "publisher reconnects within the grace, by studio");
+  metrics_.describe("sreda_ingest_dropped_total", "counter",
+                    "container pieces dropped because the source pipeline fell behind, by studio");
+}
+
+EventHub::~EventHub() = default;
+
+void EventHub::count_refused(Protocol protocol, const std::string& reason) {
+  metrics_.add("sreda_ingest_refused_total", {{"protocol", protocol_name(protocol)}, {"reason", reason}});
+}
+
+void EventHub::start() {
+  // Events a stop or crash left live: their studios get the grace period to come back.
+  store_.post([this](store::Db& db) {
+    auto unfinished = schedule::find_unfinished_events(db);
+    boost::asio::post(control_, [this, unfinished] {
+      for (const auto& ev : unfinished) {
+        auto e = std::make_unique<LiveEvent>(control_);
+        e->event_id = ev.id;
+        e->studio_id = ev.studio_id;
+        e->studio_name = ev.studio_name;
+        e->state = "intermission";
+        e->live_since_ms = core::now_ms();
+        if (consumers_) e->consumer = consumers_->create(ev.id);
+        core::Logger("hub").info("event " + std::to_string(ev.id) + " was " + ev.state +
+                                 " when the server stopped: waiting " + std::to_string(config_.studios.reconnect_grace_s) +
+                                 " s for its studio");
+        auto* raw = e.get();
+        studio_events_[ev.studio_id] = ev.id;
+        events_[ev.id] = std::move(e);
+        persist_state(ev.id, "intermission");
+        raw->grace.expires_after(std::chrono::seconds(config_.studios.reconnect_grace_s));
+        raw->grace.async_wait([this, id = ev.id](const boost::system::error_code& ec) {
+          if (!ec) finish(id, "the studio did not come back within the grace period");
+        });
+      }
+    });
+  });
+  boost::asio::post(control_, [this] { sample_rates(); });
+}
+
+void EventHub::stop() {
+  std::promise<void> done;
+  boost::asio::post(control_, [this, &done] {
+    stopping_ = true;
+    rate_timer_.cancel();
+    for (auto& [id, e] : events_) {
+      e->grace.cancel();
+      if (e->session) {
+        {
+          std::lock_guard lock(sessions_mutex_);
+          sessions_.erase(e->session->id);
+        }
+        if (e->session->disconnect) e->session->disconnect("server stopping");
+        e->session->pipeline->stop();
+        e->session.reset();
+      }
+    }
+    events_.clear();
+    studio_events_.clear();
+    done.set_value();
+  });
+  done.get_future().wait();
+}
+
+void EventHub::request_publish(Protocol protocol, uint64_t session, const StudioKey& studio,
+                               const std::string& remote, Decide decide, Disconnect disconnect) {
+  boost::asio::post(control_, [=, this] {
+    auto refuse = [&](const std::string& code, const std::string& why) {
+      count_refused(protocol, code);
+      core::Logger(std::string(protocol_name(protocol)) + " " + remote + " studio=" + std::to_string(studio.studio_id))
+          .info("publish refused: " + why);
+      decide(false, why);
+    };
+    if (stopping_) return refuse("stopping", "the server is stopping");
+    auto live = studio_events_.find(studio.studio_id);
+    if ((live != studio_events_.end() && events_.at(live->second)->session) || pending_studios_[studio.studio_id] > 0)
+      return refuse("already_live", "this studio is already publishing");
+    pending_studios_[studio.studio_id]++;
+    awaiting_.insert(session);
+    const bool allow_unscheduled = config_.studios.allow_unscheduled;
+    bool queued = store_.post([=, this](store::Db& db) {
+      int64_t event_id = 0;
+      std::string state;
+      try {
+        auto now = core::now_s();
+        auto ev = schedule::find_current_event(db, studio.studio_id, now);
+        if (!ev && allow_unscheduled) {
+          if (auto s = schedule::find_studio(db, studio.studio_id)) ev = schedule::create_adhoc_event(db, *s, now);
+        }
+        if (ev) {
+          event_id = ev->id;
+          state = ev->state;
+        }
+      } catch (const std::exception& e) {
+        core::Logger("hub").error(std::string("event lookup failed: ") + e.what());
+      }
+      boost::asio::post(control_, [=, this] {
+        attach(protocol, session, studio, remote, event_id, state, decide, disconnect);
+      });
+    });
+    if (!queued) {
+      awaiting_.erase(session);
+      pending_studios_[studio.studio_id]--;
+      refuse("busy", "the server is busy; try again");
+    }
+  });
+}
+
+void EventHub::attach(Protocol protocol, uint64_t session_id, const StudioKey& studio, const std::string& remote,
+                      int64_t event_id, const std::string& event_state, Decide decide, Disconnect disconnect) {
+  if (--pending_studios_[studio.studio_id] <= 0) pending_studios_.erase(studio.studio_id);
+  awaiting_.erase(session_id);
+  if (gone_.erase(session_id)) return decide(false, "the publisher left");
+  core::Logger log(std::string(protocol_name(protocol)) + " " + remote + " studio=" + std::to_string(studio.studio_id));
+  if (stopping_) {
+    count_refused(protocol, "stopping");
+    return decide(false, "the server is stopping");
+  }
+  if (!event_id) {
+    count_refused(protocol, "no_event");
+    log.info("publish refused: no event is scheduled for this studio now");
+    return decide(false,
+                  "no event is scheduled for this studio now (a studio may go live from 30 minutes before its event "
+                  "starts until 60 minutes after it ends)");
+  }
+  LiveEvent* e = nullptr;
+  if (auto it = events_.find(event_id); it != events_.end()) {
+    e = it->second.get();
+    if (e->session) {
+      count_refused(protocol, "already_live");
+      return decide(false, "this studio is already publishing");
+    }
+    e->grace.cancel();
+    e->reconnects++;
+    metrics_.add("sreda_ingest_reconnects_total", {{"studio", std::to_string(studio.studio_id)}});
+  } else {
+    auto fresh = std::make_unique<LiveEvent>(control_);
+    fresh->event_id = event_id;
+    fresh->studio_id = studio.studio_id;
+    fresh->studio_name = studio.name;
+    fresh->live_since_ms = core::now_ms();
+    if (consumers_) fresh->consumer = consumers_->create(event_id);
+    e = fresh.get();
+    events_[event_id] = std::move(fresh);
+    studio_events_[studio.studio_id] = event_id;
+  }
+  auto s = std::make_shared<Session>();
+  s->hub = this;
+  s->id = session_id;
+  s->event_id = event_id;
+  s->protocol = protocol;
+  s->remote = remote;
+  s->disconnect = disconnect;
+  s->consumer = e->consumer;
+  s->discontinuity = e->reconnects > 0 || event_state == "intermission";
+  s->media_base_us = e->media_end_us;
+  s->started_ms = core::now_ms();
+  s->log = core::Logger(std::string(protocol_name(protocol)) + " " + remote + " event=" + std::to_string(event_id));
+  s->pipeline = std::make_unique<pipelines::SourcePipeline>(
+      protocol == Protocol::rtmp ? pipelines::Container::flv : pipelines::Container::mpegts,
+      "source-" + std::to_string(event_id) + "-" + std::to_string(session_id), *s, kMaxQueuedBytes);
+  std::string error;
+  if (!s->pipeline->start(error)) {
+    log.error("cannot start the source pipeline: " + error);
+    s->pipeline->stop(0);
+    count_refused(protocol, "pipeline");
+    if (!e->session && e->reconnects == 0 && e->state.empty()) {
+      studio_events_.erase(studio.studio_id);
+      events_.erase(event_id);
+    }
+    return decide(false, "the server could not start processing the stream");
+  }
+  if (protocol == Protocol::rtmp) s->pipeline->push(kFlvHeader, sizeof kFlvHeader);
+  {
+    std::lock_guard lock(sessions_mutex_);
+    sessions_[session_id] = s;
+  }
+  e->session = s;
+  e->state = "live";
+  e->last_bytes = 0;
+  e->last_frames = 0;
+  persist_state(event_id, "live");
+  log.info("live: event " + std::to_string(event_id) + (e->reconnects ? " (reconnect " + std::to_string(e->reconnects) + ")" : ""));
+  decide(true, "");
+}
+
+bool EventHub::push(uint64_t session, const uint8_t* data, size_t size) {
+  std::shared_ptr<Session> s;
+  {
+    std::lock_guard lock(sessions_mutex_);
+    auto it = sessions_.find(session);
+    if (it == sessions_.end()) return false;
+    s = it->second;
+  }
+  s->bytes_in += size;
+  if (s->pipeline->push(data, size)) return true;
+  s->dropped_pushes++;
+  return false;
+}
+
+void EventHub::count_frame(uint64_t session, bool video) {}
+
+void EventHub::publisher_gone(uint64_t session, const std::string& reason) {
+  boost::asio::post(control_, [this, session, reason] { detach(session, reason); });
+}
+
+void EventHub::detach(uint64_t session_id, const std::string& reason) {
+  std::shared_ptr<Session> s;
+  {
+    std::lock_guard lock(sessions_mutex_);
+    auto it = sessions_.find(session_id);
+    if (it != sessions_.end()) {
+      s = it->second;
+      sessions_.erase(it);
+    }
+  }
+  if (!s) {
+    if (awaiting_.count(session_id)) gone_.insert(session_id);  // left while its publish was decided
+    return;
+  }
+  auto it = events_.find(s->event_id);
+  s->pipeline->stop();  // drain: the last units reach the consumers
+  if (it == events_.end() || it->second->session != s) return;
+  LiveEvent& e = *it->second;
+  e.session.reset();
+  e.media_end_us = std::max(e.media_end_us, s->last_media_us.load());
+  e.dropped_total += s->dropped_pushes;
+  if (e.consumer) e.consumer->on_session_end();
+  if (e.ending || stopping_) return;
+  e.state = "intermission";
+  persist_state(e.event_id, "intermission");
+  s->log.info("intermission: the publisher left (" + reason + "); waiting " +
+              std::to_string(config_.studios.reconnect_grace_s) + " s for it to come back");
+  e.grace.expires_after(std::chrono::seconds(config_.studios.reconnect_grace_s));
+  e.grace.async_wait([this, id = e.event_id](const boost::system::error_code& ec) {
+    if (!ec) finish(id, "the studio did not come back within the grace period");
+  });
+}
+
+void EventHub::finish(int64_t event_id, const std::string& why) {
+  auto it = events_.find(event_id);
+  if (it == events_.end()) return;
+  LiveEvent& e = *it->second;
+  e.ending = true;
+  e.grace.cancel();
+  if (e.session) {
+    auto s = e.session;
+    if (s->disconnect) s->disconnect(why);
+    detach(s->id, why);
+  }
+  if (e.consumer) e.consumer->on_event_end();
+  persist_state(event_id, "ended");
+  core::Logger("hub event=" + std::to_string(event_id)).info("ended: " + why);
+  studio_events_.erase(e.studio_id);
+  events_.erase(it);
+}
+
+void EventHub::end_event(int64_t event_id, std::function<void(bool)> reply) {
+  boost::asio::post(control_, [this, event_id, reply] {
+    if (!events_.count(event_id)) return reply(false);
+    finish(event_id, "ended by a curator");
+    reply(true);
+  });
+}
+
+void EventHub::on_source_failed(uint64_t session_id, const std::string& reason) {
+  std::shared_ptr<Session> s;
+  {
+    std::lock_guard lock(sessions_mutex_);
+    auto it = sessions_.find(session_id);
+    if (it == sessions_.end()) return;
+    s = it->second;
+  }
+  s->log.warn("the stream cannot be used: " + reason);
+  metrics_.add("sreda_ingest_failures_total", {{"protocol", protocol_name(s->protocol)}});
+  if (s->disconnect) s->disconnect(reason);
+  detach(session_id, reason);
+}
+
+void EventHub::persist_state(int64_t event_id, const std::string& state) {
+  bool queued = store_.post([event_id, state](store::Db& db) { schedule::set_event_state(db, event_id, state, core::now_s()); });
+  if (!queued) core::Logger("hub").error("could not record event " + std::to_string(event_id) + " as " + state);
+}
+
+void EventHub::sample_rates() {
+  if (stopping_) return;
+  for (auto& [id, e] : events_) {
+    if (!e->session) {
+      e->bitrate_bps = 0;
+      e->fps = 0;
+      continue;
+    }
+    uint64_t bytes = e->session->bytes_in, frames = e->session->video_frames;
+    e->bitrate_bps = static_cast<double>(bytes - e->last_bytes) * 8.0;
+    e->fps = static_cast<double>(frames - e->last_frames);
+    std::string studio = std::to_string(e->studio_id);
+    metrics_.add("sreda_ingest_bytes_total", {{"studio", studio}}, static_cast<double>(bytes - e->last_bytes));
+    metrics_.add("sreda_ingest_frames_total", {{"studio", studio}}, static_cast<double>(frames - e->last_frames));
+    e->last_bytes = bytes;
+    e->last_frames = frames;
+  }
+  rate_timer_.expires_after(std::chrono::seconds(1));
+  rate_timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (!ec) sample_rates();
+  });
+}
+
+nlohmann::json EventHub::describe(const LiveEvent& e) const {
+  nlohmann::json j = {{"event_id", e.event_id},
+                      {"state", e.state},
+                      {"studio", {{"id", e.studio_id}, {"name", e.studio_name}}},
+                      {"live_since", core::format_rfc3339(e.live_since_ms / 1000)},
+                      {"reconnects", e.reconnects},
+                      {"media_time_ms", e.media_end_us / 1000}};
+  if (!e.session) {
+    j["publisher"] = nullptr;
+    return j;
+  }
+  const Session& s = *e.session;
+  pipelines::MediaFacts f;
+  bool prepared;
+  {
+    std::lock_guard lock(const_cast<Session&>(s).facts_mutex);
+    f = s.facts;
+    prepared = s.prepared;
+  }
+  nlohmann::json media = nullptr;
+  if (prepared) {
+    media = nlohmann::json::object();
+    if (f.has_video)
+      media["video"] = {{"codec", f.video_codec}, {"profile", f.video_profile}, {"level", f.video_level},
+                        {"width", f.width}, {"height", f.height},
+                        {"frame_rate", f.fps_num && f.fps_den ? static_cast<double>(f.fps_num) / f.fps_den : 0.0}};
+    else
+      media["video"] = nullptr;
+    if (f.has_audio)
+      media["audio"] = {{"codec", f.audio_codec}, {"sample_rate", f.audio_rate}, {"channels", f.audio_channels}};
+    else
+      media["audio"] = nullptr;
+  }
+  j["publisher"] = {{"protocol", protocol_name(s.protocol)},
+                    {"remote_address", s.remote},
+                    {"uptime_s", (core::now_ms() - s.started_ms) / 1000},
+                    {"media", media},
+                    {"bitrate_kbps", e.bitrate_bps / 1000.0},
+                    {"frame_rate", e.fps},
+                    {"bytes_in", s.bytes_in.load()},
+                    {"video_frames", s.video_frames.load()},
+                    {"audio_frames", s.audio_frames.load()},
+                    {"dropped", e.dropped_total + s.dropped_pushes.load()}};
+  return j;
+}
+
+void EventHub::live_info(int64_t event_id, std::function<void(std::optional<nlohmann::json>)> reply) {
+  boost::asio::post(control_, [this, event_id, reply] {
+    auto it = events_.find(event_id);
+    if (it == events_.end()) return reply(std::nullopt);
+    reply(describe(*it->second));
+  });
+}
+
+}  // namespace sreda::hub

@@ -1,0 +1,103 @@
+// EventHub: attaches publishers to the event scheduled for their studio now and owns every LiveEvent's
+// state machine  scheduled → live ⇄ intermission → ended, persisting each change.
+//
+// Threads: all state lives on the control thread (an io_context). Ingest threads call request_publish(),
+// push() and publisher_gone(); the API calls end_event() and live_info(); each posts to control. push() is
+// the hot path: it finds the session's source pipeline under a short mutex (the sessions_ seam) and
+// never touches control state.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <atomic>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <unordered_map>
+
+#include "nlohmann/json.hpp"
+#include "server/config/config.h"
+#include "server/hub/key_directory.h"
+#include "server/hub/media_consumer.h"
+#include "server/store/store.h"
+#include "server/web/metrics.h"
+
+namespace sreda::pipelines {
+class SourcePipeline;
+}
+
+namespace sreda::hub {
+
+enum class Protocol { rtmp, srt };
+const char* protocol_name(Protocol p);
+
+using Decide = std::function<void(bool ok, std::string reason)>;
+using Disconnect = std::function<void(std::string reason)>;
+
+class EventHub {
+ public:
+  EventHub(boost::asio::io_context& control, store::Store& store, const config::Config& config, web::Metrics& metrics,
+           ConsumerFactory* consumers);
+  ~EventHub();
+
+  // -- ingest threads --
+  // A publisher with a known key asks to publish. decide() is called once, from the control thread.
+  // `disconnect` closes that publisher's connection (any thread). `session` is unique per connection.
+  void request_publish(Protocol protocol, uint64_t session, const StudioKey& studio, const std::string& remote,
+                       Decide decide, Disconnect disconnect);
+  // Container bytes (FLV or MPEG-TS) of an accepted session. False when its bounded queue is full.
+  bool push(uint64_t session, const uint8_t* data, size_t size);
+  void count_frame(uint64_t session, bool video);
+  void publisher_gone(uint64_t session, const std::string& reason);
+  // A refused publish (unknown key, …), for /metrics.
+  void count_refused(Protocol protocol, const std::string& reason);
+
+  // -- any thread; replies come from the control thread --
+  // Ends a live or intermission event (disconnecting its publisher). reply(false) when it was not live.
+  void end_event(int64_t event_id, std::function<void(bool was_live)> reply);
+  // Ingest facts of a live event, or nullopt when it is not live.
+  void live_info(int64_t event_id, std::function<void(std::optional<nlohmann::json>)> reply);
+
+  // Control thread start-up/shutdown (from the app). stop() ends every live event's pipelines (events stay
+  // in their state: a restart finds them live/intermission and the grace rules apply again).
+  void start();
+  void stop();
+
+  struct Session;
+  struct LiveEvent;
+
+ private:
+  void attach(Protocol protocol, uint64_t session, const StudioKey& studio, const std::string& remote,
+              int64_t event_id, const std::string& event_state, Decide decide, Disconnect disconnect);
+  void detach(uint64_t session, const std::string& reason);
+  void finish(int64_t event_id, const std::string& why);
+  void persist_state(int64_t event_id, const std::string& state);
+  void on_source_failed(uint64_t session, const std::string& reason);
+  void sample_rates();
+  nlohmann::json describe(const LiveEvent& e) const;
+
+  boost::asio::io_context& control_;
+  store::Store& store_;
+  const config::Config& config_;
+  web::Metrics& metrics_;
+  ConsumerFactory* consumers_;
+  boost::asio::steady_timer rate_timer_;
+  bool stopping_ = false;
+
+  // Control thread only.
+  std::map<int64_t, std::unique_ptr<LiveEvent>> events_;  // event id → live event
+  std::map<int64_t, int64_t> studio_events_;               // studio id → event id while live/intermission
+  std::map<int64_t, int> pending_studios_;                 // studio id → publishes being decided
+  std::set<uint64_t> awaiting_;  // sessions whose publish is being decided
+  std::set<uint64_t> gone_;      // …and that left before the decision
+
+  // The seam with ingest threads.
+  mutable std::mutex sessions_mutex_;
+  std::unordered_map<uint64_t, std::shared_ptr<Session>> sessions_;
+};
+
+}  // namespace sreda::hub

@@ -1,0 +1,34 @@
+// The one narrow seam through which later stages (packager, ladder, recorder) take a live event's media.
+// Owned by the consumer side (STYLE.md 11).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+
+#include "pipelines/source/media.h"
+
+namespace sreda::hub {
+
+// Calls come from GStreamer streaming threads (one publisher session at a time, in order) and, for
+// on_end, from the control thread after the last unit. Times are the event's media clock in microseconds:
+// it starts near 0 when the event first goes live and keeps increasing across reconnects.
+class MediaConsumer {
+ public:
+  virtual ~MediaConsumer() = default;
+  // A publisher session starts: codec facts. `discontinuity` is true after a reconnect.
+  virtual void on_session_start(const pipelines::MediaFacts& facts, bool discontinuity) = 0;
+  virtual void on_access_unit(const pipelines::AccessUnit& unit) = 0;
+  // The publisher dropped: the event waits for it (intermission).
+  virtual void on_session_end() = 0;
+  // The event ended: no more media.
+  virtual void on_event_end() = 0;
+};
+
+// Makes the consumers of one event when it first goes live. Control thread.
+class ConsumerFactory {
+ public:
+  virtual ~ConsumerFactory() = default;
+  virtual std::shared_ptr<MediaConsumer> create(int64_t event_id) = 0;
+};
+
+}  // namespace sreda::hub

@@ -1,0 +1,43 @@
+// Glue between the SRT listener and the hub: key lookup for the listen callback, publish decisions,
+// MPEG-TS bytes into the session's source pipeline. Called on the SRT server's threads (see srt_handler.h).
+#pragma once
+
+#include <mutex>
+#include <unordered_set>
+
+#include "server/hub/event_hub.h"
+#include "server/hub/key_directory.h"
+#include "server/ingest/srt/srt_handler.h"
+
+namespace sreda::ingest::srt {
+class SrtServer;
+}
+
+namespace sreda::hub {
+
+class SrtBridge : public ingest::srt::SrtHandler {
+ public:
+  SrtBridge(EventHub& hub, const KeyDirectory& keys) : hub_(hub), keys_(keys) {}
+  void set_server(ingest::srt::SrtServer* server) { server_ = server; }
+
+  std::optional<ingest::srt::SrtStudio> find_studio(const std::string& stream_key) override;
+  // Waits (at most 5 s) for the hub's decision: the event lookup is one short store job. This holds the
+  // SRT loop thread for that long, which only delays other SRT sessions' reads by as much.
+  bool on_publish(uint64_t session_id, const ingest::srt::SrtStudio& studio, const std::string& remote,
+                  std::string& reason) override;
+  bool on_data(uint64_t session_id, const uint8_t* data, size_t size) override;
+  void on_end(uint64_t session_id, const std::string& reason) override;
+  void on_refused(const std::string& remote, const std::string& reason) override;
+
+  // Hub session ids of SRT connections carry the top bit (RTMP ones do not).
+  static uint64_t session_of(uint64_t id) { return id | (uint64_t{1} << 63); }
+
+ private:
+  EventHub& hub_;
+  const KeyDirectory& keys_;
+  ingest::srt::SrtServer* server_ = nullptr;
+  std::mutex mutex_;
+  std::unordered_set<uint64_t> forwarded_;
+};
+
+}  // namespace sreda::hub

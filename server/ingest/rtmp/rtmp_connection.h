@@ -1,0 +1,77 @@
+// One accepted RTMP connection: socket + strand + timers around an RtmpSession. Internal to RtmpServer.
+// Everything runs on the connection's strand; stop() may be called from any thread (it posts).
+#pragma once
+
+#include <array>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "server/core/log.h"
+#include "server/ingest/rtmp/publish_handler.h"
+#include "server/ingest/rtmp/rtmp_server.h"
+#include "server/ingest/rtmp/rtmp_session.h"
+
+namespace sreda::ingest::rtmp {
+
+// "ab12…": the first 4 characters of a stream key (fewer for short keys), never the whole key.
+std::string mask_key(std::string_view key);
+
+class RtmpConnection : public std::enable_shared_from_this<RtmpConnection> {
+ public:
+  using OnClosed = std::function<void(SessionId)>;
+
+  RtmpConnection(boost::asio::ip::tcp::socket socket, SessionId id, const RtmpServerOptions& options,
+                 PublishHandler& handler, std::shared_ptr<RtmpServerStats> stats, OnClosed on_closed);
+
+  void start();                   // once, right after construction
+  void stop(std::string reason);  // any thread
+  SessionId id() const { return id_; }
+
+ private:
+  using Clock = std::chrono::steady_clock;
+
+  void do_read();
+  void on_read(const boost::system::error_code& ec, size_t n);
+  void apply(SessionOutput& out);
+  void deliver(FlvTag tag);
+  void on_decision(bool ok, const std::string& reason);
+  void do_write();
+  void arm_timer();
+  void on_timer();
+  void begin_close(std::string reason);  // flush what is queued, then close
+  void close(const std::string& reason);
+  void end_publish(const std::string& reason);
+
+  boost::asio::ip::tcp::socket socket_;
+  boost::asio::steady_timer timer_;
+  SessionId id_;
+  RtmpServerOptions options_;
+  PublishHandler& handler_;
+  std::shared_ptr<RtmpServerStats> stats_;
+  OnClosed on_closed_;
+  core::Logger log_;
+  std::string remote_;
+  RtmpSession session_;
+  std::array<uint8_t, 64 * 1024> read_buf_{};
+  std::deque<std::vector<uint8_t>> out_queue_;
+  size_t out_bytes_ = 0;
+  bool writing_ = false;
+  bool reading_ = false;
+  std::optional<std::string> closing_;  // set: no more reads, close once the queue is flushed
+  Clock::time_point closing_since_;
+  bool closed_ = false;
+  bool publish_open_ = false;        // on_publish called, on_end not yet
+  bool reached_publishing_ = false;  // accepted once: the publish timeout no longer applies
+  bool dropping_ = false;            // consumer full: dropping until the next keyframe
+  Clock::time_point started_;
+  Clock::time_point last_read_;
+};
+
+}  // namespace sreda::ingest::rtmp

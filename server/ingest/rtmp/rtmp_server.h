@@ -1,0 +1,75 @@
+// RTMP listener on Boost.Asio: accepts TCP connections and drives one RtmpSession per connection (a strand
+// each) on the caller's io_context (the ingest thread; one thread runs it).
+//
+// Threads: construct, start(), port() from any thread (start() before or after io.run() begins); stop(),
+// disconnect() and connection_count() from any thread. The PublishHandler is called on the io thread and
+// must outlive the io_context's run (stop(), then let run() return, then destroy the handler).
+//
+// Limits and overflow policy (STYLE.md 8):
+//  - reads are 64 KiB at a time and the next read starts only once the last one was handed on, so TCP
+//    flow control holds back a publisher faster than its consumer; the consumer's own queue is bounded
+//    and signals "full" (PublishHandler::on_flv_tag → false): we then drop tags until the next keyframe.
+//  - outgoing bytes (control replies only) are bounded by max_outgoing_bytes: over it, the connection is
+//    dropped ("outgoing queue overflow": a peer that does not read).
+//  - handshake_timeout (handshake done), publish_timeout (from accept to Publish.Start, includes the
+//    handler's decision), idle_timeout (no bytes read); max_connections (more are closed at accept).
+#pragma once
+
+#include <atomic>
+#include <boost/asio/io_context.hpp>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "server/core/result.h"
+#include "server/ingest/rtmp/publish_handler.h"
+#include "server/ingest/rtmp/rtmp_session.h"
+
+namespace sreda::ingest::rtmp {
+
+struct RtmpServerOptions {
+  std::string address = "0.0.0.0";
+  uint16_t port = 1935;  // 0: pick a free port, see RtmpServer::port()
+  size_t max_connections = 64;
+  std::chrono::milliseconds handshake_timeout{10000};
+  std::chrono::milliseconds publish_timeout{20000};
+  std::chrono::milliseconds idle_timeout{30000};
+  size_t max_outgoing_bytes = 1024 * 1024;
+  SessionOptions session;
+};
+
+// Counters for /metrics. Any thread.
+struct RtmpServerStats {
+  std::atomic<uint64_t> accepted{0};
+  std::atomic<uint64_t> refused_max_connections{0};
+  std::atomic<uint64_t> bytes_in{0};
+  std::atomic<uint64_t> tags_out{0};
+  std::atomic<uint64_t> tags_dropped{0};
+};
+
+class RtmpServer {
+ public:
+  RtmpServer(boost::asio::io_context& io, RtmpServerOptions options, PublishHandler& handler);
+  ~RtmpServer();  // stop()
+  RtmpServer(const RtmpServer&) = delete;
+  RtmpServer& operator=(const RtmpServer&) = delete;
+
+  // Binds and listens. Idempotent while running; an error names the address.
+  core::Result<void> start();
+  // The bound port (useful with options.port == 0); 0 before start().
+  uint16_t port() const;
+  // Closes the listener and every connection ("server stopping"). Idempotent; returns at once, the
+  // closes run on the io thread.
+  void stop();
+  // Closes one connection, e.g. when a curator ends the event.
+  void disconnect(SessionId id, std::string reason);
+  size_t connection_count() const;
+  const RtmpServerStats& stats() const;
+
+ private:
+  struct Core;
+  std::shared_ptr<Core> core_;
+};
+
+}  // namespace sreda::ingest::rtmp

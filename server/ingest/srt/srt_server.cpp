@@ -1,0 +1,518 @@
+#include "server/ingest/srt/srt_server.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <srt/access_control.h>
+#include <srt/srt.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <map>
+#include <optional>
+#include <thread>
+#include <vector>
+
+#include "server/core/clock.h"
+#include "server/core/log.h"
+#include "server/ingest/srt/srt_socket.h"
+#include "server/ingest/srt/stream_id.h"
+
+namespace sreda::ingest::srt {
+namespace {
+
+constexpr int loop_wait_ms = 50;               // also the latency of disconnect() and of on_refused()
+constexpr int retry_wait_ms = 10;              // while some session holds bytes the consumer refused
+constexpr int64_t handshake_expiry_ms = 5000;  // callback said yes but no accepted socket came
+constexpr size_t max_message = 1500;           // > SRT_LIVE_MAX_PLSIZE (1456); live payloads are 1316
+constexpr size_t deliver_threshold = 64 * 1024;
+constexpr size_t ts_packet = 188;
+constexpr size_t max_queued_refusals = 256;
+
+std::string address_text(const sockaddr* sa) {
+  char buf[INET6_ADDRSTRLEN] = {};
+  if (sa == nullptr) return "?";
+  if (sa->sa_family == AF_INET) {
+    const auto* in = reinterpret_cast<const sockaddr_in*>(sa);
+    inet_ntop(AF_INET, &in->sin_addr, buf, sizeof buf);
+    return std::string(buf) + ":" + std::to_string(ntohs(in->sin_port));
+  }
+  if (sa->sa_family == AF_INET6) {
+    const auto* in6 = reinterpret_cast<const sockaddr_in6*>(sa);
+    inet_ntop(AF_INET6, &in6->sin6_addr, buf, sizeof buf);
+    return "[" + std::string(buf) + "]:" + std::to_string(ntohs(in6->sin6_port));
+  }
+  return "?";
+}
+
+std::string srt_error_text() {
+  return srt_getlasterror_str();
+}
+
+core::Error srt_failure(const std::string& what) {
+  return core::Error{"srt_failed", "srt: " + what + ": " + srt_error_text(), "srt_port"};
+}
+
+bool set_int(SRTSOCKET s, SRT_SOCKOPT opt, int value) {
+  return srt_setsockflag(s, opt, &value, sizeof value) == 0;
+}
+
+}  // namespace
+
+struct SrtServer::Shared {
+  std::mutex mutex;
+  std::vector<std::pair<uint64_t, std::string>> disconnects;  // (session id, reason)
+  uint64_t next_session_id = 1;                               // loop thread only
+};
+
+struct SrtServer::Core {
+  struct Pending {
+    SrtStudio studio;
+    std::string remote;
+    int64_t since_ms = 0;
+  };
+  struct Session {
+    uint64_t id = 0;
+    SrtSocket socket;
+    SrtStudio studio;
+    core::Logger log{""};
+    int64_t started_ms = 0;
+    int64_t last_data_ms = 0;
+    uint64_t bytes = 0;
+    uint64_t dropped = 0;
+    bool overflowing = false;
+    std::vector<uint8_t> queued;
+  };
+
+  Core(const SrtServerOptions& o, SrtHandler& h, SrtServerStats& s, Shared& sh)
+      : options(o), handler(h), stats(s), shared(sh), log("srt " + o.listen + ":" + std::to_string(o.port)) {}
+  // After a failed open() the listener may exist without the loop: close it before the state it uses goes.
+  ~Core() {
+    {
+      std::lock_guard gate(callback_mutex);
+      accepting = false;
+    }
+    listener.reset();
+  }
+
+  const SrtServerOptions& options;
+  SrtHandler& handler;
+  SrtServerStats& stats;
+  Shared& shared;
+  core::Logger log;
+  SrtLibrary library;  // declared first among the libsrt holders: srt_cleanup runs after every close
+  SrtEpoll epoll;
+  SrtSocket listener;
+  int bound_port = 0;
+  std::thread thread;
+  std::atomic<bool> stopping{false};
+
+  std::mutex callback_mutex;  // held across each listen callback; guards `accepting`
+  bool accepting = false;
+
+  std::mutex mutex;  // guards pending, refusals (callback thread ↔ loop thread)
+  std::map<SRTSOCKET, Pending> pending;
+  std::vector<std::pair<std::string, std::string>> refusals;  // (remote, reason)
+  std::atomic<int> session_count{0};
+
+  std::map<SRTSOCKET, std::unique_ptr<Session>> sessions;  // loop thread only
+
+  core::Result<void> open();
+  static int listen_callback(void* opaque, SRTSOCKET ns, int hsversion, const sockaddr* peer,
+                             const char* streamid);
+  int on_listen(SRTSOCKET ns, int hsversion, const sockaddr* peer, const char* streamid);
+  void queue_refusal(const std::string& remote, const std::string& reason);
+  void run();
+  void turn(std::vector<SRT_EPOLL_EVENT>& events);
+  void accept_one();
+  void read_session(SRTSOCKET s);
+  void deliver(Session& s);
+  void close_session(SRTSOCKET s, const std::string& reason);
+  void report_refusals();
+  void expire_pending(bool all);
+  void shutdown();
+};
+
+core::Result<void> SrtServer::Core::open() {
+  if (!library.ok()) return srt_failure("srt_startup failed");
+  if (!epoll.valid()) return srt_failure("srt_epoll_create failed");
+  sockaddr_storage storage{};
+  socklen_t addr_len = 0;
+  bool v6 = false;
+  if (options.port < 0 || options.port > 65535) {
+    return core::Error{"bad_port", "srt: port out of range: " + std::to_string(options.port), "srt_port"};
+  }
+  auto* in = reinterpret_cast<sockaddr_in*>(&storage);
+  auto* in6 = reinterpret_cast<sockaddr_in6*>(&storage);
+  if (inet_pton(AF_INET, options.listen.c_str(), &in->sin_addr) == 1) {
+    in->sin_family = AF_INET;
+    in->sin_port = htons(static_cast<uint16_t>(options.port));
+    addr_len = sizeof(sockaddr_in);
+  } else if (inet_pton(AF_INET6, options.listen.c_str(), &in6->sin6_addr) == 1) {
+    in6->sin6_family = AF_INET6;
+    in6->sin6_port = htons(static_cast<uint16_t>(options.port));
+    addr_len = sizeof(sockaddr_in6);
+    v6 = true;
+  } else {
+    return core::Error{"bad_address", "srt: not an IP address: " + options.listen, "srt_listen"};
+  }
+
+  listener = SrtSocket(srt_create_socket());
+  if (!listener.valid()) return srt_failure("srt_create_socket failed");
+  SRTSOCKET ls = listener.get();
+  SRT_TRANSTYPE live = SRTT_LIVE;
+  bool ok = srt_setsockflag(ls, SRTO_TRANSTYPE, &live, sizeof live) == 0 && set_int(ls, SRTO_RCVSYN, 0) &&
+            set_int(ls, SRTO_SNDSYN, 0) && set_int(ls, SRTO_LATENCY, options.latency_ms) &&
+            set_int(ls, SRTO_RCVLATENCY, options.latency_ms) && (!v6 || set_int(ls, SRTO_IPV6ONLY, 0));
+  if (!ok) return srt_failure("setting listener options failed");
+  std::string where = options.listen + ":" + std::to_string(options.port);
+  if (srt_bind(ls, reinterpret_cast<sockaddr*>(&storage), static_cast<int>(addr_len)) != 0) {
+    return srt_failure("cannot bind " + where);
+  }
+  if (srt_listen_callback(ls, &Core::listen_callback, this) != 0)
+    return srt_failure("srt_listen_callback failed");
+  {
+    std::lock_guard gate(callback_mutex);
+    accepting = true;
+  }
+  if (srt_listen(ls, std::max(1, options.max_connections)) != 0)
+    return srt_failure("cannot listen on " + where);
+  sockaddr_storage bound{};
+  int bound_len = sizeof bound;
+  if (srt_getsockname(ls, reinterpret_cast<sockaddr*>(&bound), &bound_len) != 0) {
+    return srt_failure("srt_getsockname failed");
+  }
+  bound_port = ntohs(bound.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port
+                                                 : reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
+  srt_epoll_set(epoll.get(), SRT_EPOLL_ENABLE_EMPTY);
+  int events = SRT_EPOLL_IN | SRT_EPOLL_ERR;
+  if (srt_epoll_add_usock(epoll.get(), ls, &events) != 0) return srt_failure("srt_epoll_add_usock failed");
+  log = core::Logger("srt " + options.listen + ":" + std::to_string(bound_port));
+  log.info("listening (latency " + std::to_string(options.latency_ms) + " ms)");
+  thread = std::thread([this] { run(); });
+  return {};
+}
+
+int SrtServer::Core::listen_callback(void* opaque, SRTSOCKET ns, int hsversion, const sockaddr* peer,
+                                     const char* streamid) {
+  return static_cast<Core*>(opaque)->on_listen(ns, hsversion, peer, streamid);
+}
+
+// libsrt's receive thread, while the caller's handshake waits. Returning -1 rejects the connection with
+// the reason set by srt_setrejectreason.
+int SrtServer::Core::on_listen(SRTSOCKET ns, int hsversion, const sockaddr* peer, const char* streamid) {
+  std::lock_guard gate(callback_mutex);
+  std::string remote = address_text(peer);
+  core::Logger l("srt " + remote);
+  auto refuse = [&](int code, const std::string& reason, const std::string& detail) {
+    srt_setrejectreason(ns, code);
+    l.warn("refused: " + reason + (detail.empty() ? "" : " (" + detail + ")"));
+    queue_refusal(remote, reason);
+    return -1;
+  };
+  if (!accepting) {
+    srt_setrejectreason(ns, SRT_REJX_DOWN);
+    return -1;
+  }
+  if (hsversion < 5 || streamid == nullptr)
+    return refuse(SRT_REJX_BAD_REQUEST, "bad_streamid", "no streamid");
+  auto parsed = parse_stream_id(streamid);
+  if (!parsed) return refuse(SRT_REJX_BAD_REQUEST, "bad_streamid", parsed.error().message);
+  if (parsed->mode != StreamMode::publish) {
+    return refuse(SRT_REJX_BAD_MODE, "bad_mode", "this port takes publishers only (m=publish)");
+  }
+  size_t busy = 0;
+  {
+    std::lock_guard lock(mutex);
+    busy = pending.size() + static_cast<size_t>(session_count.load());
+  }
+  if (busy >= static_cast<size_t>(std::max(0, options.max_connections))) {
+    return refuse(SRT_REJX_OVERLOAD, "max_connections", std::to_string(busy) + " connections");
+  }
+  std::optional<SrtStudio> studio;
+  try {
+    studio = handler.find_studio(parsed->key);
+  } catch (const std::exception& e) {
+    return refuse(SRT_REJX_ISE, "internal_error", std::string("find_studio: ") + e.what());
+  }
+  if (!studio) return refuse(SRT_REJX_FORBIDDEN, "unknown_key", "key " + mask_key(parsed->key));
+  if (!studio->passphrase.empty() && srt_setsockflag(ns, SRTO_PASSPHRASE, studio->passphrase.data(),
+                                                     static_cast<int>(studio->passphrase.size())) != 0) {
+    l.error("studio=" + std::to_string(studio->studio_id) +
+            " has an unusable SRT passphrase (10..79 characters)");
+    return refuse(SRT_REJX_ISE, "bad_passphrase_config", "studio=" + std::to_string(studio->studio_id));
+  }
+  l.debug("handshake for studio=" + std::to_string(studio->studio_id) + " key " + mask_key(parsed->key) +
+          (studio->passphrase.empty() ? "" : " (encrypted)"));
+  std::lock_guard lock(mutex);
+  pending[ns] = Pending{std::move(*studio), remote, core::steady_ms()};
+  return 0;
+}
+
+void SrtServer::Core::queue_refusal(const std::string& remote, const std::string& reason) {
+  std::lock_guard lock(mutex);
+  if (refusals.size() < max_queued_refusals) refusals.emplace_back(remote, reason);  // else: only logged
+}
+
+void SrtServer::Core::run() {
+  std::vector<SRT_EPOLL_EVENT> events(64);
+  while (!stopping.load()) turn(events);
+  shutdown();
+}
+
+void SrtServer::Core::turn(std::vector<SRT_EPOLL_EVENT>& events) {
+  bool holding =
+      std::any_of(sessions.begin(), sessions.end(), [](auto& kv) { return !kv.second->queued.empty(); });
+  int n = srt_epoll_uwait(epoll.get(), events.data(), static_cast<int>(events.size()),
+                          holding ? retry_wait_ms : loop_wait_ms);
+  if (n < 0) std::this_thread::sleep_for(std::chrono::milliseconds(retry_wait_ms));  // never spin
+  for (int i = 0; i < n; ++i) {
+    if (events[i].fd == listener.get()) {
+      accept_one();
+    } else {
+      read_session(events[i].fd);
+    }
+  }
+  for (auto& [sock, s] : sessions) {
+    if (!s->queued.empty()) deliver(*s);
+  }
+  std::vector<std::pair<uint64_t, std::string>> disconnects;
+  {
+    std::lock_guard lock(shared.mutex);
+    disconnects.swap(shared.disconnects);
+  }
+  for (auto& d : disconnects) {
+    const uint64_t id = d.first;  // not a structured binding: clang 14 cannot capture those
+    auto it = std::find_if(sessions.begin(), sessions.end(), [&](auto& kv) { return kv.second->id == id; });
+    if (it != sessions.end()) close_session(it->first, "disconnected: " + d.second);
+  }
+  int64_t now = core::steady_ms();
+  std::vector<SRTSOCKET> idle;
+  for (auto& [sock, s] : sessions) {
+    if (now - s->last_data_ms > options.idle_timeout_ms) idle.push_back(sock);
+  }
+  for (SRTSOCKET sock : idle) close_session(sock, "idle timeout");
+  expire_pending(false);
+  report_refusals();
+}
+
+// One accept per readiness report: the listener stays readable while more wait (level-triggered), and
+// an srt_accept on an empty queue makes libsrt log an error line.
+void SrtServer::Core::accept_one() {
+  sockaddr_storage addr{};
+  int len = sizeof addr;
+  SRTSOCKET raw = srt_accept(listener.get(), reinterpret_cast<sockaddr*>(&addr), &len);
+  if (raw == SRT_INVALID_SOCK) return;  // SRT_EASYNCRCV: nothing waiting after all
+  SrtSocket sock(raw);
+  std::string remote = address_text(reinterpret_cast<sockaddr*>(&addr));
+  std::optional<Pending> p;
+  {
+    std::lock_guard lock(mutex);
+    if (auto it = pending.find(raw); it != pending.end()) {
+      p = std::move(it->second);
+      pending.erase(it);
+    }
+  }
+  if (!p) {  // not seen by our callback (should not happen): no session, the socket closes here
+    log.warn("[" + remote + "] refused: internal_error (accepted without a listen-callback decision)");
+    queue_refusal(remote, "internal_error");
+    return;
+  }
+  int events = SRT_EPOLL_IN | SRT_EPOLL_ERR;
+  if (!set_int(raw, SRTO_RCVSYN, 0) || srt_epoll_add_usock(epoll.get(), raw, &events) != 0) {
+    log.error("[" + remote + "] refused: internal_error (" + srt_error_text() + ")");
+    queue_refusal(remote, "internal_error");
+    return;
+  }
+  auto s = std::make_unique<Session>();
+  s->id = shared.next_session_id++;
+  s->socket = std::move(sock);
+  s->studio = std::move(p->studio);
+  s->log = core::Logger("srt " + remote + " studio=" + std::to_string(s->studio.studio_id));
+  s->started_ms = s->last_data_ms = core::steady_ms();
+  Session& session = *s;
+  sessions.emplace(raw, std::move(s));
+  session_count.store(static_cast<int>(sessions.size()));
+  stats.sessions.store(sessions.size());
+  stats.accepted.fetch_add(1);
+  std::string reason;
+  bool ok = handler.on_publish(session.id, session.studio, remote, reason);
+  if (!ok) {
+    close_session(raw, "refused: " + (reason.empty() ? std::string("by the event hub") : reason));
+    return;
+  }
+  session.log.info("publishing to \"" + printable(session.studio.studio_name) + "\" (session " +
+                   std::to_string(session.id) + (session.studio.passphrase.empty() ? "" : ", encrypted") +
+                   ")");
+}
+
+void SrtServer::Core::read_session(SRTSOCKET sock) {
+  auto it = sessions.find(sock);
+  if (it == sessions.end()) return;
+  Session& s = *it->second;
+  std::string failure;
+  while (true) {
+    size_t old = s.queued.size();
+    s.queued.resize(old + max_message);
+    int n = srt_recvmsg(sock, reinterpret_cast<char*>(s.queued.data() + old), static_cast<int>(max_message));
+    if (n <= 0) {
+      s.queued.resize(old);
+      if (n == 0) break;
+      int err = srt_getlasterror(nullptr);
+      if (err == SRT_EASYNCRCV) break;
+      failure = err == SRT_ECONNLOST ? "peer closed" : "receive error: " + srt_error_text();
+      break;
+    }
+    s.queued.resize(old + static_cast<size_t>(n));
+    s.bytes += static_cast<uint64_t>(n);
+    stats.bytes_in.fetch_add(static_cast<uint64_t>(n));
+    s.last_data_ms = core::steady_ms();
+    if (s.queued.size() >= deliver_threshold) deliver(s);
+  }
+  if (!s.queued.empty()) deliver(s);
+  if (failure.empty() && srt_getsockstate(sock) >= SRTS_BROKEN) failure = "peer closed";
+  if (!failure.empty()) close_session(sock, failure);
+}
+
+// Offers the queued bytes; on refusal keeps them, capped at max_queued_bytes by dropping the oldest.
+void SrtServer::Core::deliver(Session& s) {
+  if (s.queued.empty()) return;
+  if (handler.on_data(s.id, s.queued.data(), s.queued.size())) {
+    s.queued.clear();
+    if (s.overflowing) s.log.info("consumer caught up");
+    s.overflowing = false;
+    return;
+  }
+  if (s.queued.size() <= options.max_queued_bytes) return;
+  // Over the cap: drop the oldest bytes down to half of it, so a stuck consumer costs one move per half-cap.
+  size_t excess = s.queued.size() - options.max_queued_bytes / 2;
+  excess = std::min(s.queued.size(), (excess + ts_packet - 1) / ts_packet * ts_packet);
+  s.queued.erase(s.queued.begin(), s.queued.begin() + static_cast<std::ptrdiff_t>(excess));
+  s.dropped += excess;
+  stats.bytes_dropped.fetch_add(excess);
+  if (!s.overflowing) s.log.warn("consumer full: dropping the oldest queued bytes (keep latest)");
+  s.overflowing = true;
+}
+
+void SrtServer::Core::close_session(SRTSOCKET sock, const std::string& reason) {
+  auto it = sessions.find(sock);
+  if (it == sessions.end()) return;
+  std::unique_ptr<Session> s = std::move(it->second);
+  sessions.erase(it);
+  srt_epoll_remove_usock(epoll.get(), sock);
+  if (!s->queued.empty() && !handler.on_data(s->id, s->queued.data(), s->queued.size())) {
+    s->dropped += s->queued.size();
+    stats.bytes_dropped.fetch_add(s->queued.size());
+  }
+  s->queued.clear();
+  s->socket.reset();
+  session_count.store(static_cast<int>(sessions.size()));
+  stats.sessions.store(sessions.size());
+  double seconds = static_cast<double>(core::steady_ms() - s->started_ms) / 1000.0;
+  char facts[128];
+  std::snprintf(facts, sizeof facts, " (%llu bytes in, %llu dropped, %.1f s)",
+                static_cast<unsigned long long>(s->bytes), static_cast<unsigned long long>(s->dropped),
+                seconds);
+  s->log.info("closed: " + reason + facts);
+  handler.on_end(s->id, reason);
+}
+
+void SrtServer::Core::report_refusals() {
+  std::vector<std::pair<std::string, std::string>> batch;
+  {
+    std::lock_guard lock(mutex);
+    batch.swap(refusals);
+  }
+  for (auto& [remote, reason] : batch) {
+    stats.refused.fetch_add(1);
+    handler.on_refused(remote, reason);
+  }
+}
+
+// A listen-callback "yes" whose socket never reached srt_accept: the handshake failed afterwards, which
+// for an encrypted studio means a wrong or missing passphrase.
+void SrtServer::Core::expire_pending(bool all) {
+  int64_t now = core::steady_ms();
+  std::vector<Pending> expired;
+  {
+    std::lock_guard lock(mutex);
+    for (auto it = pending.begin(); it != pending.end();) {
+      if (all || now - it->second.since_ms > handshake_expiry_ms) {
+        expired.push_back(std::move(it->second));
+        it = pending.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+  if (all) return;
+  for (auto& p : expired) {
+    core::Logger("srt " + p.remote + " studio=" + std::to_string(p.studio.studio_id))
+        .warn(std::string("refused: handshake_failed") +
+              (p.studio.passphrase.empty() ? "" : " (wrong or missing passphrase?)"));
+    queue_refusal(p.remote, "handshake_failed");
+  }
+}
+
+// Loop thread, once, after the last turn.
+void SrtServer::Core::shutdown() {
+  {
+    std::lock_guard gate(callback_mutex);  // waits for a callback in progress
+    accepting = false;
+  }
+  srt_epoll_remove_usock(epoll.get(), listener.get());
+  listener.reset();  // libsrt removes the listener from its receive queue: no callback after this
+  std::vector<SRTSOCKET> open;
+  for (auto& [sock, s] : sessions) open.push_back(sock);
+  for (SRTSOCKET sock : open) close_session(sock, "server stopping");
+  expire_pending(true);
+  report_refusals();
+  log.info("stopped");
+}
+
+SrtServer::SrtServer(SrtServerOptions options, SrtHandler& handler)
+    : options_(std::move(options)), handler_(handler), shared_(std::make_unique<Shared>()) {}
+
+SrtServer::~SrtServer() {
+  stop();
+}
+
+core::Result<void> SrtServer::start() {
+  std::lock_guard lock(lifecycle_mutex_);
+  if (core_) return {};
+  auto core = std::make_unique<Core>(options_, handler_, stats_, *shared_);
+  if (auto r = core->open(); !r) {
+    core->log.error(r.error().message);
+    return r;
+  }
+  port_.store(core->bound_port);
+  core_ = std::move(core);
+  return {};
+}
+
+int SrtServer::port() const {
+  return port_.load();
+}
+
+void SrtServer::stop() {
+  std::lock_guard lock(lifecycle_mutex_);
+  if (!core_) return;
+  core_->stopping.store(true);
+  if (core_->thread.joinable()) core_->thread.join();
+  core_.reset();
+  port_.store(0);
+  std::lock_guard requests(shared_->mutex);
+  shared_->disconnects.clear();
+}
+
+void SrtServer::disconnect(uint64_t session_id, std::string reason) {
+  std::lock_guard lock(shared_->mutex);
+  if (shared_->disconnects.size() < 1024) shared_->disconnects.emplace_back(session_id, std::move(reason));
+}
+
+const SrtServerStats& SrtServer::stats() const {
+  return stats_;
+}
+
+}  // namespace sreda::ingest::srt

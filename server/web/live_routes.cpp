@@ -1,0 +1,198 @@
+#include "server/web/live_routes.h"
+
+#include <charconv>
+
+#include "server/core/clock.h"
+#include "server/package/playlist_writer.h"
+
+namespace sreda::web {
+namespace {
+
+const char* kPlaylistType = "application/vnd.apple.mpegurl";
+
+HttpResponse not_found(const std::string& what) { return HttpResponse::error(404, "not_found", what); }
+
+HttpResponse bytes_response(const package::BytesPtr& bytes, const char* type) {
+  HttpResponse r;
+  r.content_type = type;
+  r.body.assign(reinterpret_cast<const char*>(bytes->data()), bytes->size());
+  r.headers = {{"cache-control", "public, max-age=31536000, immutable"}, {"access-control-allow-origin", "*"}};
+  return r;
+}
+
+HttpResponse playlist_response(std::string text, bool blocking) {
+  HttpResponse r;
+  r.content_type = kPlaylistType;
+  r.body = std::move(text);
+  r.headers = {{"cache-control", blocking ? "public, max-age=6" : "no-cache"}, {"access-control-allow-origin", "*"}};
+  return r;
+}
+
+bool parse_int(std::string_view s, int64_t& out) {
+  if (s.empty() || s.size() > 15) return false;
+  auto r = std::from_chars(s.data(), s.data() + s.size(), out);
+  return r.ec == std::errc() && r.ptr == s.data() + s.size() && out >= 0;
+}
+
+std::vector<std::string> split_path(const std::string& path) {
+  std::vector<std::string> parts;
+  size_t i = 0;
+  while (i < path.size()) {
+    size_t j = path.find('/', i);
+    if (j == std::string::npos) j = path.size();
+    if (j > i) parts.push_back(path.substr(i, j - i));
+    i = j + 1;
+  }
+  return parts;
+}
+
+bool safe_name(const std::string& s) {
+  if (s.empty() || s.size() > 32) return false;
+  for (char c : s)
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-')) return false;
+  return true;
+}
+
+}  // namespace
+
+void LiveRoutes::handle(HttpRequest request, Reply reply) {
+  if (request.method != "GET" && request.method != "HEAD")
+    return reply(HttpResponse::error(405, "method_not_allowed", request.method + " is not allowed here"));
+  auto parts = split_path(request.path);  // "live", id, …
+  int64_t event_id = 0;
+  if (parts.size() < 3 || !parse_int(parts[1], event_id)) return reply(not_found("no such live stream"));
+  for (const auto& p : parts)
+    if (p == ".." || p == ".") return reply(HttpResponse::error(400, "bad_path", "invalid path"));
+  auto output = outputs_.find(event_id);
+  if (!output) return reply(not_found("event " + std::to_string(event_id) + " is not live"));
+
+  if (parts.size() == 3 && parts[2] == "master.m3u8") {
+    std::vector<package::VariantInfo> variants;
+    for (const auto& name : output->rendition_names())
+      if (auto p = output->rendition(name)) variants.push_back(p->variant_info());
+    if (variants.empty()) return reply(not_found("the stream has not started yet"));
+    return reply(playlist_response(package::write_master_playlist(variants), false));
+  }
+  if (parts.size() != 4 || !safe_name(parts[2])) return reply(not_found("no such live stream file"));
+  const std::string& rendition = parts[2];
+  const std::string& file = parts[3];
+  auto packager = output->rendition(rendition);
+  if (!packager) return reply(not_found("no rendition '" + rendition + "'"));
+
+  if (file == "index.m3u8") {
+    package::ReloadQuery q;
+    std::string msn = request.query_value("_HLS_msn"), part = request.query_value("_HLS_part"),
+                skip = request.query_value("_HLS_skip");
+    if (request.query.count("_HLS_msn")) q.msn = msn;
+    if (request.query.count("_HLS_part")) q.part = part;
+    if (request.query.count("_HLS_skip")) q.skip = skip;
+    auto decision = package::decide_blocking_reload(q, packager->reload_state(), core::steady_ms());
+    if (decision.kind == package::ReloadDecision::Kind::bad_request)
+      return reply(HttpResponse::error(400, "bad_request", decision.reason));
+    Held h{event_id, rendition, false, decision, 0, 0, decision.deadline_ms, reply};
+    if (decision.kind == package::ReloadDecision::Kind::ready) return reply(*try_answer(h, true));
+    std::lock_guard lock(mutex_);
+    if (held_.size() >= kMaxHeld) return reply(HttpResponse::error(503, "busy", "too many waiting requests"));
+    // Re-check under the lock: the part may have completed since the decision.
+    if (auto r = try_answer(h, false)) return reply(std::move(*r));
+    held_.push_back(std::move(h));
+    return;
+  }
+  int64_t msn = 0, index = 0;
+  if (file.rfind("init", 0) == 0 && file.size() >= 8 && file.compare(file.size() - 4, 4, ".mp4") == 0) {
+    int64_t id = 0;
+    std::string digits = file.substr(4, file.size() - 8);
+    if (!digits.empty() && !parse_int(digits, id)) return reply(not_found("no such init segment"));
+    auto bytes = packager->init_segment(static_cast<int>(id));
+    return reply(bytes ? bytes_response(bytes, "video/mp4") : not_found("no such init segment"));
+  }
+  if (file.size() > 7 && file.compare(file.size() - 4, 4, ".m4s") == 0) {
+    std::string stem = file.substr(0, file.size() - 4);
+    if (stem.rfind("seg", 0) == 0 && parse_int(stem.substr(3), msn)) {
+      auto bytes = packager->segment(msn);
+      return reply(bytes ? bytes_response(bytes, "video/iso.segment") : not_found("no such segment"));
+    }
+    auto dot = stem.find('.');
+    if (stem.rfind("part", 0) == 0 && dot != std::string::npos && parse_int(stem.substr(4, dot - 4), msn) &&
+        parse_int(stem.substr(dot + 1), index)) {
+      if (auto bytes = packager->part(msn, static_cast<int>(index))) return reply(bytes_response(bytes, "video/iso.segment"));
+      // A hinted part still being produced is answered the moment it completes.
+      auto state = packager->playlist_state();
+      bool upcoming = state.preload_hint && !state.ended &&
+                      (msn > state.preload_hint->msn ||
+                       (msn == state.preload_hint->msn && index >= state.preload_hint->part)) &&
+                      msn <= state.preload_hint->msn + 1;
+      if (!upcoming) return reply(not_found("no such part"));
+      Held h{event_id, rendition, true, {}, msn, static_cast<int>(index),
+             core::steady_ms() + package::blocking_timeout_ms(state.target_duration_s), reply};
+      std::lock_guard lock(mutex_);
+      if (held_.size() >= kMaxHeld) return reply(HttpResponse::error(503, "busy", "too many waiting requests"));
+      if (auto r = try_answer(h, false)) return reply(std::move(*r));
+      held_.push_back(std::move(h));
+      return;
+    }
+  }
+  reply(not_found("no such live stream file"));
+}
+
+std::optional<HttpResponse> LiveRoutes::try_answer(const Held& h, bool final) {
+  auto output = outputs_.find(h.event_id);
+  auto packager = output ? output->rendition(h.rendition) : nullptr;
+  if (!packager) return not_found("the stream is gone");
+  if (h.is_part) {
+    if (auto bytes = packager->part(h.part_msn, h.part_index)) return bytes_response(bytes, "video/iso.segment");
+    if (final || packager->reload_state().ended) return not_found("no such part");
+    return std::nullopt;
+  }
+  auto reload = packager->reload_state();
+  if (!final && h.decision.kind == package::ReloadDecision::Kind::hold && !reload.ended &&
+      !package::is_satisfied(h.decision, reload))
+    return std::nullopt;
+  package::MediaPlaylistOptions o;
+  o.skip = h.decision.skip;
+  return playlist_response(package::write_media_playlist(packager->playlist_state(), o),
+                           h.decision.kind == package::ReloadDecision::Kind::hold);
+}
+
+void LiveRoutes::notify(int64_t event_id) {
+  std::vector<std::pair<Reply, HttpResponse>> ready;
+  {
+    std::lock_guard lock(mutex_);
+    for (auto it = held_.begin(); it != held_.end();) {
+      if (it->event_id == event_id) {
+        if (auto r = try_answer(*it, false)) {
+          ready.emplace_back(std::move(it->reply), std::move(*r));
+          it = held_.erase(it);
+          continue;
+        }
+      }
+      ++it;
+    }
+  }
+  for (auto& [reply, response] : ready) reply(std::move(response));
+}
+
+void LiveRoutes::tick() {
+  const int64_t now = core::steady_ms();
+  std::vector<Reply> expired;
+  {
+    std::lock_guard lock(mutex_);
+    for (auto it = held_.begin(); it != held_.end();) {
+      if (it->deadline_ms <= now) {
+        expired.push_back(std::move(it->reply));
+        it = held_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+  for (auto& reply : expired)
+    reply(HttpResponse::error(503, "not_yet", "the requested part did not arrive in time; retry"));
+}
+
+size_t LiveRoutes::held_count() const {
+  std::lock_guard lock(mutex_);
+  return held_.size();
+}
+
+}  // namespace sreda::web

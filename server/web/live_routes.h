@@ -1,0 +1,50 @@
+// GET /live/<event_id>/… : LL-HLS playlists and media from memory.
+//   master.m3u8, <rendition>/index.m3u8 (blocking reload: _HLS_msn, _HLS_part, _HLS_skip),
+//   <rendition>/init.mp4 | init<N>.mp4, <rendition>/seg<msn>.m4s, <rendition>/part<msn>.<i>.m4s
+// Held requests (a playlist or a hinted part that does not exist yet) cost no thread: they wait in a
+// bounded list and are answered by notify() when the packager completes a part, or by tick() with 503
+// when their deadline passes.
+// Threads: handle() on the web thread; notify() on streaming threads; tick() on the control thread.
+#pragma once
+
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "server/live/live_outputs.h"
+#include "server/package/blocking_reload.h"
+#include "server/web/http.h"
+
+namespace sreda::web {
+
+class LiveRoutes : public RouteHandler {
+ public:
+  static constexpr size_t kMaxHeld = 20000;
+
+  explicit LiveRoutes(live::LiveOutputs& outputs) : outputs_(outputs) {}
+  void handle(HttpRequest request, Reply reply) override;
+  void notify(int64_t event_id);
+  void tick();
+  size_t held_count() const;
+
+ private:
+  struct Held {
+    int64_t event_id;
+    std::string rendition;
+    bool is_part;  // else a playlist
+    package::ReloadDecision decision;
+    int64_t part_msn = 0;
+    int part_index = 0;
+    int64_t deadline_ms;
+    Reply reply;
+  };
+  // The response for a held or fresh request when it can be answered, or nullopt to keep holding.
+  std::optional<HttpResponse> try_answer(const Held& h, bool final);
+
+  live::LiveOutputs& outputs_;
+  mutable std::mutex mutex_;
+  std::vector<Held> held_;
+};
+
+}  // namespace sreda::web

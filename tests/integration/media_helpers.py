@@ -1,0 +1,129 @@
+"""Real publishers (ffmpeg, GStreamer) and consumers (ffprobe) for the media integration tests."""
+import datetime
+import json
+import re
+import subprocess
+import unittest
+
+from sreda_harness import Server, wait_for
+
+GRACE_S = 4  # the reconnect grace the media tests run with
+
+TEST_CARD = ["-f", "lavfi", "-i", "testsrc=size=320x240:rate=25", "-f", "lavfi", "-i", "sine=frequency=440"]
+X264 = ["-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-g", "25", "-pix_fmt", "yuv420p",
+        "-c:a", "aac", "-b:a", "64k"]
+
+
+def rfc3339(dt):
+    return dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class Publisher:
+    """A real ffmpeg publishing a small test card (320x240, 25 fps, a tone) in real time."""
+
+    def __init__(self, url, seconds=4, fmt="flv", extra=None):
+        self.cmd = ["ffmpeg", "-v", "error", "-nostdin", "-re"] + TEST_CARD + ["-t", str(seconds)] + X264 + \
+                   (extra or []) + ["-f", fmt, url]
+        self.proc = subprocess.Popen(self.cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+    def wait(self, timeout=60):
+        try:
+            _, err = self.proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            _, err = self.proc.communicate()
+        self.stderr = err.decode("utf-8", "replace")
+        return self.proc.returncode
+
+    def kill(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.communicate()
+
+
+def gst_rtmp_publisher(url, seconds=4):
+    """GStreamer's rtmp2sink: a second RTMP client implementation."""
+    frames = seconds * 25
+    pipeline = (f"videotestsrc is-live=true num-buffers={frames} ! video/x-raw,width=320,height=240,framerate=25/1 ! "
+                f"x264enc tune=zerolatency speed-preset=ultrafast key-int-max=25 ! h264parse ! queue ! "
+                f"flvmux streamable=true name=m ! rtmp2sink location={url} "
+                f"audiotestsrc is-live=true num-buffers={seconds * 43} samplesperbuffer=1024 ! audioconvert ! "
+                f"voaacenc ! aacparse ! queue ! m.")
+    return subprocess.Popen(["gst-launch-1.0", "-q", "-e"] + pipeline.split(), stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)
+
+
+def ffprobe(url, timeout=60):
+    out = subprocess.run(["ffprobe", "-v", "error", "-print_format", "json", "-show_format", "-show_streams", url],
+                         capture_output=True, timeout=timeout)
+    assert out.returncode == 0, out.stderr.decode()
+    return json.loads(out.stdout)
+
+
+def decode_errors(url, timeout=120):
+    """Decodes every frame; returns ffmpeg's error output (empty when all decoded cleanly)."""
+    out = subprocess.run(["ffmpeg", "-v", "error", "-nostdin", "-i", url, "-f", "null", "-"], capture_output=True,
+                         timeout=timeout)
+    return out.stderr.decode("utf-8", "replace") + ("" if out.returncode == 0 else f"exit {out.returncode}")
+
+
+class Studio:
+    """A studio with an event on air now."""
+
+    def __init__(self, server, token, name, minutes_from_now=5):
+        self.server = server
+        r = server.post("/api/studios", {"name": name}, token=token)
+        assert r.status == 201, r
+        self.id = r.json["id"]
+        self.key = r.json["stream_key"]
+        now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
+        start = now + datetime.timedelta(minutes=minutes_from_now)
+        r = server.post("/api/events", {"title": f"{name} live", "category": "concert", "studio_id": self.id,
+                                        "starts_at": rfc3339(start),
+                                        "ends_at": rfc3339(start + datetime.timedelta(hours=1))}, token=token)
+        assert r.status == 201, r
+        self.event_id = r.json["id"]
+        self.token = token
+
+    def rtmp_url(self, key=None):
+        return f"rtmp://127.0.0.1:{self.server.rtmp_port}/live/{key or self.key}"
+
+    def state(self):
+        return self.server.get(f"/api/public/events/{self.event_id}").json["state"]
+
+    def live(self):
+        return self.server.get(f"/api/events/{self.event_id}/live", token=self.token).json
+
+    def wait_state(self, state, timeout=30):
+        return wait_for(lambda: self.state() == state, timeout, f"event {self.event_id} to be {state}")
+
+    def wait_media(self, timeout=30):
+        def ready():
+            info = self.live()
+            p = info.get("publisher")
+            return info if p and p.get("media") else None
+        return wait_for(ready, timeout, "the publisher's media facts")
+
+    def playlist_url(self):
+        return f"http://127.0.0.1:{self.server.port}/live/{self.event_id}/source/index.m3u8"
+
+
+def metric(server, name, **labels):
+    """The value of one Prometheus series of /metrics, 0 when absent."""
+    text = server.get("/metrics").text
+    want = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
+    m = re.search(re.escape(name) + r"\{" + re.escape(want) + r"\} ([0-9.e+]+)", text)
+    return float(m.group(1)) if m else 0.0
+
+
+class LiveServerTest(unittest.TestCase):
+    """One server per test class, with a short reconnect grace, and a curator token."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.server = Server(env={"SREDA_STUDIOS_RECONNECT_GRACE_S": str(GRACE_S)}).start()
+        cls.token = cls.server.login()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.cleanup()

@@ -1,0 +1,384 @@
+// RtmpServer with real publishers on 127.0.0.1: ffmpeg (librtmp-style digest handshake) and GStreamer's
+// rtmp2sink; the received FLV tags are written to a file that ffprobe must read as H.264 320x240 + AAC.
+// Hostile clients (garbage, truncated handshake, a huge declared message) get closed, and a normal
+// publish right after still works.
+#include <gtest/gtest.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/write.hpp>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "server/ingest/rtmp/rtmp_server.h"
+
+namespace sreda::ingest::rtmp {
+namespace {
+
+using namespace std::chrono_literals;
+namespace asio = boost::asio;
+
+// Accepts "testkey", rejects everything else; keeps what each publish delivered.
+class TestHandler : public PublishHandler {
+ public:
+  struct Publish {
+    PublishRequest request;
+    std::vector<FlvTag> tags;
+    bool accepted = false;
+    int ends = 0;
+    std::string end_reason;
+  };
+
+  explicit TestHandler(bool decide_from_other_thread) : other_thread_(decide_from_other_thread) {}
+  ~TestHandler() override {
+    for (auto& t : deciders_) t.join();
+  }
+
+  void on_publish(SessionId id, const PublishRequest& request, PublishDecision decide) override {
+    bool ok = request.stream_key == "testkey" && request.app == "live";
+    {
+      std::lock_guard lock(mutex_);
+      publishes_[id].request = request;
+      publishes_[id].accepted = ok;
+    }
+    if (other_thread_) {
+      deciders_.emplace_back([decide, ok] {
+        std::this_thread::sleep_for(50ms);  // the answer comes later, from another thread
+        decide(ok, ok ? "" : "unknown stream key");
+      });
+    } else {
+      decide(ok, ok ? "" : "unknown stream key");
+    }
+  }
+
+  bool on_flv_tag(SessionId id, FlvTag tag) override {
+    std::lock_guard lock(mutex_);
+    ++calls_;
+    if (calls_ > refuse_from_ && calls_ <= refuse_to_) {  // a consumer whose queue is full
+      refused_ = true;
+      return false;
+    }
+    if (refused_ && !resumed_at_.has_value()) resumed_at_ = publishes_[id].tags.size();
+    publishes_[id].tags.push_back(std::move(tag));
+    return true;
+  }
+
+  // Makes on_flv_tag calls (from, to] report a full queue.
+  void refuse_calls(int from, int to) {
+    std::lock_guard lock(mutex_);
+    refuse_from_ = from;
+    refuse_to_ = to;
+  }
+  std::optional<size_t> resumed_at() {
+    std::lock_guard lock(mutex_);
+    return resumed_at_;
+  }
+
+  void on_end(SessionId id, const std::string& reason) override {
+    std::lock_guard lock(mutex_);
+    ++publishes_[id].ends;
+    publishes_[id].end_reason = reason;
+    cv_.notify_all();
+  }
+
+  // Waits until `count` publishes have ended.
+  bool wait_ended(size_t count, std::chrono::seconds deadline) {
+    std::unique_lock lock(mutex_);
+    return cv_.wait_for(lock, deadline, [&] {
+      size_t ended = 0;
+      for (auto& [id, p] : publishes_) ended += p.ends > 0;
+      return ended >= count;
+    });
+  }
+
+  std::map<SessionId, Publish> snapshot() {
+    std::lock_guard lock(mutex_);
+    return publishes_;
+  }
+
+ private:
+  bool other_thread_;
+  int calls_ = 0;
+  int refuse_from_ = 0;
+  int refuse_to_ = 0;
+  bool refused_ = false;
+  std::optional<size_t> resumed_at_;
+  std::vector<std::thread> deciders_;
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  std::map<SessionId, Publish> publishes_;
+};
+
+struct CommandResult {
+  int status = -1;
+  std::string output;
+};
+
+CommandResult run(const std::string& command) {
+  CommandResult r;
+  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
+  if (pipe == nullptr) return r;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, pipe)) > 0) r.output.append(buf, n);
+  int status = pclose(pipe);
+  r.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+std::filesystem::path write_flv(const std::vector<FlvTag>& tags, const std::string& name) {
+  auto path = std::filesystem::temp_directory_path() / (name + "-" + std::to_string(getpid()) + ".flv");
+  std::vector<uint8_t> bytes;
+  auto header = flv_file_header(true, true);
+  bytes.assign(header.begin(), header.end());
+  for (const auto& tag : tags) append_flv_tag(tag, bytes);
+  std::ofstream(path, std::ios::binary)
+      .write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+  return path;
+}
+
+// "codec_type=video\ncodec_name=h264\n..." of ffprobe's default writer, one value per line.
+std::string probe(const std::filesystem::path& file) {
+  return run("ffprobe -v error -show_entries stream=codec_type,codec_name,width,height:format=duration "
+             "-of default=noprint_wrappers=1 " +
+             file.string())
+      .output;
+}
+
+double probed_duration(const std::string& probe_text) {
+  auto pos = probe_text.find("duration=");
+  if (pos == std::string::npos) return -1;
+  return std::atof(probe_text.c_str() + pos + 9);
+}
+
+class RtmpServerTest : public ::testing::Test {
+ protected:
+  void start(bool decide_from_other_thread, size_t max_connections = 64) {
+    handler_ = std::make_unique<TestHandler>(decide_from_other_thread);
+    RtmpServerOptions options;
+    options.address = "127.0.0.1";
+    options.port = 0;
+    options.handshake_timeout = 1500ms;
+    options.publish_timeout = 10s;
+    options.idle_timeout = 10s;
+    options.max_connections = max_connections;
+    server_ = std::make_unique<RtmpServer>(io_, options, *handler_);
+    auto r = server_->start();
+    ASSERT_TRUE(r.ok()) << r.error().message;
+    ASSERT_NE(server_->port(), 0);
+    thread_ = std::thread([this] { io_.run(); });
+  }
+
+  void TearDown() override {
+    if (server_) {
+      server_->stop();
+      server_->stop();  // idempotent
+    }
+    if (thread_.joinable()) thread_.join();  // run() returns once every connection has closed
+    server_.reset();
+    handler_.reset();
+  }
+
+  std::string url(const std::string& key) {
+    return "rtmp://127.0.0.1:" + std::to_string(server_->port()) + "/live/" + key;
+  }
+
+  CommandResult ffmpeg_publish(const std::string& key) {
+    return run(
+        "timeout 60 ffmpeg -hide_banner -nostdin -loglevel error -re -f lavfi -i "
+        "testsrc=size=320x240:rate=25 "
+        "-f lavfi -i sine -t 3 -c:v libx264 -preset ultrafast -g 25 -c:a aac -f flv " +
+        url(key));
+  }
+
+  // The one accepted publish, checked as a file by ffprobe.
+  void expect_good_publish(const std::string& name, bool check_duration) {
+    ASSERT_TRUE(handler_->wait_ended(1, 30s));
+    TestHandler::Publish accepted;
+    int accepted_count = 0;
+    for (auto& [id, p] : handler_->snapshot()) {
+      if (!p.accepted) continue;
+      accepted = p;
+      ++accepted_count;
+      EXPECT_EQ(p.ends, 1);
+    }
+    ASSERT_EQ(accepted_count, 1);
+    EXPECT_EQ(accepted.request.stream_key, "testkey");
+    EXPECT_EQ(accepted.request.remote_address.rfind("127.0.0.1:", 0), 0u);
+    ASSERT_GT(accepted.tags.size(), 50u);
+    auto file = write_flv(accepted.tags, name);
+    std::string info = probe(file);
+    EXPECT_NE(info.find("codec_name=h264"), std::string::npos) << info;
+    EXPECT_NE(info.find("width=320"), std::string::npos) << info;
+    EXPECT_NE(info.find("height=240"), std::string::npos) << info;
+    EXPECT_NE(info.find("codec_name=aac"), std::string::npos) << info;
+    if (check_duration) {
+      EXPECT_NEAR(probed_duration(info), 3.0, 0.5) << info;
+    }
+    std::filesystem::remove(file);
+  }
+
+  asio::io_context io_;
+  std::unique_ptr<TestHandler> handler_;
+  std::unique_ptr<RtmpServer> server_;
+  std::thread thread_;
+};
+
+TEST_F(RtmpServerTest, FfmpegPublishesH264AndAac) {
+  start(false);
+  auto r = ffmpeg_publish("testkey");
+  EXPECT_EQ(r.status, 0) << r.output;
+  expect_good_publish("rtmp-ffmpeg", true);
+}
+
+TEST_F(RtmpServerTest, FullConsumerQueueDropsUntilTheNextKeyframe) {
+  start(false);
+  handler_->refuse_calls(30, 31);  // one refusal: then only a keyframe is offered
+  auto r = ffmpeg_publish("testkey");
+  EXPECT_EQ(r.status, 0) << r.output;
+  ASSERT_TRUE(handler_->wait_ended(1, 30s));
+  auto publishes = handler_->snapshot();
+  ASSERT_EQ(publishes.size(), 1u);
+  const auto& tags = publishes.begin()->second.tags;
+  auto resumed = handler_->resumed_at();
+  ASSERT_TRUE(resumed.has_value());
+  ASSERT_LT(*resumed, tags.size());
+  // Refused tags are gone, and delivery restarts with a video keyframe (not mid-GOP).
+  EXPECT_EQ(tags[*resumed].type, FlvTag::video);
+  EXPECT_TRUE(tags[*resumed].keyframe);
+  EXPECT_GT(server_->stats().tags_dropped.load(), 10u);
+}
+
+TEST_F(RtmpServerTest, WrongKeyIsRefusedAndNoMediaArrives) {
+  start(true);
+  auto r = ffmpeg_publish("wrongkey");
+  EXPECT_NE(r.status, 0) << r.output;
+  ASSERT_TRUE(handler_->wait_ended(1, 30s));
+  auto publishes = handler_->snapshot();
+  ASSERT_EQ(publishes.size(), 1u);
+  EXPECT_FALSE(publishes.begin()->second.accepted);
+  EXPECT_TRUE(publishes.begin()->second.tags.empty());
+  EXPECT_EQ(publishes.begin()->second.ends, 1);
+}
+
+TEST_F(RtmpServerTest, GstreamerRtmp2sinkPublishes) {
+  start(true);
+  auto r =
+      run("timeout 60 gst-launch-1.0 -q videotestsrc num-buffers=75 ! "
+          "video/x-raw,width=320,height=240,framerate=25/1 ! x264enc tune=zerolatency key-int-max=25 ! "
+          "flvmux streamable=true name=m audiotestsrc num-buffers=130 samplesperbuffer=1024 ! "
+          "audio/x-raw,rate=44100 ! voaacenc ! m. m. ! rtmp2sink location=" +
+          url("testkey"));
+  EXPECT_EQ(r.status, 0) << r.output;
+  expect_good_publish("rtmp-gst", false);
+}
+
+// Raw socket helpers for hostile clients.
+class RawClient {
+ public:
+  explicit RawClient(uint16_t port) : socket_(io_) {
+    socket_.connect(asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
+  }
+  void send(const std::vector<uint8_t>& bytes) {
+    boost::system::error_code ec;
+    asio::write(socket_, asio::buffer(bytes), ec);
+  }
+  std::vector<uint8_t> read_exactly(size_t n) {
+    std::vector<uint8_t> b(n);
+    boost::system::error_code ec;
+    asio::read(socket_, asio::buffer(b), ec);
+    if (ec) b.clear();
+    return b;
+  }
+  // True when the server closed the connection within `deadline` (reading whatever it still sends).
+  bool closed_by_server(std::chrono::milliseconds deadline) {
+    auto end = std::chrono::steady_clock::now() + deadline;
+    while (std::chrono::steady_clock::now() < end) {
+      pollfd p{socket_.native_handle(), POLLIN, 0};
+      int left = static_cast<int>(
+          std::chrono::duration_cast<std::chrono::milliseconds>(end - std::chrono::steady_clock::now())
+              .count());
+      if (::poll(&p, 1, std::max(left, 1)) <= 0) continue;
+      char buf[4096];
+      ssize_t n = ::recv(socket_.native_handle(), buf, sizeof buf, 0);
+      if (n <= 0) return true;
+    }
+    return false;
+  }
+
+ private:
+  asio::io_context io_;
+  asio::ip::tcp::socket socket_;
+};
+
+TEST_F(RtmpServerTest, HostileClientsAreClosedAndAPublishStillWorks) {
+  start(false);
+  {
+    RawClient garbage(server_->port());
+    std::string text = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+    garbage.send(std::vector<uint8_t>(text.begin(), text.end()));
+    EXPECT_TRUE(garbage.closed_by_server(5s));
+  }
+  {
+    RawClient truncated(server_->port());
+    std::vector<uint8_t> partial(1 + 700, 0);
+    partial[0] = 3;
+    truncated.send(partial);
+    auto t0 = std::chrono::steady_clock::now();
+    EXPECT_TRUE(truncated.closed_by_server(10s));  // the 1.5 s handshake timeout
+    EXPECT_GE(std::chrono::steady_clock::now() - t0, 1s);
+  }
+  {
+    RawClient huge(server_->port());
+    std::vector<uint8_t> c0c1(1 + 1536, 0);
+    c0c1[0] = 3;
+    huge.send(c0c1);
+    ASSERT_EQ(huge.read_exactly(1 + 2 * 1536).size(), 1u + 2 * 1536);
+    std::vector<uint8_t> c2(1536, 0);
+    huge.send(c2);
+    huge.send({0x04, 0, 0, 0, 0xFF, 0xFF, 0xFF, 0x09, 1, 0, 0, 0});  // declares a 16 MiB message
+    EXPECT_TRUE(huge.closed_by_server(5s));
+  }
+  auto r = ffmpeg_publish("testkey");
+  EXPECT_EQ(r.status, 0) << r.output;
+  expect_good_publish("rtmp-after-hostile", true);
+  EXPECT_TRUE(handler_->snapshot().size() == 1u);  // the hostile clients never reached on_publish
+}
+
+}  // namespace
+}  // namespace sreda::ingest::rtmp
+
+namespace sreda::ingest::rtmp {
+namespace {
+
+TEST_F(RtmpServerTest, ConnectionsBeyondTheLimitAreClosedAtOnce) {
+  start(false, 2);
+  RawClient a(server_->port());
+  RawClient b(server_->port());
+  auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (server_->connection_count() < 2 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(10ms);  // polling a condition with a deadline
+  }
+  ASSERT_EQ(server_->connection_count(), 2u);
+  RawClient c(server_->port());
+  EXPECT_TRUE(c.closed_by_server(5s));
+  EXPECT_EQ(server_->stats().refused_max_connections.load(), 1u);
+  EXPECT_FALSE(a.closed_by_server(300ms));  // the first two stay (handshake timeout is 1.5 s)
+}
+
+}  // namespace
+}  // namespace sreda::ingest::rtmp

@@ -1,0 +1,238 @@
+// Browser tests for the viewer pages: a real sreda, a real ffmpeg publisher, Debian's Chromium headless.
+//   (a) the watch page plays a live event (currentTime advances 5 s with no stall; hls.js reports latency)
+//   (b) a scheduled event with no publisher shows the "starts at" banner and no error
+//   (c) the programme page lists the events
+//   (d) the studio drops and comes back: the page says so and plays again by itself
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { Sreda, Publisher, launchBrowser, waitFor } from './lib/harness.mjs';
+
+const TZ = 'Europe/Moscow';
+const LIVE_TITLE = 'Вечер фортепианной музыки';
+const LATER_TITLE = 'Лекция о русском авангарде';
+
+let sreda;
+let publisher;
+let browser;
+let liveEvent;
+let laterEvent;
+let studioKey;
+
+before(async () => {
+  sreda = await new Sreda().start();
+  await sreda.login();
+  const hall = await sreda.createStudio('Музыкальная школа № 1');
+  const library = await sreda.createStudio('Библиотека на Садовой');
+  liveEvent = await sreda.createEvent(hall, LIVE_TITLE, 5);
+  laterEvent = await sreda.createEvent(library, LATER_TITLE, 180);
+  // ~40 s of playing is what the tests need; the publisher is stopped in after() in any case.
+  studioKey = hall.stream_key;
+  publisher = new Publisher(studioKey, sreda.rtmpPort, 90);
+  browser = await launchBrowser({ timezoneId: TZ });
+});
+
+after(async () => {
+  const problems = [];
+  for (const step of [() => browser && browser.close(), () => publisher && publisher.stop()]) {
+    try { await step(); } catch (err) { problems.push(err); }
+  }
+  if (sreda) {
+    try {
+      const code = await sreda.stop();
+      if (code !== 0) problems.push(new Error(`sreda exited with ${code} after SIGTERM:\n${sreda.logText(30)}`));
+    } catch (err) { problems.push(err); }
+  }
+  if (problems.length) throw problems[0];
+});
+
+/** With SREDA_WEB_SCREENSHOTS=DIR, a full-page screenshot for a human to look at. */
+async function shot(page, name) {
+  const dir = process.env.SREDA_WEB_SCREENSHOTS;
+  if (dir) await page.screenshot({ path: join(dir, name), fullPage: true });
+}
+
+/** A page that records its errors and every request that left the sreda origin. */
+async function openPage(path) {
+  const page = await browser.newPage();
+  const errors = [];
+  const foreign = [];
+  page.on('pageerror', (err) => errors.push(`pageerror: ${err.message}`));
+  page.on('console', (msg) => {
+    // A failed request is reported below with its URL; the console line says only "Failed to load resource".
+    if (msg.type() === 'error' && !msg.text().startsWith('Failed to load resource')) errors.push(`console: ${msg.text()}`);
+  });
+  page.on('response', (r) => { if (r.status() >= 400) errors.push(`HTTP ${r.status()} ${r.url()}`); });
+  page.on('requestfailed', (r) => {
+    // hls.js cancels superseded requests (a blocking playlist reload, a preload hint): that is not an error.
+    if (!/ERR_ABORTED/.test(r.failure()?.errorText || '')) errors.push(`request failed: ${r.url()} ${r.failure()?.errorText}`);
+  });
+  page.on('request', (req) => {
+    const u = req.url();
+    if (!u.startsWith(sreda.base + '/') && !u.startsWith('data:') && !u.startsWith('blob:')) foreign.push(u);
+  });
+  await page.goto(sreda.base + path, { waitUntil: 'load', timeout: 30000 });
+  return { page, errors, foreign };
+}
+
+test('the watch page plays a live event: currentTime advances 5 s with no stall, hls.js reports latency', async (t) => {
+  await waitFor(async () => (await sreda.publicEvent(liveEvent.id)).state === 'live',
+    { timeoutMs: 30000, what: `event ${liveEvent.id} to be live (publisher log: ${publisher.log.join('')})` });
+  await waitFor(async () => (await sreda.api('GET', `/live/${liveEvent.id}/master.m3u8`)).status === 200,
+    { timeoutMs: 30000, what: 'the live master playlist' });
+
+  const { page, errors, foreign } = await openPage(`/watch/${liveEvent.id}`);
+  await waitFor(async () => (await page.textContent('#title')) === LIVE_TITLE, { what: 'the title' });
+  assert.equal(await page.textContent('#studio'), 'Музыкальная школа № 1');
+  await waitFor(async () => (await page.getAttribute('#state', 'data-state')) === 'live', { what: 'state "live"' });
+  assert.equal(await page.evaluate(() => typeof window.Hls === 'function' && window.Hls.isSupported()), true,
+    'hls.js is loaded from /vendor/hls.min.js and MSE is there');
+
+  // Count stalls from the moment Play is pressed.
+  await page.evaluate(() => {
+    const v = document.getElementById('video');
+    const s = (window.__stalls = { waitingSince: null, total: 0, longest: 0, count: 0 });
+    v.addEventListener('waiting', () => { s.count++; s.waitingSince = performance.now(); });
+    const end = () => {
+      if (s.waitingSince === null) return;
+      const d = performance.now() - s.waitingSince;
+      s.total += d; s.longest = Math.max(s.longest, d); s.waitingSince = null;
+    };
+    v.addEventListener('playing', end);
+    v.addEventListener('timeupdate', () => { if (!v.seeking && v.readyState >= 3) end(); });
+  });
+  await page.click('#play');
+  const started = Date.now();
+  await page.waitForFunction(() => {
+    const v = document.getElementById('video');
+    return v.currentTime > 0 && !v.paused && v.readyState >= 3;
+  }, null, { timeout: 30000, polling: 100 });
+  t.diagnostic(`first frame ${Date.now() - started} ms after Play`);
+  assert.equal(await page.isHidden('#play'), true, 'the Play button goes away while playing');
+  assert.equal(await page.evaluate(() => document.getElementById('video').muted), false, 'sound is on');
+
+  // Reset the stall counters (start-up buffering is not a stall), then watch 5 s of wall-clock time.
+  const m = await page.evaluate(async () => {
+    const v = document.getElementById('video');
+    const s = window.__stalls;
+    Object.assign(s, { total: 0, longest: 0, count: 0, waitingSince: null });
+    const t0 = performance.now();
+    const c0 = v.currentTime;
+    while (performance.now() - t0 < 5000) await new Promise((r) => setTimeout(r, 100));
+    const stillWaiting = s.waitingSince === null ? 0 : performance.now() - s.waitingSince;
+    return {
+      wall: (performance.now() - t0) / 1000, advance: v.currentTime - c0, paused: v.paused,
+      stalls: s.count, stalledMs: s.total + stillWaiting, longestMs: Math.max(s.longest, stillWaiting),
+    };
+  });
+  t.diagnostic(`over ${m.wall.toFixed(2)} s: currentTime +${m.advance.toFixed(2)} s, ` +
+    `${m.stalls} waiting event(s), ${m.stalledMs.toFixed(0)} ms stalled (longest ${m.longestMs.toFixed(0)} ms)`);
+  assert.equal(m.paused, false);
+  assert.ok(m.advance >= 4.0, `currentTime advanced ${m.advance.toFixed(2)} s in ${m.wall.toFixed(2)} s`);
+  assert.ok(m.longestMs < 1000 && m.stalledMs < 1000,
+    `no stall: ${m.stalledMs.toFixed(0)} ms waiting in total, longest ${m.longestMs.toFixed(0)} ms`);
+
+  const lat = await waitFor(async () => {
+    const l = await page.evaluate(() => {
+      const h = window.sredaPlayer && window.sredaPlayer.hls;
+      if (!h) return null;
+      return { latency: h.latency, target: h.targetLatency, pdt: h.playingDate ? Date.now() - h.playingDate.getTime() : null };
+    });
+    return l && Number.isFinite(l.latency) && l.latency > 0 ? l : null;
+  }, { timeoutMs: 10000, what: 'a finite hls.latency' });
+  t.diagnostic(`hls.latency ${lat.latency.toFixed(2)} s (target ${Number(lat.target).toFixed(2)} s), ` +
+    `Date.now() - playingDate ${lat.pdt === null ? 'n/a' : (lat.pdt / 1000).toFixed(2) + ' s'}`);
+  assert.ok(lat.latency < 30, `latency ${lat.latency} s is sane`);
+
+  // The page shows it, and "go to live" is there and works from the keyboard.
+  await waitFor(async () => /Отставание от эфира: \d+,\d с/.test(await page.textContent('#latency')),
+    { timeoutMs: 5000, what: 'the latency line' });
+  await page.focus('#go-live');
+  await page.keyboard.press('Enter');
+  await page.waitForFunction(() => !document.getElementById('video').paused, null, { timeout: 10000 });
+
+  await shot(page, 'watch-live.png');
+  assert.deepEqual(foreign, [], 'nothing is fetched from anywhere but the sreda server');
+  assert.deepEqual(errors, [], 'no errors in the page');
+  await page.close();
+});
+
+test('a scheduled event with no publisher shows "starts at" in the viewer\'s time zone, and no error', async () => {
+  const { page, errors, foreign } = await openPage(`/watch/${laterEvent.id}`);
+  await waitFor(async () => (await page.textContent('#title')) === LATER_TITLE, { what: 'the title' });
+  assert.equal(await page.textContent('#studio'), 'Библиотека на Садовой');
+  await page.waitForSelector('#banner:not([hidden])', { timeout: 10000 });
+  const hm = new Date(laterEvent.starts_at).toLocaleTimeString('ru-RU', { timeZone: TZ, hour: '2-digit', minute: '2-digit' });
+  const banner = await page.textContent('#banner');
+  assert.match(banner, /^Начало /);
+  assert.ok(banner.includes(hm), `the banner "${banner}" shows ${hm} (${TZ})`);
+  assert.equal(await page.getAttribute('#state', 'data-state'), 'scheduled');
+
+  // Keyboard: Tab reaches the big Play button, with a visible focus; Enter remembers the wish.
+  let focused = null;
+  for (let i = 0; i < 10 && focused !== 'play'; i++) {
+    await page.keyboard.press('Tab');
+    focused = await page.evaluate(() => document.activeElement && document.activeElement.id);
+  }
+  assert.equal(focused, 'play', 'the Play button is reachable by Tab');
+  const outline = await page.evaluate(() => getComputedStyle(document.activeElement).outlineStyle);
+  assert.notEqual(outline, 'none', 'focus is visible');
+  await page.keyboard.press('Enter');
+  await waitFor(async () => (await page.textContent('#banner')).includes('Трансляция включится сама'),
+    { timeoutMs: 5000, what: 'the "it will start by itself" note' });
+
+  // A few polls later: still scheduled, still calm, nothing requested from /live/ that failed.
+  const polls = [];
+  page.on('response', (r) => { if (r.url().includes('/api/public/events/')) polls.push(r.status()); });
+  await waitFor(() => polls.length >= 1, { timeoutMs: 15000, what: 'the page to poll the event again' });
+  assert.ok(polls.every((s) => s === 200), `polls answered ${polls}`);
+  assert.equal(await page.getAttribute('#banner', 'data-kind'), 'scheduled');
+  await shot(page, 'watch-scheduled.png');
+  assert.deepEqual(foreign, []);
+  assert.deepEqual(errors, [], 'no errors in the page');
+  await page.close();
+});
+
+test('the programme page lists the live event and the coming one', async () => {
+  const { page, errors } = await openPage('/');
+  const liveLink = page.locator('#live a.title', { hasText: LIVE_TITLE });
+  await liveLink.waitFor({ timeout: 15000 });
+  assert.equal(await liveLink.getAttribute('href'), `/watch/${liveEvent.id}`);
+  const laterLink = page.locator('#upcoming a.title', { hasText: LATER_TITLE });
+  await laterLink.waitFor({ timeout: 15000 });
+  assert.equal(await laterLink.getAttribute('href'), `/watch/${laterEvent.id}`);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test('the studio drops and comes back: "back in a moment", then the page plays again by itself', async (t) => {
+  const { page, errors } = await openPage(`/watch/${liveEvent.id}`);
+  await waitFor(async () => (await page.getAttribute('#state', 'data-state')) === 'live', { what: 'state "live"' });
+  await page.click('#play');
+  const advancing = async (what, timeoutMs) => {
+    const c0 = await page.evaluate(() => document.getElementById('video').currentTime);
+    await page.waitForFunction((c) => {
+      const v = document.getElementById('video');
+      return !v.paused && v.currentTime > c + 2;
+    }, c0, { timeout: timeoutMs, polling: 200 }).catch((err) => { throw new Error(`${what}: ${err.message}`); });
+  };
+  await advancing('playing at first', 30000);
+
+  await publisher.stop();
+  await waitFor(async () => (await sreda.publicEvent(liveEvent.id)).state === 'intermission',
+    { timeoutMs: 15000, what: 'the server to call it an intermission' });
+  // The page polls a live event every 15 s: give it that and some.
+  await waitFor(async () => (await page.textContent('#banner')).startsWith('Студия скоро вернётся'),
+    { timeoutMs: 30000, what: 'the "back in a moment" banner' });
+  await shot(page, 'watch-intermission.png');
+
+  const dropped = Date.now();
+  publisher = new Publisher(studioKey, sreda.rtmpPort, 60);
+  await waitFor(async () => (await sreda.publicEvent(liveEvent.id)).state === 'live',
+    { timeoutMs: 30000, what: 'the event to be live again' });
+  await advancing('playing again after the studio came back', 45000);
+  t.diagnostic(`playing again ${((Date.now() - dropped) / 1000).toFixed(1)} s after the publisher restarted`);
+  await waitFor(async () => await page.isHidden('#banner'), { timeoutMs: 10000, what: 'the banner to go' });
+  assert.deepEqual(errors.filter((e) => !/\/live\//.test(e)), [], 'no errors in the page (but playlist/part misses)');
+  await page.close();
+});
