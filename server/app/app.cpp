@@ -114,7 +114,11 @@ core::Result<void> App::start() {
   register_metrics();
 
   limiter_ = std::make_unique<auth::LoginLimiter>(config_.auth.login_max_failures, config_.auth.login_window_s);
-  live_outputs_ = std::make_unique<live::LiveOutputs>(live::LiveOutputOptions{});
+  live::LiveOutputOptions live_options;
+  live_options.part_target_ms = config_.live.part_target_ms;
+  live_options.segment_target_ms = config_.live.segment_target_ms;
+  live_options.window_segments = config_.live.window_segments;
+  live_outputs_ = std::make_unique<live::LiveOutputs>(live_options);
   live_routes_ = std::make_unique<web::LiveRoutes>(*live_outputs_);
   live_outputs_->set_notify([routes = live_routes_.get()](int64_t event_id) { routes->notify(event_id); });
   metrics_.gauge("sreda_live_held_requests", "LL-HLS requests waiting for a part",

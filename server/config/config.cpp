@@ -153,6 +153,12 @@ void validate(const Config& c, std::vector<std::string>& errors) {
   if (c.ingest.srt_latency_ms < 20 || c.ingest.srt_latency_ms > 8000)
     errors.push_back("ingest.srt_latency_ms: must be 20..8000");
   if (c.ingest.max_publishers < 1) errors.push_back("ingest.max_publishers: must be at least 1");
+  if (c.live.part_target_ms < 100 || c.live.part_target_ms > 2000)
+    errors.push_back("live.part_target_ms: must be 100..2000");
+  if (c.live.segment_target_ms < c.live.part_target_ms || c.live.segment_target_ms > 10000)
+    errors.push_back("live.segment_target_ms: must be at least live.part_target_ms and at most 10000");
+  if (c.live.window_segments < 3 || c.live.window_segments > 100)
+    errors.push_back("live.window_segments: must be 3..100");
   core::LogLevel level;
   if (!core::parse_log_level(c.log.level, level))
     errors.push_back("log.level: expected debug, info, warn or error, got '" + c.log.level + "'");

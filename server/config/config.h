@@ -44,6 +44,12 @@ struct IngestConfig {
   int max_publishers = 64;         // concurrent publisher connections per protocol
 };
 
+struct LiveConfig {
+  int part_target_ms = 500;      // LL-HLS part duration (players hold back 3 parts)
+  int segment_target_ms = 2000;  // segments start on a keyframe at or after this
+  int window_segments = 10;      // segments kept in memory per rendition
+};
+
 struct LogConfig {
   std::string level = "info";    // debug | info | warn | error
 };
@@ -54,6 +60,7 @@ struct Config {
   StoreConfig store;
   StudiosConfig studios;
   IngestConfig ingest;
+  LiveConfig live;
   LogConfig log;
 };
 
@@ -77,6 +84,9 @@ void visit_fields(Config& c, Visitor&& v) {
   v("studios.reconnect_grace_s", c.studios.reconnect_grace_s);
   v("ingest.srt_latency_ms", c.ingest.srt_latency_ms);
   v("ingest.max_publishers", c.ingest.max_publishers);
+  v("live.part_target_ms", c.live.part_target_ms);
+  v("live.segment_target_ms", c.live.segment_target_ms);
+  v("live.window_segments", c.live.window_segments);
   v("log.level", c.log.level);
 }
 

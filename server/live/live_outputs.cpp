@@ -26,7 +26,6 @@ void LiveOutput::on_session_start(const pipelines::MediaFacts& facts, bool disco
       });
     }
     p = source_;
-    waiting_for_keyframe_ = true;
   }
   if (facts.has_video && p->options().video)
     (void)p->configure_video({facts.video_codec_data, facts.width, facts.height, facts.fps_num, facts.fps_den});

@@ -48,7 +48,6 @@ class LiveOutput : public hub::MediaConsumer {
   mutable std::mutex mutex_;
   std::shared_ptr<package::CmafPackager> source_;
   bool ended_ = false;
-  bool waiting_for_keyframe_ = true;
 };
 
 class LiveOutputs : public hub::ConsumerFactory {

@@ -29,11 +29,6 @@ struct Pss {
   uint64_t conn_id;  // lws zero-fills this; 0 = no state yet
 };
 
-core::Logger& log() {
-  static core::Logger logger("http");
-  return logger;
-}
-
 void lws_log_bridge(int level, const char* line) {
   std::string text(line);
   while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
