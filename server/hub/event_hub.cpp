@@ -305,8 +305,6 @@ bool EventHub::push(uint64_t session, const uint8_t* data, size_t size) {
   return false;
 }
 
-void EventHub::count_frame(uint64_t session, bool video) {}
-
 void EventHub::publisher_gone(uint64_t session, const std::string& reason) {
   boost::asio::post(control_, [this, session, reason] { detach(session, reason); });
 }

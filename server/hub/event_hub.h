@@ -51,7 +51,6 @@ class EventHub {
                        Decide decide, Disconnect disconnect);
   // Container bytes (FLV or MPEG-TS) of an accepted session. False when its bounded queue is full.
   bool push(uint64_t session, const uint8_t* data, size_t size);
-  void count_frame(uint64_t session, bool video);
   void publisher_gone(uint64_t session, const std::string& reason);
   // A refused publish (unknown key, …), for /metrics.
   void count_refused(Protocol protocol, const std::string& reason);
