@@ -7,7 +7,8 @@ namespace sreda::live {
 LiveOutput::LiveOutput(int64_t event_id, const LiveOutputOptions& options, Notify notify)
     : event_id_(event_id), options_(options), notify_(std::move(notify)) {}
 
-void LiveOutput::on_session_start(const pipelines::MediaFacts& facts, bool discontinuity) {
+void LiveOutput::on_session_start(const pipelines::MediaFacts& facts, bool discontinuity,
+                                  int64_t first_sample_wall_ms) {
   std::shared_ptr<package::CmafPackager> p;
   {
     std::lock_guard lock(mutex_);
@@ -32,7 +33,7 @@ void LiveOutput::on_session_start(const pipelines::MediaFacts& facts, bool disco
   if (facts.has_audio && p->options().audio)
     (void)p->configure_audio({facts.audio_codec_data, facts.audio_rate, facts.audio_channels});
   (void)discontinuity;  // every run after the first is a discontinuity for the packager
-  p->begin_run(core::now_ms());
+  p->begin_run(first_sample_wall_ms);
 }
 
 void LiveOutput::on_access_unit(const pipelines::AccessUnit& unit) {

@@ -31,7 +31,8 @@ class LiveOutput : public hub::MediaConsumer {
   using Notify = std::function<void(int64_t event_id)>;
   LiveOutput(int64_t event_id, const LiveOutputOptions& options, Notify notify);
 
-  void on_session_start(const pipelines::MediaFacts& facts, bool discontinuity) override;
+  void on_session_start(const pipelines::MediaFacts& facts, bool discontinuity,
+                        int64_t first_sample_wall_ms) override;
   void on_access_unit(const pipelines::AccessUnit& unit) override;
   void on_session_end() override;
   void on_event_end() override;
