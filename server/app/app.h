@@ -47,6 +47,10 @@ class App {
   void schedule_live_tick();
 
   config::Config config_;
+  // The io_contexts come first so they are destroyed last: everything below may own timers or sockets
+  // bound to them (the hub's timers, the RTMP server's sockets).
+  boost::asio::io_context control_;  // the control thread: timers and the event hub
+  boost::asio::io_context ingest_;   // the ingest thread: RTMP connections
   web::Metrics metrics_;
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<auth::LoginLimiter> limiter_;
@@ -64,15 +68,11 @@ class App {
   std::unique_ptr<web::StaticHandler> static_;
   std::unique_ptr<web::HttpServer> http_;
 
-  // The control thread: timers and, later, the event hub.
-  boost::asio::io_context control_;
   std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> control_work_;
   boost::asio::steady_timer housekeeping_{control_};
   boost::asio::steady_timer live_tick_{control_};
   std::thread control_thread_;
 
-  // The ingest thread: RTMP connections.
-  boost::asio::io_context ingest_;
   std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> ingest_work_;
   std::unique_ptr<ingest::rtmp::RtmpServer> rtmp_;
   std::thread ingest_thread_;
