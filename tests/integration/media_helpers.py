@@ -61,10 +61,29 @@ def ffprobe(url, timeout=60):
 
 
 def decode_errors(url, timeout=120):
-    """Decodes every frame; returns ffmpeg's error output (empty when all decoded cleanly)."""
-    out = subprocess.run(["ffmpeg", "-v", "error", "-nostdin", "-i", url, "-f", "null", "-"], capture_output=True,
-                         timeout=timeout)
+    """Decodes every frame; returns ffmpeg's error output (empty when all decoded cleanly). Frames keep their
+    own timestamps (-fps_mode passthrough): a publisher's frame timing is not ours to judge here; that
+    timestamps never go back is checked by non_monotonic_packets()."""
+    out = subprocess.run(["ffmpeg", "-v", "error", "-nostdin", "-i", url, "-fps_mode", "passthrough", "-f", "null",
+                          "-"], capture_output=True, timeout=timeout)
     return out.stderr.decode("utf-8", "replace") + ("" if out.returncode == 0 else f"exit {out.returncode}")
+
+
+def non_monotonic_packets(url, timeout=120):
+    """Packets whose DTS does not increase within their stream, as (stream, previous, this) tuples."""
+    out = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "packet=stream_index,dts_time", "-of", "csv=p=0",
+                          url], capture_output=True, timeout=timeout)
+    assert out.returncode == 0, out.stderr.decode()
+    last, bad = {}, []
+    for line in out.stdout.decode().split():
+        stream, dts = line.split(",")[:2]
+        if dts in ("", "N/A"):
+            continue
+        t = float(dts)
+        if stream in last and t <= last[stream]:
+            bad.append((stream, last[stream], t))
+        last[stream] = t
+    return bad
 
 
 class Studio:

@@ -125,8 +125,13 @@ class Server:
         self._drainer.join(10)
 
     def cleanup(self):
+        """Stops the server; a server still running must exit cleanly (0), which also catches sanitizer
+        reports at shutdown in the asan build."""
         try:
-            self.stop()
+            running = self.proc is not None and self.proc.poll() is None
+            code = self.stop()
+            if running and code != 0:
+                raise AssertionError(f"sreda exited with {code} at shutdown:\n" + "\n".join(self.log_lines_copy()[-60:]))
         finally:
             if self.own_dir:
                 shutil.rmtree(self.data_dir, ignore_errors=True)

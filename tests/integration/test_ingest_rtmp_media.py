@@ -5,7 +5,7 @@ import time
 import unittest
 
 from media_helpers import (GRACE_S, LiveServerTest, Publisher, Studio, decode_errors, ffprobe,
-                           gst_rtmp_publisher, metric)
+                           gst_rtmp_publisher, metric, non_monotonic_packets)
 from sreda_harness import wait_for
 
 
@@ -47,6 +47,7 @@ class RtmpIngestTest(LiveServerTest):
         self.assertEqual(kinds, ["aac", "h264"])
         self.assertAlmostEqual(float(probe["format"]["duration"]), 5.0, delta=0.6)
         self.assertEqual(decode_errors(studio.playlist_url()), "")
+        self.assertEqual(non_monotonic_packets(studio.playlist_url()), [])
         # Parts and segments are immutable for caches.
         seg = self.server.get(f"/live/{studio.event_id}/source/seg0.m4s")
         self.assertEqual(seg.status, 200)
@@ -122,6 +123,7 @@ class RtmpIngestTest(LiveServerTest):
         for s in (a, b):
             s.wait_state("ended", timeout=GRACE_S + 30)
             self.assertEqual(decode_errors(s.playlist_url()), "")
+            self.assertEqual(non_monotonic_packets(s.playlist_url()), [])
             self.assertAlmostEqual(float(ffprobe(s.playlist_url())["format"]["duration"]), 4.0, delta=0.7)
 
     def test_blocking_playlist_reload(self):
