@@ -17,6 +17,7 @@ namespace {
 // PTS, and the clock must never go below the previous session's end.
 constexpr int64_t kSessionHeadroomUs = 500'000;
 constexpr size_t kMaxQueuedBytes = 8 << 20;  // per session, towards GStreamer
+constexpr int64_t kLateAfterMs = 1000;        // a frame arriving later than this behind real time is late
 const uint8_t kFlvHeader[13] = {'F', 'L', 'V', 1, 5, 0, 0, 0, 9, 0, 0, 0, 0};
 }  // namespace
 
@@ -36,7 +37,10 @@ struct EventHub::Session : pipelines::SourceListener {
   int64_t started_ms = 0;
   std::atomic<int64_t> offset_us{INT64_MIN};
   std::atomic<int64_t> last_media_us{0};
-  std::atomic<uint64_t> bytes_in{0}, video_frames{0}, audio_frames{0}, dropped_pushes{0};
+  std::atomic<uint64_t> bytes_in{0}, video_frames{0}, audio_frames{0}, dropped_pushes{0}, late_frames{0};
+  // How far the publisher's media runs behind real time (a slow encoder or line): wall time since the
+  // session's first unit minus media time since it. Grows when the studio cannot keep up.
+  std::atomic<int64_t> first_unit_wall_ms{0}, first_unit_dts_us{0}, behind_ms{0};
   std::mutex facts_mutex;
   pipelines::MediaFacts facts;
   bool prepared = false;
@@ -68,6 +72,14 @@ struct EventHub::Session : pipelines::SourceListener {
     for (int64_t seen = last_media_us.load(); end > seen && !last_media_us.compare_exchange_weak(seen, end);) {
     }
     (u.track == pipelines::TrackKind::video ? video_frames : audio_frames)++;
+    if (u.track == pipelines::TrackKind::video) {
+      const int64_t now = core::now_ms();
+      int64_t zero = 0;
+      if (first_unit_wall_ms.compare_exchange_strong(zero, now)) first_unit_dts_us = unit.dts_us;
+      const int64_t behind = (now - first_unit_wall_ms.load()) - (unit.dts_us - first_unit_dts_us.load()) / 1000;
+      behind_ms = behind;
+      if (behind > kLateAfterMs) late_frames++;
+    }
     if (consumer) consumer->on_access_unit(u);
   }
   void on_failed(const std::string& reason) override {
@@ -452,7 +464,9 @@ nlohmann::json EventHub::describe(const LiveEvent& e) const {
                     {"bytes_in", s.bytes_in.load()},
                     {"video_frames", s.video_frames.load()},
                     {"audio_frames", s.audio_frames.load()},
-                    {"dropped", e.dropped_total + s.dropped_pushes.load()}};
+                    {"dropped", e.dropped_total + s.dropped_pushes.load()},
+                    {"late_frames", s.late_frames.load()},
+                    {"behind_realtime_ms", std::max<int64_t>(0, s.behind_ms.load())}};
   return j;
 }
 

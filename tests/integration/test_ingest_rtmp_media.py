@@ -23,6 +23,9 @@ class RtmpIngestTest(LiveServerTest):
             self.assertEqual((p["media"]["video"]["codec"], p["media"]["video"]["width"],
                               p["media"]["video"]["height"]), ("h264", 320, 240))
             self.assertEqual(p["media"]["audio"]["codec"], "aac")
+            for fact in ("uptime_s", "bitrate_kbps", "frame_rate", "dropped", "late_frames",
+                         "behind_realtime_ms"):
+                self.assertIn(fact, p)
             self.assertEqual(studio.state(), "live")
             # The master playlist describes the real stream.
             master = self.server.get(f"/live/{studio.event_id}/master.m3u8")

@@ -1,0 +1,42 @@
+// recover(): at start-up, closes the recordings a crash or power loss left open, so the app can mark
+// their events archived and log what was repaired.
+//
+// For every `<root>/<event_id>/<rendition>/` whose index.m3u8 is missing or has no ENDLIST:
+//   - `*.tmp` files (torn atomic writes) are removed;
+//   - complete `seg<msn>.m4s` files newer than the playlist (renamed, playlist not yet rewritten) are
+//     appended to it;
+//   - the torn `seg<msn>.m4s.partial` is cut after its last complete moof+mdat pair and, when at least
+//     one pair remains, kept as the final segment `seg<msn>.m4s` (duration from its trun sample
+//     durations, PROGRAM-DATE-TIME extrapolated from the previous segment's decode time); otherwise it
+//     is removed. Why keep it: each part is a self-contained moof+mdat and a segment starts on a
+//     keyframe, so any prefix of complete parts is a valid shorter segment; keeping it makes a crash
+//     lose only the unsynced tail (≤ max_loss_ms + one part), as the issue asks, instead of a whole
+//     segment;
+//   - the playlist is closed: EXT-X-PLAYLIST-TYPE:VOD + EXT-X-ENDLIST;
+// and the event's master.m3u8 is (re)written when it is missing or does not list every rendition.
+// Recordings that are already closed are left alone and not reported.
+//
+// Threads: the start-up thread, before any Recorder writes under `root`. Never throws.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "server/archive/disk.h"
+
+namespace sreda::archive {
+
+struct RecoveryReport {
+  std::string event_id;
+  std::vector<std::string> renditions;  // with at least one segment, sorted
+  double duration_s = 0;                // the longest rendition
+  int64_t bytes = 0;                    // init + segment files of every rendition
+  std::vector<std::string> repairs;     // what was done, one line each, e.g. "720p: closed playlist"
+  std::string error;                    // empty unless a repair could not be written
+};
+
+// `disk` null: posix_disk().
+std::vector<RecoveryReport> recover(const std::string& root, Disk* disk = nullptr);
+
+}  // namespace sreda::archive
