@@ -21,6 +21,8 @@ struct HttpServer::Conn {
   HttpResponse response;
   bool headers_sent = false;
   size_t body_sent = 0;
+  // The body with LWS_PRE bytes of headroom, copied once per response; slices of it are written.
+  std::vector<unsigned char> wire;
 };
 
 namespace {
@@ -125,6 +127,7 @@ core::Result<void> HttpServer::start() {
     context_alive_ = true;
   }
   thread_ = std::thread([this] {
+    web_thread_id_ = std::this_thread::get_id();
     while (!stopping_.load()) {
       if (lws_service(context_, 0) < 0) break;
     }
@@ -149,10 +152,21 @@ void HttpServer::stop() {
 }
 
 void HttpServer::post_reply(uint64_t request_id, HttpResponse response) {
+  if (on_web_thread()) {
+    // Answered inside a callback (static files, metrics, a live part that exists): no outbox round trip.
+    auto p = pending_.find(request_id);
+    if (p == pending_.end()) return;
+    auto c = conns_.find(p->second);
+    pending_.erase(p);
+    if (c != conns_.end() && c->second->request_id == request_id)
+      respond_now(c->second->wsi, *c->second, std::move(response));
+    return;
+  }
   std::lock_guard lock(outbox_mutex_);
   if (!context_alive_) return;
+  const bool wake = outbox_.empty();  // one wake-up per batch: the drain takes everything queued
   outbox_.emplace_back(request_id, std::move(response));
-  lws_cancel_service(context_);
+  if (wake) lws_cancel_service(context_);
 }
 
 void HttpServer::drain_outbox() {
@@ -177,6 +191,7 @@ void HttpServer::respond_now(lws* wsi, Conn& c, HttpResponse response) {
   c.has_response = true;
   c.headers_sent = false;
   c.body_sent = 0;
+  c.wire.clear();
   lws_callback_on_writable(wsi);
 }
 
@@ -371,13 +386,18 @@ int HttpServer::on_writable(lws* wsi, Conn& c) {
     lws_callback_on_writable(wsi);
     return 0;
   }
-  // One lws_write per writable callback (STYLE.md 14), in pieces of at most 16 KiB.
-  const size_t kPiece = 16384;
+  // One lws_write per writable callback (STYLE.md 14), in pieces of at most 256 KiB (a whole LL-HLS part
+  // or playlist in one write). The headroom lws needs before each piece is the already-sent body before
+  // it (or the LWS_PRE bytes reserved at the start), which lws may overwrite.
+  const size_t kPiece = 256 * 1024;
+  if (c.wire.empty()) {
+    c.wire.resize(LWS_PRE + r.body.size());
+    std::memcpy(c.wire.data() + LWS_PRE, r.body.data(), r.body.size());
+  }
   size_t n = std::min(kPiece, r.body.size() - c.body_sent);
-  std::vector<unsigned char> piece(LWS_PRE + n);
-  std::memcpy(piece.data() + LWS_PRE, r.body.data() + c.body_sent, n);
   const bool last = c.body_sent + n == r.body.size();
-  if (lws_write(wsi, piece.data() + LWS_PRE, n, last ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) != static_cast<int>(n))
+  if (lws_write(wsi, c.wire.data() + LWS_PRE + c.body_sent, n, last ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) !=
+      static_cast<int>(n))
     return -1;
   c.body_sent += n;
   if (!last) {
@@ -396,6 +416,7 @@ int HttpServer::finish_transaction(lws* wsi, Conn& c) {
   c.has_response = false;
   c.response = HttpResponse{};
   c.request = HttpRequest{};
+  c.wire = {};
   if (close) return -1;
   if (lws_http_transaction_completed(wsi)) return -1;
   return 0;

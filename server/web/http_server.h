@@ -53,6 +53,7 @@ class HttpServer {
   void stop();
 
   struct Conn;  // per-connection state, web thread only
+  bool on_web_thread() const { return std::this_thread::get_id() == web_thread_id_; }
 
  private:
   friend struct HttpServerCallback;
@@ -72,6 +73,7 @@ class HttpServer {
   int port_ = 0;
   std::thread thread_;
   std::atomic<bool> stopping_{false};
+  std::atomic<std::thread::id> web_thread_id_{};
 
   // Web thread only.
   uint64_t next_conn_id_ = 1;

@@ -135,7 +135,7 @@ void LiveRoutes::handle(HttpRequest request, Reply reply) {
   reply(not_found("no such live stream file"));
 }
 
-std::optional<HttpResponse> LiveRoutes::try_answer(const Held& h, bool final) {
+std::optional<HttpResponse> LiveRoutes::try_answer(const Held& h, bool final, Cache* cache) {
   auto output = outputs_.find(h.event_id);
   auto packager = output ? output->rendition(h.rendition) : nullptr;
   if (!packager) return not_found("the stream is gone");
@@ -144,23 +144,34 @@ std::optional<HttpResponse> LiveRoutes::try_answer(const Held& h, bool final) {
     if (final || packager->reload_state().ended) return not_found("no such part");
     return std::nullopt;
   }
-  auto reload = packager->reload_state();
-  if (!final && h.decision.kind == package::ReloadDecision::Kind::hold && !reload.ended &&
-      !package::is_satisfied(h.decision, reload))
-    return std::nullopt;
+  Snapshot local;
+  Snapshot* snap = &local;
+  if (cache) {
+    auto [it, fresh] = cache->try_emplace(h.rendition);
+    if (fresh) it->second.reload = packager->reload_state();
+    snap = &it->second;
+  } else {
+    local.reload = packager->reload_state();
+  }
+  const bool hold = h.decision.kind == package::ReloadDecision::Kind::hold;
+  if (!final && hold && !snap->reload.ended && !package::is_satisfied(h.decision, snap->reload)) return std::nullopt;
+  const std::string key = std::string(h.decision.skip ? "skip" : "full") + (hold ? "/held" : "/now");
+  if (auto it = snap->rendered.find(key); it != snap->rendered.end()) return it->second;
   package::MediaPlaylistOptions o;
   o.skip = h.decision.skip;
-  return playlist_response(package::write_media_playlist(packager->playlist_state(), o),
-                           h.decision.kind == package::ReloadDecision::Kind::hold);
+  auto response = playlist_response(package::write_media_playlist(packager->playlist_state(), o), hold);
+  snap->rendered[key] = response;
+  return response;
 }
 
 void LiveRoutes::notify(int64_t event_id) {
   std::vector<std::pair<Reply, HttpResponse>> ready;
   {
     std::lock_guard lock(mutex_);
+    Cache cache;  // one state for this whole pass
     for (auto it = held_.begin(); it != held_.end();) {
       if (it->event_id == event_id) {
-        if (auto r = try_answer(*it, false)) {
+        if (auto r = try_answer(*it, false, &cache)) {
           ready.emplace_back(std::move(it->reply), std::move(*r));
           it = held_.erase(it);
           continue;

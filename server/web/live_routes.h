@@ -8,6 +8,8 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
+#include <optional>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -39,8 +41,15 @@ class LiveRoutes : public RouteHandler {
     int64_t deadline_ms;
     Reply reply;
   };
-  // The response for a held or fresh request when it can be answered, or nullopt to keep holding.
-  std::optional<HttpResponse> try_answer(const Held& h, bool final);
+  // The response for a held or fresh request when it can be answered, or nullopt to keep holding. With a
+  // cache, requests answered by the same state share one rendered playlist (one render per part, not
+  // one per viewer).
+  struct Snapshot {
+    package::ReloadState reload;                     // taken first…
+    std::map<std::string, HttpResponse> rendered;    // …so every playlist rendered after it is at least as new
+  };
+  using Cache = std::map<std::string, Snapshot>;     // rendition → snapshot
+  std::optional<HttpResponse> try_answer(const Held& h, bool final, Cache* cache = nullptr);
 
   live::LiveOutputs& outputs_;
   mutable std::mutex mutex_;
