@@ -17,70 +17,15 @@
 
 #include "pipelines/gst/gst_ref.h"
 #include "server/package/cmaf_packager.h"
+#include "tests/media/encoded_media.h"
 
 namespace sreda::package {
 namespace {
 
 namespace fs = std::filesystem;
+using test_media::Encoded;
+using test_media::run_encoder;
 
-struct Encoded {
-  Bytes codec_data;
-  int width = 0, height = 0, fps_num = 0, fps_den = 1, rate = 0, channels = 0;
-  struct Unit {
-    int64_t pts_us, dts_us;
-    bool keyframe;
-    Bytes data;
-  };
-  std::vector<Unit> units;
-};
-
-// Runs a launch line ending in `appsink name=sink` to EOS and collects every buffer.
-Encoded run_encoder(const std::string& launch) {
-  Encoded out;
-  GError* error = nullptr;
-  auto pipeline = gst::GstRef<GstElement>::adopt(gst_parse_launch(launch.c_str(), &error));
-  if (error) {
-    ADD_FAILURE() << error->message;
-    g_clear_error(&error);
-    return out;
-  }
-  auto sink = gst::GstRef<GstElement>::adopt(gst_bin_get_by_name(GST_BIN(pipeline.get()), "sink"));
-  EXPECT_NE(gst_element_set_state(pipeline.get(), GST_STATE_PLAYING), GST_STATE_CHANGE_FAILURE);
-  int64_t first_pts = -1;
-  while (true) {
-    auto sample = gst::GstRef<GstSample>::adopt(gst_app_sink_pull_sample(GST_APP_SINK(sink.get())));
-    if (!sample) break;
-    if (out.codec_data.empty()) {
-      const GstStructure* s = gst_caps_get_structure(gst_sample_get_caps(sample.get()), 0);
-      const GValue* cd = gst_structure_get_value(s, "codec_data");
-      if (cd) {
-        GstBuffer* buf = gst_value_get_buffer(cd);
-        GstMapInfo map;
-        gst_buffer_map(buf, &map, GST_MAP_READ);
-        out.codec_data.assign(map.data, map.data + map.size);
-        gst_buffer_unmap(buf, &map);
-      }
-      gst_structure_get_int(s, "width", &out.width);
-      gst_structure_get_int(s, "height", &out.height);
-      gst_structure_get_fraction(s, "framerate", &out.fps_num, &out.fps_den);
-      gst_structure_get_int(s, "rate", &out.rate);
-      gst_structure_get_int(s, "channels", &out.channels);
-    }
-    GstBuffer* buf = gst_sample_get_buffer(sample.get());
-    const int64_t pts = static_cast<int64_t>(GST_BUFFER_PTS(buf));
-    const int64_t dts = GST_BUFFER_DTS_IS_VALID(buf) ? static_cast<int64_t>(GST_BUFFER_DTS(buf)) : pts;
-    if (first_pts < 0) first_pts = pts;
-    GstMapInfo map;
-    gst_buffer_map(buf, &map, GST_MAP_READ);
-    // Like GStreamer running time: both streams start at 0 (video DTS may be slightly negative).
-    out.units.push_back({(pts - first_pts) / 1000, (dts - first_pts) / 1000,
-                         !GST_BUFFER_FLAG_IS_SET(buf, GST_BUFFER_FLAG_DELTA_UNIT),
-                         Bytes(map.data, map.data + map.size)});
-    gst_buffer_unmap(buf, &map);
-  }
-  gst_element_set_state(pipeline.get(), GST_STATE_NULL);
-  return out;
-}
 
 const Encoded& video_input() {
   static const Encoded v = run_encoder(
