@@ -1,5 +1,6 @@
 #include "server/app/app.h"
 
+#include <pthread.h>
 #include <sys/stat.h>
 
 #include <cstdlib>
@@ -148,7 +149,10 @@ core::Result<void> App::start() {
   }
 
   control_work_.emplace(control_.get_executor());
-  control_thread_ = std::thread([this] { control_.run(); });
+  control_thread_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "sreda-control");
+    control_.run();
+  });
   boost::asio::post(control_, [this] {
     schedule_housekeeping();
     schedule_live_tick();
@@ -168,7 +172,10 @@ core::Result<void> App::start() {
     return r;
   }
   ingest_work_.emplace(ingest_.get_executor());
-  ingest_thread_ = std::thread([this] { ingest_.run(); });
+  ingest_thread_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "sreda-ingest");
+    ingest_.run();
+  });
 
   srt_bridge_ = std::make_unique<hub::SrtBridge>(*hub_, keys_);
   ingest::srt::SrtServerOptions srt_options;

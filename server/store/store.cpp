@@ -1,5 +1,7 @@
 #include "server/store/store.h"
 
+#include <pthread.h>
+
 #include <chrono>
 
 #include "server/core/log.h"
@@ -12,7 +14,10 @@ Store::~Store() { stop(); }
 
 void Store::start() {
   if (thread_.joinable()) return;
-  thread_ = std::thread([this] { run(); });
+  thread_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "sreda-store");
+    run();
+  });
 }
 
 void Store::stop() {

@@ -1,5 +1,7 @@
 #include "server/web/http_server.h"
 
+#include <pthread.h>
+
 #include <arpa/inet.h>
 #include <libwebsockets.h>
 
@@ -130,6 +132,7 @@ core::Result<void> HttpServer::start() {
     context_alive_ = true;
   }
   thread_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "sreda-web");
     web_thread_id_ = std::this_thread::get_id();
     while (!stopping_.load()) {
       if (lws_service(context_, 0) < 0) break;
