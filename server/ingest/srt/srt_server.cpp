@@ -1,5 +1,7 @@
 #include "server/ingest/srt/srt_server.h"
 
+#include <pthread.h>
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <srt/access_control.h>
@@ -190,7 +192,10 @@ core::Result<void> SrtServer::Core::open() {
   if (srt_epoll_add_usock(epoll.get(), ls, &events) != 0) return srt_failure("srt_epoll_add_usock failed");
   log = core::Logger("srt " + options.listen + ":" + std::to_string(bound_port));
   log.info("listening (latency " + std::to_string(options.latency_ms) + " ms)");
-  thread = std::thread([this] { run(); });
+  thread = std::thread([this] {
+    pthread_setname_np(pthread_self(), "sreda-srt");
+    run();
+  });
   return {};
 }
 
