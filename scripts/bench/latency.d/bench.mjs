@@ -220,8 +220,8 @@ async function main() {
   // ---- the browser: three tabs, same page, same hls.js ----
   const browser = await launchBrowser({ viewport: { width: 640, height: 360 } });
   const setups = [
-    // As the watch page plays it: lowLatencyMode and a gentle catch-up (maxLiveSyncPlaybackRate 1.15).
-    { name: 'sreda LL-HLS (watch page settings)', src: sredaSrc, ll: 1, catchup: 1.15, goal: true },
+    // As the watch page plays it (player-web/public/watch.js): lowLatencyMode, no catch-up.
+    { name: 'sreda LL-HLS (watch page settings)', src: sredaSrc, ll: 1, goal: true },
     { name: 'sreda, no parts (lowLatencyMode off)', src: sredaSrc, ll: 0 },
     { name: 'nginx-rtmp HLS, 1 s fragments', src: nginxSrc, ll: 0 },
   ];
