@@ -91,8 +91,14 @@ test('the watch page plays a live event: currentTime advances 5 s with no stall,
   // Count stalls from the moment Play is pressed.
   await page.evaluate(() => {
     const v = document.getElementById('video');
-    const s = (window.__stalls = { waitingSince: null, total: 0, longest: 0, count: 0 });
+    const s = (window.__stalls = { waitingSince: null, total: 0, longest: 0, count: 0, seeks: [], events: [] });
     v.addEventListener('waiting', () => { s.count++; s.waitingSince = performance.now(); });
+    // For diagnosing a failure: every seek (from → to) and the player's errors and restarts.
+    let before = 0;
+    v.addEventListener('timeupdate', () => { if (!v.seeking) before = v.currentTime; });
+    v.addEventListener('seeking', () => s.seeks.push(`${before.toFixed(2)}→${v.currentTime.toFixed(2)}`));
+    v.addEventListener('emptied', () => s.events.push('emptied (source reloaded)'));
+    v.addEventListener('ratechange', () => s.events.push(`rate ${v.playbackRate}`));
     const end = () => {
       if (s.waitingSince === null) return;
       const d = performance.now() - s.waitingSince;
@@ -115,7 +121,7 @@ test('the watch page plays a live event: currentTime advances 5 s with no stall,
   const m = await page.evaluate(async () => {
     const v = document.getElementById('video');
     const s = window.__stalls;
-    Object.assign(s, { total: 0, longest: 0, count: 0, waitingSince: null });
+    Object.assign(s, { total: 0, longest: 0, count: 0, waitingSince: null, seeks: [], events: [] });
     const t0 = performance.now();
     const c0 = v.currentTime;
     while (performance.now() - t0 < 5000) await new Promise((r) => setTimeout(r, 100));
@@ -123,12 +129,14 @@ test('the watch page plays a live event: currentTime advances 5 s with no stall,
     return {
       wall: (performance.now() - t0) / 1000, advance: v.currentTime - c0, paused: v.paused,
       stalls: s.count, stalledMs: s.total + stillWaiting, longestMs: Math.max(s.longest, stillWaiting),
+      seeks: s.seeks.join(', ') || 'none', events: s.events.join(', ') || 'none',
     };
   });
   t.diagnostic(`over ${m.wall.toFixed(2)} s: currentTime +${m.advance.toFixed(2)} s, ` +
     `${m.stalls} waiting event(s), ${m.stalledMs.toFixed(0)} ms stalled (longest ${m.longestMs.toFixed(0)} ms)`);
   assert.equal(m.paused, false);
-  assert.ok(m.advance >= 4.0, `currentTime advanced ${m.advance.toFixed(2)} s in ${m.wall.toFixed(2)} s`);
+  assert.ok(m.advance >= 4.0, `currentTime advanced ${m.advance.toFixed(2)} s in ${m.wall.toFixed(2)} s ` +
+    `(seeks: ${m.seeks}; media events: ${m.events})`);
   assert.ok(m.longestMs < 1000 && m.stalledMs < 1000,
     `no stall: ${m.stalledMs.toFixed(0)} ms waiting in total, longest ${m.longestMs.toFixed(0)} ms`);
 
