@@ -41,7 +41,7 @@ struct EventHub::Session : pipelines::SourceListener {
   // How far the publisher's media runs behind real time (a slow encoder or line): wall time since the
   // session's first unit minus media time since it. Grows when the studio cannot keep up.
   std::atomic<int64_t> first_unit_wall_ms{0}, first_unit_dts_us{0}, behind_ms{0};
-  std::mutex facts_mutex;
+  mutable std::mutex facts_mutex;
   pipelines::MediaFacts facts;
   bool prepared = false;
   core::Logger log{""};
@@ -437,7 +437,7 @@ nlohmann::json EventHub::describe(const LiveEvent& e) const {
   pipelines::MediaFacts f;
   bool prepared;
   {
-    std::lock_guard lock(const_cast<Session&>(s).facts_mutex);
+    std::lock_guard lock(s.facts_mutex);
     f = s.facts;
     prepared = s.prepared;
   }

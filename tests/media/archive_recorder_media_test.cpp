@@ -87,36 +87,20 @@ void expect_decodes(const fs::path& master) {
   EXPECT_EQ(status, 0);
 }
 
-class ArchiveRecorderMedia : public ::testing::Test {
+class ArchiveRecorderMedia : public test_media::PackagerMediaTest {
  protected:
-  static void SetUpTestSuite() { gst_init(nullptr, nullptr); }
   void SetUp() override {
-    char tmpl[] = "/tmp/sreda-archive-media-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    root_ = tmpl;
+    make_dir("sreda-archive-media");
     ASSERT_GE(video_input().units.size(), 145u);
     ASSERT_GE(audio_input().units.size(), 270u);
   }
-  void TearDown() override {
-    if (HasFailure()) {
-      std::fprintf(stderr, "output kept in %s\n", root_.c_str());
-    } else {
-      fs::remove_all(root_);
-    }
-  }
-  void configure(CmafPackager& p) {
-    const Encoded& v = video_input();
-    const Encoded& a = audio_input();
-    ASSERT_TRUE(p.configure_video(VideoConfig{v.codec_data, v.width, v.height, v.fps_num, v.fps_den}).ok());
-    ASSERT_TRUE(p.configure_audio(AudioConfig{a.codec_data, a.rate, a.channels}).ok());
-  }
+  void configure(CmafPackager& p) { PackagerMediaTest::configure(p, video_input(), audio_input()); }
   RecorderOptions options() {
     RecorderOptions o;
-    o.root = root_.string();
+    o.root = dir_.string();
     o.event_id = "42";
     return o;
   }
-  fs::path root_;
 };
 
 TEST_F(ArchiveRecorderMedia, RecordingOfRealPackagerOutputDecodes) {
@@ -134,16 +118,16 @@ TEST_F(ArchiveRecorderMedia, RecordingOfRealPackagerOutputDecodes) {
   EXPECT_EQ(s.state, RecordingState::ended) << s.last_error;
   EXPECT_EQ(s.segments, 3);
   EXPECT_NEAR(s.duration_s, 6.0, 0.3);
-  const fs::path master = root_ / "42" / "master.m3u8";
+  const fs::path master = dir_ / "42" / "master.m3u8";
   expect_decodes(master);
   EXPECT_NEAR(probed_duration(master), 6.0, 0.3);
   // The archive holds the packager's own bytes under the packager's names.
   for (const auto& seg : packager.playlist_state().segments) {
-    const fs::path file = root_ / "42" / "source" / segment_uri(seg.msn);
+    const fs::path file = dir_ / "42" / "source" / segment_uri(seg.msn);
     ASSERT_TRUE(fs::exists(file)) << file;
     EXPECT_EQ(static_cast<size_t>(fs::file_size(file)), packager.segment(seg.msn)->size());
   }
-  EXPECT_TRUE(recover(root_.string()).empty());
+  EXPECT_TRUE(recover(dir_.string()).empty());
 }
 
 TEST_F(ArchiveRecorderMedia, CrashThenRecoverPlaysWhatWasWritten) {
@@ -156,21 +140,21 @@ TEST_F(ArchiveRecorderMedia, CrashThenRecoverPlaysWhatWasWritten) {
     feed(packager, 5'000'000);  // "kill -9" at 5 s: segments 0-1 complete, segment 2 in parts
     recorder.stop();            // no end_of_stream, no on_end
   }
-  const fs::path dir = root_ / "42" / "source";
+  const fs::path dir = dir_ / "42" / "source";
   ASSERT_TRUE(fs::exists(dir / "seg2.m4s.partial"));
   {  // the part being written when the power went: half a moof
     std::ofstream out(dir / "seg2.m4s.partial", std::ios::binary | std::ios::app);
     const char torn[] = {0, 0, 0x10, 0, 'm', 'o', 'o', 'f', 0, 0, 0, 0x10};
     out.write(torn, sizeof torn);
   }
-  const auto reports = recover(root_.string());
+  const auto reports = recover(dir_.string());
   ASSERT_EQ(reports.size(), 1u);
   EXPECT_EQ(reports[0].error, "");
   for (const auto& line : reports[0].repairs) std::fprintf(stderr, "repair: %s\n", line.c_str());
   // Parts of 0.5 s: 4 s of complete segments + the complete parts of the third (≥ 0.5 s).
   EXPECT_GE(reports[0].duration_s, 4.4);
   EXPECT_LE(reports[0].duration_s, 5.1);
-  const fs::path master = root_ / "42" / "master.m3u8";
+  const fs::path master = dir_ / "42" / "master.m3u8";
   expect_decodes(master);
   EXPECT_NEAR(probed_duration(master), reports[0].duration_s, 0.3);
   EXPECT_FALSE(fs::exists(dir / "seg2.m4s.partial"));

@@ -6,6 +6,9 @@
 #include <gst/gst.h>
 #include <gtest/gtest.h>
 
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -72,5 +75,30 @@ inline Encoded run_encoder(const std::string& launch) {
   gst_element_set_state(pipeline.get(), GST_STATE_NULL);
   return out;
 }
+
+// Fixture base for tests that feed the packager real media: GStreamer initialised, a temp folder dir_
+// (kept, and named on stderr, when the test fails), and configure() from two encoded inputs.
+class PackagerMediaTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { gst_init(nullptr, nullptr); }
+  void make_dir(const std::string& prefix) {
+    std::string tmpl = "/tmp/" + prefix + "-XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
+    dir_ = tmpl;
+  }
+  void TearDown() override {
+    if (dir_.empty()) return;
+    if (HasFailure()) {
+      std::fprintf(stderr, "output kept in %s\n", dir_.c_str());
+    } else {
+      std::filesystem::remove_all(dir_);
+    }
+  }
+  static void configure(PackagerInput& p, const Encoded& v, const Encoded& a) {
+    ASSERT_TRUE(p.configure_video(VideoConfig{v.codec_data, v.width, v.height, v.fps_num, v.fps_den}).ok());
+    ASSERT_TRUE(p.configure_audio(AudioConfig{a.codec_data, a.rate, a.channels}).ok());
+  }
+  std::filesystem::path dir_;
+};
 
 }  // namespace sreda::package::test_media

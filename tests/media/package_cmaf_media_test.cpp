@@ -95,30 +95,14 @@ std::vector<double> packet_times(const fs::path& playlist, const char* stream) {
   return times;
 }
 
-class PackageCmafMedia : public ::testing::Test {
+class PackageCmafMedia : public test_media::PackagerMediaTest {
  protected:
-  static void SetUpTestSuite() { gst_init(nullptr, nullptr); }
   void SetUp() override {
-    char tmpl[] = "/tmp/sreda-package-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
+    make_dir("sreda-package");
     ASSERT_GE(video_input().units.size(), 120u);
     ASSERT_GE(audio_input().units.size(), 200u);
   }
-  void TearDown() override {
-    if (HasFailure()) {
-      std::fprintf(stderr, "output kept in %s\n", dir_.c_str());
-    } else {
-      fs::remove_all(dir_);
-    }
-  }
-  void configure(CmafPackager& p) {
-    const Encoded& v = video_input();
-    const Encoded& a = audio_input();
-    ASSERT_TRUE(p.configure_video(VideoConfig{v.codec_data, v.width, v.height, v.fps_num, v.fps_den}).ok());
-    ASSERT_TRUE(p.configure_audio(AudioConfig{a.codec_data, a.rate, a.channels}).ok());
-  }
-  fs::path dir_;
+  void configure(CmafPackager& p) { PackagerMediaTest::configure(p, video_input(), audio_input()); }
 };
 
 TEST_F(PackageCmafMedia, FfmpegDecodesMuxedRendition) {
