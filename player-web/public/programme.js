@@ -1,40 +1,141 @@
-// The programme guide (the watch page is watch.js): plain DOM, text only (never innerHTML with server data).
+// The programme guide (the watch page is watch.js): live now, coming up, the archive; a category filter
+// and a search that apply to all three. Plain DOM, text only (never innerHTML with server data); every
+// string from i18n.js; dates and times in the viewer's own time zone.
 'use strict';
 
-function when(e) {
-  const opts = { weekday: 'long', day: 'numeric', month: 'long', hour: '2-digit', minute: '2-digit' };
-  return new Date(e.starts_at).toLocaleString('ru-RU', opts);
-}
+(function () {
+  const { t, locale, onChange, strings } = window.sredaI18n;
+  const SECTIONS = ['live', 'upcoming', 'archive'];
+  const REFRESH_MS = 30000;
+  const data = {};      // section → {events, total, key}
+  let filter = { category: '', q: '' };
 
-function item(e) {
-  const li = document.createElement('li');
-  const a = document.createElement('a');
-  a.className = 'title';
-  a.href = e.watch_url;
-  a.textContent = e.title;
-  const meta = document.createElement('div');
-  meta.textContent = `${when(e)} · ${e.studio.name}`;
-  li.append(a, meta);
-  return li;
-}
-
-async function fill(listId, whenParam) {
-  const ul = document.getElementById(listId);
-  try {
-    const r = await fetch(`/api/public/events?when=${whenParam}`);
-    const data = await r.json();
-    ul.replaceChildren(...data.events.map(item));
-    if (!data.events.length) {
-      const li = document.createElement('li');
-      li.className = 'empty';
-      li.textContent = 'Пока ничего нет.';
-      ul.append(li);
+  function el(tag, props = {}, ...children) {
+    const e = document.createElement(tag);
+    for (const [k, v] of Object.entries(props)) {
+      if (k === 'class') e.className = v;
+      else if (k in e) e[k] = v;
+      else e.setAttribute(k, v);
     }
-  } catch (err) {
-    ul.textContent = 'Не удалось загрузить программу. Обновите страницу.';
+    e.append(...children.filter((c) => c !== null && c !== undefined));
+    return e;
   }
-}
 
-fill('live', 'live');
-fill('upcoming', 'upcoming');
-fill('archive', 'archive');
+  function dateTime(iso) {
+    return new Date(iso).toLocaleString(locale(),
+      { weekday: 'long', day: 'numeric', month: 'long', hour: '2-digit', minute: '2-digit' });
+  }
+
+  function clock(iso) {
+    return new Date(iso).toLocaleTimeString(locale(), { hour: '2-digit', minute: '2-digit' });
+  }
+
+  function countdown(iso) {
+    const min = Math.ceil((new Date(iso).getTime() - Date.now()) / 60000);
+    if (min <= 0) return t('guide.starts.now');
+    if (min < 60) return t('guide.in.min', { m: min });
+    if (min < 48 * 60) return t('guide.in.h', { h: Math.floor(min / 60), m: min % 60 });
+    return t('guide.in.d', { d: Math.round(min / 1440) });
+  }
+
+  function item(e, section) {
+    const title = el('a', { class: 'title', href: e.watch_url }, e.title);
+    const meta = el('p', { class: 'meta' }, `${t(`cat.${e.category}`)} · ${e.studio.name}`);
+    const when = el('p', { class: 'when' },
+      el('time', { dateTime: e.starts_at }, dateTime(e.starts_at)), `–${clock(e.ends_at)}`);
+    const li = el('li', { class: 'event' }, title, meta, when);
+    if (e.description) li.append(el('p', { class: 'description' }, e.description));
+    if (section === 'live') {
+      const intermission = e.state === 'intermission';
+      li.prepend(el('p', { class: `badge${intermission ? ' quiet' : ''}` },
+        t(intermission ? 'guide.intermission' : 'guide.live.badge')));
+    } else if (section === 'upcoming') {
+      when.append(' ', el('span', { class: 'countdown', 'data-starts': e.starts_at }, `(${countdown(e.starts_at)})`));
+      li.append(el('p', {}, el('a', { class: 'ics button-link', href: e.ics_url, download: `event-${e.id}.ics` },
+        t('guide.ics'))));
+    }
+    return li;
+  }
+
+  function render(section) {
+    const ul = document.getElementById(section);
+    const d = data[section];
+    if (!d) return;
+    if (d.error) {
+      ul.replaceChildren(el('li', { class: 'empty' }, t('load.error')));
+      return;
+    }
+    const items = d.events.map((e) => item(e, section));
+    if (!items.length) {
+      items.push(el('li', { class: 'empty' }, t(filter.category || filter.q ? 'guide.empty.filtered' : 'guide.empty')));
+    } else if (d.total > d.events.length) {
+      items.push(el('li', { class: 'empty' }, t('guide.more', { shown: d.events.length, total: d.total })));
+    }
+    ul.replaceChildren(...items);
+  }
+
+  async function load(section) {
+    const params = new URLSearchParams({ when: section });
+    if (filter.category) params.set('category', filter.category);
+    if (filter.q) params.set('q', filter.q);
+    let next;
+    try {
+      // no-cache: a reload shows what is on now (the API lets edge caches keep it for 5 s).
+      const r = await fetch(`/api/public/events?${params}`, { cache: 'no-cache' });
+      if (!r.ok) throw new Error(`HTTP ${r.status}`);
+      const j = await r.json();
+      next = { events: j.events, total: j.total };
+    } catch {
+      next = { error: true };
+    }
+    // Redraw only when something changed: a refresh must not take the keyboard focus away.
+    next.key = JSON.stringify(next) + JSON.stringify(filter);
+    if (data[section] && data[section].key === next.key) return;
+    data[section] = next;
+    render(section);
+  }
+
+  function loadAll() { return Promise.all(SECTIONS.map(load)); }
+
+  function tickCountdowns() {
+    for (const s of document.querySelectorAll('.countdown')) s.textContent = `(${countdown(s.dataset.starts)})`;
+  }
+
+  function fillCategories() {
+    const select = document.getElementById('category');
+    const cats = Object.keys(strings.ru).filter((k) => k.startsWith('cat.')).map((k) => k.slice(4));
+    select.replaceChildren(el('option', { value: '' }, t('guide.category.all')),
+      ...cats.map((c) => el('option', { value: c }, t(`cat.${c}`))));
+    select.value = filter.category;
+  }
+
+  function readFilterFromUrl() {
+    const p = new URLSearchParams(location.search);
+    filter = { category: p.get('category') || '', q: (p.get('q') || '').slice(0, 200) };
+    document.getElementById('q').value = filter.q;
+  }
+
+  function applyFilter() {
+    filter = { category: document.getElementById('category').value, q: document.getElementById('q').value.trim() };
+    const p = new URLSearchParams();
+    if (filter.category) p.set('category', filter.category);
+    if (filter.q) p.set('q', filter.q);
+    history.replaceState(null, '', p.toString() ? `?${p}` : location.pathname);
+    const status = document.getElementById('status');
+    status.textContent = t('loading');
+    loadAll().then(() => { status.textContent = ''; });
+  }
+
+  window.sredaI18n.apply();
+  readFilterFromUrl();
+  fillCategories();
+  document.getElementById('filter').addEventListener('submit', (ev) => { ev.preventDefault(); applyFilter(); });
+  document.getElementById('category').addEventListener('change', applyFilter);
+  onChange(() => {
+    document.title = t('guide.title');
+    fillCategories();
+    SECTIONS.forEach(render);
+  });
+  loadAll();
+  setInterval(() => { loadAll(); tickCountdowns(); }, REFRESH_MS);
+})();

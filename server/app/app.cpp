@@ -130,9 +130,11 @@ core::Result<void> App::start() {
   metrics_handler_ = std::make_unique<web::MetricsHandler>(metrics_);
   calendar_ = std::make_unique<web::CalendarHandler>(config_, *store_);
   static_ = std::make_unique<web::StaticHandler>(config_.server.static_dir);
+  ingest_info_ = std::make_unique<web::IngestInfoHandler>(config_);
   if (!std::filesystem::is_directory(config_.server.static_dir))
     log().warn("server.static_dir " + config_.server.static_dir + " is not a folder: web pages will answer 404");
   std::vector<web::Route> routes = {
+      {"/api/ingest", "/api/ingest", ingest_info_.get()},
       {"/api", "/api", api_.get()},
       {"/healthz", "/healthz", health_.get()},
       {"/metrics", "/metrics", metrics_handler_.get()},
@@ -191,6 +193,7 @@ core::Result<void> App::start() {
     return r;
   }
 
+  ingest_info_->set_ports(rtmp_->port(), srt_->port());
   started_ = true;
   log().info("listening: http=" + std::to_string(http_->port()) + " rtmp=" + std::to_string(rtmp_->port()) +
              " srt=" + std::to_string(srt_->port()) + " (listen " + config_.server.listen + ")");

@@ -24,6 +24,7 @@
 #include "server/store/store.h"
 #include "server/web/api.h"
 #include "server/web/http_server.h"
+#include "server/web/ingest_info.h"
 #include "server/web/metrics.h"
 #include "server/web/site_routes.h"
 
@@ -66,6 +67,7 @@ class App {
   std::unique_ptr<web::MetricsHandler> metrics_handler_;
   std::unique_ptr<web::CalendarHandler> calendar_;
   std::unique_ptr<web::StaticHandler> static_;
+  std::unique_ptr<web::IngestInfoHandler> ingest_info_;
   std::unique_ptr<web::HttpServer> http_;
 
   std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> control_work_;

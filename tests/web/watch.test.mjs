@@ -5,8 +5,8 @@
 //   (d) the studio drops and comes back: the page says so and plays again by itself
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
-import { Sreda, Publisher, launchBrowser, waitFor } from './lib/harness.mjs';
+import { Sreda, Publisher, launchBrowser, waitFor, stopAll } from './lib/harness.mjs';
+import { openPage as openPageOf, shot, seriousViolations } from './lib/pages.mjs';
 
 const TZ = 'Europe/Moscow';
 const LIVE_TITLE = 'Вечер фортепианной музыки';
@@ -32,48 +32,10 @@ before(async () => {
   browser = await launchBrowser({ timezoneId: TZ });
 });
 
-after(async () => {
-  const problems = [];
-  for (const step of [() => browser && browser.close(), () => publisher && publisher.stop()]) {
-    try { await step(); } catch (err) { problems.push(err); }
-  }
-  if (sreda) {
-    try {
-      const code = await sreda.stop();
-      if (code !== 0) problems.push(new Error(`sreda exited with ${code} after SIGTERM:\n${sreda.logText(30)}`));
-    } catch (err) { problems.push(err); }
-  }
-  if (problems.length) throw problems[0];
-});
-
-/** With SREDA_WEB_SCREENSHOTS=DIR, a full-page screenshot for a human to look at. */
-async function shot(page, name) {
-  const dir = process.env.SREDA_WEB_SCREENSHOTS;
-  if (dir) await page.screenshot({ path: join(dir, name), fullPage: true });
-}
+after(() => stopAll(sreda, browser, publisher));
 
 /** A page that records its errors and every request that left the sreda origin. */
-async function openPage(path) {
-  const page = await browser.newPage();
-  const errors = [];
-  const foreign = [];
-  page.on('pageerror', (err) => errors.push(`pageerror: ${err.message}`));
-  page.on('console', (msg) => {
-    // A failed request is reported below with its URL; the console line says only "Failed to load resource".
-    if (msg.type() === 'error' && !msg.text().startsWith('Failed to load resource')) errors.push(`console: ${msg.text()}`);
-  });
-  page.on('response', (r) => { if (r.status() >= 400) errors.push(`HTTP ${r.status()} ${r.url()}`); });
-  page.on('requestfailed', (r) => {
-    // hls.js cancels superseded requests (a blocking playlist reload, a preload hint): that is not an error.
-    if (!/ERR_ABORTED/.test(r.failure()?.errorText || '')) errors.push(`request failed: ${r.url()} ${r.failure()?.errorText}`);
-  });
-  page.on('request', (req) => {
-    const u = req.url();
-    if (!u.startsWith(sreda.base + '/') && !u.startsWith('data:') && !u.startsWith('blob:')) foreign.push(u);
-  });
-  await page.goto(sreda.base + path, { waitUntil: 'load', timeout: 30000 });
-  return { page, errors, foreign };
-}
+const openPage = (path) => openPageOf(browser, sreda.base, path);
 
 test('the watch page plays a live event: currentTime advances 5 s with no stall, hls.js reports latency', async (t) => {
   await waitFor(async () => (await sreda.publicEvent(liveEvent.id)).state === 'live',
@@ -159,6 +121,7 @@ test('the watch page plays a live event: currentTime advances 5 s with no stall,
   await page.keyboard.press('Enter');
   await page.waitForFunction(() => !document.getElementById('video').paused, null, { timeout: 10000 });
 
+  assert.deepEqual(await seriousViolations(page), [], 'axe: the watch page, playing live');
   await shot(page, 'watch-live.png');
   assert.deepEqual(foreign, [], 'nothing is fetched from anywhere but the sreda server');
   assert.deepEqual(errors, [], 'no errors in the page');

@@ -85,6 +85,7 @@ export class Sreda {
     }, { timeoutMs: 30000, what: "sreda's 'listening:' line" });
     this.httpPort = Number(m[1]);
     this.rtmpPort = Number(m[2]);
+    this.srtPort = Number(m[3]);
     this.base = `http://127.0.0.1:${this.httpPort}`;
     return this;
   }
@@ -189,4 +190,24 @@ export async function launchBrowser(contextOptions = {}) {
     timeout: 60000,
     ...contextOptions,
   });
+}
+
+/**
+ * For after(): closes the browsers, stops the publishers, then stops sreda and checks it exited 0 (a crash or a
+ * sanitizer report at exit fails the file). Each step runs even if an earlier one failed; the first problem
+ * is thrown. Arguments may be null/undefined (a before() that failed half-way).
+ */
+export async function stopAll(sreda, ...others) {
+  const problems = [];
+  for (const o of others) {
+    if (!o) continue;
+    try { await (o.close ? o.close() : o.stop()); } catch (err) { problems.push(err); }
+  }
+  if (sreda) {
+    try {
+      const code = await sreda.stop();
+      if (code !== 0) problems.push(new Error(`sreda exited with ${code} after SIGTERM:\n${sreda.logText(30)}`));
+    } catch (err) { problems.push(err); }
+  }
+  if (problems.length) throw problems[0];
 }

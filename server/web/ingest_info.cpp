@@ -1,0 +1,28 @@
+#include "server/web/ingest_info.h"
+
+#include "server/web/site_routes.h"
+
+namespace sreda::web {
+
+std::string host_of(const std::string& url) {
+  std::string rest = url;
+  if (auto scheme = rest.find("://"); scheme != std::string::npos) rest = rest.substr(scheme + 3);
+  rest = rest.substr(0, rest.find('/'));
+  if (!rest.empty() && rest.front() == '[') return rest.substr(0, rest.find(']') + 1);
+  return rest.substr(0, rest.find(':'));
+}
+
+void IngestInfoHandler::handle(HttpRequest request, Reply reply) {
+  if (request.path != "/api/ingest") return reply(HttpResponse::error(404, "not_found", "no such API: " + request.path));
+  if (request.method != "GET" && request.method != "HEAD")
+    return reply(HttpResponse::error(405, "method_not_allowed", request.method + " is not allowed here"));
+  const std::string host = host_of(base_url(config_, request));
+  const int rtmp = rtmp_port_, srt = srt_port_;
+  reply(HttpResponse::json(200, {{"host", host},
+                                 {"rtmp_port", rtmp},
+                                 {"srt_port", srt},
+                                 {"rtmp_server", "rtmp://" + host + ":" + std::to_string(rtmp) + "/live"},
+                                 {"srt_url_prefix", "srt://" + host + ":" + std::to_string(srt) + "?streamid=publish:"}}));
+}
+
+}  // namespace sreda::web

@@ -1,0 +1,189 @@
+// Browser tests for the programme guide (/): a real sreda, Debian's Chromium headless, a real ffmpeg.
+//   (a) "Coming up": the date and time in the viewer's zone, a countdown, a working "Add to my calendar"
+//   (b) the category filter and the search
+//   (c) "Live now" while a studio publishes; after the curator ends it, the event is in the "Archive"
+//   (d) axe-core: no serious or critical violations on the guide and on a watch page
+//   (e) English follows the browser's language
+//   (f) larger text and high contrast are remembered; keyboard focus is visible; 360 px has no horizontal
+//       scroll; prefers-reduced-motion turns smooth scrolling off
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { Sreda, Publisher, launchBrowser, waitFor, stopAll } from './lib/harness.mjs';
+import { openPage, seriousViolations, horizontalOverflow, shot, tabTo, focusVisible } from './lib/pages.mjs';
+
+const TZ = 'Asia/Yekaterinburg';  // not the server's zone, nor UTC: times must be shown in the viewer's
+const CONCERT = 'Вечер фортепианной музыки';
+const LECTURE = 'Лекция о русском авангарде';
+const LIVE = 'Мастер-класс по акварели';
+
+let sreda;
+let browser;
+let publisher;
+let concert;
+let lecture;
+let live;
+
+before(async () => {
+  sreda = await new Sreda().start();
+  await sreda.login();
+  const hall = await sreda.createStudio('Музыкальная школа № 1');
+  const library = await sreda.createStudio('Библиотека на Садовой');
+  const studio = await sreda.createStudio('Дом художника');
+  concert = await sreda.createEvent(hall, CONCERT, 150);
+  lecture = await sreda.createEvent(library, LECTURE, 26 * 60);
+  await sreda.api('PATCH', `/api/events/${lecture.id}`, { category: 'lecture' }, sreda.token);
+  live = await sreda.createEvent(studio, LIVE, 1);
+  await sreda.api('PATCH', `/api/events/${live.id}`, { category: 'master_class' }, sreda.token);
+  publisher = new Publisher(studio.stream_key, sreda.rtmpPort, 90);
+  browser = await launchBrowser({ timezoneId: TZ });
+});
+
+after(() => stopAll(sreda, browser, publisher));
+
+const item = (page, list, title) => page.locator(`#${list} li`, { has: page.locator('a.title', { hasText: title }) });
+
+test('"Coming up" shows the time in the viewer\'s zone, a countdown and a working "Add to my calendar"', async () => {
+  const { page, errors, foreign } = await openPage(browser, sreda.base, '/');
+  const li = item(page, 'upcoming', CONCERT);
+  await li.waitFor({ timeout: 15000 });
+  const text = await li.textContent();
+  const hm = new Date(concert.starts_at).toLocaleTimeString('ru-RU', { timeZone: TZ, hour: '2-digit', minute: '2-digit' });
+  assert.ok(text.includes(hm), `"${text}" shows the start ${hm} in ${TZ}`);
+  assert.match(await li.locator('.countdown').textContent(), /^\(через 2 ч (29|30) мин\)$/);
+  assert.ok(text.includes('Концерт · Музыкальная школа № 1'), 'category and studio');
+  assert.equal(await li.locator('a.title').getAttribute('href'), `/watch/${concert.id}`);
+
+  const ics = li.locator('a.ics');
+  assert.equal(await ics.textContent(), 'Добавить в мой календарь');
+  const href = await ics.getAttribute('href');
+  assert.equal(href, `/events/${concert.id}.ics`);
+  const r = await page.request.get(sreda.base + href);
+  assert.equal(r.status(), 200);
+  assert.match(r.headers()['content-type'], /^text\/calendar/);
+  const body = await r.text();
+  assert.match(body, /BEGIN:VEVENT/);
+  assert.ok(body.replace(/\r\n[ \t]/g, '').includes(`SUMMARY:${CONCERT}`), 'the .ics names the event');
+  // Clicking it really downloads the calendar file.
+  const [download] = await Promise.all([page.waitForEvent('download', { timeout: 10000 }), ics.click()]);
+  assert.equal(download.suggestedFilename(), `event-${concert.id}.ics`);
+
+  assert.deepEqual(await seriousViolations(page), [], 'axe: the guide');
+  await shot(page, 'guide-1280.png');
+  assert.deepEqual(foreign, []);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test('the category filter and the search narrow the programme', async () => {
+  const { page, errors } = await openPage(browser, sreda.base, '/');
+  await item(page, 'upcoming', LECTURE).waitFor({ timeout: 15000 });
+  await page.selectOption('#category', 'lecture');
+  await waitFor(async () => (await page.locator('#upcoming a.title').allTextContents()).join('|') === LECTURE,
+    { timeoutMs: 10000, what: 'only the lecture under "Coming up"' });
+  assert.match(page.url(), /\?category=lecture$/);
+
+  await page.selectOption('#category', '');
+  await page.fill('#q', 'фортепиан');
+  await page.press('#q', 'Enter');
+  await waitFor(async () => (await page.locator('#upcoming a.title').allTextContents()).join('|') === CONCERT,
+    { timeoutMs: 10000, what: 'only the concert for "фортепиан"' });
+
+  await page.fill('#q', 'нет такого события');
+  await page.click('#filter button[type=submit]');
+  await waitFor(async () => (await page.textContent('#upcoming')) === 'Ничего не найдено. Попробуйте другой запрос.',
+    { timeoutMs: 10000, what: 'the "nothing found" note' });
+  // The filter survives a reload (it is in the address).
+  await page.reload();
+  assert.equal(await page.inputValue('#q'), 'нет такого события');
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test('"Live now" while the studio publishes; ended by the curator, the event is in the "Archive"', async () => {
+  await waitFor(async () => (await sreda.publicEvent(live.id)).state === 'live',
+    { timeoutMs: 30000, what: `event ${live.id} to be live (publisher: ${publisher.log.join('')})` });
+  const { page, errors } = await openPage(browser, sreda.base, '/');
+  const li = item(page, 'live', LIVE);
+  await li.waitFor({ timeout: 15000 });
+  assert.equal(await li.locator('.badge').textContent(), 'В эфире');
+  assert.equal(await li.locator('a.title').getAttribute('href'), `/watch/${live.id}`);
+  assert.deepEqual(await seriousViolations(page), [], 'axe: the guide with a live event');
+
+  const ended = await sreda.api('POST', `/api/events/${live.id}/end`, undefined, sreda.token);
+  assert.equal(ended.status, 200, ended.text);
+  await waitFor(async () => (await sreda.publicEvent(live.id)).state === 'ended', { timeoutMs: 15000, what: 'the event to end' });
+  await page.reload();
+  await item(page, 'archive', LIVE).waitFor({ timeout: 15000 });
+  assert.equal(await page.locator('#live li.empty').textContent(), 'Пока ничего нет.');
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test('axe-core: a watch page has no serious or critical violations', async () => {
+  const { page, errors } = await openPage(browser, sreda.base, `/watch/${concert.id}`);
+  await waitFor(async () => (await page.textContent('#title')) === CONCERT, { what: 'the title' });
+  await page.waitForSelector('#banner:not([hidden])', { timeout: 10000 });
+  assert.deepEqual(await seriousViolations(page), [], 'axe: the watch page of a coming event');
+  await shot(page, 'watch-scheduled-1280.png');
+  await page.setViewportSize({ width: 360, height: 800 });
+  assert.equal(await horizontalOverflow(page), '', 'no horizontal scroll at 360 px');
+  await shot(page, 'watch-scheduled-360.png');
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test('English follows the browser\'s language', async () => {
+  const english = await launchBrowser({ timezoneId: TZ, locale: 'en-GB' });
+  try {
+    const { page, errors } = await openPage(english, sreda.base, '/');
+    await item(page, 'upcoming', CONCERT).waitFor({ timeout: 15000 });
+    assert.equal(await page.getAttribute('html', 'lang'), 'en');
+    assert.equal(await page.textContent('#upcoming-h'), 'Coming up');
+    assert.equal(await page.textContent('#live-h'), 'Live now');
+    assert.equal(await item(page, 'upcoming', CONCERT).locator('a.ics').textContent(), 'Add to my calendar');
+    assert.match(await item(page, 'upcoming', CONCERT).locator('.countdown').textContent(), /^\(in 2 h (29|30) min\)$/);
+    assert.equal(await page.getAttribute('#setting-lang-en', 'aria-pressed'), 'true');
+    assert.deepEqual(await seriousViolations(page), [], 'axe: the guide in English');
+    assert.deepEqual(errors, []);
+  } finally {
+    await english.close();
+  }
+});
+
+test('larger text and high contrast are remembered; focus is visible; 360 px; reduced motion', async () => {
+  const { page, errors } = await openPage(browser, sreda.base, '/');
+  await item(page, 'upcoming', CONCERT).waitFor({ timeout: 15000 });
+  assert.equal(await page.evaluate(() => getComputedStyle(document.documentElement).scrollBehavior), 'smooth');
+  await page.emulateMedia({ reducedMotion: 'reduce' });
+  assert.equal(await page.evaluate(() => getComputedStyle(document.documentElement).scrollBehavior), 'auto',
+    'no smooth scrolling when the viewer asks for reduced motion');
+
+  // Keyboard: the switches come first, with a visible focus; Space toggles them.
+  assert.ok(await tabTo(page, 'setting-large'), 'Tab reaches "larger text"');
+  assert.ok(await focusVisible(page));
+  await page.keyboard.press('Space');
+  await page.keyboard.press('Tab');
+  assert.equal(await page.evaluate(() => document.activeElement.id), 'setting-contrast');
+  await page.keyboard.press('Space');
+  await page.reload();
+  await item(page, 'upcoming', CONCERT).waitFor({ timeout: 15000 });
+  assert.deepEqual(await page.evaluate(() => [...document.documentElement.classList].sort()), ['high-contrast', 'large-text']);
+  assert.equal(await page.getAttribute('#setting-large', 'aria-pressed'), 'true');
+  assert.equal(await page.evaluate(() => getComputedStyle(document.body).backgroundColor), 'rgb(0, 0, 0)');
+  assert.deepEqual(await seriousViolations(page), [], 'axe: the guide in high contrast and larger text');
+
+  // Touch targets: every link and button in the programme is at least 44 px high.
+  const small = await page.evaluate(() => [...document.querySelectorAll('main a, main button, main select, main input, #settings button')]
+    .filter((e) => e.getBoundingClientRect().height < 44).map((e) => e.outerHTML.slice(0, 80)));
+  assert.deepEqual(small, [], 'targets of at least 44 px');
+
+  await page.setViewportSize({ width: 360, height: 800 });
+  assert.equal(await horizontalOverflow(page), '', 'no horizontal scroll at 360 px (larger text)');
+  await shot(page, 'guide-360-large-contrast.png');
+  await page.click('#setting-large');
+  await page.click('#setting-contrast');
+  assert.equal(await horizontalOverflow(page), '', 'no horizontal scroll at 360 px');
+  await shot(page, 'guide-360.png');
+  assert.deepEqual(errors, []);
+  await page.close();
+});
