@@ -1,7 +1,8 @@
 // Browser tests for the programme guide (/): a real sreda, Debian's Chromium headless, a real ffmpeg.
 //   (a) "Coming up": the date and time in the viewer's zone, a countdown, a working "Add to my calendar"
 //   (b) the category filter and the search
-//   (c) "Live now" while a studio publishes; after the curator ends it, the event is in the "Archive"
+//   (c) "Live now" while a studio publishes, and from there to a playing video by keyboard alone; after the
+//       curator ends it, the event is in the "Archive"
 //   (d) axe-core: no serious or critical violations on the guide and on a watch page
 //   (e) English follows the browser's language
 //   (f) larger text and high contrast are remembered; keyboard focus is visible; 360 px has no horizontal
@@ -108,6 +109,26 @@ test('"Live now" while the studio publishes; ended by the curator, the event is 
   assert.equal(await li.locator('.badge').textContent(), 'В эфире');
   assert.equal(await li.locator('a.title').getAttribute('href'), `/watch/${live.id}`);
   assert.deepEqual(await seriousViolations(page), [], 'axe: the guide with a live event');
+
+  // Keyboard only, from the guide to a playing video: Tab to the event, Enter, Tab to Play, Enter.
+  let focused = null;
+  for (let i = 0; i < 30 && focused !== `/watch/${live.id}`; i++) {
+    await page.keyboard.press('Tab');
+    focused = await page.evaluate(() => document.activeElement && document.activeElement.getAttribute('href'));
+  }
+  assert.equal(focused, `/watch/${live.id}`, 'Tab reaches the live event');
+  assert.ok(await focusVisible(page), 'the focus on the link is visible');
+  await Promise.all([page.waitForURL(`${sreda.base}/watch/${live.id}`, { timeout: 15000 }), page.keyboard.press('Enter')]);
+  await waitFor(async () => (await page.getAttribute('#state', 'data-state')) === 'live', { what: 'the watch page to say "live"' });
+  assert.ok(await tabTo(page, 'play'), 'Tab reaches Play');
+  await page.keyboard.press('Enter');
+  await page.waitForFunction(() => {
+    const v = document.getElementById('video');
+    return !v.paused && v.readyState >= 3;
+  }, null, { timeout: 30000, polling: 200 });
+  const c0 = await page.evaluate(() => document.getElementById('video').currentTime);
+  await page.waitForFunction((c) => document.getElementById('video').currentTime > c + 1, c0, { timeout: 15000, polling: 200 });
+  await page.goto(`${sreda.base}/`);
 
   const ended = await sreda.api('POST', `/api/events/${live.id}/end`, undefined, sreda.token);
   assert.equal(ended.status, 200, ended.text);
