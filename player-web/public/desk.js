@@ -381,7 +381,9 @@
     $('event-title').value = e.title;
     $('event-description').value = e.description;
     $('event-category').value = e.category;
-    $('event-language').value = e.language;
+    const lang = $('event-language');
+    if (![...lang.options].some((o) => o.value === e.language)) lang.append(el('option', { value: e.language }, e.language));
+    lang.value = e.language;
     $('event-studio_id').value = String(e.studio_id);
     $('event-starts_at').value = state.editing.starts;
     $('event-ends_at').value = state.editing.ends;

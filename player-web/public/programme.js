@@ -71,7 +71,11 @@
     } else if (d.total > d.events.length) {
       items.push(el('li', { class: 'empty' }, t('guide.more', { shown: d.events.length, total: d.total })));
     }
+    // A refresh keeps the keyboard focus on the same link (found again by its address and kind).
+    const f = document.activeElement;
+    const keep = f && ul.contains(f) && f.getAttribute('href') ? `a.${f.classList[0]}[href="${f.getAttribute('href')}"]` : null;
     ul.replaceChildren(...items);
+    if (keep && ul.querySelector(keep)) ul.querySelector(keep).focus();
   }
 
   async function load(section) {
