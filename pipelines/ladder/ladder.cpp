@@ -83,6 +83,7 @@ void leaky_queue(GstElement* q, guint frames, bool leaky) {
 }
 
 void queue_overrun_cb(GstElement*, gpointer rung);
+void scaler_overrun_cb(GstElement*, gpointer ladder);
 
 // What gst_video_event_new_downstream_force_key_unit(NONE, NONE, NONE, all_headers=TRUE, 0) makes, built
 // here so the server does not link libgstvideo (with it loaded, libsrt's exit handler hung at exit).
@@ -215,6 +216,8 @@ void queue_overrun_cb(GstElement*, gpointer rung) {
   r->dropped++;
 }
 
+void scaler_overrun_cb(GstElement*, gpointer ladder) { static_cast<Ladder*>(ladder)->on_scaler_overrun(); }
+
 }  // namespace
 
 bool Ladder::build_video(std::string& error) {
@@ -246,6 +249,8 @@ bool Ladder::build_video(std::string& error) {
       GstElement* q = add("queue", "scale_queue", error);
       if (!q) return false;
       leaky_queue(q, static_cast<guint>(options_.encoder_queue_frames), options_.drop_when_late);
+      // A frame the scaler drops is lost to every video rung: it counts for each (see health()).
+      if (options_.drop_when_late) g_signal_connect(q, "overrun", G_CALLBACK(scaler_overrun_cb), this);
       if (!gst_element_link(tee, q)) return error = "cannot link the scaler queue", false;
       feed = q;
     }
@@ -407,7 +412,7 @@ GstPadProbeReturn Ladder::on_encoder_input(Rung& rung, GstPad* pad, GstBuffer* b
 
 void Ladder::note_encoder_drops(Rung& rung) {
   if (!options_.drop_when_late) return;
-  const int64_t dropped = rung.dropped.load();
+  const int64_t dropped = rung.dropped.load() + scaler_dropped_.load();
   const int64_t now = g_get_monotonic_time();
   Rung* victim = nullptr;
   {
@@ -556,7 +561,7 @@ std::vector<RungHealth> Ladder::health() const {
     h.target_kbps = r->plan.spec.bitrate_kbps;
     h.active = r->active;
     h.frames = r->frames;
-    h.dropped_frames = r->dropped;
+    h.dropped_frames = r->dropped + (r->plan.spec.audio_only ? 0 : scaler_dropped_.load());
     if (r->queue && !stopped_) {
       guint level = 0;
       g_object_get(r->queue, "current-level-buffers", &level, nullptr);

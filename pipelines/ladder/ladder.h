@@ -115,6 +115,7 @@ class Ladder {
   GstPadProbeReturn on_encoder_input(Rung& rung, GstPad* pad, GstBuffer* buffer);
   GstPadProbeReturn on_poster_input(GstBuffer* buffer);
   GstBusSyncReply on_bus_message(GstMessage* message);
+  void on_scaler_overrun() { scaler_dropped_++; }
 
  private:
   bool build_video(std::string& error);
@@ -148,6 +149,7 @@ class Ladder {
   std::atomic<bool> failed_{false};
   std::atomic<bool> stopped_{false};
   std::atomic<int64_t> input_dropped_{0};
+  std::atomic<int64_t> scaler_dropped_{0};
   std::atomic<int64_t> rungs_dropped_{0};
   std::atomic<int64_t> last_poster_us_{INT64_MIN};
 };

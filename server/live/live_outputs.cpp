@@ -57,25 +57,32 @@ std::shared_ptr<package::CmafPackager> LiveOutput::make_rendition_packager(const
 }
 
 void LiveOutput::start_ladder(const pipelines::MediaFacts& facts) {
-  // Called once, with mutex_ held, on the source's streaming thread.
-  pipelines::LadderOptions lo;
-  auto ladder = std::make_unique<pipelines::Ladder>("ladder-" + std::to_string(event_id_), *ladder_spec_, facts, lo,
+  // On the source's streaming thread, before its first unit: the ladder sees the same first keyframe as
+  // the source packager, so both start their segment grid on it. Not under mutex_ (a state change).
+  auto ladder = std::make_unique<pipelines::Ladder>("ladder-" + std::to_string(event_id_), *ladder_spec_, facts,
+                                                    pipelines::LadderOptions{},
                                                     static_cast<pipelines::LadderListener&>(*this));
+  std::vector<std::pair<std::string, std::shared_ptr<package::CmafPackager>>> made;
   for (const auto& rung : ladder->rungs()) {
     const bool video = !rung.spec.audio_only;
-    auto p = make_rendition_packager(rung.spec.name, video, rung.spec.audio_only || facts.has_audio);
-    renditions_[rung.spec.name] = p;
-    order_.push_back(rung.spec.name);
-    if (video && facts.has_audio) audio_carriers_.push_back(rung.spec.name);
+    made.emplace_back(rung.spec.name, make_rendition_packager(rung.spec.name, video, !video || facts.has_audio));
+  }
+  {
+    std::lock_guard lock(mutex_);
+    for (const auto& [name, p] : made) {
+      renditions_[name] = p;
+      order_.push_back(name);
+      if (p->options().video && p->options().audio) audio_carriers_.push_back(name);
+    }
   }
   std::string error;
-  if (!ladder->start(error)) {
+  const bool started = ladder->start(error);
+  if (!started) {
     core::Logger("live").error("event " + std::to_string(event_id_) + ": the ladder did not start (" + error +
                                "); only the source rendition is offered");
-    ladder_failed_ = true;
-    for (const auto& rung : ladder->rungs()) renditions_[rung.spec.name]->end_of_stream();
+    for (const auto& [name, p] : made) p->end_of_stream();
     if (events_.ladder_failed) events_.ladder_failed();
-  } else if (!ladder->rungs().empty()) {
+  } else if (!made.empty()) {
     std::string names;
     for (const auto& r : ladder->rungs())
       names += (names.empty() ? "" : ", ") + r.spec.name +
@@ -83,28 +90,36 @@ void LiveOutput::start_ladder(const pipelines::MediaFacts& facts) {
                std::to_string(r.spec.bitrate_kbps) + "k";
     core::Logger("live").info("event " + std::to_string(event_id_) + ": ladder '" + ladder_spec_->name + "': " + names);
   }
+  std::lock_guard lock(mutex_);
+  if (!started) {
+    ladder_failed_ = true;
+    audio_carriers_.clear();
+    order_ = {"source"};
+  }
   ladder_ = std::move(ladder);
 }
 
 void LiveOutput::on_session_start(const pipelines::MediaFacts& facts, bool discontinuity,
                                   int64_t first_sample_wall_ms) {
-  std::vector<std::shared_ptr<package::CmafPackager>> all;
-  pipelines::Ladder* ladder = nullptr;
-  bool fresh_ladder = false;
+  bool start = false;
   {
     std::lock_guard lock(mutex_);
     if (!renditions_.count("source")) {
       renditions_["source"] = make_rendition_packager("source", facts.has_video, facts.has_audio);
       order_.insert(order_.begin(), "source");
     }
-    if (options_.ladder && ladder_spec_ && !ladder_ && !ended_) {
-      start_ladder(facts);
-      fresh_ladder = true;
-    }
-    if (!ladder_failed_) ladder = ladder_.get();
-    for (const auto& name : order_) all.push_back(renditions_[name]);
+    start = options_.ladder && ladder_spec_ && !ladder_ && !ladder_starting_ && !ended_;
+    ladder_starting_ = ladder_starting_ || start;
   }
-  if (ladder && !fresh_ladder) ladder->reconfigure(facts);
+  if (start) start_ladder(facts);
+  std::vector<std::shared_ptr<package::CmafPackager>> all;
+  pipelines::Ladder* ladder = nullptr;
+  {
+    std::lock_guard lock(mutex_);
+    if (!ladder_failed_) ladder = ladder_.get();
+    for (const auto& [name, p] : renditions_) all.push_back(p);
+  }
+  if (ladder && !start) ladder->reconfigure(facts);
   for (const auto& p : all) {
     // Rungs take their video (and the audio rung its audio) from the ladder's encoders.
     const bool source = p->options().rendition == "source";

@@ -9,8 +9,8 @@
 // same times and a player switches between them without a glitch.
 //
 // Threads: create() on the control thread; media calls on GStreamer streaming threads (the ladder is
-// started there: a different pipeline than the caller's, so no state-change deadlock; it is stopped on
-// the control thread in on_event_end); find(), reads and health() from the web or store thread. The map
+// started there, not under our lock: a different pipeline than the caller's, so no state-change
+// deadlock; it is stopped on the control thread in on_event_end); find(), reads and health() from the web or store thread. The map
 // is guarded by a mutex (the seam); each packager guards itself.
 #pragma once
 
@@ -101,6 +101,7 @@ class LiveOutput : public hub::MediaConsumer, private pipelines::LadderListener 
   std::vector<std::string> order_;          // master playlist order
   std::vector<std::string> audio_carriers_;  // video rungs that carry the source's audio
   std::unique_ptr<pipelines::Ladder> ladder_;
+  bool ladder_starting_ = false;
   bool ladder_failed_ = false;
   package::BytesPtr poster_;
   bool ended_ = false;
