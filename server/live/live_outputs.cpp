@@ -169,15 +169,14 @@ void LiveOutput::on_rung_unit(const std::string& rung, const pipelines::AccessUn
 void LiveOutput::on_rung_dropped(const std::string& rung, const std::string& reason) {
   core::Logger("live").warn("event " + std::to_string(event_id_) + ": overload, rendition " + rung +
                             " stopped: " + reason);
-  std::shared_ptr<package::CmafPackager> p;
   {
+    // New players no longer see it in the master playlist. No ENDLIST (hls.js would end the playback of a
+    // viewer on it): its playlist stops growing, the player's blocking reload fails and it switches to
+    // another level. on_event_end() ends it with the others.
     std::lock_guard lock(mutex_);
-    auto it = renditions_.find(rung);
-    if (it != renditions_.end()) p = it->second;
     audio_carriers_.erase(std::remove(audio_carriers_.begin(), audio_carriers_.end(), rung), audio_carriers_.end());
     order_.erase(std::remove(order_.begin(), order_.end(), rung), order_.end());
   }
-  if (p) p->end_of_stream();  // players on it get ENDLIST; new players no longer see it in the master
   if (events_.rung_dropped) events_.rung_dropped(rung);
 }
 
@@ -190,17 +189,13 @@ void LiveOutput::on_poster(std::vector<uint8_t> jpeg, int64_t) {
 void LiveOutput::on_failed(const std::string& reason) {
   core::Logger("live").error("event " + std::to_string(event_id_) + ": ladder failed (" + reason +
                              "); only the source rendition goes on");
-  std::vector<std::shared_ptr<package::CmafPackager>> rungs;
   {
-    std::lock_guard lock(mutex_);
+    std::lock_guard lock(mutex_);  // the rungs leave the master playlist; ENDLIST at the event's end (as above)
     if (ladder_failed_) return;
     ladder_failed_ = true;
     audio_carriers_.clear();
-    for (const auto& [name, p] : renditions_)
-      if (name != "source") rungs.push_back(p);
     order_ = {"source"};
   }
-  for (const auto& p : rungs) p->end_of_stream();
   if (events_.ladder_failed) events_.ladder_failed();
 }
 
