@@ -119,13 +119,36 @@ core::Result<void> App::start() {
   live_options.part_target_ms = config_.live.part_target_ms;
   live_options.segment_target_ms = config_.live.segment_target_ms;
   live_options.window_segments = config_.live.window_segments;
+  live_options.ladder = config_.ladder.enabled;
+  if (config_.ladder.enabled) {
+    std::vector<std::string> ladder_errors;
+    const bool dir_required = config_.ladder.dir != config::LadderConfig{}.dir;
+    auto ladders = live::load_ladders(config_.ladder.dir, dir_required, config_.ladder.default_ladder,
+                                      config_.ladder.studios, ladder_errors);
+    if (!ladder_errors.empty()) {
+      std::string all;
+      for (const auto& e : ladder_errors) all += (all.empty() ? "" : "; ") + e;
+      return core::Error{"bad_config", all, "ladder"};
+    }
+    live_options.ladders = std::make_shared<const live::LadderSet>(std::move(ladders));
+  }
   live_outputs_ = std::make_unique<live::LiveOutputs>(live_options);
   live_routes_ = std::make_unique<web::LiveRoutes>(*live_outputs_);
-  live_outputs_->set_notify([routes = live_routes_.get()](int64_t event_id) { routes->notify(event_id); });
+  live::LiveOutputEvents live_events;
+  live_events.notify = [routes = live_routes_.get()](int64_t event_id) { routes->notify(event_id); };
+  live_events.rung_dropped = [this](const std::string& rung) {
+    metrics_.add("sreda_ladder_rungs_dropped_total", {{"rendition", rung}});
+  };
+  live_events.ladder_failed = [this] { metrics_.add("sreda_ladder_failures_total", {}); };
+  live_outputs_->set_events(std::move(live_events));
+  metrics_.describe("sreda_ladder_rungs_dropped_total", "counter",
+                    "ladder rungs stopped because the encoders fell behind real time (top rung first)");
+  metrics_.describe("sreda_ladder_failures_total", "counter", "ladders that failed (the source rendition went on)");
   metrics_.gauge("sreda_live_held_requests", "LL-HLS requests waiting for a part",
                  [routes = live_routes_.get()] { return static_cast<double>(routes->held_count()); });
   hub_ = std::make_unique<hub::EventHub>(control_, *store_, config_, metrics_, live_outputs_.get());
   api_ = std::make_unique<web::Api>(config_, *store_, *limiter_, keys_, hub_.get());
+  api_->set_live_outputs(live_outputs_.get());
   health_ = std::make_unique<web::HealthHandler>();
   metrics_handler_ = std::make_unique<web::MetricsHandler>(metrics_);
   calendar_ = std::make_unique<web::CalendarHandler>(config_, *store_);

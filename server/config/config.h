@@ -50,6 +50,13 @@ struct LiveConfig {
   int window_segments = 10;      // segments kept in memory per rendition
 };
 
+struct LadderConfig {
+  bool enabled = true;                  // encode each live event into the ladder (source is always offered)
+  std::string dir = "config/ladders";   // ladder presets, one <name>.jsonc each
+  std::string default_ladder = "default";
+  std::string studios;                  // per-studio choice: "<studio id>=<ladder>,…"
+};
+
 struct LogConfig {
   std::string level = "info";    // debug | info | warn | error
 };
@@ -61,6 +68,7 @@ struct Config {
   StudiosConfig studios;
   IngestConfig ingest;
   LiveConfig live;
+  LadderConfig ladder;
   LogConfig log;
 };
 
@@ -87,6 +95,10 @@ void visit_fields(Config& c, Visitor&& v) {
   v("live.part_target_ms", c.live.part_target_ms);
   v("live.segment_target_ms", c.live.segment_target_ms);
   v("live.window_segments", c.live.window_segments);
+  v("ladder.enabled", c.ladder.enabled);
+  v("ladder.dir", c.ladder.dir);
+  v("ladder.default", c.ladder.default_ladder);
+  v("ladder.studios", c.ladder.studios);
   v("log.level", c.log.level);
 }
 

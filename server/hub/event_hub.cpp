@@ -139,7 +139,7 @@ void EventHub::start() {
         e->studio_name = ev.studio_name;
         e->state = "intermission";
         e->live_since_ms = core::now_ms();
-        if (consumers_) e->consumer = consumers_->create(ev.id);
+        if (consumers_) e->consumer = consumers_->create(ev.id, ev.studio_id);
         core::Logger("hub").info("event " + std::to_string(ev.id) + " was " + ev.state +
                                  " when the server stopped: waiting " + std::to_string(config_.studios.reconnect_grace_s) +
                                  " s for its studio");
@@ -258,7 +258,7 @@ void EventHub::attach(Protocol protocol, uint64_t session_id, const StudioKey& s
     fresh->studio_id = studio.studio_id;
     fresh->studio_name = studio.name;
     fresh->live_since_ms = core::now_ms();
-    if (consumers_) fresh->consumer = consumers_->create(event_id);
+    if (consumers_) fresh->consumer = consumers_->create(event_id, studio.studio_id);
     e = fresh.get();
     events_[event_id] = std::move(fresh);
     studio_events_[studio.studio_id] = event_id;

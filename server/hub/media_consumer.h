@@ -26,11 +26,11 @@ class MediaConsumer {
   virtual void on_event_end() = 0;
 };
 
-// Makes the consumers of one event when it first goes live. Control thread.
+// Makes the consumers of one event when it first goes live. Control thread. The studio picks its ladder.
 class ConsumerFactory {
  public:
   virtual ~ConsumerFactory() = default;
-  virtual std::shared_ptr<MediaConsumer> create(int64_t event_id) = 0;
+  virtual std::shared_ptr<MediaConsumer> create(int64_t event_id, int64_t studio_id) = 0;
 };
 
 }  // namespace sreda::hub

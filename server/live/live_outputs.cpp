@@ -1,79 +1,284 @@
 #include "server/live/live_outputs.h"
 
+#include <algorithm>
+
 #include "server/core/clock.h"
+#include "server/core/log.h"
 
 namespace sreda::live {
+namespace {
 
-LiveOutput::LiveOutput(int64_t event_id, const LiveOutputOptions& options, Notify notify)
-    : event_id_(event_id), options_(options), notify_(std::move(notify)) {}
-
-void LiveOutput::on_session_start(const pipelines::MediaFacts& facts, bool discontinuity,
-                                  int64_t first_sample_wall_ms) {
-  std::shared_ptr<package::CmafPackager> p;
-  {
-    std::lock_guard lock(mutex_);
-    if (!source_) {
-      package::PackagerOptions o;
-      o.rendition = "source";
-      o.video = facts.has_video;
-      o.audio = facts.has_audio;
-      o.part_target_ms = options_.part_target_ms;
-      o.segment_target_ms = options_.segment_target_ms;
-      o.window_segments = options_.window_segments;
-      auto id = event_id_;
-      auto notify = notify_;
-      source_ = std::make_shared<package::CmafPackager>(o, nullptr, [id, notify](const package::ReloadState&) {
-        if (notify) notify(id);
-      });
-    }
-    p = source_;
-  }
-  if (facts.has_video && p->options().video)
-    (void)p->configure_video({facts.video_codec_data, facts.width, facts.height, facts.fps_num, facts.fps_den});
-  if (facts.has_audio && p->options().audio)
-    (void)p->configure_audio({facts.audio_codec_data, facts.audio_rate, facts.audio_channels});
-  (void)discontinuity;  // every run after the first is a discontinuity for the packager
-  p->begin_run(first_sample_wall_ms);
-}
-
-void LiveOutput::on_access_unit(const pipelines::AccessUnit& unit) {
-  std::shared_ptr<package::CmafPackager> p;
-  {
-    std::lock_guard lock(mutex_);
-    p = source_;
-  }
-  if (!p) return;
+package::AccessUnit packager_unit(const pipelines::AccessUnit& unit) {
   package::AccessUnit au;
   au.track = unit.track == pipelines::TrackKind::video ? package::TrackKind::video : package::TrackKind::audio;
   au.pts_us = unit.pts_us;
   au.dts_us = unit.dts_us;
   au.keyframe = unit.keyframe;
   au.payload = std::span<const uint8_t>(unit.data.data(), unit.data.size());
-  p->push(au);
+  return au;
+}
+
+void configure(package::CmafPackager& p, const pipelines::MediaFacts& facts) {
+  if (facts.has_video && p.options().video)
+    (void)p.configure_video({facts.video_codec_data, facts.width, facts.height, facts.fps_num, facts.fps_den});
+  if (facts.has_audio && p.options().audio)
+    (void)p.configure_audio({facts.audio_codec_data, facts.audio_rate, facts.audio_channels});
+}
+
+}  // namespace
+
+LiveOutput::LiveOutput(int64_t event_id, const LiveOutputOptions& options, const pipelines::LadderSpec* ladder,
+                       LiveOutputEvents events)
+    : event_id_(event_id), options_(options), ladder_spec_(ladder), events_(std::move(events)) {}
+
+LiveOutput::~LiveOutput() {
+  if (ladder_) ladder_->stop(0);
+}
+
+std::shared_ptr<package::CmafPackager> LiveOutput::make_rendition_packager(const std::string& name, bool video,
+                                                                           bool audio) {
+  package::PackagerOptions o;
+  o.rendition = name;
+  o.video = video;
+  o.audio = audio;
+  o.part_target_ms = options_.part_target_ms;
+  o.segment_target_ms = options_.segment_target_ms;
+  o.window_segments = options_.window_segments;
+  o.shared_clock = true;
+  if (ladder_spec_) {
+    for (const auto& r : ladder_spec_->rungs)
+      if (r.name == name) o.nominal_bandwidth = (r.bitrate_kbps + (video && audio ? 128 : 0)) * 1000LL;
+  }
+  auto id = event_id_;
+  auto notify = events_.notify;
+  return std::make_shared<package::CmafPackager>(o, nullptr, [id, notify](const package::ReloadState&) {
+    if (notify) notify(id);
+  });
+}
+
+void LiveOutput::start_ladder(const pipelines::MediaFacts& facts) {
+  // On the source's streaming thread, before its first unit: the ladder sees the same first keyframe as
+  // the source packager, so both start their segment grid on it. Not under mutex_ (a state change).
+  auto ladder = std::make_unique<pipelines::Ladder>("ladder-" + std::to_string(event_id_), *ladder_spec_, facts,
+                                                    pipelines::LadderOptions{},
+                                                    static_cast<pipelines::LadderListener&>(*this));
+  std::vector<std::pair<std::string, std::shared_ptr<package::CmafPackager>>> made;
+  for (const auto& rung : ladder->rungs()) {
+    const bool video = !rung.spec.audio_only;
+    made.emplace_back(rung.spec.name, make_rendition_packager(rung.spec.name, video, !video || facts.has_audio));
+  }
+  {
+    std::lock_guard lock(mutex_);
+    for (const auto& [name, p] : made) {
+      renditions_[name] = p;
+      order_.push_back(name);
+      if (p->options().video && p->options().audio) audio_carriers_.push_back(name);
+    }
+  }
+  std::string error;
+  const bool started = ladder->start(error);
+  if (!started) {
+    core::Logger("live").error("event " + std::to_string(event_id_) + ": the ladder did not start (" + error +
+                               "); only the source rendition is offered");
+    for (const auto& [name, p] : made) p->end_of_stream();
+    if (events_.ladder_failed) events_.ladder_failed();
+  } else if (!made.empty()) {
+    std::string names;
+    for (const auto& r : ladder->rungs())
+      names += (names.empty() ? "" : ", ") + r.spec.name +
+               (r.width ? " " + std::to_string(r.width) + "x" + std::to_string(r.height) : "") + " " +
+               std::to_string(r.spec.bitrate_kbps) + "k";
+    core::Logger("live").info("event " + std::to_string(event_id_) + ": ladder '" + ladder_spec_->name + "': " + names);
+  }
+  std::lock_guard lock(mutex_);
+  if (!started) {
+    ladder_failed_ = true;
+    audio_carriers_.clear();
+    order_ = {"source"};
+  }
+  ladder_ = std::move(ladder);
+}
+
+void LiveOutput::on_session_start(const pipelines::MediaFacts& facts, bool discontinuity,
+                                  int64_t first_sample_wall_ms) {
+  bool start = false;
+  {
+    std::lock_guard lock(mutex_);
+    if (!renditions_.count("source")) {
+      renditions_["source"] = make_rendition_packager("source", facts.has_video, facts.has_audio);
+      order_.insert(order_.begin(), "source");
+    }
+    start = options_.ladder && ladder_spec_ && !ladder_ && !ladder_starting_ && !ended_;
+    ladder_starting_ = ladder_starting_ || start;
+  }
+  if (start) start_ladder(facts);
+  std::vector<std::shared_ptr<package::CmafPackager>> all;
+  pipelines::Ladder* ladder = nullptr;
+  {
+    std::lock_guard lock(mutex_);
+    if (!ladder_failed_) ladder = ladder_.get();
+    for (const auto& [name, p] : renditions_) all.push_back(p);
+  }
+  if (ladder && !start) ladder->reconfigure(facts);
+  for (const auto& p : all) {
+    // Rungs take their video (and the audio rung its audio) from the ladder's encoders.
+    const bool source = p->options().rendition == "source";
+    if (source) {
+      configure(*p, facts);
+    } else if (p->options().video && facts.has_audio && p->options().audio) {
+      (void)p->configure_audio({facts.audio_codec_data, facts.audio_rate, facts.audio_channels});
+    }
+    (void)discontinuity;  // every run after the first is a discontinuity for the packager
+    p->begin_run(first_sample_wall_ms);
+  }
+}
+
+void LiveOutput::on_access_unit(const pipelines::AccessUnit& unit) {
+  std::shared_ptr<package::CmafPackager> source;
+  std::vector<std::shared_ptr<package::CmafPackager>> carriers;
+  pipelines::Ladder* ladder = nullptr;
+  {
+    std::lock_guard lock(mutex_);
+    auto it = renditions_.find("source");
+    if (it == renditions_.end()) return;
+    source = it->second;
+    if (unit.track == pipelines::TrackKind::audio)
+      for (const auto& name : audio_carriers_) carriers.push_back(renditions_[name]);
+    if (!ladder_failed_) ladder = ladder_.get();
+  }
+  const auto au = packager_unit(unit);
+  source->push(au);
+  if (ladder) ladder->push(unit);  // never blocks: the source rendition is never held up by the ladder
+  for (const auto& p : carriers) p->push(au);
+}
+
+void LiveOutput::on_rung_facts(const std::string& rung, const pipelines::MediaFacts& facts) {
+  auto p = rendition(rung);
+  if (!p) return;
+  if (facts.has_video && p->options().video)
+    (void)p->configure_video({facts.video_codec_data, facts.width, facts.height, facts.fps_num, facts.fps_den});
+  if (facts.has_audio && !p->options().video)
+    (void)p->configure_audio({facts.audio_codec_data, facts.audio_rate, facts.audio_channels});
+}
+
+void LiveOutput::on_rung_unit(const std::string& rung, const pipelines::AccessUnit& unit) {
+  // The audio rung's own AAC goes only to the audio rung; video rungs get the source's AAC.
+  if (auto p = rendition(rung)) p->push(packager_unit(unit));
+}
+
+void LiveOutput::on_rung_dropped(const std::string& rung, const std::string& reason) {
+  core::Logger("live").warn("event " + std::to_string(event_id_) + ": overload, rendition " + rung +
+                            " stopped: " + reason);
+  {
+    // New players no longer see it in the master playlist. No ENDLIST (hls.js would end the playback of a
+    // viewer on it): its playlist stops growing, the player's blocking reload fails and it switches to
+    // another level. on_event_end() ends it with the others.
+    std::lock_guard lock(mutex_);
+    audio_carriers_.erase(std::remove(audio_carriers_.begin(), audio_carriers_.end(), rung), audio_carriers_.end());
+    order_.erase(std::remove(order_.begin(), order_.end(), rung), order_.end());
+  }
+  if (events_.rung_dropped) events_.rung_dropped(rung);
+}
+
+void LiveOutput::on_poster(std::vector<uint8_t> jpeg, int64_t) {
+  auto bytes = std::make_shared<const package::Bytes>(std::move(jpeg));
+  std::lock_guard lock(mutex_);
+  poster_ = std::move(bytes);
+}
+
+void LiveOutput::on_failed(const std::string& reason) {
+  core::Logger("live").error("event " + std::to_string(event_id_) + ": ladder failed (" + reason +
+                             "); only the source rendition goes on");
+  {
+    std::lock_guard lock(mutex_);  // the rungs leave the master playlist; ENDLIST at the event's end (as above)
+    if (ladder_failed_) return;
+    ladder_failed_ = true;
+    audio_carriers_.clear();
+    order_ = {"source"};
+  }
+  if (events_.ladder_failed) events_.ladder_failed();
 }
 
 void LiveOutput::on_session_end() {}
 
 void LiveOutput::on_event_end() {
-  std::shared_ptr<package::CmafPackager> p;
+  pipelines::Ladder* ladder = nullptr;
   {
     std::lock_guard lock(mutex_);
     ended_ = true;
-    p = source_;
+    ladder = ladder_.get();
   }
-  if (p) p->end_of_stream();
-  if (notify_) notify_(event_id_);
+  if (ladder) ladder->stop(3000);  // control thread: the rungs' last frames reach their packagers
+  std::vector<std::shared_ptr<package::CmafPackager>> all;
+  {
+    std::lock_guard lock(mutex_);
+    for (const auto& [name, p] : renditions_) all.push_back(p);
+  }
+  for (const auto& p : all) p->end_of_stream();
+  if (events_.notify) events_.notify(event_id_);
 }
 
 std::shared_ptr<package::CmafPackager> LiveOutput::rendition(const std::string& name) const {
   std::lock_guard lock(mutex_);
-  return name == "source" ? source_ : nullptr;
+  auto it = renditions_.find(name);
+  return it == renditions_.end() ? nullptr : it->second;
 }
 
 std::vector<std::string> LiveOutput::rendition_names() const {
+  std::vector<std::pair<std::string, std::shared_ptr<package::CmafPackager>>> list;
+  {
+    std::lock_guard lock(mutex_);
+    for (const auto& name : order_) list.emplace_back(name, renditions_.at(name));
+  }
+  std::vector<std::string> out;
+  for (const auto& [name, p] : list)
+    if (p->init_segment(0)) out.push_back(name);  // listed once it has produced media
+  return out;
+}
+
+std::vector<RenditionHealth> LiveOutput::health() const {
+  std::vector<std::pair<std::string, std::shared_ptr<package::CmafPackager>>> list;
+  pipelines::Ladder* ladder = nullptr;
+  {
+    std::lock_guard lock(mutex_);
+    for (const auto& [name, p] : renditions_) list.emplace_back(name, p);
+    ladder = ladder_.get();
+  }
+  std::map<std::string, pipelines::RungHealth> rungs;
+  if (ladder)
+    for (auto& h : ladder->health()) rungs[h.name] = h;
+  std::vector<RenditionHealth> out;
+  for (const auto& [name, p] : list) {
+    RenditionHealth h;
+    h.name = name;
+    const auto v = p->variant_info();
+    h.width = v.width;
+    h.height = v.height;
+    h.fps = v.frame_rate;
+    h.bandwidth = v.bandwidth;
+    h.average_bandwidth = v.average_bandwidth;
+    h.kbps = v.average_bandwidth / 1000.0;
+    if (auto it = rungs.find(name); it != rungs.end()) {
+      const auto& r = it->second;
+      h.encoded = true;
+      h.width = r.width;
+      h.height = r.height;
+      h.target_kbps = r.target_kbps;
+      h.active = r.active;
+      h.fps = r.fps;
+      h.kbps = r.kbps;
+      h.queue_depth = r.queue_depth;
+      h.frames = r.frames;
+      h.dropped_frames = r.dropped_frames;
+    }
+    out.push_back(h);
+  }
+  return out;
+}
+
+package::BytesPtr LiveOutput::poster() const {
   std::lock_guard lock(mutex_);
-  if (!source_) return {};
-  return {"source"};
+  return poster_;
 }
 
 bool LiveOutput::ended() const {
@@ -81,11 +286,12 @@ bool LiveOutput::ended() const {
   return ended_;
 }
 
-std::shared_ptr<hub::MediaConsumer> LiveOutputs::create(int64_t event_id) {
+std::shared_ptr<hub::MediaConsumer> LiveOutputs::create(int64_t event_id, int64_t studio_id) {
   std::lock_guard lock(mutex_);
   auto it = outputs_.find(event_id);
   if (it != outputs_.end() && !it->second->ended()) return it->second;
-  auto out = std::make_shared<LiveOutput>(event_id, options_, notify_);
+  const pipelines::LadderSpec* ladder = options_.ladders ? options_.ladders->for_studio(studio_id) : nullptr;
+  auto out = std::make_shared<LiveOutput>(event_id, options_, ladder, events_);
   outputs_[event_id] = out;
   // Overflow policy: forget the oldest ended events beyond keep_ended_events.
   size_t ended = 0;

@@ -1,9 +1,17 @@
-// The live outputs of every event: one CMAF packager per rendition (today the `source` rendition,
-// passed through without re-encoding), created when an event first goes live and kept after it ends so
-// players receive ENDLIST. Implements the hub's ConsumerFactory.
+// The live outputs of every event: one CMAF packager per rendition — `source` (the studio's H.264/AAC
+// passed through without re-encoding) and, with the ladder on, one per rung of the studio's ladder
+// (pipelines/ladder) — created when an event first goes live and kept after it ends so players receive
+// ENDLIST. Implements the hub's ConsumerFactory. Every packager is made by make_rendition_packager().
 //
-// Threads: create() on the control thread; media calls on GStreamer streaming threads; find() from the
-// web thread. The map is guarded by a mutex (the seam); each packager guards itself.
+// Video rungs carry the source's AAC (passed through, like `source`); the `audio` rung is the ladder's
+// own low-bitrate AAC. All packagers share the event's media clock (PackagerOptions::shared_clock), and
+// the ladder puts every rung's keyframes on the source's, so every rendition cuts its segments at the
+// same times and a player switches between them without a glitch.
+//
+// Threads: create() on the control thread; media calls on GStreamer streaming threads (the ladder is
+// started there, not under our lock: a different pipeline than the caller's, so no state-change
+// deadlock; it is stopped on the control thread in on_event_end); find(), reads and health() from the web or store thread. The map
+// is guarded by a mutex (the seam); each packager guards itself.
 #pragma once
 
 #include <cstdint>
@@ -12,8 +20,11 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
+#include "pipelines/ladder/ladder.h"
 #include "server/hub/media_consumer.h"
+#include "server/live/ladder_config.h"
 #include "server/package/cmaf_packager.h"
 
 namespace sreda::live {
@@ -23,13 +34,36 @@ struct LiveOutputOptions {
   int segment_target_ms = 2000;
   int window_segments = 10;
   size_t keep_ended_events = 50;  // ended events whose last window stays in memory
+  bool ladder = false;            // encode the ladder (config ladder.enabled)
+  std::shared_ptr<const LadderSet> ladders;
+};
+
+// What a curator sees of one rendition (GET /api/events/{id}/live).
+struct RenditionHealth {
+  std::string name;
+  bool encoded = false;  // false: the source, passed through
+  int width = 0, height = 0;
+  int target_kbps = 0;
+  bool active = true;
+  double fps = 0, kbps = 0;
+  int queue_depth = 0;
+  int64_t frames = 0, dropped_frames = 0;
+  int64_t bandwidth = 0, average_bandwidth = 0;  // measured over the packager's window
+};
+
+// Events the owner counts (metrics); called on streaming threads.
+struct LiveOutputEvents {
+  std::function<void(int64_t event_id)> notify;  // a rendition has a new part or ended
+  std::function<void(const std::string& rung)> rung_dropped;
+  std::function<void()> ladder_failed;
 };
 
 // One event's renditions.
-class LiveOutput : public hub::MediaConsumer {
+class LiveOutput : public hub::MediaConsumer, private pipelines::LadderListener {
  public:
-  using Notify = std::function<void(int64_t event_id)>;
-  LiveOutput(int64_t event_id, const LiveOutputOptions& options, Notify notify);
+  LiveOutput(int64_t event_id, const LiveOutputOptions& options, const pipelines::LadderSpec* ladder,
+             LiveOutputEvents events);
+  ~LiveOutput() override;
 
   void on_session_start(const pipelines::MediaFacts& facts, bool discontinuity,
                         int64_t first_sample_wall_ms) override;
@@ -39,30 +73,52 @@ class LiveOutput : public hub::MediaConsumer {
 
   // The packager of a rendition, or null (not started yet, or no such rendition).
   std::shared_ptr<package::CmafPackager> rendition(const std::string& name) const;
+  // The renditions a player may choose now (the master playlist): source, rungs from the tallest, audio.
   std::vector<std::string> rendition_names() const;
+  std::vector<RenditionHealth> health() const;
+  // The latest poster JPEG, or null.
+  package::BytesPtr poster() const;
   bool ended() const;
 
  private:
+  // LadderListener (ladder streaming threads).
+  void on_rung_facts(const std::string& rung, const pipelines::MediaFacts& facts) override;
+  void on_rung_unit(const std::string& rung, const pipelines::AccessUnit& unit) override;
+  void on_rung_dropped(const std::string& rung, const std::string& reason) override;
+  void on_poster(std::vector<uint8_t> jpeg, int64_t pts_us) override;
+  void on_failed(const std::string& reason) override;
+
+  // The one place a rendition's packager is made (the archive attaches its sink here).
+  std::shared_ptr<package::CmafPackager> make_rendition_packager(const std::string& name, bool video, bool audio);
+  void start_ladder(const pipelines::MediaFacts& facts);
+
   int64_t event_id_;
   LiveOutputOptions options_;
-  Notify notify_;
+  const pipelines::LadderSpec* ladder_spec_;  // null: no ladder for this event
+  LiveOutputEvents events_;
   mutable std::mutex mutex_;
-  std::shared_ptr<package::CmafPackager> source_;
+  std::map<std::string, std::shared_ptr<package::CmafPackager>> renditions_;
+  std::vector<std::string> order_;          // master playlist order
+  std::vector<std::string> audio_carriers_;  // video rungs that carry the source's audio
+  std::unique_ptr<pipelines::Ladder> ladder_;
+  bool ladder_starting_ = false;
+  bool ladder_failed_ = false;
+  package::BytesPtr poster_;
   bool ended_ = false;
 };
 
 class LiveOutputs : public hub::ConsumerFactory {
  public:
-  explicit LiveOutputs(LiveOutputOptions options) : options_(options) {}
-  // Called (from streaming threads) whenever a rendition of the event has a new part or ended.
-  void set_notify(LiveOutput::Notify notify) { notify_ = std::move(notify); }
+  explicit LiveOutputs(LiveOutputOptions options) : options_(std::move(options)) {}
+  // Set before the first create(); called from streaming threads.
+  void set_events(LiveOutputEvents events) { events_ = std::move(events); }
 
-  std::shared_ptr<hub::MediaConsumer> create(int64_t event_id) override;
+  std::shared_ptr<hub::MediaConsumer> create(int64_t event_id, int64_t studio_id) override;
   std::shared_ptr<LiveOutput> find(int64_t event_id) const;
 
  private:
   LiveOutputOptions options_;
-  LiveOutput::Notify notify_;
+  LiveOutputEvents events_;
   mutable std::mutex mutex_;
   std::map<int64_t, std::shared_ptr<LiveOutput>> outputs_;
 };

@@ -132,8 +132,16 @@ void CmafPackager::push(const AccessUnit& unit) {
     if (!run_started_) {
       // Map this run onto the output timeline after everything already written.
       run_started_ = true;
-      run_start_out_us_ = (any_run_ ? out_end_us_ : 0) + options_.run_gap_ms * 1000LL;
-      run_offset_us_ = run_start_out_us_ - unit.dts_us;
+      const int64_t gap = options_.run_gap_ms * 1000LL;
+      const int64_t after = (any_run_ ? out_end_us_ : 0) + gap;
+      if (options_.shared_clock && unit.dts_us + gap >= after) {
+        // Every rendition of the event maps input to output the same way: same segment times.
+        run_offset_us_ = gap;
+        run_start_out_us_ = unit.dts_us + gap;
+      } else {
+        run_start_out_us_ = after;
+        run_offset_us_ = run_start_out_us_ - unit.dts_us;
+      }
       if (!run_wall_ms_) run_wall_ms_ = core::now_ms();
       pending_discontinuity_ = any_run_;
       any_run_ = true;

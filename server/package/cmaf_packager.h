@@ -41,6 +41,11 @@ struct PackagerOptions {
   int run_gap_ms = 200;                   // output gap at the start of each run (room for the other track)
   int max_track_wait_ms = 1000;           // a part waits at most this long for the second track's samples
   int64_t nominal_bandwidth = 2'000'000;  // BANDWIDTH before the first segment is complete
+  // Input times are a clock shared by several renditions (the event's media clock, which keeps
+  // increasing across reconnects): output = input + run gap, so renditions whose keyframes sit on the
+  // same timestamps cut their segments at the same output times. A run that would map before what is
+  // already written falls back to starting right after it.
+  bool shared_clock = false;
 };
 
 struct PackagerStats {

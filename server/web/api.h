@@ -14,6 +14,7 @@
 #include "server/config/config.h"
 #include "server/hub/event_hub.h"
 #include "server/hub/key_directory.h"
+#include "server/live/live_outputs.h"
 #include "server/store/store.h"
 #include "server/web/http.h"
 
@@ -24,6 +25,8 @@ class Api : public RouteHandler {
   // `hub` may be null (then /end and /live answer 503).
   Api(const config::Config& config, store::Store& store, auth::LoginLimiter& limiter, hub::KeyDirectory& keys,
       hub::EventHub* hub);
+  // Per-rendition health (ladder) in GET /api/events/{id}/live. Set once before start.
+  void set_live_outputs(live::LiveOutputs* outputs) { live_outputs_ = outputs; }
   void handle(HttpRequest request, Reply reply) override;
 
   enum class Access { anyone, curator, admin };
@@ -86,6 +89,7 @@ class Api : public RouteHandler {
   auth::LoginLimiter& limiter_;
   hub::KeyDirectory& keys_;
   hub::EventHub* hub_;
+  live::LiveOutputs* live_outputs_ = nullptr;
   std::vector<ApiRoute> routes_;
 };
 

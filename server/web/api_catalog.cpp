@@ -1,4 +1,6 @@
 // Studios, events and the public programme: the Api's handlers on the store thread.
+#include <cmath>
+
 #include "server/core/clock.h"
 #include "server/core/log.h"
 #include "server/schedule/catalog.h"
@@ -238,8 +240,29 @@ HttpResponse Api::live_event(Call& c) {
   if (!e) return no_event(c.ids[0]);
   json base = {{"event_id", e->id}, {"state", e->state}, {"publisher", nullptr}};
   if (!hub_) return HttpResponse::json(200, base);
-  hub_->live_info(e->id, [reply = c.reply, base](std::optional<json> info) {
-    reply(HttpResponse::json(200, info ? *info : base));
+  auto output = live_outputs_ ? live_outputs_->find(e->id) : nullptr;
+  hub_->live_info(e->id, [reply = c.reply, base, output](std::optional<json> info) {
+    json body = info ? *info : base;
+    if (output) {
+      // Each rendition's health: the source (passed through) and every ladder rung.
+      json renditions = json::array();
+      for (const auto& h : output->health()) {
+        json r = {{"name", h.name},           {"encoded", h.encoded},
+                  {"width", h.width},         {"height", h.height},
+                  {"active", h.active},       {"fps", std::round(h.fps * 10) / 10},
+                  {"kbps", std::round(h.kbps)}, {"bandwidth", h.bandwidth},
+                  {"average_bandwidth", h.average_bandwidth}};
+        if (h.encoded) {
+          r["target_kbps"] = h.target_kbps;
+          r["queue_depth"] = h.queue_depth;
+          r["frames"] = h.frames;
+          r["dropped_frames"] = h.dropped_frames;
+        }
+        renditions.push_back(std::move(r));
+      }
+      body["renditions"] = std::move(renditions);
+    }
+    reply(HttpResponse::json(200, body));
   });
   return deferred();
 }

@@ -73,6 +73,13 @@ void LiveRoutes::handle(HttpRequest request, Reply reply) {
     if (variants.empty()) return reply(not_found("the stream has not started yet"));
     return reply(playlist_response(package::write_master_playlist(variants), false));
   }
+  if (parts.size() == 3 && parts[2] == "poster.jpg") {
+    auto jpeg = output->poster();
+    if (!jpeg) return reply(not_found("no poster yet"));
+    HttpResponse r = bytes_response(jpeg, "image/jpeg");
+    r.headers = {{"cache-control", "public, max-age=5"}, {"access-control-allow-origin", "*"}};
+    return reply(std::move(r));
+  }
   if (parts.size() != 4 || !safe_name(parts[2])) return reply(not_found("no such live stream file"));
   const std::string& rendition = parts[2];
   const std::string& file = parts[3];

@@ -1,5 +1,6 @@
 // GET /live/<event_id>/… : LL-HLS playlists and media from memory.
-//   master.m3u8, <rendition>/index.m3u8 (blocking reload: _HLS_msn, _HLS_part, _HLS_skip),
+//   master.m3u8 (every rendition with media: source, ladder rungs, audio-only), poster.jpg (the latest
+//   poster frame), <rendition>/index.m3u8 (blocking reload: _HLS_msn, _HLS_part, _HLS_skip),
 //   <rendition>/init.mp4 | init<N>.mp4, <rendition>/seg<msn>.m4s, <rendition>/part<msn>.<i>.m4s
 // Held requests (a playlist or a hinted part that does not exist yet) cost no thread: they wait in a
 // bounded list and are answered by notify() when the packager completes a part, or by tick() with 503

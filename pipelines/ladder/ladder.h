@@ -1,0 +1,169 @@
+// The adaptive bitrate ladder of one live event: the source's access units in, one encoded stream per
+// rung out (plus a JPEG poster now and then).
+//
+//   vsrc (appsrc, H.264 AVC) → h264parse → openh264dec → videoconvert → tee ─┬→ queue → [cascade] videoscale → caps → tee(720p) ─┬→ queue → valve → x264enc → appsink
+//                                                               │                                                 └→ videoscale → caps → tee(480p) → …
+//                                                               └→ queue → (one frame per interval) videoscale → jpegenc → appsink (poster)
+//   asrc (appsrc, AAC raw) → faad → audioconvert → audioresample → voaacenc → appsink (audio rung)
+//
+// One decode and one colour conversion for every rung; each rung is scaled from the next taller one
+// (cascade: scaling 720p→480p reads ~2.25× fewer pixels than 1080p→480p) in one scaling thread; each
+// encoder has its own thread behind its own queue.
+//
+// Keyframes: every rung forces an IDR on the first frame at or after each source keyframe (a
+// GstForceKeyUnit event sent into x264enc just before that frame), x264 makes no scene-cut keyframes
+// (scenecut=0) and its own GOP limit is a far fallback (key-int-max = 10 s). So every rung's keyframes
+// sit on exactly the source's keyframe timestamps: the `source` rendition (passed through) and all rungs
+// cut their segments at the same times and stay in one ABR group. The alternative — a fixed GOP for the
+// rungs — would leave the source rendition out whenever the studio's GOP differs (OBS users set 1–4 s).
+//
+// Overload (drop_when_late): the queues in front of the scaler and of each encoder are leaky (they drop
+// the oldest frame rather than block), and appsrc never blocks the caller: the source rendition is never
+// stalled by the ladder. A rung that drops frames is behind real time; then the tallest active rung is
+// dropped (its valve closes, the listener hears on_rung_dropped) to free the CPU for the others — at most
+// one rung per kDropCooldownUs, never the last video rung. Tests of exact output turn drop_when_late off
+// (lossless queues that block, fed as fast as the machine goes).
+//
+// Cost (scripts/bench/ladder, 2026-12-01, the 2-core dev machine under load from other builds): a
+// 1280x720 30 fps publish through the default ladder (720p/480p/360p veryfast + 64k AAC + poster) costs
+// 0.61–0.71 CPU s per media s, every rung at 30 fps with 0 dropped frames; ffmpeg with one decode and
+// `split` (same rungs) takes 0.46–0.57 on the same input: ratio ~1.25, the goal (≤ 1.0) is not met yet.
+// Suspects: openh264dec (gst-libav's faster, threaded decoder cannot be loaded, see video_decoder_for)
+// and real-time wake-ups in ~8 streaming threads.
+//
+// Non-H.264 / non-AAC inputs: the decoders are chosen from the source's codec (video_decoder_for /
+// audio_decoder_for); ingest accepts only H.264/AAC today, so only those are wired and tested.
+//
+// Threads: construct, start(), stop() on the owner's thread (never a streaming thread). push() and
+// reconfigure() from the source's streaming threads (any, serialised by the caller per track).
+// LadderListener calls come on GStreamer streaming threads, one thread per rung; keep them short.
+// health() from any thread.
+#pragma once
+
+#include <gst/app/gstappsink.h>
+#include <gst/gst.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "pipelines/gst/gst_ref.h"
+#include "pipelines/ladder/ladder_plan.h"
+#include "pipelines/source/media.h"
+
+namespace sreda::pipelines {
+
+class LadderListener {
+ public:
+  virtual ~LadderListener() = default;
+  // The rung's codec facts (only its own track is set), before its first unit, and again if they change.
+  virtual void on_rung_facts(const std::string& rung, const MediaFacts& facts) = 0;
+  virtual void on_rung_unit(const std::string& rung, const AccessUnit& unit) = 0;
+  // The rung stopped for good (overload); `reason` is for logs and the curator.
+  virtual void on_rung_dropped(const std::string& rung, const std::string& reason) = 0;
+  virtual void on_poster(std::vector<uint8_t> jpeg, int64_t pts_us) = 0;
+  // A media error: the ladder is failed (the source rendition goes on); the owner stops it.
+  virtual void on_failed(const std::string& reason) = 0;
+};
+
+struct RungHealth {
+  std::string name;
+  int width = 0, height = 0;
+  int target_kbps = 0;
+  bool active = true;          // false once dropped under overload
+  double fps = 0;              // encoded frames per second over the last few seconds (media time)
+  double kbps = 0;             // encoded bitrate over the same window
+  int queue_depth = 0;         // frames waiting for the encoder
+  int64_t frames = 0;          // encoded so far
+  int64_t dropped_frames = 0;  // frames the rung skipped because it was behind real time
+};
+
+struct LadderOptions {
+  bool drop_when_late = true;
+  int encoder_queue_frames = 8;  // leaky queue depth in front of each encoder (~0.27 s at 30 fps)
+  size_t max_input_bytes = 8u << 20;
+};
+
+class Ladder {
+ public:
+  static constexpr int64_t kDropCooldownUs = 5'000'000;  // media time between two rung drops
+  static constexpr size_t kDropFramesToDegrade = 10;        // frames a rung may lose within the cooldown
+
+  Ladder(std::string name, LadderSpec spec, const MediaFacts& source, LadderOptions options,
+         LadderListener& listener);
+  ~Ladder();
+  Ladder(const Ladder&) = delete;
+  Ladder& operator=(const Ladder&) = delete;
+
+  // The rungs this source gets (empty: nothing to do; start() is then a no-op).
+  const std::vector<RungPlan>& rungs() const { return rungs_; }
+  // Builds and starts the pipeline; an error names the missing element.
+  bool start(std::string& error);
+  // A new publisher session (reconnect): new codec configuration for the decoders.
+  void reconfigure(const MediaFacts& source);
+  // The source's access units (event media clock). Never blocks; late input is dropped up to the
+  // next keyframe and counted.
+  void push(const AccessUnit& unit);
+  // Drain (EOS, wait at most timeout_ms), then NULL. Idempotent.
+  void stop(int timeout_ms = 3000);
+
+  std::vector<RungHealth> health() const;
+  int64_t input_dropped() const { return input_dropped_.load(); }
+  int64_t rungs_dropped() const { return rungs_dropped_.load(); }
+
+  // Internal, called from GStreamer threads.
+  struct Rung;
+  GstFlowReturn on_sample(Rung& rung, GstAppSink* sink);
+  GstPadProbeReturn on_encoder_input(Rung& rung, GstPad* pad, GstBuffer* buffer);
+  GstPadProbeReturn on_poster_input(GstBuffer* buffer);
+  GstBusSyncReply on_bus_message(GstMessage* message);
+  void on_scaler_overrun() { scaler_dropped_++; }
+
+ private:
+  bool build_video(std::string& error);
+  bool build_audio(std::string& error);
+  bool build_poster(GstElement* tee, std::string& error);
+  GstElement* add(const char* factory, const std::string& name, std::string& error);
+  GstCaps* video_input_caps(const MediaFacts& f) const;
+  GstCaps* audio_input_caps(const MediaFacts& f) const;
+  void note_encoder_drops(Rung& rung);
+  void fail(const std::string& reason);
+
+  std::string name_;
+  LadderSpec spec_;
+  MediaFacts source_;
+  LadderOptions options_;
+  LadderListener& listener_;
+  std::vector<RungPlan> rungs_;
+  std::vector<std::unique_ptr<Rung>> rung_state_;
+  Rung* poster_ = nullptr;  // in rung_state_ when there is a poster branch
+
+  gst::GstRef<GstElement> pipeline_;
+  GstElement* vsrc_ = nullptr;  // owned by pipeline_
+  GstElement* asrc_ = nullptr;
+
+  mutable std::mutex mutex_;           // keyframe list, drop policy, eos
+  std::deque<int64_t> keyframes_us_;   // recent source keyframe PTS, oldest first
+  int64_t last_rung_drop_us_ = INT64_MIN;
+  bool eos_seen_ = false;
+  std::condition_variable eos_cv_;
+  std::atomic<bool> video_need_keyframe_{false};
+  std::atomic<bool> failed_{false};
+  std::atomic<bool> stopped_{false};
+  std::atomic<int64_t> input_dropped_{0};
+  std::atomic<int64_t> scaler_dropped_{0};
+  std::atomic<int64_t> rungs_dropped_{0};
+  std::atomic<int64_t> last_poster_us_{INT64_MIN};
+};
+
+// The GStreamer decoder for a source codec ("h264" → openh264dec), or "" when there is none. The seam
+// for HEVC/Opus/MP3 inputs once ingest accepts them.
+std::string video_decoder_for(const std::string& codec);
+std::string audio_decoder_for(const std::string& codec);
+
+}  // namespace sreda::pipelines

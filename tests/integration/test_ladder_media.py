@@ -1,0 +1,118 @@
+"""The ladder on a real server: ffmpeg publishes 640x360 over RTMP; the master playlist offers the source,
+the 360p rung and the audio-only rung with measured bandwidth; each decodes in ffprobe; the video renditions
+cut their segments at the same times; curators see each rendition's health; a poster JPEG is served."""
+import os
+import re
+import subprocess
+import unittest
+
+from media_helpers import GRACE_S, X264, Studio, ffprobe
+from sreda_harness import SOURCE_DIR, Server, wait_for
+
+
+def publish_640x360(url, seconds):
+    cmd = ["ffmpeg", "-v", "error", "-nostdin", "-re", "-f", "lavfi", "-i", "testsrc=size=640x360:rate=25",
+           "-f", "lavfi", "-i", "sine=frequency=440", "-t", str(seconds)] + X264 + ["-f", "flv", url]
+    return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+def variants(master):
+    """[(attributes, uri)] of a master playlist."""
+    lines = master.splitlines()
+    out = []
+    for i, line in enumerate(lines):
+        if line.startswith("#EXT-X-STREAM-INF:"):
+            attrs = dict(re.findall(r'([A-Z-]+)=("[^"]*"|[^,]*)', line[len("#EXT-X-STREAM-INF:"):]))
+            out.append(({k: v.strip('"') for k, v in attrs.items()}, lines[i + 1]))
+    return out
+
+
+def segment_durations(playlist):
+    return [float(d) for d in re.findall(r"#EXTINF:([0-9.]+),", playlist)]
+
+
+class LadderTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.server = Server(env={"SREDA_STUDIOS_RECONNECT_GRACE_S": str(GRACE_S),
+                                 "SREDA_LADDER_DIR": os.path.join(SOURCE_DIR, "config/ladders")}).start()
+        cls.token = cls.server.login()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.cleanup()
+
+    def test_640x360_publish_gets_source_360p_and_audio_renditions(self):
+        studio = Studio(self.server, self.token, "Лекторий")
+        pub = publish_640x360(studio.rtmp_url(), seconds=9)
+        base = f"/live/{studio.event_id}"
+        try:
+            def all_listed():
+                r = self.server.get(base + "/master.m3u8")
+                if r.status != 200:
+                    return None
+                names = [uri.split("/")[0] for _, uri in variants(r.text)]
+                # Measured bandwidth once each rendition has complete segments.
+                measured = all("AVERAGE-BANDWIDTH" in a for a, _ in variants(r.text))
+                return r.text if names == ["source", "360p", "audio"] and measured else None
+            master = wait_for(all_listed, 40, "source, 360p and audio in the master playlist")
+            by_name = {uri.split("/")[0]: attrs for attrs, uri in variants(master)}
+            self.assertEqual(by_name["source"]["RESOLUTION"], "640x360")
+            self.assertEqual(by_name["360p"]["RESOLUTION"], "640x360")
+            self.assertEqual(by_name["360p"]["FRAME-RATE"], "25.000")
+            self.assertRegex(by_name["360p"]["CODECS"], r"^avc1\.[0-9a-f]{6},mp4a\.40\.2$")
+            self.assertEqual(by_name["audio"]["CODECS"], "mp4a.40.2")
+            self.assertNotIn("RESOLUTION", by_name["audio"])
+            # Measured bandwidth: the 360p rung near its 700 kb/s (+ the source's 64 kb/s audio), the
+            # audio rung near 64 kb/s. Peak per segment may exceed the average, never the reverse.
+            for name, (low, high) in {"360p": (300_000, 1_200_000), "audio": (40_000, 120_000)}.items():
+                avg = int(by_name[name]["AVERAGE-BANDWIDTH"])
+                self.assertTrue(low < avg < high, f"{name}: AVERAGE-BANDWIDTH {avg}")
+                self.assertGreaterEqual(int(by_name[name]["BANDWIDTH"]), avg)
+            # Curators see each rendition's health.
+            def rungs_encoding():
+                live = self.server.get(f"/api/events/{studio.event_id}/live", token=self.token).json
+                r = {x["name"]: x for x in live.get("renditions", [])}
+                return r if r.get("360p", {}).get("fps", 0) > 0 else None
+            health = wait_for(rungs_encoding, 20, "the 360p rung's health")
+            self.assertEqual(set(health), {"source", "360p", "audio"})
+            self.assertFalse(health["source"]["encoded"])
+            h = health["360p"]
+            self.assertTrue(h["encoded"] and h["active"])
+            self.assertAlmostEqual(h["fps"], 25, delta=6)
+            self.assertEqual(h["target_kbps"], 700)
+            for key in ("kbps", "queue_depth", "dropped_frames", "frames"):
+                self.assertIn(key, h)
+            # The poster: a JPEG of the live picture.
+            poster = wait_for(lambda: (lambda r: r if r.status == 200 else None)(self.server.get(base + "/poster.jpg")),
+                              20, "a poster")
+            self.assertEqual(poster.headers["content-type"], "image/jpeg")
+            self.assertEqual(poster.body[:2], b"\xff\xd8")
+            self.assertEqual(pub.wait(timeout=60), 0, pub.stderr.read().decode())
+        finally:
+            if pub.poll() is None:
+                pub.kill()
+            pub.wait()
+        studio.wait_state("ended", timeout=GRACE_S + 30)
+        url = f"http://127.0.0.1:{self.server.port}{base}"
+        # Each rendition decodes with what the master promised.
+        streams = {name: sorted((s["codec_name"], s.get("width"), s.get("height"))
+                                for s in ffprobe(f"{url}/{name}/index.m3u8")["streams"])
+                   for name in ("source", "360p", "audio")}
+        self.assertEqual(streams["source"], [("aac", None, None), ("h264", 640, 360)])
+        self.assertEqual(streams["360p"], [("aac", None, None), ("h264", 640, 360)])
+        self.assertEqual(streams["audio"], [("aac", None, None)])
+        # Same segment boundaries in the video renditions (keyframes on the source's), so a player switches
+        # between them at any segment; the last segment may end a little differently at the drain.
+        source = segment_durations(self.server.get(base + "/source/index.m3u8").text)
+        rung = segment_durations(self.server.get(base + "/360p/index.m3u8").text)
+        self.assertGreaterEqual(len(source), 3)
+        self.assertEqual(len(rung), len(source))
+        for a, b in zip(source[:-1], rung[:-1]):
+            self.assertAlmostEqual(a, b, delta=0.001)
+        audio = segment_durations(self.server.get(base + "/audio/index.m3u8").text)
+        self.assertAlmostEqual(sum(audio), sum(source), delta=0.5)
+
+
+if __name__ == "__main__":
+    unittest.main()

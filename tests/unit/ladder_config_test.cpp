@@ -1,0 +1,97 @@
+// Ladder presets (config/ladders/*.jsonc) and which rungs a source gets.
+#include <gtest/gtest.h>
+
+#include "pipelines/ladder/ladder_plan.h"
+#include "server/live/ladder_config.h"
+
+namespace sreda::live {
+namespace {
+
+bool same(const pipelines::LadderSpec& a, const pipelines::LadderSpec& b) {
+  if (a.name != b.name || a.x264_preset != b.x264_preset || a.vbv_ms != b.vbv_ms ||
+      a.poster_interval_s != b.poster_interval_s || a.poster_width != b.poster_width || a.rungs.size() != b.rungs.size())
+    return false;
+  for (size_t i = 0; i < a.rungs.size(); ++i) {
+    const auto &x = a.rungs[i], &y = b.rungs[i];
+    if (x.name != y.name || x.audio_only != y.audio_only || x.height != y.height || x.bitrate_kbps != y.bitrate_kbps)
+      return false;
+  }
+  return true;
+}
+
+TEST(LadderConfig, ShippedPresetsParseAndTheBuiltInEqualsDefaultJsonc) {
+  std::vector<std::string> errors;
+  auto set = load_ladders(std::string(SREDA_SOURCE_DIR) + "/config/ladders", true, "default", "3=small", errors);
+  EXPECT_TRUE(errors.empty()) << errors.front();
+  ASSERT_TRUE(set.ladders.count("default"));
+  ASSERT_TRUE(set.ladders.count("small"));
+  EXPECT_TRUE(same(set.ladders["default"], builtin_default_ladder()));
+  EXPECT_EQ(set.for_studio(3)->name, "small");
+  EXPECT_EQ(set.for_studio(4)->name, "default");
+}
+
+TEST(LadderConfig, MissingDefaultFolderFallsBackUnlessConfigured) {
+  std::vector<std::string> errors;
+  auto set = load_ladders("/nonexistent/ladders", false, "default", "", errors);
+  EXPECT_TRUE(errors.empty());
+  EXPECT_TRUE(same(*set.for_studio(1), builtin_default_ladder()));
+  load_ladders("/nonexistent/ladders", true, "default", "", errors);
+  EXPECT_FALSE(errors.empty());
+  errors.clear();
+  load_ladders(std::string(SREDA_SOURCE_DIR) + "/config/ladders", true, "default", "x=small,4=nope", errors);
+  ASSERT_EQ(errors.size(), 2u);
+  EXPECT_NE(errors[0].find("ladder.studios"), std::string::npos);
+  EXPECT_NE(errors[1].find("nope"), std::string::npos);
+}
+
+TEST(LadderConfig, BadPresetsNameTheirField) {
+  auto r = parse_ladder("x", R"({"rungs":[{"name":"720p","height":721,"bitrate_kbps":2800}]})");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().field, "x.rungs[0].height");
+  r = parse_ladder("x", R"({"rungs":[{"name":"source","height":720,"bitrate_kbps":2800}]})");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().field, "x.rungs[0].name");
+  r = parse_ladder("x", R"({"x264_preset":"placebo","rungs":[]})");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().field, "x.x264_preset");
+  r = parse_ladder("x", R"({"rungz":[]})");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().field, "x.rungz");
+  r = parse_ladder("x", "{ // comment\n \"rungs\": [{\"name\":\"a\",\"audio\":true,\"bitrate_kbps\":64}]}");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_TRUE(r->rungs[0].audio_only);
+}
+
+pipelines::MediaFacts video(int w, int h, bool audio = true) {
+  pipelines::MediaFacts f;
+  f.has_video = true;
+  f.video_codec = "h264";
+  f.width = w;
+  f.height = h;
+  f.has_audio = audio;
+  return f;
+}
+
+std::vector<std::string> names(const std::vector<pipelines::RungPlan>& plan) {
+  std::vector<std::string> out;
+  for (const auto& p : plan)
+    out.push_back(p.spec.name + (p.width ? "=" + std::to_string(p.width) + "x" + std::to_string(p.height) : ""));
+  return out;
+}
+
+TEST(LadderPlan, RungsNoTallerThanTheSourceKeepItsShape) {
+  const auto spec = builtin_default_ladder();
+  using V = std::vector<std::string>;
+  EXPECT_EQ(names(pipelines::plan_rungs(spec, video(1920, 1080))), (V{"720p=1280x720", "480p=854x480", "360p=640x360", "audio"}));
+  EXPECT_EQ(names(pipelines::plan_rungs(spec, video(640, 360))), (V{"360p=640x360", "audio"}));
+  EXPECT_EQ(names(pipelines::plan_rungs(spec, video(320, 240))), (V{"audio"}));
+  EXPECT_EQ(names(pipelines::plan_rungs(spec, video(1024, 768))), (V{"720p=960x720", "480p=640x480", "360p=480x360", "audio"}));
+  EXPECT_EQ(names(pipelines::plan_rungs(spec, video(720, 1280))), (V{"720p=720x1280", "480p=480x854", "360p=360x640", "audio"}));
+  EXPECT_EQ(names(pipelines::plan_rungs(spec, video(1280, 720, false))), (V{"720p=1280x720", "480p=854x480", "360p=640x360"}));
+  pipelines::MediaFacts audio_only;
+  audio_only.has_audio = true;
+  EXPECT_EQ(names(pipelines::plan_rungs(spec, audio_only)), (V{"audio"}));
+}
+
+}  // namespace
+}  // namespace sreda::live
