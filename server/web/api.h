@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "nlohmann/json.hpp"
+#include "server/audience/audience_hub.h"
 #include "server/auth/curators.h"
 #include "server/auth/login_limiter.h"
 #include "server/config/config.h"
@@ -25,6 +26,8 @@ class Api : public RouteHandler {
   Api(const config::Config& config, store::Store& store, auth::LoginLimiter& limiter, hub::KeyDirectory& keys,
       hub::EventHub* hub);
   void handle(HttpRequest request, Reply reply) override;
+  // The audience hub told about moderation (may stay unset: then only the database changes).
+  void set_audience(audience::AudienceHub* audience) { audience_ = audience; }
 
   enum class Access { anyone, curator, admin };
   struct Call {
@@ -80,12 +83,26 @@ class Api : public RouteHandler {
   // public
   HttpResponse public_events(Call& c);
   HttpResponse public_event(Call& c);
+  // audience (api_audience.cpp)
+  HttpResponse public_comments(Call& c);
+  HttpResponse curator_comments(Call& c);
+  HttpResponse hide_comment(Call& c);
+  HttpResponse unhide_comment(Call& c);
+  HttpResponse set_slow_mode(Call& c);
+  HttpResponse list_bans(Call& c);
+  HttpResponse create_ban(Call& c);
+  HttpResponse delete_ban(Call& c);
+  HttpResponse list_words(Call& c);
+  HttpResponse set_words(Call& c);
+  HttpResponse moderation_log(Call& c);
+  HttpResponse set_comment_status(Call& c, const std::string& status);
 
   const config::Config& config_;
   store::Store& store_;
   auth::LoginLimiter& limiter_;
   hub::KeyDirectory& keys_;
   hub::EventHub* hub_;
+  audience::AudienceHub* audience_ = nullptr;
   std::vector<ApiRoute> routes_;
 };
 
