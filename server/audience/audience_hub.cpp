@@ -64,7 +64,9 @@ AudienceHub::AudienceHub(AudienceOptions options, store::Store& store, web::Metr
                int64_t{options_.ws.mute_s} * 1000) {
   metrics_.describe("sreda_ws_connections_total", "counter", "audience WebSocket connections opened");
   metrics_.describe("sreda_ws_messages_in_total", "counter", "audience messages received, by type");
-  metrics_.describe("sreda_ws_messages_out_total", "counter", "audience frames written to viewers");
+  // Per frame written: a plain counter read at scrape time (on the web thread), not a labelled series.
+  metrics_.gauge("sreda_ws_messages_out_total", "audience frames written to viewers",
+                 [this] { return static_cast<double>(frames_out_); });
   metrics_.describe("sreda_ws_refused_total", "counter", "audience handshakes, messages and connections refused, by reason");
   metrics_.describe("sreda_ws_culled_total", "counter", "viewers dropped because they fell too far behind");
   metrics_.describe("sreda_audience_comments_total", "counter", "comments accepted, by outcome (shown or held)");
@@ -201,7 +203,7 @@ web::WsOut AudienceHub::next(uint64_t conn) {
     out.frame = room->ring[c.cursor - room->first_seq];
     ++c.cursor;
   }
-  if (out.frame) metrics_.add("sreda_ws_messages_out_total", {});
+  if (out.frame) ++frames_out_;
   out.more = !c.direct.empty() || c.close_code || (room && c.cursor < room->next_seq);
   if (out.more) c.woken = true;  // the server asks for the next writable callback itself
   return out;

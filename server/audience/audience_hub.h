@@ -107,6 +107,7 @@ class AudienceHub : public web::WsHandler {
   std::map<std::string, std::vector<std::string>> words_;  // language → folded words (rooms keep a copy)
   int64_t next_comment_id_ = 1;
   int64_t last_tick_ms_ = 0;
+  uint64_t frames_out_ = 0;
   // Waiting for the store thread.
   std::vector<Comment> pending_comments_;
   std::map<std::pair<int64_t, std::string>, Rating> pending_ratings_;
