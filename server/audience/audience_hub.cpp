@@ -56,7 +56,14 @@ struct AudienceHub::Room {
   std::unordered_map<std::string, int64_t> last_comment_ms;  // viewer id → when (slow mode)
   std::unordered_map<std::string, LimitState> viewer_limits;
   std::set<std::string> banned_viewers, banned_addresses;
+  int64_t idle_since_ms = 0;  // no viewer since (0: someone is there)
 };
+
+namespace {
+// A room with nobody in it is dropped after this long (unless live); the database has everything it
+// holds, and the next join loads it again (after the pending batch: the store queue is in order).
+constexpr int64_t kIdleRoomMs = 60'000;
+}  // namespace
 
 AudienceHub::AudienceHub(AudienceOptions options, store::Store& store, web::Metrics& metrics, ClockSource clock)
     : options_(std::move(options)), store_(store), metrics_(metrics), clock_(std::move(clock)),
@@ -418,6 +425,15 @@ void AudienceHub::rate(Client& c, const ClientMessage& m) {
 // ---- periodic ----
 
 void AudienceHub::tick(int64_t now_ms) {
+  std::erase_if(rooms_, [&](const auto& entry) {
+    Room& room = *entry.second;
+    if (!room.loaded || !room.members.empty() || !room.waiting.empty()) {
+      room.idle_since_ms = 0;
+      return false;
+    }
+    if (room.idle_since_ms == 0) room.idle_since_ms = now_ms;
+    return now_ms - room.idle_since_ms >= kIdleRoomMs && room.state != "live" && room.state != "intermission";
+  });
   for (auto& [id, room] : rooms_) {
     if (!room->loaded) continue;
     if (clock_) {

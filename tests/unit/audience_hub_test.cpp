@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <future>
 #include <mutex>
 #include <thread>
 
@@ -235,4 +236,36 @@ TEST_F(AudienceHubTest, BannedViewerIsRemovedAndRefused) {
   uint64_t b = open();
   auto refused = join(b, "viewer-troll");
   EXPECT_EQ(refused["code"], "banned");
+}
+
+TEST_F(AudienceHubTest, AnEmptyRoomIsDroppedAndReloadedFromTheDatabase) {
+  uint64_t a = open();
+  join(a, "viewer-aaaa");
+  say(a, "kept");
+  hub->message(a, R"({"type":"rate","stars":3})");
+  drain(a);
+  hub->closed(a);
+  hub->tick(1'000'000);           // idle from now; the batch goes to the store
+  hub->tick(1'000'000 + 61'000);  // dropped
+  // A row only the database knows: the next join must load the room from there.
+  std::promise<void> written;
+  store->post([&](store::Db& db) {
+    audience::Comment c;
+    c.id = 999;
+    c.event_id = event_id;
+    c.viewer_id = "viewer-db";
+    c.nick = "db";
+    c.text = "from the database";
+    c.at_ms = 1;
+    audience::write_batch(db, {c}, {});
+    written.set_value();
+  });
+  written.get_future().wait();
+  uint64_t b = open();
+  auto welcome = join(b, "viewer-bbbb");
+  ASSERT_EQ(welcome["comments"].size(), 2u);
+  EXPECT_EQ(welcome["comments"][0]["text"], "kept");
+  EXPECT_EQ(welcome["comments"][1]["text"], "from the database");
+  EXPECT_EQ(welcome["rating"]["count"], 1);
+  EXPECT_EQ(welcome["viewers"], 1);
 }
