@@ -149,6 +149,17 @@ core::Result<void> App::start() {
   hub_ = std::make_unique<hub::EventHub>(control_, *store_, config_, metrics_, live_outputs_.get());
   api_ = std::make_unique<web::Api>(config_, *store_, *limiter_, keys_, hub_.get());
   api_->set_live_outputs(live_outputs_.get());
+  audience::AudienceOptions audience_options;
+  audience_options.ws = config_.ws;
+  audience_options.public_url = config_.server.public_url;
+  audience_ = std::make_unique<audience::AudienceHub>(
+      audience_options, *store_, metrics_, [hub = hub_.get()](int64_t event_id) -> std::optional<audience::LiveClock> {
+        auto c = hub->clock(event_id);
+        if (!c) return std::nullopt;
+        return audience::LiveClock{c->state, c->media_ms};
+      });
+  audience_->start();
+  api_->set_audience(audience_.get());
   health_ = std::make_unique<web::HealthHandler>();
   metrics_handler_ = std::make_unique<web::MetricsHandler>(metrics_);
   calendar_ = std::make_unique<web::CalendarHandler>(config_, *store_);
@@ -167,6 +178,9 @@ core::Result<void> App::start() {
       {"/", "static", static_.get()},
   };
   web::HttpServerOptions http_options{config_.server.listen, config_.server.http_port, config_.server.max_body_bytes};
+  http_options.ws = audience_.get();
+  http_options.ws_max_message = static_cast<size_t>(config_.ws.max_frame_bytes);
+  http_options.ws_ping_interval_s = config_.ws.ping_interval_s;
   http_ = std::make_unique<web::HttpServer>(http_options, std::move(routes), metrics_);
   if (auto r = http_->start(); !r) {
     store_->stop();
@@ -230,6 +244,7 @@ void App::stop() {
   // Reverse order: no new requests or publishers, then live events, timers, and the store drains every
   // accepted job.
   http_->stop();
+  audience_->finish();  // every acknowledged comment and rating goes to the store before it drains
   if (rtmp_) rtmp_->stop();
   if (srt_) srt_->stop();
   ingest_work_.reset();

@@ -10,6 +10,7 @@
 #include <optional>
 #include <thread>
 
+#include "server/audience/audience_hub.h"
 #include "server/auth/login_limiter.h"
 #include "server/hub/event_hub.h"
 #include "server/hub/key_directory.h"
@@ -68,6 +69,7 @@ class App {
   std::unique_ptr<web::CalendarHandler> calendar_;
   std::unique_ptr<web::StaticHandler> static_;
   std::unique_ptr<web::IngestInfoHandler> ingest_info_;
+  std::unique_ptr<audience::AudienceHub> audience_;  // outlives http_ (its WebSocket handler)
   std::unique_ptr<web::HttpServer> http_;
 
   std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> control_work_;

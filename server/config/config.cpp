@@ -159,6 +159,14 @@ void validate(const Config& c, std::vector<std::string>& errors) {
     errors.push_back("live.segment_target_ms: must be at least live.part_target_ms and at most 10000");
   if (c.live.window_segments < 3 || c.live.window_segments > 100)
     errors.push_back("live.window_segments: must be 3..100");
+  if (c.ws.max_connections_per_address < 1) errors.push_back("ws.max_connections_per_address: must be at least 1");
+  if (c.ws.max_frame_bytes < 256 || c.ws.max_frame_bytes > 65536)
+    errors.push_back("ws.max_frame_bytes: must be 256..65536");
+  if (c.ws.comments_per_window < 1) errors.push_back("ws.comments_per_window: must be at least 1");
+  if (c.ws.comment_window_s < 1) errors.push_back("ws.comment_window_s: must be at least 1");
+  if (c.ws.mute_s < 0) errors.push_back("ws.mute_s: must not be negative");
+  if (c.ws.ping_interval_s < 1 || c.ws.ping_interval_s > 3600) errors.push_back("ws.ping_interval_s: must be 1..3600");
+  if (c.ws.backlog_frames < 16) errors.push_back("ws.backlog_frames: must be at least 16");
   core::LogLevel level;
   if (!core::parse_log_level(c.log.level, level))
     errors.push_back("log.level: expected debug, info, warn or error, got '" + c.log.level + "'");

@@ -57,6 +57,18 @@ struct LadderConfig {
   std::string studios;                  // per-studio choice: "<studio id>=<ladder>,…"
 };
 
+// The audience channel (/ws): comments, ratings, viewer counts.
+struct WsConfig {
+  std::string allowed_origins;         // comma-separated origins allowed to open /ws; empty = this server's own
+  int max_connections_per_address = 100;  // a care home or school shares one address
+  int max_frame_bytes = 4096;          // larger messages are closed with 1009
+  int comments_per_window = 3;         // per connection and per viewer id …
+  int comment_window_s = 5;            // … within this window, then a mute
+  int mute_s = 30;
+  int ping_interval_s = 30;            // idle connections are pinged; no pong within as long again: closed
+  int backlog_frames = 512;            // frames a slow client may fall behind before it is dropped
+};
+
 struct LogConfig {
   std::string level = "info";    // debug | info | warn | error
 };
@@ -69,6 +81,7 @@ struct Config {
   IngestConfig ingest;
   LiveConfig live;
   LadderConfig ladder;
+  WsConfig ws;
   LogConfig log;
 };
 
@@ -99,6 +112,14 @@ void visit_fields(Config& c, Visitor&& v) {
   v("ladder.dir", c.ladder.dir);
   v("ladder.default", c.ladder.default_ladder);
   v("ladder.studios", c.ladder.studios);
+  v("ws.allowed_origins", c.ws.allowed_origins);
+  v("ws.max_connections_per_address", c.ws.max_connections_per_address);
+  v("ws.max_frame_bytes", c.ws.max_frame_bytes);
+  v("ws.comments_per_window", c.ws.comments_per_window);
+  v("ws.comment_window_s", c.ws.comment_window_s);
+  v("ws.mute_s", c.ws.mute_s);
+  v("ws.ping_interval_s", c.ws.ping_interval_s);
+  v("ws.backlog_frames", c.ws.backlog_frames);
   v("log.level", c.log.level);
 }
 

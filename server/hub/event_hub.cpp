@@ -176,6 +176,10 @@ void EventHub::stop() {
     }
     events_.clear();
     studio_events_.clear();
+    {
+      std::lock_guard lock(clocks_mutex_);
+      clocks_.clear();
+    }
     done.set_value();
   });
   done.get_future().wait();
@@ -394,7 +398,30 @@ void EventHub::on_source_failed(uint64_t session_id, const std::string& reason) 
   detach(session_id, reason);
 }
 
+void EventHub::publish_clock(int64_t event_id, const std::string& state) {
+  std::lock_guard lock(clocks_mutex_);
+  auto e = events_.find(event_id);
+  if (state != "live" && state != "intermission") {
+    clocks_.erase(event_id);
+    return;
+  }
+  ClockEntry& entry = clocks_[event_id];
+  entry.state = state;
+  entry.session = e != events_.end() ? e->second->session : nullptr;
+  entry.media_end_us = e != events_.end() ? e->second->media_end_us : 0;
+}
+
+std::optional<EventHub::Clock> EventHub::clock(int64_t event_id) const {
+  std::lock_guard lock(clocks_mutex_);
+  auto it = clocks_.find(event_id);
+  if (it == clocks_.end()) return std::nullopt;
+  int64_t us = it->second.media_end_us;
+  if (it->second.session) us = std::max(us, it->second.session->last_media_us.load());
+  return Clock{it->second.state, us / 1000};
+}
+
 void EventHub::persist_state(int64_t event_id, const std::string& state) {
+  publish_clock(event_id, state);
   bool queued = store_.post([event_id, state](store::Db& db) { schedule::set_event_state(db, event_id, state, core::now_s()); });
   if (!queued) core::Logger("hub").error("could not record event " + std::to_string(event_id) + " as " + state);
 }

@@ -61,6 +61,15 @@ class EventHub {
   // Ingest facts of a live event, or nullopt when it is not live.
   void live_info(int64_t event_id, std::function<void(std::optional<nlohmann::json>)> reply);
 
+  // -- any thread --
+  // The live state and media clock of a live or intermission event (the time of the newest media received,
+  // on the event's media timeline in milliseconds); nullopt when the event is not live.
+  struct Clock {
+    std::string state;  // "live" | "intermission"
+    int64_t media_ms = 0;
+  };
+  std::optional<Clock> clock(int64_t event_id) const;
+
   // Control thread start-up/shutdown (from the app). stop() ends every live event's pipelines (events stay
   // in their state: a restart finds them live/intermission and the grace rules apply again).
   void start();
@@ -93,6 +102,16 @@ class EventHub {
   std::map<int64_t, int> pending_studios_;                 // studio id → publishes being decided
   std::set<uint64_t> awaiting_;  // sessions whose publish is being decided
   std::set<uint64_t> gone_;      // …and that left before the decision
+
+  // The seam with readers of the media clock (the audience hub on the web thread).
+  struct ClockEntry {
+    std::string state;
+    std::shared_ptr<Session> session;  // while a publisher is attached
+    int64_t media_end_us = 0;
+  };
+  void publish_clock(int64_t event_id, const std::string& state);
+  mutable std::mutex clocks_mutex_;
+  std::unordered_map<int64_t, ClockEntry> clocks_;
 
   // The seam with ingest threads.
   mutable std::mutex sessions_mutex_;

@@ -51,6 +51,56 @@ CREATE TABLE events (
 CREATE INDEX events_studio_time ON events(studio_id, starts_at);
 CREATE INDEX events_state_time ON events(state, starts_at);
 )sql",
+    // 2: the audience channel: comments stamped with media time, ratings, bans, word lists, slow mode,
+    // and who moderated what. Comment ids are assigned by the web thread (max(id)+1 at start).
+    R"sql(
+CREATE TABLE comments (
+  id INTEGER PRIMARY KEY,
+  event_id INTEGER NOT NULL REFERENCES events(id) ON DELETE CASCADE,
+  viewer_id TEXT NOT NULL,
+  address TEXT NOT NULL DEFAULT '',
+  nick TEXT NOT NULL,
+  text TEXT NOT NULL,
+  at_ms INTEGER NOT NULL,
+  media_ms INTEGER,
+  status TEXT NOT NULL DEFAULT 'visible' CHECK (status IN ('visible', 'hidden', 'held'))
+);
+CREATE INDEX comments_event_media ON comments(event_id, media_ms);
+CREATE INDEX comments_event_id ON comments(event_id, id);
+CREATE TABLE ratings (
+  event_id INTEGER NOT NULL REFERENCES events(id) ON DELETE CASCADE,
+  viewer_id TEXT NOT NULL,
+  stars INTEGER NOT NULL CHECK (stars BETWEEN 1 AND 5),
+  updated_at INTEGER NOT NULL,
+  PRIMARY KEY (event_id, viewer_id)
+);
+CREATE TABLE audience_bans (
+  id INTEGER PRIMARY KEY,
+  event_id INTEGER REFERENCES events(id) ON DELETE CASCADE,  -- NULL: every event
+  kind TEXT NOT NULL CHECK (kind IN ('viewer', 'address')),
+  value TEXT NOT NULL,
+  created_by TEXT NOT NULL,
+  created_at INTEGER NOT NULL
+);
+CREATE UNIQUE INDEX audience_bans_unique ON audience_bans(IFNULL(event_id, 0), kind, value);
+CREATE TABLE audience_settings (
+  event_id INTEGER PRIMARY KEY REFERENCES events(id) ON DELETE CASCADE,
+  slow_mode_s INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE audience_words (
+  language TEXT NOT NULL,
+  word TEXT NOT NULL,
+  PRIMARY KEY (language, word)
+);
+CREATE TABLE moderation_log (
+  id INTEGER PRIMARY KEY,
+  at INTEGER NOT NULL,
+  curator TEXT NOT NULL,
+  action TEXT NOT NULL,
+  event_id INTEGER,
+  target TEXT NOT NULL DEFAULT ''
+);
+)sql",
 };
 
 int user_version(Db& db) {

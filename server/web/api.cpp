@@ -69,6 +69,17 @@ Api::Api(const config::Config& config, store::Store& store, auth::LoginLimiter& 
       {"GET", "/api/events/{id}/live", A::curator, false, &Api::live_event},
       {"GET", "/api/public/events", A::anyone, false, &Api::public_events},
       {"GET", "/api/public/events/{id}", A::anyone, false, &Api::public_event},
+      {"GET", "/api/public/events/{id}/comments", A::anyone, false, &Api::public_comments},
+      {"GET", "/api/events/{id}/comments", A::curator, false, &Api::curator_comments},
+      {"POST", "/api/events/{id}/comments/{id}/hide", A::curator, false, &Api::hide_comment},
+      {"POST", "/api/events/{id}/comments/{id}/unhide", A::curator, false, &Api::unhide_comment},
+      {"POST", "/api/events/{id}/slow-mode", A::curator, true, &Api::set_slow_mode},
+      {"GET", "/api/audience/bans", A::curator, false, &Api::list_bans},
+      {"POST", "/api/audience/bans", A::curator, true, &Api::create_ban},
+      {"DELETE", "/api/audience/bans/{id}", A::curator, false, &Api::delete_ban},
+      {"GET", "/api/audience/words", A::curator, false, &Api::list_words},
+      {"POST", "/api/audience/words", A::curator, true, &Api::set_words},
+      {"GET", "/api/audience/log", A::curator, false, &Api::moderation_log},
   };
 }
 

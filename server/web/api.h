@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "nlohmann/json.hpp"
+#include "server/audience/audience_hub.h"
 #include "server/auth/curators.h"
 #include "server/auth/login_limiter.h"
 #include "server/config/config.h"
@@ -28,6 +29,8 @@ class Api : public RouteHandler {
   // Per-rendition health (ladder) in GET /api/events/{id}/live. Set once before start.
   void set_live_outputs(live::LiveOutputs* outputs) { live_outputs_ = outputs; }
   void handle(HttpRequest request, Reply reply) override;
+  // The audience hub told about moderation (may stay unset: then only the database changes).
+  void set_audience(audience::AudienceHub* audience) { audience_ = audience; }
 
   enum class Access { anyone, curator, admin };
   struct Call {
@@ -83,6 +86,19 @@ class Api : public RouteHandler {
   // public
   HttpResponse public_events(Call& c);
   HttpResponse public_event(Call& c);
+  // audience (api_audience.cpp)
+  HttpResponse public_comments(Call& c);
+  HttpResponse curator_comments(Call& c);
+  HttpResponse hide_comment(Call& c);
+  HttpResponse unhide_comment(Call& c);
+  HttpResponse set_slow_mode(Call& c);
+  HttpResponse list_bans(Call& c);
+  HttpResponse create_ban(Call& c);
+  HttpResponse delete_ban(Call& c);
+  HttpResponse list_words(Call& c);
+  HttpResponse set_words(Call& c);
+  HttpResponse moderation_log(Call& c);
+  HttpResponse set_comment_status(Call& c, const std::string& status);
 
   const config::Config& config_;
   store::Store& store_;
@@ -90,6 +106,7 @@ class Api : public RouteHandler {
   hub::KeyDirectory& keys_;
   hub::EventHub* hub_;
   live::LiveOutputs* live_outputs_ = nullptr;
+  audience::AudienceHub* audience_ = nullptr;
   std::vector<ApiRoute> routes_;
 };
 

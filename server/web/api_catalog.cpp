@@ -1,6 +1,7 @@
 // Studios, events and the public programme: the Api's handlers on the store thread.
 #include <cmath>
 
+#include "server/audience/storage.h"
 #include "server/core/clock.h"
 #include "server/core/log.h"
 #include "server/schedule/catalog.h"
@@ -295,7 +296,10 @@ HttpResponse Api::public_events(Call& c) {
   }
   auto page = schedule::query_events(c.db, q, c.now);
   json out = json::array();
-  for (const auto& e : page.events) out.push_back(schedule::to_public_json(e));
+  for (const auto& e : page.events) {
+    out.push_back(schedule::to_public_json(e));
+    out.back()["rating"] = audience::rating_json(audience::rating_summary(c.db, e.id));
+  }
   auto r = HttpResponse::json(200, {{"events", out},
                                     {"when", q.when},
                                     {"page", q.page},
@@ -308,7 +312,9 @@ HttpResponse Api::public_events(Call& c) {
 HttpResponse Api::public_event(Call& c) {
   auto e = schedule::find_event(c.db, c.ids[0]);
   if (!e) return no_event(c.ids[0]);
-  auto r = HttpResponse::json(200, schedule::to_public_json(*e));
+  json out = schedule::to_public_json(*e);
+  out["rating"] = audience::rating_json(audience::rating_summary(c.db, e->id));
+  auto r = HttpResponse::json(200, out);
   r.headers = {{"cache-control", "public, max-age=5"}, {"access-control-allow-origin", "*"}};
   return r;
 }

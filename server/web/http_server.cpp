@@ -7,6 +7,7 @@
 
 #include <cstring>
 
+#include "server/core/clock.h"
 #include "server/core/log.h"
 
 namespace sreda::web {
@@ -25,6 +26,20 @@ struct HttpServer::Conn {
   size_t body_sent = 0;
   // The body with LWS_PRE bytes of headroom, copied once per response; slices of it are written.
   std::vector<unsigned char> wire;
+};
+
+struct HttpServer::WsConn {
+  uint64_t id = 0;
+  lws* wsi = nullptr;
+  WsHandshake handshake;
+  bool opened = false;
+  std::string rx;  // the message being assembled from fragments
+};
+
+// The audience tick: an lws timer on the web thread (the sul must be the first member).
+struct HttpServer::Tick {
+  lws_sorted_usec_list_t sul{};
+  HttpServer* server = nullptr;
 };
 
 namespace {
@@ -77,8 +92,15 @@ constexpr size_t kOneWriteBody = 256 * 1024;
 // lws keeps a pointer to this table for the context's lifetime.
 const lws_protocols kProtocols[] = {
     {"http", lws_callback, sizeof(Pss), 0, 0, nullptr, 0},
+    {kWsProtocol, lws_callback, sizeof(Pss), 4096, 0, nullptr, 0},
     {nullptr, nullptr, 0, 0, 0, nullptr, 0},
 };
+const lws_protocols kHttpOnly[] = {
+    {"http", lws_callback, sizeof(Pss), 0, 0, nullptr, 0},
+    {nullptr, nullptr, 0, 0, 0, nullptr, 0},
+};
+
+constexpr int64_t kTickUs = 100'000;
 
 }  // namespace
 
@@ -100,7 +122,12 @@ core::Result<void> HttpServer::start() {
   lws_context_creation_info info;
   std::memset(&info, 0, sizeof info);
   info.port = options_.port;
-  info.protocols = kProtocols;
+  info.protocols = options_.ws ? kProtocols : kHttpOnly;
+  // Idle WebSockets are pinged after ws_ping_interval_s; no pong within as long again closes them.
+  lws_retry_bo_t retry{};
+  retry.secs_since_valid_ping = static_cast<uint16_t>(options_.ws_ping_interval_s);
+  retry.secs_since_valid_hangup = static_cast<uint16_t>(options_.ws_ping_interval_s * 2);
+  info.retry_and_idle_policy = &retry;
   info.user = this;
   info.options = LWS_SERVER_OPTION_VALIDATE_UTF8;
   info.timeout_secs = 20;
@@ -131,6 +158,12 @@ core::Result<void> HttpServer::start() {
     std::lock_guard lock(outbox_mutex_);
     context_alive_ = true;
   }
+  if (options_.ws) {
+    options_.ws->attach(this);
+    tick_ = std::make_unique<Tick>();
+    tick_->server = this;
+    lws_sul_schedule(context_, 0, &tick_->sul, reinterpret_cast<sul_cb_t>(&HttpServer::on_tick), kTickUs);
+  }
   thread_ = std::thread([this] {
     pthread_setname_np(pthread_self(), "sreda-web");
     web_thread_id_ = std::this_thread::get_id();
@@ -150,11 +183,34 @@ void HttpServer::stop() {
     std::lock_guard lock(outbox_mutex_);
     context_alive_ = false;
     outbox_.clear();
+    tasks_.clear();
   }
-  lws_context_destroy(context_);
+  if (tick_) lws_sul_cancel(&tick_->sul);
+  lws_context_destroy(context_);  // WebSockets still open report their close to the handler here
   context_ = nullptr;
   conns_.clear();
   pending_.clear();
+  ws_conns_.clear();
+}
+
+void HttpServer::on_tick(void* sul) {
+  auto* tick = reinterpret_cast<Tick*>(sul);
+  HttpServer* self = tick->server;
+  if (self->options_.ws) self->options_.ws->tick(core::now_ms());
+  lws_sul_schedule(self->context_, 0, &tick->sul, reinterpret_cast<sul_cb_t>(&HttpServer::on_tick), kTickUs);
+}
+
+void HttpServer::wake(uint64_t conn) {
+  auto it = ws_conns_.find(conn);
+  if (it != ws_conns_.end()) lws_callback_on_writable(it->second->wsi);
+}
+
+void HttpServer::run_on_web_thread(std::function<void()> task) {
+  std::lock_guard lock(outbox_mutex_);
+  if (!context_alive_) return;
+  const bool wake = outbox_.empty() && tasks_.empty();
+  tasks_.push_back(std::move(task));
+  if (wake) lws_cancel_service(context_);
 }
 
 void HttpServer::post_reply(uint64_t request_id, HttpResponse response) {
@@ -170,17 +226,20 @@ void HttpServer::post_reply(uint64_t request_id, HttpResponse response) {
   }
   std::lock_guard lock(outbox_mutex_);
   if (!context_alive_) return;
-  const bool wake = outbox_.empty();  // one wake-up per batch: the drain takes everything queued
+  const bool wake = outbox_.empty() && tasks_.empty();  // one wake-up per batch: the drain takes everything queued
   outbox_.emplace_back(request_id, std::move(response));
   if (wake) lws_cancel_service(context_);
 }
 
 void HttpServer::drain_outbox() {
   std::vector<std::pair<uint64_t, HttpResponse>> ready;
+  std::vector<std::function<void()>> tasks;
   {
     std::lock_guard lock(outbox_mutex_);
     ready.swap(outbox_);
+    tasks.swap(tasks_);
   }
+  for (auto& task : tasks) task();
   for (auto& [request_id, response] : ready) {
     auto p = pending_.find(request_id);
     if (p == pending_.end()) continue;  // the client went away
@@ -215,6 +274,19 @@ int HttpServer::callback(lws* wsi, int reason_int, void* user, void* in, size_t 
     return 0;
   }
   auto* pss = static_cast<Pss*>(user);
+  switch (reason) {
+    case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
+    case LWS_CALLBACK_ESTABLISHED:
+    case LWS_CALLBACK_RECEIVE:
+    case LWS_CALLBACK_SERVER_WRITEABLE:
+    case LWS_CALLBACK_CLOSED:
+      return self->on_ws(wsi, reason, user, in, len);
+    case LWS_CALLBACK_WSI_DESTROY:
+      if (pss && pss->conn_id && self->ws_conns_.count(pss->conn_id)) return self->on_ws(wsi, LWS_CALLBACK_CLOSED, user, in, len);
+      return 0;
+    default:
+      break;
+  }
   Conn* conn = nullptr;
   if (pss && pss->conn_id) {
     auto it = self->conns_.find(pss->conn_id);
@@ -265,6 +337,91 @@ int HttpServer::callback(lws* wsi, int reason_int, void* user, void* in, size_t 
         self->conns_.erase(conn->id);
         pss->conn_id = 0;
       }
+      return 0;
+    default:
+      return 0;
+  }
+}
+
+int HttpServer::on_ws(lws* wsi, int reason_int, void* user, void* in, size_t len) {
+  auto reason = static_cast<lws_callback_reasons>(reason_int);
+  auto* pss = static_cast<Pss*>(user);
+  WsHandler* handler = options_.ws;
+  if (!pss || !handler) return reason == LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION ? 1 : 0;
+  if (reason == LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION) {
+    // Only /ws with the sreda.v1 subprotocol: without it lws would bind the plain "http" protocol.
+    const lws_protocols* protocol = lws_get_protocol(wsi);
+    if (!protocol || std::strcmp(protocol->name, kWsProtocol) != 0) {
+      metrics_.add("sreda_ws_refused_total", {{"reason", "subprotocol"}});
+      return 1;
+    }
+    if (header(wsi, WSI_TOKEN_GET_URI) != kWsPath) {
+      metrics_.add("sreda_ws_refused_total", {{"reason", "path"}});
+      return 1;
+    }
+    auto w = std::make_unique<WsConn>();
+    w->id = next_conn_id_++;
+    w->wsi = wsi;
+    w->handshake.origin = header(wsi, WSI_TOKEN_ORIGIN);
+    w->handshake.host = header(wsi, WSI_TOKEN_HOST);
+    char peer[64] = {0};
+    lws_get_peer_simple(wsi, peer, sizeof peer);
+    w->handshake.peer = peer;
+    if (handler->admit(w->handshake)) return 1;
+    pss->conn_id = w->id;
+    ws_conns_.emplace(w->id, std::move(w));
+    return 0;
+  }
+  auto it = pss->conn_id ? ws_conns_.find(pss->conn_id) : ws_conns_.end();
+  if (it == ws_conns_.end()) return reason == LWS_CALLBACK_CLOSED ? 0 : -1;
+  WsConn& w = *it->second;
+  switch (reason) {
+    case LWS_CALLBACK_ESTABLISHED:
+      w.opened = true;
+      handler->opened(w.id, w.handshake);
+      return 0;
+    case LWS_CALLBACK_RECEIVE: {
+      if (lws_frame_is_binary(wsi)) {
+        handler->refused_frame(w.id, "binary");
+        static const char kWhy[] = "binary frames are not accepted";
+        lws_close_reason(wsi, LWS_CLOSE_STATUS_UNACCEPTABLE_OPCODE, (unsigned char*)kWhy, sizeof kWhy - 1);
+        return -1;
+      }
+      if (w.rx.size() + len + lws_remaining_packet_payload(wsi) > options_.ws_max_message) {
+        handler->refused_frame(w.id, "too_big");
+        std::string why = "messages are at most " + std::to_string(options_.ws_max_message) + " bytes";
+        lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, (unsigned char*)why.data(), why.size());
+        return -1;
+      }
+      w.rx.append(static_cast<const char*>(in), len);
+      if (!lws_is_final_fragment(wsi) || lws_remaining_packet_payload(wsi) > 0) return 0;
+      std::string message;
+      message.swap(w.rx);
+      handler->message(w.id, message);
+      return 0;
+    }
+    case LWS_CALLBACK_SERVER_WRITEABLE: {
+      // One lws_write per writable callback (STYLE.md 14).
+      WsOut out = handler->next(w.id);
+      if (out.close_code) {
+        lws_close_reason(wsi, static_cast<lws_close_status>(out.close_code), (unsigned char*)out.close_reason.data(),
+                         out.close_reason.size());
+        return -1;
+      }
+      if (out.frame) {
+        ws_wire_.resize(LWS_PRE + out.frame->size());
+        std::memcpy(ws_wire_.data() + LWS_PRE, out.frame->data(), out.frame->size());
+        if (lws_write(wsi, ws_wire_.data() + LWS_PRE, out.frame->size(), LWS_WRITE_TEXT) <
+            static_cast<int>(out.frame->size()))
+          return -1;
+      }
+      if (out.more) lws_callback_on_writable(wsi);
+      return 0;
+    }
+    case LWS_CALLBACK_CLOSED:
+      if (w.opened) handler->closed(w.id);
+      ws_conns_.erase(it);
+      pss->conn_id = 0;
       return 0;
     default:
       return 0;

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -16,6 +17,7 @@
 #include "server/core/result.h"
 #include "server/web/http.h"
 #include "server/web/metrics.h"
+#include "server/web/ws.h"
 
 struct lws;
 struct lws_context;
@@ -26,6 +28,9 @@ struct HttpServerOptions {
   std::string listen = "0.0.0.0";
   int port = 8080;
   int64_t max_body_bytes = 65536;
+  WsHandler* ws = nullptr;     // serves /ws (subprotocol sreda.v1) when set; not owned
+  size_t ws_max_message = 4096;
+  int ws_ping_interval_s = 30;
 };
 
 struct Route {
@@ -38,10 +43,10 @@ struct HttpServerCallback {
   static int call(lws* wsi, int reason, void* user, void* in, size_t len);
 };
 
-class HttpServer {
+class HttpServer : public WsTransport {
  public:
   HttpServer(HttpServerOptions options, std::vector<Route> routes, Metrics& metrics);
-  ~HttpServer();
+  ~HttpServer() override;
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
 
@@ -52,7 +57,13 @@ class HttpServer {
   // Closes every connection and joins the web thread. Idempotent. Replies arriving later are dropped.
   void stop();
 
-  struct Conn;  // per-connection state, web thread only
+  // WsTransport
+  void wake(uint64_t conn) override;
+  void run_on_web_thread(std::function<void()> task) override;
+
+  struct Conn;    // per-connection state, web thread only
+  struct WsConn;  // per-WebSocket state, web thread only
+  struct Tick;
   bool on_web_thread() const { return std::this_thread::get_id() == web_thread_id_; }
 
  private:
@@ -65,6 +76,8 @@ class HttpServer {
   void drain_outbox();
   void post_reply(uint64_t request_id, HttpResponse response);
   void respond_now(lws* wsi, Conn& c, HttpResponse response);
+  int on_ws(lws* wsi, int reason, void* user, void* in, size_t len);
+  static void on_tick(void* sul);
 
   HttpServerOptions options_;
   std::vector<Route> routes_;
@@ -80,10 +93,14 @@ class HttpServer {
   uint64_t next_request_id_ = 1;
   std::unordered_map<uint64_t, std::unique_ptr<Conn>> conns_;   // conn id → state
   std::unordered_map<uint64_t, uint64_t> pending_;              // request id → conn id
+  std::unordered_map<uint64_t, std::unique_ptr<WsConn>> ws_conns_;  // conn id → WebSocket state
+  std::vector<unsigned char> ws_wire_;                          // LWS_PRE + one frame
+  std::unique_ptr<Tick> tick_;
 
   // The seam: replies from any thread.
   std::mutex outbox_mutex_;
   std::vector<std::pair<uint64_t, HttpResponse>> outbox_;
+  std::vector<std::function<void()>> tasks_;
   bool context_alive_ = false;  // guarded by outbox_mutex_
 };
 

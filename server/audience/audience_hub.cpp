@@ -1,0 +1,535 @@
+#include "server/audience/audience_hub.h"
+
+#include <future>
+
+#include "server/core/clock.h"
+#include "server/core/log.h"
+
+namespace sreda::audience {
+namespace {
+
+using nlohmann::json;
+
+core::Logger& log() {
+  static core::Logger logger("audience");
+  return logger;
+}
+
+// WebSocket close codes (RFC 6455 7.4.1).
+constexpr int kClosePolicy = 1008;
+
+}  // namespace
+
+struct AudienceHub::Client {
+  uint64_t conn = 0;
+  std::string address;
+  int64_t event_id = 0;  // 0: not joined (or waiting for its room)
+  bool joined = false;
+  std::string viewer_id;
+  std::string nick;
+  uint64_t cursor = 0;  // next ring frame of the room to send
+  std::deque<std::shared_ptr<const std::string>> direct;
+  int close_code = 0;
+  std::string close_reason;
+  bool woken = false;
+  LimitState limit;
+  int bad_frames = 0;
+};
+
+struct AudienceHub::Room {
+  int64_t event_id = 0;
+  bool loaded = false;
+  bool exists = false;
+  std::string language;
+  std::string state;  // scheduled | live | intermission | ended | …
+  std::vector<uint64_t> waiting;  // clients whose join waits for the load
+  std::unordered_set<uint64_t> members;
+  std::deque<std::shared_ptr<const std::string>> ring;
+  uint64_t first_seq = 0;  // sequence number of ring.front()
+  uint64_t next_seq = 0;
+  std::deque<Comment> recent;  // visible, oldest first
+  std::unordered_map<std::string, int> ratings;
+  RatingSummary summary;
+  bool rating_dirty = false, viewers_dirty = false;
+  int64_t last_snapshot_ms = 0;
+  int slow_mode_s = 0;
+  std::unordered_map<std::string, int64_t> last_comment_ms;  // viewer id → when (slow mode)
+  std::unordered_map<std::string, LimitState> viewer_limits;
+  std::set<std::string> banned_viewers, banned_addresses;
+  int64_t idle_since_ms = 0;  // no viewer since (0: someone is there)
+};
+
+namespace {
+// A room with nobody in it is dropped after this long (unless live); the database has everything it
+// holds, and the next join loads it again (after the pending batch: the store queue is in order).
+constexpr int64_t kIdleRoomMs = 60'000;
+}  // namespace
+
+AudienceHub::AudienceHub(AudienceOptions options, store::Store& store, web::Metrics& metrics, ClockSource clock)
+    : options_(std::move(options)), store_(store), metrics_(metrics), clock_(std::move(clock)),
+      limiter_(options_.ws.comments_per_window, int64_t{options_.ws.comment_window_s} * 1000,
+               int64_t{options_.ws.mute_s} * 1000) {
+  metrics_.describe("sreda_ws_connections_total", "counter", "audience WebSocket connections opened");
+  metrics_.describe("sreda_ws_messages_in_total", "counter", "audience messages received, by type");
+  // Per frame written: a plain counter read at scrape time (on the web thread), not a labelled series.
+  metrics_.gauge("sreda_ws_messages_out_total", "audience frames written to viewers",
+                 [this] { return static_cast<double>(frames_out_); });
+  metrics_.describe("sreda_ws_refused_total", "counter", "audience handshakes, messages and connections refused, by reason");
+  metrics_.describe("sreda_ws_culled_total", "counter", "viewers dropped because they fell too far behind");
+  metrics_.describe("sreda_audience_comments_total", "counter", "comments accepted, by outcome (shown or held)");
+  metrics_.gauge("sreda_ws_connections", "audience WebSocket connections open",
+                 [this] { return static_cast<double>(clients_.size()); });  // scraped on the web thread
+  metrics_.describe("sreda_audience_store_retries_total", "counter", "comment batches kept for the next tick: store queue full");
+}
+
+AudienceHub::~AudienceHub() = default;
+
+void AudienceHub::start() {
+  std::promise<void> done;
+  const bool queued = store_.post([this, &done](store::Db& db) {
+    next_comment_id_ = max_comment_id(db) + 1;
+    for (const auto& b : global_bans(db)) (b.kind == "viewer" ? global_viewer_bans_ : global_address_bans_).insert(b.value);
+    words_ = word_lists(db);
+    done.set_value();
+  });
+  if (queued) done.get_future().wait();
+}
+
+void AudienceHub::finish() {
+  flush();
+  if (!pending_comments_.empty() || !pending_ratings_.empty())
+    log().error("could not queue " + std::to_string(pending_comments_.size()) + " comment(s) and " +
+                std::to_string(pending_ratings_.size()) + " rating(s) at stop: the store queue is full");
+}
+
+void AudienceHub::post(std::function<void(AudienceHub&)> fn) {
+  if (!transport_) return;
+  transport_->run_on_web_thread([this, fn = std::move(fn)] { fn(*this); });
+}
+
+void AudienceHub::attach(web::WsTransport* transport) { transport_ = transport; }
+
+// ---- connections ----
+
+std::optional<std::string> AudienceHub::admit(const web::WsHandshake& h) {
+  if (!origin_allowed(h.origin, h.host, options_.ws.allowed_origins, options_.public_url)) {
+    metrics_.add("sreda_ws_refused_total", {{"reason", "origin"}});
+    log().info("refused a WebSocket from " + h.peer + ": origin " + h.origin.substr(0, 100) + " is not allowed");
+    return "origin";
+  }
+  return std::nullopt;
+}
+
+void AudienceHub::opened(uint64_t conn, const web::WsHandshake& h) {
+  auto c = std::make_unique<Client>();
+  c->conn = conn;
+  c->address = h.peer;
+  Client& client = *c;
+  clients_[conn] = std::move(c);
+  metrics_.add("sreda_ws_connections_total", {});
+  if (++per_address_[client.address] > options_.ws.max_connections_per_address) {
+    refuse(client, "too_many_connections",
+           "too many connections from your address (at most " + std::to_string(options_.ws.max_connections_per_address) + ")");
+    close(client, kClosePolicy, "too many connections from this address", "");
+  }
+}
+
+void AudienceHub::closed(uint64_t conn) {
+  auto it = clients_.find(conn);
+  if (it == clients_.end()) return;
+  Client& c = *it->second;
+  if (auto a = per_address_.find(c.address); a != per_address_.end() && --a->second <= 0) per_address_.erase(a);
+  if (c.event_id) {
+    if (auto r = rooms_.find(c.event_id); r != rooms_.end()) {
+      Room& room = *r->second;
+      if (room.members.erase(conn)) room.viewers_dirty = true;
+      std::erase(room.waiting, conn);
+    }
+  }
+  clients_.erase(it);
+}
+
+void AudienceHub::refused_frame(uint64_t conn, const std::string& reason) {
+  metrics_.add("sreda_ws_refused_total", {{"reason", reason}});
+  (void)conn;
+}
+
+void AudienceHub::message(uint64_t conn, std::string_view text) {
+  auto it = clients_.find(conn);
+  if (it == clients_.end()) return;
+  Client& c = *it->second;
+  if (c.close_code) return;
+  Parsed p = parse_client_message(text);
+  if (!p.message) {
+    metrics_.add("sreda_ws_messages_in_total", {{"type", "invalid"}});
+    refuse(c, p.error.code, p.error.message);
+    if (++c.bad_frames >= options_.bad_frames_max) close(c, kClosePolicy, "too many invalid messages", "invalid_flood");
+    return;
+  }
+  const ClientMessage& m = *p.message;
+  switch (m.type) {
+    case MessageType::ping:
+      metrics_.add("sreda_ws_messages_in_total", {{"type", "ping"}});
+      send(c, R"({"type":"pong"})");
+      return;
+    case MessageType::join:
+      metrics_.add("sreda_ws_messages_in_total", {{"type", "join"}});
+      return join(c, m);
+    case MessageType::comment:
+      metrics_.add("sreda_ws_messages_in_total", {{"type", "comment"}});
+      return comment(c, m);
+    case MessageType::rate:
+      metrics_.add("sreda_ws_messages_in_total", {{"type", "rate"}});
+      return rate(c, m);
+  }
+}
+
+web::WsOut AudienceHub::next(uint64_t conn) {
+  web::WsOut out;
+  auto it = clients_.find(conn);
+  if (it == clients_.end()) return out;
+  Client& c = *it->second;
+  c.woken = false;
+  Room* room = nullptr;
+  if (c.joined) room = rooms_.at(c.event_id).get();
+  if (!c.direct.empty()) {
+    out.frame = std::move(c.direct.front());
+    c.direct.pop_front();
+  } else if (c.close_code) {
+    out.close_code = c.close_code;
+    out.close_reason = c.close_reason;
+    return out;
+  } else if (room && c.cursor < room->next_seq) {
+    if (c.cursor < room->first_seq) {
+      // Fell behind further than the ring holds: dropped, never buffered without bound.
+      metrics_.add("sreda_ws_culled_total", {});
+      out.close_code = kClosePolicy;
+      out.close_reason = "too slow: fell behind the conversation";
+      return out;
+    }
+    out.frame = room->ring[c.cursor - room->first_seq];
+    ++c.cursor;
+  }
+  if (out.frame) ++frames_out_;
+  out.more = !c.direct.empty() || c.close_code || (room && c.cursor < room->next_seq);
+  if (out.more) c.woken = true;  // the server asks for the next writable callback itself
+  return out;
+}
+
+void AudienceHub::wake(Client& c) {
+  if (c.woken || !transport_) return;
+  c.woken = true;
+  transport_->wake(c.conn);
+}
+
+void AudienceHub::send(Client& c, std::string frame) {
+  if (c.close_code) return;
+  if (c.direct.size() >= options_.direct_max) {
+    metrics_.add("sreda_ws_culled_total", {});
+    c.close_code = kClosePolicy;
+    c.close_reason = "too slow: too many replies waiting";
+    c.direct.clear();
+    wake(c);
+    return;
+  }
+  c.direct.push_back(std::make_shared<const std::string>(std::move(frame)));
+  wake(c);
+}
+
+void AudienceHub::refuse(Client& c, const std::string& code, const std::string& message) {
+  metrics_.add("sreda_ws_refused_total", {{"reason", code}});
+  send(c, error_frame({code, message}));
+}
+
+void AudienceHub::close(Client& c, int code, const std::string& reason, const std::string& metric_reason) {
+  if (c.close_code) return;
+  if (!metric_reason.empty()) metrics_.add("sreda_ws_refused_total", {{"reason", metric_reason}});
+  c.close_code = code;
+  c.close_reason = reason;
+  wake(c);
+}
+
+void AudienceHub::broadcast(Room& room, std::string frame) {
+  room.ring.push_back(std::make_shared<const std::string>(std::move(frame)));
+  ++room.next_seq;
+  while (room.ring.size() > static_cast<size_t>(options_.ws.backlog_frames)) {
+    room.ring.pop_front();
+    ++room.first_seq;
+  }
+  for (uint64_t id : room.members) wake(*clients_.at(id));
+}
+
+bool AudienceHub::banned(const Room* room, const std::string& viewer_id, const std::string& address) const {
+  if (global_viewer_bans_.count(viewer_id) || global_address_bans_.count(address)) return true;
+  return room && (room->banned_viewers.count(viewer_id) || room->banned_addresses.count(address));
+}
+
+// ---- messages ----
+
+void AudienceHub::join(Client& c, const ClientMessage& m) {
+  if (c.event_id) return refuse(c, "bad_message", "already joined; open a new connection for another event");
+  if (banned(nullptr, m.viewer_id, c.address)) {
+    refuse(c, "banned", "you may not take part in the conversation");
+    return close(c, kClosePolicy, "banned", "");
+  }
+  c.event_id = m.event_id;
+  c.viewer_id = m.viewer_id;
+  c.nick = m.nick;
+  auto& slot = rooms_[m.event_id];
+  if (!slot) {
+    slot = std::make_unique<Room>();
+    slot->event_id = m.event_id;
+    slot->waiting.push_back(c.conn);
+    const size_t recent = options_.recent_comments;
+    const bool queued = store_.post([this, id = m.event_id, recent](store::Db& db) {
+      RoomData data = load_room(db, id, recent);
+      post([data = std::move(data)](AudienceHub& hub) mutable { hub.on_room_loaded(std::move(data)); });
+    });
+    if (!queued) {
+      rooms_.erase(m.event_id);
+      c.event_id = 0;
+      refuse(c, "busy", "the server is busy; try again in a moment");
+    }
+    return;
+  }
+  if (!slot->loaded) {
+    slot->waiting.push_back(c.conn);
+    return;
+  }
+  finish_join(c, *slot);
+}
+
+void AudienceHub::on_room_loaded(RoomData data) {
+  auto it = rooms_.find(data.event_id);
+  if (it == rooms_.end()) return;
+  Room& room = *it->second;
+  std::vector<uint64_t> waiting = std::move(room.waiting);
+  if (!data.exists) {
+    rooms_.erase(it);  // no such event: nothing kept
+    for (uint64_t id : waiting) {
+      auto c = clients_.find(id);
+      if (c == clients_.end()) continue;
+      c->second->event_id = 0;
+      refuse(*c->second, "not_found", "no event with id " + std::to_string(data.event_id));
+    }
+    return;
+  }
+  room.loaded = room.exists = true;
+  room.language = data.language;
+  room.state = data.state;
+  room.recent.assign(data.recent.begin(), data.recent.end());
+  room.ratings = std::move(data.ratings);
+  for (const auto& [viewer, stars] : room.ratings) room.summary.histogram[static_cast<size_t>(stars - 1)]++;
+  room.slow_mode_s = data.slow_mode_s;
+  for (const auto& b : data.bans) (b.kind == "viewer" ? room.banned_viewers : room.banned_addresses).insert(b.value);
+  if (clock_)
+    if (auto live = clock_(room.event_id)) room.state = live->state;
+  for (uint64_t id : waiting) {
+    auto c = clients_.find(id);
+    if (c != clients_.end()) finish_join(*c->second, room);
+  }
+}
+
+std::string AudienceHub::welcome(const Client& c, const Room& room) const {
+  json comments = json::array();
+  for (const auto& cm : room.recent) comments.push_back(public_json(cm));
+  auto mine = room.ratings.find(c.viewer_id);
+  return json{{"type", "welcome"},
+              {"event_id", room.event_id},
+              {"state", room.state},
+              {"comments", comments},
+              {"rating", rating_json(room.summary)},
+              {"your_rating", mine == room.ratings.end() ? json(nullptr) : json(mine->second)},
+              {"viewers", room.members.size()},
+              {"slow_mode_s", room.slow_mode_s},
+              {"limits",
+               {{"comment_max_chars", kCommentMaxChars},
+                {"nick_max_chars", kNickMaxChars},
+                {"comments_per_window", options_.ws.comments_per_window},
+                {"comment_window_s", options_.ws.comment_window_s}}}}
+      .dump();
+}
+
+void AudienceHub::finish_join(Client& c, Room& room) {
+  if (banned(&room, c.viewer_id, c.address)) {
+    refuse(c, "banned", "you may not take part in this event's conversation");
+    return close(c, kClosePolicy, "banned", "");
+  }
+  c.joined = true;
+  room.members.insert(c.conn);
+  room.viewers_dirty = true;
+  c.cursor = room.next_seq;
+  send(c, welcome(c, room));
+}
+
+void AudienceHub::comment(Client& c, const ClientMessage& m) {
+  if (!c.joined) return refuse(c, "not_joined", "join an event first");
+  Room& room = *rooms_.at(c.event_id);
+  if (banned(&room, c.viewer_id, c.address)) return refuse(c, "banned", "you may not comment here");
+  const int64_t now = core::now_ms();
+  if (room.slow_mode_s > 0) {
+    auto last = room.last_comment_ms.find(c.viewer_id);
+    const int64_t slow_ms = int64_t{room.slow_mode_s} * 1000;
+    if (last != room.last_comment_ms.end() && now - last->second < slow_ms) {
+      const int64_t wait_s = (slow_ms - (now - last->second) + 999) / 1000;
+      return refuse(c, "slow_mode", "slow mode: one comment every " + std::to_string(room.slow_mode_s) +
+                                        " s; wait " + std::to_string(wait_s) + " s");
+    }
+  }
+  if (int64_t wait = limiter_.admit(c.limit, room.viewer_limits[c.viewer_id], now))
+    return refuse(c, "rate_limited", "too many comments; wait " + std::to_string((wait + 999) / 1000) + " s");
+  room.last_comment_ms[c.viewer_id] = now;
+
+  Comment cm;
+  cm.id = next_comment_id_++;
+  cm.event_id = room.event_id;
+  cm.viewer_id = c.viewer_id;
+  cm.address = c.address;
+  cm.nick = c.nick;
+  cm.text = m.text;
+  cm.at_ms = now;
+  if (clock_)
+    if (auto live = clock_(room.event_id)) cm.media_ms = live->media_ms;
+  auto words = words_.find(room.language);
+  if (words != words_.end() && contains_listed_word(cm.text, words->second)) {
+    cm.status = "held";
+    metrics_.add("sreda_audience_comments_total", {{"outcome", "held"}});
+    pending_comments_.push_back(cm);
+    send(c, error_frame({"held", "your comment waits for a moderator"}));
+    return;
+  }
+  metrics_.add("sreda_audience_comments_total", {{"outcome", "shown"}});
+  json frame = public_json(cm);
+  frame["type"] = "comment";
+  room.recent.push_back(cm);
+  while (room.recent.size() > options_.recent_comments) room.recent.pop_front();
+  pending_comments_.push_back(std::move(cm));
+  broadcast(room, frame.dump());
+}
+
+void AudienceHub::rate(Client& c, const ClientMessage& m) {
+  if (!c.joined) return refuse(c, "not_joined", "join an event first");
+  Room& room = *rooms_.at(c.event_id);
+  if (banned(&room, c.viewer_id, c.address)) return refuse(c, "banned", "you may not rate here");
+  auto [it, fresh] = room.ratings.try_emplace(c.viewer_id, m.stars);
+  if (!fresh) {
+    room.summary.histogram[static_cast<size_t>(it->second - 1)]--;
+    it->second = m.stars;
+  }
+  room.summary.histogram[static_cast<size_t>(m.stars - 1)]++;
+  room.rating_dirty = true;
+  pending_ratings_[{room.event_id, c.viewer_id}] = Rating{room.event_id, c.viewer_id, m.stars, core::now_s()};
+  send(c, json{{"type", "rated"}, {"stars", m.stars}}.dump());
+}
+
+// ---- periodic ----
+
+void AudienceHub::tick(int64_t now_ms) {
+  std::erase_if(rooms_, [&](const auto& entry) {
+    Room& room = *entry.second;
+    if (!room.loaded || !room.members.empty() || !room.waiting.empty()) {
+      room.idle_since_ms = 0;
+      return false;
+    }
+    if (room.idle_since_ms == 0) room.idle_since_ms = now_ms;
+    return now_ms - room.idle_since_ms >= kIdleRoomMs && room.state != "live" && room.state != "intermission";
+  });
+  for (auto& [id, room] : rooms_) {
+    if (!room->loaded) continue;
+    if (clock_) {
+      std::string state = room->state;
+      if (auto live = clock_(id)) state = live->state;
+      else if (state == "live" || state == "intermission") state = "ended";
+      if (state != room->state) {
+        room->state = state;
+        broadcast(*room, state_frame(state));
+      }
+    }
+    if ((room->rating_dirty || room->viewers_dirty) && now_ms - room->last_snapshot_ms >= options_.snapshot_interval_ms) {
+      room->last_snapshot_ms = now_ms;
+      if (room->rating_dirty) broadcast(*room, rating_frame(room->summary));
+      if (room->viewers_dirty) broadcast(*room, viewers_frame(static_cast<int64_t>(room->members.size())));
+      room->rating_dirty = room->viewers_dirty = false;
+    }
+  }
+  last_tick_ms_ = now_ms;
+  flush();
+}
+
+void AudienceHub::flush() {
+  if (pending_comments_.empty() && pending_ratings_.empty()) return;
+  std::vector<Rating> ratings;
+  ratings.reserve(pending_ratings_.size());
+  for (auto& [key, r] : pending_ratings_) ratings.push_back(std::move(r));
+  const bool queued = store_.post([comments = pending_comments_, ratings](store::Db& db) {
+    write_batch(db, comments, ratings);
+  });
+  if (!queued) {
+    metrics_.add("sreda_audience_store_retries_total", {});
+    return;  // kept; the next tick tries again
+  }
+  pending_comments_.clear();
+  pending_ratings_.clear();
+}
+
+// ---- moderation ----
+
+void AudienceHub::comment_hidden(int64_t event_id, int64_t comment_id) {
+  auto it = rooms_.find(event_id);
+  if (it == rooms_.end() || !it->second->loaded) return;
+  Room& room = *it->second;
+  std::erase_if(room.recent, [&](const Comment& c) { return c.id == comment_id; });
+  broadcast(room, removed_frame(comment_id));
+}
+
+void AudienceHub::comment_shown(const Comment& c) {
+  auto it = rooms_.find(c.event_id);
+  if (it == rooms_.end() || !it->second->loaded) return;
+  Room& room = *it->second;
+  auto pos = std::find_if(room.recent.begin(), room.recent.end(), [&](const Comment& o) { return o.id >= c.id; });
+  if (pos == room.recent.end() || pos->id != c.id) room.recent.insert(pos, c);
+  while (room.recent.size() > options_.recent_comments) room.recent.pop_front();
+  json frame = public_json(c);
+  frame["type"] = "comment";
+  broadcast(room, frame.dump());
+}
+
+void AudienceHub::ban_added(const Ban& b) {
+  Room* only = nullptr;
+  if (b.event_id) {
+    auto it = rooms_.find(*b.event_id);
+    if (it == rooms_.end()) return;  // loaded with the room when someone joins
+    only = it->second.get();
+    (b.kind == "viewer" ? only->banned_viewers : only->banned_addresses).insert(b.value);
+  } else {
+    (b.kind == "viewer" ? global_viewer_bans_ : global_address_bans_).insert(b.value);
+  }
+  for (auto& [id, c] : clients_) {
+    if (!c->event_id || (only && c->event_id != only->event_id)) continue;
+    if (b.kind == "viewer" ? c->viewer_id != b.value : c->address != b.value) continue;
+    refuse(*c, "banned", "a moderator has removed you from the conversation");
+    close(*c, kClosePolicy, "banned", "");
+  }
+}
+
+void AudienceHub::ban_removed(const Ban& b) {
+  if (b.event_id) {
+    auto it = rooms_.find(*b.event_id);
+    if (it != rooms_.end()) (b.kind == "viewer" ? it->second->banned_viewers : it->second->banned_addresses).erase(b.value);
+  } else {
+    (b.kind == "viewer" ? global_viewer_bans_ : global_address_bans_).erase(b.value);
+  }
+}
+
+void AudienceHub::slow_mode_set(int64_t event_id, int seconds) {
+  auto it = rooms_.find(event_id);
+  if (it == rooms_.end() || !it->second->loaded) return;
+  it->second->slow_mode_s = seconds;
+  broadcast(*it->second, json{{"type", "slow_mode"}, {"seconds", seconds}}.dump());
+}
+
+void AudienceHub::words_set(const std::string& language, std::vector<std::string> folded_words) {
+  words_[language] = std::move(folded_words);
+}
+
+}  // namespace sreda::audience

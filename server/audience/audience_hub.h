@@ -1,0 +1,116 @@
+// The audience hub: one room per event with its subscribers, a ring of frames fanned out to them, the last
+// comments, the rating histogram and the viewer count. Implements the WebSocket handler of the web server.
+//
+// Threads: everything runs on the web thread (WsHandler calls, tick, and tasks posted with post()), except
+// start() and finish() which the app calls while the web thread is not running. Comments and ratings reach
+// SQLite through the store thread in one batched transaction per tick; a comment is acknowledged (broadcast)
+// with its final id at once, and a graceful stop writes every pending one (finish()).
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "server/audience/limiter.h"
+#include "server/audience/storage.h"
+#include "server/audience/wire.h"
+#include "server/config/config.h"
+#include "server/store/store.h"
+#include "server/web/metrics.h"
+#include "server/web/ws.h"
+
+namespace sreda::audience {
+
+// An event's live state and media clock as the event hub knows it; nullopt when it is not live.
+struct LiveClock {
+  std::string state;               // "live" | "intermission"
+  std::optional<int64_t> media_ms;
+};
+using ClockSource = std::function<std::optional<LiveClock>(int64_t event_id)>;
+
+struct AudienceOptions {
+  config::WsConfig ws;
+  std::string public_url;
+  size_t recent_comments = 50;   // in the welcome
+  int64_t snapshot_interval_ms = 500;  // rating/viewers snapshots at most twice a second per event
+  size_t direct_max = 64;        // frames queued for one connection only (welcome, errors)
+  int bad_frames_max = 20;       // refused messages before the connection is closed
+};
+
+class AudienceHub : public web::WsHandler {
+ public:
+  AudienceHub(AudienceOptions options, store::Store& store, web::Metrics& metrics, ClockSource clock);
+  ~AudienceHub() override;
+
+  // App, before the web thread starts (blocks on one store job): the next comment id and global bans.
+  void start();
+  // App, after the web thread stopped: queues every pending comment and rating for the store.
+  void finish();
+  // Any thread: runs fn on the web thread.
+  void post(std::function<void(AudienceHub&)> fn);
+
+  // -- moderation (web thread, through post) --
+  void comment_hidden(int64_t event_id, int64_t comment_id);
+  void comment_shown(const Comment& c);
+  void ban_added(const Ban& b);
+  void ban_removed(const Ban& b);
+  void slow_mode_set(int64_t event_id, int seconds);
+  void words_set(const std::string& language, std::vector<std::string> folded_words);
+
+  // -- WsHandler (web thread) --
+  void attach(web::WsTransport* transport) override;
+  std::optional<std::string> admit(const web::WsHandshake& handshake) override;
+  void opened(uint64_t conn, const web::WsHandshake& handshake) override;
+  void message(uint64_t conn, std::string_view text) override;
+  void refused_frame(uint64_t conn, const std::string& reason) override;
+  void closed(uint64_t conn) override;
+  web::WsOut next(uint64_t conn) override;
+  void tick(int64_t now_ms) override;
+
+  struct Client;
+  struct Room;
+
+ private:
+  void join(Client& c, const ClientMessage& m);
+  void finish_join(Client& c, Room& room);
+  void comment(Client& c, const ClientMessage& m);
+  void rate(Client& c, const ClientMessage& m);
+  void on_room_loaded(RoomData data);
+  void send(Client& c, std::string frame);
+  void refuse(Client& c, const std::string& code, const std::string& message);
+  void close(Client& c, int code, const std::string& reason, const std::string& metric_reason);
+  void broadcast(Room& room, std::string frame);
+  void wake(Client& c);
+  bool banned(const Room* room, const std::string& viewer_id, const std::string& address) const;
+  void flush();
+  std::string welcome(const Client& c, const Room& room) const;
+
+  AudienceOptions options_;
+  store::Store& store_;
+  web::Metrics& metrics_;
+  ClockSource clock_;
+  CommentLimiter limiter_;
+  web::WsTransport* transport_ = nullptr;
+
+  std::unordered_map<uint64_t, std::unique_ptr<Client>> clients_;
+  std::unordered_map<int64_t, std::unique_ptr<Room>> rooms_;
+  std::unordered_map<std::string, int> per_address_;
+  std::set<std::string> global_viewer_bans_, global_address_bans_;
+  std::map<std::string, std::vector<std::string>> words_;  // language → folded words (rooms keep a copy)
+  int64_t next_comment_id_ = 1;
+  int64_t last_tick_ms_ = 0;
+  uint64_t frames_out_ = 0;
+  // Waiting for the store thread.
+  std::vector<Comment> pending_comments_;
+  std::map<std::pair<int64_t, std::string>, Rating> pending_ratings_;
+};
+
+}  // namespace sreda::audience

@@ -1,0 +1,29 @@
+#include "server/audience/limiter.h"
+
+#include <algorithm>
+
+namespace sreda::audience {
+
+int64_t CommentLimiter::wait(LimitState& s, int64_t now_ms) const {
+  if (s.muted_until_ms > now_ms) return s.muted_until_ms - now_ms;
+  while (!s.times.empty() && s.times.front() <= now_ms - window_ms_) s.times.pop_front();
+  if (static_cast<int>(s.times.size()) < max_) return 0;
+  // Over the limit: a short mute (or, without one, until the oldest comment leaves the window).
+  if (mute_ms_ > 0) {
+    s.muted_until_ms = now_ms + mute_ms_;
+    s.times.clear();
+    return mute_ms_;
+  }
+  return std::max<int64_t>(1, s.times.front() + window_ms_ - now_ms);
+}
+
+int64_t CommentLimiter::admit(LimitState& connection, LimitState& viewer, int64_t now_ms) const {
+  const int64_t a = wait(connection, now_ms);
+  const int64_t b = &viewer == &connection ? a : wait(viewer, now_ms);
+  if (a || b) return std::max(a, b);
+  connection.times.push_back(now_ms);
+  if (&viewer != &connection) viewer.times.push_back(now_ms);
+  return 0;
+}
+
+}  // namespace sreda::audience

@@ -1,0 +1,64 @@
+"""A viewer of the audience channel (/ws, subprotocol sreda.v1) built on Debian's python3-websockets."""
+import asyncio
+import json
+
+import websockets
+from websockets.frames import Opcode
+
+DEADLINE = 30.0  # generous: waits end as soon as the condition holds
+
+
+class Viewer:
+    def __init__(self, server, viewer_id, nick="Viewer", origin=None):
+        self.server = server
+        self.viewer_id = viewer_id
+        self.nick = nick
+        self.origin = origin
+        self.messages = []  # every message received, in order
+        self.ws = None
+
+    async def connect(self):
+        self.ws = await websockets.connect(f"ws://127.0.0.1:{self.server.port}/ws", subprotocols=["sreda.v1"],
+                                           origin=self.origin, open_timeout=DEADLINE, max_size=None)
+        return self
+
+    async def join(self, event_id):
+        await self.send({"type": "join", "event_id": event_id, "viewer_id": self.viewer_id, "nick": self.nick})
+        return await self.expect(lambda m: m["type"] in ("welcome", "error"))
+
+    async def send(self, message):
+        await self.ws.send(json.dumps(message))
+
+    async def send_raw_text(self, data: bytes):
+        """A text frame with arbitrary bytes (e.g. invalid UTF-8), bypassing the library's encoding."""
+        await self.ws.write_frame(True, Opcode.TEXT, data)
+
+    async def expect(self, predicate, timeout=DEADLINE):
+        """Returns the first message (already received or arriving) for which predicate holds."""
+        for m in self.messages:
+            if predicate(m) and not m.get("_seen"):
+                m["_seen"] = True
+                return m
+
+        async def wait():
+            while True:
+                m = json.loads(await self.ws.recv())
+                self.messages.append(m)
+                if predicate(m):
+                    m["_seen"] = True
+                    return m
+        return await asyncio.wait_for(wait(), timeout)
+
+    async def closed(self, timeout=DEADLINE):
+        """Reads until the server closes; returns (code, reason)."""
+        async def wait():
+            try:
+                while True:
+                    self.messages.append(json.loads(await self.ws.recv()))
+            except websockets.ConnectionClosed as e:
+                return e.code, e.reason
+        return await asyncio.wait_for(wait(), timeout)
+
+    async def close(self):
+        if self.ws:
+            await self.ws.close()

@@ -1,0 +1,271 @@
+// The audience hub with a fake web transport and a real store on a temporary SQLite file: fan-out through
+// the ring, coalesced snapshots, a slow viewer culled, the per-address cap, moderation and the batch writer.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <filesystem>
+#include <future>
+#include <mutex>
+#include <thread>
+
+#include "server/audience/audience_hub.h"
+#include "server/schedule/catalog.h"
+#include "server/store/migrations.h"
+
+using namespace sreda;
+using nlohmann::json;
+
+namespace {
+
+struct FakeTransport : web::WsTransport {
+  std::set<uint64_t> woken;
+  std::mutex mutex;
+  std::vector<std::function<void()>> tasks;
+  void wake(uint64_t conn) override { woken.insert(conn); }
+  void run_on_web_thread(std::function<void()> task) override {
+    std::lock_guard lock(mutex);
+    tasks.push_back(std::move(task));
+  }
+  // Runs posted tasks (as the web thread would) until pred holds; false after a generous deadline.
+  bool pump_until(const std::function<bool()>& pred) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (!pred()) {
+      std::vector<std::function<void()>> ready;
+      {
+        std::lock_guard lock(mutex);
+        ready.swap(tasks);
+      }
+      for (auto& t : ready) t();
+      if (std::chrono::steady_clock::now() > deadline) return false;
+      if (ready.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+    return true;
+  }
+};
+
+struct AudienceHubTest : ::testing::Test {
+  std::filesystem::path dir;
+  std::unique_ptr<store::Store> store;
+  web::Metrics metrics;
+  FakeTransport transport;
+  std::unique_ptr<audience::AudienceHub> hub;
+  int64_t event_id = 0;
+  std::optional<audience::LiveClock> clock;
+
+  void SetUp() override {
+    static int n = 0;
+    dir = std::filesystem::temp_directory_path() / ("sreda-audience-test-" + std::to_string(::getpid()) + "-" + std::to_string(n++));
+    std::filesystem::create_directories(dir);
+    auto db = store::Db::open((dir / "sreda.db").string());
+    ASSERT_TRUE(db.ok());
+    ASSERT_TRUE(store::migrate(*db).ok());
+    auto studio = schedule::create_studio(*db, "Studio", 1000);
+    schedule::Event e;
+    e.title = "Concert";
+    e.category = "concert";
+    e.studio_id = studio.id;
+    e.starts_at = 2000000000;
+    e.ends_at = e.starts_at + 3600;
+    event_id = schedule::insert_event(*db, e, 1000).id;
+    store = std::make_unique<store::Store>(std::move(*db), 1000);
+    store->start();
+    make_hub(16);
+  }
+  void make_hub(int backlog) {
+    audience::AudienceOptions options;
+    options.ws.backlog_frames = backlog;
+    options.ws.max_connections_per_address = 3;
+    hub = std::make_unique<audience::AudienceHub>(options, *store, metrics,
+                                                  [this](int64_t) { return clock; });
+    hub->attach(&transport);
+    hub->start();
+  }
+  void TearDown() override {
+    hub->finish();
+    store->stop();
+    std::filesystem::remove_all(dir);
+  }
+
+  uint64_t next_conn = 1;
+  uint64_t open(const std::string& peer = "10.0.0.1") {
+    uint64_t id = next_conn++;
+    hub->opened(id, {"", "localhost", peer});
+    return id;
+  }
+  // Everything the connection would write now: frames (as JSON) and, last, a close code (as {"close":code}).
+  std::vector<json> drain(uint64_t conn) {
+    std::vector<json> out;
+    for (;;) {
+      web::WsOut o = hub->next(conn);
+      if (o.close_code) {
+        out.push_back({{"close", o.close_code}});
+        return out;
+      }
+      if (o.frame) out.push_back(json::parse(*o.frame));
+      if (!o.more) return out;
+    }
+  }
+  json join(uint64_t conn, const std::string& viewer) {
+    hub->message(conn, json{{"type", "join"}, {"event_id", event_id}, {"viewer_id", viewer}, {"nick", viewer}}.dump());
+    std::vector<json> got;
+    EXPECT_TRUE(transport.pump_until([&] {
+      for (auto& f : drain(conn)) got.push_back(f);
+      return !got.empty();
+    }));
+    return got.empty() ? json() : got.front();
+  }
+  void say(uint64_t conn, const std::string& text) { hub->message(conn, json{{"type", "comment"}, {"text", text}}.dump()); }
+};
+
+std::vector<json> of_type(const std::vector<json>& frames, const std::string& type) {
+  std::vector<json> out;
+  for (const auto& f : frames)
+    if (f.value("type", "") == type) out.push_back(f);
+  return out;
+}
+
+}  // namespace
+
+TEST_F(AudienceHubTest, ACommentReachesEveryViewerOnceWithMediaTime) {
+  uint64_t a = open(), b = open();
+  EXPECT_EQ(join(a, "viewer-aaaa")["type"], "welcome");
+  EXPECT_EQ(join(b, "viewer-bbbb")["viewers"], 2);
+  clock = audience::LiveClock{"live", 12345};
+  say(a, "Браво");
+  for (uint64_t c : {a, b}) {
+    auto comments = of_type(drain(c), "comment");
+    ASSERT_EQ(comments.size(), 1u);
+    EXPECT_EQ(comments[0]["text"], "Браво");
+    EXPECT_EQ(comments[0]["media_ms"], 12345);
+    EXPECT_EQ(comments[0]["nick"], "viewer-aaaa");
+  }
+}
+
+TEST_F(AudienceHubTest, RatingsAndViewerCountsAreCoalescedSnapshots) {
+  uint64_t a = open(), b = open();
+  join(a, "viewer-aaaa");
+  join(b, "viewer-bbbb");
+  drain(a);
+  for (int i = 0; i < 10; ++i) hub->message(b, json{{"type", "rate"}, {"stars", 1 + i % 5}}.dump());
+  hub->message(a, R"({"type":"rate","stars":4})");
+  hub->tick(1'000'000);
+  hub->tick(1'000'100);  // within the interval: nothing new
+  auto frames = drain(a);
+  auto ratings = of_type(frames, "rating");
+  ASSERT_EQ(ratings.size(), 1u);
+  EXPECT_EQ(ratings[0]["count"], 2);
+  EXPECT_EQ(ratings[0]["histogram"], json({0, 0, 0, 1, 1}));
+  EXPECT_EQ(of_type(frames, "viewers").size(), 1u);
+}
+
+TEST_F(AudienceHubTest, ASlowViewerIsCulledNotBuffered) {
+  uint64_t fast = open(), slow = open("10.0.0.2");
+  join(fast, "viewer-fast");
+  join(slow, "viewer-slow");
+  for (int i = 0; i < 40; ++i) {
+    hub->message(fast, json{{"type", "comment"}, {"text", "x" + std::to_string(i)}}.dump());
+    drain(fast);  // the fast one keeps up (rate-limited after 3: errors are replies to it alone)
+  }
+  // Make 40 comments from many viewers so the ring (16) overflows.
+  for (int i = 0; i < 40; ++i) {
+    uint64_t c = open("10.1.0." + std::to_string(i));
+    join(c, "viewer-many-" + std::to_string(i));
+    say(c, "hello " + std::to_string(i));
+    drain(c);
+    hub->closed(c);
+  }
+  auto frames = drain(slow);
+  ASSERT_FALSE(frames.empty());
+  EXPECT_EQ(frames.back()["close"], 1008);
+}
+
+TEST_F(AudienceHubTest, PerAddressCapClosesTheExtraConnection) {
+  uint64_t a = open(), b = open(), c = open();
+  EXPECT_TRUE(drain(a).empty());
+  EXPECT_TRUE(drain(b).empty());
+  EXPECT_TRUE(drain(c).empty());
+  uint64_t d = open();
+  auto frames = drain(d);
+  ASSERT_EQ(frames.size(), 2u);
+  EXPECT_EQ(frames[0]["code"], "too_many_connections");
+  EXPECT_EQ(frames[1]["close"], 1008);
+  hub->closed(d);
+  hub->closed(a);
+  EXPECT_TRUE(drain(open()).empty());  // a place is free again
+}
+
+TEST_F(AudienceHubTest, HiddenCommentsLeaveTheWelcomeAndStoredCommentsSurviveARestart) {
+  uint64_t a = open();
+  join(a, "viewer-aaaa");
+  say(a, "one");
+  say(a, "two");
+  auto comments = of_type(drain(a), "comment");
+  ASSERT_EQ(comments.size(), 2u);
+  hub->comment_hidden(event_id, comments[0]["id"]);
+  auto removed = of_type(drain(a), "comment_removed");
+  ASSERT_EQ(removed.size(), 1u);
+  uint64_t b = open();
+  auto welcome = join(b, "viewer-bbbb");
+  ASSERT_EQ(welcome["comments"].size(), 1u);
+  EXPECT_EQ(welcome["comments"][0]["text"], "two");
+
+  // finish() queues the batch; a new hub (a restart) continues the ids and loads the history.
+  hub->finish();
+  make_hub(16);
+  uint64_t c = open("10.0.0.9");
+  auto again = join(c, "viewer-cccc");
+  ASSERT_EQ(again["comments"].size(), 2u);  // the hub's hide went to the database through the REST handler only
+  say(c, "three");
+  auto three = of_type(drain(c), "comment");
+  ASSERT_EQ(three.size(), 1u);
+  EXPECT_GT(three[0]["id"].get<int64_t>(), comments[1]["id"].get<int64_t>());
+}
+
+TEST_F(AudienceHubTest, BannedViewerIsRemovedAndRefused) {
+  uint64_t a = open();
+  join(a, "viewer-troll");
+  audience::Ban ban;
+  ban.event_id = event_id;
+  ban.kind = "viewer";
+  ban.value = "viewer-troll";
+  hub->ban_added(ban);
+  auto frames = drain(a);
+  ASSERT_EQ(frames.size(), 2u);
+  EXPECT_EQ(frames[0]["code"], "banned");
+  EXPECT_EQ(frames[1]["close"], 1008);
+  uint64_t b = open();
+  auto refused = join(b, "viewer-troll");
+  EXPECT_EQ(refused["code"], "banned");
+}
+
+TEST_F(AudienceHubTest, AnEmptyRoomIsDroppedAndReloadedFromTheDatabase) {
+  uint64_t a = open();
+  join(a, "viewer-aaaa");
+  say(a, "kept");
+  hub->message(a, R"({"type":"rate","stars":3})");
+  drain(a);
+  hub->closed(a);
+  hub->tick(1'000'000);           // idle from now; the batch goes to the store
+  hub->tick(1'000'000 + 61'000);  // dropped
+  // A row only the database knows: the next join must load the room from there.
+  std::promise<void> written;
+  store->post([&](store::Db& db) {
+    audience::Comment c;
+    c.id = 999;
+    c.event_id = event_id;
+    c.viewer_id = "viewer-db";
+    c.nick = "db";
+    c.text = "from the database";
+    c.at_ms = 1;
+    audience::write_batch(db, {c}, {});
+    written.set_value();
+  });
+  written.get_future().wait();
+  uint64_t b = open();
+  auto welcome = join(b, "viewer-bbbb");
+  ASSERT_EQ(welcome["comments"].size(), 2u);
+  EXPECT_EQ(welcome["comments"][0]["text"], "kept");
+  EXPECT_EQ(welcome["comments"][1]["text"], "from the database");
+  EXPECT_EQ(welcome["rating"]["count"], 1);
+  EXPECT_EQ(welcome["viewers"], 1);
+}
