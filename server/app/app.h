@@ -10,6 +10,7 @@
 #include <optional>
 #include <thread>
 
+#include "server/archive/archive.h"
 #include "server/auth/login_limiter.h"
 #include "server/hub/event_hub.h"
 #include "server/hub/key_directory.h"
@@ -23,6 +24,7 @@
 #include "server/core/result.h"
 #include "server/store/store.h"
 #include "server/web/api.h"
+#include "server/web/archive_routes.h"
 #include "server/web/http_server.h"
 #include "server/web/metrics.h"
 #include "server/web/site_routes.h"
@@ -42,6 +44,7 @@ class App {
 
  private:
   core::Result<void> open_store();
+  static archive::ArchiveOptions archive_options(const config::Config& c);
   void register_metrics();
   void schedule_housekeeping();
   void schedule_live_tick();
@@ -55,6 +58,8 @@ class App {
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<auth::LoginLimiter> limiter_;
   hub::KeyDirectory keys_;
+  std::unique_ptr<archive::Archive> archive_;  // before the live outputs: their packagers hold its sinks
+  std::unique_ptr<archive::Mp4Exporter> exporter_;
   std::unique_ptr<live::LiveOutputs> live_outputs_;
   std::unique_ptr<web::LiveRoutes> live_routes_;
   std::unique_ptr<hub::EventHub> hub_;
@@ -65,6 +70,7 @@ class App {
   std::unique_ptr<web::HealthHandler> health_;
   std::unique_ptr<web::MetricsHandler> metrics_handler_;
   std::unique_ptr<web::CalendarHandler> calendar_;
+  std::unique_ptr<web::ArchiveRoutes> archive_routes_;
   std::unique_ptr<web::StaticHandler> static_;
   std::unique_ptr<web::HttpServer> http_;
 

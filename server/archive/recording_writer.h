@@ -100,7 +100,14 @@ class RecordingWriter {
     int64_t bytes = 0;
     int64_t peak_bps = 0;
     std::optional<package::VariantInfo> variant;
+    std::string codecs;  // from the newest init segment
+    // A recording resumed after a restart (a new packager numbers from 0 again): its files are kept and
+    // the new ones numbered after them; the first new segment is a discontinuity.
+    int64_t msn_offset = 0;
+    int init_offset = 0;
+    bool resumed = false;
   };
+  void resume(Rendition& r);
 
   Rendition* rendition(std::string_view name);  // creates its folder; null when failed
   std::string partial_path(const Rendition& r, int64_t msn) const;

@@ -159,6 +159,11 @@ void validate(const Config& c, std::vector<std::string>& errors) {
     errors.push_back("live.segment_target_ms: must be at least live.part_target_ms and at most 10000");
   if (c.live.window_segments < 3 || c.live.window_segments > 100)
     errors.push_back("live.window_segments: must be 3..100");
+  if (c.archive.dir.empty()) errors.push_back("archive.dir: must not be empty");
+  if (c.archive.max_loss_ms < 50 || c.archive.max_loss_ms > 60000)
+    errors.push_back("archive.max_loss_ms: must be 50..60000");
+  if (c.archive.max_bytes < 0) errors.push_back("archive.max_bytes: must not be negative");
+  if (c.archive.keep_days < 0) errors.push_back("archive.keep_days: must not be negative");
   core::LogLevel level;
   if (!core::parse_log_level(c.log.level, level))
     errors.push_back("log.level: expected debug, info, warn or error, got '" + c.log.level + "'");

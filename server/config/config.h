@@ -50,6 +50,14 @@ struct LiveConfig {
   int window_segments = 10;      // segments kept in memory per rendition
 };
 
+struct ArchiveConfig {
+  std::string dir = "archive";   // the recordings; relative paths are under server.data_dir
+  int max_loss_ms = 1000;        // a crash loses at most this much of the part being written (fsync period)
+  int64_t max_bytes = 0;         // retention: oldest recordings deleted beyond this total; 0 = no limit
+  int keep_days = 0;             // retention: recordings older than this deleted; 0 = keep forever
+  std::string renditions;        // comma-separated rendition names to record; empty = every rendition
+};
+
 struct LogConfig {
   std::string level = "info";    // debug | info | warn | error
 };
@@ -61,6 +69,7 @@ struct Config {
   StudiosConfig studios;
   IngestConfig ingest;
   LiveConfig live;
+  ArchiveConfig archive;
   LogConfig log;
 };
 
@@ -87,6 +96,11 @@ void visit_fields(Config& c, Visitor&& v) {
   v("live.part_target_ms", c.live.part_target_ms);
   v("live.segment_target_ms", c.live.segment_target_ms);
   v("live.window_segments", c.live.window_segments);
+  v("archive.dir", c.archive.dir);
+  v("archive.max_loss_ms", c.archive.max_loss_ms);
+  v("archive.max_bytes", c.archive.max_bytes);
+  v("archive.keep_days", c.archive.keep_days);
+  v("archive.renditions", c.archive.renditions);
   v("log.level", c.log.level);
 }
 

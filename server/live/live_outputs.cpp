@@ -22,7 +22,8 @@ void LiveOutput::on_session_start(const pipelines::MediaFacts& facts, bool disco
       o.window_segments = options_.window_segments;
       auto id = event_id_;
       auto notify = notify_;
-      source_ = std::make_shared<package::CmafPackager>(o, nullptr, [id, notify](const package::ReloadState&) {
+      if (options_.sinks) source_sink_ = options_.sinks->sink(event_id_, o.rendition);
+      source_ = std::make_shared<package::CmafPackager>(o, source_sink_.get(), [id, notify](const package::ReloadState&) {
         if (notify) notify(id);
       });
     }
@@ -33,6 +34,7 @@ void LiveOutput::on_session_start(const pipelines::MediaFacts& facts, bool disco
   if (facts.has_audio && p->options().audio)
     (void)p->configure_audio({facts.audio_codec_data, facts.audio_rate, facts.audio_channels});
   (void)discontinuity;  // every run after the first is a discontinuity for the packager
+  if (options_.sinks) options_.sinks->configured(event_id_, p->options().rendition, p->variant_info());
   p->begin_run(first_sample_wall_ms);
 }
 
@@ -62,6 +64,7 @@ void LiveOutput::on_event_end() {
     p = source_;
   }
   if (p) p->end_of_stream();
+  if (options_.sinks) options_.sinks->ended(event_id_);
   if (notify_) notify_(event_id_);
 }
 

@@ -18,11 +18,24 @@
 
 namespace sreda::live {
 
+// What else receives each rendition's packaged bytes (the archive). Implemented outside live/ (STYLE.md
+// 11). sink() is called on a streaming thread when a rendition's packager is made; the LiveOutput keeps
+// the returned sink (null: not recorded) alive as long as the packager. configured() follows each
+// (re)configuration of a rendition; ended() follows the end of stream of every rendition (control thread).
+class RenditionSinks {
+ public:
+  virtual ~RenditionSinks() = default;
+  virtual std::shared_ptr<package::PackagerSink> sink(int64_t event_id, const std::string& rendition) = 0;
+  virtual void configured(int64_t event_id, const std::string& rendition, const package::VariantInfo& variant) = 0;
+  virtual void ended(int64_t event_id) = 0;
+};
+
 struct LiveOutputOptions {
   int part_target_ms = 500;
   int segment_target_ms = 2000;
   int window_segments = 10;
   size_t keep_ended_events = 50;  // ended events whose last window stays in memory
+  RenditionSinks* sinks = nullptr;  // not owned; outlives the outputs
 };
 
 // One event's renditions.
@@ -47,6 +60,7 @@ class LiveOutput : public hub::MediaConsumer {
   LiveOutputOptions options_;
   Notify notify_;
   mutable std::mutex mutex_;
+  std::shared_ptr<package::PackagerSink> source_sink_;  // outlives source_
   std::shared_ptr<package::CmafPackager> source_;
   bool ended_ = false;
 };

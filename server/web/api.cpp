@@ -67,6 +67,10 @@ Api::Api(const config::Config& config, store::Store& store, auth::LoginLimiter& 
       {"POST", "/api/events/{id}/cancel", A::curator, false, &Api::cancel_event},
       {"POST", "/api/events/{id}/end", A::curator, false, &Api::end_event},
       {"GET", "/api/events/{id}/live", A::curator, false, &Api::live_event},
+      {"GET", "/api/events/{id}/recording", A::curator, false, &Api::get_recording},
+      {"DELETE", "/api/events/{id}/recording", A::curator, false, &Api::delete_recording},
+      {"GET", "/api/events/{id}/recording.mp4", A::curator, false, &Api::export_recording},
+      {"POST", "/api/events/{id}/recording/trim", A::curator, true, &Api::trim_recording},
       {"GET", "/api/public/events", A::anyone, false, &Api::public_events},
       {"GET", "/api/public/events/{id}", A::anyone, false, &Api::public_event},
   };

@@ -9,6 +9,8 @@
 #include <vector>
 
 #include "nlohmann/json.hpp"
+#include "server/archive/archive.h"
+#include "server/archive/mp4_export.h"
 #include "server/auth/curators.h"
 #include "server/auth/login_limiter.h"
 #include "server/config/config.h"
@@ -25,6 +27,11 @@ class Api : public RouteHandler {
   Api(const config::Config& config, store::Store& store, auth::LoginLimiter& limiter, hub::KeyDirectory& keys,
       hub::EventHub* hub);
   void handle(HttpRequest request, Reply reply) override;
+  // The recording routes (api_recording.cpp) answer 503 until this is set. Not owned.
+  void set_archive(archive::Archive* archive, archive::Mp4Exporter* exporter) {
+    archive_ = archive;
+    exporter_ = exporter;
+  }
 
   enum class Access { anyone, curator, admin };
   struct Call {
@@ -77,6 +84,11 @@ class Api : public RouteHandler {
   HttpResponse delete_event(Call& c);
   HttpResponse end_event(Call& c);
   HttpResponse live_event(Call& c);
+  // recordings (api_recording.cpp)
+  HttpResponse get_recording(Call& c);
+  HttpResponse export_recording(Call& c);
+  HttpResponse delete_recording(Call& c);
+  HttpResponse trim_recording(Call& c);
   // public
   HttpResponse public_events(Call& c);
   HttpResponse public_event(Call& c);
@@ -86,8 +98,14 @@ class Api : public RouteHandler {
   auth::LoginLimiter& limiter_;
   hub::KeyDirectory& keys_;
   hub::EventHub* hub_;
+  archive::Archive* archive_ = nullptr;
+  archive::Mp4Exporter* exporter_ = nullptr;
   std::vector<ApiRoute> routes_;
 };
+
+// Adds "duration_s", "poster" and "recording" {duration_s, poster, master} to a public event's JSON when the
+// event has a recording (store thread; api_recording.cpp). `archive` may be null.
+void add_recording_fields(store::Db& db, archive::Archive* archive, nlohmann::json& event);
 
 // 422 with every field error: {"error":{"code":"invalid","message":first,"field":first,"fields":[…]}}
 HttpResponse field_errors(int status, const std::string& code, const std::vector<std::pair<std::string, std::string>>& errors);

@@ -272,7 +272,10 @@ HttpResponse Api::public_events(Call& c) {
   }
   auto page = schedule::query_events(c.db, q, c.now);
   json out = json::array();
-  for (const auto& e : page.events) out.push_back(schedule::to_public_json(e));
+  for (const auto& e : page.events) {
+    out.push_back(schedule::to_public_json(e));
+    if (e.state == "archived") add_recording_fields(c.db, archive_, out.back());
+  }
   auto r = HttpResponse::json(200, {{"events", out},
                                     {"when", q.when},
                                     {"page", q.page},
@@ -285,7 +288,9 @@ HttpResponse Api::public_events(Call& c) {
 HttpResponse Api::public_event(Call& c) {
   auto e = schedule::find_event(c.db, c.ids[0]);
   if (!e) return no_event(c.ids[0]);
-  auto r = HttpResponse::json(200, schedule::to_public_json(*e));
+  json body = schedule::to_public_json(*e);
+  if (e->state == "archived") add_recording_fields(c.db, archive_, body);
+  auto r = HttpResponse::json(200, body);
   r.headers = {{"cache-control", "public, max-age=5"}, {"access-control-allow-origin", "*"}};
   return r;
 }
