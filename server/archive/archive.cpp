@@ -107,6 +107,7 @@ std::shared_ptr<package::PackagerSink> Archive::sink(int64_t event_id, const std
     o.root = options_.root;
     o.event_id = std::to_string(event_id);
     o.max_loss_ms = options_.max_loss_ms;
+    o.reserve_bytes = 1 << 20;  // closing the playlists of a few hours (two copies: tmp + old) on a full disk
     recorder = std::make_shared<Recorder>(std::move(o));
     recorder->start();
   }
@@ -139,6 +140,8 @@ void Archive::ended(int64_t event_id) {
       finished_bytes_written_ += s.bytes_written;
       finished_failures_ += s.state == RecordingState::failed;
     }
+    // A recording stopped by a disk error may have failed to close its playlists too: close them now.
+    if (auto s = describe_recording(event_dir(event_id)); s && !s->closed) (void)recover_event(event_dir(event_id));
     if (!upsert_row(db, event_id, false, error)) return;
     mark_archived(db, event_id);
     log().info("event " + std::to_string(event_id) + " archived");

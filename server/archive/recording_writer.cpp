@@ -63,6 +63,12 @@ RecordingWriter::Rendition* RecordingWriter::rendition(std::string_view name) {
     failed("create folder", r.dir, ec);
     return nullptr;
   }
+  if (options_.reserve_bytes > 0 && !reserve_held_) {
+    UniqueFd fd;
+    const std::vector<uint8_t> zeros(static_cast<size_t>(options_.reserve_bytes), 0);
+    if (auto ec = disk_.open_for_write(event_dir_ + "/.reserve", false, fd); !ec) ec = disk_.write_all(fd.get(), zeros);
+    reserve_held_ = true;  // even when short: whatever it holds is freed on failure
+  }
   if (state_ == RecordingState::ended) state_ = RecordingState::recording;  // a late rendition
   log_.info("recording rendition " + r.name + " in " + r.dir);
   resume(r);
@@ -199,6 +205,7 @@ void RecordingWriter::on_end(std::string_view name) {
                                [](const auto& kv) { return kv.second.playlist.ended; });
   if (all) {
     state_ = RecordingState::ended;
+    release_reserve();
     const auto s = stats();
     log_.info("recording ended: " + std::to_string(s.renditions.size()) + " rendition(s), " +
               std::to_string(s.segments) + " segments, " + std::to_string(s.duration_s) + " s, " +
@@ -257,6 +264,7 @@ void RecordingWriter::failed(const std::string& what, const std::string& path, s
   log_.error("recording stopped: " + last_error_);
   // Keep what was recorded playable: drop the segments in progress (frees space), close the playlists
   // over the complete segments. Best effort: recover() at the next start does it otherwise.
+  release_reserve();
   int closed = 0;
   for (auto& [name, r] : renditions_) {
     drop_partial(r);
@@ -269,6 +277,12 @@ void RecordingWriter::failed(const std::string& what, const std::string& path, s
     (void)write_master();
     log_.info("closed " + std::to_string(closed) + " playlist(s) over the complete segments");
   }
+}
+
+void RecordingWriter::release_reserve() {
+  if (!reserve_held_) return;
+  reserve_held_ = false;
+  (void)disk_.remove(event_dir_ + "/.reserve");
 }
 
 RecordingStats RecordingWriter::stats() const {

@@ -249,15 +249,23 @@ std::optional<RecordingSummary> describe_recording(const std::string& event_dir)
 }
 
 std::vector<RecoveryReport> recover(const std::string& root, Disk* disk_in) {
-  Disk& disk = disk_in ? *disk_in : posix_disk();
-  const core::Logger log("archive recover");
   std::vector<RecoveryReport> reports;
   std::error_code ec;
   std::vector<fs::path> events;
   for (const auto& entry : fs::directory_iterator(root, ec))
     if (entry.is_directory(ec)) events.push_back(entry.path());
   std::sort(events.begin(), events.end());
-  for (const auto& event_dir : events) {
+  for (const auto& event_dir : events)
+    if (auto report = recover_event(event_dir.string(), disk_in)) reports.push_back(std::move(*report));
+  return reports;
+}
+
+std::optional<RecoveryReport> recover_event(const std::string& event_dir_text, Disk* disk_in) {
+  Disk& disk = disk_in ? *disk_in : posix_disk();
+  const core::Logger log("archive recover");
+  std::error_code ec;
+  const fs::path event_dir(event_dir_text);
+  {
     RecoveryReport report;
     report.event_id = event_dir.filename().string();
     try {
@@ -265,6 +273,7 @@ std::vector<RecoveryReport> recover(const std::string& root, Disk* disk_in) {
       for (const auto& entry : fs::directory_iterator(event_dir, ec))
         if (entry.is_directory(ec)) dirs.push_back(entry.path());
       std::sort(dirs.begin(), dirs.end());
+      (void)disk.remove((event_dir / ".reserve").string());  // room to close the playlists on a full disk
       EventRepair repair(disk, report);
       bool changed = false;
       std::vector<std::pair<std::string, RenditionResult>> results;
@@ -302,7 +311,7 @@ std::vector<RecoveryReport> recover(const std::string& root, Disk* disk_in) {
           report.repairs.push_back("wrote master.m3u8 (" + std::to_string(variants.size()) + " renditions)");
         }
       }
-      if (!changed && report.repairs.empty()) continue;
+      if (!changed && report.repairs.empty()) return std::nullopt;
     } catch (const std::exception& e) {
       report.error = std::string("unexpected error: ") + e.what();
     }
@@ -315,9 +324,8 @@ std::vector<RecoveryReport> recover(const std::string& root, Disk* disk_in) {
     } else {
       log.error("could not fully repair " + summary + ": " + report.error);
     }
-    reports.push_back(std::move(report));
+    return report;
   }
-  return reports;
 }
 
 }  // namespace sreda::archive

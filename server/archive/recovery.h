@@ -55,5 +55,7 @@ std::optional<RecordingSummary> describe_recording(const std::string& event_dir)
 
 // `disk` null: posix_disk().
 std::vector<RecoveryReport> recover(const std::string& root, Disk* disk = nullptr);
+// The same for one event folder; nullopt when it needed no repair.
+std::optional<RecoveryReport> recover_event(const std::string& event_dir, Disk* disk = nullptr);
 
 }  // namespace sreda::archive

@@ -3,6 +3,8 @@ served from disk under /archive/ (no file outside the archive folder is ever ser
 mid-publish repairs the recording at its next start."""
 import http.client
 import os
+import re
+import subprocess
 import tempfile
 import unittest
 
@@ -214,6 +216,64 @@ class ArchiveCrashTest(unittest.TestCase):
         self.assertGreaterEqual(float(probe["format"]["duration"]), 5.0)
         self.assertEqual(decode_errors(archive_url(s, studio.event_id)), "")
         self.assertEqual([f for f in os.listdir(source) if f.endswith(".partial") or f.endswith(".tmp")], [])
+
+
+class ArchiveDiskFullTest(unittest.TestCase):
+    """A real full disk: the archive folder is a 1.5 MiB tmpfs (needs root to mount); 1 MiB of it is the
+    recorder's reserve, freed to close the playlists when the disk is full."""
+
+    def setUp(self):
+        if os.geteuid() != 0:
+            self.skipTest("needs root to mount a tiny tmpfs as the archive folder (run as root to test a full disk)")
+        self.mnt = tempfile.mkdtemp(prefix="sreda-full-")
+        out = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1536k", "tmpfs", self.mnt], capture_output=True)
+        if out.returncode != 0:
+            os.rmdir(self.mnt)
+            self.skipTest("cannot mount a tmpfs here (" + out.stderr.decode().strip() + "): no full-disk test")
+        self.server = Server(env={"SREDA_STUDIOS_RECONNECT_GRACE_S": str(GRACE_S),
+                                  "SREDA_ARCHIVE_DIR": self.mnt}).start()
+        self.token = self.server.login()
+
+    def tearDown(self):
+        try:
+            self.server.cleanup()
+        finally:
+            subprocess.run(["umount", self.mnt], check=False)
+            os.rmdir(self.mnt)
+
+    def test_disk_full_stops_the_recording_not_the_live_stream(self):
+        s = self.server
+        studio = Studio(s, self.token, "Студия на полном диске")
+        pub = Publisher(studio.rtmp_url(), seconds=40)
+        try:
+            studio.wait_media()
+            def failed():
+                info = s.get(f"/api/events/{studio.event_id}/recording", token=self.token).json
+                return info if info.get("state") == "failed" else None
+            info = wait_for(failed, 40, "the recording to fail")
+            self.assertIn("No space left on device", info["error"])
+            failures = re.search(r"^sreda_archive_recording_failures_total (\S+)$", s.get("/metrics").text, re.M)
+            self.assertGreaterEqual(float(failures.group(1)), 1)
+            self.assertIn("recording stopped", s.log())
+            # The live stream goes on: new segments keep coming after the recording stopped.
+            def last_msn():
+                text = s.get(f"/live/{studio.event_id}/source/index.m3u8").text
+                return int(re.search(r"#EXT-X-MEDIA-SEQUENCE:(\d+)", text).group(1)) + text.count("#EXTINF")
+            at_failure = last_msn()
+            wait_for(lambda: last_msn() >= at_failure + 2, 30, "two more live segments")
+            self.assertEqual(studio.state(), "live")
+        finally:
+            pub.kill()
+        studio.wait_state("intermission")
+        self.assertEqual(s.post(f"/api/events/{studio.event_id}/end", token=self.token).status, 200)
+        studio.wait_state("archived")
+        # What was recorded before the disk filled up stays playable.
+        vod = s.get(f"/archive/{studio.event_id}/source/index.m3u8").text
+        self.assertIn("#EXT-X-ENDLIST", vod, s.log())
+        probe = ffprobe(archive_url(s, studio.event_id))
+        self.assertGreater(float(probe["format"]["duration"]), 1.0)
+        self.assertEqual(decode_errors(archive_url(s, studio.event_id)), "")
+        self.assertIn("No space left", s.get(f"/api/events/{studio.event_id}/recording", token=self.token).json["error"])
 
 
 if __name__ == "__main__":
