@@ -145,6 +145,7 @@ void Archive::ended(int64_t event_id) {
     if (!upsert_row(db, event_id, false, error)) return;
     mark_archived(db, event_id);
     log().info("event " + std::to_string(event_id) + " archived");
+    enforce_retention();  // a new recording may take the archive over archive.max_bytes
   };
   if (!store_.post(finish)) {
     log().error("event " + std::to_string(event_id) + ": the store is full; the recording stays on disk and is "

@@ -276,5 +276,32 @@ class ArchiveDiskFullTest(unittest.TestCase):
         self.assertIn("No space left", s.get(f"/api/events/{studio.event_id}/recording", token=self.token).json["error"])
 
 
+class ArchiveRetentionTest(unittest.TestCase):
+    def setUp(self):
+        # Room for one 4 s recording of the test card (~120 kB), not two.
+        self.server = Server(env={"SREDA_STUDIOS_RECONNECT_GRACE_S": str(GRACE_S),
+                                  "SREDA_ARCHIVE_MAX_BYTES": "200000"}).start()
+        self.token = self.server.login()
+
+    def tearDown(self):
+        self.server.cleanup()
+
+    def test_max_bytes_deletes_the_oldest_recording_first(self):
+        s = self.server
+        studios = [Studio(s, self.token, name) for name in ("Первая студия", "Вторая студия")]
+        for studio in studios:
+            studio.publish(4)
+            self.assertEqual(s.post(f"/api/events/{studio.event_id}/end", token=self.token).status, 200)
+        old, new = studios
+        old.wait_state("ended")
+        wait_for(lambda: old.state() == "ended" and new.state() == "archived", 30, "the oldest recording deleted")
+        self.assertFalse(os.path.exists(os.path.join(s.data_dir, "archive", str(old.event_id))))
+        self.assertEqual(s.get(f"/archive/{old.event_id}/master.m3u8").status, 404)
+        self.assertEqual(s.get(f"/archive/{new.event_id}/master.m3u8").status, 200)
+        self.assertRegex(s.log(), rf"deleted the recording of event {old.event_id} \(retention: the archive holds")
+        listed = [e["id"] for e in s.get("/api/public/events?when=archive").json["events"] if "duration_s" in e]
+        self.assertEqual(listed, [new.event_id])
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -3,7 +3,7 @@
 // keys seek, and a reload resumes where the viewer stopped (localStorage).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { Sreda, Publisher, launchBrowser, waitFor } from './lib/harness.mjs';
+import { Sreda, Publisher, launchBrowser, shutDown, waitFor } from './lib/harness.mjs';
 
 const TITLE = 'Запись концерта хора';
 const PUBLISH_S = 14;
@@ -22,19 +22,7 @@ before(async () => {
   browser = await launchBrowser({ timezoneId: 'Europe/Moscow' });
 });
 
-after(async () => {
-  const problems = [];
-  for (const step of [() => browser && browser.close(), () => publisher && publisher.stop()]) {
-    try { await step(); } catch (err) { problems.push(err); }
-  }
-  if (sreda) {
-    try {
-      const code = await sreda.stop();
-      if (code !== 0) problems.push(new Error(`sreda exited with ${code} after SIGTERM:\n${sreda.logText(30)}`));
-    } catch (err) { problems.push(err); }
-  }
-  if (problems.length) throw problems[0];
-});
+after(() => shutDown({ browser, publisher, sreda }));
 
 test('an archived event plays its recording: seek bar, arrow keys, resume after a reload', async (t) => {
   await waitFor(async () => (await sreda.publicEvent(event.id)).state === 'live', { timeoutMs: 30000, what: 'live' });

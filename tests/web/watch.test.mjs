@@ -6,7 +6,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { Sreda, Publisher, launchBrowser, waitFor } from './lib/harness.mjs';
+import { Sreda, Publisher, launchBrowser, shutDown, waitFor } from './lib/harness.mjs';
 
 const TZ = 'Europe/Moscow';
 const LIVE_TITLE = 'Вечер фортепианной музыки';
@@ -32,19 +32,7 @@ before(async () => {
   browser = await launchBrowser({ timezoneId: TZ });
 });
 
-after(async () => {
-  const problems = [];
-  for (const step of [() => browser && browser.close(), () => publisher && publisher.stop()]) {
-    try { await step(); } catch (err) { problems.push(err); }
-  }
-  if (sreda) {
-    try {
-      const code = await sreda.stop();
-      if (code !== 0) problems.push(new Error(`sreda exited with ${code} after SIGTERM:\n${sreda.logText(30)}`));
-    } catch (err) { problems.push(err); }
-  }
-  if (problems.length) throw problems[0];
-});
+after(() => shutDown({ browser, publisher, sreda }));
 
 /** With SREDA_WEB_SCREENSHOTS=DIR, a full-page screenshot for a human to look at. */
 async function shot(page, name) {

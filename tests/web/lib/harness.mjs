@@ -190,3 +190,19 @@ export async function launchBrowser(contextOptions = {}) {
     ...contextOptions,
   });
 }
+
+/** A test file's after(): closes the browser, stops the publisher, then sreda, which must exit 0 (that also
+ *  catches sanitizer reports); throws the first problem. Any of them may be undefined. */
+export async function shutDown({ browser, publisher, sreda }) {
+  const problems = [];
+  for (const step of [() => browser && browser.close(), () => publisher && publisher.stop()]) {
+    try { await step(); } catch (err) { problems.push(err); }
+  }
+  if (sreda) {
+    try {
+      const code = await sreda.stop();
+      if (code !== 0) problems.push(new Error(`sreda exited with ${code} after SIGTERM:\n${sreda.logText(30)}`));
+    } catch (err) { problems.push(err); }
+  }
+  if (problems.length) throw problems[0];
+}
