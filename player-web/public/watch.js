@@ -124,6 +124,7 @@
     if (player.wantPlay && e.state === 'scheduled') text += '. Трансляция включится сама.';
     if (player.wantPlay && e.state === 'intermission') text += '. Трансляция продолжится сама.';
     if (e.state === 'archived') {
+      if (e.poster && !video.getAttribute('poster')) video.poster = e.poster;
       text = e.duration_s ? `Запись трансляции, ${durationText(e.duration_s)}` : 'Запись трансляции';
       if (!hasSource() && savedPosition() > 0) playLabel.textContent = 'Продолжить просмотр';
       else if (!hasSource()) playLabel.textContent = 'Смотреть запись';

@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "nlohmann/json.hpp"
+#include "server/archive/mp4_export.h"
 #include "server/archive/recovery.h"
 #include "server/core/clock.h"
 #include "server/core/log.h"
@@ -160,22 +161,45 @@ bool Archive::upsert_row(store::Db& db, int64_t event_id, bool repaired, const s
   nlohmann::json names = nlohmann::json::array();
   for (const auto& r : summary->renditions) names.push_back(r.name);
   const int64_t now = core::now_s();
-  db.prepare(
-        "INSERT INTO recordings (event_id, renditions, duration_ms, bytes, repaired, error, created_at, updated_at) "
-        "SELECT id, ?, ?, ?, ?, ?, ?, ? FROM events WHERE id = ? "
+  const std::optional<std::string> poster = make_poster(event_id, *summary);
+  auto st = db.prepare(
+        "INSERT INTO recordings (event_id, renditions, duration_ms, bytes, repaired, error, created_at, updated_at, "
+        "poster) SELECT id, ?, ?, ?, ?, ?, ?, ?, ? FROM events WHERE id = ? "
         "ON CONFLICT (event_id) DO UPDATE SET renditions = excluded.renditions, duration_ms = excluded.duration_ms, "
         "bytes = excluded.bytes, repaired = MAX(repaired, excluded.repaired), "
-        "error = CASE WHEN excluded.error != '' THEN excluded.error ELSE error END, updated_at = excluded.updated_at")
-      .bind(1, names.dump())
+        "error = CASE WHEN excluded.error != '' THEN excluded.error ELSE error END, updated_at = excluded.updated_at, "
+        "poster = COALESCE(excluded.poster, poster)");
+  st.bind(1, names.dump())
       .bind(2, static_cast<int64_t>(std::llround(summary->duration_s * 1000)))
       .bind(3, summary->bytes)
       .bind(4, repaired ? 1 : 0)
       .bind(5, error)
       .bind(6, now)
       .bind(7, now)
-      .bind(8, event_id)
-      .run();
+      .bind(9, event_id);
+  if (poster) st.bind(8, *poster);
+  else st.bind_null(8);
+  st.run();
   return db.changes() > 0;
+}
+
+std::optional<std::string> Archive::make_poster(int64_t event_id, const RecordingSummary& summary) {
+  // The first picture of the segment at a tenth of the recording (past the usual empty stage at the
+  // start), from the widest rendition with video. A URL under /archive/, or nullopt.
+  const std::string path = event_dir(event_id) + "/poster.jpg";
+  const std::string url = "/archive/" + std::to_string(event_id) + "/poster.jpg";
+  std::error_code ec;
+  if (std::filesystem::exists(path, ec)) return url;
+  for (const auto& r : summary.renditions) {
+    const auto& segs = r.playlist.segments;
+    const auto& seg = segs[segs.size() / 10];
+    const std::string dir = event_dir(event_id) + "/" + r.name + "/";
+    const std::string error =
+        snapshot_jpeg(dir + package::init_uri(seg.init_id), dir + package::segment_uri(seg.msn), path);
+    if (error.empty()) return url;
+    log().warn("event " + std::to_string(event_id) + ": no poster from " + r.name + ": " + error);
+  }
+  return std::nullopt;
 }
 
 std::optional<RecordingStats> Archive::recording_stats(int64_t event_id) const {

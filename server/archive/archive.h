@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "server/archive/recorder.h"
+#include "server/archive/recovery.h"
 #include "server/live/live_outputs.h"
 #include "server/store/store.h"
 
@@ -78,6 +79,8 @@ class Archive : public live::RenditionSinks {
   int64_t deletions() const { return deletions_.load(); }
 
  private:
+  std::optional<std::string> make_poster(int64_t event_id, const RecordingSummary& summary);
+
   ArchiveOptions options_;
   store::Store& store_;
   mutable std::mutex mutex_;

@@ -38,17 +38,14 @@ std::string bus_error(GstElement* pipeline, GstClockTime timeout, bool until_end
 
 }  // namespace
 
-std::string remux_to_mp4(const std::vector<std::string>& files, const std::string& out_path) {
-  if (files.size() < 2) return "nothing to export";
+namespace {
+
+// Feeds `files` through appsrc "src" of the pipeline `launch` (its sink is filesink "out", writing
+// `<out_path>.tmp`), waits for EOS and renames the result to `out_path`. Returns an error or empty.
+std::string run_file_pipeline(const std::vector<std::string>& files, const std::string& launch,
+                              const std::string& out_path, const std::string& faststart) {
   const std::string tmp = out_path + ".tmp";
-  const std::string faststart = out_path + ".moov.tmp";
   GError* err = nullptr;
-  // qtdemux's pads are video_0 / audio_0; a rendition without one of them simply has no such link.
-  const std::string launch =
-      "appsrc name=src format=bytes block=true max-bytes=4194304 caps=video/quicktime ! qtdemux name=d "
-      "mp4mux name=m faststart=true ! filesink name=out "
-      "d.video_0 ! queue max-size-buffers=0 max-size-bytes=0 max-size-time=10000000000 ! m.video_0 "
-      "d.audio_0 ! queue max-size-buffers=0 max-size-bytes=0 max-size-time=10000000000 ! m.audio_0";
   GstElement* launched = gst_parse_launch(launch.c_str(), &err);
   auto pipeline = gst::GstRef<GstElement>::adopt(launched ? GST_ELEMENT(gst_object_ref_sink(launched)) : nullptr);
   if (err || !pipeline) {
@@ -60,14 +57,15 @@ std::string remux_to_mp4(const std::vector<std::string>& files, const std::strin
     auto out = gst::GstRef<GstElement>::adopt(gst_bin_get_by_name(GST_BIN(pipeline.get()), "out"));
     g_object_set(out.get(), "location", tmp.c_str(), nullptr);
     auto mux = gst::GstRef<GstElement>::adopt(gst_bin_get_by_name(GST_BIN(pipeline.get()), "m"));
-    g_object_set(mux.get(), "faststart-file", faststart.c_str(), nullptr);
+    if (mux) g_object_set(mux.get(), "faststart-file", faststart.c_str(), nullptr);
   }
   auto src = gst::GstRef<GstElement>::adopt(gst_bin_get_by_name(GST_BIN(pipeline.get()), "src"));
   std::string error;
   if (gst_element_set_state(pipeline.get(), GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE) {
     error = "the remux pipeline did not start";
   }
-  for (size_t i = 0; error.empty() && i < files.size(); ++i) {
+  bool done = false;
+  for (size_t i = 0; error.empty() && !done && i < files.size(); ++i) {
     std::ifstream in(files[i], std::ios::binary);
     if (!in) {
       error = "cannot read " + files[i];
@@ -85,9 +83,10 @@ std::string remux_to_mp4(const std::vector<std::string>& files, const std::strin
         break;
       }
       gst_buffer_set_size(buffer, static_cast<gssize>(got));
-      if (gst_app_src_push_buffer(GST_APP_SRC(src.get()), buffer) != GST_FLOW_OK) error = bus_error(pipeline.get(), 0, false);
-      if (error.empty()) error = bus_error(pipeline.get(), 0, false);
-      if (error.empty() && got < kChunk) break;
+      const GstFlowReturn flow = gst_app_src_push_buffer(GST_APP_SRC(src.get()), buffer);
+      error = bus_error(pipeline.get(), 0, false);
+      if (flow == GST_FLOW_EOS) done = true;  // e.g. a snapshot encoder has its frame
+      if (error.empty() && (got < kChunk || done)) break;
     }
   }
   if (error.empty()) {
@@ -96,13 +95,37 @@ std::string remux_to_mp4(const std::vector<std::string>& files, const std::strin
   }
   gst_element_set_state(pipeline.get(), GST_STATE_NULL);
   std::error_code ec;
-  std::filesystem::remove(faststart, ec);
+  if (!faststart.empty()) std::filesystem::remove(faststart, ec);
   if (error.empty()) {
     std::filesystem::rename(tmp, out_path, ec);
     if (ec) error = "rename " + tmp + ": " + ec.message();
   }
   if (!error.empty()) std::filesystem::remove(tmp, ec);
   return error;
+}
+
+}  // namespace
+
+std::string remux_to_mp4(const std::vector<std::string>& files, const std::string& out_path) {
+  if (files.size() < 2) return "nothing to export";
+  // qtdemux's pads are video_0 / audio_0; a rendition without one of them simply has no such link.
+  const std::string launch =
+      "appsrc name=src format=bytes block=true max-bytes=4194304 caps=video/quicktime ! qtdemux name=d "
+      "mp4mux name=m faststart=true ! filesink name=out "
+      "d.video_0 ! queue max-size-buffers=0 max-size-bytes=0 max-size-time=10000000000 ! m.video_0 "
+      "d.audio_0 ! queue max-size-buffers=0 max-size-bytes=0 max-size-time=10000000000 ! m.audio_0";
+  return run_file_pipeline(files, launch, out_path, out_path + ".moov.tmp");
+}
+
+// openh264dec, not decodebin: decodebin would pick avdec_h264, and gst-libav links libavformat and with it
+// libsrt-gnutls, whose global state clashes with sreda's libsrt (the process then hangs at exit).
+std::string snapshot_jpeg(const std::string& init, const std::string& segment, const std::string& out_path,
+                          int max_width) {
+  const std::string launch =
+      "appsrc name=src format=bytes block=true max-bytes=4194304 caps=video/quicktime ! qtdemux name=d "
+      "d.video_0 ! queue ! h264parse ! openh264dec ! videoconvert ! videoscale ! video/x-raw,width=[1," +
+      std::to_string(max_width) + "],pixel-aspect-ratio=1/1 ! jpegenc quality=85 snapshot=true ! filesink name=out";
+  return run_file_pipeline({init, segment}, launch, out_path, "");
 }
 
 Mp4Exporter::Mp4Exporter() : thread_([this] { run(); }) {}

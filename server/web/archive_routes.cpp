@@ -66,6 +66,15 @@ void ArchiveRoutes::handle(HttpRequest request, Reply reply) {
   if (parts.size() < 3 || parts[0] != "archive" || !digits(parts[1], 1)) return reply(not_found());
   const std::string dir = archive_.event_dir(std::stoll(parts[1]));
 
+  if (parts.size() == 3 && parts[2] == "poster.jpg") {
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(dir + "/poster.jpg", ec)) return reply(not_found());
+    HttpResponse r;
+    r.file_path = dir + "/poster.jpg";
+    r.content_type = "image/jpeg";
+    r.headers = {{"cache-control", "public, max-age=86400"}, {"access-control-allow-origin", "*"}};
+    return reply(std::move(r));
+  }
   if (parts.size() == 3 && parts[2] == "master.m3u8") {
     auto text = archive::read_text_file(dir + "/master.m3u8");
     if (!text) return reply(HttpResponse::error(404, "not_found", "no recording of this event"));

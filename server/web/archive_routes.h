@@ -1,5 +1,5 @@
 // GET /archive/<event_id>/… : recordings from disk (archive/recording_writer.h's layout).
-//   master.m3u8, <rendition>/index.m3u8 (the public window: the curator's trim applied),
+//   master.m3u8, poster.jpg, <rendition>/index.m3u8 (the public window: the curator's trim applied),
 //   <rendition>/init.mp4 | init<N>.mp4, <rendition>/seg<msn>.m4s
 // Media files are immutable: an edge may cache them forever. Anything else — other names, `.partial`,
 // dot segments, encoded separators — is 404 (400 for dot segments): only names built from the allowed

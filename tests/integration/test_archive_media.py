@@ -69,6 +69,16 @@ class ArchiveRecordingTest(LiveServerTest):
         listed = [e for e in page["events"] if e["id"] == eid]
         self.assertEqual(len(listed), 1, page)
         self.assertEqual(listed[0]["state"], "archived")
+        self.assertAlmostEqual(listed[0]["duration_s"], 10.0, delta=SEGMENT_S)
+        # A poster: a real 320x240 JPEG of the recording.
+        self.assertEqual(listed[0]["poster"], f"/archive/{eid}/poster.jpg")
+        poster = s.get(listed[0]["poster"])
+        self.assertEqual((poster.status, poster.headers["content-type"]), (200, "image/jpeg"))
+        with tempfile.NamedTemporaryFile(suffix=".jpg") as f:
+            f.write(poster.body)
+            f.flush()
+            st = ffprobe(f.name)["streams"][0]
+            self.assertEqual((st["codec_name"], st["width"], st["height"]), ("mjpeg", 320, 240))
 
     def test_paths_outside_the_archive_are_refused(self):
         studio = self.publish_and_end("Архив без обходов", 3)
