@@ -237,8 +237,16 @@ HttpResponse Api::live_event(Call& c) {
   auto e = schedule::find_event(c.db, c.ids[0]);
   if (!e) return no_event(c.ids[0]);
   json base = {{"event_id", e->id}, {"state", e->state}, {"publisher", nullptr}};
+  json recording = nullptr;  // the archive's view of the live event: is it being recorded, and well?
+  if (archive_) {
+    if (auto r = archive_->recording_stats(e->id))
+      recording = {{"state", archive::to_string(r->state)}, {"duration_s", r->duration_s}, {"bytes", r->bytes},
+                   {"error", r->last_error.empty() ? json(nullptr) : json(r->last_error)}};
+  }
+  base["recording"] = recording;
   if (!hub_) return HttpResponse::json(200, base);
-  hub_->live_info(e->id, [reply = c.reply, base](std::optional<json> info) {
+  hub_->live_info(e->id, [reply = c.reply, base, recording](std::optional<json> info) {
+    if (info) (*info)["recording"] = recording;
     reply(HttpResponse::json(200, info ? *info : base));
   });
   return deferred();

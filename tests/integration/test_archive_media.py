@@ -262,6 +262,10 @@ class ArchiveDiskFullTest(unittest.TestCase):
                 return info if info.get("state") == "failed" else None
             info = wait_for(failed, 40, "the recording to fail")
             self.assertIn("No space left on device", info["error"])
+            # …also in the curator's live view.
+            live = s.get(f"/api/events/{studio.event_id}/live", token=self.token).json
+            self.assertEqual(live["recording"]["state"], "failed")
+            self.assertIn("No space left on device", live["recording"]["error"])
             failures = re.search(r"^sreda_archive_recording_failures_total (\S+)$", s.get("/metrics").text, re.M)
             self.assertGreaterEqual(float(failures.group(1)), 1)
             self.assertIn("recording stopped", s.log())
