@@ -4,6 +4,9 @@
 // It heals itself: while the event is not live it polls the public API every few seconds; when the event
 // is (again) live it (re)loads the master playlist; network errors are retried, media errors recovered.
 // Text from the API goes in only through textContent.
+// An archived event plays its recording (/archive/<id>/master.m3u8) as a VOD: the native seek bar, the
+// arrow keys seek (±10 s, ±60 s with Shift), and the position is kept in localStorage so a viewer
+// comes back where they stopped.
 'use strict';
 
 (function () {
@@ -11,6 +14,8 @@
   const POLL_LIVE_MS = 15000;      // live: only to notice intermission / end
   const RETRY_MS = 3000;           // after a network error on the playlist or media
   const STALL_RELOAD_MS = 8000;    // live, wanted to play, no progress this long → reload the playlist
+  const SEEK_S = 10;               // arrow keys in a recording (Shift: 60 s)
+  const RESUME_MIN_S = 5;          // positions closer than this to the start or the end are not kept
 
   const STATES = {
     scheduled: 'Скоро начнётся', live: 'Прямой эфир', intermission: 'Перерыв',
@@ -29,6 +34,8 @@
   const m = location.pathname.match(/^\/watch\/(\d+)/);
   const eventId = m ? m[1] : null;
   const masterUrl = eventId ? `/live/${eventId}/master.m3u8` : null;
+  const archiveUrl = eventId ? `/archive/${eventId}/master.m3u8` : null;
+  const resumeKey = `sreda.resume.${eventId}`;
 
   const player = {
     event: null,        // the last public event seen
@@ -79,6 +86,31 @@
     }
   }
 
+  function isArchived() { return !!player.event && player.event.state === 'archived'; }
+
+  function durationText(s) {
+    const m = Math.round(s / 60);
+    return m >= 60 ? `${Math.floor(m / 60)} ч ${m % 60} мин` : `${Math.max(m, 1)} мин`;
+  }
+
+  // ---- resume position (recordings) ----
+  function savedPosition() {
+    try { const v = parseFloat(localStorage.getItem(resumeKey)); return Number.isFinite(v) ? v : 0; } catch (_) { return 0; }
+  }
+  function savePosition() {
+    if (!isArchived() || !hasSource() || !(video.currentTime > 0)) return;
+    const d = video.duration;
+    try {
+      if (video.currentTime < RESUME_MIN_S || (Number.isFinite(d) && d - video.currentTime < RESUME_MIN_S)) localStorage.removeItem(resumeKey);
+      else localStorage.setItem(resumeKey, String(Math.floor(video.currentTime)));
+    } catch (_) { /* private mode: no resume */ }
+  }
+  function seekBy(s) {
+    const d = Number.isFinite(video.duration) ? video.duration : Infinity;
+    video.currentTime = Math.max(0, Math.min(d - 0.5, video.currentTime + s));
+    savePosition();
+  }
+
   function showEvent(e) {
     document.title = `${e.title} — Культурная среда`;
     $('title').textContent = e.title;
@@ -91,9 +123,15 @@
     let [text, kind] = bannerFor(e);
     if (player.wantPlay && e.state === 'scheduled') text += '. Трансляция включится сама.';
     if (player.wantPlay && e.state === 'intermission') text += '. Трансляция продолжится сама.';
+    if (e.state === 'archived') {
+      if (e.poster && !video.getAttribute('poster')) video.poster = e.poster;
+      text = e.duration_s ? `Запись трансляции, ${durationText(e.duration_s)}` : 'Запись трансляции';
+      if (!hasSource() && savedPosition() > 0) playLabel.textContent = 'Продолжить просмотр';
+      else if (!hasSource()) playLabel.textContent = 'Смотреть запись';
+    }
     setBanner(text, kind);
     // Play is offered while something is or may soon be on; it is the one big thing on the page.
-    playBtn.hidden = !(['scheduled', 'live', 'intermission'].includes(e.state)) || isPlaying();
+    playBtn.hidden = !(['scheduled', 'live', 'intermission', 'archived'].includes(e.state)) || isPlaying();
   }
 
   // ---- polling the event ----
@@ -128,7 +166,9 @@
     } else if (e.state === 'intermission' || e.state === 'scheduled') {
       schedulePoll(POLL_NOT_LIVE_MS);
     } else if (e.state === 'ended') {
-      schedulePoll(POLL_LIVE_MS * 2);  // to show "archived" when the recording is ready
+      schedulePoll(POLL_NOT_LIVE_MS);  // to offer the recording as soon as it is archived
+    } else if (e.state === 'archived' && before && before !== 'archived' && hasSource()) {
+      stopSource();  // the live window ended: the whole recording replaces it
     }
     // archived, cancelled: final; no more polling
   }
@@ -146,7 +186,7 @@
   function retrySoon() {
     clearTimeout(player.retryTimer);
     player.retryTimer = setTimeout(() => {
-      if (player.wantPlay && player.event && player.event.state === 'live') startPlayback();
+      if (player.wantPlay && player.event && (player.event.state === 'live' || isArchived())) startPlayback();
       else poll();
     }, RETRY_MS);
   }
@@ -154,8 +194,11 @@
   function startPlayback() {
     stopSource();
     player.lastProgress = performance.now();
+    const vod = isArchived();
+    const url = vod ? archiveUrl : masterUrl;
+    const resumeAt = vod ? savedPosition() : 0;
     if (useHlsJs) {
-      const hls = new window.Hls({
+      const hls = new window.Hls(vod ? { startPosition: resumeAt > 0 ? resumeAt : -1, fragLoadingMaxRetry: 6 } : {
         lowLatencyMode: true,
         // No catch-up (maxLiveSyncPlaybackRate) yet: with 1.15 the first frame came ~2 s later and one CI run
         // saw playback advance 2.3 s in 5 s; scripts/bench/latency LAT_CATCHUP=1.15 measures what it would gain.
@@ -179,11 +222,12 @@
         }
       });
       hls.on(window.Hls.Events.MANIFEST_PARSED, () => { if (player.wantPlay) tryPlay(); });
-      hls.loadSource(masterUrl);
+      hls.loadSource(url);
       hls.attachMedia(video);
     } else if (useNative) {
       player.native = true;
-      video.src = masterUrl;
+      video.src = url;
+      if (resumeAt > 0) video.addEventListener('loadedmetadata', () => { video.currentTime = resumeAt; }, { once: true });
     } else {
       setBanner('Этот браузер не умеет показывать трансляцию. Попробуйте Chrome, Firefox или Safari.', 'error');
       return;
@@ -209,8 +253,9 @@
   function onPlayClick() {
     player.wantPlay = true;
     const e = player.event;
-    if (e && e.state === 'live') {
+    if (e && (e.state === 'live' || e.state === 'archived')) {
       if (!hasSource()) startPlayback();
+      else if (e.state === 'archived') tryPlay();
       else { goLive(false); tryPlay(); }
     } else {
       // Not on air yet: remember the wish; playback starts by itself when the studio goes live.
@@ -246,6 +291,7 @@
     const now = performance.now();
     if (video.currentTime !== player.lastTime) { player.lastTime = video.currentTime; player.lastProgress = now; }
     const live = player.event && player.event.state === 'live';
+    if (isArchived() && isPlaying()) savePosition();
     // A quiet watchdog: live, wanted, but nothing moving for a while → load the master playlist again.
     if (live && player.wantPlay && !video.paused && now - player.lastProgress > STALL_RELOAD_MS) {
       player.lastProgress = now;
@@ -278,12 +324,28 @@
   video.addEventListener('error', () => {
     if (player.native) { retrySoon(); }
   });
-  video.addEventListener('ended', () => { poll(); });
+  video.addEventListener('ended', () => {
+    if (isArchived()) { try { localStorage.removeItem(resumeKey); } catch (_) { /* ignore */ } return; }
+    poll();
+  });
+  video.addEventListener('pause', savePosition);
+  window.addEventListener('pagehide', savePosition);
   document.addEventListener('keydown', (ev) => {
     // Space / Enter on the page (not on a control) plays, as older viewers expect.
     if ((ev.key === ' ' || ev.key === 'Enter') && ev.target === document.body && !playBtn.hidden) {
       ev.preventDefault();
       onPlayClick();
+      return;
+    }
+    // A recording: arrows seek, space pauses and resumes (not while typing, e.g. in comments).
+    const typing = ev.target && (ev.target.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(ev.target.tagName));
+    if (!isArchived() || !hasSource() || typing || ev.altKey || ev.ctrlKey || ev.metaKey) return;
+    if (ev.key === 'ArrowLeft' || ev.key === 'ArrowRight') {
+      ev.preventDefault();
+      seekBy((ev.key === 'ArrowLeft' ? -1 : 1) * (ev.shiftKey ? 60 : SEEK_S));
+    } else if (ev.key === ' ' && ev.target === document.body) {
+      ev.preventDefault();
+      if (video.paused) tryPlay(); else video.pause();
     }
   });
 

@@ -69,6 +69,25 @@ core::Result<void> App::open_store() {
   return {};
 }
 
+archive::ArchiveOptions App::archive_options(const config::Config& c) {
+  archive::ArchiveOptions o;
+  const std::filesystem::path dir(c.archive.dir);
+  o.root = (dir.is_absolute() ? dir : std::filesystem::path(c.server.data_dir) / dir).lexically_normal().string();
+  o.max_loss_ms = c.archive.max_loss_ms;
+  o.max_bytes = c.archive.max_bytes;
+  o.keep_days = c.archive.keep_days;
+  for (size_t i = 0; i <= c.archive.renditions.size();) {
+    size_t j = c.archive.renditions.find(',', i);
+    if (j == std::string::npos) j = c.archive.renditions.size();
+    std::string name = c.archive.renditions.substr(i, j - i);
+    name.erase(0, name.find_first_not_of(' '));
+    name.erase(name.find_last_not_of(' ') + 1);
+    if (!name.empty()) o.renditions.push_back(name);
+    i = j + 1;
+  }
+  return o;
+}
+
 void App::register_metrics() {
   metrics_.gauge("sreda_uptime_seconds", "seconds since the server started",
                  [this] { return (core::now_ms() - started_ms_) / 1000.0; });
@@ -104,6 +123,7 @@ void App::schedule_housekeeping() {
       int n = auth::purge_expired_sessions(db, core::now_s());
       if (n) core::Logger("auth").info("removed " + std::to_string(n) + " expired session(s)");
     });
+    archive_->enforce_retention();
     schedule_housekeeping();
   });
 }
@@ -132,6 +152,9 @@ core::Result<void> App::start() {
     }
     live_options.ladders = std::make_shared<const live::LadderSet>(std::move(ladders));
   }
+  archive_ = std::make_unique<archive::Archive>(archive_options(config_), *store_);
+  archive_->start();  // recovery: before the hub looks for unfinished events
+  live_options.sinks = archive_.get();
   live_outputs_ = std::make_unique<live::LiveOutputs>(live_options);
   live_routes_ = std::make_unique<web::LiveRoutes>(*live_outputs_);
   live::LiveOutputEvents live_events;
@@ -144,6 +167,14 @@ core::Result<void> App::start() {
   metrics_.describe("sreda_ladder_rungs_dropped_total", "counter",
                     "ladder rungs stopped because the encoders fell behind real time (top rung first)");
   metrics_.describe("sreda_ladder_failures_total", "counter", "ladders that failed (the source rendition went on)");
+  metrics_.gauge("sreda_archive_recordings", "events being recorded now",
+                 [a = archive_.get()] { return static_cast<double>(a->recording_count()); });
+  metrics_.gauge("sreda_archive_recording_failures_total", "recordings stopped by a disk error (disk full…)",
+                 [a = archive_.get()] { return static_cast<double>(a->failed_count()); });
+  metrics_.gauge("sreda_archive_bytes_written_total", "media bytes written to the archive",
+                 [a = archive_.get()] { return static_cast<double>(a->bytes_written()); });
+  metrics_.gauge("sreda_archive_deletions_total", "recordings deleted (retention or a curator)",
+                 [a = archive_.get()] { return static_cast<double>(a->deletions()); });
   metrics_.gauge("sreda_live_held_requests", "LL-HLS requests waiting for a part",
                  [routes = live_routes_.get()] { return static_cast<double>(routes->held_count()); });
   hub_ = std::make_unique<hub::EventHub>(control_, *store_, config_, metrics_, live_outputs_.get());
@@ -160,9 +191,12 @@ core::Result<void> App::start() {
       });
   audience_->start();
   api_->set_audience(audience_.get());
+  exporter_ = std::make_unique<archive::Mp4Exporter>();
+  api_->set_archive(archive_.get(), exporter_.get());
   health_ = std::make_unique<web::HealthHandler>();
   metrics_handler_ = std::make_unique<web::MetricsHandler>(metrics_);
   calendar_ = std::make_unique<web::CalendarHandler>(config_, *store_);
+  archive_routes_ = std::make_unique<web::ArchiveRoutes>(*archive_);
   static_ = std::make_unique<web::StaticHandler>(config_.server.static_dir);
   ingest_info_ = std::make_unique<web::IngestInfoHandler>(config_);
   if (!std::filesystem::is_directory(config_.server.static_dir))
@@ -175,6 +209,7 @@ core::Result<void> App::start() {
       {"/schedule.ics", "/schedule.ics", calendar_.get()},
       {"/events", "/events", calendar_.get()},
       {"/live", "/live", live_routes_.get()},
+      {"/archive", "/archive", archive_routes_.get()},
       {"/", "static", static_.get()},
   };
   web::HttpServerOptions http_options{config_.server.listen, config_.server.http_port, config_.server.max_body_bytes};
@@ -245,6 +280,7 @@ void App::stop() {
   // accepted job.
   http_->stop();
   audience_->finish();  // every acknowledged comment and rating goes to the store before it drains
+  exporter_.reset();  // an export in progress finishes (its reply is dropped); queued ones are refused
   if (rtmp_) rtmp_->stop();
   if (srt_) srt_->stop();
   ingest_work_.reset();

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "server/audience/audience_hub.h"
+#include "server/archive/archive.h"
 #include "server/auth/login_limiter.h"
 #include "server/hub/event_hub.h"
 #include "server/hub/key_directory.h"
@@ -24,6 +25,7 @@
 #include "server/core/result.h"
 #include "server/store/store.h"
 #include "server/web/api.h"
+#include "server/web/archive_routes.h"
 #include "server/web/http_server.h"
 #include "server/web/ingest_info.h"
 #include "server/web/metrics.h"
@@ -44,6 +46,7 @@ class App {
 
  private:
   core::Result<void> open_store();
+  static archive::ArchiveOptions archive_options(const config::Config& c);
   void register_metrics();
   void schedule_housekeeping();
   void schedule_live_tick();
@@ -57,6 +60,8 @@ class App {
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<auth::LoginLimiter> limiter_;
   hub::KeyDirectory keys_;
+  std::unique_ptr<archive::Archive> archive_;  // before the live outputs: their packagers hold its sinks
+  std::unique_ptr<archive::Mp4Exporter> exporter_;
   std::unique_ptr<live::LiveOutputs> live_outputs_;
   std::unique_ptr<web::LiveRoutes> live_routes_;
   std::unique_ptr<hub::EventHub> hub_;
@@ -67,6 +72,7 @@ class App {
   std::unique_ptr<web::HealthHandler> health_;
   std::unique_ptr<web::MetricsHandler> metrics_handler_;
   std::unique_ptr<web::CalendarHandler> calendar_;
+  std::unique_ptr<web::ArchiveRoutes> archive_routes_;
   std::unique_ptr<web::StaticHandler> static_;
   std::unique_ptr<web::IngestInfoHandler> ingest_info_;
   std::unique_ptr<audience::AudienceHub> audience_;  // outlives http_ (its WebSocket handler)

@@ -6,6 +6,8 @@
 
 #include <cerrno>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 
 namespace sreda::archive {
 
@@ -80,6 +82,12 @@ std::error_code PosixDisk::sync_directory(const std::string& path) {
 Disk& posix_disk() {
   static PosixDisk disk;
   return disk;
+}
+
+std::optional<std::string> read_text_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return std::nullopt;
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
 }
 
 std::error_code write_file_atomically(Disk& disk, const std::string& path, std::span<const uint8_t> bytes) {

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <system_error>
@@ -62,6 +63,9 @@ class PosixDisk : public Disk {
 
 // The process-wide PosixDisk (stateless).
 Disk& posix_disk();
+
+// The whole file as text; nullopt when it cannot be read.
+std::optional<std::string> read_text_file(const std::string& path);
 
 // Writes `bytes` to `path` atomically: `<path>.tmp`, fsync, rename, fsync of the folder.
 std::error_code write_file_atomically(Disk& disk, const std::string& path, std::span<const uint8_t> bytes);

@@ -3,6 +3,8 @@
 #include <cstring>
 #include <string_view>
 
+#include "server/package/codec_strings.h"
+
 namespace sreda::archive {
 
 namespace {
@@ -205,6 +207,63 @@ FragmentScan scan_fragments(std::span<const uint8_t> bytes, const std::vector<In
   out.timescale = timescale;
   if (timescale > 0) out.duration_s = static_cast<double>(out.decode_duration) / timescale;
   return out;
+}
+
+namespace {
+
+// The payload of the first box of type `type` (found by its type bytes; bounds-checked), or empty.
+std::span<const uint8_t> find_box(std::span<const uint8_t> bytes, const char* type) {
+  for (size_t i = 4; i + 4 <= bytes.size(); ++i) {
+    if (std::memcmp(bytes.data() + i, type, 4) != 0) continue;
+    const uint32_t size = be32(bytes.data() + i - 4);
+    if (size < 8 || i - 4 + size > bytes.size()) continue;
+    return bytes.subspan(i + 4, size - 8);
+  }
+  return {};
+}
+
+// ES descriptor length: 1–4 bytes of 7 bits.
+bool descriptor(std::span<const uint8_t> b, size_t& at, uint8_t& tag, size_t& length) {
+  if (at >= b.size()) return false;
+  tag = b[at++];
+  length = 0;
+  for (int i = 0; i < 4; ++i) {
+    if (at >= b.size()) return false;
+    const uint8_t c = b[at++];
+    length = (length << 7) | (c & 0x7f);
+    if (!(c & 0x80)) return at + length <= b.size();
+  }
+  return false;
+}
+
+}  // namespace
+
+std::string codecs_of_init(std::span<const uint8_t> init) {
+  std::string codecs;
+  if (auto avcc = find_box(init, "avcC"); !avcc.empty()) {
+    if (auto info = package::parse_avcc(avcc)) codecs = package::avc_codec_string(*info);
+  }
+  if (auto esds = find_box(init, "esds"); esds.size() > 4) {
+    // version/flags, then ES_Descriptor(3) { ES_ID, flags, DecoderConfigDescriptor(4) { 13 bytes,
+    // DecoderSpecificInfo(5) = AudioSpecificConfig } }
+    size_t at = 4, length = 0;
+    uint8_t tag = 0;
+    if (descriptor(esds, at, tag, length) && tag == 3 && at + 3 <= esds.size()) {
+      const uint8_t flags = esds[at + 2];
+      at += 3;
+      if (flags & 0x80) at += 2;
+      if ((flags & 0x40) && at < esds.size()) at += 1 + esds[at];
+      if (flags & 0x20) at += 2;
+      if (descriptor(esds, at, tag, length) && tag == 4 && at + 13 <= esds.size()) {
+        at += 13;
+        if (descriptor(esds, at, tag, length) && tag == 5) {
+          if (auto info = package::parse_audio_specific_config(esds.subspan(at, length)))
+            codecs += (codecs.empty() ? "" : ",") + package::aac_codec_string(*info);
+        }
+      }
+    }
+  }
+  return codecs;
 }
 
 }  // namespace sreda::archive

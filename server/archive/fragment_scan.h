@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <span>
+#include <string>
 #include <vector>
 
 namespace sreda::archive {
@@ -18,6 +19,10 @@ struct InitTrack {
 
 // The tracks of ftyp+moov (moov/trak/tkhd, mdia/mdhd; mvex/trex). Empty when there is no moov.
 std::vector<InitTrack> parse_init_tracks(std::span<const uint8_t> init);
+
+// RFC 6381 CODECS of an init segment ("avc1.64001f,mp4a.40.2") from its avcC and esds boxes; empty
+// when neither is found.
+std::string codecs_of_init(std::span<const uint8_t> init);
 
 struct FragmentScan {
   int64_t complete_bytes = 0;  // length of the leading complete boxes ending with the last moof+mdat pair

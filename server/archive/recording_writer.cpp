@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 
+#include "server/archive/fragment_scan.h"
 #include "server/core/clock.h"
 
 namespace sreda::archive {
@@ -61,9 +63,37 @@ RecordingWriter::Rendition* RecordingWriter::rendition(std::string_view name) {
     failed("create folder", r.dir, ec);
     return nullptr;
   }
+  if (options_.reserve_bytes > 0 && !reserve_held_) {
+    UniqueFd fd;
+    const std::vector<uint8_t> zeros(static_cast<size_t>(options_.reserve_bytes), 0);
+    if (auto ec = disk_.open_for_write(event_dir_ + "/.reserve", false, fd); !ec) ec = disk_.write_all(fd.get(), zeros);
+    reserve_held_ = true;  // even when short: whatever it holds is freed on failure
+  }
   if (state_ == RecordingState::ended) state_ = RecordingState::recording;  // a late rendition
   log_.info("recording rendition " + r.name + " in " + r.dir);
+  resume(r);
   return &renditions_.emplace(r.name, std::move(r)).first->second;
+}
+
+void RecordingWriter::resume(Rendition& r) {
+  auto text = read_text_file(r.dir + "/index.m3u8");
+  if (!text) return;
+  auto playlist = parse_event_playlist(*text);
+  if (!playlist || playlist->segments.empty()) return;
+  r.playlist.segments = std::move(playlist->segments);
+  r.msn_offset = r.playlist.segments.back().msn + 1;
+  r.resumed = true;
+  std::error_code ec;
+  for (auto& seg : r.playlist.segments) {
+    r.init_offset = std::max(r.init_offset, seg.init_id + 1);
+    const auto size = std::filesystem::file_size(r.dir + "/" + package::segment_uri(seg.msn), ec);
+    seg.bytes = ec ? 0 : static_cast<int64_t>(size);
+    r.bytes += seg.bytes;
+    if (seg.duration_s > 0)
+      r.peak_bps = std::max(r.peak_bps, static_cast<int64_t>(std::llround(seg.bytes * 8 / seg.duration_s)));
+  }
+  log_.info("rendition " + r.name + " continues its recording after " + std::to_string(r.playlist.segments.size()) +
+            " segments");
 }
 
 std::string RecordingWriter::partial_path(const Rendition& r, int64_t msn) const {
@@ -84,15 +114,17 @@ void RecordingWriter::drop_partial(Rendition& r) {
 void RecordingWriter::on_init(std::string_view name, int init_id, const package::Bytes& bytes) {
   Rendition* r = rendition(name);
   if (!r) return;
-  const std::string path = r->dir + "/" + package::init_uri(init_id);
+  const std::string path = r->dir + "/" + package::init_uri(init_id + r->init_offset);
   if (auto ec = write_file_atomically(disk_, path, bytes)) return failed("write", path, ec);
   bytes_written_ += static_cast<int64_t>(bytes.size());
   r->bytes += static_cast<int64_t>(bytes.size());
+  r->codecs = codecs_of_init(bytes);
 }
 
-void RecordingWriter::on_part(std::string_view name, int64_t msn, int index, const package::Bytes& bytes) {
+void RecordingWriter::on_part(std::string_view name, int64_t packager_msn, int index, const package::Bytes& bytes) {
   Rendition* r = rendition(name);
   if (!r) return;
+  const int64_t msn = packager_msn + r->msn_offset;
   if (r->partial_msn != msn) {
     drop_partial(*r);  // a segment that never completed (cannot happen with the packager's order)
     r->partial_msn = msn;
@@ -124,10 +156,15 @@ void RecordingWriter::on_part(std::string_view name, int64_t msn, int index, con
   }
 }
 
-void RecordingWriter::on_segment(std::string_view name, const package::SegmentInfo& info,
+void RecordingWriter::on_segment(std::string_view name, const package::SegmentInfo& packager_info,
                                  const package::Bytes& bytes) {
   Rendition* r = rendition(name);
   if (!r) return;
+  package::SegmentInfo info = packager_info;
+  info.msn += r->msn_offset;
+  info.init_id += r->init_offset;
+  info.discontinuity = info.discontinuity || r->resumed;
+  r->resumed = false;
   const std::string path = r->dir + "/" + package::segment_uri(info.msn);
   const bool whole_partial = r->partial_msn == info.msn && !r->partial_broken && r->partial.valid() &&
                              r->partial_bytes == static_cast<int64_t>(bytes.size());
@@ -168,6 +205,7 @@ void RecordingWriter::on_end(std::string_view name) {
                                [](const auto& kv) { return kv.second.playlist.ended; });
   if (all) {
     state_ = RecordingState::ended;
+    release_reserve();
     const auto s = stats();
     log_.info("recording ended: " + std::to_string(s.renditions.size()) + " rendition(s), " +
               std::to_string(s.segments) + " segments, " + std::to_string(s.duration_s) + " s, " +
@@ -199,6 +237,7 @@ bool RecordingWriter::write_master() {
     if (r.playlist.segments.empty()) continue;
     package::VariantInfo v = r.variant.value_or(package::VariantInfo{});
     v.uri = name + "/index.m3u8";
+    if (v.codecs.empty()) v.codecs = r.codecs;
     const double duration = playlist_duration_s(r.playlist);
     int64_t media_bytes = 0;
     for (const auto& s : r.playlist.segments) media_bytes += s.bytes;
@@ -225,6 +264,7 @@ void RecordingWriter::failed(const std::string& what, const std::string& path, s
   log_.error("recording stopped: " + last_error_);
   // Keep what was recorded playable: drop the segments in progress (frees space), close the playlists
   // over the complete segments. Best effort: recover() at the next start does it otherwise.
+  release_reserve();
   int closed = 0;
   for (auto& [name, r] : renditions_) {
     drop_partial(r);
@@ -237,6 +277,12 @@ void RecordingWriter::failed(const std::string& what, const std::string& path, s
     (void)write_master();
     log_.info("closed " + std::to_string(closed) + " playlist(s) over the complete segments");
   }
+}
+
+void RecordingWriter::release_reserve() {
+  if (!reserve_held_) return;
+  reserve_held_ = false;
+  (void)disk_.remove(event_dir_ + "/.reserve");
 }
 
 RecordingStats RecordingWriter::stats() const {

@@ -43,6 +43,9 @@ struct RecorderOptions {
   int64_t max_queue_bytes = 64 * 1024 * 1024;  // Recorder: bytes waiting for the writer thread
   Disk* disk = nullptr;                        // null: posix_disk(); must outlive the recorder
   std::function<int64_t()> steady_ms;          // null: core::steady_ms (tests inject a clock)
+  // Bytes held in `<event_dir>/.reserve` while recording and freed when a disk error stops it, so the
+  // playlists can still be closed on a full disk (0: none).
+  int64_t reserve_bytes = 0;
 };
 
 enum class RecordingState { recording, ended, failed };
@@ -100,7 +103,14 @@ class RecordingWriter {
     int64_t bytes = 0;
     int64_t peak_bps = 0;
     std::optional<package::VariantInfo> variant;
+    std::string codecs;  // from the newest init segment
+    // A recording resumed after a restart (a new packager numbers from 0 again): its files are kept and
+    // the new ones numbered after them; the first new segment is a discontinuity.
+    int64_t msn_offset = 0;
+    int init_offset = 0;
+    bool resumed = false;
   };
+  void resume(Rendition& r);
 
   Rendition* rendition(std::string_view name);  // creates its folder; null when failed
   std::string partial_path(const Rendition& r, int64_t msn) const;
@@ -120,6 +130,8 @@ class RecordingWriter {
   int64_t bytes_written_ = 0;
   int64_t syncs_ = 0;
   bool master_written_ = false;
+  bool reserve_held_ = false;
+  void release_reserve();
 };
 
 }  // namespace sreda::archive

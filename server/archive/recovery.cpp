@@ -26,10 +26,7 @@ std::vector<uint8_t> read_bytes(const fs::path& path) {
   return std::vector<uint8_t>((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
 }
 
-std::string read_text(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
+std::string read_text(const fs::path& path) { return read_text_file(path.string()).value_or(""); }
 
 bool all_digits(std::string_view s) {
   return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
@@ -226,16 +223,49 @@ bool master_lists(const std::string& master, const std::vector<std::string>& ren
 
 }  // namespace
 
+std::optional<RecordingSummary> describe_recording(const std::string& event_dir) {
+  std::error_code ec;
+  std::vector<fs::path> dirs;
+  for (const auto& entry : fs::directory_iterator(event_dir, ec))
+    if (entry.is_directory(ec)) dirs.push_back(entry.path());
+  if (ec) return std::nullopt;
+  std::sort(dirs.begin(), dirs.end());
+  RecordingSummary summary;
+  for (const auto& dir : dirs) {
+    auto playlist = parse_event_playlist(read_text(dir / "index.m3u8"));
+    if (!playlist || playlist->segments.empty()) continue;
+    RecordingSummary::Rendition r{dir.filename().string(), std::move(*playlist), 0};
+    for (const auto& entry : fs::directory_iterator(dir, ec)) {
+      const std::string name = entry.path().filename().string();
+      if (name.rfind("init", 0) == 0 || name.rfind("seg", 0) == 0) r.bytes += size_of(entry.path());
+    }
+    summary.closed = summary.closed && r.playlist.ended;
+    summary.duration_s = std::max(summary.duration_s, playlist_duration_s(r.playlist));
+    summary.bytes += r.bytes;
+    summary.renditions.push_back(std::move(r));
+  }
+  if (summary.renditions.empty()) return std::nullopt;
+  return summary;
+}
+
 std::vector<RecoveryReport> recover(const std::string& root, Disk* disk_in) {
-  Disk& disk = disk_in ? *disk_in : posix_disk();
-  const core::Logger log("archive recover");
   std::vector<RecoveryReport> reports;
   std::error_code ec;
   std::vector<fs::path> events;
   for (const auto& entry : fs::directory_iterator(root, ec))
     if (entry.is_directory(ec)) events.push_back(entry.path());
   std::sort(events.begin(), events.end());
-  for (const auto& event_dir : events) {
+  for (const auto& event_dir : events)
+    if (auto report = recover_event(event_dir.string(), disk_in)) reports.push_back(std::move(*report));
+  return reports;
+}
+
+std::optional<RecoveryReport> recover_event(const std::string& event_dir_text, Disk* disk_in) {
+  Disk& disk = disk_in ? *disk_in : posix_disk();
+  const core::Logger log("archive recover");
+  std::error_code ec;
+  const fs::path event_dir(event_dir_text);
+  {
     RecoveryReport report;
     report.event_id = event_dir.filename().string();
     try {
@@ -243,6 +273,7 @@ std::vector<RecoveryReport> recover(const std::string& root, Disk* disk_in) {
       for (const auto& entry : fs::directory_iterator(event_dir, ec))
         if (entry.is_directory(ec)) dirs.push_back(entry.path());
       std::sort(dirs.begin(), dirs.end());
+      (void)disk.remove((event_dir / ".reserve").string());  // room to close the playlists on a full disk
       EventRepair repair(disk, report);
       bool changed = false;
       std::vector<std::pair<std::string, RenditionResult>> results;
@@ -259,6 +290,8 @@ std::vector<RecoveryReport> recover(const std::string& root, Disk* disk_in) {
         report.renditions.push_back(name);
         package::VariantInfo v;
         v.uri = name + "/index.m3u8";
+        const int init_id = r.playlist.segments.back().init_id;
+        v.codecs = codecs_of_init(read_bytes(event_dir / name / package::init_uri(init_id)));
         int64_t media = 0;
         for (const auto& s : r.playlist.segments) {
           const int64_t size = size_of(event_dir / name / package::segment_uri(s.msn));
@@ -278,7 +311,7 @@ std::vector<RecoveryReport> recover(const std::string& root, Disk* disk_in) {
           report.repairs.push_back("wrote master.m3u8 (" + std::to_string(variants.size()) + " renditions)");
         }
       }
-      if (!changed && report.repairs.empty()) continue;
+      if (!changed && report.repairs.empty()) return std::nullopt;
     } catch (const std::exception& e) {
       report.error = std::string("unexpected error: ") + e.what();
     }
@@ -291,9 +324,8 @@ std::vector<RecoveryReport> recover(const std::string& root, Disk* disk_in) {
     } else {
       log.error("could not fully repair " + summary + ": " + report.error);
     }
-    reports.push_back(std::move(report));
+    return report;
   }
-  return reports;
 }
 
 }  // namespace sreda::archive

@@ -20,10 +20,12 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "server/archive/disk.h"
+#include "server/archive/event_playlist.h"
 
 namespace sreda::archive {
 
@@ -36,7 +38,24 @@ struct RecoveryReport {
   std::string error;                    // empty unless a repair could not be written
 };
 
+// What a recording folder `<root>/<event_id>` holds now (any state; read-only): every rendition with at
+// least one listed segment, its playlist and bytes on disk (init + segment files). nullopt: no recording.
+struct RecordingSummary {
+  struct Rendition {
+    std::string name;
+    EventPlaylist playlist;
+    int64_t bytes = 0;
+  };
+  std::vector<Rendition> renditions;  // sorted by name
+  double duration_s = 0;              // the longest rendition
+  int64_t bytes = 0;
+  bool closed = true;                 // every playlist has ENDLIST
+};
+std::optional<RecordingSummary> describe_recording(const std::string& event_dir);
+
 // `disk` null: posix_disk().
 std::vector<RecoveryReport> recover(const std::string& root, Disk* disk = nullptr);
+// The same for one event folder; nullopt when it needed no repair.
+std::optional<RecoveryReport> recover_event(const std::string& event_dir, Disk* disk = nullptr);
 
 }  // namespace sreda::archive

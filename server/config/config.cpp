@@ -167,6 +167,11 @@ void validate(const Config& c, std::vector<std::string>& errors) {
   if (c.ws.mute_s < 0) errors.push_back("ws.mute_s: must not be negative");
   if (c.ws.ping_interval_s < 1 || c.ws.ping_interval_s > 3600) errors.push_back("ws.ping_interval_s: must be 1..3600");
   if (c.ws.backlog_frames < 16) errors.push_back("ws.backlog_frames: must be at least 16");
+  if (c.archive.dir.empty()) errors.push_back("archive.dir: must not be empty");
+  if (c.archive.max_loss_ms < 50 || c.archive.max_loss_ms > 60000)
+    errors.push_back("archive.max_loss_ms: must be 50..60000");
+  if (c.archive.max_bytes < 0) errors.push_back("archive.max_bytes: must not be negative");
+  if (c.archive.keep_days < 0) errors.push_back("archive.keep_days: must not be negative");
   core::LogLevel level;
   if (!core::parse_log_level(c.log.level, level))
     errors.push_back("log.level: expected debug, info, warn or error, got '" + c.log.level + "'");

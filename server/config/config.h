@@ -69,6 +69,14 @@ struct WsConfig {
   int backlog_frames = 512;            // frames a slow client may fall behind before it is dropped
 };
 
+struct ArchiveConfig {
+  std::string dir = "archive";   // the recordings; relative paths are under server.data_dir
+  int max_loss_ms = 1000;        // a crash loses at most this much of the part being written (fsync period)
+  int64_t max_bytes = 0;         // retention: oldest recordings deleted beyond this total; 0 = no limit
+  int keep_days = 0;             // retention: recordings older than this deleted; 0 = keep forever
+  std::string renditions;        // comma-separated rendition names to record; empty = every rendition
+};
+
 struct LogConfig {
   std::string level = "info";    // debug | info | warn | error
 };
@@ -82,6 +90,7 @@ struct Config {
   LiveConfig live;
   LadderConfig ladder;
   WsConfig ws;
+  ArchiveConfig archive;
   LogConfig log;
 };
 
@@ -120,6 +129,11 @@ void visit_fields(Config& c, Visitor&& v) {
   v("ws.mute_s", c.ws.mute_s);
   v("ws.ping_interval_s", c.ws.ping_interval_s);
   v("ws.backlog_frames", c.ws.backlog_frames);
+  v("archive.dir", c.archive.dir);
+  v("archive.max_loss_ms", c.archive.max_loss_ms);
+  v("archive.max_bytes", c.archive.max_bytes);
+  v("archive.keep_days", c.archive.keep_days);
+  v("archive.renditions", c.archive.renditions);
   v("log.level", c.log.level);
 }
 

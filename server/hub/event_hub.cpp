@@ -369,8 +369,8 @@ void EventHub::finish(int64_t event_id, const std::string& why) {
     if (s->disconnect) s->disconnect(why);
     detach(s->id, why);
   }
+  persist_state(event_id, "ended");  // before on_event_end: the archive's `archived` job follows it
   if (e.consumer) e.consumer->on_event_end();
-  persist_state(event_id, "ended");
   core::Logger("hub event=" + std::to_string(event_id)).info("ended: " + why);
   studio_events_.erase(e.studio_id);
   events_.erase(it);

@@ -51,9 +51,19 @@ std::shared_ptr<package::CmafPackager> LiveOutput::make_rendition_packager(const
   }
   auto id = event_id_;
   auto notify = events_.notify;
-  return std::make_shared<package::CmafPackager>(o, nullptr, [id, notify](const package::ReloadState&) {
+  std::shared_ptr<package::PackagerSink> sink;
+  if (options_.sinks) {
+    sink = options_.sinks->sink(event_id_, name);
+    std::lock_guard lock(sinks_mutex_);
+    if (sink) sinks_.push_back(sink);
+  }
+  return std::make_shared<package::CmafPackager>(o, sink.get(), [id, notify](const package::ReloadState&) {
     if (notify) notify(id);
   });
+}
+
+void LiveOutput::report_variant(const package::CmafPackager& p) {
+  if (options_.sinks) options_.sinks->configured(event_id_, p.options().rendition, p.variant_info());
 }
 
 void LiveOutput::start_ladder(const pipelines::MediaFacts& facts) {
@@ -129,6 +139,7 @@ void LiveOutput::on_session_start(const pipelines::MediaFacts& facts, bool disco
       (void)p->configure_audio({facts.audio_codec_data, facts.audio_rate, facts.audio_channels});
     }
     (void)discontinuity;  // every run after the first is a discontinuity for the packager
+    report_variant(*p);
     p->begin_run(first_sample_wall_ms);
   }
 }
@@ -159,6 +170,7 @@ void LiveOutput::on_rung_facts(const std::string& rung, const pipelines::MediaFa
     (void)p->configure_video({facts.video_codec_data, facts.width, facts.height, facts.fps_num, facts.fps_den});
   if (facts.has_audio && !p->options().video)
     (void)p->configure_audio({facts.audio_codec_data, facts.audio_rate, facts.audio_channels});
+  report_variant(*p);
 }
 
 void LiveOutput::on_rung_unit(const std::string& rung, const pipelines::AccessUnit& unit) {
@@ -215,6 +227,7 @@ void LiveOutput::on_event_end() {
     for (const auto& [name, p] : renditions_) all.push_back(p);
   }
   for (const auto& p : all) p->end_of_stream();
+  if (options_.sinks) options_.sinks->ended(event_id_);
   if (events_.notify) events_.notify(event_id_);
 }
 

@@ -29,6 +29,18 @@
 
 namespace sreda::live {
 
+// What else receives each rendition's packaged bytes (the archive). Implemented outside live/ (STYLE.md
+// 11). sink() is called when a rendition's packager is made; the LiveOutput keeps the returned sink (null:
+// not recorded) alive as long as the packager. configured() follows each (re)configuration of a rendition;
+// ended() follows the end of stream of every rendition (control thread).
+class RenditionSinks {
+ public:
+  virtual ~RenditionSinks() = default;
+  virtual std::shared_ptr<package::PackagerSink> sink(int64_t event_id, const std::string& rendition) = 0;
+  virtual void configured(int64_t event_id, const std::string& rendition, const package::VariantInfo& variant) = 0;
+  virtual void ended(int64_t event_id) = 0;
+};
+
 struct LiveOutputOptions {
   int part_target_ms = 500;
   int segment_target_ms = 2000;
@@ -36,6 +48,7 @@ struct LiveOutputOptions {
   size_t keep_ended_events = 50;  // ended events whose last window stays in memory
   bool ladder = false;            // encode the ladder (config ladder.enabled)
   std::shared_ptr<const LadderSet> ladders;
+  RenditionSinks* sinks = nullptr;  // not owned; outlives the outputs
 };
 
 // What a curator sees of one rendition (GET /api/events/{id}/live).
@@ -90,6 +103,7 @@ class LiveOutput : public hub::MediaConsumer, private pipelines::LadderListener 
 
   // The one place a rendition's packager is made (the archive attaches its sink here).
   std::shared_ptr<package::CmafPackager> make_rendition_packager(const std::string& name, bool video, bool audio);
+  void report_variant(const package::CmafPackager& p);  // to the sinks, after each (re)configuration
   void start_ladder(const pipelines::MediaFacts& facts);
 
   int64_t event_id_;
@@ -97,6 +111,8 @@ class LiveOutput : public hub::MediaConsumer, private pipelines::LadderListener 
   const pipelines::LadderSpec* ladder_spec_;  // null: no ladder for this event
   LiveOutputEvents events_;
   mutable std::mutex mutex_;
+  std::mutex sinks_mutex_;
+  std::vector<std::shared_ptr<package::PackagerSink>> sinks_;  // declared before the packagers: outlives them
   std::map<std::string, std::shared_ptr<package::CmafPackager>> renditions_;
   std::vector<std::string> order_;          // master playlist order
   std::vector<std::string> audio_carriers_;  // video rungs that carry the source's audio

@@ -101,6 +101,23 @@ CREATE TABLE moderation_log (
   target TEXT NOT NULL DEFAULT ''
 );
 )sql",
+    // 3: recordings (the archive). events.state already allows 'archived' (step 1's CHECK).
+    R"sql(
+CREATE TABLE recordings (
+  event_id INTEGER PRIMARY KEY REFERENCES events(id) ON DELETE CASCADE,
+  renditions TEXT NOT NULL DEFAULT '[]',  -- JSON array of rendition names
+  duration_ms INTEGER NOT NULL DEFAULT 0,
+  bytes INTEGER NOT NULL DEFAULT 0,
+  poster TEXT,                            -- URL of a still picture, null when there is none
+  repaired INTEGER NOT NULL DEFAULT 0,    -- closed by the start-up recovery after a crash
+  error TEXT NOT NULL DEFAULT '',         -- why the recording stopped early (disk full…)
+  trim_start_ms INTEGER,                  -- public VOD starts at the segment holding this time
+  trim_end_ms INTEGER,                    -- …and ends with the segment holding this one
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+CREATE INDEX recordings_created ON recordings(created_at);
+)sql",
 };
 
 int user_version(Db& db) {

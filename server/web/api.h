@@ -10,6 +10,8 @@
 
 #include "nlohmann/json.hpp"
 #include "server/audience/audience_hub.h"
+#include "server/archive/archive.h"
+#include "server/archive/mp4_export.h"
 #include "server/auth/curators.h"
 #include "server/auth/login_limiter.h"
 #include "server/config/config.h"
@@ -31,6 +33,11 @@ class Api : public RouteHandler {
   void handle(HttpRequest request, Reply reply) override;
   // The audience hub told about moderation (may stay unset: then only the database changes).
   void set_audience(audience::AudienceHub* audience) { audience_ = audience; }
+  // The recording routes (api_recording.cpp) answer 503 until this is set. Not owned.
+  void set_archive(archive::Archive* archive, archive::Mp4Exporter* exporter) {
+    archive_ = archive;
+    exporter_ = exporter;
+  }
 
   enum class Access { anyone, curator, admin };
   struct Call {
@@ -83,6 +90,11 @@ class Api : public RouteHandler {
   HttpResponse delete_event(Call& c);
   HttpResponse end_event(Call& c);
   HttpResponse live_event(Call& c);
+  // recordings (api_recording.cpp)
+  HttpResponse get_recording(Call& c);
+  HttpResponse export_recording(Call& c);
+  HttpResponse delete_recording(Call& c);
+  HttpResponse trim_recording(Call& c);
   // public
   HttpResponse public_events(Call& c);
   HttpResponse public_event(Call& c);
@@ -107,8 +119,14 @@ class Api : public RouteHandler {
   hub::EventHub* hub_;
   live::LiveOutputs* live_outputs_ = nullptr;
   audience::AudienceHub* audience_ = nullptr;
+  archive::Archive* archive_ = nullptr;
+  archive::Mp4Exporter* exporter_ = nullptr;
   std::vector<ApiRoute> routes_;
 };
+
+// Adds "duration_s", "poster" and "recording" {duration_s, poster, master} to a public event's JSON when the
+// event has a recording (store thread; api_recording.cpp). `archive` may be null.
+void add_recording_fields(store::Db& db, archive::Archive* archive, nlohmann::json& event);
 
 // 422 with every field error: {"error":{"code":"invalid","message":first,"field":first,"fields":[…]}}
 HttpResponse field_errors(int status, const std::string& code, const std::vector<std::pair<std::string, std::string>>& errors);

@@ -240,10 +240,18 @@ HttpResponse Api::live_event(Call& c) {
   auto e = schedule::find_event(c.db, c.ids[0]);
   if (!e) return no_event(c.ids[0]);
   json base = {{"event_id", e->id}, {"state", e->state}, {"publisher", nullptr}};
+  json recording = nullptr;  // the archive's view of the live event: is it being recorded, and well?
+  if (archive_) {
+    if (auto r = archive_->recording_stats(e->id))
+      recording = {{"state", archive::to_string(r->state)}, {"duration_s", r->duration_s}, {"bytes", r->bytes},
+                   {"error", r->last_error.empty() ? json(nullptr) : json(r->last_error)}};
+  }
+  base["recording"] = recording;
   if (!hub_) return HttpResponse::json(200, base);
   auto output = live_outputs_ ? live_outputs_->find(e->id) : nullptr;
-  hub_->live_info(e->id, [reply = c.reply, base, output](std::optional<json> info) {
+  hub_->live_info(e->id, [reply = c.reply, base, output, recording](std::optional<json> info) {
     json body = info ? *info : base;
+    if (info) body["recording"] = recording;
     if (output) {
       // Each rendition's health: the source (passed through) and every ladder rung.
       json renditions = json::array();
@@ -299,6 +307,7 @@ HttpResponse Api::public_events(Call& c) {
   for (const auto& e : page.events) {
     out.push_back(schedule::to_public_json(e));
     out.back()["rating"] = audience::rating_json(audience::rating_summary(c.db, e.id));
+    if (e.state == "archived") add_recording_fields(c.db, archive_, out.back());
   }
   auto r = HttpResponse::json(200, {{"events", out},
                                     {"when", q.when},
@@ -314,6 +323,7 @@ HttpResponse Api::public_event(Call& c) {
   if (!e) return no_event(c.ids[0]);
   json out = schedule::to_public_json(*e);
   out["rating"] = audience::rating_json(audience::rating_summary(c.db, e->id));
+  if (e->state == "archived") add_recording_fields(c.db, archive_, out);
   auto r = HttpResponse::json(200, out);
   r.headers = {{"cache-control", "public, max-age=5"}, {"access-control-allow-origin", "*"}};
   return r;

@@ -114,7 +114,9 @@ class Studio:
         return self.server.get(f"/api/events/{self.event_id}/live", token=self.token).json
 
     def wait_state(self, state, timeout=30):
-        return wait_for(lambda: self.state() == state, timeout, f"event {self.event_id} to be {state}")
+        """"ended" also accepts "archived": an ended event whose recording is listed turns archived at once."""
+        wanted = ("ended", "archived") if state == "ended" else (state,)
+        return wait_for(lambda: self.state() in wanted, timeout, f"event {self.event_id} to be {state}")
 
     def wait_media(self, timeout=30):
         def ready():
@@ -122,6 +124,16 @@ class Studio:
             p = info.get("publisher")
             return info if p and p.get("media") else None
         return wait_for(ready, timeout, "the publisher's media facts")
+
+    def publish(self, seconds):
+        """Publishes the test card for `seconds` (RTMP) and waits until the event waits for its studio."""
+        pub = Publisher(self.rtmp_url(), seconds=seconds)
+        try:
+            self.wait_media()
+            assert pub.wait() == 0, pub.stderr
+        finally:
+            pub.kill()
+        self.wait_state("intermission")
 
     def playlist_url(self):
         return f"http://127.0.0.1:{self.server.port}/live/{self.event_id}/source/index.m3u8"

@@ -44,7 +44,7 @@ class RestartWhileLiveTest(unittest.TestCase):
         finally:
             pub.kill()
         s.start()
-        self.assertIn(studio.state(), ("intermission", "ended"))
+        self.assertIn(studio.state(), ("intermission", "ended", "archived"))
         studio.wait_state("ended", timeout=GRACE_S + 30)
 
 

@@ -4,7 +4,7 @@ import re
 import time
 import unittest
 
-from media_helpers import Publisher, Studio
+from media_helpers import Studio
 from sreda_harness import Server, wait_for
 
 
@@ -18,13 +18,7 @@ class HeldRequestDeadlineTest(unittest.TestCase):
 
     def test_held_request_gets_503_after_its_deadline(self):
         studio = Studio(self.server, self.token, "Студия на паузе")
-        pub = Publisher(studio.rtmp_url(), seconds=4)
-        try:
-            studio.wait_media()
-            self.assertEqual(pub.wait(), 0, pub.stderr)
-        finally:
-            pub.kill()
-        studio.wait_state("intermission")
+        studio.publish(4)
         base = f"/live/{studio.event_id}/source/index.m3u8"
         text = self.server.get(base).text
         target = int(re.search(r"#EXT-X-TARGETDURATION:(\d+)", text).group(1))

@@ -11,6 +11,7 @@
 #include <thread>
 #include <vector>
 
+#include "server/archive/archive.h"
 #include "server/archive/event_playlist.h"
 #include "server/archive/fragment_scan.h"
 #include "server/archive/recorder.h"
@@ -412,6 +413,81 @@ TEST_F(ArchiveRecorder, RecoverListsRenamedSegmentAndDropsTornFirstPart) {
   EXPECT_EQ(closed.segments[1].pdt_ms, closed.segments[0].pdt_ms + 2000);
   EXPECT_FALSE(fs::exists(audio / "seg0.m4s.partial"));
   EXPECT_TRUE(parse_event_playlist(read_text(audio / "index.m3u8"))->ended);
+}
+
+// A RecordingWriter driven synchronously through the sink interface.
+struct DirectSink : package::PackagerSink {
+  RecordingWriter& w;
+  explicit DirectSink(RecordingWriter& writer) : w(writer) {}
+  void on_init(std::string_view r, int id, const BytesPtr& b) override { w.on_init(r, id, *b); }
+  void on_part(std::string_view r, int64_t m, int i, const BytesPtr& b) override { w.on_part(r, m, i, *b); }
+  void on_segment(std::string_view r, const package::SegmentInfo& in, const BytesPtr& b) override {
+    w.on_segment(r, in, *b);
+  }
+  void on_end(std::string_view r) override { w.on_end(r); }
+};
+
+TEST_F(ArchiveRecorder, ResumedAfterRestartContinuesNumberingWithDiscontinuity) {
+  {
+    RecordingWriter first(options());
+    Feeder f;
+    DirectSink sink(first);
+    f.sink = &sink;
+    sink.on_init("source", 0, ptr(init_bytes()));
+    f.segment();
+    f.segment();
+  }  // a stop without on_end: the playlist stays open
+  ASSERT_EQ(recover(root_.string()).size(), 1u);  // the next start closes it
+  RecordingWriter second(options());             // the studio comes back: a new packager numbers from 0
+  Feeder g;
+  DirectSink sink(second);
+  g.sink = &sink;
+  sink.on_init("source", 0, ptr(init_bytes()));
+  g.segment();
+  sink.on_end("source");
+  const fs::path dir = root_ / "ev-1" / "source";
+  EXPECT_TRUE(fs::exists(dir / "seg0.m4s"));
+  EXPECT_TRUE(fs::exists(dir / "seg1.m4s"));
+  EXPECT_TRUE(fs::exists(dir / "seg2.m4s"));
+  EXPECT_TRUE(fs::exists(dir / "init.mp4"));
+  EXPECT_TRUE(fs::exists(dir / "init1.mp4"));  // the old segments keep their init
+  auto pl = parse_event_playlist(read_text(dir / "index.m3u8"));
+  ASSERT_TRUE(pl);
+  ASSERT_EQ(pl->segments.size(), 3u);
+  EXPECT_EQ(pl->segments[2].msn, 2);
+  EXPECT_EQ(pl->segments[2].init_id, 1);
+  EXPECT_TRUE(pl->segments[2].discontinuity);
+  EXPECT_FALSE(pl->segments[1].discontinuity);
+  EXPECT_TRUE(pl->ended);
+  EXPECT_EQ(second.stats().segments, 3);
+  EXPECT_NE(read_text(root_ / "ev-1" / "master.m3u8").find("CODECS=\"avc1.4d401e,mp4a.40.2\""), std::string::npos);
+  auto summary = describe_recording((root_ / "ev-1").string());
+  ASSERT_TRUE(summary);
+  EXPECT_TRUE(summary->closed);
+  EXPECT_NEAR(summary->duration_s, 6.0, 1e-6);
+}
+
+TEST(ArchiveTrim, KeepsTheSegmentsOverlappingTheWindow) {
+  EventPlaylist pl;
+  for (int i = 0; i < 5; ++i) pl.segments.push_back({i, 2.0, 0, false, 0, 0});
+  pl.ended = true;
+  EXPECT_EQ(trimmed(pl, {}).segments.size(), 5u);
+  auto t = trimmed(pl, {3000, std::nullopt});  // 3 s is in the second segment [2, 4)
+  ASSERT_EQ(t.segments.size(), 4u);
+  EXPECT_EQ(t.segments.front().msn, 1);
+  EXPECT_TRUE(t.ended);
+  t = trimmed(pl, {4000, 5999});  // exactly at a boundary: the segment starting there, up to [4, 6)
+  ASSERT_EQ(t.segments.size(), 1u);
+  EXPECT_EQ(t.segments.front().msn, 2);
+  EXPECT_TRUE(trimmed(pl, {20000, std::nullopt}).segments.empty());
+}
+
+TEST(ArchiveFragmentScan, CodecsOfInit) {
+  EXPECT_EQ(codecs_of_init(init_bytes()), "avc1.4d401e,mp4a.40.2");
+  EXPECT_EQ(codecs_of_init(Bytes{1, 2, 3}), "");
+  Bytes torn = init_bytes();
+  torn.resize(torn.size() / 2);
+  (void)codecs_of_init(torn);  // bounds-checked: no crash
 }
 
 TEST(ArchiveEventPlaylist, RoundTrip) {

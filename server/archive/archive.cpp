@@ -1,0 +1,301 @@
+#include "server/archive/archive.h"
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <limits>
+
+#include "nlohmann/json.hpp"
+#include "server/archive/mp4_export.h"
+#include "server/archive/recovery.h"
+#include "server/core/clock.h"
+#include "server/core/log.h"
+
+namespace sreda::archive {
+
+namespace {
+
+core::Logger& log() {
+  static core::Logger logger("archive");
+  return logger;
+}
+
+bool all_digits(const std::string& s) {
+  return !s.empty() && s.size() < 19 && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+void mark_archived(store::Db& db, int64_t event_id) {
+  db.prepare("UPDATE events SET state = 'archived', updated_at = ? WHERE id = ? AND state = 'ended'")
+      .bind(1, core::now_s())
+      .bind(2, event_id)
+      .run();
+}
+
+}  // namespace
+
+EventPlaylist trimmed(const EventPlaylist& playlist, const Trim& trim) {
+  if (!trim.start_ms && !trim.end_ms) return playlist;
+  const int64_t start = trim.start_ms.value_or(0);
+  const int64_t end = trim.end_ms.value_or(std::numeric_limits<int64_t>::max());
+  EventPlaylist out = playlist;
+  out.segments.clear();
+  double at_ms = 0;
+  for (const auto& seg : playlist.segments) {
+    const double seg_end = at_ms + seg.duration_s * 1000;
+    if (seg_end > static_cast<double>(start) && at_ms <= static_cast<double>(end)) out.segments.push_back(seg);
+    at_ms = seg_end;
+  }
+  return out;
+}
+
+Archive::Archive(ArchiveOptions options, store::Store& store) : options_(std::move(options)), store_(store) {}
+
+Archive::~Archive() {
+  std::map<int64_t, std::shared_ptr<Recorder>> recorders;
+  {
+    std::lock_guard lock(mutex_);
+    recorders.swap(recorders_);
+  }
+  for (auto& [id, r] : recorders) r->stop();
+}
+
+std::string Archive::event_dir(int64_t event_id) const { return options_.root + "/" + std::to_string(event_id); }
+
+void Archive::start() {
+  std::error_code ec;
+  std::filesystem::create_directories(options_.root, ec);
+  if (ec) log().error("cannot create the archive folder " + options_.root + ": " + ec.message());
+  for (const auto& report : recover(options_.root)) {
+    if (!all_digits(report.event_id)) continue;
+    const int64_t id = std::stoll(report.event_id);
+    store_.post([this, id, error = report.error](store::Db& db) {
+      if (!upsert_row(db, id, true, error)) return;
+      auto st = db.prepare("SELECT state FROM events WHERE id = ?");
+      st.bind(1, id);
+      const std::string state = st.step() ? st.text(0) : "";
+      if (state == "ended") {
+        mark_archived(db, id);
+        log().info("event " + std::to_string(id) + ": repaired recording archived");
+      } else if (state == "live" || state == "intermission") {
+        log().info("event " + std::to_string(id) + " was " + state +
+                   ": its repaired recording continues if the studio comes back, and is archived when it ends");
+      }
+    });
+  }
+  store_.post([this](store::Db& db) {
+    auto st = db.prepare("SELECT event_id, trim_start_ms, trim_end_ms FROM recordings");
+    std::map<int64_t, Trim> trims;
+    while (st.step()) {
+      Trim t;
+      if (!st.is_null(1)) t.start_ms = st.int64(1);
+      if (!st.is_null(2)) t.end_ms = st.int64(2);
+      if (t.start_ms || t.end_ms) trims[st.int64(0)] = t;
+    }
+    std::lock_guard lock(mutex_);
+    trims_ = std::move(trims);
+  });
+  enforce_retention();
+}
+
+std::shared_ptr<package::PackagerSink> Archive::sink(int64_t event_id, const std::string& rendition) {
+  if (!options_.renditions.empty() &&
+      std::find(options_.renditions.begin(), options_.renditions.end(), rendition) == options_.renditions.end())
+    return nullptr;
+  std::lock_guard lock(mutex_);
+  auto& recorder = recorders_[event_id];
+  if (!recorder) {
+    RecorderOptions o;
+    o.root = options_.root;
+    o.event_id = std::to_string(event_id);
+    o.max_loss_ms = options_.max_loss_ms;
+    o.reserve_bytes = 1 << 20;  // closing the playlists of a few hours (two copies: tmp + old) on a full disk
+    recorder = std::make_shared<Recorder>(std::move(o));
+    recorder->start();
+  }
+  return recorder;
+}
+
+void Archive::configured(int64_t event_id, const std::string& rendition, const package::VariantInfo& variant) {
+  std::lock_guard lock(mutex_);
+  auto it = recorders_.find(event_id);
+  if (it != recorders_.end()) it->second->set_variant(rendition, variant);
+}
+
+void Archive::ended(int64_t event_id) {
+  std::shared_ptr<Recorder> recorder;
+  {
+    std::lock_guard lock(mutex_);
+    auto it = recorders_.find(event_id);
+    if (it != recorders_.end()) {
+      recorder = std::move(it->second);
+      recorders_.erase(it);
+    }
+  }
+  auto finish = [this, recorder, event_id](store::Db& db) {
+    std::string error;
+    if (recorder) {
+      recorder->stop();  // the queue is written: VOD playlists
+      const RecordingStats s = recorder->stats();
+      if (s.state == RecordingState::failed) error = s.last_error;
+      std::lock_guard lock(mutex_);
+      finished_bytes_written_ += s.bytes_written;
+      finished_failures_ += s.state == RecordingState::failed;
+    }
+    // A recording stopped by a disk error may have failed to close its playlists too: close them now.
+    if (auto s = describe_recording(event_dir(event_id)); s && !s->closed) (void)recover_event(event_dir(event_id));
+    if (!upsert_row(db, event_id, false, error)) return;
+    mark_archived(db, event_id);
+    log().info("event " + std::to_string(event_id) + " archived");
+    enforce_retention();  // a new recording may take the archive over archive.max_bytes
+  };
+  if (!store_.post(finish)) {
+    log().error("event " + std::to_string(event_id) + ": the store is full; the recording stays on disk and is "
+                "archived at the next start");
+    if (recorder) recorder->stop();
+  }
+}
+
+bool Archive::upsert_row(store::Db& db, int64_t event_id, bool repaired, const std::string& error) {
+  auto summary = describe_recording(event_dir(event_id));
+  if (!summary) return false;
+  nlohmann::json names = nlohmann::json::array();
+  for (const auto& r : summary->renditions) names.push_back(r.name);
+  const int64_t now = core::now_s();
+  const std::optional<std::string> poster = make_poster(event_id, *summary);
+  auto st = db.prepare(
+        "INSERT INTO recordings (event_id, renditions, duration_ms, bytes, repaired, error, created_at, updated_at, "
+        "poster) SELECT id, ?, ?, ?, ?, ?, ?, ?, ? FROM events WHERE id = ? "
+        "ON CONFLICT (event_id) DO UPDATE SET renditions = excluded.renditions, duration_ms = excluded.duration_ms, "
+        "bytes = excluded.bytes, repaired = MAX(repaired, excluded.repaired), "
+        "error = CASE WHEN excluded.error != '' THEN excluded.error ELSE error END, updated_at = excluded.updated_at, "
+        "poster = COALESCE(excluded.poster, poster)");
+  st.bind(1, names.dump())
+      .bind(2, static_cast<int64_t>(std::llround(summary->duration_s * 1000)))
+      .bind(3, summary->bytes)
+      .bind(4, repaired ? 1 : 0)
+      .bind(5, error)
+      .bind(6, now)
+      .bind(7, now)
+      .bind(9, event_id);
+  if (poster) st.bind(8, *poster);
+  else st.bind_null(8);
+  st.run();
+  return db.changes() > 0;
+}
+
+std::optional<std::string> Archive::make_poster(int64_t event_id, const RecordingSummary& summary) {
+  // The first picture of the segment at a tenth of the recording (past the usual empty stage at the
+  // start), from the widest rendition with video. A URL under /archive/, or nullopt.
+  const std::string path = event_dir(event_id) + "/poster.jpg";
+  const std::string url = "/archive/" + std::to_string(event_id) + "/poster.jpg";
+  std::error_code ec;
+  if (std::filesystem::exists(path, ec)) return url;
+  for (const auto& r : summary.renditions) {
+    const auto& segs = r.playlist.segments;
+    const auto& seg = segs[segs.size() / 10];
+    const std::string dir = event_dir(event_id) + "/" + r.name + "/";
+    const std::string error =
+        snapshot_jpeg(dir + package::init_uri(seg.init_id), dir + package::segment_uri(seg.msn), path);
+    if (error.empty()) return url;
+    log().warn("event " + std::to_string(event_id) + ": no poster from " + r.name + ": " + error);
+  }
+  return std::nullopt;
+}
+
+std::optional<RecordingStats> Archive::recording_stats(int64_t event_id) const {
+  std::lock_guard lock(mutex_);
+  auto it = recorders_.find(event_id);
+  if (it == recorders_.end()) return std::nullopt;
+  return it->second->stats();
+}
+
+Trim Archive::trim(int64_t event_id) const {
+  std::lock_guard lock(mutex_);
+  auto it = trims_.find(event_id);
+  return it == trims_.end() ? Trim{} : it->second;
+}
+
+bool Archive::set_trim(store::Db& db, int64_t event_id, const Trim& trim) {
+  db.prepare("UPDATE recordings SET trim_start_ms = ?, trim_end_ms = ?, updated_at = ? WHERE event_id = ?")
+      .bind(1, trim.start_ms)
+      .bind(2, trim.end_ms)
+      .bind(3, core::now_s())
+      .bind(4, event_id)
+      .run();
+  if (db.changes() == 0) return false;
+  std::lock_guard lock(mutex_);
+  if (trim.start_ms || trim.end_ms) trims_[event_id] = trim;
+  else trims_.erase(event_id);
+  return true;
+}
+
+bool Archive::remove(store::Db& db, int64_t event_id, const std::string& why) {
+  {
+    std::lock_guard lock(mutex_);
+    if (recorders_.count(event_id)) return false;  // still recording
+    trims_.erase(event_id);
+  }
+  std::error_code ec;
+  const std::string dir = event_dir(event_id);
+  const bool had_files = std::filesystem::exists(dir, ec);
+  const auto removed = std::filesystem::remove_all(dir, ec);
+  if (ec) log().error("deleting " + dir + ": " + ec.message());
+  db.prepare("DELETE FROM recordings WHERE event_id = ?").bind(1, event_id).run();
+  const bool had_row = db.changes() > 0;
+  db.prepare("UPDATE events SET state = 'ended', updated_at = ? WHERE id = ? AND state = 'archived'")
+      .bind(1, core::now_s())
+      .bind(2, event_id)
+      .run();
+  if (!had_files && !had_row) return false;
+  deletions_++;
+  log().info("deleted the recording of event " + std::to_string(event_id) + " (" + why + "): " +
+             std::to_string(removed) + " files");
+  return true;
+}
+
+void Archive::enforce_retention() {
+  if (options_.max_bytes <= 0 && options_.keep_days <= 0) return;
+  store_.post([this](store::Db& db) {
+    struct Row {
+      int64_t id, bytes, created_at;
+    };
+    std::vector<Row> rows;
+    int64_t total = 0;
+    auto st = db.prepare("SELECT event_id, bytes, created_at FROM recordings ORDER BY created_at, event_id");
+    while (st.step()) {
+      rows.push_back({st.int64(0), st.int64(1), st.int64(2)});
+      total += rows.back().bytes;
+    }
+    const int64_t now = core::now_s();
+    for (const auto& row : rows) {
+      const bool old = options_.keep_days > 0 && row.created_at < now - int64_t{options_.keep_days} * 86400;
+      const bool over = options_.max_bytes > 0 && total > options_.max_bytes;
+      if (!old && !over) continue;
+      const std::string why = old ? "older than archive.keep_days = " + std::to_string(options_.keep_days)
+                                  : "the archive holds " + std::to_string(total) + " bytes, more than archive.max_bytes = " +
+                                        std::to_string(options_.max_bytes);
+      if (remove(db, row.id, "retention: " + why)) total -= row.bytes;
+    }
+  });
+}
+
+int64_t Archive::recording_count() const {
+  std::lock_guard lock(mutex_);
+  return static_cast<int64_t>(recorders_.size());
+}
+
+int64_t Archive::failed_count() const {
+  std::lock_guard lock(mutex_);
+  int64_t n = finished_failures_;
+  for (const auto& [id, r] : recorders_) n += r->stats().state == RecordingState::failed;
+  return n;
+}
+
+int64_t Archive::bytes_written() const {
+  std::lock_guard lock(mutex_);
+  int64_t n = finished_bytes_written_;
+  for (const auto& [id, r] : recorders_) n += r->stats().bytes_written;
+  return n;
+}
+
+}  // namespace sreda::archive
