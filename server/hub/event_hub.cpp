@@ -132,7 +132,8 @@ EventHub::EventHub(boost::asio::io_context& control, store::Store& store, const 
   metrics_.describe("sreda_ingest_frames_total", "counter", "video frames received from publishers, by studio");
   metrics_.describe("sreda_ingest_reconnects_total", "counter", "publisher reconnects within the grace, by studio");
   metrics_.describe("sreda_ingest_dropped_total", "counter",
-                    "container pieces dropped because the source pipeline fell behind, by studio");
+                    "media dropped, by studio: MPEG-TS pieces when the SRT source pipeline fell behind, RTMP pictures or "
+                    "audio frames that were malformed or came before their codec configuration");
 }
 
 EventHub::~EventHub() = default;
