@@ -445,46 +445,6 @@ TEST_F(SrtServerTest, IdleTimeout) {
   EXPECT_EQ(handler_.snapshot().begin()->second.end_reason, "idle timeout");
 }
 
-// Polls `condition` every 20 ms until it holds or `deadline` passes (for state no handler call announces).
-bool poll_until(std::chrono::seconds deadline, const std::function<bool()>& condition) {
-  auto end = std::chrono::steady_clock::now() + deadline;
-  while (!condition()) {
-    if (std::chrono::steady_clock::now() > end) return false;
-    std::this_thread::sleep_for(20ms);
-  }
-  return true;
-}
-
-// Threads of this process named `name` (libsrt names its receive thread "SRT:RcvQ:w1").
-int threads_named(const std::string& prefix) {
-  int n = 0;
-  for (const auto& task : std::filesystem::directory_iterator("/proc/self/task")) {
-    std::string comm = slurp(task.path() / "comm");
-    if (comm.rfind(prefix, 0) == 0) ++n;
-  }
-  return n;
-}
-
-TEST_F(SrtServerTest, RestingListenerCostsNoReceiveThreadAndWakesForTheNextCaller) {
-  SrtServerOptions options;
-  options.listener_rest_after_ms = 200;
-  start(options);
-  EXPECT_TRUE(server_->stats().listener_open.load());
-  ASSERT_TRUE(poll_until(10s, [&] { return !server_->stats().listener_open.load(); }));
-  EXPECT_TRUE(poll_until(10s, [] { return threads_named("SRT:RcvQ") == 0; }))
-      << "libsrt's receive thread (which polls 100 times a second) goes with the listener";
-  // The first datagram of a caller re-opens the listener: the publish works as ever.
-  publish_and_check("publish:k1", "", 1);
-  ASSERT_TRUE(poll_until(10s, [&] { return !server_->stats().listener_open.load(); }));
-  // A wrong key after another rest is still refused in the listen callback.
-  auto& ff = ffmpeg_publish(url("publish:nope"), "wrong-after-rest");
-  auto code = ff.wait(60s);
-  ASSERT_TRUE(code.has_value());
-  EXPECT_NE(*code, 0) << log_of("wrong-after-rest");
-  EXPECT_TRUE(handler_.wait_for(10s, [&] { return handler_.refused_count("unknown_key") >= 1; }));
-  EXPECT_EQ(handler_.snapshot().size(), 1u);
-}
-
 TEST_F(SrtServerTest, ConsumerFullKeepsBytesInOrderThenDropsOldest) {
   SrtServerOptions options;
   options.max_queued_bytes = 4 * 1316;

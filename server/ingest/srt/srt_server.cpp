@@ -3,19 +3,14 @@
 #include <pthread.h>
 
 #include <arpa/inet.h>
-#include <fcntl.h>
 #include <netinet/in.h>
-#include <poll.h>
-#include <unistd.h>
 #include <srt/access_control.h>
 #include <srt/srt.h>
 #include <sys/socket.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <chrono>
 #include <cstdio>
-#include <cstring>
 #include <map>
 #include <optional>
 #include <thread>
@@ -31,7 +26,6 @@ namespace {
 
 constexpr int loop_wait_ms = 50;               // also the latency of disconnect() and of on_refused()
 constexpr int retry_wait_ms = 10;              // while some session holds bytes the consumer refused
-constexpr int rest_poll_ms = 250;              // while the listener rests: latency of stop()
 constexpr int64_t handshake_expiry_ms = 5000;  // callback said yes but no accepted socket came
 constexpr size_t max_message = 1500;           // > SRT_LIVE_MAX_PLSIZE (1456); live payloads are 1316
 constexpr size_t deliver_threshold = 64 * 1024;
@@ -102,7 +96,6 @@ struct SrtServer::Core {
       accepting = false;
     }
     listener.reset();
-    if (udp_fd >= 0) ::close(udp_fd);
   }
 
   const SrtServerOptions& options;
@@ -112,11 +105,7 @@ struct SrtServer::Core {
   core::Logger log;
   SrtLibrary library;  // declared first among the libsrt holders: srt_cleanup runs after every close
   SrtEpoll epoll;
-  SrtSocket listener;  // invalid while resting
-  int udp_fd = -1;     // the bound UDP port; libsrt gets a duplicate of it
-  bool v6 = false;
-  std::string where;
-  int64_t quiet_since_ms = 0;  // loop thread: when the listener last had a session or handshake
+  SrtSocket listener;
   int bound_port = 0;
   std::thread thread;
   std::atomic<bool> stopping{false};
@@ -132,9 +121,6 @@ struct SrtServer::Core {
   std::map<SRTSOCKET, std::unique_ptr<Session>> sessions;  // loop thread only
 
   core::Result<void> open();
-  core::Result<void> open_listener();
-  void rest_listener();
-  void rest();
   static int listen_callback(void* opaque, SRTSOCKET ns, int hsversion, const sockaddr* peer,
                              const char* streamid);
   int on_listen(SRTSOCKET ns, int hsversion, const sockaddr* peer, const char* streamid);
@@ -155,6 +141,7 @@ core::Result<void> SrtServer::Core::open() {
   if (!epoll.valid()) return srt_failure("srt_epoll_create failed");
   sockaddr_storage storage{};
   socklen_t addr_len = 0;
+  bool v6 = false;
   if (options.port < 0 || options.port > 65535) {
     return core::Error{"bad_port", "srt: port out of range: " + std::to_string(options.port), "srt_port"};
   }
@@ -173,48 +160,17 @@ core::Result<void> SrtServer::Core::open() {
     return core::Error{"bad_address", "srt: not an IP address: " + options.listen, "srt_listen"};
   }
 
-  where = options.listen + ":" + std::to_string(options.port);
-  udp_fd = ::socket(v6 ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (udp_fd < 0) return core::Error{"srt_failed", std::string("srt: socket: ") + std::strerror(errno), "srt_port"};
-  int no = 0;
-  if (v6) setsockopt(udp_fd, IPPROTO_IPV6, IPV6_V6ONLY, &no, sizeof no);
-  if (::bind(udp_fd, reinterpret_cast<sockaddr*>(&storage), addr_len) != 0) {
-    return core::Error{"srt_failed", "srt: cannot bind " + where + ": " + std::strerror(errno), "srt_port"};
-  }
-  sockaddr_storage bound{};
-  socklen_t bound_len = sizeof bound;
-  if (::getsockname(udp_fd, reinterpret_cast<sockaddr*>(&bound), &bound_len) != 0) {
-    return core::Error{"srt_failed", std::string("srt: getsockname: ") + std::strerror(errno), "srt_port"};
-  }
-  bound_port = ntohs(bound.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port
-                                                 : reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
-  where = options.listen + ":" + std::to_string(bound_port);
-  srt_epoll_set(epoll.get(), SRT_EPOLL_ENABLE_EMPTY);
-  if (auto r = open_listener(); !r) return r;
-  log = core::Logger("srt " + options.listen + ":" + std::to_string(bound_port));
-  log.info("listening (latency " + std::to_string(options.latency_ms) + " ms)");
-  thread = std::thread([this] {
-    pthread_setname_np(pthread_self(), "sreda-srt");
-    run();
-  });
-  return {};
-}
-
-// The libsrt listener on a duplicate of the bound UDP socket (libsrt closes its copy when it is done).
-core::Result<void> SrtServer::Core::open_listener() {
   listener = SrtSocket(srt_create_socket());
   if (!listener.valid()) return srt_failure("srt_create_socket failed");
   SRTSOCKET ls = listener.get();
   SRT_TRANSTYPE live = SRTT_LIVE;
   bool ok = srt_setsockflag(ls, SRTO_TRANSTYPE, &live, sizeof live) == 0 && set_int(ls, SRTO_RCVSYN, 0) &&
             set_int(ls, SRTO_SNDSYN, 0) && set_int(ls, SRTO_LATENCY, options.latency_ms) &&
-            set_int(ls, SRTO_RCVLATENCY, options.latency_ms);
+            set_int(ls, SRTO_RCVLATENCY, options.latency_ms) && (!v6 || set_int(ls, SRTO_IPV6ONLY, 0));
   if (!ok) return srt_failure("setting listener options failed");
-  int fd = ::fcntl(udp_fd, F_DUPFD_CLOEXEC, 0);
-  if (fd < 0) return core::Error{"srt_failed", std::string("srt: dup: ") + std::strerror(errno), "srt_port"};
-  if (srt_bind_acquire(ls, fd) != 0) {
-    ::close(fd);
-    return srt_failure("cannot use the socket bound to " + where);
+  std::string where = options.listen + ":" + std::to_string(options.port);
+  if (srt_bind(ls, reinterpret_cast<sockaddr*>(&storage), static_cast<int>(addr_len)) != 0) {
+    return srt_failure("cannot bind " + where);
   }
   if (srt_listen_callback(ls, &Core::listen_callback, this) != 0)
     return srt_failure("srt_listen_callback failed");
@@ -224,37 +180,23 @@ core::Result<void> SrtServer::Core::open_listener() {
   }
   if (srt_listen(ls, std::max(1, options.max_connections)) != 0)
     return srt_failure("cannot listen on " + where);
+  sockaddr_storage bound{};
+  int bound_len = sizeof bound;
+  if (srt_getsockname(ls, reinterpret_cast<sockaddr*>(&bound), &bound_len) != 0) {
+    return srt_failure("srt_getsockname failed");
+  }
+  bound_port = ntohs(bound.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port
+                                                 : reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
+  srt_epoll_set(epoll.get(), SRT_EPOLL_ENABLE_EMPTY);
   int events = SRT_EPOLL_IN | SRT_EPOLL_ERR;
   if (srt_epoll_add_usock(epoll.get(), ls, &events) != 0) return srt_failure("srt_epoll_add_usock failed");
-  quiet_since_ms = core::steady_ms();
-  stats.listener_open.store(true);
+  log = core::Logger("srt " + options.listen + ":" + std::to_string(bound_port));
+  log.info("listening (latency " + std::to_string(options.latency_ms) + " ms)");
+  thread = std::thread([this] {
+    pthread_setname_np(pthread_self(), "sreda-srt");
+    run();
+  });
   return {};
-}
-
-void SrtServer::Core::rest_listener() {
-  {
-    std::lock_guard gate(callback_mutex);  // waits for a callback in progress
-    accepting = false;
-  }
-  if (listener.valid()) srt_epoll_remove_usock(epoll.get(), listener.get());
-  listener.reset();
-  stats.listener_open.store(false);
-  log.debug("no publisher: the SRT listener rests until the next datagram");
-}
-
-// Loop thread while the listener rests: wait for a datagram on the bound port, then re-open the listener.
-void SrtServer::Core::rest() {
-  {
-    std::lock_guard lock(shared.mutex);
-    shared.disconnects.clear();  // no session to disconnect
-  }
-  pollfd p{udp_fd, POLLIN, 0};
-  if (::poll(&p, 1, rest_poll_ms) <= 0 || !(p.revents & POLLIN)) return;
-  if (auto r = open_listener(); !r) {
-    log.error(r.error().message);
-    listener.reset();
-    std::this_thread::sleep_for(std::chrono::seconds(1));  // never spin on the waiting datagram
-  }
 }
 
 int SrtServer::Core::listen_callback(void* opaque, SRTSOCKET ns, int hsversion, const sockaddr* peer,
@@ -320,25 +262,7 @@ void SrtServer::Core::queue_refusal(const std::string& remote, const std::string
 
 void SrtServer::Core::run() {
   std::vector<SRT_EPOLL_EVENT> events(64);
-  while (!stopping.load()) {
-    if (!listener.valid()) {
-      rest();
-      continue;
-    }
-    turn(events);
-    bool handshakes = false;
-    {
-      std::lock_guard lock(mutex);
-      handshakes = !pending.empty();
-    }
-    const int64_t now = core::steady_ms();
-    if (!sessions.empty() || handshakes) quiet_since_ms = now;
-    if (now - quiet_since_ms < options.listener_rest_after_ms) continue;
-    // A datagram waiting on the port (a caller's handshake in flight) keeps the listener open.
-    pollfd p{udp_fd, POLLIN, 0};
-    if (::poll(&p, 1, 0) == 0) rest_listener();
-    else quiet_since_ms = now;
-  }
+  while (!stopping.load()) turn(events);
   shutdown();
 }
 
@@ -350,7 +274,6 @@ void SrtServer::Core::turn(std::vector<SRT_EPOLL_EVENT>& events) {
   if (n < 0) std::this_thread::sleep_for(std::chrono::milliseconds(retry_wait_ms));  // never spin
   for (int i = 0; i < n; ++i) {
     if (events[i].fd == listener.get()) {
-      quiet_since_ms = core::steady_ms();
       accept_one();
     } else {
       read_session(events[i].fd);
@@ -543,9 +466,8 @@ void SrtServer::Core::shutdown() {
     std::lock_guard gate(callback_mutex);  // waits for a callback in progress
     accepting = false;
   }
-  if (listener.valid()) srt_epoll_remove_usock(epoll.get(), listener.get());
+  srt_epoll_remove_usock(epoll.get(), listener.get());
   listener.reset();  // libsrt removes the listener from its receive queue: no callback after this
-  stats.listener_open.store(false);
   std::vector<SRTSOCKET> open;
   for (auto& [sock, s] : sessions) open.push_back(sock);
   for (SRTSOCKET sock : open) close_session(sock, "server stopping");

@@ -20,11 +20,6 @@
 //    dropped by libsrt anyway, so holding them back would not help).
 //  - idle_timeout_ms: a session that delivers no payload for that long is closed ("idle timeout").
 //    libsrt's own peer-idle timeout (5 s of no packets at all) also applies ("peer lost").
-//
-// Idle cost: the UDP port is bound by the server itself and handed to libsrt (srt_bind_acquire on a
-// duplicate). When nothing happened for listener_rest_after_ms the libsrt listener is closed (its receive
-// thread goes with it) and the loop thread polls the UDP socket 4 times a second; the first datagram of a
-// caller re-opens the listener, which reads that datagram from the socket's queue, so nothing is lost.
 #pragma once
 
 #include <atomic>
@@ -46,10 +41,6 @@ struct SrtServerOptions {
   int max_connections = 64;
   int idle_timeout_ms = 10000;
   size_t max_queued_bytes = 8 << 20;
-  // With no session and no handshake for this long, the libsrt listener is closed (libsrt's receive
-  // thread polls its UDP socket 100 times a second even when nobody publishes) and the loop thread
-  // watches the bound UDP port itself; the next datagram re-opens the listener, which reads it.
-  int listener_rest_after_ms = 5000;
 };
 
 // Counters for /metrics. Any thread.
@@ -59,7 +50,6 @@ struct SrtServerStats {
   std::atomic<uint64_t> bytes_in{0};
   std::atomic<uint64_t> bytes_dropped{0};
   std::atomic<uint64_t> sessions{0};  // open now
-  std::atomic<bool> listener_open{false};  // false while resting (see listener_rest_after_ms)
 };
 
 class SrtServer {
