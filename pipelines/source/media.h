@@ -1,5 +1,5 @@
-// Encoded media as it leaves a source pipeline: the facts of a stream and its access units.
-// Plain values; any thread.
+// Encoded media as it leaves a source: the facts of a stream, its access units, and the listener that
+// takes them. Plain values; any thread.
 #pragma once
 
 #include <cstdint>
@@ -37,6 +37,19 @@ struct AccessUnit {
   int64_t duration_us = 0;  // 0 when unknown
   bool keyframe = false;
   std::vector<uint8_t> data;
+};
+
+// Where a source (the GStreamer source pipeline, or the direct FLV path of RTMP) hands its media.
+// on_prepared comes before the first unit; it comes again when the codec configuration changes mid-stream
+// (a new session start for consumers).
+class SourceListener {
+ public:
+  virtual ~SourceListener() = default;
+  virtual void on_prepared(const MediaFacts& facts) = 0;
+  virtual void on_access_unit(const AccessUnit& unit) = 0;
+  // A media error or an unsupported codec: the source is failed; the owner stops it.
+  virtual void on_failed(const std::string& reason) = 0;
+  virtual void on_eos() = 0;
 };
 
 }  // namespace sreda::pipelines

@@ -26,16 +26,6 @@ namespace sreda::pipelines {
 
 enum class Container { flv, mpegts };
 
-class SourceListener {
- public:
-  virtual ~SourceListener() = default;
-  virtual void on_prepared(const MediaFacts& facts) = 0;
-  virtual void on_access_unit(const AccessUnit& unit) = 0;
-  // A media error or an unsupported codec: the pipeline is failed; the owner stops it.
-  virtual void on_failed(const std::string& reason) = 0;
-  virtual void on_eos() = 0;
-};
-
 class SourcePipeline {
  public:
   static constexpr size_t kMaxHeldUnits = 600;  // ~10 s of 30 fps video + audio before "prepared"

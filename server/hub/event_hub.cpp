@@ -4,6 +4,7 @@
 #include <future>
 
 #include "pipelines/source/source_pipeline.h"
+#include "server/ingest/rtmp/flv_media.h"
 #include "server/core/clock.h"
 #include "server/core/log.h"
 #include "server/schedule/catalog.h"
@@ -16,13 +17,15 @@ namespace {
 // Media clock headroom at the start of each publisher session: B-frames put video DTS before the first
 // PTS, and the clock must never go below the previous session's end.
 constexpr int64_t kSessionHeadroomUs = 500'000;
-constexpr size_t kMaxQueuedBytes = 8 << 20;  // per session, towards GStreamer
+constexpr size_t kMaxQueuedBytes = 8 << 20;  // per session, towards GStreamer (SRT)
 constexpr int64_t kLateAfterMs = 1000;        // a frame arriving later than this behind real time is late
-const uint8_t kFlvHeader[13] = {'F', 'L', 'V', 1, 5, 0, 0, 0, 9, 0, 0, 0, 0};
+constexpr uint64_t kFlvTagOverhead = 15;      // tag header and PreviousTagSize: bytes_in counts FLV bytes
 }  // namespace
 
 // One publisher connection. Shared by the ingest thread (push), GStreamer threads (the listener) and
 // the control thread (lifecycle); counters are atomics, facts under a mutex.
+// Its media comes from one of two sources: RTMP (H.264/AAC in FLV) goes through `flv` on the ingest thread,
+// straight to the consumers under `feed_mutex`; SRT (MPEG-TS) goes through the GStreamer `pipeline`.
 struct EventHub::Session : pipelines::SourceListener {
   EventHub* hub = nullptr;
   uint64_t id = 0;
@@ -31,6 +34,9 @@ struct EventHub::Session : pipelines::SourceListener {
   std::string remote;
   Disconnect disconnect;
   std::unique_ptr<pipelines::SourcePipeline> pipeline;
+  std::mutex feed_mutex;  // the ingest thread's feed() vs the control thread's close()
+  std::unique_ptr<ingest::rtmp::FlvMediaSource> flv;
+  bool closed = false;  // under feed_mutex: no more units reach the consumer
   std::shared_ptr<MediaConsumer> consumer;
   bool discontinuity = false;
   int64_t media_base_us = 0;
@@ -49,6 +55,7 @@ struct EventHub::Session : pipelines::SourceListener {
   void on_prepared(const pipelines::MediaFacts& f) override {
     {
       std::lock_guard lock(facts_mutex);
+      if (prepared) discontinuity = true;  // a new codec configuration mid-stream: a new session start
       facts = f;
       prepared = true;
     }
@@ -88,6 +95,13 @@ struct EventHub::Session : pipelines::SourceListener {
     boost::asio::post(h->control_, [h, self, reason] { h->on_source_failed(self, reason); });
   }
   void on_eos() override {}
+
+  // Ends the session's media: no unit reaches the consumer after this returns (GStreamer: drained).
+  void close() {
+    if (pipeline) pipeline->stop();
+    std::lock_guard lock(feed_mutex);
+    closed = true;
+  }
 };
 
 struct EventHub::LiveEvent {
@@ -118,7 +132,8 @@ EventHub::EventHub(boost::asio::io_context& control, store::Store& store, const 
   metrics_.describe("sreda_ingest_frames_total", "counter", "video frames received from publishers, by studio");
   metrics_.describe("sreda_ingest_reconnects_total", "counter", "publisher reconnects within the grace, by studio");
   metrics_.describe("sreda_ingest_dropped_total", "counter",
-                    "container pieces dropped because the source pipeline fell behind, by studio");
+                    "media dropped, by studio: MPEG-TS pieces when the SRT source pipeline fell behind, RTMP pictures or "
+                    "audio frames that were malformed or came before their codec configuration");
 }
 
 EventHub::~EventHub() = default;
@@ -170,7 +185,7 @@ void EventHub::stop() {
           sessions_.erase(e->session->id);
         }
         if (e->session->disconnect) e->session->disconnect("server stopping");
-        e->session->pipeline->stop();
+        e->session->close();
         e->session.reset();
       }
     }
@@ -279,11 +294,15 @@ void EventHub::attach(Protocol protocol, uint64_t session_id, const StudioKey& s
   s->media_base_us = e->media_end_us;
   s->started_ms = core::now_ms();
   s->log = core::Logger(std::string(protocol_name(protocol)) + " " + remote + " event=" + std::to_string(event_id));
-  s->pipeline = std::make_unique<pipelines::SourcePipeline>(
-      protocol == Protocol::rtmp ? pipelines::Container::flv : pipelines::Container::mpegts,
-      "source-" + std::to_string(event_id) + "-" + std::to_string(session_id), *s, kMaxQueuedBytes);
   std::string error;
-  if (!s->pipeline->start(error)) {
+  if (protocol == Protocol::rtmp) {
+    s->flv = std::make_unique<ingest::rtmp::FlvMediaSource>(*s);
+  } else {
+    s->pipeline = std::make_unique<pipelines::SourcePipeline>(
+        pipelines::Container::mpegts, "source-" + std::to_string(event_id) + "-" + std::to_string(session_id), *s,
+        kMaxQueuedBytes);
+  }
+  if (s->pipeline && !s->pipeline->start(error)) {
     log.error("cannot start the source pipeline: " + error);
     s->pipeline->stop(0);
     count_refused(protocol, "pipeline");
@@ -293,7 +312,6 @@ void EventHub::attach(Protocol protocol, uint64_t session_id, const StudioKey& s
     }
     return decide(false, "the server could not start processing the stream");
   }
-  if (protocol == Protocol::rtmp) s->pipeline->push(kFlvHeader, sizeof kFlvHeader);
   {
     std::lock_guard lock(sessions_mutex_);
     sessions_[session_id] = s;
@@ -307,18 +325,33 @@ void EventHub::attach(Protocol protocol, uint64_t session_id, const StudioKey& s
   decide(true, "");
 }
 
+std::shared_ptr<EventHub::Session> EventHub::find_session(uint64_t session) const {
+  std::lock_guard lock(sessions_mutex_);
+  auto it = sessions_.find(session);
+  return it == sessions_.end() ? nullptr : it->second;
+}
+
 bool EventHub::push(uint64_t session, const uint8_t* data, size_t size) {
-  std::shared_ptr<Session> s;
-  {
-    std::lock_guard lock(sessions_mutex_);
-    auto it = sessions_.find(session);
-    if (it == sessions_.end()) return false;
-    s = it->second;
-  }
+  auto s = find_session(session);
+  if (!s || !s->pipeline) return false;
   s->bytes_in += size;
   if (s->pipeline->push(data, size)) return true;
   s->dropped_pushes++;
   return false;
+}
+
+bool EventHub::push_tag(uint64_t session, const ingest::rtmp::FlvTag& tag) {
+  auto s = find_session(session);
+  if (!s || !s->flv) return false;
+  s->bytes_in += tag.data.size() + kFlvTagOverhead;
+  // Synchronous: the consumers take each unit on this thread, so a slow one slows this publisher's
+  // socket reads (TCP pushes back) instead of growing a queue.
+  std::lock_guard lock(s->feed_mutex);
+  if (s->closed) return false;
+  const uint64_t dropped_before = s->flv->dropped_units();
+  const bool ok = s->flv->feed(tag);
+  s->dropped_pushes += s->flv->dropped_units() - dropped_before;
+  return ok;
 }
 
 void EventHub::publisher_gone(uint64_t session, const std::string& reason) {
@@ -340,7 +373,7 @@ void EventHub::detach(uint64_t session_id, const std::string& reason) {
     return;
   }
   auto it = events_.find(s->event_id);
-  s->pipeline->stop();  // drain: the last units reach the consumers
+  s->close();  // drain: the last units reach the consumers
   if (it == events_.end() || it->second->session != s) return;
   LiveEvent& e = *it->second;
   e.session.reset();

@@ -2,9 +2,10 @@
 // state machine  scheduled → live ⇄ intermission → ended, persisting each change.
 //
 // Threads: all state lives on the control thread (an io_context). Ingest threads call request_publish(),
-// push() and publisher_gone(); the API calls end_event() and live_info(); each posts to control. push() is
-// the hot path: it finds the session's source pipeline under a short mutex (the sessions_ seam) and
-// never touches control state.
+// push()/push_tag() and publisher_gone(); the API calls end_event() and live_info(); each posts to control.
+// push() and push_tag() are the hot path: they find the session under a short mutex (the sessions_ seam)
+// and never touch control state. push_tag() (RTMP) delivers access units to the consumers on the ingest
+// thread itself; push() (SRT) queues MPEG-TS for the session's GStreamer source pipeline.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
@@ -29,6 +30,9 @@
 namespace sreda::pipelines {
 class SourcePipeline;
 }
+namespace sreda::ingest::rtmp {
+struct FlvTag;
+}
 
 namespace sreda::hub {
 
@@ -49,8 +53,11 @@ class EventHub {
   // `disconnect` closes that publisher's connection (any thread). `session` is unique per connection.
   void request_publish(Protocol protocol, uint64_t session, const StudioKey& studio, const std::string& remote,
                        Decide decide, Disconnect disconnect);
-  // Container bytes (FLV or MPEG-TS) of an accepted session. False when its bounded queue is full.
+  // MPEG-TS bytes of an accepted SRT session, for its source pipeline. False when its bounded queue is full.
   bool push(uint64_t session, const uint8_t* data, size_t size);
+  // One FLV tag of an accepted RTMP session: parsed here and handed to the event's consumers on the calling
+  // thread (no GStreamer; a slow consumer holds the caller back). False when the session is gone or failed.
+  bool push_tag(uint64_t session, const ingest::rtmp::FlvTag& tag);
   void publisher_gone(uint64_t session, const std::string& reason);
   // A refused publish (unknown key, …), for /metrics.
   void count_refused(Protocol protocol, const std::string& reason);
@@ -85,6 +92,7 @@ class EventHub {
   void finish(int64_t event_id, const std::string& why);
   void persist_state(int64_t event_id, const std::string& state);
   void on_source_failed(uint64_t session, const std::string& reason);
+  std::shared_ptr<Session> find_session(uint64_t session) const;
   void sample_rates();
   nlohmann::json describe(const LiveEvent& e) const;
 

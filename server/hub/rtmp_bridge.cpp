@@ -26,25 +26,10 @@ void RtmpBridge::on_publish(ingest::rtmp::SessionId id, const ingest::rtmp::Publ
 }
 
 bool RtmpBridge::on_flv_tag(ingest::rtmp::SessionId id, ingest::rtmp::FlvTag tag) {
-  // Tags are handed to the source pipeline in batches that end with a video frame (audio waits at most
-  // one frame interval), or after kMaxHeldAudioTags audio tags for a stream without video: one GstBuffer
-  // and one streaming-thread wake-up per picture instead of one per tag.
-  Pending& pending = pending_[id];
-  ingest::rtmp::append_flv_tag(tag, pending.bytes);
-  if (tag.type == ingest::rtmp::FlvTag::audio && ++pending.audio_tags < kMaxHeldAudioTags &&
-      pending.bytes.size() < kMaxBatchBytes)
-    return true;
-  bool ok = hub_.push(session_of(id), pending.bytes.data(), pending.bytes.size());
-  pending.bytes.clear();
-  pending.audio_tags = 0;
-  return ok;
+  return hub_.push_tag(session_of(id), tag);
 }
 
 void RtmpBridge::on_end(ingest::rtmp::SessionId id, const std::string& reason) {
-  if (auto it = pending_.find(id); it != pending_.end()) {
-    if (!it->second.bytes.empty()) hub_.push(session_of(id), it->second.bytes.data(), it->second.bytes.size());
-    pending_.erase(it);
-  }
   if (forwarded_.erase(id)) hub_.publisher_gone(session_of(id), reason);
 }
 

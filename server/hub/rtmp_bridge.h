@@ -1,10 +1,8 @@
-// Glue between the RTMP server and the hub: checks the stream key, forwards publishes, and turns FLV
-// tags into container bytes for the session's source pipeline. Ingest thread only (the RTMP io thread).
+// Glue between the RTMP server and the hub: checks the stream key, forwards publishes, and hands FLV tags
+// to the hub, which turns them into access units on this thread. Ingest thread only (the RTMP io thread).
 #pragma once
 
-#include <unordered_map>
 #include <unordered_set>
-#include <vector>
 
 #include "server/hub/event_hub.h"
 #include "server/hub/key_directory.h"
@@ -33,14 +31,7 @@ class RtmpBridge : public ingest::rtmp::PublishHandler {
   EventHub& hub_;
   const KeyDirectory& keys_;
   ingest::rtmp::RtmpServer* server_ = nullptr;
-  static constexpr int kMaxHeldAudioTags = 4;        // ~90 ms of AAC at 44.1 kHz for audio-only streams
-  static constexpr size_t kMaxBatchBytes = 256 * 1024;
-  struct Pending {
-    std::vector<uint8_t> bytes;
-    int audio_tags = 0;
-  };
   std::unordered_set<ingest::rtmp::SessionId> forwarded_;
-  std::unordered_map<ingest::rtmp::SessionId, Pending> pending_;  // FLV bytes not yet handed on
 };
 
 }  // namespace sreda::hub

@@ -24,6 +24,8 @@
 #include <thread>
 #include <vector>
 
+#include "server/ingest/rtmp/amf0.h"
+#include "server/ingest/rtmp/chunk_writer.h"
 #include "server/ingest/rtmp/rtmp_server.h"
 
 namespace sreda::ingest::rtmp {
@@ -357,6 +359,58 @@ TEST_F(RtmpServerTest, HostileClientsAreClosedAndAPublishStillWorks) {
   EXPECT_EQ(r.status, 0) << r.output;
   expect_good_publish("rtmp-after-hostile", true);
   EXPECT_TRUE(handler_->snapshot().size() == 1u);  // the hostile clients never reached on_publish
+}
+
+// A publisher that sends a steady stream (the server then coalesces its reads) and then stalls without
+// closing, as an encoder on a frozen machine would: what it sent last still reaches the consumer.
+TEST_F(RtmpServerTest, StalledPublisherStillDeliversItsLastTag) {
+  start(false);
+  RawClient c(server_->port());
+  std::vector<uint8_t> c0c1(1 + 1536, 0);
+  c0c1[0] = 3;
+  c.send(c0c1);
+  auto s0s1s2 = c.read_exactly(1 + 2 * 1536);
+  ASSERT_EQ(s0s1s2.size(), 1u + 2 * 1536);
+  c.send(std::vector<uint8_t>(s0s1s2.begin() + 1, s0s1s2.begin() + 1 + 1536));  // C2 echoes S1
+  ChunkWriter w;
+  std::vector<uint8_t> out;
+  using V = Amf0Value;
+  w.write(3, 20, 0, 0,
+          amf0_encode_all({V::make_string("connect"), V::make_number(1),
+                           V::make_object({{"app", V::make_string("live")}})}),
+          out);
+  w.write(3, 20, 0, 0, amf0_encode_all({V::make_string("createStream"), V::make_number(2), V::make_null()}), out);
+  w.write(8, 20, 1, 0,
+          amf0_encode_all({V::make_string("publish"), V::make_number(3), V::make_null(), V::make_string("testkey"),
+                           V::make_string("live")}),
+          out);
+  c.send(out);
+  // 1.2 s of 6 KB pictures every 20 ms (300 KB/s), then one small last tag, then nothing (the socket stays open).
+  auto tags_with = [&](uint8_t marker) {
+    size_t n = 0;
+    for (auto& [id, p] : handler_->snapshot())
+      for (auto& t : p.tags) n += t.data.size() > 5 && t.data[5] == marker;
+    return n;
+  };
+  for (uint32_t i = 0; i < 60; ++i) {
+    std::vector<uint8_t> picture(6000, 0x11);
+    picture[0] = 0x27;
+    picture[1] = 1;
+    out.clear();
+    w.write(6, 9, 1, i * 20, picture, out);
+    c.send(out);
+    std::this_thread::sleep_for(20ms);  // the publisher's pace, not a wait for the server
+  }
+  out.clear();
+  w.write(6, 9, 1, 1200, std::vector<uint8_t>{0x27, 1, 0, 0, 0, 0xAB, 0xAB}, out);
+  c.send(out);
+  auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (tags_with(0xAB) == 0 && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(20ms);
+  EXPECT_EQ(tags_with(0xAB), 1u) << "the last tag waits for bytes that never come";
+  EXPECT_GE(tags_with(0x11), 50u);
+  auto publishes = handler_->snapshot();
+  ASSERT_EQ(publishes.size(), 1u);
+  EXPECT_EQ(publishes.begin()->second.ends, 0) << "the connection is still open";
 }
 
 }  // namespace

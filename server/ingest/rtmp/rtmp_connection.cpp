@@ -3,6 +3,8 @@
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
+#include <algorithm>
+#include <cstdlib>
 
 namespace sreda::ingest::rtmp {
 namespace asio = boost::asio;
@@ -10,6 +12,10 @@ namespace {
 
 constexpr auto kTick = std::chrono::milliseconds(200);
 constexpr auto kFlushGrace = std::chrono::seconds(2);
+// Read coalescing while publishing (see coalesce_reads): wake for this much of the publisher's recent rate.
+constexpr int64_t kCoalesceMs = 100;
+constexpr int kMinRcvLowat = 4 * 1024;  // below this (a low-rate stream) every byte wakes the thread
+constexpr int kMaxRcvLowat = 64 * 1024;
 
 std::string endpoint_text(const asio::ip::tcp::socket& socket) {
   boost::system::error_code ec;
@@ -73,6 +79,7 @@ void RtmpConnection::on_read(const boost::system::error_code& ec, size_t n) {
   }
   if (closing_) return;
   last_read_ = Clock::now();
+  tick_bytes_ += n;
   stats_->bytes_in += n;
   SessionOutput out;
   session_.feed(std::span<const uint8_t>(read_buf_.data(), n), out);
@@ -185,7 +192,25 @@ void RtmpConnection::on_timer() {
   } else if (now - last_read_ > options_.idle_timeout) {
     return close("idle timeout");
   }
+  if (publish_open_ && reached_publishing_) coalesce_reads();
   arm_timer();
+}
+
+// Each wake-up of the ingest thread costs more than the bytes it reads, and publishers write every
+// frame on its own (an AAC frame is a few hundred bytes). While publishing, the kernel wakes us only once
+// kCoalesceMs worth of the publisher's rate over the last tick is waiting (SO_RCVLOWAT; EOF and errors
+// still wake at once). A tick with no read at all sets it back to 1 byte, so a publisher that pauses or
+// slows down never has media held back longer than one tick (kTick).
+void RtmpConnection::coalesce_reads() {
+  const uint64_t bytes_per_s = tick_bytes_ * 1000 / static_cast<uint64_t>(kTick.count());
+  tick_bytes_ = 0;
+  int target = static_cast<int>(std::min<uint64_t>(bytes_per_s * kCoalesceMs / 1000, kMaxRcvLowat));
+  if (target < kMinRcvLowat) target = 1;
+  const bool small_change = target > 1 && rcvlowat_ > 1 && std::abs(target - rcvlowat_) * 4 < rcvlowat_;
+  if (target == rcvlowat_ || small_change) return;
+  boost::system::error_code ec;
+  socket_.set_option(asio::socket_base::receive_low_watermark(target), ec);
+  if (!ec) rcvlowat_ = target;
 }
 
 void RtmpConnection::begin_close(std::string reason) {

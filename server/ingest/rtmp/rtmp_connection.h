@@ -45,6 +45,7 @@ class RtmpConnection : public std::enable_shared_from_this<RtmpConnection> {
   void do_write();
   void arm_timer();
   void on_timer();
+  void coalesce_reads();
   void begin_close(std::string reason);  // flush what is queued, then close
   void close(const std::string& reason);
   void end_publish(const std::string& reason);
@@ -72,6 +73,8 @@ class RtmpConnection : public std::enable_shared_from_this<RtmpConnection> {
   bool dropping_ = false;            // consumer full: dropping until the next keyframe
   Clock::time_point started_;
   Clock::time_point last_read_;
+  uint64_t tick_bytes_ = 0;  // read since the last tick (the publisher's recent rate)
+  int rcvlowat_ = 1;         // SO_RCVLOWAT now
 };
 
 }  // namespace sreda::ingest::rtmp

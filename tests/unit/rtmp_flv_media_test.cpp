@@ -1,0 +1,378 @@
+// RTMP's FLV media to access units without GStreamer: avcC, SPS and AudioSpecificConfig parsing on real
+// encoder bytes, and FlvMediaSource's prepared/held/failure semantics.
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "server/ingest/rtmp/flv_media.h"
+
+namespace sreda::ingest::rtmp {
+namespace {
+
+std::vector<uint8_t> hex(const std::string& s) {
+  std::vector<uint8_t> out;
+  for (size_t i = 0; i + 1 < s.size(); i += 2) out.push_back(static_cast<uint8_t>(std::stoi(s.substr(i, 2), nullptr, 16)));
+  return out;
+}
+
+// AVCDecoderConfigurationRecords from ffmpeg/libx264 FLV files (testsrc, -pix_fmt yuv420p, 25 fps unless said)
+// and from GStreamer's openh264enc.
+const char* kX264_320x240 =
+    "0164000dffe100196764000dacd94141fb011000000300100000030320f142996001000468ef8fcbfdf8f800";
+const char* kX264_1280x720 =
+    "0164001fffe1001a6764001facd9405005bb011000000300100000030320f183196001000468ef8fcbfdf8f800";
+const char* kX264_320x180 =  // 192 coded lines, cropped to 180
+    "0164000cffe1001a6764000cacd941419f9f011000000300100000030320f142996001000468ef8fcbfdf8f800";
+const char* kX264_Baseline_2997 =  // -profile:v baseline, 30000/1001 fps
+    "0142c00dffe100166742c00dd90141fb011000003e90000ea600f142a48001000568cb83cb20";
+const char* kOpenH264_320x180 =  // cropped, VUI without timing
+    "0142c00cffe1000f6742c00c8c8d40a0cbcf00f08846a001000468ce3c80";
+
+SpsInfo sps_of(const char* avcc) {
+  auto config = parse_avc_config(hex(avcc));
+  EXPECT_TRUE(config.ok()) << config.error().message;
+  auto sps = parse_sps(config->sps.front());
+  EXPECT_TRUE(sps.ok()) << sps.error().message;
+  return sps.ok() ? *sps : SpsInfo{};
+}
+
+TEST(RtmpFlvMedia, AvcConfigRecord) {
+  auto c = parse_avc_config(hex(kX264_1280x720));
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->profile_idc, 100);
+  EXPECT_EQ(c->level_idc, 31);
+  EXPECT_EQ(c->nal_length_size, 4);
+  ASSERT_EQ(c->sps.size(), 1u);
+  ASSERT_EQ(c->pps.size(), 1u);
+  EXPECT_EQ(c->sps[0].size(), 0x1au);
+  EXPECT_EQ(c->pps[0], hex("68ef8fcb"));
+}
+
+TEST(RtmpFlvMedia, AvcConfigRecordErrors) {
+  EXPECT_EQ(parse_avc_config(hex("0164")).error().code, "avcc_short");
+  EXPECT_EQ(parse_avc_config(hex("0264000dffe1000100")).error().code, "avcc_version");
+  EXPECT_EQ(parse_avc_config(hex("0164000dfee100")).error().code, "avcc_length_size");
+  EXPECT_EQ(parse_avc_config(hex("0164000dffe0000000")).error().code, "avcc_no_sps");
+  EXPECT_EQ(parse_avc_config(hex("0164000dffe10019676400")).error().code, "avcc_short");  // SPS cut short
+  EXPECT_EQ(parse_avc_config(hex("0164000dffe100026764")).error().code, "avcc_short");    // no PPS count
+}
+
+TEST(RtmpFlvMedia, SpsHigh320x240WithTiming) {
+  SpsInfo s = sps_of(kX264_320x240);
+  EXPECT_EQ(s.width, 320);
+  EXPECT_EQ(s.height, 240);
+  EXPECT_EQ(s.profile_idc, 100);
+  EXPECT_EQ(h264_profile_name(s.profile_idc, s.constraint_flags), "high");
+  EXPECT_EQ(h264_level_name(s.level_idc, s.profile_idc, s.constraint_flags), "1.3");
+  EXPECT_EQ(s.fps_num, 25);
+  EXPECT_EQ(s.fps_den, 1);
+}
+
+TEST(RtmpFlvMedia, SpsHigh1280x720) {
+  SpsInfo s = sps_of(kX264_1280x720);
+  EXPECT_EQ(s.width, 1280);
+  EXPECT_EQ(s.height, 720);
+  EXPECT_EQ(h264_level_name(s.level_idc, s.profile_idc, s.constraint_flags), "3.1");
+  EXPECT_EQ(s.fps_num, 25);
+}
+
+TEST(RtmpFlvMedia, SpsCropping) {
+  SpsInfo s = sps_of(kX264_320x180);
+  EXPECT_EQ(s.width, 320);
+  EXPECT_EQ(s.height, 180);
+  EXPECT_EQ(s.fps_num, 25);
+}
+
+TEST(RtmpFlvMedia, SpsBaselineNtscRate) {
+  SpsInfo s = sps_of(kX264_Baseline_2997);
+  EXPECT_EQ(s.width, 320);
+  EXPECT_EQ(s.height, 240);
+  EXPECT_EQ(h264_profile_name(s.profile_idc, s.constraint_flags), "constrained-baseline");
+  EXPECT_EQ(s.fps_num, 30000);
+  EXPECT_EQ(s.fps_den, 1001);
+}
+
+TEST(RtmpFlvMedia, SpsCroppedWithoutTiming) {
+  SpsInfo s = sps_of(kOpenH264_320x180);
+  EXPECT_EQ(s.width, 320);
+  EXPECT_EQ(s.height, 180);
+  EXPECT_EQ(s.fps_num, 0) << "openh264 writes no VUI timing";
+}
+
+TEST(RtmpFlvMedia, SpsErrors) {
+  EXPECT_FALSE(parse_sps(hex("68ef8fcb")).ok());  // a PPS
+  EXPECT_FALSE(parse_sps(hex("6764000d")).ok());  // ends before the picture size
+  EXPECT_FALSE(parse_sps(hex("67")).ok());
+}
+
+TEST(RtmpFlvMedia, LevelNames) {
+  EXPECT_EQ(h264_level_name(30, 100, 0), "3");
+  EXPECT_EQ(h264_level_name(11, 66, 0x10), "1b");
+  EXPECT_EQ(h264_level_name(11, 100, 0x10), "1.1");
+  EXPECT_EQ(h264_level_name(40, 77, 0), "4");
+}
+
+TEST(RtmpFlvMedia, AudioSpecificConfig) {
+  auto lc = parse_audio_specific_config(hex("1190"));  // ffmpeg: AAC LC, 48 kHz, stereo
+  ASSERT_TRUE(lc.ok());
+  EXPECT_EQ(lc->object_type, 2);
+  EXPECT_EQ(lc->sample_rate, 48000);
+  EXPECT_EQ(lc->channels, 2);
+  auto mono = parse_audio_specific_config(hex("120856e500"));  // 44.1 kHz mono with an SBR extension
+  ASSERT_TRUE(mono.ok());
+  EXPECT_EQ(mono->sample_rate, 44100);
+  EXPECT_EQ(mono->channels, 1);
+  auto explicit_rate = parse_audio_specific_config(hex("178061a810"));  // rate index 15: 50000 Hz
+  ASSERT_TRUE(explicit_rate.ok());
+  EXPECT_EQ(explicit_rate->sample_rate, 50000);
+  EXPECT_EQ(explicit_rate->channels, 2);
+  auto escaped = parse_audio_specific_config(hex("f94640"));  // object type 31 → 32 + 10
+  ASSERT_TRUE(escaped.ok());
+  EXPECT_EQ(escaped->object_type, 42);
+  EXPECT_EQ(escaped->sample_rate, 48000);
+  auto he = parse_audio_specific_config(hex("2b10"));
+  ASSERT_TRUE(he.ok());
+  EXPECT_EQ(he->object_type, 5);
+  EXPECT_EQ(he->sample_rate, 24000);
+}
+
+TEST(RtmpFlvMedia, AudioSpecificConfigErrors) {
+  EXPECT_EQ(parse_audio_specific_config(hex("12")).error().code, "asc_short");
+  EXPECT_EQ(parse_audio_specific_config(hex("0190")).error().code, "asc_object_type");
+  EXPECT_EQ(parse_audio_specific_config(hex("1690")).error().code, "asc_rate");      // index 13
+  EXPECT_EQ(parse_audio_specific_config(hex("1180")).error().code, "asc_channels");  // configuration 0
+  EXPECT_EQ(parse_audio_specific_config(hex("1780")).error().code, "asc_short");     // explicit rate cut
+}
+
+TEST(RtmpFlvMedia, FrameRateFromMetadata) {
+  int n = 0, d = 0;
+  frame_rate_from_double(25, n, d);
+  EXPECT_EQ(n, 25);
+  EXPECT_EQ(d, 1);
+  frame_rate_from_double(29.97, n, d);
+  EXPECT_EQ(n, 30000);
+  EXPECT_EQ(d, 1001);
+  frame_rate_from_double(12.5, n, d);
+  EXPECT_EQ(n, 12500);
+  EXPECT_EQ(d, 1000);
+  frame_rate_from_double(-1, n, d);
+  EXPECT_EQ(n, 0);
+}
+
+// ---- FlvMediaSource --------------------------------------------------------------------------------
+
+struct Recorder : pipelines::SourceListener {
+  std::vector<pipelines::MediaFacts> prepared;
+  std::vector<pipelines::AccessUnit> units;
+  std::vector<std::string> failures;
+  void on_prepared(const pipelines::MediaFacts& f) override { prepared.push_back(f); }
+  void on_access_unit(const pipelines::AccessUnit& u) override { units.push_back(u); }
+  void on_failed(const std::string& reason) override { failures.push_back(reason); }
+  void on_eos() override {}
+};
+
+FlvTag video_tag(uint32_t ms, std::vector<uint8_t> body) {
+  FlvTag t;
+  t.type = FlvTag::video;
+  t.timestamp = ms;
+  t.data = std::move(body);
+  return t;
+}
+FlvTag audio_tag(uint32_t ms, std::vector<uint8_t> body) {
+  FlvTag t = video_tag(ms, std::move(body));
+  t.type = FlvTag::audio;
+  return t;
+}
+FlvTag avc_header(const char* avcc) {
+  auto body = hex("1700000000");
+  auto rec = hex(avcc);
+  body.insert(body.end(), rec.begin(), rec.end());
+  return video_tag(0, body);
+}
+FlvTag aac_header(const char* asc = "1190") {
+  auto body = hex("af00");
+  auto rec = hex(asc);
+  body.insert(body.end(), rec.begin(), rec.end());
+  return audio_tag(0, body);
+}
+// A picture of one 5-byte NAL unit; `cts_ms` the composition time offset.
+FlvTag picture(uint32_t ms, bool key, int cts_ms) {
+  std::vector<uint8_t> body = {static_cast<uint8_t>(key ? 0x17 : 0x27), 1, static_cast<uint8_t>(cts_ms >> 16),
+                               static_cast<uint8_t>(cts_ms >> 8), static_cast<uint8_t>(cts_ms),
+                               0, 0, 0, 5, 0x65, 1, 2, 3, 4};
+  return video_tag(ms, body);
+}
+FlvTag aac_frame(uint32_t ms) { return audio_tag(ms, {0xAF, 1, 0x21, 0x10, 0x04}); }
+
+TEST(RtmpFlvMediaSource, PreparedWithBothTracksThenUnitsInOrder) {
+  Recorder r;
+  FlvMediaSource src(r);
+  EXPECT_TRUE(src.feed(avc_header(kX264_320x240)));
+  EXPECT_TRUE(r.prepared.empty()) << "waits for the audio configuration";
+  EXPECT_TRUE(src.feed(aac_header()));
+  ASSERT_EQ(r.prepared.size(), 1u);
+  const auto& f = r.prepared[0];
+  EXPECT_TRUE(f.has_video);
+  EXPECT_EQ(f.video_codec, "h264");
+  EXPECT_EQ(f.video_profile, "high");
+  EXPECT_EQ(f.video_level, "1.3");
+  EXPECT_EQ(f.width, 320);
+  EXPECT_EQ(f.height, 240);
+  EXPECT_EQ(f.fps_num, 25);
+  EXPECT_EQ(f.video_codec_data, hex(kX264_320x240));
+  EXPECT_TRUE(f.has_audio);
+  EXPECT_EQ(f.audio_codec, "aac");
+  EXPECT_EQ(f.audio_rate, 48000);
+  EXPECT_EQ(f.audio_channels, 2);
+  EXPECT_EQ(f.audio_codec_data, hex("1190"));
+
+  EXPECT_TRUE(src.feed(picture(1000, true, 80)));
+  EXPECT_TRUE(src.feed(aac_frame(1010)));
+  EXPECT_TRUE(src.feed(picture(1040, false, -40)));
+  ASSERT_EQ(r.units.size(), 3u);
+  EXPECT_EQ(r.units[0].track, pipelines::TrackKind::video);
+  EXPECT_EQ(r.units[0].dts_us, 1'000'000);
+  EXPECT_EQ(r.units[0].pts_us, 1'080'000);
+  EXPECT_TRUE(r.units[0].keyframe);
+  EXPECT_EQ(r.units[0].duration_us, 40'000);
+  EXPECT_EQ(r.units[0].data, hex("000000056501020304"));
+  EXPECT_EQ(r.units[1].track, pipelines::TrackKind::audio);
+  EXPECT_EQ(r.units[1].pts_us, 1'010'000);
+  EXPECT_EQ(r.units[1].duration_us, 1024 * 1'000'000LL / 48000);
+  EXPECT_EQ(r.units[1].data, hex("211004"));
+  EXPECT_EQ(r.units[2].pts_us, 1'000'000) << "a negative composition time";
+  EXPECT_FALSE(r.units[2].keyframe);
+  EXPECT_EQ(src.dropped_units(), 0u);
+}
+
+TEST(RtmpFlvMediaSource, VideoOnlyPreparesAfterTheWindowWithHeldUnits) {
+  Recorder r;
+  FlvMediaSource src(r);
+  src.feed(avc_header(kX264_320x240));
+  for (uint32_t ms = 0; ms <= 3000; ms += 40) src.feed(picture(ms, ms % 2000 == 0, 0));
+  EXPECT_TRUE(r.prepared.empty());
+  src.feed(picture(3040, false, 0));
+  ASSERT_EQ(r.prepared.size(), 1u);
+  EXPECT_FALSE(r.prepared[0].has_audio);
+  EXPECT_EQ(r.units.size(), 3040u / 40 + 1) << "every held unit is delivered";
+  EXPECT_EQ(r.units.front().dts_us, 0);
+  // Audio that shows up after that is not part of the session.
+  src.feed(aac_header());
+  src.feed(aac_frame(3050));
+  EXPECT_EQ(r.prepared.size(), 1u);
+  EXPECT_EQ(r.units.back().track, pipelines::TrackKind::video);
+}
+
+TEST(RtmpFlvMediaSource, UnitsBeforeTheirConfigurationAreDropped) {
+  Recorder r;
+  FlvMediaSource src(r);
+  src.feed(picture(0, true, 0));
+  src.feed(aac_frame(0));
+  EXPECT_EQ(src.dropped_units(), 2u);
+  src.feed(avc_header(kX264_320x240));
+  src.feed(aac_header());
+  src.feed(picture(40, true, 0));
+  ASSERT_EQ(r.units.size(), 1u);
+  EXPECT_EQ(r.units[0].dts_us, 40'000);
+}
+
+TEST(RtmpFlvMediaSource, OtherCodecsFailWithAReason) {
+  Recorder r;
+  FlvMediaSource mp3(r);
+  EXPECT_FALSE(mp3.feed(audio_tag(0, {0x2F, 0xFF, 0xFB})));
+  ASSERT_EQ(r.failures.size(), 1u);
+  EXPECT_NE(r.failures[0].find("unsupported codec MP3"), std::string::npos) << r.failures[0];
+  EXPECT_FALSE(mp3.feed(aac_header())) << "stays failed";
+  EXPECT_EQ(r.failures.size(), 1u);
+
+  Recorder r2;
+  FlvMediaSource vp6(r2);
+  EXPECT_FALSE(vp6.feed(video_tag(0, {0x14, 0, 0})));
+  ASSERT_EQ(r2.failures.size(), 1u);
+  EXPECT_NE(r2.failures[0].find("VP6"), std::string::npos);
+
+  Recorder r3;
+  FlvMediaSource hevc(r3);
+  EXPECT_FALSE(hevc.feed(video_tag(0, {0x90, 'h', 'v', 'c', '1'})));  // enhanced RTMP
+  EXPECT_EQ(r3.failures.size(), 1u);
+}
+
+TEST(RtmpFlvMediaSource, BadConfigurationFails) {
+  Recorder r;
+  FlvMediaSource src(r);
+  EXPECT_FALSE(src.feed(video_tag(0, hex("17000000000164"))));
+  ASSERT_EQ(r.failures.size(), 1u);
+  EXPECT_NE(r.failures[0].find("bad H.264 configuration"), std::string::npos);
+  Recorder r2;
+  FlvMediaSource src2(r2);
+  EXPECT_FALSE(src2.feed(aac_header("1180")));
+  ASSERT_EQ(r2.failures.size(), 1u);
+  EXPECT_NE(r2.failures[0].find("bad AAC configuration"), std::string::npos);
+}
+
+TEST(RtmpFlvMediaSource, NewConfigurationMidStreamIsANewSessionStart) {
+  Recorder r;
+  FlvMediaSource src(r);
+  src.feed(avc_header(kX264_320x240));
+  src.feed(aac_header());
+  src.feed(picture(0, true, 0));
+  src.feed(avc_header(kX264_320x240));  // repeated as is: nothing new
+  EXPECT_EQ(r.prepared.size(), 1u);
+  src.feed(avc_header(kX264_1280x720));
+  ASSERT_EQ(r.prepared.size(), 2u);
+  EXPECT_EQ(r.prepared[1].width, 1280);
+  EXPECT_TRUE(r.prepared[1].has_audio);
+  src.feed(aac_header("120856e500"));
+  ASSERT_EQ(r.prepared.size(), 3u);
+  EXPECT_EQ(r.prepared[2].audio_rate, 44100);
+  src.feed(picture(40, true, 0));
+  EXPECT_EQ(r.units.size(), 2u);
+}
+
+TEST(RtmpFlvMediaSource, MalformedPicturesAreDroppedNotDelivered) {
+  Recorder r;
+  FlvMediaSource src(r);
+  src.feed(avc_header(kX264_320x240));
+  src.feed(aac_header());
+  EXPECT_TRUE(src.feed(video_tag(0, hex("17010000000000000965"))));  // length past the end
+  EXPECT_TRUE(src.feed(video_tag(0, hex("1701000000000000"))));      // a cut length field
+  EXPECT_TRUE(src.feed(video_tag(0, hex("170100"))));                // no composition time
+  EXPECT_TRUE(src.feed(video_tag(0, hex("17010000000000000065"))));  // a zero length
+  EXPECT_TRUE(r.units.empty());
+  EXPECT_EQ(src.dropped_units(), 4u);
+  EXPECT_TRUE(r.failures.empty()) << "one bad picture does not end the publish";
+}
+
+TEST(RtmpFlvMediaSource, TwoByteNalLengthsBecomeFourByte) {
+  Recorder r;
+  FlvMediaSource src(r);
+  std::string avcc = kX264_320x240;
+  avcc[9] = 'd';  // lengthSizeMinusOne = 1 (0xfd)
+  src.feed(avc_header(avcc.c_str()));
+  src.feed(aac_header());
+  ASSERT_EQ(r.prepared.size(), 1u);
+  EXPECT_EQ(r.prepared[0].video_codec_data[4], 0xff) << "the record the consumers get says 4-byte lengths";
+  src.feed(video_tag(0, hex("17010000000002650100024102")));
+  ASSERT_EQ(r.units.size(), 1u);
+  EXPECT_EQ(r.units[0].data, hex("000000026501000000024102"));
+}
+
+TEST(RtmpFlvMediaSource, MetadataFrameRateWhenTheSpsHasNone) {
+  Recorder r;
+  FlvMediaSource src(r);
+  // onMetaData {framerate: 30}, as ffmpeg writes it (ECMA array).
+  FlvTag meta;
+  meta.type = FlvTag::script;
+  meta.data = hex("02000a6f6e4d65746144617461080000000100096672616d657261746500403e000000000000000009");
+  src.feed(meta);
+  src.feed(avc_header(kOpenH264_320x180));
+  src.feed(aac_header());
+  ASSERT_EQ(r.prepared.size(), 1u);
+  EXPECT_EQ(r.prepared[0].fps_num, 30);
+  EXPECT_EQ(r.prepared[0].fps_den, 1);
+  EXPECT_EQ(r.prepared[0].video_profile, "constrained-baseline");
+}
+
+}  // namespace
+}  // namespace sreda::ingest::rtmp
