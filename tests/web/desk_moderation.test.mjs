@@ -10,7 +10,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { statSync } from 'node:fs';
 import { Sreda, Publisher, launchBrowser, waitFor, stopAll, ADMIN_PASSWORD } from './lib/harness.mjs';
-import { openPage, seriousViolations, shot } from './lib/pages.mjs';
+import { openPage, seriousViolations, horizontalOverflow, shot } from './lib/pages.mjs';
 
 const TITLE = 'Концерт камерного оркестра';
 const PUBLISH_S = 12;
@@ -147,6 +147,10 @@ test('the archive shows a recording with duration and size; trim, undo, download
   assert.match(await page.textContent(`#rating-${event.id}`), /Концерт камерного оркестра — ★ 4 из 5 \(оценок: 1\)/);
   assert.deepEqual(await seriousViolations(page), [], 'axe: the archive panel');
   await shot(page, 'desk-archive-1280.png');
+  await page.setViewportSize({ width: 360, height: 800 });
+  assert.equal(await horizontalOverflow(page), '', 'no horizontal scroll at 360 px with the moderation and archive panels');
+  await shot(page, 'desk-archive-360.png');
+  await page.setViewportSize({ width: 1280, height: 900 });
 
   // A bad time is explained beside the field; a good one trims what viewers see.
   await page.fill(`${rec}-start`, 'полминуты');
