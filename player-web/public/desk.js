@@ -55,7 +55,7 @@
     if (body !== undefined) headers['content-type'] = 'application/json';
     let r;
     try {
-      r = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+      r = await fetch(path, { method, headers, cache: 'no-store', body: body === undefined ? undefined : JSON.stringify(body) });
     } catch {
       throw new ApiError(0, { code: 'network', message: 'network error' });
     }
@@ -208,7 +208,7 @@
     }
     await refresh();
     monitor();
-    state.timers.push(setInterval(monitor, MONITOR_MS), setInterval(refresh, REFRESH_MS));
+    state.timers.push(setInterval(monitor, MONITOR_MS), setInterval(moderation, MONITOR_MS), setInterval(refresh, REFRESH_MS));
   }
 
   $('login-form').addEventListener('submit', async (ev) => {
@@ -440,7 +440,8 @@
     const li = el('li', { class: `event state-${e.state}`, id: `event-${e.id}` },
       el('p', { class: 'title' }, e.title),
       el('p', { class: 'meta' }, `${fmt.dateTime(e.starts_at)}–${fmt.time(e.ends_at)} · ${e.studio.name} · `,
-        el('span', { class: 'state' }, t(`state.${e.state}`))));
+        el('span', { class: 'state' }, t(`state.${e.state}`)),
+        ratingText(ratings.get(e.id)) ? el('span', { class: 'stars-avg' }, ` · ${ratingText(ratings.get(e.id))}`) : null));
     const actions = el('div', { class: 'actions' });
     if (e.state === 'scheduled' || e.state === 'live' || e.state === 'intermission') {
       actions.append(el('button', { type: 'button', 'aria-label': `${t('desk.event.edit.btn')}: ${e.title}`,
@@ -463,6 +464,7 @@
     host.replaceChildren(...(current.length ? current.map(eventItem) : [el('li', { class: 'empty' }, t('desk.event.none'))]));
     if (focusId && $(focusId)) ($(focusId).querySelector('button') || $(focusId)).focus();
     renderWeek();
+    fillModerationSelect();
   }
 
   async function loadEvents() {
@@ -547,6 +549,7 @@
     }
   }
 
+  const awaitArchive = new Map();  // event id → until when to look for its recording
   let monitoring = false;
   async function monitor() {
     if (monitoring || !state.me) return;
@@ -579,12 +582,357 @@
       $('monitor-updated').textContent = t('desk.monitor.updated', { time: new Date().toLocaleTimeString(i18n.locale()) });
       // A studio that just went live (or ended) changes the event list as well.
       const states = live.map((e) => `${e.id}:${e.state}`).join();
-      if (monitor.lastStates !== undefined && monitor.lastStates !== states) loadEvents().catch(() => {});
+      if (monitor.lastStates !== undefined && monitor.lastStates !== states) {
+        loadEvents().catch(() => {});
+        // An event that left the air is archived a moment later: look for its recording for a minute.
+        for (const id of monitor.lastLive || []) if (!live.some((e) => e.id === id)) awaitArchive.set(id, Date.now() + 60000);
+      }
       monitor.lastStates = states;
+      monitor.lastLive = live.map((e) => e.id);
+      for (const [id, until] of awaitArchive) {
+        if (recordings.list.some((e) => e.id === id) || Date.now() > until) awaitArchive.delete(id);
+      }
+      if (awaitArchive.size) loadRecordings().catch(() => {});
     } catch {
       /* shown by the next successful round; a 401 has shown the login */
     } finally {
       monitoring = false;
+    }
+  }
+
+  // ---- ratings: the public listings carry each event's average and count ----
+
+  const ratings = new Map();  // event id → {average, count}
+
+  function ratingText(r) {
+    return r && r.count ? t('desk.rating', { avg: fmt.number(r.average, 1), n: fmt.number(r.count) }) : '';
+  }
+
+  /** Every page of a public listing (`when` = live, upcoming or archive). */
+  async function publicListing(when) {
+    const out = [];
+    for (let page = 1; page <= 50; page++) {
+      const j = await api('GET', `/api/public/events?when=${when}&page=${page}`);
+      out.push(...j.events);
+      if (!j.events.length || out.length >= j.total) break;
+    }
+    return out;
+  }
+
+  function renderRatings(list) {
+    const rated = list.filter((e) => e.rating && e.rating.count)
+      .sort((a, b) => b.rating.average - a.rating.average || b.rating.count - a.rating.count);
+    $('ratings').replaceChildren(...(rated.length
+      ? rated.map((e) => el('li', { id: `rating-${e.id}` }, el('span', { class: 'title' }, e.title), ' — ',
+        el('span', { class: 'stars-avg' }, ratingText(e.rating))))
+      : [el('li', { class: 'quiet empty' }, t('desk.ratings.none'))]));
+  }
+
+  // ---- moderation: the comment stream of one event, hide/unhide, bans, slow mode ----
+
+  const mod = { eventId: null, comments: [], bans: [], round: 0, shown: '', chosen: false };
+
+  function fillModerationSelect() {
+    const sel = $('mod-event');
+    const keep = sel.value;
+    const order = { live: 0, intermission: 1, scheduled: 2, ended: 3, archived: 3, cancelled: 4 };
+    const events = [...state.events, ...recordings.list.filter((r) => !state.events.some((e) => e.id === r.id))]
+      .filter((e) => e.state !== 'cancelled')
+      .sort((a, b) => (order[a.state] ?? 5) - (order[b.state] ?? 5) || new Date(b.starts_at) - new Date(a.starts_at));
+    sel.replaceChildren(...events.map((e) => el('option', { value: String(e.id) },
+      `${e.title} · ${fmt.dateTime(e.starts_at)} · ${t(`state.${e.state}`)}`)));
+    // The curator's choice stays; until there is one, the first live event (the list starts with them).
+    if (mod.chosen && keep && events.some((e) => String(e.id) === keep)) sel.value = keep;
+    const id = Number(sel.value) || null;
+    if (id !== mod.eventId) {
+      mod.eventId = id;
+      mod.comments = [];
+      $('mod-comments').replaceChildren();
+      moderation();
+    }
+  }
+
+  function bannedHow(viewerId) {
+    const b = mod.bans.filter((x) => x.viewer_id === viewerId && (x.event_id === null || x.event_id === mod.eventId));
+    if (b.some((x) => x.event_id === null)) return 'everywhere';
+    return b.length ? 'event' : '';
+  }
+
+  function commentItem(c) {
+    const hidden = c.status !== 'visible';
+    const when = c.media_ms === null || c.media_ms === undefined ? fmt.time(c.at) : `${fmt.time(c.at)} (${clock(c.media_ms)})`;
+    const who = `${c.nick}: ${c.text}`;
+    const banned = bannedHow(c.viewer_id);
+    const li = el('li', { id: `mod-comment-${c.id}`, class: `mod-comment status-${c.status}`, 'data-status': c.status },
+      el('p', { class: 'meta' }, el('span', { class: 'nick' }, c.nick), ` · ${when}`,
+        hidden ? el('span', { class: 'badge' }, ` · ${t(`desk.mod.status.${c.status}`)}`) : null,
+        banned ? el('span', { class: 'badge' }, ` · ${t(`desk.mod.banned.${banned}`)}`) : null),
+      el('p', { class: 'text' }, c.text));
+    const actions = el('div', { class: 'actions' },
+      el('button', { type: 'button', class: hidden ? '' : 'danger', 'data-action': hidden ? 'unhide' : 'hide',
+        'aria-label': `${t(hidden ? 'desk.mod.unhide' : 'desk.mod.hide')}: ${who}`,
+        onclick: () => setCommentStatus(c, hidden ? 'unhide' : 'hide') }, t(hidden ? 'desk.mod.unhide' : 'desk.mod.hide')));
+    if (!banned) {
+      actions.append(
+        el('button', { type: 'button', class: 'danger', 'data-action': 'ban-event',
+          'aria-label': `${t('desk.mod.ban.event')}: ${c.nick}`, onclick: () => ban(c, mod.eventId) }, t('desk.mod.ban.event')),
+        el('button', { type: 'button', class: 'danger', 'data-action': 'ban-all',
+          'aria-label': `${t('desk.mod.ban.all')}: ${c.nick}`, onclick: () => ban(c, null) }, t('desk.mod.ban.all')));
+    }
+    li.append(actions);
+    return li;
+  }
+
+  /** Re-renders a list, keeping the focus on the same button of the same item. */
+  function keepFocus(host, render) {
+    const a = document.activeElement;
+    const li = a && host.contains(a) ? a.closest('li') : null;
+    const key = li ? [li.id, a.dataset.action] : null;
+    render();
+    if (!key || !$(key[0])) return;
+    const item = $(key[0]);
+    (item.querySelector(`button[data-action="${key[1]}"]`) || item.querySelector('button') || item).focus();
+  }
+
+  function renderModeration() {
+    const host = $('mod-comments');
+    keepFocus(host, () => host.replaceChildren(...(mod.comments.length ? mod.comments.map(commentItem)
+      : [el('li', { class: 'quiet empty' }, t(mod.eventId ? 'desk.mod.none' : 'desk.mod.no.event'))])));
+    const bans = $('mod-bans');
+    keepFocus(bans, () => bans.replaceChildren(...(mod.bans.length ? mod.bans.map((b) => {
+      const scope = b.event_id === null ? t('desk.mod.scope.all') : t('desk.mod.scope.event', { id: b.event_id });
+      const what = b.viewer_id ? t('desk.mod.viewer', { id: b.viewer_id }) : t('desk.mod.address', { address: b.address });
+      return el('li', { id: `ban-${b.id}` }, `${what} · ${scope} · ${b.created_by} `,
+        el('button', { type: 'button', 'data-action': 'unban', 'aria-label': `${t('desk.mod.unban')}: ${what}`,
+          onclick: () => unban(b) }, t('desk.mod.unban')));
+    }) : [el('li', { class: 'quiet empty' }, t('desk.mod.bans.none'))])));
+  }
+
+  async function moderation() {
+    if (!state.me) return;
+    const round = ++mod.round;  // only the latest round's answer is shown (an action starts a new one)
+    try {
+      const id = mod.eventId;
+      const [comments, bans] = await Promise.all([
+        id ? api('GET', `/api/events/${id}/comments`) : { comments: [] },
+        api('GET', '/api/audience/bans')]);
+      if (round !== mod.round || id !== mod.eventId) return;
+      const key = JSON.stringify([id, comments.comments, bans.bans]);
+      if (key !== mod.shown) {  // unchanged lists are left alone (the focus, a screen reader's place)
+        mod.shown = key;
+        mod.comments = comments.comments.slice().reverse();  // the newest first
+        mod.bans = bans.bans;
+        renderModeration();
+      }
+      $('mod-updated').textContent = t('desk.monitor.updated', { time: new Date().toLocaleTimeString(i18n.locale()) });
+    } catch {
+      /* the next round shows it; a 401 has shown the login */
+    }
+  }
+
+  async function modAction(fn, done) {
+    try {
+      await fn();
+      await moderation();
+      notice(done);
+    } catch (err) {
+      if (err instanceof ApiError) notice(serverText(err.error));
+      else throw err;
+    }
+  }
+
+  function setCommentStatus(c, action) {
+    return modAction(() => api('POST', `/api/events/${c.event_id}/comments/${c.id}/${action}`),
+      t(`desk.mod.${action}.done`, { nick: c.nick }));
+  }
+
+  async function ban(c, eventId) {
+    const key = eventId ? 'desk.mod.ban.event.confirm' : 'desk.mod.ban.all.confirm';
+    if (!(await confirmDialog(t(key, { nick: c.nick })))) return;
+    const body = { viewer_id: c.viewer_id };
+    if (eventId) body.event_id = eventId;
+    await modAction(() => api('POST', '/api/audience/bans', body), t('desk.mod.banned.done', { nick: c.nick }));
+  }
+
+  function unban(b) {
+    return modAction(() => api('DELETE', `/api/audience/bans/${b.id}`), t('desk.mod.unbanned'));
+  }
+
+  $('mod-event').addEventListener('change', () => { mod.chosen = true; fillModerationSelect(); });
+  $('mod-slow-set').addEventListener('click', async () => {
+    if (!mod.eventId) return;
+    const seconds = Number($('mod-slow').value);
+    try {
+      await api('POST', `/api/events/${mod.eventId}/slow-mode`, { seconds });
+      notice(seconds ? t('desk.mod.slow.on', { label: $('mod-slow').selectedOptions[0].textContent }) : t('desk.mod.slow.offed'));
+    } catch (err) {
+      if (err instanceof ApiError) notice(serverText(err.error));
+    }
+  });
+
+  // ---- archive: recordings of archived events ----
+
+  const recordings = { list: [], details: new Map(), shown: '' };
+
+  /** Milliseconds → "m:ss" (or "h:mm:ss"). */
+  function clock(ms) {
+    const s = Math.max(0, Math.round(ms / 1000));
+    const p = (n) => String(n).padStart(2, '0');
+    const h = Math.floor(s / 3600);
+    return h ? `${h}:${p(Math.floor(s / 60) % 60)}:${p(s % 60)}` : `${Math.floor(s / 60)}:${p(s % 60)}`;
+  }
+
+  /** "m:ss", "h:mm:ss" or whole seconds → milliseconds; '' → null; anything else → NaN. */
+  function parseClock(text) {
+    const v = text.trim();
+    if (!v) return null;
+    const m = v.match(/^(?:(\d+):)?(?:(\d+):)?(\d+(?:[.,]\d+)?)$/);
+    if (!m) return NaN;
+    const parts = v.split(':').map((x) => Number(x.replace(',', '.')));
+    if (parts.slice(1).some((x) => x >= 60)) return NaN;
+    return Math.round(parts.reduce((acc, x) => acc * 60 + x, 0) * 1000);
+  }
+
+  function megabytes(bytes) {
+    return t('desk.mb', { v: fmt.number(bytes / 1e6, bytes < 1e7 ? 1 : 0) });
+  }
+
+  function recordingCard(e) {
+    const d = recordings.details.get(e.id);
+    const base = `rec-${e.id}`;
+    const card = el('article', { class: 'card recording', id: base, 'aria-labelledby': `${base}-h` },
+      el('h3', { id: `${base}-h` }, e.title),
+      el('p', { class: 'quiet' }, `${fmt.dateTime(e.starts_at)} · ${e.studio ? e.studio.name : ''}`));
+    const facts = el('dl', { class: 'facts' });
+    const fact = (name, value) => facts.append(el('div', {}, el('dt', {}, t(`desk.rec.${name}`)),
+      el('dd', { 'data-fact': name }, value)));
+    const trimmed = d && (d.trim.start_ms !== null || d.trim.end_ms !== null);
+    fact('public', clock((d ? d.public_duration_s : e.duration_s) * 1000));
+    if (d) {
+      fact('duration', clock(d.duration_s * 1000));
+      fact('size', megabytes(d.bytes));
+      fact('state', t(`desk.rec.state.${d.state}`));
+    }
+    if (ratingText(e.rating)) fact('rating', ratingText(e.rating));
+    card.append(facts);
+    if (d && d.error) card.append(el('p', { class: 'form-error' }, d.error));
+    if (!d) return card;
+
+    const rendition = (d.renditions.find((r) => r.name === 'source') || d.renditions[0] || { name: 'source' }).name;
+    const start = el('input', { id: `${base}-start`, inputMode: 'numeric', autocomplete: 'off', placeholder: '0:00',
+      value: d.trim.start_ms !== null ? clock(d.trim.start_ms) : '' });
+    const end = el('input', { id: `${base}-end`, inputMode: 'numeric', autocomplete: 'off', placeholder: clock(d.duration_s * 1000),
+      value: d.trim.end_ms !== null ? clock(d.trim.end_ms) : '' });
+    const form = el('form', { class: 'trim', novalidate: true },
+      el('h4', {}, t('desk.rec.trim')),
+      el('p', { class: 'quiet', id: `${base}-trim-hint` }, t('desk.rec.trim.hint')),
+      el('p', { class: 'form-error', id: `${base}-trim-error`, role: 'alert' }),
+      el('div', { class: 'row' },
+        el('div', { class: 'field' }, el('label', { htmlFor: start.id }, t('desk.rec.trim.start')), start,
+          el('p', { class: 'field-error', id: `${base}-start-error` })),
+        el('div', { class: 'field' }, el('label', { htmlFor: end.id }, t('desk.rec.trim.end')), end,
+          el('p', { class: 'field-error', id: `${base}-end-error` }))),
+      el('div', { class: 'actions' },
+        el('button', { type: 'submit', id: `${base}-trim`, class: 'primary' }, t('desk.rec.trim.apply')),
+        trimmed && el('button', { type: 'button', id: `${base}-untrim`, onclick: () => trim(e, null, null) },
+          t('desk.rec.trim.undo'))));
+    start.setAttribute('aria-describedby', `${base}-trim-hint`);
+    end.setAttribute('aria-describedby', `${base}-trim-hint`);
+    form.addEventListener('submit', (ev) => {
+      ev.preventDefault();
+      clearErrors(form);
+      const s = parseClock(start.value);
+      const en = parseClock(end.value);
+      const bad = [[s, start, 'start'], [en, end, 'end']].filter(([v]) => Number.isNaN(v));
+      for (const [, input, name] of bad) {
+        $(`${base}-${name}-error`).textContent = t('desk.rec.trim.bad');
+        input.setAttribute('aria-invalid', 'true');
+        input.setAttribute('aria-describedby', `${base}-${name}-error ${base}-trim-hint`);
+      }
+      if (bad.length) { bad[0][1].focus(); return; }
+      trim(e, s, en, form);
+    });
+    card.append(form, el('div', { class: 'actions' },
+      el('button', { type: 'button', id: `${base}-download`, onclick: () => download(e, rendition) }, t('desk.rec.download')),
+      el('button', { type: 'button', id: `${base}-delete`, class: 'danger', onclick: () => deleteRecording(e) },
+        t('desk.rec.delete'))));
+    return card;
+  }
+
+  function renderRecordings() {
+    const host = $('recordings');
+    const focusId = document.activeElement && host.contains(document.activeElement) ? document.activeElement.id : null;
+    host.replaceChildren(...(recordings.list.length ? recordings.list.map(recordingCard)
+      : [el('p', { class: 'quiet empty' }, t('desk.rec.none'))]));
+    if (focusId && $(focusId)) $(focusId).focus();
+  }
+
+  async function loadRecordings() {
+    const [archive, live, upcoming] = await Promise.all(['archive', 'live', 'upcoming'].map(publicListing));
+    for (const e of [...archive, ...live, ...upcoming]) ratings.set(e.id, e.rating);
+    renderRatings([...live, ...archive, ...upcoming]);
+    // The public archive lists past events; those with a recording (an "ended" one has none) are shown.
+    const past = archive.filter((e) => e.state === 'archived');
+    const details = await Promise.all(past.map((e) => api('GET', `/api/events/${e.id}/recording`).catch(() => null)));
+    recordings.list = past;
+    recordings.details = new Map(past.map((e, i) => [e.id, details[i]]).filter(([, d]) => d));
+    const key = JSON.stringify([archive, details]);
+    if (key !== recordings.shown) {  // unchanged cards are left alone (a trim time being typed)
+      recordings.shown = key;
+      renderRecordings();
+    }
+    renderEvents();
+    fillModerationSelect();
+  }
+
+  async function trim(e, startMs, endMs, form) {
+    try {
+      const d = await api('POST', `/api/events/${e.id}/recording/trim`, { start_ms: startMs, end_ms: endMs });
+      recordings.details.set(e.id, d);
+      e.duration_s = d.public_duration_s;
+      renderRecordings();
+      notice(t(startMs === null && endMs === null ? 'desk.rec.untrimmed' : 'desk.rec.trimmed',
+        { title: e.title, duration: clock(d.public_duration_s * 1000) }));
+      $(`rec-${e.id}-trim`).focus();
+    } catch (err) {
+      if (!(err instanceof ApiError)) throw err;
+      if (form) showErrors(form, `rec-${e.id}`, { error: { ...err.error,
+        fields: (err.error.fields || (err.error.field ? [err.error] : [])).map((f) => ({ ...f, field: f.field.replace('_ms', '') })) } });
+      else notice(serverText(err.error));
+    }
+  }
+
+  async function download(e, rendition) {
+    notice(t('desk.rec.download.wait'));
+    try {
+      const r = await fetch(`/api/events/${e.id}/recording.mp4?rendition=${encodeURIComponent(rendition)}`,
+        { headers: { authorization: `Bearer ${sessionStorage.getItem(TOKEN_KEY)}` } });
+      if (!r.ok) {
+        let j = null;
+        try { j = await r.json(); } catch { /* not JSON */ }
+        throw new ApiError(r.status, (j && j.error) || { code: 'http', message: `HTTP ${r.status}` });
+      }
+      const url = URL.createObjectURL(await r.blob());
+      const a = el('a', { href: url, download: `event-${e.id}-${rendition}.mp4`, class: 'offscreen' });
+      document.body.append(a);
+      a.click();
+      a.remove();
+      setTimeout(() => URL.revokeObjectURL(url), 60000);
+      notice(t('desk.rec.download.done', { title: e.title }));
+    } catch (err) {
+      notice(err instanceof ApiError ? serverText(err.error) : t('srv.code.network'));
+    }
+  }
+
+  async function deleteRecording(e) {
+    if (!(await confirmDialog(t('desk.rec.delete.confirm', { title: e.title })))) return;
+    try {
+      await api('DELETE', `/api/events/${e.id}/recording`);
+      await loadRecordings();
+      notice(t('desk.rec.deleted', { title: e.title }));
+      $('archive-h').focus();
+    } catch (err) {
+      if (err instanceof ApiError) notice(serverText(err.error));
     }
   }
 
@@ -594,6 +942,7 @@
     try {
       await loadStudios();
       await loadEvents();
+      await loadRecordings();
     } catch (err) {
       if (err instanceof ApiError && err.status !== 401) notice(serverText(err.error));
     }
@@ -607,6 +956,9 @@
     $('who').textContent = t('desk.logged.as', { name: state.me.username });
     renderStudios();
     renderEvents();
+    renderRecordings();
+    renderModeration();
+    loadRecordings().catch(() => {});
     for (const m of monitorCards.values()) m.card.remove();
     monitorCards.clear();
     $('monitor').replaceChildren();

@@ -1,0 +1,193 @@
+// Browser tests for the curator's desk, moderation and archive (/desk): a real sreda, Debian's Chromium
+// headless, a real ffmpeg publisher, comments and a rating sent over the real /ws channel (sreda.v1).
+//   (a) a viewer's comment (sent over /ws) shows in the desk's moderation list as text; the curator hides it
+//       and it disappears from the viewer's watch page, shows it again, bans the viewer from the event (with a
+//       confirmation) and sets slow mode (a new viewer's welcome says so); no serious axe violations
+//   (b) the event ends from the desk's monitor; its recording shows in the archive with duration and size;
+//       trim changes the public duration (and undo restores it); the MP4 downloads; delete asks first and
+//       removes it; the rating is shown beside the event
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { statSync } from 'node:fs';
+import { Sreda, Publisher, launchBrowser, waitFor, stopAll, ADMIN_PASSWORD } from './lib/harness.mjs';
+import { openPage, seriousViolations, horizontalOverflow, shot } from './lib/pages.mjs';
+
+const TITLE = 'Концерт камерного оркестра';
+const PUBLISH_S = 12;
+const VIEWER = 'viewer-test-0001';
+
+let sreda;
+let browser;
+let publisher;
+let event;
+let desk;
+let viewer;
+
+before(async () => {
+  sreda = await new Sreda().start();
+  await sreda.login();
+  const studio = await sreda.createStudio('Филармония');
+  event = await sreda.createEvent(studio, TITLE, 1);
+  publisher = new Publisher(studio.stream_key, sreda.rtmpPort, PUBLISH_S);
+  browser = await launchBrowser({ timezoneId: 'Europe/Moscow', acceptDownloads: true });
+  viewer = await openPage(browser, sreda.base, `/watch/${event.id}`);
+  desk = await openPage(browser, sreda.base, '/desk');
+  await desk.page.fill('#username', 'admin');
+  await desk.page.fill('#password', ADMIN_PASSWORD);
+  await desk.page.click('#login-go');
+  await desk.page.waitForSelector('#app:not([hidden])', { timeout: 10000 });
+});
+
+after(() => stopAll(sreda, browser, publisher));
+
+/** Runs `steps` (messages to send after the welcome) on a fresh /ws connection from `page`; returns what came back. */
+function overWs(page, eventId, viewerId, steps) {
+  return page.evaluate(({ eventId, viewerId, steps }) => new Promise((resolve, reject) => {
+    const ws = new WebSocket(`ws://${location.host}/ws`, 'sreda.v1');
+    const got = [];
+    const timer = setTimeout(() => { ws.close(); reject(new Error(`no answer over /ws: ${JSON.stringify(got)}`)); }, 20000);
+    ws.onopen = () => ws.send(JSON.stringify({ type: 'join', event_id: eventId, viewer_id: viewerId, nick: 'Зритель <b>Иван</b>' }));
+    ws.onmessage = (m) => {
+      const msg = JSON.parse(m.data);
+      got.push(msg);
+      if (msg.type === 'welcome') for (const s of steps) ws.send(JSON.stringify(s));
+      // Done when every step has its answer: a comment comes back as "comment", a rating as "rated".
+      const want = steps.map((s) => (s.type === 'rate' ? 'rated' : s.type));
+      if (msg.type === 'error' || want.every((w) => got.some((g) => g.type === w))) {
+        clearTimeout(timer);
+        ws.close();
+        resolve(got);
+      }
+    };
+    ws.onclose = () => { clearTimeout(timer); resolve(got); };  // e.g. a banned viewer is shown the door
+  }), { eventId, viewerId, steps });
+}
+
+const comment = (id) => `#mod-comment-${id}`;
+
+test('a curator hides a comment (it goes from the watch page), shows it again, bans the viewer, sets slow mode', async () => {
+  await waitFor(async () => (await sreda.publicEvent(event.id)).state === 'live', { what: 'the event to go live' });
+  const text = 'Браво! <img src=x onerror="window.hacked=1">';
+  const got = await overWs(viewer.page, event.id, VIEWER, [{ type: 'comment', text }, { type: 'rate', stars: 4 }]);
+  const sent = got.find((m) => m.type === 'comment');
+  assert.ok(sent, `the comment was accepted: ${JSON.stringify(got)}`);
+
+  // The viewer's page shows it; so does the desk's moderation list (the live event is chosen by itself).
+  const onWatch = viewer.page.locator('#comments li', { hasText: 'Браво!' });
+  await onWatch.waitFor({ timeout: 30000 });
+  assert.equal(await desk.page.inputValue('#mod-event'), String(event.id), 'the live event is chosen');
+  const item = comment(sent.id);
+  await desk.page.waitForSelector(item, { timeout: 15000 });
+  assert.equal(await desk.page.textContent(`${item} .text`), text, 'shown as text');
+  assert.equal(await desk.page.textContent(`${item} .nick`), 'Зритель <b>Иван</b>');
+  assert.equal(await desk.page.locator('#moderation img, #moderation b').count(), 0, 'no markup from a viewer');
+  assert.equal(await desk.page.evaluate(() => window.hacked), undefined);
+  assert.deepEqual(await seriousViolations(desk.page), [], 'axe: the moderation panel');
+
+  await desk.page.click(`${item} button[data-action="hide"]`);
+  await waitFor(async () => (await desk.page.getAttribute(item, 'data-status')) === 'hidden', { what: 'the desk to show "hidden"' });
+  await waitFor(async () => (await onWatch.count()) === 0, { what: 'the hidden comment to leave the watch page' });
+  const stored = (await sreda.api('GET', `/api/events/${event.id}/comments`, undefined, sreda.token)).json.comments;
+  assert.equal(stored.find((c) => c.id === sent.id).status, 'hidden');
+  assert.equal(await desk.page.evaluate(() => document.activeElement.dataset.action), 'unhide', 'the focus stays on the comment');
+
+  await desk.page.click(`${item} button[data-action="unhide"]`);
+  await waitFor(async () => (await desk.page.getAttribute(item, 'data-status')) === 'visible', { what: 'the desk to show it again' });
+  await onWatch.waitFor({ timeout: 15000 });
+
+  // A ban asks first; "No" bans nobody.
+  await desk.page.click(`${item} button[data-action="ban-event"]`);
+  await desk.page.waitForSelector('#confirm[open]');
+  assert.match(await desk.page.textContent('#confirm-text'), /Запретить зрителю Зритель <b>Иван<\/b> писать комментарии к этому событию\?/);
+  await desk.page.click('#confirm-no');
+  assert.deepEqual((await sreda.api('GET', '/api/audience/bans', undefined, sreda.token)).json.bans, []);
+  await desk.page.click(`${item} button[data-action="ban-event"]`);
+  await desk.page.click('#confirm-yes');
+  await desk.page.locator(`${item} .badge`, { hasText: 'заблокирован на этом событии' }).waitFor({ timeout: 10000 });
+  const bans = (await sreda.api('GET', '/api/audience/bans', undefined, sreda.token)).json.bans;
+  assert.deepEqual(bans.map((b) => [b.viewer_id, b.event_id]), [[VIEWER, event.id]]);
+  await desk.page.locator('#mod-bans li', { hasText: `зритель ${VIEWER}` }).waitFor({ timeout: 10000 });
+  const refused = await overWs(viewer.page, event.id, VIEWER, [{ type: 'comment', text: 'ещё раз' }]);
+  assert.ok(refused.some((m) => m.type === 'error' && m.code === 'banned'), `the banned viewer is refused: ${JSON.stringify(refused)}`);
+
+  await desk.page.selectOption('#mod-slow', '30');
+  await desk.page.click('#mod-slow-set');
+  await waitFor(async () => (await desk.page.textContent('#status')) === 'Медленный режим: один комментарий в 30 секунд.',
+    { what: 'the slow-mode notice' });
+  const welcome = (await overWs(viewer.page, event.id, 'viewer-test-0002', [])).find((m) => m.type === 'welcome');
+  assert.equal(welcome.slow_mode_s, 30, 'a new viewer is told about slow mode');
+
+  await desk.page.click('#mod-bans button[data-action="unban"]');
+  await waitFor(async () => (await sreda.api('GET', '/api/audience/bans', undefined, sreda.token)).json.bans.length === 0,
+    { what: 'the ban to be lifted' });
+  await shot(desk.page, 'desk-moderation-1280.png');
+});
+
+test('the archive shows a recording with duration and size; trim, undo, download, delete (asked first)', async (t) => {
+  const page = desk.page;
+  await waitFor(async () => !publisher.running(), { timeoutMs: 60000, what: 'the publisher to finish' });
+  const card = `#monitor-${event.id}`;
+  await page.waitForSelector(card, { timeout: 15000 });
+  await page.click(`${card} button.danger`);
+  await page.click('#confirm-yes');
+  await waitFor(async () => (await sreda.publicEvent(event.id)).state === 'archived', { what: 'the event to be archived' });
+
+  const rec = `#rec-${event.id}`;
+  await page.waitForSelector(`${rec} dd[data-fact="size"]`, { timeout: 30000 });
+  const fact = (name) => page.textContent(`${rec} dd[data-fact="${name}"]`);
+  const details = (await sreda.api('GET', `/api/events/${event.id}/recording`, undefined, sreda.token)).json;
+  const clock = (s) => `${Math.floor(Math.round(s) / 60)}:${String(Math.round(s) % 60).padStart(2, '0')}`;
+  t.diagnostic(`desk: ${await fact('public')} for viewers, ${await fact('duration')} recorded, ${await fact('size')}`);
+  assert.equal(await fact('public'), clock(details.public_duration_s));
+  assert.ok(Math.abs(details.public_duration_s - PUBLISH_S) <= 3, `recorded ${details.public_duration_s} s of ${PUBLISH_S}`);
+  assert.equal(await fact('size'), `${(details.bytes / 1e6).toLocaleString('ru-RU', { maximumFractionDigits: details.bytes < 1e7 ? 1 : 0 })} МБ`);
+  assert.ok(details.bytes > 10000, `${details.bytes} bytes`);
+  assert.equal(await fact('state'), 'готова');
+  assert.match(await fact('rating'), /^★ 4 из 5 \(оценок: 1\)$/);
+  assert.match(await page.textContent(`#rating-${event.id}`), /Концерт камерного оркестра — ★ 4 из 5 \(оценок: 1\)/);
+  assert.deepEqual(await seriousViolations(page), [], 'axe: the archive panel');
+  await shot(page, 'desk-archive-1280.png');
+  await page.setViewportSize({ width: 360, height: 800 });
+  assert.equal(await horizontalOverflow(page), '', 'no horizontal scroll at 360 px with the moderation and archive panels');
+  await shot(page, 'desk-archive-360.png');
+  await page.setViewportSize({ width: 1280, height: 900 });
+
+  // A bad time is explained beside the field; a good one trims what viewers see.
+  await page.fill(`${rec}-start`, 'полминуты');
+  await page.click(`${rec}-trim`);
+  assert.equal(await page.textContent(`${rec}-start-error`), 'Введите время как минуты:секунды, например 2:30.');
+  assert.equal(await page.evaluate(() => document.activeElement.id), `rec-${event.id}-start`);
+  const before = (await sreda.publicEvent(event.id)).duration_s;
+  await page.fill(`${rec}-start`, '0:06');
+  await page.click(`${rec}-trim`);
+  await waitFor(async () => (await sreda.publicEvent(event.id)).duration_s < before - 3, { what: 'a shorter public duration' });
+  const trimmed = (await sreda.publicEvent(event.id)).duration_s;
+  await waitFor(async () => (await fact('public')) === clock(trimmed), { what: `the desk to show ${clock(trimmed)}` });
+  t.diagnostic(`public duration ${before} s → ${trimmed} s after "start at 0:06"`);
+  assert.ok(before - trimmed >= 3 && before - trimmed <= 7, `trimmed ${before - trimmed} s`);
+  await page.click(`${rec}-untrim`);
+  await waitFor(async () => (await fact('public')) === clock(before), { what: 'the undone trim' });
+  assert.equal((await sreda.publicEvent(event.id)).duration_s, before);
+  assert.equal(await page.inputValue(`${rec}-start`), '');
+
+  const [download] = await Promise.all([page.waitForEvent('download', { timeout: 60000 }), page.click(`${rec}-download`)]);
+  assert.equal(download.suggestedFilename(), `event-${event.id}-source.mp4`);
+  const size = statSync(await download.path()).size;
+  t.diagnostic(`downloaded MP4: ${size} bytes`);
+  assert.ok(size > 10000, `MP4 of ${size} bytes`);
+
+  await page.click(`${rec}-delete`);
+  await page.waitForSelector('#confirm[open]');
+  assert.equal(await page.textContent('#confirm-text'), `Удалить запись «${TITLE}» навсегда? Её нельзя будет вернуть.`);
+  await page.keyboard.press('Enter');  // the focus is on "No"
+  await page.waitForSelector('#confirm', { state: 'hidden' });
+  assert.equal((await sreda.api('GET', `/api/events/${event.id}/recording`, undefined, sreda.token)).status, 200, '"No" keeps it');
+  await page.click(`${rec}-delete`);
+  await page.click('#confirm-yes');
+  await page.waitForSelector(rec, { state: 'detached', timeout: 15000 });
+  await waitFor(async () => (await page.textContent('#status')) === `Запись «${TITLE}» удалена.`, { what: 'the "deleted" notice' });
+  assert.equal((await sreda.api('GET', `/api/events/${event.id}/recording`, undefined, sreda.token)).status, 404);
+  assert.equal((await sreda.publicEvent(event.id)).state, 'ended');
+  assert.deepEqual([...desk.errors, ...viewer.errors], [], 'no errors in the pages');
+  assert.deepEqual([...desk.foreign, ...viewer.foreign], [], 'nothing from elsewhere');
+});
