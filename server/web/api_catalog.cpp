@@ -54,7 +54,9 @@ HttpResponse Api::list_studios(Call& c) {
 HttpResponse Api::get_studio(Call& c) {
   auto s = schedule::find_studio(c.db, c.ids[0]);
   if (!s) return no_studio(c.ids[0]);
-  return HttpResponse::json(200, schedule::to_curator_json(*s));
+  json out = schedule::to_curator_json(*s);
+  out["view_url"] = studio_view_url(c.db, s->id);
+  return HttpResponse::json(200, out);
 }
 
 HttpResponse Api::create_studio(Call& c) {
