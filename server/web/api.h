@@ -20,6 +20,7 @@
 #include "server/hub/event_hub.h"
 #include "server/hub/key_directory.h"
 #include "server/live/live_outputs.h"
+#include "server/schedule/event.h"
 #include "server/store/store.h"
 #include "server/web/http.h"
 
@@ -140,6 +141,8 @@ class Api : public RouteHandler {
 
 // The artist's view link of a studio, "/studio/<id>?t=<token>"; creates the token on first use (store thread).
 std::string studio_view_url(store::Db& db, int64_t studio_id);
+// A studio as curators see it (schedule::to_curator_json) with its view_url (store thread).
+nlohmann::json studio_json(store::Db& db, const schedule::Studio& studio);
 
 // The stream's health in words for the performer, from the hub's live_info JSON and the studio's usual
 // bitrate (0: unknown): {"level": "good"|"starting"|"warn"|"bad", "code": …, "text": "…"} and the figures

@@ -80,6 +80,12 @@ std::string studio_view_url(store::Db& db, int64_t studio_id) {
   return "/studio/" + std::to_string(studio_id) + "?t=" + *token;
 }
 
+json studio_json(store::Db& db, const schedule::Studio& studio) {
+  json out = schedule::to_curator_json(studio);
+  out["view_url"] = studio_view_url(db, studio.id);
+  return out;
+}
+
 json describe_stream_health(const json& info, double usual_kbps) {
   auto say = [](const char* level, const char* code, std::string text) {
     return json{{"level", level}, {"code", code}, {"text", std::move(text)}};
@@ -131,10 +137,7 @@ HttpResponse Api::rotate_view_token(Call& c) {
   new_view_token(c.db, c.ids[0]);
   tx.commit();
   core::Logger("studios").info(c.who->username + " rotated the view link of studio " + std::to_string(c.ids[0]));
-  auto s = *schedule::find_studio(c.db, c.ids[0]);
-  json out = schedule::to_curator_json(s);
-  out["view_url"] = studio_view_url(c.db, s.id);
-  return HttpResponse::json(200, out);
+  return HttpResponse::json(200, studio_json(c.db, *schedule::find_studio(c.db, c.ids[0])));
 }
 
 HttpResponse Api::studio_view(Call& c) {

@@ -48,6 +48,8 @@ class StudioViewTest(unittest.TestCase):
         self.assertNotEqual(ta, tb)
         self.assertGreaterEqual(len(ta), 43)  # 256 bits
         self.assertEqual(self.view_token(a), ta, "the link stays the same until rotated")
+        listed = {x["id"]: x for x in self.server.get("/api/studios", token=self.token).json["studios"]}
+        self.assertEqual(token_of(listed[a.id]["view_url"]), (a.id, ta))
 
         r = self.view(a.id, ta)
         self.assertEqual(r.status, 200, r)
