@@ -138,7 +138,7 @@
       const liveState = view.live ? view.live.state : ev.state;
       if (liveState === 'live') { kind = 'live'; text = T.live; }
       else if (liveState === 'intermission') { kind = 'reconnecting'; text = T.reconnecting; }
-      else if (ev.state === 'ended' || ev.state === 'archived') { kind = 'ended'; text = T.ended; }
+      else if (liveState === 'ended' || ev.state === 'ended' || ev.state === 'archived') { kind = 'ended'; text = T.ended; }
       else {
         kind = 'soon';
         const start = new Date(ev.starts_at);

@@ -4,7 +4,7 @@
 //   (b) before the event: "You go live at … — N minutes" and the publish settings with the studio's key
 //   (c) while ffmpeg publishes: LIVE, a healthy stream in words; a viewer's comment on the watch page arrives
 //       in large type; readable at 300 px (OBS dock, no sideways scrolling) and 1024 px; axe finds nothing
-//       serious or critical
+//       serious or critical; a curator ends the event and the page says "Ended"
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Sreda, Publisher, launchBrowser, waitFor, stopAll } from './lib/harness.mjs';
@@ -111,6 +111,11 @@ test('live: LIVE, healthy in words, a viewer\'s comment arrives in large type; 3
   await page.setViewportSize({ width: 1024, height: 768 });
   assert.equal(await horizontalOverflow(page), '');
   await shot(page, 'studio-1024.png');
+  // A curator ends the event: the artist's page says so.
+  const ended = await sreda.api('POST', `/api/events/${event.id}/end`, undefined, sreda.token);
+  assert.equal(ended.status, 200, ended.text);
+  await waitFor(async () => (await page.getAttribute('#state', 'data-state')) === 'ended', { what: 'state "ended"' });
+  assert.equal(await page.textContent('#state'), 'Эфир окончен');
   assert.deepEqual(errors, []);
   assert.deepEqual(foreign, []);
   await viewer.page.close();
