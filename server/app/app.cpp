@@ -199,6 +199,7 @@ core::Result<void> App::start() {
   archive_routes_ = std::make_unique<web::ArchiveRoutes>(*archive_);
   static_ = std::make_unique<web::StaticHandler>(config_.server.static_dir);
   ingest_info_ = std::make_unique<web::IngestInfoHandler>(config_);
+  api_->set_ingest_info(ingest_info_.get());
   if (!std::filesystem::is_directory(config_.server.static_dir))
     log().warn("server.static_dir " + config_.server.static_dir + " is not a folder: web pages will answer 404");
   std::vector<web::Route> routes = {

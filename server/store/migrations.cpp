@@ -118,6 +118,12 @@ CREATE TABLE recordings (
 );
 CREATE INDEX recordings_created ON recordings(created_at);
 )sql",
+    // 4: the artist's view link: a random token per studio, separate from the stream key (it lets the
+    // performer read their studio's page, never publish). NULL until first asked for (GET /api/studios/{id}).
+    R"sql(
+ALTER TABLE studios ADD COLUMN view_token TEXT;
+CREATE UNIQUE INDEX studios_view_token ON studios(view_token);
+)sql",
 };
 
 int user_version(Db& db) {

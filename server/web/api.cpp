@@ -59,6 +59,8 @@ Api::Api(const config::Config& config, store::Store& store, auth::LoginLimiter& 
       {"PATCH", "/api/studios/{id}", A::admin, true, &Api::patch_studio},
       {"DELETE", "/api/studios/{id}", A::admin, false, &Api::delete_studio},
       {"POST", "/api/studios/{id}/rotate-key", A::admin, false, &Api::rotate_key},
+      {"POST", "/api/studios/{id}/rotate-view-token", A::admin, false, &Api::rotate_view_token},
+      {"GET", "/api/studio-view/{id}", A::anyone, false, &Api::studio_view},
       {"GET", "/api/events", A::curator, false, &Api::list_events},
       {"POST", "/api/events", A::curator, true, &Api::create_event},
       {"GET", "/api/events/{id}", A::curator, false, &Api::get_event},

@@ -4,8 +4,10 @@
 // through the HTTP server's outbox.
 #pragma once
 
+#include <mutex>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "nlohmann/json.hpp"
@@ -18,10 +20,13 @@
 #include "server/hub/event_hub.h"
 #include "server/hub/key_directory.h"
 #include "server/live/live_outputs.h"
+#include "server/schedule/event.h"
 #include "server/store/store.h"
 #include "server/web/http.h"
 
 namespace sreda::web {
+
+class IngestInfoHandler;
 
 class Api : public RouteHandler {
  public:
@@ -38,6 +43,9 @@ class Api : public RouteHandler {
     archive_ = archive;
     exporter_ = exporter;
   }
+
+  // Publish settings (RTMP server, SRT URL) on the artist's view. Not owned; may stay unset.
+  void set_ingest_info(const IngestInfoHandler* ingest) { ingest_ = ingest; }
 
   enum class Access { anyone, curator, admin };
   struct Call {
@@ -81,6 +89,9 @@ class Api : public RouteHandler {
   HttpResponse patch_studio(Call& c);
   HttpResponse delete_studio(Call& c);
   HttpResponse rotate_key(Call& c);
+  // the artist's view (api_studio_view.cpp)
+  HttpResponse rotate_view_token(Call& c);
+  HttpResponse studio_view(Call& c);
   // events
   HttpResponse list_events(Call& c);
   HttpResponse get_event(Call& c);
@@ -121,8 +132,22 @@ class Api : public RouteHandler {
   audience::AudienceHub* audience_ = nullptr;
   archive::Archive* archive_ = nullptr;
   archive::Mp4Exporter* exporter_ = nullptr;
+  const IngestInfoHandler* ingest_ = nullptr;
   std::vector<ApiRoute> routes_;
+  // The studio's usual bitrate (a slowly decaying peak, kbit/s) for the artist's view health sentence.
+  std::mutex usual_mutex_;
+  std::unordered_map<int64_t, double> usual_kbps_;
 };
+
+// The artist's view link of a studio, "/studio/<id>?t=<token>"; creates the token on first use (store thread).
+std::string studio_view_url(store::Db& db, int64_t studio_id);
+// A studio as curators see it (schedule::to_curator_json) with its view_url (store thread).
+nlohmann::json studio_json(store::Db& db, const schedule::Studio& studio);
+
+// The stream's health in words for the performer, from the hub's live_info JSON and the studio's usual
+// bitrate (0: unknown): {"level": "good"|"starting"|"warn"|"bad", "code": …, "text": "…"} and the figures
+// the sentence names (arriving_mbit, expected_mbit, fps, expected_fps, reconnects).
+nlohmann::json describe_stream_health(const nlohmann::json& live_info, double usual_kbps);
 
 // Adds "duration_s", "poster" and "recording" {duration_s, poster, master} to a public event's JSON when the
 // event has a recording (store thread; api_recording.cpp). `archive` may be null.

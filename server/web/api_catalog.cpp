@@ -47,14 +47,14 @@ std::optional<FieldError> unknown_fields(const json& body, std::initializer_list
 
 HttpResponse Api::list_studios(Call& c) {
   json out = json::array();
-  for (const auto& s : schedule::list_studios(c.db)) out.push_back(schedule::to_curator_json(s));
+  for (const auto& s : schedule::list_studios(c.db)) out.push_back(studio_json(c.db, s));
   return HttpResponse::json(200, {{"studios", out}});
 }
 
 HttpResponse Api::get_studio(Call& c) {
   auto s = schedule::find_studio(c.db, c.ids[0]);
   if (!s) return no_studio(c.ids[0]);
-  return HttpResponse::json(200, schedule::to_curator_json(*s));
+  return HttpResponse::json(200, studio_json(c.db, *s));
 }
 
 HttpResponse Api::create_studio(Call& c) {
@@ -75,7 +75,7 @@ HttpResponse Api::create_studio(Call& c) {
   tx.commit();
   keys_.put(s.stream_key, {s.id, s.name, s.srt_passphrase});
   core::Logger("studios").info(c.who->username + " created studio " + std::to_string(s.id) + " \"" + name + "\"");
-  return HttpResponse::json(201, schedule::to_curator_json(s));
+  return HttpResponse::json(201, studio_json(c.db, s));
 }
 
 HttpResponse Api::patch_studio(Call& c) {
@@ -99,7 +99,7 @@ HttpResponse Api::patch_studio(Call& c) {
   tx.commit();
   auto updated = *schedule::find_studio(c.db, s->id);
   keys_.put(updated.stream_key, {updated.id, updated.name, updated.srt_passphrase});
-  return HttpResponse::json(200, schedule::to_curator_json(updated));
+  return HttpResponse::json(200, studio_json(c.db, updated));
 }
 
 HttpResponse Api::delete_studio(Call& c) {
@@ -124,7 +124,7 @@ HttpResponse Api::rotate_key(Call& c) {
   tx.commit();
   keys_.put(key, {s->id, s->name, s->srt_passphrase});  // the old key stops working for the next publish
   core::Logger("studios").info(c.who->username + " rotated the stream key of studio " + std::to_string(s->id));
-  return HttpResponse::json(200, schedule::to_curator_json(*schedule::find_studio(c.db, s->id)));
+  return HttpResponse::json(200, studio_json(c.db, *schedule::find_studio(c.db, s->id)));
 }
 
 // ---- events ----

@@ -5,6 +5,8 @@
 
 #include <atomic>
 
+#include "nlohmann/json.hpp"
+
 #include "server/config/config.h"
 #include "server/web/http.h"
 
@@ -19,6 +21,8 @@ class IngestInfoHandler : public RouteHandler {
     srt_port_ = srt_port;
   }
   void handle(HttpRequest request, Reply reply) override;
+  // The body of GET /api/ingest for this request (any thread).
+  nlohmann::json info(const HttpRequest& request) const;
 
  private:
   const config::Config& config_;

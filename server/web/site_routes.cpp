@@ -107,6 +107,7 @@ void StaticHandler::handle(HttpRequest request, Reply reply) {
   std::string rel = request.path;
   if (rel == "/" || rel == "/index.html") rel = "/index.html";
   else if (rel.rfind("/watch/", 0) == 0) rel = "/watch.html";
+  else if (rel.rfind("/studio/", 0) == 0) rel = "/studio.html";  // the artist's view (token in ?t=)
   else if (rel == "/desk" || rel == "/desk/") rel = "/desk.html";
   std::error_code ec;
   auto full = std::filesystem::weakly_canonical(std::filesystem::path(root_) / rel.substr(1), ec);

@@ -37,7 +37,7 @@ class CalendarHandler : public RouteHandler {
   store::Store& store_;
 };
 
-// player-web's files from server.static_dir; "/" is index.html, "/watch/<id>" is watch.html, "/desk" is desk.html.
+// player-web's files from server.static_dir; "/" is index.html, "/watch/<id>" is watch.html, "/studio/<id>" is studio.html, "/desk" is desk.html.
 class StaticHandler : public RouteHandler {
  public:
   explicit StaticHandler(std::string root);
