@@ -1,6 +1,11 @@
 // The audience panel of the watch page: live comments, a star rating and the viewer count over the
 // WebSocket /ws (subprotocol sreda.v1, see server/audience/PROTOCOL.md). Text from viewers is only ever
 // put on the page with textContent, never as HTML.
+// A recording (the event is archived): the live comment stream is not shown. The visible comments come from
+// GET /api/public/events/{id}/comments (by media time, paged) and each appears when playback reaches its
+// media_ms (watch.js maps currentTime to media time: sredaPlayer.mediaMs()); seeking shows the right set
+// again. The WebSocket is still joined for the rating (the server takes ratings of recordings too) and the
+// viewer count; the comment form is hidden (a comment written now has no moment in the recording).
 (function () {
   'use strict';
   const m = location.pathname.match(/^\/watch\/(\d+)/);
@@ -28,10 +33,17 @@
   nickInput.value = stored('sreda.nick');
 
   let ws = null, joinedNick = null, pending = null, retryMs = 1000, refused = false;
+  let started = false;
+  const replay = { on: false, comments: [], ids: new Set(), shown: -1, timer: 0 };
 
   function say(text) { status.textContent = text; status.hidden = !text; }
 
   function addComment(c) {
+    if (replay.on) return;
+    appendComment(c);
+  }
+
+  function appendComment(c) {
     if (list.querySelector(`[data-id="${Number(c.id)}"]`)) return;
     const li = document.createElement('li');
     li.dataset.id = String(Number(c.id));
@@ -80,8 +92,7 @@
         case 'welcome':
           joinedNick = nick;
           retryMs = 1000;
-          list.replaceChildren();
-          msg.comments.forEach(addComment);
+          if (!replay.on) { list.replaceChildren(); msg.comments.forEach(addComment); }
           showRating(msg.rating);
           markStars(msg.your_rating || 0);
           viewers.textContent = `Смотрят: ${msg.viewers}`;
@@ -91,6 +102,7 @@
           break;
         case 'comment': addComment(msg); break;
         case 'comment_removed': {
+          if (replay.on) break;
           const li = list.querySelector(`[data-id="${Number(msg.id)}"]`);
           if (li) li.remove();
           break;
@@ -133,5 +145,69 @@
     if (ws && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ type: 'rate', stars: i + 1 }));
   }));
 
-  connect();
+  // ---- replay of a recording ----
+  const kPage = 1000;
+  async function loadReplay() {
+    let from = 0;
+    for (;;) {
+      let page;
+      try {
+        const r = await fetch(`/api/public/events/${eventId}/comments?from_ms=${from}&limit=${kPage}`);
+        if (!r.ok) throw new Error(`HTTP ${r.status}`);
+        page = await r.json();
+      } catch (err) {
+        say('Не удалось загрузить комментарии. Пробуем снова…');
+        await new Promise((res) => setTimeout(res, 5000));
+        continue;
+      }
+      say('');
+      for (const c of page.comments) {
+        if (c.media_ms === null || replay.ids.has(c.id)) continue;
+        replay.ids.add(c.id);
+        replay.comments.push(c);
+      }
+      replay.shown = -1;  // re-render with what is known now
+      render();
+      if (!page.more || page.next_from_ms === undefined) break;
+      from = page.next_from_ms;  // the next page starts at the last comment's moment; known ids are skipped
+    }
+  }
+
+  // The number of comments whose moment has come (comments are ordered by media_ms, then id).
+  function dueCount(now) {
+    let lo = 0, hi = replay.comments.length;
+    while (lo < hi) { const mid = (lo + hi) >> 1; if (replay.comments[mid].media_ms <= now) lo = mid + 1; else hi = mid; }
+    return lo;
+  }
+
+  function render() {
+    const player = window.sredaPlayer;
+    const now = player && player.mediaMs ? player.mediaMs() : null;
+    const n = now === null || (player.video && player.video.currentTime === 0 && player.video.paused) ? 0 : dueCount(now);
+    if (n === replay.shown) return;
+    if (n > replay.shown && replay.shown >= 0) {
+      for (let i = replay.shown; i < n; ++i) appendComment(replay.comments[i]);
+    } else {
+      list.replaceChildren();  // a seek backwards (or the first render): the set up to now, afresh
+      for (let i = Math.max(0, n - kMaxShown); i < n; ++i) appendComment(replay.comments[i]);
+    }
+    replay.shown = n;
+  }
+
+  function startReplay() {
+    replay.on = true;
+    form.hidden = true;
+    list.replaceChildren();
+    panel.hidden = false;
+    const video = document.getElementById('video');
+    for (const ev of ['timeupdate', 'seeked', 'seeking', 'playing']) video.addEventListener(ev, render);
+    replay.timer = setInterval(render, 250);  // timeupdate comes ~4 times a second; this keeps it even
+    loadReplay();
+  }
+
+  document.addEventListener('sreda:event', (ev) => {
+    const archived = ev.detail.state === 'archived';
+    if (archived && !replay.on) startReplay();
+    if (!started) { started = true; connect(); }
+  });
 }());

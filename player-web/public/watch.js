@@ -16,6 +16,9 @@
   const STALL_RELOAD_MS = 8000;    // live, wanted to play, no progress this long → reload the playlist
   const SEEK_S = 10;               // arrow keys in a recording (Shift: 60 s)
   const RESUME_MIN_S = 5;          // positions closer than this to the start or the end are not kept
+  // The packager puts every run of an event on its output timeline at media time + run_gap_ms
+  // (server/package/cmaf_packager.h, shared_clock): a segment's tfdt is the event's media time + 200 ms.
+  const PACKAGER_RUN_GAP_MS = 200;
 
   const STATES = {
     scheduled: 'Скоро начнётся', live: 'Прямой эфир', intermission: 'Перерыв',
@@ -46,6 +49,9 @@
     lastTime: -1,
     pollTimer: 0,
     retryTimer: 0,
+    // Recordings: the event's media time (ms) at currentTime 0 — see mediaMs(). null until known.
+    mediaStartMs: null,
+    mediaMs,
     video,
   };
   window.sredaPlayer = player;  // for the browser tests and for curious viewers' consoles
@@ -91,6 +97,22 @@
   function durationText(s) {
     const m = Math.round(s / 60);
     return m >= 60 ? `${Math.floor(m / 60)} ч ${m % 60} мин` : `${Math.max(m, 1)} мин`;
+  }
+
+  // ---- media time (recordings) ----
+  // Comments carry media_ms, the event's media clock (server/hub: the first session starts at 500 ms of
+  // headroom, later sessions continue after the previous one). The archive stores the packager's segments,
+  // whose tfdt is media time + PACKAGER_RUN_GAP_MS; a trim drops whole segments from the start. hls.js
+  // plays a VOD from currentTime 0 = the first listed segment and reports that segment's decode time as
+  // initPTS (baseTime / timescale, already moved back by the segment's playlist position), so
+  //   media_ms = initPTS_s * 1000 - PACKAGER_RUN_GAP_MS + currentTime * 1000
+  // is exact for the recording's first run (trimmed or not). After a DISCONTINUITY (the studio reconnected)
+  // hls.js continues on the playlist's EXTINF sum, and the media clock only skips the 500 ms session
+  // headroom there, so a comment may come up to ~0.5 s early per reconnect. Native HLS (Safari) has no
+  // initPTS: it is taken as the media clock's start.
+  function mediaMs() {
+    if (player.mediaStartMs === null) return null;
+    return player.mediaStartMs + video.currentTime * 1000;
   }
 
   // ---- resume position (recordings) ----
@@ -160,6 +182,7 @@
     const before = player.event ? player.event.state : null;
     player.event = e;
     showEvent(e);
+    document.dispatchEvent(new CustomEvent('sreda:event', { detail: e }));  // comments.js follows the state
     if (e.state === 'live') {
       if (player.wantPlay && (before !== 'live' || !hasSource())) startPlayback();
       schedulePoll(POLL_LIVE_MS);
@@ -222,10 +245,18 @@
         }
       });
       hls.on(window.Hls.Events.MANIFEST_PARSED, () => { if (player.wantPlay) tryPlay(); });
+      if (vod) {
+        hls.on(window.Hls.Events.INIT_PTS_FOUND, (_ev, data) => {
+          if (data.frag && data.frag.cc === 0 && data.timescale > 0) {
+            player.mediaStartMs = (data.initPTS / data.timescale) * 1000 - PACKAGER_RUN_GAP_MS;
+          }
+        });
+      }
       hls.loadSource(url);
       hls.attachMedia(video);
     } else if (useNative) {
       player.native = true;
+      if (vod) player.mediaStartMs = 0;
       video.src = url;
       if (resumeAt > 0) video.addEventListener('loadedmetadata', () => { video.currentTime = resumeAt; }, { once: true });
     } else {
