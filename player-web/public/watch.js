@@ -33,12 +33,14 @@
   const liveBar = $('live-bar');
   const latencyEl = $('latency');
   const goLiveBtn = $('go-live');
+  const listenBtn = $('listen');
 
   const m = location.pathname.match(/^\/watch\/(\d+)/);
   const eventId = m ? m[1] : null;
   const masterUrl = eventId ? `/live/${eventId}/master.m3u8` : null;
   const archiveUrl = eventId ? `/archive/${eventId}/master.m3u8` : null;
   const resumeKey = `sreda.resume.${eventId}`;
+  const listenKey = 'sreda.listenOnly';  // remembered for every event: "1" = sound only
 
   const player = {
     event: null,        // the last public event seen
@@ -52,6 +54,10 @@
     // Recordings: the event's media time (ms) at currentTime 0 — see mediaMs(). null until known.
     mediaStartMs: null,
     mediaMs,
+    // Listen only: the master playlist's audio-only variant (CODECS mp4a only), played on its own.
+    listenOnly: readListenOnly(),
+    audioUrl: null,     // that variant's media playlist, for the master playlist in audioFor
+    audioFor: null,
     video,
   };
   window.sredaPlayer = player;  // for the browser tests and for curious viewers' consoles
@@ -97,6 +103,26 @@
   function durationText(s) {
     const m = Math.round(s / 60);
     return m >= 60 ? `${Math.floor(m / 60)} ч ${m % 60} мин` : `${Math.max(m, 1)} мин`;
+  }
+
+  // ---- listen only ----
+  function readListenOnly() { try { return localStorage.getItem(listenKey) === '1'; } catch (_) { return false; } }
+  function showListen() {
+    listenBtn.hidden = !player.audioUrl || !hasSource();
+    listenBtn.setAttribute('aria-pressed', String(player.listenOnly));
+    $('listen-label').textContent = player.listenOnly ? 'Включить видео' : 'Только звук';
+  }
+  // hls.js drops audio-only variants from hls.levels when the master playlist also has video ones, so the
+  // audio rendition is found in the parsed master playlist (MANIFEST_LOADED) and loaded as its own source.
+  function audioVariant(levels) {
+    const a = (levels || []).find((l) => l.audioCodec && !l.videoCodec && !l.width && !(l.attrs && l.attrs.RESOLUTION));
+    return a ? (Array.isArray(a.url) ? a.url[0] : a.url) : null;
+  }
+  function toggleListen() {
+    player.listenOnly = !player.listenOnly;
+    try { localStorage.setItem(listenKey, player.listenOnly ? '1' : '0'); } catch (_) { /* private mode */ }
+    showListen();
+    if (hasSource()) startPlayback(isArchived() ? video.currentTime : 0);
   }
 
   // ---- media time (recordings) ----
@@ -214,12 +240,15 @@
     }, RETRY_MS);
   }
 
-  function startPlayback() {
+  // `at`: where a recording starts (the saved position when not given).
+  function startPlayback(at) {
     stopSource();
     player.lastProgress = performance.now();
     const vod = isArchived();
-    const url = vod ? archiveUrl : masterUrl;
-    const resumeAt = vod ? savedPosition() : 0;
+    const master = vod ? archiveUrl : masterUrl;
+    const audioOnly = player.listenOnly && player.audioFor === master && !!player.audioUrl;
+    const url = audioOnly ? player.audioUrl : master;
+    const resumeAt = vod ? (at > 0 ? at : savedPosition()) : 0;
     if (useHlsJs) {
       const hls = new window.Hls(vod ? { startPosition: resumeAt > 0 ? resumeAt : -1, fragLoadingMaxRetry: 6 } : {
         lowLatencyMode: true,
@@ -245,6 +274,15 @@
         }
       });
       hls.on(window.Hls.Events.MANIFEST_PARSED, () => { if (player.wantPlay) tryPlay(); });
+      if (!audioOnly) {
+        hls.on(window.Hls.Events.MANIFEST_LOADED, (_ev, data) => {
+          player.audioFor = master;
+          player.audioUrl = audioVariant(data.levels);
+          showListen();
+          // Remembered "listen only": now that the audio rendition is known, play it instead.
+          if (player.listenOnly && player.audioUrl) setTimeout(() => { if (hls === player.hls) startPlayback(resumeAt); }, 0);
+        });
+      }
       if (vod) {
         hls.on(window.Hls.Events.INIT_PTS_FOUND, (_ev, data) => {
           if (data.frag && data.frag.cc === 0 && data.timescale > 0) {
@@ -341,9 +379,11 @@
 
   // ---- wiring ----
   playBtn.addEventListener('click', onPlayClick);
+  listenBtn.addEventListener('click', toggleListen);
   goLiveBtn.addEventListener('click', () => { goLive(true); if (video.paused) tryPlay(); });
   video.addEventListener('playing', () => {
     playBtn.hidden = true;
+    showListen();
     video.controls = true;  // volume and full screen from here on
     if (player.event && player.event.state === 'live') setBanner('', '');
   });
