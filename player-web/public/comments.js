@@ -17,6 +17,9 @@
   const status = $('audience-status'), viewers = $('viewers'), summary = $('rating-summary'), thanks = $('rating-thanks');
   const stars = Array.from(document.querySelectorAll('#stars button'));
   const kMaxShown = 200;
+  const i18n = window.sredaI18n;
+  const T = (key, vars) => i18n.t(key, vars);
+  let lastRating = null, lastViewers = null;
 
   function stored(key, make) {
     try {
@@ -61,29 +64,27 @@
   }
 
   function showRating(r) {
-    summary.textContent = r.count
-      ? `Средняя оценка ${r.average.toFixed(1).replace('.', ',')} из 5 (оценок: ${r.count})`
-      : 'Оценок пока нет';
+    lastRating = r;
+    const avg = r.average.toLocaleString(i18n.locale(), { minimumFractionDigits: 1, maximumFractionDigits: 1 });
+    summary.textContent = r.count ? T('watch.rating', { avg, n: r.count }) : T('watch.rating.none');
+  }
+
+  function showViewers(n) {
+    lastViewers = n;
+    viewers.textContent = T('watch.viewers', { n });
   }
 
   function markStars(n) {
     stars.forEach((b, i) => b.setAttribute('aria-pressed', String(i < n)));
   }
 
-  const kErrors = {
-    rate_limited: 'Слишком часто. Подождите немного.',
-    slow_mode: 'Сейчас можно писать не чаще раза в несколько секунд.',
-    too_long: 'Сообщение слишком длинное (не больше 500 знаков).',
-    empty: 'Напишите что-нибудь.',
-    held: 'Спасибо! Сообщение появится после проверки модератором.',
-    banned: 'Вы не можете писать в этом обсуждении.',
-    too_many_connections: 'Слишком много подключений с вашего адреса.',
-  };
+  const kErrors = ['rate_limited', 'slow_mode', 'too_long', 'empty', 'held', 'banned', 'too_many_connections'];
+  const errorText = (code, message) => (kErrors.includes(code) ? T(`watch.err.${code}`) : message);
 
   function connect() {
     const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
     ws = new WebSocket(`${proto}//${location.host}/ws`, 'sreda.v1');
-    const nick = (nickInput.value.trim() || 'Зритель').slice(0, 40);
+    const nick = (nickInput.value.trim() || T('watch.nick.default')).slice(0, 40);
     ws.onopen = () => ws.send(JSON.stringify({ type: 'join', event_id: eventId, viewer_id: viewerId, nick }));
     ws.onmessage = (e) => {
       let msg;
@@ -95,7 +96,7 @@
           if (!replay.on) { list.replaceChildren(); msg.comments.forEach(addComment); }
           showRating(msg.rating);
           markStars(msg.your_rating || 0);
-          viewers.textContent = `Смотрят: ${msg.viewers}`;
+          showViewers(msg.viewers);
           panel.hidden = false;
           say('');
           if (pending) { ws.send(JSON.stringify({ type: 'comment', text: pending })); pending = null; textInput.value = ''; }
@@ -109,10 +110,10 @@
         }
         case 'rating': showRating(msg); break;
         case 'rated': markStars(msg.stars); thanks.hidden = false; break;
-        case 'viewers': viewers.textContent = `Смотрят: ${msg.count}`; break;
+        case 'viewers': showViewers(msg.count); break;
         case 'error':
           if (msg.code === 'banned' || msg.code === 'too_many_connections') refused = true;
-          say(kErrors[msg.code] || msg.message);
+          say(errorText(msg.code, msg.message));
           break;
         default: break;
       }
@@ -129,9 +130,9 @@
   form.addEventListener('submit', (e) => {
     e.preventDefault();
     const text = textInput.value.trim();
-    if (!text) { say(kErrors.empty); return; }
+    if (!text) { say(errorText('empty')); return; }
     try { localStorage.setItem('sreda.nick', nickInput.value.trim()); } catch (err) { /* private mode */ }
-    const nick = nickInput.value.trim() || 'Зритель';
+    const nick = nickInput.value.trim() || T('watch.nick.default');
     if (ws && ws.readyState === WebSocket.OPEN && joinedNick === nick) {
       ws.send(JSON.stringify({ type: 'comment', text }));
       textInput.value = '';
@@ -156,7 +157,7 @@
         if (!r.ok) throw new Error(`HTTP ${r.status}`);
         page = await r.json();
       } catch (err) {
-        say('Не удалось загрузить комментарии. Пробуем снова…');
+        say(T('watch.replay.error'));
         await new Promise((res) => setTimeout(res, 5000));
         continue;
       }
@@ -197,6 +198,7 @@
   function startReplay() {
     replay.on = true;
     form.hidden = true;
+    document.getElementById('replay-note').hidden = false;
     list.replaceChildren();
     panel.hidden = false;
     const video = document.getElementById('video');
@@ -204,6 +206,11 @@
     replay.timer = setInterval(render, 250);  // timeupdate comes ~4 times a second; this keeps it even
     loadReplay();
   }
+
+  i18n.onChange(() => {
+    if (lastRating) showRating(lastRating);
+    if (lastViewers !== null) showViewers(lastViewers);
+  });
 
   document.addEventListener('sreda:event', (ev) => {
     const archived = ev.detail.state === 'archived';

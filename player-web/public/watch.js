@@ -20,10 +20,10 @@
   // (server/package/cmaf_packager.h, shared_clock): a segment's tfdt is the event's media time + 200 ms.
   const PACKAGER_RUN_GAP_MS = 200;
 
-  const STATES = {
-    scheduled: 'Скоро начнётся', live: 'Прямой эфир', intermission: 'Перерыв',
-    ended: 'Трансляция закончилась', archived: 'В архиве', cancelled: 'Отменено',
-  };
+  // Text: i18n.js (Russian by default, English switchable; settings.js renders the switches).
+  const i18n = window.sredaI18n;
+  const T = (key, vars) => i18n.t(key, vars);
+  const STATES = ['scheduled', 'live', 'intermission', 'ended', 'archived', 'cancelled'];
 
   const $ = (id) => document.getElementById(id);
   const video = $('video');
@@ -68,17 +68,17 @@
   // ---- text ----
   function timeOf(iso) {
     const d = new Date(iso);
-    const hm = d.toLocaleTimeString('ru-RU', { hour: '2-digit', minute: '2-digit' });
+    const hm = d.toLocaleTimeString(i18n.locale(), { hour: '2-digit', minute: '2-digit' });
     const today = new Date();
     const tomorrow = new Date(today.getFullYear(), today.getMonth(), today.getDate() + 1);
-    if (d.toDateString() === today.toDateString()) return `в ${hm}`;
-    if (d.toDateString() === tomorrow.toDateString()) return `завтра в ${hm}`;
-    return `${d.toLocaleDateString('ru-RU', { day: 'numeric', month: 'long' })} в ${hm}`;
+    if (d.toDateString() === today.toDateString()) return T('watch.at', { t: hm });
+    if (d.toDateString() === tomorrow.toDateString()) return T('watch.at.tomorrow', { t: hm });
+    return T('watch.at.date', { d: d.toLocaleDateString(i18n.locale(), { day: 'numeric', month: 'long' }), t: hm });
   }
 
   function whenText(e) {
     const opts = { weekday: 'long', day: 'numeric', month: 'long', hour: '2-digit', minute: '2-digit' };
-    return new Date(e.starts_at).toLocaleString('ru-RU', opts);
+    return new Date(e.starts_at).toLocaleString(i18n.locale(), opts);
   }
 
   function setBanner(text, kind) {
@@ -89,11 +89,11 @@
 
   function bannerFor(e) {
     switch (e.state) {
-      case 'scheduled': return [`Начало ${timeOf(e.starts_at)}`, 'scheduled'];
-      case 'intermission': return ['Студия скоро вернётся', 'intermission'];
-      case 'ended': return ['Трансляция закончилась — запись появится здесь', 'ended'];
-      case 'archived': return ['Трансляция закончилась, она есть в архиве', 'ended'];
-      case 'cancelled': return ['Трансляция отменена', 'cancelled'];
+      case 'scheduled': return [T('watch.banner.scheduled', { when: timeOf(e.starts_at) }), 'scheduled'];
+      case 'intermission': return [T('watch.banner.intermission'), 'intermission'];
+      case 'ended': return [T('watch.banner.ended'), 'ended'];
+      case 'archived': return [T('watch.banner.archived'), 'ended'];
+      case 'cancelled': return [T('watch.banner.cancelled'), 'cancelled'];
       default: return ['', ''];
     }
   }
@@ -102,7 +102,7 @@
 
   function durationText(s) {
     const m = Math.round(s / 60);
-    return m >= 60 ? `${Math.floor(m / 60)} ч ${m % 60} мин` : `${Math.max(m, 1)} мин`;
+    return m >= 60 ? T('watch.duration', { h: Math.floor(m / 60), m: m % 60 }) : T('watch.duration.min', { m: Math.max(m, 1) });
   }
 
   // ---- listen only ----
@@ -110,7 +110,7 @@
   function showListen() {
     listenBtn.hidden = !player.audioUrl || !hasSource();
     listenBtn.setAttribute('aria-pressed', String(player.listenOnly));
-    $('listen-label').textContent = player.listenOnly ? 'Включить видео' : 'Только звук';
+    $('listen-label').textContent = T(player.listenOnly ? 'watch.listen.off' : 'watch.listen');
   }
   // hls.js drops audio-only variants from hls.levels when the master playlist also has video ones, so the
   // audio rendition is found in the parsed master playlist (MANIFEST_LOADED) and loaded as its own source.
@@ -160,22 +160,22 @@
   }
 
   function showEvent(e) {
-    document.title = `${e.title} — Культурная среда`;
+    document.title = T('watch.doc.title', { title: e.title });
     $('title').textContent = e.title;
     $('studio').textContent = e.studio && e.studio.name ? e.studio.name : '';
-    $('state').textContent = STATES[e.state] || e.state;
+    $('state').textContent = STATES.includes(e.state) ? T(`watch.state.${e.state}`) : e.state;
     $('state').dataset.state = e.state;
     $('when').textContent = whenText(e);
     $('description').textContent = e.description || '';
     if (e.ics_url) $('ics').href = e.ics_url;
     let [text, kind] = bannerFor(e);
-    if (player.wantPlay && e.state === 'scheduled') text += '. Трансляция включится сама.';
-    if (player.wantPlay && e.state === 'intermission') text += '. Трансляция продолжится сама.';
+    if (player.wantPlay && e.state === 'scheduled') text += T('watch.banner.auto.start');
+    if (player.wantPlay && e.state === 'intermission') text += T('watch.banner.auto.resume');
     if (e.state === 'archived') {
       if (e.poster && !video.getAttribute('poster')) video.poster = e.poster;
-      text = e.duration_s ? `Запись трансляции, ${durationText(e.duration_s)}` : 'Запись трансляции';
-      if (!hasSource() && savedPosition() > 0) playLabel.textContent = 'Продолжить просмотр';
-      else if (!hasSource()) playLabel.textContent = 'Смотреть запись';
+      text = e.duration_s ? T('watch.banner.record.len', { d: durationText(e.duration_s) }) : T('watch.banner.record');
+      if (!hasSource() && savedPosition() > 0) playLabel.textContent = T('watch.play.resume');
+      else if (!hasSource()) playLabel.textContent = T('watch.play.record');
     }
     setBanner(text, kind);
     // Play is offered while something is or may soon be on; it is the one big thing on the page.
@@ -193,15 +193,15 @@
     try {
       const r = await fetch(`/api/public/events/${eventId}`, { cache: 'no-store' });
       if (r.status === 404) {
-        $('title').textContent = 'Такого события нет';
-        setBanner('Проверьте ссылку или откройте программу.', 'missing');
+        $('title').textContent = T('watch.missing');
+        setBanner(T('watch.missing.hint'), 'missing');
         playBtn.hidden = true;
         return;  // nothing will ever appear here
       }
       if (!r.ok) throw new Error(`HTTP ${r.status}`);
       e = await r.json();
     } catch (err) {
-      setBanner('Нет связи с сервером. Пробуем снова…', 'offline');
+      setBanner(T('watch.offline'), 'offline');
       schedulePoll(POLL_NOT_LIVE_MS);
       return;
     }
@@ -298,7 +298,7 @@
       video.src = url;
       if (resumeAt > 0) video.addEventListener('loadedmetadata', () => { video.currentTime = resumeAt; }, { once: true });
     } else {
-      setBanner('Этот браузер не умеет показывать трансляцию. Попробуйте Chrome, Firefox или Safari.', 'error');
+      setBanner(T('watch.unsupported'), 'error');
       return;
     }
     tryPlay();
@@ -311,7 +311,7 @@
     if (p && p.catch) {
       p.catch((err) => {
         if (err && err.name === 'NotAllowedError') {
-          playLabel.textContent = 'Нажмите, чтобы смотреть';
+          playLabel.textContent = T('watch.play.press');
           playBtn.hidden = false;
         }
         // AbortError: a new source replaced this one; nothing to do.
@@ -329,7 +329,7 @@
     } else {
       // Not on air yet: remember the wish; playback starts by itself when the studio goes live.
       if (e) showEvent(e);
-      playLabel.textContent = 'Ждём начала…';
+      playLabel.textContent = T('watch.play.waiting');
       schedulePoll(500);
     }
   }
@@ -368,7 +368,7 @@
     }
     const lat = live && isPlaying() ? latencySeconds() : null;
     if (lat !== null && Number.isFinite(lat)) {
-      latencyEl.textContent = `Отставание от эфира: ${lat.toLocaleString('ru-RU', { maximumFractionDigits: 1, minimumFractionDigits: 1 })} с`;
+      latencyEl.textContent = T('watch.latency', { s: lat.toLocaleString(i18n.locale(), { maximumFractionDigits: 1, minimumFractionDigits: 1 }) });
       liveBar.hidden = false;
       const target = player.hls && Number.isFinite(player.hls.targetLatency) ? player.hls.targetLatency : 4;
       goLiveBtn.classList.toggle('behind', lat > target + 3);
@@ -389,7 +389,7 @@
   });
   video.addEventListener('pause', () => {
     if (!player.wantPlay) return;
-    playLabel.textContent = 'Продолжить';
+    playLabel.textContent = T('watch.play.continue');
     playBtn.hidden = false;
   });
   video.addEventListener('error', () => {
@@ -420,8 +420,15 @@
     }
   });
 
+  // Another language: the text this script wrote is written again.
+  i18n.onChange(() => {
+    if (player.event) showEvent(player.event);
+    showListen();
+    tick();
+  });
+
   if (!eventId) {
-    $('title').textContent = 'Такого события нет';
+    $('title').textContent = T('watch.missing');
     return;
   }
   poll();
