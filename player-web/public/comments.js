@@ -103,7 +103,7 @@
           break;
         case 'comment': addComment(msg); break;
         case 'comment_removed': {
-          if (replay.on) break;
+          if (replay.on) { unreplay(Number(msg.id)); break; }
           const li = list.querySelector(`[data-id="${Number(msg.id)}"]`);
           if (li) li.remove();
           break;
@@ -162,14 +162,17 @@
         continue;
       }
       say('');
+      let added = 0;
       for (const c of page.comments) {
         if (c.media_ms === null || replay.ids.has(c.id)) continue;
         replay.ids.add(c.id);
         replay.comments.push(c);
+        ++added;
       }
       replay.shown = -1;  // re-render with what is known now
       render();
-      if (!page.more || page.next_from_ms === undefined) break;
+      // (added === 0: a whole page at one millisecond; the API cannot page past it)
+      if (!page.more || page.next_from_ms === undefined || added === 0) break;
       from = page.next_from_ms;  // the next page starts at the last comment's moment; known ids are skipped
     }
   }
@@ -193,6 +196,15 @@
       for (let i = Math.max(0, n - kMaxShown); i < n; ++i) appendComment(replay.comments[i]);
     }
     replay.shown = n;
+  }
+
+  // A curator hid a comment while this recording plays: it goes, and never comes back on a seek.
+  function unreplay(id) {
+    const i = replay.comments.findIndex((c) => c.id === id);
+    if (i < 0) return;
+    replay.comments.splice(i, 1);
+    replay.shown = -1;
+    render();
   }
 
   function startReplay() {

@@ -2,7 +2,7 @@
 // page a few seconds of media apart while ffmpeg publishes; one is hidden by a curator; the event ends and is
 // archived. The archived /watch page plays the recording: each visible comment appears only once playback's
 // media time has reached its media_ms (and soon after), the hidden one never appears, seeking back and
-// forth shows the right set, and the rating can still be given.
+// forth shows the right set, a comment hidden meanwhile goes, and the rating can still be given.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Sreda, Publisher, launchBrowser, stopAll, waitFor } from './lib/harness.mjs';
@@ -125,6 +125,15 @@ test('a recording shows each comment when playback reaches its moment; a hidden 
   assert.equal(await shownAt((visible[0].media_ms + visible[1].media_ms) / 2), 1);
   assert.equal(await shownAt(visible[1].media_ms + 1000), 2);
   assert.equal(await page.locator('#comments li', { hasText: HIDDEN }).count(), 0);
+
+  // A curator hides the first comment while the recording plays: it goes, and a seek does not bring it back.
+  const first = all.find((c) => c.text === TEXTS[0]);
+  const h = await sreda.api('POST', `/api/events/${event.id}/comments/${first.id}/hide`, undefined, sreda.token);
+  assert.equal(h.status, 200, h.text);
+  await page.locator('#comments li', { hasText: TEXTS[0] }).waitFor({ state: 'detached', timeout: 30000 });
+  visible.shift();
+  assert.equal(await shownAt(visible[0].media_ms + 1000), 1);
+  assert.deepEqual(await page.locator('#comments .text').allTextContents(), [TEXTS[2]]);
 
   // A recording can still be rated.
   await page.click('#stars button:nth-child(4)');
