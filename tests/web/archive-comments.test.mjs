@@ -6,6 +6,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Sreda, Publisher, launchBrowser, stopAll, waitFor } from './lib/harness.mjs';
+import { seriousViolations } from './lib/pages.mjs';
 
 const PUBLISH_S = 16;
 const TEXTS = ['Первый вопрос', 'Скрытое сообщение', 'Третий отзыв'];
@@ -82,6 +83,8 @@ test('a recording shows each comment when playback reaches its moment; a hidden 
   await page.locator('#audience').waitFor({ state: 'visible', timeout: 30000 });
   assert.equal(await page.isVisible('#comment-form'), false, 'no comment form under a recording');
   assert.equal(await page.locator('#comments li').count(), 0, 'no comment before playback');
+  assert.equal(await page.isVisible('#replay-note'), true, 'the page says how comments come in a recording');
+  assert.deepEqual(await seriousViolations(page), [], 'axe: the watch page of a recording');
   // Every comment put on the page, with the playback media time at that moment.
   await page.evaluate(() => {
     window.seen = [];

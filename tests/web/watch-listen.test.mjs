@@ -4,6 +4,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Sreda, Publisher, launchBrowser, stopAll, waitFor } from './lib/harness.mjs';
+import { seriousViolations } from './lib/pages.mjs';
 
 let sreda;
 let publisher;
@@ -77,6 +78,7 @@ test('"Listen only" switches to the audio rendition, is remembered, and switches
   assert.ok(!after.some((p) => p.startsWith(`/live/${event.id}/source/`)), `nothing from the video rendition: ${after}`);
   assert.equal(await page.getAttribute('#listen', 'aria-pressed'), 'true');
   assert.equal(await page.evaluate(() => localStorage.getItem('sreda.listenOnly')), '1');
+  assert.deepEqual(await seriousViolations(page), [], 'axe: the watch page, listening only');
 
   // Remembered: after a reload, Play goes straight to the audio rendition.
   await page.reload({ waitUntil: 'load' });
