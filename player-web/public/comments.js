@@ -1,6 +1,11 @@
 // The audience panel of the watch page: live comments, a star rating and the viewer count over the
 // WebSocket /ws (subprotocol sreda.v1, see server/audience/PROTOCOL.md). Text from viewers is only ever
 // put on the page with textContent, never as HTML.
+// A recording (the event is archived): the live comment stream is not shown. The visible comments come from
+// GET /api/public/events/{id}/comments (by media time, paged) and each appears when playback reaches its
+// media_ms (watch.js maps currentTime to media time: sredaPlayer.mediaMs()); seeking shows the right set
+// again. The WebSocket is still joined for the rating (the server takes ratings of recordings too) and the
+// viewer count; the comment form is hidden (a comment written now has no moment in the recording).
 (function () {
   'use strict';
   const m = location.pathname.match(/^\/watch\/(\d+)/);
@@ -12,6 +17,9 @@
   const status = $('audience-status'), viewers = $('viewers'), summary = $('rating-summary'), thanks = $('rating-thanks');
   const stars = Array.from(document.querySelectorAll('#stars button'));
   const kMaxShown = 200;
+  const i18n = window.sredaI18n;
+  const T = (key, vars) => i18n.t(key, vars);
+  let lastRating = null, lastViewers = null;
 
   function stored(key, make) {
     try {
@@ -28,10 +36,17 @@
   nickInput.value = stored('sreda.nick');
 
   let ws = null, joinedNick = null, pending = null, retryMs = 1000, refused = false;
+  let started = false;
+  const replay = { on: false, comments: [], ids: new Set(), shown: -1, timer: 0 };
 
   function say(text) { status.textContent = text; status.hidden = !text; }
 
   function addComment(c) {
+    if (replay.on) return;
+    appendComment(c);
+  }
+
+  function appendComment(c) {
     if (list.querySelector(`[data-id="${Number(c.id)}"]`)) return;
     const li = document.createElement('li');
     li.dataset.id = String(Number(c.id));
@@ -49,29 +64,27 @@
   }
 
   function showRating(r) {
-    summary.textContent = r.count
-      ? `Средняя оценка ${r.average.toFixed(1).replace('.', ',')} из 5 (оценок: ${r.count})`
-      : 'Оценок пока нет';
+    lastRating = r;
+    const avg = r.average.toLocaleString(i18n.locale(), { minimumFractionDigits: 1, maximumFractionDigits: 1 });
+    summary.textContent = r.count ? T('watch.rating', { avg, n: r.count }) : T('watch.rating.none');
+  }
+
+  function showViewers(n) {
+    lastViewers = n;
+    viewers.textContent = T('watch.viewers', { n });
   }
 
   function markStars(n) {
     stars.forEach((b, i) => b.setAttribute('aria-pressed', String(i < n)));
   }
 
-  const kErrors = {
-    rate_limited: 'Слишком часто. Подождите немного.',
-    slow_mode: 'Сейчас можно писать не чаще раза в несколько секунд.',
-    too_long: 'Сообщение слишком длинное (не больше 500 знаков).',
-    empty: 'Напишите что-нибудь.',
-    held: 'Спасибо! Сообщение появится после проверки модератором.',
-    banned: 'Вы не можете писать в этом обсуждении.',
-    too_many_connections: 'Слишком много подключений с вашего адреса.',
-  };
+  const kErrors = ['rate_limited', 'slow_mode', 'too_long', 'empty', 'held', 'banned', 'too_many_connections'];
+  const errorText = (code, message) => (kErrors.includes(code) ? T(`watch.err.${code}`) : message);
 
   function connect() {
     const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
     ws = new WebSocket(`${proto}//${location.host}/ws`, 'sreda.v1');
-    const nick = (nickInput.value.trim() || 'Зритель').slice(0, 40);
+    const nick = (nickInput.value.trim() || T('watch.nick.default')).slice(0, 40);
     ws.onopen = () => ws.send(JSON.stringify({ type: 'join', event_id: eventId, viewer_id: viewerId, nick }));
     ws.onmessage = (e) => {
       let msg;
@@ -80,27 +93,27 @@
         case 'welcome':
           joinedNick = nick;
           retryMs = 1000;
-          list.replaceChildren();
-          msg.comments.forEach(addComment);
+          if (!replay.on) { list.replaceChildren(); msg.comments.forEach(addComment); }
           showRating(msg.rating);
           markStars(msg.your_rating || 0);
-          viewers.textContent = `Смотрят: ${msg.viewers}`;
+          showViewers(msg.viewers);
           panel.hidden = false;
           say('');
           if (pending) { ws.send(JSON.stringify({ type: 'comment', text: pending })); pending = null; textInput.value = ''; }
           break;
         case 'comment': addComment(msg); break;
         case 'comment_removed': {
+          if (replay.on) { unreplay(Number(msg.id)); break; }
           const li = list.querySelector(`[data-id="${Number(msg.id)}"]`);
           if (li) li.remove();
           break;
         }
         case 'rating': showRating(msg); break;
         case 'rated': markStars(msg.stars); thanks.hidden = false; break;
-        case 'viewers': viewers.textContent = `Смотрят: ${msg.count}`; break;
+        case 'viewers': showViewers(msg.count); break;
         case 'error':
           if (msg.code === 'banned' || msg.code === 'too_many_connections') refused = true;
-          say(kErrors[msg.code] || msg.message);
+          say(errorText(msg.code, msg.message));
           break;
         default: break;
       }
@@ -117,9 +130,9 @@
   form.addEventListener('submit', (e) => {
     e.preventDefault();
     const text = textInput.value.trim();
-    if (!text) { say(kErrors.empty); return; }
+    if (!text) { say(errorText('empty')); return; }
     try { localStorage.setItem('sreda.nick', nickInput.value.trim()); } catch (err) { /* private mode */ }
-    const nick = nickInput.value.trim() || 'Зритель';
+    const nick = nickInput.value.trim() || T('watch.nick.default');
     if (ws && ws.readyState === WebSocket.OPEN && joinedNick === nick) {
       ws.send(JSON.stringify({ type: 'comment', text }));
       textInput.value = '';
@@ -133,5 +146,87 @@
     if (ws && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ type: 'rate', stars: i + 1 }));
   }));
 
-  connect();
+  // ---- replay of a recording ----
+  const kPage = 1000;
+  async function loadReplay() {
+    let from = 0;
+    for (;;) {
+      let page;
+      try {
+        const r = await fetch(`/api/public/events/${eventId}/comments?from_ms=${from}&limit=${kPage}`);
+        if (!r.ok) throw new Error(`HTTP ${r.status}`);
+        page = await r.json();
+      } catch (err) {
+        say(T('watch.replay.error'));
+        await new Promise((res) => setTimeout(res, 5000));
+        continue;
+      }
+      say('');
+      let added = 0;
+      for (const c of page.comments) {
+        if (c.media_ms === null || replay.ids.has(c.id)) continue;
+        replay.ids.add(c.id);
+        replay.comments.push(c);
+        ++added;
+      }
+      replay.shown = -1;  // re-render with what is known now
+      render();
+      // (added === 0: a whole page at one millisecond; the API cannot page past it)
+      if (!page.more || page.next_from_ms === undefined || added === 0) break;
+      from = page.next_from_ms;  // the next page starts at the last comment's moment; known ids are skipped
+    }
+  }
+
+  // The number of comments whose moment has come (comments are ordered by media_ms, then id).
+  function dueCount(now) {
+    let lo = 0, hi = replay.comments.length;
+    while (lo < hi) { const mid = (lo + hi) >> 1; if (replay.comments[mid].media_ms <= now) lo = mid + 1; else hi = mid; }
+    return lo;
+  }
+
+  function render() {
+    const player = window.sredaPlayer;
+    const now = player && player.mediaMs ? player.mediaMs() : null;
+    const n = now === null || (player.video && player.video.currentTime === 0 && player.video.paused) ? 0 : dueCount(now);
+    if (n === replay.shown) return;
+    if (n > replay.shown && replay.shown >= 0) {
+      for (let i = replay.shown; i < n; ++i) appendComment(replay.comments[i]);
+    } else {
+      list.replaceChildren();  // a seek backwards (or the first render): the set up to now, afresh
+      for (let i = Math.max(0, n - kMaxShown); i < n; ++i) appendComment(replay.comments[i]);
+    }
+    replay.shown = n;
+  }
+
+  // A curator hid a comment while this recording plays: it goes, and never comes back on a seek.
+  function unreplay(id) {
+    const i = replay.comments.findIndex((c) => c.id === id);
+    if (i < 0) return;
+    replay.comments.splice(i, 1);
+    replay.shown = -1;
+    render();
+  }
+
+  function startReplay() {
+    replay.on = true;
+    form.hidden = true;
+    document.getElementById('replay-note').hidden = false;
+    list.replaceChildren();
+    panel.hidden = false;
+    const video = document.getElementById('video');
+    for (const ev of ['timeupdate', 'seeked', 'seeking', 'playing']) video.addEventListener(ev, render);
+    replay.timer = setInterval(render, 250);  // timeupdate comes ~4 times a second; this keeps it even
+    loadReplay();
+  }
+
+  i18n.onChange(() => {
+    if (lastRating) showRating(lastRating);
+    if (lastViewers !== null) showViewers(lastViewers);
+  });
+
+  document.addEventListener('sreda:event', (ev) => {
+    const archived = ev.detail.state === 'archived';
+    if (archived && !replay.on) startReplay();
+    if (!started) { started = true; connect(); }
+  });
 }());

@@ -16,11 +16,14 @@
   const STALL_RELOAD_MS = 8000;    // live, wanted to play, no progress this long → reload the playlist
   const SEEK_S = 10;               // arrow keys in a recording (Shift: 60 s)
   const RESUME_MIN_S = 5;          // positions closer than this to the start or the end are not kept
+  // The packager puts every run of an event on its output timeline at media time + run_gap_ms
+  // (server/package/cmaf_packager.h, shared_clock): a segment's tfdt is the event's media time + 200 ms.
+  const PACKAGER_RUN_GAP_MS = 200;
 
-  const STATES = {
-    scheduled: 'Скоро начнётся', live: 'Прямой эфир', intermission: 'Перерыв',
-    ended: 'Трансляция закончилась', archived: 'В архиве', cancelled: 'Отменено',
-  };
+  // Text: i18n.js (Russian by default, English switchable; settings.js renders the switches).
+  const i18n = window.sredaI18n;
+  const T = (key, vars) => i18n.t(key, vars);
+  const STATES = ['scheduled', 'live', 'intermission', 'ended', 'archived', 'cancelled'];
 
   const $ = (id) => document.getElementById(id);
   const video = $('video');
@@ -30,12 +33,14 @@
   const liveBar = $('live-bar');
   const latencyEl = $('latency');
   const goLiveBtn = $('go-live');
+  const listenBtn = $('listen');
 
   const m = location.pathname.match(/^\/watch\/(\d+)/);
   const eventId = m ? m[1] : null;
   const masterUrl = eventId ? `/live/${eventId}/master.m3u8` : null;
   const archiveUrl = eventId ? `/archive/${eventId}/master.m3u8` : null;
   const resumeKey = `sreda.resume.${eventId}`;
+  const listenKey = 'sreda.listenOnly';  // remembered for every event: "1" = sound only
 
   const player = {
     event: null,        // the last public event seen
@@ -46,6 +51,13 @@
     lastTime: -1,
     pollTimer: 0,
     retryTimer: 0,
+    // Recordings: the event's media time (ms) at currentTime 0 — see mediaMs(). null until known.
+    mediaStartMs: null,
+    mediaMs,
+    // Listen only: the master playlist's audio-only variant (CODECS mp4a only), played on its own.
+    listenOnly: readListenOnly(),
+    audioUrl: null,     // that variant's media playlist, for the master playlist in audioFor
+    audioFor: null,
     video,
   };
   window.sredaPlayer = player;  // for the browser tests and for curious viewers' consoles
@@ -56,17 +68,17 @@
   // ---- text ----
   function timeOf(iso) {
     const d = new Date(iso);
-    const hm = d.toLocaleTimeString('ru-RU', { hour: '2-digit', minute: '2-digit' });
+    const hm = d.toLocaleTimeString(i18n.locale(), { hour: '2-digit', minute: '2-digit' });
     const today = new Date();
     const tomorrow = new Date(today.getFullYear(), today.getMonth(), today.getDate() + 1);
-    if (d.toDateString() === today.toDateString()) return `в ${hm}`;
-    if (d.toDateString() === tomorrow.toDateString()) return `завтра в ${hm}`;
-    return `${d.toLocaleDateString('ru-RU', { day: 'numeric', month: 'long' })} в ${hm}`;
+    if (d.toDateString() === today.toDateString()) return T('watch.at', { t: hm });
+    if (d.toDateString() === tomorrow.toDateString()) return T('watch.at.tomorrow', { t: hm });
+    return T('watch.at.date', { d: d.toLocaleDateString(i18n.locale(), { day: 'numeric', month: 'long' }), t: hm });
   }
 
   function whenText(e) {
     const opts = { weekday: 'long', day: 'numeric', month: 'long', hour: '2-digit', minute: '2-digit' };
-    return new Date(e.starts_at).toLocaleString('ru-RU', opts);
+    return new Date(e.starts_at).toLocaleString(i18n.locale(), opts);
   }
 
   function setBanner(text, kind) {
@@ -77,11 +89,11 @@
 
   function bannerFor(e) {
     switch (e.state) {
-      case 'scheduled': return [`Начало ${timeOf(e.starts_at)}`, 'scheduled'];
-      case 'intermission': return ['Студия скоро вернётся', 'intermission'];
-      case 'ended': return ['Трансляция закончилась — запись появится здесь', 'ended'];
-      case 'archived': return ['Трансляция закончилась, она есть в архиве', 'ended'];
-      case 'cancelled': return ['Трансляция отменена', 'cancelled'];
+      case 'scheduled': return [T('watch.banner.scheduled', { when: timeOf(e.starts_at) }), 'scheduled'];
+      case 'intermission': return [T('watch.banner.intermission'), 'intermission'];
+      case 'ended': return [T('watch.banner.ended'), 'ended'];
+      case 'archived': return [T('watch.banner.archived'), 'ended'];
+      case 'cancelled': return [T('watch.banner.cancelled'), 'cancelled'];
       default: return ['', ''];
     }
   }
@@ -90,7 +102,43 @@
 
   function durationText(s) {
     const m = Math.round(s / 60);
-    return m >= 60 ? `${Math.floor(m / 60)} ч ${m % 60} мин` : `${Math.max(m, 1)} мин`;
+    return m >= 60 ? T('watch.duration', { h: Math.floor(m / 60), m: m % 60 }) : T('watch.duration.min', { m: Math.max(m, 1) });
+  }
+
+  // ---- listen only ----
+  function readListenOnly() { try { return localStorage.getItem(listenKey) === '1'; } catch (_) { return false; } }
+  function showListen() {
+    listenBtn.hidden = !player.audioUrl || !hasSource();
+    listenBtn.setAttribute('aria-pressed', String(player.listenOnly));
+    $('listen-label').textContent = T(player.listenOnly ? 'watch.listen.off' : 'watch.listen');
+  }
+  // hls.js drops audio-only variants from hls.levels when the master playlist also has video ones, so the
+  // audio rendition is found in the parsed master playlist (MANIFEST_LOADED) and loaded as its own source.
+  function audioVariant(levels) {
+    const a = (levels || []).find((l) => l.audioCodec && !l.videoCodec && !l.width && !(l.attrs && l.attrs.RESOLUTION));
+    return a ? (Array.isArray(a.url) ? a.url[0] : a.url) : null;
+  }
+  function toggleListen() {
+    player.listenOnly = !player.listenOnly;
+    try { localStorage.setItem(listenKey, player.listenOnly ? '1' : '0'); } catch (_) { /* private mode */ }
+    showListen();
+    if (hasSource()) startPlayback(isArchived() ? video.currentTime : 0);
+  }
+
+  // ---- media time (recordings) ----
+  // Comments carry media_ms, the event's media clock (server/hub: the first session starts at 500 ms of
+  // headroom, later sessions continue after the previous one). The archive stores the packager's segments,
+  // whose tfdt is media time + PACKAGER_RUN_GAP_MS; a trim drops whole segments from the start. hls.js
+  // plays a VOD from currentTime 0 = the first listed segment and reports that segment's decode time as
+  // initPTS (baseTime / timescale, already moved back by the segment's playlist position), so
+  //   media_ms = initPTS_s * 1000 - PACKAGER_RUN_GAP_MS + currentTime * 1000
+  // is exact for the recording's first run (trimmed or not). After a DISCONTINUITY (the studio reconnected)
+  // hls.js continues on the playlist's EXTINF sum, and the media clock only skips the 500 ms session
+  // headroom there, so a comment may come up to ~0.5 s early per reconnect. Native HLS (Safari) has no
+  // initPTS: it is taken as the media clock's start.
+  function mediaMs() {
+    if (player.mediaStartMs === null) return null;
+    return player.mediaStartMs + video.currentTime * 1000;
   }
 
   // ---- resume position (recordings) ----
@@ -112,22 +160,22 @@
   }
 
   function showEvent(e) {
-    document.title = `${e.title} — Культурная среда`;
+    document.title = T('watch.doc.title', { title: e.title });
     $('title').textContent = e.title;
     $('studio').textContent = e.studio && e.studio.name ? e.studio.name : '';
-    $('state').textContent = STATES[e.state] || e.state;
+    $('state').textContent = STATES.includes(e.state) ? T(`watch.state.${e.state}`) : e.state;
     $('state').dataset.state = e.state;
     $('when').textContent = whenText(e);
     $('description').textContent = e.description || '';
     if (e.ics_url) $('ics').href = e.ics_url;
     let [text, kind] = bannerFor(e);
-    if (player.wantPlay && e.state === 'scheduled') text += '. Трансляция включится сама.';
-    if (player.wantPlay && e.state === 'intermission') text += '. Трансляция продолжится сама.';
+    if (player.wantPlay && e.state === 'scheduled') text += T('watch.banner.auto.start');
+    if (player.wantPlay && e.state === 'intermission') text += T('watch.banner.auto.resume');
     if (e.state === 'archived') {
       if (e.poster && !video.getAttribute('poster')) video.poster = e.poster;
-      text = e.duration_s ? `Запись трансляции, ${durationText(e.duration_s)}` : 'Запись трансляции';
-      if (!hasSource() && savedPosition() > 0) playLabel.textContent = 'Продолжить просмотр';
-      else if (!hasSource()) playLabel.textContent = 'Смотреть запись';
+      text = e.duration_s ? T('watch.banner.record.len', { d: durationText(e.duration_s) }) : T('watch.banner.record');
+      if (!hasSource() && savedPosition() > 0) playLabel.textContent = T('watch.play.resume');
+      else if (!hasSource()) playLabel.textContent = T('watch.play.record');
     }
     setBanner(text, kind);
     // Play is offered while something is or may soon be on; it is the one big thing on the page.
@@ -145,21 +193,22 @@
     try {
       const r = await fetch(`/api/public/events/${eventId}`, { cache: 'no-store' });
       if (r.status === 404) {
-        $('title').textContent = 'Такого события нет';
-        setBanner('Проверьте ссылку или откройте программу.', 'missing');
+        $('title').textContent = T('watch.missing');
+        setBanner(T('watch.missing.hint'), 'missing');
         playBtn.hidden = true;
         return;  // nothing will ever appear here
       }
       if (!r.ok) throw new Error(`HTTP ${r.status}`);
       e = await r.json();
     } catch (err) {
-      setBanner('Нет связи с сервером. Пробуем снова…', 'offline');
+      setBanner(T('watch.offline'), 'offline');
       schedulePoll(POLL_NOT_LIVE_MS);
       return;
     }
     const before = player.event ? player.event.state : null;
     player.event = e;
     showEvent(e);
+    document.dispatchEvent(new CustomEvent('sreda:event', { detail: e }));  // comments.js follows the state
     if (e.state === 'live') {
       if (player.wantPlay && (before !== 'live' || !hasSource())) startPlayback();
       schedulePoll(POLL_LIVE_MS);
@@ -191,12 +240,15 @@
     }, RETRY_MS);
   }
 
-  function startPlayback() {
+  // `at`: where a recording starts (the saved position when not given).
+  function startPlayback(at) {
     stopSource();
     player.lastProgress = performance.now();
     const vod = isArchived();
-    const url = vod ? archiveUrl : masterUrl;
-    const resumeAt = vod ? savedPosition() : 0;
+    const master = vod ? archiveUrl : masterUrl;
+    const audioOnly = player.listenOnly && player.audioFor === master && !!player.audioUrl;
+    const url = audioOnly ? player.audioUrl : master;
+    const resumeAt = vod ? (at > 0 ? at : savedPosition()) : 0;
     if (useHlsJs) {
       const hls = new window.Hls(vod ? { startPosition: resumeAt > 0 ? resumeAt : -1, fragLoadingMaxRetry: 6 } : {
         lowLatencyMode: true,
@@ -222,14 +274,31 @@
         }
       });
       hls.on(window.Hls.Events.MANIFEST_PARSED, () => { if (player.wantPlay) tryPlay(); });
+      if (!audioOnly) {
+        hls.on(window.Hls.Events.MANIFEST_LOADED, (_ev, data) => {
+          player.audioFor = master;
+          player.audioUrl = audioVariant(data.levels);
+          showListen();
+          // Remembered "listen only": now that the audio rendition is known, play it instead.
+          if (player.listenOnly && player.audioUrl) setTimeout(() => { if (hls === player.hls) startPlayback(resumeAt); }, 0);
+        });
+      }
+      if (vod) {
+        hls.on(window.Hls.Events.INIT_PTS_FOUND, (_ev, data) => {
+          if (data.frag && data.frag.cc === 0 && data.timescale > 0) {
+            player.mediaStartMs = (data.initPTS / data.timescale) * 1000 - PACKAGER_RUN_GAP_MS;
+          }
+        });
+      }
       hls.loadSource(url);
       hls.attachMedia(video);
     } else if (useNative) {
       player.native = true;
+      if (vod) player.mediaStartMs = 0;
       video.src = url;
       if (resumeAt > 0) video.addEventListener('loadedmetadata', () => { video.currentTime = resumeAt; }, { once: true });
     } else {
-      setBanner('Этот браузер не умеет показывать трансляцию. Попробуйте Chrome, Firefox или Safari.', 'error');
+      setBanner(T('watch.unsupported'), 'error');
       return;
     }
     tryPlay();
@@ -242,7 +311,7 @@
     if (p && p.catch) {
       p.catch((err) => {
         if (err && err.name === 'NotAllowedError') {
-          playLabel.textContent = 'Нажмите, чтобы смотреть';
+          playLabel.textContent = T('watch.play.press');
           playBtn.hidden = false;
         }
         // AbortError: a new source replaced this one; nothing to do.
@@ -260,7 +329,7 @@
     } else {
       // Not on air yet: remember the wish; playback starts by itself when the studio goes live.
       if (e) showEvent(e);
-      playLabel.textContent = 'Ждём начала…';
+      playLabel.textContent = T('watch.play.waiting');
       schedulePoll(500);
     }
   }
@@ -299,7 +368,7 @@
     }
     const lat = live && isPlaying() ? latencySeconds() : null;
     if (lat !== null && Number.isFinite(lat)) {
-      latencyEl.textContent = `Отставание от эфира: ${lat.toLocaleString('ru-RU', { maximumFractionDigits: 1, minimumFractionDigits: 1 })} с`;
+      latencyEl.textContent = T('watch.latency', { s: lat.toLocaleString(i18n.locale(), { maximumFractionDigits: 1, minimumFractionDigits: 1 }) });
       liveBar.hidden = false;
       const target = player.hls && Number.isFinite(player.hls.targetLatency) ? player.hls.targetLatency : 4;
       goLiveBtn.classList.toggle('behind', lat > target + 3);
@@ -310,15 +379,17 @@
 
   // ---- wiring ----
   playBtn.addEventListener('click', onPlayClick);
+  listenBtn.addEventListener('click', toggleListen);
   goLiveBtn.addEventListener('click', () => { goLive(true); if (video.paused) tryPlay(); });
   video.addEventListener('playing', () => {
     playBtn.hidden = true;
+    showListen();
     video.controls = true;  // volume and full screen from here on
     if (player.event && player.event.state === 'live') setBanner('', '');
   });
   video.addEventListener('pause', () => {
     if (!player.wantPlay) return;
-    playLabel.textContent = 'Продолжить';
+    playLabel.textContent = T('watch.play.continue');
     playBtn.hidden = false;
   });
   video.addEventListener('error', () => {
@@ -349,8 +420,15 @@
     }
   });
 
+  // Another language: the text this script wrote is written again.
+  i18n.onChange(() => {
+    if (player.event) showEvent(player.event);
+    showListen();
+    tick();
+  });
+
   if (!eventId) {
-    $('title').textContent = 'Такого события нет';
+    $('title').textContent = T('watch.missing');
     return;
   }
   poll();
