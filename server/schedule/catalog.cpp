@@ -72,10 +72,19 @@ std::optional<Studio> find_studio_by_key(store::Db& db, const std::string& key) 
   return one_studio(db, "stream_key = ?", key);
 }
 
+std::string new_stream_key() {
+  // 192 bits, 32 URL-safe characters. Never starting with '-' or '_': studios paste keys into command lines
+  // (ffmpeg, scripts/publish-test), where a leading dash reads as an option.
+  for (;;) {
+    std::string key = core::random_token(24);
+    if (key[0] != '-' && key[0] != '_') return key;
+  }
+}
+
 Studio create_studio(store::Db& db, const std::string& name, int64_t now) {
   Studio s;
   s.name = name;
-  s.stream_key = core::random_token(24);  // 192-bit key, 32 URL-safe characters
+  s.stream_key = new_stream_key();
   s.created_at = s.updated_at = now;
   auto st = db.prepare(
       "INSERT INTO studios (name, name_key, stream_key, created_at, updated_at) VALUES (?, ?, ?, ?, ?)");
@@ -101,7 +110,7 @@ void set_studio_passphrase(store::Db& db, int64_t id, const std::string& passphr
 }
 
 std::string rotate_studio_key(store::Db& db, int64_t id, int64_t now) {
-  std::string key = core::random_token(24);
+  std::string key = new_stream_key();
   db.prepare("UPDATE studios SET stream_key = ?, updated_at = ? WHERE id = ?").bind(1, key).bind(2, now).bind(3, id)
       .run();
   return key;

@@ -14,6 +14,8 @@ std::vector<Studio> list_studios(store::Db& db);
 std::optional<Studio> find_studio(store::Db& db, int64_t id);
 std::optional<Studio> find_studio_by_name(store::Db& db, const std::string& name);
 std::optional<Studio> find_studio_by_key(store::Db& db, const std::string& stream_key);
+// A new stream key: 192 random bits as 32 URL-safe characters, never starting with '-' or '_'.
+std::string new_stream_key();
 Studio create_studio(store::Db& db, const std::string& name, int64_t now);
 void rename_studio(store::Db& db, int64_t id, const std::string& name, int64_t now);
 void set_studio_passphrase(store::Db& db, int64_t id, const std::string& passphrase, int64_t now);

@@ -2,6 +2,7 @@
 
 #include "server/core/clock.h"
 #include "server/core/text.h"
+#include "server/schedule/catalog.h"
 #include "server/schedule/event.h"
 #include "server/schedule/ical.h"
 
@@ -124,5 +125,15 @@ TEST(ICal, CalendarHasTheRequiredProperties) {
                            "DTEND:20300101T170000Z\r\n", "SUMMARY:Урок\r\n",
                            "URL:https://culture.example/watch/7\r\n", "STATUS:CANCELLED\r\n", "END:VCALENDAR\r\n"}) {
     EXPECT_NE(cal.find(want), std::string::npos) << want;
+  }
+}
+
+// A key pasted into a command line must not read as an option (one key in 32 used to start with '-' or '_').
+TEST(StreamKeys, NeverStartWithADashOrUnderscore) {
+  for (int i = 0; i < 4000; ++i) {
+    const std::string key = sreda::schedule::new_stream_key();
+    ASSERT_EQ(key.size(), 32u);
+    ASSERT_NE(key[0], '-') << key;
+    ASSERT_NE(key[0], '_') << key;
   }
 }

@@ -152,7 +152,7 @@ export class Sreda {
 export class Publisher {
   constructor(key, rtmpPort, seconds) {
     this.log = [];
-    this.proc = spawn(join(REPO, 'scripts/publish-test'), ['--small', key, `127.0.0.1:${rtmpPort}`, String(seconds)], {
+    this.proc = spawn(join(REPO, 'scripts/publish-test'), ['--small', '--', key, `127.0.0.1:${rtmpPort}`, String(seconds)], {
       stdio: ['ignore', 'ignore', 'pipe'],
       env: { ...process.env, FFMPEG_LOGLEVEL: 'error' },
     });
