@@ -28,7 +28,10 @@ class RtmpIngestTest(LiveServerTest):
                 self.assertIn(fact, p)
             self.assertEqual(studio.state(), "live")
             # The master playlist describes the real stream.
-            master = self.server.get(f"/live/{studio.event_id}/master.m3u8")
+            # (Media facts come from the ingest thread; the packagers start a moment later, and until then the
+            # master answers 404 "not started yet", which players retry.)
+            master = wait_for(lambda: (lambda r: r if r.status == 200 else None)(
+                self.server.get(f"/live/{studio.event_id}/master.m3u8")), 15, "the master playlist")
             self.assertEqual(master.status, 200)
             self.assertEqual(master.headers["content-type"], "application/vnd.apple.mpegurl")
             self.assertRegex(master.text, r'RESOLUTION=320x240')
