@@ -185,6 +185,7 @@ class SrtServerTest : public ::testing::Test {
   void start(SrtServerOptions options = {}) {
     options.listen = "127.0.0.1";
     options.port = 0;
+    options.quiet_after_ms = 0;  // every caller in these tests finds the loop asleep and must wake it
     server_ = std::make_unique<SrtServer>(options, handler_);
     auto r = server_->start();
     ASSERT_TRUE(r.ok()) << r.error().message;

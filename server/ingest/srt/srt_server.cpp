@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <map>
 #include <optional>
@@ -26,6 +27,9 @@ namespace {
 
 constexpr int loop_wait_ms = 50;               // also the latency of disconnect() and of on_refused()
 constexpr int retry_wait_ms = 10;              // while some session holds bytes the consumer refused
+// A quiet loop (see SrtServerOptions::quiet_after_ms) is woken by a listen callback or stop(); this is
+// only a safety net.
+constexpr int quiet_check_ms = 30000;
 constexpr int64_t handshake_expiry_ms = 5000;  // callback said yes but no accepted socket came
 constexpr size_t max_message = 1500;           // > SRT_LIVE_MAX_PLSIZE (1456); live payloads are 1316
 constexpr size_t deliver_threshold = 64 * 1024;
@@ -110,6 +114,11 @@ struct SrtServer::Core {
   std::thread thread;
   std::atomic<bool> stopping{false};
 
+  std::mutex wake_mutex;  // the idle loop sleeps on `wake` until a listen callback or stop()
+  std::condition_variable wake;
+  bool woken = false;
+  int64_t last_activity_ms = 0;  // loop thread only
+
   std::mutex callback_mutex;  // held across each listen callback; guards `accepting`
   bool accepting = false;
 
@@ -127,6 +136,9 @@ struct SrtServer::Core {
   void queue_refusal(const std::string& remote, const std::string& reason);
   void run();
   void turn(std::vector<SRT_EPOLL_EVENT>& events);
+  bool quiet(int64_t now);
+  void sleep_while_quiet();
+  void wake_loop();
   void accept_one();
   void read_session(SRTSOCKET s);
   void deliver(Session& s);
@@ -207,6 +219,10 @@ int SrtServer::Core::listen_callback(void* opaque, SRTSOCKET ns, int hsversion, 
 // libsrt's receive thread, while the caller's handshake waits. Returning -1 rejects the connection with
 // the reason set by srt_setrejectreason.
 int SrtServer::Core::on_listen(SRTSOCKET ns, int hsversion, const sockaddr* peer, const char* streamid) {
+  struct Wake {  // whatever the answer, once it is recorded: an accept or a refusal to report follows
+    Core* core;
+    ~Wake() { core->wake_loop(); }
+  } wake_after{this};
   std::lock_guard gate(callback_mutex);
   std::string remote = address_text(peer);
   core::Logger l("srt " + remote);
@@ -262,8 +278,45 @@ void SrtServer::Core::queue_refusal(const std::string& remote, const std::string
 
 void SrtServer::Core::run() {
   std::vector<SRT_EPOLL_EVENT> events(64);
-  while (!stopping.load()) turn(events);
+  last_activity_ms = core::steady_ms();
+  while (!stopping.load()) {
+    if (quiet(core::steady_ms())) {
+      sleep_while_quiet();
+      continue;
+    }
+    turn(events);
+  }
   shutdown();
+}
+
+bool SrtServer::Core::quiet(int64_t now) {
+  if (!sessions.empty()) {
+    last_activity_ms = now;
+    return false;
+  }
+  {
+    std::lock_guard lock(mutex);
+    if (!pending.empty() || !refusals.empty()) {
+      last_activity_ms = now;
+      return false;
+    }
+  }
+  return now - last_activity_ms >= options.quiet_after_ms;
+}
+
+void SrtServer::Core::sleep_while_quiet() {
+  std::unique_lock lock(wake_mutex);
+  wake.wait_for(lock, std::chrono::milliseconds(quiet_check_ms), [&] { return woken || stopping.load(); });
+  if (woken) last_activity_ms = core::steady_ms();  // a caller is handshaking: poll until it is accepted
+  woken = false;
+}
+
+void SrtServer::Core::wake_loop() {
+  {
+    std::lock_guard lock(wake_mutex);
+    woken = true;
+  }
+  wake.notify_one();
 }
 
 void SrtServer::Core::turn(std::vector<SRT_EPOLL_EVENT>& events) {
@@ -504,6 +557,7 @@ void SrtServer::stop() {
   std::lock_guard lock(lifecycle_mutex_);
   if (!core_) return;
   core_->stopping.store(true);
+  core_->wake_loop();
   if (core_->thread.joinable()) core_->thread.join();
   core_.reset();
   port_.store(0);
