@@ -4,7 +4,10 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <cstdint>
+#include <memory>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -34,6 +37,8 @@ struct HttpResponse {
   int status = 200;
   std::string content_type = "application/json";
   std::string body;
+  // Instead of `body`: bytes shared with their producer (a live part, a poster), sent without a copy.
+  std::shared_ptr<const std::vector<uint8_t>> shared_body;
   std::vector<std::pair<std::string, std::string>> headers;  // lower-case names
   std::string file_path;   // when set, the file is streamed instead of body
   bool close = false;      // close the connection after this response
@@ -43,6 +48,11 @@ struct HttpResponse {
   static HttpResponse error(int status, const std::string& code, const std::string& message,
                             const std::string& field = "");
   static HttpResponse text(int status, const std::string& content_type, std::string body);
+
+  std::string_view payload() const {
+    if (shared_body) return {reinterpret_cast<const char*>(shared_body->data()), shared_body->size()};
+    return body;
+  }
 };
 
 // Delivers a response; callable from any thread, exactly once.

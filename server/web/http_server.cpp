@@ -3,6 +3,7 @@
 #include <pthread.h>
 
 #include <arpa/inet.h>
+#include <ev.h>
 #include <libwebsockets.h>
 
 #include <cstring>
@@ -25,7 +26,8 @@ struct HttpServer::Conn {
   bool headers_sent = false;
   size_t body_sent = 0;
   // The body with LWS_PRE bytes of headroom, copied once per response; slices of it are written.
-  std::vector<unsigned char> wire;
+  // Headroom + headers (+ body) of the response being written; not zero-filled (it is written over).
+  std::unique_ptr<unsigned char[]> wire;
 };
 
 struct HttpServer::WsConn {
@@ -129,7 +131,14 @@ core::Result<void> HttpServer::start() {
   retry.secs_since_valid_hangup = static_cast<uint16_t>(options_.ws_ping_interval_s * 2);
   info.retry_and_idle_policy = &retry;
   info.user = this;
-  info.options = LWS_SERVER_OPTION_VALIDATE_UTF8;
+  // The event loop is libev's (epoll), owned by us: lws's built-in loop is poll(), which scans every
+  // connection on every wake-up — with a thousand LL-HLS viewers or ten thousand WebSockets that scan
+  // was most of the server's CPU (measured with perf in scripts/bench/fanout).
+  loop_ = ev_loop_new(EVFLAG_AUTO | EVFLAG_NOSIGMASK);
+  if (!loop_) return core::Error{"listen", "cannot create the event loop (libev)", ""};
+  void* foreign_loops[1] = {loop_};
+  info.foreign_loops = foreign_loops;
+  info.options = LWS_SERVER_OPTION_VALIDATE_UTF8 | LWS_SERVER_OPTION_LIBEV;
   info.timeout_secs = 20;
   info.keepalive_timeout = 30;
   // An IPv4 address (or 0.0.0.0) must bind IPv4 only: lws binds IPv6 "any" unless told otherwise.
@@ -144,6 +153,10 @@ core::Result<void> HttpServer::start() {
   info.iface = iface.empty() ? nullptr : iface.c_str();
 
   context_ = lws_create_context(&info);
+  if (!context_) {
+    ev_loop_destroy(loop_);
+    loop_ = nullptr;
+  }
   if (!context_)
     return core::Error{"listen", "cannot listen for HTTP on " + options_.listen + ":" +
                                      std::to_string(options_.port) + " (address in use or not available?)", ""};
@@ -152,6 +165,8 @@ core::Result<void> HttpServer::start() {
   if (port_ <= 0) {
     lws_context_destroy(context_);
     context_ = nullptr;
+    ev_loop_destroy(loop_);
+    loop_ = nullptr;
     return core::Error{"listen", "cannot listen for HTTP on " + options_.listen + ":" + std::to_string(options_.port), ""};
   }
   {
@@ -167,9 +182,7 @@ core::Result<void> HttpServer::start() {
   thread_ = std::thread([this] {
     pthread_setname_np(pthread_self(), "sreda-web");
     web_thread_id_ = std::this_thread::get_id();
-    while (!stopping_.load()) {
-      if (lws_service(context_, 0) < 0) break;
-    }
+    ev_run(loop_, 0);  // until stop(): lws_cancel_service → EVENT_WAIT_CANCELLED → ev_break
   });
   return {};
 }
@@ -188,6 +201,8 @@ void HttpServer::stop() {
   if (tick_) lws_sul_cancel(&tick_->sul);
   lws_context_destroy(context_);  // WebSockets still open report their close to the handler here
   context_ = nullptr;
+  ev_loop_destroy(loop_);
+  loop_ = nullptr;
   conns_.clear();
   pending_.clear();
   ws_conns_.clear();
@@ -256,7 +271,7 @@ void HttpServer::respond_now(lws* wsi, Conn& c, HttpResponse response) {
   c.has_response = true;
   c.headers_sent = false;
   c.body_sent = 0;
-  c.wire.clear();
+  c.wire.reset();
   lws_callback_on_writable(wsi);
 }
 
@@ -270,6 +285,10 @@ int HttpServer::callback(lws* wsi, int reason_int, void* user, void* in, size_t 
   auto* self = ctx ? static_cast<HttpServer*>(lws_context_user(ctx)) : nullptr;
   if (!self) return 0;
   if (reason == LWS_CALLBACK_EVENT_WAIT_CANCELLED) {
+    if (self->stopping_.load()) {
+      ev_break(self->loop_, EVBREAK_ALL);
+      return 0;
+    }
     self->drain_outbox();
     return 0;
   }
@@ -503,6 +522,7 @@ void HttpServer::dispatch(lws* wsi, Conn& c) {
 int HttpServer::on_writable(lws* wsi, Conn& c) {
   if (!c.has_response) return 0;
   HttpResponse& r = c.response;
+  const std::string_view body = r.payload();
   const bool head = c.request.method == "HEAD";
   if (!r.file_path.empty()) {
     unsigned char extra[1024];
@@ -526,13 +546,13 @@ int HttpServer::on_writable(lws* wsi, Conn& c) {
     // Headers and (when it fits in one piece) the whole body go out in one write: one send and one
     // wake-up of the client per response instead of two.
     const size_t kHeaderRoom = 4096;
-    const bool with_body = !head && !r.body.empty() && r.body.size() <= kOneWriteBody;
-    c.wire.resize(LWS_PRE + kHeaderRoom + (with_body ? r.body.size() : 0));
-    unsigned char* start = c.wire.data() + LWS_PRE;
+    const bool with_body = !head && !body.empty() && body.size() <= kOneWriteBody;
+    c.wire = std::make_unique_for_overwrite<unsigned char[]>(LWS_PRE + kHeaderRoom + (with_body ? body.size() : 0));
+    unsigned char* start = c.wire.get() + LWS_PRE;
     unsigned char* p = start;
     unsigned char* end = start + kHeaderRoom - 1;
     if (lws_add_http_common_headers(wsi, static_cast<unsigned int>(r.status), r.content_type.c_str(),
-                                    r.body.size(), &p, end))
+                                    body.size(), &p, end))
       return -1;
     for (const auto& [name, value] : r.headers) {
       std::string n = name + ":";
@@ -550,13 +570,13 @@ int HttpServer::on_writable(lws* wsi, Conn& c) {
     if (lws_finalize_http_header(wsi, &p, end)) return -1;
     size_t n = static_cast<size_t>(p - start);
     if (with_body) {
-      std::memmove(p, r.body.data(), r.body.size());
-      n += r.body.size();
+      std::memcpy(p, body.data(), body.size());
+      n += body.size();
     }
     if (lws_write(wsi, start, n, LWS_WRITE_HTTP_HEADERS) != static_cast<int>(n)) return -1;
     c.headers_sent = true;
-    c.wire.clear();
-    if (r.body.empty() || head || with_body) return finish_transaction(wsi, c);
+    c.wire.reset();
+    if (body.empty() || head || with_body) return finish_transaction(wsi, c);
     lws_callback_on_writable(wsi);
     return 0;
   }
@@ -564,13 +584,13 @@ int HttpServer::on_writable(lws* wsi, Conn& c) {
   // or playlist in one write). The headroom lws needs before each piece is the already-sent body before
   // it (or the LWS_PRE bytes reserved at the start), which lws may overwrite.
   const size_t kPiece = 256 * 1024;
-  if (c.wire.empty()) {
-    c.wire.resize(LWS_PRE + r.body.size());
-    std::memcpy(c.wire.data() + LWS_PRE, r.body.data(), r.body.size());
+  if (!c.wire) {
+    c.wire = std::make_unique_for_overwrite<unsigned char[]>(LWS_PRE + body.size());
+    std::memcpy(c.wire.get() + LWS_PRE, body.data(), body.size());
   }
-  size_t n = std::min(kPiece, r.body.size() - c.body_sent);
-  const bool last = c.body_sent + n == r.body.size();
-  if (lws_write(wsi, c.wire.data() + LWS_PRE + c.body_sent, n, last ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) !=
+  size_t n = std::min(kPiece, body.size() - c.body_sent);
+  const bool last = c.body_sent + n == body.size();
+  if (lws_write(wsi, c.wire.get() + LWS_PRE + c.body_sent, n, last ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) !=
       static_cast<int>(n))
     return -1;
   c.body_sent += n;
@@ -590,7 +610,7 @@ int HttpServer::finish_transaction(lws* wsi, Conn& c) {
   c.has_response = false;
   c.response = HttpResponse{};
   c.request = HttpRequest{};
-  c.wire = {};
+  c.wire.reset();
   if (close) return -1;
   if (lws_http_transaction_completed(wsi)) return -1;
   return 0;

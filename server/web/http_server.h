@@ -22,6 +22,8 @@
 struct lws;
 struct lws_context;
 
+struct ev_loop;  // libev
+
 namespace sreda::web {
 
 struct HttpServerOptions {
@@ -83,6 +85,7 @@ class HttpServer : public WsTransport {
   std::vector<Route> routes_;
   Metrics& metrics_;
   lws_context* context_ = nullptr;
+  ::ev_loop* loop_ = nullptr;  // libev (epoll): lws's default poll() loop costs O(connections) per wake-up
   int port_ = 0;
   std::thread thread_;
   std::atomic<bool> stopping_{false};

@@ -15,7 +15,7 @@ HttpResponse not_found(const std::string& what) { return HttpResponse::error(404
 HttpResponse bytes_response(const package::BytesPtr& bytes, const char* type) {
   HttpResponse r;
   r.content_type = type;
-  r.body.assign(reinterpret_cast<const char*>(bytes->data()), bytes->size());
+  r.shared_body = bytes;
   r.headers = {{"cache-control", "public, max-age=31536000, immutable"}, {"access-control-allow-origin", "*"}};
   return r;
 }
