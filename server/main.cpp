@@ -1,5 +1,6 @@
 // sreda: a real-time streaming server for online cultural events.
 #include <gst/gst.h>
+#include <malloc.h>
 #include <signal.h>
 
 #include <chrono>
@@ -18,6 +19,12 @@
 extern char** environ;
 
 int main(int argc, char** argv) {
+  // Media buffers (a 2 s segment is ~600 KiB at 2.5 Mb/s) are allocated and freed all the time. With
+  // glibc's defaults each one came from fresh pages (mmap above the threshold, and the ingest thread's
+  // arena trimmed back to the kernel after every free): zero-filling those pages was a quarter of the
+  // ingest thread's CPU (perf, scripts/bench/ingest). Keep freed memory for reuse instead.
+  mallopt(M_MMAP_THRESHOLD, 32 << 20);
+  mallopt(M_TRIM_THRESHOLD, 128 << 20);
   std::map<std::string, std::string> env;
   for (char** e = environ; *e; ++e) {
     std::string kv = *e;
