@@ -14,6 +14,7 @@
   const eventId = Number(m[1]);
   const $ = (id) => document.getElementById(id);
   const list = $('comments'), form = $('comment-form'), nickInput = $('nick'), textInput = $('comment-text');
+  const askInput = $('ask-question');
   const status = $('audience-status'), viewers = $('viewers'), summary = $('rating-summary'), thanks = $('rating-thanks');
   const stars = Array.from(document.querySelectorAll('#stars button'));
   const kMaxShown = 200;
@@ -56,11 +57,34 @@
     const text = document.createElement('span');
     text.className = 'text';
     text.textContent = c.text;
+    if (c.question) {
+      const badge = document.createElement('span');
+      badge.className = 'q-badge';
+      li.classList.add('question');
+      li.append(badge);
+    }
     li.append(who, ': ', text);
+    markAnswered(li, Boolean(c.answered));
     const atBottom = list.scrollTop + list.clientHeight >= list.scrollHeight - 40;
     list.append(li);
     while (list.children.length > kMaxShown) list.firstElementChild.remove();
     if (atBottom) list.scrollTop = list.scrollHeight;
+  }
+
+  // A question's badge: "Question", or "Question — answered" once the artist or a curator marked it.
+  function markAnswered(li, answered) {
+    const badge = li.querySelector('.q-badge');
+    if (!badge) return;
+    li.classList.toggle('answered', answered);
+    badge.dataset.i18n = answered ? 'watch.q.answered' : 'watch.q.open';
+    badge.textContent = T(badge.dataset.i18n);
+  }
+
+  function answered(id) {
+    const c = replay.comments.find((x) => x.id === id);
+    if (c) c.answered = true;
+    const li = list.querySelector(`[data-id="${id}"]`);
+    if (li) markAnswered(li, true);
   }
 
   function showRating(r) {
@@ -99,7 +123,7 @@
           showViewers(msg.viewers);
           panel.hidden = false;
           say('');
-          if (pending) { ws.send(JSON.stringify({ type: 'comment', text: pending })); pending = null; textInput.value = ''; }
+          if (pending) { ws.send(JSON.stringify(pending)); pending = null; textInput.value = ''; askInput.checked = false; }
           break;
         case 'comment': addComment(msg); break;
         case 'comment_removed': {
@@ -108,6 +132,7 @@
           if (li) li.remove();
           break;
         }
+        case 'comment_answered': answered(Number(msg.id)); break;
         case 'rating': showRating(msg); break;
         case 'rated': markStars(msg.stars); thanks.hidden = false; break;
         case 'viewers': showViewers(msg.count); break;
@@ -133,12 +158,14 @@
     if (!text) { say(errorText('empty')); return; }
     try { localStorage.setItem('sreda.nick', nickInput.value.trim()); } catch (err) { /* private mode */ }
     const nick = nickInput.value.trim() || T('watch.nick.default');
+    const message = { type: 'comment', text, question: askInput.checked };
     if (ws && ws.readyState === WebSocket.OPEN && joinedNick === nick) {
-      ws.send(JSON.stringify({ type: 'comment', text }));
+      ws.send(JSON.stringify(message));
       textInput.value = '';
+      askInput.checked = false;
       return;
     }
-    pending = text;  // a new name: join again under it, then send
+    pending = message;  // a new name: join again under it, then send
     if (ws) ws.close(); else connect();
   });
 

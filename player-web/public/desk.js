@@ -276,7 +276,10 @@
     });
     const keyRow = copyRow(`${base}-key`, t('desk.obs.key'), urls.key, true);
     const srtRow = copyRow(`${base}-srt`, t('desk.obs.srt.url'), urls.srt, true);
+    // The artist's view link shows the stream key too: hidden like the key until "show key".
+    const viewRow = s.view_url ? copyRow(`${base}-view`, t('desk.view.link'), new URL(s.view_url, location.href).href, true) : null;
     secretRows.push(keyRow.querySelector('input'), srtRow.querySelector('input'));
+    if (viewRow) secretRows.push(viewRow.querySelector('input'));
     card.append(
       el('h4', {}, t('desk.obs')),
       el('p', { class: 'quiet' }, t('desk.obs.rtmp')),
@@ -285,9 +288,14 @@
       el('p', { class: 'quiet' }, t('desk.obs.srt')),
       srtRow,
       el('p', { class: 'quiet' }, t('desk.obs.hint')),
+      el('h4', {}, t('desk.view')),
+      el('p', { class: 'quiet' }, t('desk.view.hint')),
+      viewRow,
       el('div', { class: 'actions' }, show,
         state.me.role === 'admin' && el('button', { type: 'button', id: `${base}-rotate`, class: 'danger',
-          onclick: () => rotateKey(s) }, t('desk.key.rotate'))));
+          onclick: () => rotateKey(s) }, t('desk.key.rotate')),
+        state.me.role === 'admin' && el('button', { type: 'button', id: `${base}-rotate-view`, class: 'danger',
+          onclick: () => rotateViewLink(s) }, t('desk.view.rotate'))));
     return card;
   }
 
@@ -311,6 +319,17 @@
       await api('POST', `/api/studios/${s.id}/rotate-key`);
       await loadStudios();
       notice(t('desk.key.rotated', { name: s.name }));
+    } catch (err) {
+      if (err instanceof ApiError) notice(serverText(err.error));
+    }
+  }
+
+  async function rotateViewLink(s) {
+    if (!(await confirmDialog(t('desk.view.rotate.confirm', { name: s.name })))) return;
+    try {
+      await api('POST', `/api/studios/${s.id}/rotate-view-token`);
+      await loadStudios();
+      notice(t('desk.view.rotated', { name: s.name }));
     } catch (err) {
       if (err instanceof ApiError) notice(serverText(err.error));
     }
@@ -663,8 +682,11 @@
     const when = c.media_ms === null || c.media_ms === undefined ? fmt.time(c.at) : `${fmt.time(c.at)} (${clock(c.media_ms)})`;
     const who = `${c.nick}: ${c.text}`;
     const banned = bannedHow(c.viewer_id);
-    const li = el('li', { id: `mod-comment-${c.id}`, class: `mod-comment status-${c.status}`, 'data-status': c.status },
-      el('p', { class: 'meta' }, el('span', { class: 'nick' }, c.nick), ` · ${when}`,
+    const question = c.question ? (c.answered ? 'answered' : 'open') : '';
+    const li = el('li', { id: `mod-comment-${c.id}`, class: `mod-comment status-${c.status}${question ? ` question q-${question}` : ''}`,
+      'data-status': c.status, ...(question ? { 'data-question': question } : {}) },
+      el('p', { class: 'meta' }, question ? el('span', { class: 'q-badge' }, t(`desk.mod.q.${question}`)) : null,
+        el('span', { class: 'nick' }, c.nick), ` · ${when}`,
         hidden ? el('span', { class: 'badge' }, ` · ${t(`desk.mod.status.${c.status}`)}`) : null,
         banned ? el('span', { class: 'badge' }, ` · ${t(`desk.mod.banned.${banned}`)}`) : null),
       el('p', { class: 'text' }, c.text));
@@ -672,6 +694,11 @@
       el('button', { type: 'button', class: hidden ? '' : 'danger', 'data-action': hidden ? 'unhide' : 'hide',
         'aria-label': `${t(hidden ? 'desk.mod.unhide' : 'desk.mod.hide')}: ${who}`,
         onclick: () => setCommentStatus(c, hidden ? 'unhide' : 'hide') }, t(hidden ? 'desk.mod.unhide' : 'desk.mod.hide')));
+    if (question === 'open') {
+      actions.prepend(el('button', { type: 'button', 'data-action': 'answered',
+        'aria-label': `${t('desk.mod.answered')}: ${who}`, onclick: () => setCommentStatus(c, 'answered') },
+      t('desk.mod.answered')));
+    }
     if (!banned) {
       actions.append(
         el('button', { type: 'button', class: 'danger', 'data-action': 'ban-event',

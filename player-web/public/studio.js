@@ -17,6 +17,8 @@
       publish: 'Настройки трансляции', rtmp: 'Сервер (RTMP)', key: 'Ключ потока', srt: 'Адрес SRT',
       copy: 'Копировать', copied: 'Скопировано', comments: 'Комментарии', noComments: 'Комментариев пока нет.',
       smallerLabel: 'Мельче', largerLabel: 'Крупнее', statsLabel: 'Эфир',
+      question: 'Вопрос', answeredBadge: 'Ответ дан', markAnswered: 'Отметить: ответ дан',
+      answerFailed: 'Не получилось отметить. Попробуйте ещё раз.',
       health: {
         good: 'Изображение и звук доходят хорошо.',
         starting: 'Трансляция начинается…',
@@ -39,6 +41,8 @@
       publish: 'Publish settings', rtmp: 'Server (RTMP)', key: 'Stream key', srt: 'SRT URL',
       copy: 'Copy', copied: 'Copied', comments: 'Comments', noComments: 'No comments yet.',
       smallerLabel: 'Smaller', largerLabel: 'Larger', statsLabel: 'Broadcast',
+      question: 'Question', answeredBadge: 'Answered', markAnswered: 'Mark answered',
+      answerFailed: 'Could not mark it. Please try again.',
       health: null,  // the server's own sentences are English
     },
   };
@@ -221,13 +225,53 @@
     const nick = document.createElement('span');
     nick.className = 'nick';
     nick.textContent = `${c.nick}: `;
+    if (c.question) {
+      const badge = document.createElement('span');
+      badge.className = 'q-badge';
+      li.classList.add('question');
+      li.append(badge);
+    }
     li.append(nick, document.createTextNode(c.text));
+    if (c.question) {
+      const button = document.createElement('button');
+      button.type = 'button';
+      button.className = 'answer';
+      button.textContent = T.markAnswered;
+      button.addEventListener('click', () => markAnswered(c.id, button));
+      li.append(button);
+      setAnswered(li, Boolean(c.answered));
+    }
     const atBottom = list.lastElementChild === null ||
       window.innerHeight + window.scrollY >= document.documentElement.scrollHeight - 80;
     list.append(li);
     while (list.children.length > 200) list.firstElementChild.remove();
     $('no-comments').hidden = true;
     if (atBottom) li.scrollIntoView({ block: 'end' });  // newest at the bottom, unless the artist scrolled up
+  }
+
+  // A question's look: open (badge "Question", a "Mark answered" button) or answered (faded, badge only).
+  function setAnswered(li, answered) {
+    li.classList.toggle('answered', answered);
+    li.querySelector('.q-badge').textContent = answered ? T.answeredBadge : T.question;
+    const button = li.querySelector('button.answer');
+    if (button) button.hidden = answered;
+  }
+
+  async function markAnswered(id, button) {
+    button.disabled = true;
+    try {
+      const r = await fetch(`/api/studio-view/${studioId}/comments/${id}/answered?t=${encodeURIComponent(token)}`,
+        { method: 'POST', cache: 'no-store' });
+      if (r.status === 404 && (await r.json().catch(() => ({}))).error?.code === 'link_not_valid') return invalid();
+      if (!r.ok) throw new Error(String(r.status));
+      const li = list.querySelector(`[data-id="${Number(id)}"]`);
+      if (li) setAnswered(li, true);  // the WebSocket's comment_answered says the same to everyone
+    } catch (_) {
+      button.textContent = T.answerFailed;
+      setTimeout(() => { button.textContent = T.markAnswered; }, 3000);
+    } finally {
+      button.disabled = false;
+    }
   }
 
   function join(id) {
@@ -258,6 +302,11 @@
         case 'comment_removed': {
           const li = list.querySelector(`[data-id="${Number(m.id)}"]`);
           if (li) li.remove();
+          break;
+        }
+        case 'comment_answered': {
+          const li = list.querySelector(`[data-id="${Number(m.id)}"]`);
+          if (li && li.classList.contains('question')) setAnswered(li, true);
           break;
         }
         case 'rating': rating = m; break;

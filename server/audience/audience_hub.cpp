@@ -387,6 +387,7 @@ void AudienceHub::comment(Client& c, const ClientMessage& m) {
   cm.address = c.address;
   cm.nick = c.nick;
   cm.text = m.text;
+  cm.question = m.question;
   cm.at_ms = now;
   if (clock_)
     if (auto live = clock_(room.event_id)) cm.media_ms = live->media_ms;
@@ -492,6 +493,20 @@ void AudienceHub::comment_shown(const Comment& c) {
   json frame = public_json(c);
   frame["type"] = "comment";
   broadcast(room, frame.dump());
+}
+
+void AudienceHub::comment_answered(int64_t event_id, int64_t comment_id, int64_t at_ms) {
+  auto it = rooms_.find(event_id);
+  if (it == rooms_.end() || !it->second->loaded) return;
+  Room& room = *it->second;
+  for (auto& c : room.recent)
+    if (c.id == comment_id) c.answered_at_ms = at_ms;
+  broadcast(room, answered_frame(comment_id));
+}
+
+bool AudienceHub::flush_now() {
+  flush();
+  return pending_comments_.empty() && pending_ratings_.empty();
 }
 
 void AudienceHub::ban_added(const Ban& b) {

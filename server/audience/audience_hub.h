@@ -60,6 +60,11 @@ class AudienceHub : public web::WsHandler {
   // -- moderation (web thread, through post) --
   void comment_hidden(int64_t event_id, int64_t comment_id);
   void comment_shown(const Comment& c);
+  // A question was marked answered (stored already): every viewer hears `comment_answered`.
+  void comment_answered(int64_t event_id, int64_t comment_id, int64_t at_ms);
+  // Web thread: queues the comments and ratings waiting for the next tick now, so that a store job posted
+  // after this call finds them (the store queue is in order). False when the store queue is full.
+  bool flush_now();
   void ban_added(const Ban& b);
   void ban_removed(const Ban& b);
   void slow_mode_set(int64_t event_id, int seconds);

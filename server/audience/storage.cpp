@@ -9,7 +9,7 @@ namespace sreda::audience {
 namespace {
 
 using nlohmann::json;
-constexpr const char* kCommentColumns = "id, event_id, viewer_id, address, nick, text, at_ms, media_ms, status";
+constexpr const char* kCommentColumns = "id, event_id, viewer_id, address, nick, text, at_ms, media_ms, status, question, answered_at, answered_by";
 
 Comment read_comment(store::Stmt& st) {
   Comment c;
@@ -22,6 +22,9 @@ Comment read_comment(store::Stmt& st) {
   c.at_ms = st.int64(6);
   if (!st.is_null(7)) c.media_ms = st.int64(7);
   c.status = st.text(8);
+  c.question = st.int64(9) != 0;
+  if (!st.is_null(10)) c.answered_at_ms = st.int64(10);
+  if (!st.is_null(11)) c.answered_by = st.text(11);
   return c;
 }
 
@@ -45,7 +48,9 @@ json public_json(const Comment& c) {
           {"nick", c.nick},
           {"text", c.text},
           {"at", core::format_rfc3339_ms(c.at_ms)},
-          {"media_ms", c.media_ms ? json(*c.media_ms) : json(nullptr)}};
+          {"media_ms", c.media_ms ? json(*c.media_ms) : json(nullptr)},
+          {"question", c.question},
+          {"answered", c.answered_at_ms.has_value()}};
 }
 
 json curator_json(const Comment& c) {
@@ -54,6 +59,8 @@ json curator_json(const Comment& c) {
   j["status"] = c.status;
   j["viewer_id"] = c.viewer_id;
   j["address"] = c.address;
+  j["answered_at"] = c.answered_at_ms ? json(core::format_rfc3339_ms(*c.answered_at_ms)) : json(nullptr);
+  j["answered_by"] = c.answered_at_ms ? json(c.answered_by) : json(nullptr);
   return j;
 }
 
@@ -118,11 +125,11 @@ void write_batch(store::Db& db, const std::vector<Comment>& comments, const std:
   store::Transaction tx(db);
   if (!comments.empty()) {
     auto st = db.prepare(
-        "INSERT OR IGNORE INTO comments (id, event_id, viewer_id, address, nick, text, at_ms, media_ms, status) "
-        "SELECT ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM events WHERE id = ?)");
+        "INSERT OR IGNORE INTO comments (id, event_id, viewer_id, address, nick, text, at_ms, media_ms, status, question) "
+        "SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM events WHERE id = ?)");
     for (const auto& c : comments) {
       st.bind(1, c.id).bind(2, c.event_id).bind(3, c.viewer_id).bind(4, c.address).bind(5, c.nick).bind(6, c.text);
-      st.bind(7, c.at_ms).bind(8, c.media_ms).bind(9, c.status).bind(10, c.event_id);
+      st.bind(7, c.at_ms).bind(8, c.media_ms).bind(9, c.status).bind(10, int64_t{c.question}).bind(11, c.event_id);
       st.run();
       st.reset();
     }
@@ -148,10 +155,25 @@ std::optional<Comment> find_comment(store::Db& db, int64_t event_id, int64_t com
   return read_comment(st);
 }
 
+std::optional<Comment> find_comment(store::Db& db, int64_t comment_id) {
+  auto st = db.prepare(std::string("SELECT ") + kCommentColumns + " FROM comments WHERE id = ?");
+  st.bind(1, comment_id);
+  if (!st.step()) return std::nullopt;
+  return read_comment(st);
+}
+
 void set_comment_status(store::Db& db, int64_t comment_id, const std::string& status) {
   auto st = db.prepare("UPDATE comments SET status = ? WHERE id = ?");
   st.bind(1, status).bind(2, comment_id);
   st.run();
+}
+
+bool mark_answered(store::Db& db, int64_t comment_id, int64_t at_ms, const std::string& by) {
+  auto st = db.prepare("UPDATE comments SET answered_at = ?, answered_by = ? "
+                       "WHERE id = ? AND question = 1 AND answered_at IS NULL");
+  st.bind(1, at_ms).bind(2, by).bind(3, comment_id);
+  st.run();
+  return db.changes() > 0;
 }
 
 std::vector<Comment> list_comments(store::Db& db, int64_t event_id, std::optional<int64_t> from_ms,

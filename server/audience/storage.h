@@ -25,10 +25,13 @@ struct Comment {
   int64_t at_ms = 0;
   std::optional<int64_t> media_ms;
   std::string status = "visible";  // visible | hidden | held
+  bool question = false;
+  std::optional<int64_t> answered_at_ms;  // a question marked answered (Unix ms)
+  std::string answered_by;                // a curator's name or "studio <id>"
 };
-// {"id","nick","text","at","media_ms"} — what viewers see (no viewer id, no address).
+// {"id","nick","text","at","media_ms","question","answered"} — what viewers see (no viewer id, no address).
 nlohmann::json public_json(const Comment& c);
-// …plus status, viewer_id and address, for curators.
+// …plus status, viewer_id, address, answered_at and answered_by, for curators.
 nlohmann::json curator_json(const Comment& c);
 
 struct Rating {
@@ -69,7 +72,10 @@ std::vector<Ban> global_bans(store::Db& db);
 void write_batch(store::Db& db, const std::vector<Comment>& comments, const std::vector<Rating>& ratings);
 
 std::optional<Comment> find_comment(store::Db& db, int64_t event_id, int64_t comment_id);
+std::optional<Comment> find_comment(store::Db& db, int64_t comment_id);  // of any event
 void set_comment_status(store::Db& db, int64_t comment_id, const std::string& status);
+// Marks a question answered (the first mark stays: idempotent). Returns whether the row changed.
+bool mark_answered(store::Db& db, int64_t comment_id, int64_t at_ms, const std::string& by);
 // Visible comments of an event ordered by media time (then id). from/to bound media_ms when given (then
 // comments without media time are left out).
 std::vector<Comment> list_comments(store::Db& db, int64_t event_id, std::optional<int64_t> from_ms,

@@ -102,6 +102,11 @@ Parsed parse_client_message(std::string_view frame) {
     auto cleaned = clean_text(text->get<std::string>(), kCommentMaxChars, true);
     if (cleaned.error) return Parsed{std::nullopt, *cleaned.error};
     m.text = std::move(cleaned.text);
+    auto question = j.find("question");
+    if (question != j.end() && !question->is_null()) {
+      if (!question->is_boolean()) return refuse("bad_message", "comment: question must be true or false");
+      m.question = question->get<bool>();
+    }
   } else if (t == "rate") {
     m.type = MessageType::rate;
     auto stars = j.find("stars");
@@ -185,5 +190,6 @@ std::string rating_frame(const RatingSummary& r) {
 std::string viewers_frame(int64_t count) { return json{{"type", "viewers"}, {"count", count}}.dump(); }
 std::string state_frame(std::string_view state) { return json{{"type", "state"}, {"state", state}}.dump(); }
 std::string removed_frame(int64_t comment_id) { return json{{"type", "comment_removed"}, {"id", comment_id}}.dump(); }
+std::string answered_frame(int64_t comment_id) { return json{{"type", "comment_answered"}, {"id", comment_id}}.dump(); }
 
 }  // namespace sreda::audience

@@ -22,6 +22,7 @@ struct ClientMessage {
   std::string viewer_id;  // join: 8–64 of [A-Za-z0-9_-]
   std::string nick;       // join: cleaned, 1–40 characters
   std::string text;       // comment: cleaned, 1–500 characters
+  bool question = false;  // comment: sent as a question (optional boolean, default false)
   int stars = 0;          // rate: 1..5
 };
 
@@ -68,5 +69,6 @@ std::string rating_frame(const RatingSummary& r);
 std::string viewers_frame(int64_t count);
 std::string state_frame(std::string_view state);
 std::string removed_frame(int64_t comment_id);
+std::string answered_frame(int64_t comment_id);
 
 }  // namespace sreda::audience

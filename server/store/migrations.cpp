@@ -124,6 +124,14 @@ CREATE INDEX recordings_created ON recordings(created_at);
 ALTER TABLE studios ADD COLUMN view_token TEXT;
 CREATE UNIQUE INDEX studios_view_token ON studios(view_token);
 )sql",
+    // 5: questions: a viewer may send a comment as a question; the artist (view link) or a curator marks it
+    // answered (answered_at in Unix milliseconds, NULL while open; answered_by: a curator's name or
+    // "studio <id>").
+    R"sql(
+ALTER TABLE comments ADD COLUMN question INTEGER NOT NULL DEFAULT 0 CHECK (question IN (0, 1));
+ALTER TABLE comments ADD COLUMN answered_at INTEGER;
+ALTER TABLE comments ADD COLUMN answered_by TEXT;
+)sql",
 };
 
 int user_version(Db& db) {

@@ -61,6 +61,7 @@ Api::Api(const config::Config& config, store::Store& store, auth::LoginLimiter& 
       {"POST", "/api/studios/{id}/rotate-key", A::admin, false, &Api::rotate_key},
       {"POST", "/api/studios/{id}/rotate-view-token", A::admin, false, &Api::rotate_view_token},
       {"GET", "/api/studio-view/{id}", A::anyone, false, &Api::studio_view},
+      {"POST", "/api/studio-view/{id}/comments/{id}/answered", A::anyone, false, &Api::studio_answer, true},
       {"GET", "/api/events", A::curator, false, &Api::list_events},
       {"POST", "/api/events", A::curator, true, &Api::create_event},
       {"GET", "/api/events/{id}", A::curator, false, &Api::get_event},
@@ -77,8 +78,9 @@ Api::Api(const config::Config& config, store::Store& store, auth::LoginLimiter& 
       {"GET", "/api/public/events/{id}", A::anyone, false, &Api::public_event},
       {"GET", "/api/public/events/{id}/comments", A::anyone, false, &Api::public_comments},
       {"GET", "/api/events/{id}/comments", A::curator, false, &Api::curator_comments},
-      {"POST", "/api/events/{id}/comments/{id}/hide", A::curator, false, &Api::hide_comment},
-      {"POST", "/api/events/{id}/comments/{id}/unhide", A::curator, false, &Api::unhide_comment},
+      {"POST", "/api/events/{id}/comments/{id}/hide", A::curator, false, &Api::hide_comment, true},
+      {"POST", "/api/events/{id}/comments/{id}/unhide", A::curator, false, &Api::unhide_comment, true},
+      {"POST", "/api/events/{id}/comments/{id}/answered", A::curator, false, &Api::answer_comment, true},
       {"POST", "/api/events/{id}/slow-mode", A::curator, true, &Api::set_slow_mode},
       {"GET", "/api/audience/bans", A::curator, false, &Api::list_bans},
       {"POST", "/api/audience/bans", A::curator, true, &Api::create_ban},
@@ -109,6 +111,10 @@ void Api::handle(HttpRequest request, Reply reply) {
     } else {
       reply(HttpResponse::error(404, "not_found", "no such API: " + request.path));
     }
+    return;
+  }
+  if (found->flush_audience && audience_ && !audience_->flush_now()) {
+    reply(HttpResponse::error(503, "busy", "the server is busy; try again in a moment"));
     return;
   }
   bool queued = store_.post([this, route = found, ids, request = std::move(request), reply](store::Db& db) mutable {

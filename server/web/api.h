@@ -70,6 +70,8 @@ class Api : public RouteHandler {
     Access access;
     bool json_body;
     Fn fn;
+    // Reads comments the audience hub may not have written yet: its pending batch is queued first.
+    bool flush_audience = false;
   };
 
  private:
@@ -92,6 +94,7 @@ class Api : public RouteHandler {
   // the artist's view (api_studio_view.cpp)
   HttpResponse rotate_view_token(Call& c);
   HttpResponse studio_view(Call& c);
+  HttpResponse studio_answer(Call& c);
   // events
   HttpResponse list_events(Call& c);
   HttpResponse get_event(Call& c);
@@ -122,6 +125,10 @@ class Api : public RouteHandler {
   HttpResponse set_words(Call& c);
   HttpResponse moderation_log(Call& c);
   HttpResponse set_comment_status(Call& c, const std::string& status);
+  HttpResponse answer_comment(Call& c);
+  // Marks a question answered for `by` and tells the audience hub; the comment as `view` renders it.
+  HttpResponse mark_answered(Call& c, audience::Comment cm, const std::string& by,
+                             nlohmann::json (*view)(const audience::Comment&));
 
   const config::Config& config_;
   store::Store& store_;

@@ -2,6 +2,7 @@
 // (hide/unhide, bans, slow mode, word lists) with every action logged with who did it. Store thread; the
 // audience hub hears about each change through post() (web thread).
 #include "server/audience/storage.h"
+#include "server/core/clock.h"
 #include "server/core/log.h"
 #include "server/core/text.h"
 #include "server/schedule/catalog.h"
@@ -98,6 +99,31 @@ HttpResponse Api::set_comment_status(Call& c, const std::string& status) {
 
 HttpResponse Api::hide_comment(Call& c) { return set_comment_status(c, "hidden"); }
 HttpResponse Api::unhide_comment(Call& c) { return set_comment_status(c, "visible"); }
+
+HttpResponse Api::answer_comment(Call& c) {
+  auto cm = audience::find_comment(c.db, c.ids[0], c.ids[1]);
+  if (!cm) return HttpResponse::error(404, "not_found", "no comment " + std::to_string(c.ids[1]) + " in event " +
+                                                            std::to_string(c.ids[0]));
+  return mark_answered(c, std::move(*cm), c.who->username, &audience::curator_json);
+}
+
+HttpResponse Api::mark_answered(Call& c, audience::Comment cm, const std::string& by,
+                                json (*view)(const audience::Comment&)) {
+  if (!cm.question)
+    return HttpResponse::error(409, "not_a_question", "comment " + std::to_string(cm.id) + " is not a question");
+  if (cm.answered_at_ms) return HttpResponse::json(200, view(cm));  // answered already: nothing changes
+  const int64_t at_ms = core::now_ms();
+  store::Transaction tx(c.db);
+  audience::mark_answered(c.db, cm.id, at_ms, by);
+  audience::log_moderation(c.db, c.now, by, "answered", cm.event_id, "comment " + std::to_string(cm.id));
+  tx.commit();
+  log().info(by + " marked question " + std::to_string(cm.id) + " of event " + std::to_string(cm.event_id) + " answered");
+  cm.answered_at_ms = at_ms;
+  cm.answered_by = by;
+  if (audience_)
+    audience_->post([e = cm.event_id, id = cm.id, at_ms](audience::AudienceHub& h) { h.comment_answered(e, id, at_ms); });
+  return HttpResponse::json(200, view(cm));
+}
 
 HttpResponse Api::set_slow_mode(Call& c) {
   if (!schedule::find_event(c.db, c.ids[0])) return no_event(c.ids[0]);

@@ -140,6 +140,17 @@ HttpResponse Api::rotate_view_token(Call& c) {
   return HttpResponse::json(200, studio_json(c.db, *schedule::find_studio(c.db, c.ids[0])));
 }
 
+HttpResponse Api::studio_answer(Call& c) {
+  const int64_t studio_id = c.ids[0];
+  if (!view_token_matches(c.db, studio_id, c.request.query_value("t"))) return link_not_valid();
+  auto cm = audience::find_comment(c.db, c.ids[1]);
+  if (!cm) return HttpResponse::error(404, "not_found", "no comment with id " + std::to_string(c.ids[1]));
+  auto event = schedule::find_event(c.db, cm->event_id);
+  if (!event || event->studio_id != studio_id)
+    return HttpResponse::error(403, "forbidden", "this comment belongs to another studio's event");
+  return mark_answered(c, std::move(*cm), "studio " + std::to_string(studio_id), &audience::public_json);
+}
+
 HttpResponse Api::studio_view(Call& c) {
   const int64_t studio_id = c.ids[0];
   if (!view_token_matches(c.db, studio_id, c.request.query_value("t"))) return link_not_valid();

@@ -269,3 +269,46 @@ TEST_F(AudienceHubTest, AnEmptyRoomIsDroppedAndReloadedFromTheDatabase) {
   EXPECT_EQ(welcome["rating"]["count"], 1);
   EXPECT_EQ(welcome["viewers"], 1);
 }
+
+TEST_F(AudienceHubTest, AQuestionIsFlaggedStoredAtOnceWhenAskedAndMarkedAnsweredForEveryone) {
+  uint64_t a = open(), b = open();
+  join(a, "viewer-aaaa");
+  join(b, "viewer-bbbb");
+  hub->message(a, R"({"type":"comment","text":"Как держать кисть?","question":true})");
+  say(a, "Браво");
+  auto comments = of_type(drain(b), "comment");
+  ASSERT_EQ(comments.size(), 2u);
+  EXPECT_EQ(comments[0]["question"], true);
+  EXPECT_EQ(comments[0]["answered"], false);
+  EXPECT_EQ(comments[1]["question"], false);
+  const int64_t id = comments[0]["id"];
+
+  // flush_now (before a REST handler's store job): the question is in SQLite when the job runs, no tick needed.
+  ASSERT_TRUE(hub->flush_now());
+  std::promise<std::pair<bool, bool>> marked;
+  store->post([&](store::Db& db) {
+    const bool first = audience::mark_answered(db, id, 5000, "studio 1");
+    const bool again = audience::mark_answered(db, id, 6000, "admin");  // idempotent: the first mark stays
+    marked.set_value({first, again});
+  });
+  EXPECT_EQ(marked.get_future().get(), std::make_pair(true, false));
+  hub->comment_answered(event_id, id, 5000);
+  for (uint64_t c : {a, b}) {
+    auto answered = of_type(drain(c), "comment_answered");
+    ASSERT_EQ(answered.size(), 1u);
+    EXPECT_EQ(answered[0]["id"], id);
+  }
+  auto welcome = join(open("10.0.0.7"), "viewer-cccc");
+  ASSERT_EQ(welcome["comments"].size(), 2u);
+  EXPECT_EQ(welcome["comments"][0]["answered"], true);
+  EXPECT_EQ(welcome["comments"][1]["answered"], false);
+
+  std::promise<std::optional<audience::Comment>> stored;
+  store->post([&](store::Db& db) { stored.set_value(audience::find_comment(db, id)); });
+  auto c = stored.get_future().get();
+  ASSERT_TRUE(c);
+  EXPECT_TRUE(c->question);
+  EXPECT_EQ(c->answered_at_ms, 5000);
+  EXPECT_EQ(c->answered_by, "studio 1");
+  EXPECT_EQ(audience::curator_json(*c)["answered_by"], "studio 1");
+}

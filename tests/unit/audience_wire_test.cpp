@@ -15,6 +15,13 @@ TEST(AudienceWire, ParsesEveryMessageType) {
   auto comment = parse_client_message(R"({"type":"comment","text":"Браво!\nЕщё"})");
   ASSERT_TRUE(comment.message);
   EXPECT_EQ(comment.message->text, "Браво!\nЕщё");
+  EXPECT_FALSE(comment.message->question);  // old clients send no flag: a plain comment
+  auto question = parse_client_message(R"({"type":"comment","text":"Как держать кисть?","question":true})");
+  ASSERT_TRUE(question.message);
+  EXPECT_TRUE(question.message->question);
+  auto not_question = parse_client_message(R"({"type":"comment","text":"x","question":false})");
+  ASSERT_TRUE(not_question.message);
+  EXPECT_FALSE(not_question.message->question);
   auto rate = parse_client_message(R"({"type":"rate","stars":5})");
   ASSERT_TRUE(rate.message);
   EXPECT_EQ(rate.message->stars, 5);
@@ -38,6 +45,8 @@ TEST(AudienceWire, RefusesBadMessagesWithACode) {
       {R"({"type":"comment","text":""})", "empty"},
       {R"({"type":"comment","text":"\u0007\u0001"})", "empty"},
       {R"({"type":"comment","text":5})", "bad_message"},
+      {R"({"type":"comment","text":"x","question":"yes"})", "bad_message"},
+      {R"({"type":"comment","text":"x","question":1})", "bad_message"},
       {R"({"type":"rate","stars":6})", "bad_message"},
       {R"({"type":"rate","stars":2.5})", "bad_message"},
   };

@@ -118,6 +118,26 @@ test('a curator creates a studio, sees the key and the OBS settings, copies the 
   const rotated = await studioFromApi();
   assert.notEqual(rotated.stream_key, studio.stream_key);
   assert.equal(await page.inputValue(`${base}-key`), rotated.stream_key, 'the page shows the new key');
+
+  // The artist's view link: the full URL with a copy button; "New artist's link" (asked first) replaces it.
+  const viewUrl = (s) => new URL(s.view_url, sreda.base).href;
+  await waitFor(async () => (await page.inputValue(`${base}-view`)) === viewUrl(rotated), { what: 'the view link' });
+  await page.click(`${base} button[aria-label="Копировать: Ссылка для артиста"]`);
+  await waitFor(async () => (await page.textContent('#status')) === 'Скопировано: Ссылка для артиста',
+    { timeoutMs: 5000, what: 'the "copied" notice for the view link' });
+  assert.equal(await page.evaluate(() => navigator.clipboard.readText()), viewUrl(rotated));
+  await page.click(`${base}-rotate-view`);
+  await page.waitForSelector('#confirm[open]');
+  assert.match(await page.textContent('#confirm-text'), /Старая ссылка перестанет открываться/);
+  await page.click('#confirm-yes');
+  await waitFor(async () => (await page.textContent('#status')) === `У студии «${STUDIO}» новая ссылка для артиста.`,
+    { timeoutMs: 10000, what: 'the "new artist\'s link" notice' });
+  const relinked = await studioFromApi();
+  assert.notEqual(relinked.view_url, rotated.view_url);
+  assert.equal(relinked.stream_key, rotated.stream_key, 'a new view link keeps the stream key');
+  assert.equal(await page.inputValue(`${base}-view`), viewUrl(relinked), 'the page shows the new link');
+  const old = await sreda.api('GET', `/api/studio-view/${studio.id}?${rotated.view_url.split('?')[1]}`);
+  assert.equal(old.status, 404, 'the old link no longer opens');
 });
 
 test('an event with a bad time shows the error beside the field; fixed, it is in the list and the week', async () => {

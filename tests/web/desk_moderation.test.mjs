@@ -2,7 +2,8 @@
 // headless, a real ffmpeg publisher, comments and a rating sent over the real /ws channel (sreda.v1).
 //   (a) a viewer's comment (sent over /ws) shows in the desk's moderation list as text; the curator hides it
 //       and it disappears from the viewer's watch page, shows it again, bans the viewer from the event (with a
-//       confirmation) and sets slow mode (a new viewer's welcome says so); no serious axe violations
+//       confirmation) and sets slow mode (a new viewer's welcome says so); a viewer's question is marked and
+//       the curator marks it answered (the watch page shows it so); no serious axe violations
 //   (b) the event ends from the desk's monitor; its recording shows in the archive with duration and size;
 //       trim changes the public duration (and undo restores it); the MP4 downloads; delete asks first and
 //       removes it; the rating is shown beside the event
@@ -120,6 +121,22 @@ test('a curator hides a comment (it goes from the watch page), shows it again, b
   await desk.page.click('#mod-bans button[data-action="unban"]');
   await waitFor(async () => (await sreda.api('GET', '/api/audience/bans', undefined, sreda.token)).json.bans.length === 0,
     { what: 'the ban to be lifted' });
+
+  // A viewer's question is marked on the desk; the curator marks it answered and the watch page shows it so.
+  const asked = (await overWs(viewer.page, event.id, 'viewer-test-0003',
+    [{ type: 'comment', text: 'Что будет на бис?', question: true }])).find((m) => m.type === 'comment');
+  assert.ok(asked && asked.question, 'the question was accepted');
+  const q = comment(asked.id);
+  await desk.page.waitForSelector(`${q}[data-question="open"]`, { timeout: 15000 });
+  assert.equal(await desk.page.textContent(`${q} .q-badge`), 'Вопрос');
+  const qOnWatch = viewer.page.locator('#comments li.question', { hasText: 'Что будет на бис?' });
+  await qOnWatch.waitFor({ timeout: 15000 });
+  await desk.page.click(`${q} button[data-action="answered"]`);
+  await waitFor(async () => (await desk.page.getAttribute(q, 'data-question')) === 'answered', { what: 'the desk to show "answered"' });
+  assert.equal(await desk.page.textContent(`${q} .q-badge`), 'Вопрос · ответ дан');
+  await waitFor(async () => (await qOnWatch.getAttribute('class')).includes('answered'), { what: 'answered on the watch page' });
+  assert.equal(await qOnWatch.locator('.q-badge').textContent(), 'Вопрос — ответ дан');
+  assert.deepEqual(await seriousViolations(desk.page), [], 'axe: a question in the moderation panel');
   await shot(desk.page, 'desk-moderation-1280.png');
 });
 

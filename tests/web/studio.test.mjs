@@ -5,6 +5,8 @@
 //   (c) while ffmpeg publishes: LIVE, a healthy stream in words; a viewer's comment on the watch page arrives
 //       in large type; readable at 300 px (OBS dock, no sideways scrolling) and 1024 px; axe finds nothing
 //       serious or critical; a curator ends the event and the page says "Ended"
+//   (d) a viewer (another browser context) asks a question: it stands out on the artist's page; the artist
+//       marks it answered, it fades, and the viewer's page shows it answered; a hidden comment disappears
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Sreda, Publisher, launchBrowser, waitFor, stopAll } from './lib/harness.mjs';
@@ -104,6 +106,51 @@ test('live: LIVE, healthy in words, a viewer\'s comment arrives in large type; 3
   const px = await page.evaluate(() => parseFloat(getComputedStyle(document.querySelector('#comments li')).fontSize));
   assert.ok(px >= 24, `comment text is ${px} px`);
   await waitText(page, '#viewers', new RegExp(`^Смотрят: ${before + 1}$`), 'one more viewer');
+
+  // The viewer (another browser context) asks a question: it stands out on the artist's page.
+  const ask = viewer.page.locator('#ask-question');
+  assert.equal(await viewer.page.textContent('label[for=ask-question]'), 'Задать как вопрос');
+  const box = await viewer.page.locator('label[for=ask-question]').boundingBox();
+  assert.ok(box.height >= 44, `the question checkbox's target is ${box.height} px tall`);
+  await viewer.page.fill('#comment-text', 'Сколько лет вы танцуете?');
+  await ask.focus();
+  await viewer.page.keyboard.press('Space');  // usable from the keyboard
+  assert.equal(await ask.isChecked(), true);
+  const asked = Date.now();
+  await viewer.page.click('#comment-form button[type=submit]');
+  const question = page.locator('#comments li.question', { hasText: 'Сколько лет вы танцуете?' });
+  await waitFor(async () => (await question.count()) === 1,
+    { timeoutMs: 10000, intervalMs: 20, what: 'the question, highlighted, on the artist\'s page' });
+  t.diagnostic(`question shown highlighted on the artist's page ${Date.now() - asked} ms after Send`);
+  assert.equal(await ask.isChecked(), false, 'the checkbox clears after sending');
+  assert.equal(await question.locator('.q-badge').textContent(), 'Вопрос');
+  const qpx = await question.evaluate((li) => parseFloat(getComputedStyle(li).fontSize));
+  assert.ok(qpx > px, `a question (${qpx} px) is larger than a comment (${px} px)`);
+  assert.equal(await page.locator('#comments li:not(.question) button').count(), 0, 'plain comments have no button');
+  const mine = viewer.page.locator('#comments li.question', { hasText: 'Сколько лет вы танцуете?' });
+  await waitFor(async () => (await mine.count()) === 1, { what: 'the question marked on the watch page' });
+  assert.equal(await mine.locator('.q-badge').textContent(), 'Вопрос');
+  assert.deepEqual(await seriousViolations(viewer.page), []);
+
+  // The artist marks it answered: it fades there, and the viewer's page says so.
+  await question.locator('button.answer').click();
+  await waitFor(async () => (await question.getAttribute('class')).includes('answered'), { what: 'answered on the artist\'s page' });
+  assert.equal(await question.locator('.q-badge').textContent(), 'Ответ дан');
+  assert.equal(await question.locator('button.answer').isHidden(), true);
+  await waitFor(async () => Number(await question.evaluate((li) => getComputedStyle(li).opacity)) < 1,
+    { what: 'the answered question to fade' });
+  await waitFor(async () => (await mine.getAttribute('class')).includes('answered'),
+    { what: 'answered on the viewer\'s page' });
+  assert.equal(await mine.locator('.q-badge').textContent(), 'Вопрос — ответ дан');
+  const stored = await sreda.api('GET', `/api/public/events/${event.id}/comments`);
+  assert.deepEqual(stored.json.comments.filter((c) => c.question).map((c) => [c.text, c.answered]),
+    [['Сколько лет вы танцуете?', true]]);
+  // A hidden comment leaves the artist's page too.
+  const hideId = await page.locator('#comments li', { hasText: 'А можно медленнее?' }).getAttribute('data-id');
+  const hidden = await sreda.api('POST', `/api/events/${event.id}/comments/${hideId}/hide`, undefined, sreda.token);
+  assert.equal(hidden.status, 200, hidden.text);
+  await waitFor(async () => (await page.locator(`#comments li[data-id="${hideId}"]`).count()) === 0,
+    { what: 'the hidden comment gone from the artist\'s page' });
 
   assert.equal(await horizontalOverflow(page), '', 'no sideways scrolling in a 300 px dock');
   assert.deepEqual(await seriousViolations(page), []);
