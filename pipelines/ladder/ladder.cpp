@@ -1,5 +1,7 @@
 #include "pipelines/ladder/ladder.h"
 
+#include "pipelines/gst/yuv_scale.h"
+
 #include <gst/app/gstappsink.h>
 #include <gst/app/gstappsrc.h>
 
@@ -180,6 +182,10 @@ GstCaps* Ladder::audio_input_caps(const MediaFacts& f) const {
 
 bool Ladder::start(std::string& error) {
   if (rungs_.empty() && !poster_) return true;
+  if (!gst::register_yuv_scale()) {
+    error = std::string("cannot register the ") + gst::kYuvScaleElement + " element";
+    return false;
+  }
   pipeline_ = gst::GstRef<GstElement>::adopt(GST_ELEMENT(gst_object_ref_sink(gst_pipeline_new(name_.c_str()))));
   const bool video = poster_ || std::any_of(rungs_.begin(), rungs_.end(), [](const RungPlan& p) {
                        return !p.spec.audio_only;
@@ -254,7 +260,7 @@ bool Ladder::build_video(std::string& error) {
       if (!gst_element_link(tee, q)) return error = "cannot link the scaler queue", false;
       feed = q;
     }
-    GstElement* scale = add("videoscale", n + "_scale", error);
+    GstElement* scale = add(gst::kYuvScaleElement, n + "_scale", error);
     GstElement* size = add("capsfilter", n + "_size", error);
     GstElement* rtee = add("tee", n + "_tee", error);
     GstElement* valve = add("valve", n + "_valve", error);
