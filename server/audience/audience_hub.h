@@ -12,6 +12,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <set>
 #include <string>
@@ -65,6 +66,9 @@ class AudienceHub : public web::WsHandler {
   void slow_mode_set(int64_t event_id, int seconds);
   void words_set(const std::string& language, std::vector<std::string> folded_words);
 
+  // Any thread: how many viewers are in the event's room (as last broadcast to them; 0 when none).
+  int64_t viewers(int64_t event_id) const;
+
   // -- WsHandler (web thread) --
   void attach(web::WsTransport* transport) override;
   std::optional<std::string> admit(const web::WsHandshake& handshake) override;
@@ -111,6 +115,9 @@ class AudienceHub : public web::WsHandler {
   // Waiting for the store thread.
   std::vector<Comment> pending_comments_;
   std::map<std::pair<int64_t, std::string>, Rating> pending_ratings_;
+  // The viewer counts for other threads (the public programme): event id → viewers, none when 0.
+  mutable std::mutex viewers_mutex_;
+  std::unordered_map<int64_t, int64_t> viewer_counts_;
 };
 
 }  // namespace sreda::audience
