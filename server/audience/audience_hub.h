@@ -2,7 +2,8 @@
 // comments, the rating histogram and the viewer count. Implements the WebSocket handler of the web server.
 //
 // Threads: everything runs on the web thread (WsHandler calls, tick, and tasks posted with post()), except
-// start() and finish() which the app calls while the web thread is not running. Comments and ratings reach
+// start() and finish() which the app calls while the web thread is not running, and viewers() (any thread,
+// under its own mutex: the public programme reads the counts on the store thread). Comments and ratings reach
 // SQLite through the store thread in one batched transaction per tick; a comment is acknowledged (broadcast)
 // with its final id at once, and a graceful stop writes every pending one (finish()).
 #pragma once

@@ -3,7 +3,9 @@
 //   (a) a viewer's comment (sent over /ws) shows in the desk's moderation list as text; the curator hides it
 //       and it disappears from the viewer's watch page, shows it again, bans the viewer from the event (with a
 //       confirmation) and sets slow mode (a new viewer's welcome says so); no serious axe violations
-//   (b) the event ends from the desk's monitor; its recording shows in the archive with duration and size;
+//   (b) the current slow mode is shown (also after a reload); the moderation log names the curator who hid the
+//       comment; a word list with a word too long is refused beside the field, a good one survives a reload
+//   (c) the event ends from the desk's monitor; its recording shows in the archive with duration and size;
 //       trim changes the public duration (and undo restores it); the MP4 downloads; delete asks first and
 //       removes it; the rating is shown beside the event
 import { test, before, after } from 'node:test';

@@ -1,8 +1,9 @@
 // Browser tests for the programme guide (/): a real sreda, Debian's Chromium headless, a real ffmpeg.
 //   (a) "Coming up": the date and time in the viewer's zone, a countdown, a working "Add to my calendar"
 //   (b) the category filter and the search
-//   (c) "Live now" while a studio publishes, and from there to a playing video by keyboard alone; after the
-//       curator ends it, the event is in the "Archive"
+//   (c) "Live now" while a studio publishes (the poster frame, refreshed; the viewer count once a viewer opens
+//       the event), and from there to a playing video by keyboard alone; after the curator ends it, the event is
+//       in the "Archive" with its poster, length and stars
 //   (d) axe-core: no serious or critical violations on the guide and on a watch page
 //   (e) English follows the browser's language
 //   (f) larger text and high contrast are remembered; keyboard focus is visible; 360 px has no horizontal
@@ -127,6 +128,11 @@ test('"Live now" while the studio publishes; ended by the curator, the event is 
   assert.match(src, new RegExp(`^/live/${live.id}/poster\\.jpg\\?v=\\d+$`));
   await waitFor(async () => (await poster.getAttribute('src')) !== src, { timeoutMs: 30000, what: 'the poster to be refreshed' });
   assert.deepEqual(await seriousViolations(page), [], 'axe: the guide with a live event');
+  await shot(page, 'guide-live-1280.png');
+  await page.setViewportSize({ width: 360, height: 800 });
+  assert.equal(await horizontalOverflow(page), '', 'no horizontal scroll at 360 px with a live card');
+  await shot(page, 'guide-live-360.png');
+  await page.setViewportSize({ width: 1280, height: 900 });
 
   // Keyboard only, from the guide to a playing video: Tab to the event, Enter, Tab to Play, Enter.
   let focused = null;
@@ -169,6 +175,7 @@ test('"Live now" while the studio publishes; ended by the curator, the event is 
   assert.match(await card.locator('.record-facts').textContent(), /^Запись: \d+ мин · ★ 4,0 из 5 \(оценок: 1\)$/);
   assert.match(await card.locator('img.poster').getAttribute('src'), new RegExp(`^/archive/${live.id}/poster\\.jpg`));
   assert.deepEqual(await seriousViolations(page), [], 'axe: the guide with an archived event');
+  await shot(page, 'guide-archive-1280.png');
   assert.deepEqual(errors, []);
   await page.close();
 });

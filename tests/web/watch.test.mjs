@@ -1,5 +1,6 @@
 // Browser tests for the viewer pages: a real sreda, a real ffmpeg publisher, Debian's Chromium headless.
-//   (a) the watch page plays a live event (currentTime advances 5 s with no stall; hls.js reports latency)
+//   (a) the watch page plays a live event (currentTime advances 5 s with no stall; hls.js reports latency);
+//       paused a few seconds, "back to live" appears, and pressed (keyboard) it plays near the live edge again
 //   (b) a scheduled event with no publisher shows the "starts at" banner and no error
 //   (c) the programme page lists the events
 //   (d) the studio drops and comes back: the page says so and plays again by itself
