@@ -208,6 +208,7 @@
     }
     await refresh();
     monitor();
+    loadWords();
     state.timers.push(setInterval(monitor, MONITOR_MS), setInterval(moderation, MONITOR_MS), setInterval(refresh, REFRESH_MS));
   }
 
@@ -649,7 +650,8 @@
 
   // ---- moderation: the comment stream of one event, hide/unhide, bans, slow mode ----
 
-  const mod = { eventId: null, comments: [], bans: [], round: 0, shown: '', chosen: false };
+  const mod = { eventId: null, comments: [], bans: [], round: 0, shown: '', chosen: false, slow: null, slowFor: null,
+    log: [], logShown: '' };
 
   function fillModerationSelect() {
     const sel = $('mod-event');
@@ -735,15 +737,72 @@
     }) : [el('li', { class: 'quiet empty' }, t('desk.mod.bans.none'))])));
   }
 
+  // Slow mode as the server has it; the choice follows it when another event is picked (not while the
+  // curator may be choosing).
+  function slowLabel(s) {
+    if (!s) return t('desk.mod.slow.off');
+    return [10, 30, 60, 300].includes(s) ? t(`desk.mod.slow.${s}`) : t('desk.mod.slow.n', { s });
+  }
+  function showSlow(id, seconds) {
+    mod.slow = seconds;
+    if (id && mod.slowFor !== id) {
+      mod.slowFor = id;
+      const sel = $('mod-slow');
+      if ([...sel.options].some((o) => o.value === String(seconds))) sel.value = String(seconds);
+    }
+    const text = id && seconds !== null ? t('desk.mod.slow.now', { label: slowLabel(seconds) }) : '';
+    if ($('mod-slow-now').textContent !== text) $('mod-slow-now').textContent = text;
+  }
+
+  // ---- moderation log: who did what, when (newest first) ----
+
+  const LOG_SHOWN = 30;
+
+  function eventTitle(id) {
+    const e = state.events.find((x) => x.id === id) || recordings.list.find((x) => x.id === id);
+    return e ? e.title : t('desk.mod.scope.event', { id });
+  }
+
+  function logTarget(entry) {
+    const target = entry.target || '';
+    let m;
+    if ((m = target.match(/^comment (\d+)$/))) return t('desk.log.comment', { id: m[1] });
+    if (entry.action === 'slow_mode' && (m = target.match(/^(\d+) s$/))) return slowLabel(Number(m[1]));
+    if ((m = target.match(/^viewer (.+)$/))) return t('desk.mod.viewer', { id: m[1] });
+    if ((m = target.match(/^address (.+)$/))) return t('desk.mod.address', { address: m[1] });
+    if ((m = target.match(/^([^:]+): (\d+) word/))) return t('desk.log.words', { lang: m[1], n: m[2] });
+    return target;
+  }
+
+  function renderLog() {
+    const items = mod.log.map((entry) => {
+      const action = i18n.strings[i18n.lang()][`desk.log.${entry.action}`] ? t(`desk.log.${entry.action}`) : entry.action;
+      return el('li', { class: `log-${entry.action}`, 'data-action': entry.action },
+        el('time', { dateTime: entry.at }, fmt.dateTime(entry.at)), ' · ', el('span', { class: 'curator' }, entry.curator),
+        ` ${action}: ${logTarget(entry)}`,
+        entry.event_id === null ? null : ` · ${t('desk.log.event', { title: eventTitle(entry.event_id) })}`);
+    });
+    $('mod-log').replaceChildren(...(items.length ? items : [el('li', { class: 'quiet empty' }, t('desk.mod.log.none'))]));
+  }
+
   async function moderation() {
     if (!state.me) return;
     const round = ++mod.round;  // only the latest round's answer is shown (an action starts a new one)
     try {
       const id = mod.eventId;
-      const [comments, bans] = await Promise.all([
+      const [comments, bans, slow, log] = await Promise.all([
         id ? api('GET', `/api/events/${id}/comments`) : { comments: [] },
-        api('GET', '/api/audience/bans')]);
+        api('GET', '/api/audience/bans'),
+        id ? api('GET', `/api/events/${id}/slow-mode`) : { slow_mode_s: null },
+        api('GET', `/api/audience/log?limit=${LOG_SHOWN}`)]);
       if (round !== mod.round || id !== mod.eventId) return;
+      showSlow(id, slow.slow_mode_s);
+      const logKey = JSON.stringify(log.log);
+      if (logKey !== mod.logShown) {
+        mod.logShown = logKey;
+        mod.log = log.log;
+        renderLog();
+      }
       const key = JSON.stringify([id, comments.comments, bans.bans]);
       if (key !== mod.shown) {  // unchanged lists are left alone (the focus, a screen reader's place)
         mod.shown = key;
@@ -792,8 +851,49 @@
     try {
       await api('POST', `/api/events/${mod.eventId}/slow-mode`, { seconds });
       notice(seconds ? t('desk.mod.slow.on', { label: $('mod-slow').selectedOptions[0].textContent }) : t('desk.mod.slow.offed'));
+      moderation();
     } catch (err) {
       if (err instanceof ApiError) notice(serverText(err.error));
+    }
+  });
+
+  // ---- word lists: a comment with one of these words waits for the curator (per comment language) ----
+
+  const words = { lists: {} };
+
+  function fillWords() {
+    $('words-words').value = (words.lists[$('words-language').value] || []).join('\n');
+  }
+
+  async function loadWords() {
+    try {
+      words.lists = (await api('GET', '/api/audience/words')).words || {};
+    } catch {
+      return;  // a 401 has shown the login; otherwise the editor stays as it is
+    }
+    const sel = $('words-language');
+    for (const lang of Object.keys(words.lists)) {
+      if (![...sel.options].some((o) => o.value === lang)) sel.append(el('option', { value: lang }, lang));
+    }
+    fillWords();
+  }
+
+  $('words-language').addEventListener('change', () => { clearErrors($('words-form')); fillWords(); });
+  $('words-form').addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const form = $('words-form');
+    const language = $('words-language').value;
+    const list = $('words-words').value.split('\n').map((w) => w.trim()).filter((w) => w);
+    try {
+      const j = await api('POST', '/api/audience/words', { language, words: list });
+      clearErrors(form);
+      words.lists[language] = j.words;
+      fillWords();
+      notice(t('desk.words.saved', { n: j.words.length, lang: $('words-language').selectedOptions[0].textContent }));
+      moderation();
+    } catch (err) {
+      if (err instanceof ApiError) showErrors(form, 'words', err);
+      else throw err;
     }
   });
 
@@ -985,6 +1085,8 @@
     renderEvents();
     renderRecordings();
     renderModeration();
+    renderLog();
+    showSlow(mod.eventId, mod.slow);
     loadRecordings().catch(() => {});
     for (const m of monitorCards.values()) m.card.remove();
     monitorCards.clear();

@@ -7,6 +7,7 @@
   const { t, locale, onChange, strings } = window.sredaI18n;
   const SECTIONS = ['live', 'upcoming', 'archive'];
   const REFRESH_MS = 30000;
+  const LIVE_REFRESH_MS = 10000;  // "Live now": viewer counts, and the poster frame (the server makes one every 10 s)
   const data = {};      // section → {events, total, key}
   let filter = { category: '', q: '' };
 
@@ -38,6 +39,29 @@
     return t('guide.in.d', { d: Math.round(min / 1440) });
   }
 
+  function duration(s) {
+    const m = Math.max(1, Math.round(s / 60));
+    return m >= 60 ? t('guide.duration', { h: Math.floor(m / 60), m: m % 60 }) : t('guide.duration.min', { m });
+  }
+
+  // The event's picture: a live poster frame (reloaded with the listing), a recording's poster, or — when
+  // there is none yet or it fails to load — a quiet placeholder of the same size. Decorative: the title says it.
+  function placeholder() { return el('div', { class: 'poster placeholder', 'aria-hidden': 'true' }, '▶'); }
+  function poster(e, section) {
+    if (!e.poster) return placeholder();
+    const live = section === 'live';
+    const img = el('img', { class: 'poster', alt: '', width: 320, height: 180, decoding: 'async' });
+    if (live) img.dataset.live = e.poster;
+    img.addEventListener('error', () => img.replaceWith(placeholder()), { once: true });
+    img.src = live ? `${e.poster}?v=${posterVersion}` : e.poster;
+    return img;
+  }
+  let posterVersion = Date.now();
+  function refreshPosters() {
+    posterVersion = Date.now();
+    for (const img of document.querySelectorAll('#live img.poster[data-live]')) img.src = `${img.dataset.live}?v=${posterVersion}`;
+  }
+
   function item(e, section) {
     const title = el('a', { class: 'title', href: e.watch_url }, e.title);
     const meta = el('p', { class: 'meta' }, `${t(`cat.${e.category}`)} · ${e.studio.name}`);
@@ -49,6 +73,18 @@
       const intermission = e.state === 'intermission';
       li.prepend(el('p', { class: `badge${intermission ? ' quiet' : ''}` },
         t(intermission ? 'guide.intermission' : 'guide.live.badge')));
+      li.prepend(poster(e, section));
+      li.append(el('p', { class: 'viewers' }, t('guide.viewers', { n: (e.viewers || 0).toLocaleString(locale()) })));
+    } else if (section === 'archive') {
+      li.prepend(poster(e, section));
+      const facts = [];
+      if (e.duration_s) facts.push(el('span', { class: 'duration' }, t('guide.record.length', { d: duration(e.duration_s) })));
+      if (e.rating && e.rating.count) {
+        facts.push(el('span', { class: 'stars-avg' }, t('guide.rating', {
+          avg: e.rating.average.toLocaleString(locale(), { maximumFractionDigits: 1, minimumFractionDigits: 1 }),
+          n: e.rating.count.toLocaleString(locale()) })));
+      }
+      if (facts.length) li.append(el('p', { class: 'record-facts' }, ...facts.flatMap((f, i) => (i ? [' · ', f] : [f]))));
     } else if (section === 'upcoming') {
       when.append(' ', el('span', { class: 'countdown', 'data-starts': e.starts_at }, `(${countdown(e.starts_at)})`));
       li.append(el('p', {}, el('a', { class: 'ics button-link', href: e.ics_url, download: `event-${e.id}.ics` },
@@ -142,4 +178,5 @@
   });
   loadAll();
   setInterval(() => { loadAll(); tickCountdowns(); }, REFRESH_MS);
+  setInterval(() => load('live').then(refreshPosters), LIVE_REFRESH_MS);
 })();

@@ -15,6 +15,7 @@
   const RETRY_MS = 3000;           // after a network error on the playlist or media
   const STALL_RELOAD_MS = 8000;    // live, wanted to play, no progress this long → reload the playlist
   const SEEK_S = 10;               // arrow keys in a recording (Shift: 60 s)
+  const BEHIND_S = 3;              // "back to live" shows when this much later than the player's target latency
   const RESUME_MIN_S = 5;          // positions closer than this to the start or the end are not kept
   // The packager puts every run of an event on its output timeline at media time + run_gap_ms
   // (server/package/cmaf_packager.h, shared_clock): a segment's tfdt is the event's media time + 200 ms.
@@ -344,9 +345,16 @@
     if (always || target - video.currentTime > 10) video.currentTime = target;
   }
 
+  // Seconds behind the live edge, also while paused (hls.latency is only updated while playing): the
+  // playlist's edge, advanced by the time since it was loaded (hls.js's own estimate), minus the position.
   function latencySeconds() {
     const hls = player.hls;
     if (hls) {
+      const d = hls.latestLevelDetails;
+      if (d && d.live && Number.isFinite(d.edge) && Number.isFinite(d.age) && video.readyState > 0) {
+        const lat = d.edge + d.age - video.currentTime;
+        if (lat > 0) return lat;
+      }
       if (Number.isFinite(hls.latency) && hls.latency > 0) return hls.latency;
       if (hls.playingDate) return (Date.now() - hls.playingDate.getTime()) / 1000;
     }
@@ -366,12 +374,16 @@
       player.lastProgress = now;
       startPlayback();
     }
-    const lat = live && isPlaying() ? latencySeconds() : null;
+    // Live, playing or paused: how far behind, and "back to live" once the viewer is clearly behind
+    // (paused, or stalled); at the edge the button is not there.
+    const lat = live && hasSource() && !video.ended && player.wantPlay ? latencySeconds() : null;
     if (lat !== null && Number.isFinite(lat)) {
       latencyEl.textContent = T('watch.latency', { s: lat.toLocaleString(i18n.locale(), { maximumFractionDigits: 1, minimumFractionDigits: 1 }) });
       liveBar.hidden = false;
       const target = player.hls && Number.isFinite(player.hls.targetLatency) ? player.hls.targetLatency : 4;
-      goLiveBtn.classList.toggle('behind', lat > target + 3);
+      const behind = lat > target + BEHIND_S;
+      goLiveBtn.classList.toggle('behind', behind);
+      goLiveBtn.hidden = !behind && goLiveBtn !== document.activeElement;  // a focused button stays (no lost focus)
     } else {
       liveBar.hidden = true;
     }
@@ -380,7 +392,8 @@
   // ---- wiring ----
   playBtn.addEventListener('click', onPlayClick);
   listenBtn.addEventListener('click', toggleListen);
-  goLiveBtn.addEventListener('click', () => { goLive(true); if (video.paused) tryPlay(); });
+  goLiveBtn.addEventListener('click', () => { goLive(true); if (video.paused) tryPlay(); tick(); });
+  goLiveBtn.addEventListener('blur', () => { if (!goLiveBtn.classList.contains('behind')) goLiveBtn.hidden = true; });
   video.addEventListener('playing', () => {
     playBtn.hidden = true;
     showListen();

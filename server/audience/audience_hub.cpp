@@ -449,12 +449,24 @@ void AudienceHub::tick(int64_t now_ms) {
     if ((room->rating_dirty || room->viewers_dirty) && now_ms - room->last_snapshot_ms >= options_.snapshot_interval_ms) {
       room->last_snapshot_ms = now_ms;
       if (room->rating_dirty) broadcast(*room, rating_frame(room->summary));
-      if (room->viewers_dirty) broadcast(*room, viewers_frame(static_cast<int64_t>(room->members.size())));
+      if (room->viewers_dirty) {
+        const auto n = static_cast<int64_t>(room->members.size());
+        broadcast(*room, viewers_frame(n));
+        std::lock_guard lock(viewers_mutex_);
+        if (n) viewer_counts_[id] = n;
+        else viewer_counts_.erase(id);
+      }
       room->rating_dirty = room->viewers_dirty = false;
     }
   }
   last_tick_ms_ = now_ms;
   flush();
+}
+
+int64_t AudienceHub::viewers(int64_t event_id) const {
+  std::lock_guard lock(viewers_mutex_);
+  auto it = viewer_counts_.find(event_id);
+  return it == viewer_counts_.end() ? 0 : it->second;
 }
 
 void AudienceHub::flush() {

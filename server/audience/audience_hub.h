@@ -2,7 +2,8 @@
 // comments, the rating histogram and the viewer count. Implements the WebSocket handler of the web server.
 //
 // Threads: everything runs on the web thread (WsHandler calls, tick, and tasks posted with post()), except
-// start() and finish() which the app calls while the web thread is not running. Comments and ratings reach
+// start() and finish() which the app calls while the web thread is not running, and viewers() (any thread,
+// under its own mutex: the public programme reads the counts on the store thread). Comments and ratings reach
 // SQLite through the store thread in one batched transaction per tick; a comment is acknowledged (broadcast)
 // with its final id at once, and a graceful stop writes every pending one (finish()).
 #pragma once
@@ -12,6 +13,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <set>
 #include <string>
@@ -70,6 +72,9 @@ class AudienceHub : public web::WsHandler {
   void slow_mode_set(int64_t event_id, int seconds);
   void words_set(const std::string& language, std::vector<std::string> folded_words);
 
+  // Any thread: how many viewers are in the event's room (as last broadcast to them; 0 when none).
+  int64_t viewers(int64_t event_id) const;
+
   // -- WsHandler (web thread) --
   void attach(web::WsTransport* transport) override;
   std::optional<std::string> admit(const web::WsHandshake& handshake) override;
@@ -116,6 +121,9 @@ class AudienceHub : public web::WsHandler {
   // Waiting for the store thread.
   std::vector<Comment> pending_comments_;
   std::map<std::pair<int64_t, std::string>, Rating> pending_ratings_;
+  // The viewer counts for other threads (the public programme): event id → viewers, none when 0.
+  mutable std::mutex viewers_mutex_;
+  std::unordered_map<int64_t, int64_t> viewer_counts_;
 };
 
 }  // namespace sreda::audience

@@ -95,11 +95,7 @@ RoomData load_room(store::Db& db, int64_t event_id, size_t recent) {
     st.bind(1, event_id);
     while (st.step()) r.ratings[st.text(0)] = static_cast<int>(st.int64(1));
   }
-  {
-    auto st = db.prepare("SELECT slow_mode_s FROM audience_settings WHERE event_id = ?");
-    st.bind(1, event_id);
-    if (st.step()) r.slow_mode_s = static_cast<int>(st.int64(0));
-  }
+  r.slow_mode_s = slow_mode(db, event_id);
   {
     auto st = db.prepare(std::string("SELECT ") + kBanColumns + " FROM audience_bans WHERE event_id = ?");
     st.bind(1, event_id);
@@ -237,6 +233,12 @@ std::vector<Ban> list_bans(store::Db& db) {
   return out;
 }
 
+int slow_mode(store::Db& db, int64_t event_id) {
+  auto st = db.prepare("SELECT slow_mode_s FROM audience_settings WHERE event_id = ?");
+  st.bind(1, event_id);
+  return st.step() ? static_cast<int>(st.int64(0)) : 0;
+}
+
 void set_slow_mode(store::Db& db, int64_t event_id, int seconds) {
   auto st = db.prepare(
       "INSERT INTO audience_settings (event_id, slow_mode_s) VALUES (?, ?) "
@@ -271,10 +273,12 @@ void log_moderation(store::Db& db, int64_t at, const std::string& curator, const
   st.run();
 }
 
-json moderation_log(store::Db& db, int limit) {
+json moderation_log(store::Db& db, int limit, std::optional<int64_t> event_id) {
   json out = json::array();
-  auto st = db.prepare("SELECT at, curator, action, event_id, target FROM moderation_log ORDER BY id DESC LIMIT ?");
-  st.bind(1, limit);
+  auto st = db.prepare(
+      "SELECT at, curator, action, event_id, target FROM moderation_log WHERE (?1 IS NULL OR event_id = ?1) "
+      "ORDER BY id DESC LIMIT ?2");
+  st.bind(1, event_id).bind(2, limit);
   while (st.step())
     out.push_back({{"at", core::format_rfc3339(st.int64(0))},
                    {"curator", st.text(1)},

@@ -87,10 +87,12 @@ std::optional<Ban> insert_ban(store::Db& db, const Ban& ban);  // nullopt: the s
 std::optional<Ban> delete_ban(store::Db& db, int64_t id);
 std::vector<Ban> list_bans(store::Db& db);
 void set_slow_mode(store::Db& db, int64_t event_id, int seconds);
+int slow_mode(store::Db& db, int64_t event_id);  // 0: off (also when never set)
 std::map<std::string, std::vector<std::string>> word_lists(store::Db& db);
 void replace_word_list(store::Db& db, const std::string& language, const std::vector<std::string>& words);
 void log_moderation(store::Db& db, int64_t at, const std::string& curator, const std::string& action,
                     std::optional<int64_t> event_id, const std::string& target);
-nlohmann::json moderation_log(store::Db& db, int limit);
+// Newest first: [{"at","curator","action","event_id","target"}]; only one event's when event_id is given.
+nlohmann::json moderation_log(store::Db& db, int limit, std::optional<int64_t> event_id = std::nullopt);
 
 }  // namespace sreda::audience

@@ -81,6 +81,7 @@ Api::Api(const config::Config& config, store::Store& store, auth::LoginLimiter& 
       {"POST", "/api/events/{id}/comments/{id}/hide", A::curator, false, &Api::hide_comment, true},
       {"POST", "/api/events/{id}/comments/{id}/unhide", A::curator, false, &Api::unhide_comment, true},
       {"POST", "/api/events/{id}/comments/{id}/answered", A::curator, false, &Api::answer_comment, true},
+      {"GET", "/api/events/{id}/slow-mode", A::curator, false, &Api::get_slow_mode},
       {"POST", "/api/events/{id}/slow-mode", A::curator, true, &Api::set_slow_mode},
       {"GET", "/api/audience/bans", A::curator, false, &Api::list_bans},
       {"POST", "/api/audience/bans", A::curator, true, &Api::create_ban},

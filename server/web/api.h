@@ -112,12 +112,16 @@ class Api : public RouteHandler {
   // public
   HttpResponse public_events(Call& c);
   HttpResponse public_event(Call& c);
+  // A live (or intermission) event's "viewers" (the audience hub's count) and "poster" (the live poster
+  // frame's URL, null until there is one). Nothing for other states.
+  void add_live_fields(nlohmann::json& event) const;
   // audience (api_audience.cpp)
   HttpResponse public_comments(Call& c);
   HttpResponse curator_comments(Call& c);
   HttpResponse hide_comment(Call& c);
   HttpResponse unhide_comment(Call& c);
   HttpResponse set_slow_mode(Call& c);
+  HttpResponse get_slow_mode(Call& c);
   HttpResponse list_bans(Call& c);
   HttpResponse create_ban(Call& c);
   HttpResponse delete_ban(Call& c);

@@ -1,6 +1,8 @@
 // The audience channel's REST side: the comment replay for the archive player, and curator moderation
 // (hide/unhide, bans, slow mode, word lists) with every action logged with who did it. Store thread; the
 // audience hub hears about each change through post() (web thread).
+#include <limits>
+
 #include "server/audience/storage.h"
 #include "server/core/clock.h"
 #include "server/core/log.h"
@@ -40,6 +42,11 @@ std::optional<HttpResponse> query_number(const HttpRequest& r, const char* name,
 }
 
 HttpResponse no_event(int64_t id) { return HttpResponse::error(404, "not_found", "no event with id " + std::to_string(id)); }
+
+// 422 naming the bad field, in error.fields too (as every validation error of the API).
+HttpResponse invalid(const std::string& message, const std::string& field) {
+  return field_errors(422, "invalid", {{field, message}});
+}
 
 }  // namespace
 
@@ -129,7 +136,7 @@ HttpResponse Api::set_slow_mode(Call& c) {
   if (!schedule::find_event(c.db, c.ids[0])) return no_event(c.ids[0]);
   const json& s = c.body.contains("seconds") ? c.body["seconds"] : json();
   if (!s.is_number_integer() || s.get<int64_t>() < 0 || s.get<int64_t>() > 3600)
-    return HttpResponse::error(422, "invalid", "seconds must be a whole number from 0 (off) to 3600", "seconds");
+    return invalid("seconds must be a whole number from 0 (off) to 3600", "seconds");
   const int seconds = static_cast<int>(s.get<int64_t>());
   store::Transaction tx(c.db);
   audience::set_slow_mode(c.db, c.ids[0], seconds);
@@ -138,6 +145,11 @@ HttpResponse Api::set_slow_mode(Call& c) {
   log().info(c.who->username + " set slow mode of event " + std::to_string(c.ids[0]) + " to " + std::to_string(seconds) + " s");
   if (audience_) audience_->post([e = c.ids[0], seconds](audience::AudienceHub& h) { h.slow_mode_set(e, seconds); });
   return HttpResponse::json(200, {{"event_id", c.ids[0]}, {"slow_mode_s", seconds}});
+}
+
+HttpResponse Api::get_slow_mode(Call& c) {
+  if (!schedule::find_event(c.db, c.ids[0])) return no_event(c.ids[0]);
+  return HttpResponse::json(200, {{"event_id", c.ids[0]}, {"slow_mode_s", audience::slow_mode(c.db, c.ids[0])}});
 }
 
 HttpResponse Api::list_bans(Call& c) {
@@ -150,19 +162,19 @@ HttpResponse Api::create_ban(Call& c) {
   const json& b = c.body;
   for (auto it = b.begin(); it != b.end(); ++it)
     if (it.key() != "event_id" && it.key() != "viewer_id" && it.key() != "address")
-      return HttpResponse::error(422, "invalid", "unknown field '" + it.key() + "'", it.key());
+      return invalid("unknown field '" + it.key() + "'", it.key());
   audience::Ban ban;
   if (b.contains("event_id") && !b["event_id"].is_null()) {
-    if (!b["event_id"].is_number_integer()) return HttpResponse::error(422, "invalid", "event_id must be a number", "event_id");
+    if (!b["event_id"].is_number_integer()) return invalid("event_id must be a number", "event_id");
     ban.event_id = b["event_id"].get<int64_t>();
     if (!schedule::find_event(c.db, *ban.event_id)) return no_event(*ban.event_id);
   }
   const bool viewer = b.contains("viewer_id"), address = b.contains("address");
   if (viewer == address)
-    return HttpResponse::error(422, "invalid", "give exactly one of viewer_id or address", viewer ? "address" : "viewer_id");
+    return invalid("give exactly one of viewer_id or address", viewer ? "address" : "viewer_id");
   const char* field = viewer ? "viewer_id" : "address";
   if (!b[field].is_string() || b[field].get<std::string>().empty() || b[field].get<std::string>().size() > 64)
-    return HttpResponse::error(422, "invalid", std::string(field) + " must be a non-empty string", field);
+    return invalid(std::string(field) + " must be a non-empty string", field);
   ban.kind = viewer ? "viewer" : "address";
   ban.value = b[field].get<std::string>();
   ban.created_by = c.who->username;
@@ -199,15 +211,15 @@ HttpResponse Api::set_words(Call& c) {
   const json& b = c.body;
   if (!b.contains("language") || !b["language"].is_string() || b["language"].get<std::string>().empty() ||
       b["language"].get<std::string>().size() > 16)
-    return HttpResponse::error(422, "invalid", "language is required (e.g. \"ru\")", "language");
+    return invalid("language is required (e.g. \"ru\")", "language");
   if (!b.contains("words") || !b["words"].is_array() || b["words"].size() > 5000)
-    return HttpResponse::error(422, "invalid", "words must be a list of at most 5000 words", "words");
+    return invalid("words must be a list of at most 5000 words", "words");
   std::vector<std::string> words;
   for (const auto& w : b["words"]) {
-    if (!w.is_string()) return HttpResponse::error(422, "invalid", "every word must be a string", "words");
+    if (!w.is_string()) return invalid("every word must be a string", "words");
     std::string t = core::trim(w.get<std::string>());
     if (t.empty() || t.size() > 100 || !core::valid_utf8(t))
-      return HttpResponse::error(422, "invalid", "words must be 1 to 100 bytes of text", "words");
+      return invalid("words must be 1 to 100 bytes of text", "words");
     words.push_back(core::fold_case(t));
   }
   const std::string language = b["language"].get<std::string>();
@@ -222,7 +234,11 @@ HttpResponse Api::set_words(Call& c) {
 }
 
 HttpResponse Api::moderation_log(Call& c) {
-  return HttpResponse::json(200, {{"log", audience::moderation_log(c.db, 500)}});
+  std::optional<int64_t> event_id, limit;
+  if (auto e = query_number(c.request, "event_id", 1, std::numeric_limits<int64_t>::max(), event_id)) return *e;
+  if (auto e = query_number(c.request, "limit", 1, 500, limit)) return *e;
+  if (event_id && !schedule::find_event(c.db, *event_id)) return no_event(*event_id);
+  return HttpResponse::json(200, {{"log", audience::moderation_log(c.db, static_cast<int>(limit.value_or(500)), event_id)}});
 }
 
 }  // namespace sreda::web

@@ -43,6 +43,15 @@ std::optional<FieldError> unknown_fields(const json& body, std::initializer_list
 
 }  // namespace
 
+void Api::add_live_fields(nlohmann::json& event) const {
+  if (event.value("state", "") != "live" && event.value("state", "") != "intermission") return;
+  const int64_t id = event["id"].get<int64_t>();
+  event["viewers"] = audience_ ? audience_->viewers(id) : 0;
+  // The latest poster frame (refreshed every few seconds), once the live output has made one.
+  auto output = live_outputs_ ? live_outputs_->find(id) : nullptr;
+  event["poster"] = output && output->poster() ? json("/live/" + std::to_string(id) + "/poster.jpg") : json(nullptr);
+}
+
 // ---- studios ----
 
 HttpResponse Api::list_studios(Call& c) {
@@ -308,6 +317,7 @@ HttpResponse Api::public_events(Call& c) {
     out.push_back(schedule::to_public_json(e));
     out.back()["rating"] = audience::rating_json(audience::rating_summary(c.db, e.id));
     if (e.state == "archived") add_recording_fields(c.db, archive_, out.back());
+    add_live_fields(out.back());
   }
   auto r = HttpResponse::json(200, {{"events", out},
                                     {"when", q.when},
@@ -324,6 +334,7 @@ HttpResponse Api::public_event(Call& c) {
   json out = schedule::to_public_json(*e);
   out["rating"] = audience::rating_json(audience::rating_summary(c.db, e->id));
   if (e->state == "archived") add_recording_fields(c.db, archive_, out);
+  add_live_fields(out);
   auto r = HttpResponse::json(200, out);
   r.headers = {{"cache-control", "public, max-age=5"}, {"access-control-allow-origin", "*"}};
   return r;

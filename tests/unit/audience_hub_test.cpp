@@ -158,6 +158,22 @@ TEST_F(AudienceHubTest, RatingsAndViewerCountsAreCoalescedSnapshots) {
   EXPECT_EQ(of_type(frames, "viewers").size(), 1u);
 }
 
+TEST_F(AudienceHubTest, TheViewerCountForOtherThreadsFollowsJoinsAndLeaves) {
+  EXPECT_EQ(hub->viewers(event_id), 0);
+  uint64_t a = open(), b = open();
+  join(a, "viewer-aaaa");
+  join(b, "viewer-bbbb");
+  hub->tick(1'000'000);
+  EXPECT_EQ(hub->viewers(event_id), 2);
+  EXPECT_EQ(hub->viewers(event_id + 1), 0);
+  hub->closed(b);
+  hub->tick(1'001'000);
+  EXPECT_EQ(hub->viewers(event_id), 1);
+  hub->closed(a);
+  hub->tick(1'002'000);
+  EXPECT_EQ(hub->viewers(event_id), 0);
+}
+
 TEST_F(AudienceHubTest, ASlowViewerIsCulledNotBuffered) {
   uint64_t fast = open(), slow = open("10.0.0.2");
   join(fast, "viewer-fast");

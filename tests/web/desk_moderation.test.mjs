@@ -4,7 +4,9 @@
 //       and it disappears from the viewer's watch page, shows it again, bans the viewer from the event (with a
 //       confirmation) and sets slow mode (a new viewer's welcome says so); a viewer's question is marked and
 //       the curator marks it answered (the watch page shows it so); no serious axe violations
-//   (b) the event ends from the desk's monitor; its recording shows in the archive with duration and size;
+//   (b) the current slow mode is shown (also after a reload); the moderation log names the curator who hid the
+//       comment; a word list with a word too long is refused beside the field, a good one survives a reload
+//   (c) the event ends from the desk's monitor; its recording shows in the archive with duration and size;
 //       trim changes the public duration (and undo restores it); the MP4 downloads; delete asks first and
 //       removes it; the rating is shown beside the event
 import { test, before, after } from 'node:test';
@@ -138,6 +140,49 @@ test('a curator hides a comment (it goes from the watch page), shows it again, b
   assert.equal(await qOnWatch.locator('.q-badge').textContent(), 'Вопрос — ответ дан');
   assert.deepEqual(await seriousViolations(desk.page), [], 'axe: a question in the moderation panel');
   await shot(desk.page, 'desk-moderation-1280.png');
+});
+
+test('the desk shows the slow mode and the moderation log; an edited word list survives a reload', async () => {
+  const page = desk.page;
+  // Slow mode as the server has it (set to 30 s above), also after a reload.
+  await waitFor(async () => (await page.textContent('#mod-slow-now')) === 'Сейчас: один комментарий в 30 секунд.',
+    { what: 'the current slow mode' });
+  // The log: who hid which comment of which event.
+  const hide = page.locator('#mod-log li[data-action="hide"]');
+  await hide.first().waitFor({ timeout: 15000 });
+  assert.match(await hide.first().textContent(), new RegExp(`· admin скрыт комментарий: № \\d+ · «${TITLE}»$`));
+  assert.equal(await page.locator('#mod-log li[data-action="slow_mode"]').first().textContent().then((x) => x.split(' · ')[1]),
+    'admin медленный режим: один комментарий в 30 секунд');
+
+  // A word too long is explained beside the field and saves nothing.
+  await page.selectOption('#words-language', 'ru');
+  await page.fill('#words-words', `глупость\n${'я'.repeat(60)}`);
+  await page.click('#words-save');
+  await waitFor(async () => (await page.textContent('#words-words-error')).startsWith('Каждое слово — от 1 до 100 байт'),
+    { what: 'the error beside the word list' });
+  assert.equal(await page.getAttribute('#words-words', 'aria-invalid'), 'true');
+  // That refusal is the one HTTP error the desk may have had: the server's answer, shown beside the field.
+  const refused = desk.errors.findIndex((e) => /^HTTP 422 .*\/api\/audience\/words$/.test(e));
+  assert.ok(refused >= 0, `the 422 is in the page's log: ${desk.errors}`);
+  desk.errors.splice(refused, 1);
+  assert.deepEqual((await sreda.api('GET', '/api/audience/words', undefined, sreda.token)).json.words, {});
+
+  await page.fill('#words-words', 'Глупость\n  дурак  \n\n');
+  await page.click('#words-save');
+  await waitFor(async () => (await page.textContent('#status')) === 'Список слов (Русский) сохранён: 2.', { what: 'the "saved" notice' });
+  assert.equal(await page.getAttribute('#words-words', 'aria-invalid'), null, 'the error is gone');
+  await page.locator('#mod-log li[data-action="word_list"]', { hasText: 'admin список слов: ru, слов: 2' }).waitFor({ timeout: 10000 });
+  assert.deepEqual(await seriousViolations(page), [], 'axe: slow mode, word list and log');
+
+  await page.reload();
+  await page.waitForSelector('#app:not([hidden])', { timeout: 15000 });
+  await waitFor(async () => (await page.inputValue('#words-words')) === 'глупость\nдурак', { what: 'the saved word list after a reload' });
+  await waitFor(async () => (await page.textContent('#mod-slow-now')) === 'Сейчас: один комментарий в 30 секунд.',
+    { what: 'the slow mode after a reload' });
+  assert.equal(await page.inputValue('#mod-slow'), '30', 'the choice shows the current slow mode');
+  await page.selectOption('#words-language', 'en');
+  assert.equal(await page.inputValue('#words-words'), '', 'the English list is its own');
+  await shot(page, 'desk-words-log-1280.png');
 });
 
 test('the archive shows a recording with duration and size; trim, undo, download, delete (asked first)', async (t) => {

@@ -1,8 +1,9 @@
 // Browser tests for the programme guide (/): a real sreda, Debian's Chromium headless, a real ffmpeg.
 //   (a) "Coming up": the date and time in the viewer's zone, a countdown, a working "Add to my calendar"
 //   (b) the category filter and the search
-//   (c) "Live now" while a studio publishes, and from there to a playing video by keyboard alone; after the
-//       curator ends it, the event is in the "Archive"
+//   (c) "Live now" while a studio publishes (the poster frame, refreshed; the viewer count once a viewer opens
+//       the event), and from there to a playing video by keyboard alone; after the curator ends it, the event is
+//       in the "Archive" with its poster, length and stars
 //   (d) axe-core: no serious or critical violations on the guide and on a watch page
 //   (e) English follows the browser's language
 //   (f) larger text and high contrast are remembered; keyboard focus is visible; 360 px has no horizontal
@@ -35,7 +36,7 @@ before(async () => {
   await sreda.api('PATCH', `/api/events/${lecture.id}`, { category: 'lecture' }, sreda.token);
   live = await sreda.createEvent(studio, LIVE, 1);
   await sreda.api('PATCH', `/api/events/${live.id}`, { category: 'master_class' }, sreda.token);
-  publisher = new Publisher(studio.stream_key, sreda.rtmpPort, 90);
+  publisher = new Publisher(studio.stream_key, sreda.rtmpPort, 150);
   browser = await launchBrowser({ timezoneId: TZ });
 });
 
@@ -103,12 +104,35 @@ test('the category filter and the search narrow the programme', async () => {
 test('"Live now" while the studio publishes; ended by the curator, the event is in the "Archive"', async () => {
   await waitFor(async () => (await sreda.publicEvent(live.id)).state === 'live',
     { timeoutMs: 30000, what: `event ${live.id} to be live (publisher: ${publisher.log.join('')})` });
-  const { page, errors } = await openPage(browser, sreda.base, '/');
+  // The live poster of an event that has just ended may answer 404 (the card then shows its placeholder).
+  const { page, errors } = await openPage(browser, sreda.base, '/', { ignore: [/^404 .*\/live\/\d+\/poster\.jpg/] });
   const li = item(page, 'live', LIVE);
   await li.waitFor({ timeout: 15000 });
   assert.equal(await li.locator('.badge').textContent(), 'В эфире');
   assert.equal(await li.locator('a.title').getAttribute('href'), `/watch/${live.id}`);
+
+  // A viewer opens the event (the watch page joins its audience) and rates it: the guide's card counts
+  // them; the card shows the live poster frame once the server has one, reloaded with the listing.
+  const viewer = await browser.newPage();
+  await viewer.goto(`${sreda.base}/watch/${live.id}`);
+  await viewer.waitForSelector('#audience:not([hidden]) #stars button', { timeout: 30000 });
+  await viewer.click('#stars button:nth-child(4)');
+  await viewer.waitForSelector('#rating-thanks:not([hidden])', { timeout: 15000 });
+  await waitFor(async () => /^Смотрят: [1-9]\d*$/.test(await li.locator('.viewers').textContent()),
+    { timeoutMs: 45000, what: 'the card to count the viewer' });
+  const poster = li.locator('img.poster');
+  await waitFor(async () => (await poster.count()) === 1 &&
+    await poster.evaluate((img) => img.complete && img.naturalWidth > 0), { timeoutMs: 45000, what: 'the live poster frame' });
+  assert.equal(await poster.getAttribute('alt'), '', 'the poster is decorative (the title says it)');
+  const src = await poster.getAttribute('src');
+  assert.match(src, new RegExp(`^/live/${live.id}/poster\\.jpg\\?v=\\d+$`));
+  await waitFor(async () => (await poster.getAttribute('src')) !== src, { timeoutMs: 30000, what: 'the poster to be refreshed' });
   assert.deepEqual(await seriousViolations(page), [], 'axe: the guide with a live event');
+  await shot(page, 'guide-live-1280.png');
+  await page.setViewportSize({ width: 360, height: 800 });
+  assert.equal(await horizontalOverflow(page), '', 'no horizontal scroll at 360 px with a live card');
+  await shot(page, 'guide-live-360.png');
+  await page.setViewportSize({ width: 1280, height: 900 });
 
   // Keyboard only, from the guide to a playing video: Tab to the event, Enter, Tab to Play, Enter.
   let focused = null;
@@ -135,9 +159,23 @@ test('"Live now" while the studio publishes; ended by the curator, the event is 
   // Ended, then archived as soon as its recording is closed: either counts as ended for the guide.
   await waitFor(async () => ['ended', 'archived'].includes((await sreda.publicEvent(live.id)).state),
     { timeoutMs: 15000, what: 'the event to end' });
+  await viewer.close();
   await page.reload();
   await item(page, 'archive', LIVE).waitFor({ timeout: 15000 });
   assert.equal(await page.locator('#live li.empty').textContent(), 'Пока ничего нет.');
+  // Archived, its card shows the recording's poster, length and stars.
+  const card = item(page, 'archive', LIVE);
+  await waitFor(async () => {
+    if (await card.locator('.record-facts').count() && await card.locator('img.poster').count() &&
+      await card.locator('img.poster').evaluate((img) => img.complete && img.naturalWidth > 0)) return true;
+    await page.reload();
+    await card.waitFor({ timeout: 15000 });
+    return false;
+  }, { timeoutMs: 45000, intervalMs: 1000, what: "the archive card with the recording's length and poster" });
+  assert.match(await card.locator('.record-facts').textContent(), /^Запись: \d+ мин · ★ 4,0 из 5 \(оценок: 1\)$/);
+  assert.match(await card.locator('img.poster').getAttribute('src'), new RegExp(`^/archive/${live.id}/poster\\.jpg`));
+  assert.deepEqual(await seriousViolations(page), [], 'axe: the guide with an archived event');
+  await shot(page, 'guide-archive-1280.png');
   assert.deepEqual(errors, []);
   await page.close();
 });

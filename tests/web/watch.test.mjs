@@ -1,5 +1,6 @@
 // Browser tests for the viewer pages: a real sreda, a real ffmpeg publisher, Debian's Chromium headless.
-//   (a) the watch page plays a live event (currentTime advances 5 s with no stall; hls.js reports latency)
+//   (a) the watch page plays a live event (currentTime advances 5 s with no stall; hls.js reports latency);
+//       paused a few seconds, "back to live" appears, and pressed (keyboard) it plays near the live edge again
 //   (b) a scheduled event with no publisher shows the "starts at" banner and no error
 //   (c) the programme page lists the events
 //   (d) the studio drops and comes back: the page says so and plays again by itself
@@ -28,7 +29,7 @@ before(async () => {
   laterEvent = await sreda.createEvent(library, LATER_TITLE, 180);
   // ~40 s of playing is what the tests need; the publisher is stopped in after() in any case.
   studioKey = hall.stream_key;
-  publisher = new Publisher(studioKey, sreda.rtmpPort, 90);
+  publisher = new Publisher(studioKey, sreda.rtmpPort, 150);
   browser = await launchBrowser({ timezoneId: TZ });
 });
 
@@ -114,12 +115,34 @@ test('the watch page plays a live event: currentTime advances 5 s with no stall,
     `Date.now() - playingDate ${lat.pdt === null ? 'n/a' : (lat.pdt / 1000).toFixed(2) + ' s'}`);
   assert.ok(lat.latency < 30, `latency ${lat.latency} s is sane`);
 
-  // The page shows it, and "go to live" is there and works from the keyboard.
-  await waitFor(async () => /Отставание от эфира: \d+,\d с/.test(await page.textContent('#latency')),
-    { timeoutMs: 5000, what: 'the latency line' });
+  // The page shows it; at the live edge there is no "back to live" button.
+  const shownLatency = async () => {
+    const m = (await page.textContent('#latency')).match(/^Отставание от эфира: (\d+,\d) с$/);
+    return m ? Number(m[1].replace(',', '.')) : null;
+  };
+  await waitFor(async () => (await shownLatency()) !== null, { timeoutMs: 10000, what: 'the latency line' });
+  await waitFor(async () => page.isHidden('#go-live'), { timeoutMs: 20000, what: 'no "back to live" at the live edge' });
+
+  // Paused for a while, the viewer falls behind: "back to live" appears; pressed from the keyboard, it plays
+  // from near the live edge again.
+  await page.evaluate(() => document.getElementById('video').pause());
+  await page.waitForSelector('#go-live:not([hidden])', { timeout: 30000 });
+  const behind = await shownLatency();
+  t.diagnostic(`paused: "back to live" shown at ${behind} s behind`);
+  assert.equal(await page.textContent('#go-live'), 'К прямому эфиру');
   await page.focus('#go-live');
   await page.keyboard.press('Enter');
   await page.waitForFunction(() => !document.getElementById('video').paused, null, { timeout: 10000 });
+  const target = await page.evaluate(() => window.sredaPlayer.hls.targetLatency);
+  const back = await waitFor(async () => {
+    const l = await shownLatency();
+    return l !== null && l <= target + 3 && !(await page.getAttribute('#go-live', 'class')).includes('behind') ? l : null;
+  }, { timeoutMs: 20000, what: `the latency to return near the target ${target} s` });
+  t.diagnostic(`after "back to live": ${back} s behind (target ${Number(target).toFixed(2)} s)`);
+  assert.ok(back < behind, `closer to live: ${back} s < ${behind} s`);
+  assert.equal(await page.evaluate(() => document.activeElement.id), 'go-live', 'the focus stays on the button');
+  await page.keyboard.press('Tab');  // moving on, the button goes with the focus
+  await waitFor(async () => page.isHidden('#go-live'), { timeoutMs: 10000, what: '"back to live" to go once at the edge' });
 
   assert.deepEqual(await seriousViolations(page), [], 'axe: the watch page, playing live');
   await shot(page, 'watch-live.png');
