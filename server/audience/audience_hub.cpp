@@ -184,7 +184,7 @@ void AudienceHub::message(uint64_t conn, std::string_view text) {
   }
 }
 
-web::WsOut AudienceHub::next(uint64_t conn) {
+web::WsOut AudienceHub::next(uint64_t conn, web::WsBatch& batch) {
   web::WsOut out;
   auto it = clients_.find(conn);
   if (it == clients_.end()) return out;
@@ -192,25 +192,28 @@ web::WsOut AudienceHub::next(uint64_t conn) {
   c.woken = false;
   Room* room = nullptr;
   if (c.joined) room = rooms_.at(c.event_id).get();
-  if (!c.direct.empty()) {
-    out.frame = std::move(c.direct.front());
-    c.direct.pop_front();
-  } else if (c.close_code) {
+  // Replies to this connection first, then (unless it is closing) whatever of the ring it has not had yet:
+  // as many frames as the batch takes, so a viewer who fell a few frames behind catches up in one write.
+  while (!c.direct.empty() && batch.add(*c.direct.front())) c.direct.pop_front();
+  if (c.direct.empty() && !c.close_code && room && c.cursor < room->next_seq) {
+    if (c.cursor < room->first_seq) {
+      if (batch.frames() == 0) {
+        // Fell behind further than the ring holds: dropped, never buffered without bound.
+        metrics_.add("sreda_ws_culled_total", {});
+        out.close_code = kClosePolicy;
+        out.close_reason = "too slow: fell behind the conversation";
+        return out;
+      }
+    } else {
+      while (c.cursor < room->next_seq && batch.add(*room->ring[c.cursor - room->first_seq])) ++c.cursor;
+    }
+  }
+  if (batch.frames() == 0 && c.close_code) {
     out.close_code = c.close_code;
     out.close_reason = c.close_reason;
     return out;
-  } else if (room && c.cursor < room->next_seq) {
-    if (c.cursor < room->first_seq) {
-      // Fell behind further than the ring holds: dropped, never buffered without bound.
-      metrics_.add("sreda_ws_culled_total", {});
-      out.close_code = kClosePolicy;
-      out.close_reason = "too slow: fell behind the conversation";
-      return out;
-    }
-    out.frame = room->ring[c.cursor - room->first_seq];
-    ++c.cursor;
   }
-  if (out.frame) ++frames_out_;
+  frames_out_ += batch.frames();
   out.more = !c.direct.empty() || c.close_code || (room && c.cursor < room->next_seq);
   if (out.more) c.woken = true;  // the server asks for the next writable callback itself
   return out;

@@ -82,7 +82,7 @@ class AudienceHub : public web::WsHandler {
   void message(uint64_t conn, std::string_view text) override;
   void refused_frame(uint64_t conn, const std::string& reason) override;
   void closed(uint64_t conn) override;
-  web::WsOut next(uint64_t conn) override;
+  web::WsOut next(uint64_t conn, web::WsBatch& batch) override;
   void tick(int64_t now_ms) override;
 
   struct Client;

@@ -90,11 +90,14 @@ int lws_callback(lws* wsi, lws_callback_reasons reason, void* user, void* in, si
 
 // Bodies up to this size leave in the same write as their headers.
 constexpr size_t kOneWriteBody = 256 * 1024;
+// The most bytes of WebSocket frames one writable callback batches into its one write.
+constexpr size_t kWsBatchBytes = 16 * 1024;
 
 // lws keeps a pointer to this table for the context's lifetime.
 const lws_protocols kProtocols[] = {
     {"http", lws_callback, sizeof(Pss), 0, 0, nullptr, 0},
-    {kWsProtocol, lws_callback, sizeof(Pss), 4096, 0, nullptr, 0},
+    // tx_packet_size: one send may carry a whole batch of frames (lws keeps any unsent rest and sends it first).
+    {kWsProtocol, lws_callback, sizeof(Pss), 4096, 0, nullptr, kWsBatchBytes},
     {nullptr, nullptr, 0, 0, 0, nullptr, 0},
 };
 const lws_protocols kHttpOnly[] = {
@@ -126,10 +129,12 @@ core::Result<void> HttpServer::start() {
   info.port = options_.port;
   info.protocols = options_.ws ? kProtocols : kHttpOnly;
   // Idle WebSockets are pinged after ws_ping_interval_s; no pong within as long again closes them.
-  lws_retry_bo_t retry{};
-  retry.secs_since_valid_ping = static_cast<uint16_t>(options_.ws_ping_interval_s);
-  retry.secs_since_valid_hangup = static_cast<uint16_t>(options_.ws_ping_interval_s * 2);
-  info.retry_and_idle_policy = &retry;
+  // lws keeps the pointer, not a copy: the policy lives as long as the server. The timer starts when a
+  // WebSocket is established (lws only starts it by itself for client connections) and every pong resets it.
+  idle_policy_ = std::make_unique<lws_retry_bo_t>();
+  idle_policy_->secs_since_valid_ping = static_cast<uint16_t>(options_.ws_ping_interval_s);
+  idle_policy_->secs_since_valid_hangup = static_cast<uint16_t>(options_.ws_ping_interval_s * 2);
+  info.retry_and_idle_policy = idle_policy_.get();
   info.user = this;
   // The event loop is libev's (epoll), owned by us: lws's built-in loop is poll(), which scans every
   // connection on every wake-up — with a thousand LL-HLS viewers or ten thousand WebSockets that scan
@@ -396,6 +401,7 @@ int HttpServer::on_ws(lws* wsi, int reason_int, void* user, void* in, size_t len
   WsConn& w = *it->second;
   switch (reason) {
     case LWS_CALLBACK_ESTABLISHED:
+      lws_validity_confirmed(wsi);  // starts the idle timer: a ping after ws.ping_interval_s of silence
       w.opened = true;
       handler->opened(w.id, w.handshake);
       return 0;
@@ -420,19 +426,17 @@ int HttpServer::on_ws(lws* wsi, int reason_int, void* user, void* in, size_t len
       return 0;
     }
     case LWS_CALLBACK_SERVER_WRITEABLE: {
-      // One lws_write per writable callback (STYLE.md 14).
-      WsOut out = handler->next(w.id);
-      if (out.close_code) {
+      // One lws_write per writable callback (STYLE.md 14): the frames the handler batched, already framed.
+      WsBatch batch(ws_wire_, LWS_PRE, kWsBatchBytes);
+      WsOut out = handler->next(w.id, batch);
+      if (batch.frames()) {
+        if (lws_write(wsi, reinterpret_cast<unsigned char*>(batch.wire_data()), batch.size(), LWS_WRITE_RAW) <
+            static_cast<int>(batch.size()))
+          return -1;
+      } else if (out.close_code) {
         lws_close_reason(wsi, static_cast<lws_close_status>(out.close_code), (unsigned char*)out.close_reason.data(),
                          out.close_reason.size());
         return -1;
-      }
-      if (out.frame) {
-        ws_wire_.resize(LWS_PRE + out.frame->size());
-        std::memcpy(ws_wire_.data() + LWS_PRE, out.frame->data(), out.frame->size());
-        if (lws_write(wsi, ws_wire_.data() + LWS_PRE, out.frame->size(), LWS_WRITE_TEXT) <
-            static_cast<int>(out.frame->size()))
-          return -1;
       }
       if (out.more) lws_callback_on_writable(wsi);
       return 0;

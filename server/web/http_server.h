@@ -21,6 +21,7 @@
 
 struct lws;
 struct lws_context;
+struct lws_retry_bo;
 
 struct ev_loop;  // libev
 
@@ -97,8 +98,9 @@ class HttpServer : public WsTransport {
   std::unordered_map<uint64_t, std::unique_ptr<Conn>> conns_;   // conn id → state
   std::unordered_map<uint64_t, uint64_t> pending_;              // request id → conn id
   std::unordered_map<uint64_t, std::unique_ptr<WsConn>> ws_conns_;  // conn id → WebSocket state
-  std::vector<unsigned char> ws_wire_;                          // LWS_PRE + one frame
+  std::string ws_wire_;                                         // LWS_PRE + one batch of frames
   std::unique_ptr<Tick> tick_;
+  std::unique_ptr<lws_retry_bo> idle_policy_;  // lws keeps the pointer for the context's lifetime
 
   // The seam: replies from any thread.
   std::mutex outbox_mutex_;

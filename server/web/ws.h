@@ -31,11 +31,54 @@ class WsTransport {
   virtual void run_on_web_thread(std::function<void()> task) = 0;
 };
 
+// The frames of one writable callback, framed one after another in one buffer (RFC 6455 server frames:
+// unmasked, FIN set), so that one lws_write sends them all: a viewer who is a few frames behind costs one
+// send, not one per frame. The buffer belongs to the web server and keeps its capacity between callbacks.
+class WsBatch {
+ public:
+  // headroom: bytes kept free in front (lws writes need LWS_PRE); budget: the most bytes of frames.
+  WsBatch(std::string& buffer, size_t headroom, size_t budget) : buffer_(buffer), start_(headroom), budget_(budget) {
+    buffer_.assign(headroom, '\0');
+  }
+  // Appends one text frame unless that would pass the budget; the first frame is always taken.
+  bool add(std::string_view text) {
+    const size_t head = text.size() < 126 ? 2 : text.size() < 65536 ? 4 : 10;
+    if (frames_ > 0 && size() + head + text.size() > budget_) return false;
+    char h[10];
+    h[0] = static_cast<char>(0x81);  // FIN, text
+    if (head == 2) {
+      h[1] = static_cast<char>(text.size());
+    } else if (head == 4) {
+      h[1] = 126;
+      h[2] = static_cast<char>(text.size() >> 8);
+      h[3] = static_cast<char>(text.size() & 0xff);
+    } else {
+      h[1] = 127;
+      for (int i = 0; i < 8; ++i) h[2 + i] = static_cast<char>((uint64_t{text.size()} >> (56 - 8 * i)) & 0xff);
+    }
+    buffer_.append(h, head);
+    buffer_.append(text);
+    ++frames_;
+    return true;
+  }
+  size_t frames() const { return frames_; }
+  size_t size() const { return buffer_.size() - start_; }
+  // The frames as they go on the wire (after the headroom).
+  std::string_view wire() const { return std::string_view(buffer_).substr(start_); }
+  char* wire_data() { return buffer_.data() + start_; }
+
+ private:
+  std::string& buffer_;
+  size_t start_, budget_;
+  size_t frames_ = 0;
+};
+
+// What a writable callback does besides writing the batch: close the connection (only when the batch is
+// empty), and whether more waits for the next writable callback.
 struct WsOut {
-  std::shared_ptr<const std::string> frame;  // one text frame to write, or
-  int close_code = 0;                        // a close (with reason) when non-zero
+  int close_code = 0;  // a close (with reason) when non-zero
   std::string close_reason;
-  bool more = false;                         // more to write after this one
+  bool more = false;   // more to write after this batch
 };
 
 class WsHandler {
@@ -50,8 +93,9 @@ class WsHandler {
   // The server is closing the connection for a frame it would not take ("too_big", "binary").
   virtual void refused_frame(uint64_t conn, const std::string& reason) = 0;
   virtual void closed(uint64_t conn) = 0;
-  // In the connection's writable callback: the one thing to write now.
-  virtual WsOut next(uint64_t conn) = 0;
+  // In the connection's writable callback: the frames to write now, added to batch (written with one
+  // lws_write), or a close.
+  virtual WsOut next(uint64_t conn, WsBatch& batch) = 0;
   // About every 100 ms.
   virtual void tick(int64_t now_ms) = 0;
 };

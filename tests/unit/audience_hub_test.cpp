@@ -43,6 +43,29 @@ struct FakeTransport : web::WsTransport {
   }
 };
 
+// The text frames of a batch as a client reads them (RFC 6455 server frames: FIN, text, unmasked).
+std::vector<std::string> unframe(std::string_view wire) {
+  std::vector<std::string> out;
+  while (!wire.empty()) {
+    EXPECT_GE(wire.size(), 2u);
+    if (wire.size() < 2) break;
+    EXPECT_EQ(static_cast<unsigned char>(wire[0]), 0x81);
+    size_t len = static_cast<unsigned char>(wire[1]), head = 2;
+    EXPECT_EQ(len & 0x80, 0u) << "server frames are not masked";
+    if (len == 126 || len == 127) {
+      const size_t n = len == 126 ? 2 : 8;
+      len = 0;
+      for (size_t i = 0; i < n; ++i) len = (len << 8) | static_cast<unsigned char>(wire[2 + i]);
+      head += n;
+    }
+    EXPECT_LE(head + len, wire.size());
+    if (head + len > wire.size()) break;
+    out.emplace_back(wire.substr(head, len));
+    wire.remove_prefix(head + len);
+  }
+  return out;
+}
+
 struct AudienceHubTest : ::testing::Test {
   std::filesystem::path dir;
   std::unique_ptr<store::Store> store;
@@ -51,6 +74,8 @@ struct AudienceHubTest : ::testing::Test {
   std::unique_ptr<audience::AudienceHub> hub;
   int64_t event_id = 0;
   std::optional<audience::LiveClock> clock;
+  size_t budget = 16 * 1024;  // bytes of frames one writable callback takes (the server's batch size)
+  int writes = 0;             // writable callbacks that wrote something, counted by drain()
 
   void SetUp() override {
     static int n = 0;
@@ -96,12 +121,16 @@ struct AudienceHubTest : ::testing::Test {
   std::vector<json> drain(uint64_t conn) {
     std::vector<json> out;
     for (;;) {
-      web::WsOut o = hub->next(conn);
+      std::string buffer;
+      web::WsBatch batch(buffer, 16, budget);
+      web::WsOut o = hub->next(conn, batch);
       if (o.close_code) {
+        EXPECT_EQ(batch.frames(), 0u) << "a close comes alone";
         out.push_back({{"close", o.close_code}});
         return out;
       }
-      if (o.frame) out.push_back(json::parse(*o.frame));
+      if (batch.frames()) ++writes;
+      for (const auto& text : unframe(batch.wire())) out.push_back(json::parse(text));
       if (!o.more) return out;
     }
   }
@@ -172,6 +201,52 @@ TEST_F(AudienceHubTest, TheViewerCountForOtherThreadsFollowsJoinsAndLeaves) {
   hub->closed(a);
   hub->tick(1'002'000);
   EXPECT_EQ(hub->viewers(event_id), 0);
+}
+
+TEST_F(AudienceHubTest, AViewerBehindCatchesUpInOneWriteWithinTheBatchBudget) {
+  uint64_t a = open(), b = open("10.0.0.2"), c = open("10.0.0.3");
+  join(a, "viewer-aaaa");
+  join(b, "viewer-bbbb");
+  join(c, "viewer-cccc");
+  drain(a);
+  drain(b);
+  say(b, "first");
+  say(c, "second");
+  say(b, std::string(300, 'l'));  // a frame with a 16-bit length
+  writes = 0;
+  auto texts = of_type(drain(a), "comment");
+  ASSERT_EQ(texts.size(), 3u);
+  EXPECT_EQ(texts[0]["text"], "first");
+  EXPECT_EQ(texts[1]["text"], "second");
+  EXPECT_EQ(texts[2]["text"], std::string(300, 'l'));
+  EXPECT_EQ(writes, 1) << "three frames waiting leave in one write";
+
+  budget = 100;  // room for one small comment frame: each write takes one, the first always fits
+  say(b, "third");
+  say(c, "fourth");
+  writes = 0;
+  texts = of_type(drain(b), "comment");
+  ASSERT_EQ(texts.size(), 5u);  // b had not read the first three yet either
+  EXPECT_EQ(texts[3]["text"], "third");
+  EXPECT_EQ(texts[4]["text"], "fourth");
+  EXPECT_EQ(writes, 5);
+}
+
+TEST(WsBatch, FramesEveryLengthAndKeepsTheHeadroom) {
+  std::string buffer = "stale bytes from the last callback";
+  web::WsBatch batch(buffer, 16, 1 << 20);
+  const std::string mid(70000, 'm');
+  EXPECT_TRUE(batch.add("hi"));
+  EXPECT_TRUE(batch.add(std::string(126, 'x')));
+  EXPECT_TRUE(batch.add(mid));
+  EXPECT_EQ(batch.frames(), 3u);
+  EXPECT_EQ(batch.size(), 2 + 2 + 4 + 126 + 10 + mid.size());
+  EXPECT_EQ(buffer.size(), 16 + batch.size());
+  EXPECT_EQ(unframe(batch.wire()), (std::vector<std::string>{"hi", std::string(126, 'x'), mid}));
+  web::WsBatch small(buffer, 16, 10);
+  EXPECT_TRUE(small.add(mid)) << "the first frame is always taken";
+  EXPECT_FALSE(small.add("hi"));
+  EXPECT_EQ(small.frames(), 1u);
 }
 
 TEST_F(AudienceHubTest, ASlowViewerIsCulledNotBuffered) {
