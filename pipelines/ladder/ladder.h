@@ -31,8 +31,11 @@
 // Suspects: openh264dec (gst-libav's faster, threaded decoder cannot be loaded, see video_decoder_for)
 // and real-time wake-ups in ~8 streaming threads.
 //
-// Non-H.264 / non-AAC inputs: the decoders are chosen from the source's codec (video_decoder_for /
-// audio_decoder_for); ingest accepts only H.264/AAC today, so only those are wired and tested.
+// Non-H.264 / non-AAC inputs (HEVC, Opus, MP3 from SRT): the parser and decoder are chosen from the
+// source's codec (video_decoder_for / audio_decoder_for: libde265dec, opusdec, mpg123audiodec), the input
+// caps are the source pipeline's. Such a source has no `source` rendition, so plan_rungs() adds a rung at
+// its own size (and an AAC rung when the ladder has none); everything after the decoder is the same.
+// A publisher that reconnects with another codec fails the ladder (the decoders are built once).
 //
 // Threads: construct, start(), stop() on the owner's thread (never a streaming thread). push() and
 // reconfigure() from the source's streaming threads (any, serialised by the caller per track).
@@ -161,9 +164,10 @@ class Ladder {
   std::atomic<int64_t> last_poster_us_{INT64_MIN};
 };
 
-// The GStreamer decoder for a source codec ("h264" → openh264dec), or "" when there is none. The seam
-// for HEVC/Opus/MP3 inputs once ingest accepts them.
+// The GStreamer decoder (and video parser) for a source codec ("h264" → openh264dec), or "" when there
+// is none.
 std::string video_decoder_for(const std::string& codec);
+std::string video_parser_for(const std::string& codec);
 std::string audio_decoder_for(const std::string& codec);
 
 }  // namespace sreda::pipelines
