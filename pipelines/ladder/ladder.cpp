@@ -1,5 +1,7 @@
 #include "pipelines/ladder/ladder.h"
 
+#include "pipelines/ladder/yuv_scale.h"
+
 #include <gst/app/gstappsink.h>
 #include <gst/app/gstappsrc.h>
 
@@ -266,7 +268,7 @@ bool Ladder::build_video(std::string& error) {
       if (!gst_element_link(tee, q)) return error = "cannot link the scaler queue", false;
       feed = q;
     }
-    GstElement* scale = add("videoscale", n + "_scale", error);
+    GstElement* scale = add(register_yuv_scale() ? "sredayuvscale" : "videoscale", n + "_scale", error);
     GstElement* size = add("capsfilter", n + "_size", error);
     GstElement* rtee = add("tee", n + "_tee", error);
     GstElement* valve = add("valve", n + "_valve", error);
