@@ -11,6 +11,8 @@ const std::vector<RequiredElement>& required_elements() {
       {"appsrc", "gstreamer1.0-plugins-base"},    {"appsink", "gstreamer1.0-plugins-base"},
       {"flvdemux", "gstreamer1.0-plugins-good"},  {"tsdemux", "gstreamer1.0-plugins-bad"},
       {"h264parse", "gstreamer1.0-plugins-bad"},  {"aacparse", "gstreamer1.0-plugins-good"},
+      {"h265parse", "gstreamer1.0-plugins-bad"},  {"opusparse", "gstreamer1.0-plugins-bad"},
+      {"mpegaudioparse", "gstreamer1.0-plugins-good"},
   };
   return kElements;
 }

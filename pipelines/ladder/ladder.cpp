@@ -104,16 +104,24 @@ GstEvent* force_key_unit_event() {
 // server runs re-initialises libsrt's global mutex/condition (srt::sync::g_Sync) under its users, and the
 // process hangs in libsrt's exit handler (measured: every server that ran a ladder with avdec_h264 hung at
 // exit). openh264dec, faad, voaacenc, x264enc and jpegenc link no SRT.
+// libde265dec (gstreamer1.0-plugins-bad, libde265), opusdec (libopus) and mpg123audiodec (libmpg123) link
+// no SRT either.
 std::string video_decoder_for(const std::string& codec) {
   if (codec == "h264") return "openh264dec";
-  if (codec == "h265" || codec == "hevc") return "libde265dec";  // seam: ingest does not pass HEVC yet
+  if (codec == "hevc") return "libde265dec";  // 8-bit 4:2:0 only (its output is I420)
+  return "";
+}
+
+std::string video_parser_for(const std::string& codec) {
+  if (codec == "h264") return "h264parse";
+  if (codec == "hevc") return "h265parse";
   return "";
 }
 
 std::string audio_decoder_for(const std::string& codec) {
   if (codec == "aac") return "faad";
-  if (codec == "opus") return "opusdec";  // seam: ingest does not pass Opus yet
-  if (codec == "mp3") return "mpg123audiodec";  // seam
+  if (codec == "opus") return "opusdec";
+  if (codec == "mp3" || codec == "mp2") return "mpg123audiodec";
   return "";
 }
 
@@ -155,6 +163,8 @@ GstElement* Ladder::add(const char* factory, const std::string& name, std::strin
 }
 
 GstCaps* Ladder::video_input_caps(const MediaFacts& f) const {
+  if (f.video_codec != "h264")
+    return gst_caps_from_string(f.video_caps.c_str());  // the source pipeline's caps, codec_data included
   GstCaps* caps = gst_caps_new_simple("video/x-h264", "stream-format", G_TYPE_STRING, "avc", "alignment",
                                       G_TYPE_STRING, "au", nullptr);
   if (!f.video_codec_data.empty()) {
@@ -169,6 +179,7 @@ GstCaps* Ladder::video_input_caps(const MediaFacts& f) const {
 }
 
 GstCaps* Ladder::audio_input_caps(const MediaFacts& f) const {
+  if (f.audio_codec != "aac") return gst_caps_from_string(f.audio_caps.c_str());
   GstCaps* caps = gst_caps_new_simple("audio/mpeg", "mpegversion", G_TYPE_INT, 4, "stream-format", G_TYPE_STRING,
                                       "raw", nullptr);
   if (!f.audio_codec_data.empty()) {
@@ -233,13 +244,14 @@ bool Ladder::build_video(std::string& error) {
     return false;
   }
   vsrc_ = add("appsrc", "vsrc", error);
-  GstElement* parse = add("h264parse", "vparse", error);  // AVC → byte-stream for openh264dec
+  GstElement* parse = add(video_parser_for(source_.video_codec).c_str(), "vparse", error);  // AVC → byte-stream
   GstElement* dec = add(decoder.c_str(), "vdec", error);
   GstElement* convert = add("videoconvert", "vconvert", error);
   GstElement* format = add("capsfilter", "vformat", error);
   GstElement* tee = add("tee", "vtee", error);
   if (!error.empty()) return false;
   auto caps = gst::GstRef<GstCaps>::adopt(video_input_caps(source_));
+  if (!caps) return error = "bad video caps '" + source_.video_caps + "'", false;
   make_appsrc(vsrc_, caps.get());
   set_caps(format, "video/x-raw,format=I420");
   if (!gst_element_link_many(vsrc_, parse, dec, convert, format, tee, nullptr)) {
@@ -339,6 +351,7 @@ bool Ladder::build_audio(std::string& error) {
   GstElement* sink = add("appsink", "audio_sink", error);
   if (!error.empty()) return false;
   auto caps = gst::GstRef<GstCaps>::adopt(audio_input_caps(source_));
+  if (!caps) return error = "bad audio caps '" + source_.audio_caps + "'", false;
   make_appsrc(asrc_, caps.get());
   set_caps(raw, "audio/x-raw,channels=[1," + std::to_string(std::max(1, spec_.audio_channels_max)) + "]");
   leaky_queue(q, 64, options_.drop_when_late);
@@ -346,13 +359,27 @@ bool Ladder::build_audio(std::string& error) {
   g_object_set(enc, "bitrate", rung->plan.spec.bitrate_kbps * 1000, nullptr);
   set_caps(out, "audio/mpeg,mpegversion=4,stream-format=raw");
   make_appsink(sink, rung);
-  if (!gst_element_link_many(asrc_, dec, convert, resample, raw, q, enc, out, sink, nullptr))
+  // MP3 from RTMP may bring several frames per unit: mpegaudioparse makes them single frames again.
+  GstElement* head = asrc_;
+  if (source_.audio_codec == "mp3" || source_.audio_codec == "mp2") {
+    GstElement* parse = add("mpegaudioparse", "aparse", error);
+    if (!parse || !gst_element_link(asrc_, parse)) return error = error.empty() ? "cannot link mpegaudioparse" : error, false;
+    head = parse;
+  }
+  if (!gst_element_link_many(head, dec, convert, resample, raw, q, enc, out, sink, nullptr))
     return error = "cannot link the audio rung", false;
   rung->queue = q;
   return true;
 }
 
 void Ladder::reconfigure(const MediaFacts& source) {
+  // The decoders were chosen for the first session's codecs.
+  if ((vsrc_ && source.has_video && source.video_codec != source_.video_codec) ||
+      (asrc_ && source.has_audio && source.audio_codec != source_.audio_codec)) {
+    fail("the publisher changed codec (" + source_.video_codec + "/" + source_.audio_codec + " → " +
+         source.video_codec + "/" + source.audio_codec + ")");
+    return;
+  }
   if (vsrc_ && source.has_video && !stopped_) {
     auto caps = gst::GstRef<GstCaps>::adopt(video_input_caps(source));
     gst_app_src_set_caps(GST_APP_SRC(vsrc_), caps.get());

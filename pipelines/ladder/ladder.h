@@ -6,7 +6,8 @@
 //                                                               └→ queue → (one frame per interval) videoscale → jpegenc → appsink (poster)
 //   asrc (appsrc, AAC raw) → faad → audioconvert → audioresample → voaacenc → appsink (audio rung)
 //
-// One decode and one colour conversion for every rung; each rung is scaled from the next taller one
+// One decode and one colour conversion for every rung; each rung is scaled (libyuv: sredayuvscale) from
+// the next taller one
 // (cascade: scaling 720p→480p reads ~2.25× fewer pixels than 1080p→480p) in one scaling thread; each
 // encoder has its own thread behind its own queue.
 //
@@ -24,15 +25,18 @@
 // one rung per kDropCooldownUs, never the last video rung. Tests of exact output turn drop_when_late off
 // (lossless queues that block, fed as fast as the machine goes).
 //
-// Cost (scripts/bench/ladder, 2026-12-01, the 2-core dev machine under load from other builds): a
-// 1280x720 30 fps publish through the default ladder (720p/480p/360p veryfast + 64k AAC + poster) costs
-// 0.61–0.71 CPU s per media s, every rung at 30 fps with 0 dropped frames; ffmpeg with one decode and
-// `split` (same rungs) takes 0.46–0.57 on the same input: ratio ~1.25, the goal (≤ 1.0) is not met yet.
-// Suspects: openh264dec (gst-libav's faster, threaded decoder cannot be loaded, see video_decoder_for)
-// and real-time wake-ups in ~8 streaming threads.
+// Cost (scripts/bench/ladder, 2026-12-01, the 2-core dev machine): with GStreamer's videoscale a 1280x720
+// 30 fps publish through the default ladder (720p/480p/360p veryfast + 64k AAC + poster) cost 0.61–0.71 CPU s
+// per media s vs ffmpeg's one decode + `split` 0.46–0.57 (ratio ~1.25, other builds running). The rungs now
+// scale with libyuv (sredayuvscale, pipelines/gst/yuv_scale.h; the poster keeps videoscale): 0.654 vs ffmpeg 0.624 in the
+// same run (15 s, load average 1.2): ratio 1.05, every rung at 30 fps with 0 dropped frames. Left: openh264dec
+// (gst-libav's threaded decoder cannot be loaded, see video_decoder_for) and wake-ups in ~8 threads.
 //
-// Non-H.264 / non-AAC inputs: the decoders are chosen from the source's codec (video_decoder_for /
-// audio_decoder_for); ingest accepts only H.264/AAC today, so only those are wired and tested.
+// Non-H.264 / non-AAC inputs (HEVC, Opus, MP3 from SRT): the parser and decoder are chosen from the
+// source's codec (video_decoder_for / audio_decoder_for: libde265dec, opusdec, mpg123audiodec), the input
+// caps are the source pipeline's. Such a source has no `source` rendition, so plan_rungs() adds a rung at
+// its own size (and an AAC rung when the ladder has none); everything after the decoder is the same.
+// A publisher that reconnects with another codec fails the ladder (the decoders are built once).
 //
 // Threads: construct, start(), stop() on the owner's thread (never a streaming thread). push() and
 // reconfigure() from the source's streaming threads (any, serialised by the caller per track).
@@ -161,9 +165,10 @@ class Ladder {
   std::atomic<int64_t> last_poster_us_{INT64_MIN};
 };
 
-// The GStreamer decoder for a source codec ("h264" → openh264dec), or "" when there is none. The seam
-// for HEVC/Opus/MP3 inputs once ingest accepts them.
+// The GStreamer decoder (and video parser) for a source codec ("h264" → openh264dec), or "" when there
+// is none.
 std::string video_decoder_for(const std::string& codec);
+std::string video_parser_for(const std::string& codec);
 std::string audio_decoder_for(const std::string& codec);
 
 }  // namespace sreda::pipelines

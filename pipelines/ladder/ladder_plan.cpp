@@ -32,6 +32,33 @@ std::vector<RungPlan> plan_rungs(const LadderSpec& spec, const MediaFacts& sourc
     }
     out.push_back(p);
   }
+  // A source that cannot be passed through (HEVC…): its full quality comes from a rung at its own size
+  // when no rung has it (see ladder_plan.h).
+  if (video && !video_plays_as_is(source) &&
+      std::none_of(out.begin(), out.end(), [&](const RungPlan& p) { return p.spec.height == short_side; })) {
+    const RungSpec* near = nullptr;  // the tallest rung that fits, else the shortest one
+    auto nearer = [&](const RungSpec& a, const RungSpec& b) {
+      const bool a_fits = a.height <= short_side, b_fits = b.height <= short_side;
+      if (a_fits != b_fits) return a_fits;
+      return a_fits ? a.height > b.height : a.height < b.height;
+    };
+    for (const RungSpec& r : spec.rungs)
+      if (!r.audio_only && r.height > 0 && (!near || nearer(r, *near))) near = &r;
+    if (near) {
+      RungPlan p{*near, source.width / 2 * 2, source.height / 2 * 2};
+      p.spec.name = std::to_string(short_side) + "p";
+      if (std::any_of(spec.rungs.begin(), spec.rungs.end(), [&](const RungSpec& r) { return r.name == p.spec.name; }))
+        p.spec.name = "full";
+      p.spec.height = short_side;
+      const double ratio = static_cast<double>(short_side) / near->height;  // same shape: pixels go by its square
+      p.spec.bitrate_kbps = std::max(100, static_cast<int>(std::lround(near->bitrate_kbps * ratio * ratio)));
+      out.push_back(p);
+    }
+  }
+  // A source whose audio cannot be passed through needs an AAC rung (the video rungs carry it too).
+  if (source.has_audio && !audio_plays_as_is(source) &&
+      std::none_of(out.begin(), out.end(), [](const RungPlan& p) { return p.spec.audio_only; }))
+    out.push_back({RungSpec{"audio", true, 0, kTranscodedAudioKbps}, 0, 0});
   std::stable_sort(out.begin(), out.end(), [](const RungPlan& a, const RungPlan& b) {
     if (a.spec.audio_only != b.spec.audio_only) return !a.spec.audio_only;
     return a.width * a.height > b.width * b.height;

@@ -37,6 +37,11 @@ struct RungPlan {
 // the tallest, width from the source's display shape rounded to even numbers; the audio rung when the
 // source has audio. Portrait sources: the rung's `height` is the shorter side (a "720p" phone video is
 // 720 wide), so a ladder means the same quality either way round.
+// A source that is not H.264/AAC has no `source` rendition (players cannot play it), so it gets what it
+// would lack: a rung at its own size ("<short side>p", or "full" when that name is taken) when no rung
+// has that size, its bitrate the nearest rung's scaled by the pixel count (the nearest: the tallest that
+// fits, else the shortest); and an `audio` rung (kTranscodedAudioKbps) when the ladder has none.
+constexpr int kTranscodedAudioKbps = 96;
 std::vector<RungPlan> plan_rungs(const LadderSpec& spec, const MediaFacts& source);
 
 }  // namespace sreda::pipelines

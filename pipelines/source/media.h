@@ -12,24 +12,31 @@ enum class TrackKind { video, audio };
 
 struct MediaFacts {
   bool has_video = false;
-  std::string video_codec;     // "h264"
+  std::string video_codec;     // "h264", "hevc"
   std::string video_profile;   // "high", "main", "baseline", … (from caps)
   std::string video_level;
   int width = 0;
   int height = 0;
   int fps_num = 0;             // 0 when the stream does not say
   int fps_den = 1;
-  std::vector<uint8_t> video_codec_data;  // AVCDecoderConfigurationRecord (avcC)
+  std::vector<uint8_t> video_codec_data;  // AVCDecoderConfigurationRecord (avcC) / HEVC's (hvcC)
+  std::string video_caps;      // the encoded track's GStreamer caps (codec_data included), for a decoder
 
   bool has_audio = false;
-  std::string audio_codec;     // "aac"
+  std::string audio_codec;     // "aac", "opus", "mp3", "mp2"
   int audio_rate = 0;
   int audio_channels = 0;
-  std::vector<uint8_t> audio_codec_data;  // AudioSpecificConfig
+  std::vector<uint8_t> audio_codec_data;  // AudioSpecificConfig (AAC)
+  std::string audio_caps;
 };
 
-// One encoded access unit. Video: AVCC (4-byte length-prefixed NAL units), one picture. Audio: one raw AAC
-// frame. Times in microseconds on the source's clock.
+// Whether a track goes to players as published (HLS/CMAF in every browser: H.264 and AAC), or must be
+// transcoded by the ladder first. A missing track needs nothing.
+inline bool video_plays_as_is(const MediaFacts& f) { return !f.has_video || f.video_codec == "h264"; }
+inline bool audio_plays_as_is(const MediaFacts& f) { return !f.has_audio || f.audio_codec == "aac"; }
+
+// One encoded access unit. Video: 4-byte length-prefixed NAL units (AVC / HEVC "hvc1"), one picture.
+// Audio: one frame (raw AAC, an Opus packet, an MPEG audio frame). Times in microseconds on the source's clock.
 struct AccessUnit {
   TrackKind track = TrackKind::video;
   int64_t pts_us = 0;

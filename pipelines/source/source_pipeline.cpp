@@ -82,23 +82,30 @@ bool SourcePipeline::start(std::string& error) {
   return true;
 }
 
-bool SourcePipeline::link_branch(GstPad* pad, TrackKind track) {
-  const bool video = track == TrackKind::video;
+// What the demuxer's pad carries and how it is normalised: its parser and the caps the parser must give
+// (whole access units; AVC/HEVC with the decoder configuration in codec_data, AAC raw).
+struct SourcePipeline::Branch {
+  TrackKind track = TrackKind::video;
+  const char* codec = "";   // MediaFacts' name
+  const char* parser = "";
+  const char* caps = "";
+};
+
+bool SourcePipeline::link_branch(GstPad* pad, const Branch& branch) {
+  const bool video = branch.track == TrackKind::video;
   std::string prefix = video ? "video" : "audio";
-  GstElement* parse = make(video ? "h264parse" : "aacparse", prefix + "_parse");
+  GstElement* parse = make(branch.parser, prefix + "_parse");
   GstElement* filter = make("capsfilter", prefix + "_caps");
   GstElement* sink = make("appsink", prefix + "_sink");
   if (!parse || !filter || !sink) {
     for (GstElement* e : {parse, filter, sink})
       if (e) gst_object_unref(e);
-    fail(std::string("GStreamer element ") + (video ? "h264parse" : "aacparse") + " is missing");
+    fail(std::string("GStreamer element ") + branch.parser + " is missing");
     return false;
   }
   // No queue: the demuxer's one streaming thread carries both tracks to the appsinks in the publisher's
   // interleaving order (appsinks never block: sync=false), so units reach consumers in order.
-  auto caps = gst::GstRef<GstCaps>::adopt(
-      video ? gst_caps_from_string("video/x-h264,stream-format=avc,alignment=au")
-            : gst_caps_from_string("audio/mpeg,mpegversion=4,stream-format=raw"));
+  auto caps = gst::GstRef<GstCaps>::adopt(gst_caps_from_string(branch.caps));
   g_object_set(filter, "caps", caps.get(), nullptr);
   g_object_set(sink, "sync", FALSE, "async", FALSE, "max-buffers", 200u, "drop", FALSE, nullptr);
   GstAppSinkCallbacks callbacks{};
@@ -123,25 +130,33 @@ void SourcePipeline::on_pad_added(GstPad* pad) {
   if (!caps) caps = gst::GstRef<GstCaps>::adopt(gst_pad_query_caps(pad, nullptr));
   const GstStructure* s = gst_caps_get_structure(caps.get(), 0);
   std::string media = gst_structure_get_name(s);
-  int mpegversion = 0;
+  int mpegversion = 0, layer = 0;
   gst_structure_get_int(s, "mpegversion", &mpegversion);
-  TrackKind track;
+  gst_structure_get_int(s, "layer", &layer);
+  // H.264/AAC go to players as they are; HEVC, Opus and MPEG audio are transcoded by the ladder.
+  Branch b;
   if (media == "video/x-h264") {
-    track = TrackKind::video;
+    b = {TrackKind::video, "h264", "h264parse", "video/x-h264,stream-format=avc,alignment=au"};
+  } else if (media == "video/x-h265") {
+    b = {TrackKind::video, "hevc", "h265parse", "video/x-h265,stream-format=hvc1,alignment=au"};
   } else if (media == "audio/mpeg" && (mpegversion == 4 || mpegversion == 2)) {
-    track = TrackKind::audio;
+    b = {TrackKind::audio, "aac", "aacparse", "audio/mpeg,mpegversion=4,stream-format=raw"};
+  } else if (media == "audio/mpeg" && mpegversion == 1 && (layer == 3 || layer == 2 || layer == 0)) {
+    b = {TrackKind::audio, layer == 2 ? "mp2" : "mp3", "mpegaudioparse", "audio/mpeg,mpegversion=1,parsed=true"};
+  } else if (media == "audio/x-opus") {
+    b = {TrackKind::audio, "opus", "opusparse", "audio/x-opus"};
   } else {
-    std::string what = media == "audio/mpeg" && mpegversion == 1 ? "MP3" : media;
-    fail("unsupported codec " + what + ": publish H.264 video and AAC audio (other codecs come with the ladder)");
+    fail("unsupported codec " + media + ": publish H.264 or HEVC video and AAC, Opus or MP3 audio");
     return;
   }
   {
     std::lock_guard lock(mutex_);
-    if ((track == TrackKind::video && facts_.has_video) || (track == TrackKind::audio && facts_.has_audio)) return;
-    (track == TrackKind::video ? facts_.has_video : facts_.has_audio) = true;
+    if ((b.track == TrackKind::video && facts_.has_video) || (b.track == TrackKind::audio && facts_.has_audio)) return;
+    (b.track == TrackKind::video ? facts_.has_video : facts_.has_audio) = true;
+    (b.track == TrackKind::video ? video_codec_ : audio_codec_) = b.codec;
     ++branches_;
   }
-  link_branch(pad, track);
+  link_branch(pad, b);
 }
 
 void SourcePipeline::on_no_more_pads() {
@@ -171,9 +186,12 @@ GstFlowReturn SourcePipeline::on_sample(TrackKind track, GstElement* sink) {
   if (failed_) return GST_FLOW_ERROR;
   const bool first_caps = track == TrackKind::video ? facts_.video_codec.empty() : facts_.audio_codec.empty();
   if (first_caps) {
-    const GstStructure* s = gst_caps_get_structure(gst_sample_get_caps(sample.get()), 0);
+    GstCaps* caps = gst_sample_get_caps(sample.get());
+    const GstStructure* s = gst_caps_get_structure(caps, 0);
+    gchar* caps_text = gst_caps_to_string(caps);
     if (track == TrackKind::video) {
-      facts_.video_codec = "h264";
+      facts_.video_codec = video_codec_;
+      facts_.video_caps = caps_text;
       facts_.video_profile = caps_string(s, "profile");
       facts_.video_level = caps_string(s, "level");
       gst_structure_get_int(s, "width", &facts_.width);
@@ -181,11 +199,13 @@ GstFlowReturn SourcePipeline::on_sample(TrackKind track, GstElement* sink) {
       gst_structure_get_fraction(s, "framerate", &facts_.fps_num, &facts_.fps_den);
       facts_.video_codec_data = buffer_bytes(gst_structure_get_value(s, "codec_data"));
     } else {
-      facts_.audio_codec = "aac";
+      facts_.audio_codec = audio_codec_;
+      facts_.audio_caps = caps_text;
       gst_structure_get_int(s, "rate", &facts_.audio_rate);
       gst_structure_get_int(s, "channels", &facts_.audio_channels);
       facts_.audio_codec_data = buffer_bytes(gst_structure_get_value(s, "codec_data"));
     }
+    g_free(caps_text);
     ++branches_with_caps_;
   }
   if (prepared_) {

@@ -1,5 +1,6 @@
 // The source pipeline of one publish: appsrc (FLV tags from RTMP or MPEG-TS from SRT) → demux →
-// h264parse / aacparse → appsinks, normalised to H.264 (AVC, access units) + AAC (raw).
+// parser → appsinks, normalised to access units: H.264 (AVC) or HEVC (hvc1) video, AAC (raw), Opus or
+// MPEG audio (MP3/MP2). Only H.264/AAC go to players as they are; the ladder transcodes the others.
 //
 // Status (STYLE.md 4): preparing → prepared (tracks and caps known) → playing → draining → stopped | failed.
 // Access units are held back until the source is prepared (bounded: kMaxHeldUnits), so a consumer always
@@ -54,7 +55,8 @@ class SourcePipeline {
   GstBusSyncReply on_bus_message(GstMessage* message);
 
  private:
-  bool link_branch(GstPad* pad, TrackKind track);
+  struct Branch;
+  bool link_branch(GstPad* pad, const Branch& branch);
   void fail(const std::string& reason);
   void maybe_prepared_locked();
   void deliver_held_locked();
@@ -68,6 +70,7 @@ class SourcePipeline {
 
   std::mutex mutex_;  // guards everything below (short; never held while calling GStreamer state changes)
   MediaFacts facts_;
+  std::string video_codec_, audio_codec_;  // of the linked branches, until their first sample
   bool no_more_pads_ = false;
   int branches_ = 0;
   int branches_with_caps_ = 0;

@@ -51,7 +51,7 @@ struct LiveConfig {
 };
 
 struct LadderConfig {
-  bool enabled = true;                  // encode each live event into the ladder (source is always offered)
+  bool enabled = true;                  // encode live events into the ladder (HEVC/Opus/MP3 need it)
   std::string dir = "config/ladders";   // ladder presets, one <name>.jsonc each
   std::string default_ladder = "default";
   std::string studios;                  // per-studio choice: "<studio id>=<ladder>,…"

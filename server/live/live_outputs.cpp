@@ -18,13 +18,6 @@ package::AccessUnit packager_unit(const pipelines::AccessUnit& unit) {
   return au;
 }
 
-void configure(package::CmafPackager& p, const pipelines::MediaFacts& facts) {
-  if (facts.has_video && p.options().video)
-    (void)p.configure_video({facts.video_codec_data, facts.width, facts.height, facts.fps_num, facts.fps_den});
-  if (facts.has_audio && p.options().audio)
-    (void)p.configure_audio({facts.audio_codec_data, facts.audio_rate, facts.audio_channels});
-}
-
 }  // namespace
 
 LiveOutput::LiveOutput(int64_t event_id, const LiveOutputOptions& options, const pipelines::LadderSpec* ladder,
@@ -101,11 +94,7 @@ void LiveOutput::start_ladder(const pipelines::MediaFacts& facts) {
     core::Logger("live").info("event " + std::to_string(event_id_) + ": ladder '" + ladder_spec_->name + "': " + names);
   }
   std::lock_guard lock(mutex_);
-  if (!started) {
-    ladder_failed_ = true;
-    audio_carriers_.clear();
-    order_ = {"source"};
-  }
+  if (!started) only_source_locked();
   ladder_ = std::move(ladder);
 }
 
@@ -114,30 +103,44 @@ void LiveOutput::on_session_start(const pipelines::MediaFacts& facts, bool disco
   bool start = false;
   {
     std::lock_guard lock(mutex_);
-    if (!renditions_.count("source")) {
-      renditions_["source"] = make_rendition_packager("source", facts.has_video, facts.has_audio);
-      order_.insert(order_.begin(), "source");
+    const bool ladder = options_.ladder && ladder_spec_;
+    if (!source_decided_) {
+      // The source rendition is the studio's own picture: only H.264 goes to players as it is. Its audio is
+      // the studio's AAC, or else the ladder's (so are the video rungs').
+      source_decided_ = true;
+      ladder_audio_ = facts.has_audio && !pipelines::audio_plays_as_is(facts);
+      const bool source = facts.has_video ? pipelines::video_plays_as_is(facts) : !ladder_audio_;
+      if (source) {
+        renditions_["source"] = make_rendition_packager("source", facts.has_video, facts.has_audio && (!ladder_audio_ || ladder));
+        order_.insert(order_.begin(), "source");
+        if (ladder_audio_ && facts.has_video && ladder) audio_carriers_.push_back("source");
+      }
+      if (!ladder && (!source || ladder_audio_))
+        core::Logger("live").error("event " + std::to_string(event_id_) + ": " + facts.video_codec + "/" +
+                                   facts.audio_codec + " needs the ladder to play (ladder.enabled is off)");
     }
-    start = options_.ladder && ladder_spec_ && !ladder_ && !ladder_starting_ && !ended_;
+    start = ladder && !ladder_ && !ladder_starting_ && !ended_;
     ladder_starting_ = ladder_starting_ || start;
   }
   if (start) start_ladder(facts);
   std::vector<std::shared_ptr<package::CmafPackager>> all;
   pipelines::Ladder* ladder = nullptr;
+  bool ladder_audio = false;
   {
     std::lock_guard lock(mutex_);
     if (!ladder_failed_) ladder = ladder_.get();
+    ladder_audio = ladder_audio_;
     for (const auto& [name, p] : renditions_) all.push_back(p);
   }
   if (ladder && !start) ladder->reconfigure(facts);
   for (const auto& p : all) {
-    // Rungs take their video (and the audio rung its audio) from the ladder's encoders.
+    // Rungs take their video (and the audio rung its audio) from the ladder's encoders; the studio's AAC
+    // goes to every video rendition unless the ladder makes the AAC (on_rung_facts).
     const bool source = p->options().rendition == "source";
-    if (source) {
-      configure(*p, facts);
-    } else if (p->options().video && facts.has_audio && p->options().audio) {
+    if (source && p->options().video)
+      (void)p->configure_video({facts.video_codec_data, facts.width, facts.height, facts.fps_num, facts.fps_den});
+    if ((source || p->options().video) && facts.has_audio && p->options().audio && !ladder_audio)
       (void)p->configure_audio({facts.audio_codec_data, facts.audio_rate, facts.audio_channels});
-    }
     (void)discontinuity;  // every run after the first is a discontinuity for the packager
     report_variant(*p);
     p->begin_run(first_sample_wall_ms);
@@ -148,17 +151,18 @@ void LiveOutput::on_access_unit(const pipelines::AccessUnit& unit) {
   std::shared_ptr<package::CmafPackager> source;
   std::vector<std::shared_ptr<package::CmafPackager>> carriers;
   pipelines::Ladder* ladder = nullptr;
+  bool ladder_audio = false;
   {
     std::lock_guard lock(mutex_);
-    auto it = renditions_.find("source");
-    if (it == renditions_.end()) return;
-    source = it->second;
-    if (unit.track == pipelines::TrackKind::audio)
+    if (auto it = renditions_.find("source"); it != renditions_.end()) source = it->second;
+    ladder_audio = ladder_audio_;
+    if (unit.track == pipelines::TrackKind::audio && !ladder_audio_)
       for (const auto& name : audio_carriers_) carriers.push_back(renditions_[name]);
     if (!ladder_failed_) ladder = ladder_.get();
   }
   const auto au = packager_unit(unit);
-  source->push(au);
+  // Not the studio's Opus/MP3 audio: the source rendition carries the ladder's AAC.
+  if (source && (unit.track == pipelines::TrackKind::video || !ladder_audio)) source->push(au);
   if (ladder) ladder->push(unit);  // never blocks: the source rendition is never held up by the ladder
   for (const auto& p : carriers) p->push(au);
 }
@@ -168,14 +172,33 @@ void LiveOutput::on_rung_facts(const std::string& rung, const pipelines::MediaFa
   if (!p) return;
   if (facts.has_video && p->options().video)
     (void)p->configure_video({facts.video_codec_data, facts.width, facts.height, facts.fps_num, facts.fps_den});
-  if (facts.has_audio && !p->options().video)
+  if (facts.has_audio && !p->options().video) {
     (void)p->configure_audio({facts.audio_codec_data, facts.audio_rate, facts.audio_channels});
+    for (const auto& carrier : ladder_audio_carriers()) {
+      (void)carrier->configure_audio({facts.audio_codec_data, facts.audio_rate, facts.audio_channels});
+      report_variant(*carrier);
+    }
+  }
   report_variant(*p);
 }
 
 void LiveOutput::on_rung_unit(const std::string& rung, const pipelines::AccessUnit& unit) {
-  // The audio rung's own AAC goes only to the audio rung; video rungs get the source's AAC.
-  if (auto p = rendition(rung)) p->push(packager_unit(unit));
+  // The audio rung's own AAC goes to the audio rung, and to the video renditions when the studio's audio
+  // is not AAC; otherwise video rungs get the source's AAC.
+  auto p = rendition(rung);
+  if (!p) return;
+  const auto au = packager_unit(unit);
+  p->push(au);
+  if (!p->options().video)
+    for (const auto& carrier : ladder_audio_carriers()) carrier->push(au);
+}
+
+std::vector<std::shared_ptr<package::CmafPackager>> LiveOutput::ladder_audio_carriers() const {
+  std::vector<std::shared_ptr<package::CmafPackager>> out;
+  std::lock_guard lock(mutex_);
+  if (!ladder_audio_) return out;
+  for (const auto& name : audio_carriers_) out.push_back(renditions_.at(name));
+  return out;
 }
 
 void LiveOutput::on_rung_dropped(const std::string& rung, const std::string& reason) {
@@ -204,9 +227,7 @@ void LiveOutput::on_failed(const std::string& reason) {
   {
     std::lock_guard lock(mutex_);  // the rungs leave the master playlist; ENDLIST at the event's end (as above)
     if (ladder_failed_) return;
-    ladder_failed_ = true;
-    audio_carriers_.clear();
-    order_ = {"source"};
+    only_source_locked();
   }
   if (events_.ladder_failed) events_.ladder_failed();
 }
@@ -229,6 +250,13 @@ void LiveOutput::on_event_end() {
   for (const auto& p : all) p->end_of_stream();
   if (options_.sinks) options_.sinks->ended(event_id_);
   if (events_.notify) events_.notify(event_id_);
+}
+
+void LiveOutput::only_source_locked() {
+  ladder_failed_ = true;
+  audio_carriers_.clear();
+  order_.clear();
+  if (renditions_.count("source")) order_ = {"source"};  // none when the studio's codec needs the ladder
 }
 
 std::shared_ptr<package::CmafPackager> LiveOutput::rendition(const std::string& name) const {

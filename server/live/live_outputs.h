@@ -4,7 +4,9 @@
 // ENDLIST. Implements the hub's ConsumerFactory. Every packager is made by make_rendition_packager().
 //
 // Video rungs carry the source's AAC (passed through, like `source`); the `audio` rung is the ladder's
-// own low-bitrate AAC. All packagers share the event's media clock (PackagerOptions::shared_clock), and
+// own low-bitrate AAC. A studio whose codecs players cannot take (HEVC, Opus, MP3 over SRT): no `source`
+// rendition when its video is not H.264 (the ladder adds a rung at the source's size instead), and when
+// its audio is not AAC every video rendition carries the audio rung's AAC. All packagers share the event's media clock (PackagerOptions::shared_clock), and
 // the ladder puts every rung's keyframes on the source's, so every rendition cuts its segments at the
 // same times and a player switches between them without a glitch.
 //
@@ -105,6 +107,9 @@ class LiveOutput : public hub::MediaConsumer, private pipelines::LadderListener 
   std::shared_ptr<package::CmafPackager> make_rendition_packager(const std::string& name, bool video, bool audio);
   void report_variant(const package::CmafPackager& p);  // to the sinks, after each (re)configuration
   void start_ladder(const pipelines::MediaFacts& facts);
+  void only_source_locked();  // the ladder failed: the rungs leave the master playlist
+  // The video renditions that carry the ladder's AAC (the studio's audio is not AAC), else none.
+  std::vector<std::shared_ptr<package::CmafPackager>> ladder_audio_carriers() const;
 
   int64_t event_id_;
   LiveOutputOptions options_;
@@ -115,7 +120,9 @@ class LiveOutput : public hub::MediaConsumer, private pipelines::LadderListener 
   std::vector<std::shared_ptr<package::PackagerSink>> sinks_;  // declared before the packagers: outlives them
   std::map<std::string, std::shared_ptr<package::CmafPackager>> renditions_;
   std::vector<std::string> order_;          // master playlist order
-  std::vector<std::string> audio_carriers_;  // video rungs that carry the source's audio
+  std::vector<std::string> audio_carriers_;  // video renditions that carry the source's (or the ladder's) audio
+  bool source_decided_ = false;  // whether there is a `source` rendition: decided on the first session
+  bool ladder_audio_ = false;    // the studio's audio is not AAC: the ladder's audio rung feeds the carriers
   std::unique_ptr<pipelines::Ladder> ladder_;
   bool ladder_starting_ = false;
   bool ladder_failed_ = false;

@@ -1,11 +1,12 @@
 """Real publishers (ffmpeg, GStreamer) and consumers (ffprobe) for the media integration tests."""
 import datetime
 import json
+import os
 import re
 import subprocess
 import unittest
 
-from sreda_harness import Server, wait_for
+from sreda_harness import SOURCE_DIR, Server, wait_for
 
 GRACE_S = 4  # the reconnect grace the media tests run with
 
@@ -21,8 +22,8 @@ def rfc3339(dt):
 class Publisher:
     """A real ffmpeg publishing a small test card (320x240, 25 fps, a tone) in real time."""
 
-    def __init__(self, url, seconds=4, fmt="flv", extra=None):
-        self.cmd = ["ffmpeg", "-v", "error", "-nostdin", "-re"] + TEST_CARD + ["-t", str(seconds)] + X264 + \
+    def __init__(self, url, seconds=4, fmt="flv", extra=None, codecs=None):
+        self.cmd = ["ffmpeg", "-v", "error", "-nostdin", "-re"] + TEST_CARD + ["-t", str(seconds)] + (codecs or X264) + \
                    (extra or []) + ["-f", fmt, url]
         self.proc = subprocess.Popen(self.cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
@@ -150,11 +151,17 @@ def metric(server, name, **labels):
 class LiveServerTest(unittest.TestCase):
     """One server per test class, with a short reconnect grace, and a curator token."""
 
+    env = {}  # more server environment for a test class
+
     @classmethod
     def setUpClass(cls):
-        cls.server = Server(env={"SREDA_STUDIOS_RECONNECT_GRACE_S": str(GRACE_S)}).start()
+        cls.server = Server(env={"SREDA_STUDIOS_RECONNECT_GRACE_S": str(GRACE_S), **cls.env}).start()
         cls.token = cls.server.login()
 
     @classmethod
     def tearDownClass(cls):
         cls.server.cleanup()
+
+
+# The server with the project's ladder presets (config/ladders).
+LADDER_ENV = {"SREDA_LADDER_DIR": os.path.join(SOURCE_DIR, "config/ladders")}

@@ -1,13 +1,12 @@
 """The ladder on a real server: ffmpeg publishes 640x360 over RTMP; the master playlist offers the source,
 the 360p rung and the audio-only rung with measured bandwidth; each decodes in ffprobe; the video renditions
 cut their segments at the same times; curators see each rendition's health; a poster JPEG is served."""
-import os
 import re
 import subprocess
 import unittest
 
-from media_helpers import GRACE_S, X264, Studio, ffprobe
-from sreda_harness import SOURCE_DIR, Server, wait_for
+from media_helpers import GRACE_S, LADDER_ENV, X264, LiveServerTest, Studio, ffprobe
+from sreda_harness import wait_for
 
 
 def publish_640x360(url, seconds):
@@ -31,16 +30,8 @@ def segment_durations(playlist):
     return [float(d) for d in re.findall(r"#EXTINF:([0-9.]+),", playlist)]
 
 
-class LadderTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.server = Server(env={"SREDA_STUDIOS_RECONNECT_GRACE_S": str(GRACE_S),
-                                 "SREDA_LADDER_DIR": os.path.join(SOURCE_DIR, "config/ladders")}).start()
-        cls.token = cls.server.login()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.server.cleanup()
+class LadderTest(LiveServerTest):
+    env = LADDER_ENV
 
     def test_640x360_publish_gets_source_360p_and_audio_renditions(self):
         studio = Studio(self.server, self.token, "Лекторий")

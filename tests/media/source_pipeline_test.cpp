@@ -159,15 +159,51 @@ TEST_F(SourcePipelineTest, VideoOnlyStillWorks) {
   EXPECT_EQ(r.units.size(), 50u);
 }
 
+// HEVC, Opus and MP3 (MPEG-TS can carry them all) are accepted with their true codec names; the ladder
+// transcodes them. The units keep the source's count and timing.
+TEST_F(SourcePipelineTest, HevcOpusAndMp3AreAcceptedWithTheirCodecNames) {
+  struct Case {
+    const char* name;
+    const char* codecs;
+    const char* video;
+    const char* audio;
+  };
+  for (const Case& c : {Case{"hevc-opus.ts", "-c:v libx265 -x265-params keyint=25:log-level=error -c:a libopus", "hevc", "opus"},
+                        Case{"h264-mp3.ts", "-c:v libx264 -preset ultrafast -g 25 -c:a libmp3lame", "h264", "mp3"}}) {
+    auto bytes = read_all(make_media(c.name, std::string("-f lavfi -i testsrc=size=320x240:rate=25 -f lavfi -i "
+                                                         "sine=sample_rate=48000 -t 2 ") + c.codecs + " -f mpegts"));
+    Recorder r;
+    SourcePipeline p(Container::mpegts, c.name, r, 1 << 20);
+    std::string error;
+    ASSERT_TRUE(p.start(error)) << error;
+    feed(p, bytes, 1316);
+    ASSERT_TRUE(r.wait([&] { return r.eos || !r.failed.empty(); })) << c.name;
+    p.stop();
+    EXPECT_EQ(r.failed, "") << c.name;
+    EXPECT_EQ(r.facts.video_codec, c.video);
+    EXPECT_EQ(r.facts.audio_codec, c.audio);
+    EXPECT_EQ(r.facts.width, 320);
+    EXPECT_EQ(r.facts.height, 240);
+    EXPECT_EQ(r.facts.audio_rate, 48000);
+    EXPECT_NE(r.facts.video_caps.find(std::string(c.video) == "hevc" ? "video/x-h265" : "video/x-h264"),
+              std::string::npos) << r.facts.video_caps;
+    EXPECT_FALSE(video_plays_as_is(r.facts) && audio_plays_as_is(r.facts)) << c.name;
+    size_t video = 0;
+    for (const auto& u : r.units) video += u.track == TrackKind::video;
+    EXPECT_EQ(video, 50u) << c.name;
+    EXPECT_GT(r.units.size() - video, 40u) << c.name << ": audio frames";
+  }
+}
+
 TEST_F(SourcePipelineTest, OtherCodecsAreRefusedWithAReason) {
-  auto bytes = read_all(make_media("mp3.flv", "-f lavfi -i testsrc=size=320x240:rate=25 -f lavfi -i sine -t 1 "
-                                              "-c:v libx264 -preset ultrafast -c:a libmp3lame -f flv"));
+  auto bytes = read_all(make_media("mpeg2.ts", "-f lavfi -i testsrc=size=320x240:rate=25 -f lavfi -i sine -t 1 "
+                                               "-c:v mpeg2video -c:a aac -f mpegts"));
   Recorder r;
-  SourcePipeline p(Container::flv, "test-mp3", r, 1 << 20);
+  SourcePipeline p(Container::mpegts, "test-mpeg2", r, 1 << 20);
   std::string error;
   ASSERT_TRUE(p.start(error)) << error;
-  feed(p, bytes, 4096);
-  ASSERT_TRUE(r.wait([&] { return !r.failed.empty(); })) << "an MP3 stream must fail";
+  feed(p, bytes, 1316);
+  ASSERT_TRUE(r.wait([&] { return !r.failed.empty(); })) << "an MPEG-2 video stream must fail";
   p.stop(0);
-  EXPECT_NE(r.failed.find("MP3"), std::string::npos) << r.failed;
+  EXPECT_NE(r.failed.find("video/mpeg"), std::string::npos) << r.failed;
 }

@@ -93,5 +93,35 @@ TEST(LadderPlan, RungsNoTallerThanTheSourceKeepItsShape) {
   EXPECT_EQ(names(pipelines::plan_rungs(spec, audio_only)), (V{"audio"}));
 }
 
+// No `source` rendition for a source players cannot take as it is: its own size becomes a rung.
+TEST(LadderPlan, ATranscodedSourceGetsARungAtItsOwnSizeAndAnAudioRung) {
+  const auto spec = builtin_default_ladder();
+  using V = std::vector<std::string>;
+  auto hevc = [](int w, int h) {
+    auto f = video(w, h);
+    f.video_codec = "hevc";
+    f.audio_codec = "opus";
+    return f;
+  };
+  EXPECT_EQ(names(pipelines::plan_rungs(spec, hevc(1920, 1080))),
+            (V{"1080p=1920x1080", "720p=1280x720", "480p=854x480", "360p=640x360", "audio"}));
+  EXPECT_EQ(names(pipelines::plan_rungs(spec, hevc(1280, 720))), (V{"720p=1280x720", "480p=854x480", "360p=640x360", "audio"}));
+  EXPECT_EQ(names(pipelines::plan_rungs(spec, hevc(320, 240))), (V{"240p=320x240", "audio"}));
+  EXPECT_EQ(names(pipelines::plan_rungs(spec, hevc(540, 960))), (V{"540p=540x960", "480p=480x854", "360p=360x640", "audio"}));
+  // Bitrate: the nearest rung's, scaled by the pixel count (the tallest that fits, else the shortest).
+  EXPECT_EQ(pipelines::plan_rungs(spec, hevc(1920, 1080))[0].spec.bitrate_kbps, 6300);  // 2800 × (1080/720)²
+  EXPECT_EQ(pipelines::plan_rungs(spec, hevc(320, 240))[0].spec.bitrate_kbps, 311);     // 700 × (240/360)²
+  // H.264 video with Opus: the source's video is passed through, only the audio needs an AAC rung.
+  auto opus = video(320, 240);
+  opus.video_codec = "h264";
+  opus.audio_codec = "opus";
+  pipelines::LadderSpec no_audio = spec;
+  no_audio.rungs.pop_back();
+  EXPECT_EQ(names(pipelines::plan_rungs(no_audio, opus)), (V{"audio"}));
+  EXPECT_EQ(pipelines::plan_rungs(no_audio, opus)[0].spec.bitrate_kbps, pipelines::kTranscodedAudioKbps);
+  opus.audio_codec = "aac";
+  EXPECT_EQ(names(pipelines::plan_rungs(no_audio, opus)), V{});
+}
+
 }  // namespace
 }  // namespace sreda::live

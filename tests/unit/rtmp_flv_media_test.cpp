@@ -277,13 +277,50 @@ TEST(RtmpFlvMediaSource, UnitsBeforeTheirConfigurationAreDropped) {
   EXPECT_EQ(r.units[0].dts_us, 40'000);
 }
 
+TEST(RtmpFlvMedia, MpegAudioHeader) {
+  auto h = parse_mpeg_audio_header(hex("fffb9064"));  // libmp3lame, 44.1 kHz joint stereo
+  ASSERT_TRUE(h.ok()) << h.error().message;
+  EXPECT_EQ((std::vector<int>{h->version, h->layer, h->sample_rate, h->channels, h->samples}),
+            (std::vector<int>{1, 3, 44100, 2, 1152}));
+  h = parse_mpeg_audio_header(hex("fff394c4"));  // MPEG-2, 24 kHz mono
+  ASSERT_TRUE(h.ok());
+  EXPECT_EQ((std::vector<int>{h->version, h->layer, h->sample_rate, h->channels, h->samples}),
+            (std::vector<int>{2, 3, 24000, 1, 576}));
+  EXPECT_EQ(parse_mpeg_audio_header(hex("fffb90")).error().code, "mpa_sync");
+  EXPECT_EQ(parse_mpeg_audio_header(hex("21100400")).error().code, "mpa_sync");
+  EXPECT_EQ(parse_mpeg_audio_header(hex("fffb9c64")).error().code, "mpa_reserved");  // rate index 3
+  EXPECT_EQ(parse_mpeg_audio_header(hex("ffeb9064")).error().code, "mpa_reserved");  // version 01
+}
+
+// MP3 over RTMP is accepted (the ladder transcodes it): its facts come from the first frame's header.
+TEST(RtmpFlvMediaSource, Mp3IsAcceptedWithItsFacts) {
+  Recorder r;
+  FlvMediaSource src(r);
+  EXPECT_TRUE(src.feed(avc_header(kX264_320x240)));
+  EXPECT_TRUE(src.feed(audio_tag(0, {0x2F, 0xFF, 0xFB, 0x90, 0x64, 1, 2, 3})));
+  EXPECT_TRUE(src.feed(audio_tag(26, {0x2F, 0xFF, 0xFB, 0x90, 0x64, 4, 5, 6})));
+  EXPECT_TRUE(src.feed(audio_tag(52, {0x2F, 0x00, 0x01})));  // not a frame: dropped
+  EXPECT_EQ(src.dropped_units(), 1u);
+  EXPECT_TRUE(r.failures.empty());
+  ASSERT_EQ(r.prepared.size(), 1u);
+  const auto& f = r.prepared[0];
+  EXPECT_EQ(f.audio_rate, 44100);
+  EXPECT_EQ(f.audio_codec, "mp3");
+  EXPECT_EQ(f.audio_channels, 2);
+  EXPECT_NE(f.audio_caps.find("layer=(int)3"), std::string::npos) << f.audio_caps;
+  ASSERT_EQ(r.units.size(), 2u);
+  EXPECT_EQ(r.units[1].dts_us, 26'000);
+  EXPECT_EQ(r.units[1].duration_us, 1152 * 1'000'000LL / 44100);
+  EXPECT_EQ(r.units[1].data, hex("fffb9064040506"));
+}
+
 TEST(RtmpFlvMediaSource, OtherCodecsFailWithAReason) {
   Recorder r;
-  FlvMediaSource mp3(r);
-  EXPECT_FALSE(mp3.feed(audio_tag(0, {0x2F, 0xFF, 0xFB})));
+  FlvMediaSource speex(r);
+  EXPECT_FALSE(speex.feed(audio_tag(0, {0xB6, 0x01, 0x02})));
   ASSERT_EQ(r.failures.size(), 1u);
-  EXPECT_NE(r.failures[0].find("unsupported codec MP3"), std::string::npos) << r.failures[0];
-  EXPECT_FALSE(mp3.feed(aac_header())) << "stays failed";
+  EXPECT_NE(r.failures[0].find("unsupported codec Speex"), std::string::npos) << r.failures[0];
+  EXPECT_FALSE(speex.feed(aac_header())) << "stays failed";
   EXPECT_EQ(r.failures.size(), 1u);
 
   Recorder r2;

@@ -92,7 +92,7 @@ uint32_t be(std::span<const uint8_t> d, size_t at, int n) {
   return v;
 }
 
-const char* unsupported_suffix = ": publish H.264 video and AAC audio (other codecs come with the ladder)";
+const char* unsupported_suffix = ": publish H.264 video and AAC or MP3 audio";
 
 std::string video_codec_name(uint8_t b0) {
   if (b0 & 0x80) return "enhanced RTMP video (HEVC/AV1/VP9)";
@@ -305,6 +305,22 @@ core::Result<AacConfig> parse_audio_specific_config(std::span<const uint8_t> d) 
   return c;
 }
 
+core::Result<MpegAudioHeader> parse_mpeg_audio_header(std::span<const uint8_t> d) {
+  if (d.size() < 4 || d[0] != 0xFF || (d[1] & 0xE0) != 0xE0)
+    return bad("mpa_sync", "the MP3 frame does not start with a frame header");
+  static constexpr int kRates[3] = {44100, 48000, 32000};
+  MpegAudioHeader h;
+  const int version_bits = (d[1] >> 3) & 3, layer_bits = (d[1] >> 1) & 3, rate_index = (d[2] >> 2) & 3;
+  if (version_bits == 1 || layer_bits == 0 || rate_index == 3 || (d[2] >> 4) == 15)
+    return bad("mpa_reserved", "the MP3 frame header has a reserved value");
+  h.version = version_bits == 3 ? 1 : version_bits == 2 ? 2 : 25;
+  h.layer = 4 - layer_bits;
+  h.sample_rate = kRates[rate_index] / (h.version == 1 ? 1 : h.version == 2 ? 2 : 4);
+  h.channels = (d[3] >> 6) == 3 ? 1 : 2;
+  h.samples = h.layer == 1 ? 384 : (h.layer == 3 && h.version != 1) ? 576 : 1152;
+  return h;
+}
+
 void frame_rate_from_double(double fps, int& num, int& den) {
   num = 0;
   den = 1;
@@ -417,6 +433,7 @@ void FlvMediaSource::on_video(const FlvTag& tag) {
 void FlvMediaSource::on_audio(const FlvTag& tag) {
   const auto& d = tag.data;
   if (d.empty()) return;
+  if ((d[0] >> 4) == 2 || (d[0] >> 4) == 14) return on_mp3(tag);
   if ((d[0] >> 4) != 10) return fail("unsupported codec " + audio_codec_name(d[0]) + unsupported_suffix);
   if (d.size() < 2) {
     ++dropped_;
@@ -435,6 +452,41 @@ void FlvMediaSource::on_audio(const FlvTag& tag) {
   unit.track = pipelines::TrackKind::audio;
   unit.dts_us = unit.pts_us = int64_t{tag.timestamp} * 1000;
   unit.duration_us = 1024 * 1'000'000LL / facts_.audio_rate;
+  unit.keyframe = true;
+  unit.data.assign(body.begin(), body.end());
+  deliver(std::move(unit));
+}
+
+// MP3: no configuration tag; the first frame's header gives the facts (again when they change). The
+// ladder transcodes it to AAC for players.
+void FlvMediaSource::on_mp3(const FlvTag& tag) {
+  const std::span<const uint8_t> body(tag.data.data() + 1, tag.data.size() - 1);
+  auto h = parse_mpeg_audio_header(body);
+  if (!h || (prepared_ && !session_audio_)) {
+    ++dropped_;
+    return;
+  }
+  const std::string codec = h->layer == 3 ? "mp3" : "mp2";
+  if (facts_.audio_codec != codec || facts_.audio_rate != h->sample_rate || facts_.audio_channels != h->channels) {
+    raw_asc_.clear();
+    facts_.has_audio = true;
+    facts_.audio_codec = codec;
+    facts_.audio_rate = h->sample_rate;
+    facts_.audio_channels = h->channels;
+    facts_.audio_codec_data.clear();
+    facts_.audio_caps = "audio/mpeg, mpegversion=(int)1, layer=(int)" + std::to_string(h->layer) +
+                        ", rate=(int)" + std::to_string(h->sample_rate) + ", channels=(int)" +
+                        std::to_string(h->channels) + ", parsed=(boolean)true";
+    if (prepared_) {
+      listener_.on_prepared(facts_);
+    } else if (facts_.has_video) {
+      prepare();
+    }
+  }
+  pipelines::AccessUnit unit;
+  unit.track = pipelines::TrackKind::audio;
+  unit.dts_us = unit.pts_us = int64_t{tag.timestamp} * 1000;
+  unit.duration_us = int64_t{h->samples} * 1'000'000 / h->sample_rate;
   unit.keyframe = true;
   unit.data.assign(body.begin(), body.end());
   deliver(std::move(unit));
@@ -485,6 +537,7 @@ bool FlvMediaSource::set_audio_config(std::span<const uint8_t> asc) {
   raw_asc_.assign(asc.begin(), asc.end());
   facts_.has_audio = true;
   facts_.audio_codec = "aac";
+  facts_.audio_caps.clear();
   facts_.audio_rate = config->sample_rate;
   facts_.audio_channels = config->channels;
   facts_.audio_codec_data = raw_asc_;

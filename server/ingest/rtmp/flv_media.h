@@ -59,6 +59,16 @@ struct AacConfig {
 // An AudioSpecificConfig (ISO/IEC 14496-3 1.6.2.1), including escape object types and explicit rates.
 core::Result<AacConfig> parse_audio_specific_config(std::span<const uint8_t> data);
 
+struct MpegAudioHeader {
+  int version = 1;    // 1, 2 or 25 (MPEG-2.5)
+  int layer = 3;      // 1, 2, 3
+  int sample_rate = 0;
+  int channels = 0;
+  int samples = 0;    // per frame
+};
+// The 4-byte header of an MPEG audio frame (MP3 in FLV carries whole frames and no configuration tag).
+core::Result<MpegAudioHeader> parse_mpeg_audio_header(std::span<const uint8_t> data);
+
 // A frame rate from onMetaData's `framerate` (a double): 25 → 25/1, 29.97 → 30000/1001; 0/1 when unusable.
 void frame_rate_from_double(double fps, int& num, int& den);
 
@@ -83,6 +93,7 @@ class FlvMediaSource {
   void on_audio(const FlvTag& tag);
   bool set_video_config(std::span<const uint8_t> avcc);
   bool set_audio_config(std::span<const uint8_t> asc);
+  void on_mp3(const FlvTag& tag);
   void deliver(pipelines::AccessUnit unit);
   void prepare();
   void fail(const std::string& reason);
