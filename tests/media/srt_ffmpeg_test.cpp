@@ -280,6 +280,25 @@ TEST_F(SrtServerTest, FfmpegPublishesWithPublishPrefix) {
   EXPECT_GT(server_->stats().bytes_in.load(), 100000u);
 }
 
+// A server with no caller for a while shuts libsrt down (dormant) and keeps the port: a studio that
+// comes later still gets in, and again after the server went dormant a second time.
+TEST_F(SrtServerTest, DormantServerStillTakesAPublisher) {
+  start();
+  auto dormant = [&](uint64_t spells) {
+    // Server stats, not handler events: polled (20 s deadline; dormancy comes ~3 s after the last caller).
+    for (auto until = std::chrono::steady_clock::now() + 20s; std::chrono::steady_clock::now() < until;) {
+      if (!server_->stats().listening.load() && server_->stats().dormant_spells.load() >= spells) return true;
+      std::this_thread::sleep_for(50ms);
+    }
+    return false;
+  };
+  ASSERT_TRUE(dormant(1));
+  publish_and_check("publish:k1", "", 1);
+  ASSERT_TRUE(dormant(2));
+  publish_and_check("publish:k1", "", 1);
+  EXPECT_EQ(server_->stats().accepted.load(), 2u);
+}
+
 TEST_F(SrtServerTest, FfmpegPublishesWithAccessControlForm) {
   start();
   publish_and_check("#!::r=k1,m=publish", "", 1);  // ffmpeg 5.1 does not URL-decode streamid

@@ -6,11 +6,16 @@
 #include <netinet/in.h>
 #include <srt/access_control.h>
 #include <srt/srt.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
-#include <condition_variable>
+#include <cstring>
 #include <cstdio>
 #include <map>
 #include <optional>
@@ -27,9 +32,12 @@ namespace {
 
 constexpr int loop_wait_ms = 50;               // also the latency of disconnect() and of on_refused()
 constexpr int retry_wait_ms = 10;              // while some session holds bytes the consumer refused
-// A quiet loop (see SrtServerOptions::quiet_after_ms) is woken by a listen callback or stop(); this is
-// only a safety net.
-constexpr int quiet_check_ms = 30000;
+// A dormant loop (see SrtServerOptions::quiet_after_ms) is woken by a datagram or stop(); this is only a
+// safety net.
+constexpr int dormant_check_ms = 30000;
+// A listening spell that a datagram started lasts at least this long (a caller's handshake needs a few
+// round trips before the listen callback records it as pending).
+constexpr int64_t min_listening_ms = 3000;
 constexpr int64_t handshake_expiry_ms = 5000;  // callback said yes but no accepted socket came
 constexpr size_t max_message = 1500;           // > SRT_LIVE_MAX_PLSIZE (1456); live payloads are 1316
 constexpr size_t deliver_threshold = 64 * 1024;
@@ -95,11 +103,10 @@ struct SrtServer::Core {
       : options(o), handler(h), stats(s), shared(sh), log("srt " + o.listen + ":" + std::to_string(o.port)) {}
   // After a failed open() the listener may exist without the loop: close it before the state it uses goes.
   ~Core() {
-    {
-      std::lock_guard gate(callback_mutex);
-      accepting = false;
-    }
-    listener.reset();
+    sessions.clear();
+    close_listener();
+    if (udp_fd >= 0) ::close(udp_fd);
+    if (wake_fd >= 0) ::close(wake_fd);
   }
 
   const SrtServerOptions& options;
@@ -107,16 +114,21 @@ struct SrtServer::Core {
   SrtServerStats& stats;
   Shared& shared;
   core::Logger log;
-  SrtLibrary library;  // declared first among the libsrt holders: srt_cleanup runs after every close
-  SrtEpoll epoll;
+  // The port is our own UDP socket; each listening spell hands libsrt a duplicate of it (srt_bind_acquire),
+  // so the port stays ours while libsrt is shut down (dormant, see run()).
+  int udp_fd = -1;
+  int wake_fd = -1;  // eventfd: stop() and listen callbacks wake the loop when it is dormant
+  bool v6 = false;
+  std::string where;
+  // One listening spell: srt_startup → epoll → listener; close_listener() undoes it (loop thread, or
+  // open()/~Core when the loop does not run).
+  bool library_started = false;
+  int epoll = -1;
   SrtSocket listener;
+  int64_t listening_since_ms = 0;
   int bound_port = 0;
   std::thread thread;
   std::atomic<bool> stopping{false};
-
-  std::mutex wake_mutex;  // the idle loop sleeps on `wake` until a listen callback or stop()
-  std::condition_variable wake;
-  bool woken = false;
   int64_t last_activity_ms = 0;  // loop thread only
 
   std::mutex callback_mutex;  // held across each listen callback; guards `accepting`
@@ -130,6 +142,9 @@ struct SrtServer::Core {
   std::map<SRTSOCKET, std::unique_ptr<Session>> sessions;  // loop thread only
 
   core::Result<void> open();
+  core::Result<void> listen_again();
+  void close_listener();
+  void wait_dormant();
   static int listen_callback(void* opaque, SRTSOCKET ns, int hsversion, const sockaddr* peer,
                              const char* streamid);
   int on_listen(SRTSOCKET ns, int hsversion, const sockaddr* peer, const char* streamid);
@@ -137,7 +152,6 @@ struct SrtServer::Core {
   void run();
   void turn(std::vector<SRT_EPOLL_EVENT>& events);
   bool quiet(int64_t now);
-  void sleep_while_quiet();
   void wake_loop();
   void accept_one();
   void read_session(SRTSOCKET s);
@@ -149,11 +163,8 @@ struct SrtServer::Core {
 };
 
 core::Result<void> SrtServer::Core::open() {
-  if (!library.ok()) return srt_failure("srt_startup failed");
-  if (!epoll.valid()) return srt_failure("srt_epoll_create failed");
   sockaddr_storage storage{};
   socklen_t addr_len = 0;
-  bool v6 = false;
   if (options.port < 0 || options.port > 65535) {
     return core::Error{"bad_port", "srt: port out of range: " + std::to_string(options.port), "srt_port"};
   }
@@ -171,19 +182,60 @@ core::Result<void> SrtServer::Core::open() {
   } else {
     return core::Error{"bad_address", "srt: not an IP address: " + options.listen, "srt_listen"};
   }
+  where = options.listen + ":" + std::to_string(options.port);
+  auto sys_failure = [&](const std::string& what) {
+    return core::Error{"srt_failed", "srt: " + what + ": " + std::strerror(errno), "srt_port"};
+  };
+  udp_fd = ::socket(v6 ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (udp_fd < 0) return sys_failure("socket");
+  int off = 0;
+  if (v6 && ::setsockopt(udp_fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof off) != 0) {
+    return sys_failure("IPV6_V6ONLY");
+  }
+  if (::bind(udp_fd, reinterpret_cast<sockaddr*>(&storage), addr_len) != 0) {
+    return sys_failure("cannot bind " + where);
+  }
+  sockaddr_storage bound{};
+  socklen_t bound_len = sizeof bound;
+  if (::getsockname(udp_fd, reinterpret_cast<sockaddr*>(&bound), &bound_len) != 0) {
+    return sys_failure("getsockname");
+  }
+  bound_port = ntohs(bound.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port
+                                                 : reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
+  wake_fd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (wake_fd < 0) return sys_failure("eventfd");
+  log = core::Logger("srt " + options.listen + ":" + std::to_string(bound_port));
+  if (auto r = listen_again(); !r) return r;
+  log.info("listening (latency " + std::to_string(options.latency_ms) + " ms)");
+  thread = std::thread([this] {
+    pthread_setname_np(pthread_self(), "sreda-srt");
+    run();
+  });
+  return {};
+}
 
+// A listening spell: libsrt started, an epoll, a listener on a duplicate of our UDP socket.
+core::Result<void> SrtServer::Core::listen_again() {
+  if (!library_started) {
+    if (srt_startup() < 0) return srt_failure("srt_startup failed");
+    library_started = true;
+  }
+  epoll = srt_epoll_create();
+  if (epoll < 0) return srt_failure("srt_epoll_create failed");
+  srt_epoll_set(epoll, SRT_EPOLL_ENABLE_EMPTY);
   listener = SrtSocket(srt_create_socket());
   if (!listener.valid()) return srt_failure("srt_create_socket failed");
   SRTSOCKET ls = listener.get();
   SRT_TRANSTYPE live = SRTT_LIVE;
   bool ok = srt_setsockflag(ls, SRTO_TRANSTYPE, &live, sizeof live) == 0 && set_int(ls, SRTO_RCVSYN, 0) &&
             set_int(ls, SRTO_SNDSYN, 0) && set_int(ls, SRTO_LATENCY, options.latency_ms) &&
-            set_int(ls, SRTO_RCVLATENCY, options.latency_ms) && (!v6 || set_int(ls, SRTO_IPV6ONLY, 0));
+            set_int(ls, SRTO_RCVLATENCY, options.latency_ms);
   if (!ok) return srt_failure("setting listener options failed");
-  std::string where = options.listen + ":" + std::to_string(options.port);
-  if (srt_bind(ls, reinterpret_cast<sockaddr*>(&storage), static_cast<int>(addr_len)) != 0) {
-    return srt_failure("cannot bind " + where);
-  }
+  // libsrt closes the descriptor it is given when it lets go of the port: give it a duplicate. (On a
+  // failure inside srt_bind_acquire the duplicate may or may not be closed by libsrt: it is left alone.)
+  int fd = ::fcntl(udp_fd, F_DUPFD_CLOEXEC, 0);
+  if (fd < 0) return core::Error{"srt_failed", std::string("srt: dup: ") + std::strerror(errno), "srt_port"};
+  if (srt_bind_acquire(ls, fd) != 0) return srt_failure("cannot bind " + where);
   if (srt_listen_callback(ls, &Core::listen_callback, this) != 0)
     return srt_failure("srt_listen_callback failed");
   {
@@ -192,23 +244,27 @@ core::Result<void> SrtServer::Core::open() {
   }
   if (srt_listen(ls, std::max(1, options.max_connections)) != 0)
     return srt_failure("cannot listen on " + where);
-  sockaddr_storage bound{};
-  int bound_len = sizeof bound;
-  if (srt_getsockname(ls, reinterpret_cast<sockaddr*>(&bound), &bound_len) != 0) {
-    return srt_failure("srt_getsockname failed");
-  }
-  bound_port = ntohs(bound.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port
-                                                 : reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
-  srt_epoll_set(epoll.get(), SRT_EPOLL_ENABLE_EMPTY);
   int events = SRT_EPOLL_IN | SRT_EPOLL_ERR;
-  if (srt_epoll_add_usock(epoll.get(), ls, &events) != 0) return srt_failure("srt_epoll_add_usock failed");
-  log = core::Logger("srt " + options.listen + ":" + std::to_string(bound_port));
-  log.info("listening (latency " + std::to_string(options.latency_ms) + " ms)");
-  thread = std::thread([this] {
-    pthread_setname_np(pthread_self(), "sreda-srt");
-    run();
-  });
+  if (srt_epoll_add_usock(epoll, ls, &events) != 0) return srt_failure("srt_epoll_add_usock failed");
+  listening_since_ms = last_activity_ms = core::steady_ms();
+  stats.listening.store(true);
   return {};
+}
+
+// Ends a listening spell: no callback after this, libsrt's threads joined by srt_cleanup (when nothing
+// else in the process holds libsrt; otherwise they stop a second or two later, in libsrt's own time).
+void SrtServer::Core::close_listener() {
+  {
+    std::lock_guard gate(callback_mutex);  // waits for a callback in progress
+    accepting = false;
+  }
+  if (epoll >= 0 && listener.valid()) srt_epoll_remove_usock(epoll, listener.get());
+  listener.reset();
+  if (epoll >= 0) srt_epoll_release(epoll);
+  epoll = -1;
+  if (library_started) srt_cleanup();
+  library_started = false;
+  stats.listening.store(false);
 }
 
 int SrtServer::Core::listen_callback(void* opaque, SRTSOCKET ns, int hsversion, const sockaddr* peer,
@@ -276,15 +332,29 @@ void SrtServer::Core::queue_refusal(const std::string& remote, const std::string
   if (refusals.size() < max_queued_refusals) refusals.emplace_back(remote, reason);  // else: only logged
 }
 
+// Dormant: with no session, no handshake and no refusal to report for quiet_after_ms (and a spell that a
+// datagram started at least min_listening_ms old), the listener is closed and libsrt shut down: its
+// receive thread wakes every 10 ms even with nothing to receive (select() with a 10 ms timeout in
+// CChannel::recvfrom) — an idle server's largest cost, and as much as the RTMP ingest of a studio. The
+// port stays bound (udp_fd); the loop sleeps in poll() until a datagram arrives (a caller's first
+// handshake packet, left in the socket for libsrt to read) or stop(). Callers retry their handshake every
+// 250 ms, so one that lands while libsrt is shutting down is answered by the next spell.
 void SrtServer::Core::run() {
   std::vector<SRT_EPOLL_EVENT> events(64);
   last_activity_ms = core::steady_ms();
   while (!stopping.load()) {
-    if (quiet(core::steady_ms())) {
-      sleep_while_quiet();
-      continue;
+    if (listener.valid()) {
+      int64_t now = core::steady_ms();
+      if (quiet(now) && now - listening_since_ms >= min_listening_ms) {
+        close_listener();
+        stats.dormant_spells.fetch_add(1);
+        log.debug("dormant: no SRT caller");
+        continue;
+      }
+      turn(events);
+    } else {
+      wait_dormant();
     }
-    turn(events);
   }
   shutdown();
 }
@@ -304,25 +374,37 @@ bool SrtServer::Core::quiet(int64_t now) {
   return now - last_activity_ms >= options.quiet_after_ms;
 }
 
-void SrtServer::Core::sleep_while_quiet() {
-  std::unique_lock lock(wake_mutex);
-  wake.wait_for(lock, std::chrono::milliseconds(quiet_check_ms), [&] { return woken || stopping.load(); });
-  if (woken) last_activity_ms = core::steady_ms();  // a caller is handshaking: poll until it is accepted
-  woken = false;
+void SrtServer::Core::wait_dormant() {
+  pollfd fds[2] = {{udp_fd, POLLIN, 0}, {wake_fd, POLLIN, 0}};
+  int n = ::poll(fds, 2, dormant_check_ms);
+  if (n <= 0) return;
+  if (fds[1].revents & POLLIN) {
+    uint64_t count = 0;
+    [[maybe_unused]] ssize_t r = ::read(wake_fd, &count, sizeof count);
+  }
+  if (stopping.load() || !(fds[0].revents & (POLLIN | POLLERR))) return;
+  if (auto r = listen_again(); !r) {
+    // Never spin on the datagram that woke us: drop it, try again on the next one.
+    log.error(r.error().message);
+    close_listener();
+    char scratch[1500];
+    [[maybe_unused]] ssize_t dropped = ::recv(udp_fd, scratch, sizeof scratch, MSG_DONTWAIT);
+    std::this_thread::sleep_for(std::chrono::milliseconds(retry_wait_ms));
+    return;
+  }
+  log.debug("a datagram: listening again");
 }
 
 void SrtServer::Core::wake_loop() {
-  {
-    std::lock_guard lock(wake_mutex);
-    woken = true;
-  }
-  wake.notify_one();
+  if (wake_fd < 0) return;
+  uint64_t one = 1;
+  [[maybe_unused]] ssize_t r = ::write(wake_fd, &one, sizeof one);
 }
 
 void SrtServer::Core::turn(std::vector<SRT_EPOLL_EVENT>& events) {
   bool holding =
       std::any_of(sessions.begin(), sessions.end(), [](auto& kv) { return !kv.second->queued.empty(); });
-  int n = srt_epoll_uwait(epoll.get(), events.data(), static_cast<int>(events.size()),
+  int n = srt_epoll_uwait(epoll, events.data(), static_cast<int>(events.size()),
                           holding ? retry_wait_ms : loop_wait_ms);
   if (n < 0) std::this_thread::sleep_for(std::chrono::milliseconds(retry_wait_ms));  // never spin
   for (int i = 0; i < n; ++i) {
@@ -378,7 +460,7 @@ void SrtServer::Core::accept_one() {
     return;
   }
   int events = SRT_EPOLL_IN | SRT_EPOLL_ERR;
-  if (!set_int(raw, SRTO_RCVSYN, 0) || srt_epoll_add_usock(epoll.get(), raw, &events) != 0) {
+  if (!set_int(raw, SRTO_RCVSYN, 0) || srt_epoll_add_usock(epoll, raw, &events) != 0) {
     log.error("[" + remote + "] refused: internal_error (" + srt_error_text() + ")");
     queue_refusal(remote, "internal_error");
     return;
@@ -458,7 +540,7 @@ void SrtServer::Core::close_session(SRTSOCKET sock, const std::string& reason) {
   if (it == sessions.end()) return;
   std::unique_ptr<Session> s = std::move(it->second);
   sessions.erase(it);
-  srt_epoll_remove_usock(epoll.get(), sock);
+  srt_epoll_remove_usock(epoll, sock);
   if (!s->queued.empty() && !handler.on_data(s->id, s->queued.data(), s->queued.size())) {
     s->dropped += s->queued.size();
     stats.bytes_dropped.fetch_add(s->queued.size());
@@ -519,11 +601,12 @@ void SrtServer::Core::shutdown() {
     std::lock_guard gate(callback_mutex);  // waits for a callback in progress
     accepting = false;
   }
-  srt_epoll_remove_usock(epoll.get(), listener.get());
+  if (epoll >= 0 && listener.valid()) srt_epoll_remove_usock(epoll, listener.get());
   listener.reset();  // libsrt removes the listener from its receive queue: no callback after this
   std::vector<SRTSOCKET> open;
   for (auto& [sock, s] : sessions) open.push_back(sock);
   for (SRTSOCKET sock : open) close_session(sock, "server stopping");
+  close_listener();
   expire_pending(true);
   report_refusals();
   log.info("stopped");

@@ -4,7 +4,8 @@
 // unknown keys and excess connections with an SRT reject reason (the caller sees it, no connection is
 // made), and for a studio with a passphrase sets SRTO_PASSPHRASE on the new socket, so a caller with a
 // wrong or missing passphrase fails the handshake. Accepted sockets are driven by one loop thread running
-// srt_epoll: on_publish, then on_data with the received TS bytes, then on_end.
+// srt_epoll: on_publish, then on_data with the received TS bytes, then on_end. With no caller for a while
+// the server is dormant (libsrt shut down, the port still bound; see quiet_after_ms).
 //
 // Threads: construct, start(), port(), stats() from any thread; stop() and disconnect() from any thread
 // except inside SrtHandler calls for stop() (it joins the loop thread). SrtHandler calls: see srt_handler.h.
@@ -41,9 +42,10 @@ struct SrtServerOptions {
   int max_connections = 64;
   int idle_timeout_ms = 10000;
   size_t max_queued_bytes = 8 << 20;
-  // With no session, no handshake and no refusal to report for this long, the loop stops polling
-  // libsrt's epoll (its wait wakes every 10 ms inside libsrt: the idle server's largest CPU cost) and
-  // sleeps until a caller's handshake reaches the listen callback.
+  // With no session, no handshake and no refusal to report for this long (and at least 3 s after the
+  // listener opened), the server goes dormant: the listener closes and libsrt shuts down (its receive
+  // thread wakes every 10 ms with nothing to do: the idle server's largest CPU cost), the UDP port stays
+  // bound, and the first datagram that arrives opens the listener again (see run() in srt_server.cpp).
   int64_t quiet_after_ms = 2000;
 };
 
@@ -54,6 +56,8 @@ struct SrtServerStats {
   std::atomic<uint64_t> bytes_in{0};
   std::atomic<uint64_t> bytes_dropped{0};
   std::atomic<uint64_t> sessions{0};  // open now
+  std::atomic<bool> listening{false};  // false while dormant (libsrt shut down, the port still bound)
+  std::atomic<uint64_t> dormant_spells{0};
 };
 
 class SrtServer {
