@@ -33,7 +33,7 @@ void Recorder::drain() {
 }
 
 void Recorder::enqueue(Command command) {
-  const int64_t size = command.bytes ? static_cast<int64_t>(command.bytes->size()) : 0;
+  const int64_t size = command.size();
   {
     std::lock_guard lock(mutex_);
     if (stopping_ || overflowed_) return;
@@ -67,13 +67,13 @@ void Recorder::on_part(std::string_view rendition, int64_t msn, int index, const
 }
 
 void Recorder::on_segment(std::string_view rendition, const package::SegmentInfo& info,
-                          const package::BytesPtr& bytes) {
+                          const package::SegmentParts& parts) {
   Command c;
   c.kind = Command::Kind::segment;
   c.rendition = std::string(rendition);
   c.info = info;
   c.info.parts.clear();  // not needed on disk
-  c.bytes = bytes;
+  c.parts = parts;
   enqueue(std::move(c));
 }
 
@@ -108,7 +108,7 @@ void Recorder::apply(const Command& c) {
       writer_.on_part(c.rendition, c.msn, c.index, bytes);
       break;
     case Command::Kind::segment:
-      writer_.on_segment(c.rendition, c.info, bytes);
+      writer_.on_segment(c.rendition, c.info, c.parts);
       break;
     case Command::Kind::end:
       writer_.on_end(c.rendition);
@@ -130,7 +130,7 @@ void Recorder::run() {
     if (!queue_.empty()) {
       command = std::move(queue_.front());
       queue_.pop_front();
-      queued_bytes_ -= command->bytes ? static_cast<int64_t>(command->bytes->size()) : 0;
+      queued_bytes_ -= command->size();
     }
     busy_ = true;
     lock.unlock();

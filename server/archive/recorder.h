@@ -44,7 +44,7 @@ class Recorder final : public package::PackagerSink {
   void on_init(std::string_view rendition, int init_id, const package::BytesPtr& bytes) override;
   void on_part(std::string_view rendition, int64_t msn, int index, const package::BytesPtr& bytes) override;
   void on_segment(std::string_view rendition, const package::SegmentInfo& info,
-                  const package::BytesPtr& bytes) override;
+                  const package::SegmentParts& parts) override;
   void on_end(std::string_view rendition) override;
 
   // CODECS / RESOLUTION / FRAME-RATE for the master playlist (e.g. CmafPackager::variant_info()).
@@ -61,8 +61,12 @@ class Recorder final : public package::PackagerSink {
     int64_t msn = 0;
     int index = 0;
     package::BytesPtr bytes;
+    package::SegmentParts parts;  // Kind::segment
     package::SegmentInfo info;
     package::VariantInfo variant;
+    int64_t size() const {
+      return static_cast<int64_t>((bytes ? bytes->size() : 0) + package::total_size(parts));
+    }
   };
 
   void enqueue(Command command);

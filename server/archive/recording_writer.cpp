@@ -157,7 +157,7 @@ void RecordingWriter::on_part(std::string_view name, int64_t packager_msn, int i
 }
 
 void RecordingWriter::on_segment(std::string_view name, const package::SegmentInfo& packager_info,
-                                 const package::Bytes& bytes) {
+                                 const package::SegmentParts& parts) {
   Rendition* r = rendition(name);
   if (!r) return;
   package::SegmentInfo info = packager_info;
@@ -167,7 +167,7 @@ void RecordingWriter::on_segment(std::string_view name, const package::SegmentIn
   r->resumed = false;
   const std::string path = r->dir + "/" + package::segment_uri(info.msn);
   const bool whole_partial = r->partial_msn == info.msn && !r->partial_broken && r->partial.valid() &&
-                             r->partial_bytes == static_cast<int64_t>(bytes.size());
+                             r->partial_bytes == static_cast<int64_t>(package::total_size(parts));
   if (whole_partial) {
     const std::string partial = partial_path(*r, info.msn);
     if (auto ec = disk_.sync(r->partial.get())) return failed("fsync", partial, ec);
@@ -180,10 +180,11 @@ void RecordingWriter::on_segment(std::string_view name, const package::SegmentIn
     r->unsynced_since_ms.reset();
   } else {
     drop_partial(*r);
+    const package::Bytes bytes = package::concat(parts);  // the writer thread; only when parts were missed
     if (auto ec = write_file_atomically(disk_, path, bytes)) return failed("write", path, ec);
     bytes_written_ += static_cast<int64_t>(bytes.size());
   }
-  const int64_t size = static_cast<int64_t>(bytes.size());
+  const int64_t size = static_cast<int64_t>(package::total_size(parts));
   r->playlist.segments.push_back(
       RecordedSegment{info.msn, info.duration_s, info.pdt_ms, info.discontinuity, info.init_id, size});
   r->bytes += size;

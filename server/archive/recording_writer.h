@@ -79,7 +79,7 @@ class RecordingWriter {
 
   void on_init(std::string_view rendition, int init_id, const package::Bytes& bytes);
   void on_part(std::string_view rendition, int64_t msn, int index, const package::Bytes& bytes);
-  void on_segment(std::string_view rendition, const package::SegmentInfo& info, const package::Bytes& bytes);
+  void on_segment(std::string_view rendition, const package::SegmentInfo& info, const package::SegmentParts& parts);
   void on_end(std::string_view rendition);
   // CODECS, RESOLUTION… for the master playlist (BANDWIDTH is measured from the recording).
   void set_variant(std::string_view rendition, const package::VariantInfo& variant);

@@ -309,24 +309,18 @@ void CmafPackager::complete_segment(std::vector<Event>& events) {
   if (!segment_open_) return;
   segment_open_ = false;
   Segment& seg = segments_.back();
-  Bytes all;
-  all.reserve(static_cast<size_t>(seg.info.bytes));
-  for (const BytesPtr& part : seg.parts) all.insert(all.end(), part->begin(), part->end());
-  seg.bytes = std::make_shared<const Bytes>(std::move(all));
   seg.info.complete = true;
   ++stats_.segments;
   target_duration_s_ = std::max<int>(target_duration_s_, static_cast<int>(std::lround(seg.info.duration_s)));
-  events.push_back(Event{Event::Kind::segment, seg.info.init_id, seg.info.msn, 0, seg.bytes, seg.info});
+  events.push_back(Event{Event::Kind::segment, seg.info.init_id, seg.info.msn, 0, nullptr, seg.info, seg.parts});
   while (segments_.size() > static_cast<size_t>(std::max(1, options_.window_segments))) {
     if (segments_.front().info.discontinuity) ++discontinuity_sequence_;
     segments_.pop_front();
   }
-  // Parts are kept only for the last few segments (plus one, for late requests).
+  // Parts are listed (and served) only for the last few segments (plus one, for late requests); their
+  // bytes stay as the segment's.
   const size_t keep = static_cast<size_t>(std::max(1, options_.part_segments)) + 1;
-  for (size_t i = 0; i + keep < segments_.size(); ++i) {
-    segments_[i].parts.clear();
-    segments_[i].info.parts.clear();
-  }
+  for (size_t i = 0; i + keep < segments_.size(); ++i) segments_[i].info.parts.clear();
 }
 
 void CmafPackager::flush(std::vector<Event>& events) {
@@ -387,7 +381,7 @@ void CmafPackager::deliver(std::vector<Event>& events) {
         changed = true;
         break;
       case Event::Kind::segment:
-        if (sink_) sink_->on_segment(options_.rendition, e.info, e.bytes);
+        if (sink_) sink_->on_segment(options_.rendition, e.info, e.parts);
         changed = true;
         break;
       case Event::Kind::end: {
@@ -469,14 +463,17 @@ BytesPtr CmafPackager::init_segment(int init_id) const {
 BytesPtr CmafPackager::part(int64_t msn, int index) const {
   std::lock_guard lock(mutex_);
   const Segment* s = find_segment(msn);
-  if (!s || index < 0 || static_cast<size_t>(index) >= s->parts.size()) return nullptr;
+  // Served while listed: an older segment's parts are only its bytes.
+  if (!s || index < 0 || static_cast<size_t>(index) >= s->info.parts.size()) return nullptr;
   return s->parts[static_cast<size_t>(index)];
 }
 
 BytesPtr CmafPackager::segment(int64_t msn) const {
   std::lock_guard lock(mutex_);
   const Segment* s = find_segment(msn);
-  return s ? s->bytes : nullptr;
+  if (!s || !s->info.complete) return nullptr;
+  if (!s->bytes) s->bytes = std::make_shared<const Bytes>(concat(s->parts));
+  return s->bytes;
 }
 
 PackagerStats CmafPackager::stats() const {

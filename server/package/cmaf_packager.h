@@ -105,8 +105,8 @@ class CmafPackager final : public PackagerInput {
   };
   struct Segment {
     SegmentInfo info;
-    std::vector<BytesPtr> parts;
-    BytesPtr bytes;
+    SegmentParts parts;           // kept for the whole window (parts are the segment's bytes)
+    mutable BytesPtr bytes;       // the concatenation, made by segment() on the first request
   };
   struct Event {
     enum class Kind { init, part, segment, end } kind;
@@ -115,6 +115,7 @@ class CmafPackager final : public PackagerInput {
     int index = 0;
     BytesPtr bytes;
     SegmentInfo info;
+    SegmentParts parts;  // Kind::segment
   };
 
   Track& track(TrackKind kind) { return kind == TrackKind::video ? video_ : audio_; }

@@ -19,6 +19,22 @@ namespace sreda::package {
 
 using Bytes = std::vector<uint8_t>;
 using BytesPtr = std::shared_ptr<const Bytes>;
+// A segment's bytes as its parts, in order: the packager never concatenates a segment on the ingest
+// thread (a 2 s segment is copied only when someone asks for it whole, see CmafPackager::segment()).
+using SegmentParts = std::vector<BytesPtr>;
+inline size_t total_size(const SegmentParts& parts) {
+  size_t n = 0;
+  for (const BytesPtr& p : parts) n += p ? p->size() : 0;
+  return n;
+}
+inline Bytes concat(const SegmentParts& parts) {
+  Bytes all;
+  all.reserve(total_size(parts));
+  for (const BytesPtr& p : parts) {
+    if (p) all.insert(all.end(), p->begin(), p->end());
+  }
+  return all;
+}
 
 enum class TrackKind { video, audio };
 

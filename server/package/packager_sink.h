@@ -21,8 +21,9 @@ class PackagerSink {
   virtual void on_init(std::string_view rendition, int init_id, const BytesPtr& bytes) = 0;
   // A completed part `part<msn>.<index>.m4s` (a moof+mdat pair).
   virtual void on_part(std::string_view rendition, int64_t msn, int index, const BytesPtr& bytes) = 0;
-  // A completed segment `seg<msn>.m4s` (the concatenation of its parts) with its playlist metadata.
-  virtual void on_segment(std::string_view rendition, const SegmentInfo& info, const BytesPtr& bytes) = 0;
+  // A completed segment `seg<msn>.m4s` (the concatenation of its parts, given as the parts) with its
+  // playlist metadata.
+  virtual void on_segment(std::string_view rendition, const SegmentInfo& info, const SegmentParts& parts) = 0;
   // end_of_stream() was called; nothing follows.
   virtual void on_end(std::string_view rendition) = 0;
 };

@@ -63,18 +63,18 @@ struct Feeder {
   uint32_t seq = 1;
   int64_t msn = 0;
   int64_t pdt_ms = 1'795'000'000'000;
-  std::vector<Bytes> parts;  // of the segment in progress
+  std::vector<BytesPtr> parts;  // of the segment in progress
 
   void part() {
     Bytes p = part_bytes(frame, seq++);
     frame += 10;
-    sink->on_part(rendition, msn, static_cast<int>(parts.size()), ptr(p));
-    parts.push_back(std::move(p));
+    BytesPtr shared = ptr(std::move(p));
+    sink->on_part(rendition, msn, static_cast<int>(parts.size()), shared);
+    parts.push_back(std::move(shared));
   }
   Bytes segment(bool discontinuity = false) {
     while (parts.size() < 5) part();
-    Bytes all;
-    for (const auto& p : parts) all.insert(all.end(), p.begin(), p.end());
+    Bytes all = package::concat(parts);
     package::SegmentInfo info;
     info.msn = msn++;
     info.duration_s = 0.4 * static_cast<double>(parts.size());
@@ -83,8 +83,8 @@ struct Feeder {
     info.complete = true;
     info.bytes = static_cast<int64_t>(all.size());
     pdt_ms += 2000;
+    sink->on_segment(rendition, info, parts);
     parts.clear();
-    sink->on_segment(rendition, info, ptr(all));
     return all;
   }
 };
@@ -148,7 +148,7 @@ TEST_F(ArchiveRecorder, WritesSegmentsPlaylistsAndMaster) {
   EXPECT_EQ(read_bytes(dir / "init.mp4"), init);
   EXPECT_EQ(read_bytes(dir / "seg0.m4s"), seg0);
   EXPECT_TRUE(fs::exists(dir / "seg1.m4s.partial"));
-  EXPECT_EQ(fs::file_size(dir / "seg1.m4s.partial"), f.parts[0].size() + f.parts[1].size());
+  EXPECT_EQ(fs::file_size(dir / "seg1.m4s.partial"), f.parts[0]->size() + f.parts[1]->size());
   std::string playlist = read_text(dir / "index.m3u8");
   EXPECT_NE(playlist.find("#EXT-X-PLAYLIST-TYPE:EVENT\n"), std::string::npos) << playlist;
   EXPECT_EQ(playlist.find("#EXT-X-ENDLIST"), std::string::npos);
@@ -243,8 +243,8 @@ TEST_F(ArchiveRecorder, DiskFullStopsRecordingAndKeepsCompleteSegmentsPlayable) 
     RecordingWriter* w;
     void on_init(std::string_view r, int id, const BytesPtr& b) override { w->on_init(r, id, *b); }
     void on_part(std::string_view r, int64_t m, int i, const BytesPtr& b) override { w->on_part(r, m, i, *b); }
-    void on_segment(std::string_view r, const package::SegmentInfo& s, const BytesPtr& b) override {
-      w->on_segment(r, s, *b);
+    void on_segment(std::string_view r, const package::SegmentInfo& s, const package::SegmentParts& b) override {
+      w->on_segment(r, s, b);
     }
     void on_end(std::string_view r) override { w->on_end(r); }
   } forward;
@@ -335,7 +335,7 @@ TEST_F(ArchiveRecorder, CrashMidSegmentThenRecoverKeepsCompleteFragments) {
   recorder.stop();  // "kill -9": no on_end
   const fs::path dir = root_ / "ev-1" / "source";
   Bytes kept;
-  for (const auto& p : f.parts) kept.insert(kept.end(), p.begin(), p.end());
+  for (const auto& p : f.parts) kept.insert(kept.end(), p->begin(), p->end());
   {  // a torn fourth part: the crash hit in the middle of a write
     const Bytes torn = part_bytes(f.frame, 99);
     std::ofstream out(dir / "seg2.m4s.partial", std::ios::binary | std::ios::app);
@@ -421,8 +421,8 @@ struct DirectSink : package::PackagerSink {
   explicit DirectSink(RecordingWriter& writer) : w(writer) {}
   void on_init(std::string_view r, int id, const BytesPtr& b) override { w.on_init(r, id, *b); }
   void on_part(std::string_view r, int64_t m, int i, const BytesPtr& b) override { w.on_part(r, m, i, *b); }
-  void on_segment(std::string_view r, const package::SegmentInfo& in, const BytesPtr& b) override {
-    w.on_segment(r, in, *b);
+  void on_segment(std::string_view r, const package::SegmentInfo& in, const package::SegmentParts& b) override {
+    w.on_segment(r, in, b);
   }
   void on_end(std::string_view r) override { w.on_end(r); }
 };

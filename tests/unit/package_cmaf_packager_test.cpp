@@ -227,9 +227,9 @@ struct RecordingSink : PackagerSink {
   void on_part(std::string_view, int64_t msn, int index, const BytesPtr&) override {
     calls.push_back("part " + std::to_string(msn) + "." + std::to_string(index));
   }
-  void on_segment(std::string_view, const SegmentInfo& info, const BytesPtr& b) override {
+  void on_segment(std::string_view, const SegmentInfo& info, const SegmentParts& parts) override {
     calls.push_back("segment " + std::to_string(info.msn) +
-                    (static_cast<int64_t>(b->size()) == info.bytes ? "" : " SIZE"));
+                    (static_cast<int64_t>(total_size(parts)) == info.bytes ? "" : " SIZE"));
   }
   void on_end(std::string_view) override { calls.push_back("end"); }
 };
