@@ -7,6 +7,7 @@ namespace sreda::ingest::rtmp {
 namespace {
 
 constexpr size_t kMessageHeaderSize[4] = {11, 7, 3, 0};
+constexpr uint32_t kReserveCap = 256 * 1024;
 
 uint32_t be24(const uint8_t* p) {
   return (uint32_t{p[0]} << 16) | (uint32_t{p[1]} << 8) | p[2];
@@ -149,6 +150,9 @@ core::Result<void> ChunkReader::on_header() {
   }
   cs.in_progress = true;
   cs.payload.clear();
+  // Room for the whole message up front (appending chunk by chunk moved a video frame several times),
+  // capped so that declared-but-unsent messages cost little: ≤ 64 chunk streams × 256 KiB.
+  cs.payload.reserve(std::min<uint32_t>(cs.length, kReserveCap));
   chunk_left_ = std::min(chunk_size_, cs.length);
   in_payload_ = chunk_left_ > 0;
   return {};
