@@ -228,11 +228,12 @@ async function main() {
   // Optional 4th tab (LAT_CATCHUP=1.5): LL-HLS with hls.js allowed to play faster to reach its target.
   const catchup = Number(process.env.LAT_CATCHUP || 0);
   if (catchup > 1) setups.push({ name: `sreda LL-HLS, maxLiveSyncPlaybackRate ${catchup}`, src: sredaSrc, ll: 1, catchup });
+  if (process.env.LAT_JOIN === '1') setups.push({ name: 'sreda LL-HLS, join at the target', src: sredaSrc, ll: 1, join: 1 });
   try {
     for (const s of setups) {
       s.page = await browser.newPage();
       s.page.on('pageerror', (e) => log(`${s.name}: pageerror ${e.message}`));
-      await s.page.goto(`${nBase}/bench/player.html?ll=${s.ll}&catchup=${s.catchup || 1}&src=${encodeURIComponent(s.src)}`, { waitUntil: 'load', timeout: 30000 });
+      await s.page.goto(`${nBase}/bench/player.html?ll=${s.ll}&catchup=${s.catchup || 1}&join=${s.join || 0}&src=${encodeURIComponent(s.src)}`, { waitUntil: 'load', timeout: 30000 });
     }
     // Playing = the barcode reads and the playhead moves.
     for (const s of setups) {
