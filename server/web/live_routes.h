@@ -51,10 +51,18 @@ class LiveRoutes : public RouteHandler {
   };
   using Cache = std::map<std::string, Snapshot>;     // rendition → snapshot
   std::optional<HttpResponse> try_answer(const Held& h, bool final, Cache* cache = nullptr);
+  HttpResponse answer_now(const Held& h);  // a reload that is ready now (no hold)
+  struct NowCache {
+    int64_t msn = -1;
+    std::optional<package::PartPosition> last_part;
+    bool ended = false;
+    std::optional<HttpResponse> response;
+  };
 
   live::LiveOutputs& outputs_;
   mutable std::mutex mutex_;
   std::vector<Held> held_;
+  std::map<std::string, NowCache> now_cache_;  // "<event>/<rendition>/<full|skip>" → last non-blocking playlist
 };
 
 }  // namespace sreda::web
