@@ -291,8 +291,9 @@ void Edge::dispatch(const ConnPtr& c, HttpRequest request) {
 void Edge::post_reply(uint64_t conn_id, uint64_t serial, HttpResponse response) {
   if (on_edge_thread()) {
     auto it = conns_.find(conn_id);
-    if (it != conns_.end() && it->second->busy && it->second->serial == serial && !it->second->out_total)
-      deliver(it->second, std::move(response));
+    if (it == conns_.end()) return;
+    ConnPtr c = it->second;  // a copy: delivering may close the connection (and erase the map's)
+    if (c->busy && c->serial == serial && !c->out_total) deliver(c, std::move(response));
     return;
   }
   std::lock_guard lock(outbox_mutex_);

@@ -44,8 +44,8 @@ struct EdgeOptions {
   std::string label = "/live";       // route label in sreda_http_requests_total
   size_t max_header_bytes = 8192;
   size_t max_handoff_bytes = 2048;   // what libwebsockets accepts with an adopted socket (lws-adopt.h)
-  int64_t header_timeout_ms = 20'000;  // lws's timeout_secs
-  int64_t idle_timeout_ms = 30'000;    // lws's keepalive_timeout
+  int64_t header_timeout_ms = 20'000;  // server.header_timeout_s (lws's timeout_secs too)
+  int64_t idle_timeout_ms = 30'000;    // server.keepalive_timeout_s (lws's keepalive_timeout too)
   uint64_t max_requests = 100'000;     // per connection
 };
 

@@ -131,7 +131,12 @@ ParseStatus parse_head(std::string_view in, size_t max_header, Head& head) {
   const size_t used = parser.put(boost::asio::const_buffer(in.data(), in.size()), ec);
   if (ec == http::error::need_more) return in.size() >= max_header ? ParseStatus::too_large : ParseStatus::need_more;
   if (ec == http::error::header_limit) return ParseStatus::too_large;
-  if (parser.has_body || parser.upgrade()) return ParseStatus::handoff;
+  if (!ec && parser.is_header_done()) {
+    // Beast stops after the header (not eager): a body it would read next is declared there.
+    const auto length = parser.content_length();
+    if (parser.chunked() || (length && *length > 0)) parser.has_body = true;
+  }
+  if (parser.has_body || (!ec && parser.upgrade())) return ParseStatus::handoff;
   if (ec || !parser.is_header_done()) return ParseStatus::bad;
   if (head.request.method != "GET" && head.request.method != "HEAD") return ParseStatus::handoff;
   if (parser.bad_target) return ParseStatus::bad;

@@ -127,6 +127,8 @@ core::Result<void> HttpServer::start() {
   lws_set_log_level(LLL_ERR | LLL_WARN, lws_log_bridge);
   // The edge owns the port (bound first: a port in use fails here); lws serves the sockets it hands over.
   EdgeOptions edge_options = options_.edge;
+  edge_options.header_timeout_ms = int64_t{options_.header_timeout_s} * 1000;
+  edge_options.idle_timeout_ms = int64_t{options_.keepalive_timeout_s} * 1000;
   edge_options.listen = options_.listen;
   edge_options.port = options_.port;
   edge_options.prefix = options_.edge_prefix + "/";
@@ -162,8 +164,8 @@ core::Result<void> HttpServer::start() {
   void* foreign_loops[1] = {loop_};
   info.foreign_loops = foreign_loops;
   info.options = LWS_SERVER_OPTION_VALIDATE_UTF8 | LWS_SERVER_OPTION_LIBEV;
-  info.timeout_secs = 20;
-  info.keepalive_timeout = 30;
+  info.timeout_secs = static_cast<unsigned int>(options_.header_timeout_s);
+  info.keepalive_timeout = options_.keepalive_timeout_s;
   // An IPv4 address (or 0.0.0.0) must bind IPv4 only: lws binds IPv6 "any" unless told otherwise.
   in_addr v4{};
   std::string iface;

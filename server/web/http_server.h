@@ -34,11 +34,13 @@ struct HttpServerOptions {
   std::string listen = "0.0.0.0";
   int port = 8080;
   int64_t max_body_bytes = 65536;
+  int header_timeout_s = 20;     // server.header_timeout_s (the edge and lws)
+  int keepalive_timeout_s = 30;  // server.keepalive_timeout_s (the edge and lws)
   WsHandler* ws = nullptr;     // serves /ws (subprotocol sreda.v1) when set; not owned
   size_t ws_max_message = 4096;
   int ws_ping_interval_s = 30;
   std::string edge_prefix = "/live";  // the route served by the edge (GET/HEAD), not by libwebsockets
-  EdgeOptions edge;                   // its limits (listen, port, prefix and handler are filled in here)
+  EdgeOptions edge;                   // its limits (listen, port, prefix, handler, timeouts are filled in here)
 };
 
 struct Route {

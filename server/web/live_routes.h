@@ -5,7 +5,8 @@
 // Held requests (a playlist or a hinted part that does not exist yet) cost no thread: they wait in a
 // bounded list and are answered by notify() when the packager completes a part, or by tick() with 503
 // when their deadline passes.
-// Threads: handle() on the web thread; notify() on streaming threads; tick() on the control thread.
+// Threads: handle() on the edge thread (GET/HEAD, server/web/edge.h) and on the web thread (other methods,
+// answered 405) — it takes the same locks as notify() (streaming threads) and tick() (control thread).
 #pragma once
 
 #include <cstdint>
