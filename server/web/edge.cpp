@@ -261,6 +261,21 @@ void Edge::process(const ConnPtr& c) {
       fail(c, 400, "bad_request", "invalid request");
       break;
     }
+    if (status == edge::ParseStatus::bad_path || status == edge::ParseStatus::traversal) {
+      // A well-formed request for a path that is refused: answered, and the connection stays open.
+      c->in.erase(0, head.header_bytes);
+      c->keep_alive = head.keep_alive;
+      c->http10 = head.version == 10;
+      c->started = false;
+      c->busy = true;
+      c->head_only = head.request.method == "HEAD";
+      ++c->requests;
+      ++c->serial;
+      deliver(c, status == edge::ParseStatus::traversal
+                     ? HttpResponse::error(404, "not_found", "no such live stream file")
+                     : HttpResponse::error(400, "bad_path", "invalid path"));
+      continue;
+    }
     if (status == edge::ParseStatus::handoff) {
       hand_off(c);
       break;

@@ -139,13 +139,13 @@ ParseStatus parse_head(std::string_view in, size_t max_header, Head& head) {
   if (parser.has_body || (!ec && parser.upgrade())) return ParseStatus::handoff;
   if (ec || !parser.is_header_done()) return ParseStatus::bad;
   if (head.request.method != "GET" && head.request.method != "HEAD") return ParseStatus::handoff;
-  if (parser.bad_target) return ParseStatus::bad;
-  const std::string& path = head.request.path;
-  if (path.empty() || path[0] != '/' || path.find("/../") != std::string::npos ||
-      (path.size() >= 3 && path.compare(path.size() - 3, 3, "/..") == 0))
-    return ParseStatus::bad;
   head.header_bytes = used;
   head.keep_alive = parser.keep_alive();
+  if (parser.bad_target) return ParseStatus::bad_path;
+  const std::string& path = head.request.path;
+  if (path.empty() || path[0] != '/') return ParseStatus::bad_path;
+  if (path.find("/../") != std::string::npos || (path.size() >= 3 && path.compare(path.size() - 3, 3, "/..") == 0))
+    return ParseStatus::traversal;
   return ParseStatus::ok;
 }
 

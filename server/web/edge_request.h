@@ -31,7 +31,9 @@ enum class ParseStatus {
   need_more,  // the header is not complete yet (and within `max_header`)
   ok,         // `head` is filled; the request has no body
   too_large,  // the header is longer than `max_header` bytes → 431 and close
-  bad,        // not HTTP (or a path with a NUL or "..", an undecodable %-escape) → 400 and close
+  bad,        // not HTTP → 400 and close
+  bad_path,   // a path or query with an undecodable %-escape or a NUL → 400 (as the lws path's "bad_path")
+  traversal,  // a ".." segment, plain or %-encoded → 404 (never resolved: lws answered these 404 too)
   handoff,    // a valid request the edge does not serve after all: an Upgrade, a body, not GET/HEAD
 };
 // Parses the request line and header (Boost.Beast's parser) at the start of `in`.

@@ -157,8 +157,8 @@ core::Result<void> HttpServer::start() {
   info.retry_and_idle_policy = idle_policy_.get();
   info.user = this;
   // The event loop is libev's (epoll), owned by us: lws's built-in loop is poll(), which scans every
-  // connection on every wake-up — with a thousand LL-HLS viewers or ten thousand WebSockets that scan
-  // was most of the server's CPU (measured with perf in scripts/bench/fanout).
+  // connection on every wake-up — with a thousand LL-HLS viewers (before they moved to the edge) or ten
+  // thousand WebSockets that scan was most of the server's CPU (measured with perf in scripts/bench/fanout).
   loop_ = ev_loop_new(EVFLAG_AUTO | EVFLAG_NOSIGMASK);
   if (!loop_) return core::Error{"listen", "cannot create the event loop (libev)", ""};
   void* foreign_loops[1] = {loop_};

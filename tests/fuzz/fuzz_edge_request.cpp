@@ -25,6 +25,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         __builtin_trap();
       if (path.size() >= 3 && path.compare(path.size() - 3, 3, "/..") == 0) __builtin_trap();
     }
+    if ((status == ParseStatus::traversal || status == ParseStatus::bad_path) &&
+        (head.header_bytes == 0 || head.header_bytes > part.size()))
+      __builtin_trap();
     if (route == Route::edge && part.find('\n') == std::string_view::npos) __builtin_trap();
   }
   return 0;

@@ -64,9 +64,13 @@ TEST(EdgeParse, DecodesPercentEscapesAndRejectsTraversal) {
   EXPECT_EQ(h.request.query.count("b"), 1u);
   for (const char* in : {"GET /live/1/../x HTTP/1.1\r\n\r\n", "GET /live/1/%2e%2e/x HTTP/1.1\r\n\r\n",
                          "GET /live/1/%2E%2E%2Fx HTTP/1.1\r\n\r\n", "GET /live/1/x/.. HTTP/1.1\r\n\r\n",
-                         "GET /live/1/%zz HTTP/1.1\r\n\r\n", "GET /live/1/%2 HTTP/1.1\r\n\r\n",
+                         "GET /live/1/source/..%2f..%2fetc%2fpasswd HTTP/1.1\r\n\r\n"}) {
+    EXPECT_EQ(parse_head(in, kHeader, h), ParseStatus::traversal) << in;
+    EXPECT_EQ(h.header_bytes, std::string_view(in).size()) << in;  // answered; the connection goes on
+  }
+  for (const char* in : {"GET /live/1/%zz HTTP/1.1\r\n\r\n", "GET /live/1/%2 HTTP/1.1\r\n\r\n",
                          "GET /live/1/a%00b HTTP/1.1\r\n\r\n", "GET /live/1/x?a=%0 HTTP/1.1\r\n\r\n"})
-    EXPECT_EQ(parse_head(in, kHeader, h), ParseStatus::bad) << in;
+    EXPECT_EQ(parse_head(in, kHeader, h), ParseStatus::bad_path) << in;
 }
 
 TEST(EdgeParse, ConnectionSemantics) {
