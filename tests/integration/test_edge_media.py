@@ -5,18 +5,11 @@ import re
 import unittest
 
 from edge_client import Conn
-from media_helpers import GRACE_S, Publisher, Studio, metric
-from sreda_harness import Server, wait_for
+from media_helpers import LiveServerTest, Publisher, Studio, metric
+from sreda_harness import wait_for
 
 
-class EdgeLiveTest(unittest.TestCase):
-    def setUp(self):
-        self.server = Server(env={"SREDA_STUDIOS_RECONNECT_GRACE_S": str(GRACE_S)}).start()
-        self.token = self.server.login()
-
-    def tearDown(self):
-        self.server.cleanup()
-
+class EdgeLiveTest(LiveServerTest):
     def test_blocking_reload_and_part_on_one_keep_alive_connection(self):
         studio = Studio(self.server, self.token, "Edge studio")
         pub = Publisher(studio.rtmp_url(), seconds=30)
