@@ -6,11 +6,11 @@
 // HttpServer adopts the socket into libwebsockets). Why: libwebsockets' per-request machinery (its
 // timeout list insert is O(connections), header tables, one malloc+memcpy of header+body per reply)
 // cost 55–90 µs of server CPU per LL-HLS request with 1000 viewers (11–18k requests per CPU second in
-// scripts/bench/fanout, nginx serving the parts as files 40–61k); here a request is a peek and a read,
-// one parse with Beast's parser (no field table), the route, and one writev of the header block and the
-// shared part bytes (no copy): 15–20 µs (50–67k requests per CPU second, blocking reloads, in the same
-// runs as nginx; December 2026, 2 shared cores). What is left is mostly the kernel copying each part
-// into the socket (sendfile from a memfd would avoid it).
+// scripts/bench/fanout); here a request is a peek and a read, one parse with Beast's parser (no field
+// table), the route, and one writev of the header block and the shared part bytes (no copy): 15–20 µs
+// with blocking reloads (50–67k requests per CPU second; nginx serving the parts as files 35–55k in the
+// same runs), 20–32 µs non-blocking (31–49k). December 2026, 2 shared cores. What is left is mostly the
+// kernel copying each part into the socket (sendfile from a memfd, as nginx sends files, would avoid it).
 // Limits: a header over max_header_bytes → 431 and close; a request not complete header_timeout_ms after
 // its first byte (slowloris), or a keep-alive connection idle for idle_timeout_ms, or a response the client
 // does not read for header_timeout_ms → closed; max_requests per connection, then "connection: close".
