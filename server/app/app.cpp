@@ -214,6 +214,8 @@ core::Result<void> App::start() {
       {"/", "static", static_.get()},
   };
   web::HttpServerOptions http_options{config_.server.listen, config_.server.http_port, config_.server.max_body_bytes};
+  http_options.header_timeout_s = config_.server.header_timeout_s;
+  http_options.keepalive_timeout_s = config_.server.keepalive_timeout_s;
   http_options.ws = audience_.get();
   http_options.ws_max_message = static_cast<size_t>(config_.ws.max_frame_bytes);
   http_options.ws_ping_interval_s = config_.ws.ping_interval_s;

@@ -144,6 +144,8 @@ void validate(const Config& c, std::vector<std::string>& errors) {
   if (c.server.listen.empty()) errors.push_back("server.listen: must not be empty");
   if (c.server.data_dir.empty()) errors.push_back("server.data_dir: must not be empty");
   if (c.server.max_body_bytes < 1024) errors.push_back("server.max_body_bytes: must be at least 1024");
+  if (c.server.header_timeout_s < 1) errors.push_back("server.header_timeout_s: must be at least 1");
+  if (c.server.keepalive_timeout_s < 1) errors.push_back("server.keepalive_timeout_s: must be at least 1");
   if (c.server.shutdown_timeout_s < 1) errors.push_back("server.shutdown_timeout_s: must be at least 1");
   if (c.auth.session_ttl_hours < 1) errors.push_back("auth.session_ttl_hours: must be at least 1");
   if (c.auth.login_max_failures < 1) errors.push_back("auth.login_max_failures: must be at least 1");

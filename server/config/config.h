@@ -21,6 +21,8 @@ struct ServerConfig {
   std::string data_dir = "var";    // SQLite database, archive, admin-password
   std::string static_dir = "player-web/public";
   int64_t max_body_bytes = 65536;  // larger request bodies get 413
+  int header_timeout_s = 20;       // a request whose header is not complete by then is closed (slowloris)
+  int keepalive_timeout_s = 30;    // an idle keep-alive HTTP connection is closed after this
   int shutdown_timeout_s = 5;
 };
 
@@ -105,6 +107,8 @@ void visit_fields(Config& c, Visitor&& v) {
   v("server.data_dir", c.server.data_dir);
   v("server.static_dir", c.server.static_dir);
   v("server.max_body_bytes", c.server.max_body_bytes);
+  v("server.header_timeout_s", c.server.header_timeout_s);
+  v("server.keepalive_timeout_s", c.server.keepalive_timeout_s);
   v("server.shutdown_timeout_s", c.server.shutdown_timeout_s);
   v("auth.session_ttl_hours", c.auth.session_ttl_hours);
   v("auth.login_max_failures", c.auth.login_max_failures);

@@ -1,6 +1,7 @@
 #include "server/web/http_server.h"
 
 #include <pthread.h>
+#include <unistd.h>
 
 #include <arpa/inet.h>
 #include <ev.h>
@@ -124,9 +125,28 @@ HttpServer::~HttpServer() { stop(); }
 
 core::Result<void> HttpServer::start() {
   lws_set_log_level(LLL_ERR | LLL_WARN, lws_log_bridge);
+  // The edge owns the port (bound first: a port in use fails here); lws serves the sockets it hands over.
+  EdgeOptions edge_options = options_.edge;
+  edge_options.header_timeout_ms = int64_t{options_.header_timeout_s} * 1000;
+  edge_options.idle_timeout_ms = int64_t{options_.keepalive_timeout_s} * 1000;
+  edge_options.listen = options_.listen;
+  edge_options.port = options_.port;
+  edge_options.prefix = options_.edge_prefix + "/";
+  edge_options.label = options_.edge_prefix;
+  edge_options.handler = nullptr;
+  for (const auto& route : routes_)
+    if (route.prefix == options_.edge_prefix) {
+      edge_options.handler = route.handler;
+      edge_options.label = route.label;
+    }
+  edge_ = std::make_unique<Edge>(edge_options, metrics_, [this](int fd, std::string bytes) { adopt(fd, std::move(bytes)); });
+  if (auto r = edge_->listen(); !r) {
+    edge_.reset();
+    return r;
+  }
   lws_context_creation_info info;
   std::memset(&info, 0, sizeof info);
-  info.port = options_.port;
+  info.port = CONTEXT_PORT_NO_LISTEN_SERVER;
   info.protocols = options_.ws ? kProtocols : kHttpOnly;
   // Idle WebSockets are pinged after ws_ping_interval_s; no pong within as long again closes them.
   // lws keeps the pointer, not a copy: the policy lives as long as the server. The timer starts when a
@@ -137,15 +157,15 @@ core::Result<void> HttpServer::start() {
   info.retry_and_idle_policy = idle_policy_.get();
   info.user = this;
   // The event loop is libev's (epoll), owned by us: lws's built-in loop is poll(), which scans every
-  // connection on every wake-up — with a thousand LL-HLS viewers or ten thousand WebSockets that scan
-  // was most of the server's CPU (measured with perf in scripts/bench/fanout).
+  // connection on every wake-up — with a thousand LL-HLS viewers (before they moved to the edge) or ten
+  // thousand WebSockets that scan was most of the server's CPU (measured with perf in scripts/bench/fanout).
   loop_ = ev_loop_new(EVFLAG_AUTO | EVFLAG_NOSIGMASK);
   if (!loop_) return core::Error{"listen", "cannot create the event loop (libev)", ""};
   void* foreign_loops[1] = {loop_};
   info.foreign_loops = foreign_loops;
   info.options = LWS_SERVER_OPTION_VALIDATE_UTF8 | LWS_SERVER_OPTION_LIBEV;
-  info.timeout_secs = 20;
-  info.keepalive_timeout = 30;
+  info.timeout_secs = static_cast<unsigned int>(options_.header_timeout_s);
+  info.keepalive_timeout = options_.keepalive_timeout_s;
   // An IPv4 address (or 0.0.0.0) must bind IPv4 only: lws binds IPv6 "any" unless told otherwise.
   in_addr v4{};
   std::string iface;
@@ -161,19 +181,12 @@ core::Result<void> HttpServer::start() {
   if (!context_) {
     ev_loop_destroy(loop_);
     loop_ = nullptr;
+    edge_->stop();
+    edge_.reset();
+    return core::Error{"listen", "cannot start libwebsockets for HTTP on " + options_.listen + ":" +
+                                     std::to_string(options_.port), ""};
   }
-  if (!context_)
-    return core::Error{"listen", "cannot listen for HTTP on " + options_.listen + ":" +
-                                     std::to_string(options_.port) + " (address in use or not available?)", ""};
-  lws_vhost* vhost = lws_get_vhost_by_name(context_, "default");
-  port_ = vhost ? lws_get_vhost_listen_port(vhost) : options_.port;
-  if (port_ <= 0) {
-    lws_context_destroy(context_);
-    context_ = nullptr;
-    ev_loop_destroy(loop_);
-    loop_ = nullptr;
-    return core::Error{"listen", "cannot listen for HTTP on " + options_.listen + ":" + std::to_string(options_.port), ""};
-  }
+  port_ = edge_->port();
   {
     std::lock_guard lock(outbox_mutex_);
     context_alive_ = true;
@@ -189,10 +202,12 @@ core::Result<void> HttpServer::start() {
     web_thread_id_ = std::this_thread::get_id();
     ev_run(loop_, 0);  // until stop(): lws_cancel_service → EVENT_WAIT_CANCELLED → ev_break
   });
+  edge_->run();
   return {};
 }
 
 void HttpServer::stop() {
+  if (edge_) edge_->stop();  // first: no more hand-overs
   if (!context_) return;
   stopping_ = true;
   lws_cancel_service(context_);
@@ -218,6 +233,35 @@ void HttpServer::on_tick(void* sul) {
   HttpServer* self = tick->server;
   if (self->options_.ws) self->options_.ws->tick(core::now_ms());
   lws_sul_schedule(self->context_, 0, &tick->sul, reinterpret_cast<sul_cb_t>(&HttpServer::on_tick), kTickUs);
+}
+
+namespace {
+// A descriptor on its way to the web thread: closed if it never gets there (stopping).
+struct PendingFd {
+  int fd;
+  explicit PendingFd(int f) : fd(f) {}
+  ~PendingFd() {
+    if (fd >= 0) ::close(fd);
+  }
+  PendingFd(const PendingFd&) = delete;
+  PendingFd& operator=(const PendingFd&) = delete;
+};
+}  // namespace
+
+void HttpServer::adopt(int fd, std::string bytes) {
+  auto pending = std::make_shared<PendingFd>(fd);
+  run_on_web_thread([this, pending, bytes = std::move(bytes)] {
+    lws_vhost* vhost = lws_get_vhost_by_name(context_, "default");
+    const int fd = pending->fd;
+    pending->fd = -1;
+    // lws reads `bytes` first, as if it had read them from the socket; on failure it closes the socket.
+    if (!vhost) {
+      ::close(fd);
+      return;
+    }
+    if (!lws_adopt_socket_vhost_readbuf(vhost, fd, bytes.empty() ? nullptr : bytes.data(), bytes.size()))
+      core::log_line(core::LogLevel::warn, "web", "libwebsockets did not adopt a connection from the edge");
+  });
 }
 
 void HttpServer::wake(uint64_t conn) {

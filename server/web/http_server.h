@@ -1,4 +1,6 @@
-// The HTTP server on libwebsockets: one web thread runs lws_service; the route table is explicit
+// The HTTP server: the port belongs to the edge (server/web/edge.h), which serves GET/HEAD /live/… itself
+// and hands every other connection (with the bytes it read) to libwebsockets, which no longer listens
+// itself but adopts those sockets. lws: one web thread runs lws_service; the route table is explicit
 // prefixes (STYLE.md 14). Handlers reply from any thread; replies reach the web thread through an
 // outbox drained on LWS_CALLBACK_EVENT_WAIT_CANCELLED (the only lws call made off the web thread is
 // lws_cancel_service). start()/stop() from the app's thread.
@@ -15,6 +17,7 @@
 #include <vector>
 
 #include "server/core/result.h"
+#include "server/web/edge.h"
 #include "server/web/http.h"
 #include "server/web/metrics.h"
 #include "server/web/ws.h"
@@ -31,9 +34,13 @@ struct HttpServerOptions {
   std::string listen = "0.0.0.0";
   int port = 8080;
   int64_t max_body_bytes = 65536;
+  int header_timeout_s = 20;     // server.header_timeout_s (the edge and lws)
+  int keepalive_timeout_s = 30;  // server.keepalive_timeout_s (the edge and lws)
   WsHandler* ws = nullptr;     // serves /ws (subprotocol sreda.v1) when set; not owned
   size_t ws_max_message = 4096;
   int ws_ping_interval_s = 30;
+  std::string edge_prefix = "/live";  // the route served by the edge (GET/HEAD), not by libwebsockets
+  EdgeOptions edge;                   // its limits (listen, port, prefix, handler, timeouts are filled in here)
 };
 
 struct Route {
@@ -81,6 +88,7 @@ class HttpServer : public WsTransport {
   void respond_now(lws* wsi, Conn& c, HttpResponse response);
   int on_ws(lws* wsi, int reason, void* user, void* in, size_t len);
   static void on_tick(void* sul);
+  void adopt(int fd, std::string bytes);  // any thread: the edge's hand-over
 
   HttpServerOptions options_;
   std::vector<Route> routes_;
@@ -100,7 +108,8 @@ class HttpServer : public WsTransport {
   std::unordered_map<uint64_t, std::unique_ptr<WsConn>> ws_conns_;  // conn id → WebSocket state
   std::string ws_wire_;                                         // LWS_PRE + one batch of frames
   std::unique_ptr<Tick> tick_;
-  std::unique_ptr<lws_retry_bo> idle_policy_;  // lws keeps the pointer for the context's lifetime
+  std::unique_ptr<lws_retry_bo> idle_policy_;
+  std::unique_ptr<Edge> edge_;  // lws keeps the pointer for the context's lifetime
 
   // The seam: replies from any thread.
   std::mutex outbox_mutex_;

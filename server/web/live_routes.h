@@ -5,7 +5,8 @@
 // Held requests (a playlist or a hinted part that does not exist yet) cost no thread: they wait in a
 // bounded list and are answered by notify() when the packager completes a part, or by tick() with 503
 // when their deadline passes.
-// Threads: handle() on the web thread; notify() on streaming threads; tick() on the control thread.
+// Threads: handle() on the edge thread (GET/HEAD, server/web/edge.h) and on the web thread (other methods,
+// answered 405) — it takes the same locks as notify() (streaming threads) and tick() (control thread).
 #pragma once
 
 #include <cstdint>
@@ -51,10 +52,18 @@ class LiveRoutes : public RouteHandler {
   };
   using Cache = std::map<std::string, Snapshot>;     // rendition → snapshot
   std::optional<HttpResponse> try_answer(const Held& h, bool final, Cache* cache = nullptr);
+  HttpResponse answer_now(const Held& h);  // a reload that is ready now (no hold)
+  struct NowCache {
+    int64_t msn = -1;
+    std::optional<package::PartPosition> last_part;
+    bool ended = false;
+    std::optional<HttpResponse> response;
+  };
 
   live::LiveOutputs& outputs_;
   mutable std::mutex mutex_;
   std::vector<Held> held_;
+  std::map<std::string, NowCache> now_cache_;  // "<event>/<rendition>/<full|skip>" → last non-blocking playlist
 };
 
 }  // namespace sreda::web

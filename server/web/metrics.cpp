@@ -36,6 +36,13 @@ void Metrics::add(const std::string& name, const std::map<std::string, std::stri
   families_[name].series[render_labels(labels)] += value;
 }
 
+std::atomic<uint64_t>& Metrics::counter(const std::string& name, const std::map<std::string, std::string>& labels) {
+  std::lock_guard lock(mutex_);
+  auto& slot = families_[name].fast[render_labels(labels)];
+  if (!slot) slot = std::make_unique<std::atomic<uint64_t>>(0);
+  return *slot;
+}
+
 void Metrics::describe(const std::string& name, const std::string& type, const std::string& help) {
   std::lock_guard lock(mutex_);
   auto& f = families_[name];
@@ -58,7 +65,14 @@ std::string Metrics::render() const {
     if (!f.help.empty()) out += "# HELP " + name + " " + f.help + "\n";
     out += "# TYPE " + name + " " + f.type + "\n";
     if (f.read) out += name + " " + number(f.read()) + "\n";
-    for (const auto& [labels, v] : f.series) out += name + labels + " " + number(v) + "\n";
+    if (f.fast.empty()) {
+      for (const auto& [labels, v] : f.series) out += name + labels + " " + number(v) + "\n";
+      continue;
+    }
+    std::map<std::string, double> all = f.series;
+    for (const auto& [labels, n] : f.fast)  // a counter never bumped is not a series yet, as with add()
+      if (const uint64_t v = n->load(std::memory_order_relaxed)) all[labels] += static_cast<double>(v);
+    for (const auto& [labels, v] : all) out += name + labels + " " + number(v) + "\n";
   }
   return out;
 }

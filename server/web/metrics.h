@@ -2,7 +2,9 @@
 // gauges are read through callbacks at scrape time. Later subsystems register theirs here.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
+#include <memory>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -19,6 +21,10 @@ class Metrics {
   // A value computed at scrape time (e.g. a queue depth read from an atomic).
   void gauge(const std::string& name, const std::string& help, std::function<double()> read);
   std::string render() const;
+  // A counter for a hot path (a request served by the edge): bumped with a relaxed atomic add instead of
+  // add()'s mutex and label rendering. Rendered with add()'s series of the same name and labels (their
+  // sum). The reference stays valid for the Metrics' lifetime.
+  std::atomic<uint64_t>& counter(const std::string& name, const std::map<std::string, std::string>& labels);
 
  private:
   struct Family {
@@ -26,6 +32,7 @@ class Metrics {
     std::string help;
     std::map<std::string, double> series;  // rendered label set → value
     std::function<double()> read;
+    std::map<std::string, std::unique_ptr<std::atomic<uint64_t>>> fast;  // counter(): rendered labels → count
   };
   mutable std::mutex mutex_;
   std::map<std::string, Family> families_;

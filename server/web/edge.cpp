@@ -1,0 +1,466 @@
+#include "server/web/edge.h"
+
+#include <pthread.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include <array>
+#include <cerrno>
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/ip/v6_only.hpp>
+#include <boost/asio/write.hpp>
+
+#include "server/core/clock.h"
+#include "server/core/log.h"
+#include "server/web/edge_request.h"
+
+namespace sreda::web {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+
+struct Edge::Conn {
+  explicit Conn(tcp::socket s) : socket(std::move(s)) {}
+  tcp::socket socket;
+  uint64_t id = 0;
+  std::string peer;
+  std::string in;             // bytes read and not yet consumed (the next request's, when idle)
+  bool waiting_read = false;  // an async_wait(read) is pending
+  bool busy = false;          // a request is being answered (held, or its response being written)
+  bool in_process = false;    // process() is on the stack
+  bool started = false;       // bytes of the next request have arrived (its header deadline runs)
+  bool closed = false;        // closed or handed over: every pending handler returns
+  bool head_only = false;     // the request being answered is a HEAD
+  bool keep_alive = true;
+  bool http10 = false;        // answer with HTTP/1.0, as libwebsockets does
+  uint64_t serial = 0;        // of the request being answered: late replies for older ones are dropped
+  uint64_t requests = 0;
+  int64_t deadline_ms = 0;    // steady clock; 0: none (a handler holds the request)
+  // The response being written: its header block, and the response that owns the body bytes.
+  std::string out_head;
+  HttpResponse response;
+  size_t out_total = 0;
+  size_t out_sent = 0;
+  bool close_after = false;
+};
+
+namespace {
+
+const char* reason_phrase(int status) {
+  switch (status) {
+    case 200: return "OK";
+    case 204: return "No Content";
+    case 206: return "Partial Content";
+    case 301: return "Moved Permanently";
+    case 302: return "Found";
+    case 304: return "Not Modified";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 409: return "Conflict";
+    case 413: return "Request Entity Too Large";
+    case 429: return "Too Many Requests";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 503: return "Service Unavailable";
+    default: return status < 400 ? "OK" : status < 500 ? "Bad Request" : "Internal Server Error";
+  }
+}
+
+constexpr size_t kReadChunk = 16 * 1024;
+constexpr int64_t kTickMs = 250;
+
+}  // namespace
+
+std::string response_head(const HttpResponse& r, size_t content_length, bool close, bool http10) {
+  std::string h;
+  h.reserve(160 + r.content_type.size());
+  h += http10 ? "HTTP/1.0 " : "HTTP/1.1 ";
+  h += std::to_string(r.status);
+  h += ' ';
+  h += reason_phrase(r.status);
+  h += "\r\ncontent-type: ";
+  h += r.content_type;
+  h += "\r\ncontent-length: ";
+  h += std::to_string(content_length);
+  h += "\r\n";
+  for (const auto& [name, value] : r.headers) {
+    h += name;
+    h += ": ";
+    h += value;
+    h += "\r\n";
+  }
+  if (close) h += "connection: close\r\n";
+  h += "\r\n";
+  return h;
+}
+
+Edge::Edge(EdgeOptions options, Metrics& metrics, Handoff handoff)
+    : options_(std::move(options)), metrics_(metrics), handoff_(std::move(handoff)), acceptor_(io_), tick_(io_) {}
+
+Edge::~Edge() { stop(); }
+
+core::Result<void> Edge::listen() {
+  boost::system::error_code ec;
+  auto address = asio::ip::make_address(options_.listen, ec);
+  const std::string where = options_.listen + ":" + std::to_string(options_.port);
+  if (ec) return core::Error{"listen", "cannot listen for HTTP on " + where + ": not an address", ""};
+  tcp::endpoint endpoint(address, static_cast<unsigned short>(options_.port));
+  acceptor_.open(endpoint.protocol(), ec);
+  if (!ec) acceptor_.set_option(tcp::acceptor::reuse_address(true), ec);
+  if (!ec && address.is_v6()) acceptor_.set_option(asio::ip::v6_only(false), ec);
+  if (!ec) acceptor_.bind(endpoint, ec);
+  if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    acceptor_.close();
+    return core::Error{"listen", "cannot listen for HTTP on " + where + " (" + ec.message() + ")", ""};
+  }
+  port_ = acceptor_.local_endpoint().port();
+  return {};
+}
+
+void Edge::run() {
+  if (!acceptor_.is_open() || thread_.joinable()) return;
+  {
+    std::lock_guard lock(outbox_mutex_);
+    alive_ = true;
+  }
+  read_buffer_.resize(kReadChunk);
+  accept();
+  on_tick();
+  thread_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "sreda-edge");
+    thread_id_ = std::this_thread::get_id();
+    io_.run();
+  });
+}
+
+void Edge::stop() {
+  {
+    std::lock_guard lock(outbox_mutex_);
+    if (!alive_ && !thread_.joinable()) {
+      if (acceptor_.is_open()) acceptor_.close();
+      return;
+    }
+    alive_ = false;
+    outbox_.clear();
+  }
+  asio::post(io_, [this] {
+    boost::system::error_code ec;
+    acceptor_.close(ec);
+    tick_.cancel();
+    auto conns = conns_;
+    for (auto& [id, c] : conns) close(c);
+    io_.stop();
+  });
+  if (thread_.joinable()) thread_.join();
+  conns_.clear();
+}
+
+void Edge::accept() {
+  acceptor_.async_accept([this](boost::system::error_code ec, tcp::socket socket) {
+    if (ec == asio::error::operation_aborted || !acceptor_.is_open()) return;
+    if (ec) {
+      // Out of descriptors (or a reset before accept): try again shortly rather than spin.
+      core::log_line(core::LogLevel::warn, "edge", "accept: " + ec.message());
+      auto retry = std::make_shared<asio::steady_timer>(io_, std::chrono::milliseconds(100));
+      retry->async_wait([this, retry](boost::system::error_code e) {
+        if (!e) accept();
+      });
+      return;
+    }
+    auto c = std::make_shared<Conn>(std::move(socket));
+    c->id = next_conn_id_++;
+    boost::system::error_code e;
+    c->socket.non_blocking(true, e);
+    c->socket.set_option(tcp::no_delay(true), e);
+    auto remote = c->socket.remote_endpoint(e);
+    if (!e) c->peer = remote.address().to_string();
+    c->deadline_ms = core::steady_ms() + options_.header_timeout_ms;
+    conns_.emplace(c->id, c);
+    connection_count_.store(conns_.size(), std::memory_order_relaxed);
+    read(c);  // the request is usually there already
+    accept();
+  });
+}
+
+// Reads what the socket has (until it would block or the buffer's cap), then serves or hands over.
+// At a request boundary the bytes are first only peeked at (MSG_PEEK): a request the edge does not serve is
+// handed over with nothing read from the socket, so libwebsockets reads it, body and all, exactly as if it
+// had accepted the connection itself (a body that came with the header in an adopted read buffer is lost
+// by lws 4.1: POSTs hung). Only a request the edge serves is then read for real.
+void Edge::read(const ConnPtr& c) {
+  const int fd = c->socket.native_handle();
+  if (c->in.empty() && !c->busy) {
+    ssize_t n;
+    do n = ::recv(fd, read_buffer_.data(), options_.max_handoff_bytes, MSG_PEEK);
+    while (n < 0 && errno == EINTR);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return arm_read(c);
+    if (n <= 0) return close(c);  // the peer closed, or an error
+    if (!c->started) {
+      c->started = true;
+      c->deadline_ms = core::steady_ms() + options_.header_timeout_ms;
+    }
+    const auto route = edge::classify(std::string_view(read_buffer_.data(), static_cast<size_t>(n)), options_.prefix,
+                                      options_.max_handoff_bytes);
+    if (route == edge::Route::need_more) return arm_read(c);  // the rest of the line raises a new edge
+    if (route == edge::Route::handoff || !options_.handler) return hand_off(c);
+  }
+  for (;;) {
+    if (c->in.size() >= options_.max_header_bytes) break;
+    const size_t want = std::min(kReadChunk, options_.max_header_bytes - c->in.size());
+    const ssize_t n = ::recv(fd, read_buffer_.data(), want, 0);
+    if (n > 0) {
+      c->in.append(read_buffer_.data(), static_cast<size_t>(n));
+      if (static_cast<size_t>(n) < want) break;
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+    close(c);  // the peer closed (a held request is dropped with it) or an error
+    return;
+  }
+  process(c);
+  arm_read(c);
+}
+
+void Edge::arm_read(const ConnPtr& c) {
+  if (c->closed || c->waiting_read) return;
+  // A full buffer waits for the response being written; then process() consumes it and reading resumes.
+  if (c->in.size() >= options_.max_header_bytes) return;
+  c->waiting_read = true;
+  c->socket.async_wait(tcp::socket::wait_read, [this, c](boost::system::error_code ec) {
+    c->waiting_read = false;
+    if (ec || c->closed) return;
+    read(c);
+  });
+}
+
+void Edge::process(const ConnPtr& c) {
+  if (c->in_process) return;
+  c->in_process = true;
+  while (!c->busy && !c->closed && !c->in.empty()) {
+    const auto route = edge::classify(c->in, options_.prefix, options_.max_handoff_bytes);
+    if (route == edge::Route::need_more) break;
+    if (route == edge::Route::handoff || !options_.handler) {
+      hand_off(c);
+      break;
+    }
+    edge::Head head;
+    const auto status = edge::parse_head(c->in, options_.max_header_bytes, head);
+    if (status == edge::ParseStatus::need_more) break;
+    if (status == edge::ParseStatus::too_large) {
+      fail(c, 431, "header_too_large",
+           "the request header is larger than " + std::to_string(options_.max_header_bytes) + " bytes");
+      break;
+    }
+    if (status == edge::ParseStatus::bad) {
+      fail(c, 400, "bad_request", "invalid request");
+      break;
+    }
+    if (status == edge::ParseStatus::bad_path || status == edge::ParseStatus::traversal) {
+      // A well-formed request for a path that is refused: answered, and the connection stays open.
+      c->in.erase(0, head.header_bytes);
+      c->keep_alive = head.keep_alive;
+      c->http10 = head.version == 10;
+      c->started = false;
+      c->busy = true;
+      c->head_only = head.request.method == "HEAD";
+      ++c->requests;
+      ++c->serial;
+      deliver(c, status == edge::ParseStatus::traversal
+                     ? HttpResponse::error(404, "not_found", "no such live stream file")
+                     : HttpResponse::error(400, "bad_path", "invalid path"));
+      continue;
+    }
+    if (status == edge::ParseStatus::handoff) {
+      hand_off(c);
+      break;
+    }
+    c->in.erase(0, head.header_bytes);
+    c->started = false;
+    c->keep_alive = head.keep_alive;
+    c->http10 = head.version == 10;
+    head.request.peer = c->peer;
+    dispatch(c, std::move(head.request));
+  }
+  c->in_process = false;
+  if (!c->closed && !c->busy && c->in.empty() && c->deadline_ms == 0)
+    c->deadline_ms = core::steady_ms() + options_.idle_timeout_ms;
+}
+
+void Edge::dispatch(const ConnPtr& c, HttpRequest request) {
+  c->busy = true;
+  c->head_only = request.method == "HEAD";
+  c->deadline_ms = 0;  // the handler may hold it (a blocking reload): its own deadline answers it
+  ++c->requests;
+  const uint64_t serial = ++c->serial;
+  options_.handler->handle(std::move(request), [this, id = c->id, serial](HttpResponse r) {
+    post_reply(id, serial, std::move(r));
+  });
+}
+
+void Edge::post_reply(uint64_t conn_id, uint64_t serial, HttpResponse response) {
+  if (on_edge_thread()) {
+    auto it = conns_.find(conn_id);
+    if (it == conns_.end()) return;
+    ConnPtr c = it->second;  // a copy: delivering may close the connection (and erase the map's)
+    if (c->busy && c->serial == serial && !c->out_total) deliver(c, std::move(response));
+    return;
+  }
+  std::lock_guard lock(outbox_mutex_);
+  if (!alive_) return;
+  const bool wake = outbox_.empty();  // one post per batch: the drain takes everything queued
+  outbox_.emplace_back(conn_id, serial, std::move(response));
+  if (wake) asio::post(io_, [this] { drain_outbox(); });
+}
+
+void Edge::drain_outbox() {
+  std::vector<std::tuple<uint64_t, uint64_t, HttpResponse>> ready;
+  {
+    std::lock_guard lock(outbox_mutex_);
+    ready.swap(outbox_);
+  }
+  for (auto& [conn_id, serial, response] : ready) {
+    auto it = conns_.find(conn_id);
+    if (it == conns_.end()) continue;  // the viewer went away
+    ConnPtr c = it->second;
+    if (!c->busy || c->serial != serial || c->out_total) continue;
+    deliver(c, std::move(response));
+  }
+}
+
+void Edge::count(const std::string& label, int status) {
+  const uint64_t key = (label == options_.label ? 0 : 1000) + static_cast<uint64_t>(status);
+  auto it = counters_.find(key);
+  if (it == counters_.end())
+    it = counters_.emplace(key, &metrics_.counter("sreda_http_requests_total",
+                                                  {{"route", label}, {"status", std::to_string(status)}}))
+             .first;
+  it->second->fetch_add(1, std::memory_order_relaxed);
+}
+
+void Edge::deliver(const ConnPtr& c, HttpResponse response) {
+  if (!response.file_path.empty())  // the edge's routes answer from memory; a file is lws's job
+    response = HttpResponse::error(500, "internal", "a file response on the edge");
+  count(options_.label, response.status);
+  c->response = std::move(response);
+  const std::string_view body = c->response.payload();
+  c->close_after = c->response.close || !c->keep_alive || c->requests >= options_.max_requests;
+  c->out_head = response_head(c->response, body.size(), c->close_after, c->http10);
+  c->out_total = c->out_head.size() + (c->head_only ? 0 : body.size());
+  c->out_sent = 0;
+  c->deadline_ms = core::steady_ms() + options_.header_timeout_ms;  // a client that does not read
+  write_rest(c);
+}
+
+// Writes what the socket takes now (one writev of header block + body, usually all of it); the rest when
+// it is writable again.
+void Edge::write_rest(const ConnPtr& c) {
+  const std::string_view body = c->head_only ? std::string_view() : c->response.payload();
+  for (;;) {
+    std::array<iovec, 2> iov{};
+    int n_iov = 0;
+    size_t skip = c->out_sent;
+    if (skip < c->out_head.size()) {
+      iov[n_iov++] = {c->out_head.data() + skip, c->out_head.size() - skip};
+      skip = 0;
+    } else {
+      skip -= c->out_head.size();
+    }
+    if (skip < body.size()) iov[n_iov++] = {const_cast<char*>(body.data()) + skip, body.size() - skip};
+    msghdr msg{};
+    msg.msg_iov = iov.data();
+    msg.msg_iovlen = static_cast<size_t>(n_iov);
+    const ssize_t n = ::sendmsg(c->socket.native_handle(), &msg, MSG_NOSIGNAL);
+    if (n > 0) {
+      c->out_sent += static_cast<size_t>(n);
+      if (c->out_sent >= c->out_total) return finish(c);
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+    return close(c);
+  }
+  c->socket.async_wait(tcp::socket::wait_write, [this, c](boost::system::error_code ec) {
+    if (ec || c->closed) return;
+    write_rest(c);
+  });
+}
+
+void Edge::finish(const ConnPtr& c) {
+  c->response = HttpResponse{};
+  c->out_total = c->out_sent = 0;
+  c->busy = false;
+  c->started = !c->in.empty();
+  if (c->close_after) {
+    boost::system::error_code ec;
+    c->socket.shutdown(tcp::socket::shutdown_send, ec);
+    return close(c);
+  }
+  c->deadline_ms = c->in.empty() ? core::steady_ms() + options_.idle_timeout_ms
+                                 : core::steady_ms() + options_.header_timeout_ms;
+  if (!c->in_process) {
+    process(c);
+    arm_read(c);
+  }
+}
+
+void Edge::fail(const ConnPtr& c, int status, const std::string& code, const std::string& message) {
+  auto r = HttpResponse::error(status, code, message);
+  r.close = true;
+  c->busy = true;
+  c->head_only = false;
+  ++c->serial;
+  count("other", status);
+  c->response = std::move(r);
+  const std::string_view body = c->response.payload();
+  c->close_after = true;
+  c->out_head = response_head(c->response, body.size(), true);
+  c->out_total = c->out_head.size() + body.size();
+  c->out_sent = 0;
+  c->deadline_ms = core::steady_ms() + options_.header_timeout_ms;
+  write_rest(c);
+}
+
+void Edge::hand_off(const ConnPtr& c) {
+  if (c->in.size() > options_.max_handoff_bytes) {
+    // Pipelined bytes after /live requests, more than an adopted lws socket takes.
+    fail(c, 431, "header_too_large", "too many pipelined bytes before this request");
+    return;
+  }
+  c->closed = true;
+  boost::system::error_code ec;
+  const int fd = c->socket.release(ec);  // pending waits complete with operation_aborted
+  conns_.erase(c->id);
+  connection_count_.store(conns_.size(), std::memory_order_relaxed);
+  if (ec || fd < 0) return;
+  handoff_(fd, std::move(c->in));
+}
+
+void Edge::close(const ConnPtr& c) {
+  if (c->closed) return;
+  c->closed = true;
+  boost::system::error_code ec;
+  c->socket.close(ec);
+  conns_.erase(c->id);
+  connection_count_.store(conns_.size(), std::memory_order_relaxed);
+}
+
+// Every kTickMs: closes connections past their deadline (slowloris, idle keep-alive, a stalled reader).
+void Edge::on_tick() {
+  const int64_t now = core::steady_ms();
+  std::vector<ConnPtr> expired;
+  for (const auto& [id, c] : conns_)
+    if (c->deadline_ms && c->deadline_ms <= now) expired.push_back(c);
+  for (const auto& c : expired) close(c);
+  tick_.expires_after(std::chrono::milliseconds(kTickMs));
+  tick_.async_wait([this](boost::system::error_code ec) {
+    if (!ec) on_tick();
+  });
+}
+
+}  // namespace sreda::web
