@@ -15,7 +15,9 @@ class EdgeLiveTest(LiveServerTest):
         pub = Publisher(studio.rtmp_url(), seconds=30)
         self.addCleanup(pub.kill)
         base = f"/live/{studio.event_id}/source/"
-        wait_for(lambda: self.server.get(base + "index.m3u8").status == 200, 30, "the live playlist")
+        # The playlist is served (empty) as soon as the source is prepared; wait for a hinted part.
+        wait_for(lambda: b"#EXT-X-PRELOAD-HINT" in self.server.get(base + "index.m3u8").body, 30,
+                 "the live playlist with a hinted part")
         c = Conn(self.server.port, timeout=30)
         self.addCleanup(c.close)
         status, headers, body, _ = c.get(base + "index.m3u8")
