@@ -1,5 +1,6 @@
 #include "pipelines/ladder/ladder.h"
 
+#include "pipelines/gst/av_h264_dec.h"
 #include "pipelines/gst/yuv_scale.h"
 
 #include <gst/app/gstappsink.h>
@@ -103,11 +104,13 @@ GstEvent* force_key_unit_event() {
 // libsrt-gnutls, whose C++ globals interpose on our libsrt's (same symbols): loading it while the SRT
 // server runs re-initialises libsrt's global mutex/condition (srt::sync::g_Sync) under its users, and the
 // process hangs in libsrt's exit handler (measured: every server that ran a ladder with avdec_h264 hung at
-// exit). openh264dec, faad, voaacenc, x264enc and jpegenc link no SRT.
+// exit). H.264 is decoded by sredaavh264dec (pipelines/gst/av_h264_dec.h): libavcodec linked directly,
+// which links no SRT (`ldd libavcodec.so.59`), about half openh264dec's CPU per frame; openh264dec is the
+// fallback when it cannot be registered. openh264dec, faad, voaacenc, x264enc and jpegenc link no SRT.
 // libde265dec (gstreamer1.0-plugins-bad, libde265), opusdec (libopus) and mpg123audiodec (libmpg123) link
 // no SRT either.
 std::string video_decoder_for(const std::string& codec) {
-  if (codec == "h264") return "openh264dec";
+  if (codec == "h264") return gst::register_av_h264_dec() ? gst::kAvH264DecElement : "openh264dec";
   if (codec == "hevc") return "libde265dec";  // 8-bit 4:2:0 only (its output is I420)
   return "";
 }

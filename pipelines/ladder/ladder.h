@@ -1,7 +1,7 @@
 // The adaptive bitrate ladder of one live event: the source's access units in, one encoded stream per
 // rung out (plus a JPEG poster now and then).
 //
-//   vsrc (appsrc, H.264 AVC) → h264parse → openh264dec → videoconvert → tee ─┬→ queue → [cascade] videoscale → caps → tee(720p) ─┬→ queue → valve → x264enc → appsink
+//   vsrc (appsrc, H.264 AVC) → h264parse → sredaavh264dec → videoconvert → tee ─┬→ queue → [cascade] videoscale → caps → tee(720p) ─┬→ queue → valve → x264enc → appsink
 //                                                               │                                                 └→ videoscale → caps → tee(480p) → …
 //                                                               └→ queue → (one frame per interval) videoscale → jpegenc → appsink (poster)
 //   asrc (appsrc, AAC raw) → faad → audioconvert → audioresample → voaacenc → appsink (audio rung)
@@ -165,8 +165,8 @@ class Ladder {
   std::atomic<int64_t> last_poster_us_{INT64_MIN};
 };
 
-// The GStreamer decoder (and video parser) for a source codec ("h264" → openh264dec), or "" when there
-// is none.
+// The GStreamer decoder (and video parser) for a source codec ("h264" → sredaavh264dec, registered on
+// first call; openh264dec if that fails), or "" when there is none.
 std::string video_decoder_for(const std::string& codec);
 std::string video_parser_for(const std::string& codec);
 std::string audio_decoder_for(const std::string& codec);
