@@ -9,7 +9,8 @@
 // (a reconnect with a new SPS/PPS) drain the decoder and reopen it with the new extradata. Source: I420
 // (8-bit 4:2:0 only; another pixel format — 10-bit, 4:2:2 — is a clear element error). Frames come out
 // in presentation order with their input PTS (each packet carries its frame's system_frame_number).
-// Output planes are copied once into a buffer from the downstream pool.
+// Output planes are copied once into a buffer from the downstream pool (1 % of the ladder's CPU in perf;
+// wrapping libavcodec's frames instead is left for later).
 //
 // Properties: threads (0 = libavcodec's auto, default 1: fewest CPU seconds per frame, see the .cpp),
 // frame-threads (true: frame threading, false: slice threading; only when threads != 1).
