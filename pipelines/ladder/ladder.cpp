@@ -1,5 +1,6 @@
 #include "pipelines/ladder/ladder.h"
 
+#include "pipelines/gst/av_h264_dec.h"
 #include "pipelines/gst/yuv_scale.h"
 
 #include <gst/app/gstappsink.h>
@@ -103,11 +104,13 @@ GstEvent* force_key_unit_event() {
 // libsrt-gnutls, whose C++ globals interpose on our libsrt's (same symbols): loading it while the SRT
 // server runs re-initialises libsrt's global mutex/condition (srt::sync::g_Sync) under its users, and the
 // process hangs in libsrt's exit handler (measured: every server that ran a ladder with avdec_h264 hung at
-// exit). openh264dec, faad, voaacenc, x264enc and jpegenc link no SRT.
+// exit). H.264 is decoded by sredaavh264dec (pipelines/gst/av_h264_dec.h): libavcodec linked directly,
+// which links no SRT (`ldd libavcodec.so.59`), about half openh264dec's CPU per frame; openh264dec is the
+// fallback when it cannot be registered. openh264dec, faad, voaacenc, x264enc and jpegenc link no SRT.
 // libde265dec (gstreamer1.0-plugins-bad, libde265), opusdec (libopus) and mpg123audiodec (libmpg123) link
 // no SRT either.
 std::string video_decoder_for(const std::string& codec) {
-  if (codec == "h264") return "openh264dec";
+  if (codec == "h264") return gst::register_av_h264_dec() ? gst::kAvH264DecElement : "openh264dec";
   if (codec == "hevc") return "libde265dec";  // 8-bit 4:2:0 only (its output is I420)
   return "";
 }
@@ -258,7 +261,15 @@ bool Ladder::build_video(std::string& error) {
     error = "cannot link the video decoder";
     return false;
   }
-  // The scaling cascade runs in one thread behind one leaky queue; each rung scales from the previous.
+  // The scaling cascade runs in one thread behind one leaky queue; each rung scales from the previous,
+  // or from a taller rung of exactly twice its size (720p → 360p): libyuv halves with a 2×2 box row
+  // kernel at a fraction of a general bilinear step's cost (854x480 → 640x360 reads fewer pixels but
+  // filters every column).
+  struct Made {
+    GstElement* tee;
+    int width, height;
+  };
+  std::vector<Made> made;
   GstElement* feed = nullptr;
   for (auto& r : rung_state_) {
     if (r->poster || r->plan.spec.audio_only) continue;
@@ -295,13 +306,17 @@ bool Ladder::build_video(std::string& error) {
                  "option-string", "scenecut=0", nullptr);
     set_caps(out, "video/x-h264,stream-format=avc,alignment=au");
     make_appsink(sink, r.get());
-    if (!gst_element_link_many(feed, scale, size, rtee, nullptr) ||
+    GstElement* from = feed;
+    for (const Made& m : made)
+      if (m.width == 2 * r->plan.width && m.height == 2 * r->plan.height) from = m.tee;
+    if (!gst_element_link_many(from, scale, size, rtee, nullptr) ||
         !gst_element_link_many(rtee, valve, q, enc, out, sink, nullptr))
       return error = "cannot link rung " + n, false;
     auto encpad = gst::GstRef<GstPad>::adopt(gst_element_get_static_pad(enc, "sink"));
     gst_pad_add_probe(encpad.get(), GST_PAD_PROBE_TYPE_BUFFER, encoder_probe_cb, r.get(), nullptr);
     r->valve = valve;
     r->queue = q;
+    made.push_back({rtee, r->plan.width, r->plan.height});
     feed = rtee;
   }
   if (poster_ && !build_poster(tee, error)) return false;
@@ -323,7 +338,8 @@ bool Ladder::build_poster(GstElement* tee, std::string& error) {
   g_object_set(jpeg, "quality", 80, nullptr);
   make_appsink(sink, poster_);
   if (!gst_element_link_many(tee, q, scale, size, jpeg, sink, nullptr)) return error = "cannot link the poster", false;
-  auto qpad = gst::GstRef<GstPad>::adopt(gst_element_get_static_pad(q, "src"));
+  // Frames between posters are dropped in front of the queue: its thread wakes once per poster.
+  auto qpad = gst::GstRef<GstPad>::adopt(gst_element_get_static_pad(q, "sink"));
   gst_pad_add_probe(qpad.get(), GST_PAD_PROBE_TYPE_BUFFER, poster_probe_cb, this, nullptr);
   poster_->plan.width = w;
   poster_->plan.height = h;

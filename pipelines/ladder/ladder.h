@@ -1,15 +1,16 @@
 // The adaptive bitrate ladder of one live event: the source's access units in, one encoded stream per
 // rung out (plus a JPEG poster now and then).
 //
-//   vsrc (appsrc, H.264 AVC) → h264parse → openh264dec → videoconvert → tee ─┬→ queue → [cascade] videoscale → caps → tee(720p) ─┬→ queue → valve → x264enc → appsink
+//   vsrc (appsrc, H.264 AVC) → h264parse → sredaavh264dec → videoconvert → tee ─┬→ queue → [cascade] videoscale → caps → tee(720p) ─┬→ queue → valve → x264enc → appsink
 //                                                               │                                                 └→ videoscale → caps → tee(480p) → …
 //                                                               └→ queue → (one frame per interval) videoscale → jpegenc → appsink (poster)
 //   asrc (appsrc, AAC raw) → faad → audioconvert → audioresample → voaacenc → appsink (audio rung)
 //
-// One decode and one colour conversion for every rung; each rung is scaled (libyuv: sredayuvscale) from
-// the next taller one
-// (cascade: scaling 720p→480p reads ~2.25× fewer pixels than 1080p→480p) in one scaling thread; each
-// encoder has its own thread behind its own queue.
+// One decode (H.264: sredaavh264dec, libavcodec in process, one thread) and one colour conversion for
+// every rung; each rung is scaled (libyuv: sredayuvscale) from the next taller one (cascade: scaling
+// 720p→480p reads ~2.25× fewer pixels than 1080p→480p), or from a taller rung of exactly twice its size
+// (720p→360p: libyuv's 2×2 box path), in one scaling thread; each encoder has its own thread behind its
+// own queue.
 //
 // Keyframes: every rung forces an IDR on the first frame at or after each source keyframe (a
 // GstForceKeyUnit event sent into x264enc just before that frame), x264 makes no scene-cut keyframes
@@ -28,9 +29,17 @@
 // Cost (scripts/bench/ladder, 2026-12-01, the 2-core dev machine): with GStreamer's videoscale a 1280x720
 // 30 fps publish through the default ladder (720p/480p/360p veryfast + 64k AAC + poster) cost 0.61–0.71 CPU s
 // per media s vs ffmpeg's one decode + `split` 0.46–0.57 (ratio ~1.25, other builds running). The rungs now
-// scale with libyuv (sredayuvscale, pipelines/gst/yuv_scale.h; the poster keeps videoscale): 0.654 vs ffmpeg 0.624 in the
-// same run (15 s, load average 1.2): ratio 1.05, every rung at 30 fps with 0 dropped frames. Left: openh264dec
-// (gst-libav's threaded decoder cannot be loaded, see video_decoder_for) and wake-ups in ~8 threads.
+// scale with libyuv (sredayuvscale, pipelines/gst/yuv_scale.h; the poster keeps videoscale): ratio 1.04–1.28.
+// Decoding with libavcodec (sredaavh264dec) instead of openh264dec (900 720p frames: 2.6–2.9 CPU s vs 5.3;
+// ffmpeg's own frame-threaded decode 2.8–2.9) and 360p from 720p, back to back (30 s; 5 runs after, 6 before; load
+// 0.9–5 from other work): 0.525–0.613 CPU s per media s (mean 0.572) vs 0.617–0.778 (mean 0.696) with
+// openh264dec; ratio to ffmpeg 0.91–1.11 (mean 0.99) vs 1.01–1.44 (mean 1.21); ffmpeg alone varied
+// 0.53–0.69 between runs. Every rung at 30 fps with 0 dropped frames for 1 and 2 studios (load 1.7–3.9);
+// with 3 studios every 720p rung fell behind and was dropped (480p/360p/audio kept 30 fps), as were 2
+// studios' 720p rungs at load 4–7. perf (whole server, 1 studio): x264 64 %, libavcodec 16 %, libyuv 8 %
+// (the decoder's output copy 1 %), kernel (context switches) 7 %; ffmpeg's run: x264 65 %, libavcodec 20 %
+// (decode + AAC), swscale 8 %, kernel 4 % — in CPU s per media s x264 ~0.43 here vs ~0.36 in ffmpeg with
+// the same x264 options (SEI option strings equal but keyint), the next cost to look at.
 //
 // Non-H.264 / non-AAC inputs (HEVC, Opus, MP3 from SRT): the parser and decoder are chosen from the
 // source's codec (video_decoder_for / audio_decoder_for: libde265dec, opusdec, mpg123audiodec), the input
@@ -165,8 +174,8 @@ class Ladder {
   std::atomic<int64_t> last_poster_us_{INT64_MIN};
 };
 
-// The GStreamer decoder (and video parser) for a source codec ("h264" → openh264dec), or "" when there
-// is none.
+// The GStreamer decoder (and video parser) for a source codec ("h264" → sredaavh264dec, registered on
+// first call; openh264dec if that fails), or "" when there is none.
 std::string video_decoder_for(const std::string& codec);
 std::string video_parser_for(const std::string& codec);
 std::string audio_decoder_for(const std::string& codec);

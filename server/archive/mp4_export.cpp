@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "pipelines/gst/av_h264_dec.h"
 #include "pipelines/gst/gst_ref.h"
 #include "server/core/log.h"
 
@@ -117,13 +118,15 @@ std::string remux_to_mp4(const std::vector<std::string>& files, const std::strin
   return run_file_pipeline(files, launch, out_path, out_path + ".moov.tmp");
 }
 
-// openh264dec, not decodebin: decodebin would pick avdec_h264, and gst-libav links libavformat and with it
-// libsrt-gnutls, whose global state clashes with sreda's libsrt (the process then hangs at exit).
+// sredaavh264dec (libavcodec in process; openh264dec if it cannot be registered), not decodebin: decodebin
+// would pick avdec_h264, and gst-libav links libavformat and with it libsrt-gnutls, whose global state
+// clashes with sreda's libsrt (the process then hangs at exit).
 std::string snapshot_jpeg(const std::string& init, const std::string& segment, const std::string& out_path,
                           int max_width) {
+  const std::string decoder = gst::register_av_h264_dec() ? gst::kAvH264DecElement : "openh264dec";
   const std::string launch =
       "appsrc name=src format=bytes block=true max-bytes=4194304 caps=video/quicktime ! qtdemux name=d "
-      "d.video_0 ! queue ! h264parse ! openh264dec ! videoconvert ! videoscale ! video/x-raw,width=[1," +
+      "d.video_0 ! queue ! h264parse ! " + decoder + " ! videoconvert ! videoscale ! video/x-raw,width=[1," +
       std::to_string(max_width) + "],pixel-aspect-ratio=1/1 ! jpegenc quality=85 snapshot=true ! filesink name=out";
   return run_file_pipeline({init, segment}, launch, out_path, "");
 }

@@ -26,7 +26,7 @@ namespace sreda::archive {
 std::string remux_to_mp4(const std::vector<std::string>& files, const std::string& out_path);
 
 // The first picture of `segment` (which starts on a keyframe) as a JPEG at most `max_width` wide:
-// appsrc → qtdemux → h264parse → openh264dec → videoscale → jpegenc snapshot=true → filesink. Error or empty.
+// appsrc → qtdemux → h264parse → sredaavh264dec → videoscale → jpegenc snapshot=true → filesink. Error or empty.
 std::string snapshot_jpeg(const std::string& init, const std::string& segment, const std::string& out_path,
                           int max_width = 640);
 
