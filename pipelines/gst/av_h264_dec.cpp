@@ -17,6 +17,8 @@ extern "C" {
 #include <cstring>
 #include <mutex>
 
+#include "pipelines/gst/gst_ref.h"
+
 namespace {
 
 GST_DEBUG_CATEGORY_STATIC(sreda_av_dec_debug);
@@ -371,12 +373,8 @@ void sreda_av_h264_dec_class_init(SredaAvH264DecClass* klass) {
       object, PROP_FRAME_THREADS,
       g_param_spec_boolean("frame-threads", "Frame threads", "Frame threading (else slice threading)",
                            kDefaultFrameThreads, static_cast<GParamFlags>(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS)));
-  gst_element_class_set_static_metadata(element, "sreda libavcodec H.264 decoder", "Codec/Decoder/Video",
-                                        "Decodes H.264 to I420 with libavcodec (in process, no gst-libav)", "sreda");
-  gst_element_class_add_pad_template(
-      element, gst_pad_template_new("sink", GST_PAD_SINK, GST_PAD_ALWAYS, gst_caps_from_string(SINK_CAPS)));
-  gst_element_class_add_pad_template(
-      element, gst_pad_template_new("src", GST_PAD_SRC, GST_PAD_ALWAYS, gst_caps_from_string(SRC_CAPS)));
+  sreda::gst::set_element_class(element, "sreda libavcodec H.264 decoder", "Codec/Decoder/Video",
+                                "Decodes H.264 to I420 with libavcodec (in process, no gst-libav)", SINK_CAPS, SRC_CAPS);
   decoder->start = dec_start;
   decoder->stop = dec_stop;
   decoder->set_format = dec_set_format;

@@ -8,6 +8,16 @@
 
 namespace sreda::gst {
 
+// An in-process element's class: its static metadata and one always-present sink and src pad template.
+inline void set_element_class(GstElementClass* element, const char* name, const char* klass, const char* description,
+                              const char* sink_caps, const char* src_caps) {
+  gst_element_class_set_static_metadata(element, name, klass, description, "sreda");
+  gst_element_class_add_pad_template(
+      element, gst_pad_template_new("sink", GST_PAD_SINK, GST_PAD_ALWAYS, gst_caps_from_string(sink_caps)));
+  gst_element_class_add_pad_template(
+      element, gst_pad_template_new("src", GST_PAD_SRC, GST_PAD_ALWAYS, gst_caps_from_string(src_caps)));
+}
+
 template <class T>
 struct RefTraits {
   static void ref(T* p) { gst_object_ref(p); }

@@ -8,6 +8,8 @@
 #include <cstdint>
 #include <mutex>
 
+#include "pipelines/gst/gst_ref.h"
+
 namespace {
 
 struct SredaYuvScale {
@@ -68,12 +70,8 @@ void sreda_yuv_scale_class_init(SredaYuvScaleClass* klass) {
   auto* element = GST_ELEMENT_CLASS(klass);
   auto* base = GST_BASE_TRANSFORM_CLASS(klass);
   auto* filter = GST_VIDEO_FILTER_CLASS(klass);
-  gst_element_class_set_static_metadata(element, "sreda libyuv scaler", "Filter/Converter/Video/Scaler",
-                                        "Scales I420 video with libyuv (bilinear)", "sreda");
-  gst_element_class_add_pad_template(
-      element, gst_pad_template_new("sink", GST_PAD_SINK, GST_PAD_ALWAYS, gst_caps_from_string(SREDA_CAPS)));
-  gst_element_class_add_pad_template(
-      element, gst_pad_template_new("src", GST_PAD_SRC, GST_PAD_ALWAYS, gst_caps_from_string(SREDA_CAPS)));
+  sreda::gst::set_element_class(element, "sreda libyuv scaler", "Filter/Converter/Video/Scaler",
+                                "Scales I420 video with libyuv (bilinear)", SREDA_CAPS, SREDA_CAPS);
   base->transform_caps = transform_caps;
   base->passthrough_on_same_caps = TRUE;
   filter->transform_frame = transform_frame;

@@ -5,6 +5,7 @@
 
 #include <gst/app/gstappsink.h>
 #include <gst/app/gstappsrc.h>
+#include <gst/video/video.h>
 
 #include <algorithm>
 #include <chrono>
@@ -88,14 +89,10 @@ void leaky_queue(GstElement* q, guint frames, bool leaky) {
 void queue_overrun_cb(GstElement*, gpointer rung);
 void scaler_overrun_cb(GstElement*, gpointer ladder);
 
-// What gst_video_event_new_downstream_force_key_unit(NONE, NONE, NONE, all_headers=TRUE, 0) makes, built
-// here so the server does not link libgstvideo (with it loaded, libsrt's exit handler hung at exit).
+// A downstream force-key-unit event asking for an IDR with its SPS/PPS on the next frame.
 GstEvent* force_key_unit_event() {
-  GstStructure* s = gst_structure_new("GstForceKeyUnit", "timestamp", G_TYPE_UINT64, GST_CLOCK_TIME_NONE,
-                                      "stream-time", G_TYPE_UINT64, GST_CLOCK_TIME_NONE, "running-time",
-                                      G_TYPE_UINT64, GST_CLOCK_TIME_NONE, "all-headers", G_TYPE_BOOLEAN, TRUE,
-                                      "count", G_TYPE_UINT, 0u, nullptr);
-  return gst_event_new_custom(GST_EVENT_CUSTOM_DOWNSTREAM, s);
+  return gst_video_event_new_downstream_force_key_unit(GST_CLOCK_TIME_NONE, GST_CLOCK_TIME_NONE, GST_CLOCK_TIME_NONE,
+                                                       TRUE, 0);
 }
 
 }  // namespace
