@@ -4,9 +4,8 @@ import json
 import os
 import re
 import subprocess
-import unittest
 
-from sreda_harness import SOURCE_DIR, Server, wait_for
+from sreda_harness import SOURCE_DIR, ServerTestCase, wait_for
 
 GRACE_S = 4  # the reconnect grace the media tests run with
 
@@ -148,19 +147,12 @@ def metric(server, name, **labels):
     return float(m.group(1)) if m else 0.0
 
 
-class LiveServerTest(unittest.TestCase):
+class LiveServerTest(ServerTestCase):
     """One server per test class, with a short reconnect grace, and a curator token."""
 
-    env = {}  # more server environment for a test class
-
     @classmethod
-    def setUpClass(cls):
-        cls.server = Server(env={"SREDA_STUDIOS_RECONNECT_GRACE_S": str(GRACE_S), **cls.env}).start()
-        cls.token = cls.server.login()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.server.cleanup()
+    def server_env(cls):
+        return {"SREDA_STUDIOS_RECONNECT_GRACE_S": str(GRACE_S), **cls.env}
 
 
 # The server with the project's ladder presets (config/ladders).

@@ -12,6 +12,7 @@ import subprocess
 import tempfile
 import threading
 import time
+import unittest
 
 BIN = os.environ.get("SREDA_BIN", "build/release/server/sreda")
 SOURCE_DIR = os.environ.get("SREDA_SOURCE_DIR", os.path.abspath(os.path.join(os.path.dirname(__file__), "../..")))
@@ -163,3 +164,29 @@ class Server:
         r = self.post("/api/login", {"username": username, "password": password})
         assert r.status == 200, r
         return r.json["token"]
+
+
+class ServerTestCase(unittest.TestCase):
+    """One server per test class (started with `env` added to its environment) and an admin token."""
+
+    env = {}  # more server environment for a test class
+
+    @classmethod
+    def server_env(cls):
+        return dict(cls.env)
+
+    @classmethod
+    def setUpClass(cls):
+        cls.server = Server(env=cls.server_env()).start()
+        cls.token = cls.server.login()
+        cls.names = 0
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.cleanup()
+
+    def next_name(self, prefix):
+        """A name not used before in this class: "<prefix> 1", "<prefix> 2", …"""
+        cls = type(self)
+        cls.names += 1
+        return f"{prefix} {cls.names}"

@@ -8,27 +8,16 @@ import websockets
 
 from audience_client import Viewer
 from media_helpers import Studio, metric
-from sreda_harness import Server, wait_for
+from sreda_harness import Server, ServerTestCase, wait_for
 
 
 def run(coro):
     return asyncio.run(coro)
 
 
-class AudienceTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.server = Server().start()
-        cls.token = cls.server.login()
-        cls.names = 0
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.server.cleanup()
-
+class AudienceTest(ServerTestCase):
     def event(self):
-        AudienceTest.names += 1
-        return Studio(self.server, self.token, f"Audience studio {AudienceTest.names}").event_id
+        return Studio(self.server, self.token, self.next_name("Audience studio")).event_id
 
     def viewer(self, name, **kw):
         return Viewer(self.server, f"viewer-{name}-{AudienceTest.names:04d}", nick=name, **kw)

@@ -10,7 +10,7 @@ import urllib.parse
 
 from audience_client import Viewer
 from media_helpers import Studio
-from sreda_harness import Server, wait_for
+from sreda_harness import Server, ServerTestCase, wait_for
 
 NOT_VALID = {"error": {"code": "link_not_valid", "message": "this link is no longer valid"}}
 
@@ -43,20 +43,9 @@ class Q:
         return await viewer.expect(lambda m: m["type"] == "comment" and m["text"] == text)
 
 
-class QuestionsTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.server = Server().start()
-        cls.token = cls.server.login()
-        cls.names = 0
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.server.cleanup()
-
+class QuestionsTest(ServerTestCase):
     def studio(self):
-        QuestionsTest.names += 1
-        return Studio(self.server, self.token, f"Question studio {QuestionsTest.names}")
+        return Studio(self.server, self.token, self.next_name("Question studio"))
 
     def viewer(self, name):
         return Viewer(self.server, f"viewer-{name}-{QuestionsTest.names:04d}", nick=name)

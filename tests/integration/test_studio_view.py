@@ -5,7 +5,7 @@ import unittest
 import urllib.parse
 
 from media_helpers import Studio
-from sreda_harness import Server
+from sreda_harness import ServerTestCase
 
 NOT_VALID = "this link is no longer valid"
 
@@ -16,16 +16,7 @@ def token_of(view_url):
     return int(m.group(1)), m.group(2)
 
 
-class StudioViewTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.server = Server().start()
-        cls.token = cls.server.login()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.server.cleanup()
-
+class StudioViewTest(ServerTestCase):
     def view(self, studio_id, t):
         return self.server.get(f"/api/studio-view/{studio_id}?t={urllib.parse.quote(t, safe='')}")
 
