@@ -17,6 +17,7 @@
   const SEEK_S = 10;               // arrow keys in a recording (Shift: 60 s)
   const BEHIND_S = 3;              // "back to live" shows when this much later than the player's target latency
   const RESUME_MIN_S = 5;          // positions closer than this to the start or the end are not kept
+  const WATCH_CATCHUP_RATE = 1.05; // live: hls.js may play this much faster to get back to its target latency
   // The packager puts every run of an event on its output timeline at media time + run_gap_ms
   // (server/package/cmaf_packager.h, shared_clock): a segment's tfdt is the event's media time + 200 ms.
   const PACKAGER_RUN_GAP_MS = 200;
@@ -253,8 +254,12 @@
     if (useHlsJs) {
       const hls = new window.Hls(vod ? { startPosition: resumeAt > 0 ? resumeAt : -1, fragLoadingMaxRetry: 6 } : {
         lowLatencyMode: true,
-        // No catch-up (maxLiveSyncPlaybackRate) yet: with 1.15 the first frame came ~2 s later and one CI run
-        // saw playback advance 2.3 s in 5 s; scripts/bench/latency LAT_CATCHUP=1.15 measures what it would gain.
+        // Gentle catch-up. hls.js picks its start position before the first parts arrive, so playback
+        // begins up to ~2 s further behind live than its target (the playlist's PART-HOLD-BACK) and,
+        // without catch-up, stays there. It may play at most 5 % faster (pitch kept) until it is back at
+        // the target, and only while more than 1 s is buffered ahead; after a stall hls.js moves its target
+        // back by 1 s. scripts/bench/latency measures it (LAT_CATCHUP=1 adds a tab without catch-up).
+        maxLiveSyncPlaybackRate: WATCH_CATCHUP_RATE,
         backBufferLength: 30,
         liveDurationInfinity: true,
         manifestLoadingMaxRetry: 2,

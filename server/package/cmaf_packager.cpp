@@ -22,6 +22,21 @@ CmafPackager::CmafPackager(PackagerOptions options, PackagerSink* sink, UpdateCa
   target_duration_s_ = std::max(1, (options_.segment_target_ms + 999) / 1000);
 }
 
+PartSize part_size(int64_t frame_us, int64_t part_target_us, int64_t segment_target_us) {
+  PartSize size;
+  size.target_us = part_target_us;
+  if (frame_us <= 0 || part_target_us <= 0) return size;
+  const int64_t frame_hi_us = frame_us + 1000;  // ms-rounded timestamps: a frame may be 1 ms longer
+  const int64_t max_frames = std::max<int64_t>(1, part_target_us / frame_hi_us);
+  const int64_t segment_frames = std::max<int64_t>(1, (segment_target_us + frame_us / 2) / frame_us);
+  const int64_t parts = (segment_frames + max_frames - 1) / max_frames;
+  const int64_t frames = (segment_frames + parts - 1) / parts;  // <= max_frames
+  size.frames = static_cast<int>(frames);
+  // Whole ms (the playlist prints ms), never above the configured target.
+  size.target_us = std::min(part_target_us, (frames * frame_hi_us + 999) / 1000 * 1000);
+  return size;
+}
+
 int64_t CmafPackager::to_us(const Track& t, int64_t ts) const {
   const int64_t scaled = ts * 1'000'000;
   return scaled >= 0 ? (scaled + t.timescale / 2) / t.timescale
@@ -203,16 +218,27 @@ void CmafPackager::on_sample_ready(Track& t, Sample sample, std::vector<Event>& 
 
 void CmafPackager::on_primary_sample(Sample sample) {
   const Track& t = primary();
+  if (part_frames_ == 0 && sample.duration > 0) probe_frame_us_.push_back(to_us(t, sample.duration));
+  if (part_frames_ == 0 && probe_frame_us_.size() >= 4) {
+    // The shortest of the first 4 sample durations (one odd gap at the start does not count).
+    const int64_t frame_us = *std::min_element(probe_frame_us_.begin(), probe_frame_us_.end());
+    const PartSize size = part_size(frame_us, options_.part_target_ms * 1000LL, options_.segment_target_ms * 1000LL);
+    part_frames_ = size.frames;
+    part_target_us_ = size.target_us;
+    log_.info("parts of " + std::to_string(size.frames) + " samples, PART-TARGET " +
+              std::to_string(size.target_us / 1000) + " ms");
+  }
   if (!open_part_.empty()) {
     // Video: the first keyframe at >= 90 % of the target (a GOP a bit shorter than the target still
     // gives one GOP per segment). Audio-only: the sample boundary nearest the target.
     const int64_t segment_target = from_us(t, options_.segment_target_ms * 1000LL);
-    const int64_t part_target = from_us(t, options_.part_target_ms * 1000LL);
+    const int64_t part_target = part_target_us_ > 0 ? from_us(t, part_target_us_) : from_us(t, options_.part_target_ms * 1000LL);
     const bool segment_due = options_.video ? segment_elapsed_ * 10 >= segment_target * 9
                                             : segment_elapsed_ + sample.duration / 2 >= segment_target;
     if (sample.keyframe && segment_due) {
       close_open_part(true);
-    } else if (open_part_duration_ + sample.duration > part_target) {
+    } else if (open_part_duration_ + sample.duration > part_target ||
+               (part_frames_ > 0 && static_cast<int>(open_part_.size()) >= part_frames_)) {
       close_open_part(false);
     }
   }
@@ -401,7 +427,7 @@ void CmafPackager::deliver(std::vector<Event>& events) {
 MediaPlaylistState CmafPackager::playlist_state() const {
   std::lock_guard lock(mutex_);
   MediaPlaylistState state;
-  state.part_target_ms = options_.part_target_ms;
+  state.part_target_ms = part_target_us_ > 0 ? static_cast<int>(part_target_us_ / 1000) : options_.part_target_ms;
   state.target_duration_s = target_duration_s_;
   state.discontinuity_sequence = discontinuity_sequence_;
   state.ended = ended_;

@@ -34,7 +34,7 @@ struct PackagerOptions {
   std::string rendition = "source";  // name in URIs, logs and sink calls
   bool video = true;
   bool audio = true;
-  int part_target_ms = 500;               // parts never exceed it
+  int part_target_ms = 500;               // parts never exceed it (sized to the frame rate, see PartSize)
   int segment_target_ms = 2000;           // a segment is cut at the first keyframe at >= 90 % of it
   int window_segments = 10;               // complete segments kept in memory; older ones are dropped
   int part_segments = 3;                  // last segments whose parts are kept and listed in the playlist
@@ -53,6 +53,19 @@ struct PackagerStats {
   int64_t parts = 0;
   int64_t segments = 0;
 };
+
+// How long parts are. Cutting parts of the longest whole number of frames that fits the target leaves a
+// sliver at the end of each segment (25 fps, 0.5 s target, 2 s segments: 12+12+12+12+2 frames), and players
+// trip over such slivers (hls.js stalled at every few of those 80 ms parts in scripts/bench/latency). So a
+// segment is split into equal parts instead (25 fps: 5 × 10 frames, PART-TARGET 0.41 s), and PART-TARGET is
+// what the parts really are, as RFC 8216bis 4.4.4.9 asks (every part but a segment's last at least 85 % of
+// it). `frame_us`: one sample's duration; 1 ms is allowed for timestamps rounded to ms (RTMP at 30 fps
+// gives 33/34 ms frames). Pure; unit-tested.
+struct PartSize {
+  int frames = 1;              // samples per part
+  int64_t target_us = 0;       // PART-TARGET: no part is longer
+};
+PartSize part_size(int64_t frame_us, int64_t part_target_us, int64_t segment_target_us);
 
 class CmafPackager final : public PackagerInput {
  public:
@@ -164,6 +177,12 @@ class CmafPackager final : public PackagerInput {
 
   std::vector<Sample> open_part_;
   int64_t open_part_duration_ = 0;  // first track timescale
+  // Part size, fixed at the first primary sample for the packager's life (PART-TARGET must not change):
+  // `part_frames_` samples per part, evenly dividing a segment of the source's frame rate, and parts never
+  // longer than `part_target_us_` (advertised as PART-TARGET; at most options_.part_target_ms). 0: not yet.
+  int part_frames_ = 0;
+  int64_t part_target_us_ = 0;
+  std::vector<int64_t> probe_frame_us_;  // the first sample durations, until the size is fixed
   int64_t segment_elapsed_ = 0;     // first track timescale, incl. pending and open parts
   std::deque<PendingPart> pending_;
   uint32_t sequence_number_ = 0;

@@ -102,11 +102,13 @@ TEST(PackageCmafPackager, CutsPartsAndSegmentsOnKeyframes) {
     ASSERT_FALSE(s.parts.empty());
     EXPECT_TRUE(s.parts.front().independent);
     double sum = 0;
+    // 25 fps, 2 s segments: 5 equal parts of 10 frames (no 2-frame sliver at the end), PART-TARGET 0.41 s.
+    EXPECT_EQ(state.part_target_ms, 410);
+    EXPECT_EQ(s.parts.size(), 5u);
     for (size_t j = 0; j < s.parts.size(); ++j) {
-      EXPECT_LE(s.parts[j].duration_s, 0.5);
-      if (j + 1 < s.parts.size()) {
-        EXPECT_GE(s.parts[j].duration_s, 0.425);  // ≥ 85 % of the part target, but the last
-      }
+      EXPECT_NEAR(s.parts[j].duration_s, 0.4, 1e-9);
+      EXPECT_LE(s.parts[j].duration_s * 1000, state.part_target_ms);
+      EXPECT_GE(s.parts[j].duration_s * 1000, 0.85 * state.part_target_ms);  // RFC 8216bis 4.4.4.9
       if (j > 0) {
         EXPECT_FALSE(s.parts[j].independent);
       }
@@ -241,10 +243,10 @@ TEST(PackageCmafPackager, SinkAndUpdateCallbackSeeEveryPiece) {
       make(PackagerOptions{.rendition = "720p"}, &sink, [&](const ReloadState& s) { updates.push_back(s); });
   feed(*p, 4.5);
   p->end_of_stream();
-  // init, 5 parts per 2 s segment, 3 segments (the last one 12 frames = 0.48 s: 1 part), end.
+  // init, 5 parts per 2 s segment, 3 segments (the last one 12 frames = 0.48 s: parts of 10 + 2 frames), end.
   std::vector<std::string> expected = {"720p init 0"};
   for (int s = 0; s < 3; ++s) {
-    const int parts = s < 2 ? 5 : 1;
+    const int parts = s < 2 ? 5 : 2;
     for (int i = 0; i < parts; ++i) expected.push_back("part " + std::to_string(s) + "." + std::to_string(i));
     expected.push_back("segment " + std::to_string(s));
   }
@@ -348,3 +350,34 @@ TEST(PackageCmafPackager, ConcurrentPushAndRead) {
 
 }  // namespace
 }  // namespace sreda::package
+
+// Parts split a segment evenly at the usual frame rates; PART-TARGET is what they really are.
+TEST(PackagePartSize, EqualPartsPerSegmentAtCommonFrameRates) {
+  using sreda::package::part_size;
+  using sreda::package::PartSize;
+  struct Case {
+    int64_t frame_us;
+    int frames;
+    int64_t target_us;
+  };
+  const Case cases[] = {
+      {40'000, 10, 410'000},  // 25 fps: 50 frames = 5 × 10 (not 4 × 12 + a 2-frame sliver)
+      {33'000, 13, 442'000},  // 30 fps from RTMP's ms timestamps (33/34 ms): 60 = 4 × 13 + 8
+      {33'333, 12, 412'000},  // 30 fps: 60 = 5 × 12
+      {20'000, 20, 420'000},  // 50 fps
+      {41'708, 10, 428'000},  // 23.976 fps: 48 = 4 × 10 + 8
+      {21'333, 19, 425'000},  // AAC 48 kHz (audio-only rendition): 94 = 4 × 19 + 18
+  };
+  for (const Case& c : cases) {
+    const PartSize size = part_size(c.frame_us, 500'000, 2'000'000);
+    EXPECT_EQ(size.frames, c.frames) << c.frame_us;
+    EXPECT_EQ(size.target_us, c.target_us) << c.frame_us;
+    EXPECT_LE(size.target_us, 500'000);
+    // A part of `frames` samples fits, even with each sample 1 ms longer.
+    EXPECT_LE(size.frames * (c.frame_us + 1000), size.target_us) << c.frame_us;
+  }
+  // Frames longer than the target: one per part, never more than the configured target.
+  EXPECT_EQ(part_size(600'000, 500'000, 2'000'000).frames, 1);
+  EXPECT_EQ(part_size(600'000, 500'000, 2'000'000).target_us, 500'000);
+  EXPECT_EQ(part_size(0, 500'000, 2'000'000).target_us, 500'000);
+}

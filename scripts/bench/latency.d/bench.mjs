@@ -20,6 +20,8 @@ const SECONDS = Number(args.seconds || 60);
 const WARMUP = Number(args.warmup || process.env.LAT_WARMUP || 10);
 const WORK = resolve(args.work || '/tmp');
 const FPS = 25;
+// The watch page's hls.js maxLiveSyncPlaybackRate (WATCH_CATCHUP_RATE in player-web/public/watch.js).
+const WATCH_CATCHUP_RATE = 1.05;
 const GOP = Number(process.env.LAT_GOP || 25);   // frames: 1 s, so nginx-rtmp really cuts 1 s fragments
 const BITS = 16, BOX = 24;                       // barcode geometry, as in player.html
 const NGINX = process.env.NGINX || '/usr/sbin/nginx';
@@ -220,20 +222,34 @@ async function main() {
   // ---- the browser: three tabs, same page, same hls.js ----
   const browser = await launchBrowser({ viewport: { width: 640, height: 360 } });
   const setups = [
-    // As the watch page plays it (player-web/public/watch.js): lowLatencyMode, no catch-up.
-    { name: 'sreda LL-HLS (watch page settings)', src: sredaSrc, ll: 1, goal: true },
+    // As the watch page plays it (player-web/public/watch.js): lowLatencyMode, catch-up at most 1.05×.
+    { name: 'sreda LL-HLS (watch page settings)', src: sredaSrc, ll: 1, catchup: WATCH_CATCHUP_RATE, goal: true },
     { name: 'sreda, no parts (lowLatencyMode off)', src: sredaSrc, ll: 0 },
     { name: 'nginx-rtmp HLS, 1 s fragments', src: nginxSrc, ll: 0 },
   ];
-  // Optional 4th tab (LAT_CATCHUP=1.5): LL-HLS with hls.js allowed to play faster to reach its target.
-  const catchup = Number(process.env.LAT_CATCHUP || 0);
-  if (catchup > 1) setups.push({ name: `sreda LL-HLS, maxLiveSyncPlaybackRate ${catchup}`, src: sredaSrc, ll: 1, catchup });
+  // Optional 4th tab: LL-HLS with another catch-up rate (LAT_CATCHUP=1: none, hls.js stays where it
+  // starts; 1.5: up to 1.5× speed to reach its target). LAT_SYNC=S: that tab aims S seconds behind the
+  // playlist's end (hls.js liveSyncDuration) instead of PART-HOLD-BACK.
+  if (process.env.LAT_CATCHUP) {
+    const catchup = Number(process.env.LAT_CATCHUP);
+    if (!(catchup >= 1 && catchup <= 2)) throw new Error('LAT_CATCHUP must be 1..2');
+    const sync = Number(process.env.LAT_SYNC || 0);
+    const name = (catchup > 1 ? `sreda LL-HLS, maxLiveSyncPlaybackRate ${catchup}` : 'sreda LL-HLS, no catch-up') +
+      (sync > 0 ? `, liveSyncDuration ${sync}` : '');
+    setups.push({ name, src: sredaSrc, ll: 1, catchup, sync });
+  }
   if (process.env.LAT_JOIN === '1') setups.push({ name: 'sreda LL-HLS, join at the target', src: sredaSrc, ll: 1, join: 1 });
   try {
     for (const s of setups) {
       s.page = await browser.newPage();
       s.page.on('pageerror', (e) => log(`${s.name}: pageerror ${e.message}`));
-      await s.page.goto(`${nBase}/bench/player.html?ll=${s.ll}&catchup=${s.catchup || 1}&join=${s.join || 0}&src=${encodeURIComponent(s.src)}`, { waitUntil: 'load', timeout: 30000 });
+      if (s.goal && process.env.LAT_DEBUG) {
+        const file = resolve(process.env.LAT_DEBUG);
+        log(`hls.js debug log of '${s.name}': ${file}`);
+        s.page.on('console', (m) => appendFileSync(file, `${Date.now()} ${m.text()}\n`));
+        s.debug = 1;
+      }
+      await s.page.goto(`${nBase}/bench/player.html?ll=${s.ll}&catchup=${s.catchup || 1}&sync=${s.sync || 0}&join=${s.join || 0}&debug=${s.debug || 0}&src=${encodeURIComponent(s.src)}`, { waitUntil: 'load', timeout: 30000 });
     }
     // Playing = the barcode reads and the playhead moves.
     for (const s of setups) {
@@ -278,6 +294,8 @@ async function main() {
     const ah = r.samples.map((x) => x.ahead).sort((a, b) => a - b);
     s.diag = `hls.targetLatency p50 ${fmt(pct(tl, 50))} s, buffer ahead of the playhead p50 ${fmt(pct(ah, 50))} s`;
     s.errs = r.errors;
+    s.stalls = r.stalls || [];
+    s.switches = r.switches || [];
     s.fatal = r.fatal;
   }
   const head = ['setup', 'samples', 'p50 s', 'p95 s', 'stalls (time)', 'PDT p50/p95 s', 'hls.latency p50'];
@@ -305,6 +323,8 @@ async function main() {
   for (const s of setups) {
     const e = [...new Set(s.errs)];
     if (e.length || s.fatal) console.log(`  ${s.name}: hls.js errors: ${e.join(', ')}${s.fatal ? ` (${s.fatal} fatal)` : ''}`);
+    for (const st of s.stalls) console.log(`  ${s.name}: stalled ${st}`);
+    if (s.switches.length > 1) console.log(`  ${s.name}: hls.js levels: ${s.switches.join(', ')}`);
   }
 
   await stopProc(nginx, 'SIGQUIT');
