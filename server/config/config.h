@@ -47,7 +47,7 @@ struct IngestConfig {
 };
 
 struct LiveConfig {
-  int part_target_ms = 500;      // LL-HLS part duration (players hold back 3 parts)
+  int part_target_ms = 500;      // LL-HLS parts at most this long, equal per segment (players hold back 3)
   int segment_target_ms = 2000;  // segments start on a keyframe at or after this
   int window_segments = 10;      // segments kept in memory per rendition
 };
