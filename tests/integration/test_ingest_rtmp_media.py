@@ -47,6 +47,7 @@ class RtmpIngestTest(LiveServerTest):
         for tag in ("#EXT-X-TARGETDURATION:", "CAN-BLOCK-RELOAD=YES", "PART-HOLD-BACK=", "#EXT-X-PART-INF:",
                     "#EXT-X-MAP:", "#EXT-X-PROGRAM-DATE-TIME:", "#EXT-X-PART:", "INDEPENDENT=YES", "#EXT-X-ENDLIST"):
             self.assertIn(tag, playlist)
+        self.assert_parts_fit_the_target(playlist)
         # Everything published decodes, with the right duration.
         probe = ffprobe(studio.playlist_url())
         kinds = sorted(s["codec_name"] for s in probe["streams"])
@@ -58,6 +59,27 @@ class RtmpIngestTest(LiveServerTest):
         seg = self.server.get(f"/live/{studio.event_id}/source/seg0.m4s")
         self.assertEqual(seg.status, 200)
         self.assertIn("immutable", seg.headers["cache-control"])
+
+    def assert_parts_fit_the_target(self, playlist):
+        """RFC 8216bis 4.4.4.9: no part is longer than PART-TARGET and each is at least 85 % of it, but an
+        INDEPENDENT one or a segment's last. Here (25 fps, a keyframe every second) stricter: a complete segment's
+        parts are equal, its last too (no short sliver at the end of a segment: hls.js stalled on those)."""
+        target = float(re.search(r"#EXT-X-PART-INF:PART-TARGET=([0-9.]+)", playlist).group(1))
+        segments, parts = [], []
+        for line in playlist.splitlines():
+            m = re.match(r"#EXT-X-PART:DURATION=([0-9.]+)", line)
+            if m:
+                parts.append(float(m.group(1)))
+            elif line.startswith("#EXTINF:"):
+                segments.append((float(line[8:].split(",")[0]), parts))
+                parts = []
+        complete = [s for s in segments[:-1] if abs(s[0] - 2.0) < 0.01]  # the last one ends with the stream
+        self.assertGreaterEqual(len(complete), 1, playlist)
+        for duration, durations in complete:
+            self.assertAlmostEqual(sum(durations), duration, delta=0.01, msg=playlist)
+            for d in durations:
+                self.assertLessEqual(d, target + 1e-6, playlist)
+                self.assertGreaterEqual(d, 0.85 * target, playlist)
 
     def test_reconnect_within_grace_continues_the_same_event(self):
         studio = Studio(self.server, self.token, "Библиотека")
