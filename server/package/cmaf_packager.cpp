@@ -219,9 +219,17 @@ void CmafPackager::on_sample_ready(Track& t, Sample sample, std::vector<Event>& 
 void CmafPackager::on_primary_sample(Sample sample) {
   const Track& t = primary();
   if (part_frames_ == 0 && sample.duration > 0) probe_frame_us_.push_back(to_us(t, sample.duration));
-  if (part_frames_ == 0 && probe_frame_us_.size() >= 4) {
-    // The shortest of the first 4 sample durations (one odd gap at the start does not count).
-    const int64_t frame_us = *std::min_element(probe_frame_us_.begin(), probe_frame_us_.end());
+  // Decided from the first 8 sample durations, or fewer if the first part is due before (low frame rates):
+  // their mean without the longest (an odd gap at the start does not count; ms-rounded 33/34 ms frames
+  // average to 33.3).
+  const bool first_part_due =
+      open_part_duration_ + sample.duration > from_us(t, options_.part_target_ms * 1000LL);
+  if (part_frames_ == 0 && !probe_frame_us_.empty() && (probe_frame_us_.size() >= 8 || first_part_due)) {
+    int64_t sum = 0;
+    for (int64_t d : probe_frame_us_) sum += d;
+    const size_t n = probe_frame_us_.size();
+    const int64_t frame_us =
+        n == 1 ? sum : (sum - *std::max_element(probe_frame_us_.begin(), probe_frame_us_.end())) / static_cast<int64_t>(n - 1);
     const PartSize size = part_size(frame_us, options_.part_target_ms * 1000LL, options_.segment_target_ms * 1000LL);
     part_frames_ = size.frames;
     part_target_us_ = size.target_us;

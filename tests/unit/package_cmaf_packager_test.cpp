@@ -362,7 +362,8 @@ TEST(PackagePartSize, EqualPartsPerSegmentAtCommonFrameRates) {
   };
   const Case cases[] = {
       {40'000, 10, 410'000},  // 25 fps: 50 frames = 5 × 10 (not 4 × 12 + a 2-frame sliver)
-      {33'000, 13, 442'000},  // 30 fps from RTMP's ms timestamps (33/34 ms): 60 = 4 × 13 + 8
+      {33'000, 13, 442'000},  // 33 ms frames: 61 = 4 × 13 + 9
+      {33'200, 12, 411'000},  // 30 fps from RTMP's ms timestamps (33/34 ms, as the packager averages them): 5 × 12
       {33'333, 12, 412'000},  // 30 fps: 60 = 5 × 12
       {20'000, 20, 420'000},  // 50 fps
       {41'708, 10, 428'000},  // 23.976 fps: 48 = 4 × 10 + 8
