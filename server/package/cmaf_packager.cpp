@@ -20,6 +20,7 @@ CmafPackager::CmafPackager(PackagerOptions options, PackagerSink* sink, UpdateCa
   audio_.need_keyframe = false;
   if (!options_.video) primary().need_keyframe = false;
   target_duration_s_ = std::max(1, (options_.segment_target_ms + 999) / 1000);
+  part_target_us_ = options_.part_target_ms * 1000LL;  // until the first samples size the parts
 }
 
 PartSize part_size(int64_t frame_us, int64_t part_target_us, int64_t segment_target_us) {
@@ -233,6 +234,7 @@ void CmafPackager::on_primary_sample(Sample sample) {
     const PartSize size = part_size(frame_us, options_.part_target_ms * 1000LL, options_.segment_target_ms * 1000LL);
     part_frames_ = size.frames;
     part_target_us_ = size.target_us;
+    probe_frame_us_ = {};
     log_.info("parts of " + std::to_string(size.frames) + " samples, PART-TARGET " +
               std::to_string(size.target_us / 1000) + " ms");
   }
@@ -240,7 +242,7 @@ void CmafPackager::on_primary_sample(Sample sample) {
     // Video: the first keyframe at >= 90 % of the target (a GOP a bit shorter than the target still
     // gives one GOP per segment). Audio-only: the sample boundary nearest the target.
     const int64_t segment_target = from_us(t, options_.segment_target_ms * 1000LL);
-    const int64_t part_target = part_target_us_ > 0 ? from_us(t, part_target_us_) : from_us(t, options_.part_target_ms * 1000LL);
+    const int64_t part_target = from_us(t, part_target_us_);
     const bool segment_due = options_.video ? segment_elapsed_ * 10 >= segment_target * 9
                                             : segment_elapsed_ + sample.duration / 2 >= segment_target;
     if (sample.keyframe && segment_due) {
@@ -435,7 +437,7 @@ void CmafPackager::deliver(std::vector<Event>& events) {
 MediaPlaylistState CmafPackager::playlist_state() const {
   std::lock_guard lock(mutex_);
   MediaPlaylistState state;
-  state.part_target_ms = part_target_us_ > 0 ? static_cast<int>(part_target_us_ / 1000) : options_.part_target_ms;
+  state.part_target_ms = static_cast<int>(part_target_us_ / 1000);
   state.target_duration_s = target_duration_s_;
   state.discontinuity_sequence = discontinuity_sequence_;
   state.ended = ended_;

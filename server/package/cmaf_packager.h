@@ -179,7 +179,8 @@ class CmafPackager final : public PackagerInput {
   int64_t open_part_duration_ = 0;  // first track timescale
   // Part size, fixed at the first primary sample for the packager's life (PART-TARGET must not change):
   // `part_frames_` samples per part, evenly dividing a segment of the source's frame rate, and parts never
-  // longer than `part_target_us_` (advertised as PART-TARGET; at most options_.part_target_ms). 0: not yet.
+  // longer than `part_target_us_` (advertised as PART-TARGET; at most options_.part_target_ms, which it is
+  // until then). part_frames_ 0: not sized yet.
   int part_frames_ = 0;
   int64_t part_target_us_ = 0;
   std::vector<int64_t> probe_frame_us_;  // the first sample durations, until the size is fixed
