@@ -20,8 +20,12 @@ const SECONDS = Number(args.seconds || 60);
 const WARMUP = Number(args.warmup || process.env.LAT_WARMUP || 10);
 const WORK = resolve(args.work || '/tmp');
 const FPS = 25;
-// The watch page's hls.js maxLiveSyncPlaybackRate (WATCH_CATCHUP_RATE in player-web/public/watch.js).
-const WATCH_CATCHUP_RATE = 1.05;
+// The watch page's hls.js maxLiveSyncPlaybackRate, read from the page itself so tab (a) stays the page.
+const WATCH_CATCHUP_RATE = (() => {
+  const m = readFileSync(join(REPO, 'player-web/public/watch.js'), 'utf8').match(/const WATCH_CATCHUP_RATE = ([0-9.]+);/);
+  if (!m) throw new Error('WATCH_CATCHUP_RATE not found in player-web/public/watch.js');
+  return Number(m[1]);
+})();
 const GOP = Number(process.env.LAT_GOP || 25);   // frames: 1 s, so nginx-rtmp really cuts 1 s fragments
 const BITS = 16, BOX = 24;                       // barcode geometry, as in player.html
 const NGINX = process.env.NGINX || '/usr/sbin/nginx';
