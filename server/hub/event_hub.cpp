@@ -63,7 +63,7 @@ struct EventHub::Session : pipelines::SourceListener {
                                                           std::to_string(f.width) + "x" + std::to_string(f.height)
                                                     : "no video") +
              ", " + (f.has_audio ? f.audio_codec + " " + std::to_string(f.audio_rate) + " Hz" : "no audio"));
-    if (consumer) consumer->on_session_start(f, discontinuity, started_ms);
+    if (consumer) consumer->on_session_start(f, discontinuity, started_ms, media_base_us + kSessionHeadroomUs);
   }
   void on_access_unit(const pipelines::AccessUnit& unit) override {
     // The first unit of the session (from either track's thread) fixes the offset for both tracks.

@@ -16,9 +16,10 @@ class MediaConsumer {
  public:
   virtual ~MediaConsumer() = default;
   // A publisher session starts: codec facts. `discontinuity` is true after a reconnect. `first_sample_wall_ms`
-  // is the wall clock when the session's first media arrived at ingest (for PROGRAM-DATE-TIME).
+  // is the wall clock when the session's first media arrived at ingest (for PROGRAM-DATE-TIME), and
+  // `first_sample_media_us` that media's time on the event's clock.
   virtual void on_session_start(const pipelines::MediaFacts& facts, bool discontinuity,
-                                int64_t first_sample_wall_ms) = 0;
+                                int64_t first_sample_wall_ms, int64_t first_sample_media_us) = 0;
   virtual void on_access_unit(const pipelines::AccessUnit& unit) = 0;
   // The publisher dropped: the event waits for it (intermission).
   virtual void on_session_end() = 0;

@@ -99,7 +99,7 @@ void LiveOutput::start_ladder(const pipelines::MediaFacts& facts) {
 }
 
 void LiveOutput::on_session_start(const pipelines::MediaFacts& facts, bool discontinuity,
-                                  int64_t first_sample_wall_ms) {
+                                  int64_t first_sample_wall_ms, int64_t first_sample_media_us) {
   bool start = false;
   {
     std::lock_guard lock(mutex_);
@@ -143,7 +143,7 @@ void LiveOutput::on_session_start(const pipelines::MediaFacts& facts, bool disco
       (void)p->configure_audio({facts.audio_codec_data, facts.audio_rate, facts.audio_channels});
     (void)discontinuity;  // every run after the first is a discontinuity for the packager
     report_variant(*p);
-    p->begin_run(first_sample_wall_ms);
+    p->begin_run(first_sample_wall_ms, first_sample_media_us);
   }
 }
 

@@ -81,7 +81,7 @@ class LiveOutput : public hub::MediaConsumer, private pipelines::LadderListener 
   ~LiveOutput() override;
 
   void on_session_start(const pipelines::MediaFacts& facts, bool discontinuity,
-                        int64_t first_sample_wall_ms) override;
+                        int64_t first_sample_wall_ms, int64_t first_sample_media_us) override;
   void on_access_unit(const pipelines::AccessUnit& unit) override;
   void on_session_end() override;
   void on_event_end() override;

@@ -119,7 +119,7 @@ void CmafPackager::rebuild_init(std::vector<Event>& events) {
   events.push_back(Event{Event::Kind::init, init_id_, 0, 0, ptr, {}});
 }
 
-void CmafPackager::begin_run(int64_t first_sample_wall_ms) {
+void CmafPackager::begin_run(int64_t first_sample_wall_ms, std::optional<int64_t> first_sample_media_us) {
   std::lock_guard delivery(delivery_mutex_);
   std::vector<Event> events;
   bool again = false;
@@ -128,6 +128,7 @@ void CmafPackager::begin_run(int64_t first_sample_wall_ms) {
     if (ended_) return;
     if (run_started_) flush(events);
     run_wall_ms_ = first_sample_wall_ms;
+    run_media_us_ = first_sample_media_us;
     again = any_run_;
   }
   deliver(events);
@@ -163,8 +164,17 @@ void CmafPackager::push(const AccessUnit& unit) {
       any_run_ = true;
       video_.need_keyframe = options_.video;
     }
+    // B-frames: a run's video decode times are moved later by its first keyframe's composition offset, so
+    // that a keyframe's decode time is its presentation time (B-frames get negative offsets, trun version 1).
+    // Then a segment's tfdt is where it is shown, as in the ladder's rungs (no B-frames), and every rendition
+    // splits parts, and the audio in them, at the same times: hls.js switching between a B-frame source and
+    // the rungs otherwise met 67 ms holes and a timeline that disagreed by the reorder delay.
+    if (unit.track == TrackKind::video && video_.need_keyframe && unit.keyframe) {
+      video_shift_us_ = std::clamp<int64_t>(unit.pts_us - unit.dts_us, 0, kMaxReorderUs);
+    }
+    const int64_t shift = unit.track == TrackKind::video ? video_shift_us_ : 0;
     Sample s;
-    s.dts = from_us(t, unit.dts_us + run_offset_us_);
+    s.dts = from_us(t, unit.dts_us + shift + run_offset_us_);
     s.pts = from_us(t, unit.pts_us + run_offset_us_);
     s.keyframe = unit.keyframe || unit.track == TrackKind::audio;
     // Per track, decode times only increase, also across runs (a sample of the other track that maps
@@ -319,7 +329,11 @@ void CmafPackager::finalize_part(PendingPart p, std::vector<Event>& events) {
   if (!segment_open_) {
     Segment seg;
     seg.info.msn = next_msn_++;
-    seg.info.pdt_ms = *run_wall_ms_ + (to_us(first, p.samples.front().dts) - run_start_out_us_) / 1000;
+    // From the presentation time of the segment's first sample and the run's clock reference: the same for
+    // every rendition of one clock (the source's B-frame delay and which unit came first do not matter).
+    const int64_t first_out_us = to_us(first, p.samples.front().pts);
+    seg.info.pdt_ms = run_media_us_ ? *run_wall_ms_ + (first_out_us - run_offset_us_ - *run_media_us_) / 1000
+                                    : *run_wall_ms_ + (to_us(first, p.samples.front().dts) - run_start_out_us_) / 1000;
     seg.info.discontinuity = pending_discontinuity_;
     seg.info.init_id = init_id_;
     pending_discontinuity_ = false;

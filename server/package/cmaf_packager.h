@@ -79,7 +79,7 @@ class CmafPackager final : public PackagerInput {
   // PackagerInput (streaming threads).
   core::Result<void> configure_video(const VideoConfig& config) override;
   core::Result<void> configure_audio(const AudioConfig& config) override;
-  void begin_run(int64_t first_sample_wall_ms) override;
+  void begin_run(int64_t first_sample_wall_ms, std::optional<int64_t> first_sample_media_us = {}) override;
   void push(const AccessUnit& unit) override;
   void end_of_stream() override;
 
@@ -169,7 +169,11 @@ class CmafPackager final : public PackagerInput {
   bool run_started_ = false;
   bool any_run_ = false;
   std::optional<int64_t> run_wall_ms_;
+  std::optional<int64_t> run_media_us_;  // input time at run_wall_ms_, when the caller knows it
   int64_t run_offset_us_ = 0;  // output = input + offset
+  // Video decode times are moved later by this (the run's first keyframe's pts - dts; see push()).
+  static constexpr int64_t kMaxReorderUs = 1'000'000;
+  int64_t video_shift_us_ = 0;
   int64_t run_start_out_us_ = 0;
   int64_t out_end_us_ = 0;  // end of the output timeline so far
   bool pending_discontinuity_ = false;

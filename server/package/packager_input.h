@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <memory>
 #include <span>
+#include <optional>
 #include <vector>
 
 #include "server/core/result.h"
@@ -77,7 +78,9 @@ class PackagerInput {
   // stream; every later call is a discontinuity (publisher reconnected; timestamps may restart): the
   // current segment is closed, the output timeline keeps increasing, and the next segment carries
   // EXT-X-DISCONTINUITY. Without any call, the wall clock at the first push is used.
-  virtual void begin_run(int64_t first_sample_wall_ms) = 0;
+  // `first_sample_media_us`, when known, is that sample's input time: renditions fed from one clock then
+  // give the same PROGRAM-DATE-TIME to the same presentation time (players align levels by it).
+  virtual void begin_run(int64_t first_sample_wall_ms, std::optional<int64_t> first_sample_media_us = {}) = 0;
   virtual void push(const AccessUnit& unit) = 0;
   // The event ended: flush everything, close the last segment, ENDLIST. Later pushes are ignored.
   virtual void end_of_stream() = 0;

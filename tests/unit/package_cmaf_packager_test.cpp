@@ -1,6 +1,7 @@
 // CmafPackager with synthetic access units: cutting, window, sink, discontinuity, threads.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <string>
 #include <thread>
@@ -315,6 +316,56 @@ TEST(PackageCmafPackager, RejectsBadConfig) {
   // Without both configs nothing is packaged.
   p.push(AccessUnit{TrackKind::video, 0, 0, true, {}});
   EXPECT_EQ(p.stats().dropped_samples, 1);
+}
+
+// A studio's B-frames (OBS's default: decode order I P B B, pts = dts + 2 frames for the I frame) beside a
+// ladder rung without B-frames, both fed from the event's clock: every segment and part starts at the same
+// decode time (tfdt), holds the same audio samples and has the same PROGRAM-DATE-TIME, so a player switching
+// between them meets no hole (hls.js froze on the 80 ms difference).
+TEST(PackageCmafPackager, BFrameSourceLinesUpWithRungWithoutBFrames) {
+  PackagerOptions options;
+  options.shared_clock = true;
+  auto source = make(options);
+  auto rung = make(options);
+  source->begin_run(1'000'000, 500'000);
+  rung->begin_run(1'000'000, 500'000);
+  const Bytes vdata(1000, 0x11), adata(200, 0x22);
+  const int64_t base = 500'000, frame = 40'000, delay = 2 * frame;
+  int a = 0;
+  for (int v = 0; v < 250; ++v) {
+    // Decode order I P B B P B B …: display order 0 3 1 2 6 4 5 …, keyframes every 50 frames (closed GOPs).
+    const int in_gop = v % 50;
+    const int shown = in_gop == 0 ? 0 : (in_gop % 3 == 1 ? std::min(in_gop + 2, 49) : in_gop - 1);
+    const int64_t dts = base + int64_t{v} * frame;
+    const int64_t pts = base + delay + int64_t{v - in_gop + shown} * frame;
+    const int64_t rung_pts = base + delay + int64_t{v} * frame;  // the rung: same pictures, no reordering
+    for (;; ++a) {
+      const int64_t at = base + delay + int64_t{a} * 1024 * 1'000'000 / 48000;
+      if (at > dts) break;
+      source->push(AccessUnit{TrackKind::audio, at, at, true, adata});
+      rung->push(AccessUnit{TrackKind::audio, at, at, true, adata});
+    }
+    source->push(AccessUnit{TrackKind::video, pts, dts, in_gop == 0, vdata});
+    rung->push(AccessUnit{TrackKind::video, rung_pts, rung_pts, in_gop == 0, vdata});
+  }
+  const auto s = source->playlist_state();
+  const auto r = rung->playlist_state();
+  ASSERT_GE(s.segments.size(), 3u);
+  ASSERT_GE(r.segments.size(), s.segments.size());
+  for (size_t i = 0; i + 1 < s.segments.size(); ++i) {
+    EXPECT_EQ(s.segments[i].msn, r.segments[i].msn);
+    EXPECT_EQ(s.segments[i].pdt_ms, r.segments[i].pdt_ms) << "segment " << i;
+    EXPECT_NEAR(s.segments[i].duration_s, r.segments[i].duration_s, 1e-9);
+    ASSERT_EQ(s.segments[i].parts.size(), r.segments[i].parts.size());
+    for (const auto& part : s.segments[i].parts) {
+      const BytesPtr sb = source->part(s.segments[i].msn, part.index);
+      const BytesPtr rb = rung->part(s.segments[i].msn, part.index);
+      ASSERT_TRUE(sb && rb);
+      EXPECT_EQ(first_tfdt(*sb), first_tfdt(*rb)) << "segment " << i << " part " << part.index;
+      // Same samples (sizes) in both: the fragments are byte for byte the same size.
+      EXPECT_EQ(sb->size(), rb->size()) << "segment " << i << " part " << part.index;
+    }
+  }
 }
 
 TEST(PackageCmafPackager, ConcurrentPushAndRead) {
