@@ -206,13 +206,14 @@ void LiveOutput::on_rung_dropped(const std::string& rung, const std::string& rea
                             " stopped: " + reason);
   {
     // New players no longer see it in the master playlist. No ENDLIST (hls.js would end the playback of a
-    // viewer on it): its playlist stops growing, the player's blocking reload fails and it switches to
-    // another level. on_event_end() ends it with the others.
+    // viewer on it): its playlist answers 404 (stopped()), held reloads included (notify below), and the
+    // player switches to another level. on_event_end() ends it with the others.
     std::lock_guard lock(mutex_);
     audio_carriers_.erase(std::remove(audio_carriers_.begin(), audio_carriers_.end(), rung), audio_carriers_.end());
     order_.erase(std::remove(order_.begin(), order_.end(), rung), order_.end());
   }
   if (events_.rung_dropped) events_.rung_dropped(rung);
+  if (events_.notify) events_.notify(event_id_);
 }
 
 void LiveOutput::on_poster(std::vector<uint8_t> jpeg, int64_t) {
@@ -230,6 +231,7 @@ void LiveOutput::on_failed(const std::string& reason) {
     only_source_locked();
   }
   if (events_.ladder_failed) events_.ladder_failed();
+  if (events_.notify) events_.notify(event_id_);
 }
 
 void LiveOutput::on_session_end() {}
@@ -263,6 +265,11 @@ std::shared_ptr<package::CmafPackager> LiveOutput::rendition(const std::string& 
   std::lock_guard lock(mutex_);
   auto it = renditions_.find(name);
   return it == renditions_.end() ? nullptr : it->second;
+}
+
+bool LiveOutput::stopped(const std::string& name) const {
+  std::lock_guard lock(mutex_);
+  return renditions_.count(name) && std::find(order_.begin(), order_.end(), name) == order_.end();
 }
 
 std::vector<std::string> LiveOutput::rendition_names() const {

@@ -90,6 +90,9 @@ class LiveOutput : public hub::MediaConsumer, private pipelines::LadderListener 
   std::shared_ptr<package::CmafPackager> rendition(const std::string& name) const;
   // The renditions a player may choose now (the master playlist): source, rungs from the tallest, audio.
   std::vector<std::string> rendition_names() const;
+  // A rung the overload policy (or a ladder failure) stopped: its playlist answers 404 at once, so a player
+  // on it switches to another level instead of waiting on a playlist that no longer grows.
+  bool stopped(const std::string& name) const;
   std::vector<RenditionHealth> health() const;
   // The latest poster JPEG, or null.
   package::BytesPtr poster() const;

@@ -11,6 +11,9 @@ namespace {
 const char* kPlaylistType = "application/vnd.apple.mpegurl";
 
 HttpResponse not_found(const std::string& what) { return HttpResponse::error(404, "not_found", what); }
+HttpResponse stopped_rendition(const std::string& name) {
+  return not_found("rendition '" + name + "' was stopped (the server could not keep up); choose another");
+}
 
 HttpResponse bytes_response(const package::BytesPtr& bytes, const char* type) {
   HttpResponse r;
@@ -89,6 +92,7 @@ void LiveRoutes::handle(HttpRequest request, Reply reply) {
   if (!packager) return reply(not_found("no rendition '" + rendition + "'"));
 
   if (file == "index.m3u8") {
+    if (output->stopped(rendition)) return reply(stopped_rendition(rendition));
     package::ReloadQuery q;
     std::string msn = request.query_value("_HLS_msn"), part = request.query_value("_HLS_part"),
                 skip = request.query_value("_HLS_skip");
@@ -153,6 +157,7 @@ std::optional<HttpResponse> LiveRoutes::try_answer(const Held& h, bool final, Ca
     if (final || packager->reload_state().ended) return not_found("no such part");
     return std::nullopt;
   }
+  if (output->stopped(h.rendition)) return stopped_rendition(h.rendition);
   Snapshot local;
   Snapshot* snap = &local;
   if (cache) {
