@@ -3,6 +3,7 @@ then sends hand-made chunks (oversized commands, huge chunk sizes), or nothing a
 import os
 import socket
 import struct
+import threading
 import time
 
 
@@ -122,3 +123,46 @@ def closed_by_peer(s):
         return True
     finally:
         s.setblocking(True)
+
+
+class SilentFlood:
+    """Keeps n silent connections open from n addresses (127.0.0.10 …): each one the server closes is opened
+    again at once, as a determined attacker would. stop() closes them all."""
+
+    def __init__(self, port, n, first_host=10):
+        self.port = port
+        self.hosts = [f"127.0.0.{first_host + i}" for i in range(n)]
+        self.socks = {}
+        self.reopened = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _open(self, host):
+        s = socket.socket()
+        s.bind((host, 0))
+        try:
+            s.connect(("127.0.0.1", self.port))
+        except OSError:
+            s.close()
+            return None
+        return s
+
+    def _run(self):
+        while not self._stop.is_set():
+            for host in self.hosts:
+                s = self.socks.get(host)
+                if s is not None and not closed_by_peer(s):
+                    continue
+                if s is not None:
+                    s.close()
+                    self.reopened += 1
+                self.socks[host] = self._open(host)
+            self._stop.wait(0.05)
+
+    def stop(self):
+        self._stop.set()
+        self._thread.join(10)
+        for s in self.socks.values():
+            if s is not None:
+                s.close()

@@ -108,6 +108,7 @@ void RtmpConnection::apply(SessionOutput& out) {
       log_ = core::Logger("rtmp " + remote_ + " key=" + mask_key(request->stream_key));
       log_.info("publish requested: app=" + request->app.substr(0, 64));
       publish_open_ = true;
+      publish_requested_ = true;
       auto once = std::make_shared<std::atomic<bool>>(false);
       std::weak_ptr<RtmpConnection> weak = shared_from_this();
       auto executor = socket_.get_executor();
@@ -253,7 +254,17 @@ void RtmpConnection::close(const std::string& reason, const std::string& limit) 
     stats += session_.used_digest_handshake() ? " handshake=digest" : " handshake=plain";
   if (session_.dropped_media_messages() > 0)
     stats += " dropped_before_accept=" + std::to_string(session_.dropped_media_messages());
-  log_.info("closed: " + reason + " (" + stats + ")");
+  std::string line = "closed: " + reason + " (" + stats + ")";
+  uint64_t held_back = 0;
+  if (publish_requested_ || (!limit.empty() && limit != "auth_timeout")) {
+    log_.info(line);
+  } else if (stats_->keyless_closes.allow(held_back)) {  // never asked to publish: a scan or a flood
+    log_.info(line + (held_back ? "; and " + std::to_string(held_back) +
+                                      " more connections that never asked to publish since the last such line"
+                                : ""));
+  } else {
+    log_.debug(line);
+  }
   if (hooks_.on_closed) hooks_.on_closed(id_);
 }
 

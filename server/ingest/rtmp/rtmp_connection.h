@@ -72,6 +72,7 @@ class RtmpConnection : public std::enable_shared_from_this<RtmpConnection> {
   Clock::time_point closing_since_;
   bool closed_ = false;
   bool publish_open_ = false;        // on_publish called, on_end not yet
+  bool publish_requested_ = false;   // asked to publish once (its key was checked)
   bool reached_publishing_ = false;  // accepted once: the publish timeout no longer applies
   bool dropping_ = false;            // consumer full: dropping until the next keyframe
   Clock::time_point started_;

@@ -29,6 +29,7 @@
 #include <memory>
 #include <string>
 
+#include "server/core/log.h"
 #include "server/core/result.h"
 #include "server/ingest/rtmp/publish_handler.h"
 #include "server/ingest/rtmp/rtmp_session.h"
@@ -53,6 +54,9 @@ struct RtmpServerStats {
   std::atomic<uint64_t> refused_max_connections{0};
   std::atomic<uint64_t> refused_per_address{0};
   std::atomic<uint64_t> evicted{0};
+  // Not a counter: the "closed" lines of connections that never asked to publish (a scan, a flood of silent
+  // connections being evicted) are written at most once per 10 s at info, counting the others (debug).
+  core::LogThrottle keyless_closes{std::chrono::seconds(10)};
   std::atomic<uint64_t> bytes_in{0};
   std::atomic<uint64_t> tags_out{0};
   std::atomic<uint64_t> tags_dropped{0};
