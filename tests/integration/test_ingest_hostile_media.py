@@ -10,7 +10,7 @@ import threading
 import unittest
 
 import rtmp_attacker as attack
-from media_helpers import LiveServerTest, Studio, metric
+from media_helpers import LiveServerTest, Publisher, Studio, metric
 from sreda_harness import SOURCE_DIR, wait_for
 
 PEAK_BUDGET_KIB = 100 * 1024  # the server's peak RSS may grow at most this much over idle under attack
@@ -180,6 +180,27 @@ class HostileIngestTest(LiveServerTest):
         self.assertIn("app=live\\n2026-12-03T00:00:00.000Z error [app] FORGED", line)
         self.assertFalse([l for l in self.server.log_lines_copy() if l.startswith("2026-12-03T00:00:00.000Z")])
         self.assert_playlist_advances()
+
+
+
+class SrtPerAddressTest(LiveServerTest):
+    """SRT counts connections per caller address too (here: one), before the handshake completes."""
+    env = {"SREDA_INGEST_MAX_CONNECTIONS_PER_ADDRESS": "1"}
+
+    def test_a_second_srt_caller_from_one_address_is_refused_and_the_first_goes_on(self):
+        a = Studio(self.server, self.token, "SRT один")
+        b = Studio(self.server, self.token, "SRT два")
+        url = lambda key: f"srt://127.0.0.1:{self.server.srt_port}?streamid=publish:{key}&latency=200000"
+        pa = Publisher(url(a.key), seconds=20, fmt="mpegts")
+        self.addCleanup(pa.kill)
+        a.wait_media()
+        pb = Publisher(url(b.key), seconds=2, fmt="mpegts")
+        self.assertNotEqual(pb.wait(), 0)
+        self.assertEqual(b.state(), "scheduled")
+        wait_for(lambda: metric(self.server, "sreda_ingest_refused_total", protocol="srt",
+                                reason="connections_per_address") >= 1, 10, "the refusal to be counted")
+        self.assertIn("refused: connections_per_address (127.0.0.1 has 1 connections", self.server.log())
+        self.assertEqual(a.state(), "live")
 
 
 if __name__ == "__main__":
