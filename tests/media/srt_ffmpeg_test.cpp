@@ -414,6 +414,26 @@ TEST_F(SrtServerTest, MaxConnections) {
   EXPECT_TRUE(handler_.wait_for(10s, [&] { return handler_.refused_count("max_connections") == 1; }));
 }
 
+TEST_F(SrtServerTest, ConnectionsPerAddressAreCapped) {
+  SrtServerOptions options;
+  options.max_connections_per_address = 1;
+  start(options);
+  SrtCaller first;
+  ASSERT_EQ(first.connect(server_->port(), "publish:k1"), 0);
+  ASSERT_TRUE(handler_.wait_for(10s, [&] { return handler_.publishes_.size() == 1; }));
+  EXPECT_EQ(SrtCaller().connect(server_->port(), "publish:k1"), SRT_REJX_OVERLOAD);  // same address
+  EXPECT_TRUE(handler_.wait_for(10s, [&] { return handler_.refused_count("connections_per_address") == 1; }));
+}
+
+TEST_F(SrtServerTest, PendingHandshakesAreBounded) {
+  SrtServerOptions options;
+  options.max_pending_handshakes = 0;  // no handshake may be in progress: every keyed caller is refused
+  start(options);
+  EXPECT_EQ(SrtCaller().connect(server_->port(), "publish:k1"), SRT_REJX_OVERLOAD);
+  EXPECT_TRUE(handler_.wait_for(10s, [&] { return handler_.refused_count("pending_handshakes") == 1; }));
+  EXPECT_TRUE(handler_.snapshot().empty());
+}
+
 TEST_F(SrtServerTest, DisconnectAndStopEndSessions) {
   start();
   SrtCaller a;
