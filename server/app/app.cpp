@@ -178,6 +178,10 @@ core::Result<void> App::start() {
   metrics_.gauge("sreda_live_held_requests", "LL-HLS requests waiting for a part",
                  [routes = live_routes_.get()] { return static_cast<double>(routes->held_count()); });
   hub_ = std::make_unique<hub::EventHub>(control_, *store_, config_, metrics_, live_outputs_.get());
+  // A rotated key disconnects the publisher that used the old one.
+  keys_.set_on_revoked([hub = hub_.get()](int64_t studio_id, uint64_t valid_generation) {
+    hub->revoke_key(studio_id, valid_generation);
+  });
   api_ = std::make_unique<web::Api>(config_, *store_, *limiter_, keys_, hub_.get());
   api_->set_live_outputs(live_outputs_.get());
   audience::AudienceOptions audience_options;
@@ -241,6 +245,11 @@ core::Result<void> App::start() {
   rtmp_options.address = config_.server.listen;
   rtmp_options.port = static_cast<uint16_t>(config_.server.rtmp_port);
   rtmp_options.max_connections = static_cast<size_t>(config_.ingest.max_publishers);
+  rtmp_options.max_connections_per_address = static_cast<size_t>(config_.ingest.max_connections_per_address);
+  rtmp_options.publish_timeout = std::chrono::seconds(config_.ingest.auth_timeout_s);
+  rtmp_options.handshake_timeout = std::min<std::chrono::milliseconds>(rtmp_options.handshake_timeout,
+                                                                       rtmp_options.publish_timeout);
+  rtmp_options.session.chunk.max_command_size = static_cast<uint32_t>(config_.ingest.max_command_bytes);
   rtmp_ = std::make_unique<ingest::rtmp::RtmpServer>(ingest_, rtmp_options, *rtmp_bridge_);
   rtmp_bridge_->set_server(rtmp_.get());
   if (auto r = rtmp_->start(); !r) {
@@ -260,6 +269,8 @@ core::Result<void> App::start() {
   srt_options.port = config_.server.srt_port;
   srt_options.latency_ms = config_.ingest.srt_latency_ms;
   srt_options.max_connections = config_.ingest.max_publishers;
+  srt_options.max_connections_per_address = config_.ingest.max_connections_per_address;
+  srt_options.max_pending_handshakes = config_.ingest.srt_max_pending_handshakes;
   srt_ = std::make_unique<ingest::srt::SrtServer>(srt_options, *srt_bridge_);
   srt_bridge_->set_server(srt_.get());
   if (auto r = srt_->start(); !r) {

@@ -155,6 +155,16 @@ void validate(const Config& c, std::vector<std::string>& errors) {
   if (c.ingest.srt_latency_ms < 20 || c.ingest.srt_latency_ms > 8000)
     errors.push_back("ingest.srt_latency_ms: must be 20..8000");
   if (c.ingest.max_publishers < 1) errors.push_back("ingest.max_publishers: must be at least 1");
+  if (c.ingest.max_connections_per_address < 1)
+    errors.push_back("ingest.max_connections_per_address: must be at least 1");
+  if (c.ingest.auth_timeout_s < 1 || c.ingest.auth_timeout_s > 300)
+    errors.push_back("ingest.auth_timeout_s: must be 1..300");
+  if (c.ingest.max_command_bytes < 4096 || c.ingest.max_command_bytes > 1048576)
+    errors.push_back("ingest.max_command_bytes: must be 4096..1048576");
+  if (c.ingest.max_held_media_bytes < 1048576)
+    errors.push_back("ingest.max_held_media_bytes: must be at least 1048576");
+  if (c.ingest.srt_max_pending_handshakes < 1)
+    errors.push_back("ingest.srt_max_pending_handshakes: must be at least 1");
   if (c.live.part_target_ms < 100 || c.live.part_target_ms > 2000)
     errors.push_back("live.part_target_ms: must be 100..2000");
   if (c.live.segment_target_ms < c.live.part_target_ms || c.live.segment_target_ms > 10000)

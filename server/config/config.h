@@ -43,7 +43,12 @@ struct StudiosConfig {
 
 struct IngestConfig {
   int srt_latency_ms = 200;        // SRT receive latency: more survives a worse line, adds delay
-  int max_publishers = 64;         // concurrent publisher connections per protocol
+  int max_publishers = 64;         // connections at once per protocol; when full, the oldest not publishing yields
+  int max_connections_per_address = 8;  // RTMP and SRT connections at once from one address (a studio's NAT)
+  int auth_timeout_s = 10;         // an RTMP connection not publishing this long after connecting is closed
+  int max_command_bytes = 65536;   // largest RTMP command/data message; before publish, every message
+  int64_t max_held_media_bytes = 16777216;  // per publisher, media held before both tracks are configured
+  int srt_max_pending_handshakes = 16;      // SRT handshakes in progress at once (key matched, not completed)
 };
 
 struct LiveConfig {
@@ -118,6 +123,11 @@ void visit_fields(Config& c, Visitor&& v) {
   v("studios.reconnect_grace_s", c.studios.reconnect_grace_s);
   v("ingest.srt_latency_ms", c.ingest.srt_latency_ms);
   v("ingest.max_publishers", c.ingest.max_publishers);
+  v("ingest.max_connections_per_address", c.ingest.max_connections_per_address);
+  v("ingest.auth_timeout_s", c.ingest.auth_timeout_s);
+  v("ingest.max_command_bytes", c.ingest.max_command_bytes);
+  v("ingest.max_held_media_bytes", c.ingest.max_held_media_bytes);
+  v("ingest.srt_max_pending_handshakes", c.ingest.srt_max_pending_handshakes);
   v("live.part_target_ms", c.live.part_target_ms);
   v("live.segment_target_ms", c.live.segment_target_ms);
   v("live.window_segments", c.live.window_segments);

@@ -5,6 +5,7 @@
 #include <mutex>
 
 #include "server/core/clock.h"
+#include "server/core/text.h"
 
 namespace sreda::core {
 namespace {
@@ -40,13 +41,27 @@ void log_line(LogLevel level, std::string_view context, std::string_view message
   line += ' ';
   line += level_name(level);
   line += " [";
-  line += context;
+  line += escape_for_log(context);
   line += "] ";
-  line += message;
+  line += escape_for_log(message);
   line += '\n';
   std::lock_guard lock(g_mutex);
   std::fwrite(line.data(), 1, line.size(), stderr);
   std::fflush(stderr);
+}
+
+bool LogThrottle::allow(uint64_t& held_back) {
+  std::lock_guard lock(mutex_);
+  const auto now = std::chrono::steady_clock::now();
+  if (written_ && now - last_ < period_) {
+    ++held_back_;
+    return false;
+  }
+  written_ = true;
+  last_ = now;
+  held_back = held_back_;
+  held_back_ = 0;
+  return true;
 }
 
 }  // namespace sreda::core

@@ -1,7 +1,12 @@
 // Logging with context (STYLE.md 10): "2026-11-23T18:00:00.123Z info [rtmp 127.0.0.1:53122] message".
-// Any thread: each line is written whole under a lock.
+// Any thread: each line is written whole under a lock. Context and message are written through
+// escape_for_log (core/text.h): a newline or another control character that came from the network (an
+// RTMP app name, a login name) can never start a forged line.
 #pragma once
 
+#include <chrono>
+#include <cstdint>
+#include <mutex>
 #include <string>
 #include <string_view>
 
@@ -27,6 +32,21 @@ class Logger {
 
  private:
   std::string context_;
+};
+
+// At most one log line per `period` for a repeated event (a flood of refused connections): allow() says
+// whether to write one now and how many were held back since the last. Any thread (a mutex).
+class LogThrottle {
+ public:
+  explicit LogThrottle(std::chrono::steady_clock::duration period) : period_(period) {}
+  bool allow(uint64_t& held_back);
+
+ private:
+  std::mutex mutex_;
+  std::chrono::steady_clock::duration period_;
+  std::chrono::steady_clock::time_point last_{};
+  bool written_ = false;
+  uint64_t held_back_ = 0;
 };
 
 }  // namespace sreda::core

@@ -30,6 +30,8 @@ struct EventHub::Session : pipelines::SourceListener {
   EventHub* hub = nullptr;
   uint64_t id = 0;
   int64_t event_id = 0;
+  int64_t studio_id = 0;
+  uint64_t key_generation = 0;  // which of the studio's keys opened it (KeyDirectory)
   Protocol protocol = Protocol::rtmp;
   std::string remote;
   Disconnect disconnect;
@@ -44,6 +46,7 @@ struct EventHub::Session : pipelines::SourceListener {
   std::atomic<int64_t> offset_us{INT64_MIN};
   std::atomic<int64_t> last_media_us{0};
   std::atomic<uint64_t> bytes_in{0}, video_frames{0}, audio_frames{0}, dropped_pushes{0}, late_frames{0};
+  std::atomic<bool> counted_limit{false};
   // How far the publisher's media runs behind real time (a slow encoder or line): wall time since the
   // session's first unit minus media time since it. Grows when the studio cannot keep up.
   std::atomic<int64_t> first_unit_wall_ms{0}, first_unit_dts_us{0}, behind_ms{0};
@@ -127,7 +130,8 @@ EventHub::EventHub(boost::asio::io_context& control, store::Store& store, const 
                    web::Metrics& metrics, ConsumerFactory* consumers)
     : control_(control), store_(store), config_(config), metrics_(metrics), consumers_(consumers),
       rate_timer_(control) {
-  metrics_.describe("sreda_ingest_refused_total", "counter", "publishes refused, by protocol and reason");
+  metrics_.describe("sreda_ingest_refused_total", "counter",
+                    "publishes and connections refused or closed by a limit, by protocol and reason");
   metrics_.describe("sreda_ingest_bytes_total", "counter", "bytes received from publishers, by studio");
   metrics_.describe("sreda_ingest_frames_total", "counter", "video frames received from publishers, by studio");
   metrics_.describe("sreda_ingest_reconnects_total", "counter", "publisher reconnects within the grace, by studio");
@@ -254,6 +258,11 @@ void EventHub::attach(Protocol protocol, uint64_t session_id, const StudioKey& s
     count_refused(protocol, "stopping");
     return decide(false, "the server is stopping");
   }
+  if (auto v = valid_generation_.find(studio.studio_id); v != valid_generation_.end() && studio.generation < v->second) {
+    count_refused(protocol, "key_rotated");
+    log.info("publish refused: the stream key was rotated while the publish was decided");
+    return decide(false, "this stream key is no longer valid");
+  }
   if (!event_id) {
     count_refused(protocol, "no_event");
     log.info("publish refused: no event is scheduled for this studio now");
@@ -286,6 +295,8 @@ void EventHub::attach(Protocol protocol, uint64_t session_id, const StudioKey& s
   s->hub = this;
   s->id = session_id;
   s->event_id = event_id;
+  s->studio_id = studio.studio_id;
+  s->key_generation = studio.generation;
   s->protocol = protocol;
   s->remote = remote;
   s->disconnect = disconnect;
@@ -296,7 +307,7 @@ void EventHub::attach(Protocol protocol, uint64_t session_id, const StudioKey& s
   s->log = core::Logger(std::string(protocol_name(protocol)) + " " + remote + " event=" + std::to_string(event_id));
   std::string error;
   if (protocol == Protocol::rtmp) {
-    s->flv = std::make_unique<ingest::rtmp::FlvMediaSource>(*s);
+    s->flv = std::make_unique<ingest::rtmp::FlvMediaSource>(*s, static_cast<size_t>(config_.ingest.max_held_media_bytes));
   } else {
     s->pipeline = std::make_unique<pipelines::SourcePipeline>(
         pipelines::Container::mpegts, "source-" + std::to_string(event_id) + "-" + std::to_string(session_id), *s,
@@ -351,6 +362,8 @@ bool EventHub::push_tag(uint64_t session, const ingest::rtmp::FlvTag& tag) {
   const uint64_t dropped_before = s->flv->dropped_units();
   const bool ok = s->flv->feed(tag);
   s->dropped_pushes += s->flv->dropped_units() - dropped_before;
+  if (!ok && s->flv->held_bytes_exceeded() && !s->counted_limit.exchange(true))
+    count_refused(Protocol::rtmp, "held_media_bytes");
   return ok;
 }
 
@@ -414,6 +427,22 @@ void EventHub::end_event(int64_t event_id, std::function<void(bool)> reply) {
     if (!events_.count(event_id)) return reply(false);
     finish(event_id, "ended by a curator");
     reply(true);
+  });
+}
+
+void EventHub::revoke_key(int64_t studio_id, uint64_t valid_generation) {
+  boost::asio::post(control_, [this, studio_id, valid_generation] {
+    uint64_t& valid = valid_generation_[studio_id];
+    valid = valid_generation == 0 ? UINT64_MAX : std::max(valid, valid_generation);
+    auto live = studio_events_.find(studio_id);
+    if (live == studio_events_.end()) return;
+    auto s = events_.at(live->second)->session;
+    if (!s || s->key_generation >= valid) return;
+    const std::string why = "the studio's stream key was rotated";
+    s->log.warn("disconnecting the publisher: it used the old stream key (the key was rotated)");
+    count_refused(s->protocol, "key_rotated");
+    if (s->disconnect) s->disconnect(why);
+    detach(s->id, why);
   });
 }
 

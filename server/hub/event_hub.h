@@ -59,8 +59,14 @@ class EventHub {
   // thread (no GStreamer; a slow consumer holds the caller back). False when the session is gone or failed.
   bool push_tag(uint64_t session, const ingest::rtmp::FlvTag& tag);
   void publisher_gone(uint64_t session, const std::string& reason);
-  // A refused publish (unknown key, …), for /metrics.
+  // A refused publish or connection (unknown key, a limit, …), for /metrics.
   void count_refused(Protocol protocol, const std::string& reason);
+
+  // -- any thread --
+  // The studio's stream key changed (KeyDirectory's on_revoked): its publisher, if it used a key older than
+  // `valid_generation` (0: every key), is disconnected (the event goes to intermission as on any drop), and
+  // publishes still being decided with an older key are refused.
+  void revoke_key(int64_t studio_id, uint64_t valid_generation);
 
   // -- any thread; replies come from the control thread --
   // Ends a live or intermission event (disconnecting its publisher). reply(false) when it was not live.
@@ -110,6 +116,7 @@ class EventHub {
   std::map<int64_t, int> pending_studios_;                 // studio id → publishes being decided
   std::set<uint64_t> awaiting_;  // sessions whose publish is being decided
   std::set<uint64_t> gone_;      // …and that left before the decision
+  std::map<int64_t, uint64_t> valid_generation_;  // studio id → oldest key generation still valid
 
   // The seam with readers of the media clock (the audience hub on the web thread).
   struct ClockEntry {

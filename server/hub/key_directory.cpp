@@ -1,22 +1,55 @@
 #include "server/hub/key_directory.h"
 
+#include <optional>
+
 namespace sreda::hub {
 
-void KeyDirectory::put(const std::string& stream_key, const StudioKey& studio) {
+void KeyDirectory::set_on_revoked(OnRevoked callback) {
   std::lock_guard lock(mutex_);
-  for (auto it = by_key_.begin(); it != by_key_.end();) {
-    if (it->second.studio_id == studio.studio_id) it = by_key_.erase(it);
-    else ++it;
+  on_revoked_ = std::move(callback);
+}
+
+void KeyDirectory::put(const std::string& stream_key, const StudioKey& studio) {
+  bool revoked = false;
+  uint64_t generation = 0;
+  OnRevoked notify;
+  {
+    std::lock_guard lock(mutex_);
+    notify = on_revoked_;
+    std::optional<uint64_t> same_key;
+    for (auto it = by_key_.begin(); it != by_key_.end();) {
+      if (it->second.studio_id != studio.studio_id) {
+        ++it;
+        continue;
+      }
+      if (it->first == stream_key) same_key = it->second.generation;
+      else revoked = true;
+      it = by_key_.erase(it);
+    }
+    generation = same_key ? *same_key : next_generation_++;  // a rename keeps the key's generation
+    StudioKey entry = studio;
+    entry.generation = generation;
+    by_key_[stream_key] = entry;
   }
-  by_key_[stream_key] = studio;
+  if (revoked && notify) notify(studio.studio_id, generation);
 }
 
 void KeyDirectory::remove_studio(int64_t studio_id) {
-  std::lock_guard lock(mutex_);
-  for (auto it = by_key_.begin(); it != by_key_.end();) {
-    if (it->second.studio_id == studio_id) it = by_key_.erase(it);
-    else ++it;
+  bool revoked = false;
+  OnRevoked notify;
+  {
+    std::lock_guard lock(mutex_);
+    notify = on_revoked_;
+    for (auto it = by_key_.begin(); it != by_key_.end();) {
+      if (it->second.studio_id == studio_id) {
+        it = by_key_.erase(it);
+        revoked = true;
+      } else {
+        ++it;
+      }
+    }
   }
+  if (revoked && notify) notify(studio_id, 0);
 }
 
 std::optional<StudioKey> KeyDirectory::find(const std::string& stream_key) const {

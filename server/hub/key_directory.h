@@ -1,9 +1,15 @@
 // Stream key → studio, in memory, so ingest can check a key at once (SRT must answer inside libsrt's
 // listen callback). Loaded from the store at start-up; the API updates it after each committed change.
 // Thread-safe (a mutex at this seam).
+//
+// Rotation: each key a studio gets has a new `generation`; the publish a key opened carries it. When put()
+// replaces a studio's key with a different one, or remove_studio() removes it, the on_revoked callback (set
+// once at start-up) hears (studio id, the generation now valid; 0 = none), after the lock is released, on
+// the caller's thread: the hub then disconnects a publisher of that studio that used an older key.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -15,11 +21,15 @@ struct StudioKey {
   int64_t studio_id = 0;
   std::string name;
   std::string srt_passphrase;  // empty: none
+  uint64_t generation = 0;     // set by KeyDirectory::put: which of the studio's keys this is
 };
 
 class KeyDirectory {
  public:
-  // Sets the studio's entry, replacing any older key of the same studio.
+  using OnRevoked = std::function<void(int64_t studio_id, uint64_t valid_generation)>;
+  void set_on_revoked(OnRevoked callback);  // at start-up, before any other thread uses the directory
+
+  // Sets the studio's entry, replacing any older key of the same studio (a different key: revoked).
   void put(const std::string& stream_key, const StudioKey& studio);
   void remove_studio(int64_t studio_id);
   std::optional<StudioKey> find(const std::string& stream_key) const;
@@ -28,6 +38,8 @@ class KeyDirectory {
  private:
   mutable std::mutex mutex_;
   std::unordered_map<std::string, StudioKey> by_key_;
+  uint64_t next_generation_ = 1;
+  OnRevoked on_revoked_;
 };
 
 // Log-safe form of a key: its first 4 characters and an ellipsis.

@@ -33,4 +33,8 @@ void RtmpBridge::on_end(ingest::rtmp::SessionId id, const std::string& reason) {
   if (forwarded_.erase(id)) hub_.publisher_gone(session_of(id), reason);
 }
 
+void RtmpBridge::on_limit(const std::string& limit) {
+  hub_.count_refused(Protocol::rtmp, limit);
+}
+
 }  // namespace sreda::hub

@@ -23,6 +23,7 @@ class RtmpBridge : public ingest::rtmp::PublishHandler {
                   ingest::rtmp::PublishDecision decide) override;
   bool on_flv_tag(ingest::rtmp::SessionId id, ingest::rtmp::FlvTag tag) override;
   void on_end(ingest::rtmp::SessionId id, const std::string& reason) override;
+  void on_limit(const std::string& limit) override;
 
   // Hub session ids: RTMP connection ids as they are (SRT ones carry the top bit).
   static uint64_t session_of(ingest::rtmp::SessionId id) { return id; }

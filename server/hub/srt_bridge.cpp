@@ -10,7 +10,7 @@ namespace sreda::hub {
 std::optional<ingest::srt::SrtStudio> SrtBridge::find_studio(const std::string& stream_key) {
   auto s = keys_.find(stream_key);
   if (!s) return std::nullopt;
-  return ingest::srt::SrtStudio{s->studio_id, s->name, s->srt_passphrase};
+  return ingest::srt::SrtStudio{s->studio_id, s->name, s->srt_passphrase, s->generation};
 }
 
 bool SrtBridge::on_publish(uint64_t session_id, const ingest::srt::SrtStudio& studio, const std::string& remote,
@@ -23,7 +23,8 @@ bool SrtBridge::on_publish(uint64_t session_id, const ingest::srt::SrtStudio& st
   }
   auto* server = server_;
   hub_.request_publish(
-      Protocol::srt, session_of(session_id), StudioKey{studio.studio_id, studio.studio_name, studio.passphrase},
+      Protocol::srt, session_of(session_id),
+      StudioKey{studio.studio_id, studio.studio_name, studio.passphrase, studio.key_generation},
       remote, [decision](bool ok, std::string why) { decision->set_value({ok, std::move(why)}); },
       [server, session_id](std::string why) {
         if (server) server->disconnect(session_id, std::move(why));

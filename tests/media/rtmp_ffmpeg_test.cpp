@@ -419,7 +419,7 @@ TEST_F(RtmpServerTest, StalledPublisherStillDeliversItsLastTag) {
 namespace sreda::ingest::rtmp {
 namespace {
 
-TEST_F(RtmpServerTest, ConnectionsBeyondTheLimitAreClosedAtOnce) {
+TEST_F(RtmpServerTest, WhenFullTheOldestConnectionNotPublishingMakesRoom) {
   start(false, 2);
   RawClient a(server_->port());
   RawClient b(server_->port());
@@ -428,10 +428,30 @@ TEST_F(RtmpServerTest, ConnectionsBeyondTheLimitAreClosedAtOnce) {
     std::this_thread::sleep_for(10ms);  // polling a condition with a deadline
   }
   ASSERT_EQ(server_->connection_count(), 2u);
+  // Two silent connections fill the server; a studio still gets in: the oldest silent one is closed.
+  auto r = ffmpeg_publish("testkey");
+  EXPECT_EQ(r.status, 0) << r.output;
+  EXPECT_TRUE(a.closed_by_server(5s));
+  EXPECT_GE(server_->stats().evicted.load(), 1u);
+  expect_good_publish("rtmp-after-eviction", true);
+}
+
+TEST_F(RtmpServerTest, ConnectionsPerAddressAreCapped) {
+  handler_ = std::make_unique<TestHandler>(false);
+  RtmpServerOptions options;
+  options.address = "127.0.0.1";
+  options.port = 0;
+  options.max_connections_per_address = 2;
+  server_ = std::make_unique<RtmpServer>(io_, options, *handler_);
+  ASSERT_TRUE(server_->start().ok());
+  thread_ = std::thread([this] { io_.run(); });
+  RawClient a(server_->port());
+  RawClient b(server_->port());
   RawClient c(server_->port());
   EXPECT_TRUE(c.closed_by_server(5s));
-  EXPECT_EQ(server_->stats().refused_max_connections.load(), 1u);
-  EXPECT_FALSE(a.closed_by_server(300ms));  // the first two stay (handshake timeout is 1.5 s)
+  EXPECT_EQ(server_->stats().refused_per_address.load(), 1u);
+  EXPECT_FALSE(a.closed_by_server(300ms));
+  EXPECT_FALSE(b.closed_by_server(300ms));
 }
 
 }  // namespace

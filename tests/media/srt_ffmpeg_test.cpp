@@ -182,6 +182,7 @@ std::filesystem::path temp_path(const std::string& name) {
 
 class SrtServerTest : public ::testing::Test {
  protected:
+  void expect_second_caller_refused(const SrtServerOptions& options, const std::string& reason);
   void start(SrtServerOptions options = {}) {
     options.listen = "127.0.0.1";
     options.port = 0;
@@ -403,15 +404,35 @@ TEST_F(SrtServerTest, RejectCodesSeenByTheCaller) {
   EXPECT_EQ(server_->stats().refused.load(), 5u);
 }
 
-TEST_F(SrtServerTest, MaxConnections) {
-  SrtServerOptions options;
-  options.max_connections = 1;
+// One caller publishes; a second one from the same address is refused with `reason`.
+void SrtServerTest::expect_second_caller_refused(const SrtServerOptions& options, const std::string& reason) {
   start(options);
   SrtCaller first;
   ASSERT_EQ(first.connect(server_->port(), "publish:k1"), 0);
   ASSERT_TRUE(handler_.wait_for(10s, [&] { return handler_.publishes_.size() == 1; }));
   EXPECT_EQ(SrtCaller().connect(server_->port(), "publish:k1"), SRT_REJX_OVERLOAD);
-  EXPECT_TRUE(handler_.wait_for(10s, [&] { return handler_.refused_count("max_connections") == 1; }));
+  EXPECT_TRUE(handler_.wait_for(10s, [&] { return handler_.refused_count(reason) == 1; }));
+}
+
+TEST_F(SrtServerTest, MaxConnections) {
+  SrtServerOptions options;
+  options.max_connections = 1;
+  expect_second_caller_refused(options, "max_connections");
+}
+
+TEST_F(SrtServerTest, ConnectionsPerAddressAreCapped) {
+  SrtServerOptions options;
+  options.max_connections_per_address = 1;
+  expect_second_caller_refused(options, "connections_per_address");
+}
+
+TEST_F(SrtServerTest, PendingHandshakesAreBounded) {
+  SrtServerOptions options;
+  options.max_pending_handshakes = 0;  // no handshake may be in progress: every keyed caller is refused
+  start(options);
+  EXPECT_EQ(SrtCaller().connect(server_->port(), "publish:k1"), SRT_REJX_OVERLOAD);
+  EXPECT_TRUE(handler_.wait_for(10s, [&] { return handler_.refused_count("pending_handshakes") == 1; }));
+  EXPECT_TRUE(handler_.snapshot().empty());
 }
 
 TEST_F(SrtServerTest, DisconnectAndStopEndSessions) {

@@ -264,6 +264,31 @@ TEST(RtmpFlvMediaSource, VideoOnlyPreparesAfterTheWindowWithHeldUnits) {
   EXPECT_EQ(r.units.back().track, pipelines::TrackKind::video);
 }
 
+TEST(RtmpFlvMediaSource, MediaHeldBeforeBothTracksAreConfiguredIsBoundedInBytes) {
+  Recorder r;
+  FlvMediaSource src(r, 4 << 20);
+  ASSERT_TRUE(src.feed(avc_header(kX264_320x240)));
+  // 1 MiB pictures all at time 0 (a flood that never reaches the prepare window): held until the bound.
+  FlvTag big = picture(0, true, 0);
+  big.data.resize(9 + 0x0FFFF0, 0x65);
+  big.data[5] = 0x00, big.data[6] = 0x0F, big.data[7] = 0xFF, big.data[8] = 0xF0;  // NAL length 1 MiB - 16
+  int fed = 0;
+  while (fed < 100 && src.feed(big)) ++fed;
+  EXPECT_EQ(fed, 4) << "4 MiB are held, the fifth picture is over the bound";
+  EXPECT_TRUE(src.failed());
+  EXPECT_TRUE(src.held_bytes_exceeded());
+  ASSERT_EQ(r.failures.size(), 1u);
+  EXPECT_NE(r.failures[0].find("ingest.max_held_media_bytes"), std::string::npos) << r.failures[0];
+  EXPECT_TRUE(r.units.empty());
+  // An honest publisher's held media is far below the default bound.
+  Recorder honest;
+  FlvMediaSource ok(honest);
+  ok.feed(avc_header(kX264_320x240));
+  for (uint32_t ms = 0; ms <= 3040; ms += 40) ok.feed(picture(ms, ms % 1000 == 0, 0));
+  EXPECT_EQ(honest.prepared.size(), 1u);
+  EXPECT_FALSE(ok.held_bytes_exceeded());
+}
+
 TEST(RtmpFlvMediaSource, UnitsBeforeTheirConfigurationAreDropped) {
   Recorder r;
   FlvMediaSource src(r);

@@ -37,13 +37,20 @@ core::Error decode_error(std::string message) {
   return core::Error{"amf0", std::move(message), {}};
 }
 
+core::Error limit_error(std::string message) {
+  return core::Error{"amf0_limit", std::move(message), {}};
+}
+
 class Decoder {
  public:
-  Decoder(std::span<const uint8_t> data, size_t offset) : data_(data), pos_(offset) {}
+  Decoder(std::span<const uint8_t> data, size_t offset, size_t max_values)
+      : data_(data), pos_(offset), values_left_(max_values) {}
   size_t pos() const { return pos_; }
 
   core::Result<Amf0Value> value(int depth_left) {
-    if (depth_left <= 0) return decode_error("nesting too deep");
+    if (depth_left <= 0) return limit_error("nesting too deep");
+    if (values_left_ == 0) return limit_error("too many values");
+    --values_left_;
     if (!need(1)) return decode_error("truncated: value marker");
     uint8_t marker = data_[pos_++];
     switch (marker) {
@@ -163,6 +170,7 @@ class Decoder {
 
   std::span<const uint8_t> data_;
   size_t pos_;
+  size_t values_left_;
 };
 
 void put_u16(std::vector<uint8_t>& out, uint16_t v) {
@@ -286,19 +294,21 @@ bool Amf0Value::operator==(const Amf0Value& other) const {
   return false;
 }
 
-core::Result<Amf0Value> amf0_decode(std::span<const uint8_t> data, size_t& offset, int max_depth) {
+core::Result<Amf0Value> amf0_decode(std::span<const uint8_t> data, size_t& offset, int max_depth,
+                                    size_t max_values) {
   if (offset > data.size()) return decode_error("offset past end");
-  Decoder d(data, offset);
+  Decoder d(data, offset, max_values);
   auto v = d.value(max_depth);
   if (v) offset = d.pos();
   return v;
 }
 
-core::Result<std::vector<Amf0Value>> amf0_decode_all(std::span<const uint8_t> data, int max_depth) {
+core::Result<std::vector<Amf0Value>> amf0_decode_all(std::span<const uint8_t> data, int max_depth,
+                                                     size_t max_values) {
   std::vector<Amf0Value> values;
-  size_t offset = 0;
-  while (offset < data.size()) {
-    auto v = amf0_decode(data, offset, max_depth);
+  Decoder d(data, 0, max_values);
+  while (d.pos() < data.size()) {
+    auto v = d.value(max_depth);
     if (!v) return v.error();
     values.push_back(std::move(*v));
   }

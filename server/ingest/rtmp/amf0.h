@@ -1,6 +1,9 @@
 // AMF0 codec (the value encoding of RTMP commands and metadata). Pure functions and plain values; any thread.
-// Decoding never throws: malformed input, unsupported markers (reference, AMF3 switch, typed object, XML)
-// and nesting deeper than max_depth come back as an Error value.
+// Decoding never throws: malformed input, unsupported markers (reference, AMF3 switch, typed object, XML),
+// nesting deeper than max_depth and more than max_values values in one call come back as an Error value
+// (code "amf0_limit" for the two limits, "amf0" for malformed input). A decoded value takes ~100 bytes
+// of memory per wire byte at worst (a strict array of nulls), so max_values is what bounds the memory
+// of a decode, whatever the input's size.
 #pragma once
 
 #include <cstddef>
@@ -55,13 +58,19 @@ struct Amf0Property {
 };
 
 inline constexpr int kAmf0DefaultMaxDepth = 32;
+// Values (each item, property value and the top-level ones) one decode call may produce. A publisher's
+// connect command has ~10, onMetaData ~30.
+inline constexpr size_t kAmf0DefaultMaxValues = 4096;
 
 // Decodes one value starting at `offset`; on success advances `offset` past it.
 core::Result<Amf0Value> amf0_decode(std::span<const uint8_t> data, size_t& offset,
-                                    int max_depth = kAmf0DefaultMaxDepth);
+                                    int max_depth = kAmf0DefaultMaxDepth,
+                                    size_t max_values = kAmf0DefaultMaxValues);
 // Decodes values until the input ends (a command: name, transaction id, command object, arguments...).
+// max_values counts across all of them.
 core::Result<std::vector<Amf0Value>> amf0_decode_all(std::span<const uint8_t> data,
-                                                     int max_depth = kAmf0DefaultMaxDepth);
+                                                     int max_depth = kAmf0DefaultMaxDepth,
+                                                     size_t max_values = kAmf0DefaultMaxValues);
 
 // Appends the encoding of `value`. Strings longer than 65535 bytes become long strings.
 void amf0_encode(const Amf0Value& value, std::vector<uint8_t>& out);

@@ -31,11 +31,25 @@ uint32_t chunk_stream_id(const std::vector<uint8_t>& h) {
   return bits;
 }
 
+bool is_amf_message(uint8_t type) {
+  return type == kDataAmf3 || type == kCommandAmf3 || type == kDataAmf0 || type == kCommandAmf0;
+}
+
 }  // namespace
 
-core::Result<void> ChunkReader::fail(std::string message) {
+ChunkLimits ChunkLimits::before_publish(uint32_t max_command_size) {
+  ChunkLimits l;
+  l.max_message_size = max_command_size;
+  l.max_command_size = max_command_size;
+  l.max_chunk_size = 64 * 1024;
+  l.max_chunk_streams = 8;
+  l.max_pending_bytes = 2 * size_t{max_command_size};
+  return l;
+}
+
+core::Result<void> ChunkReader::fail(std::string message, std::string code) {
   failed_ = true;
-  return core::Error{"rtmp_chunk", std::move(message), {}};
+  return core::Error{std::move(code), std::move(message), {}};
 }
 
 size_t ChunkReader::header_bytes_needed() const {
@@ -76,7 +90,8 @@ core::Result<void> ChunkReader::feed(std::span<const uint8_t> data, std::vector<
     ChunkStream& cs = streams_[current_csid_];
     size_t take = std::min<size_t>(chunk_left_, data.size() - pos);
     if (pending_bytes_ + take > limits_.max_pending_bytes) {
-      return fail("partial messages exceed " + std::to_string(limits_.max_pending_bytes) + " bytes");
+      return fail("partial messages exceed " + std::to_string(limits_.max_pending_bytes) + " bytes",
+                  "pending_bytes");
     }
     cs.payload.insert(cs.payload.end(), data.begin() + static_cast<std::ptrdiff_t>(pos),
                       data.begin() + static_cast<std::ptrdiff_t>(pos + take));
@@ -101,7 +116,7 @@ core::Result<void> ChunkReader::on_header() {
   auto it = streams_.find(csid);
   if (it == streams_.end()) {
     if (streams_.size() >= limits_.max_chunk_streams) {
-      return fail("more than " + std::to_string(limits_.max_chunk_streams) + " chunk streams");
+      return fail("more than " + std::to_string(limits_.max_chunk_streams) + " chunk streams", "chunk_streams");
     }
     if (fmt >= 2) {
       return fail("fmt " + std::to_string(fmt) + " chunk opens chunk stream " + std::to_string(csid));
@@ -144,15 +159,22 @@ core::Result<void> ChunkReader::on_header() {
     if (cs.extended) cs.delta = be32(ext);
     cs.timestamp += cs.delta;
   }
+  if (is_amf_message(cs.type) && cs.length > limits_.max_command_size) {
+    return fail("command message of " + std::to_string(cs.length) + " bytes exceeds the limit of " +
+                    std::to_string(limits_.max_command_size),
+                "command_bytes");
+  }
   if (cs.length > limits_.max_message_size) {
     return fail("declared message of " + std::to_string(cs.length) + " bytes exceeds the limit of " +
-                std::to_string(limits_.max_message_size));
+                    std::to_string(limits_.max_message_size),
+                "message_bytes");
   }
   cs.in_progress = true;
   cs.payload.clear();
   // Room for the whole message up front (appending chunk by chunk moved a video frame several times),
-  // capped so that declared-but-unsent messages cost little: ≤ 64 chunk streams × 256 KiB.
-  cs.payload.reserve(std::min<uint32_t>(cs.length, kReserveCap));
+  // capped so that declared-but-unsent messages cost little: ≤ 64 chunk streams × 256 KiB, and never more
+  // than the pending budget allows.
+  cs.payload.reserve(std::min<size_t>({cs.length, kReserveCap, limits_.max_pending_bytes}));
   chunk_left_ = std::min(chunk_size_, cs.length);
   in_payload_ = chunk_left_ > 0;
   return {};
@@ -173,8 +195,11 @@ core::Result<void> ChunkReader::on_message_complete(ChunkStream& cs, uint32_t cs
   if (m.type == kSetChunkSize) {
     if (m.payload.size() < 4) return fail("short Set Chunk Size message");
     uint32_t size = be32(m.payload.data());
-    if (size == 0 || (size & 0x80000000u) != 0 || size > limits_.max_chunk_size) {
-      return fail("refused chunk size " + std::to_string(size));
+    if (size == 0 || (size & 0x80000000u) != 0) return fail("refused chunk size " + std::to_string(size));
+    if (size > limits_.max_chunk_size) {
+      return fail("chunk size " + std::to_string(size) + " exceeds the limit of " +
+                      std::to_string(limits_.max_chunk_size),
+                  "chunk_size");
     }
     chunk_size_ = size;
   } else if (m.type == kAbort) {

@@ -3,10 +3,14 @@
 //
 // It applies the two protocol control messages that change how chunks are read, as soon as they complete:
 // Set Chunk Size (type 1) and Abort (type 2). Both are still handed out with the other messages.
-// Limits (ChunkLimits) make hostile input cheap: a declared message longer than max_message_size is
-// refused as soon as its header is read, before any payload is buffered; at most max_chunk_streams chunk
+// Limits (ChunkLimits) make hostile input cheap: a declared message longer than max_message_size (or a
+// command/data message longer than max_command_size) is refused as soon as its header is read, before any
+// payload is buffered; a Set Chunk Size above max_chunk_size is refused; at most max_chunk_streams chunk
 // streams; at most max_pending_bytes of partial messages held across all chunk streams.
-// Every violation is returned as an Error; after one, the reader stays failed (close the connection).
+// Every violation is returned as an Error whose code names the limit ("message_bytes", "command_bytes",
+// "chunk_size", "chunk_streams", "pending_bytes"; "rtmp_chunk" for malformed input); after one, the
+// reader stays failed (close the connection). set_limits() changes them between reads (RtmpSession starts
+// with ChunkLimits::before_publish and raises them once a publish is accepted).
 //
 // Extended timestamps on fmt 3 chunks: read whenever the chunk stream's last fmt 0–2 header used one
 // (what the spec, librtmp and ffmpeg do).
@@ -49,9 +53,15 @@ struct RtmpMessage {
 
 struct ChunkLimits {
   uint32_t max_message_size = 8 * 1024 * 1024;
+  uint32_t max_command_size = 64 * 1024;  // command and data messages (AMF0/AMF3: types 15, 17, 18, 20)
   uint32_t max_chunk_size = 16 * 1024 * 1024;  // largest Set Chunk Size we accept
   uint32_t max_chunk_streams = 64;
   size_t max_pending_bytes = 16 * 1024 * 1024;  // partial messages across all chunk streams
+
+  // Before a publish is accepted, a client has no business sending more than commands: every message at
+  // most max_command_size, chunks of at most 64 KiB (SRS's limit at all times), a few chunk streams and
+  // two commands' worth of partial messages. A connection then costs at most ~100 KiB before its key.
+  static ChunkLimits before_publish(uint32_t max_command_size);
 };
 
 class ChunkReader {
@@ -61,6 +71,7 @@ class ChunkReader {
   // Reads all of `data`, appending every completed message to `out`.
   core::Result<void> feed(std::span<const uint8_t> data, std::vector<RtmpMessage>& out);
 
+  void set_limits(const ChunkLimits& limits) { limits_ = limits; }
   uint32_t chunk_size() const { return chunk_size_; }
   size_t chunk_stream_count() const { return streams_.size(); }
   bool failed() const { return failed_; }
@@ -81,7 +92,7 @@ class ChunkReader {
   size_t header_bytes_needed() const;
   core::Result<void> on_header();
   core::Result<void> on_message_complete(ChunkStream& cs, uint32_t csid, std::vector<RtmpMessage>& out);
-  core::Result<void> fail(std::string message);
+  core::Result<void> fail(std::string message, std::string code = "rtmp_chunk");
 
   ChunkLimits limits_;
   uint32_t chunk_size_ = 128;

@@ -551,9 +551,18 @@ bool FlvMediaSource::set_audio_config(std::span<const uint8_t> asc) {
 
 void FlvMediaSource::deliver(pipelines::AccessUnit unit) {
   if (prepared_) return listener_.on_access_unit(unit);
-  if (held_.size() >= kMaxHeldUnits) held_.pop_front();  // overflow policy: keep the newest
+  if (held_.size() >= kMaxHeldUnits) {  // overflow policy: keep the newest
+    held_bytes_ -= held_.front().data.size();
+    held_.pop_front();
+  }
+  if (held_bytes_ + unit.data.size() > max_held_bytes_) {  // a publisher that only floods: close it
+    held_bytes_exceeded_ = true;
+    return fail("more than " + std::to_string(max_held_bytes_) +
+                " bytes of media held before both tracks were configured (ingest.max_held_media_bytes)");
+  }
   if (first_held_dts_us_ < 0) first_held_dts_us_ = unit.dts_us;
   const int64_t spread = unit.dts_us - first_held_dts_us_;
+  held_bytes_ += unit.data.size();
   held_.push_back(std::move(unit));
   // A stream that never shows its second track: kPrepareWindowUs of media is enough.
   if (spread > kPrepareWindowUs) prepare();
@@ -566,12 +575,14 @@ void FlvMediaSource::prepare() {
   listener_.on_prepared(facts_);
   for (const auto& u : held_) listener_.on_access_unit(u);
   held_.clear();
+  held_bytes_ = 0;
 }
 
 void FlvMediaSource::fail(const std::string& reason) {
   if (failed_) return;
   failed_ = true;
   held_.clear();
+  held_bytes_ = 0;
   listener_.on_failed(reason);
 }
 

@@ -76,14 +76,19 @@ class FlvMediaSource {
  public:
   static constexpr size_t kMaxHeldUnits = 600;  // as the source pipeline: ~10 s before "prepared"
   static constexpr int64_t kPrepareWindowUs = 3'000'000;
+  static constexpr size_t kDefaultMaxHeldBytes = 16 << 20;
 
-  explicit FlvMediaSource(pipelines::SourceListener& listener) : listener_(listener) {}
+  // max_held_bytes bounds the units held before "prepared" (3 s of media at 40 Mbit/s fit): over it the
+  // source fails ("… held before both tracks were configured …"), and held_bytes_exceeded() says why.
+  explicit FlvMediaSource(pipelines::SourceListener& listener, size_t max_held_bytes = kDefaultMaxHeldBytes)
+      : listener_(listener), max_held_bytes_(max_held_bytes) {}
 
   // One tag in arrival order. False once the source has failed (the listener heard on_failed once).
   bool feed(const FlvTag& tag);
 
   bool failed() const { return failed_; }
   bool prepared() const { return prepared_; }
+  bool held_bytes_exceeded() const { return held_bytes_exceeded_; }
   // Units dropped because they were malformed or came before their track's configuration.
   uint64_t dropped_units() const { return dropped_; }
 
@@ -108,6 +113,9 @@ class FlvMediaSource {
   bool failed_ = false;
   bool session_video_ = false, session_audio_ = false;  // the tracks `prepared` reported
   std::deque<pipelines::AccessUnit> held_;
+  size_t max_held_bytes_;
+  size_t held_bytes_ = 0;
+  bool held_bytes_exceeded_ = false;
   int64_t first_held_dts_us_ = -1;
   uint64_t dropped_ = 0;
 };

@@ -34,6 +34,12 @@ class PublishHandler {
   // Exactly once after every on_publish: the publish ended (rejected, unpublished, connection closed,
   // timed out, server stopped). `reason` is for logs.
   virtual void on_end(SessionId id, const std::string& reason) = 0;
+
+  // A connection refused or closed by one of the server's limits, for metrics (the server logs it):
+  // "connections", "connections_per_address", "evicted", "auth_timeout" (see rtmp_server.h) and the
+  // session's limits ("command_bytes", "message_bytes", "chunk_size", "chunk_streams", "pending_bytes",
+  // "amf0"; see rtmp_session.h).
+  virtual void on_limit(const std::string& limit) {}
 };
 
 }  // namespace sreda::ingest::rtmp

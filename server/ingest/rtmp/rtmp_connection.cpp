@@ -24,6 +24,13 @@ std::string endpoint_text(const asio::ip::tcp::socket& socket) {
   return ep.address().to_string() + ":" + std::to_string(ep.port());
 }
 
+// What a session limit was, for its log line: the config key, or which built-in limit.
+std::string limit_note(const std::string& limit, bool publishing) {
+  if (limit == "command_bytes" || limit == "amf0" || (limit == "message_bytes" && !publishing))
+    return "ingest.max_command_bytes";
+  return std::string(publishing ? "limit " : "limit before publishing ") + limit;
+}
+
 }  // namespace
 
 std::string mask_key(std::string_view key) {
@@ -32,15 +39,14 @@ std::string mask_key(std::string_view key) {
 }
 
 RtmpConnection::RtmpConnection(asio::ip::tcp::socket socket, SessionId id, const RtmpServerOptions& options,
-                               PublishHandler& handler, std::shared_ptr<RtmpServerStats> stats,
-                               OnClosed on_closed)
+                               PublishHandler& handler, std::shared_ptr<RtmpServerStats> stats, Hooks hooks)
     : socket_(std::move(socket)),
       timer_(socket_.get_executor()),
       id_(id),
       options_(options),
       handler_(handler),
       stats_(std::move(stats)),
-      on_closed_(std::move(on_closed)),
+      hooks_(std::move(hooks)),
       log_("rtmp " + endpoint_text(socket_)),
       remote_(endpoint_text(socket_)),
       session_(options.session) {}
@@ -102,6 +108,7 @@ void RtmpConnection::apply(SessionOutput& out) {
       log_ = core::Logger("rtmp " + remote_ + " key=" + mask_key(request->stream_key));
       log_.info("publish requested: app=" + request->app.substr(0, 64));
       publish_open_ = true;
+      publish_requested_ = true;
       auto once = std::make_shared<std::atomic<bool>>(false);
       std::weak_ptr<RtmpConnection> weak = shared_from_this();
       auto executor = socket_.get_executor();
@@ -118,7 +125,10 @@ void RtmpConnection::apply(SessionOutput& out) {
       end_publish(end->reason);
     }
   }
-  if (out.close && !closed_) begin_close(*out.close);
+  if (out.close && !closed_) {
+    if (!out.limit.empty()) return close(*out.close + " (" + limit_note(out.limit, reached_publishing_) + ")", out.limit);
+    begin_close(*out.close);
+  }
 }
 
 void RtmpConnection::deliver(FlvTag tag) {
@@ -149,6 +159,7 @@ void RtmpConnection::on_decision(bool ok, const std::string& reason) {
   if (ok) {
     session_.accept(out);
     reached_publishing_ = true;
+    if (hooks_.on_publishing) hooks_.on_publishing(id_);
     log_.info("publish accepted");
   } else {
     session_.reject(reason, out);
@@ -186,9 +197,11 @@ void RtmpConnection::on_timer() {
   if (closing_) {
     if (now - closing_since_ > kFlushGrace) return close(*closing_);
   } else if (!session_.handshake_done() && now - started_ > options_.handshake_timeout) {
-    return close("handshake timeout");
+    return close("handshake timeout", "auth_timeout");
   } else if (!reached_publishing_ && now - started_ > options_.publish_timeout) {
-    return close("no publish within " + std::to_string(options_.publish_timeout.count()) + " ms");
+    return close("no publish within " + std::to_string(options_.publish_timeout.count()) +
+                     " ms (ingest.auth_timeout_s)",
+                 "auth_timeout");
   } else if (now - last_read_ > options_.idle_timeout) {
     return close("idle timeout");
   }
@@ -227,9 +240,10 @@ void RtmpConnection::end_publish(const std::string& reason) {
   handler_.on_end(id_, reason);
 }
 
-void RtmpConnection::close(const std::string& reason) {
+void RtmpConnection::close(const std::string& reason, const std::string& limit) {
   if (closed_) return;
   closed_ = true;
+  if (!limit.empty()) handler_.on_limit(limit);
   end_publish(reason);
   boost::system::error_code ignored;
   timer_.cancel();
@@ -240,8 +254,18 @@ void RtmpConnection::close(const std::string& reason) {
     stats += session_.used_digest_handshake() ? " handshake=digest" : " handshake=plain";
   if (session_.dropped_media_messages() > 0)
     stats += " dropped_before_accept=" + std::to_string(session_.dropped_media_messages());
-  log_.info("closed: " + reason + " (" + stats + ")");
-  if (on_closed_) on_closed_(id_);
+  std::string line = "closed: " + reason + " (" + stats + ")";
+  uint64_t held_back = 0;
+  if (publish_requested_ || (!limit.empty() && limit != "auth_timeout")) {
+    log_.info(line);
+  } else if (stats_->keyless_closes.allow(held_back)) {  // never asked to publish: a scan or a flood
+    log_.info(line + (held_back ? "; and " + std::to_string(held_back) +
+                                      " more connections that never asked to publish since the last such line"
+                                : ""));
+  } else {
+    log_.debug(line);
+  }
+  if (hooks_.on_closed) hooks_.on_closed(id_);
 }
 
 }  // namespace sreda::ingest::rtmp

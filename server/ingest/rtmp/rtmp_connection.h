@@ -25,10 +25,13 @@ std::string mask_key(std::string_view key);
 
 class RtmpConnection : public std::enable_shared_from_this<RtmpConnection> {
  public:
-  using OnClosed = std::function<void(SessionId)>;
+  struct Hooks {  // called on the connection's strand
+    std::function<void(SessionId)> on_closed;
+    std::function<void(SessionId)> on_publishing;  // the publish was accepted
+  };
 
   RtmpConnection(boost::asio::ip::tcp::socket socket, SessionId id, const RtmpServerOptions& options,
-                 PublishHandler& handler, std::shared_ptr<RtmpServerStats> stats, OnClosed on_closed);
+                 PublishHandler& handler, std::shared_ptr<RtmpServerStats> stats, Hooks hooks);
 
   void start();                   // once, right after construction
   void stop(std::string reason);  // any thread
@@ -47,7 +50,7 @@ class RtmpConnection : public std::enable_shared_from_this<RtmpConnection> {
   void on_timer();
   void coalesce_reads();
   void begin_close(std::string reason);  // flush what is queued, then close
-  void close(const std::string& reason);
+  void close(const std::string& reason, const std::string& limit = {});
   void end_publish(const std::string& reason);
 
   boost::asio::ip::tcp::socket socket_;
@@ -56,7 +59,7 @@ class RtmpConnection : public std::enable_shared_from_this<RtmpConnection> {
   RtmpServerOptions options_;
   PublishHandler& handler_;
   std::shared_ptr<RtmpServerStats> stats_;
-  OnClosed on_closed_;
+  Hooks hooks_;
   core::Logger log_;
   std::string remote_;
   RtmpSession session_;
@@ -69,6 +72,7 @@ class RtmpConnection : public std::enable_shared_from_this<RtmpConnection> {
   Clock::time_point closing_since_;
   bool closed_ = false;
   bool publish_open_ = false;        // on_publish called, on_end not yet
+  bool publish_requested_ = false;   // asked to publish once (its key was checked)
   bool reached_publishing_ = false;  // accepted once: the publish timeout no longer applies
   bool dropping_ = false;            // consumer full: dropping until the next keyframe
   Clock::time_point started_;

@@ -5,6 +5,7 @@
 #include <boost/asio/strand.hpp>
 #include <map>
 #include <mutex>
+#include <unordered_map>
 
 #include "server/core/log.h"
 #include "server/ingest/rtmp/rtmp_connection.h"
@@ -31,34 +32,101 @@ struct RtmpServer::Core : std::enable_shared_from_this<RtmpServer::Core> {
       if (ec == asio::error::operation_aborted) return;
       log.warn("accept failed: " + ec.message());
     } else {
-      std::unique_lock lock(mutex);
-      if (connections.size() >= options.max_connections) {
-        lock.unlock();
-        ++stats->refused_max_connections;
-        boost::system::error_code ignored;
-        log.warn("refused a connection: " + std::to_string(options.max_connections) + " connections already");
-        socket.close(ignored);
-      } else {
-        SessionId id = next_id++;
-        std::weak_ptr<Core> weak = shared_from_this();
-        auto connection = std::make_shared<RtmpConnection>(std::move(socket), id, options, handler, stats,
-                                                           [weak](SessionId closed) {
-                                                             if (auto core = weak.lock())
-                                                               core->forget(closed);
-                                                           });
-        connections.emplace(id, connection);
-        lock.unlock();
-        ++stats->accepted;
-        connection->start();
-      }
+      admit(std::move(socket));
     }
     accept_next();
   }
 
+  // Per-address and total caps; when full, the oldest connection that is not publishing makes room.
+  void admit(tcp::socket socket) {
+    boost::system::error_code ec;
+    auto endpoint = socket.remote_endpoint(ec);
+    if (ec) return;  // gone already
+    const std::string address = endpoint.address().to_string();
+    std::shared_ptr<RtmpConnection> victim;
+    std::unique_lock lock(mutex);
+    if (per_address[address] >= options.max_connections_per_address) {
+      lock.unlock();
+      ++stats->refused_per_address;
+      return refuse(std::move(socket), "connections_per_address",
+                    address + " has " + std::to_string(options.max_connections_per_address) +
+                        " connections already (ingest.max_connections_per_address)");
+    }
+    if (connections.size() >= options.max_connections) {
+      auto oldest = connections.end();
+      for (auto it = connections.begin(); it != connections.end(); ++it) {  // ids grow with time
+        if (!it->second.publishing) {
+          oldest = it;
+          break;
+        }
+      }
+      if (oldest == connections.end()) {
+        lock.unlock();
+        ++stats->refused_max_connections;
+        return refuse(std::move(socket), "connections",
+                      std::to_string(options.max_connections) + " publishers already (ingest.max_publishers)");
+      }
+      victim = oldest->second.connection.lock();
+      forget_locked(oldest->first);  // its slot is the new connection's from now on
+    }
+    SessionId id = next_id++;
+    std::weak_ptr<Core> weak = shared_from_this();
+    RtmpConnection::Hooks hooks;
+    hooks.on_closed = [weak](SessionId closed) {
+      if (auto core = weak.lock()) core->forget(closed);
+    };
+    hooks.on_publishing = [weak](SessionId publishing) {
+      if (auto core = weak.lock()) core->mark_publishing(publishing);
+    };
+    auto connection = std::make_shared<RtmpConnection>(std::move(socket), id, options, handler, stats, std::move(hooks));
+    connections.emplace(id, Entry{connection, address, false});
+    ++per_address[address];
+    lock.unlock();
+    ++stats->accepted;
+    if (victim) {
+      ++stats->evicted;
+      handler.on_limit("evicted");
+      victim->stop("evicted: " + std::to_string(options.max_connections) +
+                   " connections and this one had not started publishing (ingest.max_publishers)");
+    }
+    connection->start();
+  }
+
+  void refuse(tcp::socket socket, const std::string& limit, const std::string& why) {
+    boost::system::error_code ignored;
+    socket.close(ignored);
+    handler.on_limit(limit);
+    auto& throttle = throttles.try_emplace(limit, std::chrono::seconds(10)).first->second;
+    uint64_t held_back = 0;
+    if (throttle.allow(held_back)) {
+      log.warn("refused a connection: " + why +
+               (held_back ? " (and " + std::to_string(held_back) + " more since the last such line)" : ""));
+    }
+  }
+
+  void mark_publishing(SessionId id) {
+    std::lock_guard lock(mutex);
+    if (auto it = connections.find(id); it != connections.end()) it->second.publishing = true;
+  }
+
   void forget(SessionId id) {
     std::lock_guard lock(mutex);
-    connections.erase(id);
+    forget_locked(id);
   }
+
+  void forget_locked(SessionId id) {
+    auto it = connections.find(id);
+    if (it == connections.end()) return;
+    auto count = per_address.find(it->second.address);
+    if (count != per_address.end() && --count->second == 0) per_address.erase(count);
+    connections.erase(it);
+  }
+
+  struct Entry {
+    std::weak_ptr<RtmpConnection> connection;
+    std::string address;
+    bool publishing = false;  // accepted as a publisher once: never evicted
+  };
 
   asio::io_context& io;
   RtmpServerOptions options;
@@ -69,9 +137,13 @@ struct RtmpServer::Core : std::enable_shared_from_this<RtmpServer::Core> {
   std::atomic<uint16_t> port{0};
   std::atomic<bool> started{false};
   std::atomic<bool> stopped{false};
-  mutable std::mutex mutex;  // guards connections and next_id (acceptor strand vs. stop()/disconnect())
-  std::map<SessionId, std::weak_ptr<RtmpConnection>> connections;
+  // Guards connections, per_address and next_id (acceptor strand vs. connections' strands, stop(),
+  // disconnect()).
+  mutable std::mutex mutex;
+  std::map<SessionId, Entry> connections;
+  std::unordered_map<std::string, size_t> per_address;
   SessionId next_id = 1;
+  std::map<std::string, core::LogThrottle> throttles;  // acceptor strand only
 };
 
 RtmpServer::RtmpServer(asio::io_context& io, RtmpServerOptions options, PublishHandler& handler)
@@ -123,8 +195,8 @@ void RtmpServer::stop() {
     std::vector<std::shared_ptr<RtmpConnection>> live;
     {
       std::lock_guard lock(core->mutex);
-      for (auto& [id, weak] : core->connections) {
-        if (auto c = weak.lock()) live.push_back(std::move(c));
+      for (auto& [id, entry] : core->connections) {
+        if (auto c = entry.connection.lock()) live.push_back(std::move(c));
       }
     }
     for (auto& c : live) c->stop("server stopping");
@@ -137,7 +209,7 @@ void RtmpServer::disconnect(SessionId id, std::string reason) {
   {
     std::lock_guard lock(core_->mutex);
     auto it = core_->connections.find(id);
-    if (it != core_->connections.end()) connection = it->second.lock();
+    if (it != core_->connections.end()) connection = it->second.connection.lock();
   }
   if (connection) connection->stop(std::move(reason));
 }

@@ -12,7 +12,14 @@
 //  - outgoing bytes (control replies only) are bounded by max_outgoing_bytes: over it, the connection is
 //    dropped ("outgoing queue overflow": a peer that does not read).
 //  - handshake_timeout (handshake done), publish_timeout (from accept to Publish.Start, includes the
-//    handler's decision), idle_timeout (no bytes read); max_connections (more are closed at accept).
+//    handler's decision), idle_timeout (no bytes read).
+//  - max_connections_per_address: more from one address are closed at accept ("connections_per_address").
+//  - max_connections in total: when full, the oldest connection that has not started publishing is closed
+//    to make room ("evicted"), so connections without a key can never keep a studio out; when every
+//    connection publishes, the new one is closed ("connections").
+//  - before a publish is accepted, a connection holds at most ~100 KiB (SessionOptions, rtmp_session.h).
+//  Each limit that triggers calls PublishHandler::on_limit and writes one log line (refusals at accept:
+//  at most one line per 10 s and limit, counting the ones held back).
 #pragma once
 
 #include <atomic>
@@ -22,6 +29,7 @@
 #include <memory>
 #include <string>
 
+#include "server/core/log.h"
 #include "server/core/result.h"
 #include "server/ingest/rtmp/publish_handler.h"
 #include "server/ingest/rtmp/rtmp_session.h"
@@ -32,8 +40,9 @@ struct RtmpServerOptions {
   std::string address = "0.0.0.0";
   uint16_t port = 1935;  // 0: pick a free port, see RtmpServer::port()
   size_t max_connections = 64;
-  std::chrono::milliseconds handshake_timeout{10000};
-  std::chrono::milliseconds publish_timeout{20000};
+  size_t max_connections_per_address = 8;
+  std::chrono::milliseconds handshake_timeout{5000};
+  std::chrono::milliseconds publish_timeout{10000};
   std::chrono::milliseconds idle_timeout{30000};
   size_t max_outgoing_bytes = 1024 * 1024;
   SessionOptions session;
@@ -43,6 +52,11 @@ struct RtmpServerOptions {
 struct RtmpServerStats {
   std::atomic<uint64_t> accepted{0};
   std::atomic<uint64_t> refused_max_connections{0};
+  std::atomic<uint64_t> refused_per_address{0};
+  std::atomic<uint64_t> evicted{0};
+  // Not a counter: the "closed" lines of connections that never asked to publish (a scan, a flood of silent
+  // connections being evicted) are written at most once per 10 s at info, counting the others (debug).
+  core::LogThrottle keyless_closes{std::chrono::seconds(10)};
   std::atomic<uint64_t> bytes_in{0};
   std::atomic<uint64_t> tags_out{0};
   std::atomic<uint64_t> tags_dropped{0};

@@ -63,7 +63,8 @@ uint32_t RtmpSession::Track::next(uint32_t raw) {
   return static_cast<uint32_t>(last);
 }
 
-RtmpSession::RtmpSession(SessionOptions options) : options_(options), reader_(options.chunk) {}
+RtmpSession::RtmpSession(SessionOptions options)
+    : options_(options), reader_(ChunkLimits::before_publish(options.chunk.max_command_size)) {}
 
 void RtmpSession::feed(std::span<const uint8_t> data, SessionOutput& out) {
   if (state_ == State::closed) return;
@@ -83,7 +84,11 @@ void RtmpSession::feed(std::span<const uint8_t> data, SessionOutput& out) {
     on_message(m, out);
   }
   messages_.clear();
-  if (!r && state_ != State::closed) return close("protocol error: " + r.error().message, out);
+  if (!r && state_ != State::closed) {
+    const bool limit = r.error().code != "rtmp_chunk";
+    return close((limit ? "refused: " : "protocol error: ") + r.error().message, out,
+                 limit ? r.error().code : std::string());
+  }
   if (state_ != State::closed && peer_window_ > 0 && bytes_received_ - last_ack_ >= peer_window_) {
     last_ack_ = bytes_received_;
     send_control(kAcknowledgement, static_cast<uint32_t>(bytes_received_), out);
@@ -134,7 +139,10 @@ void RtmpSession::on_user_control(const RtmpMessage& m, SessionOutput& out) {
 
 void RtmpSession::on_command(const RtmpMessage& m, std::span<const uint8_t> body, SessionOutput& out) {
   auto values = amf0_decode_all(body);
-  if (!values) return close("malformed command: " + values.error().message, out);
+  if (!values) {
+    if (values.error().code == "amf0_limit") return close("refused: command " + values.error().message, out, "amf0");
+    return close("malformed command: " + values.error().message, out);
+  }
   auto& v = *values;
   if (v.empty() || !v[0].is_string()) return close("command without a name", out);
   const std::string& name = v[0].string;
@@ -212,6 +220,7 @@ void RtmpSession::on_publish(const RtmpMessage& m, const std::vector<Amf0Value>&
 void RtmpSession::accept(SessionOutput& out) {
   if (state_ != State::publish_pending) return;
   state_ = State::publishing;
+  reader_.set_limits(options_.chunk);
   send_user_control(kStreamBegin, publish_stream_id_, out);
   send_status("status", "NetStream.Publish.Start", "Start publishing", out);
 }
@@ -227,9 +236,12 @@ void RtmpSession::end_publish(std::string reason, SessionOutput& out) {
   out.events.emplace_back(Unpublished{std::move(reason)});
 }
 
-void RtmpSession::close(std::string reason, SessionOutput& out) {
+void RtmpSession::close(std::string reason, SessionOutput& out, std::string limit) {
   state_ = State::closed;
-  if (!out.close) out.close = std::move(reason);
+  if (!out.close) {
+    out.close = std::move(reason);
+    out.limit = std::move(limit);
+  }
 }
 
 void RtmpSession::on_media(RtmpMessage& m, SessionOutput& out) {

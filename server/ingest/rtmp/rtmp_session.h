@@ -6,6 +6,8 @@
 // Media (audio 8, video 9, data 18 @setDataFrame/onMetaData) becomes FlvTag events only while publishing;
 // before accept() it is dropped and counted. FCUnpublish/deleteStream/closeStream emit Unpublished.
 // Protocol errors set SessionOutput::close: send what is in `send`, then close the connection.
+// Memory before the key is checked is bounded (ChunkLimits::before_publish; AMF0 decodes bounded in values
+// and depth); a limit that closes the session names itself in SessionOutput::limit.
 #pragma once
 
 #include <cstdint>
@@ -43,9 +45,11 @@ struct SessionOutput {
   std::vector<uint8_t> send;
   std::vector<SessionEvent> events;
   std::optional<std::string> close;  // set: flush `send`, then close the connection, for this reason
+  std::string limit;  // with close, when a limit closed it: "command_bytes", "chunk_size", "amf0", …
 };
 
 struct SessionOptions {
+  // Once a publish is accepted. Before, ChunkLimits::before_publish(chunk.max_command_size) applies.
   ChunkLimits chunk;
   uint32_t out_chunk_size = 4096;
   uint32_t window_ack_size = 2500000;  // what we ask the client to acknowledge
@@ -88,7 +92,7 @@ class RtmpSession {
   void on_data(const RtmpMessage& m, std::span<const uint8_t> body, SessionOutput& out);
   void on_user_control(const RtmpMessage& m, SessionOutput& out);
   void end_publish(std::string reason, SessionOutput& out);
-  void close(std::string reason, SessionOutput& out);
+  void close(std::string reason, SessionOutput& out, std::string limit = {});
 
   void send(uint32_t csid, uint8_t type, uint32_t stream_id, std::span<const uint8_t> payload,
             SessionOutput& out);

@@ -18,6 +18,7 @@ struct SrtStudio {
   int64_t studio_id = 0;
   std::string studio_name;
   std::string passphrase;  // empty: no encryption; else 10..79 characters (libsrt's limits)
+  uint64_t key_generation = 0;  // the handler's own tag for the key that matched; passed back as is
 };
 
 class SrtHandler {

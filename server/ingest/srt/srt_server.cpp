@@ -44,6 +44,18 @@ constexpr size_t deliver_threshold = 64 * 1024;
 constexpr size_t ts_packet = 188;
 constexpr size_t max_queued_refusals = 256;
 
+// The caller's address without its port ("192.0.2.7", "2001:db8::1"): what per-address limits count.
+std::string host_text(const sockaddr* sa) {
+  char buf[INET6_ADDRSTRLEN] = {};
+  if (sa != nullptr && sa->sa_family == AF_INET)
+    inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(sa)->sin_addr, buf, sizeof buf);
+  else if (sa != nullptr && sa->sa_family == AF_INET6)
+    inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(sa)->sin6_addr, buf, sizeof buf);
+  else
+    return "?";
+  return buf;
+}
+
 std::string address_text(const sockaddr* sa) {
   char buf[INET6_ADDRSTRLEN] = {};
   if (sa == nullptr) return "?";
@@ -84,12 +96,14 @@ struct SrtServer::Core {
   struct Pending {
     SrtStudio studio;
     std::string remote;
+    std::string host;  // remote without the port
     int64_t since_ms = 0;
   };
   struct Session {
     uint64_t id = 0;
     SrtSocket socket;
     SrtStudio studio;
+    std::string host;
     core::Logger log{""};
     int64_t started_ms = 0;
     int64_t last_data_ms = 0;
@@ -131,11 +145,13 @@ struct SrtServer::Core {
   std::atomic<bool> stopping{false};
   int64_t last_activity_ms = 0;  // loop thread only
 
-  std::mutex callback_mutex;  // held across each listen callback; guards `accepting`
+  std::mutex callback_mutex;  // held across each listen callback; guards `accepting`, `throttles`
   bool accepting = false;
+  std::map<std::string, core::LogThrottle> throttles;  // refusal reason → its log throttle
 
-  std::mutex mutex;  // guards pending, refusals (callback thread ↔ loop thread)
+  std::mutex mutex;  // guards pending, per_host, refusals (callback thread ↔ loop thread)
   std::map<SRTSOCKET, Pending> pending;
+  std::map<std::string, int> per_host;  // pending handshakes and sessions per caller address
   std::vector<std::pair<std::string, std::string>> refusals;  // (remote, reason)
   std::atomic<int> session_count{0};
 
@@ -149,6 +165,7 @@ struct SrtServer::Core {
                              const char* streamid);
   int on_listen(SRTSOCKET ns, int hsversion, const sockaddr* peer, const char* streamid);
   void queue_refusal(const std::string& remote, const std::string& reason);
+  void release_host(const std::string& host);
   void run();
   void turn(std::vector<SRT_EPOLL_EVENT>& events);
   bool quiet(int64_t now);
@@ -281,10 +298,21 @@ int SrtServer::Core::on_listen(SRTSOCKET ns, int hsversion, const sockaddr* peer
   } wake_after{this};
   std::lock_guard gate(callback_mutex);
   std::string remote = address_text(peer);
+  std::string host = host_text(peer);
   core::Logger l("srt " + remote);
   auto refuse = [&](int code, const std::string& reason, const std::string& detail) {
     srt_setrejectreason(ns, code);
     l.warn("refused: " + reason + (detail.empty() ? "" : " (" + detail + ")"));
+    queue_refusal(remote, reason);
+    return -1;
+  };
+  auto refuse_flood = [&](const std::string& reason, const std::string& detail) {  // one line per 10 s
+    srt_setrejectreason(ns, SRT_REJX_OVERLOAD);
+    uint64_t held_back = 0;
+    if (throttles.try_emplace(reason, std::chrono::seconds(10)).first->second.allow(held_back)) {
+      l.warn("refused: " + reason + " (" + detail + ")" +
+             (held_back ? " and " + std::to_string(held_back) + " more since the last such line" : ""));
+    }
     queue_refusal(remote, reason);
     return -1;
   };
@@ -299,13 +327,24 @@ int SrtServer::Core::on_listen(SRTSOCKET ns, int hsversion, const sockaddr* peer
   if (parsed->mode != StreamMode::publish) {
     return refuse(SRT_REJX_BAD_MODE, "bad_mode", "this port takes publishers only (m=publish)");
   }
-  size_t busy = 0;
+  size_t busy = 0, waiting = 0;
+  int from_host = 0;
   {
     std::lock_guard lock(mutex);
-    busy = pending.size() + static_cast<size_t>(session_count.load());
+    waiting = pending.size();
+    busy = waiting + static_cast<size_t>(session_count.load());
+    if (auto it = per_host.find(host); it != per_host.end()) from_host = it->second;
+  }
+  if (from_host >= options.max_connections_per_address) {
+    return refuse_flood("connections_per_address", host + " has " + std::to_string(from_host) +
+                                                       " connections (ingest.max_connections_per_address)");
   }
   if (busy >= static_cast<size_t>(std::max(0, options.max_connections))) {
-    return refuse(SRT_REJX_OVERLOAD, "max_connections", std::to_string(busy) + " connections");
+    return refuse_flood("max_connections", std::to_string(busy) + " connections (ingest.max_publishers)");
+  }
+  if (waiting >= static_cast<size_t>(std::max(0, options.max_pending_handshakes))) {
+    return refuse_flood("pending_handshakes", std::to_string(waiting) +
+                                                  " handshakes in progress (ingest.srt_max_pending_handshakes)");
   }
   std::optional<SrtStudio> studio;
   try {
@@ -323,8 +362,14 @@ int SrtServer::Core::on_listen(SRTSOCKET ns, int hsversion, const sockaddr* peer
   l.debug("handshake for studio=" + std::to_string(studio->studio_id) + " key " + mask_key(parsed->key) +
           (studio->passphrase.empty() ? "" : " (encrypted)"));
   std::lock_guard lock(mutex);
-  pending[ns] = Pending{std::move(*studio), remote, core::steady_ms()};
+  pending[ns] = Pending{std::move(*studio), remote, host, core::steady_ms()};
+  ++per_host[host];
   return 0;
+}
+
+void SrtServer::Core::release_host(const std::string& host) {
+  std::lock_guard lock(mutex);
+  if (auto it = per_host.find(host); it != per_host.end() && --it->second <= 0) per_host.erase(it);
 }
 
 void SrtServer::Core::queue_refusal(const std::string& remote, const std::string& reason) {
@@ -451,7 +496,7 @@ void SrtServer::Core::accept_one() {
     std::lock_guard lock(mutex);
     if (auto it = pending.find(raw); it != pending.end()) {
       p = std::move(it->second);
-      pending.erase(it);
+      pending.erase(it);  // its per_host count passes to the session (released by close_session)
     }
   }
   if (!p) {  // not seen by our callback (should not happen): no session, the socket closes here
@@ -463,12 +508,14 @@ void SrtServer::Core::accept_one() {
   if (!set_int(raw, SRTO_RCVSYN, 0) || srt_epoll_add_usock(epoll, raw, &events) != 0) {
     log.error("[" + remote + "] refused: internal_error (" + srt_error_text() + ")");
     queue_refusal(remote, "internal_error");
+    release_host(p->host);
     return;
   }
   auto s = std::make_unique<Session>();
   s->id = shared.next_session_id++;
   s->socket = std::move(sock);
   s->studio = std::move(p->studio);
+  s->host = p->host;
   s->log = core::Logger("srt " + remote + " studio=" + std::to_string(s->studio.studio_id));
   s->started_ms = s->last_data_ms = core::steady_ms();
   Session& session = *s;
@@ -547,6 +594,7 @@ void SrtServer::Core::close_session(SRTSOCKET sock, const std::string& reason) {
   }
   s->queued.clear();
   s->socket.reset();
+  release_host(s->host);
   session_count.store(static_cast<int>(sessions.size()));
   stats.sessions.store(sessions.size());
   double seconds = static_cast<double>(core::steady_ms() - s->started_ms) / 1000.0;
@@ -579,6 +627,7 @@ void SrtServer::Core::expire_pending(bool all) {
     std::lock_guard lock(mutex);
     for (auto it = pending.begin(); it != pending.end();) {
       if (all || now - it->second.since_ms > handshake_expiry_ms) {
+        if (auto h = per_host.find(it->second.host); h != per_host.end() && --h->second <= 0) per_host.erase(h);
         expired.push_back(std::move(it->second));
         it = pending.erase(it);
       } else {

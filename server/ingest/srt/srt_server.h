@@ -13,7 +13,12 @@
 //
 // Limits and overflow policy (STYLE.md 8):
 //  - max_connections: sessions plus handshakes in progress; more are refused in the listen callback
-//    ("max_connections", SRT_REJX_OVERLOAD).
+//    ("max_connections", SRT_REJX_OVERLOAD). Keys are checked in the callback too, so a caller without
+//    a key never holds a slot.
+//  - max_connections_per_address: the same, counted per caller address ("connections_per_address").
+//  - max_pending_handshakes: callers whose key matched but whose handshake has not completed yet
+//    ("pending_handshakes"; each expires after 5 s).
+//  These three refusals write at most one log line per 10 s each, counting the ones held back.
 //  - per session, bytes the consumer did not take (on_data → false) are queued up to max_queued_bytes;
 //    over that the oldest are dropped, in whole 188-byte packets, down to half the cap (keep latest),
 //    counted in bytes_dropped; tsdemux resynchronises on the next packets.
@@ -40,6 +45,8 @@ struct SrtServerOptions {
   int port = 8890;                 // 0: pick a free port, see SrtServer::port()
   int latency_ms = 200;            // SRTO_RCVLATENCY / SRTO_LATENCY
   int max_connections = 64;
+  int max_connections_per_address = 8;
+  int max_pending_handshakes = 16;
   int idle_timeout_ms = 10000;
   size_t max_queued_bytes = 8 << 20;
   // With no session, no handshake and no refusal to report for this long (and at least 3 s after the
