@@ -1,5 +1,6 @@
 #include "server/core/text.h"
 
+#include <algorithm>
 #include <cstdint>
 
 namespace sreda::core {
@@ -82,6 +83,35 @@ bool has_control_chars(std::string_view s, bool multiline) {
     if (cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp < 0xa0)) return true;
   }
   return false;
+}
+
+std::string escape_for_log(std::string_view s, size_t max_bytes) {
+  static const char* kHex = "0123456789abcdef";
+  const bool cut = s.size() > max_bytes;
+  std::string out;
+  out.reserve(std::min(s.size(), max_bytes) + 8);
+  for (size_t i = 0; i < s.size();) {
+    uint32_t cp;
+    size_t n = decode(s, i, cp);
+    if (cut && i + std::max<size_t>(n, 1) > max_bytes) break;
+    if (n == 0) {
+      auto b = static_cast<unsigned char>(s[i]);
+      out += "\\x";
+      out += kHex[b >> 4];
+      out += kHex[b & 15];
+      ++i;
+      continue;
+    }
+    if (cp == '\n') out += "\\n";
+    else if (cp == '\r') out += "\\r";
+    else if (cp == '\t') out += "\\t";
+    else if (cp < 0x20 || cp == 0x7f) out += std::string("\\x") + kHex[cp >> 4] + kHex[cp & 15];
+    else if (cp >= 0x80 && cp < 0xa0) out += std::string("\\u00") + kHex[cp >> 4] + kHex[cp & 15];
+    else out.append(s.substr(i, n));
+    i += n;
+  }
+  if (cut) out += "\u2026";
+  return out;
 }
 
 std::string trim(std::string_view s) {
