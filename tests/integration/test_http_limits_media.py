@@ -131,7 +131,7 @@ class StoreFairnessTest(LimitsServer):
             conn = http.client.HTTPConnection("127.0.0.1", self.server.port, timeout=30)
             while not stop.is_set():
                 try:
-                    conn.request("GET", "/api/public/events?when=all")
+                    conn.request("GET", "/api/public/events")
                     r = conn.getresponse()
                     r.read()
                     with lock:
