@@ -89,6 +89,14 @@
     banner.dataset.kind = kind || '';
   }
 
+  // A refusal by a server limit (429, 503): say so in plain words, and when we try again (Retry-After).
+  function refusedFor(status, retryAfter) {
+    if (status !== 429 && status !== 503) return 0;
+    const s = Math.min(300, Math.max(1, parseInt(retryAfter, 10) || 5));
+    setBanner(T('watch.busy', { s }), 'busy');
+    return s * 1000;
+  }
+
   function bannerFor(e) {
     switch (e.state) {
       case 'scheduled': return [T('watch.banner.scheduled', { when: timeOf(e.starts_at) }), 'scheduled'];
@@ -200,6 +208,8 @@
         playBtn.hidden = true;
         return;  // nothing will ever appear here
       }
+      const wait = refusedFor(r.status, r.headers.get('retry-after'));
+      if (wait) { schedulePoll(wait); return; }
       if (!r.ok) throw new Error(`HTTP ${r.status}`);
       e = await r.json();
     } catch (err) {
@@ -273,8 +283,13 @@
           hls.recoverMediaError();
         } else {
           // Network (404 before the studio's first segment, a dropped connection, a server restart) or
-          // anything else: start over from the master playlist in a moment, after checking the state.
+          // anything else: start over from the master playlist in a moment, after checking the state. A
+          // refusal by a limit says so and waits as long as the server asked.
+          const code = data.response && data.response.code;
+          const details = data.networkDetails;
+          const wait = refusedFor(code, details && details.getResponseHeader ? details.getResponseHeader('retry-after') : null);
           stopSource();
+          if (wait) { clearTimeout(player.retryTimer); player.retryTimer = setTimeout(() => poll(), wait); return; }
           poll();
           retrySoon();
         }

@@ -1,9 +1,14 @@
 #include "server/app/app.h"
 
+#include <fcntl.h>
 #include <pthread.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 
@@ -19,6 +24,45 @@ namespace {
 core::Logger& log() {
   static core::Logger logger("app");
   return logger;
+}
+
+// The soft descriptor limit raised to the hard one (the usual soft 1,024 is a few hundred viewers), logged.
+void raise_descriptor_limit(int reserve) {
+  rlimit rl{};
+  if (::getrlimit(RLIMIT_NOFILE, &rl) != 0) return;
+  const rlim_t before = rl.rlim_cur;
+  if (rl.rlim_cur < rl.rlim_max) {
+    rl.rlim_cur = rl.rlim_max;
+    if (::setrlimit(RLIMIT_NOFILE, &rl) != 0) rl.rlim_cur = before;
+  }
+  auto text = [](rlim_t v) { return v == RLIM_INFINITY ? std::string("unlimited") : std::to_string(v); };
+  const std::string line = "descriptors: soft limit " + text(before) + " → " + text(rl.rlim_cur) + " (hard " +
+                           text(rl.rlim_max) + "); " + std::to_string(reserve) +
+                           " kept for recordings, the store and studios (server.fd_reserve)";
+  if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < static_cast<rlim_t>(4 * reserve))
+    log().warn(line + " — a low limit: raise the hard limit (LimitNOFILE= in the systemd unit, ulimit -Hn)");
+  else
+    log().info(line);
+}
+
+// Writes the generated admin password to a new file created with mode 0600 (never readable by others,
+// not even for a moment); an existing file is not overwritten.
+core::Result<void> write_secret_file(const std::string& path, const std::string& text) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) return core::Error{"admin_password", "cannot create " + path + ": " + std::strerror(errno), ""};
+  size_t done = 0;
+  while (done < text.size()) {
+    const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      const std::string why = std::strerror(errno);
+      ::close(fd);
+      return core::Error{"admin_password", "cannot write " + path + ": " + why, ""};
+    }
+    done += static_cast<size_t>(n);
+  }
+  ::close(fd);
+  return {};
 }
 }  // namespace
 
@@ -56,16 +100,15 @@ core::Result<void> App::open_store() {
       log().info("created curator 'admin' with the password from SREDA_ADMIN_PASSWORD");
     } else {
       const std::string path = (fs::path(config_.server.data_dir) / "admin-password").string();
-      {
-        std::ofstream out(path, std::ios::trunc);
-        out << password << "\n";
-      }
-      ::chmod(path.c_str(), 0600);
+      std::error_code rm;
+      fs::remove(path, rm);  // a stale file from an earlier data dir: the new account's password replaces it
+      if (auto w = write_secret_file(path, password + "\n"); !w) return w;
       log().info("created curator 'admin'; its password is in " + path);
     }
   }
   for (const auto& studio : schedule::list_studios(*db)) keys_.put(studio.stream_key, {studio.id, studio.name, studio.srt_passphrase});
-  store_ = std::make_unique<store::Store>(std::move(*db), static_cast<size_t>(config_.store.queue_max));
+  store_ = std::make_unique<store::Store>(std::move(*db), static_cast<size_t>(config_.store.queue_max),
+                                         static_cast<size_t>(config_.store.public_queue_max));
   return {};
 }
 
@@ -98,6 +141,9 @@ void App::register_metrics() {
                  [s] { return static_cast<double>(s->jobs_done.load()); });
   metrics_.gauge("sreda_store_jobs_refused_total", "store jobs refused because the queue was full",
                  [s] { return static_cast<double>(s->jobs_refused.load()); });
+  metrics_.gauge("sreda_store_public_refused_total",
+                 "public reads refused because their lane (store.public_queue_max) was full",
+                 [s] { return static_cast<double>(s->public_refused.load()); });
   metrics_.gauge("sreda_store_job_failures_total", "store jobs that failed",
                  [s] { return static_cast<double>(s->job_failures.load()); });
   metrics_.gauge("sreda_store_job_seconds_total", "time spent in store jobs, commits included",
@@ -130,6 +176,7 @@ void App::schedule_housekeeping() {
 
 core::Result<void> App::start() {
   started_ms_ = core::now_ms();
+  raise_descriptor_limit(config_.server.fd_reserve);
   if (auto r = open_store(); !r) return r;
   store_->start();
   register_metrics();
@@ -156,7 +203,7 @@ core::Result<void> App::start() {
   archive_->start();  // recovery: before the hub looks for unfinished events
   live_options.sinks = archive_.get();
   live_outputs_ = std::make_unique<live::LiveOutputs>(live_options);
-  live_routes_ = std::make_unique<web::LiveRoutes>(*live_outputs_);
+  live_routes_ = std::make_unique<web::LiveRoutes>(*live_outputs_, static_cast<size_t>(config_.live.max_held_requests));
   live::LiveOutputEvents live_events;
   live_events.notify = [routes = live_routes_.get()](int64_t event_id) { routes->notify(event_id); };
   live_events.rung_dropped = [this](const std::string& rung) {
@@ -177,13 +224,23 @@ core::Result<void> App::start() {
                  [a = archive_.get()] { return static_cast<double>(a->deletions()); });
   metrics_.gauge("sreda_live_held_requests", "LL-HLS requests waiting for a part",
                  [routes = live_routes_.get()] { return static_cast<double>(routes->held_count()); });
+  metrics_.gauge("sreda_live_held_cancelled_total", "held LL-HLS requests dropped because their connection closed",
+                 [routes = live_routes_.get()] { return static_cast<double>(routes->cancelled_count()); });
   hub_ = std::make_unique<hub::EventHub>(control_, *store_, config_, metrics_, live_outputs_.get());
   // A rotated key disconnects the publisher that used the old one.
   keys_.set_on_revoked([hub = hub_.get()](int64_t studio_id, uint64_t valid_generation) {
     hub->revoke_key(studio_id, valid_generation);
   });
-  api_ = std::make_unique<web::Api>(config_, *store_, *limiter_, keys_, hub_.get());
+  {
+    auto policy = std::make_shared<core::AddressPolicy>();
+    policy->trusted_proxies = *core::AddressSet::parse(config_.server.trusted_proxies);  // validated at load
+    policy->shared = *core::AddressSet::parse(config_.server.shared_addresses);
+    policy->shared_multiplier = config_.server.shared_address_multiplier;
+    addresses_ = std::move(policy);
+  }
+  api_ = std::make_unique<web::Api>(config_, *store_, *limiter_, keys_, hub_.get(), addresses_);
   api_->set_live_outputs(live_outputs_.get());
+  api_->set_refusal_counter(&metrics_.counter("sreda_http_refused_total", {{"cause", "api_rate"}}));
   audience::AudienceOptions audience_options;
   audience_options.ws = config_.ws;
   audience_options.public_url = config_.server.public_url;
@@ -223,6 +280,10 @@ core::Result<void> App::start() {
   http_options.ws = audience_.get();
   http_options.ws_max_message = static_cast<size_t>(config_.ws.max_frame_bytes);
   http_options.ws_ping_interval_s = config_.ws.ping_interval_s;
+  http_options.max_connections = config_.server.max_connections;
+  http_options.max_connections_per_address = config_.server.max_connections_per_address;
+  http_options.edge.fd_reserve = config_.server.fd_reserve;
+  http_options.addresses = addresses_;
   http_ = std::make_unique<web::HttpServer>(http_options, std::move(routes), metrics_);
   if (auto r = http_->start(); !r) {
     store_->stop();

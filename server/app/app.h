@@ -22,6 +22,7 @@
 #include "server/live/live_outputs.h"
 #include "server/web/live_routes.h"
 #include "server/config/config.h"
+#include "server/core/client_address.h"
 #include "server/core/result.h"
 #include "server/store/store.h"
 #include "server/web/api.h"
@@ -59,6 +60,7 @@ class App {
   web::Metrics metrics_;
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<auth::LoginLimiter> limiter_;
+  core::AddressPolicyPtr addresses_;  // server.trusted_proxies, server.shared_addresses
   hub::KeyDirectory keys_;
   std::unique_ptr<archive::Archive> archive_;  // before the live outputs: their packagers hold its sinks
   std::unique_ptr<archive::Mp4Exporter> exporter_;

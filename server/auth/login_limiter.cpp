@@ -28,9 +28,4 @@ void LoginLimiter::record_failure(const std::string& address, int64_t now_ms) {
   while (static_cast<int>(q.size()) > max_failures_) q.pop_front();
 }
 
-void LoginLimiter::record_success(const std::string& address) {
-  std::lock_guard lock(mutex_);
-  failures_.erase(address);
-}
-
 }  // namespace sreda::auth

@@ -16,8 +16,9 @@ class LoginLimiter {
 
   // 0 when a login may be tried now; otherwise the seconds to wait.
   int64_t retry_after_s(const std::string& address, int64_t now_ms);
+  // A success does not clear the address's failures: one known account must not reset the count for
+  // guessing another's password (the failures age out of the window).
   void record_failure(const std::string& address, int64_t now_ms);
-  void record_success(const std::string& address);
 
  private:
   void prune(std::deque<int64_t>& q, int64_t now_ms) const;

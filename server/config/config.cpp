@@ -5,6 +5,7 @@
 #include <sstream>
 #include <type_traits>
 
+#include "server/core/client_address.h"
 #include "server/core/log.h"
 
 namespace sreda::config {
@@ -151,6 +152,15 @@ void validate(const Config& c, std::vector<std::string>& errors) {
   if (c.auth.login_max_failures < 1) errors.push_back("auth.login_max_failures: must be at least 1");
   if (c.auth.login_window_s < 1) errors.push_back("auth.login_window_s: must be at least 1");
   if (c.store.queue_max < 16) errors.push_back("store.queue_max: must be at least 16");
+  if (c.store.public_queue_max < 1) errors.push_back("store.public_queue_max: must be at least 1");
+  if (c.server.fd_reserve < 32) errors.push_back("server.fd_reserve: must be at least 32");
+  if (c.server.max_connections < 1) errors.push_back("server.max_connections: must be at least 1");
+  if (c.server.max_connections_per_address < 1) errors.push_back("server.max_connections_per_address: must be at least 1");
+  if (c.server.shared_address_multiplier < 1) errors.push_back("server.shared_address_multiplier: must be at least 1");
+  if (c.server.api_requests_per_s < 1) errors.push_back("server.api_requests_per_s: must be at least 1");
+  if (c.server.api_burst < 1) errors.push_back("server.api_burst: must be at least 1");
+  if (auto r = core::AddressSet::parse(c.server.trusted_proxies); !r) errors.push_back("server.trusted_proxies: " + r.error().message);
+  if (auto r = core::AddressSet::parse(c.server.shared_addresses); !r) errors.push_back("server.shared_addresses: " + r.error().message);
   if (c.studios.reconnect_grace_s < 0) errors.push_back("studios.reconnect_grace_s: must not be negative");
   if (c.ingest.srt_latency_ms < 20 || c.ingest.srt_latency_ms > 8000)
     errors.push_back("ingest.srt_latency_ms: must be 20..8000");
@@ -169,6 +179,7 @@ void validate(const Config& c, std::vector<std::string>& errors) {
     errors.push_back("live.part_target_ms: must be 100..2000");
   if (c.live.segment_target_ms < c.live.part_target_ms || c.live.segment_target_ms > 10000)
     errors.push_back("live.segment_target_ms: must be at least live.part_target_ms and at most 10000");
+  if (c.live.max_held_requests < 1) errors.push_back("live.max_held_requests: must be at least 1");
   if (c.live.window_segments < 3 || c.live.window_segments > 100)
     errors.push_back("live.window_segments: must be 3..100");
   if (c.ws.max_connections_per_address < 1) errors.push_back("ws.max_connections_per_address: must be at least 1");

@@ -24,6 +24,15 @@ struct ServerConfig {
   int header_timeout_s = 20;       // a request whose header is not complete by then is closed (slowloris)
   int keepalive_timeout_s = 30;    // an idle keep-alive HTTP connection is closed after this
   int shutdown_timeout_s = 5;
+  // Descriptors and connections on the HTTP port (the edge refuses new ones beyond these; README "on the internet").
+  int fd_reserve = 256;            // descriptors kept free for recordings, the store and studios' sockets
+  int max_connections = 50000;     // HTTP connections in total
+  int max_connections_per_address = 256;  // HTTP connections per client address (IPv6: per /64)
+  std::string trusted_proxies;     // comma-separated CIDRs whose X-Forwarded-For / Forwarded name the client
+  std::string shared_addresses;    // comma-separated CIDRs many people share (a school's NAT): larger limits
+  int shared_address_multiplier = 16;  // a shared address's per-address limits are this many times larger
+  int api_requests_per_s = 20;     // /api/… requests per client address and second (then 429 + Retry-After)
+  int api_burst = 60;              // … with bursts up to this many
 };
 
 struct AuthConfig {
@@ -34,6 +43,7 @@ struct AuthConfig {
 
 struct StoreConfig {
   int queue_max = 10000;         // jobs waiting for the store thread; more get 503
+  int public_queue_max = 500;    // public reads (listings, a page's event) wait in their own lane, at most this many
 };
 
 struct StudiosConfig {
@@ -55,6 +65,7 @@ struct LiveConfig {
   int part_target_ms = 500;      // LL-HLS parts at most this long, equal per segment (players hold back 3)
   int segment_target_ms = 2000;  // segments start on a keyframe at or after this
   int window_segments = 10;      // segments kept in memory per rendition
+  int max_held_requests = 20000; // LL-HLS blocking requests waiting for a part at once; more get 503
 };
 
 struct LadderConfig {
@@ -115,10 +126,19 @@ void visit_fields(Config& c, Visitor&& v) {
   v("server.header_timeout_s", c.server.header_timeout_s);
   v("server.keepalive_timeout_s", c.server.keepalive_timeout_s);
   v("server.shutdown_timeout_s", c.server.shutdown_timeout_s);
+  v("server.fd_reserve", c.server.fd_reserve);
+  v("server.max_connections", c.server.max_connections);
+  v("server.max_connections_per_address", c.server.max_connections_per_address);
+  v("server.trusted_proxies", c.server.trusted_proxies);
+  v("server.shared_addresses", c.server.shared_addresses);
+  v("server.shared_address_multiplier", c.server.shared_address_multiplier);
+  v("server.api_requests_per_s", c.server.api_requests_per_s);
+  v("server.api_burst", c.server.api_burst);
   v("auth.session_ttl_hours", c.auth.session_ttl_hours);
   v("auth.login_max_failures", c.auth.login_max_failures);
   v("auth.login_window_s", c.auth.login_window_s);
   v("store.queue_max", c.store.queue_max);
+  v("store.public_queue_max", c.store.public_queue_max);
   v("studios.allow_unscheduled", c.studios.allow_unscheduled);
   v("studios.reconnect_grace_s", c.studios.reconnect_grace_s);
   v("ingest.srt_latency_ms", c.ingest.srt_latency_ms);
@@ -131,6 +151,7 @@ void visit_fields(Config& c, Visitor&& v) {
   v("live.part_target_ms", c.live.part_target_ms);
   v("live.segment_target_ms", c.live.segment_target_ms);
   v("live.window_segments", c.live.window_segments);
+  v("live.max_held_requests", c.live.max_held_requests);
   v("ladder.enabled", c.ladder.enabled);
   v("ladder.dir", c.ladder.dir);
   v("ladder.default", c.ladder.default_ladder);

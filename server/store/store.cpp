@@ -8,7 +8,8 @@
 
 namespace sreda::store {
 
-Store::Store(Db db, size_t queue_max) : db_(std::move(db)), queue_max_(queue_max) {}
+Store::Store(Db db, size_t queue_max, size_t public_queue_max)
+    : db_(std::move(db)), queue_max_(queue_max), public_queue_max_(public_queue_max) {}
 
 Store::~Store() { stop(); }
 
@@ -30,15 +31,17 @@ void Store::stop() {
   if (thread_.joinable()) thread_.join();
 }
 
-bool Store::post(Job job) {
+bool Store::post(Job job, Lane lane) {
   {
     std::lock_guard lock(mutex_);
-    if (stopping_ || queue_.size() >= queue_max_) {
+    auto& q = lane == Lane::main ? queue_ : public_queue_;
+    if (stopping_ || q.size() >= (lane == Lane::main ? queue_max_ : public_queue_max_)) {
       stats_.jobs_refused++;
+      if (lane == Lane::public_reads) stats_.public_refused++;
       return false;
     }
-    queue_.push_back(std::move(job));
-    stats_.queue_depth = static_cast<int64_t>(queue_.size());
+    q.push_back(std::move(job));
+    stats_.queue_depth = static_cast<int64_t>(queue_.size() + public_queue_.size());
   }
   cv_.notify_one();
   return true;
@@ -50,11 +53,14 @@ void Store::run() {
     Job job;
     {
       std::unique_lock lock(mutex_);
-      cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
-      if (queue_.empty()) break;  // stopping and drained
-      job = std::move(queue_.front());
-      queue_.pop_front();
-      stats_.queue_depth = static_cast<int64_t>(queue_.size());
+      cv_.wait(lock, [&] { return stopping_ || !queue_.empty() || !public_queue_.empty(); });
+      if (queue_.empty() && public_queue_.empty()) break;  // stopping and drained
+      const bool take_public = !public_queue_.empty() && (queue_.empty() || main_in_a_row_ >= kMainBurst);
+      auto& q = take_public ? public_queue_ : queue_;
+      main_in_a_row_ = take_public ? 0 : main_in_a_row_ + 1;
+      job = std::move(q.front());
+      q.pop_front();
+      stats_.queue_depth = static_cast<int64_t>(queue_.size() + public_queue_.size());
     }
     auto t0 = std::chrono::steady_clock::now();
     try {

@@ -3,6 +3,7 @@
 #include "server/auth/password.h"
 #include "server/core/clock.h"
 #include "server/core/log.h"
+#include "server/core/text.h"
 
 namespace sreda::web {
 namespace {
@@ -43,8 +44,14 @@ HttpResponse field_errors(int status, const std::string& code,
 }
 
 Api::Api(const config::Config& config, store::Store& store, auth::LoginLimiter& limiter, hub::KeyDirectory& keys,
-         hub::EventHub* hub)
-    : config_(config), store_(store), limiter_(limiter), keys_(keys), hub_(hub) {
+         hub::EventHub* hub, core::AddressPolicyPtr addresses)
+    : config_(config),
+      store_(store),
+      limiter_(limiter),
+      keys_(keys),
+      hub_(hub),
+      addresses_(std::move(addresses)),
+      rate_(config.server.api_requests_per_s, config.server.api_burst) {
   using A = Access;
   routes_ = {
       {"POST", "/api/login", A::anyone, true, &Api::login},
@@ -92,7 +99,27 @@ Api::Api(const config::Config& config, store::Store& store, auth::LoginLimiter& 
   };
 }
 
+int64_t Api::over_rate(const HttpRequest& request) {
+  const std::string key = core::limit_key(request.peer);
+  const bool shared = addresses_ && addresses_->shared.contains(request.peer);
+  const int64_t now = core::steady_ms();
+  const int64_t wait = rate_.take(key, now, shared ? addresses_->shared_multiplier : 1);
+  if (!wait) return 0;
+  if (rate_refused_) rate_refused_->fetch_add(1, std::memory_order_relaxed);
+  if (rate_log_.first_of_burst(now))
+    core::Logger("api").warn("refusing requests from " + key + ": over " + std::to_string(config_.server.api_requests_per_s) +
+                             "/s (server.api_requests_per_s); the rest of this burst is counted in "
+                             "sreda_http_refused_total{cause=\"api_rate\"}");
+  return wait;
+}
+
 void Api::handle(HttpRequest request, Reply reply) {
+  if (const int64_t wait = over_rate(request)) {
+    reply(HttpResponse::refused(429, "rate_limited",
+                                "Too many requests from your address. Please wait " + std::to_string(wait) +
+                                    " s and try again.", wait));
+    return;
+  }
   const ApiRoute* found = nullptr;
   bool path_known = false;
   std::vector<int64_t> ids;
@@ -115,9 +142,13 @@ void Api::handle(HttpRequest request, Reply reply) {
     return;
   }
   if (found->flush_audience && audience_ && !audience_->flush_now()) {
-    reply(HttpResponse::error(503, "busy", "the server is busy; try again in a moment"));
+    reply(HttpResponse::refused(503, "busy", "The server is very busy right now. Please try again in a few seconds.", 5));
     return;
   }
+  // Anonymous reads (listings, public comments, the artist's view) wait in the store's public lane.
+  const auto lane = found->access == Access::anyone && std::string_view(found->method) == "GET"
+                        ? store::Store::Lane::public_reads
+                        : store::Store::Lane::main;
   bool queued = store_.post([this, route = found, ids, request = std::move(request), reply](store::Db& db) mutable {
     Call call{request, db, ids, json(), std::nullopt, core::now_s(), reply};
     HttpResponse resp;
@@ -128,8 +159,9 @@ void Api::handle(HttpRequest request, Reply reply) {
       resp = HttpResponse::error(500, "internal", "the server could not complete the request");
     }
     if (resp.status != 0) reply(std::move(resp));  // 0: the handler replies later
-  });
-  if (!queued) reply(HttpResponse::error(503, "busy", "the server is busy; try again in a moment"));
+  }, lane);
+  if (!queued)
+    reply(HttpResponse::refused(503, "busy", "The server is very busy right now. Please try again in a few seconds.", 5));
 }
 
 HttpResponse Api::run(const ApiRoute& route, Call& call) {
@@ -156,7 +188,7 @@ HttpResponse Api::run(const ApiRoute& route, Call& call) {
 // ---- auth ----
 
 HttpResponse Api::login(Call& c) {
-  const std::string& addr = c.request.peer;
+  const std::string addr = core::limit_key(c.request.peer);  // IPv6: the /64
   if (int64_t wait = limiter_.retry_after_s(addr, core::now_ms())) {
     auto r = HttpResponse::error(429, "too_many_attempts",
                                  "too many failed logins; try again in " + std::to_string(wait) + " s");
@@ -177,10 +209,9 @@ HttpResponse Api::login(Call& c) {
   bool ok = auth::verify_password(password, found ? found->second : kDummy) && found;
   if (!ok) {
     limiter_.record_failure(addr, core::now_ms());
-    core::Logger("auth").info("failed login for '" + username.substr(0, 40) + "' from " + addr);
+    core::Logger("auth").info("failed login for '" + core::escape_for_log(username, 40) + "' from " + addr);
     return HttpResponse::error(401, "bad_credentials", "wrong username or password");
   }
-  limiter_.record_success(addr);
   auto session = auth::create_session(c.db, found->first.id, c.now, int64_t{config_.auth.session_ttl_hours} * 3600);
   core::Logger("auth").info("login: " + found->first.username + " from " + addr);
   return HttpResponse::json(200, {{"token", session.token},

@@ -21,8 +21,10 @@
 #include "server/hub/key_directory.h"
 #include "server/live/live_outputs.h"
 #include "server/schedule/event.h"
+#include "server/core/client_address.h"
 #include "server/store/store.h"
 #include "server/web/http.h"
+#include "server/web/limits.h"
 
 namespace sreda::web {
 
@@ -31,8 +33,9 @@ class IngestInfoHandler;
 class Api : public RouteHandler {
  public:
   // `hub` may be null (then /end and /live answer 503).
+  // `addresses`: shared addresses get larger request rates (may be null).
   Api(const config::Config& config, store::Store& store, auth::LoginLimiter& limiter, hub::KeyDirectory& keys,
-      hub::EventHub* hub);
+      hub::EventHub* hub, core::AddressPolicyPtr addresses = nullptr);
   // Per-rendition health (ladder) in GET /api/events/{id}/live. Set once before start.
   void set_live_outputs(live::LiveOutputs* outputs) { live_outputs_ = outputs; }
   void handle(HttpRequest request, Reply reply) override;
@@ -43,6 +46,9 @@ class Api : public RouteHandler {
     archive_ = archive;
     exporter_ = exporter;
   }
+
+  // The counter of 429s for over-rate requests (sreda_http_refused_total{cause="api_rate"}). Set once before start.
+  void set_refusal_counter(std::atomic<uint64_t>* counter) { rate_refused_ = counter; }
 
   // Publish settings (RTMP server, SRT URL) on the artist's view. Not owned; may stay unset.
   void set_ingest_info(const IngestInfoHandler* ingest) { ingest_ = ingest; }
@@ -76,6 +82,8 @@ class Api : public RouteHandler {
 
  private:
   HttpResponse run(const ApiRoute& route, Call& call);
+  // Web thread: 0 when `request` may go on; else the seconds its address must wait (server.api_requests_per_s).
+  int64_t over_rate(const HttpRequest& request);
 
   // auth
   HttpResponse login(Call& c);
@@ -145,6 +153,10 @@ class Api : public RouteHandler {
   archive::Mp4Exporter* exporter_ = nullptr;
   const IngestInfoHandler* ingest_ = nullptr;
   std::vector<ApiRoute> routes_;
+  core::AddressPolicyPtr addresses_;
+  RateLimiter rate_;      // web thread: /api requests per client address
+  BurstLog rate_log_;     // web thread: one line per burst of 429s
+  std::atomic<uint64_t>* rate_refused_ = nullptr;
   // The studio's usual bitrate (a slowly decaying peak, kbit/s) for the artist's view health sentence.
   std::mutex usual_mutex_;
   std::unordered_map<int64_t, double> usual_kbps_;

@@ -1,11 +1,13 @@
 #include "server/web/edge.h"
 
 #include <pthread.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 
 #include <array>
 #include <cerrno>
+#include <filesystem>
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/ip/v6_only.hpp>
@@ -43,6 +45,8 @@ struct Edge::Conn {
   size_t out_total = 0;
   size_t out_sent = 0;
   bool close_after = false;
+  std::unique_ptr<ConnectionTicket> ticket;  // counted in the connection budget until closed or handed over
+  std::shared_ptr<std::atomic<bool>> gone = std::make_shared<std::atomic<bool>>(false);  // set at close
 };
 
 namespace {
@@ -129,6 +133,26 @@ void Edge::run() {
     alive_ = true;
   }
   read_buffer_.resize(kReadChunk);
+  // The descriptor reserve: Linux hands out the lowest free descriptor, so a new connection at or above
+  // (limit − reserve) means fewer than `reserve` are left for recordings, the store and studios.
+  rlimit rl{};
+  const int64_t limit = ::getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY
+                            ? static_cast<int64_t>(std::min<rlim_t>(rl.rlim_cur, 1 << 30))
+                            : int64_t{1} << 30;
+  const int64_t reserve = std::min<int64_t>(options_.fd_reserve, limit / 2);
+  fd_ceiling_ = static_cast<int>(limit - reserve);
+  // HTTP connections may use what is neither the reserve nor open now (the store, the listeners, the
+  // libraries' own descriptors); what opens later (recordings, studios) comes out of the reserve.
+  int64_t open_now = 0;
+  std::error_code ec;
+  for (auto it = std::filesystem::directory_iterator("/proc/self/fd", ec); !ec && it != std::filesystem::directory_iterator();
+       it.increment(ec))
+    ++open_now;
+  http_fd_cap_ = std::max<int64_t>(1, limit - reserve - open_now);
+  core::log_line(core::LogLevel::info, "edge",
+                 "descriptors: limit " + std::to_string(limit) + ", " + std::to_string(open_now) + " open, " +
+                     std::to_string(reserve) + " kept in reserve: at most " + std::to_string(http_fd_cap_) +
+                     " HTTP connections (then idle ones are closed, or new ones refused)");
   accept();
   on_tick();
   thread_ = std::thread([this] {
@@ -164,8 +188,12 @@ void Edge::accept() {
   acceptor_.async_accept([this](boost::system::error_code ec, tcp::socket socket) {
     if (ec == asio::error::operation_aborted || !acceptor_.is_open()) return;
     if (ec) {
-      // Out of descriptors (or a reset before accept): try again shortly rather than spin.
-      core::log_line(core::LogLevel::warn, "edge", "accept: " + ec.message());
+      // Out of descriptors (or a reset before accept): try again shortly rather than spin; one line a burst.
+      metrics_.counter("sreda_http_refused_total", {{"cause", "accept_error"}}).fetch_add(1, std::memory_order_relaxed);
+      if (refusal_logs_["accept_error"].first_of_burst(core::steady_ms()))
+        core::log_line(core::LogLevel::warn, "edge",
+                       "accept: " + ec.message() + " (retrying every 100 ms; more are counted in "
+                       "sreda_http_refused_total{cause=\"accept_error\"})");
       auto retry = std::make_shared<asio::steady_timer>(io_, std::chrono::milliseconds(100));
       retry->async_wait([this, retry](boost::system::error_code e) {
         if (!e) accept();
@@ -178,7 +206,33 @@ void Edge::accept() {
     c->socket.non_blocking(true, e);
     c->socket.set_option(tcp::no_delay(true), e);
     auto remote = c->socket.remote_endpoint(e);
-    if (!e) c->peer = remote.address().to_string();
+    if (!e) c->peer = core::client_address(remote.address().to_string(), "", "", core::AddressSet{});
+    const bool short_of_fds = c->socket.native_handle() >= fd_ceiling_ ||
+                              (options_.budget && options_.budget->total() >= http_fd_cap_);
+    if (short_of_fds && !evict_idle()) {
+      refuse(c->socket, "descriptors",
+             "another connection would eat into the descriptors kept for recordings, the store and studios "
+             "(server.fd_reserve)");
+      return accept();
+    }
+    if (options_.budget) {
+      const auto& policy = options_.addresses;
+      const bool proxy = policy && policy->trusted_proxies.contains(c->peer);
+      const int64_t cap = proxy ? -1 : policy ? policy->limit_for(c->peer, options_.budget->max_per_address())
+                                                : options_.budget->max_per_address();
+      std::string key = core::limit_key(c->peer);
+      const auto verdict = options_.budget->acquire(key, cap);
+      if (verdict == ConnectionBudget::Verdict::total) {
+        refuse(c->socket, "connections_total", "server.max_connections HTTP connections are open");
+        return accept();
+      }
+      if (verdict == ConnectionBudget::Verdict::per_address) {
+        refuse(c->socket, "connections_per_address",
+               std::to_string(cap) + " HTTP connections are open from " + key + " (server.max_connections_per_address)");
+        return accept();
+      }
+      c->ticket = std::make_unique<ConnectionTicket>(options_.budget, std::move(key));
+    }
     c->deadline_ms = core::steady_ms() + options_.header_timeout_ms;
     conns_.emplace(c->id, c);
     connection_count_.store(conns_.size(), std::memory_order_relaxed);
@@ -225,6 +279,40 @@ void Edge::read(const ConnPtr& c) {
   }
   process(c);
   arm_read(c);
+}
+
+// At the descriptor ceiling: closes the oldest connection that has not sent a byte (an idle flood's) so
+// a new one can come in; false when there is none. A scan, only while at the ceiling.
+bool Edge::evict_idle() {
+  ConnPtr oldest;
+  for (const auto& [id, c] : conns_)
+    if (!c->started && !c->busy && c->requests == 0 && (!oldest || id < oldest->id)) oldest = c;
+  if (!oldest) return false;
+  metrics_.counter("sreda_http_refused_total", {{"cause", "idle_evicted"}}).fetch_add(1, std::memory_order_relaxed);
+  if (refusal_logs_["idle_evicted"].first_of_burst(core::steady_ms()))
+    core::log_line(core::LogLevel::warn, "edge",
+                   "descriptors are short: closing connections that sent nothing (from " + oldest->peer +
+                       ") to let new ones in; the rest of this burst is counted in "
+                       "sreda_http_refused_total{cause=\"idle_evicted\"}");
+  close(oldest);
+  return true;
+}
+
+void Edge::refuse(tcp::socket& socket, const std::string& cause, const std::string& why) {
+  metrics_.counter("sreda_http_refused_total", {{"cause", cause}}).fetch_add(1, std::memory_order_relaxed);
+  if (refusal_logs_[cause].first_of_burst(core::steady_ms()))
+    core::log_line(core::LogLevel::warn, "edge",
+                   "refusing new HTTP connections: " + why + "; the rest of this burst is counted in "
+                   "sreda_http_refused_total{cause=\"" + cause + "\"}");
+  // Best effort, never waiting: a plain-words 503 the client may read, then close.
+  static const std::string kBusy = [] {
+    auto r = HttpResponse::refused(503, "busy", "The server has too many connections right now. Please try again in a minute.", 30);
+    return response_head(r, r.body.size(), true) + r.body;
+  }();
+  boost::system::error_code ec;
+  ::send(socket.native_handle(), kBusy.data(), kBusy.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+  socket.shutdown(tcp::socket::shutdown_send, ec);
+  socket.close(ec);
 }
 
 void Edge::arm_read(const ConnPtr& c) {
@@ -285,6 +373,7 @@ void Edge::process(const ConnPtr& c) {
     c->keep_alive = head.keep_alive;
     c->http10 = head.version == 10;
     head.request.peer = c->peer;
+    head.request.gone = c->gone;
     dispatch(c, std::move(head.request));
   }
   c->in_process = false;
@@ -438,12 +527,14 @@ void Edge::hand_off(const ConnPtr& c) {
   conns_.erase(c->id);
   connection_count_.store(conns_.size(), std::memory_order_relaxed);
   if (ec || fd < 0) return;
-  handoff_(fd, std::move(c->in));
+  handoff_(fd, std::move(c->in), std::move(c->ticket));
 }
 
 void Edge::close(const ConnPtr& c) {
   if (c->closed) return;
   c->closed = true;
+  c->gone->store(true, std::memory_order_relaxed);  // a request held for it is dropped
+  c->ticket.reset();
   boost::system::error_code ec;
   c->socket.close(ec);
   conns_.erase(c->id);

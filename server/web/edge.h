@@ -33,8 +33,10 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include "server/core/client_address.h"
 #include "server/core/result.h"
 #include "server/web/http.h"
+#include "server/web/limits.h"
 #include "server/web/metrics.h"
 
 namespace sreda::web {
@@ -50,13 +52,33 @@ struct EdgeOptions {
   int64_t header_timeout_ms = 20'000;  // server.header_timeout_s (lws's timeout_secs too)
   int64_t idle_timeout_ms = 30'000;    // server.keepalive_timeout_s (lws's keepalive_timeout too)
   uint64_t max_requests = 100'000;     // per connection
+  // Connection caps (server.max_connections[_per_address]): every HTTP connection is counted here from
+  // accept until the edge or libwebsockets closes it. Null: no caps. Not owned.
+  ConnectionBudget* budget = nullptr;
+  core::AddressPolicyPtr addresses;    // trusted proxies (no per-address cap), shared addresses (larger caps)
+  int fd_reserve = 256;                // server.fd_reserve: descriptors a new connection may not take
+};
+
+// One counted HTTP connection: released (once) when destroyed. Moves with the socket to libwebsockets.
+class ConnectionTicket {
+ public:
+  ConnectionTicket(ConnectionBudget* budget, std::string key) : budget_(budget), key_(std::move(key)) {}
+  ~ConnectionTicket() {
+    if (budget_) budget_->release(key_);
+  }
+  ConnectionTicket(const ConnectionTicket&) = delete;
+  ConnectionTicket& operator=(const ConnectionTicket&) = delete;
+
+ private:
+  ConnectionBudget* budget_;
+  std::string key_;
 };
 
 class Edge {
  public:
   // Called on the edge thread with a connection the edge does not serve: the socket (now the callee's to
-  // close) and the bytes read from it so far (≤ max_handoff_bytes).
-  using Handoff = std::function<void(int fd, std::string bytes)>;
+  // close), the bytes read from it so far (≤ max_handoff_bytes) and its ticket (held until it closes).
+  using Handoff = std::function<void(int fd, std::string bytes, std::unique_ptr<ConnectionTicket> ticket)>;
 
   Edge(EdgeOptions options, Metrics& metrics, Handoff handoff);
   ~Edge();
@@ -91,6 +113,9 @@ class Edge {
   void hand_off(const ConnPtr& c);
   void close(const ConnPtr& c);
   void on_tick();
+  // Accept-and-close: a new connection refused by a limit (one log line per burst, a counter).
+  bool evict_idle();
+  void refuse(boost::asio::ip::tcp::socket& socket, const std::string& cause, const std::string& why);
   void count(const std::string& label, int status);
   bool on_edge_thread() const { return std::this_thread::get_id() == thread_id_.load(); }
 
@@ -110,6 +135,9 @@ class Edge {
   std::unordered_map<uint64_t, ConnPtr> conns_;
   std::unordered_map<uint64_t, std::atomic<uint64_t>*> counters_;  // (label is ours) status → counter
   std::string read_buffer_;
+  int fd_ceiling_ = 0;  // a new connection whose descriptor is at or above this is refused (the reserve)
+  int64_t http_fd_cap_ = 0;  // HTTP connections (edge + libwebsockets) the descriptors allow
+  std::unordered_map<std::string, BurstLog> refusal_logs_;  // cause → its bursts
 
   // The seam: replies from any thread.
   std::mutex outbox_mutex_;

@@ -28,6 +28,13 @@ HttpResponse HttpResponse::error(int status, const std::string& code, const std:
   return json(status, {{"error", e}});
 }
 
+HttpResponse HttpResponse::refused(int status, const std::string& code, const std::string& message,
+                                   int64_t retry_after_s) {
+  auto r = json(status, {{"error", {{"code", code}, {"message", message}, {"retry_after_s", retry_after_s}}}});
+  r.headers.emplace_back("retry-after", std::to_string(retry_after_s));
+  return r;
+}
+
 HttpResponse HttpResponse::text(int status, const std::string& content_type, std::string body) {
   HttpResponse r;
   r.status = status;

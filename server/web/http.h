@@ -1,10 +1,10 @@
 // HTTP request/response values passed between the web thread and the handlers.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <map>
-#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -23,8 +23,11 @@ struct HttpRequest {
   std::string host;
   std::string origin;
   std::string content_type;
-  std::string peer;    // client address
+  std::string peer;    // the client's address: the TCP peer, or what a trusted proxy says (core::client_address)
   std::string body;
+  // Set when the connection closes (edge connections): a handler holding the request may drop it.
+  std::shared_ptr<const std::atomic<bool>> gone;
+  bool connection_gone() const { return gone && gone->load(std::memory_order_relaxed); }
 
   std::string bearer_token() const;
   std::string query_value(const std::string& name) const {
@@ -48,6 +51,9 @@ struct HttpResponse {
   static HttpResponse error(int status, const std::string& code, const std::string& message,
                             const std::string& field = "");
   static HttpResponse text(int status, const std::string& content_type, std::string body);
+  // A refusal by a limit (429, 503): the error JSON with `message` in plain words for people, "retry_after_s",
+  // and a Retry-After header.
+  static HttpResponse refused(int status, const std::string& code, const std::string& message, int64_t retry_after_s);
 
   std::string_view payload() const {
     if (shared_body) return {reinterpret_cast<const char*>(shared_body->data()), shared_body->size()};

@@ -139,7 +139,17 @@ core::Result<void> HttpServer::start() {
       edge_options.handler = route.handler;
       edge_options.label = route.label;
     }
-  edge_ = std::make_unique<Edge>(edge_options, metrics_, [this](int fd, std::string bytes) { adopt(fd, std::move(bytes)); });
+  budget_ = std::make_unique<ConnectionBudget>(options_.max_connections, options_.max_connections_per_address);
+  edge_options.budget = budget_.get();
+  edge_options.addresses = options_.addresses;
+  metrics_.describe("sreda_http_refused_total", "counter",
+                    "HTTP connections and requests refused by a limit, by cause (descriptors, idle_evicted, "
+                    "connections_total, connections_per_address, accept_error, api_rate)");
+  metrics_.gauge("sreda_http_connections", "HTTP connections open (the edge's and libwebsockets')",
+                 [b = budget_.get()] { return static_cast<double>(b->total()); });
+  edge_ = std::make_unique<Edge>(edge_options, metrics_, [this](int fd, std::string bytes, std::unique_ptr<ConnectionTicket> t) {
+    adopt(fd, std::move(bytes), std::move(t));
+  });
   if (auto r = edge_->listen(); !r) {
     edge_.reset();
     return r;
@@ -226,6 +236,7 @@ void HttpServer::stop() {
   conns_.clear();
   pending_.clear();
   ws_conns_.clear();
+  tickets_.clear();
 }
 
 void HttpServer::on_tick(void* sul) {
@@ -239,7 +250,8 @@ namespace {
 // A descriptor on its way to the web thread: closed if it never gets there (stopping).
 struct PendingFd {
   int fd;
-  explicit PendingFd(int f) : fd(f) {}
+  std::unique_ptr<ConnectionTicket> ticket;
+  PendingFd(int f, std::unique_ptr<ConnectionTicket> t) : fd(f), ticket(std::move(t)) {}
   ~PendingFd() {
     if (fd >= 0) ::close(fd);
   }
@@ -248,8 +260,8 @@ struct PendingFd {
 };
 }  // namespace
 
-void HttpServer::adopt(int fd, std::string bytes) {
-  auto pending = std::make_shared<PendingFd>(fd);
+void HttpServer::adopt(int fd, std::string bytes, std::unique_ptr<ConnectionTicket> ticket) {
+  auto pending = std::make_shared<PendingFd>(fd, std::move(ticket));
   run_on_web_thread([this, pending, bytes = std::move(bytes)] {
     lws_vhost* vhost = lws_get_vhost_by_name(context_, "default");
     const int fd = pending->fd;
@@ -259,9 +271,28 @@ void HttpServer::adopt(int fd, std::string bytes) {
       ::close(fd);
       return;
     }
-    if (!lws_adopt_socket_vhost_readbuf(vhost, fd, bytes.empty() ? nullptr : bytes.data(), bytes.size()))
+    lws* wsi = lws_adopt_socket_vhost_readbuf(vhost, fd, bytes.empty() ? nullptr : bytes.data(), bytes.size());
+    if (!wsi) {
       core::log_line(core::LogLevel::warn, "web", "libwebsockets did not adopt a connection from the edge");
+      return;  // the ticket is released with `pending`
+    }
+    // Released at LWS_CALLBACK_WSI_DESTROY (a WebSocket upgrade keeps the same wsi).
+    if (pending->ticket) tickets_[wsi] = std::move(pending->ticket);
   });
+}
+
+std::string HttpServer::client_of(lws* wsi) const {
+  char peer[64] = {0};
+  lws_get_peer_simple(wsi, peer, sizeof peer);
+  if (!options_.addresses || options_.addresses->trusted_proxies.empty())
+    return core::client_address(peer, "", "", core::AddressSet{});
+  std::string forwarded;
+  if (int n = lws_hdr_custom_length(wsi, "forwarded:", 10); n > 0 && n < 4096) {
+    forwarded.resize(static_cast<size_t>(n) + 1);
+    const int got = lws_hdr_custom_copy(wsi, forwarded.data(), n + 1, "forwarded:", 10);
+    forwarded.resize(got > 0 ? static_cast<size_t>(got) : 0);
+  }
+  return core::client_address(peer, header(wsi, WSI_TOKEN_X_FORWARDED_FOR), forwarded, options_.addresses->trusted_proxies);
 }
 
 void HttpServer::wake(uint64_t conn) {
@@ -350,6 +381,7 @@ int HttpServer::callback(lws* wsi, int reason_int, void* user, void* in, size_t 
     case LWS_CALLBACK_CLOSED:
       return self->on_ws(wsi, reason, user, in, len);
     case LWS_CALLBACK_WSI_DESTROY:
+      self->tickets_.erase(wsi);
       if (pss && pss->conn_id && self->ws_conns_.count(pss->conn_id)) return self->on_ws(wsi, LWS_CALLBACK_CLOSED, user, in, len);
       return 0;
     default:
@@ -432,9 +464,9 @@ int HttpServer::on_ws(lws* wsi, int reason_int, void* user, void* in, size_t len
     w->wsi = wsi;
     w->handshake.origin = header(wsi, WSI_TOKEN_ORIGIN);
     w->handshake.host = header(wsi, WSI_TOKEN_HOST);
-    char peer[64] = {0};
-    lws_get_peer_simple(wsi, peer, sizeof peer);
-    w->handshake.peer = peer;
+    w->handshake.peer = client_of(wsi);
+    w->handshake.address_key = core::limit_key(w->handshake.peer);
+    w->handshake.shared_address = options_.addresses && options_.addresses->shared.contains(w->handshake.peer);
     if (handler->admit(w->handshake)) return 1;
     pss->conn_id = w->id;
     ws_conns_.emplace(w->id, std::move(w));
@@ -514,9 +546,7 @@ int HttpServer::on_http(lws* wsi, Conn& c, const char* uri) {
   c.request.host = header(wsi, WSI_TOKEN_HOST);
   c.request.origin = header(wsi, WSI_TOKEN_ORIGIN);
   c.request.content_type = header(wsi, WSI_TOKEN_HTTP_CONTENT_TYPE);
-  char peer[64] = {0};
-  lws_get_peer_simple(wsi, peer, sizeof peer);
-  c.request.peer = peer;
+  c.request.peer = client_of(wsi);
 
   std::string length_text = header(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH);
   int64_t length = 0;

@@ -41,6 +41,9 @@ struct HttpServerOptions {
   int ws_ping_interval_s = 30;
   std::string edge_prefix = "/live";  // the route served by the edge (GET/HEAD), not by libwebsockets
   EdgeOptions edge;                   // its limits (listen, port, prefix, handler, timeouts are filled in here)
+  int64_t max_connections = 50000;             // server.max_connections (counted by the edge at accept)
+  int64_t max_connections_per_address = 256;   // server.max_connections_per_address
+  core::AddressPolicyPtr addresses;            // trusted proxies, shared addresses; null: none
 };
 
 struct Route {
@@ -88,7 +91,8 @@ class HttpServer : public WsTransport {
   void respond_now(lws* wsi, Conn& c, HttpResponse response);
   int on_ws(lws* wsi, int reason, void* user, void* in, size_t len);
   static void on_tick(void* sul);
-  void adopt(int fd, std::string bytes);  // any thread: the edge's hand-over
+  void adopt(int fd, std::string bytes, std::unique_ptr<ConnectionTicket> ticket);  // any thread: the edge's hand-over
+  std::string client_of(lws* wsi) const;  // web thread: the client's address (core::client_address)
 
   HttpServerOptions options_;
   std::vector<Route> routes_;
@@ -109,6 +113,8 @@ class HttpServer : public WsTransport {
   std::string ws_wire_;                                         // LWS_PRE + one batch of frames
   std::unique_ptr<Tick> tick_;
   std::unique_ptr<lws_retry_bo> idle_policy_;
+  std::unique_ptr<ConnectionBudget> budget_;  // HTTP connections counted from accept to close
+  std::unordered_map<lws*, std::unique_ptr<ConnectionTicket>> tickets_;  // web thread: adopted connections
   std::unique_ptr<Edge> edge_;  // lws keeps the pointer for the context's lifetime
 
   // The seam: replies from any thread.

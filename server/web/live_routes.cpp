@@ -15,6 +15,10 @@ HttpResponse stopped_rendition(const std::string& name) {
   return not_found("rendition '" + name + "' was stopped (the server could not keep up); choose another");
 }
 
+HttpResponse too_many_waiting() {
+  return HttpResponse::refused(503, "busy", "Too many viewers are waiting for the next part right now. Please try again in a few seconds.", 2);
+}
+
 HttpResponse bytes_response(const package::BytesPtr& bytes, const char* type) {
   HttpResponse r;
   r.content_type = type;
@@ -102,10 +106,10 @@ void LiveRoutes::handle(HttpRequest request, Reply reply) {
     auto decision = package::decide_blocking_reload(q, packager->reload_state(), core::steady_ms());
     if (decision.kind == package::ReloadDecision::Kind::bad_request)
       return reply(HttpResponse::error(400, "bad_request", decision.reason));
-    Held h{event_id, rendition, false, decision, 0, 0, decision.deadline_ms, reply};
+    Held h{event_id, rendition, false, decision, 0, 0, decision.deadline_ms, reply, request.gone};
     if (decision.kind == package::ReloadDecision::Kind::ready) return reply(answer_now(h));
     std::lock_guard lock(mutex_);
-    if (held_.size() >= kMaxHeld) return reply(HttpResponse::error(503, "busy", "too many waiting requests"));
+    if (!has_room()) return reply(too_many_waiting());
     // Re-check under the lock: the part may have completed since the decision.
     if (auto r = try_answer(h, false)) return reply(std::move(*r));
     held_.push_back(std::move(h));
@@ -137,9 +141,9 @@ void LiveRoutes::handle(HttpRequest request, Reply reply) {
                       msn <= state.preload_hint->msn + 1;
       if (!upcoming) return reply(not_found("no such part"));
       Held h{event_id, rendition, true, {}, msn, static_cast<int>(index),
-             core::steady_ms() + package::blocking_timeout_ms(state.target_duration_s), reply};
+             core::steady_ms() + package::blocking_timeout_ms(state.target_duration_s), reply, request.gone};
       std::lock_guard lock(mutex_);
-      if (held_.size() >= kMaxHeld) return reply(HttpResponse::error(503, "busy", "too many waiting requests"));
+      if (!has_room()) return reply(too_many_waiting());
       if (auto r = try_answer(h, false)) return reply(std::move(*r));
       held_.push_back(std::move(h));
       return;
@@ -224,6 +228,26 @@ void LiveRoutes::notify(int64_t event_id) {
   for (auto& [reply, response] : ready) reply(std::move(response));
 }
 
+size_t LiveRoutes::drop_gone() {
+  const size_t before = held_.size();
+  std::erase_if(held_, [](const Held& h) { return h.is_gone(); });
+  const size_t dropped = before - held_.size();
+  cancelled_.fetch_add(dropped, std::memory_order_relaxed);
+  return dropped;
+}
+
+bool LiveRoutes::has_room() {
+  if (held_.size() < max_held_) return true;
+  // Full: sweep out closed connections' requests — at most every 100 ms when the sweep finds none, so a
+  // list full of live viewers does not cost a scan per request.
+  const int64_t now = core::steady_ms();
+  if (now - last_full_sweep_ms_ < 100) return false;
+  last_full_sweep_ms_ = now;
+  if (drop_gone() == 0) return false;
+  last_full_sweep_ms_ = 0;
+  return held_.size() < max_held_;
+}
+
 void LiveRoutes::tick() {
   const int64_t now = core::steady_ms();
   std::vector<Reply> expired;
@@ -232,7 +256,8 @@ void LiveRoutes::tick() {
     std::vector<Held> still;
     still.reserve(held_.size());
     for (auto& h : held_) {
-      if (h.deadline_ms <= now) expired.push_back(std::move(h.reply));
+      if (h.is_gone()) cancelled_.fetch_add(1, std::memory_order_relaxed);
+      else if (h.deadline_ms <= now) expired.push_back(std::move(h.reply));
       else still.push_back(std::move(h));
     }
     held_.swap(still);

@@ -4,7 +4,8 @@
 //   <rendition>/init.mp4 | init<N>.mp4, <rendition>/seg<msn>.m4s, <rendition>/part<msn>.<i>.m4s
 // Held requests (a playlist or a hinted part that does not exist yet) cost no thread: they wait in a
 // bounded list and are answered by notify() when the packager completes a part, or by tick() with 503
-// when their deadline passes.
+// when their deadline passes. A held request whose connection closed (HttpRequest::gone) is dropped by
+// tick(), and at once when the list is full, so a connect/close loop cannot fill it.
 // Threads: handle() on the edge thread (GET/HEAD, server/web/edge.h) and on the web thread (other methods,
 // answered 405) — it takes the same locks as notify() (streaming threads) and tick() (control thread).
 #pragma once
@@ -24,13 +25,13 @@ namespace sreda::web {
 
 class LiveRoutes : public RouteHandler {
  public:
-  static constexpr size_t kMaxHeld = 20000;
-
-  explicit LiveRoutes(live::LiveOutputs& outputs) : outputs_(outputs) {}
+  // `max_held`: live.max_held_requests, the held requests at most (more get 503).
+  explicit LiveRoutes(live::LiveOutputs& outputs, size_t max_held = 20000) : outputs_(outputs), max_held_(max_held) {}
   void handle(HttpRequest request, Reply reply) override;
   void notify(int64_t event_id);
   void tick();
   size_t held_count() const;
+  uint64_t cancelled_count() const { return cancelled_.load(std::memory_order_relaxed); }
 
  private:
   struct Held {
@@ -42,7 +43,13 @@ class LiveRoutes : public RouteHandler {
     int part_index = 0;
     int64_t deadline_ms;
     Reply reply;
+    std::shared_ptr<const std::atomic<bool>> gone;  // the connection closed: drop, never answer
+    bool is_gone() const { return gone && gone->load(std::memory_order_relaxed); }
   };
+  // Under mutex_: drops held requests whose connection closed; how many.
+  size_t drop_gone();
+  // Under mutex_: room for one more held request (dropping closed ones first when full).
+  bool has_room();
   // The response for a held or fresh request when it can be answered, or nullopt to keep holding. With a
   // cache, requests answered by the same state share one rendered playlist (one render per part, not
   // one per viewer).
@@ -61,8 +68,11 @@ class LiveRoutes : public RouteHandler {
   };
 
   live::LiveOutputs& outputs_;
+  const size_t max_held_;
   mutable std::mutex mutex_;
   std::vector<Held> held_;
+  std::atomic<uint64_t> cancelled_{0};
+  int64_t last_full_sweep_ms_ = 0;  // under mutex_
   std::map<std::string, NowCache> now_cache_;  // "<event>/<rendition>/<full|skip>" → last non-blocking playlist
 };
 

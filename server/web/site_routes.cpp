@@ -92,8 +92,8 @@ void CalendarHandler::handle(HttpRequest request, Reply reply) {
                  {"content-disposition", event_id ? "inline; filename=\"event-" + std::to_string(event_id) + ".ics\""
                                                   : "inline; filename=\"schedule.ics\""}};
     reply(std::move(r));
-  });
-  if (!queued) reply(HttpResponse::error(503, "busy", "the server is busy; try again in a moment"));
+  }, store::Store::Lane::public_reads);
+  if (!queued) reply(HttpResponse::refused(503, "busy", "The server is very busy right now. Please try again in a few seconds.", 5));
 }
 
 StaticHandler::StaticHandler(std::string root) {

@@ -18,7 +18,9 @@ inline constexpr const char* kWsProtocol = "sreda.v1";
 struct WsHandshake {
   std::string origin;
   std::string host;
-  std::string peer;  // client address
+  std::string peer;  // the client's address (core::client_address: a trusted proxy's X-Forwarded-For/Forwarded)
+  std::string address_key;      // what per-address limits and bans count under (core::limit_key: IPv6 by /64)
+  bool shared_address = false;  // one of server.shared_addresses: limits × server.shared_address_multiplier
 };
 
 // What the web server offers the handler.

@@ -50,7 +50,7 @@ class Response:
 
 
 class Server:
-    def __init__(self, data_dir=None, env=None, args=None, admin_password=ADMIN_PASSWORD):
+    def __init__(self, data_dir=None, env=None, args=None, admin_password=ADMIN_PASSWORD, wrapper=None):
         self.own_dir = data_dir is None
         self.data_dir = data_dir or tempfile.mkdtemp(prefix="sreda-test-")
         self.env = dict(os.environ)
@@ -58,6 +58,7 @@ class Server:
             self.env["SREDA_ADMIN_PASSWORD"] = admin_password
         self.env.update(env or {})
         self.args = list(args or [])
+        self.wrapper = list(wrapper or [])  # e.g. ["prlimit", "--nofile=256:256", "--"]
         self.proc = None
         self.port = None
         self.rtmp_port = None
@@ -67,7 +68,7 @@ class Server:
 
     # -- lifecycle --
     def start(self, expect_failure=False, timeout=30.0):
-        cmd = [BIN, "--data-dir", self.data_dir, "--listen", "127.0.0.1", "--http-port", "0", "--rtmp-port", "0",
+        cmd = self.wrapper + [BIN, "--data-dir", self.data_dir, "--listen", "127.0.0.1", "--http-port", "0", "--rtmp-port", "0",
                "--srt-port", "0", "--static-dir", os.path.join(SOURCE_DIR, "player-web/public")] + self.args
         self.log_lines = []
         self.proc = subprocess.Popen(cmd, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)

@@ -97,6 +97,26 @@ TEST(StoreThread, RefusesWhenFullAndSurvivesAFailingJob) {
   EXPECT_EQ(s.stats().job_failures.load(), 16);
 }
 
+// A flood of public reads fills only its own lane; main-lane jobs (a login, a publish decision) are still
+// accepted and run ahead of the flood (at most one public job between two main ones after a burst).
+TEST(StoreThread, PublicReadsCannotStarveTheMainLane) {
+  TempDb t;
+  store::Store s(open_migrated(t.path()), 16, 8);
+  std::vector<std::string> order;  // written on the store thread only; read after stop()
+  int accepted_public = 0;
+  for (int i = 0; i < 50; ++i)
+    accepted_public += s.post([&order](store::Db&) { order.push_back("public"); }, store::Store::Lane::public_reads);
+  EXPECT_EQ(accepted_public, 8);
+  EXPECT_EQ(s.stats().public_refused.load(), 42);
+  EXPECT_TRUE(s.post([&order](store::Db&) { order.push_back("login"); }));
+  EXPECT_TRUE(s.post([&order](store::Db&) { order.push_back("publish"); }));
+  s.start();
+  s.stop();
+  ASSERT_EQ(order.size(), 10u);
+  EXPECT_EQ(order[0], "login");
+  EXPECT_EQ(order[1], "publish");
+}
+
 TEST(Catalog, OverlapIgnoresCancelledAndTouchingEvents) {
   TempDb t;
   auto db = open_migrated(t.path());

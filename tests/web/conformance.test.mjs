@@ -1,0 +1,249 @@
+// The conformance matrix (issue 16; rows in lib/conformance.mjs): for each thing studios really send, a real
+// encoder publishes to a real sreda, and what a viewer or a curator would notice is checked, live and archived:
+// - hls.js in Chromium plays the MASTER playlist — with its default settings, or with the watch page's — and
+//   keeps playing while the test forces a switch to every video level in turn;
+// - what is served holds the rules Safari relies on (lib/conformance.mjs checkMaster/checkMedia), and every
+//   rendition starts its segments at the same PROGRAM-DATE-TIME;
+// - ffmpeg decodes every rendition without an error;
+// - the recording plays from its start and to its end after a seek, and its MP4 export (the default and every
+//   rendition) has the publish's length and the tracks the studio sent.
+// Here every row runs once, alternating the transport (RTMP, SRT) and the player (stock hls.js, watch page);
+// SREDA_TEST_LONG=1 (scripts/test --long) runs every row in both transports and both player configurations,
+// and the rows marked long (10 s keyframes).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { Sreda, launchBrowser, stopAll, waitFor } from './lib/harness.mjs';
+import {
+  ROWS, resolveRow, startPublisher, run, ffprobeJson, variants, checkMaster, checkMedia, pdtByMsn, HLS_SCRIPT,
+} from './lib/conformance.mjs';
+
+const LONG = process.env.SREDA_TEST_LONG === '1';
+const children = new Set();
+let sreda;
+let browser;
+
+before(async () => {
+  sreda = await new Sreda().start();
+  await sreda.login();
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  for (const c of children) { try { c.kill('SIGKILL'); } catch { /* gone */ } }
+  await stopAll(sreda, browser);
+});
+
+const cases = [];
+ROWS.forEach((row, i) => {
+  if (row.long && !LONG) return;
+  const transports = row.gst ? ['rtmp'] : LONG ? ['rtmp', 'srt'] : [i % 2 ? 'srt' : 'rtmp'];
+  const players = LONG ? ['stock', 'watch'] : [Math.floor(i / 2) % 2 ? 'watch' : 'stock'];
+  for (const transport of transports) for (const player of players) cases.push({ row: resolveRow(row), transport, player });
+});
+
+let counter = 0;
+for (const c of cases) {
+  test(`${c.row.name} — ${c.transport.toUpperCase()}, ${c.player === 'stock' ? 'stock hls.js' : 'watch page'}`, async (t) => {
+    const n = ++counter;
+    const studio = await sreda.createStudio(`Студия ${n}`);
+    const event = await sreda.createEvent(studio, `Проверка ${n}: ${c.row.name}`, 5);
+    const pub = startPublisher(c.row, c.transport, studio.stream_key, sreda, children);
+    const page = await browser.newPage();
+    try {
+      await checkLive(t, c, event, page, pub);
+      const code = await Promise.race([pub.done, new Promise((r) => setTimeout(() => r('running'), 60000))]);
+      assert.ok(code === 0 || code === 255 || code === 'running', `publisher exited with ${code}: ${pub.log.join('')}`);
+      await pub.stop();
+      await checkArchive(t, c, event, page);
+    } catch (err) {
+      err.message += `\n-- publisher:\n${pub.log.join('').slice(-1500)}\n-- sreda:\n${sreda.logText(40)}`;
+      throw err;
+    } finally {
+      await pub.stop();
+      await page.close();
+    }
+  });
+}
+
+async function fetchText(url) {
+  const r = await fetch(url);
+  return { status: r.status, text: await r.text() };
+}
+
+// Waits until the media element has played `seconds` more (and is not paused); returns the log if not.
+async function advances(page, seconds, what, timeoutMs = 30000) {
+  const start = await page.evaluate(() => window.__v.currentTime);
+  try {
+    await page.waitForFunction(({ start, seconds }) => {
+      const v = window.__v;
+      return !v.paused && v.currentTime >= start + seconds;
+    }, { start, seconds }, { timeout: timeoutMs, polling: 100 });
+  } catch {
+    const state = await page.evaluate(() => ({ t: window.__v.currentTime, paused: window.__v.paused, log: window.__log.slice(-15) }));
+    assert.fail(`${what}: playback did not advance ${seconds} s from ${start.toFixed(2)} within ${timeoutMs / 1000} s ` +
+      `(now ${state.t.toFixed(2)}, paused ${state.paused}):\n${state.log.join('\n')}`);
+  }
+}
+
+// Opens the player on `url`: stock hls.js (default settings) on a blank page of the server, or the watch page.
+async function openPlayer(page, c, event, url) {
+  if (c.player === 'stock') {
+    await page.goto(`${sreda.base}/healthz`);
+    await page.addScriptTag({ path: HLS_SCRIPT });
+    await page.evaluate((url) => {
+      const v = document.createElement('video');
+      v.muted = true;
+      document.body.appendChild(v);
+      window.__v = v;
+      window.__log = [];
+      const hls = new window.Hls();
+      window.__hls = hls;
+      const t0 = performance.now();
+      const note = (s) => window.__log.push(`${((performance.now() - t0) / 1000).toFixed(2)} ${s}`);
+      hls.on(window.Hls.Events.ERROR, (_e, d) => note(`error ${d.type} ${d.details} fatal=${d.fatal}`));
+      hls.on(window.Hls.Events.LEVEL_SWITCHED, (_e, d) => note(`level ${d.level}`));
+      v.addEventListener('waiting', () => note(`waiting at ${v.currentTime.toFixed(2)}`));
+      hls.on(window.Hls.Events.MANIFEST_PARSED, () => v.play().catch((e) => note(`play: ${e}`)));
+      hls.loadSource(url);
+      hls.attachMedia(v);
+    }, url);
+  } else {
+    await page.goto(`${sreda.base}/watch/${event.id}`, { waitUntil: 'load' });
+    await page.click('#play');
+    await page.waitForFunction(() => window.sredaPlayer && window.sredaPlayer.hls, null, { timeout: 30000 });
+    await page.evaluate(() => {
+      window.__v = document.getElementById('video');
+      window.__log = [];
+      const hls = window.sredaPlayer.hls;
+      window.__hls = hls;
+      const note = (s) => window.__log.push(`${(performance.now() / 1000).toFixed(2)} ${s}`);
+      hls.on(window.Hls.Events.ERROR, (_e, d) => note(`error ${d.type} ${d.details} fatal=${d.fatal}`));
+      hls.on(window.Hls.Events.LEVEL_SWITCHED, (_e, d) => note(`level ${d.level}`));
+    });
+  }
+}
+
+async function checkLive(t, c, event, page, pub) {
+  const masterUrl = `${sreda.base}/live/${event.id}/master.m3u8`;
+  const wantVideo = !!c.row.video || !!c.row.gst;
+  // Listed once every rendition the studio's stream gets has produced media (the ladder's rungs after the source).
+  const master = await waitFor(async () => {
+    if (pub.proc.exitCode !== null) throw new Error(`publisher exited early: ${pub.log.join('')}`);
+    const r = await fetchText(masterUrl);
+    if (r.status !== 200) return null;
+    const vs = variants(r.text, masterUrl);
+    return (!wantVideo || vs.filter((v) => v.video).length >= 2) && vs.length >= 2 ? r.text : null;
+  }, { timeoutMs: 45000, what: 'a master playlist with the ladder' });
+  const vs = variants(master, masterUrl);
+  t.diagnostic(`renditions: ${vs.map((v) => v.name).join(', ')}`);
+  assert.deepEqual(checkMaster(master), []);
+
+  // ffmpeg decodes every rendition (a few seconds of each, live), while the browser plays: once each has two
+  // whole segments (ffmpeg starts a live playlist a few segments from its end).
+  await waitFor(async () => {
+    for (const v of vs) if (((await fetchText(v.url)).text.match(/#EXTINF/g) || []).length < 2) return false;
+    return true;
+  }, { timeoutMs: 30000, what: 'two segments in every rendition' });
+  // Every rendition: Safari's rules, and the same PROGRAM-DATE-TIME for the same segment (players align by it).
+  const medias = await Promise.all(vs.map(async (v) => ({ v, text: (await fetchText(v.url)).text })));
+  for (const { v, text } of medias) assert.deepEqual(checkMedia(v.name, text, { live: true }), []);
+  const videoMedias = medias.filter((m) => m.v.video);
+  if (videoMedias.length >= 2) {
+    const ref = pdtByMsn(videoMedias[0].text);
+    for (const m of videoMedias.slice(1)) {
+      for (const [msn, pdt] of pdtByMsn(m.text)) {
+        if (ref.has(msn) && msn > 0) assert.equal(pdt, ref.get(msn), `PROGRAM-DATE-TIME of segment ${msn}: ${m.v.name} vs ${videoMedias[0].v.name}`);
+      }
+    }
+  }
+
+  const decodes = Promise.all(vs.map(async (v) => ({
+    v, r: await run('ffmpeg', ['-hide_banner', '-v', 'error', '-i', v.url, '-t', '3', '-f', 'null', '-'], 60000),
+  })));
+
+  await openPlayer(page, c, event, masterUrl);
+  await advances(page, 2, 'start');
+  const levels = await page.evaluate(() => window.__hls.levels.map((l, i) => ({ i, h: l.height || 0, codec: l.videoCodec || '' })));
+  const videoLevels = levels.filter((l) => l.h > 0 || l.codec);
+  if (wantVideo) assert.ok(videoLevels.length >= 2, `hls.js sees ${JSON.stringify(levels)}`);
+  for (const l of videoLevels) {
+    await page.evaluate((i) => { window.__hls.currentLevel = i; }, l.i);
+    await page.waitForFunction((i) => window.__hls.currentLevel === i, l.i, { timeout: 20000, polling: 100 })
+      .catch(async () => assert.fail(`level ${l.i} (${l.h}p) never became current:\n${(await page.evaluate(() => window.__log)).join('\n')}`));
+    await advances(page, 1.5, `after switching to level ${l.i} (${l.h}p)`);
+  }
+  if (videoLevels.length) {
+    await page.evaluate(() => { window.__hls.currentLevel = -1; });  // back to automatic
+    await advances(page, 1, 'automatic level selection');
+  }
+  const size = await page.evaluate(() => ({ w: window.__v.videoWidth, h: window.__v.videoHeight }));
+  if (wantVideo) assert.ok(size.w > 0 && size.h > 0, `a picture: ${JSON.stringify(size)}`);
+  t.diagnostic(`live: played through ${videoLevels.length} video levels; picture ${size.w}x${size.h}`);
+
+  for (const { v, r } of await decodes) {
+    assert.equal(r.code, 0, `ffmpeg decoding ${v.name}: ${r.err}`);
+    assert.equal(r.err.trim(), '', `ffmpeg decoding ${v.name} reported errors`);
+  }
+}
+
+async function checkArchive(t, c, event, page) {
+  await waitFor(async () => ['intermission', 'ended', 'archived'].includes((await sreda.publicEvent(event.id)).state),
+    { timeoutMs: 30000, what: 'the studio to leave' });
+  const end = await sreda.api('POST', `/api/events/${event.id}/end`, undefined, sreda.token);
+  assert.ok(end.status === 200 || end.status === 409, `end: ${end.status} ${end.text}`);
+  await waitFor(async () => (await sreda.publicEvent(event.id)).state === 'archived', { timeoutMs: 60000, what: 'archived' });
+  const masterUrl = `${sreda.base}/archive/${event.id}/master.m3u8`;
+  const master = await fetchText(masterUrl);
+  assert.equal(master.status, 200, master.text);
+  assert.deepEqual(checkMaster(master.text), []);
+  const vs = variants(master.text, masterUrl);
+  for (const v of vs) assert.deepEqual(checkMedia(v.name, (await fetchText(v.url)).text, { live: false }), []);
+
+  // Plays from the start, then to the end after a seek (stock hls.js on the recording's master playlist).
+  await page.goto(`${sreda.base}/healthz`);
+  await page.addScriptTag({ path: HLS_SCRIPT });
+  await page.evaluate((url) => {
+    const v = document.createElement('video');
+    v.muted = true;
+    document.body.appendChild(v);
+    window.__v = v;
+    window.__log = [];
+    window.__ended = false;
+    v.addEventListener('ended', () => { window.__ended = true; });
+    const hls = new window.Hls();
+    window.__hls = hls;
+    hls.on(window.Hls.Events.ERROR, (_e, d) => window.__log.push(`error ${d.type} ${d.details} fatal=${d.fatal}`));
+    hls.on(window.Hls.Events.MANIFEST_PARSED, () => v.play());
+    hls.loadSource(url);
+    hls.attachMedia(v);
+  }, masterUrl);
+  await advances(page, 1, 'the recording from its start');
+  const duration = await page.evaluate(() => window.__v.duration);
+  assert.ok(Math.abs(duration - c.row.seconds) <= 3, `recording ${duration} s, published ${c.row.seconds} s`);
+  await page.evaluate(() => { window.__v.currentTime = window.__v.duration - 2.5; });
+  await page.waitForFunction(() => window.__ended, null, { timeout: 30000, polling: 100 })
+    .catch(async () => assert.fail(`the recording did not play to its end after a seek:\n${(await page.evaluate(() => window.__log)).join('\n')}`));
+
+  // The MP4 export: the default and every rendition, with the publish's length and the studio's tracks.
+  const wantVideo = !!c.row.video || !!c.row.gst;
+  const wantAudio = !!c.row.audio || !!c.row.gst;
+  const exports = [null, ...vs.map((v) => v.name)];
+  for (const rendition of exports) {
+    const url = `${sreda.base}/api/events/${event.id}/recording.mp4${rendition ? `?rendition=${rendition}` : ''}`;
+    const r = await fetch(url, { headers: { authorization: `Bearer ${sreda.token}` }, signal: AbortSignal.timeout(120000) });
+    assert.equal(r.status, 200, `export ${rendition || '(default)'}: ${r.status} ${await r.text().catch(() => '')}`);
+    const file = `${sreda.dataDir}/export-check-${event.id}-${rendition || 'default'}.mp4`;
+    const { writeFileSync, rmSync } = await import('node:fs');
+    writeFileSync(file, Buffer.from(await r.arrayBuffer()));
+    const probe = await ffprobeJson(file);
+    rmSync(file, { force: true });
+    assert.ok(!probe.error, `ffprobe of export ${rendition || '(default)'}: ${probe.error}`);
+    const kinds = probe.streams.map((s) => s.codec_type).sort();
+    const isAudioRendition = rendition && !vs.find((v) => v.name === rendition).video;
+    const expect = [...(wantAudio ? ['audio'] : []), ...(wantVideo && !isAudioRendition ? ['video'] : [])];
+    assert.deepEqual(kinds, expect, `tracks in export ${rendition || '(default)'}`);
+    const d = Number(probe.format.duration);
+    assert.ok(Math.abs(d - c.row.seconds) <= 3, `export ${rendition || '(default)'}: ${d} s, published ${c.row.seconds} s`);
+  }
+  t.diagnostic(`archive: ${duration.toFixed(1)} s, played to its end; ${exports.length} exports checked`);
+}
