@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "server/archive/fragment_scan.h"
 #include "server/archive/recorder.h"
 #include "server/archive/recovery.h"
 #include "server/live/live_outputs.h"
@@ -44,6 +45,16 @@ struct Trim {
 
 // The segments of `playlist` the public sees: those overlapping [start, end] (segment-accurate).
 EventPlaylist trimmed(const EventPlaylist& playlist, const Trim& trim);
+
+// A recorded rendition with the media its (first) init segment holds.
+struct RankedRendition {
+  const RecordingSummary::Rendition* rendition = nullptr;
+  InitMedia media;
+};
+// The renditions of `summary` (a recording under `event_dir`), best picture first: `source` when it has
+// video, then the other video renditions by size (the most bytes: the highest bitrate), then those
+// without video. The export's default and the poster take the first.
+std::vector<RankedRendition> rank_renditions(const std::string& event_dir, const RecordingSummary& summary);
 
 class Archive : public live::RenditionSinks {
  public:
@@ -79,7 +90,7 @@ class Archive : public live::RenditionSinks {
   int64_t deletions() const { return deletions_.load(); }
 
  private:
-  std::optional<std::string> make_poster(int64_t event_id, const RecordingSummary& summary);
+  std::optional<std::string> make_poster(store::Db& db, int64_t event_id, const RecordingSummary& summary);
 
   ArchiveOptions options_;
   store::Store& store_;

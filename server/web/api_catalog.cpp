@@ -225,6 +225,10 @@ HttpResponse Api::delete_event(Call& c) {
   if (!e) return no_event(c.ids[0]);
   if (e->state == "live" || e->state == "intermission")
     return HttpResponse::error(409, "wrong_state", "a live event cannot be deleted; end it first");
+  // Delete means deleted: the recording goes with the event (files, exports, poster: every URL to it).
+  if (archive_ && archive_->recording_stats(e->id))
+    return HttpResponse::error(409, "wrong_state", "the event's recording is still being written; try again in a moment");
+  if (archive_) archive_->remove(c.db, e->id, "event deleted by " + c.who->username);
   schedule::delete_event(c.db, e->id);
   tx.commit();
   core::Logger("events").info(c.who->username + " deleted event " + std::to_string(e->id));
