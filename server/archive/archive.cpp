@@ -243,17 +243,29 @@ std::optional<std::string> Archive::make_poster(store::Db& db, int64_t event_id,
     if (error.empty()) return url;
     log().warn("event " + std::to_string(event_id) + ": no poster from " + r.name + ": " + error);
   }
-  const auto event = schedule::find_event(db, event_id);
-  if (!event) return std::nullopt;
-  const std::string error =
-      make_picture_card({event->title, event->studio_name, event->category, event->starts_at}, path);
-  if (!error.empty()) {
-    log().warn("event " + std::to_string(event_id) + ": no picture card: " + error);
-    return std::nullopt;
-  }
+  if (!write_card(db, event_id, path)) return std::nullopt;
   log().info("event " + std::to_string(event_id) + ": " + (video ? "no picture from the recording" : "no video") +
              ", its poster is a picture card");
   return url;
+}
+
+std::optional<std::string> Archive::picture_card(store::Db& db, int64_t event_id) {
+  const std::string path = event_dir(event_id) + "/card.jpg";
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) {
+    std::filesystem::create_directories(event_dir(event_id), ec);
+    if (!write_card(db, event_id, path)) return std::nullopt;
+  }
+  return "/archive/" + std::to_string(event_id) + "/card.jpg";
+}
+
+bool Archive::write_card(store::Db& db, int64_t event_id, const std::string& path) {
+  const auto event = schedule::find_event(db, event_id);
+  if (!event) return false;
+  const std::string error =
+      make_picture_card({event->title, event->studio_name, event->category, event->starts_at}, path);
+  if (!error.empty()) log().warn("event " + std::to_string(event_id) + ": no picture card: " + error);
+  return error.empty();
 }
 
 std::optional<RecordingStats> Archive::recording_stats(int64_t event_id) const {

@@ -80,6 +80,9 @@ class Archive : public live::RenditionSinks {
   bool set_trim(store::Db& db, int64_t event_id, const Trim& trim);
   // Store thread: deletes the files and the row; the event goes back to `ended`. False: no recording.
   bool remove(store::Db& db, int64_t event_id, const std::string& why);
+  // Store thread: the event's picture card (archive/picture_card.h) for a live event with no picture yet,
+  // made once into `<event_dir>/card.jpg`: its URL, or nullopt (no such event, or it could not be made).
+  std::optional<std::string> picture_card(store::Db& db, int64_t event_id);
   // Recomputes and upserts the row from disk (store thread). False when nothing is recorded.
   bool upsert_row(store::Db& db, int64_t event_id, bool repaired, const std::string& error);
 
@@ -91,6 +94,7 @@ class Archive : public live::RenditionSinks {
 
  private:
   std::optional<std::string> make_poster(store::Db& db, int64_t event_id, const RecordingSummary& summary);
+  bool write_card(store::Db& db, int64_t event_id, const std::string& path);  // logs why not
 
   ArchiveOptions options_;
   store::Store& store_;

@@ -160,6 +160,8 @@ nlohmann::json studio_json(store::Db& db, const schedule::Studio& studio);
 // the sentence names (arriving_mbit, expected_mbit, fps, expected_fps, reconnects).
 nlohmann::json describe_stream_health(const nlohmann::json& live_info, double usual_kbps);
 
+// A live (or intermission) event with no poster yet (no video, or no frame so far) gets its picture card.
+void add_picture_card(store::Db& db, archive::Archive* archive, nlohmann::json& event);
 // Adds "duration_s", "poster" and "recording" {duration_s, poster, master} to a public event's JSON when the
 // event has a recording (store thread; api_recording.cpp). `archive` may be null.
 void add_recording_fields(store::Db& db, archive::Archive* archive, nlohmann::json& event);

@@ -322,6 +322,7 @@ HttpResponse Api::public_events(Call& c) {
     out.back()["rating"] = audience::rating_json(audience::rating_summary(c.db, e.id));
     if (e.state == "archived") add_recording_fields(c.db, archive_, out.back());
     add_live_fields(out.back());
+    add_picture_card(c.db, archive_, out.back());
   }
   auto r = HttpResponse::json(200, {{"events", out},
                                     {"when", q.when},
@@ -339,6 +340,7 @@ HttpResponse Api::public_event(Call& c) {
   out["rating"] = audience::rating_json(audience::rating_summary(c.db, e->id));
   if (e->state == "archived") add_recording_fields(c.db, archive_, out);
   add_live_fields(out);
+  add_picture_card(c.db, archive_, out);
   auto r = HttpResponse::json(200, out);
   r.headers = {{"cache-control", "public, max-age=5"}, {"access-control-allow-origin", "*"}};
   return r;

@@ -198,6 +198,13 @@ HttpResponse Api::export_recording(Call& c) {
   return deferred();
 }
 
+void add_picture_card(store::Db& db, archive::Archive* archive, json& event) {
+  if (!archive || !event.contains("id") || !event.value("poster", json(nullptr)).is_null()) return;
+  const std::string state = event.value("state", "");
+  if (state != "live" && state != "intermission") return;
+  if (auto card = archive->picture_card(db, event["id"].get<int64_t>())) event["poster"] = *card;
+}
+
 void add_recording_fields(store::Db& db, archive::Archive* archive, json& event) {
   if (!archive || !event.contains("id")) return;
   const int64_t id = event["id"].get<int64_t>();

@@ -84,11 +84,11 @@ void ArchiveRoutes::handle(HttpRequest request, Reply reply) {
   if (parts.size() < 3 || parts[0] != "archive" || !digits(parts[1], 1)) return reply(not_found());
   const std::string dir = archive_.event_dir(std::stoll(parts[1]));
 
-  if (parts.size() == 3 && parts[2] == "poster.jpg") {
+  if (parts.size() == 3 && (parts[2] == "poster.jpg" || parts[2] == "card.jpg")) {
     std::error_code ec;
-    if (!std::filesystem::is_regular_file(dir + "/poster.jpg", ec)) return reply(not_found());
+    if (!std::filesystem::is_regular_file(dir + "/" + parts[2], ec)) return reply(not_found());
     HttpResponse r;
-    r.file_path = dir + "/poster.jpg";
+    r.file_path = dir + "/" + parts[2];
     r.content_type = "image/jpeg";
     r.headers = {{"cache-control", "public, max-age=86400"}, {"access-control-allow-origin", "*"}};
     return reply(std::move(r));

@@ -1,5 +1,5 @@
 // GET /archive/<event_id>/… : recordings from disk (archive/recording_writer.h's layout).
-//   master.m3u8, poster.jpg, <rendition>/index.m3u8 (the public window: the curator's trim applied),
+//   master.m3u8, poster.jpg, card.jpg (a live event's picture card), <rendition>/index.m3u8 (the public window: the curator's trim applied),
 //   <rendition>/init.mp4 | init<N>.mp4, <rendition>/seg<msn>.m4s
 // A segment the curator trimmed away is not public: 404 (the files stay for the curator's export and an
 // undo). Media files are immutable: an edge may cache them forever. Anything else — other names, `.partial`,
