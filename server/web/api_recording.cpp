@@ -200,8 +200,6 @@ HttpResponse Api::export_recording(Call& c) {
 
 void add_picture_card(store::Db& db, archive::Archive* archive, json& event) {
   if (!archive || !event.contains("id") || !event.value("poster", json(nullptr)).is_null()) return;
-  const std::string state = event.value("state", "");
-  if (state != "live" && state != "intermission") return;
   if (auto card = archive->picture_card(db, event["id"].get<int64_t>())) event["poster"] = *card;
 }
 
