@@ -13,6 +13,7 @@ const std::vector<RequiredElement>& required_elements() {
       {"h264parse", "gstreamer1.0-plugins-bad"},  {"aacparse", "gstreamer1.0-plugins-good"},
       {"h265parse", "gstreamer1.0-plugins-bad"},  {"opusparse", "gstreamer1.0-plugins-bad"},
       {"mpegaudioparse", "gstreamer1.0-plugins-good"},
+      {"textoverlay", "gstreamer1.0-x"},  // the archive's picture cards (archive/picture_card.h)
   };
   return kElements;
 }

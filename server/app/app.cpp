@@ -252,7 +252,13 @@ core::Result<void> App::start() {
       });
   audience_->start();
   api_->set_audience(audience_.get());
-  exporter_ = std::make_unique<archive::Mp4Exporter>();
+  exporter_ = std::make_unique<archive::Mp4Exporter>(archive::ExporterOptions{
+      config_.archive.export_workers, config_.archive.export_queue, config_.archive.export_timeout_s,
+      config_.archive.export_timeout_per_hour_s});
+  metrics_.gauge("sreda_archive_export_timeouts_total", "MP4 exports ended by their time bound",
+                 [e = exporter_.get()] { return static_cast<double>(e->timeouts()); });
+  metrics_.gauge("sreda_archive_export_refused_total", "MP4 exports refused: archive.export_queue was full",
+                 [e = exporter_.get()] { return static_cast<double>(e->refused()); });
   api_->set_archive(archive_.get(), exporter_.get());
   health_ = std::make_unique<web::HealthHandler>();
   metrics_handler_ = std::make_unique<web::MetricsHandler>(metrics_);
@@ -355,7 +361,7 @@ void App::stop() {
   // accepted job.
   http_->stop();
   audience_->finish();  // every acknowledged comment and rating goes to the store before it drains
-  exporter_.reset();  // an export in progress finishes (its reply is dropped); queued ones are refused
+  exporter_.reset();  // the exports in progress are cancelled (their replies dropped); queued ones are refused
   if (rtmp_) rtmp_->stop();
   if (srt_) srt_->stop();
   ingest_work_.reset();

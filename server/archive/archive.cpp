@@ -4,12 +4,16 @@
 #include <cmath>
 #include <filesystem>
 #include <limits>
+#include <span>
+#include <tuple>
 
 #include "nlohmann/json.hpp"
 #include "server/archive/mp4_export.h"
+#include "server/archive/picture_card.h"
 #include "server/archive/recovery.h"
 #include "server/core/clock.h"
 #include "server/core/log.h"
+#include "server/schedule/catalog.h"
 
 namespace sreda::archive {
 
@@ -48,6 +52,23 @@ EventPlaylist trimmed(const EventPlaylist& playlist, const Trim& trim) {
   return out;
 }
 
+std::vector<RankedRendition> rank_renditions(const std::string& event_dir, const RecordingSummary& summary) {
+  std::vector<RankedRendition> out;
+  for (const auto& r : summary.renditions) {
+    RankedRendition ranked{&r, {}};
+    if (!r.playlist.segments.empty()) {
+      const auto init = read_text_file(event_dir + "/" + r.name + "/" + package::init_uri(r.playlist.segments.front().init_id));
+      if (init) ranked.media = media_of_init(std::span(reinterpret_cast<const uint8_t*>(init->data()), init->size()));
+    }
+    out.push_back(ranked);
+  }
+  auto rank = [](const RankedRendition& r) {
+    return std::make_tuple(!r.media.video, r.rendition->name != "source", -r.rendition->bytes);
+  };
+  std::stable_sort(out.begin(), out.end(), [&](const auto& a, const auto& b) { return rank(a) < rank(b); });
+  return out;
+}
+
 Archive::Archive(ArchiveOptions options, store::Store& store) : options_(std::move(options)), store_(store) {}
 
 Archive::~Archive() {
@@ -82,6 +103,24 @@ void Archive::start() {
       }
     });
   }
+  // Folders of events that no longer exist (deleted before deletes took their recordings along) are
+  // removed: nothing may reach them, and retention would never see them.
+  store_.post([this](store::Db& db) {
+    std::error_code ec;
+    std::vector<std::string> names;
+    for (const auto& entry : std::filesystem::directory_iterator(options_.root, ec))
+      if (all_digits(entry.path().filename().string()) && entry.is_directory(ec))
+        names.push_back(entry.path().filename().string());
+    for (const auto& name : names) {
+      auto st = db.prepare("SELECT 1 FROM events WHERE id = ?");
+      st.bind(1, static_cast<int64_t>(std::stoll(name)));
+      if (st.step()) continue;
+      std::error_code rm;
+      const auto n = std::filesystem::remove_all(options_.root + "/" + name, rm);
+      if (rm) log().error("removing the recording of deleted event " + name + ": " + rm.message());
+      else log().info("removed the recording of deleted event " + name + " (" + std::to_string(n) + " files)");
+    }
+  });
   store_.post([this](store::Db& db) {
     auto st = db.prepare("SELECT event_id, trim_start_ms, trim_end_ms FROM recordings");
     std::map<int64_t, Trim> trims;
@@ -161,7 +200,7 @@ bool Archive::upsert_row(store::Db& db, int64_t event_id, bool repaired, const s
   nlohmann::json names = nlohmann::json::array();
   for (const auto& r : summary->renditions) names.push_back(r.name);
   const int64_t now = core::now_s();
-  const std::optional<std::string> poster = make_poster(event_id, *summary);
+  const std::optional<std::string> poster = make_poster(db, event_id, *summary);
   auto st = db.prepare(
         "INSERT INTO recordings (event_id, renditions, duration_ms, bytes, repaired, error, created_at, updated_at, "
         "poster) SELECT id, ?, ?, ?, ?, ?, ?, ?, ? FROM events WHERE id = ? "
@@ -183,14 +222,19 @@ bool Archive::upsert_row(store::Db& db, int64_t event_id, bool repaired, const s
   return db.changes() > 0;
 }
 
-std::optional<std::string> Archive::make_poster(int64_t event_id, const RecordingSummary& summary) {
+std::optional<std::string> Archive::make_poster(store::Db& db, int64_t event_id, const RecordingSummary& summary) {
   // The first picture of the segment at a tenth of the recording (past the usual empty stage at the
-  // start), from the widest rendition with video. A URL under /archive/, or nullopt.
+  // start), from the best rendition with video; with no video, the event's picture card. Made once: a
+  // URL under /archive/, or nullopt.
   const std::string path = event_dir(event_id) + "/poster.jpg";
   const std::string url = "/archive/" + std::to_string(event_id) + "/poster.jpg";
   std::error_code ec;
   if (std::filesystem::exists(path, ec)) return url;
-  for (const auto& r : summary.renditions) {
+  bool video = false;
+  for (const auto& ranked : rank_renditions(event_dir(event_id), summary)) {
+    if (!ranked.media.video) continue;
+    video = true;
+    const auto& r = *ranked.rendition;
     const auto& segs = r.playlist.segments;
     const auto& seg = segs[segs.size() / 10];
     const std::string dir = event_dir(event_id) + "/" + r.name + "/";
@@ -199,7 +243,29 @@ std::optional<std::string> Archive::make_poster(int64_t event_id, const Recordin
     if (error.empty()) return url;
     log().warn("event " + std::to_string(event_id) + ": no poster from " + r.name + ": " + error);
   }
-  return std::nullopt;
+  if (!write_card(db, event_id, path)) return std::nullopt;
+  log().info("event " + std::to_string(event_id) + ": " + (video ? "no picture from the recording" : "no video") +
+             ", its poster is a picture card");
+  return url;
+}
+
+std::optional<std::string> Archive::picture_card(store::Db& db, int64_t event_id) {
+  const std::string path = event_dir(event_id) + "/card.jpg";
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) {
+    std::filesystem::create_directories(event_dir(event_id), ec);
+    if (!write_card(db, event_id, path)) return std::nullopt;
+  }
+  return "/archive/" + std::to_string(event_id) + "/card.jpg";
+}
+
+bool Archive::write_card(store::Db& db, int64_t event_id, const std::string& path) {
+  const auto event = schedule::find_event(db, event_id);
+  if (!event) return false;
+  const std::string error =
+      make_picture_card({event->title, event->studio_name, event->category, event->starts_at}, path);
+  if (!error.empty()) log().warn("event " + std::to_string(event_id) + ": no picture card: " + error);
+  return error.empty();
 }
 
 std::optional<RecordingStats> Archive::recording_stats(int64_t event_id) const {

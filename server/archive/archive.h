@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "server/archive/fragment_scan.h"
 #include "server/archive/recorder.h"
 #include "server/archive/recovery.h"
 #include "server/live/live_outputs.h"
@@ -44,6 +45,16 @@ struct Trim {
 
 // The segments of `playlist` the public sees: those overlapping [start, end] (segment-accurate).
 EventPlaylist trimmed(const EventPlaylist& playlist, const Trim& trim);
+
+// A recorded rendition with the media its (first) init segment holds.
+struct RankedRendition {
+  const RecordingSummary::Rendition* rendition = nullptr;
+  InitMedia media;
+};
+// The renditions of `summary` (a recording under `event_dir`), best picture first: `source` when it has
+// video, then the other video renditions by size (the most bytes: the highest bitrate), then those
+// without video. The export's default and the poster take the first.
+std::vector<RankedRendition> rank_renditions(const std::string& event_dir, const RecordingSummary& summary);
 
 class Archive : public live::RenditionSinks {
  public:
@@ -69,6 +80,9 @@ class Archive : public live::RenditionSinks {
   bool set_trim(store::Db& db, int64_t event_id, const Trim& trim);
   // Store thread: deletes the files and the row; the event goes back to `ended`. False: no recording.
   bool remove(store::Db& db, int64_t event_id, const std::string& why);
+  // Store thread: the event's picture card (archive/picture_card.h) for a live event with no picture yet,
+  // made once into `<event_dir>/card.jpg`: its URL, or nullopt (no such event, or it could not be made).
+  std::optional<std::string> picture_card(store::Db& db, int64_t event_id);
   // Recomputes and upserts the row from disk (store thread). False when nothing is recorded.
   bool upsert_row(store::Db& db, int64_t event_id, bool repaired, const std::string& error);
 
@@ -79,7 +93,8 @@ class Archive : public live::RenditionSinks {
   int64_t deletions() const { return deletions_.load(); }
 
  private:
-  std::optional<std::string> make_poster(int64_t event_id, const RecordingSummary& summary);
+  std::optional<std::string> make_poster(store::Db& db, int64_t event_id, const RecordingSummary& summary);
+  bool write_card(store::Db& db, int64_t event_id, const std::string& path);  // logs why not
 
   ArchiveOptions options_;
   store::Store& store_;

@@ -238,6 +238,10 @@ bool descriptor(std::span<const uint8_t> b, size_t& at, uint8_t& tag, size_t& le
 
 }  // namespace
 
+InitMedia media_of_init(std::span<const uint8_t> init) {
+  return {!find_box(init, "avcC").empty(), !find_box(init, "esds").empty()};
+}
+
 std::string codecs_of_init(std::span<const uint8_t> init) {
   std::string codecs;
   if (auto avcc = find_box(init, "avcC"); !avcc.empty()) {

@@ -24,6 +24,13 @@ std::vector<InitTrack> parse_init_tracks(std::span<const uint8_t> init);
 // when neither is found.
 std::string codecs_of_init(std::span<const uint8_t> init);
 
+// Which media an init segment holds: H.264 video (an avcC box) and AAC audio (an esds box).
+struct InitMedia {
+  bool video = false;
+  bool audio = false;
+};
+InitMedia media_of_init(std::span<const uint8_t> init);
+
 struct FragmentScan {
   int64_t complete_bytes = 0;  // length of the leading complete boxes ending with the last moof+mdat pair
   int fragments = 0;           // complete moof+mdat pairs

@@ -4,6 +4,7 @@
 #include <gst/gst.h>
 #include <pthread.h>
 
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -16,35 +17,69 @@ namespace sreda::archive {
 
 namespace {
 
+using Clock = std::chrono::steady_clock;
 constexpr size_t kChunk = 1 << 20;
-constexpr size_t kMaxWaiting = 8;
+constexpr auto kSlice = std::chrono::milliseconds(100);  // how often a waiting job looks at its deadline
 
-// The first error on the bus, or empty. Waits up to `timeout` for EOS or an error when `until_end`.
-std::string bus_error(GstElement* pipeline, GstClockTime timeout, bool until_end) {
-  auto bus = gst::GstRef<GstBus>::adopt(gst_element_get_bus(pipeline));
-  while (true) {
-    auto msg = gst::GstRef<GstMessage>::adopt(gst_bus_timed_pop_filtered(
-        bus.get(), until_end ? timeout : 0, static_cast<GstMessageType>(GST_MESSAGE_EOS | GST_MESSAGE_ERROR)));
-    if (!msg) return until_end ? "the remux did not finish in time" : "";
-    if (GST_MESSAGE_TYPE(msg.get()) == GST_MESSAGE_EOS) return "";
+core::Logger& log() {
+  static core::Logger logger("archive export");
+  return logger;
+}
+
+// The pipeline's end as seen on its bus: still running, EOS, or the first error.
+struct BusState {
+  bool eos = false;
+  std::string error;
+  bool over() const { return eos || !error.empty(); }
+};
+
+// Takes the EOS/error messages on `bus`, waiting up to `wait` for the first.
+void poll_bus(GstBus* bus, GstClockTime wait, BusState& state) {
+  while (!state.over()) {
+    auto msg = gst::GstRef<GstMessage>::adopt(
+        gst_bus_timed_pop_filtered(bus, wait, static_cast<GstMessageType>(GST_MESSAGE_EOS | GST_MESSAGE_ERROR)));
+    if (!msg) return;
+    if (GST_MESSAGE_TYPE(msg.get()) == GST_MESSAGE_EOS) {
+      state.eos = true;
+      return;
+    }
     GError* err = nullptr;
     gchar* debug = nullptr;
     gst_message_parse_error(msg.get(), &err, &debug);
-    std::string text = err ? err->message : "unknown GStreamer error";
+    state.error = err ? err->message : "unknown GStreamer error";
     if (err) g_error_free(err);
     g_free(debug);
-    return text;
   }
 }
 
-}  // namespace
+// appsrc's need-data / enough-data: whether the source queue has room (so pushing never blocks).
+struct Feed {
+  std::mutex mutex;
+  std::condition_variable room;
+  bool hungry = true;
+};
 
-namespace {
+void on_need_data(GstAppSrc*, guint, gpointer data) {
+  auto* feed = static_cast<Feed*>(data);
+  {
+    std::lock_guard lock(feed->mutex);
+    feed->hungry = true;
+  }
+  feed->room.notify_all();
+}
+
+void on_enough_data(GstAppSrc*, gpointer data) {
+  auto* feed = static_cast<Feed*>(data);
+  std::lock_guard lock(feed->mutex);
+  feed->hungry = false;
+}
 
 // Feeds `files` through appsrc "src" of the pipeline `launch` (its sink is filesink "out", writing
-// `<out_path>.tmp`), waits for EOS and renames the result to `out_path`. Returns an error or empty.
+// `<out_path>.tmp`), waits for EOS and renames the result to `out_path`. Gives up at `deadline` or on
+// `cancel`. Returns an error or empty.
 std::string run_file_pipeline(const std::vector<std::string>& files, const std::string& launch,
-                              const std::string& out_path, const std::string& faststart) {
+                              const std::string& out_path, const std::string& faststart, Clock::time_point deadline,
+                              const std::atomic<bool>* cancel) {
   const std::string tmp = out_path + ".tmp";
   GError* err = nullptr;
   GstElement* launched = gst_parse_launch(launch.c_str(), &err);
@@ -61,18 +96,38 @@ std::string run_file_pipeline(const std::vector<std::string>& files, const std::
     if (mux) g_object_set(mux.get(), "faststart-file", faststart.c_str(), nullptr);
   }
   auto src = gst::GstRef<GstElement>::adopt(gst_bin_get_by_name(GST_BIN(pipeline.get()), "src"));
+  auto bus = gst::GstRef<GstBus>::adopt(gst_element_get_bus(pipeline.get()));
+  Feed feed;
+  GstAppSrcCallbacks callbacks{};
+  callbacks.need_data = on_need_data;
+  callbacks.enough_data = on_enough_data;
+  gst_app_src_set_callbacks(GST_APP_SRC(src.get()), &callbacks, &feed, nullptr);
+  auto stopped = [&]() -> std::string {
+    if (cancel && cancel->load()) return "the server is stopping";
+    if (Clock::now() >= deadline) return "the remux did not finish in time";
+    return "";
+  };
+
+  BusState bus_state;
   std::string error;
-  if (gst_element_set_state(pipeline.get(), GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE) {
+  if (gst_element_set_state(pipeline.get(), GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE)
     error = "the remux pipeline did not start";
-  }
-  bool done = false;
-  for (size_t i = 0; error.empty() && !done && i < files.size(); ++i) {
+  for (size_t i = 0; error.empty() && !bus_state.over() && i < files.size(); ++i) {
     std::ifstream in(files[i], std::ios::binary);
     if (!in) {
       error = "cannot read " + files[i];
       break;
     }
-    while (error.empty() && in) {
+    while (error.empty() && !bus_state.over() && in) {
+      // Wait for room in appsrc's queue, watching the bus and the deadline.
+      while (error.empty() && !bus_state.over()) {
+        std::unique_lock lock(feed.mutex);
+        if (feed.room.wait_for(lock, kSlice, [&] { return feed.hungry; })) break;
+        lock.unlock();
+        poll_bus(bus.get(), 0, bus_state);
+        error = stopped();
+      }
+      if (!error.empty() || bus_state.over()) break;
       GstBuffer* buffer = gst_buffer_new_allocate(nullptr, kChunk, nullptr);
       GstMapInfo map;
       gst_buffer_map(buffer, &map, GST_MAP_WRITE);
@@ -84,16 +139,17 @@ std::string run_file_pipeline(const std::vector<std::string>& files, const std::
         break;
       }
       gst_buffer_set_size(buffer, static_cast<gssize>(got));
-      const GstFlowReturn flow = gst_app_src_push_buffer(GST_APP_SRC(src.get()), buffer);
-      error = bus_error(pipeline.get(), 0, false);
-      if (flow == GST_FLOW_EOS) done = true;  // e.g. a snapshot encoder has its frame
-      if (error.empty() && (got < kChunk || done)) break;
+      if (gst_app_src_push_buffer(GST_APP_SRC(src.get()), buffer) == GST_FLOW_EOS)
+        bus_state.eos = true;  // e.g. a snapshot encoder has its frame
+      poll_bus(bus.get(), 0, bus_state);
     }
   }
-  if (error.empty()) {
+  if (error.empty() && !bus_state.over()) {
     gst_app_src_end_of_stream(GST_APP_SRC(src.get()));
-    error = bus_error(pipeline.get(), 600 * GST_SECOND, true);
+    while (!bus_state.over() && (error = stopped()).empty())
+      poll_bus(bus.get(), std::chrono::duration_cast<std::chrono::nanoseconds>(kSlice).count(), bus_state);
   }
+  if (error.empty()) error = bus_state.error;
   gst_element_set_state(pipeline.get(), GST_STATE_NULL);
   std::error_code ec;
   if (!faststart.empty()) std::filesystem::remove(faststart, ec);
@@ -107,15 +163,17 @@ std::string run_file_pipeline(const std::vector<std::string>& files, const std::
 
 }  // namespace
 
-std::string remux_to_mp4(const std::vector<std::string>& files, const std::string& out_path) {
-  if (files.size() < 2) return "nothing to export";
-  // qtdemux's pads are video_0 / audio_0; a rendition without one of them simply has no such link.
-  const std::string launch =
-      "appsrc name=src format=bytes block=true max-bytes=4194304 caps=video/quicktime ! qtdemux name=d "
-      "mp4mux name=m faststart=true ! filesink name=out "
-      "d.video_0 ! queue max-size-buffers=0 max-size-bytes=0 max-size-time=10000000000 ! m.video_0 "
-      "d.audio_0 ! queue max-size-buffers=0 max-size-bytes=0 max-size-time=10000000000 ! m.audio_0";
-  return run_file_pipeline(files, launch, out_path, out_path + ".moov.tmp");
+std::string remux_to_mp4(const ExportJob& job, Clock::time_point deadline, const std::atomic<bool>* cancel) {
+  if (job.files.size() < 2) return "nothing to export";
+  if (!job.video && !job.audio) return "the rendition has neither video nor audio";
+  // qtdemux's pads are video_0 / audio_0: one branch per track the rendition has.
+  const std::string queue = " ! queue max-size-buffers=0 max-size-bytes=0 max-size-time=10000000000 ! ";
+  std::string launch =
+      "appsrc name=src format=bytes max-bytes=4194304 caps=video/quicktime ! qtdemux name=d "
+      "mp4mux name=m faststart=true ! filesink name=out";
+  if (job.video) launch += " d.video_0" + queue + "m.video_0";
+  if (job.audio) launch += " d.audio_0" + queue + "m.audio_0";
+  return run_file_pipeline(job.files, launch, job.out_path, job.out_path + ".moov.tmp", deadline, cancel);
 }
 
 // sredaavh264dec (libavcodec in process; openh264dec if it cannot be registered), not decodebin: decodebin
@@ -125,32 +183,44 @@ std::string snapshot_jpeg(const std::string& init, const std::string& segment, c
                           int max_width) {
   const std::string decoder = gst::register_av_h264_dec() ? gst::kAvH264DecElement : "openh264dec";
   const std::string launch =
-      "appsrc name=src format=bytes block=true max-bytes=4194304 caps=video/quicktime ! qtdemux name=d "
+      "appsrc name=src format=bytes max-bytes=4194304 caps=video/quicktime ! qtdemux name=d "
       "d.video_0 ! queue ! h264parse ! " + decoder + " ! videoconvert ! videoscale ! video/x-raw,width=[1," +
       std::to_string(max_width) + "],pixel-aspect-ratio=1/1 ! jpegenc quality=85 snapshot=true ! filesink name=out";
-  return run_file_pipeline({init, segment}, launch, out_path, "");
+  // One picture from one segment: seconds at most, whatever the recording's length.
+  return run_file_pipeline({init, segment}, launch, out_path, "", Clock::now() + std::chrono::seconds(30), nullptr);
 }
 
-Mp4Exporter::Mp4Exporter() : thread_([this] { run(); }) {}
+Mp4Exporter::Mp4Exporter(ExporterOptions options) : options_(options) {
+  for (int i = 0; i < std::max(1, options_.workers); ++i) threads_.emplace_back([this] { run(); });
+}
 
 Mp4Exporter::~Mp4Exporter() {
   {
     std::lock_guard lock(mutex_);
     stopping_ = true;
   }
+  cancel_ = true;
   wake_.notify_all();
-  thread_.join();
+  for (auto& t : threads_) t.join();
 }
 
-void Mp4Exporter::export_mp4(std::vector<std::string> files, std::string out_path, Done done) {
+std::chrono::milliseconds Mp4Exporter::time_bound(double media_s) const {
+  const double ms = 1000.0 * options_.timeout_s + std::max(0.0, media_s) / 3.6 * options_.timeout_per_hour_s;
+  return std::chrono::milliseconds(static_cast<int64_t>(std::ceil(ms)));
+}
+
+void Mp4Exporter::export_mp4(ExportJob job, Done done) {
   {
     std::lock_guard lock(mutex_);
-    if (!stopping_ && jobs_.size() < kMaxWaiting) {
-      jobs_.push_back({std::move(files), std::move(out_path), std::move(done)});
+    if (!stopping_ && jobs_.size() < static_cast<size_t>(std::max(0, options_.max_waiting))) {
+      jobs_.push_back({std::move(job), std::move(done)});
       wake_.notify_one();
       return;
     }
   }
+  refused_++;
+  log().warn(job.out_path + ": refused, " + std::to_string(options_.max_waiting) +
+             " exports are waiting already (archive.export_queue)");
   done("the server is busy exporting; try again in a minute");
 }
 
@@ -160,23 +230,31 @@ void Mp4Exporter::run() {
   while (true) {
     wake_.wait(lock, [this] { return stopping_ || !jobs_.empty(); });
     if (jobs_.empty()) break;
-    Job job = std::move(jobs_.front());
+    Queued q = std::move(jobs_.front());
     jobs_.pop_front();
     if (stopping_) {
       lock.unlock();
-      job.done("the server is stopping");
+      q.done("the server is stopping");
       lock.lock();
       continue;
     }
     lock.unlock();
+    const auto bound = time_bound(q.job.media_s);
+    const auto deadline = Clock::now() + bound;
     std::string error;
     try {
-      error = remux_to_mp4(job.files, job.out_path);
+      error = remux_to_mp4(q.job, deadline, &cancel_);
     } catch (const std::exception& e) {
       error = e.what();
     }
-    if (!error.empty()) core::Logger("archive export").error(job.out_path + ": " + error);
-    job.done(error);
+    if (!error.empty() && !cancel_ && Clock::now() >= deadline) {
+      timeouts_++;
+      error = "the export did not finish within " + std::to_string((bound.count() + 999) / 1000) + " s (" +
+              std::to_string(std::llround(q.job.media_s)) + " s of media; archive.export_timeout_s, "
+              "archive.export_timeout_per_hour_s): " + error;
+    }
+    if (!error.empty()) log().error(q.job.out_path + ": " + error);
+    q.done(error);
     lock.lock();
   }
 }

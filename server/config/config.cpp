@@ -195,6 +195,13 @@ void validate(const Config& c, std::vector<std::string>& errors) {
     errors.push_back("archive.max_loss_ms: must be 50..60000");
   if (c.archive.max_bytes < 0) errors.push_back("archive.max_bytes: must not be negative");
   if (c.archive.keep_days < 0) errors.push_back("archive.keep_days: must not be negative");
+  if (c.archive.export_workers < 1 || c.archive.export_workers > 16)
+    errors.push_back("archive.export_workers: must be 1..16");
+  if (c.archive.export_queue < 0 || c.archive.export_queue > 1000)
+    errors.push_back("archive.export_queue: must be 0..1000");
+  if (c.archive.export_timeout_s < 1) errors.push_back("archive.export_timeout_s: must be at least 1");
+  if (c.archive.export_timeout_per_hour_s < 0)
+    errors.push_back("archive.export_timeout_per_hour_s: must not be negative");
   core::LogLevel level;
   if (!core::parse_log_level(c.log.level, level))
     errors.push_back("log.level: expected debug, info, warn or error, got '" + c.log.level + "'");

@@ -93,6 +93,10 @@ struct ArchiveConfig {
   int64_t max_bytes = 0;         // retention: oldest recordings deleted beyond this total; 0 = no limit
   int keep_days = 0;             // retention: recordings older than this deleted; 0 = keep forever
   std::string renditions;        // comma-separated rendition names to record; empty = every rendition
+  int export_workers = 2;        // MP4 exports run at once (one slow export never blocks the others)
+  int export_queue = 8;          // exports waiting beyond those; more are refused ("busy")
+  int export_timeout_s = 60;     // an export ends with an error after this …
+  int export_timeout_per_hour_s = 360;  // … plus this per hour of exported media
 };
 
 struct LogConfig {
@@ -169,6 +173,10 @@ void visit_fields(Config& c, Visitor&& v) {
   v("archive.max_bytes", c.archive.max_bytes);
   v("archive.keep_days", c.archive.keep_days);
   v("archive.renditions", c.archive.renditions);
+  v("archive.export_workers", c.archive.export_workers);
+  v("archive.export_queue", c.archive.export_queue);
+  v("archive.export_timeout_s", c.archive.export_timeout_s);
+  v("archive.export_timeout_per_hour_s", c.archive.export_timeout_per_hour_s);
   v("log.level", c.log.level);
 }
 

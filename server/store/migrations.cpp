@@ -1,5 +1,6 @@
 #include "server/store/migrations.h"
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -132,6 +133,39 @@ ALTER TABLE comments ADD COLUMN question INTEGER NOT NULL DEFAULT 0 CHECK (quest
 ALTER TABLE comments ADD COLUMN answered_at INTEGER;
 ALTER TABLE comments ADD COLUMN answered_by TEXT;
 )sql",
+    // 6: event ids are never reused (AUTOINCREMENT), so a new event never takes a deleted event's id and
+    // with it that event's recording folder, links or audience. SQLite cannot add AUTOINCREMENT to a
+    // table: it is rebuilt (foreign keys are off while migrating: migrate()). Ids deleted before this
+    // step are remembered as far as the moderation log still names them.
+    R"sql(
+CREATE TABLE events_new (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  title TEXT NOT NULL,
+  description TEXT NOT NULL DEFAULT '',
+  category TEXT NOT NULL,
+  language TEXT NOT NULL,
+  studio_id INTEGER NOT NULL REFERENCES studios(id),
+  starts_at INTEGER NOT NULL,
+  ends_at INTEGER NOT NULL,
+  state TEXT NOT NULL DEFAULT 'scheduled'
+    CHECK (state IN ('scheduled', 'live', 'intermission', 'ended', 'archived', 'cancelled')),
+  search_text TEXT NOT NULL DEFAULT '',
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+INSERT INTO events_new (id, title, description, category, language, studio_id, starts_at, ends_at, state,
+                        search_text, created_at, updated_at)
+  SELECT id, title, description, category, language, studio_id, starts_at, ends_at, state, search_text,
+         created_at, updated_at FROM events;
+DROP TABLE events;
+ALTER TABLE events_new RENAME TO events;
+CREATE INDEX events_studio_time ON events(studio_id, starts_at);
+CREATE INDEX events_state_time ON events(state, starts_at);
+INSERT INTO sqlite_sequence (name, seq) SELECT 'events', 0
+  WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'events');
+UPDATE sqlite_sequence SET seq = MAX(seq, (SELECT IFNULL(MAX(event_id), 0) FROM moderation_log))
+  WHERE name = 'events';
+)sql",
 };
 
 int user_version(Db& db) {
@@ -144,7 +178,7 @@ int user_version(Db& db) {
 
 int latest_schema_version() { return static_cast<int>(kSteps.size()); }
 
-core::Result<int> migrate(Db& db) {
+core::Result<int> migrate(Db& db, int up_to) {
   const int found = user_version(db);
   if (found > latest_schema_version()) {
     return core::Error{"schema_too_new",
@@ -153,16 +187,35 @@ core::Result<int> migrate(Db& db) {
                            ": it was written by a newer sreda; run that version or restore a backup",
                        ""};
   }
-  for (int v = found; v < latest_schema_version(); ++v) {
-    std::string sql = std::string("BEGIN IMMEDIATE;\n") + kSteps[v] + "\nPRAGMA user_version = " +
-                      std::to_string(v + 1) + ";\nCOMMIT;";
-    if (auto r = db.exec(sql); !r) {
+  const int last = up_to < 0 ? latest_schema_version() : std::min(up_to, latest_schema_version());
+  if (found >= last) return found;
+  // A step may rebuild a table (SQLite's way to change a column): with foreign keys on, dropping the old
+  // table would delete every row that refers to it. They are off while migrating (a pragma that only
+  // takes effect outside a transaction), and each step checks them before it commits.
+  (void)db.exec("PRAGMA foreign_keys=OFF");
+  core::Result<int> result = found;
+  for (int v = found; v < last; ++v) {
+    const std::string to = std::to_string(v + 1);
+    auto fail = [&](const std::string& why) {
       (void)db.exec("ROLLBACK");
-      return core::Error{"migration_failed",
-                         "schema migration to version " + std::to_string(v + 1) + " failed: " + r.error().message, ""};
+      return core::Error{"migration_failed", "schema migration to version " + to + " failed: " + why, ""};
+    };
+    if (auto r = db.exec(std::string("BEGIN IMMEDIATE;\n") + kSteps[v] + "\nPRAGMA user_version = " + to + ";"); !r) {
+      result = fail(r.error().message);
+      break;
+    }
+    auto check = db.prepare("PRAGMA foreign_key_check");
+    if (check.step()) {
+      result = fail("a row of " + check.text(0) + " refers to a missing " + check.text(2));
+      break;
+    }
+    if (auto r = db.exec("COMMIT"); !r) {
+      result = fail(r.error().message);
+      break;
     }
   }
-  return found;
+  (void)db.exec("PRAGMA foreign_keys=ON");
+  return result;
 }
 
 }  // namespace sreda::store

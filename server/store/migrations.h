@@ -10,8 +10,9 @@ namespace sreda::store {
 // The newest schema version this binary knows.
 int latest_schema_version();
 
-// Brings the database to latest_schema_version(), each step in its own transaction.
+// Brings the database to latest_schema_version() (or to `up_to`, for tests of a step), each step in its
+// own transaction, with foreign keys off while migrating and checked before each step commits.
 // Returns the version found before migrating.
-core::Result<int> migrate(Db& db);
+core::Result<int> migrate(Db& db, int up_to = -1);
 
 }  // namespace sreda::store

@@ -122,6 +122,8 @@ class Api : public RouteHandler {
   HttpResponse public_event(Call& c);
   // A live (or intermission) event's "viewers" (the audience hub's count) and "poster" (the live poster
   // frame's URL, null until there is one). Nothing for other states.
+  // Whether a live (or intermission) event's renditions carry no picture (a sound-only studio).
+  bool sound_only(const nlohmann::json& event) const;
   void add_live_fields(nlohmann::json& event) const;
   // audience (api_audience.cpp)
   HttpResponse public_comments(Call& c);
@@ -172,6 +174,8 @@ nlohmann::json studio_json(store::Db& db, const schedule::Studio& studio);
 // the sentence names (arriving_mbit, expected_mbit, fps, expected_fps, reconnects).
 nlohmann::json describe_stream_health(const nlohmann::json& live_info, double usual_kbps);
 
+// A sound-only live (or intermission) event gets its picture card as its poster (made once).
+void add_picture_card(store::Db& db, archive::Archive* archive, nlohmann::json& event);
 // Adds "duration_s", "poster" and "recording" {duration_s, poster, master} to a public event's JSON when the
 // event has a recording (store thread; api_recording.cpp). `archive` may be null.
 void add_recording_fields(store::Db& db, archive::Archive* archive, nlohmann::json& event);

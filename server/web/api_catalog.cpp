@@ -1,4 +1,5 @@
 // Studios, events and the public programme: the Api's handlers on the store thread.
+#include <algorithm>
 #include <cmath>
 
 #include "server/audience/storage.h"
@@ -50,6 +51,19 @@ void Api::add_live_fields(nlohmann::json& event) const {
   // The latest poster frame (refreshed every few seconds), once the live output has made one.
   auto output = live_outputs_ ? live_outputs_->find(id) : nullptr;
   event["poster"] = output && output->poster() ? json("/live/" + std::to_string(id) + "/poster.jpg") : json(nullptr);
+}
+
+bool Api::sound_only(const nlohmann::json& event) const {
+  if (event.value("state", "") != "live" && event.value("state", "") != "intermission") return false;
+  auto output = live_outputs_ ? live_outputs_->find(event["id"].get<int64_t>()) : nullptr;
+  if (!output) return false;
+  // Every rendition configured (its codecs known) and none with H.264: before that, no decision (no card).
+  const auto names = output->rendition_names();
+  return !names.empty() && std::all_of(names.begin(), names.end(), [&](const std::string& name) {
+    auto p = output->rendition(name);
+    const std::string codecs = p ? p->variant_info().codecs : "";
+    return !codecs.empty() && codecs.find("avc1") == std::string::npos;
+  });
 }
 
 // ---- studios ----
@@ -225,6 +239,10 @@ HttpResponse Api::delete_event(Call& c) {
   if (!e) return no_event(c.ids[0]);
   if (e->state == "live" || e->state == "intermission")
     return HttpResponse::error(409, "wrong_state", "a live event cannot be deleted; end it first");
+  // Delete means deleted: the recording goes with the event (files, exports, poster: every URL to it).
+  if (archive_ && archive_->recording_stats(e->id))
+    return HttpResponse::error(409, "wrong_state", "the event's recording is still being written; try again in a moment");
+  if (archive_) archive_->remove(c.db, e->id, "event deleted by " + c.who->username);
   schedule::delete_event(c.db, e->id);
   tx.commit();
   core::Logger("events").info(c.who->username + " deleted event " + std::to_string(e->id));
@@ -318,6 +336,7 @@ HttpResponse Api::public_events(Call& c) {
     out.back()["rating"] = audience::rating_json(audience::rating_summary(c.db, e.id));
     if (e.state == "archived") add_recording_fields(c.db, archive_, out.back());
     add_live_fields(out.back());
+    if (sound_only(out.back())) add_picture_card(c.db, archive_, out.back());
   }
   auto r = HttpResponse::json(200, {{"events", out},
                                     {"when", q.when},
@@ -335,6 +354,7 @@ HttpResponse Api::public_event(Call& c) {
   out["rating"] = audience::rating_json(audience::rating_summary(c.db, e->id));
   if (e->state == "archived") add_recording_fields(c.db, archive_, out);
   add_live_fields(out);
+  if (sound_only(out)) add_picture_card(c.db, archive_, out);
   auto r = HttpResponse::json(200, out);
   r.headers = {{"cache-control", "public, max-age=5"}, {"access-control-allow-origin", "*"}};
   return r;

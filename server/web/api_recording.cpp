@@ -1,10 +1,12 @@
-// The curator's recording routes: GET/DELETE /api/events/{id}/recording, GET …/recording.mp4?rendition=,
+// The curator's recording routes: GET/DELETE /api/events/{id}/recording, GET …/recording.mp4?rendition=
+// (default: the best video rendition; an audio-only rendition comes as an .m4a),
 // POST …/recording/trim {start_ms, end_ms}; and the recording fields of the public event JSON.
 // Store thread (Api's jobs); the MP4 export runs on the exporter's thread and replies from there.
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
 
+#include "server/archive/mp4_export.h"
 #include "server/archive/recovery.h"
 #include "server/core/log.h"
 #include "server/web/api.h"
@@ -142,42 +144,63 @@ HttpResponse Api::export_recording(Call& c) {
     return HttpResponse::error(409, "conflict", "the event is being recorded; the MP4 is available when it ends");
   const auto summary = archive::describe_recording(archive_->event_dir(id));
   if (!summary) return no_recording(id);
+  // The default: `source` when it has video, else the best video rendition, else the audio (rank_renditions).
+  const auto ranked = archive::rank_renditions(archive_->event_dir(id), *summary);
   std::string name = c.request.query_value("rendition");
-  if (name.empty()) name = summary->renditions.front().name;
-  auto r = std::find_if(summary->renditions.begin(), summary->renditions.end(),
-                        [&](const auto& x) { return x.name == name; });
-  if (r == summary->renditions.end())
+  if (name.empty()) name = ranked.front().rendition->name;
+  auto r = std::find_if(ranked.begin(), ranked.end(), [&](const auto& x) { return x.rendition->name == name; });
+  if (r == ranked.end())
     return HttpResponse::error(404, "not_found", "the recording has no rendition '" + name + "'", "rendition");
-  const auto pub = archive::trimmed(r->playlist, archive_->trim(id));
+  if (!r->media.video && !r->media.audio)
+    return HttpResponse::error(500, "export_failed", "the rendition '" + name + "' has no readable init segment");
+  const auto pub = archive::trimmed(r->rendition->playlist, archive_->trim(id));
   if (pub.segments.empty()) return no_recording(id);
   // One init segment per export: the segments up to the first codec change (a new init).
-  const std::string dir = archive_->event_dir(id) + "/" + r->name;
-  std::vector<std::string> files = {dir + "/" + package::init_uri(pub.segments.front().init_id)};
+  const std::string dir = archive_->event_dir(id) + "/" + name;
+  archive::ExportJob job;
+  job.video = r->media.video;
+  job.audio = r->media.audio;
+  job.files = {dir + "/" + package::init_uri(pub.segments.front().init_id)};
   int64_t last = pub.segments.front().msn;
   for (const auto& s : pub.segments) {
     if (s.init_id != pub.segments.front().init_id) break;
-    files.push_back(dir + "/" + package::segment_uri(s.msn));
+    job.files.push_back(dir + "/" + package::segment_uri(s.msn));
+    job.media_s += s.duration_s;
     last = s.msn;
   }
+  // Video: an MP4; audio only: an M4A (the same container, the audio brand's name and type).
+  const std::string ext = job.video ? ".mp4" : ".m4a";
+  const std::string type = job.video ? "video/mp4" : "audio/mp4";
   const std::string exports = archive_->event_dir(id) + "/exports";
-  const std::string prefix = r->name + "-";
-  const std::string out = exports + "/" + prefix + std::to_string(pub.segments.front().msn) + "-" + std::to_string(last) + ".mp4";
-  auto respond = [id, name, out](const std::string& error) {
-    if (!error.empty()) return HttpResponse::error(500, "export_failed", "the MP4 could not be made: " + error);
+  const std::string prefix = name + "-";
+  job.out_path = exports + "/" + prefix + std::to_string(pub.segments.front().msn) + "-" + std::to_string(last) + ext;
+  auto respond = [id, name, out = job.out_path, ext, type](const std::string& error) {
+    if (!error.empty()) {
+      const bool busy = error.find("busy") != std::string::npos;
+      auto resp = HttpResponse::error(busy ? 503 : 500, busy ? "busy" : "export_failed",
+                                      "the " + std::string(ext == ".m4a" ? "M4A" : "MP4") + " could not be made: " + error);
+      if (busy) resp.headers.emplace_back("retry-after", "60");
+      return resp;
+    }
     HttpResponse resp;
     resp.file_path = out;
-    resp.content_type = "video/mp4";
-    resp.headers = {{"content-disposition", "attachment; filename=\"event-" + std::to_string(id) + "-" + name + ".mp4\""},
+    resp.content_type = type;
+    resp.headers = {{"content-disposition", "attachment; filename=\"event-" + std::to_string(id) + "-" + name + ext + "\""},
                     {"cache-control", "private, no-cache"}};
     return resp;
   };
   std::error_code ec;
-  if (fs::is_regular_file(out, ec)) return respond("");
+  if (fs::is_regular_file(job.out_path, ec)) return respond("");
   fs::create_directories(exports, ec);
   for (const auto& entry : fs::directory_iterator(exports, ec))  // an older trim's export of this rendition
     if (entry.path().filename().string().rfind(prefix, 0) == 0) fs::remove(entry.path(), ec);
-  exporter_->export_mp4(std::move(files), out, [reply = c.reply, respond](const std::string& error) { reply(respond(error)); });
+  exporter_->export_mp4(std::move(job), [reply = c.reply, respond](const std::string& error) { reply(respond(error)); });
   return deferred();
+}
+
+void add_picture_card(store::Db& db, archive::Archive* archive, json& event) {
+  if (!archive || !event.contains("id") || !event.value("poster", json(nullptr)).is_null()) return;
+  if (auto card = archive->picture_card(db, event["id"].get<int64_t>())) event["poster"] = *card;
 }
 
 void add_recording_fields(store::Db& db, archive::Archive* archive, json& event) {

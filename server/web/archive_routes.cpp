@@ -55,6 +55,24 @@ HttpResponse playlist(std::string text, bool ended) {
 
 }  // namespace
 
+bool ArchiveRoutes::is_public(int64_t event_id, const std::string& rendition, int64_t msn) {
+  const archive::Trim trim = archive_.trim(event_id);
+  if (!trim.start_ms && !trim.end_ms) return true;
+  const auto key = std::make_pair(event_id, rendition);
+  auto it = windows_.find(key);
+  if (it == windows_.end() || it->second.trim.start_ms != trim.start_ms || it->second.trim.end_ms != trim.end_ms) {
+    if (windows_.size() >= 4096) windows_.clear();  // a bounded cache: recomputed on demand
+    Window w{trim, 0, -1};
+    auto text = archive::read_text_file(archive_.event_dir(event_id) + "/" + rendition + "/index.m3u8");
+    if (auto parsed = text ? archive::parse_event_playlist(*text) : std::nullopt) {
+      const auto pub = archive::trimmed(*parsed, trim);
+      if (!pub.segments.empty()) w = {trim, pub.segments.front().msn, pub.segments.back().msn};
+    }
+    it = windows_.insert_or_assign(key, w).first;
+  }
+  return msn >= it->second.first && msn <= it->second.last;
+}
+
 void ArchiveRoutes::handle(HttpRequest request, Reply reply) {
   if (request.method != "GET" && request.method != "HEAD")
     return reply(HttpResponse::error(405, "method_not_allowed", request.method + " is not allowed here"));
@@ -66,11 +84,11 @@ void ArchiveRoutes::handle(HttpRequest request, Reply reply) {
   if (parts.size() < 3 || parts[0] != "archive" || !digits(parts[1], 1)) return reply(not_found());
   const std::string dir = archive_.event_dir(std::stoll(parts[1]));
 
-  if (parts.size() == 3 && parts[2] == "poster.jpg") {
+  if (parts.size() == 3 && (parts[2] == "poster.jpg" || parts[2] == "card.jpg")) {
     std::error_code ec;
-    if (!std::filesystem::is_regular_file(dir + "/poster.jpg", ec)) return reply(not_found());
+    if (!std::filesystem::is_regular_file(dir + "/" + parts[2], ec)) return reply(not_found());
     HttpResponse r;
-    r.file_path = dir + "/poster.jpg";
+    r.file_path = dir + "/" + parts[2];
     r.content_type = "image/jpeg";
     r.headers = {{"cache-control", "public, max-age=86400"}, {"access-control-allow-origin", "*"}};
     return reply(std::move(r));
@@ -93,6 +111,9 @@ void ArchiveRoutes::handle(HttpRequest request, Reply reply) {
   std::error_code ec;
   const std::string file = rdir + "/" + parts[3];
   if (!type || !std::filesystem::is_regular_file(file, ec)) return reply(not_found());
+  if (parts[3].rfind("seg", 0) == 0 &&
+      !is_public(std::stoll(parts[1]), parts[2], std::stoll(parts[3].substr(3, parts[3].size() - 7))))
+    return reply(HttpResponse::error(404, "not_found", "this part of the recording is not public"));
   HttpResponse r;
   r.file_path = file;
   r.content_type = type;

@@ -490,6 +490,25 @@ TEST(ArchiveFragmentScan, CodecsOfInit) {
   (void)codecs_of_init(torn);  // bounds-checked: no crash
 }
 
+TEST(ArchiveFragmentScan, MediaOfInit) {
+  const InitMedia both = media_of_init(init_bytes());
+  EXPECT_TRUE(both.video);
+  EXPECT_TRUE(both.audio);
+  package::InitSegmentInput audio_only;
+  audio_only.audio = package::AudioConfig{{0x11, 0x90}, 48000, 2};
+  const InitMedia audio = media_of_init(*package::write_init_segment(audio_only));
+  EXPECT_FALSE(audio.video);
+  EXPECT_TRUE(audio.audio);
+  package::InitSegmentInput video_only;
+  video_only.video = package::VideoConfig{
+      {0x01, 0x4d, 0x40, 0x1e, 0xff, 0xe1, 0x00, 0x02, 0x67, 0x4d, 0x01, 0x00, 0x02, 0x68, 0xee}, 640, 360, 25, 1};
+  const InitMedia video = media_of_init(*package::write_init_segment(video_only));
+  EXPECT_TRUE(video.video);
+  EXPECT_FALSE(video.audio);
+  const InitMedia none = media_of_init(Bytes{1, 2, 3});
+  EXPECT_FALSE(none.video || none.audio);
+}
+
 TEST(ArchiveEventPlaylist, RoundTrip) {
   EventPlaylist p;
   p.segments.push_back({4, 2.0, 1'795'000'000'123, false, 0, 0});

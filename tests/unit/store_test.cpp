@@ -117,6 +117,50 @@ TEST(StoreThread, PublicReadsCannotStarveTheMainLane) {
   EXPECT_EQ(order[1], "publish");
 }
 
+TEST(StoreMigrations, EventIdsAreNeverReusedAndTheRebuildKeepsEveryRow) {
+  TempDb t;
+  auto db = store::Db::open(t.path());
+  ASSERT_TRUE(db.ok());
+  ASSERT_TRUE(store::migrate(*db, 5).ok());  // a database from before step 6
+  const auto studio = schedule::create_studio(*db, "Hall", 0);
+  auto add = [&](int64_t starts_at) {
+    schedule::Event e;
+    e.title = "A";
+    e.category = "concert";
+    e.studio_id = studio.id;
+    e.starts_at = starts_at;
+    e.ends_at = starts_at + 500;
+    return schedule::insert_event(*db, e, 0);
+  };
+  const auto a = add(1000), b = add(2000), c = add(3000);
+  ASSERT_TRUE(db->exec("INSERT INTO comments (event_id, viewer_id, nick, text, at_ms) VALUES (" + std::to_string(a.id) +
+                       ", 'v', 'n', 'kept', 0)").ok());
+  ASSERT_TRUE(db->exec("INSERT INTO moderation_log (at, curator, action, event_id) VALUES (0, 'x', 'hide', " +
+                       std::to_string(c.id) + ")").ok());
+  schedule::delete_event(*db, c.id);  // the highest id, deleted before the migration: only the log names it
+  ASSERT_TRUE(store::migrate(*db).ok());
+  // Every row and every row that refers to one survived the rebuild.
+  EXPECT_TRUE(schedule::find_event(*db, a.id));
+  EXPECT_TRUE(schedule::find_event(*db, b.id));
+  auto comments = db->prepare("SELECT COUNT(*) FROM comments WHERE event_id = ?");
+  comments.bind(1, a.id);
+  ASSERT_TRUE(comments.step());
+  EXPECT_EQ(comments.int64(0), 1);
+  // Neither the id deleted before the migration nor one deleted after it comes back.
+  const auto d = add(7000);
+  EXPECT_GT(d.id, c.id);
+  schedule::delete_event(*db, d.id);
+  EXPECT_GT(add(9000).id, d.id);
+  // Foreign keys are on again, and deleting an event still takes its comments with it.
+  auto fk = db->prepare("PRAGMA foreign_keys");
+  ASSERT_TRUE(fk.step());
+  EXPECT_EQ(fk.int64(0), 1);
+  schedule::delete_event(*db, a.id);
+  comments.reset();
+  ASSERT_TRUE(comments.step());
+  EXPECT_EQ(comments.int64(0), 0);
+}
+
 TEST(Catalog, OverlapIgnoresCancelledAndTouchingEvents) {
   TempDb t;
   auto db = open_migrated(t.path());
