@@ -24,6 +24,7 @@ struct HttpRequest {
   std::string origin;
   std::string content_type;
   std::string peer;    // client address
+  std::string cookie;  // the Cookie header
   std::string body;
 
   std::string bearer_token() const;

@@ -432,6 +432,7 @@ int HttpServer::on_ws(lws* wsi, int reason_int, void* user, void* in, size_t len
     w->wsi = wsi;
     w->handshake.origin = header(wsi, WSI_TOKEN_ORIGIN);
     w->handshake.host = header(wsi, WSI_TOKEN_HOST);
+    w->handshake.cookie = header(wsi, WSI_TOKEN_HTTP_COOKIE);
     char peer[64] = {0};
     lws_get_peer_simple(wsi, peer, sizeof peer);
     w->handshake.peer = peer;
@@ -514,6 +515,7 @@ int HttpServer::on_http(lws* wsi, Conn& c, const char* uri) {
   c.request.host = header(wsi, WSI_TOKEN_HOST);
   c.request.origin = header(wsi, WSI_TOKEN_ORIGIN);
   c.request.content_type = header(wsi, WSI_TOKEN_HTTP_CONTENT_TYPE);
+  c.request.cookie = header(wsi, WSI_TOKEN_HTTP_COOKIE);
   char peer[64] = {0};
   lws_get_peer_simple(wsi, peer, sizeof peer);
   c.request.peer = peer;

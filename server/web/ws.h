@@ -19,6 +19,7 @@ struct WsHandshake {
   std::string origin;
   std::string host;
   std::string peer;  // client address
+  std::string cookie;  // the Cookie header (the audience reads its sreda_viewer)
 };
 
 // What the web server offers the handler.
