@@ -138,7 +138,11 @@
         }
         case 'comment_answered': answered(Number(msg.id)); break;
         case 'rating': showRating(msg); break;
-        case 'rated': markStars(msg.stars); thanks.hidden = false; break;
+        case 'rated':
+          markStars(msg.stars);
+          thanks.hidden = false;
+          if (msg.counted === false) say(T('watch.rated.uncounted'));  // beyond ws.max_ratings_per_address
+          break;
         case 'viewers': showViewers(msg.count); break;
         case 'error':
           if (msg.code === 'banned' || msg.code === 'too_many_connections') refused = true;
