@@ -252,7 +252,6 @@ void AudienceHub::join(Client& c, const ClientMessage& m) {
     c.fresh_token = std::move(issued.token);
   }
   if (banned(nullptr, *id, c.group)) {
-    log().info("refused a banned viewer from " + c.group + " (every event)");
     refuse(c, "banned", "you may not take part in the conversation");
     return close(c, kClosePolicy, "banned", "");
   }
@@ -338,7 +337,6 @@ std::string AudienceHub::welcome(const Client& c, const Room& room) const {
 
 void AudienceHub::finish_join(Client& c, Room& room) {
   if (banned(&room, c.viewer_id, c.group)) {
-    log().info("refused a banned viewer from " + c.group + " in event " + std::to_string(room.event_id));
     refuse(c, "banned", "you may not take part in this event's conversation");
     return close(c, kClosePolicy, "banned", "");
   }
@@ -424,8 +422,9 @@ void AudienceHub::rate(Client& c, const ClientMessage& m) {
                  std::to_string(options_.ws.max_ratings_per_address) +
                  " are kept out of the public rating (ws.max_ratings_per_address)");
   }
-  pending_ratings_[{room.event_id, c.viewer_id}] =
-      Rating{room.event_id, c.viewer_id, m.stars, core::now_s(), c.group, out.counted};
+  if (out.kept)
+    pending_ratings_[{room.event_id, c.viewer_id}] =
+        Rating{room.event_id, c.viewer_id, m.stars, core::now_s(), c.group, out.counted};
   send(c, json{{"type", "rated"}, {"stars", m.stars}, {"counted", out.counted}}.dump());
 }
 

@@ -7,6 +7,7 @@ void RatingBook::load(const std::string& viewer, int stars, const std::string& g
   entries_[viewer] = Entry{stars, counted};
   if (!counted) {
     capped_groups_.insert(group);  // logged when it happened
+    ++uncounted_per_group_[group];
     return;
   }
   ++counted_per_group_[group];
@@ -28,13 +29,17 @@ RatingBook::Outcome RatingBook::rate(const std::string& viewer, const std::strin
   }
   int& counted = counted_per_group_[group];
   out.counted = counted < max_per_group_;
-  entries_[viewer] = Entry{stars, out.counted};
   if (out.counted) {
     ++counted;
     summary_.histogram[static_cast<size_t>(stars - 1)]++;
   } else {
     out.capped_now = capped_groups_.insert(group).second;
+    int& uncounted = uncounted_per_group_[group];
+    out.kept = uncounted < kKeptPerCounted * max_per_group_;
+    if (!out.kept) return out;
+    ++uncounted;
   }
+  entries_[viewer] = Entry{stars, out.counted};
   return out;
 }
 

@@ -117,6 +117,16 @@ TEST(RatingBook, OneAddressMovesThePublicRatingByAtMostTheCap) {
   EXPECT_EQ(book.summary().count(), 30);
 }
 
+TEST(RatingBook, LeftOutRatingsOfOneAddressAreKeptOnlyUpToABound) {
+  RatingBook book(2);
+  int kept = 0;
+  for (int i = 0; i < 100; ++i) kept += book.rate("v" + std::to_string(i), "192.0.2.1", 1).kept;
+  EXPECT_EQ(kept, 2 + RatingBook::kKeptPerCounted * 2) << "counted ones, then 10× as many left out";
+  EXPECT_EQ(book.stars_of("v21"), 1);
+  EXPECT_EQ(book.stars_of("v22"), std::nullopt) << "answered, not remembered";
+  EXPECT_TRUE(book.rate("w", "192.0.2.2", 3).kept) << "another address";
+}
+
 TEST(RatingBook, RatingsReadBackKeepTheirDecisionAndFillTheCap) {
   RatingBook book(2);
   book.load("a", 4, "10.0.0.1", true);
