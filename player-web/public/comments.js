@@ -29,11 +29,9 @@
       return v || '';
     } catch (e) { return make ? make() : ''; }
   }
-  const viewerId = stored('sreda.viewer', () => {
-    const bytes = new Uint8Array(16);
-    crypto.getRandomValues(bytes);
-    return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
-  });
+  // Who this viewer is: the server's sreda_viewer cookie (HttpOnly) comes with the /ws upgrade; when the server
+  // had to issue a new identity instead, the welcome's viewer_token is kept here and sent with later joins.
+  const tokenKey = 'sreda.viewer_token';
   nickInput.value = stored('sreda.nick');
 
   let ws = null, joinedNick = null, pending = null, retryMs = 1000, refused = false;
@@ -109,12 +107,18 @@
     const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
     ws = new WebSocket(`${proto}//${location.host}/ws`, 'sreda.v1');
     const nick = (nickInput.value.trim() || T('watch.nick.default')).slice(0, 40);
-    ws.onopen = () => ws.send(JSON.stringify({ type: 'join', event_id: eventId, viewer_id: viewerId, nick }));
+    ws.onopen = () => {
+      const join = { type: 'join', event_id: eventId, nick };
+      const token = stored(tokenKey);
+      if (token) join.viewer_token = token;
+      ws.send(JSON.stringify(join));
+    };
     ws.onmessage = (e) => {
       let msg;
       try { msg = JSON.parse(e.data); } catch (err) { return; }
       switch (msg.type) {
         case 'welcome':
+          if (msg.viewer_token) { try { localStorage.setItem(tokenKey, msg.viewer_token); } catch (err) { /* private mode */ } }
           joinedNick = nick;
           retryMs = 1000;
           if (!replay.on) { list.replaceChildren(); msg.comments.forEach(addComment); }
@@ -134,7 +138,11 @@
         }
         case 'comment_answered': answered(Number(msg.id)); break;
         case 'rating': showRating(msg); break;
-        case 'rated': markStars(msg.stars); thanks.hidden = false; break;
+        case 'rated':
+          markStars(msg.stars);
+          thanks.hidden = false;
+          if (msg.counted === false) say(T('watch.rated.uncounted'));  // beyond ws.max_ratings_per_address
+          break;
         case 'viewers': showViewers(msg.count); break;
         case 'error':
           if (msg.code === 'banned' || msg.code === 'too_many_connections') refused = true;

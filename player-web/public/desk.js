@@ -540,14 +540,26 @@
     ['reconnects', (f) => fmt.number(f.reconnects ?? 0)],
     ['dropped', (f) => f.publisher && fmt.number(f.publisher.dropped)],
     ['late', (f) => f.publisher && fmt.number(f.publisher.late_frames)],
+    ['refusals', (f) => refusalText(f.audience_refusals)],
   ];
+
+  /** Audience refusals by cause ("too fast 3 · banned 1"), the most frequent first; known causes in words. */
+  function refusalText(r) {
+    if (!r || !r.counts) return null;
+    const causes = Object.entries(r.counts).filter(([, n]) => n > 0).sort((a, b) => b[1] - a[1]);
+    if (!causes.length) return t('desk.monitor.refusals.none');
+    return causes.map(([cause, n]) => {
+      const words = t(`desk.refusal.${cause}`);
+      return `${words && words !== `desk.refusal.${cause}` ? words : cause} ${fmt.number(n)}`;
+    }).join(' · ');
+  }
 
   function monitorCard(e) {
     const values = {};
     const dl = el('dl', { class: 'facts' });
     for (const [name] of MONITOR_ROWS) {
       values[name] = el('dd', { 'data-fact': name }, '—');
-      dl.append(el('div', {}, el('dt', {}, t(`desk.monitor.${name}`)), values[name]));
+      dl.append(el('div', {}, el('dt', {}, t(`desk.monitor.${name}`, { min: 10 })), values[name]));
     }
     const card = el('article', { class: 'card live', id: `monitor-${e.id}`, 'aria-labelledby': `monitor-${e.id}-h` },
       el('h3', { id: `monitor-${e.id}-h` }, `${e.title} · ${e.studio.name}`),

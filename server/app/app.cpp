@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "server/audience/identity.h"
 #include "server/auth/curators.h"
 #include "server/auth/password.h"
 #include "server/core/clock.h"
@@ -75,6 +76,8 @@ core::Result<void> App::open_store() {
   std::error_code ec;
   fs::create_directories(config_.server.data_dir, ec);
   if (ec) return core::Error{"data_dir", "cannot create data dir " + config_.server.data_dir + ": " + ec.message(), ""};
+  if (auto why = audience::load_or_create_viewer_secret(config_.server.data_dir, viewer_secret_))
+    return core::Error{"viewer_secret", *why, ""};
   const std::string db_path = (fs::path(config_.server.data_dir) / "sreda.db").string();
   auto db = store::Db::open(db_path);
   if (!db) return db.error();
@@ -244,6 +247,7 @@ core::Result<void> App::start() {
   audience::AudienceOptions audience_options;
   audience_options.ws = config_.ws;
   audience_options.public_url = config_.server.public_url;
+  audience_options.viewer_secret = viewer_secret_;
   audience_ = std::make_unique<audience::AudienceHub>(
       audience_options, *store_, metrics_, [hub = hub_.get()](int64_t event_id) -> std::optional<audience::LiveClock> {
         auto c = hub->clock(event_id);
@@ -264,7 +268,8 @@ core::Result<void> App::start() {
   metrics_handler_ = std::make_unique<web::MetricsHandler>(metrics_);
   calendar_ = std::make_unique<web::CalendarHandler>(config_, *store_);
   archive_routes_ = std::make_unique<web::ArchiveRoutes>(*archive_);
-  static_ = std::make_unique<web::StaticHandler>(config_.server.static_dir);
+  static_ = std::make_unique<web::StaticHandler>(config_.server.static_dir, viewer_secret_,
+                                                 config_.server.public_url.rfind("https://", 0) == 0);
   ingest_info_ = std::make_unique<web::IngestInfoHandler>(config_);
   api_->set_ingest_info(ingest_info_.get());
   if (!std::filesystem::is_directory(config_.server.static_dir))

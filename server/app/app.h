@@ -53,6 +53,7 @@ class App {
   void schedule_live_tick();
 
   config::Config config_;
+  std::string viewer_secret_;  // signs viewer ids (<data_dir>/viewer-secret)
   // The io_contexts come first so they are destroyed last: everything below may own timers or sockets
   // bound to them (the hub's timers, the RTMP server's sockets).
   boost::asio::io_context control_;  // the control thread: timers and the event hub

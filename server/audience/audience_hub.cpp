@@ -2,6 +2,7 @@
 
 #include <future>
 
+#include "server/audience/audience_room.h"
 #include "server/core/clock.h"
 #include "server/core/log.h"
 
@@ -15,51 +16,6 @@ core::Logger& log() {
   return logger;
 }
 
-// WebSocket close codes (RFC 6455 7.4.1).
-constexpr int kClosePolicy = 1008;
-
-}  // namespace
-
-struct AudienceHub::Client {
-  uint64_t conn = 0;
-  std::string address;
-  int64_t event_id = 0;  // 0: not joined (or waiting for its room)
-  bool joined = false;
-  std::string viewer_id;
-  std::string nick;
-  uint64_t cursor = 0;  // next ring frame of the room to send
-  std::deque<std::shared_ptr<const std::string>> direct;
-  int close_code = 0;
-  std::string close_reason;
-  bool woken = false;
-  LimitState limit;
-  int bad_frames = 0;
-};
-
-struct AudienceHub::Room {
-  int64_t event_id = 0;
-  bool loaded = false;
-  bool exists = false;
-  std::string language;
-  std::string state;  // scheduled | live | intermission | ended | …
-  std::vector<uint64_t> waiting;  // clients whose join waits for the load
-  std::unordered_set<uint64_t> members;
-  std::deque<std::shared_ptr<const std::string>> ring;
-  uint64_t first_seq = 0;  // sequence number of ring.front()
-  uint64_t next_seq = 0;
-  std::deque<Comment> recent;  // visible, oldest first
-  std::unordered_map<std::string, int> ratings;
-  RatingSummary summary;
-  bool rating_dirty = false, viewers_dirty = false;
-  int64_t last_snapshot_ms = 0;
-  int slow_mode_s = 0;
-  std::unordered_map<std::string, int64_t> last_comment_ms;  // viewer id → when (slow mode)
-  std::unordered_map<std::string, LimitState> viewer_limits;
-  std::set<std::string> banned_viewers, banned_addresses;
-  int64_t idle_since_ms = 0;  // no viewer since (0: someone is there)
-};
-
-namespace {
 // A room with nobody in it is dropped after this long (unless live); the database has everything it
 // holds, and the next join loads it again (after the pending batch: the store queue is in order).
 constexpr int64_t kIdleRoomMs = 60'000;
@@ -68,7 +24,10 @@ constexpr int64_t kIdleRoomMs = 60'000;
 AudienceHub::AudienceHub(AudienceOptions options, store::Store& store, web::Metrics& metrics, ClockSource clock)
     : options_(std::move(options)), store_(store), metrics_(metrics), clock_(std::move(clock)),
       limiter_(options_.ws.comments_per_window, int64_t{options_.ws.comment_window_s} * 1000,
-               int64_t{options_.ws.mute_s} * 1000) {
+               int64_t{options_.ws.mute_s} * 1000),
+      address_limiter_(options_.ws.comments_per_address_window, int64_t{options_.ws.comment_window_s} * 1000,
+                       int64_t{options_.ws.mute_s} * 1000),
+      tokens_(options_.viewer_secret) {
   metrics_.describe("sreda_ws_connections_total", "counter", "audience WebSocket connections opened");
   metrics_.describe("sreda_ws_messages_in_total", "counter", "audience messages received, by type");
   // Per frame written: a plain counter read at scrape time (on the web thread), not a labelled series.
@@ -80,6 +39,8 @@ AudienceHub::AudienceHub(AudienceOptions options, store::Store& store, web::Metr
   metrics_.gauge("sreda_ws_connections", "audience WebSocket connections open",
                  [this] { return static_cast<double>(clients_.size()); });  // scraped on the web thread
   metrics_.describe("sreda_audience_store_retries_total", "counter", "comment batches kept for the next tick: store queue full");
+  metrics_.describe("sreda_audience_ratings_uncounted_total", "counter",
+                    "ratings kept out of the public rating: beyond ws.max_ratings_per_address from one address");
 }
 
 AudienceHub::~AudienceHub() = default;
@@ -88,7 +49,7 @@ void AudienceHub::start() {
   std::promise<void> done;
   const bool queued = store_.post([this, &done](store::Db& db) {
     next_comment_id_ = max_comment_id(db) + 1;
-    for (const auto& b : global_bans(db)) (b.kind == "viewer" ? global_viewer_bans_ : global_address_bans_).insert(b.value);
+    for (const auto& b : global_bans(db)) global_bans_.add(b);
     words_ = word_lists(db);
     done.set_value();
   });
@@ -114,6 +75,7 @@ void AudienceHub::attach(web::WsTransport* transport) { transport_ = transport; 
 std::optional<std::string> AudienceHub::admit(const web::WsHandshake& h) {
   if (!origin_allowed(h.origin, h.host, options_.ws.allowed_origins, options_.public_url)) {
     metrics_.add("sreda_ws_refused_total", {{"reason", "origin"}});
+    note_refusal("origin");
     log().info("refused a WebSocket from " + h.peer + ": origin " + h.origin.substr(0, 100) + " is not allowed");
     return "origin";
   }
@@ -124,10 +86,12 @@ void AudienceHub::opened(uint64_t conn, const web::WsHandshake& h) {
   auto c = std::make_unique<Client>();
   c->conn = conn;
   c->address = h.peer;
+  c->group = address_group(h.peer);
+  if (std::string token = viewer_cookie(h.cookie); !token.empty()) c->cookie_viewer = tokens_.verify(token);
   Client& client = *c;
   clients_[conn] = std::move(c);
   metrics_.add("sreda_ws_connections_total", {});
-  if (++per_address_[client.address] > options_.ws.max_connections_per_address) {
+  if (++per_address_[client.group] > options_.ws.max_connections_per_address) {
     refuse(client, "too_many_connections",
            "too many connections from your address (at most " + std::to_string(options_.ws.max_connections_per_address) + ")");
     close(client, kClosePolicy, "too many connections from this address", "");
@@ -138,7 +102,7 @@ void AudienceHub::closed(uint64_t conn) {
   auto it = clients_.find(conn);
   if (it == clients_.end()) return;
   Client& c = *it->second;
-  if (auto a = per_address_.find(c.address); a != per_address_.end() && --a->second <= 0) per_address_.erase(a);
+  if (auto a = per_address_.find(c.group); a != per_address_.end() && --a->second <= 0) per_address_.erase(a);
   if (c.event_id) {
     if (auto r = rooms_.find(c.event_id); r != rooms_.end()) {
       Room& room = *r->second;
@@ -151,6 +115,7 @@ void AudienceHub::closed(uint64_t conn) {
 
 void AudienceHub::refused_frame(uint64_t conn, const std::string& reason) {
   metrics_.add("sreda_ws_refused_total", {{"reason", reason}});
+  note_refusal(reason);
   (void)conn;
 }
 
@@ -239,14 +204,20 @@ void AudienceHub::send(Client& c, std::string frame) {
   wake(c);
 }
 
+void AudienceHub::note_refusal(const std::string& cause) { refusals_.add(cause, core::now_ms()); }
+
 void AudienceHub::refuse(Client& c, const std::string& code, const std::string& message) {
   metrics_.add("sreda_ws_refused_total", {{"reason", code}});
+  note_refusal(code);
   send(c, error_frame({code, message}));
 }
 
 void AudienceHub::close(Client& c, int code, const std::string& reason, const std::string& metric_reason) {
   if (c.close_code) return;
-  if (!metric_reason.empty()) metrics_.add("sreda_ws_refused_total", {{"reason", metric_reason}});
+  if (!metric_reason.empty()) {
+    metrics_.add("sreda_ws_refused_total", {{"reason", metric_reason}});
+    note_refusal(metric_reason);
+  }
   c.close_code = code;
   c.close_reason = reason;
   wake(c);
@@ -262,21 +233,30 @@ void AudienceHub::broadcast(Room& room, std::string frame) {
   for (uint64_t id : room.members) wake(*clients_.at(id));
 }
 
-bool AudienceHub::banned(const Room* room, const std::string& viewer_id, const std::string& address) const {
-  if (global_viewer_bans_.count(viewer_id) || global_address_bans_.count(address)) return true;
-  return room && (room->banned_viewers.count(viewer_id) || room->banned_addresses.count(address));
+bool AudienceHub::banned(const Room* room, const std::string& viewer_id, const std::string& group) const {
+  return global_bans_.matches(viewer_id, group) || (room && room->bans.matches(viewer_id, group));
 }
 
 // ---- messages ----
 
 void AudienceHub::join(Client& c, const ClientMessage& m) {
   if (c.event_id) return refuse(c, "bad_message", "already joined; open a new connection for another event");
-  if (banned(nullptr, m.viewer_id, c.address)) {
+  // Who this is: the token the client kept, else the page's cookie, else a new viewer (with a new token). A
+  // plain viewer_id of an older client is not an identity.
+  std::optional<std::string> id;
+  if (!m.viewer_token.empty()) id = tokens_.verify(m.viewer_token);
+  if (!id) id = c.cookie_viewer;
+  if (!id) {
+    auto issued = tokens_.issue();
+    id = issued.id;
+    c.fresh_token = std::move(issued.token);
+  }
+  if (banned(nullptr, *id, c.group)) {
     refuse(c, "banned", "you may not take part in the conversation");
     return close(c, kClosePolicy, "banned", "");
   }
   c.event_id = m.event_id;
-  c.viewer_id = m.viewer_id;
+  c.viewer_id = *id;
   c.nick = m.nick;
   auto& slot = rooms_[m.event_id];
   if (!slot) {
@@ -321,10 +301,10 @@ void AudienceHub::on_room_loaded(RoomData data) {
   room.language = data.language;
   room.state = data.state;
   room.recent.assign(data.recent.begin(), data.recent.end());
-  room.ratings = std::move(data.ratings);
-  for (const auto& [viewer, stars] : room.ratings) room.summary.histogram[static_cast<size_t>(stars - 1)]++;
+  room.book = std::make_unique<RatingBook>(options_.ws.max_ratings_per_address);
+  for (const auto& r : data.ratings) room.book->load(r.viewer_id, r.stars, r.address, r.counted);
   room.slow_mode_s = data.slow_mode_s;
-  for (const auto& b : data.bans) (b.kind == "viewer" ? room.banned_viewers : room.banned_addresses).insert(b.value);
+  for (const auto& b : data.bans) room.bans.add(b);
   if (clock_)
     if (auto live = clock_(room.event_id)) room.state = live->state;
   for (uint64_t id : waiting) {
@@ -336,25 +316,27 @@ void AudienceHub::on_room_loaded(RoomData data) {
 std::string AudienceHub::welcome(const Client& c, const Room& room) const {
   json comments = json::array();
   for (const auto& cm : room.recent) comments.push_back(public_json(cm));
-  auto mine = room.ratings.find(c.viewer_id);
-  return json{{"type", "welcome"},
+  auto mine = room.book->stars_of(c.viewer_id);
+  json w = {{"type", "welcome"},
               {"event_id", room.event_id},
+              {"viewer_id", c.viewer_id},
               {"state", room.state},
               {"comments", comments},
-              {"rating", rating_json(room.summary)},
-              {"your_rating", mine == room.ratings.end() ? json(nullptr) : json(mine->second)},
+              {"rating", rating_json(room.book->summary())},
+              {"your_rating", mine ? json(*mine) : json(nullptr)},
               {"viewers", room.members.size()},
               {"slow_mode_s", room.slow_mode_s},
               {"limits",
                {{"comment_max_chars", kCommentMaxChars},
                 {"nick_max_chars", kNickMaxChars},
                 {"comments_per_window", options_.ws.comments_per_window},
-                {"comment_window_s", options_.ws.comment_window_s}}}}
-      .dump();
+                {"comment_window_s", options_.ws.comment_window_s}}}};
+  if (!c.fresh_token.empty()) w["viewer_token"] = c.fresh_token;  // a new identity: the client keeps it
+  return w.dump();
 }
 
 void AudienceHub::finish_join(Client& c, Room& room) {
-  if (banned(&room, c.viewer_id, c.address)) {
+  if (banned(&room, c.viewer_id, c.group)) {
     refuse(c, "banned", "you may not take part in this event's conversation");
     return close(c, kClosePolicy, "banned", "");
   }
@@ -368,20 +350,32 @@ void AudienceHub::finish_join(Client& c, Room& room) {
 void AudienceHub::comment(Client& c, const ClientMessage& m) {
   if (!c.joined) return refuse(c, "not_joined", "join an event first");
   Room& room = *rooms_.at(c.event_id);
-  if (banned(&room, c.viewer_id, c.address)) return refuse(c, "banned", "you may not comment here");
+  if (banned(&room, c.viewer_id, c.group)) return refuse(c, "banned", "you may not comment here");
   const int64_t now = core::now_ms();
+  auto& recent_of_group = room.group_comments_ms[c.group];
   if (room.slow_mode_s > 0) {
+    // One comment per interval for each viewer, and ws.comments_per_address_window for one address.
     auto last = room.last_comment_ms.find(c.viewer_id);
-    const int64_t slow_ms = int64_t{room.slow_mode_s} * 1000;
-    if (last != room.last_comment_ms.end() && now - last->second < slow_ms) {
-      const int64_t wait_s = (slow_ms - (now - last->second) + 999) / 1000;
+    const int64_t wait_ms = slow_mode_wait(
+        last == room.last_comment_ms.end() ? std::nullopt : std::optional<int64_t>(last->second), recent_of_group,
+        int64_t{room.slow_mode_s} * 1000, options_.ws.comments_per_address_window, now);
+    if (wait_ms > 0)
       return refuse(c, "slow_mode", "slow mode: one comment every " + std::to_string(room.slow_mode_s) +
-                                        " s; wait " + std::to_string(wait_s) + " s");
-    }
+                                        " s; wait " + std::to_string((wait_ms + 999) / 1000) + " s");
   }
-  if (int64_t wait = limiter_.admit(c.limit, room.viewer_limits[c.viewer_id], now))
-    return refuse(c, "rate_limited", "too many comments; wait " + std::to_string((wait + 999) / 1000) + " s");
+  LimitState& group_limit = room.group_limits[c.group];
+  const bool group_was_muted = group_limit.muted_until_ms > now;
+  int64_t wait = address_limiter_.wait(group_limit, now);
+  if (wait && !group_was_muted && group_limit.muted_until_ms > now)
+    log().info("muted address " + c.group + " in event " + std::to_string(room.event_id) + " for " +
+               std::to_string(options_.ws.mute_s) + " s: more than " + std::to_string(options_.ws.comments_per_address_window) +
+               " comments in " + std::to_string(options_.ws.comment_window_s) + " s from one address");
+  if (!wait) wait = limiter_.admit(c.limit, room.viewer_limits[c.viewer_id], now);
+  if (wait) return refuse(c, "rate_limited", "too many comments; wait " + std::to_string((wait + 999) / 1000) + " s");
+  address_limiter_.count(group_limit, now);
   room.last_comment_ms[c.viewer_id] = now;
+  recent_of_group.push_back(now);
+  while (recent_of_group.size() > static_cast<size_t>(options_.ws.comments_per_address_window)) recent_of_group.pop_front();
 
   Comment cm;
   cm.id = next_comment_id_++;
@@ -414,16 +408,24 @@ void AudienceHub::comment(Client& c, const ClientMessage& m) {
 void AudienceHub::rate(Client& c, const ClientMessage& m) {
   if (!c.joined) return refuse(c, "not_joined", "join an event first");
   Room& room = *rooms_.at(c.event_id);
-  if (banned(&room, c.viewer_id, c.address)) return refuse(c, "banned", "you may not rate here");
-  auto [it, fresh] = room.ratings.try_emplace(c.viewer_id, m.stars);
-  if (!fresh) {
-    room.summary.histogram[static_cast<size_t>(it->second - 1)]--;
-    it->second = m.stars;
+  if (banned(&room, c.viewer_id, c.group)) return refuse(c, "banned", "you may not rate here");
+  const RatingBook::Outcome out = room.book->rate(c.viewer_id, c.group, m.stars);
+  if (out.counted) {
+    room.rating_dirty = true;
+  } else {
+    // Kept for this viewer, left out of the public rating: one log line per event and address.
+    metrics_.add("sreda_audience_ratings_uncounted_total", {});
+    metrics_.add("sreda_ws_refused_total", {{"reason", "rating_cap"}});
+    note_refusal("rating_cap");
+    if (out.capped_now)
+      log().info("event " + std::to_string(room.event_id) + ": ratings from " + c.group + " beyond " +
+                 std::to_string(options_.ws.max_ratings_per_address) +
+                 " are kept out of the public rating (ws.max_ratings_per_address)");
   }
-  room.summary.histogram[static_cast<size_t>(m.stars - 1)]++;
-  room.rating_dirty = true;
-  pending_ratings_[{room.event_id, c.viewer_id}] = Rating{room.event_id, c.viewer_id, m.stars, core::now_s()};
-  send(c, json{{"type", "rated"}, {"stars", m.stars}}.dump());
+  if (out.kept)
+    pending_ratings_[{room.event_id, c.viewer_id}] =
+        Rating{room.event_id, c.viewer_id, m.stars, core::now_s(), c.group, out.counted};
+  send(c, json{{"type", "rated"}, {"stars", m.stars}, {"counted", out.counted}}.dump());
 }
 
 // ---- periodic ----
@@ -451,7 +453,7 @@ void AudienceHub::tick(int64_t now_ms) {
     }
     if ((room->rating_dirty || room->viewers_dirty) && now_ms - room->last_snapshot_ms >= options_.snapshot_interval_ms) {
       room->last_snapshot_ms = now_ms;
-      if (room->rating_dirty) broadcast(*room, rating_frame(room->summary));
+      if (room->rating_dirty) broadcast(*room, rating_frame(room->book->summary()));
       if (room->viewers_dirty) {
         const auto n = static_cast<int64_t>(room->members.size());
         broadcast(*room, viewers_frame(n));
@@ -486,80 +488,6 @@ void AudienceHub::flush() {
   }
   pending_comments_.clear();
   pending_ratings_.clear();
-}
-
-// ---- moderation ----
-
-void AudienceHub::comment_hidden(int64_t event_id, int64_t comment_id) {
-  auto it = rooms_.find(event_id);
-  if (it == rooms_.end() || !it->second->loaded) return;
-  Room& room = *it->second;
-  std::erase_if(room.recent, [&](const Comment& c) { return c.id == comment_id; });
-  broadcast(room, removed_frame(comment_id));
-}
-
-void AudienceHub::comment_shown(const Comment& c) {
-  auto it = rooms_.find(c.event_id);
-  if (it == rooms_.end() || !it->second->loaded) return;
-  Room& room = *it->second;
-  auto pos = std::find_if(room.recent.begin(), room.recent.end(), [&](const Comment& o) { return o.id >= c.id; });
-  if (pos == room.recent.end() || pos->id != c.id) room.recent.insert(pos, c);
-  while (room.recent.size() > options_.recent_comments) room.recent.pop_front();
-  json frame = public_json(c);
-  frame["type"] = "comment";
-  broadcast(room, frame.dump());
-}
-
-void AudienceHub::comment_answered(int64_t event_id, int64_t comment_id, int64_t at_ms) {
-  auto it = rooms_.find(event_id);
-  if (it == rooms_.end() || !it->second->loaded) return;
-  Room& room = *it->second;
-  for (auto& c : room.recent)
-    if (c.id == comment_id) c.answered_at_ms = at_ms;
-  broadcast(room, answered_frame(comment_id));
-}
-
-bool AudienceHub::flush_now() {
-  flush();
-  return pending_comments_.empty() && pending_ratings_.empty();
-}
-
-void AudienceHub::ban_added(const Ban& b) {
-  Room* only = nullptr;
-  if (b.event_id) {
-    auto it = rooms_.find(*b.event_id);
-    if (it == rooms_.end()) return;  // loaded with the room when someone joins
-    only = it->second.get();
-    (b.kind == "viewer" ? only->banned_viewers : only->banned_addresses).insert(b.value);
-  } else {
-    (b.kind == "viewer" ? global_viewer_bans_ : global_address_bans_).insert(b.value);
-  }
-  for (auto& [id, c] : clients_) {
-    if (!c->event_id || (only && c->event_id != only->event_id)) continue;
-    if (b.kind == "viewer" ? c->viewer_id != b.value : c->address != b.value) continue;
-    refuse(*c, "banned", "a moderator has removed you from the conversation");
-    close(*c, kClosePolicy, "banned", "");
-  }
-}
-
-void AudienceHub::ban_removed(const Ban& b) {
-  if (b.event_id) {
-    auto it = rooms_.find(*b.event_id);
-    if (it != rooms_.end()) (b.kind == "viewer" ? it->second->banned_viewers : it->second->banned_addresses).erase(b.value);
-  } else {
-    (b.kind == "viewer" ? global_viewer_bans_ : global_address_bans_).erase(b.value);
-  }
-}
-
-void AudienceHub::slow_mode_set(int64_t event_id, int seconds) {
-  auto it = rooms_.find(event_id);
-  if (it == rooms_.end() || !it->second->loaded) return;
-  it->second->slow_mode_s = seconds;
-  broadcast(*it->second, json{{"type", "slow_mode"}, {"seconds", seconds}}.dump());
-}
-
-void AudienceHub::words_set(const std::string& language, std::vector<std::string> folded_words) {
-  words_[language] = std::move(folded_words);
 }
 
 }  // namespace sreda::audience

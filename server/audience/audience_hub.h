@@ -21,7 +21,10 @@
 #include <unordered_set>
 #include <vector>
 
+#include "server/audience/ban_list.h"
+#include "server/audience/identity.h"
 #include "server/audience/limiter.h"
+#include "server/audience/refusal_tally.h"
 #include "server/audience/storage.h"
 #include "server/audience/wire.h"
 #include "server/config/config.h"
@@ -45,6 +48,7 @@ struct AudienceOptions {
   int64_t snapshot_interval_ms = 500;  // rating/viewers snapshots at most twice a second per event
   size_t direct_max = 64;        // frames queued for one connection only (welcome, errors)
   int bad_frames_max = 20;       // refused messages before the connection is closed
+  std::string viewer_secret;     // signs viewer tokens (load_or_create_viewer_secret); empty: a random one
 };
 
 class AudienceHub : public web::WsHandler {
@@ -74,6 +78,8 @@ class AudienceHub : public web::WsHandler {
 
   // Any thread: how many viewers are in the event's room (as last broadcast to them; 0 when none).
   int64_t viewers(int64_t event_id) const;
+  // Any thread: refusals by cause over the last minutes (the desk's live monitor).
+  const RefusalTally& refusals() const { return refusals_; }
 
   // -- WsHandler (web thread) --
   void attach(web::WsTransport* transport) override;
@@ -99,7 +105,8 @@ class AudienceHub : public web::WsHandler {
   void close(Client& c, int code, const std::string& reason, const std::string& metric_reason);
   void broadcast(Room& room, std::string frame);
   void wake(Client& c);
-  bool banned(const Room* room, const std::string& viewer_id, const std::string& address) const;
+  bool banned(const Room* room, const std::string& viewer_id, const std::string& group) const;
+  void note_refusal(const std::string& cause);
   void flush();
   std::string welcome(const Client& c, const Room& room) const;
 
@@ -108,12 +115,15 @@ class AudienceHub : public web::WsHandler {
   web::Metrics& metrics_;
   ClockSource clock_;
   CommentLimiter limiter_;
+  CommentLimiter address_limiter_;  // every viewer of one address group together
+  ViewerTokens tokens_;
+  RefusalTally refusals_;
   web::WsTransport* transport_ = nullptr;
 
   std::unordered_map<uint64_t, std::unique_ptr<Client>> clients_;
   std::unordered_map<int64_t, std::unique_ptr<Room>> rooms_;
-  std::unordered_map<std::string, int> per_address_;
-  std::set<std::string> global_viewer_bans_, global_address_bans_;
+  std::unordered_map<std::string, int> per_address_;  // address group → connections
+  BanList global_bans_;
   std::map<std::string, std::vector<std::string>> words_;  // language → folded words (rooms keep a copy)
   int64_t next_comment_id_ = 1;
   int64_t last_tick_ms_ = 0;

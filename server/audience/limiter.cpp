@@ -26,4 +26,12 @@ int64_t CommentLimiter::admit(LimitState& connection, LimitState& viewer, int64_
   return 0;
 }
 
+int64_t slow_mode_wait(std::optional<int64_t> viewer_last_ms, std::deque<int64_t>& group_recent, int64_t slow_ms,
+                       int per_group, int64_t now_ms) {
+  int64_t wait = viewer_last_ms && now_ms - *viewer_last_ms < slow_ms ? slow_ms - (now_ms - *viewer_last_ms) : 0;
+  while (!group_recent.empty() && now_ms - group_recent.front() >= slow_ms) group_recent.pop_front();
+  if (static_cast<int>(group_recent.size()) >= per_group) wait = std::max(wait, slow_ms - (now_ms - group_recent.front()));
+  return wait;
+}
+
 }  // namespace sreda::audience

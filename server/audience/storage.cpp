@@ -36,10 +36,11 @@ Ban read_ban(store::Stmt& st) {
   b.value = st.text(3);
   b.created_by = st.text(4);
   b.created_at = st.int64(5);
+  b.address = st.text(6);
   return b;
 }
 
-constexpr const char* kBanColumns = "id, event_id, kind, value, created_by, created_at";
+constexpr const char* kBanColumns = "id, event_id, kind, value, created_by, created_at, address";
 
 }  // namespace
 
@@ -65,11 +66,13 @@ json curator_json(const Comment& c) {
 }
 
 json to_json(const Ban& b) {
-  return {{"id", b.id},
-          {"event_id", b.event_id ? json(*b.event_id) : json(nullptr)},
-          {b.kind == "viewer" ? "viewer_id" : "address", b.value},
-          {"created_by", b.created_by},
-          {"created_at", core::format_rfc3339(b.created_at)}};
+  json j = {{"id", b.id},
+            {"event_id", b.event_id ? json(*b.event_id) : json(nullptr)},
+            {b.kind == "viewer" ? "viewer_id" : "address", b.value},
+            {"created_by", b.created_by},
+            {"created_at", core::format_rfc3339(b.created_at)}};
+  if (b.kind == "viewer") j["address"] = b.address.empty() ? json(nullptr) : json(b.address);
+  return j;
 }
 
 RoomData load_room(store::Db& db, int64_t event_id, size_t recent) {
@@ -91,9 +94,10 @@ RoomData load_room(store::Db& db, int64_t event_id, size_t recent) {
     std::reverse(r.recent.begin(), r.recent.end());
   }
   {
-    auto st = db.prepare("SELECT viewer_id, stars FROM ratings WHERE event_id = ?");
+    auto st = db.prepare("SELECT viewer_id, stars, address, counted, updated_at FROM ratings WHERE event_id = ?");
     st.bind(1, event_id);
-    while (st.step()) r.ratings[st.text(0)] = static_cast<int>(st.int64(1));
+    while (st.step())
+      r.ratings.push_back(Rating{event_id, st.text(0), static_cast<int>(st.int64(1)), st.int64(4), st.text(2), st.int64(3) != 0});
   }
   r.slow_mode_s = slow_mode(db, event_id);
   {
@@ -132,11 +136,12 @@ void write_batch(store::Db& db, const std::vector<Comment>& comments, const std:
   }
   if (!ratings.empty()) {
     auto st = db.prepare(
-        "INSERT INTO ratings (event_id, viewer_id, stars, updated_at) SELECT ?, ?, ?, ? "
+        "INSERT INTO ratings (event_id, viewer_id, stars, updated_at, address, counted) SELECT ?, ?, ?, ?, ?, ? "
         "WHERE EXISTS (SELECT 1 FROM events WHERE id = ?) "
         "ON CONFLICT (event_id, viewer_id) DO UPDATE SET stars = excluded.stars, updated_at = excluded.updated_at");
     for (const auto& r : ratings) {
-      st.bind(1, r.event_id).bind(2, r.viewer_id).bind(3, r.stars).bind(4, r.at_s).bind(5, r.event_id);
+      st.bind(1, r.event_id).bind(2, r.viewer_id).bind(3, r.stars).bind(4, r.at_s).bind(5, r.address);
+      st.bind(6, int64_t{r.counted}).bind(7, r.event_id);
       st.run();
       st.reset();
     }
@@ -191,7 +196,7 @@ std::vector<Comment> list_comments(store::Db& db, int64_t event_id, std::optiona
 
 RatingSummary rating_summary(store::Db& db, int64_t event_id) {
   RatingSummary r;
-  auto st = db.prepare("SELECT stars, COUNT(*) FROM ratings WHERE event_id = ? GROUP BY stars");
+  auto st = db.prepare("SELECT stars, COUNT(*) FROM ratings WHERE event_id = ? AND counted = 1 GROUP BY stars");
   st.bind(1, event_id);
   while (st.step()) {
     int64_t stars = st.int64(0);
@@ -200,14 +205,24 @@ RatingSummary rating_summary(store::Db& db, int64_t event_id) {
   return r;
 }
 
+std::string last_address_of(store::Db& db, const std::string& viewer_id) {
+  auto st = db.prepare(
+      "SELECT address FROM (SELECT address, at_ms AS t FROM comments WHERE viewer_id = ?1 AND address != '' "
+      "UNION ALL SELECT address, updated_at * 1000 AS t FROM ratings WHERE viewer_id = ?1 AND address != '') "
+      "ORDER BY t DESC LIMIT 1");
+  st.bind(1, viewer_id);
+  return st.step() ? st.text(0) : std::string();
+}
+
 json rating_json(const RatingSummary& r) {
   return {{"average", r.average()}, {"count", r.count()}, {"histogram", r.histogram}};
 }
 
 std::optional<Ban> insert_ban(store::Db& db, const Ban& ban) {
   auto st = db.prepare(
-      "INSERT OR IGNORE INTO audience_bans (event_id, kind, value, created_by, created_at) VALUES (?, ?, ?, ?, ?)");
+      "INSERT OR IGNORE INTO audience_bans (event_id, kind, value, created_by, created_at, address) VALUES (?, ?, ?, ?, ?, ?)");
   st.bind(1, ban.event_id).bind(2, ban.kind).bind(3, ban.value).bind(4, ban.created_by).bind(5, ban.created_at);
+  st.bind(6, ban.address);
   st.run();
   if (db.changes() == 0) return std::nullopt;
   Ban b = ban;

@@ -39,6 +39,8 @@ struct Rating {
   std::string viewer_id;
   int stars = 0;
   int64_t at_s = 0;
+  std::string address;  // the address group it came from (see address_group)
+  bool counted = true;  // part of the public rating (false: beyond ws.max_ratings_per_address of its address)
 };
 
 struct Ban {
@@ -46,6 +48,7 @@ struct Ban {
   std::optional<int64_t> event_id;  // nullopt: every event
   std::string kind;                 // "viewer" | "address"
   std::string value;
+  std::string address;  // a viewer ban: the address group the viewer was last seen at, banned with it ("" none)
   std::string created_by;
   int64_t created_at = 0;
 };
@@ -58,7 +61,7 @@ struct RoomData {
   std::string language;
   std::string state;
   std::vector<Comment> recent;                       // last visible comments, oldest first
-  std::unordered_map<std::string, int> ratings;      // viewer id → stars
+  std::vector<Rating> ratings;
   int slow_mode_s = 0;
   std::vector<Ban> bans;                             // this event's
 };
@@ -80,7 +83,10 @@ bool mark_answered(store::Db& db, int64_t comment_id, int64_t at_ms, const std::
 // comments without media time are left out).
 std::vector<Comment> list_comments(store::Db& db, int64_t event_id, std::optional<int64_t> from_ms,
                                    std::optional<int64_t> to_ms, int limit, bool include_hidden);
+// The public rating: counted ratings only.
 RatingSummary rating_summary(store::Db& db, int64_t event_id);
+// The address a viewer last wrote or rated from ("" when never seen).
+std::string last_address_of(store::Db& db, const std::string& viewer_id);
 nlohmann::json rating_json(const RatingSummary& r);
 
 std::optional<Ban> insert_ban(store::Db& db, const Ban& ban);  // nullopt: the same ban exists

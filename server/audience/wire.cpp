@@ -86,10 +86,18 @@ Parsed parse_client_message(std::string_view frame) {
     if (id == j.end() || !id->is_number_integer() || id->get<int64_t>() < 1)
       return refuse("bad_message", "join needs a numeric event_id");
     m.event_id = id->get<int64_t>();
+    // The identity is the server's viewer_token (or cookie); a plain viewer_id (older clients) is checked,
+    // and the join is then that of a new viewer.
     auto viewer = j.find("viewer_id");
-    if (viewer == j.end() || !viewer->is_string() || !valid_viewer_id(viewer->get<std::string>()))
-      return refuse("bad_message", "join needs a viewer_id of 8 to 64 letters, digits, '-' or '_'");
-    m.viewer_id = viewer->get<std::string>();
+    if (viewer != j.end() && (!viewer->is_string() || !valid_viewer_id(viewer->get<std::string>())))
+      return refuse("bad_message", "viewer_id must be 8 to 64 letters, digits, '-' or '_'");
+    if (viewer != j.end()) m.viewer_id = viewer->get<std::string>();
+    auto token = j.find("viewer_token");
+    if (token != j.end() && !token->is_null()) {
+      if (!token->is_string() || token->get<std::string>().size() > kViewerTokenMaxBytes)
+        return refuse("bad_message", "viewer_token must be the text the server gave");
+      m.viewer_token = token->get<std::string>();
+    }
     auto nick = j.find("nick");
     if (nick == j.end() || !nick->is_string()) return refuse("bad_message", "join needs a nick");
     auto cleaned = clean_text(nick->get<std::string>(), kNickMaxChars, false);

@@ -13,13 +13,15 @@ namespace sreda::audience {
 
 constexpr size_t kNickMaxChars = 40;
 constexpr size_t kCommentMaxChars = 500;
+constexpr size_t kViewerTokenMaxBytes = 200;
 
 enum class MessageType { join, comment, rate, ping };
 
 struct ClientMessage {
   MessageType type = MessageType::ping;
   int64_t event_id = 0;   // join
-  std::string viewer_id;  // join: 8–64 of [A-Za-z0-9_-]
+  std::string viewer_id;  // join (optional, older clients): 8–64 of [A-Za-z0-9_-]; not an identity
+  std::string viewer_token;  // join (optional): the token the server issued (welcome's viewer_token)
   std::string nick;       // join: cleaned, 1–40 characters
   std::string text;       // comment: cleaned, 1–500 characters
   bool question = false;  // comment: sent as a question (optional boolean, default false)

@@ -190,6 +190,8 @@ void validate(const Config& c, std::vector<std::string>& errors) {
   if (c.ws.mute_s < 0) errors.push_back("ws.mute_s: must not be negative");
   if (c.ws.ping_interval_s < 1 || c.ws.ping_interval_s > 3600) errors.push_back("ws.ping_interval_s: must be 1..3600");
   if (c.ws.backlog_frames < 16) errors.push_back("ws.backlog_frames: must be at least 16");
+  if (c.ws.max_ratings_per_address < 1) errors.push_back("ws.max_ratings_per_address: must be at least 1");
+  if (c.ws.comments_per_address_window < 1) errors.push_back("ws.comments_per_address_window: must be at least 1");
   if (c.archive.dir.empty()) errors.push_back("archive.dir: must not be empty");
   if (c.archive.max_loss_ms < 50 || c.archive.max_loss_ms > 60000)
     errors.push_back("archive.max_loss_ms: must be 50..60000");

@@ -85,6 +85,8 @@ struct WsConfig {
   int mute_s = 30;
   int ping_interval_s = 30;            // idle connections are pinged; no pong within as long again: closed
   int backlog_frames = 512;            // frames a slow client may fall behind before it is dropped
+  int max_ratings_per_address = 20;    // ratings from one address (IPv6: /64) counted in an event's public rating
+  int comments_per_address_window = 10;  // comments from one address per comment window (and per slow-mode interval)
 };
 
 struct ArchiveConfig {
@@ -168,6 +170,8 @@ void visit_fields(Config& c, Visitor&& v) {
   v("ws.mute_s", c.ws.mute_s);
   v("ws.ping_interval_s", c.ws.ping_interval_s);
   v("ws.backlog_frames", c.ws.backlog_frames);
+  v("ws.max_ratings_per_address", c.ws.max_ratings_per_address);
+  v("ws.comments_per_address_window", c.ws.comments_per_address_window);
   v("archive.dir", c.archive.dir);
   v("archive.max_loss_ms", c.archive.max_loss_ms);
   v("archive.max_bytes", c.archive.max_bytes);

@@ -12,12 +12,16 @@ namespace sreda::core {
 std::string random_token(size_t bytes) {
   std::vector<unsigned char> raw(bytes);
   if (RAND_bytes(raw.data(), static_cast<int>(raw.size())) != 1) throw std::runtime_error("RAND_bytes failed");
+  return base64url(raw.data(), raw.size());
+}
+
+std::string base64url(const unsigned char* data, size_t size) {
   static const char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
   std::string out;
   uint32_t acc = 0;
   int bits = 0;
-  for (unsigned char b : raw) {
-    acc = (acc << 8) | b;
+  for (size_t i = 0; i < size; ++i) {
+    acc = (acc << 8) | data[i];
     bits += 8;
     while (bits >= 6) {
       bits -= 6;

@@ -166,6 +166,16 @@ INSERT INTO sqlite_sequence (name, seq) SELECT 'events', 0
 UPDATE sqlite_sequence SET seq = MAX(seq, (SELECT IFNULL(MAX(event_id), 0) FROM moderation_log))
   WHERE name = 'events';
 )sql",
+    // 7: viewer identity the server issues: a rating remembers the address group it came from and whether
+    // it counts in the public rating (ws.max_ratings_per_address); a viewer ban also holds the address
+    // group the viewer was last seen at (banned with it, so a fresh viewer id does not evade it).
+    R"sql(
+ALTER TABLE ratings ADD COLUMN address TEXT NOT NULL DEFAULT '';
+ALTER TABLE ratings ADD COLUMN counted INTEGER NOT NULL DEFAULT 1 CHECK (counted IN (0, 1));
+ALTER TABLE audience_bans ADD COLUMN address TEXT NOT NULL DEFAULT '';
+CREATE INDEX comments_viewer ON comments(viewer_id);
+CREATE INDEX ratings_viewer ON ratings(viewer_id);
+)sql",
 };
 
 int user_version(Db& db) {

@@ -91,7 +91,7 @@ Api::Api(const config::Config& config, store::Store& store, auth::LoginLimiter& 
       {"GET", "/api/events/{id}/slow-mode", A::curator, false, &Api::get_slow_mode},
       {"POST", "/api/events/{id}/slow-mode", A::curator, true, &Api::set_slow_mode},
       {"GET", "/api/audience/bans", A::curator, false, &Api::list_bans},
-      {"POST", "/api/audience/bans", A::curator, true, &Api::create_ban},
+      {"POST", "/api/audience/bans", A::curator, true, &Api::create_ban, true},  // finds the viewer's address
       {"DELETE", "/api/audience/bans/{id}", A::curator, false, &Api::delete_ban},
       {"GET", "/api/audience/words", A::curator, false, &Api::list_words},
       {"POST", "/api/audience/words", A::curator, true, &Api::set_words},

@@ -3,6 +3,7 @@
 // audience hub hears about each change through post() (web thread).
 #include <limits>
 
+#include "server/audience/identity.h"
 #include "server/audience/storage.h"
 #include "server/core/clock.h"
 #include "server/core/log.h"
@@ -177,6 +178,8 @@ HttpResponse Api::create_ban(Call& c) {
     return invalid(std::string(field) + " must be a non-empty string", field);
   ban.kind = viewer ? "viewer" : "address";
   ban.value = b[field].get<std::string>();
+  // A viewer id is cheap to replace: the ban holds the address the viewer was last seen at too.
+  if (viewer) ban.address = audience::address_group(audience::last_address_of(c.db, ban.value));
   ban.created_by = c.who->username;
   ban.created_at = c.now;
   store::Transaction tx(c.db);
@@ -185,7 +188,8 @@ HttpResponse Api::create_ban(Call& c) {
   const std::string scope = ban.event_id ? "event " + std::to_string(*ban.event_id) : "every event";
   audience::log_moderation(c.db, c.now, c.who->username, "ban", ban.event_id, ban.kind + " " + ban.value);
   tx.commit();
-  log().info(c.who->username + " banned " + ban.kind + " " + ban.value + " from " + scope);
+  log().info(c.who->username + " banned " + ban.kind + " " + ban.value +
+             (ban.address.empty() ? "" : " (and address " + ban.address + ")") + " from " + scope);
   if (audience_) audience_->post([b = *added](audience::AudienceHub& h) { h.ban_added(b); });
   return HttpResponse::json(201, audience::to_json(*added));
 }

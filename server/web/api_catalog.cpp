@@ -274,11 +274,19 @@ HttpResponse Api::live_event(Call& c) {
                    {"error", r->last_error.empty() ? json(nullptr) : json(r->last_error)}};
   }
   base["recording"] = recording;
+  // Audience refusals on this server by cause (rate limits, slow mode, bans, the rating cap…), for people.
+  json refusals = nullptr;
+  if (audience_) {
+    const auto& tally = audience_->refusals();
+    refusals = {{"window_s", tally.window_ms() / 1000}, {"counts", tally.counts(core::now_ms())}};
+  }
+  base["audience_refusals"] = refusals;
   if (!hub_) return HttpResponse::json(200, base);
   auto output = live_outputs_ ? live_outputs_->find(e->id) : nullptr;
-  hub_->live_info(e->id, [reply = c.reply, base, output, recording](std::optional<json> info) {
+  hub_->live_info(e->id, [reply = c.reply, base, output, recording, refusals](std::optional<json> info) {
     json body = info ? *info : base;
     if (info) body["recording"] = recording;
+    if (info) body["audience_refusals"] = refusals;
     if (output) {
       // Each rendition's health: the source (passed through) and every ladder rung.
       json renditions = json::array();

@@ -24,6 +24,7 @@ struct HttpRequest {
   std::string origin;
   std::string content_type;
   std::string peer;    // the client's address: the TCP peer, or what a trusted proxy says (core::client_address)
+  std::string cookie;  // the Cookie header
   std::string body;
   // Set when the connection closes (edge connections): a handler holding the request may drop it.
   std::shared_ptr<const std::atomic<bool>> gone;

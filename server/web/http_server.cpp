@@ -467,6 +467,7 @@ int HttpServer::on_ws(lws* wsi, int reason_int, void* user, void* in, size_t len
     w->handshake.peer = client_of(wsi);
     w->handshake.address_key = core::limit_key(w->handshake.peer);
     w->handshake.shared_address = options_.addresses && options_.addresses->shared.contains(w->handshake.peer);
+    w->handshake.cookie = header(wsi, WSI_TOKEN_HTTP_COOKIE);
     if (handler->admit(w->handshake)) return 1;
     pss->conn_id = w->id;
     ws_conns_.emplace(w->id, std::move(w));
@@ -547,6 +548,7 @@ int HttpServer::on_http(lws* wsi, Conn& c, const char* uri) {
   c.request.origin = header(wsi, WSI_TOKEN_ORIGIN);
   c.request.content_type = header(wsi, WSI_TOKEN_HTTP_CONTENT_TYPE);
   c.request.peer = client_of(wsi);
+  c.request.cookie = header(wsi, WSI_TOKEN_HTTP_COOKIE);
 
   std::string length_text = header(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH);
   int64_t length = 0;

@@ -96,7 +96,8 @@ void CalendarHandler::handle(HttpRequest request, Reply reply) {
   if (!queued) reply(HttpResponse::refused(503, "busy", "The server is very busy right now. Please try again in a few seconds.", 5));
 }
 
-StaticHandler::StaticHandler(std::string root) {
+StaticHandler::StaticHandler(std::string root, std::string viewer_secret, bool secure_cookie)
+    : tokens_(std::move(viewer_secret)), secure_cookie_(secure_cookie) {
   std::error_code ec;
   auto canonical = std::filesystem::weakly_canonical(root, ec);
   root_ = ec ? root : canonical.string();
@@ -120,6 +121,11 @@ void StaticHandler::handle(HttpRequest request, Reply reply) {
   r.file_path = full_s;
   r.content_type = content_type_for(full);
   r.headers = {{"cache-control", "no-cache"}, {"x-content-type-options", "nosniff"}};
+  if (full.extension() == ".html") {
+    std::string token = audience::viewer_cookie(request.cookie);
+    if (!tokens_.verify(token)) token = tokens_.issue().token;
+    r.headers.emplace_back("set-cookie", audience::viewer_set_cookie(token, secure_cookie_));
+  }
   reply(std::move(r));
 }
 

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <string>
 
+#include "server/audience/identity.h"
 #include "server/config/config.h"
 #include "server/store/store.h"
 #include "server/web/http.h"
@@ -38,13 +39,16 @@ class CalendarHandler : public RouteHandler {
 };
 
 // player-web's files from server.static_dir; "/" is index.html, "/watch/<id>" is watch.html, "/studio/<id>" is studio.html, "/desk" is desk.html.
+// Every page (.html) sets the viewer cookie (sreda_viewer): the viewer's own token again, or a new one.
 class StaticHandler : public RouteHandler {
  public:
-  explicit StaticHandler(std::string root);
+  StaticHandler(std::string root, std::string viewer_secret, bool secure_cookie);
   void handle(HttpRequest request, Reply reply) override;
 
  private:
   std::string root_;
+  audience::ViewerTokens tokens_;
+  bool secure_cookie_;
 };
 
 // The public base URL: server.public_url, else http://<Host>.

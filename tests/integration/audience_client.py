@@ -9,22 +9,39 @@ DEADLINE = 30.0  # generous: waits end as soon as the condition holds
 
 
 class Viewer:
-    def __init__(self, server, viewer_id, nick="Viewer", origin=None):
+    """`source`: the local address to connect from (any 127.x.y.z: another client address on loopback);
+    `token`: a viewer_token the server issued (sent with the join); `cookie`: a Cookie header for the upgrade."""
+
+    def __init__(self, server, viewer_id, nick="Viewer", origin=None, source=None, token=None, cookie=None):
         self.server = server
-        self.viewer_id = viewer_id
+        self.viewer_id = viewer_id  # the plain id an older client sends; the server issues the identity
         self.nick = nick
         self.origin = origin
+        self.source = source
+        self.token = token
+        self.cookie = cookie
+        self.identity = None  # the welcome's viewer_id
         self.messages = []  # every message received, in order
         self.ws = None
 
     async def connect(self):
+        kw = {"local_addr": (self.source, 0)} if self.source else {}
+        headers = {"Cookie": self.cookie} if self.cookie else None
         self.ws = await websockets.connect(f"ws://127.0.0.1:{self.server.port}/ws", subprotocols=["sreda.v1"],
-                                           origin=self.origin, open_timeout=DEADLINE, max_size=None)
+                                           origin=self.origin, open_timeout=DEADLINE, max_size=None,
+                                           extra_headers=headers, **kw)
         return self
 
     async def join(self, event_id):
-        await self.send({"type": "join", "event_id": event_id, "viewer_id": self.viewer_id, "nick": self.nick})
-        return await self.expect(lambda m: m["type"] in ("welcome", "error"))
+        m = {"type": "join", "event_id": event_id, "viewer_id": self.viewer_id, "nick": self.nick}
+        if self.token:
+            m["viewer_token"] = self.token
+        await self.send(m)
+        got = await self.expect(lambda m: m["type"] in ("welcome", "error"))
+        if got["type"] == "welcome":
+            self.identity = got.get("viewer_id")
+            self.token = got.get("viewer_token", self.token)  # a new identity: kept for the next join
+        return got
 
     async def send(self, message):
         await self.ws.send(json.dumps(message))

@@ -167,8 +167,8 @@ class AudienceTest(ServerTestCase):
             self.assertEqual(err["code"], "rate_limited")
             shown = [m for m in fast.messages if m["type"] == "comment"]
             self.assertLessEqual(len(shown), 3)
-            # The same viewer id on a second connection is muted too.
-            twin = await Viewer(self.server, fast.viewer_id, "Fast").connect()
+            # The same viewer (its token) on a second connection is muted too.
+            twin = await Viewer(self.server, fast.viewer_id, "Fast", token=fast.token).connect()
             await twin.join(event_id)
             await twin.send({"type": "comment", "text": "from my phone"})
             self.assertEqual((await twin.expect(lambda m: m["type"] == "error"))["code"], "rate_limited")
@@ -220,22 +220,27 @@ class AudienceTest(ServerTestCase):
         event_id = self.event()
 
         async def body():
-            troll, fan = await self.viewer("Troll").connect(), await self.viewer("Fan").connect()
+            # The fan writes from another address: a viewer ban holds the troll's address too.
+            troll = await self.viewer("Troll").connect()
+            fan = await self.viewer("Fan", source="127.0.0.2").connect()
             await troll.join(event_id)
             await fan.join(event_id)
-            r = self.server.post("/api/audience/bans", {"event_id": event_id, "viewer_id": troll.viewer_id},
+            await troll.send({"type": "comment", "text": "troll words"})
+            await troll.expect(lambda m: m["type"] == "comment")
+            r = self.server.post("/api/audience/bans", {"event_id": event_id, "viewer_id": troll.identity},
                                  token=self.token)
             self.assertEqual(r.status, 201, r)
             self.assertEqual((await troll.expect(lambda m: m["type"] == "error"))["code"], "banned")
             self.assertEqual((await troll.closed())[0], 1008)
-            again = await Viewer(self.server, troll.viewer_id, "Troll").connect()
+            again = await Viewer(self.server, troll.viewer_id, "Troll", token=troll.token).connect()
             self.assertEqual((await again.join(event_id))["code"], "banned")
+            self.assertEqual(r.json["address"], "127.0.0.1")
             await fan.send({"type": "comment", "text": "peace"})
             await fan.expect(lambda m: m["type"] == "comment" and m["text"] == "peace")
             await fan.close()
         run(body())
         bans = self.server.get("/api/audience/bans", token=self.token).json["bans"]
-        self.assertTrue(any(b.get("viewer_id", "").startswith("viewer-Troll") and b["created_by"] == "admin" for b in bans))
+        self.assertTrue(any(b.get("viewer_id") and b["address"] == "127.0.0.1" and b["created_by"] == "admin" for b in bans))
 
     def test_word_list_holds_a_comment_for_moderation(self):
         event_id = self.event()
@@ -334,13 +339,14 @@ class AudienceRestartTest(unittest.TestCase):
                 acked = [(await v.expect(lambda m, t=t: m["type"] == "comment" and m["text"] == t))["id"]
                          for t in texts]
                 await v.close()
-                return acked
-            acked = run(write())
+                return acked, v.token
+            acked, viewer_token = run(write())
             self.assertEqual(server.stop(), 0)  # at once: the batch may not have reached SQLite yet
             server.start()
 
             async def read():
-                v = await Viewer(server, "restart-viewer", "Vera").connect()
+                # The same viewer (the token the server issued; the secret in the data dir survives a restart).
+                v = await Viewer(server, "restart-viewer", "Vera", token=viewer_token).connect()
                 welcome = await v.join(event_id)
                 await v.close()
                 return welcome

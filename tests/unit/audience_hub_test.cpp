@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "server/audience/audience_hub.h"
+#include "server/core/clock.h"
 #include "server/schedule/catalog.h"
 #include "server/store/migrations.h"
 
@@ -112,9 +113,9 @@ struct AudienceHubTest : ::testing::Test {
   }
 
   uint64_t next_conn = 1;
-  uint64_t open(const std::string& peer = "10.0.0.1") {
+  uint64_t open(const std::string& peer = "10.0.0.1", const std::string& cookie = "") {
     uint64_t id = next_conn++;
-    hub->opened(id, {"", "localhost", peer});
+    hub->opened(id, {"", "localhost", peer, cookie});
     return id;
   }
   // Everything the connection would write now: frames (as JSON) and, last, a close code (as {"close":code}).
@@ -134,8 +135,10 @@ struct AudienceHubTest : ::testing::Test {
       if (!o.more) return out;
     }
   }
-  json join(uint64_t conn, const std::string& viewer) {
-    hub->message(conn, json{{"type", "join"}, {"event_id", event_id}, {"viewer_id", viewer}, {"nick", viewer}}.dump());
+  json join(uint64_t conn, const std::string& viewer, const std::string& token = "") {
+    json m = {{"type", "join"}, {"event_id", event_id}, {"viewer_id", viewer}, {"nick", viewer}};
+    if (!token.empty()) m["viewer_token"] = token;
+    hub->message(conn, m.dump());
     std::vector<json> got;
     EXPECT_TRUE(transport.pump_until([&] {
       for (auto& f : drain(conn)) got.push_back(f);
@@ -312,21 +315,118 @@ TEST_F(AudienceHubTest, HiddenCommentsLeaveTheWelcomeAndStoredCommentsSurviveARe
   EXPECT_GT(three[0]["id"].get<int64_t>(), comments[1]["id"].get<int64_t>());
 }
 
-TEST_F(AudienceHubTest, BannedViewerIsRemovedAndRefused) {
-  uint64_t a = open();
-  join(a, "viewer-troll");
+TEST_F(AudienceHubTest, BannedViewerIsRemovedAndRefusedAlsoUnderAFreshViewerId) {
+  uint64_t a = open("10.0.0.9"), neighbour = open("10.0.0.10");
+  const json welcome = join(a, "viewer-troll");
+  join(neighbour, "viewer-nice");
   audience::Ban ban;
   ban.event_id = event_id;
   ban.kind = "viewer";
-  ban.value = "viewer-troll";
+  ban.value = welcome["viewer_id"];  // the identity the server issued (curators see it with the comment)
   hub->ban_added(ban);
   auto frames = drain(a);
   ASSERT_EQ(frames.size(), 2u);
   EXPECT_EQ(frames[0]["code"], "banned");
   EXPECT_EQ(frames[1]["close"], 1008);
-  uint64_t b = open();
-  auto refused = join(b, "viewer-troll");
-  EXPECT_EQ(refused["code"], "banned");
+  EXPECT_EQ(join(open("10.0.0.11"), "viewer-other", welcome["viewer_token"])["code"], "banned") << "its token";
+  EXPECT_EQ(join(open("10.0.0.9"), "viewer-fresh-1")["code"], "banned") << "a fresh viewer id from its address";
+  EXPECT_TRUE(of_type(drain(neighbour), "error").empty()) << "another address is not touched";
+  hub->ban_removed(ban);
+  EXPECT_EQ(join(open("10.0.0.9"), "viewer-fresh-2")["type"], "welcome");
+}
+
+TEST_F(AudienceHubTest, AnAddressBanCoversItsIPv6Slash64) {
+  uint64_t a = open("2001:db8:1:2::10");
+  join(a, "viewer-aaaa");
+  audience::Ban ban;
+  ban.kind = "address";
+  ban.value = "2001:db8:1:2::1";
+  hub->ban_added(ban);
+  EXPECT_EQ(drain(a).back()["close"], 1008);
+  EXPECT_EQ(join(open("2001:db8:1:2:ffff::1"), "viewer-bbbb")["code"], "banned");
+  EXPECT_EQ(join(open("2001:db8:1:3::1"), "viewer-cccc")["type"], "welcome");
+}
+
+TEST_F(AudienceHubTest, TheServerIssuesTheIdentityAndAKeptTokenOrCookieBringsItBack) {
+  uint64_t a = open();
+  const json first = join(a, "viewer-aaaa");
+  ASSERT_TRUE(first.contains("viewer_token")) << first.dump();
+  EXPECT_NE(first["viewer_id"], "viewer-aaaa") << "a plain viewer_id is not an identity";
+  hub->message(a, R"({"type":"rate","stars":4})");
+  auto rated = of_type(drain(a), "rated");
+  ASSERT_EQ(rated.size(), 1u);
+  EXPECT_EQ(rated[0]["counted"], true);
+  // The token kept: the same viewer (its rating), no new token.
+  const json again = join(open("10.0.0.2"), "viewer-zzzz", first["viewer_token"]);
+  EXPECT_EQ(again["viewer_id"], first["viewer_id"]);
+  EXPECT_EQ(again["your_rating"], 4);
+  EXPECT_FALSE(again.contains("viewer_token"));
+  // The same plain viewer_id without the token: a new viewer.
+  const json stranger = join(open("10.0.0.3"), "viewer-aaaa");
+  EXPECT_NE(stranger["viewer_id"], first["viewer_id"]);
+  EXPECT_EQ(stranger["your_rating"], nullptr);
+  // The page's cookie on the upgrade.
+  const json by_cookie = join(open("10.0.0.4", "x=1; sreda_viewer=" + first["viewer_token"].get<std::string>()), "viewer-q");
+  EXPECT_EQ(by_cookie["viewer_id"], first["viewer_id"]);
+  // A tampered token: a new identity, with a token to keep.
+  std::string bad = first["viewer_token"];
+  bad.back() = bad.back() == 'A' ? 'B' : 'A';
+  const json tampered = join(open("10.0.0.5"), "viewer-t", bad);
+  EXPECT_NE(tampered["viewer_id"], first["viewer_id"]);
+  EXPECT_TRUE(tampered.contains("viewer_token"));
+}
+
+TEST_F(AudienceHubTest, OneAddressCannotMoveThePublicRatingBeyondTheCap) {
+  // Honest viewers on their own addresses give 5 stars; one address opens connection after connection
+  // (a fresh identity each) and gives 1 star.
+  for (int i = 0; i < 5; ++i) {
+    uint64_t c = open("10.1.0." + std::to_string(i));
+    join(c, "viewer-honest");
+    hub->message(c, R"({"type":"rate","stars":5})");
+    hub->closed(c);
+  }
+  int counted = 0;
+  for (int i = 0; i < 40; ++i) {
+    uint64_t c = open("192.0.2.66");
+    join(c, "viewer-attack-" + std::to_string(i));
+    hub->message(c, R"({"type":"rate","stars":1})");
+    auto rated = of_type(drain(c), "rated");
+    ASSERT_EQ(rated.size(), 1u);
+    counted += rated[0]["counted"].get<bool>();
+    hub->closed(c);
+  }
+  EXPECT_EQ(counted, 20);
+  const json w = join(open("10.2.0.1"), "viewer-late");
+  EXPECT_EQ(w["rating"]["count"], 25);
+  EXPECT_EQ(w["rating"]["histogram"], json({20, 0, 0, 0, 5}));
+}
+
+TEST_F(AudienceHubTest, FreshViewerIdsFromOneAddressShareItsCommentLimit) {
+  // ws.comments_per_address_window (10 by default) comments in the window from one address, whoever writes.
+  int shown = 0, refused = 0;
+  for (int i = 0; i < 14; ++i) {
+    uint64_t c = open("192.0.2.77");
+    join(c, "viewer-spam-" + std::to_string(i));
+    say(c, "spam " + std::to_string(i));
+    for (const auto& f : drain(c)) {
+      if (f.value("type", "") == "comment") ++shown;
+      if (f.value("code", "") == "rate_limited") ++refused;
+    }
+    hub->closed(c);
+  }
+  EXPECT_EQ(shown, 10);
+  EXPECT_EQ(refused, 4);
+  EXPECT_EQ(hub->refusals().counts(sreda::core::now_ms())["rate_limited"], 4);
+  // Slow mode: one comment per interval per viewer, comments_per_address_window per address.
+  hub->slow_mode_set(event_id, 60);
+  uint64_t a = open("10.3.0.1");
+  join(a, "viewer-slow");
+  say(a, "one");
+  say(a, "two");
+  auto frames = drain(a);
+  EXPECT_EQ(of_type(frames, "comment").size(), 1u);
+  ASSERT_EQ(of_type(frames, "error").size(), 1u);
+  EXPECT_EQ(of_type(frames, "error")[0]["code"], "slow_mode");
 }
 
 TEST_F(AudienceHubTest, AnEmptyRoomIsDroppedAndReloadedFromTheDatabase) {

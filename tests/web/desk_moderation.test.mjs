@@ -6,7 +6,8 @@
 //       the curator marks it answered (the watch page shows it so); no serious axe violations
 //   (b) the current slow mode is shown (also after a reload); the moderation log names the curator who hid the
 //       comment; a word list with a word too long is refused beside the field, a good one survives a reload
-//   (c) the event ends from the desk's monitor; its recording shows in the archive with duration and size;
+//   (c) the desk's monitor counts the audience refusals by cause (the ban above); the event ends from it;
+//       its recording shows in the archive with duration and size;
 //       trim changes the public duration (and undo restores it); the MP4 downloads; delete asks first and
 //       removes it; the rating is shown beside the event
 import { test, before, after } from 'node:test';
@@ -92,6 +93,9 @@ test('a curator hides a comment (it goes from the watch page), shows it again, b
   await waitFor(async () => (await onWatch.count()) === 0, { what: 'the hidden comment to leave the watch page' });
   const stored = (await sreda.api('GET', `/api/events/${event.id}/comments`, undefined, sreda.token)).json.comments;
   assert.equal(stored.find((c) => c.id === sent.id).status, 'hidden');
+  // The viewer is who the server says (the page's sreda_viewer cookie), not the viewer_id the client sent.
+  const identity = stored.find((c) => c.id === sent.id).viewer_id;
+  assert.notEqual(identity, VIEWER);
   assert.equal(await desk.page.evaluate(() => document.activeElement.dataset.action), 'unhide', 'the focus stays on the comment');
 
   await desk.page.click(`${item} button[data-action="unhide"]`);
@@ -108,8 +112,8 @@ test('a curator hides a comment (it goes from the watch page), shows it again, b
   await desk.page.click('#confirm-yes');
   await desk.page.locator(`${item} .badge`, { hasText: 'заблокирован на этом событии' }).waitFor({ timeout: 10000 });
   const bans = (await sreda.api('GET', '/api/audience/bans', undefined, sreda.token)).json.bans;
-  assert.deepEqual(bans.map((b) => [b.viewer_id, b.event_id]), [[VIEWER, event.id]]);
-  await desk.page.locator('#mod-bans li', { hasText: `зритель ${VIEWER}` }).waitFor({ timeout: 10000 });
+  assert.deepEqual(bans.map((b) => [b.viewer_id, b.event_id, b.address]), [[identity, event.id, '127.0.0.1']]);
+  await desk.page.locator('#mod-bans li', { hasText: `зритель ${identity}` }).waitFor({ timeout: 10000 });
   const refused = await overWs(viewer.page, event.id, VIEWER, [{ type: 'comment', text: 'ещё раз' }]);
   assert.ok(refused.some((m) => m.type === 'error' && m.code === 'banned'), `the banned viewer is refused: ${JSON.stringify(refused)}`);
 
@@ -117,12 +121,18 @@ test('a curator hides a comment (it goes from the watch page), shows it again, b
   await desk.page.click('#mod-slow-set');
   await waitFor(async () => (await desk.page.textContent('#status')) === 'Медленный режим: один комментарий в 30 секунд.',
     { what: 'the slow-mode notice' });
-  const welcome = (await overWs(viewer.page, event.id, 'viewer-test-0002', [])).find((m) => m.type === 'welcome');
-  assert.equal(welcome.slow_mode_s, 30, 'a new viewer is told about slow mode');
-
+  // The ban holds the viewer's address too (every viewer of this test writes from 127.0.0.1): lifted first.
   await desk.page.click('#mod-bans button[data-action="unban"]');
   await waitFor(async () => (await sreda.api('GET', '/api/audience/bans', undefined, sreda.token)).json.bans.length === 0,
     { what: 'the ban to be lifted' });
+  // The ban closed this page's own panel too (the page is that viewer). A new viewer from here on: no cookie,
+  // the page loaded again (a new cookie, a new identity).
+  await viewer.page.context().clearCookies();
+  await viewer.page.reload({ waitUntil: 'load' });
+  await viewer.page.locator('#audience').waitFor({ state: 'visible', timeout: 30000 });
+  const welcome = (await overWs(viewer.page, event.id, 'viewer-test-0002', [])).find((m) => m.type === 'welcome');
+  assert.equal(welcome.slow_mode_s, 30, 'a new viewer is told about slow mode');
+  assert.notEqual(welcome.viewer_id, identity);
 
   // A viewer's question is marked on the desk; the curator marks it answered and the watch page shows it so.
   const asked = (await overWs(viewer.page, event.id, 'viewer-test-0003',
@@ -190,6 +200,9 @@ test('the archive shows a recording with duration and size; trim, undo, download
   await waitFor(async () => !publisher.running(), { timeoutMs: 60000, what: 'the publisher to finish' });
   const card = `#monitor-${event.id}`;
   await page.waitForSelector(card, { timeout: 15000 });
+  // The monitor counts the audience refusals of the last minutes by cause: the banned viewer's were above.
+  await page.locator(`${card} dd[data-fact="refusals"]`, { hasText: /заблокированы \d+/ }).waitFor({ timeout: 15000 });
+  await page.locator(`${card} dt`, { hasText: 'Отказы зрителям за 10 мин' }).waitFor({ timeout: 5000 });
   await page.click(`${card} button.danger`);
   await page.click('#confirm-yes');
   await waitFor(async () => (await sreda.publicEvent(event.id)).state === 'archived', { what: 'the event to be archived' });
