@@ -234,8 +234,14 @@ bool RecordingWriter::write_playlist(Rendition& r) {
 
 bool RecordingWriter::write_master() {
   std::vector<package::VariantInfo> variants;
+  // A rendition that stopped early (a rung the overload policy dropped mid-event) stays on disk (it can be
+  // exported) but is not offered to players: one that picks it would see the recording end there.
+  double longest = 0;
+  for (const auto& [name, r] : renditions_) longest = std::max(longest, playlist_duration_s(r.playlist));
+  const double cut_short = longest - std::max(6.0, longest * 0.1);
   for (const auto& [name, r] : renditions_) {
     if (r.playlist.segments.empty()) continue;
+    if (playlist_duration_s(r.playlist) < cut_short) continue;
     package::VariantInfo v = r.variant.value_or(package::VariantInfo{});
     v.uri = name + "/index.m3u8";
     if (v.codecs.empty()) v.codecs = r.codecs;

@@ -38,6 +38,20 @@ PartSize part_size(int64_t frame_us, int64_t part_target_us, int64_t segment_tar
   return size;
 }
 
+namespace {
+// A measured frame rate as the nearest usual one when it is within 1 % of it (timestamps in milliseconds make
+// 30 fps frames 33 and 34 ms long), else rounded to 3 decimals.
+double usual_frame_rate(double measured) {
+  double best = std::round(measured * 1000) / 1000;
+  double best_error = 0.01;
+  for (double r : {23.976, 24.0, 25.0, 29.97, 30.0, 48.0, 50.0, 59.94, 60.0}) {
+    const double error = std::abs(measured - r) / r;
+    if (error <= best_error) best = r, best_error = error;
+  }
+  return best;
+}
+}  // namespace
+
 int64_t CmafPackager::to_us(const Track& t, int64_t ts) const {
   const int64_t scaled = ts * 1'000'000;
   return scaled >= 0 ? (scaled + t.timescale / 2) / t.timescale
@@ -244,6 +258,7 @@ void CmafPackager::on_primary_sample(Sample sample) {
     const PartSize size = part_size(frame_us, options_.part_target_ms * 1000LL, options_.segment_target_ms * 1000LL);
     part_frames_ = size.frames;
     part_target_us_ = size.target_us;
+    if (options_.video) measured_frame_us_ = frame_us;
     probe_frame_us_ = {};
     log_.info("parts of " + std::to_string(size.frames) + " samples, PART-TARGET " +
               std::to_string(size.target_us / 1000) + " ms");
@@ -480,6 +495,10 @@ VariantInfo CmafPackager::variant_info() const {
     v.height = video_config_->height;
     if (video_config_->fps_num > 0 && video_config_->fps_den > 0) {
       v.frame_rate = static_cast<double>(video_config_->fps_num) / video_config_->fps_den;
+    } else if (measured_frame_us_ > 0) {
+      // No frame rate in the stream (openh264 writes no VUI timing; FLV metadata may lack it): the rate the
+      // timestamps show, snapped to a usual one. Safari wants FRAME-RATE on every video variant.
+      v.frame_rate = usual_frame_rate(1e6 / static_cast<double>(measured_frame_us_));
     }
   }
   double total_bits = 0, total_s = 0, peak = 0;

@@ -188,6 +188,7 @@ class CmafPackager final : public PackagerInput {
   int part_frames_ = 0;
   int64_t part_target_us_ = 0;
   std::vector<int64_t> probe_frame_us_;  // the first sample durations, until the size is fixed
+  int64_t measured_frame_us_ = 0;        // video: the frame duration the probe found (FRAME-RATE without VUI timing)
   int64_t segment_elapsed_ = 0;     // first track timescale, incl. pending and open parts
   std::deque<PendingPart> pending_;
   uint32_t sequence_number_ = 0;

@@ -99,7 +99,29 @@ Api::Api(const config::Config& config, store::Store& store, auth::LoginLimiter& 
   };
 }
 
+namespace {
+constexpr int64_t kVerifiedForMs = 60'000;
+constexpr size_t kMaxVerifiedTokens = 4096;
+}  // namespace
+
+bool Api::recently_verified(const std::string& token, int64_t now_ms) {
+  if (token.empty()) return false;
+  std::lock_guard lock(verified_mutex_);
+  auto it = verified_tokens_.find(token);
+  return it != verified_tokens_.end() && now_ms - it->second < kVerifiedForMs;
+}
+
+void Api::remember_verified(const std::string& token, int64_t now_ms) {
+  std::lock_guard lock(verified_mutex_);
+  if (verified_tokens_.size() >= kMaxVerifiedTokens) {
+    std::erase_if(verified_tokens_, [now_ms](const auto& e) { return now_ms - e.second >= kVerifiedForMs; });
+    if (verified_tokens_.size() >= kMaxVerifiedTokens) verified_tokens_.clear();
+  }
+  verified_tokens_[token] = now_ms;
+}
+
 int64_t Api::over_rate(const HttpRequest& request) {
+  if (recently_verified(request.bearer_token(), core::steady_ms())) return 0;  // a logged-in curator
   const std::string key = core::limit_key(request.peer);
   const bool shared = addresses_ && addresses_->shared.contains(request.peer);
   const int64_t now = core::steady_ms();
@@ -170,6 +192,7 @@ HttpResponse Api::run(const ApiRoute& route, Call& call) {
     if (token.empty()) return HttpResponse::error(401, "unauthorized", "log in first (Authorization: Bearer <token>)");
     call.who = auth::find_session(call.db, token, call.now);
     if (!call.who) return HttpResponse::error(401, "unauthorized", "the session has expired or is not valid; log in again");
+    remember_verified(token, core::steady_ms());
     if (route.access == Access::admin && call.who->role != "admin")
       return HttpResponse::error(403, "forbidden", "only an admin may do this");
   }
@@ -221,6 +244,10 @@ HttpResponse Api::login(Call& c) {
 
 HttpResponse Api::logout(Call& c) {
   auth::delete_session(c.db, c.request.bearer_token());
+  {
+    std::lock_guard lock(verified_mutex_);
+    verified_tokens_.erase(c.request.bearer_token());
+  }
   return HttpResponse::json(200, {{"ok", true}});
 }
 

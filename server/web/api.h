@@ -159,6 +159,13 @@ class Api : public RouteHandler {
   RateLimiter rate_;      // web thread: /api requests per client address
   BurstLog rate_log_;     // web thread: one line per burst of 429s
   std::atomic<uint64_t>* rate_refused_ = nullptr;
+  // Bearer tokens of sessions the store found valid in the last minute (token → steady ms it was seen): a
+  // logged-in curator's desk is not held to the anonymous per-address rate. Bounded; a revoked session keeps
+  // only this exemption (its requests still get 401) until it ages out.
+  std::mutex verified_mutex_;
+  std::unordered_map<std::string, int64_t> verified_tokens_;
+  bool recently_verified(const std::string& token, int64_t now_ms);
+  void remember_verified(const std::string& token, int64_t now_ms);
   // The studio's usual bitrate (a slowly decaying peak, kbit/s) for the artist's view health sentence.
   std::mutex usual_mutex_;
   std::unordered_map<int64_t, double> usual_kbps_;

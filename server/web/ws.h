@@ -19,9 +19,9 @@ struct WsHandshake {
   std::string origin;
   std::string host;
   std::string peer;  // the client's address (core::client_address: a trusted proxy's X-Forwarded-For/Forwarded)
+  std::string cookie;  // the Cookie header (the audience reads its sreda_viewer)
   std::string address_key;      // what per-address limits and bans count under (core::limit_key: IPv6 by /64)
   bool shared_address = false;  // one of server.shared_addresses: limits × server.shared_address_multiplier
-  std::string cookie;  // the Cookie header (the audience reads its sreda_viewer)
 };
 
 // What the web server offers the handler.

@@ -56,6 +56,10 @@ class Server:
         self.env = dict(os.environ)
         if admin_password:
             self.env["SREDA_ADMIN_PASSWORD"] = admin_password
+        # Tests poll the API much faster than any page does; the API rate limit has its own tests
+        # (test_http_limits sets these), so it stays out of the way of the others.
+        self.env.setdefault("SREDA_SERVER_API_REQUESTS_PER_S", "1000")
+        self.env.setdefault("SREDA_SERVER_API_BURST", "1000")
         self.env.update(env or {})
         self.args = list(args or [])
         self.wrapper = list(wrapper or [])  # e.g. ["prlimit", "--nofile=256:256", "--"]

@@ -210,6 +210,27 @@ TEST_F(ArchiveRecorder, TwoRenditionsFromTwoThreadsInOneMaster) {
   EXPECT_EQ(recorder.stats().state, RecordingState::ended);
 }
 
+// A rung stopped mid-event (overload) keeps its files but leaves the master playlist: a player that picked it
+// would see the recording end there.
+TEST_F(ArchiveRecorder, ARenditionThatStoppedEarlyIsNotOfferedInTheMaster) {
+  Recorder recorder(options());
+  recorder.start();
+  Feeder whole{&recorder, "source"}, stopped{&recorder, "720p"};
+  recorder.on_init("source", 0, ptr(init_bytes()));
+  recorder.on_init("720p", 0, ptr(init_bytes()));
+  for (int i = 0; i < 8; ++i) {  // 16 s of source; the 720p rung stops after 4 s
+    whole.segment();
+    if (i < 2) stopped.segment();
+  }
+  recorder.on_end("720p");
+  recorder.on_end("source");
+  recorder.stop();
+  const std::string master = read_text(root_ / "ev-1" / "master.m3u8");
+  EXPECT_NE(master.find("\nsource/index.m3u8\n"), std::string::npos) << master;
+  EXPECT_EQ(master.find("720p/index.m3u8"), std::string::npos) << master;
+  EXPECT_TRUE(fs::exists(root_ / "ev-1" / "720p" / "index.m3u8"));
+}
+
 TEST_F(ArchiveRecorder, FsyncWhenOldestUnsyncedByteIsOlderThanMaxLoss) {
   FaultyDisk disk;
   RecorderOptions o = options(&disk);

@@ -199,6 +199,25 @@ TEST(PackageCmafPackager, BandwidthFromSegments) {
   EXPECT_EQ(v.uri, "source/index.m3u8");
 }
 
+// An encoder that writes no frame rate (openh264: no VUI timing; FLV metadata without one): FRAME-RATE is
+// what the timestamps show, as a usual rate (30 fps in whole milliseconds: 33 and 34 ms frames).
+TEST(PackageCmafPackager, FrameRateFromTimestampsWhenTheStreamHasNone) {
+  PackagerOptions options;
+  options.audio = false;
+  auto p = std::make_unique<CmafPackager>(options, nullptr, CmafPackager::UpdateCallback{});
+  VideoConfig config = video_config();
+  config.fps_num = 0;
+  config.fps_den = 1;
+  ASSERT_TRUE(p->configure_video(config).ok());
+  EXPECT_EQ(p->variant_info().frame_rate, 0.0);  // nothing measured yet: no FRAME-RATE rather than a guess
+  const Bytes data(500, 0x11);
+  for (int i = 0; i < 90; ++i) {
+    const int64_t t = int64_t{i} * 1000 / 30 * 1000;  // whole milliseconds
+    p->push(AccessUnit{TrackKind::video, t, t, i % 60 == 0, data});
+  }
+  EXPECT_DOUBLE_EQ(p->variant_info().frame_rate, 30.0);
+}
+
 TEST(PackageCmafPackager, AudioOnlyRendition) {
   PackagerOptions options;
   options.rendition = "audio";
