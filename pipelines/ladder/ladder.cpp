@@ -19,6 +19,7 @@ struct Ladder::Rung {
   bool poster = false;
   GstElement* valve = nullptr;  // owned by the pipeline
   GstElement* queue = nullptr;
+  std::atomic<bool> warm{false};  // its encoder has produced: from then on its queue may drop (leaky)
   std::atomic<bool> active{true};
   std::atomic<int64_t> frames{0};
   std::atomic<int64_t> dropped{0};
@@ -230,10 +231,10 @@ void make_appsink(GstElement* sink, Ladder::Rung* rung) {
 
 void queue_overrun_cb(GstElement*, gpointer rung) {
   auto* r = static_cast<Ladder::Rung*>(rung);
-  r->dropped++;
+  if (r->warm.load()) r->dropped++;  // before, the queue blocks (not leaky yet): nothing is dropped
 }
 
-void scaler_overrun_cb(GstElement*, gpointer ladder) { static_cast<Ladder*>(ladder)->on_scaler_overrun(); }
+void scaler_overrun_cb(GstElement*, gpointer ladder) { static_cast<Ladder*>(ladder)->on_scaler_overrun(); }  // counts once warm
 
 }  // namespace
 
@@ -274,7 +275,8 @@ bool Ladder::build_video(std::string& error) {
     if (!feed) {
       GstElement* q = add("queue", "scale_queue", error);
       if (!q) return false;
-      leaky_queue(q, static_cast<guint>(options_.encoder_queue_frames), options_.drop_when_late);
+      leaky_queue(q, static_cast<guint>(options_.encoder_queue_frames), false);  // leaky once warm: on_sample
+      scale_queue_ = q;
       // A frame the scaler drops is lost to every video rung: it counts for each (see health()).
       if (options_.drop_when_late) g_signal_connect(q, "overrun", G_CALLBACK(scaler_overrun_cb), this);
       if (!gst_element_link(tee, q)) return error = "cannot link the scaler queue", false;
@@ -292,7 +294,9 @@ bool Ladder::build_video(std::string& error) {
     set_caps(size, "video/x-raw,width=" + std::to_string(r->plan.width) + ",height=" +
                        std::to_string(r->plan.height) + ",pixel-aspect-ratio=1/1");
     gst_util_set_object_arg(G_OBJECT(valve), "drop-mode", "forward-sticky-events");
-    leaky_queue(q, static_cast<guint>(options_.encoder_queue_frames), options_.drop_when_late);
+    // Blocking until the encoder's first output (x264's start-up on a busy machine outlasts 8 frames and
+    // would cost the rung its first frames, or its first keyframe's place); leaky from then on (on_sample).
+    leaky_queue(q, static_cast<guint>(options_.encoder_queue_frames), false);
     // A leaky queue that is full drops its oldest frame right after "overrun" (a blocking one just waits).
     if (options_.drop_when_late) g_signal_connect(q, "overrun", G_CALLBACK(queue_overrun_cb), r.get());
     gst_util_set_object_arg(G_OBJECT(enc), "speed-preset", spec_.x264_preset.c_str());
@@ -367,7 +371,7 @@ bool Ladder::build_audio(std::string& error) {
   if (!caps) return error = "bad audio caps '" + source_.audio_caps + "'", false;
   make_appsrc(asrc_, caps.get());
   set_caps(raw, "audio/x-raw,channels=[1," + std::to_string(std::max(1, spec_.audio_channels_max)) + "]");
-  leaky_queue(q, 64, options_.drop_when_late);
+  leaky_queue(q, 64, false);  // leaky once warm (on_sample)
   if (options_.drop_when_late) g_signal_connect(q, "overrun", G_CALLBACK(queue_overrun_cb), rung);
   g_object_set(enc, "bitrate", rung->plan.spec.bitrate_kbps * 1000, nullptr);
   set_caps(out, "audio/mpeg,mpegversion=4,stream-format=raw");
@@ -494,6 +498,17 @@ GstPadProbeReturn Ladder::on_poster_input(GstBuffer* buffer) {
   return GST_PAD_PROBE_OK;
 }
 
+void Ladder::warm_up(Rung& rung) {
+  if (rung.queue) gst_util_set_object_arg(G_OBJECT(rung.queue), "leaky", "downstream");
+  rung.warm = true;
+  // The scaler's queue drops once every video rung's encoder is running.
+  if (!scale_queue_) return;
+  for (const auto& r : rung_state_)
+    if (!r->poster && !r->plan.spec.audio_only && !r->warm.load()) return;
+  gst_util_set_object_arg(G_OBJECT(scale_queue_), "leaky", "downstream");
+  scaler_warm_ = true;
+}
+
 GstFlowReturn Ladder::on_sample(Rung& rung, GstAppSink* sink) {
   auto sample = gst::GstRef<GstSample>::adopt(gst_app_sink_pull_sample(sink));
   if (!sample) return GST_FLOW_EOS;
@@ -503,6 +518,7 @@ GstFlowReturn Ladder::on_sample(Rung& rung, GstAppSink* sink) {
                                                                             GST_FORMAT_TIME, GST_BUFFER_PTS(buf))));
     return GST_FLOW_OK;
   }
+  if (!rung.warm.load() && options_.drop_when_late) warm_up(rung);
   const bool audio = rung.plan.spec.audio_only;
   GstCaps* caps = gst_sample_get_caps(sample.get());
   if (caps != rung.last_caps.get() && !(rung.last_caps && gst_caps_is_equal(caps, rung.last_caps.get()))) {

@@ -20,7 +20,9 @@
 // rungs — would leave the source rendition out whenever the studio's GOP differs (OBS users set 1–4 s).
 //
 // Overload (drop_when_late): the queues in front of the scaler and of each encoder are leaky (they drop
-// the oldest frame rather than block), and appsrc never blocks the caller: the source rendition is never
+// the oldest frame rather than block) once each encoder has produced its first output (x264 starting on a
+// busy machine would otherwise cost a rung its first frames: a gap, and its segments' PROGRAM-DATE-TIME
+// a frame off the source's), and appsrc never blocks the caller: the source rendition is never
 // stalled by the ladder. A rung that drops frames is behind real time; then the tallest active rung is
 // dropped (its valve closes, the listener hears on_rung_dropped) to free the CPU for the others — at most
 // one rung per kDropCooldownUs, never the last video rung. Tests of exact output turn drop_when_late off
@@ -135,7 +137,9 @@ class Ladder {
   GstPadProbeReturn on_encoder_input(Rung& rung, GstPad* pad, GstBuffer* buffer);
   GstPadProbeReturn on_poster_input(GstBuffer* buffer);
   GstBusSyncReply on_bus_message(GstMessage* message);
-  void on_scaler_overrun() { scaler_dropped_++; }
+  void on_scaler_overrun() {
+    if (scaler_warm_.load()) scaler_dropped_++;
+  }
 
  private:
   bool build_video(std::string& error);
@@ -145,6 +149,7 @@ class Ladder {
   GstCaps* video_input_caps(const MediaFacts& f) const;
   GstCaps* audio_input_caps(const MediaFacts& f) const;
   void note_encoder_drops(Rung& rung);
+  void warm_up(Rung& rung);  // appsink thread: the rung's first output; its queue (and the scaler's) may drop
   void fail(const std::string& reason);
 
   std::string name_;
@@ -170,6 +175,8 @@ class Ladder {
   std::atomic<bool> stopped_{false};
   std::atomic<int64_t> input_dropped_{0};
   std::atomic<int64_t> scaler_dropped_{0};
+  GstElement* scale_queue_ = nullptr;  // owned by pipeline_; blocking until every video rung is warm
+  std::atomic<bool> scaler_warm_{false};
   std::atomic<int64_t> rungs_dropped_{0};
   std::atomic<int64_t> last_poster_us_{INT64_MIN};
 };

@@ -493,12 +493,18 @@ VariantInfo CmafPackager::variant_info() const {
   if (video_config_) {
     v.width = video_config_->width;
     v.height = video_config_->height;
-    if (video_config_->fps_num > 0 && video_config_->fps_den > 0) {
-      v.frame_rate = static_cast<double>(video_config_->fps_num) / video_config_->fps_den;
-    } else if (measured_frame_us_ > 0) {
-      // No frame rate in the stream (openh264 writes no VUI timing; FLV metadata may lack it): the rate the
-      // timestamps show, snapped to a usual one. Safari wants FRAME-RATE on every video variant.
-      v.frame_rate = usual_frame_rate(1e6 / static_cast<double>(measured_frame_us_));
+    const double declared = video_config_->fps_num > 0 && video_config_->fps_den > 0
+                                ? static_cast<double>(video_config_->fps_num) / video_config_->fps_den
+                                : 0;
+    const double measured = measured_frame_us_ > 0 ? 1e6 / static_cast<double>(measured_frame_us_) : 0;
+    // No frame rate in the stream (openh264 writes no VUI timing; FLV metadata may lack it), or one that is
+    // a time base rather than a rate (ffmpeg's variable-rate output declares 1000 fps): the rate the
+    // timestamps show, snapped to a usual one. Safari wants FRAME-RATE on every video variant.
+    const bool declared_wrong = declared > 0 && measured > 0 && std::abs(declared - measured) > measured * 0.25;
+    if (declared > 0 && declared <= 240 && !declared_wrong) {
+      v.frame_rate = declared;
+    } else if (measured > 0) {
+      v.frame_rate = usual_frame_rate(measured);
     }
   }
   double total_bits = 0, total_s = 0, peak = 0;

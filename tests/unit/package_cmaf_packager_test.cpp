@@ -216,6 +216,15 @@ TEST(PackageCmafPackager, FrameRateFromTimestampsWhenTheStreamHasNone) {
     p->push(AccessUnit{TrackKind::video, t, t, i % 60 == 0, data});
   }
   EXPECT_DOUBLE_EQ(p->variant_info().frame_rate, 30.0);
+  // A declared rate that is a time base (ffmpeg's variable-rate output: 1000 fps) gives way to the measured one.
+  auto q = std::make_unique<CmafPackager>(options, nullptr, CmafPackager::UpdateCallback{});
+  config.fps_num = 1000;
+  ASSERT_TRUE(q->configure_video(config).ok());
+  for (int i = 0; i < 90; ++i) {
+    const int64_t t = int64_t{i} * 1000 / 30 * 1000;
+    q->push(AccessUnit{TrackKind::video, t, t, i % 60 == 0, data});
+  }
+  EXPECT_DOUBLE_EQ(q->variant_info().frame_rate, 30.0);
 }
 
 TEST(PackageCmafPackager, AudioOnlyRendition) {

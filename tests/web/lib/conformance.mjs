@@ -18,8 +18,8 @@ export const ROWS = [
   { name: 'Constrained Baseline', video: { size: '640x360', rate: 30, x264: ['-profile:v', 'baseline'] } },
   { name: 'High 4:2:0 at level 4.2', video: { size: '640x360', rate: 30, x264: ['-profile:v', 'high', '-level', '4.2'] } },
   { name: '1920x1080 at 30 fps (OBS canvas)', video: { size: '1920x1080', rate: 30, x264: ['-profile:v', 'high', '-preset', 'ultrafast', '-bf', '2'] }, seconds: 14 },
-  { name: '1920x1080 at 60 fps', video: { size: '1920x1080', rate: 60, x264: ['-profile:v', 'high', '-preset', 'ultrafast', '-bf', '2'] }, seconds: 14, long: true },
-  { name: '1280x720 at 60 fps', video: { size: '1280x720', rate: 60, x264: ['-profile:v', 'high', '-preset', 'ultrafast', '-bf', '2'] }, seconds: 14, long: true },
+  { name: '1920x1080 at 60 fps', video: { size: '1920x1080', rate: 60, x264: ['-profile:v', 'high', '-preset', 'ultrafast', '-bf', '2'] }, seconds: 14 },
+  { name: '1280x720 at 60 fps', video: { size: '1280x720', rate: 60, x264: ['-profile:v', 'high', '-preset', 'ultrafast', '-bf', '2'] }, seconds: 14 },
   { name: '640x480 (4:3)', video: { size: '640x480', rate: 25, x264: ['-profile:v', 'high'] } },
   { name: '720x1280 (portrait phone)', video: { size: '720x1280', rate: 30, x264: ['-profile:v', 'high', '-preset', 'ultrafast'] }, seconds: 14 },
   { name: 'variable frame rate, jittered timestamps (phone app)', video: { size: '640x360', rate: 30, vfr: true, x264: ['-profile:v', 'high', '-bf', '0'] } },
@@ -55,7 +55,8 @@ function publishUrl(transport, key, sreda) {
     : { url: `rtmp://127.0.0.1:${sreda.rtmpPort}/live/${key}`, format: 'flv' };
 }
 
-/** argv for the row's publisher (ffmpeg, or gst-launch-1.0 for the GStreamer rows). */
+/** argv for the row's publisher (ffmpeg, or gst-launch-1.0 for the GStreamer rows). Without format=I420
+ * x264enc is offered (and picks) 4:4:4 10-bit, which no browser decodes (the ladder refuses it too). */
 export function publisherCommand(row, transport, key, sreda) {
   const { url, format } = publishUrl(transport, key, sreda);
   if (row.gst) {
@@ -63,7 +64,7 @@ export function publisherCommand(row, transport, key, sreda) {
       ? 'openh264enc bitrate=600000 gop-size=60 complexity=low'
       : 'x264enc bitrate=600 key-int-max=60 speed-preset=veryfast bframes=2';
     const desc = `videotestsrc is-live=true pattern=ball num-buffers=${row.seconds * 30} ! video/x-raw,width=640,height=360,framerate=30/1 ! ` +
-      `videoconvert ! ${enc} ! h264parse ! queue ! mux. ` +
+      `videoconvert ! video/x-raw,format=I420 ! ${enc} ! h264parse ! queue ! mux. ` +
       `audiotestsrc is-live=true wave=sine num-buffers=${Math.ceil(row.seconds * 48000 / 1024)} samplesperbuffer=1024 ! audio/x-raw,rate=48000,channels=2 ! ` +
       `audioconvert ! voaacenc bitrate=128000 ! aacparse ! queue ! mux. ` +
       `flvmux name=mux streamable=true ! rtmp2sink location=${url}`;
@@ -71,9 +72,11 @@ export function publisherCommand(row, transport, key, sreda) {
   }
   const args = ['-hide_banner', '-loglevel', 'error', '-nostdin'];
   const v = row.video, a = row.audio;
-  if (v) args.push('-re', '-f', 'lavfi', '-i', `testsrc2=size=${v.size}:rate=${v.rate}`);
-  if (a) args.push('-re', '-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=${a.rate}`);
-  args.push('-t', String(row.seconds));
+  // Each input as long as the publish (an output -t with the variable-rate filter ends the sound a second
+  // before the picture).
+  const len = ['-t', String(row.seconds)];
+  if (v) args.push('-re', '-f', 'lavfi', ...len, '-i', `testsrc2=size=${v.size}:rate=${v.rate}`);
+  if (a) args.push('-re', '-f', 'lavfi', ...len, '-i', `sine=frequency=440:sample_rate=${a.rate}`);
   if (v) {
     const keyint = Math.round((v.keyint_s || 2) * v.rate);
     args.push('-c:v', 'libx264', '-preset', 'veryfast', '-pix_fmt', 'yuv420p', '-b:v', '800k', ...v.x264);
