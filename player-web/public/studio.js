@@ -30,6 +30,14 @@
         stuttering: 'Изображение дёргается: приходит {f} кадров в секунду из {e}.',
         dropped: ' Связь прерывалась ({n}) и восстановилась.',
       },
+      advice: {
+        unplayable_picture: 'Браузеры не могут показать это изображение ({format}): зрители не смогут смотреть. ' +
+          'В OBS: Настройки → Расширенные → Формат цвета NV12, и Настройки → Вывод → Кодировщик x264, профиль high.',
+        rare_keyframes: 'Опорный кадр приходит раз в {seconds} с: зрители ждут столько же, чтобы начать смотреть ' +
+          'и сменить качество. В OBS: Настройки → Вывод → Интервал ключевых кадров 2 с.',
+        high_frame_rate: '{fps} кадров в секунду удваивают работу сервера для каждого качества и требуют у зрителей ' +
+          'быстрого интернета; для концерта хватит 30. В OBS: Настройки → Видео → Общие значения FPS 30.',
+      },
     },
     en: {
       invalid: 'This link is no longer valid.',
@@ -44,6 +52,7 @@
       question: 'Question', answeredBadge: 'Answered', markAnswered: 'Mark answered',
       answerFailed: 'Could not mark it. Please try again.',
       health: null,  // the server's own sentences are English
+      advice: null,
     },
   };
   const lang = window.sredaI18n && window.sredaI18n.lang() === 'en' ? 'en' : 'ru';
@@ -166,6 +175,22 @@
     } else {
       health.hidden = true;
     }
+
+    // Settings that do not play, or serve viewers badly, with what to change in OBS.
+    const advice = $('advice');
+    const items = view.advice || [];
+    const texts = items.map((a) => (T.advice && T.advice[a.code] ? fill(T.advice[a.code], a) : a.text));
+    if (advice.dataset.texts !== JSON.stringify(texts)) {
+      advice.dataset.texts = JSON.stringify(texts);
+      advice.replaceChildren(...items.map((a, i) => {
+        const li = document.createElement('li');
+        li.className = a.level;
+        li.dataset.code = a.code;
+        li.textContent = texts[i];
+        return li;
+      }));
+    }
+    advice.hidden = items.length === 0;
 
     const elapsed = $('elapsed');
     if (view.live && view.live.live_since) {

@@ -238,7 +238,7 @@ bool RecordingWriter::write_master() {
   // exported) but is not offered to players: one that picks it would see the recording end there.
   double longest = 0;
   for (const auto& [name, r] : renditions_) longest = std::max(longest, playlist_duration_s(r.playlist));
-  const double cut_short = longest - std::max(6.0, longest * 0.1);
+  const double cut_short = longest - std::max(3.0, longest * 0.05);
   for (const auto& [name, r] : renditions_) {
     if (r.playlist.segments.empty()) continue;
     if (playlist_duration_s(r.playlist) < cut_short) continue;

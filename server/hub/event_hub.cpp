@@ -19,6 +19,10 @@ namespace {
 constexpr int64_t kSessionHeadroomUs = 500'000;
 constexpr size_t kMaxQueuedBytes = 8 << 20;  // per session, towards GStreamer (SRT)
 constexpr int64_t kLateAfterMs = 1000;        // a frame arriving later than this behind real time is late
+// A track's decode time that steps back by more than this, or forward by this much more than the wall clock
+// moved, is an encoder restart (or a broken muxer), not media: the track continues where it was.
+constexpr int64_t kJumpBackUs = 1'000'000;
+constexpr int64_t kJumpForwardUs = 3'000'000;
 constexpr uint64_t kFlvTagOverhead = 15;      // tag header and PreviousTagSize: bytes_in counts FLV bytes
 }  // namespace
 
@@ -50,6 +54,18 @@ struct EventHub::Session : pipelines::SourceListener {
   // How far the publisher's media runs behind real time (a slow encoder or line): wall time since the
   // session's first unit minus media time since it. Grows when the studio cannot keep up.
   std::atomic<int64_t> first_unit_wall_ms{0}, first_unit_dts_us{0}, behind_ms{0};
+  // The last keyframe interval (video thread writes; 0 until two keyframes came).
+  std::atomic<int64_t> last_keyframe_us{INT64_MIN}, keyframe_interval_ms{0};
+  // Per track (each touched only by its track's thread): the publisher's last decode time, when it came, the
+  // usual step, and how far a timestamp jump moved the track (added to what the publisher sends).
+  struct TrackClock {
+    int64_t last_raw_us = INT64_MIN;
+    int64_t last_wall_ms = 0;
+    int64_t step_us = 0;
+    int64_t adjust_us = 0;
+  };
+  TrackClock clocks[2];
+  std::atomic<uint64_t> timestamp_jumps{0};
   mutable std::mutex facts_mutex;
   pipelines::MediaFacts facts;
   bool prepared = false;
@@ -69,13 +85,15 @@ struct EventHub::Session : pipelines::SourceListener {
     if (consumer) consumer->on_session_start(f, discontinuity, started_ms, media_base_us + kSessionHeadroomUs);
   }
   void on_access_unit(const pipelines::AccessUnit& unit) override {
+    pipelines::AccessUnit u = unit;
+    dejump(u);
+    const int64_t dts = u.dts_us;  // the publisher's time, continuous across timestamp jumps
     // The first unit of the session (from either track's thread) fixes the offset for both tracks.
     int64_t offset = offset_us.load();
     if (offset == INT64_MIN) {
-      int64_t mine = media_base_us + kSessionHeadroomUs - unit.dts_us;
+      int64_t mine = media_base_us + kSessionHeadroomUs - dts;
       offset = offset_us.compare_exchange_strong(offset, mine) ? mine : offset;
     }
-    pipelines::AccessUnit u = unit;
     u.dts_us += offset;
     u.pts_us += offset;
     int64_t end = u.dts_us + u.duration_us;
@@ -85,12 +103,42 @@ struct EventHub::Session : pipelines::SourceListener {
     if (u.track == pipelines::TrackKind::video) {
       const int64_t now = core::now_ms();
       int64_t zero = 0;
-      if (first_unit_wall_ms.compare_exchange_strong(zero, now)) first_unit_dts_us = unit.dts_us;
-      const int64_t behind = (now - first_unit_wall_ms.load()) - (unit.dts_us - first_unit_dts_us.load()) / 1000;
+      if (first_unit_wall_ms.compare_exchange_strong(zero, now)) first_unit_dts_us = dts;
+      const int64_t behind = (now - first_unit_wall_ms.load()) - (dts - first_unit_dts_us.load()) / 1000;
       behind_ms = behind;
       if (behind > kLateAfterMs) late_frames++;
+      if (u.keyframe) {
+        const int64_t last = last_keyframe_us.exchange(dts);
+        if (last != INT64_MIN && dts > last) keyframe_interval_ms = (dts - last) / 1000;
+      }
     }
     if (consumer) consumer->on_access_unit(u);
+  }
+  // Timestamps that jump without a reconnect (an encoder restarted, a muxer that wrapped): the track goes on
+  // one usual step after its last unit, so the event's media time stays continuous (no frozen stretch while
+  // the packager waits for times it has passed, no hole players cannot cross).
+  void dejump(pipelines::AccessUnit& unit) {
+    TrackClock& c = clocks[unit.track == pipelines::TrackKind::video ? 0 : 1];
+    const int64_t now = core::now_ms();
+    if (c.last_raw_us != INT64_MIN) {
+      const int64_t step = unit.dts_us - c.last_raw_us;
+      const int64_t wall_us = (now - c.last_wall_ms) * 1000;
+      if (step < -kJumpBackUs || step > wall_us + kJumpForwardUs) {
+        const int64_t usual = c.step_us > 0 ? c.step_us : 20'000;
+        c.adjust_us += c.last_raw_us + usual - unit.dts_us;
+        if (timestamp_jumps++ % 16 == 0)  // one line per jump, not per track and unit (at most 1 in 16)
+          log.warn(std::string("the publisher's ") + (unit.track == pipelines::TrackKind::video ? "video" : "audio") +
+                   " timestamps jumped " + (step < 0 ? "back" : "forward") + " by " +
+                   std::to_string(std::llabs(step) / 1000) + " ms without a reconnect (an encoder restart?): the " +
+                   "stream goes on from where it was");
+      } else if (step > 0) {
+        c.step_us = step;
+      }
+    }
+    c.last_raw_us = unit.dts_us;
+    c.last_wall_ms = now;
+    unit.dts_us += c.adjust_us;
+    unit.pts_us += c.adjust_us;
   }
   void on_failed(const std::string& reason) override {
     auto self = id;
@@ -555,7 +603,9 @@ nlohmann::json EventHub::describe(const LiveEvent& e) const {
                     {"audio_frames", s.audio_frames.load()},
                     {"dropped", e.dropped_total + s.dropped_pushes.load()},
                     {"late_frames", s.late_frames.load()},
-                    {"behind_realtime_ms", std::max<int64_t>(0, s.behind_ms.load())}};
+                    {"behind_realtime_ms", std::max<int64_t>(0, s.behind_ms.load())},
+                    {"keyframe_interval_s", static_cast<double>(s.keyframe_interval_ms.load()) / 1000.0},
+                    {"timestamp_jumps", s.timestamp_jumps.load()}};
   return j;
 }
 

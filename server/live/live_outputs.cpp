@@ -280,7 +280,9 @@ std::vector<std::string> LiveOutput::rendition_names() const {
   }
   std::vector<std::string> out;
   for (const auto& [name, p] : list)
-    if (p->init_segment(0)) out.push_back(name);  // listed once it has produced media
+    // Listed once it has produced a part: a player finds media at once, and the variant's attributes are
+    // measured ones (FRAME-RATE from the first frames' timestamps when the stream declares none).
+    if (p->init_segment(0) && p->stats().parts > 0) out.push_back(name);
   return out;
 }
 

@@ -191,6 +191,14 @@ void CmafPackager::push(const AccessUnit& unit) {
     s.dts = from_us(t, unit.dts_us + shift + run_offset_us_);
     s.pts = from_us(t, unit.pts_us + run_offset_us_);
     s.keyframe = unit.keyframe || unit.track == TrackKind::audio;
+    // A video decode time equal to (or a little before) the last one — GStreamer's x264enc with B-frames
+    // through flvmux repeats millisecond DTS — moves one tick after it: dropping the frame would break the
+    // decoding of every frame that refers to it (Chromium: PIPELINE_ERROR_DECODE, hls.js reset the player).
+    if (unit.track == TrackKind::video && t.last_dts != INT64_MIN && s.dts <= t.last_dts &&
+        t.last_dts - s.dts <= from_us(t, kMaxNudgeUs)) {
+      s.dts = t.last_dts + 1;
+      ++stats_.nudged_samples;
+    }
     // Per track, decode times only increase, also across runs (a sample of the other track that maps
     // before this track's end is dropped); video starts on a keyframe.
     if (s.dts <= t.last_dts || s.dts < t.end || s.dts < 0 || (t.need_keyframe && !s.keyframe) ||
@@ -453,7 +461,7 @@ void CmafPackager::deliver(std::vector<Event>& events) {
         const PackagerStats st = stats();
         log_.info("closed: end of stream, " + std::to_string(st.segments) + " segments, " +
                   std::to_string(st.parts) + " parts, " + std::to_string(st.dropped_samples) +
-                  " samples dropped");
+                  " samples dropped, " + std::to_string(st.nudged_samples) + " video decode times moved");
         if (sink_) sink_->on_end(options_.rendition);
         changed = true;
         break;

@@ -50,6 +50,7 @@ struct PackagerOptions {
 
 struct PackagerStats {
   int64_t dropped_samples = 0;  // before the first keyframe, unconfigured track, non-increasing DTS
+  int64_t nudged_samples = 0;   // video DTS equal to or just before the last: moved one tick later
   int64_t parts = 0;
   int64_t segments = 0;
 };
@@ -173,6 +174,7 @@ class CmafPackager final : public PackagerInput {
   int64_t run_offset_us_ = 0;  // output = input + offset
   // Video decode times are moved later by this (the run's first keyframe's pts - dts; see push()).
   static constexpr int64_t kMaxReorderUs = 1'000'000;
+  static constexpr int64_t kMaxNudgeUs = 100'000;  // a video DTS this far back moves after the last; farther: dropped
   int64_t video_shift_us_ = 0;
   int64_t run_start_out_us_ = 0;
   int64_t out_end_us_ = 0;  // end of the output timeline so far

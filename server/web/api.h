@@ -180,6 +180,9 @@ nlohmann::json studio_json(store::Db& db, const schedule::Studio& studio);
 // bitrate (0: unknown): {"level": "good"|"starting"|"warn"|"bad", "code": …, "text": "…"} and the figures
 // the sentence names (arriving_mbit, expected_mbit, fps, expected_fps, reconnects).
 nlohmann::json describe_stream_health(const nlohmann::json& live_info, double usual_kbps);
+// Settings that do not play, or play but serve viewers badly, in plain words with the OBS setting to change
+// (an array of {level, code, text, …}; empty when all is well): the artist's view and the desk show them.
+nlohmann::json describe_stream_advice(const nlohmann::json& live_info);
 
 // A sound-only live (or intermission) event gets its picture card as its poster (made once).
 void add_picture_card(store::Db& db, archive::Archive* archive, nlohmann::json& event);

@@ -287,6 +287,7 @@ HttpResponse Api::live_event(Call& c) {
     json body = info ? *info : base;
     if (info) body["recording"] = recording;
     if (info) body["audience_refusals"] = refusals;
+    if (info) body["advice"] = describe_stream_advice(*info);
     if (output) {
       // Each rendition's health: the source (passed through) and every ladder rung.
       json renditions = json::array();

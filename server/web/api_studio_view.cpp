@@ -130,6 +130,49 @@ json describe_stream_health(const json& info, double usual_kbps) {
   return h;
 }
 
+json describe_stream_advice(const json& info) {
+  json out = json::array();
+  const json& p = info.value("publisher", json());
+  if (!p.is_object()) return out;
+  const json& media = p.value("media", json());
+  if (!media.is_object() || !media.value("video", json()).is_object()) return out;
+  const json& video = media["video"];
+  const std::string codec = video.value("codec", "");
+  const std::string profile = video.value("profile", "");
+  if (codec != "h264" || profile.find("4:4:4") != std::string::npos || profile.find("4:2:2") != std::string::npos ||
+      profile.find("10") != std::string::npos) {
+    out.push_back({{"level", "bad"},
+                   {"code", "unplayable_picture"},
+                   {"format", codec + (profile.empty() ? "" : " " + profile)},
+                   {"text", "Browsers cannot show this picture (" + codec + (profile.empty() ? "" : " " + profile) +
+                                "): viewers cannot watch. In OBS: Settings → Advanced → Color Format NV12, "
+                                "and Settings → Output → Encoder x264, Profile high."}});
+  }
+  const double interval = p.value("keyframe_interval_s", 0.0);
+  if (interval > 4.5) {
+    const long n = std::lround(interval);
+    out.push_back({{"level", "warn"},
+                   {"code", "rare_keyframes"},
+                   {"seconds", n},
+                   {"text", "A keyframe comes every " + std::to_string(n) +
+                                " s: viewers wait that long to start watching and to change quality. In OBS: "
+                                "Settings → Output → Keyframe Interval 2 s."}});
+  }
+  double fps = video.value("frame_rate", 0.0);
+  if (fps <= 0 || fps > 240) fps = p.value("frame_rate", 0.0);  // undeclared, or a time base (1000)
+  if (fps > 31) {
+    const long n = std::lround(fps);
+    out.push_back({{"level", "warn"},
+                   {"code", "high_frame_rate"},
+                   {"fps", n},
+                   {"text", std::to_string(n) +
+                                " frames a second double the server's work for every quality and need faster lines "
+                                "for viewers; 30 is plenty for a concert. In OBS: Settings → Video → Common FPS "
+                                "Values 30."}});
+  }
+  return out;
+}
+
 HttpResponse Api::rotate_view_token(Call& c) {
   store::Transaction tx(c.db);
   if (!schedule::find_studio(c.db, c.ids[0]))
@@ -171,7 +214,8 @@ HttpResponse Api::studio_view(Call& c) {
                {"event", nullptr},
                {"rating", nullptr},
                {"live", nullptr},
-               {"health", nullptr}};
+               {"health", nullptr},
+               {"advice", json::array()}};
   auto event = view_event(c.db, studio_id, c.now);
   if (event) {
     body["event"] = {{"id", event->id},
@@ -221,6 +265,7 @@ HttpResponse Api::studio_view(Call& c) {
       }
       body["live"] = std::move(live);
       body["health"] = describe_stream_health(*info, usual);
+      body["advice"] = describe_stream_advice(*info);
     }
     reply(finish(HttpResponse::json(200, body)));
   });

@@ -52,6 +52,7 @@ class StudioViewMediaTest(LiveServerTest):
             self.assertTrue(v["live"]["video"])
             self.assertGreater(v["live"]["bitrate_kbps"], 0)
             self.assertTrue(v["health"]["text"].startswith("Your picture and sound are arriving well"), v["health"])
+            self.assertEqual(v["advice"], [])  # 25 fps, a keyframe a second, 4:2:0: nothing to change
         finally:
             pub.kill()
         v = wait_for(lambda: (lambda v: v if v["live"] and v["live"]["state"] == "intermission" else None)(
@@ -73,3 +74,45 @@ class StudioViewMediaTest(LiveServerTest):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class StudioAdviceMediaTest(LiveServerTest):
+    """Settings that play but serve viewers badly (rare keyframes, 60 fps), and a picture browsers cannot show,
+    are explained on the artist's view and in the desk's live data, with the OBS setting to change."""
+
+    def view(self, studio):
+        t = token_of(self.server.get(f"/api/studios/{studio.id}", token=self.token).json["view_url"])[1]
+        r = self.server.get(f"/api/studio-view/{studio.id}?t={urllib.parse.quote(t, safe='')}")
+        self.assertEqual(r.status, 200, r)
+        return r.json
+
+    def advice_codes(self, studio):
+        return {a["code"] for a in self.view(studio)["advice"]}
+
+    def test_rare_keyframes_and_high_frame_rate(self):
+        s = Studio(self.server, self.token, "Редкие опорные кадры")
+        pub = Publisher(s.rtmp_url(), seconds=40, extra=["-r", "50", "-g", "300"])
+        try:
+            wait_for(lambda: {"rare_keyframes", "high_frame_rate"} <= self.advice_codes(s), 60,
+                     "advice about keyframes and the frame rate")
+            advice = {a["code"]: a for a in self.view(s)["advice"]}
+            self.assertGreaterEqual(advice["rare_keyframes"]["seconds"], 5)
+            self.assertIn("Keyframe Interval", advice["rare_keyframes"]["text"])
+            self.assertEqual(advice["high_frame_rate"]["fps"], 50)
+            self.assertNotIn("unplayable_picture", advice)
+            live = self.server.get(f"/api/events/{s.event_id}/live", token=self.token).json
+            self.assertEqual({a["code"] for a in live["advice"]}, {"rare_keyframes", "high_frame_rate"})
+        finally:
+            pub.kill()
+
+    def test_a_picture_browsers_cannot_show(self):
+        s = Studio(self.server, self.token, "4:4:4")
+        pub = Publisher(s.rtmp_url(), seconds=30, extra=["-pix_fmt", "yuv444p", "-profile:v", "high444"])
+        try:
+            wait_for(lambda: "unplayable_picture" in self.advice_codes(s), 60, "advice about the picture format")
+            a = next(a for a in self.view(s)["advice"] if a["code"] == "unplayable_picture")
+            self.assertEqual(a["level"], "bad")
+            self.assertIn("4:4:4", a["format"])
+            self.assertIn("NV12", a["text"])
+        finally:
+            pub.kill()

@@ -227,6 +227,23 @@ TEST(PackageCmafPackager, FrameRateFromTimestampsWhenTheStreamHasNone) {
   EXPECT_DOUBLE_EQ(q->variant_info().frame_rate, 30.0);
 }
 
+// GStreamer's x264enc with B-frames through flvmux repeats a millisecond DTS now and then: the frame is kept
+// (one tick later), not dropped — a dropped reference frame breaks decoding until the next keyframe.
+TEST(PackageCmafPackager, ARepeatedVideoDecodeTimeIsMovedNotDropped) {
+  PackagerOptions options;
+  options.audio = false;
+  auto p = std::make_unique<CmafPackager>(options, nullptr, CmafPackager::UpdateCallback{});
+  ASSERT_TRUE(p->configure_video(video_config()).ok());
+  const Bytes data(500, 0x11);
+  for (int i = 0; i < 100; ++i) {
+    int64_t dts = int64_t{i} * 40'000;
+    if (i == 30) dts -= 40'000;  // the same DTS as the frame before
+    p->push(AccessUnit{TrackKind::video, int64_t{i} * 40'000 + 80'000, dts, i % 50 == 0, data});  // pts, dts
+  }
+  EXPECT_EQ(p->stats().dropped_samples, 0);
+  EXPECT_EQ(p->stats().nudged_samples, 1);
+}
+
 TEST(PackageCmafPackager, AudioOnlyRendition) {
   PackagerOptions options;
   options.rendition = "audio";

@@ -1,7 +1,9 @@
 // The conformance matrix (issue 16; rows in lib/conformance.mjs): for each thing studios really send, a real
 // encoder publishes to a real sreda, and what a viewer or a curator would notice is checked, live and archived:
 // - hls.js in Chromium plays the MASTER playlist — with its default settings, or with the watch page's — and
-//   keeps playing while the test forces a switch to every video level in turn;
+//   keeps playing while the test forces a switch to every video level in turn, then with automatic level
+//   selection on a slow line (DevTools network emulation); the watch page also plays the audio rendition
+//   ("Listen only");
 // - what is served holds the rules Safari relies on (lib/conformance.mjs checkMaster/checkMedia), and every
 //   rendition starts its segments at the same PROGRAM-DATE-TIME;
 // - ffmpeg decodes every rendition without an error;
@@ -103,6 +105,7 @@ async function openPlayer(page, c, event, url) {
       hls.on(window.Hls.Events.ERROR, (_e, d) => note(`error ${d.type} ${d.details} fatal=${d.fatal}`));
       hls.on(window.Hls.Events.LEVEL_SWITCHED, (_e, d) => note(`level ${d.level}`));
       v.addEventListener('waiting', () => note(`waiting at ${v.currentTime.toFixed(2)}`));
+      v.addEventListener('error', () => note(`media error ${v.error && v.error.code}: ${v.error && v.error.message}`));
       hls.on(window.Hls.Events.MANIFEST_PARSED, () => v.play().catch((e) => note(`play: ${e}`)));
       hls.loadSource(url);
       hls.attachMedia(v);
@@ -183,6 +186,27 @@ async function checkLive(t, c, event, page, pub) {
   if (videoLevels.length) {
     await page.evaluate(() => { window.__hls.currentLevel = -1; });  // back to automatic
     await advances(page, 1, 'automatic level selection');
+    // Automatic ABR on a slow line (DevTools network emulation, 1.2 Mbit/s): it keeps playing.
+    const cdp = await page.context().newCDPSession(page);
+    await cdp.send('Network.enable');
+    await cdp.send('Network.emulateNetworkConditions',
+      { offline: false, latency: 80, downloadThroughput: 150000, uploadThroughput: 150000 });
+    try {
+      await advances(page, 4, 'automatic level selection on a 1.2 Mbit/s line', 45000);
+    } finally {
+      await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
+      await cdp.detach();
+    }
+  }
+  if (c.player === 'watch' && c.row.audio && wantVideo) {
+    // The audio rendition (hls.js leaves audio-only variants out of its levels): the watch page's "Listen only".
+    await page.locator('#listen').waitFor({ state: 'visible', timeout: 30000 });
+    await page.click('#listen');
+    await page.locator('#listen[aria-pressed="true"]').waitFor({ timeout: 30000 });
+    await advances(page, 2, 'listening only (the audio rendition)');
+    await page.click('#listen');  // back to the picture (the choice is remembered in this browser)
+    await page.locator('#listen[aria-pressed="false"]').waitFor({ timeout: 30000 });
+    await page.waitForFunction(() => document.getElementById('video').videoWidth > 0, null, { timeout: 30000 });
   }
   const size = await page.evaluate(() => ({ w: window.__v.videoWidth, h: window.__v.videoHeight }));
   if (wantVideo) assert.ok(size.w > 0 && size.h > 0, `a picture: ${JSON.stringify(size)}`);
