@@ -249,7 +249,10 @@ void LiveOutput::on_event_end() {
     std::lock_guard lock(mutex_);
     for (const auto& [name, p] : renditions_) all.push_back(p);
   }
-  for (const auto& p : all) p->end_of_stream();
+  for (const auto& p : all) {
+    report_variant(*p);  // what was measured since configuration (FRAME-RATE from timestamps) reaches the archive's master
+    p->end_of_stream();
+  }
   if (options_.sinks) options_.sinks->ended(event_id_);
   if (events_.notify) events_.notify(event_id_);
 }

@@ -141,6 +141,7 @@ void CmafPackager::begin_run(int64_t first_sample_wall_ms, std::optional<int64_t
     std::lock_guard lock(mutex_);
     if (ended_) return;
     if (run_started_) flush(events);
+    rate_frames_ = 0;  // the new run's frames are measured afresh (the last rate stands until then)
     run_wall_ms_ = first_sample_wall_ms;
     run_media_us_ = first_sample_media_us;
     again = any_run_;
@@ -252,6 +253,12 @@ void CmafPackager::on_sample_ready(Track& t, Sample sample, std::vector<Event>& 
 void CmafPackager::on_primary_sample(Sample sample) {
   const Track& t = primary();
   if (part_frames_ == 0 && sample.duration > 0) probe_frame_us_.push_back(to_us(t, sample.duration));
+  if (options_.video) {
+    if (rate_frames_++ == 0) rate_first_dts_ = sample.dts;
+    rate_last_dts_ = sample.dts;
+    const int64_t span_us = to_us(t, rate_last_dts_ - rate_first_dts_);
+    if (rate_frames_ >= 8 && span_us > 0) measured_fps_ = static_cast<double>(rate_frames_ - 1) * 1e6 / span_us;
+  }
   // Decided from the first 8 sample durations, or fewer if the first part is due before (low frame rates):
   // their mean without the longest (an odd gap at the start does not count; ms-rounded 33/34 ms frames
   // average to 33.3).
@@ -261,12 +268,19 @@ void CmafPackager::on_primary_sample(Sample sample) {
     int64_t sum = 0;
     for (int64_t d : probe_frame_us_) sum += d;
     const size_t n = probe_frame_us_.size();
-    const int64_t frame_us =
+    int64_t frame_us =
         n == 1 ? sum : (sum - *std::max_element(probe_frame_us_.begin(), probe_frame_us_.end())) / static_cast<int64_t>(n - 1);
+    // The declared frame rate when there is a plausible one: every rendition of the event (the ladder's rungs
+    // carry the source's rate) then gets the same parts, and a rung whose first frames came unevenly (its
+    // encoder starting) does not get parts sized for half its rate (seen: 6-frame parts at 30 fps).
+    if (options_.video && video_config_ && video_config_->fps_num > 0 && video_config_->fps_den > 0) {
+      const double declared = static_cast<double>(video_config_->fps_num) / video_config_->fps_den;
+      const int64_t declared_us = static_cast<int64_t>(std::llround(1e6 / declared));
+      if (declared >= 5 && declared <= 240 && std::llabs(declared_us - frame_us) * 4 < frame_us * 3) frame_us = declared_us;
+    }
     const PartSize size = part_size(frame_us, options_.part_target_ms * 1000LL, options_.segment_target_ms * 1000LL);
     part_frames_ = size.frames;
     part_target_us_ = size.target_us;
-    if (options_.video) measured_frame_us_ = frame_us;
     probe_frame_us_ = {};
     log_.info("parts of " + std::to_string(size.frames) + " samples, PART-TARGET " +
               std::to_string(size.target_us / 1000) + " ms");
@@ -504,7 +518,7 @@ VariantInfo CmafPackager::variant_info() const {
     const double declared = video_config_->fps_num > 0 && video_config_->fps_den > 0
                                 ? static_cast<double>(video_config_->fps_num) / video_config_->fps_den
                                 : 0;
-    const double measured = measured_frame_us_ > 0 ? 1e6 / static_cast<double>(measured_frame_us_) : 0;
+    const double measured = measured_fps_;
     // No frame rate in the stream (openh264 writes no VUI timing; FLV metadata may lack it), or one that is
     // a time base rather than a rate (ffmpeg's variable-rate output declares 1000 fps): the rate the
     // timestamps show, snapped to a usual one. Safari wants FRAME-RATE on every video variant.

@@ -190,7 +190,11 @@ class CmafPackager final : public PackagerInput {
   int part_frames_ = 0;
   int64_t part_target_us_ = 0;
   std::vector<int64_t> probe_frame_us_;  // the first sample durations, until the size is fixed
-  int64_t measured_frame_us_ = 0;        // video: the frame duration the probe found (FRAME-RATE without VUI timing)
+  // Video: the frame rate the decode times show over this run so far (FRAME-RATE when the stream declares
+  // none, or a time base): frames and the span of their decode times; the last rate measured.
+  int64_t rate_frames_ = 0;
+  int64_t rate_first_dts_ = 0, rate_last_dts_ = 0;
+  double measured_fps_ = 0;
   int64_t segment_elapsed_ = 0;     // first track timescale, incl. pending and open parts
   std::deque<PendingPart> pending_;
   uint32_t sequence_number_ = 0;

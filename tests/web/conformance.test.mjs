@@ -186,13 +186,13 @@ async function checkLive(t, c, event, page, pub) {
   if (videoLevels.length) {
     await page.evaluate(() => { window.__hls.currentLevel = -1; });  // back to automatic
     await advances(page, 1, 'automatic level selection');
-    // Automatic ABR on a slow line (DevTools network emulation, 1.2 Mbit/s): it keeps playing.
+    // Automatic ABR on a slow line (DevTools network emulation, 2 Mbit/s): it keeps playing.
     const cdp = await page.context().newCDPSession(page);
     await cdp.send('Network.enable');
     await cdp.send('Network.emulateNetworkConditions',
-      { offline: false, latency: 80, downloadThroughput: 150000, uploadThroughput: 150000 });
+      { offline: false, latency: 80, downloadThroughput: 250000, uploadThroughput: 250000 });
     try {
-      await advances(page, 4, 'automatic level selection on a 1.2 Mbit/s line', 45000);
+      await advances(page, 4, 'automatic level selection on a 2 Mbit/s line', 45000);
     } finally {
       await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
       await cdp.detach();
