@@ -19,7 +19,8 @@ struct Ladder::Rung {
   bool poster = false;
   GstElement* valve = nullptr;  // owned by the pipeline
   GstElement* queue = nullptr;
-  std::atomic<bool> warm{false};  // its encoder has produced: from then on its queue may drop (leaky)
+  std::atomic<bool> warm{false};  // its encoder has produced for a while: from then on its queue may drop (leaky)
+  int warm_frames = 0;            // appsink thread: outputs so far, until warm
   std::atomic<bool> active{true};
   std::atomic<int64_t> frames{0};
   std::atomic<int64_t> dropped{0};
@@ -35,6 +36,7 @@ namespace {
 
 constexpr int64_t kStatsWindowUs = 3'000'000;
 constexpr size_t kKeyframesKept = 64;
+constexpr int kWarmFrames = 60;  // outputs before a rung's queue may drop (2 s at 30 fps; audio: ~1.3 s)
 
 GstFlowReturn sample_cb(GstAppSink* sink, gpointer rung) {
   auto* r = static_cast<Ladder::Rung*>(rung);
@@ -518,7 +520,9 @@ GstFlowReturn Ladder::on_sample(Rung& rung, GstAppSink* sink) {
                                                                             GST_FORMAT_TIME, GST_BUFFER_PTS(buf))));
     return GST_FLOW_OK;
   }
-  if (!rung.warm.load() && options_.drop_when_late) warm_up(rung);
+  // Warm after its first 2 s of output (x264 and the decoder settle over the first second: with leaky queues
+  // from the first output on, a 360p rung still lost a third of its frames in that second, unloaded).
+  if (!rung.warm.load() && options_.drop_when_late && ++rung.warm_frames >= kWarmFrames) warm_up(rung);
   const bool audio = rung.plan.spec.audio_only;
   GstCaps* caps = gst_sample_get_caps(sample.get());
   if (caps != rung.last_caps.get() && !(rung.last_caps && gst_caps_is_equal(caps, rung.last_caps.get()))) {

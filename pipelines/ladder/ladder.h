@@ -100,7 +100,7 @@ struct RungHealth {
 
 struct LadderOptions {
   bool drop_when_late = true;
-  int encoder_queue_frames = 8;  // leaky queue depth in front of each encoder (~0.27 s at 30 fps)
+  int encoder_queue_frames = 15;  // leaky queue depth in front of each encoder (0.5 s at 30 fps)
   size_t max_input_bytes = 8u << 20;
 };
 

@@ -155,26 +155,61 @@ HttpResponse Api::export_recording(Call& c) {
     return HttpResponse::error(500, "export_failed", "the rendition '" + name + "' has no readable init segment");
   const auto pub = archive::trimmed(r->rendition->playlist, archive_->trim(id));
   if (pub.segments.empty()) return no_recording(id);
-  // One init segment per export: the segments up to the first codec change (a new init).
+  // One init segment per file: a studio that came back with other settings (another picture size, profile or
+  // sample rate) split the recording at each codec change into parts; ?part=N (from 1) exports part N, and
+  // every answer says which part of how many it is and which stretch of the recording it covers.
+  std::vector<std::pair<size_t, size_t>> parts;  // [first, end) segment indexes
+  for (size_t i = 0; i < pub.segments.size(); ++i) {
+    if (i == 0 || pub.segments[i].init_id != pub.segments[i - 1].init_id) parts.emplace_back(i, i);
+    parts.back().second = i + 1;
+  }
+  int part = 1;
+  if (const std::string text = c.request.query_value("part"); !text.empty()) {
+    try {
+      size_t used = 0;
+      part = std::stoi(text, &used);
+      if (used != text.size()) part = 0;
+    } catch (const std::exception&) {
+      part = 0;
+    }
+    if (part < 1 || part > static_cast<int>(parts.size()))
+      return HttpResponse::error(404, "not_found",
+                                 "the recording has " + std::to_string(parts.size()) + " part(s); ask for part 1 to " +
+                                     std::to_string(parts.size()),
+                                 "part");
+  }
+  double starts_s = 0, total_s = 0;
+  for (size_t i = 0; i < pub.segments.size(); ++i) {
+    if (i < parts[part - 1].first) starts_s += pub.segments[i].duration_s;
+    total_s += pub.segments[i].duration_s;
+  }
   const std::string dir = archive_->event_dir(id) + "/" + name;
   archive::ExportJob job;
   job.video = r->media.video;
   job.audio = r->media.audio;
-  job.files = {dir + "/" + package::init_uri(pub.segments.front().init_id)};
-  int64_t last = pub.segments.front().msn;
-  for (const auto& s : pub.segments) {
-    if (s.init_id != pub.segments.front().init_id) break;
-    job.files.push_back(dir + "/" + package::segment_uri(s.msn));
-    job.media_s += s.duration_s;
-    last = s.msn;
+  const auto [first, end] = parts[part - 1];
+  job.files = {dir + "/" + package::init_uri(pub.segments[first].init_id)};
+  for (size_t i = first; i < end; ++i) {
+    job.files.push_back(dir + "/" + package::segment_uri(pub.segments[i].msn));
+    job.media_s += pub.segments[i].duration_s;
   }
+  const int64_t last = pub.segments[end - 1].msn;
+  const int part_count = static_cast<int>(parts.size());
+  auto fixed1 = [](double v) {
+    char b[32];
+    std::snprintf(b, sizeof b, "%.1f", v);
+    return std::string(b);
+  };
+  const std::string covers = fixed1(starts_s) + "-" + fixed1(starts_s + job.media_s) + " of " + fixed1(total_s);
   // Video: an MP4; audio only: an M4A (the same container, the audio brand's name and type).
   const std::string ext = job.video ? ".mp4" : ".m4a";
   const std::string type = job.video ? "video/mp4" : "audio/mp4";
   const std::string exports = archive_->event_dir(id) + "/exports";
-  const std::string prefix = name + "-";
-  job.out_path = exports + "/" + prefix + std::to_string(pub.segments.front().msn) + "-" + std::to_string(last) + ext;
-  auto respond = [id, name, out = job.out_path, ext, type](const std::string& error) {
+  const std::string prefix = name + "-";  // + first-last segment numbers: one file per part and trim
+  job.out_path = exports + "/" + prefix + std::to_string(pub.segments[first].msn) + "-" + std::to_string(last) + ext;
+  const std::string file_name = "event-" + std::to_string(id) + "-" + name +
+                                (part_count > 1 ? "-part" + std::to_string(part) + "-of-" + std::to_string(part_count) : "") + ext;
+  auto respond = [name, out = job.out_path, ext, type, file_name, part, part_count, covers](const std::string& error) {
     if (!error.empty()) {
       const bool busy = error.find("busy") != std::string::npos;
       auto resp = HttpResponse::error(busy ? 503 : 500, busy ? "busy" : "export_failed",
@@ -185,8 +220,10 @@ HttpResponse Api::export_recording(Call& c) {
     HttpResponse resp;
     resp.file_path = out;
     resp.content_type = type;
-    resp.headers = {{"content-disposition", "attachment; filename=\"event-" + std::to_string(id) + "-" + name + ext + "\""},
-                    {"cache-control", "private, no-cache"}};
+    resp.headers = {{"content-disposition", "attachment; filename=\"" + file_name + "\""},
+                    {"cache-control", "private, no-cache"},
+                    {"x-recording-part", std::to_string(part) + " of " + std::to_string(part_count)},
+                    {"x-recording-covers-s", covers}};
     return resp;
   };
   std::error_code ec;

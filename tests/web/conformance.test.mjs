@@ -143,13 +143,32 @@ async function checkLive(t, c, event, page, pub) {
 
   // ffmpeg decodes every rendition (a few seconds of each, live), while the browser plays: once each has two
   // whole segments (ffmpeg starts a live playlist a few segments from its end).
+  // (A rung the server stopped because it could not keep up answers 404 "stopped": left out from here on.)
+  const stopped = new Set();
   await waitFor(async () => {
-    for (const v of vs) if (((await fetchText(v.url)).text.match(/#EXTINF/g) || []).length < 2) return false;
+    for (const v of vs) {
+      const r = await fetchText(v.url);
+      if (r.status === 404 && /stopped/.test(r.text)) { stopped.add(v.name); continue; }
+      if ((r.text.match(/#EXTINF/g) || []).length < 2) return false;
+    }
     return true;
-  }, { timeoutMs: 30000, what: 'two segments in every rendition' });
+  }, { timeoutMs: 45000, what: 'two segments in every rendition' });
+  if (stopped.size) {
+    t.diagnostic(`stopped by the server (overload): ${[...stopped].join(', ')}`);
+    vs.splice(0, vs.length, ...vs.filter((v) => !stopped.has(v.name)));
+  }
   // Every rendition: Safari's rules, and the same PROGRAM-DATE-TIME for the same segment (players align by it).
   const medias = await Promise.all(vs.map(async (v) => ({ v, text: (await fetchText(v.url)).text })));
-  for (const { v, text } of medias) assert.deepEqual(checkMedia(v.name, text, { live: true }), []);
+  // A ladder rung that dropped frames (the machine could not keep up: counted in /api/events/{id}/live) has a
+  // gap where a part may outlast PART-TARGET; that is reported, not failed. Everything else must hold.
+  const live = (await sreda.api('GET', `/api/events/${event.id}/live`, undefined, sreda.token)).json || {};
+  const dropped = new Map((live.renditions || []).map((r) => [r.name, r.dropped_frames || 0]));
+  for (const { v, text } of medias) {
+    const problems = checkMedia(v.name, text, { live: true });
+    const tolerated = dropped.get(v.name) > 0 ? problems.filter((p) => /longer than PART-TARGET/.test(p)) : [];
+    if (tolerated.length) t.diagnostic(`${v.name} dropped ${dropped.get(v.name)} frames (overload): ${tolerated.join('; ')}`);
+    assert.deepEqual(problems.filter((p) => !tolerated.includes(p)), []);
+  }
   const videoMedias = medias.filter((m) => m.v.video);
   if (videoMedias.length >= 2) {
     const ref = pdtByMsn(videoMedias[0].text);

@@ -120,17 +120,31 @@ test('a studio reconnects with other settings: viewers keep watching, the record
     .catch(async () => assert.fail(`the recording did not play to its end:\n${(await joiner.evaluate(() => window.__log)).join('\n')}`));
   await joiner.close();
 
-  // The MP4 export (default rendition) covers the whole event, both tracks.
-  const r = await fetch(`${sreda.base}/api/events/${event.id}/recording.mp4`,
-    { headers: { authorization: `Bearer ${sreda.token}` }, signal: AbortSignal.timeout(120000) });
-  if (r.status !== 200) assert.fail(`export: ${r.status} ${await r.text()}`);
-  const file = `${sreda.dataDir}/export-reconnect.mp4`;
-  writeFileSync(file, Buffer.from(await r.arrayBuffer()));
-  const probe = await ffprobeJson(file);
-  rmSync(file, { force: true });
-  assert.ok(!probe.error, `ffprobe: ${probe.error}`);
-  assert.deepEqual(probe.streams.map((s) => s.codec_type).sort(), ['audio', 'video']);
-  const d = Number(probe.format.duration);
-  t.diagnostic(`recording ${duration.toFixed(1)} s; export ${d.toFixed(1)} s; published ${published} s`);
-  assert.ok(d >= published - 3 && d <= published + 10, `export ${d} s, published ${published} s`);
+  // The MP4 export (default rendition): one file per part (the settings changed once: two parts), each saying
+  // which stretch it covers; together they cover the event, each with both tracks.
+  let exported = 0;
+  let parts = 1;
+  for (let part = 1; part <= parts; ++part) {
+    const r = await fetch(`${sreda.base}/api/events/${event.id}/recording.mp4?part=${part}`,
+      { headers: { authorization: `Bearer ${sreda.token}` }, signal: AbortSignal.timeout(120000) });
+    if (r.status !== 200) assert.fail(`export part ${part}: ${r.status} ${await r.text()}`);
+    const says = r.headers.get('x-recording-part');
+    parts = Number(says.split(' of ')[1]);
+    assert.equal(says, `${part} of 2`);
+    assert.match(r.headers.get('content-disposition'), new RegExp(`part${part}-of-2\\.mp4`));
+    const file = `${sreda.dataDir}/export-reconnect-${part}.mp4`;
+    writeFileSync(file, Buffer.from(await r.arrayBuffer()));
+    const probe = await ffprobeJson(file);
+    rmSync(file, { force: true });
+    assert.ok(!probe.error, `ffprobe: ${probe.error}`);
+    assert.deepEqual(probe.streams.map((s) => s.codec_type).sort(), ['audio', 'video']);
+    const d = Number(probe.format.duration);
+    const [from, to] = r.headers.get('x-recording-covers-s').split(' of ')[0].split('-').map(Number);
+    assert.ok(Math.abs(to - from - d) <= 1, `part ${part}: ${d} s, says ${r.headers.get('x-recording-covers-s')}`);
+    exported += d;
+  }
+  t.diagnostic(`recording ${duration.toFixed(1)} s; ${parts} export parts, ${exported.toFixed(1)} s; published ${published} s`);
+  assert.ok(exported >= published - 3 && exported <= published + 10, `exports ${exported} s, published ${published} s`);
+  const beyond = await fetch(`${sreda.base}/api/events/${event.id}/recording.mp4?part=3`, { headers: { authorization: `Bearer ${sreda.token}` } });
+  assert.equal(beyond.status, 404);
 });
