@@ -248,6 +248,7 @@ core::Result<void> App::start() {
   audience_options.ws = config_.ws;
   audience_options.public_url = config_.server.public_url;
   audience_options.viewer_secret = viewer_secret_;
+  audience_options.shared_address_multiplier = config_.server.shared_address_multiplier;
   audience_ = std::make_unique<audience::AudienceHub>(
       audience_options, *store_, metrics_, [hub = hub_.get()](int64_t event_id) -> std::optional<audience::LiveClock> {
         auto c = hub->clock(event_id);
