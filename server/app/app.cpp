@@ -160,6 +160,7 @@ void App::schedule_live_tick() {
   live_tick_.async_wait([this](const boost::system::error_code& ec) {
     if (ec) return;
     live_routes_->tick();  // held playlist/part requests past their deadline get 503
+    refusal_window_->sample(core::now_ms());  // keeps a sample every 10 s
     schedule_live_tick();
   });
 }
@@ -244,6 +245,9 @@ core::Result<void> App::start() {
   api_ = std::make_unique<web::Api>(config_, *store_, *limiter_, keys_, hub_.get(), addresses_);
   api_->set_live_outputs(live_outputs_.get());
   api_->set_refusal_counter(&metrics_.counter("sreda_http_refused_total", {{"cause", "api_rate"}}));
+  refusal_window_ = std::make_unique<web::RefusalWindow>(
+      metrics_, std::vector<std::string>{"sreda_http_refused_total", "sreda_ingest_refused_total"}, core::now_ms());
+  api_->set_server_refusals(refusal_window_.get());
   audience::AudienceOptions audience_options;
   audience_options.ws = config_.ws;
   audience_options.public_url = config_.server.public_url;

@@ -25,6 +25,7 @@
 #include "server/store/store.h"
 #include "server/web/http.h"
 #include "server/web/limits.h"
+#include "server/web/refusal_window.h"
 
 namespace sreda::web {
 
@@ -49,6 +50,8 @@ class Api : public RouteHandler {
 
   // The counter of 429s for over-rate requests (sreda_http_refused_total{cause="api_rate"}). Set once before start.
   void set_refusal_counter(std::atomic<uint64_t>* counter) { rate_refused_ = counter; }
+  // Server-wide HTTP and ingest refusals over the last minutes, in GET /api/events/{id}/live. Not owned.
+  void set_server_refusals(const RefusalWindow* window) { server_refusals_ = window; }
 
   // Publish settings (RTMP server, SRT URL) on the artist's view. Not owned; may stay unset.
   void set_ingest_info(const IngestInfoHandler* ingest) { ingest_ = ingest; }
@@ -159,6 +162,7 @@ class Api : public RouteHandler {
   RateLimiter rate_;      // web thread: /api requests per client address
   BurstLog rate_log_;     // web thread: one line per burst of 429s
   std::atomic<uint64_t>* rate_refused_ = nullptr;
+  const RefusalWindow* server_refusals_ = nullptr;
   // The studio's usual bitrate (a slowly decaying peak, kbit/s) for the artist's view health sentence.
   std::mutex usual_mutex_;
   std::unordered_map<int64_t, double> usual_kbps_;
