@@ -244,7 +244,8 @@ core::Result<void> App::start() {
   }
   api_ = std::make_unique<web::Api>(config_, *store_, *limiter_, keys_, hub_.get(), addresses_);
   api_->set_live_outputs(live_outputs_.get());
-  api_->set_refusal_counter(&metrics_.counter("sreda_http_refused_total", {{"cause", "api_rate"}}));
+  api_->set_refusal_counters(&metrics_.counter("sreda_http_refused_total", {{"cause", "api_rate"}}),
+                             &metrics_.counter("sreda_http_refused_total", {{"cause", "login_limit"}}));
   refusal_window_ = std::make_unique<web::RefusalWindow>(
       metrics_, std::vector<std::string>{"sreda_http_refused_total", "sreda_ingest_refused_total"}, core::now_ms());
   api_->set_server_refusals(refusal_window_.get());

@@ -48,8 +48,12 @@ class Api : public RouteHandler {
     exporter_ = exporter;
   }
 
-  // The counter of 429s for over-rate requests (sreda_http_refused_total{cause="api_rate"}). Set once before start.
-  void set_refusal_counter(std::atomic<uint64_t>* counter) { rate_refused_ = counter; }
+  // The counters of 429s for over-rate requests (sreda_http_refused_total{cause="api_rate"}) and for logins the
+  // login limiter refuses ({cause="login_limit"}). Set once before start.
+  void set_refusal_counters(std::atomic<uint64_t>* api_rate, std::atomic<uint64_t>* login_limit) {
+    rate_refused_ = api_rate;
+    login_refused_ = login_limit;
+  }
   // Server-wide HTTP and ingest refusals over the last minutes, in GET /api/events/{id}/live. Not owned.
   void set_server_refusals(const RefusalWindow* window) { server_refusals_ = window; }
 
@@ -161,7 +165,9 @@ class Api : public RouteHandler {
   core::AddressPolicyPtr addresses_;
   RateLimiter rate_;      // web thread: /api requests per client address
   BurstLog rate_log_;     // web thread: one line per burst of 429s
+  BurstLog login_log_;    // store thread: one line per burst of logins refused by the login limiter
   std::atomic<uint64_t>* rate_refused_ = nullptr;
+  std::atomic<uint64_t>* login_refused_ = nullptr;
   const RefusalWindow* server_refusals_ = nullptr;
   // The studio's usual bitrate (a slowly decaying peak, kbit/s) for the artist's view health sentence.
   std::mutex usual_mutex_;
