@@ -19,8 +19,9 @@ SOURCE_DIR = os.environ.get("SREDA_SOURCE_DIR", os.path.abspath(os.path.join(os.
 ADMIN_PASSWORD = "correct horse battery"
 
 
-def wait_for(condition, timeout=30.0, what="condition"):
-    """Polls condition() until it returns a truthy value; fails with `what` after a generous deadline."""
+def wait_for(condition, timeout=30.0, what="condition", every=0.05):
+    """Polls condition() (every `every` seconds) until it returns a truthy value; fails with `what` after a
+    generous deadline."""
     deadline = time.monotonic() + timeout
     while True:
         value = condition()
@@ -28,7 +29,7 @@ def wait_for(condition, timeout=30.0, what="condition"):
             return value
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.05)
+        time.sleep(every)
 
 
 class Response:
