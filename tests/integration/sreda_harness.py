@@ -57,6 +57,9 @@ class Server:
         self.env = dict(os.environ)
         if admin_password:
             self.env["SREDA_ADMIN_PASSWORD"] = admin_password
+        # Tests ask faster than people do: the API's per-address rate is out of the way unless a test sets it
+        # (test_http_limits, the hostile campaign).
+        self.env.update({"SREDA_SERVER_API_REQUESTS_PER_S": "1000", "SREDA_SERVER_API_BURST": "1000"})
         self.env.update(env or {})
         self.args = list(args or [])
         self.wrapper = list(wrapper or [])  # e.g. ["prlimit", "--nofile=256:256", "--"]

@@ -20,8 +20,7 @@ def in_days(days, hour=18):
 class CatalogTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        # The catalog's rules, not the API's per-address rate (test_http_limits): a test asks faster than a curator.
-        cls.server = Server(env={"SREDA_SERVER_API_REQUESTS_PER_S": "1000", "SREDA_SERVER_API_BURST": "1000"}).start()
+        cls.server = Server().start()
         cls.admin = cls.server.login()
 
     @classmethod
