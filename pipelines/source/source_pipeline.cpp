@@ -44,8 +44,9 @@ GstBusSyncReply bus_cb(GstBus*, GstMessage* m, gpointer self) {
 }  // namespace
 
 SourcePipeline::SourcePipeline(Container container, std::string name, SourceListener& listener,
-                               size_t max_queued_bytes)
-    : container_(container), name_(std::move(name)), listener_(listener), max_queued_bytes_(max_queued_bytes) {}
+                               size_t max_queued_bytes, size_t max_held_bytes)
+    : container_(container), name_(std::move(name)), listener_(listener), max_queued_bytes_(max_queued_bytes),
+      max_held_bytes_(max_held_bytes) {}
 
 SourcePipeline::~SourcePipeline() { stop(0); }
 
@@ -216,8 +217,21 @@ GstFlowReturn SourcePipeline::on_sample(TrackKind track, GstElement* sink) {
     listener_.on_access_unit(unit);
     return GST_FLOW_OK;
   }
-  if (held_.size() >= kMaxHeldUnits) held_.pop_front();  // overflow policy: keep the newest
+  if (held_.size() >= kMaxHeldUnits) {  // overflow policy: keep the newest
+    held_bytes_ -= held_.front().data.size();
+    held_.pop_front();
+  }
+  if (held_bytes_ + unit.data.size() > max_held_bytes_) {  // a publisher that holds the server's memory: close it
+    held_.clear();
+    held_bytes_ = 0;
+    held_bytes_exceeded_ = true;
+    lock.unlock();
+    fail("more than " + std::to_string(max_held_bytes_) +
+         " bytes of media held before both tracks were configured (ingest.max_held_media_bytes)");
+    return GST_FLOW_ERROR;
+  }
   if (first_held_dts_us_ < 0) first_held_dts_us_ = unit.dts_us;
+  held_bytes_ += unit.data.size();
   held_.push_back(std::move(unit));
   maybe_prepared_locked();
   // A stream that never shows its second track (flvdemux cannot always tell): kPrepareWindowUs of media
@@ -254,6 +268,7 @@ void SourcePipeline::deliver_held_locked() {
     listener_.on_access_unit(u);
   }
   held_.clear();
+  held_bytes_ = 0;
 }
 
 void SourcePipeline::fail(const std::string& reason) {
@@ -293,7 +308,7 @@ GstBusSyncReply SourcePipeline::on_bus_message(GstMessage* m) {
 }
 
 bool SourcePipeline::push(const uint8_t* data, size_t size) {
-  if (!appsrc_ || stopped_) return false;
+  if (!appsrc_ || stopped_ || failed_) return false;
   if (queued_bytes() + size > max_queued_bytes_) return false;
   GstBuffer* buf = gst_buffer_new_allocate(nullptr, size, nullptr);
   gst_buffer_fill(buf, 0, data, size);

@@ -3,8 +3,10 @@
 // MPEG audio (MP3/MP2). Only H.264/AAC go to players as they are; the ladder transcodes the others.
 //
 // Status (STYLE.md 4): preparing → prepared (tracks and caps known) → playing → draining → stopped | failed.
-// Access units are held back until the source is prepared (bounded: kMaxHeldUnits), so a consumer always
-// gets the codec configuration before the first unit.
+// Access units are held back until the source is prepared, so a consumer always gets the codec configuration
+// before the first unit. Held units are bounded in number (kMaxHeldUnits: the oldest is dropped) and in bytes
+// (max_held_bytes, ingest.max_held_media_bytes: over it the source fails, and held_bytes_exceeded() says why —
+// a publisher that announces a track it never sends cannot make the server hold 600 large units).
 //
 // Threads: construct, start(), stop() on the owner's thread (the hub's control thread), never from a
 // streaming thread. push()/end_of_stream() from any one thread (the ingest thread). SourceListener
@@ -32,7 +34,10 @@ class SourcePipeline {
   static constexpr size_t kMaxHeldUnits = 600;  // ~10 s of 30 fps video + audio before "prepared"
   static constexpr int64_t kPrepareWindowUs = 3'000'000;
 
-  SourcePipeline(Container container, std::string name, SourceListener& listener, size_t max_queued_bytes);
+  static constexpr size_t kDefaultMaxHeldBytes = 16 << 20;
+
+  SourcePipeline(Container container, std::string name, SourceListener& listener, size_t max_queued_bytes,
+                 size_t max_held_bytes = kDefaultMaxHeldBytes);
   ~SourcePipeline();
   SourcePipeline(const SourcePipeline&) = delete;
   SourcePipeline& operator=(const SourcePipeline&) = delete;
@@ -40,13 +45,16 @@ class SourcePipeline {
   // Builds and starts the pipeline; an error names the missing element.
   bool start(std::string& error);
   // Hands bytes to the demuxer. False (nothing queued) when more than max_queued_bytes wait: the caller
-  // applies its overflow policy (RTMP: drop to the next keyframe).
+  // applies its overflow policy (RTMP: drop to the next keyframe). False too once the source has failed.
   bool push(const uint8_t* data, size_t size);
   void end_of_stream();
   // Drain: EOS, wait for it (at most timeout_ms), then NULL. Idempotent.
   void stop(int timeout_ms = 2000);
 
   uint64_t queued_bytes() const;
+  // True once the source failed because more than max_held_bytes waited for "prepared".
+  bool held_bytes_exceeded() const { return held_bytes_exceeded_; }
+  bool failed() const { return failed_; }
 
   // Internal, called from GStreamer threads.
   void on_pad_added(GstPad* pad);
@@ -65,6 +73,7 @@ class SourcePipeline {
   std::string name_;
   SourceListener& listener_;
   size_t max_queued_bytes_;
+  size_t max_held_bytes_;
   gst::GstRef<GstElement> pipeline_;
   GstElement* appsrc_ = nullptr;  // owned by pipeline_
 
@@ -75,8 +84,10 @@ class SourcePipeline {
   int branches_ = 0;
   int branches_with_caps_ = 0;
   bool prepared_ = false;
-  bool failed_ = false;
+  std::atomic<bool> failed_{false};  // written under mutex_; read without it by push()
   std::deque<AccessUnit> held_;
+  size_t held_bytes_ = 0;
+  std::atomic<bool> held_bytes_exceeded_{false};
   int64_t first_held_dts_us_ = -1;
   bool eos_seen_ = false;
   std::condition_variable eos_cv_;

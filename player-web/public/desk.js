@@ -540,17 +540,25 @@
     ['reconnects', (f) => fmt.number(f.reconnects ?? 0)],
     ['dropped', (f) => f.publisher && fmt.number(f.publisher.dropped)],
     ['late', (f) => f.publisher && fmt.number(f.publisher.late_frames)],
-    ['refusals', (f) => refusalText(f.audience_refusals)],
+    ['refusals', (f) => f.audience_refusals && causesText(f.audience_refusals.counts, 'desk.refusal')],
+    // The server's own refusals (every event's card shows the same): its web port, the studios' ports.
+    ['web_refusals', (f) => f.server_refusals && causesText(f.server_refusals.http, 'desk.http_refusal')],
+    ['ingest_refusals', (f) => f.server_refusals && causesText(Object.fromEntries(
+      Object.entries(f.server_refusals.ingest || {}).flatMap(([protocol, reasons]) =>
+        Object.entries(reasons).map(([reason, n]) => [`${protocol}\u0000${reason}`, n]))), 'desk.ingest_refusal')],
   ];
 
-  /** Audience refusals by cause ("too fast 3 · banned 1"), the most frequent first; known causes in words. */
-  function refusalText(r) {
-    if (!r || !r.counts) return null;
-    const causes = Object.entries(r.counts).filter(([, n]) => n > 0).sort((a, b) => b[1] - a[1]);
+  /** Refusals by cause ("too fast 3 · banned 1"), the most frequent first; known causes in words (`prefix`.cause).
+   *  An ingest cause is "protocol\0reason": shown as "RTMP: wrong stream key 2". */
+  function causesText(counts, prefix) {
+    if (!counts) return null;
+    const causes = Object.entries(counts).filter(([, n]) => n > 0).sort((a, b) => b[1] - a[1]);
     if (!causes.length) return t('desk.monitor.refusals.none');
-    return causes.map(([cause, n]) => {
-      const words = t(`desk.refusal.${cause}`);
-      return `${words && words !== `desk.refusal.${cause}` ? words : cause} ${fmt.number(n)}`;
+    return causes.map(([key, n]) => {
+      const [protocol, cause] = key.includes('\u0000') ? key.split('\u0000') : ['', key];
+      const words = t(`${prefix}.${cause}`);
+      const text = words && words !== `${prefix}.${cause}` ? words : cause;
+      return `${protocol ? `${protocol.toUpperCase()}: ` : ''}${text} ${fmt.number(n)}`;
     }).join(' · ');
   }
 

@@ -160,6 +160,7 @@ void App::schedule_live_tick() {
   live_tick_.async_wait([this](const boost::system::error_code& ec) {
     if (ec) return;
     live_routes_->tick();  // held playlist/part requests past their deadline get 503
+    refusal_window_->sample(core::now_ms());  // keeps a sample every 10 s
     schedule_live_tick();
   });
 }
@@ -243,11 +244,16 @@ core::Result<void> App::start() {
   }
   api_ = std::make_unique<web::Api>(config_, *store_, *limiter_, keys_, hub_.get(), addresses_);
   api_->set_live_outputs(live_outputs_.get());
-  api_->set_refusal_counter(&metrics_.counter("sreda_http_refused_total", {{"cause", "api_rate"}}));
+  api_->set_refusal_counters(&metrics_.counter("sreda_http_refused_total", {{"cause", "api_rate"}}),
+                             &metrics_.counter("sreda_http_refused_total", {{"cause", "login_limit"}}));
+  refusal_window_ = std::make_unique<web::RefusalWindow>(
+      metrics_, std::vector<std::string>{"sreda_http_refused_total", "sreda_ingest_refused_total"}, core::now_ms());
+  api_->set_server_refusals(refusal_window_.get());
   audience::AudienceOptions audience_options;
   audience_options.ws = config_.ws;
   audience_options.public_url = config_.server.public_url;
   audience_options.viewer_secret = viewer_secret_;
+  audience_options.shared_address_multiplier = config_.server.shared_address_multiplier;
   audience_ = std::make_unique<audience::AudienceHub>(
       audience_options, *store_, metrics_, [hub = hub_.get()](int64_t event_id) -> std::optional<audience::LiveClock> {
         auto c = hub->clock(event_id);

@@ -71,6 +71,7 @@ class App {
   std::unique_ptr<hub::RtmpBridge> rtmp_bridge_;
   std::unique_ptr<hub::SrtBridge> srt_bridge_;
   std::unique_ptr<ingest::srt::SrtServer> srt_;  // its own epoll thread
+  std::unique_ptr<web::RefusalWindow> refusal_window_;  // server-wide refusals for the desk (sampled on the live tick)
   std::unique_ptr<web::Api> api_;
   std::unique_ptr<web::HealthHandler> health_;
   std::unique_ptr<web::MetricsHandler> metrics_handler_;

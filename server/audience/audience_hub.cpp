@@ -1,8 +1,10 @@
 #include "server/audience/audience_hub.h"
 
+#include <algorithm>
 #include <future>
 
 #include "server/audience/audience_room.h"
+#include "server/core/client_address.h"
 #include "server/core/clock.h"
 #include "server/core/log.h"
 
@@ -27,6 +29,8 @@ AudienceHub::AudienceHub(AudienceOptions options, store::Store& store, web::Metr
                int64_t{options_.ws.mute_s} * 1000),
       address_limiter_(options_.ws.comments_per_address_window, int64_t{options_.ws.comment_window_s} * 1000,
                        int64_t{options_.ws.mute_s} * 1000),
+      shared_address_limiter_(options_.ws.comments_per_address_window * std::max(1, options_.shared_address_multiplier),
+                              int64_t{options_.ws.comment_window_s} * 1000, int64_t{options_.ws.mute_s} * 1000),
       tokens_(options_.viewer_secret) {
   metrics_.describe("sreda_ws_connections_total", "counter", "audience WebSocket connections opened");
   metrics_.describe("sreda_ws_messages_in_total", "counter", "audience messages received, by type");
@@ -86,14 +90,17 @@ void AudienceHub::opened(uint64_t conn, const web::WsHandshake& h) {
   auto c = std::make_unique<Client>();
   c->conn = conn;
   c->address = h.peer;
-  c->group = address_group(h.peer);
+  // One address rule for the whole server: the web server's limit key (IPv6 by /64), and its shared-address flag.
+  c->group = h.address_key.empty() ? core::limit_key(h.peer) : h.address_key;
+  c->shared = h.shared_address;
   if (std::string token = viewer_cookie(h.cookie); !token.empty()) c->cookie_viewer = tokens_.verify(token);
   Client& client = *c;
   clients_[conn] = std::move(c);
   metrics_.add("sreda_ws_connections_total", {});
-  if (++per_address_[client.group] > options_.ws.max_connections_per_address) {
+  const int max_connections = cap_for(client, options_.ws.max_connections_per_address);
+  if (++per_address_[client.group] > max_connections) {
     refuse(client, "too_many_connections",
-           "too many connections from your address (at most " + std::to_string(options_.ws.max_connections_per_address) + ")");
+           "too many connections from your address (at most " + std::to_string(max_connections) + ")");
     close(client, kClosePolicy, "too many connections from this address", "");
   }
 }
@@ -233,6 +240,10 @@ void AudienceHub::broadcast(Room& room, std::string frame) {
   for (uint64_t id : room.members) wake(*clients_.at(id));
 }
 
+int AudienceHub::cap_for(const Client& c, int base) const {
+  return c.shared ? base * std::max(1, options_.shared_address_multiplier) : base;
+}
+
 bool AudienceHub::banned(const Room* room, const std::string& viewer_id, const std::string& group) const {
   return global_bans_.matches(viewer_id, group) || (room && room->bans.matches(viewer_id, group));
 }
@@ -353,29 +364,31 @@ void AudienceHub::comment(Client& c, const ClientMessage& m) {
   if (banned(&room, c.viewer_id, c.group)) return refuse(c, "banned", "you may not comment here");
   const int64_t now = core::now_ms();
   auto& recent_of_group = room.group_comments_ms[c.group];
+  const int per_address_window = cap_for(c, options_.ws.comments_per_address_window);
   if (room.slow_mode_s > 0) {
     // One comment per interval for each viewer, and ws.comments_per_address_window for one address.
     auto last = room.last_comment_ms.find(c.viewer_id);
     const int64_t wait_ms = slow_mode_wait(
         last == room.last_comment_ms.end() ? std::nullopt : std::optional<int64_t>(last->second), recent_of_group,
-        int64_t{room.slow_mode_s} * 1000, options_.ws.comments_per_address_window, now);
+        int64_t{room.slow_mode_s} * 1000, per_address_window, now);
     if (wait_ms > 0)
       return refuse(c, "slow_mode", "slow mode: one comment every " + std::to_string(room.slow_mode_s) +
                                         " s; wait " + std::to_string((wait_ms + 999) / 1000) + " s");
   }
   LimitState& group_limit = room.group_limits[c.group];
   const bool group_was_muted = group_limit.muted_until_ms > now;
-  int64_t wait = address_limiter_.wait(group_limit, now);
+  const CommentLimiter& address_limiter = c.shared ? shared_address_limiter_ : address_limiter_;
+  int64_t wait = address_limiter.wait(group_limit, now);
   if (wait && !group_was_muted && group_limit.muted_until_ms > now)
     log().info("muted address " + c.group + " in event " + std::to_string(room.event_id) + " for " +
-               std::to_string(options_.ws.mute_s) + " s: more than " + std::to_string(options_.ws.comments_per_address_window) +
+               std::to_string(options_.ws.mute_s) + " s: more than " + std::to_string(per_address_window) +
                " comments in " + std::to_string(options_.ws.comment_window_s) + " s from one address");
   if (!wait) wait = limiter_.admit(c.limit, room.viewer_limits[c.viewer_id], now);
   if (wait) return refuse(c, "rate_limited", "too many comments; wait " + std::to_string((wait + 999) / 1000) + " s");
-  address_limiter_.count(group_limit, now);
+  address_limiter.count(group_limit, now);
   room.last_comment_ms[c.viewer_id] = now;
   recent_of_group.push_back(now);
-  while (recent_of_group.size() > static_cast<size_t>(options_.ws.comments_per_address_window)) recent_of_group.pop_front();
+  while (recent_of_group.size() > static_cast<size_t>(per_address_window)) recent_of_group.pop_front();
 
   Comment cm;
   cm.id = next_comment_id_++;
@@ -409,7 +422,8 @@ void AudienceHub::rate(Client& c, const ClientMessage& m) {
   if (!c.joined) return refuse(c, "not_joined", "join an event first");
   Room& room = *rooms_.at(c.event_id);
   if (banned(&room, c.viewer_id, c.group)) return refuse(c, "banned", "you may not rate here");
-  const RatingBook::Outcome out = room.book->rate(c.viewer_id, c.group, m.stars);
+  const RatingBook::Outcome out =
+      room.book->rate(c.viewer_id, c.group, m.stars, c.shared ? std::max(1, options_.shared_address_multiplier) : 1);
   if (out.counted) {
     room.rating_dirty = true;
   } else {
@@ -419,8 +433,9 @@ void AudienceHub::rate(Client& c, const ClientMessage& m) {
     note_refusal("rating_cap");
     if (out.capped_now)
       log().info("event " + std::to_string(room.event_id) + ": ratings from " + c.group + " beyond " +
-                 std::to_string(options_.ws.max_ratings_per_address) +
-                 " are kept out of the public rating (ws.max_ratings_per_address)");
+                 std::to_string(cap_for(c, options_.ws.max_ratings_per_address)) +
+                 " are kept out of the public rating (ws.max_ratings_per_address" +
+                 (c.shared ? " × server.shared_address_multiplier)" : ")"));
   }
   if (out.kept)
     pending_ratings_[{room.event_id, c.viewer_id}] =

@@ -49,6 +49,10 @@ struct AudienceOptions {
   size_t direct_max = 64;        // frames queued for one connection only (welcome, errors)
   int bad_frames_max = 20;       // refused messages before the connection is closed
   std::string viewer_secret;     // signs viewer tokens (load_or_create_viewer_secret); empty: a random one
+  // server.shared_address_multiplier: for a connection from one of server.shared_addresses (the handshake's
+  // shared_address) the per-address caps (ws.max_connections_per_address, ws.max_ratings_per_address,
+  // ws.comments_per_address_window) are this many times larger.
+  int shared_address_multiplier = 1;
 };
 
 class AudienceHub : public web::WsHandler {
@@ -107,6 +111,8 @@ class AudienceHub : public web::WsHandler {
   void wake(Client& c);
   bool banned(const Room* room, const std::string& viewer_id, const std::string& group) const;
   void note_refusal(const std::string& cause);
+  // A per-address cap for this client's address group: `base`, × shared_address_multiplier for a shared address.
+  int cap_for(const Client& c, int base) const;
   void flush();
   std::string welcome(const Client& c, const Room& room) const;
 
@@ -116,6 +122,7 @@ class AudienceHub : public web::WsHandler {
   ClockSource clock_;
   CommentLimiter limiter_;
   CommentLimiter address_limiter_;  // every viewer of one address group together
+  CommentLimiter shared_address_limiter_;  // the same for a shared address (× shared_address_multiplier)
   ViewerTokens tokens_;
   RefusalTally refusals_;
   web::WsTransport* transport_ = nullptr;

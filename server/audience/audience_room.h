@@ -12,7 +12,8 @@ inline constexpr int kClosePolicy = 1008;
 struct AudienceHub::Client {
   uint64_t conn = 0;
   std::string address;
-  std::string group;     // address_group(address): what per-address rules count by
+  std::string group;     // the handshake's address_key (core::limit_key): what per-address rules count by
+  bool shared = false;   // one of server.shared_addresses: per-address caps × shared_address_multiplier
   std::optional<std::string> cookie_viewer;  // the viewer id of a valid sreda_viewer cookie on the upgrade
   int64_t event_id = 0;  // 0: not joined (or waiting for its room)
   bool joined = false;

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "server/audience/identity.h"
+#include "server/core/client_address.h"
 
 namespace sreda::audience {
 
@@ -11,12 +11,12 @@ void BanList::add(const Ban& b) {
     rules_.push_back({key_of(b), b.value, ""});
     if (!b.address.empty()) hold_address(b, b.address);
   } else {
-    rules_.push_back({key_of(b), "", address_group(b.value)});
+    rules_.push_back({key_of(b), "", core::limit_key(b.value)});
   }
 }
 
 void BanList::hold_address(const Ban& b, const std::string& group) {
-  const std::string g = address_group(group);
+  const std::string g = core::limit_key(group);
   if (!g.empty()) rules_.push_back({key_of(b), "", g});
 }
 

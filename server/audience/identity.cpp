@@ -1,13 +1,12 @@
 #include "server/audience/identity.h"
 
-#include <arpa/inet.h>
 #include <fcntl.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <array>
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -104,24 +103,6 @@ std::optional<std::string> load_or_create_viewer_secret(const std::string& data_
   if (text.size() < 32) return path + " holds no usable secret (delete it to make a new one; issued viewer ids then end)";
   secret = text;
   return std::nullopt;
-}
-
-std::string address_group(std::string_view address) {
-  std::string a(address);
-  if (a.size() > 2 && a.front() == '[' && a.back() == ']') a = a.substr(1, a.size() - 2);
-  if (auto pct = a.find('%'); pct != std::string::npos) a.resize(pct);  // zone id
-  std::array<unsigned char, 16> b{};
-  if (inet_pton(AF_INET, a.c_str(), b.data()) == 1) return a;
-  if (inet_pton(AF_INET6, a.c_str(), b.data()) != 1) return std::string(address);
-  static const unsigned char kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-  char text[INET6_ADDRSTRLEN] = {0};
-  if (std::memcmp(b.data(), kMapped, 12) == 0) {
-    inet_ntop(AF_INET, b.data() + 12, text, sizeof text);
-    return text;
-  }
-  std::fill(b.begin() + 8, b.end(), 0);
-  inet_ntop(AF_INET6, b.data(), text, sizeof text);
-  return std::string(text) + "/64";
 }
 
 }  // namespace sreda::audience

@@ -1,6 +1,7 @@
 // Who a viewer is, as far as the audience channel knows: an anonymous, long-lived viewer id that the server
-// issues and signs (HMAC-SHA256 with a secret kept in the data dir), and the client address group that
-// per-address limits, bans and the rating cap count by (an IPv4 address, or an IPv6 /64).
+// issues and signs (HMAC-SHA256 with a secret kept in the data dir). The address group per-address limits,
+// bans and the rating cap count by is the web server's one rule, core::limit_key (an IPv4 address, or an
+// IPv6 /64), handed over in the WsHandshake's address_key.
 // Pure but for load_or_create_viewer_secret (file I/O at start-up); any thread (const use).
 #pragma once
 
@@ -41,9 +42,5 @@ std::string viewer_set_cookie(std::string_view token, bool secure);
 // Reads <data_dir>/viewer-secret, or creates it (32 random bytes, URL-safe base64; mode 0600 from the start).
 // An error sentence when it can be neither read nor made.
 std::optional<std::string> load_or_create_viewer_secret(const std::string& data_dir, std::string& secret);
-
-// The address group per-address rules count by: an IPv4 address as it is ("::ffff:a.b.c.d" as a.b.c.d), an
-// IPv6 address as its /64 ("2001:db8:1:2::/64"); anything that does not parse, unchanged.
-std::string address_group(std::string_view address);
 
 }  // namespace sreda::audience

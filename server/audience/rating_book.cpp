@@ -1,5 +1,7 @@
 #include "server/audience/rating_book.h"
 
+#include <algorithm>
+
 namespace sreda::audience {
 
 void RatingBook::load(const std::string& viewer, int stars, const std::string& group, bool counted) {
@@ -14,7 +16,8 @@ void RatingBook::load(const std::string& viewer, int stars, const std::string& g
   summary_.histogram[static_cast<size_t>(stars - 1)]++;
 }
 
-RatingBook::Outcome RatingBook::rate(const std::string& viewer, const std::string& group, int stars) {
+RatingBook::Outcome RatingBook::rate(const std::string& viewer, const std::string& group, int stars, int multiplier) {
+  const int cap = max_per_group_ * std::max(1, multiplier);
   Outcome out;
   auto it = entries_.find(viewer);
   if (it != entries_.end()) {
@@ -28,14 +31,14 @@ RatingBook::Outcome RatingBook::rate(const std::string& viewer, const std::strin
     return out;
   }
   int& counted = counted_per_group_[group];
-  out.counted = counted < max_per_group_;
+  out.counted = counted < cap;
   if (out.counted) {
     ++counted;
     summary_.histogram[static_cast<size_t>(stars - 1)]++;
   } else {
     out.capped_now = capped_groups_.insert(group).second;
     int& uncounted = uncounted_per_group_[group];
-    out.kept = uncounted < kKeptPerCounted * max_per_group_;
+    out.kept = uncounted < kKeptPerCounted * cap;
     if (!out.kept) return out;
     ++uncounted;
   }

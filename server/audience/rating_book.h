@@ -1,5 +1,5 @@
 // The ratings of one event: one rating per viewer id (a new rating replaces the old), and a cap on how
-// many of them one address group (see address_group) may put into the public rating. A viewer's first rating
+// many of them one address group (core::limit_key) may put into the public rating. A viewer's first rating
 // decides whether it is counted: while its address group has fewer than `max_per_group` counted ratings in
 // this event it is, otherwise it is kept for the viewer (their own stars) but left out of the public
 // average and count. Changing one's rating keeps that decision. So that fresh identities cannot fill memory and
@@ -29,7 +29,8 @@ class RatingBook {
     bool capped_now = false; // the first rating of this group left out: the moment to write one log line
     bool kept = true;        // remembered (and to be stored); false: too many left out from this group
   };
-  Outcome rate(const std::string& viewer, const std::string& group, int stars);
+  // `multiplier` widens the cap for this group (a shared address: server.shared_address_multiplier).
+  Outcome rate(const std::string& viewer, const std::string& group, int stars, int multiplier = 1);
 
   std::optional<int> stars_of(const std::string& viewer) const;
   // The public rating: counted ratings only.

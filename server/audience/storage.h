@@ -39,7 +39,7 @@ struct Rating {
   std::string viewer_id;
   int stars = 0;
   int64_t at_s = 0;
-  std::string address;  // the address group it came from (see address_group)
+  std::string address;  // the address group it came from (core::limit_key)
   bool counted = true;  // part of the public rating (false: beyond ws.max_ratings_per_address of its address)
 };
 

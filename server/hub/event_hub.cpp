@@ -359,7 +359,7 @@ void EventHub::attach(Protocol protocol, uint64_t session_id, const StudioKey& s
   } else {
     s->pipeline = std::make_unique<pipelines::SourcePipeline>(
         pipelines::Container::mpegts, "source-" + std::to_string(event_id) + "-" + std::to_string(session_id), *s,
-        kMaxQueuedBytes);
+        kMaxQueuedBytes, static_cast<size_t>(config_.ingest.max_held_media_bytes));
   }
   if (s->pipeline && !s->pipeline->start(error)) {
     log.error("cannot start the source pipeline: " + error);
@@ -504,6 +504,9 @@ void EventHub::on_source_failed(uint64_t session_id, const std::string& reason) 
   }
   s->log.warn("the stream cannot be used: " + reason);
   metrics_.add("sreda_ingest_failures_total", {{"protocol", protocol_name(s->protocol)}});
+  // The RTMP path counts its own (push_tag, on the ingest thread); the SRT source pipeline's is counted here.
+  if (s->pipeline && s->pipeline->held_bytes_exceeded() && !s->counted_limit.exchange(true))
+    count_refused(s->protocol, "held_media_bytes");
   if (s->disconnect) s->disconnect(reason);
   detach(session_id, reason);
 }

@@ -213,6 +213,13 @@ HttpResponse Api::run(const ApiRoute& route, Call& call) {
 HttpResponse Api::login(Call& c) {
   const std::string addr = core::limit_key(c.request.peer);  // IPv6: the /64
   if (int64_t wait = limiter_.retry_after_s(addr, core::now_ms())) {
+    if (login_refused_) login_refused_->fetch_add(1, std::memory_order_relaxed);
+    if (login_log_.first_of_burst(core::steady_ms()))
+      core::Logger("auth").warn("refusing logins from " + addr + " for " + std::to_string(wait) + " s: more than " +
+                                std::to_string(config_.auth.login_max_failures) + " failed logins in " +
+                                std::to_string(config_.auth.login_window_s) +
+                                " s (auth.login_max_failures); the rest of this burst is counted in "
+                                "sreda_http_refused_total{cause=\"login_limit\"}");
     auto r = HttpResponse::error(429, "too_many_attempts",
                                  "too many failed logins; try again in " + std::to_string(wait) + " s");
     r.headers.emplace_back("retry-after", std::to_string(wait));

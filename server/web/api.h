@@ -25,6 +25,7 @@
 #include "server/store/store.h"
 #include "server/web/http.h"
 #include "server/web/limits.h"
+#include "server/web/refusal_window.h"
 
 namespace sreda::web {
 
@@ -47,8 +48,14 @@ class Api : public RouteHandler {
     exporter_ = exporter;
   }
 
-  // The counter of 429s for over-rate requests (sreda_http_refused_total{cause="api_rate"}). Set once before start.
-  void set_refusal_counter(std::atomic<uint64_t>* counter) { rate_refused_ = counter; }
+  // The counters of 429s for over-rate requests (sreda_http_refused_total{cause="api_rate"}) and for logins the
+  // login limiter refuses ({cause="login_limit"}). Set once before start.
+  void set_refusal_counters(std::atomic<uint64_t>* api_rate, std::atomic<uint64_t>* login_limit) {
+    rate_refused_ = api_rate;
+    login_refused_ = login_limit;
+  }
+  // Server-wide HTTP and ingest refusals over the last minutes, in GET /api/events/{id}/live. Not owned.
+  void set_server_refusals(const RefusalWindow* window) { server_refusals_ = window; }
 
   // Publish settings (RTMP server, SRT URL) on the artist's view. Not owned; may stay unset.
   void set_ingest_info(const IngestInfoHandler* ingest) { ingest_ = ingest; }
@@ -158,6 +165,7 @@ class Api : public RouteHandler {
   core::AddressPolicyPtr addresses_;
   RateLimiter rate_;      // web thread: /api requests per client address
   BurstLog rate_log_;     // web thread: one line per burst of 429s
+  BurstLog login_log_;    // store thread: one line per burst of logins refused by the login limiter
   std::atomic<uint64_t>* rate_refused_ = nullptr;
   // Bearer tokens of sessions the store found valid in the last minute (token → steady ms it was seen): a
   // logged-in curator's desk is not held to the anonymous per-address rate. Bounded; a revoked session keeps
@@ -166,6 +174,8 @@ class Api : public RouteHandler {
   std::unordered_map<std::string, int64_t> verified_tokens_;
   bool recently_verified(const std::string& token, int64_t now_ms);
   void remember_verified(const std::string& token, int64_t now_ms);
+  std::atomic<uint64_t>* login_refused_ = nullptr;
+  const RefusalWindow* server_refusals_ = nullptr;
   // The studio's usual bitrate (a slowly decaying peak, kbit/s) for the artist's view health sentence.
   std::mutex usual_mutex_;
   std::unordered_map<int64_t, double> usual_kbps_;

@@ -3,7 +3,6 @@
 // audience hub hears about each change through post() (web thread).
 #include <limits>
 
-#include "server/audience/identity.h"
 #include "server/audience/storage.h"
 #include "server/core/clock.h"
 #include "server/core/log.h"
@@ -179,7 +178,7 @@ HttpResponse Api::create_ban(Call& c) {
   ban.kind = viewer ? "viewer" : "address";
   ban.value = b[field].get<std::string>();
   // A viewer id is cheap to replace: the ban holds the address the viewer was last seen at too.
-  if (viewer) ban.address = audience::address_group(audience::last_address_of(c.db, ban.value));
+  if (viewer) ban.address = core::limit_key(audience::last_address_of(c.db, ban.value));
   ban.created_by = c.who->username;
   ban.created_at = c.now;
   store::Transaction tx(c.db);

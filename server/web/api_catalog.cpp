@@ -281,13 +281,29 @@ HttpResponse Api::live_event(Call& c) {
     refusals = {{"window_s", tally.window_ms() / 1000}, {"counts", tally.counts(core::now_ms())}};
   }
   base["audience_refusals"] = refusals;
+  // And the server's own (HTTP port, studios' ports) by cause: floods a curator should know about.
+  json server_refusals = nullptr;
+  if (server_refusals_) {
+    json http = json::object(), ingest = json::object();
+    for (const auto& r : server_refusals_->counts(core::now_ms())) {
+      auto label = [&](const char* name) {
+        auto it = r.labels.find(name);
+        return it == r.labels.end() ? std::string("other") : it->second;
+      };
+      if (r.family == "sreda_http_refused_total") http[label("cause")] = r.count;
+      else ingest[label("protocol")][label("reason")] = r.count;
+    }
+    server_refusals = {{"window_s", server_refusals_->window_ms() / 1000}, {"http", http}, {"ingest", ingest}};
+  }
+  base["server_refusals"] = server_refusals;
   if (!hub_) return HttpResponse::json(200, base);
   auto output = live_outputs_ ? live_outputs_->find(e->id) : nullptr;
-  hub_->live_info(e->id, [reply = c.reply, base, output, recording, refusals](std::optional<json> info) {
+  hub_->live_info(e->id, [reply = c.reply, base, output, recording, refusals, server_refusals](std::optional<json> info) {
     json body = info ? *info : base;
     if (info) body["recording"] = recording;
     if (info) body["audience_refusals"] = refusals;
     if (info) body["advice"] = describe_stream_advice(*info);
+    if (info) body["server_refusals"] = server_refusals;
     if (output) {
       // Each rendition's health: the source (passed through) and every ladder rung.
       json renditions = json::array();

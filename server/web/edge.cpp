@@ -189,11 +189,7 @@ void Edge::accept() {
     if (ec == asio::error::operation_aborted || !acceptor_.is_open()) return;
     if (ec) {
       // Out of descriptors (or a reset before accept): try again shortly rather than spin; one line a burst.
-      metrics_.counter("sreda_http_refused_total", {{"cause", "accept_error"}}).fetch_add(1, std::memory_order_relaxed);
-      if (refusal_logs_["accept_error"].first_of_burst(core::steady_ms()))
-        core::log_line(core::LogLevel::warn, "edge",
-                       "accept: " + ec.message() + " (retrying every 100 ms; more are counted in "
-                       "sreda_http_refused_total{cause=\"accept_error\"})");
+      note_refusal("accept_error", "accept: " + ec.message() + " (retrying every 100 ms)");
       auto retry = std::make_shared<asio::steady_timer>(io_, std::chrono::milliseconds(100));
       retry->async_wait([this, retry](boost::system::error_code e) {
         if (!e) accept();
@@ -288,22 +284,21 @@ bool Edge::evict_idle() {
   for (const auto& [id, c] : conns_)
     if (!c->started && !c->busy && c->requests == 0 && (!oldest || id < oldest->id)) oldest = c;
   if (!oldest) return false;
-  metrics_.counter("sreda_http_refused_total", {{"cause", "idle_evicted"}}).fetch_add(1, std::memory_order_relaxed);
-  if (refusal_logs_["idle_evicted"].first_of_burst(core::steady_ms()))
-    core::log_line(core::LogLevel::warn, "edge",
-                   "descriptors are short: closing connections that sent nothing (from " + oldest->peer +
-                       ") to let new ones in; the rest of this burst is counted in "
-                       "sreda_http_refused_total{cause=\"idle_evicted\"}");
+  note_refusal("idle_evicted", "descriptors are short: closing connections that sent nothing (from " + oldest->peer +
+                                   ") to let new ones in");
   close(oldest);
   return true;
 }
 
-void Edge::refuse(tcp::socket& socket, const std::string& cause, const std::string& why) {
+void Edge::note_refusal(const std::string& cause, const std::string& what) {
   metrics_.counter("sreda_http_refused_total", {{"cause", cause}}).fetch_add(1, std::memory_order_relaxed);
   if (refusal_logs_[cause].first_of_burst(core::steady_ms()))
     core::log_line(core::LogLevel::warn, "edge",
-                   "refusing new HTTP connections: " + why + "; the rest of this burst is counted in "
-                   "sreda_http_refused_total{cause=\"" + cause + "\"}");
+                   what + "; the rest of this burst is counted in sreda_http_refused_total{cause=\"" + cause + "\"}");
+}
+
+void Edge::refuse(tcp::socket& socket, const std::string& cause, const std::string& why) {
+  note_refusal(cause, "refusing new HTTP connections: " + why);
   // Best effort, never waiting: a plain-words 503 the client may read, then close.
   static const std::string kBusy = [] {
     auto r = HttpResponse::refused(503, "busy", "The server has too many connections right now. Please try again in a minute.", 30);
@@ -342,7 +337,7 @@ void Edge::process(const ConnPtr& c) {
     if (status == edge::ParseStatus::need_more) break;
     if (status == edge::ParseStatus::too_large) {
       fail(c, 431, "header_too_large",
-           "the request header is larger than " + std::to_string(options_.max_header_bytes) + " bytes");
+           "the request header is larger than " + std::to_string(options_.max_header_bytes) + " bytes", "header_too_large");
       break;
     }
     if (status == edge::ParseStatus::bad) {
@@ -498,7 +493,9 @@ void Edge::finish(const ConnPtr& c) {
   }
 }
 
-void Edge::fail(const ConnPtr& c, int status, const std::string& code, const std::string& message) {
+void Edge::fail(const ConnPtr& c, int status, const std::string& code, const std::string& message,
+                const char* refusal) {
+  if (refusal) note_refusal(refusal, "refusing a request from " + c->peer + ": " + message);
   auto r = HttpResponse::error(status, code, message);
   r.close = true;
   c->busy = true;
@@ -518,7 +515,7 @@ void Edge::fail(const ConnPtr& c, int status, const std::string& code, const std
 void Edge::hand_off(const ConnPtr& c) {
   if (c->in.size() > options_.max_handoff_bytes) {
     // Pipelined bytes after /live requests, more than an adopted lws socket takes.
-    fail(c, 431, "header_too_large", "too many pipelined bytes before this request");
+    fail(c, 431, "header_too_large", "too many pipelined bytes before this request", "pipelined_too_large");
     return;
   }
   c->closed = true;
@@ -547,7 +544,16 @@ void Edge::on_tick() {
   std::vector<ConnPtr> expired;
   for (const auto& [id, c] : conns_)
     if (c->deadline_ms && c->deadline_ms <= now) expired.push_back(c);
-  for (const auto& c : expired) close(c);
+  for (const auto& c : expired) {
+    // A request begun and not finished in time (slowloris), or a response the client does not read; an idle
+    // keep-alive connection simply ends.
+    if (c->started && !c->busy)
+      note_refusal("header_timeout", "closing a connection from " + c->peer + ": its request header was not complete "
+                                     "within server.header_timeout_s (slowloris)");
+    else if (c->busy && c->out_sent < c->out_total)
+      note_refusal("write_timeout", "closing a connection from " + c->peer + ": it did not read its response");
+    close(c);
+  }
   tick_.expires_after(std::chrono::milliseconds(kTickMs));
   tick_.async_wait([this](boost::system::error_code ec) {
     if (!ec) on_tick();

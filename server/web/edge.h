@@ -109,13 +109,17 @@ class Edge {
   void deliver(const ConnPtr& c, HttpResponse response);
   void write_rest(const ConnPtr& c);
   void finish(const ConnPtr& c);
-  void fail(const ConnPtr& c, int status, const std::string& code, const std::string& message);
+  // Answers `status` and closes; `refusal`: a cause of sreda_http_refused_total to count (and log) it under.
+  void fail(const ConnPtr& c, int status, const std::string& code, const std::string& message,
+            const char* refusal = nullptr);
   void hand_off(const ConnPtr& c);
   void close(const ConnPtr& c);
   void on_tick();
   // Accept-and-close: a new connection refused by a limit (one log line per burst, a counter).
   bool evict_idle();
   void refuse(boost::asio::ip::tcp::socket& socket, const std::string& cause, const std::string& why);
+  // A refusal by `cause`: counted in sreda_http_refused_total{cause}; `what` logged once per burst.
+  void note_refusal(const std::string& cause, const std::string& what);
   void count(const std::string& label, int status);
   bool on_edge_thread() const { return std::this_thread::get_id() == thread_id_.load(); }
 

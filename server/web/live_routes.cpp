@@ -243,7 +243,13 @@ bool LiveRoutes::has_room() {
   const int64_t now = core::steady_ms();
   if (now - last_full_sweep_ms_ < 100) return false;
   last_full_sweep_ms_ = now;
-  if (drop_gone() == 0) return false;
+  const size_t dropped = drop_gone();
+  if (dropped == 0) return false;
+  if (full_log_.first_of_burst(now))
+    core::log_line(core::LogLevel::warn, "live",
+                   "held playlist requests reached live.max_held_requests (" + std::to_string(max_held_) + "): dropped " +
+                       std::to_string(dropped) + " of connections that had closed; the rest of this burst is counted "
+                       "in sreda_live_held_cancelled_total");
   last_full_sweep_ms_ = 0;
   return held_.size() < max_held_;
 }

@@ -20,6 +20,7 @@
 #include "server/live/live_outputs.h"
 #include "server/package/blocking_reload.h"
 #include "server/web/http.h"
+#include "server/web/limits.h"
 
 namespace sreda::web {
 
@@ -73,6 +74,7 @@ class LiveRoutes : public RouteHandler {
   std::vector<Held> held_;
   std::atomic<uint64_t> cancelled_{0};
   int64_t last_full_sweep_ms_ = 0;  // under mutex_
+  BurstLog full_log_;                // under mutex_: one line per burst of sweeps that made room
   std::map<std::string, NowCache> now_cache_;  // "<event>/<rendition>/<full|skip>" → last non-blocking playlist
 };
 

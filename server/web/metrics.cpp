@@ -65,16 +65,22 @@ std::string Metrics::render() const {
     if (!f.help.empty()) out += "# HELP " + name + " " + f.help + "\n";
     out += "# TYPE " + name + " " + f.type + "\n";
     if (f.read) out += name + " " + number(f.read()) + "\n";
-    if (f.fast.empty()) {
-      for (const auto& [labels, v] : f.series) out += name + labels + " " + number(v) + "\n";
-      continue;
-    }
-    std::map<std::string, double> all = f.series;
-    for (const auto& [labels, n] : f.fast)  // a counter never bumped is not a series yet, as with add()
-      if (const uint64_t v = n->load(std::memory_order_relaxed)) all[labels] += static_cast<double>(v);
-    for (const auto& [labels, v] : all) out += name + labels + " " + number(v) + "\n";
+    for (const auto& [labels, v] : series_of(f)) out += name + labels + " " + number(v) + "\n";
   }
   return out;
+}
+
+std::map<std::string, double> Metrics::series_of(const Family& f) {
+  std::map<std::string, double> all = f.series;
+  for (const auto& [labels, n] : f.fast)  // a counter never bumped is not a series yet, as with add()
+    if (const uint64_t v = n->load(std::memory_order_relaxed)) all[labels] += static_cast<double>(v);
+  return all;
+}
+
+std::map<std::string, double> Metrics::values(const std::string& name) const {
+  std::lock_guard lock(mutex_);
+  auto it = families_.find(name);
+  return it == families_.end() ? std::map<std::string, double>{} : series_of(it->second);
 }
 
 }  // namespace sreda::web

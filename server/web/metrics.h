@@ -25,6 +25,8 @@ class Metrics {
   // add()'s mutex and label rendering. Rendered with add()'s series of the same name and labels (their
   // sum). The reference stays valid for the Metrics' lifetime.
   std::atomic<uint64_t>& counter(const std::string& name, const std::map<std::string, std::string>& labels);
+  // A counter family's series now (rendered label set, as in render() → value; add()'s and counter()'s summed).
+  std::map<std::string, double> values(const std::string& name) const;
 
  private:
   struct Family {
@@ -34,6 +36,7 @@ class Metrics {
     std::function<double()> read;
     std::map<std::string, std::unique_ptr<std::atomic<uint64_t>>> fast;  // counter(): rendered labels → count
   };
+  static std::map<std::string, double> series_of(const Family& f);
   mutable std::mutex mutex_;
   std::map<std::string, Family> families_;
 };

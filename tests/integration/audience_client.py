@@ -79,3 +79,17 @@ class Viewer:
     async def close(self):
         if self.ws:
             await self.ws.close()
+
+
+async def rate_once(server, event_id, viewer_id, stars, source=None):
+    """A viewer on a fresh connection (from `source`) joins, gives `stars` and leaves: the server's answer to the
+    rating ("rated", with "counted"), or the error that refused the join or the rating."""
+    v = await Viewer(server, viewer_id, source=source).connect()
+    try:
+        joined = await v.join(event_id)
+        if joined["type"] != "welcome":
+            return joined
+        await v.send({"type": "rate", "stars": stars})
+        return await v.expect(lambda m: m["type"] in ("rated", "error"))
+    finally:
+        await v.close()

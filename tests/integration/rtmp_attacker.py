@@ -126,12 +126,13 @@ def closed_by_peer(s):
 
 
 class SilentFlood:
-    """Keeps n silent connections open from n addresses (127.0.0.10 …): each one the server closes is opened
-    again at once, as a determined attacker would. stop() closes them all."""
+    """Keeps n silent connections open from n addresses (127.0.0.10 …, or the `hosts` given): each one the
+    server closes is opened again at once, as a determined attacker would. stop() closes them all. Any TCP
+    port: RTMP, or HTTP (an idle flood)."""
 
-    def __init__(self, port, n, first_host=10):
+    def __init__(self, port, n=0, first_host=10, hosts=None):
         self.port = port
-        self.hosts = [f"127.0.0.{first_host + i}" for i in range(n)]
+        self.hosts = hosts or [f"127.0.0.{first_host + i}" for i in range(n)]
         self.socks = {}
         self.reopened = 0
         self._stop = threading.Event()
@@ -141,6 +142,7 @@ class SilentFlood:
     def _open(self, host):
         s = socket.socket()
         s.bind((host, 0))
+        s.settimeout(5)
         try:
             s.connect(("127.0.0.1", self.port))
         except OSError:
@@ -162,7 +164,7 @@ class SilentFlood:
 
     def stop(self):
         self._stop.set()
-        self._thread.join(10)
+        self._thread.join(30)
         for s in self.socks.values():
             if s is not None:
                 s.close()

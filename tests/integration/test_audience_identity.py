@@ -13,7 +13,7 @@ import secrets
 import stat
 import unittest
 
-from audience_client import Viewer
+from audience_client import Viewer, rate_once
 from media_helpers import Studio, metric
 from sreda_harness import ServerTestCase, wait_for
 
@@ -42,13 +42,8 @@ class AudienceIdentityTest(ServerTestCase):
     def test_200_fresh_viewer_ids_from_one_address_move_the_rating_by_at_most_the_cap(self):
         event_id = self.event()
 
-        async def vote(source, viewer_id, stars):
-            v = await Viewer(self.server, viewer_id, source=source).connect()
-            self.assertEqual((await v.join(event_id))["type"], "welcome")
-            await v.send({"type": "rate", "stars": stars})
-            rated = await v.expect(lambda m: m["type"] in ("rated", "error"))
-            await v.close()
-            return rated
+        def vote(source, viewer_id, stars):
+            return rate_once(self.server, event_id, viewer_id, stars, source)
 
         async def honest():
             for i in range(HONEST):  # five people on their own addresses: 5 stars

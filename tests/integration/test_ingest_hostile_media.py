@@ -202,6 +202,35 @@ class SrtPerAddressTest(LiveServerTest):
         self.assertIn("refused: connections_per_address (127.0.0.1 has 1 connections", self.server.log())
         self.assertEqual(a.state(), "live")
 
+class SrtHeldMediaTest(LiveServerTest):
+    """An SRT publisher with a valid key whose MPEG-TS announces audio it does not send: the video it sends
+    meanwhile is held only up to ingest.max_held_media_bytes (here 1 MiB), then the publisher is closed."""
+    env = {"SREDA_INGEST_MAX_HELD_MEDIA_BYTES": "1048576"}
+
+    def test_media_held_before_both_tracks_are_configured_is_bounded_in_bytes(self):
+        studio = Studio(self.server, self.token, "SRT без звука")
+        # Incompressible pictures (noise, lossless, ~60 KB each); the announced audio starts only after 4 s.
+        path = os.path.join(self.server.data_dir, "late-audio.ts")
+        subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i",
+                        "testsrc=size=160x120:rate=25,noise=alls=100:allf=t", "-itsoffset", "4", "-f", "lavfi", "-i",
+                        "sine=sample_rate=48000:duration=1", "-t", "5", "-c:v", "libx264", "-preset", "ultrafast",
+                        "-qp", "0", "-pix_fmt", "yuv420p", "-g", "25", "-c:a", "aac", "-f", "mpegts", path], check=True, timeout=60)
+        url = f"srt://127.0.0.1:{self.server.srt_port}?streamid=publish:{studio.key}&latency=200000"
+        pub = subprocess.Popen(["ffmpeg", "-v", "error", "-nostdin", "-re", "-probesize", "64M", "-analyzeduration", "10M", "-i", path, "-c", "copy", "-f", "mpegts", url],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.addCleanup(lambda: (pub.kill(), pub.wait()))
+        wait_for(lambda: metric(self.server, "sreda_ingest_refused_total", protocol="srt",
+                                reason="held_media_bytes") == 1, 60, "the held-media refusal to be counted")
+        # One line says why; the session's own lifecycle lines (intermission, closed) repeat the reason.
+        why = "more than 1048576 bytes of media held before both tracks were configured (ingest.max_held_media_bytes)"
+        lines = [l for l in self.server.log_lines_copy() if "the stream cannot be used: " + why in l]
+        self.assertEqual(len(lines), 1, self.server.log())
+        self.assertIn("[srt 127.0.0.1", lines[0])
+        wait_for(lambda: [l for l in self.server.log_lines_copy() if "closed: disconnected: " + why in l], 10,
+                 "the SRT session's closed line")
+        studio.wait_state("intermission")
+        self.assertIsNone(studio.live().get("publisher"))
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -94,9 +94,10 @@ class RtmpIngestTest(LiveServerTest):
         finally:
             second.kill()
         studio.wait_state("ended", timeout=GRACE_S + 30)
-        playlist = self.server.get(f"/live/{studio.event_id}/source/index.m3u8").text
+        # The state is stored before the packagers close their playlists: the ENDLIST follows within moments.
+        playlist = wait_for(lambda: (lambda t: t if "#EXT-X-ENDLIST" in t else None)(
+            self.server.get(f"/live/{studio.event_id}/source/index.m3u8").text), 10, "the playlist's ENDLIST")
         self.assertIn("#EXT-X-DISCONTINUITY", playlist)
-        self.assertIn("#EXT-X-ENDLIST", playlist)
         self.assertAlmostEqual(float(ffprobe(studio.playlist_url())["format"]["duration"]), 6.0, delta=1.2)
 
     def test_wrong_key_busy_studio_and_no_event_are_refused(self):

@@ -69,8 +69,10 @@ void feed(SourcePipeline& p, const std::vector<uint8_t>& bytes, size_t piece) {
   for (size_t off = 0; off < bytes.size(); off += piece) {
     size_t n = std::min(piece, bytes.size() - off);
     // Wait while the bounded queue is full (a real publisher is slowed by TCP the same way).
-    for (int i = 0; i < 2000 && !p.push(bytes.data() + off, n); ++i)
+    for (int i = 0; i < 2000 && !p.push(bytes.data() + off, n); ++i) {
+      if (p.failed()) return;  // nothing more is taken
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
   }
   p.end_of_stream();
 }
@@ -206,4 +208,38 @@ TEST_F(SourcePipelineTest, OtherCodecsAreRefusedWithAReason) {
   ASSERT_TRUE(r.wait([&] { return !r.failed.empty(); })) << "an MPEG-2 video stream must fail";
   p.stop(0);
   EXPECT_NE(r.failed.find("video/mpeg"), std::string::npos) << r.failed;
+}
+
+// A publisher whose MPEG-TS announces an audio track it does not send (here: not for its first 4 s) makes the
+// source hold its video until the audio shows: bounded in bytes (ingest.max_held_media_bytes). Over the bound
+// the source fails with a reason naming the key; within it, the held units all arrive once it is prepared.
+TEST_F(SourcePipelineTest, MediaHeldBeforeBothTracksAreConfiguredIsBoundedInBytes) {
+  // Incompressible pictures (noise, lossless): ~60 KB a frame, ~6 MB before the first audio frame.
+  auto bytes = read_all(make_media("late-audio.ts",
+                                   "-f lavfi -i testsrc=size=160x120:rate=25,noise=alls=100:allf=t -itsoffset 4 -f lavfi "
+                                   "-i sine=sample_rate=48000:duration=1 -t 5 -c:v libx264 -preset ultrafast -qp 0 -pix_fmt yuv420p "
+                                   "-g 25 -c:a aac -f mpegts"));
+  // Feeds the stream to a source holding at most max_held bytes; true when it failed.
+  auto run = [&](Recorder& r, size_t max_held) {
+    SourcePipeline p(Container::mpegts, "test-held-" + std::to_string(max_held), r, 1 << 20, max_held);
+    std::string error;
+    EXPECT_TRUE(p.start(error)) << error;
+    feed(p, bytes, 1316);
+    EXPECT_TRUE(r.wait([&] { return r.eos || !r.failed.empty(); }));
+    p.stop(r.failed.empty() ? 2000 : 0);
+    return p.held_bytes_exceeded();
+  };
+  Recorder over;
+  EXPECT_TRUE(run(over, 2 << 20));
+  EXPECT_FALSE(over.prepared);
+  EXPECT_TRUE(over.units.empty());
+  EXPECT_NE(over.failed.find("more than 2097152 bytes of media held before both tracks were configured "
+                             "(ingest.max_held_media_bytes)"), std::string::npos) << over.failed;
+  Recorder within;
+  EXPECT_FALSE(run(within, 32 << 20));
+  EXPECT_EQ(within.failed, "");
+  EXPECT_TRUE(within.facts.has_video && within.facts.has_audio);
+  size_t video = 0;
+  for (const auto& u : within.units) video += u.track == TrackKind::video;
+  EXPECT_EQ(video, 125u) << "every held picture delivered";
 }

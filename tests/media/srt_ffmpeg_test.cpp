@@ -47,6 +47,7 @@ class TestHandler : public SrtHandler {
   std::optional<SrtStudio> find_studio(const std::string& key) override {
     if (key == "k1") return SrtStudio{1, "hall-1", ""};
     if (key == "k2") return SrtStudio{2, "library", "correct-horse-01"};
+    if (key == "k3") return SrtStudio{3, "museum", ""};
     return std::nullopt;
   }
   bool on_publish(uint64_t id, const SrtStudio& studio, const std::string& remote,
@@ -426,6 +427,13 @@ TEST_F(SrtServerTest, ConnectionsPerAddressAreCapped) {
   expect_second_caller_refused(options, "connections_per_address");
 }
 
+// A studio has one publisher: while it has a session, a caller with its key is refused in the listen callback
+// (before libsrt makes the connection's objects), whatever its address.
+TEST_F(SrtServerTest, ASecondCallerForABusyStudioIsRefusedBeforeTheHandshake) {
+  expect_second_caller_refused(SrtServerOptions{}, "already_live");
+  EXPECT_EQ(handler_.snapshot().size(), 1u);
+}
+
 TEST_F(SrtServerTest, PendingHandshakesAreBounded) {
   SrtServerOptions options;
   options.max_pending_handshakes = 0;  // no handshake may be in progress: every keyed caller is refused
@@ -440,7 +448,7 @@ TEST_F(SrtServerTest, DisconnectAndStopEndSessions) {
   SrtCaller a;
   SrtCaller b;
   ASSERT_EQ(a.connect(server_->port(), "publish:k1"), 0);
-  ASSERT_EQ(b.connect(server_->port(), "#!::m=publish,r=k1"), 0);
+  ASSERT_EQ(b.connect(server_->port(), "#!::m=publish,r=k3"), 0);
   ASSERT_TRUE(a.send(ts_payload(1)));
   ASSERT_TRUE(b.send(ts_payload(2)));
   ASSERT_TRUE(handler_.wait_for(10s, [&] {

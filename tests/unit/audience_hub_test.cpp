@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "server/audience/audience_hub.h"
+#include "server/core/client_address.h"
 #include "server/core/clock.h"
 #include "server/schedule/catalog.h"
 #include "server/store/migrations.h"
@@ -97,10 +98,11 @@ struct AudienceHubTest : ::testing::Test {
     store->start();
     make_hub(16);
   }
-  void make_hub(int backlog) {
+  void make_hub(int backlog, const std::function<void(audience::AudienceOptions&)>& tweak = {}) {
     audience::AudienceOptions options;
     options.ws.backlog_frames = backlog;
     options.ws.max_connections_per_address = 3;
+    if (tweak) tweak(options);
     hub = std::make_unique<audience::AudienceHub>(options, *store, metrics,
                                                   [this](int64_t) { return clock; });
     hub->attach(&transport);
@@ -113,9 +115,17 @@ struct AudienceHubTest : ::testing::Test {
   }
 
   uint64_t next_conn = 1;
+  core::AddressSet shared;  // server.shared_addresses, as the web server reads them
+  // A connection as the web server hands it over: its address key (core::limit_key) and shared flag.
   uint64_t open(const std::string& peer = "10.0.0.1", const std::string& cookie = "") {
     uint64_t id = next_conn++;
-    hub->opened(id, {"", "localhost", peer, cookie});
+    web::WsHandshake h;
+    h.host = "localhost";
+    h.peer = peer;
+    h.address_key = core::limit_key(peer);
+    h.shared_address = shared.contains(peer);
+    h.cookie = cookie;
+    hub->opened(id, h);
     return id;
   }
   // Everything the connection would write now: frames (as JSON) and, last, a close code (as {"close":code}).
@@ -427,6 +437,54 @@ TEST_F(AudienceHubTest, FreshViewerIdsFromOneAddressShareItsCommentLimit) {
   EXPECT_EQ(of_type(frames, "comment").size(), 1u);
   ASSERT_EQ(of_type(frames, "error").size(), 1u);
   EXPECT_EQ(of_type(frames, "error")[0]["code"], "slow_mode");
+}
+
+TEST_F(AudienceHubTest, ASharedAddressGetsEveryPerAddressCapTimesTheMultiplier) {
+  // server.shared_addresses 192.0.2.0/24 with server.shared_address_multiplier 4: a school's NAT.
+  shared = *core::AddressSet::parse("192.0.2.0/24");
+  hub->finish();
+  make_hub(16, [](audience::AudienceOptions& o) {
+    o.shared_address_multiplier = 4;
+    o.ws.max_ratings_per_address = 2;
+    o.ws.comments_per_address_window = 3;
+  });
+  // Connections: 3 from an ordinary address, 12 from the shared one.
+  auto connections = [&](const std::string& peer, int tries) {
+    int admitted = 0;
+    std::vector<uint64_t> open_ones;
+    for (int i = 0; i < tries; ++i) {
+      uint64_t c = open(peer);
+      auto frames = drain(c);
+      if (frames.empty()) ++admitted;
+      else EXPECT_EQ(frames[0]["code"], "too_many_connections");
+      open_ones.push_back(c);
+    }
+    for (uint64_t c : open_ones) hub->closed(c);
+    return admitted;
+  };
+  EXPECT_EQ(connections("10.0.0.1", 6), 3);
+  EXPECT_EQ(connections("192.0.2.50", 20), 12);
+  // Ratings and comments, each from a fresh identity on its own connection.
+  auto votes = [&](const std::string& peer, int n) {
+    int counted = 0, shown = 0;
+    for (int i = 0; i < n; ++i) {
+      uint64_t c = open(peer);
+      EXPECT_EQ(join(c, "viewer-fresh")["type"], "welcome");
+      hub->message(c, R"({"type":"rate","stars":1})");
+      say(c, "hello " + std::to_string(i));
+      for (const auto& f : drain(c)) {
+        if (f.value("type", "") == "rated") counted += f["counted"].get<bool>();
+        if (f.value("type", "") == "comment" && f.value("text", "") == "hello " + std::to_string(i)) ++shown;
+      }
+      hub->closed(c);
+    }
+    return std::pair{counted, shown};
+  };
+  EXPECT_EQ(votes("198.51.100.7", 15), std::pair(2, 3)) << "ordinary: ws.max_ratings_per_address, comments_per_address_window";
+  EXPECT_EQ(votes("192.0.2.9", 15), std::pair(8, 12)) << "shared: both × 4";
+  EXPECT_EQ(votes("192.0.2.10", 15), std::pair(8, 12)) << "another host of the shared block is its own address";
+  const json w = join(open("10.2.0.1"), "viewer-late");
+  EXPECT_EQ(w["rating"]["count"], 18);
 }
 
 TEST_F(AudienceHubTest, AnEmptyRoomIsDroppedAndReloadedFromTheDatabase) {

@@ -73,18 +73,6 @@ TEST(ViewerTokens, TheSecretIsCreatedOnce0600AndReadBack) {
   std::filesystem::remove_all(dir);
 }
 
-TEST(AddressGroup, IPv4AsItIsIPv6ByItsSlash64) {
-  EXPECT_EQ(address_group("192.0.2.7"), "192.0.2.7");
-  EXPECT_EQ(address_group("::ffff:192.0.2.7"), "192.0.2.7");
-  EXPECT_EQ(address_group("2001:db8:1:2:aaaa:bbbb:cccc:dddd"), "2001:db8:1:2::/64");
-  EXPECT_EQ(address_group("2001:db8:1:2::1"), address_group("2001:db8:1:2:ffff::9"));
-  EXPECT_NE(address_group("2001:db8:1:2::1"), address_group("2001:db8:1:3::1"));
-  EXPECT_EQ(address_group("[2001:db8::5]"), "2001:db8::/64");
-  EXPECT_EQ(address_group("fe80::1%eth0"), "fe80::/64");
-  EXPECT_EQ(address_group("not an address"), "not an address");
-  EXPECT_EQ(address_group(""), "");
-}
-
 TEST(RatingBook, OneRatingPerViewerANewOneReplacesTheOld) {
   RatingBook book(20);
   EXPECT_TRUE(book.rate("anna", "10.0.0.1", 5).counted);
@@ -125,6 +113,19 @@ TEST(RatingBook, LeftOutRatingsOfOneAddressAreKeptOnlyUpToABound) {
   EXPECT_EQ(book.stars_of("v21"), 1);
   EXPECT_EQ(book.stars_of("v22"), std::nullopt) << "answered, not remembered";
   EXPECT_TRUE(book.rate("w", "192.0.2.2", 3).kept) << "another address";
+}
+
+TEST(RatingBook, ASharedAddressGetsTheCapTimesItsMultiplier) {
+  RatingBook book(2);
+  int counted = 0, kept = 0;
+  for (int i = 0; i < 100; ++i) {
+    auto out = book.rate("v" + std::to_string(i), "192.0.2.1", 1, 3);
+    counted += out.counted;
+    kept += out.kept;
+  }
+  EXPECT_EQ(counted, 6);
+  EXPECT_EQ(kept, 6 + RatingBook::kKeptPerCounted * 6);
+  EXPECT_EQ(book.summary().count(), 6);
 }
 
 TEST(RatingBook, RatingsReadBackKeepTheirDecisionAndFillTheCap) {

@@ -79,6 +79,12 @@ TEST(ClientAddress, LimitKeyGroupsIpv6By64) {
   EXPECT_EQ(core::limit_key("2001:db8:1:2:aaaa::1"), "2001:db8:1:2::/64");
   EXPECT_EQ(core::limit_key("2001:db8:1:2:bbbb::9"), core::limit_key("2001:db8:1:2:aaaa::1"));
   EXPECT_NE(core::limit_key("2001:db8:1:3::1"), core::limit_key("2001:db8:1:2::1"));
+  // What the audience counts by too (its bans, rating cap and comment limits): the same one rule.
+  EXPECT_EQ(core::limit_key("::ffff:192.0.2.7"), "192.0.2.7");
+  EXPECT_EQ(core::limit_key("[2001:db8::5]"), "2001:db8::/64");
+  EXPECT_EQ(core::limit_key("2001:db8::/64"), "2001:db8::/64") << "a key stays itself";
+  EXPECT_EQ(core::limit_key("not an address"), "not an address");
+  EXPECT_EQ(core::limit_key(""), "");
 }
 
 TEST(AddressPolicy, SharedAddressesGetLargerLimits) {

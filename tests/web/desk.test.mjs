@@ -3,7 +3,8 @@
 //   (a) logged out: no serious axe violations; a wrong password is explained; log in by keyboard only
 //   (b) create a studio, see its key and OBS settings, copy the key, issue a new key (with a confirmation)
 //   (c) an event with a bad time shows the server's error beside the field; fixed, it is in the list and the week
-//   (d) ffmpeg publishes with the key and server shown on the page; the monitor shows "live" with a bitrate
+//   (d) ffmpeg publishes with the key and server shown on the page; the monitor shows "live" with a bitrate;
+//       a wrong key and an API flood show on the monitor as the server's refusals, in words
 //   (e) edit/reschedule and cancel an event
 //   (f) larger text, high contrast and English are remembered across a reload; 360 px has no horizontal
 //       scroll; log out
@@ -24,7 +25,9 @@ let errors;
 let foreign;
 
 before(async () => {
-  sreda = await new Sreda().start();
+  // 127.0.0.1 is a trusted proxy here: the test's API flood names another client (X-Forwarded-For), so the
+  // server's per-address rate limit refuses it and not the page.
+  sreda = await new Sreda({ env: { SREDA_SERVER_TRUSTED_PROXIES: '127.0.0.1/32' } }).start();
   await sreda.login();  // the test's own token, to check what the page did through the API
   browser = await launchBrowser({ timezoneId: TZ });
   await browser.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: sreda.base });
@@ -192,6 +195,26 @@ test('ffmpeg publishes with the key shown on the page; the monitor shows "live" 
   assert.equal(await page.isHidden(`${card} .banner`), true, 'no "not connected" note');
   await page.locator(`#event-${e.id} .state`, { hasText: 'в эфире' }).waitFor({ timeout: 15000 });
   assert.deepEqual(await seriousViolations(page), [], 'axe: the desk with the live monitor');
+});
+
+test('the monitor shows the server\'s refusals of the last minutes by cause, in words', async () => {
+  const e = await eventFromApi(TITLE);
+  const card = `#monitor-${e.id}`;
+  const fact = (name) => page.textContent(`${card} dd[data-fact="${name}"]`);
+  await waitFor(async () => (await fact('web_refusals')) === 'нет' && (await fact('ingest_refusals')) === 'нет',
+    { timeoutMs: 15000, what: 'no refusals yet' });
+  // A studio with a wrong key (refused at once), and 100 API requests at once from one other client.
+  const wrong = new Publisher('not-a-key-of-this-server', sreda.rtmpPort, 2);
+  const flood = await Promise.all(Array.from({ length: 100 }, () => fetch(`${sreda.base}/api/public/events`,
+    { headers: { 'x-forwarded-for': '203.0.113.9' } }).then(async (r) => { await r.arrayBuffer(); return r.status; })));
+  const refused = flood.filter((s) => s === 429).length;
+  assert.ok(refused >= 1, `some of the flood refused (${flood.join(',')})`);
+  await page.locator(`${card} dd[data-fact="web_refusals"]`, { hasText: `слишком много запросов ${refused}` })
+    .waitFor({ timeout: 15000 });
+  await page.locator(`${card} dd[data-fact="ingest_refusals"]`, { hasText: /^RTMP: неверный ключ [1-9]$/ })
+    .waitFor({ timeout: 30000 });
+  assert.match(await page.textContent(`${card} div:has(> dd[data-fact="web_refusals"]) > dt`), /Отказы на сайте за 10 мин/);
+  await wrong.stop();
   await publisher.stop();
 });
 

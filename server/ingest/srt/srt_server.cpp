@@ -149,9 +149,14 @@ struct SrtServer::Core {
   bool accepting = false;
   std::map<std::string, core::LogThrottle> throttles;  // refusal reason → its log throttle
 
-  std::mutex mutex;  // guards pending, per_host, refusals (callback thread ↔ loop thread)
+  std::mutex mutex;  // guards pending, per_host, per_studio, refusals (callback thread ↔ loop thread)
   std::map<SRTSOCKET, Pending> pending;
   std::map<std::string, int> per_host;  // pending handshakes and sessions per caller address
+  // Sessions per studio: a studio has one publisher, so while it has a session a caller with its key is refused
+  // in the listen callback, before libsrt makes its connection objects (~0.5 MB each, kept a while after the
+  // close: a flood of callers with one valid key cost hundreds of MB). Pending handshakes are not counted (one
+  // that fails afterwards, e.g. a wrong passphrase, must not keep the studio out): they have their own bound.
+  std::map<int64_t, int> per_studio;
   std::vector<std::pair<std::string, std::string>> refusals;  // (remote, reason)
   std::atomic<int> session_count{0};
 
@@ -165,7 +170,8 @@ struct SrtServer::Core {
                              const char* streamid);
   int on_listen(SRTSOCKET ns, int hsversion, const sockaddr* peer, const char* streamid);
   void queue_refusal(const std::string& remote, const std::string& reason);
-  void release_host(const std::string& host);
+  // A pending handshake's or a session's place from `host`; and, for a session (studio_id != 0), its studio's.
+  void release_host(const std::string& host, int64_t studio_id);
   void run();
   void turn(std::vector<SRT_EPOLL_EVENT>& events);
   bool quiet(int64_t now);
@@ -353,6 +359,15 @@ int SrtServer::Core::on_listen(SRTSOCKET ns, int hsversion, const sockaddr* peer
     return refuse(SRT_REJX_ISE, "internal_error", std::string("find_studio: ") + e.what());
   }
   if (!studio) return refuse(SRT_REJX_FORBIDDEN, "unknown_key", "key " + mask_key(parsed->key));
+  bool studio_busy = false;
+  {
+    std::lock_guard lock(mutex);
+    auto it = per_studio.find(studio->studio_id);
+    studio_busy = it != per_studio.end() && it->second > 0;
+  }
+  if (studio_busy)  // (refuse_flood takes the mutex itself)
+    return refuse_flood("already_live",
+                        "studio=" + std::to_string(studio->studio_id) + " has a publisher or a handshake in progress");
   if (!studio->passphrase.empty() && srt_setsockflag(ns, SRTO_PASSPHRASE, studio->passphrase.data(),
                                                      static_cast<int>(studio->passphrase.size())) != 0) {
     l.error("studio=" + std::to_string(studio->studio_id) +
@@ -367,9 +382,10 @@ int SrtServer::Core::on_listen(SRTSOCKET ns, int hsversion, const sockaddr* peer
   return 0;
 }
 
-void SrtServer::Core::release_host(const std::string& host) {
+void SrtServer::Core::release_host(const std::string& host, int64_t studio_id) {
   std::lock_guard lock(mutex);
   if (auto it = per_host.find(host); it != per_host.end() && --it->second <= 0) per_host.erase(it);
+  if (auto it = per_studio.find(studio_id); it != per_studio.end() && --it->second <= 0) per_studio.erase(it);
 }
 
 void SrtServer::Core::queue_refusal(const std::string& remote, const std::string& reason) {
@@ -497,6 +513,7 @@ void SrtServer::Core::accept_one() {
     if (auto it = pending.find(raw); it != pending.end()) {
       p = std::move(it->second);
       pending.erase(it);  // its per_host count passes to the session (released by close_session)
+      ++per_studio[p->studio.studio_id];
     }
   }
   if (!p) {  // not seen by our callback (should not happen): no session, the socket closes here
@@ -508,7 +525,7 @@ void SrtServer::Core::accept_one() {
   if (!set_int(raw, SRTO_RCVSYN, 0) || srt_epoll_add_usock(epoll, raw, &events) != 0) {
     log.error("[" + remote + "] refused: internal_error (" + srt_error_text() + ")");
     queue_refusal(remote, "internal_error");
-    release_host(p->host);
+    release_host(p->host, p->studio.studio_id);  // (counted as the studio's session just above)
     return;
   }
   auto s = std::make_unique<Session>();
@@ -594,7 +611,7 @@ void SrtServer::Core::close_session(SRTSOCKET sock, const std::string& reason) {
   }
   s->queued.clear();
   s->socket.reset();
-  release_host(s->host);
+  release_host(s->host, s->studio.studio_id);
   session_count.store(static_cast<int>(sessions.size()));
   stats.sessions.store(sessions.size());
   double seconds = static_cast<double>(core::steady_ms() - s->started_ms) / 1000.0;

@@ -52,7 +52,9 @@ function waitExit(child, ms) {
 }
 
 export class Sreda {
-  constructor() {
+  /** `env`: more of the server's environment (SREDA_SERVER_TRUSTED_PROXIES…). */
+  constructor({ env = {} } = {}) {
+    this.env = env;
     this.dataDir = tempDir('sreda-web-');
     this.log = [];
     this.proc = null;
@@ -63,7 +65,7 @@ export class Sreda {
     const args = ['--data-dir', this.dataDir, '--listen', '127.0.0.1', '--http-port', '0', '--rtmp-port', '0',
       '--srt-port', '0', '--static-dir', join(REPO, 'player-web/public')];
     this.proc = spawn(SREDA_BIN, args, {
-      env: { ...process.env, SREDA_ADMIN_PASSWORD: ADMIN_PASSWORD },
+      env: { ...process.env, SREDA_ADMIN_PASSWORD: ADMIN_PASSWORD, ...this.env },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     children.add(this.proc);
