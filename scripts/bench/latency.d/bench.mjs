@@ -20,6 +20,9 @@ const SECONDS = Number(args.seconds || 60);
 const WARMUP = Number(args.warmup || process.env.LAT_WARMUP || 10);
 const WORK = resolve(args.work || '/tmp');
 const FPS = 25;
+// LAT_OBS=1: the publisher encodes as OBS does by default (High profile, 2 B-frames, no zerolatency tune).
+const OBS = process.env.LAT_OBS === '1';
+const X264_SETTINGS = OBS ? ['-profile:v', 'high', '-bf', '2'] : ['-tune', 'zerolatency', '-profile:v', 'main'];
 // The watch page's hls.js maxLiveSyncPlaybackRate, read from the page itself so tab (a) stays the page.
 const WATCH_CATCHUP_RATE = (() => {
   const m = readFileSync(join(REPO, 'player-web/public/watch.js'), 'utf8').match(/const WATCH_CATCHUP_RATE = ([0-9.]+);/);
@@ -172,7 +175,7 @@ async function main() {
     '-re', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000',
     '-t', String(ffDuration), '-filter_script:v', filterFile,
     '-map', '0:v', '-map', '1:a',
-    '-c:v', 'libx264', '-preset', 'veryfast', '-tune', 'zerolatency', '-profile:v', 'main', '-pix_fmt', 'yuv420p',
+    '-c:v', 'libx264', '-preset', 'veryfast', ...X264_SETTINGS, '-pix_fmt', 'yuv420p',
     '-g', String(GOP), '-keyint_min', String(GOP), '-sc_threshold', '0', '-b:v', '800k',
     '-c:a', 'aac', '-b:a', '96k', '-ar', '48000', '-ac', '2', '-flags', '+global_header',
     '-f', 'tee', tee], { stdio: ['ignore', 'pipe', 'pipe'] }), 'ffmpeg');
@@ -307,7 +310,7 @@ async function main() {
   const line = (cells) => '| ' + cells.map((c, i) => c.padEnd(w[i])).join(' | ') + ' |';
   console.log('');
   console.log(`glass-to-glass latency, viewers join ${PREROLL} s into the stream; ${SECONDS} s of steady playback after ${WARMUP} s warm-up, ` +
-    `640x360 ${FPS} fps x264 veryfast zerolatency, GOP ${GOP / FPS} s, one ffmpeg teed to both servers`);
+    `640x360 ${FPS} fps x264 veryfast ${OBS ? 'High, 2 B-frames (OBS-like)' : 'zerolatency'}, GOP ${GOP / FPS} s, one ffmpeg teed to both servers`);
   console.log(line(head));
   console.log('|' + w.map((n) => '-'.repeat(n + 2)).join('|') + '|');
   for (const r of rows) console.log(line(r));
