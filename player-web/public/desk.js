@@ -2,6 +2,9 @@
 // field errors beside the fields, the week at a glance per studio, and a live monitor. Talks only to the
 // REST API (/api, bearer token kept for this tab in sessionStorage). Plain DOM, text only (never innerHTML
 // with server data); every string from i18n.js.
+// Long because it is the one script of the desk page: its views (studios, events, week, live monitor) share
+// one session, one fetch helper and one render loop; splitting into ES modules is due with the page's next
+// feature (issue 22's reports add a view).
 'use strict';
 
 (function () {

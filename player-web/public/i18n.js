@@ -3,6 +3,7 @@
 // back to Russian, a missing key everywhere shows the key itself (easy to spot). Elements with
 // data-i18n="key" get their text, data-i18n-attr="attr:key[,attr:key]" their attributes (apply()).
 // The language: the one chosen on the page (remembered by settings.js), else the browser's first of ru/en.
+// Long because it is data: every page's strings in two languages, one table each; the code is its last 50 lines.
 'use strict';
 
 (function () {

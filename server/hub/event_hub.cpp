@@ -1,3 +1,5 @@
+// Long because the hub's control-thread state machine and the publisher session (its media thread side)
+// share the Event/Session types defined here; issue 18 (media off the ingest thread) splits the session out.
 #include "server/hub/event_hub.h"
 
 #include <boost/asio/post.hpp>

@@ -1,3 +1,5 @@
+// Long because it is the libwebsockets side of the port (HTTP, WebSocket, cross-thread outboxes) in one
+// callback; issue 18 (one HTTP rulebook) replaces the two stacks on one port and splits it then.
 #include "server/web/http_server.h"
 
 #include <pthread.h>

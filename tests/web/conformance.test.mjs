@@ -16,7 +16,8 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Sreda, launchBrowser, stopAll, waitFor } from './lib/harness.mjs';
 import {
-  ROWS, resolveRow, startPublisher, run, ffprobeJson, variants, checkMaster, checkMedia, pdtByMsn, HLS_SCRIPT,
+  ROWS, resolveRow, startPublisher, run, ffprobeJson, variants, checkMaster, checkMedia, pdtByMsn, advances,
+  openStockPlayer,
 } from './lib/conformance.mjs';
 
 const LONG = process.env.SREDA_TEST_LONG === '1';
@@ -72,44 +73,10 @@ async function fetchText(url) {
   return { status: r.status, text: await r.text() };
 }
 
-// Waits until the media element has played `seconds` more (and is not paused); returns the log if not.
-async function advances(page, seconds, what, timeoutMs = 30000) {
-  const start = await page.evaluate(() => window.__v.currentTime);
-  try {
-    await page.waitForFunction(({ start, seconds }) => {
-      const v = window.__v;
-      return !v.paused && v.currentTime >= start + seconds;
-    }, { start, seconds }, { timeout: timeoutMs, polling: 100 });
-  } catch {
-    const state = await page.evaluate(() => ({ t: window.__v.currentTime, paused: window.__v.paused, log: window.__log.slice(-15) }));
-    assert.fail(`${what}: playback did not advance ${seconds} s from ${start.toFixed(2)} within ${timeoutMs / 1000} s ` +
-      `(now ${state.t.toFixed(2)}, paused ${state.paused}):\n${state.log.join('\n')}`);
-  }
-}
-
 // Opens the player on `url`: stock hls.js (default settings) on a blank page of the server, or the watch page.
 async function openPlayer(page, c, event, url) {
   if (c.player === 'stock') {
-    await page.goto(`${sreda.base}/healthz`);
-    await page.addScriptTag({ path: HLS_SCRIPT });
-    await page.evaluate((url) => {
-      const v = document.createElement('video');
-      v.muted = true;
-      document.body.appendChild(v);
-      window.__v = v;
-      window.__log = [];
-      const hls = new window.Hls();
-      window.__hls = hls;
-      const t0 = performance.now();
-      const note = (s) => window.__log.push(`${((performance.now() - t0) / 1000).toFixed(2)} ${s}`);
-      hls.on(window.Hls.Events.ERROR, (_e, d) => note(`error ${d.type} ${d.details} fatal=${d.fatal}`));
-      hls.on(window.Hls.Events.LEVEL_SWITCHED, (_e, d) => note(`level ${d.level}`));
-      v.addEventListener('waiting', () => note(`waiting at ${v.currentTime.toFixed(2)}`));
-      v.addEventListener('error', () => note(`media error ${v.error && v.error.code}: ${v.error && v.error.message}`));
-      hls.on(window.Hls.Events.MANIFEST_PARSED, () => v.play().catch((e) => note(`play: ${e}`)));
-      hls.loadSource(url);
-      hls.attachMedia(v);
-    }, url);
+    await openStockPlayer(page, sreda.base, url);
   } else {
     await page.goto(`${sreda.base}/watch/${event.id}`, { waitUntil: 'load' });
     await page.click('#play');
@@ -251,23 +218,7 @@ async function checkArchive(t, c, event, page) {
   for (const v of vs) assert.deepEqual(checkMedia(v.name, (await fetchText(v.url)).text, { live: false }), []);
 
   // Plays from the start, then to the end after a seek (stock hls.js on the recording's master playlist).
-  await page.goto(`${sreda.base}/healthz`);
-  await page.addScriptTag({ path: HLS_SCRIPT });
-  await page.evaluate((url) => {
-    const v = document.createElement('video');
-    v.muted = true;
-    document.body.appendChild(v);
-    window.__v = v;
-    window.__log = [];
-    window.__ended = false;
-    v.addEventListener('ended', () => { window.__ended = true; });
-    const hls = new window.Hls();
-    window.__hls = hls;
-    hls.on(window.Hls.Events.ERROR, (_e, d) => window.__log.push(`error ${d.type} ${d.details} fatal=${d.fatal}`));
-    hls.on(window.Hls.Events.MANIFEST_PARSED, () => v.play());
-    hls.loadSource(url);
-    hls.attachMedia(v);
-  }, masterUrl);
+  await openStockPlayer(page, sreda.base, masterUrl);
   await advances(page, 1, 'the recording from its start');
   const duration = await page.evaluate(() => window.__v.duration);
   assert.ok(Math.abs(duration - c.row.seconds) <= 3, `recording ${duration} s, published ${c.row.seconds} s`);

@@ -9,7 +9,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync, rmSync } from 'node:fs';
 import { Sreda, launchBrowser, stopAll, waitFor } from './lib/harness.mjs';
-import { resolveRow, startPublisher, ffprobeJson, variants, HLS_SCRIPT } from './lib/conformance.mjs';
+import { resolveRow, startPublisher, ffprobeJson, variants, advances, openStockPlayer } from './lib/conformance.mjs';
 
 const children = new Set();
 let sreda;
@@ -28,35 +28,6 @@ after(async () => {
 
 const FIRST = resolveRow({ name: 'first', video: { size: '640x360', rate: 30, x264: ['-profile:v', 'high', '-bf', '2'] }, seconds: 12 });
 const SECOND = resolveRow({ name: 'second', video: { size: '960x540', rate: 25, x264: ['-profile:v', 'main'] }, audio: { rate: 44100 }, seconds: 14 });
-
-async function advances(page, seconds, what, timeoutMs = 30000) {
-  const start = await page.evaluate(() => window.__v.currentTime);
-  await page.waitForFunction(({ start, seconds }) => !window.__v.paused && window.__v.currentTime >= start + seconds,
-    { start, seconds }, { timeout: timeoutMs, polling: 100 })
-    .catch(async () => {
-      const s = await page.evaluate(() => ({ t: window.__v.currentTime, log: (window.__log || []).slice(-15) }));
-      assert.fail(`${what}: playback did not advance ${seconds} s from ${start.toFixed(2)} (now ${s.t.toFixed(2)}):\n${s.log.join('\n')}`);
-    });
-}
-
-async function stockPlayer(page, url) {
-  await page.goto(`${sreda.base}/healthz`);
-  await page.addScriptTag({ path: HLS_SCRIPT });
-  await page.evaluate((url) => {
-    const v = document.createElement('video');
-    v.muted = true;
-    document.body.appendChild(v);
-    window.__v = v;
-    window.__log = [];
-    window.__ended = false;
-    v.addEventListener('ended', () => { window.__ended = true; });
-    const hls = new window.Hls();
-    hls.on(window.Hls.Events.ERROR, (_e, d) => window.__log.push(`error ${d.type} ${d.details} fatal=${d.fatal}`));
-    hls.on(window.Hls.Events.MANIFEST_PARSED, () => v.play().catch(() => {}));
-    hls.loadSource(url);
-    hls.attachMedia(v);
-  }, url);
-}
 
 test('a studio reconnects with other settings: viewers keep watching, the recording plays across the change', async (t) => {
   const studio = await sreda.createStudio('Студия с новыми настройками');
@@ -94,7 +65,7 @@ test('a studio reconnects with other settings: viewers keep watching, the record
     const size = await watch.evaluate(() => ({ w: window.__v.videoWidth, h: window.__v.videoHeight }));
     t.diagnostic(`watch page after the change: ${size.w}x${size.h}`);
 
-    await stockPlayer(joiner, master);
+    await openStockPlayer(joiner, sreda.base, master);
     await advances(joiner, 3, 'a stock hls.js joining after the change');
 
     assert.ok([0, 255].includes(await second.done), `second publisher: ${second.log.join('')}`);
@@ -108,7 +79,7 @@ test('a studio reconnects with other settings: viewers keep watching, the record
   await sreda.api('POST', `/api/events/${event.id}/end`, undefined, sreda.token);
   await waitFor(async () => (await sreda.publicEvent(event.id)).state === 'archived', { timeoutMs: 60000, what: 'archived' });
   const published = FIRST.seconds + SECOND.seconds;
-  await stockPlayer(joiner, `${sreda.base}/archive/${event.id}/master.m3u8`);
+  await openStockPlayer(joiner, sreda.base, `${sreda.base}/archive/${event.id}/master.m3u8`);
   await advances(joiner, 1, 'the recording from its start');
   const duration = await joiner.evaluate(() => window.__v.duration);
   // Both sessions, and at most the intermission between them (a few seconds here).

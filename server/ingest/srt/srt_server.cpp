@@ -1,3 +1,6 @@
+// Long because it is one libsrt listener: its epoll loop, the listen callback (access control before the
+// handshake) and the per-caller limits share the pending/session tables here; splitting them would expose
+// those tables across files for no second user.
 #include "server/ingest/srt/srt_server.h"
 
 #include <pthread.h>

@@ -4,6 +4,7 @@
 // switch to every video level, ffmpeg decodes every rendition, the recording plays from start to end and its
 // MP4 export has the right length and tracks. conformance.test.mjs runs it; scripts/test --long runs every
 // row in both transports and both player configurations.
+import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { REPO } from './harness.mjs';
@@ -188,3 +189,47 @@ export function pdtByMsn(text) {
 function num0(m) { return m ? Number(m[1]) : 0; }
 
 export const HLS_SCRIPT = join(REPO, 'player-web/public/vendor/hls.min.js');
+
+/** Waits until the page's media element (window.__v) has played `seconds` more and is not paused; fails with
+ * the player's log (window.__log) if not. */
+export async function advances(page, seconds, what, timeoutMs = 30000) {
+  const start = await page.evaluate(() => window.__v.currentTime);
+  try {
+    await page.waitForFunction(({ start, seconds }) => {
+      const v = window.__v;
+      return !v.paused && v.currentTime >= start + seconds;
+    }, { start, seconds }, { timeout: timeoutMs, polling: 100 });
+  } catch {
+    const state = await page.evaluate(() => ({ t: window.__v.currentTime, paused: window.__v.paused, log: window.__log.slice(-15) }));
+    assert.fail(`${what}: playback did not advance ${seconds} s from ${start.toFixed(2)} within ${timeoutMs / 1000} s ` +
+      `(now ${state.t.toFixed(2)}, paused ${state.paused}):\n${state.log.join('\n')}`);
+  }
+}
+
+/** A stock hls.js (default settings) playing `url` on a blank page of the server (`base`): window.__v the
+ * video, window.__hls the player, window.__log its errors, level switches, stalls and media errors,
+ * window.__ended set at 'ended'. */
+export async function openStockPlayer(page, base, url) {
+  await page.goto(`${base}/healthz`);
+  await page.addScriptTag({ path: HLS_SCRIPT });
+  await page.evaluate((url) => {
+    const v = document.createElement('video');
+    v.muted = true;
+    document.body.appendChild(v);
+    window.__v = v;
+    window.__log = [];
+    window.__ended = false;
+    const hls = new window.Hls();
+    window.__hls = hls;
+    const t0 = performance.now();
+    const note = (s) => window.__log.push(`${((performance.now() - t0) / 1000).toFixed(2)} ${s}`);
+    hls.on(window.Hls.Events.ERROR, (_e, d) => note(`error ${d.type} ${d.details} fatal=${d.fatal}`));
+    hls.on(window.Hls.Events.LEVEL_SWITCHED, (_e, d) => note(`level ${d.level}`));
+    v.addEventListener('waiting', () => note(`waiting at ${v.currentTime.toFixed(2)}`));
+    v.addEventListener('error', () => note(`media error ${v.error && v.error.code}: ${v.error && v.error.message}`));
+    v.addEventListener('ended', () => { window.__ended = true; });
+    hls.on(window.Hls.Events.MANIFEST_PARSED, () => v.play().catch((e) => note(`play: ${e}`)));
+    hls.loadSource(url);
+    hls.attachMedia(v);
+  }, url);
+}
