@@ -26,7 +26,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const ClientMessage& m = *p.message;
     if (m.type == MessageType::join) {
       check_text(m.nick, kNickMaxChars, false);
-      if (m.event_id < 1 || m.viewer_id.size() < 8) __builtin_trap();
+      // viewer_id is optional (the identity is the server's token or cookie); when given it is 8 to 64 chars.
+      if (m.event_id < 1 || (!m.viewer_id.empty() && (m.viewer_id.size() < 8 || m.viewer_id.size() > 64)))
+        __builtin_trap();
     }
     if (m.type == MessageType::comment) check_text(m.text, kCommentMaxChars, true);
     if (m.type == MessageType::rate && (m.stars < 1 || m.stars > 5)) __builtin_trap();
