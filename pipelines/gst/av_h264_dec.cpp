@@ -3,6 +3,7 @@
 #include <gst/gst.h>
 #include <gst/video/gstvideodecoder.h>
 #include <gst/video/video.h>
+#include <libyuv/convert.h>
 #include <libyuv/planar_functions.h>
 
 extern "C" {
@@ -134,7 +135,8 @@ bool open_codec(SredaAvH264Dec* self, GstBuffer* codec_data) {
 
 // Output caps for this frame's size, aspect and range (again only when one of them changed).
 GstFlowReturn negotiate(SredaAvH264Dec* self, const AVFrame* f) {
-  const gboolean full = f->format == AV_PIX_FMT_YUVJ420P || f->color_range == AVCOL_RANGE_JPEG;
+  const gboolean full = f->format == AV_PIX_FMT_YUVJ420P || f->format == AV_PIX_FMT_YUVJ422P ||
+                       f->format == AV_PIX_FMT_YUVJ444P || f->color_range == AVCOL_RANGE_JPEG;
   int par_n = 0, par_d = 1;
   if (f->sample_aspect_ratio.num > 0 && f->sample_aspect_ratio.den > 0) {
     par_n = f->sample_aspect_ratio.num;
@@ -180,6 +182,55 @@ void release_stale(SredaAvH264Dec* self, guint32 newest) {
   g_list_free(frames);
 }
 
+// The picture as 8-bit 4:2:0 (what every encoder of the ladder takes) into `vf`; with vf null, only whether
+// this format can be. Studios send 4:2:2, 4:4:4 and 10-bit H.264 (OBS's Color Format I444 or P010/I010): no
+// browser decodes those, so the ladder makes their renditions (a rung at the source's size) from this.
+bool to_i420(const AVFrame* f, GstVideoFrame* vf) {
+  uint8_t* dy = nullptr;
+  uint8_t *du = nullptr, *dv = nullptr;
+  int sy = 0, su = 0, sv = 0;
+  if (vf) {
+    dy = static_cast<uint8_t*>(GST_VIDEO_FRAME_PLANE_DATA(vf, 0));
+    du = static_cast<uint8_t*>(GST_VIDEO_FRAME_PLANE_DATA(vf, 1));
+    dv = static_cast<uint8_t*>(GST_VIDEO_FRAME_PLANE_DATA(vf, 2));
+    sy = GST_VIDEO_FRAME_PLANE_STRIDE(vf, 0);
+    su = GST_VIDEO_FRAME_PLANE_STRIDE(vf, 1);
+    sv = GST_VIDEO_FRAME_PLANE_STRIDE(vf, 2);
+  }
+  const int w = f->width, h = f->height;
+  auto p8 = [&](int i) { return static_cast<const uint8_t*>(f->data[i]); };
+  auto p16 = [&](int i) { return reinterpret_cast<const uint16_t*>(f->data[i]); };
+  auto l16 = [&](int i) { return f->linesize[i] / 2; };  // libyuv's 16-bit strides count samples
+  switch (f->format) {
+    case AV_PIX_FMT_YUV420P:
+    case AV_PIX_FMT_YUVJ420P:
+      if (vf) libyuv::I420Copy(p8(0), f->linesize[0], p8(1), f->linesize[1], p8(2), f->linesize[2], dy, sy, du, su, dv, sv, w, h);
+      return true;
+    case AV_PIX_FMT_YUV422P:
+    case AV_PIX_FMT_YUVJ422P:
+      if (vf) libyuv::I422ToI420(p8(0), f->linesize[0], p8(1), f->linesize[1], p8(2), f->linesize[2], dy, sy, du, su, dv, sv, w, h);
+      return true;
+    case AV_PIX_FMT_YUV444P:
+    case AV_PIX_FMT_YUVJ444P:
+      if (vf) libyuv::I444ToI420(p8(0), f->linesize[0], p8(1), f->linesize[1], p8(2), f->linesize[2], dy, sy, du, su, dv, sv, w, h);
+      return true;
+    case AV_PIX_FMT_GRAY8:
+      if (vf) libyuv::I400ToI420(p8(0), f->linesize[0], dy, sy, du, su, dv, sv, w, h);
+      return true;
+    case AV_PIX_FMT_YUV420P10LE:
+      if (vf) libyuv::I010ToI420(p16(0), l16(0), p16(1), l16(1), p16(2), l16(2), dy, sy, du, su, dv, sv, w, h);
+      return true;
+    case AV_PIX_FMT_YUV422P10LE:
+      if (vf) libyuv::I210ToI420(p16(0), l16(0), p16(1), l16(1), p16(2), l16(2), dy, sy, du, su, dv, sv, w, h);
+      return true;
+    case AV_PIX_FMT_YUV444P10LE:
+      if (vf) libyuv::I410ToI420(p16(0), l16(0), p16(1), l16(1), p16(2), l16(2), dy, sy, du, su, dv, sv, w, h);
+      return true;
+    default:
+      return false;
+  }
+}
+
 GstFlowReturn output_frame(SredaAvH264Dec* self, const AVFrame* f) {
   auto* dec = GST_VIDEO_DECODER(self);
   GstVideoCodecFrame* out = gst_video_decoder_get_frame(dec, static_cast<int>(f->pts));
@@ -187,10 +238,11 @@ GstFlowReturn output_frame(SredaAvH264Dec* self, const AVFrame* f) {
     GST_WARNING_OBJECT(self, "libavcodec returned frame %" PRId64 ", which is not pending", f->pts);
     return GST_FLOW_OK;
   }
-  if (f->format != AV_PIX_FMT_YUV420P && f->format != AV_PIX_FMT_YUVJ420P) {
+  if (!to_i420(f, nullptr)) {
     const char* name = av_get_pix_fmt_name(static_cast<AVPixelFormat>(f->format));
     GST_ELEMENT_ERROR(self, STREAM, FORMAT,
-                      ("unsupported H.264 picture format %s: only 8-bit 4:2:0 video is decoded", name ? name : "?"),
+                      ("unsupported H.264 picture format %s: 8 or 10 bits, 4:2:0, 4:2:2, 4:4:4 or grey are decoded",
+                       name ? name : "?"),
                       (nullptr));
     gst_video_decoder_release_frame(dec, out);
     return GST_FLOW_ERROR;
@@ -210,11 +262,7 @@ GstFlowReturn output_frame(SredaAvH264Dec* self, const AVFrame* f) {
     gst_video_decoder_release_frame(dec, out);
     return GST_FLOW_ERROR;
   }
-  libyuv::I420Copy(f->data[0], f->linesize[0], f->data[1], f->linesize[1], f->data[2], f->linesize[2],
-                   static_cast<uint8_t*>(GST_VIDEO_FRAME_PLANE_DATA(&vf, 0)), GST_VIDEO_FRAME_PLANE_STRIDE(&vf, 0),
-                   static_cast<uint8_t*>(GST_VIDEO_FRAME_PLANE_DATA(&vf, 1)), GST_VIDEO_FRAME_PLANE_STRIDE(&vf, 1),
-                   static_cast<uint8_t*>(GST_VIDEO_FRAME_PLANE_DATA(&vf, 2)), GST_VIDEO_FRAME_PLANE_STRIDE(&vf, 2),
-                   f->width, f->height);
+  to_i420(f, &vf);
   gst_video_frame_unmap(&vf);
   const guint32 number = out->system_frame_number;
   ret = gst_video_decoder_finish_frame(dec, out);

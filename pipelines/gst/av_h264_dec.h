@@ -7,7 +7,8 @@
 //
 // Sink: video/x-h264, alignment=au, stream-format avc (codec_data → extradata) or byte-stream. New caps
 // (a reconnect with a new SPS/PPS) drain the decoder and reopen it with the new extradata. Source: I420
-// (8-bit 4:2:0 only; another pixel format — 10-bit, 4:2:2 — is a clear element error). Frames come out
+// (8- or 10-bit 4:2:0, 4:2:2, 4:4:4 and grey pictures are converted with libyuv — no browser decodes the
+// others as H.264, so the ladder re-encodes them; other formats, e.g. 12-bit, are a clear element error). Frames come out
 // in presentation order with their input PTS (each packet carries its frame's system_frame_number).
 // Output planes are copied once into a buffer from the downstream pool (1 % of the ladder's CPU in perf;
 // wrapping libavcodec's frames instead is left for later).

@@ -30,9 +30,16 @@ struct MediaFacts {
   std::string audio_caps;
 };
 
-// Whether a track goes to players as published (HLS/CMAF in every browser: H.264 and AAC), or must be
-// transcoded by the ladder first. A missing track needs nothing.
-inline bool video_plays_as_is(const MediaFacts& f) { return !f.has_video || f.video_codec == "h264"; }
+// Whether a track goes to players as published (HLS/CMAF in every browser: H.264 in 8-bit 4:2:0 and AAC), or
+// must be transcoded by the ladder first. A missing track needs nothing. H.264's High 10, High 4:2:2 and
+// High 4:4:4 profiles (OBS's Color Format P010/I010 or I444) play in no browser: they are transcoded too.
+inline bool h264_profile_plays_in_browsers(const std::string& profile) {
+  return profile.find("10") == std::string::npos && profile.find("4:2:2") == std::string::npos &&
+         profile.find("4:4:4") == std::string::npos;
+}
+inline bool video_plays_as_is(const MediaFacts& f) {
+  return !f.has_video || (f.video_codec == "h264" && h264_profile_plays_in_browsers(f.video_profile));
+}
 inline bool audio_plays_as_is(const MediaFacts& f) { return !f.has_audio || f.audio_codec == "aac"; }
 
 // One encoded access unit. Video: 4-byte length-prefixed NAL units (AVC / HEVC "hvc1"), one picture.

@@ -17,7 +17,8 @@
   const SEEK_S = 10;               // arrow keys in a recording (Shift: 60 s)
   const BEHIND_S = 3;              // "back to live" shows when this much later than the player's target latency
   const RESUME_MIN_S = 5;          // positions closer than this to the start or the end are not kept
-  const WATCH_CATCHUP_RATE = 1.05; // live: hls.js may play this much faster to get back to its target latency
+  const WATCH_CATCHUP_RATE = 1.05; // live: play this much faster to get back to hls.js's target latency…
+  const WATCH_SLOWDOWN_RATE = 0.97; // …and this much slower when closer to live than it (a slow studio clock)
   // The packager puts every run of an event on its output timeline at media time + run_gap_ms
   // (server/package/cmaf_packager.h, shared_clock): a segment's tfdt is the event's media time + 200 ms.
   const PACKAGER_RUN_GAP_MS = 200;
@@ -240,6 +241,7 @@
 
   function stopSource() {
     clearTimeout(player.retryTimer);
+    if (player.unpace) { player.unpace(); player.unpace = null; }
     if (player.hls) { player.hls.destroy(); player.hls = null; }
     if (player.native) { video.removeAttribute('src'); video.load(); }
   }
@@ -264,12 +266,13 @@
     if (useHlsJs) {
       const hls = new window.Hls(vod ? { startPosition: resumeAt > 0 ? resumeAt : -1, fragLoadingMaxRetry: 6 } : {
         lowLatencyMode: true,
-        // Gentle catch-up. hls.js picks its start position before the first parts arrive, so playback
-        // begins up to ~2 s further behind live than its target (the playlist's PART-HOLD-BACK) and,
-        // without catch-up, stays there. It may play at most 5 % faster (pitch kept) until it is back at
-        // the target, and only while more than 1 s is buffered ahead; after a stall hls.js moves its target
-        // back by 1 s. scripts/bench/latency measures it (LAT_CATCHUP=1 adds a tab without catch-up).
-        maxLiveSyncPlaybackRate: WATCH_CATCHUP_RATE,
+        // Gentle pace (live-pace.js, not hls.js's maxLiveSyncPlaybackRate, which only speeds up). hls.js
+        // picks its start position before the first parts arrive, so playback begins up to ~2 s further
+        // behind live than its target (the playlist's PART-HOLD-BACK) and, without catch-up, stays there. It
+        // may play at most 5 % faster (pitch kept) until it is back at the target, and only while more than
+        // 1 s is buffered ahead; a studio whose clock runs slow is met by playing 3 % slower; after a stall
+        // hls.js moves its target back by 1 s. scripts/bench/latency measures it (LAT_CATCHUP=1 adds a tab
+        // without catch-up).
         backBufferLength: 30,
         liveDurationInfinity: true,
         manifestLoadingMaxRetry: 2,
@@ -277,6 +280,7 @@
         fragLoadingMaxRetry: 6,
       });
       player.hls = hls;
+      if (!vod) player.unpace = window.sredaLivePace(hls, video, { fast: WATCH_CATCHUP_RATE, slow: WATCH_SLOWDOWN_RATE });
       hls.on(window.Hls.Events.ERROR, (_ev, data) => {
         if (!data.fatal || hls !== player.hls) return;
         if (data.type === window.Hls.ErrorTypes.MEDIA_ERROR) {

@@ -20,6 +20,7 @@ namespace {
 // PTS, and the clock must never go below the previous session's end.
 constexpr int64_t kSessionHeadroomUs = 500'000;
 constexpr size_t kMaxQueuedBytes = 8 << 20;  // per session, towards GStreamer (SRT)
+constexpr int64_t kClockDriftPerMille = 20;  // a studio's clock may run this much slow (per mille) and not be late
 constexpr int64_t kLateAfterMs = 1000;        // a frame arriving later than this behind real time is late
 // A track's decode time that steps back by more than this, or forward by this much more than the wall clock
 // moved, is an encoder restart (or a broken muxer), not media: the track continues where it was.
@@ -53,9 +54,13 @@ struct EventHub::Session : pipelines::SourceListener {
   std::atomic<int64_t> last_media_us{0};
   std::atomic<uint64_t> bytes_in{0}, video_frames{0}, audio_frames{0}, dropped_pushes{0}, late_frames{0};
   std::atomic<bool> counted_limit{false};
-  // How far the publisher's media runs behind real time (a slow encoder or line): wall time since the
-  // session's first unit minus media time since it. Grows when the studio cannot keep up.
+  // How far the publisher's media runs behind real time (a slow encoder or line). Its lateness (wall time
+  // since the session's first picture minus media time since it) is measured against the least late it has
+  // been, a baseline that may creep up by kClockDriftPerMille of the time passed: a studio whose clock runs
+  // slow (1 % is 10 ms a second) is not behind, a line that cannot carry the stream (its lateness grows by a
+  // tenth of a second a second or more) soon is. The video thread writes; behind_ms is read anywhere.
   std::atomic<int64_t> first_unit_wall_ms{0}, first_unit_dts_us{0}, behind_ms{0};
+  int64_t late_base_us = 0, late_base_wall_ms = 0;
   // The last keyframe interval (video thread writes; 0 until two keyframes came).
   std::atomic<int64_t> last_keyframe_us{INT64_MIN}, keyframe_interval_ms{0};
   // Per track (each touched only by its track's thread): the publisher's last decode time, when it came, the
@@ -105,8 +110,15 @@ struct EventHub::Session : pipelines::SourceListener {
     if (u.track == pipelines::TrackKind::video) {
       const int64_t now = core::now_ms();
       int64_t zero = 0;
-      if (first_unit_wall_ms.compare_exchange_strong(zero, now)) first_unit_dts_us = dts;
-      const int64_t behind = (now - first_unit_wall_ms.load()) - (dts - first_unit_dts_us.load()) / 1000;
+      if (first_unit_wall_ms.compare_exchange_strong(zero, now)) {
+        first_unit_dts_us = dts;
+        late_base_us = 0;
+        late_base_wall_ms = now;
+      }
+      const int64_t lateness_us = (now - first_unit_wall_ms.load()) * 1000 - (dts - first_unit_dts_us.load());
+      late_base_us = std::min(lateness_us, late_base_us + (now - late_base_wall_ms) * kClockDriftPerMille);
+      late_base_wall_ms = now;
+      const int64_t behind = (lateness_us - late_base_us) / 1000;
       behind_ms = behind;
       if (behind > kLateAfterMs) late_frames++;
       if (u.keyframe) {

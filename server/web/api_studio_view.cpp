@@ -12,6 +12,7 @@
 #include "server/schedule/catalog.h"
 #include "server/store/db.h"
 #include "server/web/api.h"
+#include "pipelines/source/media.h"
 #include "server/web/ingest_info.h"
 
 namespace sreda::web {
@@ -139,14 +140,15 @@ json describe_stream_advice(const json& info) {
   const json& video = media["video"];
   const std::string codec = video.value("codec", "");
   const std::string profile = video.value("profile", "");
-  if (codec != "h264" || profile.find("4:4:4") != std::string::npos || profile.find("4:2:2") != std::string::npos ||
-      profile.find("10") != std::string::npos) {
-    out.push_back({{"level", "bad"},
+  if (codec != "h264" || !pipelines::h264_profile_plays_in_browsers(profile)) {
+    // The ladder re-encodes it (pipelines::video_plays_as_is): viewers watch, the server works much harder.
+    out.push_back({{"level", "warn"},
                    {"code", "unplayable_picture"},
                    {"format", codec + (profile.empty() ? "" : " " + profile)},
-                   {"text", "Browsers cannot show this picture (" + codec + (profile.empty() ? "" : " " + profile) +
-                                "): viewers cannot watch. In OBS: Settings → Advanced → Color Format NV12, "
-                                "and Settings → Output → Encoder x264, Profile high."}});
+                   {"text", "Browsers cannot show this picture as it is (" + codec + (profile.empty() ? "" : " " + profile) +
+                                "): the server converts it for viewers, which costs it much more work and a little "
+                                "quality. In OBS: Settings → Advanced → Color Format NV12, and Settings → Output → "
+                                "Encoder x264, Profile high."}});
   }
   const double interval = p.value("keyframe_interval_s", 0.0);
   if (interval > 4.5) {

@@ -1,5 +1,5 @@
 """Studios whose codecs players cannot take are transcoded, not refused: ffmpeg publishes HEVC + Opus (and
-H.264 + MP3) over SRT, H.264 + MP3 over RTMP; the media facts say what was published; the master playlist
+H.264 + MP3) over SRT, H.264 + MP3 over RTMP, H.264 High 4:4:4 over RTMP and High 10 over SRT; the media facts say what was published; the master playlist
 offers only H.264/AAC variants (no `source` for HEVC: a rung at the source's size instead) and each decodes
 in ffprobe."""
 import unittest
@@ -12,6 +12,11 @@ from test_ingest_srt_media import srt_url
 
 HEVC_OPUS = ["-c:v", "libx265", "-preset", "ultrafast", "-x265-params", "keyint=25:min-keyint=25:log-level=error",
              "-pix_fmt", "yuv420p", "-c:a", "libopus", "-b:a", "64k"]
+# What OBS sends with Color Format I444 / I010 (x264 High 4:4:4, High 10): no browser decodes it.
+H264_444 = ["-c:v", "libx264", "-preset", "ultrafast", "-g", "25", "-pix_fmt", "yuv444p", "-profile:v", "high444",
+            "-c:a", "aac", "-b:a", "96k"]
+H264_10BIT = ["-c:v", "libx264", "-preset", "ultrafast", "-g", "25", "-pix_fmt", "yuv420p10le", "-profile:v", "high10",
+              "-c:a", "aac", "-b:a", "96k"]
 H264_MP3 = ["-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-g", "25", "-pix_fmt", "yuv420p",
             "-c:a", "libmp3lame", "-b:a", "96k"]
 
@@ -41,7 +46,8 @@ class TranscodeTest(LiveServerTest):
                 print(self.server.get(base + "/master.m3u8").text, self.server.log()[-6000:])
                 raise
             for attrs, uri in variants(master):
-                self.assertRegex(attrs["CODECS"], r"^(avc1\.[0-9a-f]{6},)?mp4a\.40\.2$", uri)
+                # H.264 in a profile browsers play: Baseline 42, Main 4d, Extended 58, High 64.
+                self.assertRegex(attrs["CODECS"], r"^(avc1\.(42|4d|58|64)[0-9a-f]{4},)?mp4a\.40\.2$", uri)
             self.assertEqual(pub.wait(), 0, pub.stderr)
         finally:
             pub.kill()
@@ -60,6 +66,14 @@ class TranscodeTest(LiveServerTest):
         streams = self.run_publish("HEVC зал", HEVC_OPUS, ("hevc", "opus"), ["240p", "audio"])
         self.assertEqual(streams["240p"], [("aac", None, None), ("h264", 320, 240)])
         self.assertEqual(streams["audio"], [("aac", None, None)])
+
+    def test_h264_high_444_over_rtmp_is_transcoded_to_a_picture_browsers_show(self):
+        streams = self.run_publish("4:4:4 зал", H264_444, ("h264", "aac"), ["240p", "audio"], rtmp=True)
+        self.assertEqual(streams["240p"], [("aac", None, None), ("h264", 320, 240)])
+
+    def test_h264_high_10_over_srt_is_transcoded_to_a_picture_browsers_show(self):
+        streams = self.run_publish("10 бит зал", H264_10BIT, ("h264", "aac"), ["240p", "audio"])
+        self.assertEqual(streams["240p"], [("aac", None, None), ("h264", 320, 240)])
 
     def test_h264_with_mp3_keeps_its_picture_and_gets_aac(self):
         # H.264 is passed through untouched; only the MP3 is transcoded (the source carries the ladder's AAC).

@@ -23,12 +23,14 @@ const FPS = 25;
 // LAT_OBS=1: the publisher encodes as OBS does by default (High profile, 2 B-frames, no zerolatency tune).
 const OBS = process.env.LAT_OBS === '1';
 const X264_SETTINGS = OBS ? ['-profile:v', 'high', '-bf', '2'] : ['-tune', 'zerolatency', '-profile:v', 'main'];
-// The watch page's hls.js maxLiveSyncPlaybackRate, read from the page itself so tab (a) stays the page.
-const WATCH_CATCHUP_RATE = (() => {
-  const m = readFileSync(join(REPO, 'player-web/public/watch.js'), 'utf8').match(/const WATCH_CATCHUP_RATE = ([0-9.]+);/);
-  if (!m) throw new Error('WATCH_CATCHUP_RATE not found in player-web/public/watch.js');
+// The watch page's pace (player-web/public/live-pace.js) rates, read from the page itself so tab (a) stays the page.
+const watchConst = (name) => {
+  const m = readFileSync(join(REPO, 'player-web/public/watch.js'), 'utf8').match(new RegExp(`const ${name} = ([0-9.]+);`));
+  if (!m) throw new Error(`${name} not found in player-web/public/watch.js`);
   return Number(m[1]);
-})();
+};
+const WATCH_CATCHUP_RATE = watchConst('WATCH_CATCHUP_RATE');
+const WATCH_SLOWDOWN_RATE = watchConst('WATCH_SLOWDOWN_RATE');
 const GOP = Number(process.env.LAT_GOP || 25);   // frames: 1 s, so nginx-rtmp really cuts 1 s fragments
 const BITS = 16, BOX = 24;                       // barcode geometry, as in player.html
 const NGINX = process.env.NGINX || '/usr/sbin/nginx';
@@ -112,6 +114,7 @@ http {
     }
     location /bench/ { alias ${HERE}/; }
     location /vendor/ { alias ${REPO}/player-web/public/vendor/; }
+    location = /live-pace.js { alias ${REPO}/player-web/public/live-pace.js; }
   }
 }
 `;
@@ -229,8 +232,9 @@ async function main() {
   // ---- the browser: three tabs, same page, same hls.js ----
   const browser = await launchBrowser({ viewport: { width: 640, height: 360 } });
   const setups = [
-    // As the watch page plays it (player-web/public/watch.js): lowLatencyMode, catch-up at most 1.05×.
-    { name: 'sreda LL-HLS (watch page settings)', src: sredaSrc, ll: 1, catchup: WATCH_CATCHUP_RATE, goal: true },
+    // As the watch page plays it (player-web/public/watch.js): lowLatencyMode, paced by live-pace.js (catch-up
+    // at most 1.05×, 0.97× when ahead of the target).
+    { name: 'sreda LL-HLS (watch page settings)', src: sredaSrc, ll: 1, catchup: WATCH_CATCHUP_RATE, pace: WATCH_SLOWDOWN_RATE, goal: true },
     { name: 'sreda, no parts (lowLatencyMode off)', src: sredaSrc, ll: 0 },
     { name: 'nginx-rtmp HLS, 1 s fragments', src: nginxSrc, ll: 0 },
   ];
@@ -256,7 +260,7 @@ async function main() {
         s.page.on('console', (m) => appendFileSync(file, `${Date.now()} ${m.text()}\n`));
         s.debug = 1;
       }
-      await s.page.goto(`${nBase}/bench/player.html?ll=${s.ll}&catchup=${s.catchup || 1}&sync=${s.sync || 0}&join=${s.join || 0}&debug=${s.debug || 0}&src=${encodeURIComponent(s.src)}`, { waitUntil: 'load', timeout: 30000 });
+      await s.page.goto(`${nBase}/bench/player.html?ll=${s.ll}&catchup=${s.catchup || 1}&sync=${s.sync || 0}&join=${s.join || 0}&pace=${s.pace || 0}&debug=${s.debug || 0}&src=${encodeURIComponent(s.src)}`, { waitUntil: 'load', timeout: 30000 });
     }
     // Playing = the barcode reads and the playhead moves.
     for (const s of setups) {
