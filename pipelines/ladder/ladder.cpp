@@ -39,7 +39,9 @@ namespace {
 
 constexpr int64_t kStatsWindowUs = 3'000'000;
 constexpr size_t kKeyframesKept = 64;
-constexpr int kWarmFrames = 60;  // outputs before a rung's queue may drop (2 s at 30 fps; audio: ~1.3 s)
+constexpr int kWarmFrames = 60;  // outputs before a rung's queue may drop (2 s at 30 fps; audio: ~1.3 s)…
+constexpr int kWarmFramesAtMost = 150;  // …once caught up, or after this many regardless (5 s at 30 fps)
+constexpr guint kCaughtUpFrames = 2;    // a queue holding no more than this has caught up
 
 GstFlowReturn sample_cb(GstAppSink* sink, gpointer rung) {
   auto* r = static_cast<Ladder::Rung*>(rung);
@@ -503,14 +505,27 @@ GstPadProbeReturn Ladder::on_poster_input(GstBuffer* buffer) {
   return GST_PAD_PROBE_OK;
 }
 
+// Whether a queue holds no more than a couple of frames: the start-up backlog has gone through.
+static bool caught_up(GstElement* queue) {
+  if (!queue) return true;
+  guint frames = 0;
+  g_object_get(queue, "current-level-buffers", &frames, nullptr);
+  return frames <= kCaughtUpFrames;
+}
+
 void Ladder::warm_up(Rung& rung) {
-  if (rung.queue) gst_util_set_object_arg(G_OBJECT(rung.queue), "leaky", "downstream");
-  rung.warm = true;
-  // The scaler's queue drops once every video rung's encoder is running.
-  if (!scale_queue_) return;
+  ++rung.warm_frames;
+  if (!rung.warm.load() && rung.warm_frames >= kWarmFrames &&
+      (caught_up(rung.queue) || rung.warm_frames >= kWarmFramesAtMost)) {
+    if (rung.queue) gst_util_set_object_arg(G_OBJECT(rung.queue), "leaky", "downstream");
+    rung.warm = true;
+  }
+  // The scaler's queue drops once every video rung's encoder is running and it has caught up too.
+  if (!rung.warm.load() || scaler_warm_.load()) return;
   for (const auto& r : rung_state_)
     if (!r->poster && !r->plan.spec.audio_only && !r->warm.load()) return;
-  gst_util_set_object_arg(G_OBJECT(scale_queue_), "leaky", "downstream");
+  if (!caught_up(scale_queue_) && rung.warm_frames < kWarmFramesAtMost) return;
+  if (scale_queue_) gst_util_set_object_arg(G_OBJECT(scale_queue_), "leaky", "downstream");
   scaler_warm_ = true;
 }
 
@@ -524,8 +539,11 @@ GstFlowReturn Ladder::on_sample(Rung& rung, GstAppSink* sink) {
     return GST_FLOW_OK;
   }
   // Warm after its first 2 s of output (x264 and the decoder settle over the first second: with leaky queues
-  // from the first output on, a 360p rung still lost a third of its frames in that second, unloaded).
-  if (!rung.warm.load() && options_.drop_when_late && ++rung.warm_frames >= kWarmFrames) warm_up(rung);
+  // from the first output on, a 360p rung still lost a third of its frames in that second, unloaded) and once
+  // its queue has caught up: the frames decoded while x264 started come through in a burst, and a queue that
+  // turned leaky in the middle of it dropped 17 of them (640x360 video only, unloaded). At the latest after
+  // kWarmFramesAtMost: a machine that never catches up drops from then on, and the overload policy sees it.
+  if (options_.drop_when_late && !(rung.warm.load() && scaler_warm_.load())) warm_up(rung);
   const bool audio = rung.plan.spec.audio_only;
   GstCaps* caps = gst_sample_get_caps(sample.get());
   if (caps != rung.last_caps.get() && !(rung.last_caps && gst_caps_is_equal(caps, rung.last_caps.get()))) {

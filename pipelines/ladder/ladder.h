@@ -149,7 +149,7 @@ class Ladder {
   GstCaps* video_input_caps(const MediaFacts& f) const;
   GstCaps* audio_input_caps(const MediaFacts& f) const;
   void note_encoder_drops(Rung& rung);
-  void warm_up(Rung& rung);  // appsink thread: the rung's first output; its queue (and the scaler's) may drop
+  void warm_up(Rung& rung);  // appsink thread, each output until warm: its queue (and the scaler's) may drop once caught up
   void fail(const std::string& reason);
 
   std::string name_;

@@ -239,7 +239,8 @@ TEST_F(LadderMediaTest, Source360pGetsNoTallerRung) {
 // Input far faster than real time: the leaky queues drop frames, the ladder gives up its top rung (and
 // says so), the lowest rung keeps encoding.
 TEST_F(LadderMediaTest, FallingBehindDropsTheTopRungFirst) {
-  const Encoded v = video_source(1280, 720, 150);
+  // 10 s: a rung's queue turns leaky once it has caught up, or after 150 outputs behind (kWarmFramesAtMost).
+  const Encoded v = video_source(1280, 720, 300);
   LadderSpec spec = default_ladder();
   spec.x264_preset = "medium";  // slow on purpose
   LadderOptions o;  // drop_when_late
