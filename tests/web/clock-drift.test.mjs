@@ -18,17 +18,21 @@ const SAMPLE_S = 10;
 const children = new Set();
 let sreda;
 let browser;
+let stockBrowser;  // the stock players in a browser of their own: their ever-growing buffers (no back-buffer
+                   // limit) share no renderer with the watch pages (with them in one browser, the watch page
+                   // stalled in its ninth and tenth minutes in two runs of three)
 
 before(async () => {
   if (!LONG) return;
   sreda = await new Sreda().start();
   await sreda.login();
   browser = await launchBrowser();
+  stockBrowser = await launchBrowser();
 });
 
 after(async () => {
   for (const c of children) { try { c.kill('SIGKILL'); } catch { /* gone */ } }
-  if (LONG) await stopAll(sreda, browser);
+  if (LONG) await stopAll(sreda, browser, stockBrowser);
 });
 
 // ffmpeg whose media clock runs `rate` times real time: the sources make rate × 30 frames and rate × 48,000
@@ -81,6 +85,38 @@ async function countStalls(page, sel) {
   }, sel);
 }
 
+// What the server does, seen without a browser: blocking reloads of a media playlist, each asking for the
+// part after the newest listed (RFC 8216bis 6.2.5.2); the wall time between two answers is how long a part
+// took to come. Gaps over 0.8 s (a part is about 0.4 s) are noted with when they happened.
+async function watchParts(url, until, out) {
+  let next = '';
+  let last = null;
+  while (Date.now() < until()) {
+    let text;
+    try {
+      const r = await fetch(url + next, { signal: AbortSignal.timeout(10000) });
+      text = await r.text();
+      if (r.status !== 200) { await new Promise((res) => setTimeout(res, 500)); continue; }
+    } catch { continue; }
+    const now = Date.now();
+    const lines = text.split('\n');
+    const seq = Number((lines.find((l) => l.startsWith('#EXT-X-MEDIA-SEQUENCE:')) || ':0').split(':')[1]);
+    let segments = 0, parts = 0;
+    for (const l of lines) {
+      if (l.startsWith('#EXTINF:')) { segments++; parts = 0; } else if (l.startsWith('#EXT-X-PART:')) parts++;
+    }
+    const wanted = `?_HLS_msn=${seq + segments}&_HLS_part=${parts}`;
+    if (wanted === next) continue;  // answered without the part (a blocking timeout): ask again
+    if (last !== null && next) {
+      const gap = now - last;
+      out.max = Math.max(out.max, gap);
+      if (gap > 800 && out.gaps.length < 40) out.gaps.push(`${((now - out.t0) / 1000).toFixed(1)} s: ${gap} ms`);
+    }
+    last = now;
+    next = wanted;
+  }
+}
+
 async function sample(page, hlsExpr) {
   return page.evaluate((hlsExpr) => {
     // eslint-disable-next-line no-new-func
@@ -119,12 +155,17 @@ test(`a studio clock 1 % fast (RTMP) and 1 % slow (SRT) for ${MINUTES} min: the 
       await c.watch.click('#play');
       await c.watch.waitForFunction(() => { const v = document.getElementById('video'); return v.currentTime > 0 && !v.paused; },
         null, { timeout: 30000 });
-      c.stock = await browser.newPage();
+      c.stock = await stockBrowser.newPage();
       await openStockPlayer(c.stock, sreda.base, `${sreda.base}/live/${c.event.id}/master.m3u8`);
       await c.stock.waitForFunction(() => window.__v.currentTime > 0 && !window.__v.paused, null, { timeout: 30000 });
     }
     const t0 = Date.now();
     const elapsed = () => (Date.now() - t0) / 1000;
+    // The server's side, measured while the players play: how long each next part of `source` took.
+    const partWatch = clocks.map((c) => {
+      c.parts = { t0: Date.now() + SETTLE_S * 1000, max: 0, gaps: [] };
+      return watchParts(`${sreda.base}/live/${c.event.id}/source/index.m3u8`, () => Date.now() - t0 < MINUTES * 60000, c.parts);
+    });
     while (elapsed() < SETTLE_S) await new Promise((r) => setTimeout(r, 1000));
     for (const c of clocks) {
       await countStalls(c.watch, '#video');
@@ -144,6 +185,7 @@ test(`a studio clock 1 % fast (RTMP) and 1 % slow (SRT) for ${MINUTES} min: the 
         });
       }
     }
+    await Promise.all(partWatch);
     const f1 = (x) => (Number.isFinite(x) ? x.toFixed(1) : String(x));
     const f2 = (x) => (Number.isFinite(x) ? x.toFixed(2) : String(x));
     for (const c of clocks) {
@@ -161,6 +203,8 @@ test(`a studio clock 1 % fast (RTMP) and 1 % slow (SRT) for ${MINUTES} min: the 
         `latency ${f2(first.watch.latency)} → ${f2(last.watch.latency)} s. Stock hls.js ${last.stock.stalls} stall(s), ` +
         `${(last.stock.stalledMs / 1000).toFixed(1)} s waiting; latency ${f2(first.stock.latency)} → ${f2(last.stock.latency)} s ` +
         `(target ${f2(first.stock.target)} → ${f2(last.stock.target)})`);
+      t.diagnostic(`${c.name}: the server's parts (blocking reloads of source): longest wait ${c.parts.max} ms; ` +
+        `over 0.8 s (from the sampling start): ${c.parts.gaps.join(', ') || 'none'}`);
       if (last.watch.notes.length) t.diagnostic(`${c.name}, the watch page: ${last.watch.notes.join('; ')}`);
       if (last.stock.notes.length) t.diagnostic(`${c.name}, stock hls.js: ${last.stock.notes.join('; ')}`);
 

@@ -57,7 +57,8 @@ function publishUrl(transport, key, sreda) {
 }
 
 /** argv for the row's publisher (ffmpeg, or gst-launch-1.0 for the GStreamer rows). Without format=I420
- * x264enc is offered (and picks) 4:4:4 10-bit, which no browser decodes (the ladder refuses it too). */
+ * x264enc is offered (and picks) 4:4:4, which no browser decodes: the server would transcode it (a rung at its
+ * size instead of `source`, test_transcode_media), and these rows are about GStreamer's encoders as passed through. */
 export function publisherCommand(row, transport, key, sreda) {
   const { url, format } = publishUrl(transport, key, sreda);
   if (row.gst) {
