@@ -88,10 +88,10 @@ async function countStalls(page, sel) {
 // What the server does, seen without a browser: blocking reloads of a media playlist, each asking for the
 // part after the newest listed (RFC 8216bis 6.2.5.2); the wall time between two answers is how long a part
 // took to come. Gaps over 0.8 s (a part is about 0.4 s) are noted with when they happened.
-async function watchParts(url, until, out) {
+async function watchParts(url, until, out) {  // until: a Date.now() deadline
   let next = '';
   let last = null;
-  while (Date.now() < until()) {
+  while (Date.now() < until) {
     let text;
     try {
       const r = await fetch(url + next, { signal: AbortSignal.timeout(10000) });
@@ -164,7 +164,7 @@ test(`a studio clock 1 % fast (RTMP) and 1 % slow (SRT) for ${MINUTES} min: the 
     // The server's side, measured while the players play: how long each next part of `source` took.
     const partWatch = clocks.map((c) => {
       c.parts = { t0: Date.now() + SETTLE_S * 1000, max: 0, gaps: [] };
-      return watchParts(`${sreda.base}/live/${c.event.id}/source/index.m3u8`, () => Date.now() - t0 < MINUTES * 60000, c.parts);
+      return watchParts(`${sreda.base}/live/${c.event.id}/source/index.m3u8`, t0 + MINUTES * 60000, c.parts);
     });
     while (elapsed() < SETTLE_S) await new Promise((r) => setTimeout(r, 1000));
     for (const c of clocks) {
