@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdio>
 
+#include "pipelines/source/media.h"
 #include "server/audience/storage.h"
 #include "server/core/clock.h"
 #include "server/core/log.h"
@@ -12,7 +13,6 @@
 #include "server/schedule/catalog.h"
 #include "server/store/db.h"
 #include "server/web/api.h"
-#include "pipelines/source/media.h"
 #include "server/web/ingest_info.h"
 
 namespace sreda::web {
@@ -140,8 +140,13 @@ json describe_stream_advice(const json& info) {
   const json& video = media["video"];
   const std::string codec = video.value("codec", "");
   const std::string profile = video.value("profile", "");
-  if (codec != "h264" || !pipelines::h264_profile_plays_in_browsers(profile)) {
-    // The ladder re-encodes it (pipelines::video_plays_as_is): viewers watch, the server works much harder.
+  pipelines::MediaFacts facts;
+  facts.has_video = true;
+  facts.video_codec = codec;
+  facts.video_profile = profile;
+  if (!pipelines::video_plays_as_is(facts)) {
+    // The ladder re-encodes it (the same rule decides that there is no `source`): viewers watch, the server
+    // works much harder.
     out.push_back({{"level", "warn"},
                    {"code", "unplayable_picture"},
                    {"format", codec + (profile.empty() ? "" : " " + profile)},
