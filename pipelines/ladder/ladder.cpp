@@ -1,6 +1,5 @@
 // Long because it is one GStreamer pipeline: building its branches, the callbacks of its streaming threads and
-// the overload policy share the Rung state defined here; issue 18 moves the ladder off the ingest thread and
-// is where this file splits (building vs. running).
+// the overload policy share the Rung state defined here (a split of building from running is the next step).
 #include "pipelines/ladder/ladder.h"
 
 #include "pipelines/gst/av_h264_dec.h"

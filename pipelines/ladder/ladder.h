@@ -49,8 +49,8 @@
 // its own size (and an AAC rung when the ladder has none); everything after the decoder is the same.
 // A publisher that reconnects with another codec fails the ladder (the decoders are built once).
 //
-// Threads: construct, start(), stop() on the owner's thread (never a streaming thread). push() and
-// reconfigure() from the source's streaming threads (any, serialised by the caller per track).
+// Threads: construct, start(), stop() on the owner's thread (never a streaming thread: the hub's session
+// media thread or the control thread). push() and reconfigure() from the owner's media thread.
 // LadderListener calls come on GStreamer streaming threads, one thread per rung; keep them short.
 // health() from any thread.
 #pragma once

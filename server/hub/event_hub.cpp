@@ -9,6 +9,7 @@
 #include "server/ingest/rtmp/flv_media.h"
 #include "server/core/clock.h"
 #include "server/core/log.h"
+#include "server/hub/media_queue.h"
 #include "server/schedule/catalog.h"
 
 namespace sreda::hub {
@@ -31,8 +32,9 @@ constexpr uint64_t kFlvTagOverhead = 15;      // tag header and PreviousTagSize:
 
 // One publisher connection. Shared by the ingest thread (push), GStreamer threads (the listener) and
 // the control thread (lifecycle); counters are atomics, facts under a mutex.
-// Its media comes from one of two sources: RTMP (H.264/AAC in FLV) goes through `flv` on the ingest thread,
-// straight to the consumers under `feed_mutex`; SRT (MPEG-TS) goes through the GStreamer `pipeline`.
+// Its media comes from one of two sources: RTMP (H.264/AAC in FLV) is parsed by `flv` on the ingest thread
+// (under `feed_mutex`); SRT (MPEG-TS) goes through the GStreamer `pipeline`. Either way the units reach the
+// consumers through `queue`, on the session's own thread.
 struct EventHub::Session : pipelines::SourceListener {
   EventHub* hub = nullptr;
   uint64_t id = 0;
@@ -47,6 +49,7 @@ struct EventHub::Session : pipelines::SourceListener {
   std::unique_ptr<ingest::rtmp::FlvMediaSource> flv;
   bool closed = false;  // under feed_mutex: no more units reach the consumer
   std::shared_ptr<MediaConsumer> consumer;
+  std::unique_ptr<MediaQueue> queue;  // RTMP: between the ingest thread and the consumers
   bool discontinuity = false;
   int64_t media_base_us = 0;
   int64_t started_ms = 0;
@@ -89,7 +92,7 @@ struct EventHub::Session : pipelines::SourceListener {
                                                           std::to_string(f.width) + "x" + std::to_string(f.height)
                                                     : "no video") +
              ", " + (f.has_audio ? f.audio_codec + " " + std::to_string(f.audio_rate) + " Hz" : "no audio"));
-    if (consumer) consumer->on_session_start(f, discontinuity, started_ms, media_base_us + kSessionHeadroomUs);
+    if (queue) queue->session_start(f, discontinuity, started_ms, media_base_us + kSessionHeadroomUs);
   }
   void on_access_unit(const pipelines::AccessUnit& unit) override {
     pipelines::AccessUnit u = unit;
@@ -126,7 +129,7 @@ struct EventHub::Session : pipelines::SourceListener {
         if (last != INT64_MIN && dts > last) keyframe_interval_ms = (dts - last) / 1000;
       }
     }
-    if (consumer) consumer->on_access_unit(u);
+    if (queue) queue->unit(std::move(u));
   }
   // Timestamps that jump without a reconnect (an encoder restarted, a muxer that wrapped): the track goes on
   // one usual step after its last unit, so the event's media time stays continuous (no frozen stretch while
@@ -161,12 +164,16 @@ struct EventHub::Session : pipelines::SourceListener {
   }
   void on_eos() override {}
 
-  // Ends the session's media: no unit reaches the consumer after this returns (GStreamer: drained).
+  // Ends the session's media: no unit reaches the consumer after this returns (GStreamer, the queue: drained).
   void close() {
     if (pipeline) pipeline->stop();
-    std::lock_guard lock(feed_mutex);
-    closed = true;
+    {
+      std::lock_guard lock(feed_mutex);
+      closed = true;
+    }
+    if (queue) queue->close();
   }
+  uint64_t dropped() const { return dropped_pushes.load() + (queue ? queue->dropped() : 0); }
 };
 
 struct EventHub::LiveEvent {
@@ -183,7 +190,7 @@ struct EventHub::LiveEvent {
   boost::asio::steady_timer grace;
   bool ending = false;
   // Rates, sampled once a second.
-  uint64_t last_bytes = 0, last_frames = 0;
+  uint64_t last_bytes = 0, last_frames = 0, last_dropped = 0;
   double bitrate_bps = 0, fps = 0;
   uint64_t dropped_total = 0;
 };
@@ -199,7 +206,8 @@ EventHub::EventHub(boost::asio::io_context& control, store::Store& store, const 
   metrics_.describe("sreda_ingest_reconnects_total", "counter", "publisher reconnects within the grace, by studio");
   metrics_.describe("sreda_ingest_dropped_total", "counter",
                     "media dropped, by studio: MPEG-TS pieces when the SRT source pipeline fell behind, RTMP pictures or "
-                    "audio frames that were malformed or came before their codec configuration");
+                    "audio frames that were malformed, came before their codec configuration, or found the event's "
+                    "media queue full (its consumers 3 s behind)");
 }
 
 EventHub::~EventHub() = default;
@@ -367,6 +375,10 @@ void EventHub::attach(Protocol protocol, uint64_t session_id, const StudioKey& s
   s->media_base_us = e->media_end_us;
   s->started_ms = core::now_ms();
   s->log = core::Logger(std::string(protocol_name(protocol)) + " " + remote + " event=" + std::to_string(event_id));
+  // Both protocols hand their units to the consumers on the session's own thread: not the ingest thread
+  // (RTMP), not a GStreamer streaming thread of the source (SRT), since a consumer's first unit may start
+  // the event's ladder.
+  if (s->consumer) s->queue = std::make_unique<MediaQueue>("media-" + std::to_string(event_id), s->consumer);
   std::string error;
   if (protocol == Protocol::rtmp) {
     s->flv = std::make_unique<ingest::rtmp::FlvMediaSource>(*s, static_cast<size_t>(config_.ingest.max_held_media_bytes));
@@ -393,6 +405,7 @@ void EventHub::attach(Protocol protocol, uint64_t session_id, const StudioKey& s
   e->state = "live";
   e->last_bytes = 0;
   e->last_frames = 0;
+  e->last_dropped = 0;
   persist_state(event_id, "live");
   log.info("live: event " + std::to_string(event_id) + (e->reconnects ? " (reconnect " + std::to_string(e->reconnects) + ")" : ""));
   decide(true, "");
@@ -417,8 +430,8 @@ bool EventHub::push_tag(uint64_t session, const ingest::rtmp::FlvTag& tag) {
   auto s = find_session(session);
   if (!s || !s->flv) return false;
   s->bytes_in += tag.data.size() + kFlvTagOverhead;
-  // Synchronous: the consumers take each unit on this thread, so a slow one slows this publisher's
-  // socket reads (TCP pushes back) instead of growing a queue.
+  // Parsed here; the units reach the consumers on the session's own thread (MediaQueue), so a slow
+  // consumer costs this event dropped media (counted), never another studio's reads.
   std::lock_guard lock(s->feed_mutex);
   if (s->closed) return false;
   const uint64_t dropped_before = s->flv->dropped_units();
@@ -453,7 +466,8 @@ void EventHub::detach(uint64_t session_id, const std::string& reason) {
   LiveEvent& e = *it->second;
   e.session.reset();
   e.media_end_us = std::max(e.media_end_us, s->last_media_us.load());
-  e.dropped_total += s->dropped_pushes;
+  count_dropped(e, *s);
+  e.dropped_total += s->dropped();
   if (e.consumer) e.consumer->on_session_end();
   if (e.ending || stopping_) return;
   e.state = "intermission";
@@ -553,6 +567,14 @@ void EventHub::persist_state(int64_t event_id, const std::string& state) {
   if (!queued) core::Logger("hub").error("could not record event " + std::to_string(event_id) + " as " + state);
 }
 
+void EventHub::count_dropped(LiveEvent& e, const Session& s) {
+  const uint64_t dropped = s.dropped();
+  if (dropped > e.last_dropped)
+    metrics_.add("sreda_ingest_dropped_total", {{"studio", std::to_string(e.studio_id)}},
+                 static_cast<double>(dropped - e.last_dropped));
+  e.last_dropped = dropped;
+}
+
 void EventHub::sample_rates() {
   if (stopping_) return;
   for (auto& [id, e] : events_) {
@@ -569,6 +591,7 @@ void EventHub::sample_rates() {
     metrics_.add("sreda_ingest_frames_total", {{"studio", studio}}, static_cast<double>(frames - e->last_frames));
     e->last_bytes = bytes;
     e->last_frames = frames;
+    count_dropped(*e, *e->session);
   }
   rate_timer_.expires_after(std::chrono::seconds(1));
   rate_timer_.async_wait([this](const boost::system::error_code& ec) {
@@ -618,7 +641,7 @@ nlohmann::json EventHub::describe(const LiveEvent& e) const {
                     {"bytes_in", s.bytes_in.load()},
                     {"video_frames", s.video_frames.load()},
                     {"audio_frames", s.audio_frames.load()},
-                    {"dropped", e.dropped_total + s.dropped_pushes.load()},
+                    {"dropped", e.dropped_total + s.dropped()},
                     {"late_frames", s.late_frames.load()},
                     {"behind_realtime_ms", std::max<int64_t>(0, s.behind_ms.load())},
                     {"keyframe_interval_s", static_cast<double>(s.keyframe_interval_ms.load()) / 1000.0},

@@ -4,8 +4,9 @@
 // Threads: all state lives on the control thread (an io_context). Ingest threads call request_publish(),
 // push()/push_tag() and publisher_gone(); the API calls end_event() and live_info(); each posts to control.
 // push() and push_tag() are the hot path: they find the session under a short mutex (the sessions_ seam)
-// and never touch control state. push_tag() (RTMP) delivers access units to the consumers on the ingest
-// thread itself; push() (SRT) queues MPEG-TS for the session's GStreamer source pipeline.
+// and never touch control state. push_tag() (RTMP) parses FLV on the ingest thread and queues the access
+// units for the session's own thread (MediaQueue), which hands them to the consumers; push() (SRT) queues
+// MPEG-TS for the session's GStreamer source pipeline, whose streaming threads hand them over.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
@@ -55,8 +56,9 @@ class EventHub {
                        Decide decide, Disconnect disconnect);
   // MPEG-TS bytes of an accepted SRT session, for its source pipeline. False when its bounded queue is full.
   bool push(uint64_t session, const uint8_t* data, size_t size);
-  // One FLV tag of an accepted RTMP session: parsed here and handed to the event's consumers on the calling
-  // thread (no GStreamer; a slow consumer holds the caller back). False when the session is gone or failed.
+  // One FLV tag of an accepted RTMP session: parsed here and queued for the event's consumers (bounded: a
+  // consumer more than 3 s behind loses video to the next keyframe, counted). False when the session is
+  // gone or failed.
   bool push_tag(uint64_t session, const ingest::rtmp::FlvTag& tag);
   void publisher_gone(uint64_t session, const std::string& reason);
   // A refused publish or connection (unknown key, a limit, …), for /metrics.
@@ -100,6 +102,7 @@ class EventHub {
   void on_source_failed(uint64_t session, const std::string& reason);
   std::shared_ptr<Session> find_session(uint64_t session) const;
   void sample_rates();
+  void count_dropped(LiveEvent& e, const Session& s);  // sreda_ingest_dropped_total, since the last count
   nlohmann::json describe(const LiveEvent& e) const;
 
   boost::asio::io_context& control_;

@@ -9,8 +9,9 @@
 
 namespace sreda::hub {
 
-// Calls come from GStreamer streaming threads (one publisher session at a time, in order) and, for
-// on_end, from the control thread after the last unit. Times are the event's media clock in microseconds:
+// on_session_start and on_access_unit come from one publisher session at a time, in order: from the
+// session's MediaQueue thread (RTMP) or the SRT source pipeline's GStreamer streaming threads; never from an
+// ingest thread. on_session_end and on_event_end come from the control thread after the last unit. Times are the event's media clock in microseconds:
 // it starts near 0 when the event first goes live and keeps increasing across reconnects.
 class MediaConsumer {
  public:

@@ -60,7 +60,7 @@ void LiveOutput::report_variant(const package::CmafPackager& p) {
 }
 
 void LiveOutput::start_ladder(const pipelines::MediaFacts& facts) {
-  // On the source's streaming thread, before its first unit: the ladder sees the same first keyframe as
+  // On the publisher session's media thread (MediaQueue), before its first unit: the ladder sees the same first keyframe as
   // the source packager, so both start their segment grid on it. Not under mutex_ (a state change).
   auto ladder = std::make_unique<pipelines::Ladder>("ladder-" + std::to_string(event_id_), *ladder_spec_, facts,
                                                     pipelines::LadderOptions{},

@@ -10,9 +10,9 @@
 // the ladder puts every rung's keyframes on the source's, so every rendition cuts its segments at the
 // same times and a player switches between them without a glitch.
 //
-// Threads: create() on the control thread; media calls on GStreamer streaming threads (the ladder is
-// started there, not under our lock: a different pipeline than the caller's, so no state-change
-// deadlock; it is stopped on the control thread in on_event_end); find(), reads and health() from the web or store thread. The map
+// Threads: create() on the control thread; media calls on the publisher session's media thread (the
+// hub's MediaQueue: one at a time, in order; the ladder is started there, not under our lock, and stopped
+// on the control thread in on_event_end); find(), reads and health() from the web or store thread. The map
 // is guarded by a mutex (the seam); each packager guards itself.
 #pragma once
 

@@ -70,6 +70,20 @@ async function countStalls(page, sel) {
     // For a failure's message: each stall with the buffer and rate, and hls.js's non-fatal errors.
     const note = (text) => { if (s.notes.length < 40) s.notes.push(`${((performance.now() - t0) / 1000).toFixed(1)} s: ${text}`); };
     if (hls) hls.on(window.Hls.Events.ERROR, (_e, d) => note(`hls.js ${d.details}${d.fatal ? ' (fatal)' : ''}`));
+    // What hls.js loaded in the seconds before a stall: the last few loads and playlist updates.
+    const trace = [];
+    const tr = (text) => { trace.push(`${((performance.now() - t0) / 1000).toFixed(2)} ${text}`); if (trace.length > 24) trace.shift(); };
+    if (hls) {
+      const E = window.Hls.Events;
+      const id = (f, p) => `${f.type} L${f.level} sn${f.sn}${p ? `p${p.index}` : ''} ${(p || f).start.toFixed(2)}+${(p || f).duration.toFixed(2)}`;
+      hls.on(E.FRAG_LOADING, (_e, d) => tr(`loading ${id(d.frag, d.part)}`));
+      hls.on(E.FRAG_LOADED, (_e, d) => tr(`loaded ${id(d.frag, d.part)}`));
+      hls.on(E.FRAG_BUFFERED, (_e, d) => tr(`buffered ${id(d.frag, d.part)}`));
+      const pl = (what) => (_e, d) => { const x = d.details; tr(`${what} edge ${x.edge.toFixed(2)} msn ${x.endSN} parts ${x.partList ? x.partList.length : 0} age ${x.age.toFixed(2)}`); };
+      hls.on(E.LEVEL_LOADED, pl('level'));
+      hls.on(E.AUDIO_TRACK_LOADED, pl('audio playlist'));
+      hls.on(E.LEVEL_SWITCHING, (_e, d) => tr(`switching to L${d.level}`));
+    }
     v.addEventListener('waiting', () => {
       if (s.waitingSince !== null) return;
       s.count++;
@@ -77,7 +91,7 @@ async function countStalls(page, sel) {
       const b = [];
       for (let i = 0; i < v.buffered.length; i++) b.push(`${v.buffered.start(i).toFixed(2)}-${v.buffered.end(i).toFixed(2)}`);
       note(`waiting at ${v.currentTime.toFixed(2)} (buffered ${b.join(' ') || 'nothing'}, rate ${v.playbackRate}, ` +
-        `latency ${hls ? hls.latency.toFixed(2) : '?'})`);
+        `latency ${hls ? hls.latency.toFixed(2) : '?'}); before it: ${trace.join(' | ')}`);
     });
     const end = () => { if (s.waitingSince !== null) { s.total += performance.now() - s.waitingSince; s.waitingSince = null; } };
     v.addEventListener('playing', end);
