@@ -273,7 +273,13 @@
         // 1 s is buffered ahead; a studio whose clock runs slow is met by playing 3 % slower; after a stall
         // hls.js moves its target back by 1 s. scripts/bench/latency measures it (LAT_CATCHUP=1 adds a tab
         // without catch-up).
-        backBufferLength: 30,
+        // No back-buffer trimming of our own (hls.js's default): with backBufferLength set, hls.js trims the
+        // played past every segment, and a trim that completes while a part is between loaded and appended
+        // drops that segment from hls.js's fragment tracker; its parts then count as not loaded, hls.js
+        // picks the same segment again at the next boundary and loads nothing: a 3 s wait, several an hour
+        // (seen with the clock-drift test's hls.js log). The browser evicts played media itself when its
+        // buffer quota fills.
+        backBufferLength: Infinity,
         liveDurationInfinity: true,
         manifestLoadingMaxRetry: 2,
         levelLoadingMaxRetry: 4,

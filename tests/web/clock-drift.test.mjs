@@ -91,7 +91,10 @@ async function countStalls(page, sel) {
       const b = [];
       for (let i = 0; i < v.buffered.length; i++) b.push(`${v.buffered.start(i).toFixed(2)}-${v.buffered.end(i).toFixed(2)}`);
       note(`waiting at ${v.currentTime.toFixed(2)} (buffered ${b.join(' ') || 'nothing'}, rate ${v.playbackRate}, ` +
-        `latency ${hls ? hls.latency.toFixed(2) : '?'}); before it: ${trace.join(' | ')}`);
+        `latency ${hls ? hls.latency.toFixed(2) : '?'}); before it: ${trace.join(' | ')}` +
+        (window.__hlsLog ? `; hls.js said: ${window.__hlsLog.slice(-40).join(' | ')}` : '') +
+        (window.__partsNow ? `; parts now: ${window.__partsNow()}` : ''));
+      if (window.__hlsLog) setTimeout(() => note(`hls.js said after: ${window.__hlsLog.slice(-25).join(' | ')}`), 1500);
     });
     const end = () => { if (s.waitingSince !== null) { s.total += performance.now() - s.waitingSince; s.waitingSince = null; } };
     v.addEventListener('playing', end);
@@ -164,6 +167,41 @@ test(`a studio clock 1 % fast (RTMP) and 1 % slow (SRT) for ${MINUTES} min: the 
       await waitFor(async () => (await sreda.api('GET', `/live/${c.event.id}/master.m3u8`)).status === 200,
         { timeoutMs: 60000, what: `the ${c.name} clock's master playlist (publisher: ${c.pub.log.join('')})` });
       c.watch = await browser.newPage();
+      // hls.js's own debug lines (the stream controller's choices) into a ring, for a stall's notes (the log
+      // costs the page some CPU: the test is the harder for it, not the easier).
+      await c.watch.addInitScript(() => {
+        const ring = (window.__hlsLog = []);
+        const keep = (level) => (...args) => {
+          const text = args.map((a) => (typeof a === 'string' ? a : String(a))).join(' ');
+          if (!/stream-controller|fragment-tracker|buffer-controller|gap-controller|latency/.test(text)) return;
+          ring.push(`${(performance.now() / 1000).toFixed(2)} ${level} ${text.slice(0, 300)}`);
+          if (ring.length > 60) ring.shift();
+        };
+        let real;
+        Object.defineProperty(window, 'Hls', {
+          configurable: true,
+          get() { return real; },
+          set(v) {
+            real = class extends v {
+              constructor(cfg) {
+                super({ ...(cfg || {}), debug: { debug: keep('debug'), log: keep('log'), info: keep('info'), warn: keep('warn'), error: keep('error') } });
+                // What hls.js's fragment tracker forgets (a segment dropped from it makes its parts count as
+                // not loaded: how back-buffer trimming stalled the watch page), and the parts' state at a stall.
+                const tracker = this.streamController && this.streamController.fragmentTracker;
+                if (!tracker) return;
+                const log = (t) => { ring.push(`${(performance.now() / 1000).toFixed(2)} ${t}`); if (ring.length > 60) ring.shift(); };
+                const rf = tracker.removeFragment.bind(tracker);
+                tracker.removeFragment = (f) => { log(`hls.js forgets segment ${f.sn}`); return rf(f); };
+                const rp = tracker.removeParts.bind(tracker);
+                tracker.removeParts = (sn, type) => { log(`hls.js forgets the parts before segment ${sn} (${type})`); return rp(sn, type); };
+                const ra = tracker.removeAllFragments.bind(tracker);
+                tracker.removeAllFragments = () => { log('hls.js forgets every segment'); return ra(); };
+                window.__partsNow = () => { const d = this.latestLevelDetails; return d && d.partList ? d.partList.map((p) => `${p.fragment.sn}p${p.index}${p.loaded ? 'L' : ''}`).join(',') : '-'; };
+              }
+            };
+          },
+        });
+      });
       await c.watch.goto(`${sreda.base}/watch/${c.event.id}`);
       await waitFor(async () => (await c.watch.getAttribute('#state', 'data-state')) === 'live', { what: 'state "live"' });
       await c.watch.click('#play');
