@@ -318,7 +318,7 @@ core::Result<void> App::start() {
   });
   hub_->start();
 
-  rtmp_bridge_ = std::make_unique<hub::RtmpBridge>(*hub_, keys_);
+  rtmp_bridge_ = std::make_unique<ingest::RtmpBridge>(*hub_, keys_, static_cast<size_t>(config_.ingest.max_held_media_bytes));
   ingest::rtmp::RtmpServerOptions rtmp_options;
   rtmp_options.address = config_.server.listen;
   rtmp_options.port = static_cast<uint16_t>(config_.server.rtmp_port);
@@ -341,7 +341,7 @@ core::Result<void> App::start() {
     ingest_.run();
   });
 
-  srt_bridge_ = std::make_unique<hub::SrtBridge>(*hub_, keys_);
+  srt_bridge_ = std::make_unique<ingest::SrtBridge>(*hub_, keys_);
   ingest::srt::SrtServerOptions srt_options;
   srt_options.listen = config_.server.listen;
   srt_options.port = config_.server.srt_port;

@@ -15,8 +15,8 @@
 #include "server/auth/login_limiter.h"
 #include "server/hub/event_hub.h"
 #include "server/hub/key_directory.h"
-#include "server/hub/rtmp_bridge.h"
-#include "server/hub/srt_bridge.h"
+#include "server/ingest/rtmp_bridge.h"
+#include "server/ingest/srt_bridge.h"
 #include "server/ingest/srt/srt_server.h"
 #include "server/ingest/rtmp/rtmp_server.h"
 #include "server/live/live_outputs.h"
@@ -29,7 +29,7 @@
 #include "server/web/archive_routes.h"
 #include "server/web/http_server.h"
 #include "server/web/ingest_info.h"
-#include "server/web/metrics.h"
+#include "server/core/metrics.h"
 #include "server/web/site_routes.h"
 
 namespace sreda::app {
@@ -58,7 +58,7 @@ class App {
   // bound to them (the hub's timers, the RTMP server's sockets).
   boost::asio::io_context control_;  // the control thread: timers and the event hub
   boost::asio::io_context ingest_;   // the ingest thread: RTMP connections
-  web::Metrics metrics_;
+  core::Metrics metrics_;
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<auth::LoginLimiter> limiter_;
   core::AddressPolicyPtr addresses_;  // server.trusted_proxies, server.shared_addresses
@@ -68,8 +68,8 @@ class App {
   std::unique_ptr<live::LiveOutputs> live_outputs_;
   std::unique_ptr<web::LiveRoutes> live_routes_;
   std::unique_ptr<hub::EventHub> hub_;
-  std::unique_ptr<hub::RtmpBridge> rtmp_bridge_;
-  std::unique_ptr<hub::SrtBridge> srt_bridge_;
+  std::unique_ptr<ingest::RtmpBridge> rtmp_bridge_;
+  std::unique_ptr<ingest::SrtBridge> srt_bridge_;
   std::unique_ptr<ingest::srt::SrtServer> srt_;  // its own epoll thread
   std::unique_ptr<web::RefusalWindow> refusal_window_;  // server-wide refusals for the desk (sampled on the live tick)
   std::unique_ptr<web::Api> api_;

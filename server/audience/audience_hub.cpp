@@ -23,7 +23,7 @@ core::Logger& log() {
 constexpr int64_t kIdleRoomMs = 60'000;
 }  // namespace
 
-AudienceHub::AudienceHub(AudienceOptions options, store::Store& store, web::Metrics& metrics, ClockSource clock)
+AudienceHub::AudienceHub(AudienceOptions options, store::Store& store, core::Metrics& metrics, ClockSource clock)
     : options_(std::move(options)), store_(store), metrics_(metrics), clock_(std::move(clock)),
       limiter_(options_.ws.comments_per_window, int64_t{options_.ws.comment_window_s} * 1000,
                int64_t{options_.ws.mute_s} * 1000),
@@ -72,11 +72,11 @@ void AudienceHub::post(std::function<void(AudienceHub&)> fn) {
   transport_->run_on_web_thread([this, fn = std::move(fn)] { fn(*this); });
 }
 
-void AudienceHub::attach(web::WsTransport* transport) { transport_ = transport; }
+void AudienceHub::attach(WsTransport* transport) { transport_ = transport; }
 
 // ---- connections ----
 
-std::optional<std::string> AudienceHub::admit(const web::WsHandshake& h) {
+std::optional<std::string> AudienceHub::admit(const WsHandshake& h) {
   if (!origin_allowed(h.origin, h.host, options_.ws.allowed_origins, options_.public_url)) {
     metrics_.add("sreda_ws_refused_total", {{"reason", "origin"}});
     note_refusal("origin");
@@ -86,7 +86,7 @@ std::optional<std::string> AudienceHub::admit(const web::WsHandshake& h) {
   return std::nullopt;
 }
 
-void AudienceHub::opened(uint64_t conn, const web::WsHandshake& h) {
+void AudienceHub::opened(uint64_t conn, const WsHandshake& h) {
   auto c = std::make_unique<Client>();
   c->conn = conn;
   c->address = h.peer;
@@ -156,8 +156,8 @@ void AudienceHub::message(uint64_t conn, std::string_view text) {
   }
 }
 
-web::WsOut AudienceHub::next(uint64_t conn, web::WsBatch& batch) {
-  web::WsOut out;
+WsOut AudienceHub::next(uint64_t conn, WsBatch& batch) {
+  WsOut out;
   auto it = clients_.find(conn);
   if (it == clients_.end()) return out;
   Client& c = *it->second;

@@ -29,8 +29,8 @@
 #include "server/audience/wire.h"
 #include "server/config/config.h"
 #include "server/store/store.h"
-#include "server/web/metrics.h"
-#include "server/web/ws.h"
+#include "server/core/metrics.h"
+#include "server/audience/ws_seam.h"
 
 namespace sreda::audience {
 
@@ -55,9 +55,9 @@ struct AudienceOptions {
   int shared_address_multiplier = 1;
 };
 
-class AudienceHub : public web::WsHandler {
+class AudienceHub : public WsHandler {
  public:
-  AudienceHub(AudienceOptions options, store::Store& store, web::Metrics& metrics, ClockSource clock);
+  AudienceHub(AudienceOptions options, store::Store& store, core::Metrics& metrics, ClockSource clock);
   ~AudienceHub() override;
 
   // App, before the web thread starts (blocks on one store job): the next comment id and global bans.
@@ -86,13 +86,13 @@ class AudienceHub : public web::WsHandler {
   const RefusalTally& refusals() const { return refusals_; }
 
   // -- WsHandler (web thread) --
-  void attach(web::WsTransport* transport) override;
-  std::optional<std::string> admit(const web::WsHandshake& handshake) override;
-  void opened(uint64_t conn, const web::WsHandshake& handshake) override;
+  void attach(WsTransport* transport) override;
+  std::optional<std::string> admit(const WsHandshake& handshake) override;
+  void opened(uint64_t conn, const WsHandshake& handshake) override;
   void message(uint64_t conn, std::string_view text) override;
   void refused_frame(uint64_t conn, const std::string& reason) override;
   void closed(uint64_t conn) override;
-  web::WsOut next(uint64_t conn, web::WsBatch& batch) override;
+  WsOut next(uint64_t conn, WsBatch& batch) override;
   void tick(int64_t now_ms) override;
 
   struct Client;
@@ -118,14 +118,14 @@ class AudienceHub : public web::WsHandler {
 
   AudienceOptions options_;
   store::Store& store_;
-  web::Metrics& metrics_;
+  core::Metrics& metrics_;
   ClockSource clock_;
   CommentLimiter limiter_;
   CommentLimiter address_limiter_;  // every viewer of one address group together
   CommentLimiter shared_address_limiter_;  // the same for a shared address (× shared_address_multiplier)
   ViewerTokens tokens_;
   RefusalTally refusals_;
-  web::WsTransport* transport_ = nullptr;
+  WsTransport* transport_ = nullptr;
 
   std::unordered_map<uint64_t, std::unique_ptr<Client>> clients_;
   std::unordered_map<int64_t, std::unique_ptr<Room>> rooms_;

@@ -1,5 +1,6 @@
 // The WebSocket seam of the HTTP server: the web server owns sockets, frames and close codes; a WsHandler
-// (the audience hub) owns what the messages mean. Every WsHandler call is on the web thread.
+// (the audience hub) owns what the messages mean. Every WsHandler call is on the web thread. Defined here,
+// beside its one handler, because web depends on audience and never the other way (the layers, README).
 #pragma once
 
 #include <cstdint>
@@ -9,7 +10,7 @@
 #include <string>
 #include <string_view>
 
-namespace sreda::web {
+namespace sreda::audience {
 
 // The path and subprotocol served: ws://HOST/ws, Sec-WebSocket-Protocol: sreda.v1.
 inline constexpr const char* kWsPath = "/ws";
@@ -103,4 +104,4 @@ class WsHandler {
   virtual void tick(int64_t now_ms) = 0;
 };
 
-}  // namespace sreda::web
+}  // namespace sreda::audience

@@ -1,9 +1,9 @@
-#include "server/web/metrics.h"
+#include "server/core/metrics.h"
 
 #include <cmath>
 #include <cstdio>
 
-namespace sreda::web {
+namespace sreda::core {
 namespace {
 std::string render_labels(const std::map<std::string, std::string>& labels) {
   if (labels.empty()) return "";
@@ -83,4 +83,4 @@ std::map<std::string, double> Metrics::values(const std::string& name) const {
   return it == families_.end() ? std::map<std::string, double>{} : series_of(it->second);
 }
 
-}  // namespace sreda::web
+}  // namespace sreda::core

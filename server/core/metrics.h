@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-namespace sreda::web {
+namespace sreda::core {
 
 class Metrics {
  public:
@@ -41,4 +41,4 @@ class Metrics {
   std::map<std::string, Family> families_;
 };
 
-}  // namespace sreda::web
+}  // namespace sreda::core

@@ -6,7 +6,6 @@
 #include <future>
 
 #include "pipelines/source/source_pipeline.h"
-#include "server/ingest/rtmp/flv_media.h"
 #include "server/core/clock.h"
 #include "server/core/log.h"
 #include "server/hub/media_queue.h"
@@ -27,15 +26,14 @@ constexpr int64_t kLateAfterMs = 1000;        // a frame arriving later than thi
 // moved, is an encoder restart (or a broken muxer), not media: the track continues where it was.
 constexpr int64_t kJumpBackUs = 1'000'000;
 constexpr int64_t kJumpForwardUs = 3'000'000;
-constexpr uint64_t kFlvTagOverhead = 15;      // tag header and PreviousTagSize: bytes_in counts FLV bytes
 }  // namespace
 
 // One publisher connection. Shared by the ingest thread (push), GStreamer threads (the listener) and
 // the control thread (lifecycle); counters are atomics, facts under a mutex.
-// Its media comes from one of two sources: RTMP (H.264/AAC in FLV) is parsed by `flv` on the ingest thread
-// (under `feed_mutex`); SRT (MPEG-TS) goes through the GStreamer `pipeline`. Either way the units reach the
-// consumers through `queue`, on the session's own thread.
-struct EventHub::Session : pipelines::SourceListener {
+// Its media comes from one of two sources: a protocol adapter that parses it (RTMP: H.264/AAC in FLV, on the
+// ingest thread) and calls the PublisherInput methods, or the GStreamer `pipeline` (SRT's MPEG-TS, push()).
+// Either way the units reach the consumers through `queue`, on the session's own thread.
+struct EventHub::Session : PublisherInput {
   EventHub* hub = nullptr;
   uint64_t id = 0;
   int64_t event_id = 0;
@@ -45,9 +43,7 @@ struct EventHub::Session : pipelines::SourceListener {
   std::string remote;
   Disconnect disconnect;
   std::unique_ptr<pipelines::SourcePipeline> pipeline;
-  std::mutex feed_mutex;  // the ingest thread's feed() vs the control thread's close()
-  std::unique_ptr<ingest::rtmp::FlvMediaSource> flv;
-  bool closed = false;  // under feed_mutex: no more units reach the consumer
+  std::atomic<bool> closed_{false};  // no more units reach the consumer
   std::shared_ptr<MediaConsumer> consumer;
   std::unique_ptr<MediaQueue> queue;  // RTMP: between the ingest thread and the consumers
   bool discontinuity = false;
@@ -167,12 +163,12 @@ struct EventHub::Session : pipelines::SourceListener {
   // Ends the session's media: no unit reaches the consumer after this returns (GStreamer, the queue: drained).
   void close() {
     if (pipeline) pipeline->stop();
-    {
-      std::lock_guard lock(feed_mutex);
-      closed = true;
-    }
+    closed_ = true;
     if (queue) queue->close();
   }
+  bool closed() const override { return closed_; }
+  void count_bytes(uint64_t bytes) override { bytes_in += bytes; }
+  void count_dropped(uint64_t units) override { dropped_pushes += units; }
   uint64_t dropped() const { return dropped_pushes.load() + (queue ? queue->dropped() : 0); }
 };
 
@@ -196,7 +192,7 @@ struct EventHub::LiveEvent {
 };
 
 EventHub::EventHub(boost::asio::io_context& control, store::Store& store, const config::Config& config,
-                   web::Metrics& metrics, ConsumerFactory* consumers)
+                   core::Metrics& metrics, ConsumerFactory* consumers)
     : control_(control), store_(store), config_(config), metrics_(metrics), consumers_(consumers),
       rate_timer_(control) {
   metrics_.describe("sreda_ingest_refused_total", "counter",
@@ -380,9 +376,7 @@ void EventHub::attach(Protocol protocol, uint64_t session_id, const StudioKey& s
   // the event's ladder.
   if (s->consumer) s->queue = std::make_unique<MediaQueue>("media-" + std::to_string(event_id), s->consumer);
   std::string error;
-  if (protocol == Protocol::rtmp) {
-    s->flv = std::make_unique<ingest::rtmp::FlvMediaSource>(*s, static_cast<size_t>(config_.ingest.max_held_media_bytes));
-  } else {
+  if (protocol == Protocol::srt) {
     s->pipeline = std::make_unique<pipelines::SourcePipeline>(
         pipelines::Container::mpegts, "source-" + std::to_string(event_id) + "-" + std::to_string(session_id), *s,
         kMaxQueuedBytes, static_cast<size_t>(config_.ingest.max_held_media_bytes));
@@ -426,20 +420,10 @@ bool EventHub::push(uint64_t session, const uint8_t* data, size_t size) {
   return false;
 }
 
-bool EventHub::push_tag(uint64_t session, const ingest::rtmp::FlvTag& tag) {
+std::shared_ptr<PublisherInput> EventHub::input(uint64_t session) {
   auto s = find_session(session);
-  if (!s || !s->flv) return false;
-  s->bytes_in += tag.data.size() + kFlvTagOverhead;
-  // Parsed here; the units reach the consumers on the session's own thread (MediaQueue), so a slow
-  // consumer costs this event dropped media (counted), never another studio's reads.
-  std::lock_guard lock(s->feed_mutex);
-  if (s->closed) return false;
-  const uint64_t dropped_before = s->flv->dropped_units();
-  const bool ok = s->flv->feed(tag);
-  s->dropped_pushes += s->flv->dropped_units() - dropped_before;
-  if (!ok && s->flv->held_bytes_exceeded() && !s->counted_limit.exchange(true))
-    count_refused(Protocol::rtmp, "held_media_bytes");
-  return ok;
+  if (!s || s->pipeline) return nullptr;
+  return s;
 }
 
 void EventHub::publisher_gone(uint64_t session, const std::string& reason) {
@@ -532,7 +516,7 @@ void EventHub::on_source_failed(uint64_t session_id, const std::string& reason) 
   }
   s->log.warn("the stream cannot be used: " + reason);
   metrics_.add("sreda_ingest_failures_total", {{"protocol", protocol_name(s->protocol)}});
-  // The RTMP path counts its own (push_tag, on the ingest thread); the SRT source pipeline's is counted here.
+  // The RTMP adapter counts its own (it parses on the ingest thread); the SRT source pipeline's is counted here.
   if (s->pipeline && s->pipeline->held_bytes_exceeded() && !s->counted_limit.exchange(true))
     count_refused(s->protocol, "held_media_bytes");
   if (s->disconnect) s->disconnect(reason);

@@ -2,11 +2,11 @@
 // state machine  scheduled → live ⇄ intermission → ended, persisting each change.
 //
 // Threads: all state lives on the control thread (an io_context). Ingest threads call request_publish(),
-// push()/push_tag() and publisher_gone(); the API calls end_event() and live_info(); each posts to control.
-// push() and push_tag() are the hot path: they find the session under a short mutex (the sessions_ seam)
-// and never touch control state. push_tag() (RTMP) parses FLV on the ingest thread and queues the access
-// units for the session's own thread (MediaQueue), which hands them to the consumers; push() (SRT) queues
-// MPEG-TS for the session's GStreamer source pipeline, whose streaming threads hand them over.
+// input()/push() and publisher_gone(); the API calls end_event() and live_info(); each posts to control.
+// The hub knows no protocol's wire format: protocol adapters (server/ingest/*_bridge) call into it. The
+// media hot path: an adapter that parses its stream (RTMP) feeds the session's PublisherInput on its own
+// thread; push() (SRT) queues MPEG-TS for the session's GStreamer source pipeline. Either way the units reach
+// the consumers on the session's own thread (MediaQueue), never touching control state.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
@@ -22,17 +22,15 @@
 #include <unordered_map>
 
 #include "nlohmann/json.hpp"
+#include "pipelines/source/media.h"
 #include "server/config/config.h"
+#include "server/core/metrics.h"
 #include "server/hub/key_directory.h"
 #include "server/hub/media_consumer.h"
 #include "server/store/store.h"
-#include "server/web/metrics.h"
 
 namespace sreda::pipelines {
 class SourcePipeline;
-}
-namespace sreda::ingest::rtmp {
-struct FlvTag;
 }
 
 namespace sreda::hub {
@@ -41,11 +39,21 @@ enum class Protocol { rtmp, srt };
 const char* protocol_name(Protocol p);
 
 using Decide = std::function<void(bool ok, std::string reason)>;
+
+// One accepted publisher's media, for an adapter that parses its stream itself (RTMP): access units and
+// codec facts (the SourceListener calls, in order, from one thread at a time), and what it counts. Held by
+// the adapter while the connection lasts; once the session has ended (closed()) its calls do nothing.
+class PublisherInput : public pipelines::SourceListener {
+ public:
+  virtual bool closed() const = 0;
+  virtual void count_bytes(uint64_t bytes) = 0;   // as received, for bitrate and sreda_ingest_bytes_total
+  virtual void count_dropped(uint64_t units) = 0; // malformed or unusable units the adapter dropped
+};
 using Disconnect = std::function<void(std::string reason)>;
 
 class EventHub {
  public:
-  EventHub(boost::asio::io_context& control, store::Store& store, const config::Config& config, web::Metrics& metrics,
+  EventHub(boost::asio::io_context& control, store::Store& store, const config::Config& config, core::Metrics& metrics,
            ConsumerFactory* consumers);
   ~EventHub();
 
@@ -56,10 +64,10 @@ class EventHub {
                        Decide decide, Disconnect disconnect);
   // MPEG-TS bytes of an accepted SRT session, for its source pipeline. False when its bounded queue is full.
   bool push(uint64_t session, const uint8_t* data, size_t size);
-  // One FLV tag of an accepted RTMP session: parsed here and queued for the event's consumers (bounded: a
-  // consumer more than 3 s behind loses video to the next keyframe, counted). False when the session is
-  // gone or failed.
-  bool push_tag(uint64_t session, const ingest::rtmp::FlvTag& tag);
+  // The media input of an accepted session whose adapter parses the stream (nullptr when it has gone, or
+  // when its media goes through push()). Its units are queued for the event's consumers (bounded: consumers
+  // more than 3 s behind lose video to the next keyframe, counted).
+  std::shared_ptr<PublisherInput> input(uint64_t session);
   void publisher_gone(uint64_t session, const std::string& reason);
   // A refused publish or connection (unknown key, a limit, …), for /metrics.
   void count_refused(Protocol protocol, const std::string& reason);
@@ -108,7 +116,7 @@ class EventHub {
   boost::asio::io_context& control_;
   store::Store& store_;
   const config::Config& config_;
-  web::Metrics& metrics_;
+  core::Metrics& metrics_;
   ConsumerFactory* consumers_;
   boost::asio::steady_timer rate_timer_;
   bool stopping_ = false;

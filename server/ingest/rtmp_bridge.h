@@ -1,38 +1,50 @@
-// Glue between the RTMP server and the hub: checks the stream key, forwards publishes, and hands FLV tags
-// to the hub, which turns them into access units on this thread. Ingest thread only (the RTMP io thread).
+// Glue between the RTMP server and the hub: checks the stream key, forwards publishes, and parses each
+// accepted publisher's FLV tags into access units (FlvMediaSource) that it feeds to the hub's
+// PublisherInput for the session. Ingest thread only (the RTMP io thread).
 #pragma once
 
-#include <unordered_set>
+#include <memory>
+#include <unordered_map>
 
 #include "server/hub/event_hub.h"
 #include "server/hub/key_directory.h"
+#include "server/ingest/rtmp/flv_media.h"
 #include "server/ingest/rtmp/publish_handler.h"
 
 namespace sreda::ingest::rtmp {
 class RtmpServer;
 }
 
-namespace sreda::hub {
+namespace sreda::ingest {
 
-class RtmpBridge : public ingest::rtmp::PublishHandler {
+class RtmpBridge : public rtmp::PublishHandler {
  public:
-  RtmpBridge(EventHub& hub, const KeyDirectory& keys) : hub_(hub), keys_(keys) {}
-  void set_server(ingest::rtmp::RtmpServer* server) { server_ = server; }
+  // max_held_media_bytes: ingest.max_held_media_bytes (media held before both tracks are configured).
+  RtmpBridge(hub::EventHub& hub, const hub::KeyDirectory& keys, size_t max_held_media_bytes)
+      : hub_(hub), keys_(keys), max_held_media_bytes_(max_held_media_bytes) {}
+  void set_server(rtmp::RtmpServer* server) { server_ = server; }
 
-  void on_publish(ingest::rtmp::SessionId id, const ingest::rtmp::PublishRequest& request,
-                  ingest::rtmp::PublishDecision decide) override;
-  bool on_flv_tag(ingest::rtmp::SessionId id, ingest::rtmp::FlvTag tag) override;
-  void on_end(ingest::rtmp::SessionId id, const std::string& reason) override;
+  void on_publish(rtmp::SessionId id, const rtmp::PublishRequest& request, rtmp::PublishDecision decide) override;
+  bool on_flv_tag(rtmp::SessionId id, rtmp::FlvTag tag) override;
+  void on_end(rtmp::SessionId id, const std::string& reason) override;
   void on_limit(const std::string& limit) override;
 
   // Hub session ids: RTMP connection ids as they are (SRT ones carry the top bit).
-  static uint64_t session_of(ingest::rtmp::SessionId id) { return id; }
+  static uint64_t session_of(rtmp::SessionId id) { return id; }
 
  private:
-  EventHub& hub_;
-  const KeyDirectory& keys_;
-  ingest::rtmp::RtmpServer* server_ = nullptr;
-  std::unordered_set<ingest::rtmp::SessionId> forwarded_;
+  // A publish forwarded to the hub; once accepted, its parser and the hub's input.
+  struct Feed {
+    std::shared_ptr<hub::PublisherInput> input;
+    std::unique_ptr<rtmp::FlvMediaSource> flv;
+    bool counted_limit = false;
+  };
+
+  hub::EventHub& hub_;
+  const hub::KeyDirectory& keys_;
+  const size_t max_held_media_bytes_;
+  rtmp::RtmpServer* server_ = nullptr;
+  std::unordered_map<rtmp::SessionId, Feed> forwarded_;
 };
 
-}  // namespace sreda::hub
+}  // namespace sreda::ingest

@@ -1,19 +1,19 @@
-#include "server/hub/srt_bridge.h"
+#include "server/ingest/srt_bridge.h"
 
 #include <chrono>
 #include <future>
 
 #include "server/ingest/srt/srt_server.h"
 
-namespace sreda::hub {
+namespace sreda::ingest {
 
-std::optional<ingest::srt::SrtStudio> SrtBridge::find_studio(const std::string& stream_key) {
+std::optional<srt::SrtStudio> SrtBridge::find_studio(const std::string& stream_key) {
   auto s = keys_.find(stream_key);
   if (!s) return std::nullopt;
-  return ingest::srt::SrtStudio{s->studio_id, s->name, s->srt_passphrase, s->generation};
+  return srt::SrtStudio{s->studio_id, s->name, s->srt_passphrase, s->generation};
 }
 
-bool SrtBridge::on_publish(uint64_t session_id, const ingest::srt::SrtStudio& studio, const std::string& remote,
+bool SrtBridge::on_publish(uint64_t session_id, const srt::SrtStudio& studio, const std::string& remote,
                            std::string& reason) {
   auto decision = std::make_shared<std::promise<std::pair<bool, std::string>>>();
   auto future = decision->get_future();
@@ -23,8 +23,8 @@ bool SrtBridge::on_publish(uint64_t session_id, const ingest::srt::SrtStudio& st
   }
   auto* server = server_;
   hub_.request_publish(
-      Protocol::srt, session_of(session_id),
-      StudioKey{studio.studio_id, studio.studio_name, studio.passphrase, studio.key_generation},
+      hub::Protocol::srt, session_of(session_id),
+      hub::StudioKey{studio.studio_id, studio.studio_name, studio.passphrase, studio.key_generation},
       remote, [decision](bool ok, std::string why) { decision->set_value({ok, std::move(why)}); },
       [server, session_id](std::string why) {
         if (server) server->disconnect(session_id, std::move(why));
@@ -51,7 +51,7 @@ void SrtBridge::on_end(uint64_t session_id, const std::string& reason) {
 }
 
 void SrtBridge::on_refused(const std::string& remote, const std::string& reason) {
-  hub_.count_refused(Protocol::srt, reason);
+  hub_.count_refused(hub::Protocol::srt, reason);
 }
 
-}  // namespace sreda::hub
+}  // namespace sreda::ingest

@@ -13,17 +13,17 @@ namespace sreda::ingest::srt {
 class SrtServer;
 }
 
-namespace sreda::hub {
+namespace sreda::ingest {
 
-class SrtBridge : public ingest::srt::SrtHandler {
+class SrtBridge : public srt::SrtHandler {
  public:
-  SrtBridge(EventHub& hub, const KeyDirectory& keys) : hub_(hub), keys_(keys) {}
-  void set_server(ingest::srt::SrtServer* server) { server_ = server; }
+  SrtBridge(hub::EventHub& hub, const hub::KeyDirectory& keys) : hub_(hub), keys_(keys) {}
+  void set_server(srt::SrtServer* server) { server_ = server; }
 
-  std::optional<ingest::srt::SrtStudio> find_studio(const std::string& stream_key) override;
+  std::optional<srt::SrtStudio> find_studio(const std::string& stream_key) override;
   // Waits (at most 5 s) for the hub's decision: the event lookup is one short store job. This holds the
   // SRT loop thread for that long, which only delays other SRT sessions' reads by as much.
-  bool on_publish(uint64_t session_id, const ingest::srt::SrtStudio& studio, const std::string& remote,
+  bool on_publish(uint64_t session_id, const srt::SrtStudio& studio, const std::string& remote,
                   std::string& reason) override;
   bool on_data(uint64_t session_id, const uint8_t* data, size_t size) override;
   void on_end(uint64_t session_id, const std::string& reason) override;
@@ -33,11 +33,11 @@ class SrtBridge : public ingest::srt::SrtHandler {
   static uint64_t session_of(uint64_t id) { return id | (uint64_t{1} << 63); }
 
  private:
-  EventHub& hub_;
-  const KeyDirectory& keys_;
-  ingest::srt::SrtServer* server_ = nullptr;
+  hub::EventHub& hub_;
+  const hub::KeyDirectory& keys_;
+  srt::SrtServer* server_ = nullptr;
   std::mutex mutex_;
   std::unordered_set<uint64_t> forwarded_;
 };
 
-}  // namespace sreda::hub
+}  // namespace sreda::ingest

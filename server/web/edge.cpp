@@ -102,7 +102,7 @@ std::string response_head(const HttpResponse& r, size_t content_length, bool clo
   return h;
 }
 
-Edge::Edge(EdgeOptions options, Metrics& metrics, Handoff handoff)
+Edge::Edge(EdgeOptions options, core::Metrics& metrics, Handoff handoff)
     : options_(std::move(options)), metrics_(metrics), handoff_(std::move(handoff)), acceptor_(io_), tick_(io_) {}
 
 Edge::~Edge() { stop(); }

@@ -37,7 +37,7 @@
 #include "server/core/result.h"
 #include "server/web/http.h"
 #include "server/web/limits.h"
-#include "server/web/metrics.h"
+#include "server/core/metrics.h"
 
 namespace sreda::web {
 
@@ -80,7 +80,7 @@ class Edge {
   // close), the bytes read from it so far (≤ max_handoff_bytes) and its ticket (held until it closes).
   using Handoff = std::function<void(int fd, std::string bytes, std::unique_ptr<ConnectionTicket> ticket)>;
 
-  Edge(EdgeOptions options, Metrics& metrics, Handoff handoff);
+  Edge(EdgeOptions options, core::Metrics& metrics, Handoff handoff);
   ~Edge();
   Edge(const Edge&) = delete;
   Edge& operator=(const Edge&) = delete;
@@ -124,7 +124,7 @@ class Edge {
   bool on_edge_thread() const { return std::this_thread::get_id() == thread_id_.load(); }
 
   EdgeOptions options_;
-  Metrics& metrics_;
+  core::Metrics& metrics_;
   Handoff handoff_;
   boost::asio::io_context io_;
   boost::asio::ip::tcp::acceptor acceptor_;

@@ -36,7 +36,7 @@ struct HttpServer::Conn {
 struct HttpServer::WsConn {
   uint64_t id = 0;
   lws* wsi = nullptr;
-  WsHandshake handshake;
+  audience::WsHandshake handshake;
   bool opened = false;
   std::string rx;  // the message being assembled from fragments
 };
@@ -100,7 +100,7 @@ constexpr size_t kWsBatchBytes = 16 * 1024;
 const lws_protocols kProtocols[] = {
     {"http", lws_callback, sizeof(Pss), 0, 0, nullptr, 0},
     // tx_packet_size: one send may carry a whole batch of frames (lws keeps any unsent rest and sends it first).
-    {kWsProtocol, lws_callback, sizeof(Pss), 4096, 0, nullptr, kWsBatchBytes},
+    {audience::kWsProtocol, lws_callback, sizeof(Pss), 4096, 0, nullptr, kWsBatchBytes},
     {nullptr, nullptr, 0, 0, 0, nullptr, 0},
 };
 const lws_protocols kHttpOnly[] = {
@@ -118,7 +118,7 @@ int lws_callback(lws* wsi, lws_callback_reasons reason, void* user, void* in, si
 }
 }  // namespace
 
-HttpServer::HttpServer(HttpServerOptions options, std::vector<Route> routes, Metrics& metrics)
+HttpServer::HttpServer(HttpServerOptions options, std::vector<Route> routes, core::Metrics& metrics)
     : options_(std::move(options)), routes_(std::move(routes)), metrics_(metrics) {
   metrics_.describe("sreda_http_requests_total", "counter", "HTTP requests answered, by route and status");
 }
@@ -448,16 +448,16 @@ int HttpServer::callback(lws* wsi, int reason_int, void* user, void* in, size_t 
 int HttpServer::on_ws(lws* wsi, int reason_int, void* user, void* in, size_t len) {
   auto reason = static_cast<lws_callback_reasons>(reason_int);
   auto* pss = static_cast<Pss*>(user);
-  WsHandler* handler = options_.ws;
+  audience::WsHandler* handler = options_.ws;
   if (!pss || !handler) return reason == LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION ? 1 : 0;
   if (reason == LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION) {
     // Only /ws with the sreda.v1 subprotocol: without it lws would bind the plain "http" protocol.
     const lws_protocols* protocol = lws_get_protocol(wsi);
-    if (!protocol || std::strcmp(protocol->name, kWsProtocol) != 0) {
+    if (!protocol || std::strcmp(protocol->name, audience::kWsProtocol) != 0) {
       metrics_.add("sreda_ws_refused_total", {{"reason", "subprotocol"}});
       return 1;
     }
-    if (header(wsi, WSI_TOKEN_GET_URI) != kWsPath) {
+    if (header(wsi, WSI_TOKEN_GET_URI) != audience::kWsPath) {
       metrics_.add("sreda_ws_refused_total", {{"reason", "path"}});
       return 1;
     }
@@ -506,8 +506,8 @@ int HttpServer::on_ws(lws* wsi, int reason_int, void* user, void* in, size_t len
     }
     case LWS_CALLBACK_SERVER_WRITEABLE: {
       // One lws_write per writable callback (STYLE.md 14): the frames the handler batched, already framed.
-      WsBatch batch(ws_wire_, LWS_PRE, kWsBatchBytes);
-      WsOut out = handler->next(w.id, batch);
+      audience::WsBatch batch(ws_wire_, LWS_PRE, kWsBatchBytes);
+      audience::WsOut out = handler->next(w.id, batch);
       if (batch.frames()) {
         if (lws_write(wsi, reinterpret_cast<unsigned char*>(batch.wire_data()), batch.size(), LWS_WRITE_RAW) <
             static_cast<int>(batch.size()))

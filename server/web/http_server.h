@@ -19,8 +19,8 @@
 #include "server/core/result.h"
 #include "server/web/edge.h"
 #include "server/web/http.h"
-#include "server/web/metrics.h"
-#include "server/web/ws.h"
+#include "server/core/metrics.h"
+#include "server/audience/ws_seam.h"
 
 struct lws;
 struct lws_context;
@@ -36,7 +36,7 @@ struct HttpServerOptions {
   int64_t max_body_bytes = 65536;
   int header_timeout_s = 20;     // server.header_timeout_s (the edge and lws)
   int keepalive_timeout_s = 30;  // server.keepalive_timeout_s (the edge and lws)
-  WsHandler* ws = nullptr;     // serves /ws (subprotocol sreda.v1) when set; not owned
+  audience::WsHandler* ws = nullptr;     // serves /ws (subprotocol sreda.v1) when set; not owned
   size_t ws_max_message = 4096;
   int ws_ping_interval_s = 30;
   std::string edge_prefix = "/live";  // the route served by the edge (GET/HEAD), not by libwebsockets
@@ -56,9 +56,9 @@ struct HttpServerCallback {
   static int call(lws* wsi, int reason, void* user, void* in, size_t len);
 };
 
-class HttpServer : public WsTransport {
+class HttpServer : public audience::WsTransport {
  public:
-  HttpServer(HttpServerOptions options, std::vector<Route> routes, Metrics& metrics);
+  HttpServer(HttpServerOptions options, std::vector<Route> routes, core::Metrics& metrics);
   ~HttpServer() override;
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
@@ -70,7 +70,7 @@ class HttpServer : public WsTransport {
   // Closes every connection and joins the web thread. Idempotent. Replies arriving later are dropped.
   void stop();
 
-  // WsTransport
+  // audience::WsTransport
   void wake(uint64_t conn) override;
   void run_on_web_thread(std::function<void()> task) override;
 
@@ -96,7 +96,7 @@ class HttpServer : public WsTransport {
 
   HttpServerOptions options_;
   std::vector<Route> routes_;
-  Metrics& metrics_;
+  core::Metrics& metrics_;
   lws_context* context_ = nullptr;
   ::ev_loop* loop_ = nullptr;  // libev (epoll): lws's default poll() loop costs O(connections) per wake-up
   int port_ = 0;

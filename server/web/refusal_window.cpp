@@ -4,7 +4,7 @@
 
 namespace sreda::web {
 
-RefusalWindow::RefusalWindow(const Metrics& metrics, std::vector<std::string> families, int64_t start_ms,
+RefusalWindow::RefusalWindow(const core::Metrics& metrics, std::vector<std::string> families, int64_t start_ms,
                              int64_t window_ms, int64_t bucket_ms)
     : metrics_(metrics), families_(std::move(families)), window_ms_(window_ms), bucket_ms_(bucket_ms) {
   samples_.emplace_back(start_ms, Values{});  // every counter is zero at start

@@ -13,13 +13,13 @@
 #include <string>
 #include <vector>
 
-#include "server/web/metrics.h"
+#include "server/core/metrics.h"
 
 namespace sreda::web {
 
 class RefusalWindow {
  public:
-  RefusalWindow(const Metrics& metrics, std::vector<std::string> families, int64_t start_ms,
+  RefusalWindow(const core::Metrics& metrics, std::vector<std::string> families, int64_t start_ms,
                 int64_t window_ms = 10 * 60'000, int64_t bucket_ms = 10'000);
 
   // Keeps the counters' values when a bucket has passed since the last sample (cheap otherwise).
@@ -38,7 +38,7 @@ class RefusalWindow {
   using Values = std::map<std::string, double>;  // family + rendered labels → value
   Values read() const;
 
-  const Metrics& metrics_;
+  const core::Metrics& metrics_;
   std::vector<std::string> families_;
   int64_t window_ms_, bucket_ms_;
   mutable std::mutex mutex_;

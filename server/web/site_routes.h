@@ -9,7 +9,7 @@
 #include "server/config/config.h"
 #include "server/store/store.h"
 #include "server/web/http.h"
-#include "server/web/metrics.h"
+#include "server/core/metrics.h"
 
 namespace sreda::web {
 
@@ -20,11 +20,11 @@ class HealthHandler : public RouteHandler {
 
 class MetricsHandler : public RouteHandler {
  public:
-  explicit MetricsHandler(Metrics& metrics) : metrics_(metrics) {}
+  explicit MetricsHandler(core::Metrics& metrics) : metrics_(metrics) {}
   void handle(HttpRequest request, Reply reply) override;
 
  private:
-  Metrics& metrics_;
+  core::Metrics& metrics_;
 };
 
 // GET /schedule.ics (the programme) and /events/<id>.ics (one event).

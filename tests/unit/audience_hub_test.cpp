@@ -19,7 +19,7 @@ using nlohmann::json;
 
 namespace {
 
-struct FakeTransport : web::WsTransport {
+struct FakeTransport : audience::WsTransport {
   std::set<uint64_t> woken;
   std::mutex mutex;
   std::vector<std::function<void()>> tasks;
@@ -71,7 +71,7 @@ std::vector<std::string> unframe(std::string_view wire) {
 struct AudienceHubTest : ::testing::Test {
   std::filesystem::path dir;
   std::unique_ptr<store::Store> store;
-  web::Metrics metrics;
+  core::Metrics metrics;
   FakeTransport transport;
   std::unique_ptr<audience::AudienceHub> hub;
   int64_t event_id = 0;
@@ -119,7 +119,7 @@ struct AudienceHubTest : ::testing::Test {
   // A connection as the web server hands it over: its address key (core::limit_key) and shared flag.
   uint64_t open(const std::string& peer = "10.0.0.1", const std::string& cookie = "") {
     uint64_t id = next_conn++;
-    web::WsHandshake h;
+    audience::WsHandshake h;
     h.host = "localhost";
     h.peer = peer;
     h.address_key = core::limit_key(peer);
@@ -133,8 +133,8 @@ struct AudienceHubTest : ::testing::Test {
     std::vector<json> out;
     for (;;) {
       std::string buffer;
-      web::WsBatch batch(buffer, 16, budget);
-      web::WsOut o = hub->next(conn, batch);
+      audience::WsBatch batch(buffer, 16, budget);
+      audience::WsOut o = hub->next(conn, batch);
       if (o.close_code) {
         EXPECT_EQ(batch.frames(), 0u) << "a close comes alone";
         out.push_back({{"close", o.close_code}});
@@ -247,7 +247,7 @@ TEST_F(AudienceHubTest, AViewerBehindCatchesUpInOneWriteWithinTheBatchBudget) {
 
 TEST(WsBatch, FramesEveryLengthAndKeepsTheHeadroom) {
   std::string buffer = "stale bytes from the last callback";
-  web::WsBatch batch(buffer, 16, 1 << 20);
+  audience::WsBatch batch(buffer, 16, 1 << 20);
   const std::string mid(70000, 'm');
   EXPECT_TRUE(batch.add("hi"));
   EXPECT_TRUE(batch.add(std::string(126, 'x')));
@@ -256,7 +256,7 @@ TEST(WsBatch, FramesEveryLengthAndKeepsTheHeadroom) {
   EXPECT_EQ(batch.size(), 2 + 2 + 4 + 126 + 10 + mid.size());
   EXPECT_EQ(buffer.size(), 16 + batch.size());
   EXPECT_EQ(unframe(batch.wire()), (std::vector<std::string>{"hi", std::string(126, 'x'), mid}));
-  web::WsBatch small(buffer, 16, 10);
+  audience::WsBatch small(buffer, 16, 10);
   EXPECT_TRUE(small.add(mid)) << "the first frame is always taken";
   EXPECT_FALSE(small.add("hi"));
   EXPECT_EQ(small.frames(), 1u);

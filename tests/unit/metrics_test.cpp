@@ -1,10 +1,10 @@
 // Metrics: the hot-path counter() renders with add()'s series of the same name and labels.
 #include <gtest/gtest.h>
 
-#include "server/web/metrics.h"
+#include "server/core/metrics.h"
 #include "server/web/refusal_window.h"
 
-using sreda::web::Metrics;
+using sreda::core::Metrics;
 namespace web = sreda::web;
 
 TEST(Metrics, FastCountersSumWithAddedSeries) {
@@ -24,7 +24,7 @@ TEST(Metrics, FastCountersSumWithAddedSeries) {
 }
 
 TEST(RefusalWindow, CountsEachSeriesOverTheLastMinutesWhateverBumpsIt) {
-  web::Metrics m;
+  Metrics m;
   const int64_t t0 = 1'000'000'000;
   web::RefusalWindow window(m, {"sreda_http_refused_total", "sreda_ingest_refused_total"}, t0, 60'000, 10'000);
   auto& fast = m.counter("sreda_http_refused_total", {{"cause", "connections_per_address"}});

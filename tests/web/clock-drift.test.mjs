@@ -18,9 +18,8 @@ const SAMPLE_S = 10;
 const children = new Set();
 let sreda;
 let browser;
-let stockBrowser;  // the stock players in a browser of their own: their ever-growing buffers (no back-buffer
-                   // limit) share no renderer with the watch pages (with them in one browser, the watch page
-                   // stalled in its ninth and tenth minutes in two runs of three)
+let stockBrowser;  // the stock players in a browser of their own: one Chromium has 6 connections per host
+                   // and each LL-HLS player holds two (a blocking playlist reload and a part)
 
 before(async () => {
   if (!LONG) return;
