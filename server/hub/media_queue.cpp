@@ -26,18 +26,21 @@ void MediaQueue::session_start(const pipelines::MediaFacts& facts, bool disconti
   item.discontinuity = discontinuity;
   item.wall_ms = first_sample_wall_ms;
   item.media_us = first_sample_media_us;
+  item.queued_ms = now_ms();
   items_.push_back(std::move(item));
   video_waits_keyframe_ = false;  // a new configuration starts on a keyframe anyway
   wake_.notify_one();
 }
 
-bool MediaQueue::over_limits_locked(const pipelines::AccessUnit& incoming) const {
+int64_t MediaQueue::now_ms() const {
+  if (limits_.now_ms) return limits_.now_ms();
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+bool MediaQueue::over_limits_locked(const pipelines::AccessUnit& incoming, int64_t now) const {
   if (bytes_ + incoming.data.size() > limits_.max_bytes) return true;
-  for (const Item& i : items_) {  // the oldest waiting unit (a session start carries none)
-    if (i.start) continue;
-    return std::max(newest_dts_us_, incoming.dts_us) - i.unit.dts_us > limits_.max_span_us;
-  }
-  return false;
+  return !items_.empty() && now - items_.front().queued_ms > limits_.max_wait_ms;
 }
 
 void MediaQueue::drop_locked(const std::string& why) {
@@ -58,11 +61,12 @@ bool MediaQueue::unit(pipelines::AccessUnit unit) {
     drop_locked("behind");  // within a burst (it began with the drop that set the wait): no new line
     return false;
   }
-  if (over_limits_locked(unit)) {
+  const int64_t now = now_ms();
+  if (over_limits_locked(unit, now)) {
     if (video) video_waits_keyframe_ = true;
     drop_locked(bytes_ + unit.data.size() > limits_.max_bytes
                     ? "holding over " + std::to_string(limits_.max_bytes >> 10) + " KiB of the publisher's media"
-                    : "over " + std::to_string(limits_.max_span_us / 1000) + " ms behind the publisher");
+                    : "over " + std::to_string(limits_.max_wait_ms) + " ms behind the publisher");
     return false;
   }
   if (video) video_waits_keyframe_ = false;
@@ -71,9 +75,9 @@ bool MediaQueue::unit(pipelines::AccessUnit unit) {
                              " unit(s) were dropped");
     burst_dropped_ = 0;
   }
-  newest_dts_us_ = std::max(newest_dts_us_, unit.dts_us);
   bytes_ += unit.data.size();
   Item item;
+  item.queued_ms = now;
   item.unit = std::move(unit);
   items_.push_back(std::move(item));
   wake_.notify_one();

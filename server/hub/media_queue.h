@@ -3,8 +3,9 @@
 // consumers (packagers, the ladder — whose start is a GStreamer state change of a few hundred ms — and
 // the recorder). So a slow or starting consumer of one event never delays another studio's socket reads.
 //
-// Bounded: at most `max_span_us` of media (newest decode time minus the oldest waiting) and `max_bytes`
-// wait. Over either bound the queue drops: video up to its next keyframe (a picture without its
+// Bounded: a unit may wait at most `max_wait_ms` (wall time since it was queued: a codec configuration's
+// held media, released at once, is not "behind") and at most `max_bytes` wait. Over either bound the queue
+// drops: video up to its next keyframe (a picture without its
 // references would only show as garbage), audio unit by unit; a codec configuration (session start) is
 // never dropped. Each burst of drops is one log line when it starts and one when it ends, and every dropped
 // unit is counted (dropped(), which the hub adds to sreda_ingest_dropped_total).
@@ -13,6 +14,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -26,9 +28,10 @@ namespace sreda::hub {
 class MediaQueue {
  public:
   struct Limits {
-    int64_t max_span_us = 3'000'000;  // media time waiting: beyond it viewers would rather skip than lag
-    size_t max_bytes = 16 << 20;      // 3 s of a 40 Mbit/s stream
-    int64_t drain_ms = 5'000;         // close(): how long queued media may still take to reach the consumers
+    int64_t max_wait_ms = 3'000;  // the oldest unit's wait: beyond it viewers would rather skip than lag
+    size_t max_bytes = 16 << 20;  // 3 s of a 40 Mbit/s stream
+    int64_t drain_ms = 5'000;     // close(): how long queued media may still take to reach the consumers
+    std::function<int64_t()> now_ms;  // a monotonic clock in ms (tests); empty: std::chrono::steady_clock
   };
 
   // `name` names the thread and the log lines (e.g. "media-42").
@@ -59,10 +62,12 @@ class MediaQueue {
     pipelines::MediaFacts facts;
     bool discontinuity = false;
     int64_t wall_ms = 0, media_us = 0;
+    int64_t queued_ms = 0;  // when it was queued (now_ms)
     pipelines::AccessUnit unit;
   };
   void run();
-  bool over_limits_locked(const pipelines::AccessUnit& incoming) const;
+  bool over_limits_locked(const pipelines::AccessUnit& incoming, int64_t now) const;
+  int64_t now_ms() const;
   void drop_locked(const std::string& why);
 
   const std::string name_;
@@ -74,7 +79,6 @@ class MediaQueue {
   std::condition_variable drained_;  // close(): nothing waits any more
   std::deque<Item> items_;
   size_t bytes_ = 0;
-  int64_t newest_dts_us_ = INT64_MIN;
   bool closing_ = false;
   bool video_waits_keyframe_ = false;
   uint64_t dropped_ = 0, delivered_ = 0;

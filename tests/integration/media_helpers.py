@@ -120,6 +120,16 @@ class Studio:
         wanted = ("ended", "archived") if state == "ended" else (state,)
         return wait_for(lambda: self.state() in wanted, timeout, f"event {self.event_id} to be {state}")
 
+    def wait_playlists_end(self, renditions=("source",), timeout=30):
+        """After "ended": the state is stored first, the live playlists end (ENDLIST) once the ladder's
+        last frames are through, within a few seconds. Returns the first rendition's playlist."""
+        texts = {}
+        for name in renditions:
+            url = f"/live/{self.event_id}/{name}/index.m3u8"
+            texts[name] = wait_for(lambda: (lambda t: t if "#EXT-X-ENDLIST" in t else None)(self.server.get(url).text),
+                                   timeout, f"{name}'s playlist to end (ENDLIST)")
+        return texts[renditions[0]]
+
     def wait_media(self, timeout=30):
         def ready():
             info = self.live()

@@ -43,7 +43,7 @@ class RtmpIngestTest(LiveServerTest):
         # Bitrate and frames were counted per studio.
         self.assertGreater(metric(self.server, "sreda_ingest_bytes_total", studio=studio.id), 10000)
         studio.wait_state("ended", timeout=GRACE_S + 30)
-        playlist = self.server.get(f"/live/{studio.event_id}/source/index.m3u8").text
+        playlist = studio.wait_playlists_end()
         for tag in ("#EXT-X-TARGETDURATION:", "CAN-BLOCK-RELOAD=YES", "PART-HOLD-BACK=", "#EXT-X-PART-INF:",
                     "#EXT-X-MAP:", "#EXT-X-PROGRAM-DATE-TIME:", "#EXT-X-PART:", "INDEPENDENT=YES", "#EXT-X-ENDLIST"):
             self.assertIn(tag, playlist)

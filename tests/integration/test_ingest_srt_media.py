@@ -25,6 +25,7 @@ class SrtIngestTest(LiveServerTest):
             pub.kill()
         studio.wait_state("intermission")
         studio.wait_state("ended", timeout=GRACE_S + 30)
+        studio.wait_playlists_end()
         self.assertEqual(decode_errors(studio.playlist_url()), "")
         probe = ffprobe(studio.playlist_url())
         self.assertEqual(sorted(s["codec_name"] for s in probe["streams"]), ["aac", "h264"])

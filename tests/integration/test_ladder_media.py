@@ -85,6 +85,7 @@ class LadderTest(LiveServerTest):
                 pub.kill()
             pub.wait()
         studio.wait_state("ended", timeout=GRACE_S + 30)
+        studio.wait_playlists_end(("source", "360p", "audio"))
         url = f"http://127.0.0.1:{self.server.port}{base}"
         # Each rendition decodes with what the master promised.
         streams = {name: sorted((s["codec_name"], s.get("width"), s.get("height"))

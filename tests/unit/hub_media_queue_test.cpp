@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <future>
@@ -118,17 +119,20 @@ TEST(MediaQueueTest, DeliversInOrderOnItsOwnThread) {
 
 TEST(MediaQueueTest, AStuckConsumerLosesVideoToTheNextKeyframeAndTheProducerNeverWaits) {
   auto consumer = std::make_shared<RecordingConsumer>();
+  std::atomic<int64_t> clock_ms{0};
   MediaQueue::Limits limits;
-  limits.max_span_us = 1'000'000;
+  limits.max_wait_ms = 1000;
+  limits.now_ms = [&] { return clock_ms.load(); };
   MediaQueue queue("media-test", consumer, limits);
   consumer->hold_next();
   ASSERT_TRUE(queue.unit(video(0, true)));
   ASSERT_TRUE(consumer->wait_held());  // the consumer's thread is stuck in the first unit
-  // Four seconds of 30 fps video (keyframes each second) arrive while it is stuck: the producer is never
-  // held (this loop would hang otherwise); the queue keeps up to 1 s of media and drops the rest.
+  // Four seconds of 30 fps video (keyframes each second) arrive in real time while it is stuck: the
+  // producer is never held (this loop would hang otherwise); units wait at most 1 s, the rest is dropped.
   std::vector<AccessUnit> accepted{video(0, true)};
   uint64_t refused = 0;
   for (int i = 1; i < 120; i++) {
+    clock_ms = i * 33;
     AccessUnit u = video(i * 33, i % 30 == 0);
     if (queue.unit(u)) accepted.push_back(u);
     else refused++;
@@ -138,6 +142,7 @@ TEST(MediaQueueTest, AStuckConsumerLosesVideoToTheNextKeyframeAndTheProducerNeve
   consumer->release();
   ASSERT_TRUE(consumer->wait_units(accepted.size()));
   // Caught up: the next keyframe is taken, and so is what follows it.
+  clock_ms = 4000;
   const AccessUnit key = video(4000, true), next = video(4033, false);
   ASSERT_TRUE(queue.unit(key));
   ASSERT_TRUE(queue.unit(next));
@@ -153,8 +158,26 @@ TEST(MediaQueueTest, AStuckConsumerLosesVideoToTheNextKeyframeAndTheProducerNeve
       EXPECT_TRUE(got[i].keyframe) << got[i].dts_us;
     }
   }
-  // What it kept while stuck is at most the limit's span behind the oldest waiting unit.
-  EXPECT_LE(accepted[accepted.size() - 3].dts_us - accepted[1].dts_us, limits.max_span_us);
+  // What it kept while stuck had waited at most the limit (here media time is arrival time).
+  EXPECT_LE(accepted[accepted.size() - 3].dts_us - accepted[1].dts_us, limits.max_wait_ms * 1000);
+}
+
+TEST(MediaQueueTest, MediaReleasedAtOnceIsNotBehind) {
+  // A publisher without audio: the FLV parser holds 3 s of pictures while it waits for an audio
+  // configuration, then releases them at once, while the first unit starts the event's ladder. Units
+  // that have only just been queued are not late, however much media time they span.
+  auto consumer = std::make_shared<RecordingConsumer>();
+  MediaQueue::Limits limits;
+  limits.now_ms = [] { return int64_t{5000}; };
+  MediaQueue queue("media-test", consumer, limits);
+  consumer->hold_next();
+  ASSERT_TRUE(queue.unit(video(0, true)));
+  ASSERT_TRUE(consumer->wait_held());
+  for (int i = 1; i < 150; i++) ASSERT_TRUE(queue.unit(video(i * 33, i % 30 == 0))) << i;
+  consumer->release();
+  queue.close();
+  EXPECT_EQ(consumer->units.size(), 150u);
+  EXPECT_EQ(queue.dropped(), 0u);
 }
 
 TEST(MediaQueueTest, AudioIsDroppedUnitByUnitAndASessionStartNever) {
