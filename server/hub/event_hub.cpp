@@ -45,7 +45,7 @@ struct EventHub::Session : PublisherInput {
   std::unique_ptr<pipelines::SourcePipeline> pipeline;
   std::atomic<bool> closed_{false};  // no more units reach the consumer
   std::shared_ptr<MediaConsumer> consumer;
-  std::unique_ptr<MediaQueue> queue;  // RTMP: between the ingest thread and the consumers
+  std::unique_ptr<MediaQueue> queue;  // between the source (ingest thread, SRT pipeline) and the consumers
   bool discontinuity = false;
   int64_t media_base_us = 0;
   int64_t started_ms = 0;
