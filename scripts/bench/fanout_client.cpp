@@ -1,5 +1,8 @@
 // Simulated LL-HLS viewers for scripts/bench/fanout (one file, plain epoll, no dependencies).
 //
+// Long because one file with no dependencies is the point: the bench copies it nowhere and builds it with one
+// compiler call; the two viewer modes, the epoll loop and the statistics share its connection state.
+//
 //   fanout_client --port P --base /live/ID/source/ --viewers N --seconds S [--warmup W]
 //                 [--mode blocking|plain] [--rate REQ_PER_S] [--pids PID,PID] [--timeout-ms T]
 //
