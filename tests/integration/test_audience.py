@@ -7,12 +7,8 @@ import unittest
 import websockets
 
 from audience_client import Viewer
-from media_helpers import Studio, metric
+from media_helpers import Studio, metric, run
 from sreda_harness import Server, ServerTestCase, wait_for
-
-
-def run(coro):
-    return asyncio.run(coro)
 
 
 class AudienceTest(ServerTestCase):

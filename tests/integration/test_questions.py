@@ -3,20 +3,15 @@
 every viewer hears `comment_answered`; the flags survive a restart and show in the replay API.
 
 Independent client: Debian's python3-websockets against the real server on 127.0.0.1."""
-import asyncio
 import re
 import unittest
 import urllib.parse
 
 from audience_client import Viewer
-from media_helpers import Studio
+from media_helpers import Studio, run
 from sreda_harness import Server, ServerTestCase, wait_for
 
 NOT_VALID = {"error": {"code": "link_not_valid", "message": "this link is no longer valid"}}
-
-
-def run(coro):
-    return asyncio.run(coro)
 
 
 class Q:
