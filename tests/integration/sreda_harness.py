@@ -176,6 +176,7 @@ class ServerTestCase(unittest.TestCase):
     stops, crashes or restarts its server sets `server_per_test`: each test gets a fresh one (and data dir)."""
 
     env = {}  # more server environment for a test class
+    wrapper = None  # a command the server runs under, e.g. ["prlimit", "--nofile=256:256", "--"]
     server_per_test = False
     names = 0
 
@@ -185,7 +186,7 @@ class ServerTestCase(unittest.TestCase):
 
     @classmethod
     def start_server(cls, holder):
-        holder.server = Server(env=cls.server_env()).start()
+        holder.server = Server(env=cls.server_env(), wrapper=cls.wrapper).start()
         holder.token = holder.server.login()
 
     def setUp(self):
