@@ -1,4 +1,6 @@
-"""Real publishers (ffmpeg, GStreamer) and consumers (ffprobe) for the media integration tests."""
+"""Real publishers (ffmpeg, GStreamer) and consumers (ffprobe) for the media integration tests, the studio with an
+event on air now that most tests start from, and run() for the audience tests' asyncio bodies."""
+import asyncio
 import datetime
 import json
 import os
@@ -9,9 +11,21 @@ from sreda_harness import SOURCE_DIR, ServerTestCase, wait_for
 
 GRACE_S = 4  # the reconnect grace the media tests run with
 
-TEST_CARD = ["-f", "lavfi", "-i", "testsrc=size=320x240:rate=25", "-f", "lavfi", "-i", "sine=frequency=440"]
+FPS = 25  # the test card's frame rate
+
+
+def test_card(size="320x240"):
+    """ffmpeg inputs of the test card: colour bars with a counter at FPS frames a second, and a tone."""
+    return ["-f", "lavfi", "-i", f"testsrc=size={size}:rate={FPS}", "-f", "lavfi", "-i", "sine=frequency=440"]
+
+
 X264 = ["-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-g", "25", "-pix_fmt", "yuv420p",
         "-c:a", "aac", "-b:a", "64k"]
+
+
+def run(coro):
+    """Runs an audience test's asyncio body (the websockets client) to its end; returns what it returns."""
+    return asyncio.run(coro)
 
 
 def rfc3339(dt):
@@ -19,11 +33,11 @@ def rfc3339(dt):
 
 
 class Publisher:
-    """A real ffmpeg publishing a small test card (320x240, 25 fps, a tone) in real time."""
+    """A real ffmpeg publishing a small test card (320x240 or `size`, 25 fps, a tone) in real time."""
 
-    def __init__(self, url, seconds=4, fmt="flv", extra=None, codecs=None):
-        self.cmd = ["ffmpeg", "-v", "error", "-nostdin", "-re"] + TEST_CARD + ["-t", str(seconds)] + (codecs or X264) + \
-                   (extra or []) + ["-f", fmt, url]
+    def __init__(self, url, seconds=4, fmt="flv", extra=None, codecs=None, size="320x240"):
+        self.cmd = ["ffmpeg", "-v", "error", "-nostdin", "-re"] + test_card(size) + ["-t", str(seconds)] + \
+                   (codecs or X264) + (extra or []) + ["-f", fmt, url]
         self.proc = subprocess.Popen(self.cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
     def wait(self, timeout=60):
@@ -89,14 +103,18 @@ def non_monotonic_packets(url, timeout=120):
 
 
 class Studio:
-    """A studio with an event on air now."""
+    """A studio with an event on air now: a one-hour event starting `minutes_from_now` (None: no event)."""
 
     def __init__(self, server, token, name, minutes_from_now=5):
         self.server = server
+        self.token = token
         r = server.post("/api/studios", {"name": name}, token=token)
         assert r.status == 201, r
         self.id = r.json["id"]
         self.key = r.json["stream_key"]
+        self.event_id = None
+        if minutes_from_now is None:
+            return
         now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
         start = now + datetime.timedelta(minutes=minutes_from_now)
         r = server.post("/api/events", {"title": f"{name} live", "category": "concert", "studio_id": self.id,
@@ -104,7 +122,6 @@ class Studio:
                                         "ends_at": rfc3339(start + datetime.timedelta(hours=1))}, token=token)
         assert r.status == 201, r
         self.event_id = r.json["id"]
-        self.token = token
 
     def rtmp_url(self, key=None):
         return f"rtmp://127.0.0.1:{self.server.rtmp_port}/live/{key or self.key}"

@@ -172,23 +172,37 @@ class Server:
 
 
 class ServerTestCase(unittest.TestCase):
-    """One server per test class (started with `env` added to its environment) and an admin token."""
+    """One server per test class (started with `env` added to its environment) and an admin token. A test that
+    stops, crashes or restarts its server sets `server_per_test`: each test gets a fresh one (and data dir)."""
 
     env = {}  # more server environment for a test class
+    wrapper = None  # a command the server runs under, e.g. ["prlimit", "--nofile=256:256", "--"]
+    server_per_test = False
+    names = 0
 
     @classmethod
     def server_env(cls):
         return dict(cls.env)
 
     @classmethod
+    def start_server(cls, holder):
+        holder.server = Server(env=cls.server_env(), wrapper=cls.wrapper).start()
+        holder.token = holder.server.login()
+
+    def setUp(self):
+        if self.server_per_test:
+            type(self).start_server(self)
+            self.addCleanup(self.server.cleanup)
+
+    @classmethod
     def setUpClass(cls):
-        cls.server = Server(env=cls.server_env()).start()
-        cls.token = cls.server.login()
-        cls.names = 0
+        if not cls.server_per_test:
+            cls.start_server(cls)
 
     @classmethod
     def tearDownClass(cls):
-        cls.server.cleanup()
+        if not cls.server_per_test:
+            cls.server.cleanup()
 
     def next_name(self, prefix):
         """A name not used before in this class: "<prefix> 1", "<prefix> 2", …"""

@@ -4,8 +4,10 @@ mid-publish repairs the recording at its next start."""
 import http.client
 import os
 import re
+import sqlite3
 import subprocess
 import tempfile
+import time
 import unittest
 
 from media_helpers import GRACE_S, LiveServerTest, Publisher, Studio, decode_errors, ffprobe
@@ -23,14 +25,19 @@ def public_duration_s(playlist_text):
                if line.startswith("#EXTINF:"))
 
 
+def publish_and_end(test, name, seconds):
+    """A studio publishes for `seconds`, the curator ends its event, and its recording is archived."""
+    studio = Studio(test.server, test.token, name)
+    studio.publish(seconds)
+    r = test.server.post(f"/api/events/{studio.event_id}/end", token=test.token)
+    test.assertEqual(r.status, 200, r)
+    studio.wait_state("archived")
+    return studio
+
+
 class ArchiveRecordingTest(LiveServerTest):
     def publish_and_end(self, name, seconds):
-        studio = Studio(self.server, self.token, name)
-        studio.publish(seconds)
-        r = self.server.post(f"/api/events/{studio.event_id}/end", token=self.token)
-        self.assertEqual(r.status, 200, r)
-        studio.wait_state("archived")
-        return studio
+        return publish_and_end(self, name, seconds)
 
     def test_live_event_becomes_a_vod_with_the_published_duration(self):
         studio = self.publish_and_end("Архивный зал", 10)
@@ -196,13 +203,8 @@ def top_level_boxes(data):
     return boxes
 
 
-class ArchiveCrashTest(unittest.TestCase):
-    def setUp(self):
-        self.server = Server(env={"SREDA_STUDIOS_RECONNECT_GRACE_S": str(GRACE_S)}).start()
-        self.token = self.server.login()
-
-    def tearDown(self):
-        self.server.cleanup()
+class ArchiveCrashTest(LiveServerTest):
+    server_per_test = True
 
     def test_kill_9_mid_publish_then_restart_repairs_the_recording(self):
         s = self.server
@@ -295,15 +297,8 @@ class ArchiveDiskFullTest(unittest.TestCase):
         self.assertIn("No space left", s.get(f"/api/events/{studio.event_id}/recording", token=self.token).json["error"])
 
 
-class ArchiveRetentionTest(unittest.TestCase):
-    def setUp(self):
-        # Room for one 4 s recording of the test card (~120 kB), not two.
-        self.server = Server(env={"SREDA_STUDIOS_RECONNECT_GRACE_S": str(GRACE_S),
-                                  "SREDA_ARCHIVE_MAX_BYTES": "200000"}).start()
-        self.token = self.server.login()
-
-    def tearDown(self):
-        self.server.cleanup()
+class ArchiveRetentionTest(LiveServerTest):
+    env = {"SREDA_ARCHIVE_MAX_BYTES": "200000"}  # room for one 4 s recording of the test card (~120 kB), not two
 
     def test_max_bytes_deletes_the_oldest_recording_first(self):
         s = self.server
@@ -320,6 +315,58 @@ class ArchiveRetentionTest(unittest.TestCase):
         self.assertRegex(s.log(), rf"deleted the recording of event {old.event_id} \(retention: the archive holds")
         listed = [e["id"] for e in s.get("/api/public/events?when=archive").json["events"] if "duration_s" in e]
         self.assertEqual(listed, [new.event_id])
+
+
+class ArchiveKeepDaysTest(LiveServerTest):
+    """archive.keep_days = 2: a recording made more than two days ago is deleted (files, row, public URLs; the
+    event goes back to "ended"), a younger one stays. Retention runs at start, after each recording is archived
+    and every 10 minutes; the recordings' stored creation times are moved into the past in the server's SQLite
+    file, a day being too long to wait for."""
+    env = {"SREDA_ARCHIVE_KEEP_DAYS": "2"}
+    server_per_test = True
+
+    def made_ago(self, studio, seconds):
+        db = sqlite3.connect(os.path.join(self.server.data_dir, "sreda.db"), timeout=30)
+        try:
+            with db:
+                n = db.execute("UPDATE recordings SET created_at = ? WHERE event_id = ?",
+                               (int(time.time() - seconds), studio.event_id)).rowcount
+        finally:
+            db.close()
+        self.assertEqual(n, 1, f"event {studio.event_id} has a recording")
+
+    def assert_deleted(self, studio):
+        s = self.server
+        studio.wait_state("ended")  # back from "archived"
+        self.assertFalse(os.path.exists(os.path.join(s.data_dir, "archive", str(studio.event_id))))
+        self.assertEqual(s.get(f"/archive/{studio.event_id}/master.m3u8").status, 404)
+        self.assertEqual(s.get(f"/api/events/{studio.event_id}/recording", token=self.token).status, 404)
+        self.assertRegex(s.log(), rf"deleted the recording of event {studio.event_id} \(retention: older than "
+                                  r"archive.keep_days = 2\)")
+
+    def assert_kept(self, studio):
+        self.assertEqual(studio.state(), "archived")
+        self.assertEqual(self.server.get(f"/archive/{studio.event_id}/master.m3u8").status, 200)
+
+    def test_recordings_older_than_keep_days_are_deleted_and_younger_ones_kept(self):
+        day = 86400
+        old, young = publish_and_end(self, "Позавчерашний концерт", 3), publish_and_end(self, "Вчерашний концерт", 3)
+        self.made_ago(old, 2 * day + 3600)
+        self.made_ago(young, 2 * day - 3600)
+        # The next recording archived applies retention.
+        new = publish_and_end(self, "Сегодняшний концерт", 3)
+        self.assert_deleted(old)
+        self.assert_kept(young)
+        self.assert_kept(new)
+        listed = [e["id"] for e in self.server.get("/api/public/events?when=archive").json["events"]
+                  if "duration_s" in e]
+        self.assertEqual(sorted(listed), sorted([young.event_id, new.event_id]))
+        # So does a start: the younger one has aged past the limit meanwhile.
+        self.made_ago(young, 2 * day + 60)
+        self.assertEqual(self.server.stop(), 0, self.server.log())
+        self.server.start()
+        self.assert_deleted(young)
+        self.assert_kept(new)
 
 
 if __name__ == "__main__":

@@ -7,12 +7,8 @@ import unittest
 import websockets
 
 from audience_client import Viewer
-from media_helpers import Studio, metric
-from sreda_harness import Server, ServerTestCase, wait_for
-
-
-def run(coro):
-    return asyncio.run(coro)
+from media_helpers import Studio, metric, run
+from sreda_harness import ServerTestCase, wait_for
 
 
 class AudienceTest(ServerTestCase):
@@ -280,84 +276,79 @@ class AudienceTest(ServerTestCase):
         self.assertEqual(self.public_comments(event_id, "?from_ms=0&to_ms=1000&limit=10"), [])
 
 
-class AudienceConnectionCapTest(unittest.TestCase):
+class AudienceConnectionCapTest(ServerTestCase):
+    env = {"SREDA_WS_MAX_CONNECTIONS_PER_ADDRESS": "20"}
+
     def test_500_connections_from_one_address(self):
-        server = Server(env={"SREDA_WS_MAX_CONNECTIONS_PER_ADDRESS": "20"}).start()
-        try:
-            token = server.login()
-            event_id = Studio(server, token, "Crowded").event_id
+        server, token = self.server, self.token
+        event_id = Studio(server, token, "Crowded").event_id
 
-            async def body():
-                async def attempt(i):
-                    v = Viewer(server, f"crowd-{i:06d}", "Crowd")
-                    try:
-                        await v.connect()
-                        await v.send({"type": "ping"})
-                        m = await v.expect(lambda m: m["type"] in ("pong", "error"))
-                        return v, m["type"]
-                    except websockets.ConnectionClosed as e:
-                        return v, ("error" if e.code == 1008 else f"closed {e.code}")
-                results = []
-                for start in range(0, 500, 50):  # in waves: one address, many tabs
-                    results += await asyncio.gather(*(attempt(i) for i in range(start, start + 50)))
-                outcomes = [r for _, r in results]
-                self.assertEqual(outcomes.count("pong"), 20, outcomes)
-                self.assertEqual(outcomes.count("error"), 480, outcomes)
-                for v, _ in results:
-                    await v.close()
-                normal = Viewer(server, "normal-viewer-1", "Normal")
+        async def body():
+            async def attempt(i):
+                v = Viewer(server, f"crowd-{i:06d}", "Crowd")
+                try:
+                    await v.connect()
+                    await v.send({"type": "ping"})
+                    m = await v.expect(lambda m: m["type"] in ("pong", "error"))
+                    return v, m["type"]
+                except websockets.ConnectionClosed as e:
+                    return v, ("error" if e.code == 1008 else f"closed {e.code}")
+            results = []
+            for start in range(0, 500, 50):  # in waves: one address, many tabs
+                results += await asyncio.gather(*(attempt(i) for i in range(start, start + 50)))
+            outcomes = [r for _, r in results]
+            self.assertEqual(outcomes.count("pong"), 20, outcomes)
+            self.assertEqual(outcomes.count("error"), 480, outcomes)
+            for v, _ in results:
+                await v.close()
+            normal = Viewer(server, "normal-viewer-1", "Normal")
 
-                async def chat():
-                    await normal.connect()
-                    await normal.join(event_id)
-                    await normal.send({"type": "comment", "text": "hello after the crowd"})
-                    return await normal.expect(lambda m: m["type"] == "comment")
-                self.assertEqual((await chat())["text"], "hello after the crowd")
-                await normal.close()
-            run(body())
-            self.assertGreaterEqual(metric(server, "sreda_ws_refused_total", reason="too_many_connections"), 480)
-        finally:
-            server.cleanup()
+            async def chat():
+                await normal.connect()
+                await normal.join(event_id)
+                await normal.send({"type": "comment", "text": "hello after the crowd"})
+                return await normal.expect(lambda m: m["type"] == "comment")
+            self.assertEqual((await chat())["text"], "hello after the crowd")
+            await normal.close()
+        run(body())
+        self.assertGreaterEqual(metric(server, "sreda_ws_refused_total", reason="too_many_connections"), 480)
 
 
-class AudienceRestartTest(unittest.TestCase):
+class AudienceRestartTest(ServerTestCase):
+    server_per_test = True
+
     def test_graceful_stop_keeps_every_acknowledged_comment_and_rating(self):
-        server = Server()
+        server, token = self.server, self.token
+        event_id = Studio(server, token, "Restart").event_id
+
+        async def write():
+            v = await Viewer(server, "restart-viewer", "Vera").connect()
+            await v.join(event_id)
+            await v.send({"type": "rate", "stars": 4})
+            await v.expect(lambda m: m["type"] == "rated")
+            texts = [f"line {i}" for i in range(3)]
+            for t in texts:
+                await v.send({"type": "comment", "text": t})
+            acked = [(await v.expect(lambda m, t=t: m["type"] == "comment" and m["text"] == t))["id"]
+                     for t in texts]
+            await v.close()
+            return acked, v.token
+        acked, viewer_token = run(write())
+        self.assertEqual(server.stop(), 0)  # at once: the batch may not have reached SQLite yet
         server.start()
-        try:
-            token = server.login()
-            event_id = Studio(server, token, "Restart").event_id
 
-            async def write():
-                v = await Viewer(server, "restart-viewer", "Vera").connect()
-                await v.join(event_id)
-                await v.send({"type": "rate", "stars": 4})
-                await v.expect(lambda m: m["type"] == "rated")
-                texts = [f"line {i}" for i in range(3)]
-                for t in texts:
-                    await v.send({"type": "comment", "text": t})
-                acked = [(await v.expect(lambda m, t=t: m["type"] == "comment" and m["text"] == t))["id"]
-                         for t in texts]
-                await v.close()
-                return acked, v.token
-            acked, viewer_token = run(write())
-            self.assertEqual(server.stop(), 0)  # at once: the batch may not have reached SQLite yet
-            server.start()
-
-            async def read():
-                # The same viewer (the token the server issued; the secret in the data dir survives a restart).
-                v = await Viewer(server, "restart-viewer", "Vera", token=viewer_token).connect()
-                welcome = await v.join(event_id)
-                await v.close()
-                return welcome
-            welcome = run(read())
-            self.assertEqual([c["id"] for c in welcome["comments"]], acked)
-            self.assertEqual(welcome["your_rating"], 4)
-            self.assertEqual(welcome["rating"]["count"], 1)
-            stored = server.get(f"/api/public/events/{event_id}/comments").json["comments"]
-            self.assertEqual([c["id"] for c in stored], acked)
-        finally:
-            server.cleanup()
+        async def read():
+            # The same viewer (the token the server issued; the secret in the data dir survives a restart).
+            v = await Viewer(server, "restart-viewer", "Vera", token=viewer_token).connect()
+            welcome = await v.join(event_id)
+            await v.close()
+            return welcome
+        welcome = run(read())
+        self.assertEqual([c["id"] for c in welcome["comments"]], acked)
+        self.assertEqual(welcome["your_rating"], 4)
+        self.assertEqual(welcome["rating"]["count"], 1)
+        stored = server.get(f"/api/public/events/{event_id}/comments").json["comments"]
+        self.assertEqual([c["id"] for c in stored], acked)
 
 
 if __name__ == "__main__":

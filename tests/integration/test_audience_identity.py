@@ -14,16 +14,12 @@ import stat
 import unittest
 
 from audience_client import Viewer, rate_once
-from media_helpers import Studio, metric
+from media_helpers import Studio, metric, run
 from sreda_harness import ServerTestCase, wait_for
 
 ATTACK = 200
 CAP = 20  # ws.max_ratings_per_address (default)
 HONEST = 5
-
-
-def run(coro):
-    return asyncio.run(coro)
 
 
 def fresh_id():

@@ -12,7 +12,7 @@ import threading
 import unittest
 
 from media_helpers import Studio
-from sreda_harness import Server, wait_for
+from sreda_harness import ServerTestCase, wait_for
 
 PING_INTERVAL_S = 1  # the server pings after 1 s of silence and closes after 2 s without a pong
 OP_TEXT, OP_CLOSE, OP_PING, OP_PONG = 0x1, 0x8, 0x9, 0xA
@@ -110,11 +110,11 @@ def open_connections(server):
     return float(m.group(1))
 
 
-class AudienceIdleTest(unittest.TestCase):
+class AudienceIdleTest(ServerTestCase):
+    env = {"SREDA_WS_PING_INTERVAL_S": str(PING_INTERVAL_S)}
+
     def setUp(self):
-        self.server = Server(env={"SREDA_WS_PING_INTERVAL_S": str(PING_INTERVAL_S)}).start()
-        self.addCleanup(self.server.cleanup)
-        self.event_id = Studio(self.server, self.server.login(), "Idle studio").event_id
+        self.event_id = Studio(self.server, self.token, "Idle studio").event_id
 
     def join(self, viewer, name):
         viewer.send_text(f'{{"type":"join","event_id":{self.event_id},"viewer_id":"idle-{name}","nick":"{name}"}}')

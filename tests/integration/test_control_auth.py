@@ -3,15 +3,11 @@ import os
 import stat
 import unittest
 
-from sreda_harness import ADMIN_PASSWORD, Server
+from sreda_harness import ADMIN_PASSWORD, Server, ServerTestCase
 
 
-class AuthTest(unittest.TestCase):
-    def setUp(self):
-        self.server = Server().start()
-
-    def tearDown(self):
-        self.server.cleanup()
+class AuthTest(ServerTestCase):
+    server_per_test = True  # restarts its server
 
     def test_login_me_logout(self):
         s = self.server

@@ -5,7 +5,7 @@ import urllib.parse
 
 import icalendar
 
-from sreda_harness import Server
+from sreda_harness import ServerTestCase
 
 
 def rfc3339(dt):
@@ -17,18 +17,10 @@ def in_days(days, hour=18):
     return (base + datetime.timedelta(days=days)).replace(hour=hour)
 
 
-class CatalogTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.server = Server().start()
-        cls.admin = cls.server.login()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.server.cleanup()
+class CatalogTest(ServerTestCase):
 
     def studio(self, name):
-        r = self.server.post("/api/studios", {"name": name}, token=self.admin)
+        r = self.server.post("/api/studios", {"name": name}, token=self.token)
         self.assertEqual(r.status, 201, r)
         return r.json
 
@@ -36,7 +28,7 @@ class CatalogTest(unittest.TestCase):
         body = {"title": "Концерт", "category": "concert", "studio_id": sid,
                 "starts_at": rfc3339(start), "ends_at": rfc3339(start + datetime.timedelta(hours=hours))}
         body.update(fields)
-        return self.server.post("/api/events", body, token=self.admin)
+        return self.server.post("/api/events", body, token=self.token)
 
     def test_studio_lifecycle(self):
         s = self.studio("Дом культуры «Заря»")
@@ -44,24 +36,24 @@ class CatalogTest(unittest.TestCase):
         self.assertGreaterEqual(len(key), 22)  # >= 128 bits of base64url
         self.assertRegex(key, r"^[A-Za-z0-9_-]+$")
         # The same name again (any case) is a conflict, a blank name a field error.
-        r = self.server.post("/api/studios", {"name": "дом культуры «заря»"}, token=self.admin)
+        r = self.server.post("/api/studios", {"name": "дом культуры «заря»"}, token=self.token)
         self.assertEqual(r.status, 409, r)
-        r = self.server.post("/api/studios", {"name": "   "}, token=self.admin)
+        r = self.server.post("/api/studios", {"name": "   "}, token=self.token)
         self.assertEqual((r.status, r.json["error"]["field"]), (422, "name"))
-        r = self.server.post("/api/studios", {"nmae": "typo"}, token=self.admin)
+        r = self.server.post("/api/studios", {"nmae": "typo"}, token=self.token)
         self.assertEqual((r.status, r.json["error"]["field"]), (422, "nmae"))
         # Rename, rotate, read back.
-        r = self.server.request("PATCH", f"/api/studios/{s['id']}", {"name": "Заря"}, token=self.admin)
+        r = self.server.request("PATCH", f"/api/studios/{s['id']}", {"name": "Заря"}, token=self.token)
         self.assertEqual((r.status, r.json["name"]), (200, "Заря"))
-        r = self.server.post(f"/api/studios/{s['id']}/rotate-key", token=self.admin)
+        r = self.server.post(f"/api/studios/{s['id']}/rotate-key", token=self.token)
         self.assertEqual(r.status, 200, r)
         self.assertNotEqual(r.json["stream_key"], key)
-        self.assertEqual(self.server.get(f"/api/studios/{s['id']}", token=self.admin).json["stream_key"],
+        self.assertEqual(self.server.get(f"/api/studios/{s['id']}", token=self.token).json["stream_key"],
                          r.json["stream_key"])
         # Delete; then it is gone.
-        self.assertEqual(self.server.request("DELETE", f"/api/studios/{s['id']}", token=self.admin).status, 200)
-        self.assertEqual(self.server.get(f"/api/studios/{s['id']}", token=self.admin).status, 404)
-        self.assertEqual(self.server.request("DELETE", f"/api/studios/{s['id']}", token=self.admin).status, 404)
+        self.assertEqual(self.server.request("DELETE", f"/api/studios/{s['id']}", token=self.token).status, 200)
+        self.assertEqual(self.server.get(f"/api/studios/{s['id']}", token=self.token).status, 404)
+        self.assertEqual(self.server.request("DELETE", f"/api/studios/{s['id']}", token=self.token).status, 404)
 
     def test_event_validation_names_the_field(self):
         s = self.studio("Библиотека №5")
@@ -86,7 +78,7 @@ class CatalogTest(unittest.TestCase):
                 self.assertEqual(r.json["error"]["field"], field, r)
                 self.assertTrue(r.json["error"]["message"])
         # Missing required fields are all reported at once.
-        r = self.server.post("/api/events", {"description": "no title"}, token=self.admin)
+        r = self.server.post("/api/events", {"description": "no title"}, token=self.token)
         self.assertEqual(r.status, 422)
         self.assertEqual({f["field"] for f in r.json["error"]["fields"]},
                          {"title", "category", "studio_id", "starts_at", "ends_at"})
@@ -94,14 +86,14 @@ class CatalogTest(unittest.TestCase):
         r = self.event(s["id"], in_days(-2))
         self.assertEqual((r.status, r.json["error"]["field"]), (422, "ends_at"))
         # Nothing of the above was stored.
-        r = self.server.get(f"/api/events?studio_id={s['id']}", token=self.admin)
+        r = self.server.get(f"/api/events?studio_id={s['id']}", token=self.token)
         self.assertEqual(r.json["total"], 0)
 
     def test_invalid_utf8_is_refused(self):
         s = self.studio("UTF-8 hall")
         raw = (b'{"title":"bad \xff\xfe","category":"concert","studio_id":%d,'
                b'"starts_at":"2030-01-01T10:00:00Z","ends_at":"2030-01-01T11:00:00Z"}' % s["id"])
-        r = self.server.request("POST", "/api/events", raw_body=raw, token=self.admin,
+        r = self.server.request("POST", "/api/events", raw_body=raw, token=self.token,
                                 headers={"Content-Type": "application/json"})
         self.assertEqual(r.status, 400, r)
         self.assertEqual(r.json["error"]["code"], "bad_json")
@@ -125,32 +117,32 @@ class CatalogTest(unittest.TestCase):
         r = self.server.request("PATCH", f"/api/events/{e['id']}",
                                 {"starts_at": rfc3339(start + datetime.timedelta(hours=2, minutes=30)),
                                  "ends_at": rfc3339(start + datetime.timedelta(hours=3, minutes=30))},
-                                token=self.admin)
+                                token=self.token)
         self.assertEqual(r.status, 409, r)
         local = (start + datetime.timedelta(days=1)).astimezone(datetime.timezone(datetime.timedelta(hours=3)))
         r = self.server.request("PATCH", f"/api/events/{e['id']}",
                                 {"starts_at": local.isoformat(),
                                  "ends_at": (local + datetime.timedelta(hours=1)).isoformat(),
-                                 "title": "Лекция о Прокофьеве"}, token=self.admin)
+                                 "title": "Лекция о Прокофьеве"}, token=self.token)
         self.assertEqual(r.status, 200, r)
         self.assertEqual(r.json["starts_at"], rfc3339(start + datetime.timedelta(days=1)))
         self.assertEqual(r.json["title"], "Лекция о Прокофьеве")
         # A studio with events cannot be deleted.
-        r = self.server.request("DELETE", f"/api/studios/{s['id']}", token=self.admin)
+        r = self.server.request("DELETE", f"/api/studios/{s['id']}", token=self.token)
         self.assertEqual(r.status, 409, r)
         # Cancel: state changes, the slot frees up, edits are refused.
-        r = self.server.post(f"/api/events/{second['id']}/cancel", token=self.admin)
+        r = self.server.post(f"/api/events/{second['id']}/cancel", token=self.token)
         self.assertEqual((r.status, r.json["state"]), (200, "cancelled"))
         r = self.event(s["id"], start + datetime.timedelta(hours=2), hours=1, title="Замена")
         self.assertEqual(r.status, 201, r)
-        r = self.server.request("PATCH", f"/api/events/{second['id']}", {"title": "x"}, token=self.admin)
+        r = self.server.request("PATCH", f"/api/events/{second['id']}", {"title": "x"}, token=self.token)
         self.assertEqual(r.status, 409, r)
         # Public view of a cancelled event says so.
         r = self.server.get(f"/api/public/events/{second['id']}")
         self.assertEqual((r.status, r.json["state"]), (200, "cancelled"))
         # Delete.
-        self.assertEqual(self.server.request("DELETE", f"/api/events/{e['id']}", token=self.admin).status, 200)
-        self.assertEqual(self.server.get(f"/api/events/{e['id']}", token=self.admin).status, 404)
+        self.assertEqual(self.server.request("DELETE", f"/api/events/{e['id']}", token=self.token).status, 200)
+        self.assertEqual(self.server.get(f"/api/events/{e['id']}", token=self.token).status, 404)
         self.assertEqual(self.server.get(f"/api/public/events/{e['id']}").status, 404)
 
     def test_public_programme_filters_pages_and_hides_keys(self):
@@ -186,7 +178,7 @@ class CatalogTest(unittest.TestCase):
         # Live and archive are empty until studios publish.
         self.assertEqual(self.server.get("/api/public/events?when=live").json["events"], [])
         # No stream key and no curator data anywhere public.
-        key = self.server.get(f"/api/studios/{s['id']}", token=self.admin).json["stream_key"]
+        key = self.server.get(f"/api/studios/{s['id']}", token=self.token).json["stream_key"]
         for path in ["/api/public/events?when=upcoming", f"/api/public/events/{ids[0]}", "/schedule.ics",
                      f"/events/{ids[0]}.ics"]:
             body = self.server.get(path).text
@@ -201,7 +193,7 @@ class CatalogTest(unittest.TestCase):
                        description="Первая строка\nвторая строка — " + "длинный текст " * 20,
                        category="museum_tour").json
         c = self.event(s["id"], start + datetime.timedelta(hours=3), title="Отменённый вечер").json
-        self.assertEqual(self.server.post(f"/api/events/{c['id']}/cancel", token=self.admin).status, 200)
+        self.assertEqual(self.server.post(f"/api/events/{c['id']}/cancel", token=self.token).status, 200)
         r = self.server.get("/schedule.ics")
         self.assertEqual(r.status, 200)
         self.assertTrue(r.headers["content-type"].startswith("text/calendar"))

@@ -5,7 +5,7 @@ import sqlite3
 import tempfile
 import unittest
 
-from sreda_harness import Server
+from sreda_harness import Server, ServerTestCase
 
 
 def raw_exchange(port, payload, timeout=10.0, read=True):
@@ -31,26 +31,18 @@ def raw_exchange(port, payload, timeout=10.0, read=True):
         return b"".join(chunks)
 
 
-class RobustnessTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.server = Server().start()
-        cls.admin = cls.server.login()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.server.cleanup()
+class RobustnessTest(ServerTestCase):
 
     def test_errors_are_json_with_the_right_status(self):
         s = self.server
         cases = [
-            (s.post("/api/studios", raw_body=b"{not json", token=self.admin), 400, "bad_json"),
-            (s.post("/api/studios", raw_body=b"[1,2]", token=self.admin), 400, "bad_json"),
+            (s.post("/api/studios", raw_body=b"{not json", token=self.token), 400, "bad_json"),
+            (s.post("/api/studios", raw_body=b"[1,2]", token=self.token), 400, "bad_json"),
             (s.post("/api/studios", {"name": "x"}), 401, "unauthorized"),
-            (s.get("/api/studios/999", token=self.admin), 404, "not_found"),
+            (s.get("/api/studios/999", token=self.token), 404, "not_found"),
             (s.get("/api/nothing-here"), 404, "not_found"),
-            (s.request("PUT", "/api/studios", {"name": "x"}, token=self.admin), 405, "method_not_allowed"),
-            (s.post("/api/studios", raw_body=b'{"name":"' + b"x" * 70000 + b'"}', token=self.admin), 413,
+            (s.request("PUT", "/api/studios", {"name": "x"}, token=self.token), 405, "method_not_allowed"),
+            (s.post("/api/studios", raw_body=b'{"name":"' + b"x" * 70000 + b'"}', token=self.token), 413,
              "too_large"),
         ]
         for r, status, code in cases:
@@ -79,14 +71,14 @@ class RobustnessTest(unittest.TestCase):
                 reply = raw_exchange(s.port, payload, timeout=5.0)
                 self.assertNotIn(b"root:", reply)
         for _ in range(20):
-            r = s.post("/api/studios", raw_body=os.urandom(200), token=self.admin)
+            r = s.post("/api/studios", raw_body=os.urandom(200), token=self.token)
             self.assertIn(r.status, (400, 413))
         # Connections that say nothing are not a problem either.
         idle = [socket.create_connection(("127.0.0.1", s.port)) for _ in range(20)]
         try:
             r = s.get("/healthz")
             self.assertEqual((r.status, r.json["status"]), (200, "ok"))
-            self.assertEqual(s.get("/api/me", token=self.admin).status, 200)
+            self.assertEqual(s.get("/api/me", token=self.token).status, 200)
         finally:
             for sock in idle:
                 sock.close()

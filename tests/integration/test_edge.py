@@ -7,17 +7,11 @@ import unittest
 
 from edge_client import Conn
 from media_helpers import metric
-from sreda_harness import ADMIN_PASSWORD, Server
+from sreda_harness import ADMIN_PASSWORD, ServerTestCase
 
 
-class EdgeTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.server = Server(env={"SREDA_SERVER_HEADER_TIMEOUT_S": "2", "SREDA_SERVER_KEEPALIVE_TIMEOUT_S": "3"}).start()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.server.cleanup()
+class EdgeTest(ServerTestCase):
+    env = {"SREDA_SERVER_HEADER_TIMEOUT_S": "2", "SREDA_SERVER_KEEPALIVE_TIMEOUT_S": "3"}
 
     def conn(self, timeout=30.0):
         c = Conn(self.server.port, timeout)

@@ -11,8 +11,8 @@ import threading
 import time
 import unittest
 
-from media_helpers import Studio, metric
-from sreda_harness import SOURCE_DIR, Server, wait_for
+from media_helpers import LiveServerTest, Studio, metric
+from sreda_harness import SOURCE_DIR, wait_for
 
 
 def publish_test(server, key, seconds):
@@ -34,18 +34,7 @@ def last_msn(text):
     return seq + text.count("#EXTINF"), text.count("#EXT-X-PART:")
 
 
-class LimitsServer(unittest.TestCase):
-    env = {}
-    wrapper = None
-
-    @classmethod
-    def setUpClass(cls):
-        cls.server = Server(env={"SREDA_STUDIOS_RECONNECT_GRACE_S": "4", **cls.env}, wrapper=cls.wrapper).start()
-        cls.token = cls.server.login()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.server.cleanup()
+class LimitsServer(LiveServerTest):
 
     def start_studio(self, name, seconds=60):
         studio = Studio(self.server, self.token, name)

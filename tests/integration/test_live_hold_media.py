@@ -4,17 +4,12 @@ import re
 import time
 import unittest
 
-from media_helpers import Studio
-from sreda_harness import Server, wait_for
+from media_helpers import LiveServerTest, Studio
+from sreda_harness import wait_for
 
 
-class HeldRequestDeadlineTest(unittest.TestCase):
-    def setUp(self):
-        self.server = Server(env={"SREDA_STUDIOS_RECONNECT_GRACE_S": "60"}).start()
-        self.token = self.server.login()
-
-    def tearDown(self):
-        self.server.cleanup()
+class HeldRequestDeadlineTest(LiveServerTest):
+    env = {"SREDA_STUDIOS_RECONNECT_GRACE_S": "60"}
 
     def test_held_request_gets_503_after_its_deadline(self):
         studio = Studio(self.server, self.token, "Студия на паузе")

@@ -5,24 +5,19 @@ desk shows. Bad input gets 422 with the field named (and keeps what was set); no
 import unittest
 
 from media_helpers import Studio
-from sreda_harness import Server
+from sreda_harness import ServerTestCase
 
 
-class ModerationApiTest(unittest.TestCase):
+class ModerationApiTest(ServerTestCase):
     @classmethod
     def setUpClass(cls):
-        cls.server = Server().start()
-        cls.token = cls.server.login()
+        super().setUpClass()
         r = cls.server.post("/api/curators", {"username": "olga", "password": "a long curator password",
                                               "role": "curator"}, token=cls.token)
         assert r.status == 201, r
         cls.curator = cls.server.login("olga", "a long curator password")
         cls.event_id = Studio(cls.server, cls.token, "Moderation studio").event_id
         cls.other_id = Studio(cls.server, cls.token, "Another studio").event_id
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.server.cleanup()
 
     def assertFieldError(self, r, field):
         self.assertEqual(r.status, 422, r)

@@ -3,20 +3,15 @@
 every viewer hears `comment_answered`; the flags survive a restart and show in the replay API.
 
 Independent client: Debian's python3-websockets against the real server on 127.0.0.1."""
-import asyncio
 import re
 import unittest
 import urllib.parse
 
 from audience_client import Viewer
-from media_helpers import Studio
-from sreda_harness import Server, ServerTestCase, wait_for
+from media_helpers import Studio, run
+from sreda_harness import ServerTestCase, wait_for
 
 NOT_VALID = {"error": {"code": "link_not_valid", "message": "this link is no longer valid"}}
-
-
-def run(coro):
-    return asyncio.run(coro)
 
 
 class Q:
@@ -186,43 +181,40 @@ class QuestionsTest(ServerTestCase):
         run(body())
 
 
-class QuestionsRestartTest(unittest.TestCase):
+class QuestionsRestartTest(ServerTestCase):
+    server_per_test = True
+
     def test_restart_keeps_question_and_answered(self):
-        server = Server()
+        server, token = self.server, self.token
+        s = Studio(server, token, "Restart questions")
+        t = Q.view_token(server, token, s)
+
+        async def write():
+            v = await Viewer(server, "restart-asker", "Ira").connect()
+            await v.join(s.event_id)
+            answered = await Q.ask(v, "answered one?")
+            still_open = await Q.ask(v, "open one?")
+            r = Q.artist_answers(server, s.id, answered["id"], t)
+            assert r.status == 200, r
+            await v.expect(lambda m: m["type"] == "comment_answered")
+            await v.close()
+            return answered["id"], still_open["id"]
+        answered, still_open = run(write())
+        self.assertEqual(server.stop(), 0)
         server.start()
-        try:
-            token = server.login()
-            s = Studio(server, token, "Restart questions")
-            t = Q.view_token(server, token, s)
 
-            async def write():
-                v = await Viewer(server, "restart-asker", "Ira").connect()
-                await v.join(s.event_id)
-                answered = await Q.ask(v, "answered one?")
-                still_open = await Q.ask(v, "open one?")
-                r = Q.artist_answers(server, s.id, answered["id"], t)
-                assert r.status == 200, r
-                await v.expect(lambda m: m["type"] == "comment_answered")
-                await v.close()
-                return answered["id"], still_open["id"]
-            answered, still_open = run(write())
-            self.assertEqual(server.stop(), 0)
-            server.start()
-
-            async def read():
-                v = await Viewer(server, "restart-asker", "Ira").connect()
-                welcome = await v.join(s.event_id)
-                await v.close()
-                return welcome
-            welcome = run(read())
-            self.assertEqual([(c["id"], c["question"], c["answered"]) for c in welcome["comments"]],
-                             [(answered, True, True), (still_open, True, False)])
-            wait_for(lambda: len(server.get(f"/api/public/events/{s.event_id}/comments").json["comments"]) == 2,
-                     what="both questions listed")
-            r = Q.artist_answers(server, s.id, still_open, t)  # the view token survives the restart too
-            self.assertEqual((r.status, r.json["answered"]), (200, True))
-        finally:
-            server.cleanup()
+        async def read():
+            v = await Viewer(server, "restart-asker", "Ira").connect()
+            welcome = await v.join(s.event_id)
+            await v.close()
+            return welcome
+        welcome = run(read())
+        self.assertEqual([(c["id"], c["question"], c["answered"]) for c in welcome["comments"]],
+                         [(answered, True, True), (still_open, True, False)])
+        wait_for(lambda: len(server.get(f"/api/public/events/{s.event_id}/comments").json["comments"]) == 2,
+                 what="both questions listed")
+        r = Q.artist_answers(server, s.id, still_open, t)  # the view token survives the restart too
+        self.assertEqual((r.status, r.json["answered"]), (200, True))
 
 
 if __name__ == "__main__":

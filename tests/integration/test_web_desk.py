@@ -1,17 +1,10 @@
 """The curator's desk page and the ingest addresses it shows, through real HTTP."""
 import unittest
 
-from sreda_harness import Server
+from sreda_harness import Server, ServerTestCase
 
 
-class DeskTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.server = Server().start()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.server.cleanup()
+class DeskTest(ServerTestCase):
 
     def test_desk_is_served_at_slash_desk(self):
         for path in ("/desk", "/desk/"):
