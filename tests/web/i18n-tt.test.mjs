@@ -5,9 +5,10 @@
 //       artist's view in Tatar: <html lang="tt">, every data-i18n element shows the Tatar string (no Russian
 //       or key fallback), and axe-core finds no serious or critical violation
 //   (c) on a Russian page, the switch "Татарча" turns it Tatar, and it is remembered after a reload
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Sreda, launchBrowser, stopAll, waitFor, ADMIN_PASSWORD } from './lib/harness.mjs';
+import { waitFor, ADMIN_PASSWORD } from './lib/harness.mjs';
+import { fixture } from './lib/fixture.mjs';
 import { openPage, seriousViolations } from './lib/pages.mjs';
 
 const TITLE = 'Татар халык җырлары кичәсе';
@@ -18,17 +19,14 @@ let tatar;     // a browser that asks for Tatar
 let event;
 let viewUrl;
 
-before(async () => {
-  sreda = await new Sreda().start();
-  await sreda.login();
-  const studio = await sreda.createStudio('Филармония');
-  event = await sreda.createEvent(studio, TITLE, 120);
+fixture(async (f) => {
+  ({ sreda } = f);
+  let studio;
+  ({ studio, event } = await f.studioWithEvent('Филармония', TITLE, 120));
   viewUrl = (await sreda.api('GET', `/api/studios/${studio.id}`, undefined, sreda.token)).json.view_url;
-  browser = await launchBrowser({ timezoneId: 'Europe/Moscow' });
-  tatar = await launchBrowser({ timezoneId: 'Europe/Moscow', locale: 'tt-RU' });
+  browser = await f.launch({ timezoneId: 'Europe/Moscow' });
+  tatar = await f.launch({ timezoneId: 'Europe/Moscow', locale: 'tt-RU' });
 });
-
-after(() => stopAll(sreda, browser, tatar));
 
 const text = (page, sel) => page.textContent(sel).then((s) => s.trim());
 
