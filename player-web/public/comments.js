@@ -6,20 +6,20 @@
 // media_ms (watch.js maps currentTime to media time: sredaPlayer.mediaMs()); seeking shows the right set
 // again. The WebSocket is still joined for the rating (the server takes ratings of recordings too) and the
 // viewer count; the comment form is hidden (a comment written now has no moment in the recording).
-(function () {
-  'use strict';
-  const m = location.pathname.match(/^\/watch\/(\d+)/);
-  const panel = document.getElementById('audience');
-  if (!m || !panel || !('WebSocket' in window)) return;
-  const eventId = Number(m[1]);
-  const $ = (id) => document.getElementById(id);
+import { $ } from './dom.js';
+import { fetchJson } from './api.js';
+import { t as T, number, onChange } from './i18n.js';
+
+const m = location.pathname.match(/^\/watch\/(\d+)/);
+const panel = document.getElementById('audience');
+if (m && panel && 'WebSocket' in window) start(Number(m[1]));
+
+function start(eventId) {
   const list = $('comments'), form = $('comment-form'), nickInput = $('nick'), textInput = $('comment-text');
   const askInput = $('ask-question');
   const status = $('audience-status'), viewers = $('viewers'), summary = $('rating-summary'), thanks = $('rating-thanks');
   const stars = Array.from(document.querySelectorAll('#stars button'));
   const kMaxShown = 200;
-  const i18n = window.sredaI18n;
-  const T = (key, vars) => i18n.t(key, vars);
   let lastRating = null, lastViewers = null;
 
   function stored(key, make) {
@@ -87,7 +87,7 @@
 
   function showRating(r) {
     lastRating = r;
-    const avg = r.average.toLocaleString(i18n.locale(), { minimumFractionDigits: 1, maximumFractionDigits: 1 });
+    const avg = number(r.average, { minimumFractionDigits: 1, maximumFractionDigits: 1 });
     summary.textContent = r.count ? T('watch.rating', { avg, n: r.count }) : T('watch.rating.none');
   }
 
@@ -188,9 +188,7 @@
     for (;;) {
       let page;
       try {
-        const r = await fetch(`/api/public/events/${eventId}/comments?from_ms=${from}&limit=${kPage}`);
-        if (!r.ok) throw new Error(`HTTP ${r.status}`);
-        page = await r.json();
+        page = await fetchJson(`/api/public/events/${eventId}/comments?from_ms=${from}&limit=${kPage}`);
       } catch (err) {
         say(T('watch.replay.error'));
         await new Promise((res) => setTimeout(res, 5000));
@@ -254,7 +252,7 @@
     loadReplay();
   }
 
-  i18n.onChange(() => {
+  onChange(() => {
     if (lastRating) showRating(lastRating);
     if (lastViewers !== null) showViewers(lastViewers);
   });
@@ -264,4 +262,4 @@
     if (archived && !replay.on) startReplay();
     if (!started) { started = true; connect(); }
   });
-}());
+}

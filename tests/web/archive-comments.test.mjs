@@ -3,9 +3,10 @@
 // archived. The archived /watch page plays the recording: each visible comment appears only once playback's
 // media time has reached its media_ms (and soon after), the hidden one never appears, seeking back and
 // forth shows the right set, a comment hidden meanwhile goes, and the rating can still be given.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Sreda, Publisher, launchBrowser, stopAll, waitFor } from './lib/harness.mjs';
+import { waitFor } from './lib/harness.mjs';
+import { fixture } from './lib/fixture.mjs';
 import { seriousViolations } from './lib/pages.mjs';
 
 const PUBLISH_S = 16;
@@ -17,16 +18,13 @@ let publisher;
 let browser;
 let event;
 
-before(async () => {
-  sreda = await new Sreda().start();
-  await sreda.login();
-  const studio = await sreda.createStudio('Дом культуры');
-  event = await sreda.createEvent(studio, 'Вечер романса', 5);
-  publisher = new Publisher(studio.stream_key, sreda.rtmpPort, PUBLISH_S);
-  browser = await launchBrowser();
+fixture(async (f) => {
+  ({ sreda } = f);
+  let studio;
+  ({ studio, event } = await f.studioWithEvent('Дом культуры', 'Вечер романса', 5));
+  browser = await f.launch();
+  publisher = f.publish(studio, PUBLISH_S);  // last: its seconds are the test's, not Chromium's start-up
 });
-
-after(() => stopAll(sreda, browser, publisher));
 
 // Seconds of media in the live source playlist (segments and the parts after the last one).
 async function liveMediaMs() {

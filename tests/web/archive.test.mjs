@@ -1,9 +1,10 @@
 // Browser test for the watch page's recording mode: an event is published, ended and archived; its
 // /watch page then plays /archive/<id>/master.m3u8 as a VOD with a seek bar (native controls), the arrow
 // keys seek, and a reload resumes where the viewer stopped (localStorage).
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Sreda, Publisher, launchBrowser, stopAll, waitFor } from './lib/harness.mjs';
+import { waitFor } from './lib/harness.mjs';
+import { fixture } from './lib/fixture.mjs';
 
 const TITLE = 'Запись концерта хора';
 const PUBLISH_S = 14;
@@ -13,16 +14,13 @@ let publisher;
 let browser;
 let event;
 
-before(async () => {
-  sreda = await new Sreda().start();
-  await sreda.login();
-  const studio = await sreda.createStudio('Дом культуры');
-  event = await sreda.createEvent(studio, TITLE, 5);
-  publisher = new Publisher(studio.stream_key, sreda.rtmpPort, PUBLISH_S);
-  browser = await launchBrowser({ timezoneId: 'Europe/Moscow' });
+fixture(async (f) => {
+  ({ sreda } = f);
+  let studio;
+  ({ studio, event } = await f.studioWithEvent('Дом культуры', TITLE, 5));
+  browser = await f.launch({ timezoneId: 'Europe/Moscow' });
+  publisher = f.publish(studio, PUBLISH_S);  // last: its seconds are the test's, not Chromium's start-up
 });
-
-after(() => stopAll(sreda, browser, publisher));
 
 test('an archived event plays its recording: seek bar, arrow keys, resume after a reload', async (t) => {
   await waitFor(async () => (await sreda.publicEvent(event.id)).state === 'live', { timeoutMs: 30000, what: 'live' });

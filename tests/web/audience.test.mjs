@@ -6,28 +6,19 @@
 //   script cannot read it; SameSite=Lax); the viewer's rating comes back after a reload even with localStorage
 //   emptied (the cookie comes with the /ws upgrade); rating again replaces it (one per viewer); without the
 //   cookie the page is a new viewer with a new cookie.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Sreda, launchBrowser, waitFor } from './lib/harness.mjs';
+import { waitFor } from './lib/harness.mjs';
+import { fixture } from './lib/fixture.mjs';
 
 let sreda;
 let browser;
 let event;
 
-before(async () => {
-  sreda = await new Sreda().start();
-  await sreda.login();
-  const studio = await sreda.createStudio('Дом культуры «Заря»');
-  event = await sreda.createEvent(studio, 'Концерт хора ветеранов', 30);
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  if (browser) await browser.close();
-  if (sreda) {
-    const code = await sreda.stop();
-    if (code !== 0) throw new Error(`sreda exited with ${code} after SIGTERM:\n${sreda.logText(30)}`);
-  }
+fixture(async (f) => {
+  ({ sreda } = f);
+  ({ event } = await f.studioWithEvent('Дом культуры «Заря»', 'Концерт хора ветеранов', 30));
+  browser = await f.launch();
 });
 
 async function open() {

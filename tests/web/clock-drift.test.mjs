@@ -5,33 +5,26 @@
 // on the same streams is measured and reported, not asserted: no server can set a player's pace.
 // Long mode only (scripts/test --long, or SREDA_TEST_LONG=1): it runs for the whole ten minutes.
 // The fast clock publishes over RTMP, the slow one over SRT (both: ffmpeg, 320x240, x264 with B-frames).
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { Sreda, launchBrowser, stopAll, waitFor } from './lib/harness.mjs';
+import { waitFor } from './lib/harness.mjs';
+import { fixture } from './lib/fixture.mjs';
 import { openStockPlayer } from './lib/conformance.mjs';
 
 const LONG = process.env.SREDA_TEST_LONG === '1';
 const MINUTES = Number(process.env.SREDA_DRIFT_MINUTES || 10);
 const SETTLE_S = 60;        // start-up and the first catch-up are not what this measures
 const SAMPLE_S = 10;
-const children = new Set();
 let sreda;
 let browser;
 let stockBrowser;  // the stock players in a browser of their own: one Chromium has 6 connections per host
                    // and each LL-HLS player holds two (a blocking playlist reload and a part)
 
-before(async () => {
-  if (!LONG) return;
-  sreda = await new Sreda().start();
-  await sreda.login();
-  browser = await launchBrowser();
-  stockBrowser = await launchBrowser();
-});
-
-after(async () => {
-  for (const c of children) { try { c.kill('SIGKILL'); } catch { /* gone */ } }
-  if (LONG) await stopAll(sreda, browser, stockBrowser);
+const { children } = fixture({ skip: () => !LONG }, async (f) => {
+  ({ sreda } = f);
+  browser = await f.launch();
+  stockBrowser = await f.launch();
 });
 
 // ffmpeg whose media clock runs `rate` times real time: the sources make rate × 30 frames and rate × 48,000

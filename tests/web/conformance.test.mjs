@@ -12,28 +12,22 @@
 // Here every row runs once, alternating the transport (RTMP, SRT) and the player (stock hls.js, watch page);
 // SREDA_TEST_LONG=1 (scripts/test --long) runs every row in both transports and both player configurations,
 // and the rows marked long (10 s keyframes).
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Sreda, launchBrowser, stopAll, waitFor } from './lib/harness.mjs';
+import { waitFor } from './lib/harness.mjs';
+import { fixture } from './lib/fixture.mjs';
 import {
   ROWS, resolveRow, startPublisher, run, ffprobeJson, variants, checkMaster, checkMedia, pdtByMsn, advances,
   openStockPlayer,
 } from './lib/conformance.mjs';
 
 const LONG = process.env.SREDA_TEST_LONG === '1';
-const children = new Set();
 let sreda;
 let browser;
 
-before(async () => {
-  sreda = await new Sreda().start();
-  await sreda.login();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  for (const c of children) { try { c.kill('SIGKILL'); } catch { /* gone */ } }
-  await stopAll(sreda, browser);
+const { children } = fixture(async (f) => {
+  ({ sreda } = f);
+  browser = await f.launch();
 });
 
 const cases = [];

@@ -8,9 +8,10 @@
 //   (e) edit/reschedule and cancel an event
 //   (f) larger text, high contrast and English are remembered across a reload; 360 px has no horizontal
 //       scroll; log out
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Sreda, Publisher, launchBrowser, waitFor, stopAll, ADMIN_PASSWORD } from './lib/harness.mjs';
+import { Publisher, waitFor, ADMIN_PASSWORD } from './lib/harness.mjs';
+import { fixture } from './lib/fixture.mjs';
 import { openPage, seriousViolations, horizontalOverflow, shot, tabTo, focusVisible } from './lib/pages.mjs';
 
 const TZ = 'Europe/Moscow';
@@ -24,19 +25,17 @@ let page;
 let errors;
 let foreign;
 
-before(async () => {
-  // 127.0.0.1 is a trusted proxy here: the test's API flood names another client (X-Forwarded-For), so the
-  // server's per-address rate limit refuses it and not the page.
-  sreda = await new Sreda({ env: { SREDA_SERVER_TRUSTED_PROXIES: '127.0.0.1/32' } }).start();
-  await sreda.login();  // the test's own token, to check what the page did through the API
-  browser = await launchBrowser({ timezoneId: TZ });
+// 127.0.0.1 is a trusted proxy here: the test's API flood names another client (X-Forwarded-For), so the
+// server's per-address rate limit refuses it and not the page. The test keeps its own token (sreda.token) to
+// check what the page did through the API.
+const f = fixture({ env: { SREDA_SERVER_TRUSTED_PROXIES: '127.0.0.1/32' } }, async () => {
+  ({ sreda } = f);
+  browser = await f.launch({ timezoneId: TZ });
   await browser.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: sreda.base });
   // A wrong password and a bad time are part of the test: their 401 and 422 are expected.
   ({ page, errors, foreign } = await openPage(browser, sreda.base, '/desk',
     { ignore: [/^401 .*\/api\/login$/, /^422 .*\/api\/events$/] }));
 });
-
-after(() => stopAll(sreda, browser, publisher));
 
 /** "YYYY-MM-DDTHH:MM" in Moscow time, `minutes` from now (what a curator types into the form). */
 function moscowInput(minutes) {
@@ -183,7 +182,7 @@ test('ffmpeg publishes with the key shown on the page; the monitor shows "live" 
   const studio = await studioFromApi();
   const key = await page.inputValue(`#studio-${studio.id}-key`);
   const server = new URL((await page.inputValue(`#studio-${studio.id}-rtmp`)).replace(/^rtmp:/, 'http:'));
-  publisher = new Publisher(key, Number(server.port), 60);
+  publisher = f.track(new Publisher(key, Number(server.port), 60));
   const card = `#monitor-${e.id}`;
   await page.waitForSelector(card, { timeout: 30000 });
   const fact = (name) => page.textContent(`${card} dd[data-fact="${name}"]`);

@@ -10,10 +10,11 @@
 //       its recording shows in the archive with duration and size;
 //       trim changes the public duration (and undo restores it); the MP4 downloads; delete asks first and
 //       removes it; the rating is shown beside the event
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { statSync } from 'node:fs';
-import { Sreda, Publisher, launchBrowser, waitFor, stopAll, ADMIN_PASSWORD } from './lib/harness.mjs';
+import { waitFor, ADMIN_PASSWORD } from './lib/harness.mjs';
+import { fixture } from './lib/fixture.mjs';
 import { openPage, seriousViolations, horizontalOverflow, shot } from './lib/pages.mjs';
 
 const TITLE = 'Концерт камерного оркестра';
@@ -27,22 +28,21 @@ let event;
 let desk;
 let viewer;
 
-before(async () => {
-  sreda = await new Sreda().start();
-  await sreda.login();
-  const studio = await sreda.createStudio('Филармония');
-  event = await sreda.createEvent(studio, TITLE, 1);
-  publisher = new Publisher(studio.stream_key, sreda.rtmpPort, PUBLISH_S);
-  browser = await launchBrowser({ timezoneId: 'Europe/Moscow', acceptDownloads: true });
+fixture(async (f) => {
+  ({ sreda } = f);
+  let studio;
+  ({ studio, event } = await f.studioWithEvent('Филармония', TITLE, 1));
+  browser = await f.launch({ timezoneId: 'Europe/Moscow', acceptDownloads: true });
   viewer = await openPage(browser, sreda.base, `/watch/${event.id}`);
   desk = await openPage(browser, sreda.base, '/desk');
   await desk.page.fill('#username', 'admin');
   await desk.page.fill('#password', ADMIN_PASSWORD);
   await desk.page.click('#login-go');
   await desk.page.waitForSelector('#app:not([hidden])', { timeout: 10000 });
+  // The studio goes live last: its PUBLISH_S seconds are the tests' (a Chromium that takes 15 s to start on a
+  // busy machine used them all up when it started first).
+  publisher = f.publish(studio, PUBLISH_S);
 });
-
-after(() => stopAll(sreda, browser, publisher));
 
 /** Runs `steps` (messages to send after the welcome) on a fresh /ws connection from `page`; returns what came back. */
 function overWs(page, eventId, viewerId, steps) {

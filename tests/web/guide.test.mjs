@@ -8,9 +8,10 @@
 //   (e) English follows the browser's language
 //   (f) larger text and high contrast are remembered; keyboard focus is visible; 360 px has no horizontal
 //       scroll; prefers-reduced-motion turns smooth scrolling off
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Sreda, Publisher, launchBrowser, waitFor, stopAll } from './lib/harness.mjs';
+import { launchBrowser, waitFor } from './lib/harness.mjs';
+import { fixture } from './lib/fixture.mjs';
 import { openPage, seriousViolations, horizontalOverflow, shot, tabTo, focusVisible } from './lib/pages.mjs';
 
 const TZ = 'Asia/Yekaterinburg';  // not the server's zone, nor UTC: times must be shown in the viewer's
@@ -25,9 +26,8 @@ let concert;
 let lecture;
 let live;
 
-before(async () => {
-  sreda = await new Sreda().start();
-  await sreda.login();
+fixture(async (f) => {
+  ({ sreda } = f);
   const hall = await sreda.createStudio('Музыкальная школа № 1');
   const library = await sreda.createStudio('Библиотека на Садовой');
   const studio = await sreda.createStudio('Дом художника');
@@ -36,11 +36,9 @@ before(async () => {
   await sreda.api('PATCH', `/api/events/${lecture.id}`, { category: 'lecture' }, sreda.token);
   live = await sreda.createEvent(studio, LIVE, 1);
   await sreda.api('PATCH', `/api/events/${live.id}`, { category: 'master_class' }, sreda.token);
-  publisher = new Publisher(studio.stream_key, sreda.rtmpPort, 150);
-  browser = await launchBrowser({ timezoneId: TZ });
+  publisher = f.publish(studio, 150);
+  browser = await f.launch({ timezoneId: TZ });
 });
-
-after(() => stopAll(sreda, browser, publisher));
 
 const item = (page, list, title) => page.locator(`#${list} li`, { has: page.locator('a.title', { hasText: title }) });
 

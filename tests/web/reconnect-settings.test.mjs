@@ -5,25 +5,19 @@
 // - the watch page opened before the change keeps playing through it, without a reload;
 // - a stock hls.js (default settings) that joins after the change plays the master playlist;
 // - the recording plays from its start, across the change, to its end; its MP4 export covers the event.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync, rmSync } from 'node:fs';
-import { Sreda, launchBrowser, stopAll, waitFor } from './lib/harness.mjs';
+import { waitFor } from './lib/harness.mjs';
+import { fixture } from './lib/fixture.mjs';
 import { resolveRow, startPublisher, ffprobeJson, variants, advances, openStockPlayer } from './lib/conformance.mjs';
 
-const children = new Set();
 let sreda;
 let browser;
 
-before(async () => {
-  sreda = await new Sreda().start();
-  await sreda.login();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  for (const c of children) { try { c.kill('SIGKILL'); } catch { /* gone */ } }
-  await stopAll(sreda, browser);
+const { children } = fixture(async (f) => {
+  ({ sreda } = f);
+  browser = await f.launch();
 });
 
 const FIRST = resolveRow({ name: 'first', video: { size: '640x360', rate: 30, x264: ['-profile:v', 'high', '-bf', '2'] }, seconds: 12 });

@@ -7,9 +7,10 @@
 //       serious or critical; a curator ends the event and the page says "Ended"
 //   (d) a viewer (another browser context) asks a question: it stands out on the artist's page; the artist
 //       marks it answered, it fades, and the viewer's page shows it answered; a hidden comment disappears
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Sreda, Publisher, launchBrowser, waitFor, stopAll } from './lib/harness.mjs';
+import { waitFor } from './lib/harness.mjs';
+import { fixture } from './lib/fixture.mjs';
 import { openPage as openPageOf, shot, seriousViolations, horizontalOverflow } from './lib/pages.mjs';
 
 let sreda;
@@ -19,18 +20,14 @@ let studio;
 let event;
 let viewUrl;
 
-before(async () => {
-  sreda = await new Sreda().start();
-  await sreda.login();
-  studio = await sreda.createStudio('Школа танца «Вдохновение»');
-  event = await sreda.createEvent(studio, 'Мастер-класс: вальс', 5);
+const f = fixture(async () => {
+  ({ sreda } = f);
+  ({ studio, event } = await f.studioWithEvent('Школа танца «Вдохновение»', 'Мастер-класс: вальс', 5));
   const r = await sreda.api('GET', `/api/studios/${studio.id}`, undefined, sreda.token);
   viewUrl = r.json.view_url;
   assert.match(viewUrl, new RegExp(`^/studio/${studio.id}\\?t=[A-Za-z0-9_-]{43}$`));
-  browser = await launchBrowser({ timezoneId: 'Europe/Moscow' });
+  browser = await f.launch({ timezoneId: 'Europe/Moscow' });
 });
-
-after(() => stopAll(sreda, browser, publisher));
 
 const openPage = (path, opts) => openPageOf(browser, sreda.base, path, opts);
 
@@ -71,7 +68,7 @@ test('before the event: the countdown and the publish settings', async () => {
 });
 
 test('live: LIVE, healthy in words, a viewer\'s comment arrives in large type; 300 px and 1024 px', async (t) => {
-  publisher = new Publisher(studio.stream_key, sreda.rtmpPort, 90);
+  publisher = f.publish(studio, 90);
   const { page, errors, foreign } = await openPage(viewUrl);
   await page.setViewportSize({ width: 300, height: 700 });
   await waitFor(async () => (await page.getAttribute('#state', 'data-state')) === 'live',

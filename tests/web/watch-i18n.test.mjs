@@ -1,9 +1,10 @@
 // Browser test: the watch page speaks Russian by default and English when switched (remembered), and has the
 // remembered larger-text and high-contrast switches of the guide; axe-core finds no serious or critical
 // violation in English with both switches on.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Sreda, launchBrowser, stopAll, waitFor } from './lib/harness.mjs';
+import { waitFor } from './lib/harness.mjs';
+import { fixture } from './lib/fixture.mjs';
 import { openPage, seriousViolations, shot } from './lib/pages.mjs';
 
 const TITLE = 'Лекция о Шостаковиче';
@@ -12,15 +13,11 @@ let sreda;
 let browser;
 let event;
 
-before(async () => {
-  sreda = await new Sreda().start();
-  await sreda.login();
-  const studio = await sreda.createStudio('Библиотека');
-  event = await sreda.createEvent(studio, TITLE, 90);
-  browser = await launchBrowser({ timezoneId: 'Europe/Moscow' });
+fixture(async (f) => {
+  ({ sreda } = f);
+  ({ event } = await f.studioWithEvent('Библиотека', TITLE, 90));
+  browser = await f.launch({ timezoneId: 'Europe/Moscow' });
 });
-
-after(() => stopAll(sreda, browser));
 
 const text = (page, sel) => page.textContent(sel).then((s) => s.trim());
 

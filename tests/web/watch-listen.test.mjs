@@ -1,26 +1,23 @@
 // Browser test for "Listen only" on the watch page: a live event with the ladder's audio rendition;
 // the button switches hls.js to the audio-only variant (CODECS mp4a only) and playback goes on, the choice
 // is remembered across a reload, and the button switches back to the picture.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Sreda, Publisher, launchBrowser, stopAll, waitFor } from './lib/harness.mjs';
+import { waitFor } from './lib/harness.mjs';
+import { fixture } from './lib/fixture.mjs';
 import { seriousViolations } from './lib/pages.mjs';
 
 let sreda;
-let publisher;
 let browser;
 let event;
 
-before(async () => {
-  sreda = await new Sreda().start();
-  await sreda.login();
-  const studio = await sreda.createStudio('Филармония');
-  event = await sreda.createEvent(studio, 'Радиоспектакль', 5);
-  publisher = new Publisher(studio.stream_key, sreda.rtmpPort, 90);
-  browser = await launchBrowser();
+fixture(async (f) => {
+  ({ sreda } = f);
+  let studio;
+  ({ studio, event } = await f.studioWithEvent('Филармония', 'Радиоспектакль', 5));
+  f.publish(studio, 90);  // stopped by the fixture
+  browser = await f.launch();
 });
-
-after(() => stopAll(sreda, browser, publisher));
 
 // What hls.js plays: the source URL, and the current level's codecs.
 const playing = (page) => page.evaluate(() => {

@@ -4,9 +4,10 @@
 //   (b) a scheduled event with no publisher shows the "starts at" banner and no error
 //   (c) the programme page lists the events
 //   (d) the studio drops and comes back: the page says so and plays again by itself
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Sreda, Publisher, launchBrowser, waitFor, stopAll } from './lib/harness.mjs';
+import { Publisher, waitFor } from './lib/harness.mjs';
+import { fixture } from './lib/fixture.mjs';
 import { openPage as openPageOf, shot, seriousViolations } from './lib/pages.mjs';
 
 const TZ = 'Europe/Moscow';
@@ -20,20 +21,17 @@ let liveEvent;
 let laterEvent;
 let studioKey;
 
-before(async () => {
-  sreda = await new Sreda().start();
-  await sreda.login();
+const f = fixture(async () => {
+  ({ sreda } = f);
   const hall = await sreda.createStudio('Музыкальная школа № 1');
   const library = await sreda.createStudio('Библиотека на Садовой');
   liveEvent = await sreda.createEvent(hall, LIVE_TITLE, 5);
   laterEvent = await sreda.createEvent(library, LATER_TITLE, 180);
-  // ~40 s of playing is what the tests need; the publisher is stopped in after() in any case.
+  // ~40 s of playing is what the tests need; every publisher is stopped in after() in any case.
   studioKey = hall.stream_key;
-  publisher = new Publisher(studioKey, sreda.rtmpPort, 150);
-  browser = await launchBrowser({ timezoneId: TZ });
+  publisher = f.publish(hall, 150);
+  browser = await f.launch({ timezoneId: TZ });
 });
-
-after(() => stopAll(sreda, browser, publisher));
 
 /** A page that records its errors and every request that left the sreda origin. */
 const openPage = (path) => openPageOf(browser, sreda.base, path);
@@ -221,7 +219,7 @@ test('the studio drops and comes back: "back in a moment", then the page plays a
   await shot(page, 'watch-intermission.png');
 
   const dropped = Date.now();
-  publisher = new Publisher(studioKey, sreda.rtmpPort, 60);
+  publisher = f.track(new Publisher(studioKey, sreda.rtmpPort, 60));
   await waitFor(async () => (await sreda.publicEvent(liveEvent.id)).state === 'live',
     { timeoutMs: 30000, what: 'the event to be live again' });
   await advancing('playing again after the studio came back', 45000);
