@@ -4,24 +4,27 @@
 #include "server/core/clock.h"
 #include "server/core/log.h"
 #include "server/core/text.h"
+#include "server/web/ingest_info.h"
 
 namespace sreda::web {
 namespace {
 
 using nlohmann::json;
 
-// Splits "/api/studios/3" against "/api/studios/{id}". Returns false when it does not match.
+// Splits "/api/studios/3" against "/api/studios/{id}" (each {name} a number). Returns false when it does not
+// match.
 bool match(const std::string& pattern, const std::string& path, std::vector<int64_t>& ids) {
   size_t pi = 0, si = 0;
   ids.clear();
   while (pi < pattern.size() && si < path.size()) {
-    if (pattern.compare(pi, 4, "{id}") == 0) {
+    if (pattern[pi] == '{') {  // a path parameter: a number
+      const size_t close = pattern.find('}', pi);
       size_t start = si;
       int64_t v = 0;
       while (si < path.size() && path[si] >= '0' && path[si] <= '9' && si - start < 15) v = v * 10 + (path[si++] - '0');
       if (si == start || (si < path.size() && path[si] != '/')) return false;
       ids.push_back(v);
-      pi += 4;
+      pi = close + 1;
       continue;
     }
     if (pattern[pi] != path[si]) return false;
@@ -53,50 +56,123 @@ Api::Api(const config::Config& config, store::Store& store, auth::LoginLimiter& 
       addresses_(std::move(addresses)),
       rate_(config.server.api_requests_per_s, config.server.api_burst) {
   using A = Access;
+  // The API's one table. ApiDoc's names (schemas, parameters) are defined in api_schemas.cpp; what a route
+  // may answer beyond doc.errors follows from its row (api_schemas.cpp: error_statuses).
   routes_ = {
-      {"POST", "/api/login", A::anyone, true, &Api::login},
-      {"POST", "/api/logout", A::curator, false, &Api::logout},
-      {"GET", "/api/me", A::curator, false, &Api::me},
-      {"GET", "/api/curators", A::admin, false, &Api::list_curators},
-      {"POST", "/api/curators", A::admin, true, &Api::create_curator},
-      {"DELETE", "/api/curators/{id}", A::admin, false, &Api::delete_curator},
-      {"GET", "/api/studios", A::curator, false, &Api::list_studios},
-      {"POST", "/api/studios", A::admin, true, &Api::create_studio},
-      {"GET", "/api/studios/{id}", A::curator, false, &Api::get_studio},
-      {"PATCH", "/api/studios/{id}", A::admin, true, &Api::patch_studio},
-      {"DELETE", "/api/studios/{id}", A::admin, false, &Api::delete_studio},
-      {"POST", "/api/studios/{id}/rotate-key", A::admin, false, &Api::rotate_key},
-      {"POST", "/api/studios/{id}/rotate-view-token", A::admin, false, &Api::rotate_view_token},
-      {"GET", "/api/studio-view/{id}", A::anyone, false, &Api::studio_view},
-      {"POST", "/api/studio-view/{id}/comments/{id}/answered", A::anyone, false, &Api::studio_answer, true},
-      {"GET", "/api/events", A::curator, false, &Api::list_events},
-      {"POST", "/api/events", A::curator, true, &Api::create_event},
-      {"GET", "/api/events/{id}", A::curator, false, &Api::get_event},
-      {"PATCH", "/api/events/{id}", A::curator, true, &Api::patch_event},
-      {"DELETE", "/api/events/{id}", A::curator, false, &Api::delete_event},
-      {"POST", "/api/events/{id}/cancel", A::curator, false, &Api::cancel_event},
-      {"POST", "/api/events/{id}/end", A::curator, false, &Api::end_event},
-      {"GET", "/api/events/{id}/live", A::curator, false, &Api::live_event},
-      {"GET", "/api/events/{id}/recording", A::curator, false, &Api::get_recording},
-      {"DELETE", "/api/events/{id}/recording", A::curator, false, &Api::delete_recording},
-      {"GET", "/api/events/{id}/recording.mp4", A::curator, false, &Api::export_recording},
-      {"POST", "/api/events/{id}/recording/trim", A::curator, true, &Api::trim_recording},
-      {"GET", "/api/public/events", A::anyone, false, &Api::public_events},
-      {"GET", "/api/public/events/{id}", A::anyone, false, &Api::public_event},
-      {"GET", "/api/public/events/{id}/comments", A::anyone, false, &Api::public_comments},
-      {"GET", "/api/events/{id}/comments", A::curator, false, &Api::curator_comments},
-      {"POST", "/api/events/{id}/comments/{id}/hide", A::curator, false, &Api::hide_comment, true},
-      {"POST", "/api/events/{id}/comments/{id}/unhide", A::curator, false, &Api::unhide_comment, true},
-      {"POST", "/api/events/{id}/comments/{id}/answered", A::curator, false, &Api::answer_comment, true},
-      {"GET", "/api/events/{id}/slow-mode", A::curator, false, &Api::get_slow_mode},
-      {"POST", "/api/events/{id}/slow-mode", A::curator, true, &Api::set_slow_mode},
-      {"GET", "/api/audience/bans", A::curator, false, &Api::list_bans},
-      {"POST", "/api/audience/bans", A::curator, true, &Api::create_ban, true},  // finds the viewer's address
-      {"DELETE", "/api/audience/bans/{id}", A::curator, false, &Api::delete_ban},
-      {"GET", "/api/audience/words", A::curator, false, &Api::list_words},
-      {"POST", "/api/audience/words", A::curator, true, &Api::set_words},
-      {"GET", "/api/audience/log", A::curator, false, &Api::moderation_log},
+      {"GET", "/api/openapi.json", A::anyone, &Api::openapi,
+       {.summary = "This document: every route of the API, who may call it, what it takes and what it answers",
+        .response = "OpenApiDocument"}},
+      {"GET", "/api/ingest", A::anyone, &Api::ingest,
+       {.summary = "Where studios publish: the RTMP server, the SRT URL prefix and the ports bound",
+        .response = "Ingest"}},
+      {"POST", "/api/login", A::anyone, &Api::login,
+       {.summary = "A bearer token for the other routes (valid auth.session_ttl_hours, 12 h)",
+        .request = "LoginRequest", .response = "Login", .errors = {401}}},
+      {"POST", "/api/logout", A::curator, &Api::logout, {.summary = "Ends this session", .response = "Ok"}},
+      {"GET", "/api/me", A::curator, &Api::me, {.summary = "The logged-in curator", .response = "Curator"}},
+      {"GET", "/api/curators", A::admin, &Api::list_curators, {.summary = "Every curator", .response = "CuratorList"}},
+      {"POST", "/api/curators", A::admin, &Api::create_curator,
+       {.summary = "A new curator or admin", .request = "CuratorNew", .response = "Curator", .status = 201,
+        .errors = {409}}},
+      {"DELETE", "/api/curators/{id}", A::admin, &Api::delete_curator,
+       {.summary = "Deletes a curator (not oneself, not the last admin)", .response = "Deleted", .errors = {409}}},
+      {"GET", "/api/studios", A::curator, &Api::list_studios,
+       {.summary = "Every studio with its stream key and artist's view link", .response = "StudioList"}},
+      {"POST", "/api/studios", A::admin, &Api::create_studio,
+       {.summary = "A new studio with a new stream key", .request = "StudioNew", .response = "Studio",
+        .status = 201, .errors = {409}}},
+      {"GET", "/api/studios/{id}", A::curator, &Api::get_studio, {.summary = "One studio", .response = "Studio"}},
+      {"PATCH", "/api/studios/{id}", A::admin, &Api::patch_studio,
+       {.summary = "Renames a studio or sets its SRT passphrase", .request = "StudioPatch", .response = "Studio",
+        .errors = {409}}},
+      {"DELETE", "/api/studios/{id}", A::admin, &Api::delete_studio,
+       {.summary = "Deletes a studio that has no events", .response = "Deleted", .errors = {409}}},
+      {"POST", "/api/studios/{id}/rotate-key", A::admin, &Api::rotate_key,
+       {.summary = "A new stream key; the old one stops working at the next publish", .response = "Studio"}},
+      {"POST", "/api/studios/{id}/rotate-view-token", A::admin, &Api::rotate_view_token,
+       {.summary = "A new artist's view link; the old one stops working", .response = "Studio"}},
+      {"GET", "/api/studio-view/{studio}", A::view_link, &Api::studio_view,
+       {.summary = "The artist's view: the studio's current or next event, publish settings, the stream's "
+                   "health in words, advice and the rating",
+        .response = "StudioView"}},
+      {"POST", "/api/studio-view/{studio}/comments/{comment}/answered", A::view_link, &Api::studio_answer,
+       {.summary = "The artist marks a question of their own studio's event answered (idempotent)",
+        .response = "PublicComment", .errors = {403, 409}},
+       true},
+      {"GET", "/api/events", A::curator, &Api::list_events,
+       {.summary = "Every event (or those of one studio, or one part of the programme)", .response = "EventList",
+        .errors = {400}, .query = {"CuratorWhen", "StudioId"}}},
+      {"POST", "/api/events", A::curator, &Api::create_event,
+       {.summary = "Schedules an event (at most 12 h; no overlap on its studio)", .request = "EventNew",
+        .response = "Event", .status = 201, .errors = {409}}},
+      {"GET", "/api/events/{id}", A::curator, &Api::get_event, {.summary = "One event", .response = "Event"}},
+      {"PATCH", "/api/events/{id}", A::curator, &Api::patch_event,
+       {.summary = "Edits or reschedules an event (times and studio only while scheduled)", .request = "EventPatch",
+        .response = "Event", .errors = {409}}},
+      {"DELETE", "/api/events/{id}", A::curator, &Api::delete_event,
+       {.summary = "Deletes an event and its recording (not while live or recording)", .response = "Deleted",
+        .errors = {409}}},
+      {"POST", "/api/events/{id}/cancel", A::curator, &Api::cancel_event,
+       {.summary = "Cancels a scheduled event (idempotent)", .response = "Event", .errors = {409}}},
+      {"POST", "/api/events/{id}/end", A::curator, &Api::end_event,
+       {.summary = "Ends a live event now and disconnects its studio", .response = "Ended", .errors = {409}}},
+      {"GET", "/api/events/{id}/live", A::curator, &Api::live_event,
+       {.summary = "Live ingest facts, each rendition's health, the recording and the refusals of the last minutes",
+        .response = "LiveInfo"}},
+      {"GET", "/api/events/{id}/recording", A::curator, &Api::get_recording,
+       {.summary = "The event's recording: state, renditions, durations, bytes and trim", .response = "Recording"}},
+      {"DELETE", "/api/events/{id}/recording", A::curator, &Api::delete_recording,
+       {.summary = "Deletes the recording's files and row; the event goes back to ended", .response = "Deleted",
+        .errors = {409}}},
+      {"GET", "/api/events/{id}/recording.mp4", A::curator, &Api::export_recording,
+       {.summary = "The recording's public window as one MP4 (M4A for sound only), remuxed once and cached",
+        .response = "RecordingFile", .errors = {409}, .query = {"Rendition", "Part"}}},
+      {"POST", "/api/events/{id}/recording/trim", A::curator, &Api::trim_recording,
+       {.summary = "Hides the pre-show and after-show from the public recording (whole segments; null undoes)",
+        .request = "TrimRequest", .response = "Recording"}},
+      {"GET", "/api/public/events", A::anyone, &Api::public_events,
+       {.summary = "The programme, 20 a page", .response = "PublicEventPage", .errors = {400},
+        .query = {"When", "Category", "Q", "Page"}}},
+      {"GET", "/api/public/events/{id}", A::anyone, &Api::public_event,
+       {.summary = "One event of the programme with its state", .response = "PublicEvent"}},
+      {"GET", "/api/public/events/{id}/comments", A::anyone, &Api::public_comments,
+       {.summary = "Visible comments by media time, for the archive player", .response = "PublicCommentPage",
+        .errors = {400}, .query = {"FromMs", "ToMs", "ReplayLimit"}}},
+      {"GET", "/api/events/{id}/comments", A::curator, &Api::curator_comments,
+       {.summary = "Every comment of an event, newest first, for moderation", .response = "CuratorCommentList",
+        .errors = {400}, .query = {"CommentLimit"}}},
+      {"POST", "/api/events/{id}/comments/{comment}/hide", A::curator, &Api::hide_comment,
+       {.summary = "Hides a comment from every viewer's page at once", .response = "CuratorComment"},
+       true},
+      {"POST", "/api/events/{id}/comments/{comment}/unhide", A::curator, &Api::unhide_comment,
+       {.summary = "Shows a hidden or held comment again", .response = "CuratorComment"},
+       true},
+      {"POST", "/api/events/{id}/comments/{comment}/answered", A::curator, &Api::answer_comment,
+       {.summary = "Marks a viewer's question answered (idempotent)", .response = "CuratorComment", .errors = {409}},
+       true},
+      {"GET", "/api/events/{id}/slow-mode", A::curator, &Api::get_slow_mode,
+       {.summary = "The event's slow mode", .response = "SlowMode"}},
+      {"POST", "/api/events/{id}/slow-mode", A::curator, &Api::set_slow_mode,
+       {.summary = "Sets slow mode: one comment per N seconds per viewer (0 = off)", .request = "SlowModeRequest",
+        .response = "SlowMode"}},
+      {"GET", "/api/audience/bans", A::curator, &Api::list_bans, {.summary = "Every ban", .response = "BanList"}},
+      {"POST", "/api/audience/bans", A::curator, &Api::create_ban,  // finds the viewer's address
+       {.summary = "Bans a viewer id or an address from one event or from every event", .request = "BanNew",
+        .response = "Ban", .status = 201, .errors = {404, 409}},
+       true},
+      {"DELETE", "/api/audience/bans/{id}", A::curator, &Api::delete_ban,
+       {.summary = "Lifts a ban", .response = "Deleted"}},
+      {"GET", "/api/audience/words", A::curator, &Api::list_words,
+       {.summary = "The word lists that hold a comment for review, per language", .response = "WordLists"}},
+      {"POST", "/api/audience/words", A::curator, &Api::set_words,
+       {.summary = "Replaces one language's word list", .request = "WordListRequest", .response = "WordList"}},
+      {"GET", "/api/audience/log", A::curator, &Api::moderation_log,
+       {.summary = "Who moderated what, newest first (at most 500)", .response = "ModerationLog",
+        .errors = {400, 404}, .query = {"LogEventId", "LogLimit"}}},
   };
+  std::vector<ApiDocRoute> described;
+  for (const auto& r : routes_) described.push_back({r.method, r.pattern, r.access, &r.doc});
+  openapi_json_ = openapi_document(described).dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
 namespace {
@@ -168,7 +244,8 @@ void Api::handle(HttpRequest request, Reply reply) {
     return;
   }
   // Anonymous reads (listings, public comments, the artist's view) wait in the store's public lane.
-  const auto lane = found->access == Access::anyone && std::string_view(found->method) == "GET"
+  const bool anonymous = found->access == Access::anyone || found->access == Access::view_link;
+  const auto lane = anonymous && std::string_view(found->method) == "GET"
                         ? store::Store::Lane::public_reads
                         : store::Store::Lane::main;
   bool queued = store_.post([this, route = found, ids, request = std::move(request), reply](store::Db& db) mutable {
@@ -187,7 +264,7 @@ void Api::handle(HttpRequest request, Reply reply) {
 }
 
 HttpResponse Api::run(const ApiRoute& route, Call& call) {
-  if (route.access != Access::anyone) {
+  if (route.access == Access::curator || route.access == Access::admin) {
     std::string token = call.request.bearer_token();
     if (token.empty()) return HttpResponse::error(401, "unauthorized", "log in first (Authorization: Bearer <token>)");
     call.who = auth::find_session(call.db, token, call.now);
@@ -196,7 +273,7 @@ HttpResponse Api::run(const ApiRoute& route, Call& call) {
     if (route.access == Access::admin && call.who->role != "admin")
       return HttpResponse::error(403, "forbidden", "only an admin may do this");
   }
-  if (route.json_body) {
+  if (route.doc.request) {
     if (call.request.body.empty()) return HttpResponse::error(400, "bad_json", "a JSON body is required");
     try {
       call.body = json::parse(call.request.body);
@@ -206,6 +283,19 @@ HttpResponse Api::run(const ApiRoute& route, Call& call) {
     if (!call.body.is_object()) return HttpResponse::error(400, "bad_json", "the body must be a JSON object");
   }
   return (this->*route.fn)(call);
+}
+
+// ---- the API's own description, and the ingest facts ----
+
+HttpResponse Api::openapi(Call&) {
+  auto r = HttpResponse::text(200, "application/json; charset=utf-8", openapi_json_);
+  r.headers = {{"cache-control", "public, max-age=300"}, {"access-control-allow-origin", "*"}};
+  return r;
+}
+
+HttpResponse Api::ingest(Call& c) {
+  if (!ingest_) return HttpResponse::error(503, "unavailable", "the ingest facts are not available");
+  return HttpResponse::json(200, ingest_->info(c.request));
 }
 
 // ---- auth ----

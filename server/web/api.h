@@ -23,6 +23,7 @@
 #include "server/schedule/event.h"
 #include "server/core/client_address.h"
 #include "server/store/store.h"
+#include "server/web/api_schemas.h"
 #include "server/web/http.h"
 #include "server/web/limits.h"
 #include "server/web/refusal_window.h"
@@ -60,7 +61,7 @@ class Api : public RouteHandler {
   // Publish settings (RTMP server, SRT URL) on the artist's view. Not owned; may stay unset.
   void set_ingest_info(const IngestInfoHandler* ingest) { ingest_ = ingest; }
 
-  enum class Access { anyone, curator, admin };
+  using Access = ApiAccess;
   struct Call {
     const HttpRequest& request;
     store::Db& db;
@@ -77,12 +78,14 @@ class Api : public RouteHandler {
     return r;
   }
   using Fn = HttpResponse (Api::*)(Call&);
+  // One row of the API's one table: the dispatcher matches method and pattern, checks access, parses the
+  // body and calls fn; /api/openapi.json is built from the same rows.
   struct ApiRoute {
     const char* method;
-    const char* pattern;  // "/api/studios/{id}/rotate-key"
+    const char* pattern;  // an OpenAPI path template, "/api/studios/{id}/rotate-key"; each {name} is a number
     Access access;
-    bool json_body;
     Fn fn;
+    ApiDoc doc;  // what the document says of it; doc.request set: the route takes a JSON object
     // Reads comments the audience hub may not have written yet: its pending batch is queued first.
     bool flush_audience = false;
   };
@@ -92,6 +95,10 @@ class Api : public RouteHandler {
   // Web thread: 0 when `request` may go on; else the seconds its address must wait (server.api_requests_per_s).
   int64_t over_rate(const HttpRequest& request);
 
+  // the document (built once from routes_) and the ingest facts (app.cpp routes /api/ingest to the
+  // IngestInfoHandler before /api: this row describes it and answers alike should a request reach here)
+  HttpResponse openapi(Call& c);
+  HttpResponse ingest(Call& c);
   // auth
   HttpResponse login(Call& c);
   HttpResponse logout(Call& c);
@@ -162,6 +169,7 @@ class Api : public RouteHandler {
   archive::Mp4Exporter* exporter_ = nullptr;
   const IngestInfoHandler* ingest_ = nullptr;
   std::vector<ApiRoute> routes_;
+  std::string openapi_json_;  // GET /api/openapi.json, made from routes_ by the constructor
   core::AddressPolicyPtr addresses_;
   RateLimiter rate_;      // web thread: /api requests per client address
   BurstLog rate_log_;     // web thread: one line per burst of 429s
