@@ -67,7 +67,13 @@ core::Result<void> write_secret_file(const std::string& path, const std::string&
 }
 }  // namespace
 
-App::App(config::Config config) : config_(std::move(config)) {}
+App::App(config::Config config)
+    : config_(std::move(config)),
+      // A rotated key disconnects the publisher that used the old one. Keys change only through the API,
+      // which starts after the hub.
+      keys_([this](int64_t studio_id, uint64_t valid_generation) {
+        if (hub_) hub_->revoke_key(studio_id, valid_generation);
+      }) {}
 
 App::~App() { stop(); }
 
@@ -178,14 +184,92 @@ void App::schedule_housekeeping() {
   });
 }
 
+std::vector<App::Step> App::start_steps() {
+  return {
+      {"store",
+       [this]() -> core::Result<void> {
+         if (auto r = open_store(); !r) return r;
+         store_->start();
+         register_metrics();
+         return {};
+       },
+       [this] { store_->stop(); }},
+      {"live outputs and archive", [this] { return start_live_outputs(); }, {}},
+      {"control thread", [this] { return start_control_thread(); },
+       [this] {
+         boost::asio::post(control_, [this] {
+           housekeeping_.cancel();
+           live_tick_.cancel();
+         });
+         control_work_.reset();
+         if (control_thread_.joinable()) control_thread_.join();
+       }},
+      {"event hub",
+       [this]() -> core::Result<void> {
+         hub_ = std::make_unique<hub::EventHub>(control_, *store_, config_, metrics_, live_outputs_.get());
+         hub_->start();
+         return {};
+       },
+       [this] { hub_->stop(); }},
+      {"SRT", [this] { return start_srt(); }, [this] { srt_->stop(); }},
+      {"RTMP", [this] { return start_rtmp(); },
+       [this] {
+         rtmp_->stop();
+         ingest_work_.reset();
+         if (ingest_thread_.joinable()) ingest_thread_.join();
+       }},
+      {"MP4 exports",
+       [this]() -> core::Result<void> {
+         exporter_ = std::make_unique<archive::Mp4Exporter>(archive::ExporterOptions{
+             config_.archive.export_workers, config_.archive.export_queue, config_.archive.export_timeout_s,
+             config_.archive.export_timeout_per_hour_s});
+         metrics_.gauge("sreda_archive_export_timeouts_total", "MP4 exports ended by their time bound",
+                        [e = exporter_.get()] { return static_cast<double>(e->timeouts()); });
+         metrics_.gauge("sreda_archive_export_refused_total", "MP4 exports refused: archive.export_queue was full",
+                        [e = exporter_.get()] { return static_cast<double>(e->refused()); });
+         return {};
+       },
+       // The exports in progress are cancelled (their replies dropped); queued ones are refused.
+       [this] { exporter_.reset(); }},
+      // Every acknowledged comment and rating goes to the store before it drains.
+      {"audience", [this] { return start_audience(); }, [this] { audience_->finish(); }},
+      {"HTTP", [this] { return start_http(); }, [this] { http_->stop(); }},
+  };
+}
+
 core::Result<void> App::start() {
+  if (started_steps_ > 0) return {};
   started_ms_ = core::now_ms();
   raise_descriptor_limit(config_.server.fd_reserve);
-  if (auto r = open_store(); !r) return r;
-  store_->start();
-  register_metrics();
+  steps_ = start_steps();
+  for (const Step& step : steps_) {
+    if (auto r = step.start(); !r) {
+      log().error("start: " + step.name + " failed; the steps before it are undone");
+      if (started_steps_ > 0) unwind();
+      return r;
+    }
+    ++started_steps_;
+  }
+  log().info("listening: http=" + std::to_string(http_->port()) + " rtmp=" + std::to_string(rtmp_->port()) +
+             " srt=" + std::to_string(srt_->port()) + " (listen " + config_.server.listen + ")");
+  return {};
+}
 
-  limiter_ = std::make_unique<auth::LoginLimiter>(config_.auth.login_max_failures, config_.auth.login_window_s);
+void App::unwind() {
+  while (started_steps_ > 0) {
+    const Step& step = steps_[--started_steps_];
+    if (step.stop) step.stop();
+  }
+}
+
+void App::stop() {
+  if (started_steps_ < steps_.size() || steps_.empty()) return;  // not started (a failed start unwound itself)
+  log().info("stopping");
+  unwind();
+  log().info("closed: stopped cleanly");
+}
+
+core::Result<void> App::start_live_outputs() {
   live::LiveOutputOptions live_options;
   live_options.part_target_ms = config_.live.part_target_ms;
   live_options.segment_target_ms = config_.live.segment_target_ms;
@@ -206,15 +290,15 @@ core::Result<void> App::start() {
   archive_ = std::make_unique<archive::Archive>(archive_options(config_), *store_);
   archive_->start();  // recovery: before the hub looks for unfinished events
   live_options.sinks = archive_.get();
-  live_outputs_ = std::make_unique<live::LiveOutputs>(live_options);
-  live_routes_ = std::make_unique<web::LiveRoutes>(*live_outputs_, static_cast<size_t>(config_.live.max_held_requests));
   live::LiveOutputEvents live_events;
-  live_events.notify = [routes = live_routes_.get()](int64_t event_id) { routes->notify(event_id); };
+  // The routes are made just below, before any event can go live (the hub starts later).
+  live_events.notify = [this](int64_t event_id) { live_routes_->notify(event_id); };
   live_events.rung_dropped = [this](const std::string& rung) {
     metrics_.add("sreda_ladder_rungs_dropped_total", {{"rendition", rung}});
   };
   live_events.ladder_failed = [this] { metrics_.add("sreda_ladder_failures_total", {}); };
-  live_outputs_->set_events(std::move(live_events));
+  live_outputs_ = std::make_unique<live::LiveOutputs>(live_options, std::move(live_events));
+  live_routes_ = std::make_unique<web::LiveRoutes>(*live_outputs_, static_cast<size_t>(config_.live.max_held_requests));
   metrics_.describe("sreda_ladder_rungs_dropped_total", "counter",
                     "ladder rungs stopped because the encoders fell behind real time (top rung first)");
   metrics_.describe("sreda_ladder_failures_total", "counter", "ladders that failed (the source rendition went on)");
@@ -230,25 +314,60 @@ core::Result<void> App::start() {
                  [routes = live_routes_.get()] { return static_cast<double>(routes->held_count()); });
   metrics_.gauge("sreda_live_held_cancelled_total", "held LL-HLS requests dropped because their connection closed",
                  [routes = live_routes_.get()] { return static_cast<double>(routes->cancelled_count()); });
-  hub_ = std::make_unique<hub::EventHub>(control_, *store_, config_, metrics_, live_outputs_.get());
-  // A rotated key disconnects the publisher that used the old one.
-  keys_.set_on_revoked([hub = hub_.get()](int64_t studio_id, uint64_t valid_generation) {
-    hub->revoke_key(studio_id, valid_generation);
-  });
-  {
-    auto policy = std::make_shared<core::AddressPolicy>();
-    policy->trusted_proxies = *core::AddressSet::parse(config_.server.trusted_proxies);  // validated at load
-    policy->shared = *core::AddressSet::parse(config_.server.shared_addresses);
-    policy->shared_multiplier = config_.server.shared_address_multiplier;
-    addresses_ = std::move(policy);
-  }
-  api_ = std::make_unique<web::Api>(config_, *store_, *limiter_, keys_, hub_.get(), addresses_);
-  api_->set_live_outputs(live_outputs_.get());
-  api_->set_refusal_counters(&metrics_.counter("sreda_http_refused_total", {{"cause", "api_rate"}}),
-                             &metrics_.counter("sreda_http_refused_total", {{"cause", "login_limit"}}));
+  return {};
+}
+
+core::Result<void> App::start_control_thread() {
+  // Sampled on the live tick (control thread), read by the API.
   refusal_window_ = std::make_unique<web::RefusalWindow>(
       metrics_, std::vector<std::string>{"sreda_http_refused_total", "sreda_ingest_refused_total"}, core::now_ms());
-  api_->set_server_refusals(refusal_window_.get());
+  control_work_.emplace(control_.get_executor());
+  control_thread_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "sreda-control");
+    control_.run();
+  });
+  boost::asio::post(control_, [this] {
+    schedule_housekeeping();
+    schedule_live_tick();
+  });
+  return {};
+}
+
+core::Result<void> App::start_srt() {
+  srt_bridge_ = std::make_unique<ingest::SrtBridge>(*hub_, keys_);
+  ingest::srt::SrtServerOptions srt_options;
+  srt_options.listen = config_.server.listen;
+  srt_options.port = config_.server.srt_port;
+  srt_options.latency_ms = config_.ingest.srt_latency_ms;
+  srt_options.max_connections = config_.ingest.max_publishers;
+  srt_options.max_connections_per_address = config_.ingest.max_connections_per_address;
+  srt_options.max_pending_handshakes = config_.ingest.srt_max_pending_handshakes;
+  srt_ = std::make_unique<ingest::srt::SrtServer>(srt_options, *srt_bridge_);
+  return srt_->start();
+}
+
+core::Result<void> App::start_rtmp() {
+  rtmp_bridge_ = std::make_unique<ingest::RtmpBridge>(*hub_, keys_, static_cast<size_t>(config_.ingest.max_held_media_bytes));
+  ingest::rtmp::RtmpServerOptions rtmp_options;
+  rtmp_options.address = config_.server.listen;
+  rtmp_options.port = static_cast<uint16_t>(config_.server.rtmp_port);
+  rtmp_options.max_connections = static_cast<size_t>(config_.ingest.max_publishers);
+  rtmp_options.max_connections_per_address = static_cast<size_t>(config_.ingest.max_connections_per_address);
+  rtmp_options.publish_timeout = std::chrono::seconds(config_.ingest.auth_timeout_s);
+  rtmp_options.handshake_timeout = std::min<std::chrono::milliseconds>(rtmp_options.handshake_timeout,
+                                                                       rtmp_options.publish_timeout);
+  rtmp_options.session.chunk.max_command_size = static_cast<uint32_t>(config_.ingest.max_command_bytes);
+  rtmp_ = std::make_unique<ingest::rtmp::RtmpServer>(ingest_, rtmp_options, *rtmp_bridge_);
+  if (auto r = rtmp_->start(); !r) return r;
+  ingest_work_.emplace(ingest_.get_executor());
+  ingest_thread_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "sreda-ingest");
+    ingest_.run();
+  });
+  return {};
+}
+
+core::Result<void> App::start_audience() {
   audience::AudienceOptions audience_options;
   audience_options.ws = config_.ws;
   audience_options.public_url = config_.server.public_url;
@@ -261,23 +380,35 @@ core::Result<void> App::start() {
         return audience::LiveClock{c->state, c->media_ms};
       });
   audience_->start();
-  api_->set_audience(audience_.get());
-  exporter_ = std::make_unique<archive::Mp4Exporter>(archive::ExporterOptions{
-      config_.archive.export_workers, config_.archive.export_queue, config_.archive.export_timeout_s,
-      config_.archive.export_timeout_per_hour_s});
-  metrics_.gauge("sreda_archive_export_timeouts_total", "MP4 exports ended by their time bound",
-                 [e = exporter_.get()] { return static_cast<double>(e->timeouts()); });
-  metrics_.gauge("sreda_archive_export_refused_total", "MP4 exports refused: archive.export_queue was full",
-                 [e = exporter_.get()] { return static_cast<double>(e->refused()); });
-  api_->set_archive(archive_.get(), exporter_.get());
+  return {};
+}
+
+core::Result<void> App::start_http() {
+  limiter_ = std::make_unique<auth::LoginLimiter>(config_.auth.login_max_failures, config_.auth.login_window_s);
+  {
+    auto policy = std::make_shared<core::AddressPolicy>();
+    policy->trusted_proxies = *core::AddressSet::parse(config_.server.trusted_proxies);  // validated at load
+    policy->shared = *core::AddressSet::parse(config_.server.shared_addresses);
+    policy->shared_multiplier = config_.server.shared_address_multiplier;
+    addresses_ = std::move(policy);
+  }
+  ingest_info_ = std::make_unique<web::IngestInfoHandler>(config_, rtmp_->port(), srt_->port());
+  web::Api::Services services;
+  services.live_outputs = live_outputs_.get();
+  services.audience = audience_.get();
+  services.archive = archive_.get();
+  services.exporter = exporter_.get();
+  services.ingest = ingest_info_.get();
+  services.rate_refused = &metrics_.counter("sreda_http_refused_total", {{"cause", "api_rate"}});
+  services.login_refused = &metrics_.counter("sreda_http_refused_total", {{"cause", "login_limit"}});
+  services.server_refusals = refusal_window_.get();
+  api_ = std::make_unique<web::Api>(config_, *store_, *limiter_, keys_, hub_.get(), addresses_, services);
   health_ = std::make_unique<web::HealthHandler>();
   metrics_handler_ = std::make_unique<web::MetricsHandler>(metrics_);
   calendar_ = std::make_unique<web::CalendarHandler>(config_, *store_);
   archive_routes_ = std::make_unique<web::ArchiveRoutes>(*archive_);
   static_ = std::make_unique<web::StaticHandler>(config_.server.static_dir, viewer_secret_,
                                                  config_.server.public_url.rfind("https://", 0) == 0);
-  ingest_info_ = std::make_unique<web::IngestInfoHandler>(config_);
-  api_->set_ingest_info(ingest_info_.get());
   if (!std::filesystem::is_directory(config_.server.static_dir))
     log().warn("server.static_dir " + config_.server.static_dir + " is not a folder: web pages will answer 404");
   std::vector<web::Route> routes = {
@@ -302,90 +433,7 @@ core::Result<void> App::start() {
   http_options.edge.fd_reserve = config_.server.fd_reserve;
   http_options.addresses = addresses_;
   http_ = std::make_unique<web::HttpServer>(http_options, std::move(routes), metrics_);
-  if (auto r = http_->start(); !r) {
-    store_->stop();
-    return r;
-  }
-
-  control_work_.emplace(control_.get_executor());
-  control_thread_ = std::thread([this] {
-    pthread_setname_np(pthread_self(), "sreda-control");
-    control_.run();
-  });
-  boost::asio::post(control_, [this] {
-    schedule_housekeeping();
-    schedule_live_tick();
-  });
-  hub_->start();
-
-  rtmp_bridge_ = std::make_unique<ingest::RtmpBridge>(*hub_, keys_, static_cast<size_t>(config_.ingest.max_held_media_bytes));
-  ingest::rtmp::RtmpServerOptions rtmp_options;
-  rtmp_options.address = config_.server.listen;
-  rtmp_options.port = static_cast<uint16_t>(config_.server.rtmp_port);
-  rtmp_options.max_connections = static_cast<size_t>(config_.ingest.max_publishers);
-  rtmp_options.max_connections_per_address = static_cast<size_t>(config_.ingest.max_connections_per_address);
-  rtmp_options.publish_timeout = std::chrono::seconds(config_.ingest.auth_timeout_s);
-  rtmp_options.handshake_timeout = std::min<std::chrono::milliseconds>(rtmp_options.handshake_timeout,
-                                                                       rtmp_options.publish_timeout);
-  rtmp_options.session.chunk.max_command_size = static_cast<uint32_t>(config_.ingest.max_command_bytes);
-  rtmp_ = std::make_unique<ingest::rtmp::RtmpServer>(ingest_, rtmp_options, *rtmp_bridge_);
-  rtmp_bridge_->set_server(rtmp_.get());
-  if (auto r = rtmp_->start(); !r) {
-    started_ = true;
-    stop();
-    return r;
-  }
-  ingest_work_.emplace(ingest_.get_executor());
-  ingest_thread_ = std::thread([this] {
-    pthread_setname_np(pthread_self(), "sreda-ingest");
-    ingest_.run();
-  });
-
-  srt_bridge_ = std::make_unique<ingest::SrtBridge>(*hub_, keys_);
-  ingest::srt::SrtServerOptions srt_options;
-  srt_options.listen = config_.server.listen;
-  srt_options.port = config_.server.srt_port;
-  srt_options.latency_ms = config_.ingest.srt_latency_ms;
-  srt_options.max_connections = config_.ingest.max_publishers;
-  srt_options.max_connections_per_address = config_.ingest.max_connections_per_address;
-  srt_options.max_pending_handshakes = config_.ingest.srt_max_pending_handshakes;
-  srt_ = std::make_unique<ingest::srt::SrtServer>(srt_options, *srt_bridge_);
-  srt_bridge_->set_server(srt_.get());
-  if (auto r = srt_->start(); !r) {
-    started_ = true;
-    stop();
-    return r;
-  }
-
-  ingest_info_->set_ports(rtmp_->port(), srt_->port());
-  started_ = true;
-  log().info("listening: http=" + std::to_string(http_->port()) + " rtmp=" + std::to_string(rtmp_->port()) +
-             " srt=" + std::to_string(srt_->port()) + " (listen " + config_.server.listen + ")");
-  return {};
-}
-
-void App::stop() {
-  if (!started_) return;
-  started_ = false;
-  log().info("stopping");
-  // Reverse order: no new requests or publishers, then live events, timers, and the store drains every
-  // accepted job.
-  http_->stop();
-  audience_->finish();  // every acknowledged comment and rating goes to the store before it drains
-  exporter_.reset();  // the exports in progress are cancelled (their replies dropped); queued ones are refused
-  if (rtmp_) rtmp_->stop();
-  if (srt_) srt_->stop();
-  ingest_work_.reset();
-  if (ingest_thread_.joinable()) ingest_thread_.join();
-  if (hub_) hub_->stop();
-  boost::asio::post(control_, [this] {
-    housekeeping_.cancel();
-    live_tick_.cancel();
-  });
-  control_work_.reset();
-  if (control_thread_.joinable()) control_thread_.join();
-  store_->stop();
-  log().info("closed: stopped cleanly");
+  return http_->start();
 }
 
 }  // namespace sreda::app

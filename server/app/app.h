@@ -1,5 +1,13 @@
 // The composition root: builds every subsystem, starts them in order and stops them in reverse,
 // in one place (STYLE.md 12). start()/stop() from the main thread.
+//
+// Every part gets what it uses through its constructor; start() is one list of steps (start_steps()), each
+// with the stop that undoes it, so a step that fails unwinds the steps before it in reverse, and stop() is the
+// same unwinding. The order (each step needs the ones before it running):
+//   store → live outputs and archive (recovery) → control thread (timers) → event hub → SRT → RTMP (ingest
+//   thread) → MP4 exports → audience → HTTP (pages, API, WebSocket, /live).
+// Stopping therefore shuts the doors first (HTTP, then the audience flushes what it acknowledged) and the
+// store last (it drains every accepted job).
 #pragma once
 
 #include <boost/asio/executor_work_guard.hpp>
@@ -7,8 +15,11 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <memory>
+#include <functional>
 #include <optional>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "server/audience/audience_hub.h"
 #include "server/archive/archive.h"
@@ -46,7 +57,22 @@ class App {
   int srt_port() const { return srt_ ? srt_->port() : 0; }
 
  private:
+  // One start-up step and what undoes it (stop may be empty).
+  struct Step {
+    std::string name;
+    std::function<core::Result<void>()> start;
+    std::function<void()> stop;
+  };
+  std::vector<Step> start_steps();
+  void unwind();  // stops the started steps, newest first
+
   core::Result<void> open_store();
+  core::Result<void> start_live_outputs();
+  core::Result<void> start_control_thread();
+  core::Result<void> start_srt();
+  core::Result<void> start_rtmp();
+  core::Result<void> start_audience();
+  core::Result<void> start_http();
   static archive::ArchiveOptions archive_options(const config::Config& c);
   void register_metrics();
   void schedule_housekeeping();
@@ -62,7 +88,7 @@ class App {
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<auth::LoginLimiter> limiter_;
   core::AddressPolicyPtr addresses_;  // server.trusted_proxies, server.shared_addresses
-  hub::KeyDirectory keys_;
+  hub::KeyDirectory keys_;  // its rotation callback reaches the hub (made in a later step)
   std::unique_ptr<archive::Archive> archive_;  // before the live outputs: their packagers hold its sinks
   std::unique_ptr<archive::Mp4Exporter> exporter_;
   std::unique_ptr<live::LiveOutputs> live_outputs_;
@@ -91,7 +117,8 @@ class App {
   std::unique_ptr<ingest::rtmp::RtmpServer> rtmp_;
   std::thread ingest_thread_;
   int64_t started_ms_ = 0;
-  bool started_ = false;
+  std::vector<Step> steps_;
+  size_t started_steps_ = 0;  // steps_[0, started_steps_) are running
 };
 
 }  // namespace sreda::app

@@ -4,11 +4,6 @@
 
 namespace sreda::hub {
 
-void KeyDirectory::set_on_revoked(OnRevoked callback) {
-  std::lock_guard lock(mutex_);
-  on_revoked_ = std::move(callback);
-}
-
 void KeyDirectory::put(const std::string& stream_key, const StudioKey& studio) {
   bool revoked = false;
   uint64_t generation = 0;

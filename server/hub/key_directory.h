@@ -3,8 +3,8 @@
 // Thread-safe (a mutex at this seam).
 //
 // Rotation: each key a studio gets has a new `generation`; the publish a key opened carries it. When put()
-// replaces a studio's key with a different one, or remove_studio() removes it, the on_revoked callback (set
-// once at start-up) hears (studio id, the generation now valid; 0 = none), after the lock is released, on
+// replaces a studio's key with a different one, or remove_studio() removes it, the on_revoked callback (given
+// to the constructor) hears (studio id, the generation now valid; 0 = none), after the lock is released, on
 // the caller's thread: the hub then disconnects a publisher of that studio that used an older key.
 #pragma once
 
@@ -27,7 +27,7 @@ struct StudioKey {
 class KeyDirectory {
  public:
   using OnRevoked = std::function<void(int64_t studio_id, uint64_t valid_generation)>;
-  void set_on_revoked(OnRevoked callback);  // at start-up, before any other thread uses the directory
+  explicit KeyDirectory(OnRevoked on_revoked = {}) : on_revoked_(std::move(on_revoked)) {}
 
   // Sets the studio's entry, replacing any older key of the same studio (a different key: revoked).
   void put(const std::string& stream_key, const StudioKey& studio);
@@ -39,7 +39,7 @@ class KeyDirectory {
   mutable std::mutex mutex_;
   std::unordered_map<std::string, StudioKey> by_key_;
   uint64_t next_generation_ = 1;
-  OnRevoked on_revoked_;
+  const OnRevoked on_revoked_;
 };
 
 // Log-safe form of a key: its first 4 characters and an ellipsis.

@@ -1,7 +1,6 @@
 #include "server/ingest/rtmp_bridge.h"
 
 #include "server/core/log.h"
-#include "server/ingest/rtmp/rtmp_server.h"
 
 namespace sreda::ingest {
 
@@ -9,7 +8,8 @@ namespace {
 constexpr uint64_t kFlvTagOverhead = 15;  // tag header and PreviousTagSize: bytes_in counts FLV bytes
 }  // namespace
 
-void RtmpBridge::on_publish(rtmp::SessionId id, const rtmp::PublishRequest& request, rtmp::PublishDecision decide) {
+void RtmpBridge::on_publish(rtmp::SessionId id, const rtmp::PublishRequest& request, rtmp::PublishDecision decide,
+                            rtmp::Disconnect disconnect) {
   auto studio = keys_.find(request.stream_key);
   if (!studio) {
     hub_.count_refused(hub::Protocol::rtmp, "unknown_key");
@@ -19,13 +19,9 @@ void RtmpBridge::on_publish(rtmp::SessionId id, const rtmp::PublishRequest& requ
     return;
   }
   forwarded_[id];
-  auto* server = server_;
   hub_.request_publish(
       hub::Protocol::rtmp, session_of(id), *studio, request.remote_address,
-      [decide](bool ok, std::string reason) { decide(ok, std::move(reason)); },
-      [server, id](std::string reason) {
-        if (server) server->disconnect(id, std::move(reason));
-      });
+      [decide](bool ok, std::string reason) { decide(ok, std::move(reason)); }, std::move(disconnect));
 }
 
 bool RtmpBridge::on_flv_tag(rtmp::SessionId id, rtmp::FlvTag tag) {

@@ -11,10 +11,6 @@
 #include "server/ingest/rtmp/flv_media.h"
 #include "server/ingest/rtmp/publish_handler.h"
 
-namespace sreda::ingest::rtmp {
-class RtmpServer;
-}
-
 namespace sreda::ingest {
 
 class RtmpBridge : public rtmp::PublishHandler {
@@ -22,9 +18,9 @@ class RtmpBridge : public rtmp::PublishHandler {
   // max_held_media_bytes: ingest.max_held_media_bytes (media held before both tracks are configured).
   RtmpBridge(hub::EventHub& hub, const hub::KeyDirectory& keys, size_t max_held_media_bytes)
       : hub_(hub), keys_(keys), max_held_media_bytes_(max_held_media_bytes) {}
-  void set_server(rtmp::RtmpServer* server) { server_ = server; }
 
-  void on_publish(rtmp::SessionId id, const rtmp::PublishRequest& request, rtmp::PublishDecision decide) override;
+  void on_publish(rtmp::SessionId id, const rtmp::PublishRequest& request, rtmp::PublishDecision decide,
+                  rtmp::Disconnect disconnect) override;
   bool on_flv_tag(rtmp::SessionId id, rtmp::FlvTag tag) override;
   void on_end(rtmp::SessionId id, const std::string& reason) override;
   void on_limit(const std::string& limit) override;
@@ -43,7 +39,6 @@ class RtmpBridge : public rtmp::PublishHandler {
   hub::EventHub& hub_;
   const hub::KeyDirectory& keys_;
   const size_t max_held_media_bytes_;
-  rtmp::RtmpServer* server_ = nullptr;
   std::unordered_map<rtmp::SessionId, Feed> forwarded_;
 };
 

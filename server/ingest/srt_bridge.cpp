@@ -14,21 +14,18 @@ std::optional<srt::SrtStudio> SrtBridge::find_studio(const std::string& stream_k
 }
 
 bool SrtBridge::on_publish(uint64_t session_id, const srt::SrtStudio& studio, const std::string& remote,
-                           std::string& reason) {
+                           Disconnect disconnect, std::string& reason) {
   auto decision = std::make_shared<std::promise<std::pair<bool, std::string>>>();
   auto future = decision->get_future();
   {
     std::lock_guard lock(mutex_);
     forwarded_.insert(session_id);
   }
-  auto* server = server_;
   hub_.request_publish(
       hub::Protocol::srt, session_of(session_id),
       hub::StudioKey{studio.studio_id, studio.studio_name, studio.passphrase, studio.key_generation},
       remote, [decision](bool ok, std::string why) { decision->set_value({ok, std::move(why)}); },
-      [server, session_id](std::string why) {
-        if (server) server->disconnect(session_id, std::move(why));
-      });
+      std::move(disconnect));
   if (future.wait_for(std::chrono::seconds(5)) != std::future_status::ready) {
     reason = "the server took too long to decide";
     return false;

@@ -9,22 +9,17 @@
 #include "server/hub/key_directory.h"
 #include "server/ingest/srt/srt_handler.h"
 
-namespace sreda::ingest::srt {
-class SrtServer;
-}
-
 namespace sreda::ingest {
 
 class SrtBridge : public srt::SrtHandler {
  public:
   SrtBridge(hub::EventHub& hub, const hub::KeyDirectory& keys) : hub_(hub), keys_(keys) {}
-  void set_server(srt::SrtServer* server) { server_ = server; }
 
   std::optional<srt::SrtStudio> find_studio(const std::string& stream_key) override;
   // Waits (at most 5 s) for the hub's decision: the event lookup is one short store job. This holds the
   // SRT loop thread for that long, which only delays other SRT sessions' reads by as much.
   bool on_publish(uint64_t session_id, const srt::SrtStudio& studio, const std::string& remote,
-                  std::string& reason) override;
+                  Disconnect disconnect, std::string& reason) override;
   bool on_data(uint64_t session_id, const uint8_t* data, size_t size) override;
   void on_end(uint64_t session_id, const std::string& reason) override;
   void on_refused(const std::string& remote, const std::string& reason) override;
@@ -35,7 +30,6 @@ class SrtBridge : public srt::SrtHandler {
  private:
   hub::EventHub& hub_;
   const hub::KeyDirectory& keys_;
-  srt::SrtServer* server_ = nullptr;
   std::mutex mutex_;
   std::unordered_set<uint64_t> forwarded_;
 };

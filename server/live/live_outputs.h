@@ -135,16 +135,16 @@ class LiveOutput : public hub::MediaConsumer, private pipelines::LadderListener 
 
 class LiveOutputs : public hub::ConsumerFactory {
  public:
-  explicit LiveOutputs(LiveOutputOptions options) : options_(std::move(options)) {}
-  // Set before the first create(); called from streaming threads.
-  void set_events(LiveOutputEvents events) { events_ = std::move(events); }
+  // `events` are called from the outputs' threads (media, ladder).
+  LiveOutputs(LiveOutputOptions options, LiveOutputEvents events)
+      : options_(std::move(options)), events_(std::move(events)) {}
 
   std::shared_ptr<hub::MediaConsumer> create(int64_t event_id, int64_t studio_id) override;
   std::shared_ptr<LiveOutput> find(int64_t event_id) const;
 
  private:
-  LiveOutputOptions options_;
-  LiveOutputEvents events_;
+  const LiveOutputOptions options_;
+  const LiveOutputEvents events_;
   mutable std::mutex mutex_;
   std::map<int64_t, std::shared_ptr<LiveOutput>> outputs_;
 };

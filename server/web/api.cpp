@@ -47,14 +47,22 @@ HttpResponse field_errors(int status, const std::string& code,
 }
 
 Api::Api(const config::Config& config, store::Store& store, auth::LoginLimiter& limiter, hub::KeyDirectory& keys,
-         hub::EventHub* hub, core::AddressPolicyPtr addresses)
+         hub::EventHub* hub, core::AddressPolicyPtr addresses, Services services)
     : config_(config),
       store_(store),
       limiter_(limiter),
       keys_(keys),
       hub_(hub),
+      live_outputs_(services.live_outputs),
+      audience_(services.audience),
+      archive_(services.archive),
+      exporter_(services.exporter),
+      ingest_(services.ingest),
       addresses_(std::move(addresses)),
-      rate_(config.server.api_requests_per_s, config.server.api_burst) {
+      rate_(config.server.api_requests_per_s, config.server.api_burst),
+      rate_refused_(services.rate_refused),
+      login_refused_(services.login_refused),
+      server_refusals_(services.server_refusals) {
   using A = Access;
   // The API's one table. ApiDoc's names (schemas, parameters) are defined in api_schemas.cpp; what a route
   // may answer beyond doc.errors follows from its row (api_schemas.cpp: error_statuses).

@@ -32,34 +32,29 @@ namespace sreda::web {
 
 class IngestInfoHandler;
 
+// What the API reads or tells besides the store, each optional (null: the routes that need it answer 503,
+// or the part of a reply it fills is left out). Not owned; all outlive the Api.
+struct ApiServices {
+  live::LiveOutputs* live_outputs = nullptr;      // per-rendition health (ladder) in GET /api/events/{id}/live
+  audience::AudienceHub* audience = nullptr;      // told about moderation (else only the database changes)
+  archive::Archive* archive = nullptr;            // the recording routes (api_recording.cpp)
+  archive::Mp4Exporter* exporter = nullptr;
+  const IngestInfoHandler* ingest = nullptr;      // publish settings (RTMP server, SRT URL) on the artist's view
+  // The counters of 429s for over-rate requests (sreda_http_refused_total{cause="api_rate"}) and for logins
+  // the login limiter refuses ({cause="login_limit"}).
+  std::atomic<uint64_t>* rate_refused = nullptr;
+  std::atomic<uint64_t>* login_refused = nullptr;
+  const RefusalWindow* server_refusals = nullptr;  // server-wide refusals over the last minutes, in …/live
+};
+
 class Api : public RouteHandler {
  public:
+  using Services = ApiServices;
   // `hub` may be null (then /end and /live answer 503).
   // `addresses`: shared addresses get larger request rates (may be null).
   Api(const config::Config& config, store::Store& store, auth::LoginLimiter& limiter, hub::KeyDirectory& keys,
-      hub::EventHub* hub, core::AddressPolicyPtr addresses = nullptr);
-  // Per-rendition health (ladder) in GET /api/events/{id}/live. Set once before start.
-  void set_live_outputs(live::LiveOutputs* outputs) { live_outputs_ = outputs; }
+      hub::EventHub* hub, core::AddressPolicyPtr addresses = nullptr, Services services = {});
   void handle(HttpRequest request, Reply reply) override;
-  // The audience hub told about moderation (may stay unset: then only the database changes).
-  void set_audience(audience::AudienceHub* audience) { audience_ = audience; }
-  // The recording routes (api_recording.cpp) answer 503 until this is set. Not owned.
-  void set_archive(archive::Archive* archive, archive::Mp4Exporter* exporter) {
-    archive_ = archive;
-    exporter_ = exporter;
-  }
-
-  // The counters of 429s for over-rate requests (sreda_http_refused_total{cause="api_rate"}) and for logins the
-  // login limiter refuses ({cause="login_limit"}). Set once before start.
-  void set_refusal_counters(std::atomic<uint64_t>* api_rate, std::atomic<uint64_t>* login_limit) {
-    rate_refused_ = api_rate;
-    login_refused_ = login_limit;
-  }
-  // Server-wide HTTP and ingest refusals over the last minutes, in GET /api/events/{id}/live. Not owned.
-  void set_server_refusals(const RefusalWindow* window) { server_refusals_ = window; }
-
-  // Publish settings (RTMP server, SRT URL) on the artist's view. Not owned; may stay unset.
-  void set_ingest_info(const IngestInfoHandler* ingest) { ingest_ = ingest; }
 
   using Access = ApiAccess;
   struct Call {
@@ -163,18 +158,18 @@ class Api : public RouteHandler {
   auth::LoginLimiter& limiter_;
   hub::KeyDirectory& keys_;
   hub::EventHub* hub_;
-  live::LiveOutputs* live_outputs_ = nullptr;
-  audience::AudienceHub* audience_ = nullptr;
-  archive::Archive* archive_ = nullptr;
-  archive::Mp4Exporter* exporter_ = nullptr;
-  const IngestInfoHandler* ingest_ = nullptr;
+  live::LiveOutputs* const live_outputs_;
+  audience::AudienceHub* const audience_;
+  archive::Archive* const archive_;
+  archive::Mp4Exporter* const exporter_;
+  const IngestInfoHandler* const ingest_;
   std::vector<ApiRoute> routes_;
   std::string openapi_json_;  // GET /api/openapi.json, made from routes_ by the constructor
   core::AddressPolicyPtr addresses_;
   RateLimiter rate_;      // web thread: /api requests per client address
   BurstLog rate_log_;     // web thread: one line per burst of 429s
   BurstLog login_log_;    // store thread: one line per burst of logins refused by the login limiter
-  std::atomic<uint64_t>* rate_refused_ = nullptr;
+  std::atomic<uint64_t>* const rate_refused_;
   // Bearer tokens of sessions the store found valid in the last minute (token → steady ms it was seen): a
   // logged-in curator's desk is not held to the anonymous per-address rate. Bounded; a revoked session keeps
   // only this exemption (its requests still get 401) until it ages out.
@@ -182,8 +177,8 @@ class Api : public RouteHandler {
   std::unordered_map<std::string, int64_t> verified_tokens_;
   bool recently_verified(const std::string& token, int64_t now_ms);
   void remember_verified(const std::string& token, int64_t now_ms);
-  std::atomic<uint64_t>* login_refused_ = nullptr;
-  const RefusalWindow* server_refusals_ = nullptr;
+  std::atomic<uint64_t>* const login_refused_;
+  const RefusalWindow* const server_refusals_;
   // The studio's usual bitrate (a slowly decaying peak, kbit/s) for the artist's view health sentence.
   std::mutex usual_mutex_;
   std::unordered_map<int64_t, double> usual_kbps_;

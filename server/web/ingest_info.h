@@ -1,9 +1,7 @@
 // GET /api/ingest: where studios publish (the host the visitor used, or server.public_url's host, with the
 // RTMP and SRT ports actually bound). Read-only and public: it holds no secret (stream keys are per studio).
-// handle() runs on the web thread; set_ports() from any thread once the ingest servers listen.
+// Made once the ingest servers listen (their ports are known); handle() and info() from any thread.
 #pragma once
-
-#include <atomic>
 
 #include "nlohmann/json.hpp"
 
@@ -14,20 +12,16 @@ namespace sreda::web {
 
 class IngestInfoHandler : public RouteHandler {
  public:
-  explicit IngestInfoHandler(const config::Config& config)
-      : config_(config), rtmp_port_(config.server.rtmp_port), srt_port_(config.server.srt_port) {}
-  void set_ports(int rtmp_port, int srt_port) {
-    rtmp_port_ = rtmp_port;
-    srt_port_ = srt_port;
-  }
+  IngestInfoHandler(const config::Config& config, int rtmp_port, int srt_port)
+      : config_(config), rtmp_port_(rtmp_port), srt_port_(srt_port) {}
   void handle(HttpRequest request, Reply reply) override;
   // The body of GET /api/ingest for this request (any thread).
   nlohmann::json info(const HttpRequest& request) const;
 
  private:
   const config::Config& config_;
-  std::atomic<int> rtmp_port_;
-  std::atomic<int> srt_port_;
+  const int rtmp_port_;
+  const int srt_port_;
 };
 
 // "http://example.org:8080" → "example.org"; "http://[::1]:8080" → "[::1]".

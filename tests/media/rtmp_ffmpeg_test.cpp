@@ -50,7 +50,7 @@ class TestHandler : public PublishHandler {
     for (auto& t : deciders_) t.join();
   }
 
-  void on_publish(SessionId id, const PublishRequest& request, PublishDecision decide) override {
+  void on_publish(SessionId id, const PublishRequest& request, PublishDecision decide, Disconnect) override {
     bool ok = request.stream_key == "testkey" && request.app == "live";
     {
       std::lock_guard lock(mutex_);

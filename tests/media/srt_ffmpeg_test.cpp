@@ -50,7 +50,7 @@ class TestHandler : public SrtHandler {
     if (key == "k3") return SrtStudio{3, "museum", ""};
     return std::nullopt;
   }
-  bool on_publish(uint64_t id, const SrtStudio& studio, const std::string& remote,
+  bool on_publish(uint64_t id, const SrtStudio& studio, const std::string& remote, Disconnect,
                   std::string& reason) override {
     std::lock_guard lock(mutex_);
     publishes_[id].studio_id = studio.studio_id;

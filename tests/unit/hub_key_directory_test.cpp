@@ -10,9 +10,8 @@ namespace sreda::hub {
 namespace {
 
 TEST(KeyDirectory, RotatingAKeyRevokesTheOldOneAndNamesTheValidGeneration) {
-  KeyDirectory keys;
   std::vector<std::pair<int64_t, uint64_t>> revoked;
-  keys.set_on_revoked([&](int64_t studio, uint64_t valid) { revoked.emplace_back(studio, valid); });
+  KeyDirectory keys([&](int64_t studio, uint64_t valid) { revoked.emplace_back(studio, valid); });
   keys.put("old-key", {7, "Зал", ""});
   keys.put("other", {8, "Library", ""});
   const uint64_t first = keys.find("old-key")->generation;

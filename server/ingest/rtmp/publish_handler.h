@@ -19,12 +19,17 @@ using SessionId = uint64_t;
 // a call after the connection has gone is ignored.
 using PublishDecision = std::function<void(bool ok, std::string reason)>;
 
+// Closes this publisher's connection (the hub ended its event, its key was rotated …): from any thread, at
+// any later time; ignored once the connection has gone. `reason` is for logs.
+using Disconnect = std::function<void(std::string reason)>;
+
 class PublishHandler {
  public:
   virtual ~PublishHandler() = default;
 
   // A client asked to publish. No media is delivered before decide(true, ...).
-  virtual void on_publish(SessionId id, const PublishRequest& request, PublishDecision decide) = 0;
+  virtual void on_publish(SessionId id, const PublishRequest& request, PublishDecision decide,
+                          Disconnect disconnect) = 0;
 
   // One FLV tag (audio, video or onMetaData) of an accepted publish, in arrival order. Return false when
   // the consumer's bounded queue is full: the connection then drops tags until the next video keyframe

@@ -112,12 +112,17 @@ void RtmpConnection::apply(SessionOutput& out) {
       auto once = std::make_shared<std::atomic<bool>>(false);
       std::weak_ptr<RtmpConnection> weak = shared_from_this();
       auto executor = socket_.get_executor();
-      handler_.on_publish(id_, *request, [weak, executor, once](bool ok, std::string reason) {
-        if (once->exchange(true)) return;
-        asio::post(executor, [weak, ok, reason = std::move(reason)] {
-          if (auto self = weak.lock()) self->on_decision(ok, reason);
-        });
-      });
+      handler_.on_publish(
+          id_, *request,
+          [weak, executor, once](bool ok, std::string reason) {
+            if (once->exchange(true)) return;
+            asio::post(executor, [weak, ok, reason = std::move(reason)] {
+              if (auto self = weak.lock()) self->on_decision(ok, reason);
+            });
+          },
+          [weak](std::string reason) {
+            if (auto self = weak.lock()) self->stop(std::move(reason));
+          });
     } else if (auto* tag = std::get_if<FlvTag>(&event)) {
       deliver(std::move(*tag));
     } else if (auto* end = std::get_if<Unpublished>(&event)) {

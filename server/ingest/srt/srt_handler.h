@@ -9,6 +9,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -31,8 +32,10 @@ class SrtHandler {
   // The key matched, the handshake (and passphrase) succeeded and the connection is accepted. Return false
   // to refuse (studio already live, no event scheduled, …: `reason` is logged): the socket is closed at once.
   // on_end() follows exactly once for every on_publish(), accepted or not.
+  // `disconnect` closes this session later, from any thread (as SrtServer::disconnect does).
+  using Disconnect = std::function<void(std::string reason)>;
   virtual bool on_publish(uint64_t session_id, const SrtStudio& studio, const std::string& remote,
-                          std::string& reason) = 0;
+                          Disconnect disconnect, std::string& reason) = 0;
 
   // MPEG-TS bytes of an accepted publish, in order (chunks of any size, normally whole 188-byte packets).
   // Return false when the consumer's bounded queue is full and it did not take the bytes: SrtServer keeps

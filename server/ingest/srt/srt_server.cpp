@@ -93,6 +93,12 @@ struct SrtServer::Shared {
   std::mutex mutex;
   std::vector<std::pair<uint64_t, std::string>> disconnects;  // (session id, reason)
   uint64_t next_session_id = 1;                               // loop thread only
+
+  // Any thread: the loop closes the session on its next turn (bounded: a flood of requests is dropped).
+  void request_disconnect(uint64_t session_id, std::string reason) {
+    std::lock_guard lock(mutex);
+    if (disconnects.size() < 1024) disconnects.emplace_back(session_id, std::move(reason));
+  }
 };
 
 struct SrtServer::Core {
@@ -544,7 +550,9 @@ void SrtServer::Core::accept_one() {
   stats.sessions.store(sessions.size());
   stats.accepted.fetch_add(1);
   std::string reason;
-  bool ok = handler.on_publish(session.id, session.studio, remote, reason);
+  // The disconnect request joins the queue SrtServer::disconnect() fills (Shared outlives every session).
+  auto disconnect = [shared = &shared, id = session.id](std::string why) { shared->request_disconnect(id, std::move(why)); };
+  bool ok = handler.on_publish(session.id, session.studio, remote, disconnect, reason);
   if (!ok) {
     close_session(raw, "refused: " + (reason.empty() ? std::string("by the event hub") : reason));
     return;
@@ -718,8 +726,7 @@ void SrtServer::stop() {
 }
 
 void SrtServer::disconnect(uint64_t session_id, std::string reason) {
-  std::lock_guard lock(shared_->mutex);
-  if (shared_->disconnects.size() < 1024) shared_->disconnects.emplace_back(session_id, std::move(reason));
+  shared_->request_disconnect(session_id, std::move(reason));
 }
 
 const SrtServerStats& SrtServer::stats() const {
