@@ -230,7 +230,7 @@ core::Result<void> App::start() {
                  [routes = live_routes_.get()] { return static_cast<double>(routes->held_count()); });
   metrics_.gauge("sreda_live_held_cancelled_total", "held LL-HLS requests dropped because their connection closed",
                  [routes = live_routes_.get()] { return static_cast<double>(routes->cancelled_count()); });
-  hub_ = std::make_unique<hub::EventHub>(control_, *store_, config_, metrics_, live_outputs_.get());
+  hub_ = std::make_unique<hub::EventHub>(control_.get_executor(), *store_, config_, metrics_, live_outputs_.get());
   // A rotated key disconnects the publisher that used the old one.
   keys_.set_on_revoked([hub = hub_.get()](int64_t studio_id, uint64_t valid_generation) {
     hub->revoke_key(studio_id, valid_generation);
@@ -258,7 +258,7 @@ core::Result<void> App::start() {
       audience_options, *store_, metrics_, [hub = hub_.get()](int64_t event_id) -> std::optional<audience::LiveClock> {
         auto c = hub->clock(event_id);
         if (!c) return std::nullopt;
-        return audience::LiveClock{c->state, c->media_ms};
+        return audience::LiveClock{hub::to_string(c->state), c->media_ms};  // the WebSocket's state text
       });
   audience_->start();
   api_->set_audience(audience_.get());
