@@ -206,7 +206,7 @@ std::vector<App::Step> App::start_steps() {
        }},
       {"event hub",
        [this]() -> core::Result<void> {
-         hub_ = std::make_unique<hub::EventHub>(control_, *store_, config_, metrics_, live_outputs_.get());
+         hub_ = std::make_unique<hub::EventHub>(control_.get_executor(), *store_, config_, metrics_, live_outputs_.get());
          hub_->start();
          return {};
        },
@@ -377,7 +377,7 @@ core::Result<void> App::start_audience() {
       audience_options, *store_, metrics_, [hub = hub_.get()](int64_t event_id) -> std::optional<audience::LiveClock> {
         auto c = hub->clock(event_id);
         if (!c) return std::nullopt;
-        return audience::LiveClock{c->state, c->media_ms};
+        return audience::LiveClock{hub::to_string(c->state), c->media_ms};  // the WebSocket's state text
       });
   audience_->start();
   return {};

@@ -107,7 +107,7 @@ struct EventHub::Session : PublisherInput {
     }
     (u.track == pipelines::TrackKind::video ? video_frames : audio_frames)++;
     if (u.track == pipelines::TrackKind::video) {
-      const int64_t now = core::now_ms();
+      const int64_t now = hub->clock_.now_ms();
       int64_t zero = 0;
       if (first_unit_wall_ms.compare_exchange_strong(zero, now)) {
         first_unit_dts_us = dts;
@@ -132,7 +132,7 @@ struct EventHub::Session : PublisherInput {
   // the packager waits for times it has passed, no hole players cannot cross).
   void dejump(pipelines::AccessUnit& unit) {
     TrackClock& c = clocks[unit.track == pipelines::TrackKind::video ? 0 : 1];
-    const int64_t now = core::now_ms();
+    const int64_t now = hub->clock_.now_ms();
     if (c.last_raw_us != INT64_MIN) {
       const int64_t step = unit.dts_us - c.last_raw_us;
       const int64_t wall_us = (now - c.last_wall_ms) * 1000;
@@ -173,28 +173,27 @@ struct EventHub::Session : PublisherInput {
 };
 
 struct EventHub::LiveEvent {
-  explicit LiveEvent(boost::asio::io_context& io) : grace(io) {}
   int64_t event_id = 0;
   int64_t studio_id = 0;
   std::string studio_name;
-  std::string state;  // "live" | "intermission"
+  EventState state = EventState::scheduled;  // live | intermission once attached (as stored before that)
   std::shared_ptr<Session> session;
   std::shared_ptr<MediaConsumer> consumer;
   int reconnects = 0;
   int64_t live_since_ms = 0;
   int64_t media_end_us = 0;
-  boost::asio::steady_timer grace;
-  bool ending = false;
+  std::unique_ptr<Timer> grace;  // in intermission: ends the event unless the studio comes back
   // Rates, sampled once a second.
   uint64_t last_bytes = 0, last_frames = 0, last_dropped = 0;
   double bitrate_bps = 0, fps = 0;
   uint64_t dropped_total = 0;
 };
 
-EventHub::EventHub(boost::asio::io_context& control, store::Store& store, const config::Config& config,
-                   core::Metrics& metrics, ConsumerFactory* consumers)
-    : control_(control), store_(store), config_(config), metrics_(metrics), consumers_(consumers),
-      rate_timer_(control) {
+EventHub::EventHub(boost::asio::any_io_executor control, store::Store& store, const config::Config& config,
+                   core::Metrics& metrics, ConsumerFactory* consumers, ControlClock* clock)
+    : control_(std::move(control)), store_(store), config_(config), metrics_(metrics), consumers_(consumers),
+      own_clock_(clock ? nullptr : std::make_unique<AsioControlClock>(control_)),
+      clock_(clock ? *clock : *own_clock_) {
   metrics_.describe("sreda_ingest_refused_total", "counter",
                     "publishes and connections refused or closed by a limit, by protocol and reason");
   metrics_.describe("sreda_ingest_bytes_total", "counter", "bytes received from publishers, by studio");
@@ -218,12 +217,12 @@ void EventHub::start() {
     auto unfinished = schedule::find_unfinished_events(db);
     boost::asio::post(control_, [this, unfinished] {
       for (const auto& ev : unfinished) {
-        auto e = std::make_unique<LiveEvent>(control_);
+        auto e = std::make_unique<LiveEvent>();
         e->event_id = ev.id;
         e->studio_id = ev.studio_id;
         e->studio_name = ev.studio_name;
-        e->state = "intermission";
-        e->live_since_ms = core::now_ms();
+        e->state = event_state(ev.state).value_or(EventState::live);  // as stored: live or intermission
+        e->live_since_ms = clock_.now_ms();
         if (consumers_) e->consumer = consumers_->create(ev.id, ev.studio_id);
         core::Logger("hub").info("event " + std::to_string(ev.id) + " was " + ev.state +
                                  " when the server stopped: waiting " + std::to_string(config_.studios.reconnect_grace_s) +
@@ -231,11 +230,8 @@ void EventHub::start() {
         auto* raw = e.get();
         studio_events_[ev.studio_id] = ev.id;
         events_[ev.id] = std::move(e);
-        persist_state(ev.id, "intermission");
-        raw->grace.expires_after(std::chrono::seconds(config_.studios.reconnect_grace_s));
-        raw->grace.async_wait([this, id = ev.id](const boost::system::error_code& ec) {
-          if (!ec) finish(id, "the studio did not come back within the grace period");
-        });
+        change_state(*raw, EventState::intermission);
+        start_grace(*raw);
       }
     });
   });
@@ -246,9 +242,9 @@ void EventHub::stop() {
   std::promise<void> done;
   boost::asio::post(control_, [this, &done] {
     stopping_ = true;
-    rate_timer_.cancel();
+    rate_timer_.reset();
     for (auto& [id, e] : events_) {
-      e->grace.cancel();
+      e->grace.reset();
       if (e->session) {
         {
           std::lock_guard lock(sessions_mutex_);
@@ -288,22 +284,22 @@ void EventHub::request_publish(Protocol protocol, uint64_t session, const Studio
     const bool allow_unscheduled = config_.studios.allow_unscheduled;
     bool queued = store_.post([=, this](store::Db& db) {
       int64_t event_id = 0;
-      std::string state;
+      EventState stored = EventState::scheduled;
       try {
-        auto now = core::now_s();
+        const int64_t now = clock_.now_ms() / 1000;
         auto ev = schedule::find_current_event(db, studio.studio_id, now);
         if (!ev && allow_unscheduled) {
           if (auto s = schedule::find_studio(db, studio.studio_id)) ev = schedule::create_adhoc_event(db, *s, now);
         }
         if (ev) {
           event_id = ev->id;
-          state = ev->state;
+          stored = event_state(ev->state).value_or(EventState::scheduled);
         }
       } catch (const std::exception& e) {
         core::Logger("hub").error(std::string("event lookup failed: ") + e.what());
       }
       boost::asio::post(control_, [=, this] {
-        attach(protocol, session, studio, remote, event_id, state, decide, disconnect);
+        attach(protocol, session, studio, remote, event_id, stored, decide, disconnect);
       });
     });
     if (!queued) {
@@ -315,7 +311,7 @@ void EventHub::request_publish(Protocol protocol, uint64_t session, const Studio
 }
 
 void EventHub::attach(Protocol protocol, uint64_t session_id, const StudioKey& studio, const std::string& remote,
-                      int64_t event_id, const std::string& event_state, Decide decide, Disconnect disconnect) {
+                      int64_t event_id, EventState stored, Decide decide, Disconnect disconnect) {
   if (--pending_studios_[studio.studio_id] <= 0) pending_studios_.erase(studio.studio_id);
   awaiting_.erase(session_id);
   if (gone_.erase(session_id)) return decide(false, "the publisher left");
@@ -337,24 +333,23 @@ void EventHub::attach(Protocol protocol, uint64_t session_id, const StudioKey& s
                   "starts until 60 minutes after it ends)");
   }
   LiveEvent* e = nullptr;
-  if (auto it = events_.find(event_id); it != events_.end()) {
-    e = it->second.get();
+  const bool fresh = !events_.count(event_id);  // not held yet: the event's first publish (of this run)
+  if (!fresh) {
+    e = events_.at(event_id).get();
     if (e->session) {
       count_refused(protocol, "already_live");
       return decide(false, "this studio is already publishing");
     }
-    e->grace.cancel();
-    e->reconnects++;
-    metrics_.add("sreda_ingest_reconnects_total", {{"studio", std::to_string(studio.studio_id)}});
   } else {
-    auto fresh = std::make_unique<LiveEvent>(control_);
-    fresh->event_id = event_id;
-    fresh->studio_id = studio.studio_id;
-    fresh->studio_name = studio.name;
-    fresh->live_since_ms = core::now_ms();
-    if (consumers_) fresh->consumer = consumers_->create(event_id, studio.studio_id);
-    e = fresh.get();
-    events_[event_id] = std::move(fresh);
+    auto made = std::make_unique<LiveEvent>();
+    made->event_id = event_id;
+    made->studio_id = studio.studio_id;
+    made->studio_name = studio.name;
+    made->state = stored;
+    made->live_since_ms = clock_.now_ms();
+    if (consumers_) made->consumer = consumers_->create(event_id, studio.studio_id);
+    e = made.get();
+    events_[event_id] = std::move(made);
     studio_events_[studio.studio_id] = event_id;
   }
   auto s = std::make_shared<Session>();
@@ -367,9 +362,9 @@ void EventHub::attach(Protocol protocol, uint64_t session_id, const StudioKey& s
   s->remote = remote;
   s->disconnect = disconnect;
   s->consumer = e->consumer;
-  s->discontinuity = e->reconnects > 0 || event_state == "intermission";
+  s->discontinuity = !fresh || stored == EventState::intermission;
   s->media_base_us = e->media_end_us;
-  s->started_ms = core::now_ms();
+  s->started_ms = clock_.now_ms();
   s->log = core::Logger(std::string(protocol_name(protocol)) + " " + remote + " event=" + std::to_string(event_id));
   // Both protocols hand their units to the consumers on the session's own thread: not the ingest thread
   // (RTMP), not a GStreamer streaming thread of the source (SRT), since a consumer's first unit may start
@@ -385,22 +380,26 @@ void EventHub::attach(Protocol protocol, uint64_t session_id, const StudioKey& s
     log.error("cannot start the source pipeline: " + error);
     s->pipeline->stop(0);
     count_refused(protocol, "pipeline");
-    if (!e->session && e->reconnects == 0 && e->state.empty()) {
+    if (fresh) {
       studio_events_.erase(studio.studio_id);
       events_.erase(event_id);
-    }
+    }  // else it waits on in intermission, its grace running
     return decide(false, "the server could not start processing the stream");
+  }
+  if (!fresh) {
+    e->grace.reset();
+    e->reconnects++;
+    metrics_.add("sreda_ingest_reconnects_total", {{"studio", std::to_string(studio.studio_id)}});
   }
   {
     std::lock_guard lock(sessions_mutex_);
     sessions_[session_id] = s;
   }
   e->session = s;
-  e->state = "live";
   e->last_bytes = 0;
   e->last_frames = 0;
   e->last_dropped = 0;
-  persist_state(event_id, "live");
+  change_state(*e, EventState::live);
   log.info("live: event " + std::to_string(event_id) + (e->reconnects ? " (reconnect " + std::to_string(e->reconnects) + ")" : ""));
   decide(true, "");
 }
@@ -430,7 +429,7 @@ void EventHub::publisher_gone(uint64_t session, const std::string& reason) {
   boost::asio::post(control_, [this, session, reason] { detach(session, reason); });
 }
 
-void EventHub::detach(uint64_t session_id, const std::string& reason) {
+EventHub::Released EventHub::release(uint64_t session_id) {
   std::shared_ptr<Session> s;
   {
     std::lock_guard lock(sessions_mutex_);
@@ -442,25 +441,32 @@ void EventHub::detach(uint64_t session_id, const std::string& reason) {
   }
   if (!s) {
     if (awaiting_.count(session_id)) gone_.insert(session_id);  // left while its publish was decided
-    return;
+    return {};
   }
   auto it = events_.find(s->event_id);
   s->close();  // drain: the last units reach the consumers
-  if (it == events_.end() || it->second->session != s) return;
+  if (it == events_.end() || it->second->session != s) return {};
   LiveEvent& e = *it->second;
   e.session.reset();
   e.media_end_us = std::max(e.media_end_us, s->last_media_us.load());
   count_dropped(e, *s);
   e.dropped_total += s->dropped();
   if (e.consumer) e.consumer->on_session_end();
-  if (e.ending || stopping_) return;
-  e.state = "intermission";
-  persist_state(e.event_id, "intermission");
+  return {&e, s};
+}
+
+void EventHub::detach(uint64_t session_id, const std::string& reason) {
+  auto [e, s] = release(session_id);
+  if (!e || stopping_) return;
+  change_state(*e, EventState::intermission);
   s->log.info("intermission: the publisher left (" + reason + "); waiting " +
               std::to_string(config_.studios.reconnect_grace_s) + " s for it to come back");
-  e.grace.expires_after(std::chrono::seconds(config_.studios.reconnect_grace_s));
-  e.grace.async_wait([this, id = e.event_id](const boost::system::error_code& ec) {
-    if (!ec) finish(id, "the studio did not come back within the grace period");
+  start_grace(*e);
+}
+
+void EventHub::start_grace(LiveEvent& e) {
+  e.grace = clock_.after(config_.studios.reconnect_grace_s * int64_t{1000}, [this, id = e.event_id] {
+    finish(id, "the studio did not come back within the grace period");
   });
 }
 
@@ -468,14 +474,13 @@ void EventHub::finish(int64_t event_id, const std::string& why) {
   auto it = events_.find(event_id);
   if (it == events_.end()) return;
   LiveEvent& e = *it->second;
-  e.ending = true;
-  e.grace.cancel();
+  e.grace.reset();
   if (e.session) {
     auto s = e.session;
     if (s->disconnect) s->disconnect(why);
-    detach(s->id, why);
+    release(s->id);  // not to intermission: it ends
   }
-  persist_state(event_id, "ended");  // before on_event_end: the archive's `archived` job follows it
+  change_state(e, EventState::ended);  // stored before on_event_end: the archive's `archived` job follows it
   if (e.consumer) e.consumer->on_event_end();
   core::Logger("hub event=" + std::to_string(event_id)).info("ended: " + why);
   studio_events_.erase(e.studio_id);
@@ -523,17 +528,16 @@ void EventHub::on_source_failed(uint64_t session_id, const std::string& reason) 
   detach(session_id, reason);
 }
 
-void EventHub::publish_clock(int64_t event_id, const std::string& state) {
+void EventHub::publish_clock(const LiveEvent& e) {
   std::lock_guard lock(clocks_mutex_);
-  auto e = events_.find(event_id);
-  if (state != "live" && state != "intermission") {
-    clocks_.erase(event_id);
+  if (!on_air(e.state)) {
+    clocks_.erase(e.event_id);
     return;
   }
-  ClockEntry& entry = clocks_[event_id];
-  entry.state = state;
-  entry.session = e != events_.end() ? e->second->session : nullptr;
-  entry.media_end_us = e != events_.end() ? e->second->media_end_us : 0;
+  ClockEntry& entry = clocks_[e.event_id];
+  entry.state = e.state;
+  entry.session = e.session;
+  entry.media_end_us = e.media_end_us;
 }
 
 std::optional<EventHub::Clock> EventHub::clock(int64_t event_id) const {
@@ -545,10 +549,18 @@ std::optional<EventHub::Clock> EventHub::clock(int64_t event_id) const {
   return Clock{it->second.state, us / 1000};
 }
 
-void EventHub::persist_state(int64_t event_id, const std::string& state) {
-  publish_clock(event_id, state);
-  bool queued = store_.post([event_id, state](store::Db& db) { schedule::set_event_state(db, event_id, state, core::now_s()); });
-  if (!queued) core::Logger("hub").error("could not record event " + std::to_string(event_id) + " as " + state);
+void EventHub::change_state(LiveEvent& e, EventState to) {
+  const std::string id = std::to_string(e.event_id);
+  if (!can_change(e.state, to))
+    core::Logger("hub event=" + id).warn(std::string("unexpected change of state: ") + to_string(e.state) + " → " +
+                                         to_string(to));
+  e.state = to;
+  publish_clock(e);
+  const int64_t now_s = clock_.now_ms() / 1000;
+  bool queued = store_.post([event_id = e.event_id, to, now_s](store::Db& db) {
+    schedule::set_event_state(db, event_id, to_string(to), now_s);
+  });
+  if (!queued) core::Logger("hub").error("could not record event " + id + " as " + to_string(to));
 }
 
 void EventHub::count_dropped(LiveEvent& e, const Session& s) {
@@ -577,15 +589,12 @@ void EventHub::sample_rates() {
     e->last_frames = frames;
     count_dropped(*e, *e->session);
   }
-  rate_timer_.expires_after(std::chrono::seconds(1));
-  rate_timer_.async_wait([this](const boost::system::error_code& ec) {
-    if (!ec) sample_rates();
-  });
+  rate_timer_ = clock_.after(1000, [this] { sample_rates(); });
 }
 
 nlohmann::json EventHub::describe(const LiveEvent& e) const {
   nlohmann::json j = {{"event_id", e.event_id},
-                      {"state", e.state},
+                      {"state", to_string(e.state)},
                       {"studio", {{"id", e.studio_id}, {"name", e.studio_name}}},
                       {"live_since", core::format_rfc3339(e.live_since_ms / 1000)},
                       {"reconnects", e.reconnects},
@@ -618,7 +627,7 @@ nlohmann::json EventHub::describe(const LiveEvent& e) const {
   }
   j["publisher"] = {{"protocol", protocol_name(s.protocol)},
                     {"remote_address", s.remote},
-                    {"uptime_s", (core::now_ms() - s.started_ms) / 1000},
+                    {"uptime_s", (clock_.now_ms() - s.started_ms) / 1000},
                     {"media", media},
                     {"bitrate_kbps", e.bitrate_bps / 1000.0},
                     {"frame_rate", e.fps},

@@ -1,7 +1,10 @@
 // EventHub: attaches publishers to the event scheduled for their studio now and owns every LiveEvent's
-// state machine  scheduled → live ⇄ intermission → ended, persisting each change.
+// state machine  scheduled → live ⇄ intermission → ended (event_state.h), persisting each change.
 //
-// Threads: all state lives on the control thread (an io_context). Ingest threads call request_publish(),
+// Injected: the control thread's executor, the clock and its timers (ControlClock: a test drives the grace
+// with a fake one), the store, and how an event's consumers are made (ConsumerFactory).
+//
+// Threads: all state lives on the control thread (the executor's). Ingest threads call request_publish(),
 // input()/push() and publisher_gone(); the API calls end_event() and live_info(); each posts to control.
 // The hub knows no protocol's wire format: protocol adapters (server/ingest/*_bridge) call into it. The
 // media hot path: an adapter that parses its stream (RTMP) feeds the session's PublisherInput on its own
@@ -9,8 +12,7 @@
 // the consumers on the session's own thread (MediaQueue), never touching control state.
 #pragma once
 
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/any_io_executor.hpp>
 #include <atomic>
 #include <functional>
 #include <map>
@@ -25,6 +27,8 @@
 #include "pipelines/source/media.h"
 #include "server/config/config.h"
 #include "server/core/metrics.h"
+#include "server/hub/control_clock.h"
+#include "server/hub/event_state.h"
 #include "server/hub/key_directory.h"
 #include "server/hub/media_consumer.h"
 #include "server/store/store.h"
@@ -53,8 +57,10 @@ using Disconnect = std::function<void(std::string reason)>;
 
 class EventHub {
  public:
-  EventHub(boost::asio::io_context& control, store::Store& store, const config::Config& config, core::Metrics& metrics,
-           ConsumerFactory* consumers);
+  // `clock` null: the system clock, timers on `control` (AsioControlClock). `consumers` null: no consumers
+  // (the events' media goes nowhere).
+  EventHub(boost::asio::any_io_executor control, store::Store& store, const config::Config& config,
+           core::Metrics& metrics, ConsumerFactory* consumers, ControlClock* clock = nullptr);
   ~EventHub();
 
   // -- ingest threads --
@@ -88,7 +94,7 @@ class EventHub {
   // The live state and media clock of a live or intermission event (the time of the newest media received,
   // on the event's media timeline in milliseconds); nullopt when the event is not live.
   struct Clock {
-    std::string state;  // "live" | "intermission"
+    EventState state = EventState::live;  // live | intermission
     int64_t media_ms = 0;
   };
   std::optional<Clock> clock(int64_t event_id) const;
@@ -103,22 +109,34 @@ class EventHub {
 
  private:
   void attach(Protocol protocol, uint64_t session, const StudioKey& studio, const std::string& remote,
-              int64_t event_id, const std::string& event_state, Decide decide, Disconnect disconnect);
-  void detach(uint64_t session, const std::string& reason);
+              int64_t event_id, EventState stored, Decide decide, Disconnect disconnect);
+  // Ends a session's media (its last units drained to the consumers) and unhooks it from its event: the
+  // event it was publishing for (null: none, or a session that left while its publish was decided).
+  struct Released {
+    LiveEvent* event = nullptr;
+    std::shared_ptr<Session> session;
+  };
+  Released release(uint64_t session);
+  void detach(uint64_t session, const std::string& reason);  // release, then intermission (not when stopping)
   void finish(int64_t event_id, const std::string& why);
-  void persist_state(int64_t event_id, const std::string& state);
+  // The one place an event's state changes: checked against can_change(), published to clock() readers and
+  // stored.
+  void change_state(LiveEvent& e, EventState to);
+  void start_grace(LiveEvent& e);  // intermission: the studio has reconnect_grace_s to come back
   void on_source_failed(uint64_t session, const std::string& reason);
   std::shared_ptr<Session> find_session(uint64_t session) const;
   void sample_rates();
   void count_dropped(LiveEvent& e, const Session& s);  // sreda_ingest_dropped_total, since the last count
   nlohmann::json describe(const LiveEvent& e) const;
 
-  boost::asio::io_context& control_;
+  boost::asio::any_io_executor control_;
   store::Store& store_;
   const config::Config& config_;
   core::Metrics& metrics_;
   ConsumerFactory* consumers_;
-  boost::asio::steady_timer rate_timer_;
+  std::unique_ptr<ControlClock> own_clock_;  // when none was given
+  ControlClock& clock_;
+  std::unique_ptr<Timer> rate_timer_;
   bool stopping_ = false;
 
   // Control thread only.
@@ -131,11 +149,11 @@ class EventHub {
 
   // The seam with readers of the media clock (the audience hub on the web thread).
   struct ClockEntry {
-    std::string state;
+    EventState state = EventState::live;
     std::shared_ptr<Session> session;  // while a publisher is attached
     int64_t media_end_us = 0;
   };
-  void publish_clock(int64_t event_id, const std::string& state);
+  void publish_clock(const LiveEvent& e);
   mutable std::mutex clocks_mutex_;
   std::unordered_map<int64_t, ClockEntry> clocks_;
 

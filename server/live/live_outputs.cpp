@@ -95,6 +95,7 @@ void LiveOutput::start_ladder(const pipelines::MediaFacts& facts) {
   }
   std::lock_guard lock(mutex_);
   if (!started) only_source_locked();
+  else if (ladder_state_ == LadderState::starting) ladder_state_ = LadderState::running;  // not failed meanwhile
   ladder_ = std::move(ladder);
 }
 
@@ -119,8 +120,8 @@ void LiveOutput::on_session_start(const pipelines::MediaFacts& facts, bool disco
         core::Logger("live").error("event " + std::to_string(event_id_) + ": " + facts.video_codec + "/" +
                                    facts.audio_codec + " needs the ladder to play (ladder.enabled is off)");
     }
-    start = ladder && !ladder_ && !ladder_starting_ && !ended_;
-    ladder_starting_ = ladder_starting_ || start;
+    start = ladder && ladder_state_ == LadderState::none && !ended_;
+    if (start) ladder_state_ = LadderState::starting;
   }
   if (start) start_ladder(facts);
   std::vector<std::shared_ptr<package::CmafPackager>> all;
@@ -128,7 +129,7 @@ void LiveOutput::on_session_start(const pipelines::MediaFacts& facts, bool disco
   bool ladder_audio = false;
   {
     std::lock_guard lock(mutex_);
-    if (!ladder_failed_) ladder = ladder_.get();
+    if (ladder_state_ == LadderState::running) ladder = ladder_.get();
     ladder_audio = ladder_audio_;
     for (const auto& [name, p] : renditions_) all.push_back(p);
   }
@@ -158,7 +159,7 @@ void LiveOutput::on_access_unit(const pipelines::AccessUnit& unit) {
     ladder_audio = ladder_audio_;
     if (unit.track == pipelines::TrackKind::audio && !ladder_audio_)
       for (const auto& name : audio_carriers_) carriers.push_back(renditions_[name]);
-    if (!ladder_failed_) ladder = ladder_.get();
+    if (ladder_state_ == LadderState::running) ladder = ladder_.get();
   }
   const auto au = packager_unit(unit);
   // Not the studio's Opus/MP3 audio: the source rendition carries the ladder's AAC.
@@ -227,7 +228,7 @@ void LiveOutput::on_failed(const std::string& reason) {
                              "); only the source rendition goes on");
   {
     std::lock_guard lock(mutex_);  // the rungs leave the master playlist; ENDLIST at the event's end (as above)
-    if (ladder_failed_) return;
+    if (ladder_state_ == LadderState::failed) return;
     only_source_locked();
   }
   if (events_.ladder_failed) events_.ladder_failed();
@@ -258,7 +259,7 @@ void LiveOutput::on_event_end() {
 }
 
 void LiveOutput::only_source_locked() {
-  ladder_failed_ = true;
+  ladder_state_ = LadderState::failed;
   audio_carriers_.clear();
   order_.clear();
   if (renditions_.count("source")) order_ = {"source"};  // none when the studio's codec needs the ladder

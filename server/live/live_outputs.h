@@ -126,9 +126,12 @@ class LiveOutput : public hub::MediaConsumer, private pipelines::LadderListener 
   std::vector<std::string> audio_carriers_;  // video renditions that carry the source's (or the ladder's) audio
   bool source_decided_ = false;  // whether there is a `source` rendition: decided on the first session
   bool ladder_audio_ = false;    // the studio's audio is not AAC: the ladder's audio rung feeds the carriers
-  std::unique_ptr<pipelines::Ladder> ladder_;
-  bool ladder_starting_ = false;
-  bool ladder_failed_ = false;
+  // The ladder: none yet (or none for this event) → starting (on the session's media thread, not under
+  // mutex_) → running → failed (the rungs leave the master playlist, only the source goes on). One that does
+  // not start fails at once; a running one fails when it reports an error.
+  enum class LadderState { none, starting, running, failed };
+  std::unique_ptr<pipelines::Ladder> ladder_;  // set once started (running or failed)
+  LadderState ladder_state_ = LadderState::none;
   package::BytesPtr poster_;
   bool ended_ = false;
 };

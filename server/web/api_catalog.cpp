@@ -14,6 +14,7 @@ namespace {
 
 using nlohmann::json;
 using schedule::FieldError;
+using hub::EventState;
 
 HttpResponse no_studio(int64_t id) {
   return HttpResponse::error(404, "not_found", "no studio with id " + std::to_string(id));
@@ -45,7 +46,7 @@ std::optional<FieldError> unknown_fields(const json& body, std::initializer_list
 }  // namespace
 
 void Api::add_live_fields(nlohmann::json& event) const {
-  if (event.value("state", "") != "live" && event.value("state", "") != "intermission") return;
+  if (!hub::on_air(hub::event_state(event.value("state", "")))) return;
   const int64_t id = event["id"].get<int64_t>();
   event["viewers"] = audience_ ? audience_->viewers(id) : 0;
   // The latest poster frame (refreshed every few seconds), once the live output has made one.
@@ -54,7 +55,7 @@ void Api::add_live_fields(nlohmann::json& event) const {
 }
 
 bool Api::sound_only(const nlohmann::json& event) const {
-  if (event.value("state", "") != "live" && event.value("state", "") != "intermission") return false;
+  if (!hub::on_air(hub::event_state(event.value("state", "")))) return false;
   auto output = live_outputs_ ? live_outputs_->find(event["id"].get<int64_t>()) : nullptr;
   if (!output) return false;
   // Every rendition configured (its codecs known) and none with H.264: before that, no decision (no card).
@@ -202,9 +203,10 @@ HttpResponse Api::patch_event(Call& c) {
   if (!errors.empty()) return invalid(errors);
   const bool times_changed =
       e.starts_at != found->starts_at || e.ends_at != found->ends_at || e.studio_id != found->studio_id;
-  if (found->state == "cancelled" || found->state == "ended" || found->state == "archived")
+  const auto state = hub::event_state(found->state);
+  if (state == EventState::cancelled || state == EventState::ended || state == EventState::archived)
     return HttpResponse::error(409, "wrong_state", "a " + found->state + " event cannot be edited");
-  if (times_changed && found->state != "scheduled")
+  if (times_changed && state != EventState::scheduled)
     return HttpResponse::error(409, "wrong_state", "the time and studio of a " + found->state +
                                                        " event cannot be changed", "starts_at");
   if (times_changed) {
@@ -224,10 +226,11 @@ HttpResponse Api::cancel_event(Call& c) {
   store::Transaction tx(c.db);
   auto e = schedule::find_event(c.db, c.ids[0]);
   if (!e) return no_event(c.ids[0]);
-  if (e->state == "cancelled") return HttpResponse::json(200, schedule::to_curator_json(*e));  // idempotent
-  if (e->state != "scheduled")
+  const auto state = hub::event_state(e->state);
+  if (state == EventState::cancelled) return HttpResponse::json(200, schedule::to_curator_json(*e));  // idempotent
+  if (!hub::can_change(state.value_or(EventState::cancelled), EventState::cancelled))
     return HttpResponse::error(409, "wrong_state", "a " + e->state + " event cannot be cancelled");
-  schedule::set_event_state(c.db, e->id, "cancelled", c.now);
+  schedule::set_event_state(c.db, e->id, hub::to_string(EventState::cancelled), c.now);
   tx.commit();
   core::Logger("events").info(c.who->username + " cancelled event " + std::to_string(e->id));
   return HttpResponse::json(200, schedule::to_curator_json(*schedule::find_event(c.db, e->id)));
@@ -237,7 +240,7 @@ HttpResponse Api::delete_event(Call& c) {
   store::Transaction tx(c.db);
   auto e = schedule::find_event(c.db, c.ids[0]);
   if (!e) return no_event(c.ids[0]);
-  if (e->state == "live" || e->state == "intermission")
+  if (hub::on_air(hub::event_state(e->state)))
     return HttpResponse::error(409, "wrong_state", "a live event cannot be deleted; end it first");
   // Delete means deleted: the recording goes with the event (files, exports, poster: every URL to it).
   if (archive_ && archive_->recording_stats(e->id))
@@ -252,13 +255,13 @@ HttpResponse Api::delete_event(Call& c) {
 HttpResponse Api::end_event(Call& c) {
   auto e = schedule::find_event(c.db, c.ids[0]);
   if (!e) return no_event(c.ids[0]);
-  if (e->state != "live" && e->state != "intermission")
+  if (!hub::on_air(hub::event_state(e->state)))
     return HttpResponse::error(409, "wrong_state", "the event is " + e->state + ", not live");
   if (!hub_) return HttpResponse::error(503, "unavailable", "live events are not handled by this server");
   core::Logger("events").info(c.who->username + " ends event " + std::to_string(e->id));
   hub_->end_event(e->id, [reply = c.reply, id = e->id](bool was_live) {
     if (!was_live) return reply(HttpResponse::error(409, "wrong_state", "the event is not live"));
-    reply(HttpResponse::json(200, {{"id", id}, {"state", "ended"}}));
+    reply(HttpResponse::json(200, {{"id", id}, {"state", hub::to_string(EventState::ended)}}));
   });
   return deferred();
 }
@@ -359,7 +362,7 @@ HttpResponse Api::public_events(Call& c) {
   for (const auto& e : page.events) {
     out.push_back(schedule::to_public_json(e));
     out.back()["rating"] = audience::rating_json(audience::rating_summary(c.db, e.id));
-    if (e.state == "archived") add_recording_fields(c.db, archive_, out.back());
+    if (hub::event_state(e.state) == EventState::archived) add_recording_fields(c.db, archive_, out.back());
     add_live_fields(out.back());
     if (sound_only(out.back())) add_picture_card(c.db, archive_, out.back());
   }
@@ -377,7 +380,7 @@ HttpResponse Api::public_event(Call& c) {
   if (!e) return no_event(c.ids[0]);
   json out = schedule::to_public_json(*e);
   out["rating"] = audience::rating_json(audience::rating_summary(c.db, e->id));
-  if (e->state == "archived") add_recording_fields(c.db, archive_, out);
+  if (hub::event_state(e->state) == EventState::archived) add_recording_fields(c.db, archive_, out);
   add_live_fields(out);
   if (sound_only(out)) add_picture_card(c.db, archive_, out);
   auto r = HttpResponse::json(200, out);
