@@ -132,7 +132,7 @@ std::string audio_decoder_for(const std::string& codec) {
   return "";
 }
 
-Ladder::Ladder(std::string name, LadderSpec spec, const MediaFacts& source, LadderOptions options,
+Ladder::Ladder(std::string name, LadderSpec spec, const media::MediaFacts& source, LadderOptions options,
                LadderListener& listener)
     : name_(std::move(name)),
       spec_(std::move(spec)),
@@ -169,7 +169,7 @@ GstElement* Ladder::add(const char* factory, const std::string& name, std::strin
   return e;
 }
 
-GstCaps* Ladder::video_input_caps(const MediaFacts& f) const {
+GstCaps* Ladder::video_input_caps(const media::MediaFacts& f) const {
   if (f.video_codec != "h264")
     return gst_caps_from_string(f.video_caps.c_str());  // the source pipeline's caps, codec_data included
   GstCaps* caps = gst_caps_new_simple("video/x-h264", "stream-format", G_TYPE_STRING, "avc", "alignment",
@@ -185,7 +185,7 @@ GstCaps* Ladder::video_input_caps(const MediaFacts& f) const {
   return caps;
 }
 
-GstCaps* Ladder::audio_input_caps(const MediaFacts& f) const {
+GstCaps* Ladder::audio_input_caps(const media::MediaFacts& f) const {
   if (f.audio_codec != "aac") return gst_caps_from_string(f.audio_caps.c_str());
   GstCaps* caps = gst_caps_new_simple("audio/mpeg", "mpegversion", G_TYPE_INT, 4, "stream-format", G_TYPE_STRING,
                                       "raw", nullptr);
@@ -395,7 +395,7 @@ bool Ladder::build_audio(std::string& error) {
   return true;
 }
 
-void Ladder::reconfigure(const MediaFacts& source) {
+void Ladder::reconfigure(const media::MediaFacts& source) {
   // The decoders were chosen for the first session's codecs.
   if ((vsrc_ && source.has_video && source.video_codec != source_.video_codec) ||
       (asrc_ && source.has_audio && source.audio_codec != source_.audio_codec)) {
@@ -414,9 +414,9 @@ void Ladder::reconfigure(const MediaFacts& source) {
   }
 }
 
-void Ladder::push(const AccessUnit& unit) {
+void Ladder::push(const media::AccessUnit& unit) {
   if (stopped_ || failed_) return;
-  GstElement* src = unit.track == TrackKind::video ? vsrc_ : asrc_;
+  GstElement* src = unit.track == media::TrackKind::video ? vsrc_ : asrc_;
   if (!src) return;
   if (!options_.drop_when_late) {
     // Lossless (tests, offline work): wait for room instead of dropping.
@@ -424,7 +424,7 @@ void Ladder::push(const AccessUnit& unit) {
            gst_app_src_get_current_level_bytes(GST_APP_SRC(src)) + unit.data.size() > options_.max_input_bytes)
       g_usleep(2000);
   }
-  if (unit.track == TrackKind::video) {
+  if (unit.track == media::TrackKind::video) {
     const bool full = gst_app_src_get_current_level_bytes(GST_APP_SRC(src)) + unit.data.size() > options_.max_input_bytes;
     if (full) video_need_keyframe_ = true;  // overflow policy: drop up to the next keyframe
     if (video_need_keyframe_ && (!unit.keyframe || full)) {
@@ -548,7 +548,7 @@ GstFlowReturn Ladder::on_sample(Rung& rung, GstAppSink* sink) {
   if (caps != rung.last_caps.get() && !(rung.last_caps && gst_caps_is_equal(caps, rung.last_caps.get()))) {
     rung.last_caps = gst::GstRef<GstCaps>::retain(caps);
     const GstStructure* s = gst_caps_get_structure(caps, 0);
-    MediaFacts f;
+    media::MediaFacts f;
     if (audio) {
       f.has_audio = true;
       f.audio_codec = "aac";
@@ -567,8 +567,8 @@ GstFlowReturn Ladder::on_sample(Rung& rung, GstAppSink* sink) {
     }
     listener_.on_rung_facts(rung.plan.spec.name, f);
   }
-  AccessUnit unit;
-  unit.track = audio ? TrackKind::audio : TrackKind::video;
+  media::AccessUnit unit;
+  unit.track = audio ? media::TrackKind::audio : media::TrackKind::video;
   // Running time: x264enc shifts its output timestamps by 1000 h (room for negative DTS) and its segment
   // by as much; the running time is the input's timestamp again (appsrc's segment starts at 0).
   const GstSegment* segment = gst_sample_get_segment(sample.get());

@@ -69,7 +69,8 @@
 
 #include "pipelines/gst/gst_ref.h"
 #include "pipelines/ladder/ladder_plan.h"
-#include "pipelines/source/media.h"
+#include "server/media/access_unit.h"
+#include "server/media/facts.h"
 
 namespace sreda::pipelines {
 
@@ -77,8 +78,8 @@ class LadderListener {
  public:
   virtual ~LadderListener() = default;
   // The rung's codec facts (only its own track is set), before its first unit, and again if they change.
-  virtual void on_rung_facts(const std::string& rung, const MediaFacts& facts) = 0;
-  virtual void on_rung_unit(const std::string& rung, const AccessUnit& unit) = 0;
+  virtual void on_rung_facts(const std::string& rung, const media::MediaFacts& facts) = 0;
+  virtual void on_rung_unit(const std::string& rung, const media::AccessUnit& unit) = 0;
   // The rung stopped for good (overload); `reason` is for logs and the curator.
   virtual void on_rung_dropped(const std::string& rung, const std::string& reason) = 0;
   virtual void on_poster(std::vector<uint8_t> jpeg, int64_t pts_us) = 0;
@@ -109,7 +110,7 @@ class Ladder {
   static constexpr int64_t kDropCooldownUs = 5'000'000;  // media time between two rung drops
   static constexpr size_t kDropFramesToDegrade = 10;        // frames a rung may lose within the cooldown
 
-  Ladder(std::string name, LadderSpec spec, const MediaFacts& source, LadderOptions options,
+  Ladder(std::string name, LadderSpec spec, const media::MediaFacts& source, LadderOptions options,
          LadderListener& listener);
   ~Ladder();
   Ladder(const Ladder&) = delete;
@@ -120,10 +121,10 @@ class Ladder {
   // Builds and starts the pipeline; an error names the missing element.
   bool start(std::string& error);
   // A new publisher session (reconnect): new codec configuration for the decoders.
-  void reconfigure(const MediaFacts& source);
+  void reconfigure(const media::MediaFacts& source);
   // The source's access units (event media clock). Never blocks; late input is dropped up to the
   // next keyframe and counted.
-  void push(const AccessUnit& unit);
+  void push(const media::AccessUnit& unit);
   // Drain (EOS, wait at most timeout_ms), then NULL. Idempotent.
   void stop(int timeout_ms = 3000);
 
@@ -146,15 +147,15 @@ class Ladder {
   bool build_audio(std::string& error);
   bool build_poster(GstElement* tee, std::string& error);
   GstElement* add(const char* factory, const std::string& name, std::string& error);
-  GstCaps* video_input_caps(const MediaFacts& f) const;
-  GstCaps* audio_input_caps(const MediaFacts& f) const;
+  GstCaps* video_input_caps(const media::MediaFacts& f) const;
+  GstCaps* audio_input_caps(const media::MediaFacts& f) const;
   void note_encoder_drops(Rung& rung);
   void warm_up(Rung& rung);  // appsink thread, each output until warm: its queue (and the scaler's) may drop once caught up
   void fail(const std::string& reason);
 
   std::string name_;
   LadderSpec spec_;
-  MediaFacts source_;
+  media::MediaFacts source_;
   LadderOptions options_;
   LadderListener& listener_;
   std::vector<RungPlan> rungs_;

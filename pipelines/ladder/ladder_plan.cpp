@@ -10,7 +10,7 @@ int even(double v) { return std::max(2, static_cast<int>(std::lround(v / 2.0)) *
 
 }  // namespace
 
-std::vector<RungPlan> plan_rungs(const LadderSpec& spec, const MediaFacts& source) {
+std::vector<RungPlan> plan_rungs(const LadderSpec& spec, const media::MediaFacts& source) {
   std::vector<RungPlan> out;
   const bool video = source.has_video && source.width > 0 && source.height > 0;
   const bool portrait = video && source.height > source.width;
@@ -34,7 +34,7 @@ std::vector<RungPlan> plan_rungs(const LadderSpec& spec, const MediaFacts& sourc
   }
   // A source that cannot be passed through (HEVC…): its full quality comes from a rung at its own size
   // when no rung has it (see ladder_plan.h).
-  if (video && !video_plays_as_is(source) &&
+  if (video && !media::video_plays_as_is(source) &&
       std::none_of(out.begin(), out.end(), [&](const RungPlan& p) { return p.spec.height == short_side; })) {
     const RungSpec* near = nullptr;  // the tallest rung that fits, else the shortest one
     auto nearer = [&](const RungSpec& a, const RungSpec& b) {
@@ -56,7 +56,7 @@ std::vector<RungPlan> plan_rungs(const LadderSpec& spec, const MediaFacts& sourc
     }
   }
   // A source whose audio cannot be passed through needs an AAC rung (the video rungs carry it too).
-  if (source.has_audio && !audio_plays_as_is(source) &&
+  if (source.has_audio && !media::audio_plays_as_is(source) &&
       std::none_of(out.begin(), out.end(), [](const RungPlan& p) { return p.spec.audio_only; }))
     out.push_back({RungSpec{"audio", true, 0, kTranscodedAudioKbps}, 0, 0});
   std::stable_sort(out.begin(), out.end(), [](const RungPlan& a, const RungPlan& b) {

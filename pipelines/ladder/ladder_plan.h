@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "pipelines/source/media.h"
+#include "server/media/facts.h"
 
 namespace sreda::pipelines {
 
@@ -42,6 +42,6 @@ struct RungPlan {
 // has that size, its bitrate the nearest rung's scaled by the pixel count (the nearest: the tallest that
 // fits, else the shortest); and an `audio` rung (kTranscodedAudioKbps) when the ladder has none.
 constexpr int kTranscodedAudioKbps = 96;
-std::vector<RungPlan> plan_rungs(const LadderSpec& spec, const MediaFacts& source);
+std::vector<RungPlan> plan_rungs(const LadderSpec& spec, const media::MediaFacts& source);
 
 }  // namespace sreda::pipelines

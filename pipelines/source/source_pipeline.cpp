@@ -4,6 +4,10 @@
 #include <gst/app/gstappsrc.h>
 
 namespace sreda::pipelines {
+
+using media::AccessUnit;
+using media::TrackKind;
+
 namespace {
 
 GstElement* make(const char* factory, const std::string& name) {
@@ -43,7 +47,7 @@ GstBusSyncReply bus_cb(GstBus*, GstMessage* m, gpointer self) {
 
 }  // namespace
 
-SourcePipeline::SourcePipeline(Container container, std::string name, SourceListener& listener,
+SourcePipeline::SourcePipeline(Container container, std::string name, media::SourceListener& listener,
                                size_t max_queued_bytes, size_t max_held_bytes)
     : container_(container), name_(std::move(name)), listener_(listener), max_queued_bytes_(max_queued_bytes),
       max_held_bytes_(max_held_bytes) {}
@@ -87,7 +91,7 @@ bool SourcePipeline::start(std::string& error) {
 // (whole access units; AVC/HEVC with the decoder configuration in codec_data, AAC raw).
 struct SourcePipeline::Branch {
   TrackKind track = TrackKind::video;
-  const char* codec = "";   // MediaFacts' name
+  const char* codec = "";   // media::MediaFacts' name
   const char* parser = "";
   const char* caps = "";
 };

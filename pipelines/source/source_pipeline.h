@@ -9,7 +9,7 @@
 // a publisher that announces a track it never sends cannot make the server hold 600 large units).
 //
 // Threads: construct, start(), stop() on the owner's thread (the hub's control thread), never from a
-// streaming thread. push()/end_of_stream() from any one thread (the ingest thread). SourceListener
+// streaming thread. push()/end_of_stream() from any one thread (the ingest thread). media::SourceListener
 // callbacks come on GStreamer streaming threads; they must be quick and must not call stop().
 #pragma once
 
@@ -23,7 +23,7 @@
 #include <string>
 
 #include "pipelines/gst/gst_ref.h"
-#include "pipelines/source/media.h"
+#include "server/media/source_listener.h"
 
 namespace sreda::pipelines {
 
@@ -36,8 +36,8 @@ class SourcePipeline {
 
   static constexpr size_t kDefaultMaxHeldBytes = 16 << 20;
 
-  SourcePipeline(Container container, std::string name, SourceListener& listener, size_t max_queued_bytes,
-                 size_t max_held_bytes = kDefaultMaxHeldBytes);
+  SourcePipeline(Container container, std::string name, media::SourceListener& listener,
+                 size_t max_queued_bytes, size_t max_held_bytes = kDefaultMaxHeldBytes);
   ~SourcePipeline();
   SourcePipeline(const SourcePipeline&) = delete;
   SourcePipeline& operator=(const SourcePipeline&) = delete;
@@ -59,7 +59,7 @@ class SourcePipeline {
   // Internal, called from GStreamer threads.
   void on_pad_added(GstPad* pad);
   void on_no_more_pads();
-  GstFlowReturn on_sample(TrackKind track, GstElement* sink);
+  GstFlowReturn on_sample(media::TrackKind track, GstElement* sink);
   GstBusSyncReply on_bus_message(GstMessage* message);
 
  private:
@@ -71,21 +71,21 @@ class SourcePipeline {
 
   Container container_;
   std::string name_;
-  SourceListener& listener_;
+  media::SourceListener& listener_;
   size_t max_queued_bytes_;
   size_t max_held_bytes_;
   gst::GstRef<GstElement> pipeline_;
   GstElement* appsrc_ = nullptr;  // owned by pipeline_
 
   std::mutex mutex_;  // guards everything below (short; never held while calling GStreamer state changes)
-  MediaFacts facts_;
+  media::MediaFacts facts_;
   std::string video_codec_, audio_codec_;  // of the linked branches, until their first sample
   bool no_more_pads_ = false;
   int branches_ = 0;
   int branches_with_caps_ = 0;
   bool prepared_ = false;
   std::atomic<bool> failed_{false};  // written under mutex_; read without it by push()
-  std::deque<AccessUnit> held_;
+  std::deque<media::AccessUnit> held_;
   size_t held_bytes_ = 0;
   std::atomic<bool> held_bytes_exceeded_{false};
   int64_t first_held_dts_us_ = -1;

@@ -3,7 +3,8 @@
 #include <cstring>
 #include <string_view>
 
-#include "server/package/codec_strings.h"
+#include "server/media/audio.h"
+#include "server/media/h264.h"
 
 namespace sreda::archive {
 
@@ -245,7 +246,7 @@ InitMedia media_of_init(std::span<const uint8_t> init) {
 std::string codecs_of_init(std::span<const uint8_t> init) {
   std::string codecs;
   if (auto avcc = find_box(init, "avcC"); !avcc.empty()) {
-    if (auto info = package::parse_avcc(avcc)) codecs = package::avc_codec_string(*info);
+    if (auto info = media::parse_avc_config(avcc)) codecs = media::avc_codec_string(*info);
   }
   if (auto esds = find_box(init, "esds"); esds.size() > 4) {
     // version/flags, then ES_Descriptor(3) { ES_ID, flags, DecoderConfigDescriptor(4) { 13 bytes,
@@ -261,8 +262,8 @@ std::string codecs_of_init(std::span<const uint8_t> init) {
       if (descriptor(esds, at, tag, length) && tag == 4 && at + 13 <= esds.size()) {
         at += 13;
         if (descriptor(esds, at, tag, length) && tag == 5) {
-          if (auto info = package::parse_audio_specific_config(esds.subspan(at, length)))
-            codecs += (codecs.empty() ? "" : ",") + package::aac_codec_string(*info);
+          if (auto info = media::parse_audio_specific_config(esds.subspan(at, length)))
+            codecs += (codecs.empty() ? "" : ",") + media::aac_codec_string(*info);
         }
       }
     }

@@ -73,11 +73,11 @@ struct EventHub::Session : PublisherInput {
   TrackClock clocks[2];
   std::atomic<uint64_t> timestamp_jumps{0};
   mutable std::mutex facts_mutex;
-  pipelines::MediaFacts facts;
+  media::MediaFacts facts;
   bool prepared = false;
   core::Logger log{""};
 
-  void on_prepared(const pipelines::MediaFacts& f) override {
+  void on_prepared(const media::MediaFacts& f) override {
     {
       std::lock_guard lock(facts_mutex);
       if (prepared) discontinuity = true;  // a new codec configuration mid-stream: a new session start
@@ -90,8 +90,8 @@ struct EventHub::Session : PublisherInput {
              ", " + (f.has_audio ? f.audio_codec + " " + std::to_string(f.audio_rate) + " Hz" : "no audio"));
     if (queue) queue->session_start(f, discontinuity, started_ms, media_base_us + kSessionHeadroomUs);
   }
-  void on_access_unit(const pipelines::AccessUnit& unit) override {
-    pipelines::AccessUnit u = unit;
+  void on_access_unit(const media::AccessUnit& unit) override {
+    media::AccessUnit u = unit;
     dejump(u);
     const int64_t dts = u.dts_us;  // the publisher's time, continuous across timestamp jumps
     // The first unit of the session (from either track's thread) fixes the offset for both tracks.
@@ -105,8 +105,8 @@ struct EventHub::Session : PublisherInput {
     int64_t end = u.dts_us + u.duration_us;
     for (int64_t seen = last_media_us.load(); end > seen && !last_media_us.compare_exchange_weak(seen, end);) {
     }
-    (u.track == pipelines::TrackKind::video ? video_frames : audio_frames)++;
-    if (u.track == pipelines::TrackKind::video) {
+    (u.track == media::TrackKind::video ? video_frames : audio_frames)++;
+    if (u.track == media::TrackKind::video) {
       const int64_t now = hub->clock_.now_ms();
       int64_t zero = 0;
       if (first_unit_wall_ms.compare_exchange_strong(zero, now)) {
@@ -130,8 +130,8 @@ struct EventHub::Session : PublisherInput {
   // Timestamps that jump without a reconnect (an encoder restarted, a muxer that wrapped): the track goes on
   // one usual step after its last unit, so the event's media time stays continuous (no frozen stretch while
   // the packager waits for times it has passed, no hole players cannot cross).
-  void dejump(pipelines::AccessUnit& unit) {
-    TrackClock& c = clocks[unit.track == pipelines::TrackKind::video ? 0 : 1];
+  void dejump(media::AccessUnit& unit) {
+    TrackClock& c = clocks[unit.track == media::TrackKind::video ? 0 : 1];
     const int64_t now = hub->clock_.now_ms();
     if (c.last_raw_us != INT64_MIN) {
       const int64_t step = unit.dts_us - c.last_raw_us;
@@ -140,7 +140,7 @@ struct EventHub::Session : PublisherInput {
         const int64_t usual = c.step_us > 0 ? c.step_us : 20'000;
         c.adjust_us += c.last_raw_us + usual - unit.dts_us;
         if (timestamp_jumps++ % 16 == 0)  // one line per jump, not per track and unit (at most 1 in 16)
-          log.warn(std::string("the publisher's ") + (unit.track == pipelines::TrackKind::video ? "video" : "audio") +
+          log.warn(std::string("the publisher's ") + (unit.track == media::TrackKind::video ? "video" : "audio") +
                    " timestamps jumped " + (step < 0 ? "back" : "forward") + " by " +
                    std::to_string(std::llabs(step) / 1000) + " ms without a reconnect (an encoder restart?): the " +
                    "stream goes on from where it was");
@@ -604,7 +604,7 @@ nlohmann::json EventHub::describe(const LiveEvent& e) const {
     return j;
   }
   const Session& s = *e.session;
-  pipelines::MediaFacts f;
+  media::MediaFacts f;
   bool prepared;
   {
     std::lock_guard lock(s.facts_mutex);

@@ -24,13 +24,13 @@
 #include <unordered_map>
 
 #include "nlohmann/json.hpp"
-#include "pipelines/source/media.h"
 #include "server/config/config.h"
 #include "server/core/metrics.h"
 #include "server/hub/control_clock.h"
 #include "server/hub/event_state.h"
 #include "server/hub/key_directory.h"
 #include "server/hub/media_consumer.h"
+#include "server/media/source_listener.h"
 #include "server/store/store.h"
 
 namespace sreda::pipelines {
@@ -47,7 +47,7 @@ using Decide = std::function<void(bool ok, std::string reason)>;
 // One accepted publisher's media, for an adapter that parses its stream itself (RTMP): access units and
 // codec facts (the SourceListener calls, in order, from one thread at a time), and what it counts. Held by
 // the adapter while the connection lasts; once the session has ended (closed()) its calls do nothing.
-class PublisherInput : public pipelines::SourceListener {
+class PublisherInput : public media::SourceListener {
  public:
   virtual bool closed() const = 0;
   virtual void count_bytes(uint64_t bytes) = 0;   // as received, for bitrate and sreda_ingest_bytes_total

@@ -5,7 +5,8 @@
 #include <cstdint>
 #include <memory>
 
-#include "pipelines/source/media.h"
+#include "server/media/access_unit.h"
+#include "server/media/facts.h"
 
 namespace sreda::hub {
 
@@ -19,9 +20,9 @@ class MediaConsumer {
   // A publisher session starts: codec facts. `discontinuity` is true after a reconnect. `first_sample_wall_ms`
   // is the wall clock when the session's first media arrived at ingest (for PROGRAM-DATE-TIME), and
   // `first_sample_media_us` that media's time on the event's clock.
-  virtual void on_session_start(const pipelines::MediaFacts& facts, bool discontinuity,
+  virtual void on_session_start(const media::MediaFacts& facts, bool discontinuity,
                                 int64_t first_sample_wall_ms, int64_t first_sample_media_us) = 0;
-  virtual void on_access_unit(const pipelines::AccessUnit& unit) = 0;
+  virtual void on_access_unit(const media::AccessUnit& unit) = 0;
   // The publisher dropped: the event waits for it (intermission).
   virtual void on_session_end() = 0;
   // The event ended: no more media.

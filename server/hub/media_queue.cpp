@@ -16,7 +16,7 @@ MediaQueue::MediaQueue(std::string name, std::shared_ptr<MediaConsumer> consumer
 
 MediaQueue::~MediaQueue() { close(); }
 
-void MediaQueue::session_start(const pipelines::MediaFacts& facts, bool discontinuity, int64_t first_sample_wall_ms,
+void MediaQueue::session_start(const media::MediaFacts& facts, bool discontinuity, int64_t first_sample_wall_ms,
                                int64_t first_sample_media_us) {
   std::lock_guard lock(mutex_);
   if (closing_) return;
@@ -38,7 +38,7 @@ int64_t MediaQueue::now_ms() const {
       .count();
 }
 
-bool MediaQueue::over_limits_locked(const pipelines::AccessUnit& incoming, int64_t now) const {
+bool MediaQueue::over_limits_locked(const media::AccessUnit& incoming, int64_t now) const {
   if (bytes_ + incoming.data.size() > limits_.max_bytes) return true;
   return !items_.empty() && now - items_.front().queued_ms > limits_.max_wait_ms;
 }
@@ -50,13 +50,13 @@ void MediaQueue::drop_locked(const std::string& why) {
                              "and audio until they catch up");
 }
 
-bool MediaQueue::unit(pipelines::AccessUnit unit) {
+bool MediaQueue::unit(media::AccessUnit unit) {
   std::lock_guard lock(mutex_);
   if (closing_) {
     dropped_++;
     return false;
   }
-  const bool video = unit.track == pipelines::TrackKind::video;
+  const bool video = unit.track == media::TrackKind::video;
   if (video && video_waits_keyframe_ && !unit.keyframe) {
     drop_locked("behind");  // within a burst (it began with the drop that set the wait): no new line
     return false;

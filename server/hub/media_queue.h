@@ -20,8 +20,9 @@
 #include <string>
 #include <thread>
 
-#include "pipelines/source/media.h"
 #include "server/hub/media_consumer.h"
+#include "server/media/access_unit.h"
+#include "server/media/facts.h"
 
 namespace sreda::hub {
 
@@ -43,10 +44,10 @@ class MediaQueue {
   MediaQueue& operator=(const MediaQueue&) = delete;
 
   // -- the producer's thread (one producer) --
-  void session_start(const pipelines::MediaFacts& facts, bool discontinuity, int64_t first_sample_wall_ms,
+  void session_start(const media::MediaFacts& facts, bool discontinuity, int64_t first_sample_wall_ms,
                      int64_t first_sample_media_us);
   // False when the unit was dropped (the queue is full, or video waits for its next keyframe, or closed).
-  bool unit(pipelines::AccessUnit unit);
+  bool unit(media::AccessUnit unit);
 
   // -- any thread but the queue's own --
   // Delivers what waits (for at most Limits::drain_ms; what is left then is dropped and counted), stops the
@@ -59,14 +60,14 @@ class MediaQueue {
  private:
   struct Item {
     bool start = false;
-    pipelines::MediaFacts facts;
+    media::MediaFacts facts;
     bool discontinuity = false;
     int64_t wall_ms = 0, media_us = 0;
     int64_t queued_ms = 0;  // when it was queued (now_ms)
-    pipelines::AccessUnit unit;
+    media::AccessUnit unit;
   };
   void run();
-  bool over_limits_locked(const pipelines::AccessUnit& incoming, int64_t now) const;
+  bool over_limits_locked(const media::AccessUnit& incoming, int64_t now) const;
   int64_t now_ms() const;
   void drop_locked(const std::string& why);
 

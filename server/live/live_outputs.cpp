@@ -6,20 +6,6 @@
 #include "server/core/log.h"
 
 namespace sreda::live {
-namespace {
-
-package::AccessUnit packager_unit(const pipelines::AccessUnit& unit) {
-  package::AccessUnit au;
-  au.track = unit.track == pipelines::TrackKind::video ? package::TrackKind::video : package::TrackKind::audio;
-  au.pts_us = unit.pts_us;
-  au.dts_us = unit.dts_us;
-  au.keyframe = unit.keyframe;
-  au.payload = std::span<const uint8_t>(unit.data.data(), unit.data.size());
-  return au;
-}
-
-}  // namespace
-
 LiveOutput::LiveOutput(int64_t event_id, const LiveOutputOptions& options, const pipelines::LadderSpec* ladder,
                        LiveOutputEvents events)
     : event_id_(event_id), options_(options), ladder_spec_(ladder), events_(std::move(events)) {}
@@ -59,7 +45,7 @@ void LiveOutput::report_variant(const package::CmafPackager& p) {
   if (options_.sinks) options_.sinks->configured(event_id_, p.options().rendition, p.variant_info());
 }
 
-void LiveOutput::start_ladder(const pipelines::MediaFacts& facts) {
+void LiveOutput::start_ladder(const media::MediaFacts& facts) {
   // On the publisher session's media thread (MediaQueue), before its first unit: the ladder sees the same first keyframe as
   // the source packager, so both start their segment grid on it. Not under mutex_ (a state change).
   auto ladder = std::make_unique<pipelines::Ladder>("ladder-" + std::to_string(event_id_), *ladder_spec_, facts,
@@ -99,7 +85,7 @@ void LiveOutput::start_ladder(const pipelines::MediaFacts& facts) {
   ladder_ = std::move(ladder);
 }
 
-void LiveOutput::on_session_start(const pipelines::MediaFacts& facts, bool discontinuity,
+void LiveOutput::on_session_start(const media::MediaFacts& facts, bool discontinuity,
                                   int64_t first_sample_wall_ms, int64_t first_sample_media_us) {
   bool start = false;
   {
@@ -109,8 +95,8 @@ void LiveOutput::on_session_start(const pipelines::MediaFacts& facts, bool disco
       // The source rendition is the studio's own picture: only H.264 goes to players as it is. Its audio is
       // the studio's AAC, or else the ladder's (so are the video rungs').
       source_decided_ = true;
-      ladder_audio_ = facts.has_audio && !pipelines::audio_plays_as_is(facts);
-      const bool source = facts.has_video ? pipelines::video_plays_as_is(facts) : !ladder_audio_;
+      ladder_audio_ = facts.has_audio && !media::audio_plays_as_is(facts);
+      const bool source = facts.has_video ? media::video_plays_as_is(facts) : !ladder_audio_;
       if (source) {
         renditions_["source"] = make_rendition_packager("source", facts.has_video, facts.has_audio && (!ladder_audio_ || ladder));
         order_.insert(order_.begin(), "source");
@@ -148,7 +134,7 @@ void LiveOutput::on_session_start(const pipelines::MediaFacts& facts, bool disco
   }
 }
 
-void LiveOutput::on_access_unit(const pipelines::AccessUnit& unit) {
+void LiveOutput::on_access_unit(const media::AccessUnit& unit) {
   std::shared_ptr<package::CmafPackager> source;
   std::vector<std::shared_ptr<package::CmafPackager>> carriers;
   pipelines::Ladder* ladder = nullptr;
@@ -157,18 +143,17 @@ void LiveOutput::on_access_unit(const pipelines::AccessUnit& unit) {
     std::lock_guard lock(mutex_);
     if (auto it = renditions_.find("source"); it != renditions_.end()) source = it->second;
     ladder_audio = ladder_audio_;
-    if (unit.track == pipelines::TrackKind::audio && !ladder_audio_)
+    if (unit.track == media::TrackKind::audio && !ladder_audio_)
       for (const auto& name : audio_carriers_) carriers.push_back(renditions_[name]);
     if (ladder_state_ == LadderState::running) ladder = ladder_.get();
   }
-  const auto au = packager_unit(unit);
   // Not the studio's Opus/MP3 audio: the source rendition carries the ladder's AAC.
-  if (source && (unit.track == pipelines::TrackKind::video || !ladder_audio)) source->push(au);
+  if (source && (unit.track == media::TrackKind::video || !ladder_audio)) source->push(unit);
   if (ladder) ladder->push(unit);  // never blocks: the source rendition is never held up by the ladder
-  for (const auto& p : carriers) p->push(au);
+  for (const auto& p : carriers) p->push(unit);
 }
 
-void LiveOutput::on_rung_facts(const std::string& rung, const pipelines::MediaFacts& facts) {
+void LiveOutput::on_rung_facts(const std::string& rung, const media::MediaFacts& facts) {
   auto p = rendition(rung);
   if (!p) return;
   if (facts.has_video && p->options().video)
@@ -183,15 +168,14 @@ void LiveOutput::on_rung_facts(const std::string& rung, const pipelines::MediaFa
   report_variant(*p);
 }
 
-void LiveOutput::on_rung_unit(const std::string& rung, const pipelines::AccessUnit& unit) {
+void LiveOutput::on_rung_unit(const std::string& rung, const media::AccessUnit& unit) {
   // The audio rung's own AAC goes to the audio rung, and to the video renditions when the studio's audio
   // is not AAC; otherwise video rungs get the source's AAC.
   auto p = rendition(rung);
   if (!p) return;
-  const auto au = packager_unit(unit);
-  p->push(au);
+  p->push(unit);
   if (!p->options().video)
-    for (const auto& carrier : ladder_audio_carriers()) carrier->push(au);
+    for (const auto& carrier : ladder_audio_carriers()) carrier->push(unit);
 }
 
 std::vector<std::shared_ptr<package::CmafPackager>> LiveOutput::ladder_audio_carriers() const {

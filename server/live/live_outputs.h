@@ -80,9 +80,9 @@ class LiveOutput : public hub::MediaConsumer, private pipelines::LadderListener 
              LiveOutputEvents events);
   ~LiveOutput() override;
 
-  void on_session_start(const pipelines::MediaFacts& facts, bool discontinuity,
+  void on_session_start(const media::MediaFacts& facts, bool discontinuity,
                         int64_t first_sample_wall_ms, int64_t first_sample_media_us) override;
-  void on_access_unit(const pipelines::AccessUnit& unit) override;
+  void on_access_unit(const media::AccessUnit& unit) override;
   void on_session_end() override;
   void on_event_end() override;
 
@@ -100,8 +100,8 @@ class LiveOutput : public hub::MediaConsumer, private pipelines::LadderListener 
 
  private:
   // LadderListener (ladder streaming threads).
-  void on_rung_facts(const std::string& rung, const pipelines::MediaFacts& facts) override;
-  void on_rung_unit(const std::string& rung, const pipelines::AccessUnit& unit) override;
+  void on_rung_facts(const std::string& rung, const media::MediaFacts& facts) override;
+  void on_rung_unit(const std::string& rung, const media::AccessUnit& unit) override;
   void on_rung_dropped(const std::string& rung, const std::string& reason) override;
   void on_poster(std::vector<uint8_t> jpeg, int64_t pts_us) override;
   void on_failed(const std::string& reason) override;
@@ -109,7 +109,7 @@ class LiveOutput : public hub::MediaConsumer, private pipelines::LadderListener 
   // The one place a rendition's packager is made (the archive attaches its sink here).
   std::shared_ptr<package::CmafPackager> make_rendition_packager(const std::string& name, bool video, bool audio);
   void report_variant(const package::CmafPackager& p);  // to the sinks, after each (re)configuration
-  void start_ladder(const pipelines::MediaFacts& facts);
+  void start_ladder(const media::MediaFacts& facts);
   void only_source_locked();  // the ladder failed: the rungs leave the master playlist
   // The video renditions that carry the ladder's AAC (the studio's audio is not AAC), else none.
   std::vector<std::shared_ptr<package::CmafPackager>> ladder_audio_carriers() const;

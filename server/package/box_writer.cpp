@@ -3,7 +3,8 @@
 #include <cstring>
 #include <string_view>
 
-#include "server/package/codec_strings.h"
+#include "server/media/audio.h"
+#include "server/media/h264.h"
 
 namespace sreda::package {
 namespace {
@@ -216,7 +217,7 @@ void write_trex(BoxBuffer& b, uint32_t track_id) {
 core::Result<Bytes> write_init_segment(const InitSegmentInput& input) {
   if (!input.video && !input.audio) return core::Error{"no_tracks", "an init segment needs a track", ""};
   if (input.video) {
-    auto avc = parse_avcc(input.video->avcc);
+    auto avc = media::parse_avc_config(input.video->avcc);
     if (!avc) return avc.error();
     if (input.video->width <= 0 || input.video->height <= 0 || input.video->width > 0xFFFF ||
         input.video->height > 0xFFFF) {
@@ -224,7 +225,7 @@ core::Result<Bytes> write_init_segment(const InitSegmentInput& input) {
     }
   }
   if (input.audio) {
-    auto aac = parse_audio_specific_config(input.audio->asc);
+    auto aac = media::parse_audio_specific_config(input.audio->asc);
     if (!aac) return aac.error();
     if (input.audio->rate <= 0 || input.audio->channels <= 0 || input.audio->asc.size() > 0xFFFF) {
       return core::Error{"bad_audio", "audio rate/channels are missing", "rate"};

@@ -4,8 +4,9 @@
 #include <cmath>
 
 #include "server/core/clock.h"
+#include "server/media/audio.h"
+#include "server/media/h264.h"
 #include "server/package/box_writer.h"
-#include "server/package/codec_strings.h"
 
 namespace sreda::package {
 
@@ -69,7 +70,7 @@ bool CmafPackager::all_configured() const {
 
 core::Result<void> CmafPackager::configure_video(const VideoConfig& config) {
   if (!options_.video) return core::Error{"no_video_track", "this rendition has no video track", "video"};
-  auto avc = parse_avcc(config.avcc);
+  auto avc = media::parse_avc_config(config.avcc);
   if (!avc) return avc.error();
   if (config.width <= 0 || config.height <= 0) {
     return core::Error{"bad_video", "video caps have no width/height", "width"};
@@ -92,7 +93,7 @@ core::Result<void> CmafPackager::configure_video(const VideoConfig& config) {
 
 core::Result<void> CmafPackager::configure_audio(const AudioConfig& config) {
   if (!options_.audio) return core::Error{"no_audio_track", "this rendition has no audio track", "audio"};
-  auto aac = parse_audio_specific_config(config.asc);
+  auto aac = media::parse_audio_specific_config(config.asc);
   if (!aac) return aac.error();
   if (config.rate <= 0 || config.channels <= 0) {
     return core::Error{"bad_audio", "audio caps have no rate/channels", "rate"};
@@ -124,10 +125,10 @@ void CmafPackager::rebuild_init(std::vector<Event>& events) {
   auto ptr = std::make_shared<const Bytes>(std::move(*bytes));
   inits_[init_id_] = ptr;
   std::string codecs;
-  if (video_config_) codecs = avc_codec_string(*parse_avcc(video_config_->avcc));
+  if (video_config_) codecs = media::avc_codec_string(*media::parse_avc_config(video_config_->avcc));
   if (audio_config_) {
-    codecs +=
-        (codecs.empty() ? "" : ",") + aac_codec_string(*parse_audio_specific_config(audio_config_->asc));
+    codecs += (codecs.empty() ? "" : ",") +
+              media::aac_codec_string(*media::parse_audio_specific_config(audio_config_->asc));
   }
   codecs_ = codecs;
   events.push_back(Event{Event::Kind::init, init_id_, 0, 0, ptr, {}});
@@ -150,7 +151,7 @@ void CmafPackager::begin_run(int64_t first_sample_wall_ms, std::optional<int64_t
   log_.info(again ? "publisher back: discontinuity, the next segment starts a new run" : "run started");
 }
 
-void CmafPackager::push(const AccessUnit& unit) {
+void CmafPackager::push(const media::AccessUnit& unit) {
   std::lock_guard delivery(delivery_mutex_);
   std::vector<Event> events;
   {
@@ -184,18 +185,18 @@ void CmafPackager::push(const AccessUnit& unit) {
     // Then a segment's tfdt is where it is shown, as in the ladder's rungs (no B-frames), and every rendition
     // splits parts, and the audio in them, at the same times: hls.js switching between a B-frame source and
     // the rungs otherwise met 67 ms holes and a timeline that disagreed by the reorder delay.
-    if (unit.track == TrackKind::video && video_.need_keyframe && unit.keyframe) {
+    if (unit.track == media::TrackKind::video && video_.need_keyframe && unit.keyframe) {
       video_shift_us_ = std::clamp<int64_t>(unit.pts_us - unit.dts_us, 0, kMaxReorderUs);
     }
-    const int64_t shift = unit.track == TrackKind::video ? video_shift_us_ : 0;
+    const int64_t shift = unit.track == media::TrackKind::video ? video_shift_us_ : 0;
     Sample s;
     s.dts = from_us(t, unit.dts_us + shift + run_offset_us_);
     s.pts = from_us(t, unit.pts_us + run_offset_us_);
-    s.keyframe = unit.keyframe || unit.track == TrackKind::audio;
+    s.keyframe = unit.keyframe || unit.track == media::TrackKind::audio;
     // A video decode time equal to (or a little before) the last one — GStreamer's x264enc with B-frames
     // through flvmux repeats millisecond DTS — moves one tick after it: dropping the frame would break the
     // decoding of every frame that refers to it (Chromium: PIPELINE_ERROR_DECODE, hls.js reset the player).
-    if (unit.track == TrackKind::video && t.last_dts != INT64_MIN && s.dts <= t.last_dts &&
+    if (unit.track == media::TrackKind::video && t.last_dts != INT64_MIN && s.dts <= t.last_dts &&
         t.last_dts - s.dts <= from_us(t, kMaxNudgeUs)) {
       s.dts = t.last_dts + 1;
       ++stats_.nudged_samples;
@@ -208,7 +209,7 @@ void CmafPackager::push(const AccessUnit& unit) {
     } else {
       t.need_keyframe = false;
       t.last_dts = s.dts;
-      s.data.assign(unit.payload.begin(), unit.payload.end());
+      s.data.assign(unit.data.begin(), unit.data.end());
       if (t.held) {
         Sample prev = std::move(*t.held);
         prev.duration = static_cast<uint32_t>(std::min<int64_t>(s.dts - prev.dts, UINT32_MAX));

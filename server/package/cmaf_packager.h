@@ -81,7 +81,7 @@ class CmafPackager final : public PackagerInput {
   core::Result<void> configure_video(const VideoConfig& config) override;
   core::Result<void> configure_audio(const AudioConfig& config) override;
   void begin_run(int64_t first_sample_wall_ms, std::optional<int64_t> first_sample_media_us = {}) override;
-  void push(const AccessUnit& unit) override;
+  void push(const media::AccessUnit& unit) override;
   void end_of_stream() override;
 
   // Reads (web thread; any thread is safe).
@@ -132,7 +132,7 @@ class CmafPackager final : public PackagerInput {
     SegmentParts parts;  // Kind::segment
   };
 
-  Track& track(TrackKind kind) { return kind == TrackKind::video ? video_ : audio_; }
+  Track& track(media::TrackKind kind) { return kind == media::TrackKind::video ? video_ : audio_; }
   Track& primary() { return options_.video ? video_ : audio_; }
   Track* secondary() { return options_.video && options_.audio ? &audio_ : nullptr; }
   int64_t to_us(const Track& t, int64_t ts) const;

@@ -10,11 +10,11 @@
 
 #include <cstdint>
 #include <memory>
-#include <span>
 #include <optional>
 #include <vector>
 
 #include "server/core/result.h"
+#include "server/media/access_unit.h"
 
 namespace sreda::package {
 
@@ -37,8 +37,6 @@ inline Bytes concat(const SegmentParts& parts) {
   return all;
 }
 
-enum class TrackKind { video, audio };
-
 // From the caps of `h264parse ! video/x-h264,stream-format=avc,alignment=au`.
 struct VideoConfig {
   Bytes avcc;  // caps "codec_data": an AVCDecoderConfigurationRecord (ISO/IEC 14496-15 5.3.3.1)
@@ -53,17 +51,6 @@ struct AudioConfig {
   Bytes asc;  // caps "codec_data": the AudioSpecificConfig (ISO/IEC 14496-3 1.6.2.1)
   int rate = 0;
   int channels = 0;
-};
-
-// One encoded access unit. Video payload: AVCC (length-prefixed NAL units, the length size given by the
-// avcC); audio payload: one raw AAC frame (no ADTS header). The payload is copied; the caller keeps
-// ownership of the memory it points to.
-struct AccessUnit {
-  TrackKind track = TrackKind::video;
-  int64_t pts_us = 0;
-  int64_t dts_us = 0;  // == pts_us for audio and for streams without B-frames
-  bool keyframe = false;
-  std::span<const uint8_t> payload;
 };
 
 class PackagerInput {
@@ -81,7 +68,10 @@ class PackagerInput {
   // `first_sample_media_us`, when known, is that sample's input time: renditions fed from one clock then
   // give the same PROGRAM-DATE-TIME to the same presentation time (players align levels by it).
   virtual void begin_run(int64_t first_sample_wall_ms, std::optional<int64_t> first_sample_media_us = {}) = 0;
-  virtual void push(const AccessUnit& unit) = 0;
+  // One access unit (server/media/access_unit.h). Video: AVCC, length-prefixed NAL units (the length size
+  // given by the avcC); audio: one raw AAC frame (no ADTS header). The data is copied; duration_us is not
+  // used (a sample lasts until the next one).
+  virtual void push(const media::AccessUnit& unit) = 0;
   // The event ended: flush everything, close the last segment, ENDLIST. Later pushes are ignored.
   virtual void end_of_stream() = 0;
 };

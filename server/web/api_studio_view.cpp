@@ -5,11 +5,11 @@
 #include <cmath>
 #include <cstdio>
 
-#include "pipelines/source/media.h"
 #include "server/audience/storage.h"
 #include "server/core/clock.h"
 #include "server/core/log.h"
 #include "server/core/random.h"
+#include "server/media/facts.h"
 #include "server/schedule/catalog.h"
 #include "server/store/db.h"
 #include "server/web/api.h"
@@ -140,11 +140,11 @@ json describe_stream_advice(const json& info) {
   const json& video = media["video"];
   const std::string codec = video.value("codec", "");
   const std::string profile = video.value("profile", "");
-  pipelines::MediaFacts facts;
+  media::MediaFacts facts;
   facts.has_video = true;
   facts.video_codec = codec;
   facts.video_profile = profile;
-  if (!pipelines::video_plays_as_is(facts)) {
+  if (!media::video_plays_as_is(facts)) {
     // The ladder re-encodes it (the same rule decides that there is no `source`): viewers watch, the server
     // works much harder.
     out.push_back({{"level", "warn"},

@@ -7,9 +7,11 @@
 #include <span>
 
 #include "server/ingest/rtmp/flv_media.h"
+#include "server/media/audio.h"
+#include "server/media/h264.h"
 
 using namespace sreda::ingest::rtmp;
-using namespace sreda::pipelines;
+using namespace sreda::media;
 
 namespace {
 struct Checker : SourceListener {

@@ -26,6 +26,8 @@ namespace fs = std::filesystem;
 using namespace sreda::package;
 using sreda::package::test_media::Encoded;
 using sreda::package::test_media::run_encoder;
+using sreda::media::AccessUnit;
+using sreda::media::TrackKind;
 
 
 // 6 s of video (keyframe every 2 s) and audio.

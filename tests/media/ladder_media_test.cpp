@@ -19,6 +19,9 @@ namespace {
 
 using package::test_media::Encoded;
 using package::test_media::run_encoder;
+using media::AccessUnit;
+using media::MediaFacts;
+using media::TrackKind;
 
 struct Collected : LadderListener {
   std::mutex m;

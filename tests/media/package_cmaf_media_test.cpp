@@ -25,6 +25,8 @@ namespace {
 namespace fs = std::filesystem;
 using test_media::Encoded;
 using test_media::run_encoder;
+using media::AccessUnit;
+using media::TrackKind;
 
 
 const Encoded& video_input() {

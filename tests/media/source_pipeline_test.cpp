@@ -12,6 +12,7 @@
 #include <iterator>
 #include <mutex>
 
+using namespace sreda::media;
 using namespace sreda::pipelines;
 
 namespace {

@@ -32,8 +32,8 @@ namespace {
 constexpr int64_t kStart = 2'000'000'000;  // the events' start, seconds since the epoch (2033)
 constexpr int64_t kHour = 3600;
 
-pipelines::MediaFacts facts() {
-  pipelines::MediaFacts f;
+media::MediaFacts facts() {
+  media::MediaFacts f;
   f.has_video = true;
   f.video_codec = "h264";
   f.width = 1280;
@@ -45,9 +45,9 @@ pipelines::MediaFacts facts() {
   return f;
 }
 
-pipelines::AccessUnit video(int64_t dts_ms, bool key) {
-  pipelines::AccessUnit u;
-  u.track = pipelines::TrackKind::video;
+media::AccessUnit video(int64_t dts_ms, bool key) {
+  media::AccessUnit u;
+  u.track = media::TrackKind::video;
   u.dts_us = u.pts_us = dts_ms * 1000;
   u.duration_us = 40'000;
   u.keyframe = key;

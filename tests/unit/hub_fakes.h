@@ -74,13 +74,13 @@ class FakeConsumer : public MediaConsumer {
     int64_t wall_ms = 0, media_us = 0;
     int width = 0;
   };
-  void on_session_start(const pipelines::MediaFacts& facts, bool discontinuity, int64_t wall_ms,
+  void on_session_start(const media::MediaFacts& facts, bool discontinuity, int64_t wall_ms,
                         int64_t media_us) override {
     std::lock_guard lock(mutex_);
     starts_.push_back({discontinuity, wall_ms, media_us, facts.width});
     changed_.notify_all();
   }
-  void on_access_unit(const pipelines::AccessUnit& unit) override {
+  void on_access_unit(const media::AccessUnit& unit) override {
     std::lock_guard lock(mutex_);
     units_.push_back(unit.dts_us);
     changed_.notify_all();

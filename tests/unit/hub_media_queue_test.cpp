@@ -15,13 +15,13 @@
 namespace sreda::hub {
 namespace {
 
-using pipelines::AccessUnit;
-using pipelines::TrackKind;
+using media::AccessUnit;
+using media::TrackKind;
 
 // Records what it is given; can hold its thread in the next on_access_unit until released.
 class RecordingConsumer : public MediaConsumer {
  public:
-  void on_session_start(const pipelines::MediaFacts& facts, bool discontinuity, int64_t, int64_t) override {
+  void on_session_start(const media::MediaFacts& facts, bool discontinuity, int64_t, int64_t) override {
     std::lock_guard lock(mutex_);
     starts.push_back({facts.width, discontinuity});
     threads.push_back(std::this_thread::get_id());
@@ -96,7 +96,7 @@ AccessUnit audio(int64_t dts_ms) {
 TEST(MediaQueueTest, DeliversInOrderOnItsOwnThread) {
   auto consumer = std::make_shared<RecordingConsumer>();
   MediaQueue queue("media-test", consumer);
-  pipelines::MediaFacts facts;
+  media::MediaFacts facts;
   facts.width = 320;
   queue.session_start(facts, false, 0, 0);
   for (int i = 0; i < 90; i++) {
@@ -191,7 +191,7 @@ TEST(MediaQueueTest, AudioIsDroppedUnitByUnitAndASessionStartNever) {
   int taken = 0;
   for (int i = 1; i <= 10; i++) taken += queue.unit(audio(i * 21)) ? 1 : 0;
   EXPECT_EQ(taken, 5);
-  pipelines::MediaFacts facts;
+  media::MediaFacts facts;
   facts.width = 640;
   queue.session_start(facts, true, 0, 0);  // over the bytes, and still queued
   consumer->release();

@@ -62,8 +62,8 @@ TEST(LadderConfig, BadPresetsNameTheirField) {
   EXPECT_TRUE(r->rungs[0].audio_only);
 }
 
-pipelines::MediaFacts video(int w, int h, bool audio = true) {
-  pipelines::MediaFacts f;
+media::MediaFacts video(int w, int h, bool audio = true) {
+  media::MediaFacts f;
   f.has_video = true;
   f.video_codec = "h264";
   f.width = w;
@@ -88,7 +88,7 @@ TEST(LadderPlan, RungsNoTallerThanTheSourceKeepItsShape) {
   EXPECT_EQ(names(pipelines::plan_rungs(spec, video(1024, 768))), (V{"720p=960x720", "480p=640x480", "360p=480x360", "audio"}));
   EXPECT_EQ(names(pipelines::plan_rungs(spec, video(720, 1280))), (V{"720p=720x1280", "480p=480x854", "360p=360x640", "audio"}));
   EXPECT_EQ(names(pipelines::plan_rungs(spec, video(1280, 720, false))), (V{"720p=1280x720", "480p=854x480", "360p=640x360"}));
-  pipelines::MediaFacts audio_only;
+  media::MediaFacts audio_only;
   audio_only.has_audio = true;
   EXPECT_EQ(names(pipelines::plan_rungs(spec, audio_only)), (V{"audio"}));
 }

@@ -6,7 +6,6 @@
 #include <vector>
 
 #include "server/package/box_writer.h"
-#include "server/package/codec_strings.h"
 
 namespace sreda::package {
 namespace {
@@ -91,30 +90,6 @@ AudioConfig test_audio() {
   a.rate = 48000;
   a.channels = 2;
   return a;
-}
-
-TEST(PackageCodecStrings, AvcFromAvcc) {
-  auto info = parse_avcc(test_video().avcc);
-  ASSERT_TRUE(info.ok());
-  EXPECT_EQ(avc_codec_string(*info), "avc1.64001f");
-  EXPECT_EQ(info->nal_length_size, 4);
-  EXPECT_FALSE(parse_avcc(Bytes{0x00, 0x64}).ok());
-}
-
-TEST(PackageCodecStrings, AacFromAudioSpecificConfig) {
-  auto lc = parse_audio_specific_config(test_audio().asc);
-  ASSERT_TRUE(lc.ok());
-  EXPECT_EQ(aac_codec_string(*lc), "mp4a.40.2");
-  EXPECT_EQ(lc->sample_rate, 48000);
-  EXPECT_EQ(lc->channel_config, 2);
-  auto he = parse_audio_specific_config(Bytes{0x2b, 0x92, 0x08, 0x00});  // SBR, 22.05 kHz core
-  ASSERT_TRUE(he.ok());
-  EXPECT_EQ(aac_codec_string(*he), "mp4a.40.5");
-  // Object type 31 escapes to 32 + the next 6 bits (here 0 → 32, MPEG-1 Layer 1).
-  auto escaped = parse_audio_specific_config(Bytes{0xf8, 0x08, 0xc4, 0x00});
-  ASSERT_TRUE(escaped.ok());
-  EXPECT_EQ(escaped->object_type, 32);
-  EXPECT_FALSE(parse_audio_specific_config(Bytes{0x11}).ok());
 }
 
 TEST(PackageBoxWriter, InitSegmentStructure) {

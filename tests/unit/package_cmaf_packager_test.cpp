@@ -12,6 +12,9 @@
 namespace sreda::package {
 namespace {
 
+using media::AccessUnit;
+using media::TrackKind;
+
 uint32_t be32(const Bytes& b, size_t at) {
   return (uint32_t{b.at(at)} << 24) | (uint32_t{b.at(at + 1)} << 16) | (uint32_t{b.at(at + 2)} << 8) |
          b.at(at + 3);

@@ -1,149 +1,20 @@
-// RTMP's FLV media to access units without GStreamer: avcC, SPS and AudioSpecificConfig parsing on real
-// encoder bytes, and FlvMediaSource's prepared/held/failure semantics.
+// RTMP's FLV media to access units without GStreamer: FlvMediaSource's prepared/held/failure semantics on
+// real encoder bytes (the codec configuration parsers have their tests in media_codec_config_test.cpp).
 #include <gtest/gtest.h>
 
 #include <string>
 #include <vector>
 
 #include "server/ingest/rtmp/flv_media.h"
+#include "tests/unit/media_fixtures.h"
 
 namespace sreda::ingest::rtmp {
 namespace {
 
-std::vector<uint8_t> hex(const std::string& s) {
-  std::vector<uint8_t> out;
-  for (size_t i = 0; i + 1 < s.size(); i += 2) out.push_back(static_cast<uint8_t>(std::stoi(s.substr(i, 2), nullptr, 16)));
-  return out;
-}
-
-// AVCDecoderConfigurationRecords from ffmpeg/libx264 FLV files (testsrc, -pix_fmt yuv420p, 25 fps unless said)
-// and from GStreamer's openh264enc.
-const char* kX264_320x240 =
-    "0164000dffe100196764000dacd94141fb011000000300100000030320f142996001000468ef8fcbfdf8f800";
-const char* kX264_1280x720 =
-    "0164001fffe1001a6764001facd9405005bb011000000300100000030320f183196001000468ef8fcbfdf8f800";
-const char* kX264_320x180 =  // 192 coded lines, cropped to 180
-    "0164000cffe1001a6764000cacd941419f9f011000000300100000030320f142996001000468ef8fcbfdf8f800";
-const char* kX264_Baseline_2997 =  // -profile:v baseline, 30000/1001 fps
-    "0142c00dffe100166742c00dd90141fb011000003e90000ea600f142a48001000568cb83cb20";
-const char* kOpenH264_320x180 =  // cropped, VUI without timing
-    "0142c00cffe1000f6742c00c8c8d40a0cbcf00f08846a001000468ce3c80";
-
-SpsInfo sps_of(const char* avcc) {
-  auto config = parse_avc_config(hex(avcc));
-  EXPECT_TRUE(config.ok()) << config.error().message;
-  auto sps = parse_sps(config->sps.front());
-  EXPECT_TRUE(sps.ok()) << sps.error().message;
-  return sps.ok() ? *sps : SpsInfo{};
-}
-
-TEST(RtmpFlvMedia, AvcConfigRecord) {
-  auto c = parse_avc_config(hex(kX264_1280x720));
-  ASSERT_TRUE(c.ok());
-  EXPECT_EQ(c->profile_idc, 100);
-  EXPECT_EQ(c->level_idc, 31);
-  EXPECT_EQ(c->nal_length_size, 4);
-  ASSERT_EQ(c->sps.size(), 1u);
-  ASSERT_EQ(c->pps.size(), 1u);
-  EXPECT_EQ(c->sps[0].size(), 0x1au);
-  EXPECT_EQ(c->pps[0], hex("68ef8fcb"));
-}
-
-TEST(RtmpFlvMedia, AvcConfigRecordErrors) {
-  EXPECT_EQ(parse_avc_config(hex("0164")).error().code, "avcc_short");
-  EXPECT_EQ(parse_avc_config(hex("0264000dffe1000100")).error().code, "avcc_version");
-  EXPECT_EQ(parse_avc_config(hex("0164000dfee100")).error().code, "avcc_length_size");
-  EXPECT_EQ(parse_avc_config(hex("0164000dffe0000000")).error().code, "avcc_no_sps");
-  EXPECT_EQ(parse_avc_config(hex("0164000dffe10019676400")).error().code, "avcc_short");  // SPS cut short
-  EXPECT_EQ(parse_avc_config(hex("0164000dffe100026764")).error().code, "avcc_short");    // no PPS count
-}
-
-TEST(RtmpFlvMedia, SpsHigh320x240WithTiming) {
-  SpsInfo s = sps_of(kX264_320x240);
-  EXPECT_EQ(s.width, 320);
-  EXPECT_EQ(s.height, 240);
-  EXPECT_EQ(s.profile_idc, 100);
-  EXPECT_EQ(h264_profile_name(s.profile_idc, s.constraint_flags), "high");
-  EXPECT_EQ(h264_level_name(s.level_idc, s.profile_idc, s.constraint_flags), "1.3");
-  EXPECT_EQ(s.fps_num, 25);
-  EXPECT_EQ(s.fps_den, 1);
-}
-
-TEST(RtmpFlvMedia, SpsHigh1280x720) {
-  SpsInfo s = sps_of(kX264_1280x720);
-  EXPECT_EQ(s.width, 1280);
-  EXPECT_EQ(s.height, 720);
-  EXPECT_EQ(h264_level_name(s.level_idc, s.profile_idc, s.constraint_flags), "3.1");
-  EXPECT_EQ(s.fps_num, 25);
-}
-
-TEST(RtmpFlvMedia, SpsCropping) {
-  SpsInfo s = sps_of(kX264_320x180);
-  EXPECT_EQ(s.width, 320);
-  EXPECT_EQ(s.height, 180);
-  EXPECT_EQ(s.fps_num, 25);
-}
-
-TEST(RtmpFlvMedia, SpsBaselineNtscRate) {
-  SpsInfo s = sps_of(kX264_Baseline_2997);
-  EXPECT_EQ(s.width, 320);
-  EXPECT_EQ(s.height, 240);
-  EXPECT_EQ(h264_profile_name(s.profile_idc, s.constraint_flags), "constrained-baseline");
-  EXPECT_EQ(s.fps_num, 30000);
-  EXPECT_EQ(s.fps_den, 1001);
-}
-
-TEST(RtmpFlvMedia, SpsCroppedWithoutTiming) {
-  SpsInfo s = sps_of(kOpenH264_320x180);
-  EXPECT_EQ(s.width, 320);
-  EXPECT_EQ(s.height, 180);
-  EXPECT_EQ(s.fps_num, 0) << "openh264 writes no VUI timing";
-}
-
-TEST(RtmpFlvMedia, SpsErrors) {
-  EXPECT_FALSE(parse_sps(hex("68ef8fcb")).ok());  // a PPS
-  EXPECT_FALSE(parse_sps(hex("6764000d")).ok());  // ends before the picture size
-  EXPECT_FALSE(parse_sps(hex("67")).ok());
-}
-
-TEST(RtmpFlvMedia, LevelNames) {
-  EXPECT_EQ(h264_level_name(30, 100, 0), "3");
-  EXPECT_EQ(h264_level_name(11, 66, 0x10), "1b");
-  EXPECT_EQ(h264_level_name(11, 100, 0x10), "1.1");
-  EXPECT_EQ(h264_level_name(40, 77, 0), "4");
-}
-
-TEST(RtmpFlvMedia, AudioSpecificConfig) {
-  auto lc = parse_audio_specific_config(hex("1190"));  // ffmpeg: AAC LC, 48 kHz, stereo
-  ASSERT_TRUE(lc.ok());
-  EXPECT_EQ(lc->object_type, 2);
-  EXPECT_EQ(lc->sample_rate, 48000);
-  EXPECT_EQ(lc->channels, 2);
-  auto mono = parse_audio_specific_config(hex("120856e500"));  // 44.1 kHz mono with an SBR extension
-  ASSERT_TRUE(mono.ok());
-  EXPECT_EQ(mono->sample_rate, 44100);
-  EXPECT_EQ(mono->channels, 1);
-  auto explicit_rate = parse_audio_specific_config(hex("178061a810"));  // rate index 15: 50000 Hz
-  ASSERT_TRUE(explicit_rate.ok());
-  EXPECT_EQ(explicit_rate->sample_rate, 50000);
-  EXPECT_EQ(explicit_rate->channels, 2);
-  auto escaped = parse_audio_specific_config(hex("f94640"));  // object type 31 → 32 + 10
-  ASSERT_TRUE(escaped.ok());
-  EXPECT_EQ(escaped->object_type, 42);
-  EXPECT_EQ(escaped->sample_rate, 48000);
-  auto he = parse_audio_specific_config(hex("2b10"));
-  ASSERT_TRUE(he.ok());
-  EXPECT_EQ(he->object_type, 5);
-  EXPECT_EQ(he->sample_rate, 24000);
-}
-
-TEST(RtmpFlvMedia, AudioSpecificConfigErrors) {
-  EXPECT_EQ(parse_audio_specific_config(hex("12")).error().code, "asc_short");
-  EXPECT_EQ(parse_audio_specific_config(hex("0190")).error().code, "asc_object_type");
-  EXPECT_EQ(parse_audio_specific_config(hex("1690")).error().code, "asc_rate");      // index 13
-  EXPECT_EQ(parse_audio_specific_config(hex("1180")).error().code, "asc_channels");  // configuration 0
-  EXPECT_EQ(parse_audio_specific_config(hex("1780")).error().code, "asc_short");     // explicit rate cut
-}
+using test_fixtures::hex;
+using test_fixtures::kOpenH264_320x180;
+using test_fixtures::kX264_1280x720;
+using test_fixtures::kX264_320x240;
 
 TEST(RtmpFlvMedia, FrameRateFromMetadata) {
   int n = 0, d = 0;
@@ -162,12 +33,12 @@ TEST(RtmpFlvMedia, FrameRateFromMetadata) {
 
 // ---- FlvMediaSource --------------------------------------------------------------------------------
 
-struct Recorder : pipelines::SourceListener {
-  std::vector<pipelines::MediaFacts> prepared;
-  std::vector<pipelines::AccessUnit> units;
+struct Recorder : media::SourceListener {
+  std::vector<media::MediaFacts> prepared;
+  std::vector<media::AccessUnit> units;
   std::vector<std::string> failures;
-  void on_prepared(const pipelines::MediaFacts& f) override { prepared.push_back(f); }
-  void on_access_unit(const pipelines::AccessUnit& u) override { units.push_back(u); }
+  void on_prepared(const media::MediaFacts& f) override { prepared.push_back(f); }
+  void on_access_unit(const media::AccessUnit& u) override { units.push_back(u); }
   void on_failed(const std::string& reason) override { failures.push_back(reason); }
   void on_eos() override {}
 };
@@ -231,13 +102,13 @@ TEST(RtmpFlvMediaSource, PreparedWithBothTracksThenUnitsInOrder) {
   EXPECT_TRUE(src.feed(aac_frame(1010)));
   EXPECT_TRUE(src.feed(picture(1040, false, -40)));
   ASSERT_EQ(r.units.size(), 3u);
-  EXPECT_EQ(r.units[0].track, pipelines::TrackKind::video);
+  EXPECT_EQ(r.units[0].track, media::TrackKind::video);
   EXPECT_EQ(r.units[0].dts_us, 1'000'000);
   EXPECT_EQ(r.units[0].pts_us, 1'080'000);
   EXPECT_TRUE(r.units[0].keyframe);
   EXPECT_EQ(r.units[0].duration_us, 40'000);
   EXPECT_EQ(r.units[0].data, hex("000000056501020304"));
-  EXPECT_EQ(r.units[1].track, pipelines::TrackKind::audio);
+  EXPECT_EQ(r.units[1].track, media::TrackKind::audio);
   EXPECT_EQ(r.units[1].pts_us, 1'010'000);
   EXPECT_EQ(r.units[1].duration_us, 1024 * 1'000'000LL / 48000);
   EXPECT_EQ(r.units[1].data, hex("211004"));
@@ -261,7 +132,7 @@ TEST(RtmpFlvMediaSource, VideoOnlyPreparesAfterTheWindowWithHeldUnits) {
   src.feed(aac_header());
   src.feed(aac_frame(3050));
   EXPECT_EQ(r.prepared.size(), 1u);
-  EXPECT_EQ(r.units.back().track, pipelines::TrackKind::video);
+  EXPECT_EQ(r.units.back().track, media::TrackKind::video);
 }
 
 TEST(RtmpFlvMediaSource, MediaHeldBeforeBothTracksAreConfiguredIsBoundedInBytes) {
@@ -300,21 +171,6 @@ TEST(RtmpFlvMediaSource, UnitsBeforeTheirConfigurationAreDropped) {
   src.feed(picture(40, true, 0));
   ASSERT_EQ(r.units.size(), 1u);
   EXPECT_EQ(r.units[0].dts_us, 40'000);
-}
-
-TEST(RtmpFlvMedia, MpegAudioHeader) {
-  auto h = parse_mpeg_audio_header(hex("fffb9064"));  // libmp3lame, 44.1 kHz joint stereo
-  ASSERT_TRUE(h.ok()) << h.error().message;
-  EXPECT_EQ((std::vector<int>{h->version, h->layer, h->sample_rate, h->channels, h->samples}),
-            (std::vector<int>{1, 3, 44100, 2, 1152}));
-  h = parse_mpeg_audio_header(hex("fff394c4"));  // MPEG-2, 24 kHz mono
-  ASSERT_TRUE(h.ok());
-  EXPECT_EQ((std::vector<int>{h->version, h->layer, h->sample_rate, h->channels, h->samples}),
-            (std::vector<int>{2, 3, 24000, 1, 576}));
-  EXPECT_EQ(parse_mpeg_audio_header(hex("fffb90")).error().code, "mpa_sync");
-  EXPECT_EQ(parse_mpeg_audio_header(hex("21100400")).error().code, "mpa_sync");
-  EXPECT_EQ(parse_mpeg_audio_header(hex("fffb9c64")).error().code, "mpa_reserved");  // rate index 3
-  EXPECT_EQ(parse_mpeg_audio_header(hex("ffeb9064")).error().code, "mpa_reserved");  // version 01
 }
 
 // MP3 over RTMP is accepted (the ladder transcodes it): its facts come from the first frame's header.
@@ -368,9 +224,15 @@ TEST(RtmpFlvMediaSource, BadConfigurationFails) {
   EXPECT_NE(r.failures[0].find("bad H.264 configuration"), std::string::npos);
   Recorder r2;
   FlvMediaSource src2(r2);
-  EXPECT_FALSE(src2.feed(aac_header("1180")));
+  EXPECT_FALSE(src2.feed(aac_header("1180")));  // channel configuration 0: the layout is in a PCE
   ASSERT_EQ(r2.failures.size(), 1u);
-  EXPECT_NE(r2.failures[0].find("bad AAC configuration"), std::string::npos);
+  EXPECT_EQ(r2.failures[0], "bad AAC configuration: the AAC channel configuration 0 is not supported "
+                            "(use mono, stereo or 5.1)");
+  Recorder r3;
+  FlvMediaSource src3(r3);
+  EXPECT_FALSE(src3.feed(aac_header("1690")));  // a reserved sampling rate index
+  ASSERT_EQ(r3.failures.size(), 1u);
+  EXPECT_NE(r3.failures[0].find("bad AAC configuration: "), std::string::npos) << r3.failures[0];
 }
 
 TEST(RtmpFlvMediaSource, NewConfigurationMidStreamIsANewSessionStart) {

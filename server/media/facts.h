@@ -1,19 +1,17 @@
-// Encoded media as it leaves a source: the facts of a stream, its access units, and the listener that
-// takes them. Plain values; any thread.
+// The facts of a stream: what the hub, the packagers and the ladder need to know about a publisher's
+// tracks (codec, profile and level, picture size and rate, sample rate and channels, the codec
+// configuration bytes), and whether a track plays in browsers as it is. Plain values; any thread.
 #pragma once
 
-#include <cstdint>
 #include <string>
 #include <vector>
 
-namespace sreda::pipelines {
-
-enum class TrackKind { video, audio };
+namespace sreda::media {
 
 struct MediaFacts {
   bool has_video = false;
   std::string video_codec;     // "h264", "hevc"
-  std::string video_profile;   // "high", "main", "baseline", … (from caps)
+  std::string video_profile;   // "high", "main", "baseline", … (GStreamer's names: h264_profile_name)
   std::string video_level;
   int width = 0;
   int height = 0;
@@ -42,28 +40,4 @@ inline bool video_plays_as_is(const MediaFacts& f) {
 }
 inline bool audio_plays_as_is(const MediaFacts& f) { return !f.has_audio || f.audio_codec == "aac"; }
 
-// One encoded access unit. Video: 4-byte length-prefixed NAL units (AVC / HEVC "hvc1"), one picture.
-// Audio: one frame (raw AAC, an Opus packet, an MPEG audio frame). Times in microseconds on the source's clock.
-struct AccessUnit {
-  TrackKind track = TrackKind::video;
-  int64_t pts_us = 0;
-  int64_t dts_us = 0;
-  int64_t duration_us = 0;  // 0 when unknown
-  bool keyframe = false;
-  std::vector<uint8_t> data;
-};
-
-// Where a source (the GStreamer source pipeline, or the direct FLV path of RTMP) hands its media.
-// on_prepared comes before the first unit; it comes again when the codec configuration changes mid-stream
-// (a new session start for consumers).
-class SourceListener {
- public:
-  virtual ~SourceListener() = default;
-  virtual void on_prepared(const MediaFacts& facts) = 0;
-  virtual void on_access_unit(const AccessUnit& unit) = 0;
-  // A media error or an unsupported codec: the source is failed; the owner stops it.
-  virtual void on_failed(const std::string& reason) = 0;
-  virtual void on_eos() = 0;
-};
-
-}  // namespace sreda::pipelines
+}  // namespace sreda::media
