@@ -1,7 +1,9 @@
 // Browser tests for the viewer pages: a real sreda, a real ffmpeg publisher, Debian's Chromium headless.
-//   (a) the watch page plays a live event (currentTime advances 5 s with no stall; hls.js reports latency);
+//   (a) the watch page plays a live event (5 s of it without the buffer running dry or the source reloading;
+//       hls.js reports latency; how long any wait lasted is scripts/bench/latency's figure, not asserted here);
 //       paused a few seconds, "back to live" appears, and pressed (keyboard) it plays near the live edge again
-//   (b) a scheduled event with no publisher shows the "starts at" banner and no error
+//   (b) a scheduled event with no publisher shows the "starts at" banner and no error; once Play is pressed
+//       the page starts playing by itself when the studio goes live
 //   (c) the programme page lists the events
 //   (d) the studio drops and comes back: the page says so and plays again by itself
 import { test } from 'node:test';
@@ -36,7 +38,7 @@ const f = fixture(async () => {
 /** A page that records its errors and every request that left the sreda origin. */
 const openPage = (path) => openPageOf(browser, sreda.base, path);
 
-test('the watch page plays a live event: currentTime advances 5 s with no stall, hls.js reports latency', async (t) => {
+test('the watch page plays a live event: 5 s of it with no stall or reload, hls.js reports latency', async (t) => {
   await waitFor(async () => (await sreda.publicEvent(liveEvent.id)).state === 'live',
     { timeoutMs: 30000, what: `event ${liveEvent.id} to be live (publisher log: ${publisher.log.join('')})` });
   await waitFor(async () => (await sreda.api('GET', `/live/${liveEvent.id}/master.m3u8`)).status === 200,
@@ -78,14 +80,15 @@ test('the watch page plays a live event: currentTime advances 5 s with no stall,
   assert.equal(await page.isHidden('#play'), true, 'the Play button goes away while playing');
   assert.equal(await page.evaluate(() => document.getElementById('video').muted), false, 'sound is on');
 
-  // Reset the stall counters (start-up buffering is not a stall), then watch 5 s of wall-clock time.
+  // Reset the stall counters (start-up buffering is not a stall), then play 5 s of media (a generous deadline:
+  // what a viewer notices is the picture stopping — a 'waiting' event — or the player starting over).
   const m = await page.evaluate(async () => {
     const v = document.getElementById('video');
     const s = window.__stalls;
     Object.assign(s, { total: 0, longest: 0, count: 0, waitingSince: null, seeks: [], events: [] });
     const t0 = performance.now();
     const c0 = v.currentTime;
-    while (performance.now() - t0 < 5000) await new Promise((r) => setTimeout(r, 100));
+    while (v.currentTime - c0 < 5 && performance.now() - t0 < 30000) await new Promise((r) => setTimeout(r, 100));
     const stillWaiting = s.waitingSince === null ? 0 : performance.now() - s.waitingSince;
     return {
       wall: (performance.now() - t0) / 1000, advance: v.currentTime - c0, paused: v.paused,
@@ -96,10 +99,11 @@ test('the watch page plays a live event: currentTime advances 5 s with no stall,
   t.diagnostic(`over ${m.wall.toFixed(2)} s: currentTime +${m.advance.toFixed(2)} s, ` +
     `${m.stalls} waiting event(s), ${m.stalledMs.toFixed(0)} ms stalled (longest ${m.longestMs.toFixed(0)} ms)`);
   assert.equal(m.paused, false);
-  assert.ok(m.advance >= 4.0, `currentTime advanced ${m.advance.toFixed(2)} s in ${m.wall.toFixed(2)} s ` +
+  assert.ok(m.advance >= 5, `5 s of the event played: currentTime advanced ${m.advance.toFixed(2)} s in ` +
+    `${m.wall.toFixed(2)} s (seeks: ${m.seeks}; media events: ${m.events})`);
+  assert.equal(m.stalls, 0, `no stall: ${m.stalls} waiting event(s), longest ${m.longestMs.toFixed(0)} ms ` +
     `(seeks: ${m.seeks}; media events: ${m.events})`);
-  assert.ok(m.longestMs < 1000 && m.stalledMs < 1000,
-    `no stall: ${m.stalledMs.toFixed(0)} ms waiting in total, longest ${m.longestMs.toFixed(0)} ms`);
+  assert.ok(!m.events.includes('emptied'), `the player did not start over (media events: ${m.events})`);
 
   const lat = await waitFor(async () => {
     const l = await page.evaluate(() => {
@@ -226,5 +230,26 @@ test('the studio drops and comes back: "back in a moment", then the page plays a
   t.diagnostic(`playing again ${((Date.now() - dropped) / 1000).toFixed(1)} s after the publisher restarted`);
   await waitFor(async () => await page.isHidden('#banner'), { timeoutMs: 10000, what: 'the banner to go' });
   assert.deepEqual(errors.filter((e) => !/\/live\//.test(e)), [], 'no errors in the page (but playlist/part misses)');
+  await page.close();
+});
+
+test('Play pressed before the start: the page starts playing by itself when the studio goes live', async () => {
+  const museum = await sreda.createStudio('Дом культуры «Заречье»');
+  const soon = await sreda.createEvent(museum, 'Мастер-класс по керамике', 10);
+  const { page, errors, foreign } = await openPage(`/watch/${soon.id}`);
+  await waitFor(async () => (await page.getAttribute('#state', 'data-state')) === 'scheduled', { what: 'state "scheduled"' });
+  await page.click('#play');
+  await waitFor(async () => (await page.textContent('#banner')).includes('Трансляция включится сама'),
+    { timeoutMs: 5000, what: 'the "it will start by itself" note' });
+  f.publish(museum, 60);  // the studio goes live after the viewer pressed Play, with nobody touching the page
+  await page.waitForFunction(() => {
+    const v = document.getElementById('video');
+    return v.currentTime > 1 && !v.paused && v.readyState >= 3;
+  }, null, { timeout: 90000, polling: 200 });
+  assert.equal(await page.getAttribute('#state', 'data-state'), 'live');
+  assert.equal(await page.isHidden('#play'), true, 'the Play button went away by itself');
+  assert.equal(await page.evaluate(() => document.getElementById('video').muted), false, 'sound is on');
+  assert.deepEqual(foreign, []);
+  assert.deepEqual(errors, [], 'no errors in the page');
   await page.close();
 });
