@@ -311,7 +311,8 @@ void Edge::process(const ConnPtr& c) {
     const auto status = edge::parse_head(c->in, options_.limits.max_header_bytes, head);
     if (status == edge::ParseStatus::need_more) break;
     if (status == edge::ParseStatus::too_large) {
-      fail(c, header_too_large(options_.limits.max_header_bytes), "header_too_large");
+      fail(c, header_too_large(options_.limits.max_header_bytes), "header_too_large",
+           "the request header is larger than " + std::to_string(options_.limits.max_header_bytes) + " bytes");
       break;
     }
     if (status == edge::ParseStatus::bad) {
@@ -428,8 +429,8 @@ void Edge::finish(const ConnPtr& c) {
   }
 }
 
-void Edge::fail(const ConnPtr& c, HttpResponse r, const char* refusal) {
-  if (refusal) note_refusal(refusal, "refusing a request from " + c->peer + ": " + r.body);
+void Edge::fail(const ConnPtr& c, HttpResponse r, const char* refusal, const std::string& why) {
+  if (refusal) note_refusal(refusal, "refusing a request from " + c->peer + ": " + why);
   r.close = true;
   c->busy = true;
   c->head_only = false;
@@ -448,9 +449,8 @@ void Edge::fail(const ConnPtr& c, HttpResponse r, const char* refusal) {
 void Edge::hand_off(const ConnPtr& c) {
   if (c->in.size() > options_.limits.max_handoff_bytes) {
     // Pipelined bytes after /live requests, more than an adopted lws socket takes.
-    auto r = header_too_large(options_.limits.max_handoff_bytes);
-    r.body = HttpResponse::error(431, "header_too_large", "too many pipelined bytes before this request").body;
-    fail(c, std::move(r), "pipelined_too_large");
+    const std::string why = "too many pipelined bytes before this request";
+    fail(c, HttpResponse::error(431, "header_too_large", why), "pipelined_too_large", why);
     return;
   }
   c->closed = true;

@@ -107,8 +107,8 @@ class Edge {
   void write_rest(const ConnPtr& c);
   void finish(const ConnPtr& c);
   // Answers `response` (an error of the rules) and closes; `refusal`: a cause of sreda_http_refused_total to
-  // count (and log) it under.
-  void fail(const ConnPtr& c, HttpResponse response, const char* refusal = nullptr);
+  // count it under, and log `why` once per burst.
+  void fail(const ConnPtr& c, HttpResponse response, const char* refusal = nullptr, const std::string& why = "");
   void hand_off(const ConnPtr& c);
   void close(const ConnPtr& c);
   void on_tick();
