@@ -422,15 +422,10 @@ core::Result<void> App::start_http() {
       {"/archive", "/archive", archive_routes_.get()},
       {"/", "static", static_.get()},
   };
-  web::HttpServerOptions http_options{config_.server.listen, config_.server.http_port, config_.server.max_body_bytes};
-  http_options.header_timeout_s = config_.server.header_timeout_s;
-  http_options.keepalive_timeout_s = config_.server.keepalive_timeout_s;
+  web::HttpServerOptions http_options{config_.server.listen, config_.server.http_port, web::http_limits(config_.server)};
   http_options.ws = audience_.get();
   http_options.ws_max_message = static_cast<size_t>(config_.ws.max_frame_bytes);
   http_options.ws_ping_interval_s = config_.ws.ping_interval_s;
-  http_options.max_connections = config_.server.max_connections;
-  http_options.max_connections_per_address = config_.server.max_connections_per_address;
-  http_options.edge.fd_reserve = config_.server.fd_reserve;
   http_options.addresses = addresses_;
   http_ = std::make_unique<web::HttpServer>(http_options, std::move(routes), metrics_);
   return http_->start();

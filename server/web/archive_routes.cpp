@@ -5,6 +5,7 @@
 
 #include "server/archive/disk.h"
 #include "server/archive/event_playlist.h"
+#include "server/web/http_rules.h"
 
 namespace sreda::web {
 namespace {
@@ -49,7 +50,9 @@ HttpResponse playlist(std::string text, bool ended) {
   r.content_type = kPlaylistType;
   r.body = std::move(text);
   // A closed playlist changes only when a curator trims it: edges may keep it a minute.
-  r.headers = {{"cache-control", ended ? "public, max-age=60" : "no-cache"}, {"access-control-allow-origin", "*"}};
+  if (ended) set_caching(r, Caching::short_lived, 60);
+  else set_caching(r, Caching::revalidate);
+  allow_any_origin(r);
   return r;
 }
 
@@ -74,13 +77,8 @@ bool ArchiveRoutes::is_public(int64_t event_id, const std::string& rendition, in
 }
 
 void ArchiveRoutes::handle(HttpRequest request, Reply reply) {
-  if (request.method != "GET" && request.method != "HEAD")
-    return reply(HttpResponse::error(405, "method_not_allowed", request.method + " is not allowed here"));
-  if (request.path.find('\\') != std::string::npos || request.path.find('\0') != std::string::npos)
-    return reply(HttpResponse::error(400, "bad_path", "invalid path"));
+  // GET or HEAD, a path without dot segments, NULs or backslashes: the rules (http_rules.h) answered the rest.
   const auto parts = split(request.path);  // "archive", id, …
-  for (const auto& p : parts)
-    if (p == ".." || p == ".") return reply(HttpResponse::error(400, "bad_path", "invalid path"));
   if (parts.size() < 3 || parts[0] != "archive" || !digits(parts[1], 1)) return reply(not_found());
   const std::string dir = archive_.event_dir(std::stoll(parts[1]));
 
@@ -90,7 +88,8 @@ void ArchiveRoutes::handle(HttpRequest request, Reply reply) {
     HttpResponse r;
     r.file_path = dir + "/" + parts[2];
     r.content_type = "image/jpeg";
-    r.headers = {{"cache-control", "public, max-age=86400"}, {"access-control-allow-origin", "*"}};
+    set_caching(r, Caching::short_lived, 86400);
+    allow_any_origin(r);
     return reply(std::move(r));
   }
   if (parts.size() == 3 && parts[2] == "master.m3u8") {
@@ -117,7 +116,8 @@ void ArchiveRoutes::handle(HttpRequest request, Reply reply) {
   HttpResponse r;
   r.file_path = file;
   r.content_type = type;
-  r.headers = {{"cache-control", "public, max-age=31536000, immutable"}, {"access-control-allow-origin", "*"}};
+  set_caching(r, Caching::immutable);
+  allow_any_origin(r);
   reply(std::move(r));
 }
 

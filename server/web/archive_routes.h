@@ -22,6 +22,7 @@ class ArchiveRoutes : public RouteHandler {
  public:
   explicit ArchiveRoutes(archive::Archive& archive) : archive_(archive) {}
   void handle(HttpRequest request, Reply reply) override;
+  Methods methods() const override { return Methods::read_only; }
 
  private:
   // Whether segment `msn` of a rendition is inside the public window (the trimmed playlist's first..last).

@@ -37,6 +37,7 @@ struct Edge::Conn {
   bool keep_alive = true;
   bool http10 = false;        // answer with HTTP/1.0, as libwebsockets does
   uint64_t serial = 0;        // of the request being answered: late replies for older ones are dropped
+  std::string label;          // its route's label in sreda_http_requests_total
   uint64_t requests = 0;
   int64_t deadline_ms = 0;    // steady clock; 0: none (a handler holds the request)
   // The response being written: its header block, and the response that owns the body bytes.
@@ -50,29 +51,6 @@ struct Edge::Conn {
 };
 
 namespace {
-
-const char* reason_phrase(int status) {
-  switch (status) {
-    case 200: return "OK";
-    case 204: return "No Content";
-    case 206: return "Partial Content";
-    case 301: return "Moved Permanently";
-    case 302: return "Found";
-    case 304: return "Not Modified";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 409: return "Conflict";
-    case 413: return "Request Entity Too Large";
-    case 429: return "Too Many Requests";
-    case 431: return "Request Header Fields Too Large";
-    case 500: return "Internal Server Error";
-    case 503: return "Service Unavailable";
-    default: return status < 400 ? "OK" : status < 500 ? "Bad Request" : "Internal Server Error";
-  }
-}
 
 constexpr size_t kReadChunk = 16 * 1024;
 constexpr int64_t kTickMs = 250;
@@ -91,20 +69,25 @@ std::string response_head(const HttpResponse& r, size_t content_length, bool clo
   h += "\r\ncontent-length: ";
   h += std::to_string(content_length);
   h += "\r\n";
-  for (const auto& [name, value] : r.headers) {
+  for_each_field(r, close, [&h](std::string_view name, std::string_view value) {
     h += name;
     h += ": ";
     h += value;
     h += "\r\n";
-  }
-  if (close) h += "connection: close\r\n";
+  });
   h += "\r\n";
   return h;
 }
 
 Edge::Edge(EdgeOptions options, core::Metrics& metrics, Handoff handoff)
-    : options_(std::move(options)), metrics_(metrics), handoff_(std::move(handoff)), acceptor_(io_), tick_(io_) {}
-
+    : options_(std::move(options)),
+      handoff_(std::move(handoff)),
+      acceptor_(io_),
+      tick_(io_),
+      routes_{options_.route},
+      http_metrics_(metrics, "edge"),
+      outbox_([this](uint64_t conn, uint64_t serial, HttpResponse r) { deliver_reply(conn, serial, std::move(r)); },
+              [this] { asio::post(io_, [this] { outbox_.drain(); }); }) {}
 Edge::~Edge() { stop(); }
 
 core::Result<void> Edge::listen() {
@@ -128,10 +111,7 @@ core::Result<void> Edge::listen() {
 
 void Edge::run() {
   if (!acceptor_.is_open() || thread_.joinable()) return;
-  {
-    std::lock_guard lock(outbox_mutex_);
-    alive_ = true;
-  }
+  running_ = true;
   read_buffer_.resize(kReadChunk);
   // The descriptor reserve: Linux hands out the lowest free descriptor, so a new connection at or above
   // (limit − reserve) means fewer than `reserve` are left for recordings, the store and studios.
@@ -139,7 +119,7 @@ void Edge::run() {
   const int64_t limit = ::getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY
                             ? static_cast<int64_t>(std::min<rlim_t>(rl.rlim_cur, 1 << 30))
                             : int64_t{1} << 30;
-  const int64_t reserve = std::min<int64_t>(options_.fd_reserve, limit / 2);
+  const int64_t reserve = std::min<int64_t>(options_.limits.fd_reserve, limit / 2);
   fd_ceiling_ = static_cast<int>(limit - reserve);
   // HTTP connections may use what is neither the reserve nor open now (the store, the listeners, the
   // libraries' own descriptors); what opens later (recordings, studios) comes out of the reserve.
@@ -155,23 +135,21 @@ void Edge::run() {
                      " HTTP connections (then idle ones are closed, or new ones refused)");
   accept();
   on_tick();
+  outbox_.open();
   thread_ = std::thread([this] {
     pthread_setname_np(pthread_self(), "sreda-edge");
-    thread_id_ = std::this_thread::get_id();
+    outbox_.set_owner_thread();
     io_.run();
   });
 }
 
 void Edge::stop() {
-  {
-    std::lock_guard lock(outbox_mutex_);
-    if (!alive_ && !thread_.joinable()) {
-      if (acceptor_.is_open()) acceptor_.close();
-      return;
-    }
-    alive_ = false;
-    outbox_.clear();
+  if (!running_) {
+    if (acceptor_.is_open()) acceptor_.close();
+    return;
   }
+  running_ = false;
+  outbox_.close();
   asio::post(io_, [this] {
     boost::system::error_code ec;
     acceptor_.close(ec);
@@ -229,7 +207,7 @@ void Edge::accept() {
       }
       c->ticket = std::make_unique<ConnectionTicket>(options_.budget, std::move(key));
     }
-    c->deadline_ms = core::steady_ms() + options_.header_timeout_ms;
+    c->deadline_ms = core::steady_ms() + options_.limits.header_timeout_ms;
     conns_.emplace(c->id, c);
     connection_count_.store(conns_.size(), std::memory_order_relaxed);
     read(c);  // the request is usually there already
@@ -246,22 +224,22 @@ void Edge::read(const ConnPtr& c) {
   const int fd = c->socket.native_handle();
   if (c->in.empty() && !c->busy) {
     ssize_t n;
-    do n = ::recv(fd, read_buffer_.data(), options_.max_handoff_bytes, MSG_PEEK);
+    do n = ::recv(fd, read_buffer_.data(), options_.limits.max_handoff_bytes, MSG_PEEK);
     while (n < 0 && errno == EINTR);
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return arm_read(c);
     if (n <= 0) return close(c);  // the peer closed, or an error
     if (!c->started) {
       c->started = true;
-      c->deadline_ms = core::steady_ms() + options_.header_timeout_ms;
+      c->deadline_ms = core::steady_ms() + options_.limits.header_timeout_ms;
     }
     const auto route = edge::classify(std::string_view(read_buffer_.data(), static_cast<size_t>(n)), options_.prefix,
-                                      options_.max_handoff_bytes);
+                                      options_.limits.max_handoff_bytes);
     if (route == edge::Route::need_more) return arm_read(c);  // the rest of the line raises a new edge
-    if (route == edge::Route::handoff || !options_.handler) return hand_off(c);
+    if (route == edge::Route::handoff || !options_.route.handler) return hand_off(c);
   }
   for (;;) {
-    if (c->in.size() >= options_.max_header_bytes) break;
-    const size_t want = std::min(kReadChunk, options_.max_header_bytes - c->in.size());
+    if (c->in.size() >= options_.limits.max_header_bytes) break;
+    const size_t want = std::min(kReadChunk, options_.limits.max_header_bytes - c->in.size());
     const ssize_t n = ::recv(fd, read_buffer_.data(), want, 0);
     if (n > 0) {
       c->in.append(read_buffer_.data(), static_cast<size_t>(n));
@@ -291,17 +269,14 @@ bool Edge::evict_idle() {
 }
 
 void Edge::note_refusal(const std::string& cause, const std::string& what) {
-  metrics_.counter("sreda_http_refused_total", {{"cause", cause}}).fetch_add(1, std::memory_order_relaxed);
-  if (refusal_logs_[cause].first_of_burst(core::steady_ms()))
-    core::log_line(core::LogLevel::warn, "edge",
-                   what + "; the rest of this burst is counted in sreda_http_refused_total{cause=\"" + cause + "\"}");
+  http_metrics_.refused(cause, what, core::steady_ms());
 }
 
 void Edge::refuse(tcp::socket& socket, const std::string& cause, const std::string& why) {
   note_refusal(cause, "refusing new HTTP connections: " + why);
   // Best effort, never waiting: a plain-words 503 the client may read, then close.
   static const std::string kBusy = [] {
-    auto r = HttpResponse::refused(503, "busy", "The server has too many connections right now. Please try again in a minute.", 30);
+    const auto r = too_many_connections();
     return response_head(r, r.body.size(), true) + r.body;
   }();
   boost::system::error_code ec;
@@ -313,7 +288,7 @@ void Edge::refuse(tcp::socket& socket, const std::string& cause, const std::stri
 void Edge::arm_read(const ConnPtr& c) {
   if (c->closed || c->waiting_read) return;
   // A full buffer waits for the response being written; then process() consumes it and reading resumes.
-  if (c->in.size() >= options_.max_header_bytes) return;
+  if (c->in.size() >= options_.limits.max_header_bytes) return;
   c->waiting_read = true;
   c->socket.async_wait(tcp::socket::wait_read, [this, c](boost::system::error_code ec) {
     c->waiting_read = false;
@@ -326,118 +301,79 @@ void Edge::process(const ConnPtr& c) {
   if (c->in_process) return;
   c->in_process = true;
   while (!c->busy && !c->closed && !c->in.empty()) {
-    const auto route = edge::classify(c->in, options_.prefix, options_.max_handoff_bytes);
+    const auto route = edge::classify(c->in, options_.prefix, options_.limits.max_handoff_bytes);
     if (route == edge::Route::need_more) break;
-    if (route == edge::Route::handoff || !options_.handler) {
+    if (route == edge::Route::handoff || !options_.route.handler) {
       hand_off(c);
       break;
     }
     edge::Head head;
-    const auto status = edge::parse_head(c->in, options_.max_header_bytes, head);
+    const auto status = edge::parse_head(c->in, options_.limits.max_header_bytes, head);
     if (status == edge::ParseStatus::need_more) break;
     if (status == edge::ParseStatus::too_large) {
-      fail(c, 431, "header_too_large",
-           "the request header is larger than " + std::to_string(options_.max_header_bytes) + " bytes", "header_too_large");
+      fail(c, header_too_large(options_.limits.max_header_bytes), "header_too_large",
+           "the request header is larger than " + std::to_string(options_.limits.max_header_bytes) + " bytes");
       break;
     }
     if (status == edge::ParseStatus::bad) {
-      fail(c, 400, "bad_request", "invalid request");
+      fail(c, bad_request("invalid request"));
       break;
-    }
-    if (status == edge::ParseStatus::bad_path || status == edge::ParseStatus::traversal) {
-      // A well-formed request for a path that is refused: answered, and the connection stays open.
-      c->in.erase(0, head.header_bytes);
-      c->keep_alive = head.keep_alive;
-      c->http10 = head.version == 10;
-      c->started = false;
-      c->busy = true;
-      c->head_only = head.request.method == "HEAD";
-      ++c->requests;
-      ++c->serial;
-      deliver(c, status == edge::ParseStatus::traversal
-                     ? HttpResponse::error(404, "not_found", "no such live stream file")
-                     : HttpResponse::error(400, "bad_path", "invalid path"));
-      continue;
     }
     if (status == edge::ParseStatus::handoff) {
       hand_off(c);
       break;
     }
+    // A well-formed request (also one for a path the rules refuse: answered, and the connection stays open).
     c->in.erase(0, head.header_bytes);
     c->started = false;
     c->keep_alive = head.keep_alive;
     c->http10 = head.version == 10;
-    head.request.peer = c->peer;
+    head.request.peer = options_.addresses && !options_.addresses->trusted_proxies.empty()
+                            ? core::client_address(c->peer, head.x_forwarded_for, head.forwarded,
+                                                   options_.addresses->trusted_proxies)
+                            : c->peer;
     head.request.gone = c->gone;
-    dispatch(c, std::move(head.request));
+    dispatch(c, std::move(head.request),
+             status == edge::ParseStatus::bad_path    ? PathVerdict::bad
+             : status == edge::ParseStatus::traversal ? PathVerdict::traversal
+                                                      : PathVerdict::ok);
   }
   c->in_process = false;
   if (!c->closed && !c->busy && c->in.empty() && c->deadline_ms == 0)
-    c->deadline_ms = core::steady_ms() + options_.idle_timeout_ms;
+    c->deadline_ms = core::steady_ms() + options_.limits.idle_timeout_ms;
 }
 
-void Edge::dispatch(const ConnPtr& c, HttpRequest request) {
+void Edge::dispatch(const ConnPtr& c, HttpRequest request, PathVerdict parsed) {
   c->busy = true;
   c->head_only = request.method == "HEAD";
   c->deadline_ms = 0;  // the handler may hold it (a blocking reload): its own deadline answers it
   ++c->requests;
   const uint64_t serial = ++c->serial;
-  options_.handler->handle(std::move(request), [this, id = c->id, serial](HttpResponse r) {
-    post_reply(id, serial, std::move(r));
-  });
+  // The rules first (path, method), as for every route.
+  Routing routing = route_request(routes_, request, parsed);
+  c->label = std::move(routing.label);
+  if (routing.answered) return deliver(c, std::move(routing.answer));
+  routing.route->handler->handle(std::move(request), outbox_.reply(c->id, serial));
 }
 
-void Edge::post_reply(uint64_t conn_id, uint64_t serial, HttpResponse response) {
-  if (on_edge_thread()) {
-    auto it = conns_.find(conn_id);
-    if (it == conns_.end()) return;
-    ConnPtr c = it->second;  // a copy: delivering may close the connection (and erase the map's)
-    if (c->busy && c->serial == serial && !c->out_total) deliver(c, std::move(response));
-    return;
-  }
-  std::lock_guard lock(outbox_mutex_);
-  if (!alive_) return;
-  const bool wake = outbox_.empty();  // one post per batch: the drain takes everything queued
-  outbox_.emplace_back(conn_id, serial, std::move(response));
-  if (wake) asio::post(io_, [this] { drain_outbox(); });
-}
-
-void Edge::drain_outbox() {
-  std::vector<std::tuple<uint64_t, uint64_t, HttpResponse>> ready;
-  {
-    std::lock_guard lock(outbox_mutex_);
-    ready.swap(outbox_);
-  }
-  for (auto& [conn_id, serial, response] : ready) {
-    auto it = conns_.find(conn_id);
-    if (it == conns_.end()) continue;  // the viewer went away
-    ConnPtr c = it->second;
-    if (!c->busy || c->serial != serial || c->out_total) continue;
-    deliver(c, std::move(response));
-  }
-}
-
-void Edge::count(const std::string& label, int status) {
-  const uint64_t key = (label == options_.label ? 0 : 1000) + static_cast<uint64_t>(status);
-  auto it = counters_.find(key);
-  if (it == counters_.end())
-    it = counters_.emplace(key, &metrics_.counter("sreda_http_requests_total",
-                                                  {{"route", label}, {"status", std::to_string(status)}}))
-             .first;
-  it->second->fetch_add(1, std::memory_order_relaxed);
+void Edge::deliver_reply(uint64_t conn_id, uint64_t serial, HttpResponse response) {
+  auto it = conns_.find(conn_id);
+  if (it == conns_.end()) return;  // the viewer went away
+  ConnPtr c = it->second;  // a copy: delivering may close the connection (and erase the map's)
+  if (c->busy && c->serial == serial && !c->out_total) deliver(c, std::move(response));
 }
 
 void Edge::deliver(const ConnPtr& c, HttpResponse response) {
   if (!response.file_path.empty())  // the edge's routes answer from memory; a file is lws's job
     response = HttpResponse::error(500, "internal", "a file response on the edge");
-  count(options_.label, response.status);
+  http_metrics_.answered(c->label, response.status);
   c->response = std::move(response);
   const std::string_view body = c->response.payload();
-  c->close_after = c->response.close || !c->keep_alive || c->requests >= options_.max_requests;
+  c->close_after = c->response.close || !c->keep_alive || c->requests >= options_.limits.max_requests_per_connection;
   c->out_head = response_head(c->response, body.size(), c->close_after, c->http10);
   c->out_total = c->out_head.size() + (c->head_only ? 0 : body.size());
   c->out_sent = 0;
-  c->deadline_ms = core::steady_ms() + options_.header_timeout_ms;  // a client that does not read
+  c->deadline_ms = core::steady_ms() + options_.limits.header_timeout_ms;  // a client that does not read
   write_rest(c);
 }
 
@@ -485,37 +421,36 @@ void Edge::finish(const ConnPtr& c) {
     c->socket.shutdown(tcp::socket::shutdown_send, ec);
     return close(c);
   }
-  c->deadline_ms = c->in.empty() ? core::steady_ms() + options_.idle_timeout_ms
-                                 : core::steady_ms() + options_.header_timeout_ms;
+  c->deadline_ms = c->in.empty() ? core::steady_ms() + options_.limits.idle_timeout_ms
+                                 : core::steady_ms() + options_.limits.header_timeout_ms;
   if (!c->in_process) {
     process(c);
     arm_read(c);
   }
 }
 
-void Edge::fail(const ConnPtr& c, int status, const std::string& code, const std::string& message,
-                const char* refusal) {
-  if (refusal) note_refusal(refusal, "refusing a request from " + c->peer + ": " + message);
-  auto r = HttpResponse::error(status, code, message);
+void Edge::fail(const ConnPtr& c, HttpResponse r, const char* refusal, const std::string& why) {
+  if (refusal) note_refusal(refusal, "refusing a request from " + c->peer + ": " + why);
   r.close = true;
   c->busy = true;
   c->head_only = false;
   ++c->serial;
-  count("other", status);
+  http_metrics_.answered("other", r.status);
   c->response = std::move(r);
   const std::string_view body = c->response.payload();
   c->close_after = true;
   c->out_head = response_head(c->response, body.size(), true);
   c->out_total = c->out_head.size() + body.size();
   c->out_sent = 0;
-  c->deadline_ms = core::steady_ms() + options_.header_timeout_ms;
+  c->deadline_ms = core::steady_ms() + options_.limits.header_timeout_ms;
   write_rest(c);
 }
 
 void Edge::hand_off(const ConnPtr& c) {
-  if (c->in.size() > options_.max_handoff_bytes) {
+  if (c->in.size() > options_.limits.max_handoff_bytes) {
     // Pipelined bytes after /live requests, more than an adopted lws socket takes.
-    fail(c, 431, "header_too_large", "too many pipelined bytes before this request", "pipelined_too_large");
+    const std::string why = "too many pipelined bytes before this request";
+    fail(c, HttpResponse::error(431, "header_too_large", why), "pipelined_too_large", why);
     return;
   }
   c->closed = true;

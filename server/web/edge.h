@@ -11,21 +11,21 @@
 // with blocking reloads (50–67k requests per CPU second; nginx serving the parts as files 35–55k in the
 // same runs), 20–32 µs non-blocking (31–49k). December 2026, 2 shared cores. What is left is mostly the
 // kernel copying each part into the socket (sendfile from a memfd, as nginx sends files, would avoid it).
-// Limits: a header over max_header_bytes → 431 and close; a request not complete header_timeout_ms after
-// its first byte (slowloris), or a keep-alive connection idle for idle_timeout_ms, or a response the client
-// does not read for header_timeout_ms → closed; max_requests per connection, then "connection: close".
-// Threads: start()/stop() from the owner's thread; handlers run on the edge thread; their Reply may be
-// called from any thread (held blocking reloads): it is posted to the edge thread, and dropped after stop().
+// Limits (HttpLimits, http_rules.h): a header over max_header_bytes → 431 and close; a request not complete
+// header_timeout_ms after its first byte (slowloris), or a keep-alive connection idle for idle_timeout_ms,
+// or a response the client does not read for header_timeout_ms → closed; max_requests_per_connection, then
+// "connection: close". Paths, methods, errors, response fields and metrics are the rules' (http_rules.h).
+// Threads: start()/stop() from the owner's thread; its route's handler runs on the edge thread only
+// (libwebsockets hands the edge's route to it with run_on_edge_thread); a Reply may be called from any
+// thread (held blocking reloads): it crosses through the ReplyOutbox, and is dropped after stop().
 #pragma once
 
 #include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <thread>
-#include <tuple>
 #include <unordered_map>
 #include <vector>
 
@@ -35,9 +35,11 @@
 
 #include "server/core/client_address.h"
 #include "server/core/result.h"
-#include "server/web/http.h"
-#include "server/web/limits.h"
 #include "server/core/metrics.h"
+#include "server/web/http.h"
+#include "server/web/http_rules.h"
+#include "server/web/limits.h"
+#include "server/web/reply_outbox.h"
 
 namespace sreda::web {
 
@@ -45,18 +47,12 @@ struct EdgeOptions {
   std::string listen = "0.0.0.0";
   int port = 8080;
   std::string prefix = "/live/";     // served by the edge (GET/HEAD)
-  RouteHandler* handler = nullptr;   // answers them; null: everything is handed over
-  std::string label = "/live";       // route label in sreda_http_requests_total
-  size_t max_header_bytes = 8192;
-  size_t max_handoff_bytes = 2048;   // what libwebsockets accepts with an adopted socket (lws-adopt.h)
-  int64_t header_timeout_ms = 20'000;  // server.header_timeout_s (lws's timeout_secs too)
-  int64_t idle_timeout_ms = 30'000;    // server.keepalive_timeout_s (lws's keepalive_timeout too)
-  uint64_t max_requests = 100'000;     // per connection
-  // Connection caps (server.max_connections[_per_address]): every HTTP connection is counted here from
+  Route route{"/live", "/live", nullptr};  // answers them (the route table's entry); null handler: everything is handed over
+  HttpLimits limits;
+  // Connection caps (limits.max_connections[_per_address]): every HTTP connection is counted here from
   // accept until the edge or libwebsockets closes it. Null: no caps. Not owned.
   ConnectionBudget* budget = nullptr;
   core::AddressPolicyPtr addresses;    // trusted proxies (no per-address cap), shared addresses (larger caps)
-  int fd_reserve = 256;                // server.fd_reserve: descriptors a new connection may not take
 };
 
 // One counted HTTP connection: released (once) when destroyed. Moves with the socket to libwebsockets.
@@ -94,6 +90,8 @@ class Edge {
   void stop();
 
   size_t connections() const { return connection_count_.load(std::memory_order_relaxed); }
+  // Runs `task` on the edge thread (from any thread; dropped after stop()).
+  void run_on_edge_thread(std::function<void()> task) { outbox_.post_task(std::move(task)); }
 
  private:
   struct Conn;
@@ -103,15 +101,14 @@ class Edge {
   void read(const ConnPtr& c);
   void arm_read(const ConnPtr& c);
   void process(const ConnPtr& c);
-  void dispatch(const ConnPtr& c, HttpRequest request);
-  void post_reply(uint64_t conn_id, uint64_t serial, HttpResponse response);
-  void drain_outbox();
+  void dispatch(const ConnPtr& c, HttpRequest request, PathVerdict parsed);
+  void deliver_reply(uint64_t conn_id, uint64_t serial, HttpResponse response);  // the outbox's Deliver
   void deliver(const ConnPtr& c, HttpResponse response);
   void write_rest(const ConnPtr& c);
   void finish(const ConnPtr& c);
-  // Answers `status` and closes; `refusal`: a cause of sreda_http_refused_total to count (and log) it under.
-  void fail(const ConnPtr& c, int status, const std::string& code, const std::string& message,
-            const char* refusal = nullptr);
+  // Answers `response` (an error of the rules) and closes; `refusal`: a cause of sreda_http_refused_total to
+  // count it under, and log `why` once per burst.
+  void fail(const ConnPtr& c, HttpResponse response, const char* refusal = nullptr, const std::string& why = "");
   void hand_off(const ConnPtr& c);
   void close(const ConnPtr& c);
   void on_tick();
@@ -120,37 +117,32 @@ class Edge {
   void refuse(boost::asio::ip::tcp::socket& socket, const std::string& cause, const std::string& why);
   // A refusal by `cause`: counted in sreda_http_refused_total{cause}; `what` logged once per burst.
   void note_refusal(const std::string& cause, const std::string& what);
-  void count(const std::string& label, int status);
-  bool on_edge_thread() const { return std::this_thread::get_id() == thread_id_.load(); }
 
   EdgeOptions options_;
-  core::Metrics& metrics_;
   Handoff handoff_;
   boost::asio::io_context io_;
   boost::asio::ip::tcp::acceptor acceptor_;
   boost::asio::steady_timer tick_;
   int port_ = 0;
   std::thread thread_;
-  std::atomic<std::thread::id> thread_id_{};
   std::atomic<size_t> connection_count_{0};
+  std::vector<Route> routes_;  // the one route the edge serves
+  bool running_ = false;       // owner's thread: between run() and stop()
 
   // Edge thread only.
   uint64_t next_conn_id_ = 1;
   std::unordered_map<uint64_t, ConnPtr> conns_;
-  std::unordered_map<uint64_t, std::atomic<uint64_t>*> counters_;  // (label is ours) status → counter
+  HttpMetrics http_metrics_;  // edge thread
   std::string read_buffer_;
   int fd_ceiling_ = 0;  // a new connection whose descriptor is at or above this is refused (the reserve)
   int64_t http_fd_cap_ = 0;  // HTTP connections (edge + libwebsockets) the descriptors allow
-  std::unordered_map<std::string, BurstLog> refusal_logs_;  // cause → its bursts
 
-  // The seam: replies from any thread.
-  std::mutex outbox_mutex_;
-  std::vector<std::tuple<uint64_t, uint64_t, HttpResponse>> outbox_;  // conn id, request serial, response
-  bool alive_ = false;  // guarded by outbox_mutex_
+  // The seam: replies (and tasks) from any thread.
+  ReplyOutbox outbox_;
 };
 
-// The header block of `r` (status line, content-type, content-length, r.headers, "connection: close"
-// when `close`) as libwebsockets writes it, for a body of `content_length` bytes.
+// The header block of `r` (status line, content-type, content-length, then the rules' fields: r.headers,
+// "connection: close" when `close`) as libwebsockets writes it, for a body of `content_length` bytes.
 std::string response_head(const HttpResponse& r, size_t content_length, bool close, bool http10 = false);
 
 }  // namespace sreda::web

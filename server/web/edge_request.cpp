@@ -1,6 +1,7 @@
 #include "server/web/edge_request.h"
 
 #include <boost/beast/http/basic_parser.hpp>
+#include <boost/beast/core/string.hpp>
 #include <boost/beast/http/error.hpp>
 
 namespace sreda::web::edge {
@@ -11,20 +12,13 @@ using boost::beast::string_view;
 
 std::string_view sv(string_view s) { return {s.data(), s.size()}; }
 
-int hex(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 // Beast's parser with our callbacks: it keeps only the fields the routes read, without allocating a
 // field table; a body of any kind ends the parse as "hand off".
 class HeadParser : public http::basic_parser<true> {
  public:
   explicit HeadParser(Head& head) : head_(head) {}
   bool has_body = false;
-  bool bad_target = false;
+  PathVerdict verdict = PathVerdict::ok;  // of the request target
 
  private:
   void on_request_impl(http::verb method, string_view method_str, string_view target, int version,
@@ -32,31 +26,20 @@ class HeadParser : public http::basic_parser<true> {
     head_.version = version;
     head_.request.method.assign(method_str.data(), method_str.size());
     if (method != http::verb::get && method != http::verb::head) return;
-    std::string_view t = sv(target);
-    const size_t q = t.find('?');
-    if (!percent_decode(t.substr(0, q), head_.request.path)) bad_target = true;
-    if (q == std::string_view::npos) return;
-    std::string_view args = t.substr(q + 1);
-    while (!args.empty()) {
-      const size_t amp = args.find('&');
-      std::string_view kv = args.substr(0, amp);
-      args = amp == std::string_view::npos ? std::string_view() : args.substr(amp + 1);
-      if (kv.empty()) continue;
-      const size_t eq = kv.find('=');
-      std::string key, value;
-      if (!percent_decode(kv.substr(0, eq), key) ||
-          (eq != std::string_view::npos && !percent_decode(kv.substr(eq + 1), value)))
-        bad_target = true;
-      head_.request.query[std::move(key)] = std::move(value);
-    }
+    verdict = sreda::web::parse_target(sv(target), head_.request);  // the rules' path and query (http_rules.h)
   }
   void on_response_impl(int, string_view, int, boost::beast::error_code&) override {}
-  void on_field_impl(http::field name, string_view, string_view value, boost::beast::error_code&) override {
+  void on_field_impl(http::field name, string_view name_string, string_view value, boost::beast::error_code&) override {
     switch (name) {
       case http::field::host: head_.request.host.assign(value.data(), value.size()); break;
       case http::field::origin: head_.request.origin.assign(value.data(), value.size()); break;
       case http::field::authorization: head_.request.authorization.assign(value.data(), value.size()); break;
       case http::field::content_type: head_.request.content_type.assign(value.data(), value.size()); break;
+      case http::field::cookie: head_.request.cookie.assign(value.data(), value.size()); break;
+      case http::field::unknown:
+        if (boost::beast::iequals(name_string, "x-forwarded-for")) head_.x_forwarded_for.assign(value.data(), value.size());
+        break;
+      case http::field::forwarded: head_.forwarded.assign(value.data(), value.size()); break;
       default: break;
     }
   }
@@ -78,24 +61,6 @@ class HeadParser : public http::basic_parser<true> {
 };
 
 }  // namespace
-
-bool percent_decode(std::string_view s, std::string& out) {
-  out.clear();
-  out.reserve(s.size());
-  for (size_t i = 0; i < s.size(); ++i) {
-    char c = s[i];
-    if (c == '%') {
-      if (i + 2 >= s.size()) return false;
-      const int hi = hex(s[i + 1]), lo = hex(s[i + 2]);
-      if (hi < 0 || lo < 0) return false;
-      c = static_cast<char>(hi * 16 + lo);
-      i += 2;
-    }
-    if (c == '\0') return false;
-    out.push_back(c);
-  }
-  return true;
-}
 
 Route classify(std::string_view in, std::string_view prefix, size_t max_line) {
   const size_t eol = in.substr(0, max_line).find('\n');
@@ -141,11 +106,8 @@ ParseStatus parse_head(std::string_view in, size_t max_header, Head& head) {
   if (head.request.method != "GET" && head.request.method != "HEAD") return ParseStatus::handoff;
   head.header_bytes = used;
   head.keep_alive = parser.keep_alive();
-  if (parser.bad_target) return ParseStatus::bad_path;
-  const std::string& path = head.request.path;
-  if (path.empty() || path[0] != '/') return ParseStatus::bad_path;
-  if (path.find("/../") != std::string::npos || (path.size() >= 3 && path.compare(path.size() - 3, 3, "/..") == 0))
-    return ParseStatus::traversal;
+  if (parser.verdict == PathVerdict::bad) return ParseStatus::bad_path;
+  if (parser.verdict == PathVerdict::traversal) return ParseStatus::traversal;
   return ParseStatus::ok;
 }
 

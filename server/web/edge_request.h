@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "server/web/http.h"
+#include "server/web/http_rules.h"
 
 namespace sreda::web::edge {
 
@@ -21,7 +22,8 @@ enum class Route {
 Route classify(std::string_view in, std::string_view prefix, size_t max_line);
 
 struct Head {
-  HttpRequest request;    // method, path (decoded), query (decoded), host, origin, authorization, content_type
+  HttpRequest request;    // method, path and query (decoded by the rules), host, origin, authorization, content_type, cookie
+  std::string x_forwarded_for, forwarded;  // for the client's address (core::client_address)
   size_t header_bytes = 0;  // bytes of `in` the request line and header took (the request ends there)
   int version = 11;         // 10: HTTP/1.0 (answered as such)
   bool keep_alive = true;   // HTTP/1.1 without "Connection: close", or HTTP/1.0 with "keep-alive"
@@ -32,14 +34,11 @@ enum class ParseStatus {
   ok,         // `head` is filled; the request has no body
   too_large,  // the header is longer than `max_header` bytes → 431 and close
   bad,        // not HTTP → 400 and close
-  bad_path,   // a path or query with an undecodable %-escape or a NUL → 400 (as the lws path's "bad_path")
-  traversal,  // a ".." segment, plain or %-encoded → 404 (never resolved: lws answered these 404 too)
+  bad_path,   // the rules' PathVerdict::bad (an undecodable %-escape, a NUL, a backslash) → 400 bad_path
+  traversal,  // the rules' PathVerdict::traversal (a "." or ".." segment, plain or %-encoded) → 404
   handoff,    // a valid request the edge does not serve after all: an Upgrade, a body, not GET/HEAD
 };
 // Parses the request line and header (Boost.Beast's parser) at the start of `in`.
 ParseStatus parse_head(std::string_view in, size_t max_header, Head& head);
-
-// Percent-decodes `s` into `out`; false on a malformed escape or a decoded NUL.
-bool percent_decode(std::string_view s, std::string& out);
 
 }  // namespace sreda::web::edge

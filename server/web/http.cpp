@@ -1,5 +1,7 @@
 #include "server/web/http.h"
 
+#include "server/web/http_rules.h"
+
 namespace sreda::web {
 
 std::string HttpRequest::bearer_token() const {
@@ -17,7 +19,7 @@ HttpResponse HttpResponse::json(int status, const nlohmann::json& body) {
   r.status = status;
   r.content_type = "application/json; charset=utf-8";
   r.body = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-  r.headers.emplace_back("cache-control", "no-store");
+  set_caching(r, Caching::none);
   return r;
 }
 

@@ -65,11 +65,16 @@ struct HttpResponse {
 // Delivers a response; callable from any thread, exactly once.
 using Reply = std::function<void(HttpResponse)>;
 
-// A route handler: called on the web thread; replies now or later from any thread.
+// A route handler: called on its transport's thread (the web thread; /live: the edge thread); replies now
+// or later from any thread.
 class RouteHandler {
  public:
+  // Which methods the route answers: a read-only route is only called for GET and HEAD (the rules answer
+  // anything else 405, server/web/http_rules.h).
+  enum class Methods { any, read_only };
   virtual ~RouteHandler() = default;
   virtual void handle(HttpRequest request, Reply reply) = 0;
+  virtual Methods methods() const { return Methods::any; }
 };
 
 }  // namespace sreda::web

@@ -1,5 +1,5 @@
-// Long because it is the libwebsockets side of the port (HTTP, WebSocket, cross-thread outboxes) in one
-// callback; issue 18 (one HTTP rulebook) replaces the two stacks on one port and splits it then.
+// Long because it is the libwebsockets side of the port, HTTP and WebSocket, in one lws callback; what a
+// request means and how it is answered is http_rules.h's, and replies cross threads in reply_outbox.h.
 #include "server/web/http_server.h"
 
 #include <pthread.h>
@@ -20,10 +20,12 @@ struct HttpServer::Conn {
   uint64_t id = 0;
   lws* wsi = nullptr;
   HttpRequest request;
+  std::shared_ptr<std::atomic<bool>> gone = std::make_shared<std::atomic<bool>>(false);  // set at close
   std::string route_label = "other";
   bool reading_body = false;
+  bool bad_query = false;  // an item of the query the rules refuse (a NUL)
   bool body_too_large = false;
-  uint64_t request_id = 0;  // 0: no request waiting for a reply
+  uint64_t request_id = 0;  // of the request waiting for a reply (0: none); older replies are dropped
   bool has_response = false;
   HttpResponse response;
   bool headers_sent = false;
@@ -83,12 +85,6 @@ const char* method_of(lws* wsi) {
   return "";
 }
 
-bool route_matches(const std::string& prefix, const std::string& path) {
-  if (prefix == "/") return true;
-  if (path.compare(0, prefix.size(), prefix) != 0) return false;
-  return path.size() == prefix.size() || path[prefix.size()] == '/' || prefix.back() == '/';
-}
-
 int lws_callback(lws* wsi, lws_callback_reasons reason, void* user, void* in, size_t len);
 
 // Bodies up to this size leave in the same write as their headers.
@@ -110,6 +106,20 @@ const lws_protocols kHttpOnly[] = {
 
 constexpr int64_t kTickUs = 100'000;
 
+// The rules' header fields after content-type and content-length (http_rules.h), as lws adds them.
+bool add_fields(lws* wsi, const HttpResponse& r, unsigned char** p, unsigned char* end) {
+  bool ok = true;
+  std::string name;
+  for_each_field(r, r.close, [&](std::string_view field, std::string_view value) {
+    name.assign(field);
+    name += ':';
+    ok = ok && lws_add_http_header_by_name(wsi, reinterpret_cast<const unsigned char*>(name.c_str()),
+                                           reinterpret_cast<const unsigned char*>(value.data()),
+                                           static_cast<int>(value.size()), p, end) == 0;
+  });
+  return ok;
+}
+
 }  // namespace
 
 namespace {
@@ -118,9 +128,25 @@ int lws_callback(lws* wsi, lws_callback_reasons reason, void* user, void* in, si
 }
 }  // namespace
 
+HttpLimits http_limits(const config::ServerConfig& server) {
+  HttpLimits l;
+  l.max_body_bytes = server.max_body_bytes;
+  l.header_timeout_ms = int64_t{server.header_timeout_s} * 1000;
+  l.idle_timeout_ms = int64_t{server.keepalive_timeout_s} * 1000;
+  l.max_connections = server.max_connections;
+  l.max_connections_per_address = server.max_connections_per_address;
+  l.fd_reserve = server.fd_reserve;
+  return l;
+}
+
 HttpServer::HttpServer(HttpServerOptions options, std::vector<Route> routes, core::Metrics& metrics)
-    : options_(std::move(options)), routes_(std::move(routes)), metrics_(metrics) {
-  metrics_.describe("sreda_http_requests_total", "counter", "HTTP requests answered, by route and status");
+    : options_(std::move(options)),
+      routes_(std::move(routes)),
+      metrics_(metrics),
+      http_metrics_(metrics, "web"),
+      outbox_([this](uint64_t conn, uint64_t request, HttpResponse r) { deliver_reply(conn, request, std::move(r)); },
+              [this] { lws_cancel_service(context_); }) {
+  HttpMetrics::describe(metrics_);
 }
 
 HttpServer::~HttpServer() { stop(); }
@@ -128,25 +154,22 @@ HttpServer::~HttpServer() { stop(); }
 core::Result<void> HttpServer::start() {
   lws_set_log_level(LLL_ERR | LLL_WARN, lws_log_bridge);
   // The edge owns the port (bound first: a port in use fails here); lws serves the sockets it hands over.
-  EdgeOptions edge_options = options_.edge;
-  edge_options.header_timeout_ms = int64_t{options_.header_timeout_s} * 1000;
-  edge_options.idle_timeout_ms = int64_t{options_.keepalive_timeout_s} * 1000;
+  EdgeOptions edge_options;
   edge_options.listen = options_.listen;
   edge_options.port = options_.port;
   edge_options.prefix = options_.edge_prefix + "/";
-  edge_options.label = options_.edge_prefix;
-  edge_options.handler = nullptr;
+  edge_options.limits = options_.limits;
+  edge_options.route = Route{options_.edge_prefix, options_.edge_prefix, nullptr};
+  edge_route_ = nullptr;
   for (const auto& route : routes_)
     if (route.prefix == options_.edge_prefix) {
-      edge_options.handler = route.handler;
-      edge_options.label = route.label;
+      edge_options.route = route;
+      edge_route_ = &route;
     }
-  budget_ = std::make_unique<ConnectionBudget>(options_.max_connections, options_.max_connections_per_address);
+  budget_ = std::make_unique<ConnectionBudget>(options_.limits.max_connections,
+                                               options_.limits.max_connections_per_address);
   edge_options.budget = budget_.get();
   edge_options.addresses = options_.addresses;
-  metrics_.describe("sreda_http_refused_total", "counter",
-                    "HTTP connections and requests refused by a limit, by cause (descriptors, idle_evicted, "
-                    "connections_total, connections_per_address, accept_error, api_rate)");
   metrics_.gauge("sreda_http_connections", "HTTP connections open (the edge's and libwebsockets')",
                  [b = budget_.get()] { return static_cast<double>(b->total()); });
   edge_ = std::make_unique<Edge>(edge_options, metrics_, [this](int fd, std::string bytes, std::unique_ptr<ConnectionTicket> t) {
@@ -176,8 +199,8 @@ core::Result<void> HttpServer::start() {
   void* foreign_loops[1] = {loop_};
   info.foreign_loops = foreign_loops;
   info.options = LWS_SERVER_OPTION_VALIDATE_UTF8 | LWS_SERVER_OPTION_LIBEV;
-  info.timeout_secs = static_cast<unsigned int>(options_.header_timeout_s);
-  info.keepalive_timeout = options_.keepalive_timeout_s;
+  info.timeout_secs = static_cast<unsigned int>(options_.limits.header_timeout_ms / 1000);
+  info.keepalive_timeout = static_cast<int>(options_.limits.idle_timeout_ms / 1000);
   // An IPv4 address (or 0.0.0.0) must bind IPv4 only: lws binds IPv6 "any" unless told otherwise.
   in_addr v4{};
   std::string iface;
@@ -199,10 +222,7 @@ core::Result<void> HttpServer::start() {
                                      std::to_string(options_.port), ""};
   }
   port_ = edge_->port();
-  {
-    std::lock_guard lock(outbox_mutex_);
-    context_alive_ = true;
-  }
+  outbox_.open();
   if (options_.ws) {
     options_.ws->attach(this);
     tick_ = std::make_unique<Tick>();
@@ -211,7 +231,7 @@ core::Result<void> HttpServer::start() {
   }
   thread_ = std::thread([this] {
     pthread_setname_np(pthread_self(), "sreda-web");
-    web_thread_id_ = std::this_thread::get_id();
+    outbox_.set_owner_thread();
     ev_run(loop_, 0);  // until stop(): lws_cancel_service → EVENT_WAIT_CANCELLED → ev_break
   });
   edge_->run();
@@ -224,19 +244,13 @@ void HttpServer::stop() {
   stopping_ = true;
   lws_cancel_service(context_);
   if (thread_.joinable()) thread_.join();
-  {
-    std::lock_guard lock(outbox_mutex_);
-    context_alive_ = false;
-    outbox_.clear();
-    tasks_.clear();
-  }
+  outbox_.close();
   if (tick_) lws_sul_cancel(&tick_->sul);
   lws_context_destroy(context_);  // WebSockets still open report their close to the handler here
   context_ = nullptr;
   ev_loop_destroy(loop_);
   loop_ = nullptr;
   conns_.clear();
-  pending_.clear();
   ws_conns_.clear();
   tickets_.clear();
 }
@@ -302,49 +316,12 @@ void HttpServer::wake(uint64_t conn) {
   if (it != ws_conns_.end()) lws_callback_on_writable(it->second->wsi);
 }
 
-void HttpServer::run_on_web_thread(std::function<void()> task) {
-  std::lock_guard lock(outbox_mutex_);
-  if (!context_alive_) return;
-  const bool wake = outbox_.empty() && tasks_.empty();
-  tasks_.push_back(std::move(task));
-  if (wake) lws_cancel_service(context_);
-}
+void HttpServer::run_on_web_thread(std::function<void()> task) { outbox_.post_task(std::move(task)); }
 
-void HttpServer::post_reply(uint64_t request_id, HttpResponse response) {
-  if (on_web_thread()) {
-    // Answered inside a callback (static files, metrics, a live part that exists): no outbox round trip.
-    auto p = pending_.find(request_id);
-    if (p == pending_.end()) return;
-    auto c = conns_.find(p->second);
-    pending_.erase(p);
-    if (c != conns_.end() && c->second->request_id == request_id)
-      respond_now(c->second->wsi, *c->second, std::move(response));
-    return;
-  }
-  std::lock_guard lock(outbox_mutex_);
-  if (!context_alive_) return;
-  const bool wake = outbox_.empty() && tasks_.empty();  // one wake-up per batch: the drain takes everything queued
-  outbox_.emplace_back(request_id, std::move(response));
-  if (wake) lws_cancel_service(context_);
-}
-
-void HttpServer::drain_outbox() {
-  std::vector<std::pair<uint64_t, HttpResponse>> ready;
-  std::vector<std::function<void()>> tasks;
-  {
-    std::lock_guard lock(outbox_mutex_);
-    ready.swap(outbox_);
-    tasks.swap(tasks_);
-  }
-  for (auto& task : tasks) task();
-  for (auto& [request_id, response] : ready) {
-    auto p = pending_.find(request_id);
-    if (p == pending_.end()) continue;  // the client went away
-    auto c = conns_.find(p->second);
-    pending_.erase(p);
-    if (c == conns_.end() || c->second->request_id != request_id) continue;
-    respond_now(c->second->wsi, *c->second, std::move(response));
-  }
+void HttpServer::deliver_reply(uint64_t conn_id, uint64_t request_id, HttpResponse response) {
+  auto c = conns_.find(conn_id);
+  if (c == conns_.end() || c->second->request_id != request_id) return;  // the client went away, or moved on
+  respond_now(c->second->wsi, *c->second, std::move(response));
 }
 
 void HttpServer::respond_now(lws* wsi, Conn& c, HttpResponse response) {
@@ -371,7 +348,7 @@ int HttpServer::callback(lws* wsi, int reason_int, void* user, void* in, size_t 
       ev_break(self->loop_, EVBREAK_ALL);
       return 0;
     }
-    self->drain_outbox();
+    self->outbox_.drain();
     return 0;
   }
   auto* pss = static_cast<Pss*>(user);
@@ -409,12 +386,9 @@ int HttpServer::callback(lws* wsi, int reason_int, void* user, void* in, size_t 
     }
     case LWS_CALLBACK_HTTP_BODY: {
       if (!conn || conn->body_too_large) return 0;
-      if (static_cast<int64_t>(conn->request.body.size() + len) > self->options_.max_body_bytes) {
+      if (static_cast<int64_t>(conn->request.body.size() + len) > self->options_.limits.max_body_bytes) {
         conn->body_too_large = true;
-        auto r = HttpResponse::error(413, "too_large", "request body larger than " +
-                                                           std::to_string(self->options_.max_body_bytes) + " bytes");
-        r.close = true;
-        self->respond_now(wsi, *conn, std::move(r));
+        self->respond_now(wsi, *conn, body_too_large(self->options_.limits.max_body_bytes));
         return 0;
       }
       conn->request.body.append(static_cast<const char*>(in), len);
@@ -435,7 +409,7 @@ int HttpServer::callback(lws* wsi, int reason_int, void* user, void* in, size_t 
     case LWS_CALLBACK_CLOSED_HTTP:
     case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
       if (conn) {
-        if (conn->request_id) self->pending_.erase(conn->request_id);
+        conn->gone->store(true, std::memory_order_relaxed);  // a request held for it is dropped
         self->conns_.erase(conn->id);
         pss->conn_id = 0;
       }
@@ -534,16 +508,16 @@ int HttpServer::on_http(lws* wsi, Conn& c, const char* uri) {
   c.request = HttpRequest{};
   c.has_response = false;
   c.body_too_large = false;
+  c.bad_query = false;
   c.request.method = method_of(wsi);
   c.request.path = uri ? uri : "/";
+  c.request.gone = c.gone;
+  // lws hands over the query's items already %-decoded (and the path with dot segments removed).
   for (int i = 0;; ++i) {
     char frag[2048];
     int n = lws_hdr_copy_fragment(wsi, frag, sizeof frag, WSI_TOKEN_HTTP_URI_ARGS, i);
     if (n < 0) break;
-    std::string kv(frag, static_cast<size_t>(n));
-    auto eq = kv.find('=');
-    if (eq == std::string::npos) c.request.query[kv] = "";
-    else c.request.query[kv.substr(0, eq)] = kv.substr(eq + 1);
+    if (!add_query_item(std::string_view(frag, static_cast<size_t>(n)), false, c.request.query)) c.bad_query = true;
   }
   c.request.authorization = header(wsi, WSI_TOKEN_HTTP_AUTHORIZATION);
   c.request.host = header(wsi, WSI_TOKEN_HOST);
@@ -562,16 +536,11 @@ int HttpServer::on_http(lws* wsi, Conn& c, const char* uri) {
     }
   }
   if (length < 0) {
-    auto r = HttpResponse::error(400, "bad_request", "invalid Content-Length");
-    r.close = true;
-    respond_now(wsi, c, std::move(r));
+    respond_now(wsi, c, bad_request("invalid Content-Length"));
     return 0;
   }
-  if (length > options_.max_body_bytes) {
-    auto r = HttpResponse::error(413, "too_large",
-                                 "request body larger than " + std::to_string(options_.max_body_bytes) + " bytes");
-    r.close = true;  // the unread body must not be parsed as the next request
-    respond_now(wsi, c, std::move(r));
+  if (length > options_.limits.max_body_bytes) {
+    respond_now(wsi, c, body_too_large(options_.limits.max_body_bytes));
     return 0;
   }
   if (length > 0) {
@@ -584,21 +553,21 @@ int HttpServer::on_http(lws* wsi, Conn& c, const char* uri) {
 }
 
 void HttpServer::dispatch(lws* wsi, Conn& c) {
-  if (c.request.path.find("/../") != std::string::npos || c.request.path.find('\0') != std::string::npos) {
-    respond_now(wsi, c, HttpResponse::error(400, "bad_path", "invalid path"));
+  Routing routing = route_request(routes_, c.request, c.bad_query ? PathVerdict::bad : PathVerdict::ok);
+  c.route_label = std::move(routing.label);
+  if (routing.answered) return respond_now(wsi, c, std::move(routing.answer));
+  const uint64_t request_id = next_request_id_++;
+  c.request_id = request_id;
+  Reply reply = outbox_.reply(c.id, request_id);
+  RouteHandler* handler = routing.route->handler;
+  if (routing.route == edge_route_ && edge_) {
+    // The edge's route runs on the edge thread only (a /live request on a connection lws carries).
+    edge_->run_on_edge_thread([handler, request = c.request, reply = std::move(reply)]() mutable {
+      handler->handle(std::move(request), std::move(reply));
+    });
     return;
   }
-  for (const auto& route : routes_) {
-    if (!route_matches(route.prefix, c.request.path)) continue;
-    c.route_label = route.label;
-    uint64_t request_id = next_request_id_++;
-    c.request_id = request_id;
-    pending_[request_id] = c.id;
-    route.handler->handle(c.request, [this, request_id](HttpResponse r) { post_reply(request_id, std::move(r)); });
-    return;
-  }
-  c.route_label = "other";
-  respond_now(wsi, c, HttpResponse::error(404, "not_found", "no such page"));
+  handler->handle(c.request, std::move(reply));
 }
 
 int HttpServer::on_writable(lws* wsi, Conn& c) {
@@ -610,14 +579,8 @@ int HttpServer::on_writable(lws* wsi, Conn& c) {
     unsigned char extra[1024];
     unsigned char* p = extra;
     unsigned char* end = extra + sizeof extra;
-    for (const auto& [name, value] : r.headers) {
-      std::string n = name + ":";
-      if (lws_add_http_header_by_name(wsi, reinterpret_cast<const unsigned char*>(n.c_str()),
-                                      reinterpret_cast<const unsigned char*>(value.data()),
-                                      static_cast<int>(value.size()), &p, end))
-        return -1;
-    }
-    metrics_.add("sreda_http_requests_total", {{"route", c.route_label}, {"status", "200"}});
+    if (!add_fields(wsi, r, &p, end)) return -1;
+    http_metrics_.answered(c.route_label, 200);
     c.has_response = false;
     int n = lws_serve_http_file(wsi, r.file_path.c_str(), r.content_type.c_str(), reinterpret_cast<char*>(extra),
                                 static_cast<int>(p - extra));
@@ -636,19 +599,7 @@ int HttpServer::on_writable(lws* wsi, Conn& c) {
     if (lws_add_http_common_headers(wsi, static_cast<unsigned int>(r.status), r.content_type.c_str(),
                                     body.size(), &p, end))
       return -1;
-    for (const auto& [name, value] : r.headers) {
-      std::string n = name + ":";
-      if (lws_add_http_header_by_name(wsi, reinterpret_cast<const unsigned char*>(n.c_str()),
-                                      reinterpret_cast<const unsigned char*>(value.data()),
-                                      static_cast<int>(value.size()), &p, end))
-        return -1;
-    }
-    if (r.close) {
-      static const char kClose[] = "close";
-      if (lws_add_http_header_by_token(wsi, WSI_TOKEN_CONNECTION, reinterpret_cast<const unsigned char*>(kClose), 5,
-                                       &p, end))
-        return -1;
-    }
+    if (!add_fields(wsi, r, &p, end)) return -1;
     if (lws_finalize_http_header(wsi, &p, end)) return -1;
     size_t n = static_cast<size_t>(p - start);
     if (with_body) {
@@ -684,10 +635,7 @@ int HttpServer::on_writable(lws* wsi, Conn& c) {
 }
 
 int HttpServer::finish_transaction(lws* wsi, Conn& c) {
-  if (c.has_response) {
-    metrics_.add("sreda_http_requests_total",
-                 {{"route", c.route_label}, {"status", std::to_string(c.response.status)}});
-  }
+  if (c.has_response) http_metrics_.answered(c.route_label, c.response.status);
   const bool close = c.has_response && c.response.close;
   c.has_response = false;
   c.response = HttpResponse{};

@@ -4,6 +4,7 @@
 
 #include "server/core/clock.h"
 #include "server/package/playlist_writer.h"
+#include "server/web/http_rules.h"
 
 namespace sreda::web {
 namespace {
@@ -23,7 +24,8 @@ HttpResponse bytes_response(const package::BytesPtr& bytes, const char* type) {
   HttpResponse r;
   r.content_type = type;
   r.shared_body = bytes;
-  r.headers = {{"cache-control", "public, max-age=31536000, immutable"}, {"access-control-allow-origin", "*"}};
+  set_caching(r, Caching::immutable);
+  allow_any_origin(r);
   return r;
 }
 
@@ -33,7 +35,9 @@ HttpResponse playlist_response(const std::string& text, bool blocking) {
   HttpResponse r;
   r.content_type = kPlaylistType;
   r.shared_body = std::make_shared<const std::vector<uint8_t>>(text.begin(), text.end());
-  r.headers = {{"cache-control", blocking ? "public, max-age=6" : "no-cache"}, {"access-control-allow-origin", "*"}};
+  if (blocking) set_caching(r, Caching::short_lived, 6);
+  else set_caching(r, Caching::revalidate);
+  allow_any_origin(r);
   return r;
 }
 
@@ -65,13 +69,10 @@ bool safe_name(const std::string& s) {
 }  // namespace
 
 void LiveRoutes::handle(HttpRequest request, Reply reply) {
-  if (request.method != "GET" && request.method != "HEAD")
-    return reply(HttpResponse::error(405, "method_not_allowed", request.method + " is not allowed here"));
+  // GET or HEAD, a path without dot segments: the rules (http_rules.h) answered anything else.
   auto parts = split_path(request.path);  // "live", id, …
   int64_t event_id = 0;
   if (parts.size() < 3 || !parse_int(parts[1], event_id)) return reply(not_found("no such live stream"));
-  for (const auto& p : parts)
-    if (p == ".." || p == ".") return reply(HttpResponse::error(400, "bad_path", "invalid path"));
   auto output = outputs_.find(event_id);
   if (!output) return reply(not_found("event " + std::to_string(event_id) + " is not live"));
 
@@ -85,8 +86,11 @@ void LiveRoutes::handle(HttpRequest request, Reply reply) {
   if (parts.size() == 3 && parts[2] == "poster.jpg") {
     auto jpeg = output->poster();
     if (!jpeg) return reply(not_found("no poster yet"));
-    HttpResponse r = bytes_response(jpeg, "image/jpeg");
-    r.headers = {{"cache-control", "public, max-age=5"}, {"access-control-allow-origin", "*"}};
+    HttpResponse r;
+    r.content_type = "image/jpeg";
+    r.shared_body = jpeg;
+    set_caching(r, Caching::short_lived, 5);
+    allow_any_origin(r);
     return reply(std::move(r));
   }
   if (parts.size() != 4 || !safe_name(parts[2])) return reply(not_found("no such live stream file"));

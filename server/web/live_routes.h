@@ -6,8 +6,9 @@
 // bounded list and are answered by notify() when the packager completes a part, or by tick() with 503
 // when their deadline passes. A held request whose connection closed (HttpRequest::gone) is dropped by
 // tick(), and at once when the list is full, so a connect/close loop cannot fill it.
-// Threads: handle() on the edge thread (GET/HEAD, server/web/edge.h) and on the web thread (other methods,
-// answered 405) — it takes the same locks as notify() (streaming threads) and tick() (control thread).
+// Threads: handle() on the edge thread only (server/web/edge.h; a request libwebsockets carries is handed
+// to that thread, and other methods than GET/HEAD are answered 405 by the rules without calling it); it
+// takes the same lock as notify() (the threads packagers complete parts on) and tick() (control thread).
 #pragma once
 
 #include <cstdint>
@@ -29,6 +30,7 @@ class LiveRoutes : public RouteHandler {
   // `max_held`: live.max_held_requests, the held requests at most (more get 503).
   explicit LiveRoutes(live::LiveOutputs& outputs, size_t max_held = 20000) : outputs_(outputs), max_held_(max_held) {}
   void handle(HttpRequest request, Reply reply) override;
+  Methods methods() const override { return Methods::read_only; }
   void notify(int64_t event_id);
   void tick();
   size_t held_count() const;

@@ -5,15 +5,10 @@
 #include "server/core/clock.h"
 #include "server/schedule/catalog.h"
 #include "server/schedule/ical.h"
+#include "server/web/http_rules.h"
 
 namespace sreda::web {
 namespace {
-
-bool is_get(const HttpRequest& r) { return r.method == "GET" || r.method == "HEAD"; }
-
-HttpResponse not_allowed(const HttpRequest& r) {
-  return HttpResponse::error(405, "method_not_allowed", r.method + " is not allowed here");
-}
 
 std::string content_type_for(const std::filesystem::path& p) {
   static const std::pair<const char*, const char*> kTypes[] = {
@@ -43,19 +38,16 @@ std::string base_url(const config::Config& config, const HttpRequest& request) {
 }
 
 void HealthHandler::handle(HttpRequest request, Reply reply) {
-  if (!is_get(request)) return reply(not_allowed(request));
   reply(HttpResponse::json(200, {{"status", "ok"}, {"version", SREDA_VERSION}}));
 }
 
 void MetricsHandler::handle(HttpRequest request, Reply reply) {
-  if (!is_get(request)) return reply(not_allowed(request));
   auto r = HttpResponse::text(200, "text/plain; version=0.0.4; charset=utf-8", metrics_.render());
-  r.headers.emplace_back("cache-control", "no-store");
+  set_caching(r, Caching::none);
   reply(std::move(r));
 }
 
 void CalendarHandler::handle(HttpRequest request, Reply reply) {
-  if (!is_get(request)) return reply(not_allowed(request));
   int64_t event_id = 0;
   if (request.path != "/schedule.ics") {
     // "/events/<id>.ics"
@@ -88,9 +80,9 @@ void CalendarHandler::handle(HttpRequest request, Reply reply) {
       return reply(HttpResponse::error(500, "internal", "the calendar could not be read"));
     }
     auto r = HttpResponse::text(200, "text/calendar; charset=utf-8", schedule::write_calendar(events, base, host, now));
-    r.headers = {{"cache-control", "public, max-age=60"},
-                 {"content-disposition", event_id ? "inline; filename=\"event-" + std::to_string(event_id) + ".ics\""
-                                                  : "inline; filename=\"schedule.ics\""}};
+    set_caching(r, Caching::short_lived, 60);
+    r.headers.emplace_back("content-disposition", event_id ? "inline; filename=\"event-" + std::to_string(event_id) + ".ics\""
+                                                          : "inline; filename=\"schedule.ics\"");
     reply(std::move(r));
   }, store::Store::Lane::public_reads);
   if (!queued) reply(HttpResponse::refused(503, "busy", "The server is very busy right now. Please try again in a few seconds.", 5));
@@ -104,7 +96,6 @@ StaticHandler::StaticHandler(std::string root, std::string viewer_secret, bool s
 }
 
 void StaticHandler::handle(HttpRequest request, Reply reply) {
-  if (!is_get(request)) return reply(not_allowed(request));
   std::string rel = request.path;
   if (rel == "/" || rel == "/index.html") rel = "/index.html";
   else if (rel.rfind("/watch/", 0) == 0) rel = "/watch.html";
@@ -120,7 +111,8 @@ void StaticHandler::handle(HttpRequest request, Reply reply) {
   HttpResponse r;
   r.file_path = full_s;
   r.content_type = content_type_for(full);
-  r.headers = {{"cache-control", "no-cache"}, {"x-content-type-options", "nosniff"}};
+  set_caching(r, Caching::revalidate);
+  forbid_sniffing(r);
   if (full.extension() == ".html") {
     std::string token = audience::viewer_cookie(request.cookie);
     if (!tokens_.verify(token)) token = tokens_.issue().token;

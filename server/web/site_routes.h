@@ -16,12 +16,14 @@ namespace sreda::web {
 class HealthHandler : public RouteHandler {
  public:
   void handle(HttpRequest request, Reply reply) override;
+  Methods methods() const override { return Methods::read_only; }
 };
 
 class MetricsHandler : public RouteHandler {
  public:
   explicit MetricsHandler(core::Metrics& metrics) : metrics_(metrics) {}
   void handle(HttpRequest request, Reply reply) override;
+  Methods methods() const override { return Methods::read_only; }
 
  private:
   core::Metrics& metrics_;
@@ -32,6 +34,7 @@ class CalendarHandler : public RouteHandler {
  public:
   CalendarHandler(const config::Config& config, store::Store& store) : config_(config), store_(store) {}
   void handle(HttpRequest request, Reply reply) override;
+  Methods methods() const override { return Methods::read_only; }
 
  private:
   const config::Config& config_;
@@ -44,6 +47,7 @@ class StaticHandler : public RouteHandler {
  public:
   StaticHandler(std::string root, std::string viewer_secret, bool secure_cookie);
   void handle(HttpRequest request, Reply reply) override;
+  Methods methods() const override { return Methods::read_only; }
 
  private:
   std::string root_;

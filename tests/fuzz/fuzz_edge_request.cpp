@@ -1,13 +1,18 @@
-// libFuzzer target: the edge's request reading (server/web/edge_request.h) on arbitrary bytes. Whatever it
-// accepts must keep its promises: a request it serves is a GET/HEAD of the prefix, its path is absolute with
-// no NUL and no ".." segment, and it never claims more bytes than it was given.
+// libFuzzer target: the edge's request reading (server/web/edge_request.h) and with it the HTTP rules'
+// target decoding (server/web/http_rules.h: paths, queries) on arbitrary bytes. Whatever it accepts must
+// keep its promises: a request it serves is a GET/HEAD of the prefix, its path passes the rules' check
+// (absolute, no NUL or backslash, no "." or ".." segment), no query item holds a NUL, and it never claims
+// more bytes than it was given.
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
 
 #include "server/web/edge_request.h"
+#include "server/web/http_rules.h"
 
 using namespace sreda::web::edge;
+using sreda::web::check_path;
+using sreda::web::PathVerdict;
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view in(reinterpret_cast<const char*>(data), size);
@@ -24,6 +29,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
           path.find("/../") != std::string::npos)
         __builtin_trap();
       if (path.size() >= 3 && path.compare(path.size() - 3, 3, "/..") == 0) __builtin_trap();
+      if (check_path(path) != PathVerdict::ok) __builtin_trap();
+      for (const auto& [key, value] : head.request.query)
+        if (key.find('\0') != std::string::npos || value.find('\0') != std::string::npos) __builtin_trap();
     }
     if ((status == ParseStatus::traversal || status == ParseStatus::bad_path) &&
         (head.header_bytes == 0 || head.header_bytes > part.size()))

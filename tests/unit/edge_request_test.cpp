@@ -13,9 +13,9 @@ constexpr size_t kHeader = 8192;
 }  // namespace
 
 TEST(EdgeClassify, LiveGetAndHeadAreTheEdges) {
-  EXPECT_EQ(classify("GET /live/1/source/index.m3u8 HTTP/1.1\r\n", "/live/", kLine), Route::edge);
-  EXPECT_EQ(classify("HEAD /live/1/source/part3.1.m4s?x=1 HTTP/1.0\r\nHost: a\r\n", "/live/", kLine), Route::edge);
-  EXPECT_EQ(classify("GET /live/1/a HTTP/1.1\n", "/live/", kLine), Route::edge);  // a bare LF ends a line too
+  EXPECT_EQ(classify("GET /live/1/source/index.m3u8 HTTP/1.1\r\n", "/live/", kLine), edge::Route::edge);
+  EXPECT_EQ(classify("HEAD /live/1/source/part3.1.m4s?x=1 HTTP/1.0\r\nHost: a\r\n", "/live/", kLine), edge::Route::edge);
+  EXPECT_EQ(classify("GET /live/1/a HTTP/1.1\n", "/live/", kLine), edge::Route::edge);  // a bare LF ends a line too
 }
 
 TEST(EdgeClassify, EverythingElseIsHandedOver) {
@@ -23,17 +23,17 @@ TEST(EdgeClassify, EverythingElseIsHandedOver) {
                          "GET /livestream HTTP/1.1\r\n", "GET /live HTTP/1.1\r\n", "get /live/1 HTTP/1.1\r\n",
                          "GET http://x/live/1 HTTP/1.1\r\n", "GET /live/1 HTTP/2.0\r\n", "GET /live/1\r\n",
                          "GET /live/1 HTTP/1.1 x\r\n", "\r\nGET /live/1 HTTP/1.1\r\n", "\x16\x03\x01\x02\x00\x01"})
-    EXPECT_EQ(classify(in, "/live/", kLine), Route::handoff) << in;
+    EXPECT_EQ(classify(in, "/live/", kLine), edge::Route::handoff) << in;
 }
 
 TEST(EdgeClassify, WaitsOnlyWhileTheBytesCouldStillBeOurs) {
   for (const char* in : {"G", "GET", "GET ", "GET /li", "GET /live/", "GET /live/1/source/ind", "HEAD /live/1"})
-    EXPECT_EQ(classify(in, "/live/", kLine), Route::need_more) << in;
+    EXPECT_EQ(classify(in, "/live/", kLine), edge::Route::need_more) << in;
   for (const char* in : {"P", "GET /a", "GETX", "HEAD /api", "GET  /live/"})
-    EXPECT_EQ(classify(in, "/live/", kLine), Route::handoff) << in;
+    EXPECT_EQ(classify(in, "/live/", kLine), edge::Route::handoff) << in;
   // A request line that never ends within the limit is not ours to wait for.
   std::string long_line = "GET /live/" + std::string(kLine, 'a');
-  EXPECT_EQ(classify(long_line, "/live/", kLine), Route::handoff);
+  EXPECT_EQ(classify(long_line, "/live/", kLine), edge::Route::handoff);
 }
 
 TEST(EdgeParse, FillsTheRequest) {
