@@ -176,7 +176,7 @@ TEST_F(LadderMediaTest, Source720pMakesEveryRungAtItsSizeBitrateAndKeyframes) {
     const double kbps = bytes * 8.0 / 1000.0 / seconds;
     const auto spec = default_ladder();
     const auto target = std::find_if(spec.rungs.begin(), spec.rungs.end(),
-                                     [&](const RungSpec& r) { return r.name == name; })->bitrate_kbps;
+                                     [&, rung = name](const RungSpec& r) { return r.name == rung; })->bitrate_kbps;
     std::printf("%s: %d x %d, %.0f kb/s (target %d)\n", name.c_str(), size.first, size.second, kbps, target);
     EXPECT_GT(kbps, target * 0.8);
     EXPECT_LT(kbps, target * 1.2);
