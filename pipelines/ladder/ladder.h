@@ -28,20 +28,8 @@
 // one rung per kDropCooldownUs, never the last video rung. Tests of exact output turn drop_when_late off
 // (lossless queues that block, fed as fast as the machine goes).
 //
-// Cost (scripts/bench/ladder, 2026-12-01, the 2-core dev machine): with GStreamer's videoscale a 1280x720
-// 30 fps publish through the default ladder (720p/480p/360p veryfast + 64k AAC + poster) cost 0.61–0.71 CPU s
-// per media s vs ffmpeg's one decode + `split` 0.46–0.57 (ratio ~1.25, other builds running). The rungs now
-// scale with libyuv (sredayuvscale, pipelines/gst/yuv_scale.h; the poster keeps videoscale): ratio 1.04–1.28.
-// Decoding with libavcodec (sredaavh264dec) instead of openh264dec (900 720p frames: 2.6–2.9 CPU s vs 5.3;
-// ffmpeg's own frame-threaded decode 2.8–2.9) and 360p from 720p, back to back (30 s; 5 runs after, 6 before; load
-// 0.9–5 from other work): 0.525–0.613 CPU s per media s (mean 0.572) vs 0.617–0.778 (mean 0.696) with
-// openh264dec; ratio to ffmpeg 0.91–1.11 (mean 0.99) vs 1.01–1.44 (mean 1.21); ffmpeg alone varied
-// 0.53–0.69 between runs. Every rung at 30 fps with 0 dropped frames for 1 and 2 studios (load 1.7–3.9);
-// with 3 studios every 720p rung fell behind and was dropped (480p/360p/audio kept 30 fps), as were 2
-// studios' 720p rungs at load 4–7. perf (whole server, 1 studio): x264 64 %, libavcodec 16 %, libyuv 8 %
-// (the decoder's output copy 1 %), kernel (context switches) 7 %; ffmpeg's run: x264 65 %, libavcodec 20 %
-// (decode + AAC), swscale 8 %, kernel 4 % — in CPU s per media s x264 ~0.43 here vs ~0.36 in ffmpeg with
-// the same x264 options (SEI option strings equal but keyint), the next cost to look at.
+// Cost: about ffmpeg's one decode + `split` for the same rungs (scripts/bench/ladder); the history of that
+// figure (videoscale → libyuv, openh264dec → libavcodec, perf profiles) is in scripts/bench/NOTES.md (ladder).
 //
 // Non-H.264 / non-AAC inputs (HEVC, Opus, MP3 from SRT): the parser and decoder are chosen from the
 // source's codec (video_decoder_for / audio_decoder_for: libde265dec, opusdec, mpg123audiodec), the input

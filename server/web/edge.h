@@ -3,14 +3,9 @@
 // itself on that connection for as long as the requests keep being such (keep-alive); anything else
 // — another path or method, a body, an Upgrade (WebSocket /ws), a line it cannot classify — at the first
 // request or at any later request boundary, it hands over with the bytes already read (`Handoff`: the
-// HttpServer adopts the socket into libwebsockets). Why: libwebsockets' per-request machinery (its
-// timeout list insert is O(connections), header tables, one malloc+memcpy of header+body per reply)
-// cost 55–90 µs of server CPU per LL-HLS request with 1000 viewers (11–18k requests per CPU second in
-// scripts/bench/fanout); here a request is a peek and a read, one parse with Beast's parser (no field
-// table), the route, and one writev of the header block and the shared part bytes (no copy): 15–20 µs
-// with blocking reloads (50–67k requests per CPU second; nginx serving the parts as files 35–55k in the
-// same runs), 20–32 µs non-blocking (31–49k). December 2026, 2 shared cores. What is left is mostly the
-// kernel copying each part into the socket (sendfile from a memfd, as nginx sends files, would avoid it).
+// HttpServer adopts the socket into libwebsockets). Why: libwebsockets' per-request machinery
+// costs several times more server CPU per LL-HLS request than a peek, one Beast parse, the route and one
+// writev of the header block and the shared part bytes (no copy): figures in scripts/bench/NOTES.md (fanout).
 // Limits (HttpLimits, http_rules.h): a header over max_header_bytes → 431 and close; a request not complete
 // header_timeout_ms after its first byte (slowloris), or a keep-alive connection idle for idle_timeout_ms,
 // or a response the client does not read for header_timeout_ms → closed; max_requests_per_connection, then
