@@ -91,8 +91,10 @@ struct EventHub::Session : PublisherInput {
     if (queue) queue->session_start(f, discontinuity, started_ms, media_base_us + kSessionHeadroomUs);
   }
   void on_access_unit(const media::AccessUnit& unit) override {
+    if (closed_) return;  // the session has ended: its counters and clocks stay as release() read them
+    const int64_t now = hub->clock_.now_ms();
     media::AccessUnit u = unit;
-    dejump(u);
+    dejump(u, now);
     const int64_t dts = u.dts_us;  // the publisher's time, continuous across timestamp jumps
     // The first unit of the session (from either track's thread) fixes the offset for both tracks.
     int64_t offset = offset_us.load();
@@ -107,7 +109,6 @@ struct EventHub::Session : PublisherInput {
     }
     (u.track == media::TrackKind::video ? video_frames : audio_frames)++;
     if (u.track == media::TrackKind::video) {
-      const int64_t now = hub->clock_.now_ms();
       int64_t zero = 0;
       if (first_unit_wall_ms.compare_exchange_strong(zero, now)) {
         first_unit_dts_us = dts;
@@ -130,9 +131,8 @@ struct EventHub::Session : PublisherInput {
   // Timestamps that jump without a reconnect (an encoder restarted, a muxer that wrapped): the track goes on
   // one usual step after its last unit, so the event's media time stays continuous (no frozen stretch while
   // the packager waits for times it has passed, no hole players cannot cross).
-  void dejump(media::AccessUnit& unit) {
+  void dejump(media::AccessUnit& unit, int64_t now) {
     TrackClock& c = clocks[unit.track == media::TrackKind::video ? 0 : 1];
-    const int64_t now = hub->clock_.now_ms();
     if (c.last_raw_us != INT64_MIN) {
       const int64_t step = unit.dts_us - c.last_raw_us;
       const int64_t wall_us = (now - c.last_wall_ms) * 1000;

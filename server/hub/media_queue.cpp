@@ -4,6 +4,7 @@
 
 #include <chrono>
 
+#include "server/core/clock.h"
 #include "server/core/log.h"
 
 namespace sreda::hub {
@@ -33,9 +34,7 @@ void MediaQueue::session_start(const media::MediaFacts& facts, bool discontinuit
 }
 
 int64_t MediaQueue::now_ms() const {
-  if (limits_.now_ms) return limits_.now_ms();
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
-      .count();
+  return limits_.now_ms ? limits_.now_ms() : core::steady_ms();
 }
 
 bool MediaQueue::over_limits_locked(const media::AccessUnit& incoming, int64_t now) const {

@@ -32,7 +32,7 @@ class MediaQueue {
     int64_t max_wait_ms = 3'000;  // the oldest unit's wait: beyond it viewers would rather skip than lag
     size_t max_bytes = 16 << 20;  // 3 s of a 40 Mbit/s stream
     int64_t drain_ms = 5'000;     // close(): how long queued media may still take to reach the consumers
-    std::function<int64_t()> now_ms;  // a monotonic clock in ms (tests); empty: std::chrono::steady_clock
+    std::function<int64_t()> now_ms;  // a monotonic clock in ms (tests); empty: core::steady_ms
   };
 
   // `name` names the thread and the log lines (e.g. "media-42").

@@ -100,7 +100,7 @@ bool route_matches(std::string_view prefix, std::string_view path) {
   return path.size() == prefix.size() || path[prefix.size()] == '/' || prefix.back() == '/';
 }
 
-Routing route_request(const std::vector<Route>& routes, const HttpRequest& request, PathVerdict parsed) {
+Routing route_request(const std::vector<Route>& routes, const HttpRequest& request, std::optional<PathVerdict> checked) {
   Routing out;
   for (const auto& route : routes)
     if (route_matches(route.prefix, request.path)) {
@@ -108,7 +108,7 @@ Routing route_request(const std::vector<Route>& routes, const HttpRequest& reque
       out.label = route.label;
       break;
     }
-  const PathVerdict verdict = parsed != PathVerdict::ok ? parsed : check_path(request.path);
+  const PathVerdict verdict = checked ? *checked : check_path(request.path);
   if (verdict != PathVerdict::ok) {
     out.answered = true;
     out.answer = path_refusal(verdict);
@@ -197,13 +197,11 @@ void HttpMetrics::describe(core::Metrics& metrics) {
 }
 
 void HttpMetrics::answered(const std::string& label, int status) {
-  std::string key = label;
-  key += ' ';
-  key += std::to_string(status);
-  auto it = answered_.find(key);
-  if (it == answered_.end())
-    it = answered_.emplace(std::move(key), &metrics_.counter("sreda_http_requests_total",
-                                                             {{"route", label}, {"status", std::to_string(status)}}))
+  auto& by_status = answered_[label];  // a copy of the label only the first time it is seen
+  auto it = by_status.find(status);
+  if (it == by_status.end())
+    it = by_status.emplace(status, &metrics_.counter("sreda_http_requests_total",
+                                                     {{"route", label}, {"status", std::to_string(status)}}))
              .first;
   it->second->fetch_add(1, std::memory_order_relaxed);
 }

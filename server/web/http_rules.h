@@ -12,6 +12,7 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <optional>
 #include <unordered_map>
 #include <vector>
 
@@ -84,8 +85,10 @@ struct Routing {
   bool answered = false;
   HttpResponse answer;
 };
+// `checked`: the transport's verdict on the path when it has checked it already (parse_target does), so it is
+// not checked twice; nullopt: checked here.
 Routing route_request(const std::vector<Route>& routes, const HttpRequest& request,
-                      PathVerdict parsed = PathVerdict::ok);
+                      std::optional<PathVerdict> checked = std::nullopt);
 
 // ---- Errors the transports answer ----------------------------------------------------------------------
 HttpResponse header_too_large(size_t limit);            // 431, close
@@ -134,7 +137,8 @@ class HttpMetrics {
  private:
   core::Metrics& metrics_;
   std::string log_tag_;
-  std::unordered_map<std::string, std::atomic<uint64_t>*> answered_;  // "label status" → counter
+  // label → status → counter (no string is built per answer)
+  std::unordered_map<std::string, std::unordered_map<int, std::atomic<uint64_t>*>> answered_;
   std::unordered_map<std::string, BurstLog> refusal_logs_;            // cause → its bursts
 };
 

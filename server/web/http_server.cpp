@@ -553,7 +553,8 @@ int HttpServer::on_http(lws* wsi, Conn& c, const char* uri) {
 }
 
 void HttpServer::dispatch(lws* wsi, Conn& c) {
-  Routing routing = route_request(routes_, c.request, c.bad_query ? PathVerdict::bad : PathVerdict::ok);
+  Routing routing = route_request(routes_, c.request,
+                                  c.bad_query ? std::optional<PathVerdict>(PathVerdict::bad) : std::nullopt);
   c.route_label = std::move(routing.label);
   if (routing.answered) return respond_now(wsi, c, std::move(routing.answer));
   const uint64_t request_id = next_request_id_++;

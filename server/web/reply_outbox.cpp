@@ -13,6 +13,9 @@ void ReplyOutbox::close() {
   {
     std::lock_guard lock(mutex_);
     open_ = false;
+    // No thread is the owner any more: a Reply called later (even from a new thread that got the old one's id)
+    // is queued and dropped, never delivered inline into a stopped transport.
+    owner_.store(std::thread::id{});
     replies.swap(replies_);
     tasks.swap(tasks_);
   }
