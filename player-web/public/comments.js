@@ -6,7 +6,7 @@
 // media_ms (watch.js maps currentTime to media time: sredaPlayer.mediaMs()); seeking shows the right set
 // again. The WebSocket is still joined for the rating (the server takes ratings of recordings too) and the
 // viewer count; the comment form is hidden (a comment written now has no moment in the recording).
-import { $ } from './dom.js';
+import { $, remembered } from './dom.js';
 import { fetchJson } from './api.js';
 import { t as T, number, onChange } from './i18n.js';
 
@@ -22,13 +22,7 @@ function start(eventId) {
   const kMaxShown = 200;
   let lastRating = null, lastViewers = null;
 
-  function stored(key, make) {
-    try {
-      let v = localStorage.getItem(key);
-      if (!v && make) { v = make(); localStorage.setItem(key, v); }
-      return v || '';
-    } catch (e) { return make ? make() : ''; }
-  }
+  const stored = (key) => remembered.read(key) || '';
   // Who this viewer is: the server's sreda_viewer cookie (HttpOnly) comes with the /ws upgrade; when the server
   // had to issue a new identity instead, the welcome's viewer_token is kept here and sent with later joins.
   const tokenKey = 'sreda.viewer_token';
@@ -118,7 +112,7 @@ function start(eventId) {
       try { msg = JSON.parse(e.data); } catch (err) { return; }
       switch (msg.type) {
         case 'welcome':
-          if (msg.viewer_token) { try { localStorage.setItem(tokenKey, msg.viewer_token); } catch (err) { /* private mode */ } }
+          if (msg.viewer_token) remembered.write(tokenKey, msg.viewer_token);
           joinedNick = nick;
           retryMs = 1000;
           if (!replay.on) { list.replaceChildren(); msg.comments.forEach(addComment); }
@@ -164,7 +158,7 @@ function start(eventId) {
     e.preventDefault();
     const text = textInput.value.trim();
     if (!text) { say(errorText('empty')); return; }
-    try { localStorage.setItem('sreda.nick', nickInput.value.trim()); } catch (err) { /* private mode */ }
+    remembered.write('sreda.nick', nickInput.value.trim());
     const nick = nickInput.value.trim() || T('watch.nick.default');
     const message = { type: 'comment', text, question: askInput.checked };
     if (ws && ws.readyState === WebSocket.OPEN && joinedNick === nick) {

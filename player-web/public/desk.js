@@ -110,4 +110,3 @@ if (sessionStorage.getItem(TOKEN_KEY)) {
 } else {
   showLogin('', false);
 }
-window.sredaDesk = { state };

@@ -6,7 +6,6 @@ curator's whole day: studios, events, the public programme, comments, ratings, m
 validate against its response schemas with Debian's python3-jsonschema, and the validator rejects mangled
 answers (so this test can fail). The routes that need a live stream are exercised in test_openapi_media.py.
 """
-import asyncio
 import copy
 import datetime
 import os
@@ -17,7 +16,7 @@ import urllib.parse
 from jsonschema import Draft202012Validator, RefResolver
 
 from audience_client import Viewer, rate_once
-from media_helpers import rfc3339
+from media_helpers import rfc3339, run
 from sreda_harness import ADMIN_PASSWORD, SOURCE_DIR, ServerTestCase, wait_for
 
 METHODS = ("get", "post", "patch", "delete", "put")
@@ -100,10 +99,6 @@ def readme_routes():
             for method in last[0]:
                 routes.add((method.lower(), re.sub(r"\{\w+\}", "{}", last[1])))
     return routes
-
-
-def run(coro):
-    return asyncio.run(coro)
 
 
 class OpenApiTest(ServerTestCase):
