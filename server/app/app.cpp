@@ -392,7 +392,7 @@ core::Result<void> App::start_http() {
     policy->shared_multiplier = config_.server.shared_address_multiplier;
     addresses_ = std::move(policy);
   }
-  ingest_info_ = std::make_unique<web::IngestInfoHandler>(config_, rtmp_->port(), srt_->port());
+  ingest_info_ = std::make_unique<web::IngestInfo>(config_, rtmp_->port(), srt_->port());
   web::Api::Services services;
   services.live_outputs = live_outputs_.get();
   services.audience = audience_.get();
@@ -412,7 +412,6 @@ core::Result<void> App::start_http() {
   if (!std::filesystem::is_directory(config_.server.static_dir))
     log().warn("server.static_dir " + config_.server.static_dir + " is not a folder: web pages will answer 404");
   std::vector<web::Route> routes = {
-      {"/api/ingest", "/api/ingest", ingest_info_.get()},
       {"/api", "/api", api_.get()},
       {"/healthz", "/healthz", health_.get()},
       {"/metrics", "/metrics", metrics_handler_.get()},

@@ -104,7 +104,7 @@ class App {
   std::unique_ptr<web::CalendarHandler> calendar_;
   std::unique_ptr<web::ArchiveRoutes> archive_routes_;
   std::unique_ptr<web::StaticHandler> static_;
-  std::unique_ptr<web::IngestInfoHandler> ingest_info_;
+  std::unique_ptr<web::IngestInfo> ingest_info_;
   std::unique_ptr<audience::AudienceHub> audience_;  // outlives http_ (its WebSocket handler)
   std::unique_ptr<web::HttpServer> http_;
 

@@ -30,7 +30,7 @@
 
 namespace sreda::web {
 
-class IngestInfoHandler;
+class IngestInfo;
 
 // What the API reads or tells besides the store, each optional (null: the routes that need it answer 503,
 // or the part of a reply it fills is left out). Not owned; all outlive the Api.
@@ -39,7 +39,7 @@ struct ApiServices {
   audience::AudienceHub* audience = nullptr;      // told about moderation (else only the database changes)
   archive::Archive* archive = nullptr;            // the recording routes (api_recording.cpp)
   archive::Mp4Exporter* exporter = nullptr;
-  const IngestInfoHandler* ingest = nullptr;      // publish settings (RTMP server, SRT URL) on the artist's view
+  const IngestInfo* ingest = nullptr;            // publish settings (RTMP server, SRT URL) on the artist's view
   // The counters of 429s for over-rate requests (sreda_http_refused_total{cause="api_rate"}) and for logins
   // the login limiter refuses ({cause="login_limit"}).
   std::atomic<uint64_t>* rate_refused = nullptr;
@@ -90,8 +90,7 @@ class Api : public RouteHandler {
   // Web thread: 0 when `request` may go on; else the seconds its address must wait (server.api_requests_per_s).
   int64_t over_rate(const HttpRequest& request);
 
-  // the document (built once from routes_) and the ingest facts (app.cpp routes /api/ingest to the
-  // IngestInfoHandler before /api: this row describes it and answers alike should a request reach here)
+  // the document (built once from routes_) and where studios publish (IngestInfo)
   HttpResponse openapi(Call& c);
   HttpResponse ingest(Call& c);
   // auth
@@ -162,7 +161,7 @@ class Api : public RouteHandler {
   audience::AudienceHub* const audience_;
   archive::Archive* const archive_;
   archive::Mp4Exporter* const exporter_;
-  const IngestInfoHandler* const ingest_;
+  const IngestInfo* const ingest_;
   std::vector<ApiRoute> routes_;
   std::string openapi_json_;  // GET /api/openapi.json, made from routes_ by the constructor
   core::AddressPolicyPtr addresses_;

@@ -12,7 +12,7 @@ std::string host_of(const std::string& url) {
   return rest.substr(0, rest.find(':'));
 }
 
-nlohmann::json IngestInfoHandler::info(const HttpRequest& request) const {
+nlohmann::json IngestInfo::info(const HttpRequest& request) const {
   const std::string host = host_of(base_url(config_, request));
   const int rtmp = rtmp_port_, srt = srt_port_;
   return {{"host", host},
@@ -20,13 +20,6 @@ nlohmann::json IngestInfoHandler::info(const HttpRequest& request) const {
           {"srt_port", srt},
           {"rtmp_server", "rtmp://" + host + ":" + std::to_string(rtmp) + "/live"},
           {"srt_url_prefix", "srt://" + host + ":" + std::to_string(srt) + "?streamid=publish:"}};
-}
-
-void IngestInfoHandler::handle(HttpRequest request, Reply reply) {
-  if (request.path != "/api/ingest") return reply(HttpResponse::error(404, "not_found", "no such API: " + request.path));
-  if (request.method != "GET" && request.method != "HEAD")
-    return reply(HttpResponse::error(405, "method_not_allowed", request.method + " is not allowed here"));
-  reply(HttpResponse::json(200, info(request)));
 }
 
 }  // namespace sreda::web

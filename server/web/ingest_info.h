@@ -1,6 +1,7 @@
-// GET /api/ingest: where studios publish (the host the visitor used, or server.public_url's host, with the
-// RTMP and SRT ports actually bound). Read-only and public: it holds no secret (stream keys are per studio).
-// Made once the ingest servers listen (their ports are known); handle() and info() from any thread.
+// The body of GET /api/ingest (answered by the Api's table like every other route): where studios publish
+// (the host the visitor used, or server.public_url's host, with the RTMP and SRT ports actually bound).
+// Public: it holds no secret (stream keys are per studio). Made once the ingest servers listen (their ports
+// are known); info() from any thread.
 #pragma once
 
 #include "nlohmann/json.hpp"
@@ -10,11 +11,10 @@
 
 namespace sreda::web {
 
-class IngestInfoHandler : public RouteHandler {
+class IngestInfo {
  public:
-  IngestInfoHandler(const config::Config& config, int rtmp_port, int srt_port)
+  IngestInfo(const config::Config& config, int rtmp_port, int srt_port)
       : config_(config), rtmp_port_(rtmp_port), srt_port_(srt_port) {}
-  void handle(HttpRequest request, Reply reply) override;
   // The body of GET /api/ingest for this request (any thread).
   nlohmann::json info(const HttpRequest& request) const;
 
