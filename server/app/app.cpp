@@ -377,7 +377,7 @@ core::Result<void> App::start_audience() {
       audience_options, *store_, metrics_, [hub = hub_.get()](int64_t event_id) -> std::optional<audience::LiveClock> {
         auto c = hub->clock(event_id);
         if (!c) return std::nullopt;
-        return audience::LiveClock{hub::to_string(c->state), c->media_ms};  // the WebSocket's state text
+        return audience::LiveClock{c->state, c->media_ms};
       });
   audience_->start();
   return {};

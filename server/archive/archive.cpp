@@ -13,8 +13,8 @@
 #include "server/archive/recovery.h"
 #include "server/core/clock.h"
 #include "server/core/log.h"
-#include "server/hub/event_state.h"
 #include "server/schedule/catalog.h"
+#include "server/schedule/event_state.h"
 
 namespace sreda::archive {
 
@@ -95,10 +95,10 @@ void Archive::start() {
       auto st = db.prepare("SELECT state FROM events WHERE id = ?");
       st.bind(1, id);
       const std::string state = st.step() ? st.text(0) : "";
-      if (hub::event_state(state) == hub::EventState::ended) {
+      if (schedule::event_state(state) == schedule::EventState::ended) {
         mark_archived(db, id);
         log().info("event " + std::to_string(id) + ": repaired recording archived");
-      } else if (hub::on_air(hub::event_state(state))) {
+      } else if (schedule::on_air(schedule::event_state(state))) {
         log().info("event " + std::to_string(id) + " was " + state +
                    ": its repaired recording continues if the studio comes back, and is archived when it ends");
       }

@@ -329,19 +329,19 @@ std::string AudienceHub::welcome(const Client& c, const Room& room) const {
   for (const auto& cm : room.recent) comments.push_back(public_json(cm));
   auto mine = room.book->stars_of(c.viewer_id);
   json w = {{"type", "welcome"},
-              {"event_id", room.event_id},
-              {"viewer_id", c.viewer_id},
-              {"state", room.state},
-              {"comments", comments},
-              {"rating", rating_json(room.book->summary())},
-              {"your_rating", mine ? json(*mine) : json(nullptr)},
-              {"viewers", room.members.size()},
-              {"slow_mode_s", room.slow_mode_s},
-              {"limits",
-               {{"comment_max_chars", kCommentMaxChars},
-                {"nick_max_chars", kNickMaxChars},
-                {"comments_per_window", options_.ws.comments_per_window},
-                {"comment_window_s", options_.ws.comment_window_s}}}};
+            {"event_id", room.event_id},
+            {"viewer_id", c.viewer_id},
+            {"state", schedule::to_string(room.state)},
+            {"comments", comments},
+            {"rating", rating_json(room.book->summary())},
+            {"your_rating", mine ? json(*mine) : json(nullptr)},
+            {"viewers", room.members.size()},
+            {"slow_mode_s", room.slow_mode_s},
+            {"limits",
+             {{"comment_max_chars", kCommentMaxChars},
+              {"nick_max_chars", kNickMaxChars},
+              {"comments_per_window", options_.ws.comments_per_window},
+              {"comment_window_s", options_.ws.comment_window_s}}}};
   if (!c.fresh_token.empty()) w["viewer_token"] = c.fresh_token;  // a new identity: the client keeps it
   return w.dump();
 }
@@ -453,17 +453,18 @@ void AudienceHub::tick(int64_t now_ms) {
       return false;
     }
     if (room.idle_since_ms == 0) room.idle_since_ms = now_ms;
-    return now_ms - room.idle_since_ms >= kIdleRoomMs && room.state != "live" && room.state != "intermission";
+    return now_ms - room.idle_since_ms >= kIdleRoomMs && !schedule::on_air(room.state);
   });
   for (auto& [id, room] : rooms_) {
     if (!room->loaded) continue;
     if (clock_) {
-      std::string state = room->state;
+      auto state = room->state;
       if (auto live = clock_(id)) state = live->state;
-      else if (state == "live" || state == "intermission") state = "ended";
+      else if (schedule::on_air(state))
+        state = schedule::EventState::ended;
       if (state != room->state) {
         room->state = state;
-        broadcast(*room, state_frame(state));
+        broadcast(*room, state_frame(schedule::to_string(state)));
       }
     }
     if ((room->rating_dirty || room->viewers_dirty) && now_ms - room->last_snapshot_ms >= options_.snapshot_interval_ms) {

@@ -27,16 +27,17 @@
 #include "server/audience/refusal_tally.h"
 #include "server/audience/storage.h"
 #include "server/audience/wire.h"
-#include "server/config/config.h"
-#include "server/store/store.h"
-#include "server/core/metrics.h"
 #include "server/audience/ws_seam.h"
+#include "server/config/config.h"
+#include "server/core/metrics.h"
+#include "server/schedule/event_state.h"
+#include "server/store/store.h"
 
 namespace sreda::audience {
 
 // An event's live state and media clock as the event hub knows it; nullopt when it is not live.
 struct LiveClock {
-  std::string state;               // "live" | "intermission"
+  schedule::EventState state = schedule::EventState::live;  // live | intermission
   std::optional<int64_t> media_ms;
 };
 using ClockSource = std::function<std::optional<LiveClock>(int64_t event_id)>;

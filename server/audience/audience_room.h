@@ -34,7 +34,7 @@ struct AudienceHub::Room {
   bool loaded = false;
   bool exists = false;
   std::string language;
-  std::string state;  // scheduled | live | intermission | ended | …
+  schedule::EventState state = schedule::EventState::scheduled;
   std::vector<uint64_t> waiting;  // clients whose join waits for the load
   std::unordered_set<uint64_t> members;
   std::deque<std::shared_ptr<const std::string>> ring;

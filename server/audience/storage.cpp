@@ -84,7 +84,7 @@ RoomData load_room(store::Db& db, int64_t event_id, size_t recent) {
     if (!st.step()) return r;
     r.exists = true;
     r.language = st.text(0);
-    r.state = st.text(1);
+    r.state = schedule::event_state(st.text(1)).value_or(schedule::EventState::scheduled);
   }
   {
     auto st = db.prepare(std::string("SELECT ") + kCommentColumns +

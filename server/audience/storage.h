@@ -11,6 +11,7 @@
 
 #include "nlohmann/json.hpp"
 #include "server/audience/wire.h"
+#include "server/schedule/event_state.h"
 #include "server/store/db.h"
 
 namespace sreda::audience {
@@ -59,7 +60,7 @@ struct RoomData {
   int64_t event_id = 0;
   bool exists = false;
   std::string language;
-  std::string state;
+  schedule::EventState state = schedule::EventState::scheduled;
   std::vector<Comment> recent;                       // last visible comments, oldest first
   std::vector<Rating> ratings;
   int slow_mode_s = 0;

@@ -24,7 +24,8 @@ struct ServerConfig {
   int header_timeout_s = 20;       // a request whose header is not complete by then is closed (slowloris)
   int keepalive_timeout_s = 30;    // an idle keep-alive HTTP connection is closed after this
   int shutdown_timeout_s = 5;
-  // Descriptors and connections on the HTTP port (the edge refuses new ones beyond these; README "on the internet").
+  // Descriptors and connections on the HTTP port (the live front refuses new ones beyond these; README "on
+  // the internet").
   int fd_reserve = 256;            // descriptors kept free for recordings, the store and studios' sockets
   int max_connections = 50000;     // HTTP connections in total
   int max_connections_per_address = 256;  // HTTP connections per client address (IPv6: per /64)

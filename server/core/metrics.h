@@ -21,8 +21,8 @@ class Metrics {
   // A value computed at scrape time (e.g. a queue depth read from an atomic).
   void gauge(const std::string& name, const std::string& help, std::function<double()> read);
   std::string render() const;
-  // A counter for a hot path (a request served by the edge): bumped with a relaxed atomic add instead of
-  // add()'s mutex and label rendering. Rendered with add()'s series of the same name and labels (their
+  // A counter for a hot path (a request served by the live front): bumped with a relaxed atomic add instead
+  // of add()'s mutex and label rendering. Rendered with add()'s series of the same name and labels (their
   // sum). The reference stays valid for the Metrics' lifetime.
   std::atomic<uint64_t>& counter(const std::string& name, const std::map<std::string, std::string>& labels);
   // A counter family's series now (rendered label set, as in render() → value; add()'s and counter()'s summed).

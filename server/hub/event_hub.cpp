@@ -221,12 +221,12 @@ void EventHub::start() {
         e->event_id = ev.id;
         e->studio_id = ev.studio_id;
         e->studio_name = ev.studio_name;
-        e->state = event_state(ev.state).value_or(EventState::live);  // as stored: live or intermission
+        e->state = ev.state;  // as stored: live or intermission
         e->live_since_ms = clock_.now_ms();
         if (consumers_) e->consumer = consumers_->create(ev.id, ev.studio_id);
-        core::Logger("hub").info("event " + std::to_string(ev.id) + " was " + ev.state +
-                                 " when the server stopped: waiting " + std::to_string(config_.studios.reconnect_grace_s) +
-                                 " s for its studio");
+        core::Logger("hub").info("event " + std::to_string(ev.id) + " was " + to_string(ev.state) +
+                                 " when the server stopped: waiting " +
+                                 std::to_string(config_.studios.reconnect_grace_s) + " s for its studio");
         auto* raw = e.get();
         studio_events_[ev.studio_id] = ev.id;
         events_[ev.id] = std::move(e);
@@ -293,7 +293,7 @@ void EventHub::request_publish(Protocol protocol, uint64_t session, const Studio
         }
         if (ev) {
           event_id = ev->id;
-          stored = event_state(ev->state).value_or(EventState::scheduled);
+          stored = ev->state;
         }
       } catch (const std::exception& e) {
         core::Logger("hub").error(std::string("event lookup failed: ") + e.what());
@@ -558,7 +558,7 @@ void EventHub::change_state(LiveEvent& e, EventState to) {
   publish_clock(e);
   const int64_t now_s = clock_.now_ms() / 1000;
   bool queued = store_.post([event_id = e.event_id, to, now_s](store::Db& db) {
-    schedule::set_event_state(db, event_id, to_string(to), now_s);
+    schedule::set_event_state(db, event_id, to, now_s);
   });
   if (!queued) core::Logger("hub").error("could not record event " + id + " as " + to_string(to));
 }

@@ -1,5 +1,5 @@
 // EventHub: attaches publishers to the event scheduled for their studio now and owns every LiveEvent's
-// state machine  scheduled → live ⇄ intermission → ended (event_state.h), persisting each change.
+// state machine  scheduled → live ⇄ intermission → ended (schedule/event_state.h), persisting each change.
 //
 // Injected: the control thread's executor, the clock and its timers (ControlClock: a test drives the grace
 // with a fake one), the store, and how an event's consumers are made (ConsumerFactory).
@@ -12,8 +12,8 @@
 // the consumers on the session's own thread (MediaQueue), never touching control state.
 #pragma once
 
-#include <boost/asio/any_io_executor.hpp>
 #include <atomic>
+#include <boost/asio/any_io_executor.hpp>
 #include <functional>
 #include <map>
 #include <memory>
@@ -27,10 +27,10 @@
 #include "server/config/config.h"
 #include "server/core/metrics.h"
 #include "server/hub/control_clock.h"
-#include "server/hub/event_state.h"
 #include "server/hub/key_directory.h"
 #include "server/hub/media_consumer.h"
 #include "server/media/source_listener.h"
+#include "server/schedule/event_state.h"
 #include "server/store/store.h"
 
 namespace sreda::pipelines {
@@ -38,6 +38,13 @@ class SourcePipeline;
 }
 
 namespace sreda::hub {
+
+// The event states are the schedule's (an event row holds one); the hub moves events between them.
+using schedule::can_change;
+using schedule::event_state;
+using schedule::EventState;
+using schedule::on_air;
+using schedule::to_string;
 
 enum class Protocol { rtmp, srt };
 const char* protocol_name(Protocol p);

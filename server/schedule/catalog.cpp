@@ -33,7 +33,7 @@ Event read_event(const store::Stmt& st) {
   e.studio_name = st.text(6);
   e.starts_at = st.int64(7);
   e.ends_at = st.int64(8);
-  e.state = st.text(9);
+  e.state = event_state(st.text(9)).value_or(EventState::scheduled);  // the column's CHECK allows no other
   e.created_at = st.int64(10);
   e.updated_at = st.int64(11);
   return e;
@@ -149,7 +149,12 @@ Event insert_event(store::Db& db, Event e, int64_t now) {
       "INSERT INTO events (title, description, category, language, studio_id, starts_at, ends_at, state, "
       "search_text, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
   st.bind(1, e.title).bind(2, e.description).bind(3, e.category).bind(4, e.language).bind(5, e.studio_id);
-  st.bind(6, e.starts_at).bind(7, e.ends_at).bind(8, e.state).bind(9, search_text(e)).bind(10, now).bind(11, now);
+  st.bind(6, e.starts_at)
+      .bind(7, e.ends_at)
+      .bind(8, to_string(e.state))
+      .bind(9, search_text(e))
+      .bind(10, now)
+      .bind(11, now);
   st.run();
   e.id = db.last_insert_id();
   return e;
@@ -164,8 +169,12 @@ void update_event(store::Db& db, const Event& e, int64_t now) {
   st.run();
 }
 
-void set_event_state(store::Db& db, int64_t id, const std::string& state, int64_t now) {
-  db.prepare("UPDATE events SET state = ?, updated_at = ? WHERE id = ?").bind(1, state).bind(2, now).bind(3, id).run();
+void set_event_state(store::Db& db, int64_t id, EventState state, int64_t now) {
+  db.prepare("UPDATE events SET state = ?, updated_at = ? WHERE id = ?")
+      .bind(1, to_string(state))
+      .bind(2, now)
+      .bind(3, id)
+      .run();
 }
 
 void delete_event(store::Db& db, int64_t id) { db.prepare("DELETE FROM events WHERE id = ?").bind(1, id).run(); }

@@ -29,7 +29,7 @@ std::optional<Event> find_overlap(store::Db& db, int64_t studio_id, int64_t star
                                   int64_t except_id);
 Event insert_event(store::Db& db, Event e, int64_t now);
 void update_event(store::Db& db, const Event& e, int64_t now);
-void set_event_state(store::Db& db, int64_t id, const std::string& state, int64_t now);
+void set_event_state(store::Db& db, int64_t id, EventState state, int64_t now);
 void delete_event(store::Db& db, int64_t id);
 
 // The event a publishing studio goes live with: not cancelled or over, and now within

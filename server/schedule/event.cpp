@@ -61,12 +61,6 @@ const std::vector<std::string>& categories() {
   return kCategories;
 }
 
-bool is_state(const std::string& s) {
-  for (const char* st : {"scheduled", "live", "intermission", "ended", "archived", "cancelled"})
-    if (s == st) return true;
-  return false;
-}
-
 std::vector<FieldError> apply_event_fields(const json& body, bool require_all, Event& e) {
   std::vector<FieldError> errors;
   if (!body.is_object()) return {{"", "the request body must be a JSON object"}};
@@ -166,7 +160,7 @@ json to_public_json(const Event& e) {
               {"studio", {{"id", e.studio_id}, {"name", e.studio_name}}},
               {"starts_at", core::format_rfc3339(e.starts_at)},
               {"ends_at", core::format_rfc3339(e.ends_at)},
-              {"state", e.state},
+              {"state", to_string(e.state)},
               {"watch_url", "/watch/" + std::to_string(e.id)},
               {"ics_url", "/events/" + std::to_string(e.id) + ".ics"}};
 }

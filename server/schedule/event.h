@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "nlohmann/json.hpp"
+#include "server/schedule/event_state.h"
 
 namespace sreda::schedule {
 
@@ -29,7 +30,7 @@ struct Event {
   std::string studio_name;
   int64_t starts_at = 0;
   int64_t ends_at = 0;
-  std::string state = "scheduled";
+  EventState state = EventState::scheduled;
   int64_t created_at = 0;
   int64_t updated_at = 0;
 };
@@ -45,7 +46,6 @@ constexpr size_t kMaxDescriptionChars = 5000;
 constexpr size_t kMaxStudioNameChars = 100;
 
 const std::vector<std::string>& categories();
-bool is_state(const std::string& s);
 
 // Applies the fields present in a JSON body onto `event` (POST: a fresh Event; PATCH: the stored one).
 // Unknown fields, wrong types, bad times and bad text are reported per field; with `require_all`

@@ -66,7 +66,7 @@ std::string write_calendar(const std::vector<Event>& events, const std::string& 
     if (!e.studio_name.empty()) line("LOCATION:" + ical_escape(e.studio_name));
     line("CATEGORIES:" + ical_escape(e.category));
     line("URL:" + base_url + "/watch/" + std::to_string(e.id));
-    line(std::string("STATUS:") + (e.state == "cancelled" ? "CANCELLED" : "CONFIRMED"));
+    line(std::string("STATUS:") + (e.state == EventState::cancelled ? "CANCELLED" : "CONFIRMED"));
     // Sequence grows with every edit so calendar apps take the newer copy.
     line("SEQUENCE:" + std::to_string(e.updated_at > e.created_at ? e.updated_at - e.created_at : 0));
     line("END:VEVENT");

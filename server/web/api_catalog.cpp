@@ -13,8 +13,8 @@ namespace sreda::web {
 namespace {
 
 using nlohmann::json;
+using schedule::EventState;
 using schedule::FieldError;
-using hub::EventState;
 
 HttpResponse no_studio(int64_t id) {
   return HttpResponse::error(404, "not_found", "no studio with id " + std::to_string(id));
@@ -46,7 +46,7 @@ std::optional<FieldError> unknown_fields(const json& body, std::initializer_list
 }  // namespace
 
 void Api::add_live_fields(nlohmann::json& event) const {
-  if (!hub::on_air(hub::event_state(event.value("state", "")))) return;
+  if (!schedule::on_air(schedule::event_state(event.value("state", "")))) return;
   const int64_t id = event["id"].get<int64_t>();
   event["viewers"] = audience_ ? audience_->viewers(id) : 0;
   // The latest poster frame (refreshed every few seconds), once the live output has made one.
@@ -55,7 +55,7 @@ void Api::add_live_fields(nlohmann::json& event) const {
 }
 
 bool Api::sound_only(const nlohmann::json& event) const {
-  if (!hub::on_air(hub::event_state(event.value("state", "")))) return false;
+  if (!schedule::on_air(schedule::event_state(event.value("state", "")))) return false;
   auto output = live_outputs_ ? live_outputs_->find(event["id"].get<int64_t>()) : nullptr;
   if (!output) return false;
   // Every rendition configured (its codecs known) and none with H.264: before that, no decision (no card).
@@ -203,12 +203,15 @@ HttpResponse Api::patch_event(Call& c) {
   if (!errors.empty()) return invalid(errors);
   const bool times_changed =
       e.starts_at != found->starts_at || e.ends_at != found->ends_at || e.studio_id != found->studio_id;
-  const auto state = hub::event_state(found->state);
+  const auto state = found->state;
   if (state == EventState::cancelled || state == EventState::ended || state == EventState::archived)
-    return HttpResponse::error(409, "wrong_state", "a " + found->state + " event cannot be edited");
+    return HttpResponse::error(409, "wrong_state",
+                               "a " + std::string(schedule::to_string(state)) + " event cannot be edited");
   if (times_changed && state != EventState::scheduled)
-    return HttpResponse::error(409, "wrong_state", "the time and studio of a " + found->state +
-                                                       " event cannot be changed", "starts_at");
+    return HttpResponse::error(
+        409, "wrong_state",
+        "the time and studio of a " + std::string(schedule::to_string(state)) + " event cannot be changed",
+        "starts_at");
   if (times_changed) {
     errors = schedule::check_event_times(e, c.now);
     if (!errors.empty()) return invalid(errors);
@@ -226,11 +229,12 @@ HttpResponse Api::cancel_event(Call& c) {
   store::Transaction tx(c.db);
   auto e = schedule::find_event(c.db, c.ids[0]);
   if (!e) return no_event(c.ids[0]);
-  const auto state = hub::event_state(e->state);
+  const auto state = e->state;
   if (state == EventState::cancelled) return HttpResponse::json(200, schedule::to_curator_json(*e));  // idempotent
-  if (!hub::can_change(state.value_or(EventState::cancelled), EventState::cancelled))
-    return HttpResponse::error(409, "wrong_state", "a " + e->state + " event cannot be cancelled");
-  schedule::set_event_state(c.db, e->id, hub::to_string(EventState::cancelled), c.now);
+  if (!schedule::can_change(state, EventState::cancelled))
+    return HttpResponse::error(409, "wrong_state",
+                               "a " + std::string(schedule::to_string(state)) + " event cannot be cancelled");
+  schedule::set_event_state(c.db, e->id, EventState::cancelled, c.now);
   tx.commit();
   core::Logger("events").info(c.who->username + " cancelled event " + std::to_string(e->id));
   return HttpResponse::json(200, schedule::to_curator_json(*schedule::find_event(c.db, e->id)));
@@ -240,7 +244,7 @@ HttpResponse Api::delete_event(Call& c) {
   store::Transaction tx(c.db);
   auto e = schedule::find_event(c.db, c.ids[0]);
   if (!e) return no_event(c.ids[0]);
-  if (hub::on_air(hub::event_state(e->state)))
+  if (schedule::on_air(e->state))
     return HttpResponse::error(409, "wrong_state", "a live event cannot be deleted; end it first");
   // Delete means deleted: the recording goes with the event (files, exports, poster: every URL to it).
   if (archive_ && archive_->recording_stats(e->id))
@@ -255,13 +259,14 @@ HttpResponse Api::delete_event(Call& c) {
 HttpResponse Api::end_event(Call& c) {
   auto e = schedule::find_event(c.db, c.ids[0]);
   if (!e) return no_event(c.ids[0]);
-  if (!hub::on_air(hub::event_state(e->state)))
-    return HttpResponse::error(409, "wrong_state", "the event is " + e->state + ", not live");
+  if (!schedule::on_air(e->state))
+    return HttpResponse::error(409, "wrong_state",
+                               "the event is " + std::string(schedule::to_string(e->state)) + ", not live");
   if (!hub_) return HttpResponse::error(503, "unavailable", "live events are not handled by this server");
   core::Logger("events").info(c.who->username + " ends event " + std::to_string(e->id));
   hub_->end_event(e->id, [reply = c.reply, id = e->id](bool was_live) {
     if (!was_live) return reply(HttpResponse::error(409, "wrong_state", "the event is not live"));
-    reply(HttpResponse::json(200, {{"id", id}, {"state", hub::to_string(EventState::ended)}}));
+    reply(HttpResponse::json(200, {{"id", id}, {"state", schedule::to_string(EventState::ended)}}));
   });
   return deferred();
 }
@@ -362,7 +367,7 @@ HttpResponse Api::public_events(Call& c) {
   for (const auto& e : page.events) {
     out.push_back(schedule::to_public_json(e));
     out.back()["rating"] = audience::rating_json(audience::rating_summary(c.db, e.id));
-    if (hub::event_state(e.state) == EventState::archived) add_recording_fields(c.db, archive_, out.back());
+    if (e.state == EventState::archived) add_recording_fields(c.db, archive_, out.back());
     add_live_fields(out.back());
     if (sound_only(out.back())) add_picture_card(c.db, archive_, out.back());
   }
@@ -380,7 +385,7 @@ HttpResponse Api::public_event(Call& c) {
   if (!e) return no_event(c.ids[0]);
   json out = schedule::to_public_json(*e);
   out["rating"] = audience::rating_json(audience::rating_summary(c.db, e->id));
-  if (hub::event_state(e->state) == EventState::archived) add_recording_fields(c.db, archive_, out);
+  if (e->state == EventState::archived) add_recording_fields(c.db, archive_, out);
   add_live_fields(out);
   if (sound_only(out)) add_picture_card(c.db, archive_, out);
   auto r = HttpResponse::json(200, out);

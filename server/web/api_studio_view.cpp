@@ -92,7 +92,7 @@ json describe_stream_health(const json& info, double usual_kbps) {
     return json{{"level", level}, {"code", code}, {"text", std::move(text)}};
   };
   const json& p = info.value("publisher", json());
-  if (hub::event_state(info.value("state", "")) != hub::EventState::live || !p.is_object())
+  if (schedule::event_state(info.value("state", "")) != schedule::EventState::live || !p.is_object())
     return say("bad", "reconnecting", "Reconnecting… nothing is arriving from your studio. Check the encoder and the internet.");
   const json& media = p.value("media", json());
   if (!media.is_object()) return say("starting", "starting", "Your stream is starting…");
@@ -236,13 +236,12 @@ HttpResponse Api::studio_view(Call& c) {
     r.headers = {{"cache-control", "no-store"}, {"referrer-policy", "no-referrer"}};
     return r;
   };
-  if (!event || !hub::on_air(hub::event_state(event->state)) || !hub_)
-    return finish(HttpResponse::json(200, body));
+  if (!event || !schedule::on_air(event->state) || !hub_) return finish(HttpResponse::json(200, body));
   hub_->live_info(event->id, [this, reply = c.reply, body, studio_id, finish](std::optional<json> info) mutable {
     if (info) {
       const json& p = info->value("publisher", json());
       double usual = 0;
-      if (p.is_object() && hub::event_state(info->value("state", "")) == hub::EventState::live &&
+      if (p.is_object() && schedule::event_state(info->value("state", "")) == schedule::EventState::live &&
           p.value("uptime_s", int64_t{0}) >= 5) {
         const double kbps = p.value("bitrate_kbps", 0.0);
         std::lock_guard lock(usual_mutex_);

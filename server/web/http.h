@@ -26,7 +26,7 @@ struct HttpRequest {
   std::string peer;    // the client's address: the TCP peer, or what a trusted proxy says (core::client_address)
   std::string cookie;  // the Cookie header
   std::string body;
-  // Set when the connection closes (edge connections): a handler holding the request may drop it.
+  // Set when the connection closes (the live front's connections): a handler holding the request may drop it.
   std::shared_ptr<const std::atomic<bool>> gone;
   bool connection_gone() const { return gone && gone->load(std::memory_order_relaxed); }
 
@@ -65,7 +65,7 @@ struct HttpResponse {
 // Delivers a response; callable from any thread, exactly once.
 using Reply = std::function<void(HttpResponse)>;
 
-// A route handler: called on its transport's thread (the web thread; /live: the edge thread); replies now
+// A route handler: called on its transport's thread (the web thread; /live: the front's thread); replies now
 // or later from any thread.
 class RouteHandler {
  public:

@@ -1,10 +1,11 @@
-// The HTTP rules every route obeys, whichever transport carries it: the Asio front (server/web/edge.h:
+// The HTTP rules every route obeys, whichever transport carries it: the Asio front (server/web/live_front.h:
 // GET/HEAD /live/…) and libwebsockets (server/web/http_server.h: pages, API, /archive, /ws). One request
 // model (HttpRequest, http.h), and here: the limits, the path rule, query parsing, the method rule, the
 // response's header fields, the errors the rules answer themselves, and the request metrics. A transport
 // reads bytes and writes them; what a request means and how it is answered is decided here.
 // Pure functions (no I/O, no clock) but HttpMetrics, which one transport thread owns; unit-tested in
-// tests/unit/web_http_rules_test.cpp and fuzzed through the edge's parser (tests/fuzz/fuzz_edge_request.cpp).
+// tests/unit/web_http_rules_test.cpp and fuzzed through the live front's parser
+// (tests/fuzz/fuzz_live_front_request.cpp).
 #pragma once
 
 #include <cstddef>
@@ -53,7 +54,7 @@ bool percent_decode(std::string_view s, std::string& out);
 
 // ---- Queries -----------------------------------------------------------------------------------------
 // One "key=value" item of a query (a key alone: value ""; empty items skipped; a repeated key: the last
-// wins). `raw`: %-escapes still in it (the edge); libwebsockets hands over items already decoded.
+// wins). `raw`: %-escapes still in it (the live front); libwebsockets hands over items already decoded.
 // False on a malformed escape or NUL (the request is then answered 400 bad_path).
 bool add_query_item(std::string_view item, bool raw, std::map<std::string, std::string>& query);
 // A raw query string "a=1&b=%41": its items split at '&', each decoded.

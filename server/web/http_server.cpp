@@ -153,30 +153,32 @@ HttpServer::~HttpServer() { stop(); }
 
 core::Result<void> HttpServer::start() {
   lws_set_log_level(LLL_ERR | LLL_WARN, lws_log_bridge);
-  // The edge owns the port (bound first: a port in use fails here); lws serves the sockets it hands over.
-  EdgeOptions edge_options;
-  edge_options.listen = options_.listen;
-  edge_options.port = options_.port;
-  edge_options.prefix = options_.edge_prefix + "/";
-  edge_options.limits = options_.limits;
-  edge_options.route = Route{options_.edge_prefix, options_.edge_prefix, nullptr};
+  // The live front owns the port (bound first: a port in use fails here); lws serves the sockets it hands
+  // over.
+  LiveFrontOptions front_options;
+  front_options.listen = options_.listen;
+  front_options.port = options_.port;
+  front_options.prefix = options_.edge_prefix + "/";
+  front_options.limits = options_.limits;
+  front_options.route = Route{options_.edge_prefix, options_.edge_prefix, nullptr};
   edge_route_ = nullptr;
   for (const auto& route : routes_)
     if (route.prefix == options_.edge_prefix) {
-      edge_options.route = route;
+      front_options.route = route;
       edge_route_ = &route;
     }
   budget_ = std::make_unique<ConnectionBudget>(options_.limits.max_connections,
                                                options_.limits.max_connections_per_address);
-  edge_options.budget = budget_.get();
-  edge_options.addresses = options_.addresses;
-  metrics_.gauge("sreda_http_connections", "HTTP connections open (the edge's and libwebsockets')",
+  front_options.budget = budget_.get();
+  front_options.addresses = options_.addresses;
+  metrics_.gauge("sreda_http_connections", "HTTP connections open (the live front's and libwebsockets')",
                  [b = budget_.get()] { return static_cast<double>(b->total()); });
-  edge_ = std::make_unique<Edge>(edge_options, metrics_, [this](int fd, std::string bytes, std::unique_ptr<ConnectionTicket> t) {
-    adopt(fd, std::move(bytes), std::move(t));
-  });
-  if (auto r = edge_->listen(); !r) {
-    edge_.reset();
+  front_ = std::make_unique<LiveFront>(
+      front_options, metrics_, [this](int fd, std::string bytes, std::unique_ptr<ConnectionTicket> t) {
+        adopt(fd, std::move(bytes), std::move(t));
+      });
+  if (auto r = front_->listen(); !r) {
+    front_.reset();
     return r;
   }
   lws_context_creation_info info;
@@ -192,7 +194,7 @@ core::Result<void> HttpServer::start() {
   info.retry_and_idle_policy = idle_policy_.get();
   info.user = this;
   // The event loop is libev's (epoll), owned by us: lws's built-in loop is poll(), which scans every
-  // connection on every wake-up — with a thousand LL-HLS viewers (before they moved to the edge) or ten
+  // connection on every wake-up — with a thousand LL-HLS viewers (before they moved to the live front) or ten
   // thousand WebSockets that scan was most of the server's CPU (measured with perf in scripts/bench/fanout).
   loop_ = ev_loop_new(EVFLAG_AUTO | EVFLAG_NOSIGMASK);
   if (!loop_) return core::Error{"listen", "cannot create the event loop (libev)", ""};
@@ -216,12 +218,12 @@ core::Result<void> HttpServer::start() {
   if (!context_) {
     ev_loop_destroy(loop_);
     loop_ = nullptr;
-    edge_->stop();
-    edge_.reset();
+    front_->stop();
+    front_.reset();
     return core::Error{"listen", "cannot start libwebsockets for HTTP on " + options_.listen + ":" +
                                      std::to_string(options_.port), ""};
   }
-  port_ = edge_->port();
+  port_ = front_->port();
   outbox_.open();
   if (options_.ws) {
     options_.ws->attach(this);
@@ -234,12 +236,12 @@ core::Result<void> HttpServer::start() {
     outbox_.set_owner_thread();
     ev_run(loop_, 0);  // until stop(): lws_cancel_service → EVENT_WAIT_CANCELLED → ev_break
   });
-  edge_->run();
+  front_->run();
   return {};
 }
 
 void HttpServer::stop() {
-  if (edge_) edge_->stop();  // first: no more hand-overs
+  if (front_) front_->stop();  // first: no more hand-overs
   if (!context_) return;
   stopping_ = true;
   lws_cancel_service(context_);
@@ -289,7 +291,8 @@ void HttpServer::adopt(int fd, std::string bytes, std::unique_ptr<ConnectionTick
     }
     lws* wsi = lws_adopt_socket_vhost_readbuf(vhost, fd, bytes.empty() ? nullptr : bytes.data(), bytes.size());
     if (!wsi) {
-      core::log_line(core::LogLevel::warn, "web", "libwebsockets did not adopt a connection from the edge");
+      core::log_line(core::LogLevel::warn, "web",
+                     "libwebsockets did not adopt a connection from the live front");
       return;  // the ticket is released with `pending`
     }
     // Released at LWS_CALLBACK_WSI_DESTROY (a WebSocket upgrade keeps the same wsi).
@@ -561,9 +564,9 @@ void HttpServer::dispatch(lws* wsi, Conn& c) {
   c.request_id = request_id;
   Reply reply = outbox_.reply(c.id, request_id);
   RouteHandler* handler = routing.route->handler;
-  if (routing.route == edge_route_ && edge_) {
-    // The edge's route runs on the edge thread only (a /live request on a connection lws carries).
-    edge_->run_on_edge_thread([handler, request = c.request, reply = std::move(reply)]() mutable {
+  if (routing.route == edge_route_ && front_) {
+    // The live front's route runs on the front's thread only (a /live request on a connection lws carries).
+    front_->run_on_edge_thread([handler, request = c.request, reply = std::move(reply)]() mutable {
       handler->handle(std::move(request), std::move(reply));
     });
     return;

@@ -1,17 +1,17 @@
-// The HTTP server: the port belongs to the edge (server/web/edge.h), which serves GET/HEAD /live/… itself
-// and hands every other connection (with the bytes it read) to libwebsockets, which no longer listens
-// itself but adopts those sockets. lws: one web thread runs lws_service; the route table is explicit
+// The HTTP server: the port belongs to the live front (server/web/live_front.h), which serves GET/HEAD
+// /live/… itself and hands every other connection (with the bytes it read) to libwebsockets, which no longer
+// listens itself but adopts those sockets. lws: one web thread runs lws_service; the route table is explicit
 // prefixes (STYLE.md 14). Both transports answer by the same rules (http_rules.h: limits, paths, queries,
-// methods, errors, response fields, metrics). Handlers run on their transport's thread — the edge's route
-// always on the edge thread, also for a request libwebsockets carries (a keep-alive connection that began
-// with a page) — and reply from any thread; replies reach the web thread through a ReplyOutbox drained on
-// LWS_CALLBACK_EVENT_WAIT_CANCELLED (the only lws call made off the web thread is lws_cancel_service).
+// methods, errors, response fields, metrics). Handlers run on their transport's thread — the live front's
+// route always on the front's thread, also for a request libwebsockets carries (a keep-alive connection that
+// began with a page) — and reply from any thread; replies reach the web thread through a ReplyOutbox drained
+// on LWS_CALLBACK_EVENT_WAIT_CANCELLED (the only lws call made off the web thread is lws_cancel_service).
 // start()/stop() from the app's thread.
 #pragma once
 
 #include <atomic>
-#include <functional>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -23,9 +23,9 @@
 #include "server/config/config.h"
 #include "server/core/metrics.h"
 #include "server/core/result.h"
-#include "server/web/edge.h"
 #include "server/web/http.h"
 #include "server/web/http_rules.h"
+#include "server/web/live_front.h"
 #include "server/web/reply_outbox.h"
 
 struct lws;
@@ -43,7 +43,7 @@ struct HttpServerOptions {
   audience::WsHandler* ws = nullptr;     // serves /ws (subprotocol sreda.v1) when set; not owned
   size_t ws_max_message = 4096;
   int ws_ping_interval_s = 30;
-  std::string edge_prefix = "/live";  // the route served by the edge (GET/HEAD), not by libwebsockets
+  std::string edge_prefix = "/live";  // the route served by the live front (GET/HEAD), not by libwebsockets
   core::AddressPolicyPtr addresses;   // trusted proxies, shared addresses; null: none
 };
 
@@ -88,7 +88,8 @@ class HttpServer : public audience::WsTransport {
   void respond_now(lws* wsi, Conn& c, HttpResponse response);
   int on_ws(lws* wsi, int reason, void* user, void* in, size_t len);
   static void on_tick(void* sul);
-  void adopt(int fd, std::string bytes, std::unique_ptr<ConnectionTicket> ticket);  // any thread: the edge's hand-over
+  void adopt(int fd, std::string bytes,
+             std::unique_ptr<ConnectionTicket> ticket);  // any thread: the live front's hand-over
   std::string client_of(lws* wsi) const;  // web thread: the client's address (core::client_address)
 
   HttpServerOptions options_;
@@ -111,9 +112,10 @@ class HttpServer : public audience::WsTransport {
   std::unique_ptr<lws_retry_bo> idle_policy_;
   std::unique_ptr<ConnectionBudget> budget_;  // HTTP connections counted from accept to close
   std::unordered_map<lws*, std::unique_ptr<ConnectionTicket>> tickets_;  // web thread: adopted connections
-  std::unique_ptr<Edge> edge_;  // lws keeps the pointer for the context's lifetime
+  std::unique_ptr<LiveFront> front_;  // lws keeps the pointer for the context's lifetime
 
-  const Route* edge_route_ = nullptr;  // the route the edge serves (its handler runs on the edge thread)
+  const Route* edge_route_ =
+      nullptr;  // the route the live front serves (its handler runs on the front's thread)
 
   // The seam: replies and tasks from any thread.
   ReplyOutbox outbox_;

@@ -1,9 +1,9 @@
-// The HTTP port's limits, as small values the edge and the API hold: connections per address and in
+// The HTTP port's limits, as small values the live front and the API hold: connections per address and in
 // total (ConnectionBudget), request rates per address (RateLimiter), and the one log line per burst of
 // refusals (BurstLog). Keys are web::limit_key() of web::client_address() (client_address.h).
-// Thread-safety: ConnectionBudget is thread-safe (a mutex at this seam: the edge acquires, the edge or the
-// web thread releases); RateLimiter and BurstLog belong to one thread each (no lock). Times are passed in
-// (steady ms), so the unit tests need no clock.
+// Thread-safety: ConnectionBudget is thread-safe (a mutex at this seam: the live front acquires, the live
+// front or the web thread releases); RateLimiter and BurstLog belong to one thread each (no lock). Times are
+// passed in (steady ms), so the unit tests need no clock.
 #pragma once
 
 #include <cstdint>

@@ -6,9 +6,9 @@
 // bounded list and are answered by notify() when the packager completes a part, or by tick() with 503
 // when their deadline passes. A held request whose connection closed (HttpRequest::gone) is dropped by
 // tick(), and at once when the list is full, so a connect/close loop cannot fill it.
-// Threads: handle() on the edge thread only (server/web/edge.h; a request libwebsockets carries is handed
-// to that thread, and other methods than GET/HEAD are answered 405 by the rules without calling it); it
-// takes the same lock as notify() (the threads packagers complete parts on) and tick() (control thread).
+// Threads: handle() on the front's thread only (server/web/live_front.h; a request libwebsockets carries is
+// handed to that thread, and other methods than GET/HEAD are answered 405 by the rules without calling it);
+// it takes the same lock as notify() (the threads packagers complete parts on) and tick() (control thread).
 #pragma once
 
 #include <cstdint>

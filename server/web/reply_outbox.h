@@ -1,12 +1,12 @@
-// How replies cross threads to the transport that writes them, the same way for both transports (the edge
-// and libwebsockets): a handler's Reply (http.h) called on the transport's own thread delivers at once; from
-// any other thread (the store, the control thread, a packager's) it is queued here, and the first entry of
-// a batch wakes the transport (`wake`: an asio::post, or lws_cancel_service), whose thread drains the whole
-// batch. A reply names its connection and request: one whose connection closed, or that answers an older
-// request than the connection's current one, is dropped by `deliver`. Tasks (run_on_owner) go the same way.
-// Bounded by the requests in flight (one reply each; at most one wake-up queued per batch).
-// Threads: open()/close() from the transport's start()/stop(); set_owner_thread()/drain() on its thread;
-// reply()'s Reply and post_task() from any thread.
+// How replies cross threads to the transport that writes them, the same way for both transports (the live
+// front and libwebsockets): a handler's Reply (http.h) called on the transport's own thread delivers at once;
+// from any other thread (the store, the control thread, a packager's) it is queued here, and the first entry
+// of a batch wakes the transport (`wake`: an asio::post, or lws_cancel_service), whose thread drains the
+// whole batch. A reply names its connection and request: one whose connection closed, or that answers an
+// older request than the connection's current one, is dropped by `deliver`. Tasks (run_on_owner) go the same
+// way. Bounded by the requests in flight (one reply each; at most one wake-up queued per batch). Threads:
+// open()/close() from the transport's start()/stop(); set_owner_thread()/drain() on its thread; reply()'s
+// Reply and post_task() from any thread.
 #pragma once
 
 #include <cstdint>

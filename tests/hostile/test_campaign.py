@@ -30,7 +30,7 @@ sys.path[:0] = [HERE, os.path.join(HERE, "../integration")]
 import rtmp_attacker as rtmp  # noqa: E402
 import srt_attacker as srt  # noqa: E402
 from audience_client import rate_once  # noqa: E402
-from edge_client import Conn  # noqa: E402
+from live_front_client import Conn  # noqa: E402
 from media_helpers import Studio, decode_errors, ffprobe, metric  # noqa: E402
 from sreda_harness import ADMIN_PASSWORD, SOURCE_DIR, Server, wait_for  # noqa: E402
 
@@ -233,7 +233,7 @@ class HostileCampaign(unittest.TestCase):
 
     def slowloris(self):
         """50 connections that send a request line and then a header line a second, never finishing: 25 for
-        the live playlist (the edge's: server.header_timeout_s) and 25 for the API (libwebsockets' own timeout)."""
+        the live playlist (the live front's: server.header_timeout_s) and 25 for the API (libwebsockets' own timeout)."""
         conns = [Conn(self.server.port) for _ in range(50)]
         for i, c in enumerate(conns):
             path = f"/live/{self.studio.event_id}/source/index.m3u8" if i % 2 else "/api/public/events"

@@ -1,4 +1,4 @@
-"""Limits on the HTTP port (issue 17): connection caps per address at the edge, idle pre-request
+"""Limits on the HTTP port (issue 17): connection caps per address at the live front, idle pre-request
 connections timed out, API request rates (429 + Retry-After in plain words), trusted proxies' headers, the
 login limiter, log escaping and the admin password file's mode."""
 import os
@@ -32,7 +32,7 @@ class ConnectionCapTest(ServerTestCase):
         return socket.create_connection(("127.0.0.1", self.server.port), timeout=10)
 
     def test_per_address_cap_refuses_in_plain_words_and_frees_on_close(self):
-        # Half idle at the edge, half handed to libwebsockets (a keep-alive API request answered).
+        # Half idle at the live front, half handed to libwebsockets (a keep-alive API request answered).
         socks = [self.connect() for _ in range(10)]
         for _ in range(10):
             s = self.connect()
@@ -58,7 +58,7 @@ class ConnectionCapTest(ServerTestCase):
         finally:
             for s in socks:
                 s.close()
-        # Closed connections, the edge's and libwebsockets', are counted out again.
+        # Closed connections, the live front's and libwebsockets', are counted out again.
         wait_for(lambda: self.get_ok(), 30, "a new connection to be accepted")
         for _ in range(3):
             self.settled()

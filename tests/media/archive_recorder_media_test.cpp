@@ -18,11 +18,14 @@
 #include "server/archive/recovery.h"
 #include "server/package/cmaf_packager.h"
 #include "tests/media/encoded_media.h"
+#include "tests/media/run_command.h"
 
 namespace sreda::archive {
 namespace {
 
 namespace fs = std::filesystem;
+using test::run_command;
+using test::run_output;
 using namespace sreda::package;
 using sreda::package::test_media::Encoded;
 using sreda::package::test_media::run_encoder;
@@ -60,21 +63,9 @@ void feed(CmafPackager& packager, int64_t stop_us = INT64_MAX) {
   }
 }
 
-std::string run(const std::string& command, int* status = nullptr) {
-  std::string out;
-  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
-  if (!pipe) return out;
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), pipe)) > 0) out.append(buf.data(), n);
-  const int rc = pclose(pipe);
-  if (status) *status = rc;
-  return out;
-}
-
 double probed_duration(const fs::path& playlist) {
   const std::string out =
-      run("ffprobe -v error -show_entries format=duration -of default=nw=1:nk=1 " + playlist.string());
+      run_output("ffprobe -v error -show_entries format=duration -of default=nw=1:nk=1 " + playlist.string());
   try {
     return std::stod(out);
   } catch (...) {
@@ -84,9 +75,9 @@ double probed_duration(const fs::path& playlist) {
 }
 
 void expect_decodes(const fs::path& master) {
-  int status = 0;
-  EXPECT_EQ(run("ffmpeg -nostdin -v error -i " + master.string() + " -f null -", &status), "");
-  EXPECT_EQ(status, 0);
+  const auto decoded = run_command("ffmpeg -nostdin -v error -i " + master.string() + " -f null -");
+  EXPECT_EQ(decoded.output, "");
+  EXPECT_EQ(decoded.status, 0);
 }
 
 class ArchiveRecorderMedia : public test_media::PackagerMediaTest {

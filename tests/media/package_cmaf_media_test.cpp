@@ -18,16 +18,18 @@
 #include "pipelines/gst/gst_ref.h"
 #include "server/package/cmaf_packager.h"
 #include "tests/media/encoded_media.h"
+#include "tests/media/run_command.h"
 
 namespace sreda::package {
 namespace {
 
 namespace fs = std::filesystem;
-using test_media::Encoded;
-using test_media::run_encoder;
 using media::AccessUnit;
 using media::TrackKind;
-
+using test::run_command;
+using test::run_output;
+using test_media::Encoded;
+using test_media::run_encoder;
 
 const Encoded& video_input() {
   static const Encoded v = run_encoder(
@@ -76,21 +78,9 @@ void write_rendition(const CmafPackager& packager, const fs::path& dir) {
   std::ofstream(dir / "index.m3u8") << write_media_playlist(state, {});
 }
 
-std::string run(const std::string& command, int* status = nullptr) {
-  std::string out;
-  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
-  if (!pipe) return out;
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), pipe)) > 0) out.append(buf.data(), n);
-  const int rc = pclose(pipe);
-  if (status) *status = rc;
-  return out;
-}
-
 std::vector<double> packet_times(const fs::path& playlist, const char* stream) {
-  std::istringstream lines(run("ffprobe -v error -select_streams " + std::string(stream) +
-                               " -show_entries packet=dts_time -of csv=p=0 " + playlist.string()));
+  std::istringstream lines(run_output("ffprobe -v error -select_streams " + std::string(stream) +
+                                      " -show_entries packet=dts_time -of csv=p=0 " + playlist.string()));
   std::vector<double> times;
   for (std::string line; std::getline(lines, line);)
     if (!line.empty() && line != "N/A") times.push_back(std::stod(line));
@@ -118,15 +108,14 @@ TEST_F(PackageCmafMedia, FfmpegDecodesMuxedRendition) {
   write_rendition(packager, dir_);
   const fs::path playlist = dir_ / "index.m3u8";
 
-  int status = 0;
-  const std::string errors = run("ffmpeg -nostdin -v error -i " + playlist.string() + " -f null -", &status);
-  EXPECT_EQ(status, 0);
-  EXPECT_EQ(errors, "");
+  const auto decoded = run_command("ffmpeg -nostdin -v error -i " + playlist.string() + " -f null -");
+  EXPECT_EQ(decoded.status, 0);
+  EXPECT_EQ(decoded.output, "");
 
-  const std::string probe =
-      run("ffprobe -v error -show_entries stream=codec_name,width,height:format=duration "
-          "-of default=nw=1 " +
-          playlist.string());
+  const std::string probe = run_output(
+      "ffprobe -v error -show_entries stream=codec_name,width,height:format=duration "
+      "-of default=nw=1 " +
+      playlist.string());
   EXPECT_NE(probe.find("codec_name=h264"), std::string::npos) << probe;
   EXPECT_NE(probe.find("width=320"), std::string::npos) << probe;
   EXPECT_NE(probe.find("height=240"), std::string::npos) << probe;
@@ -186,10 +175,10 @@ TEST_F(PackageCmafMedia, QtdemuxReadsInitPlusSegments) {
     g_clear_error(&err);
   }
   gst_element_set_state(pipeline.get(), GST_STATE_NULL);
-  const std::string frames =
-      run("ffprobe -v error -count_frames -select_streams v -show_entries "
-          "stream=nb_read_frames -of csv=p=0 " +
-          path.string());
+  const std::string frames = run_output(
+      "ffprobe -v error -count_frames -select_streams v -show_entries "
+      "stream=nb_read_frames -of csv=p=0 " +
+      path.string());
   EXPECT_EQ(std::stoi(frames), static_cast<int>(video_input().units.size())) << frames;
 }
 
@@ -208,9 +197,9 @@ TEST_F(PackageCmafMedia, DiscontinuityKeepsTimelineIncreasing) {
   EXPECT_NE(text.find("#EXT-X-DISCONTINUITY\n"), std::string::npos) << text;
   EXPECT_NE(text.find("#EXT-X-ENDLIST"), std::string::npos);
 
-  int status = 0;
-  EXPECT_EQ(run("ffmpeg -nostdin -v error -i " + playlist.string() + " -f null -", &status), "");
-  EXPECT_EQ(status, 0);
+  const auto decoded = run_command("ffmpeg -nostdin -v error -i " + playlist.string() + " -f null -");
+  EXPECT_EQ(decoded.output, "");
+  EXPECT_EQ(decoded.status, 0);
   const auto video = packet_times(playlist, "v");
   EXPECT_EQ(video.size(), 2 * video_input().units.size());
   for (size_t i = 1; i < video.size(); ++i) {
@@ -219,7 +208,7 @@ TEST_F(PackageCmafMedia, DiscontinuityKeepsTimelineIncreasing) {
     EXPECT_LT(video[i] - video[i - 1], 0.4) << i;
   }
   const std::string probe =
-      run("ffprobe -v error -show_entries format=duration -of default=nw=1:nk=1 " + playlist.string());
+      run_output("ffprobe -v error -show_entries format=duration -of default=nw=1:nk=1 " + playlist.string());
   EXPECT_NEAR(std::stod(probe), 10.0, 0.5) << probe;
 }
 

@@ -27,6 +27,7 @@
 #include "server/ingest/rtmp/amf0.h"
 #include "server/ingest/rtmp/chunk_writer.h"
 #include "server/ingest/rtmp/rtmp_server.h"
+#include "tests/media/run_command.h"
 
 namespace sreda::ingest::rtmp {
 namespace {
@@ -125,22 +126,8 @@ class TestHandler : public PublishHandler {
   std::map<SessionId, Publish> publishes_;
 };
 
-struct CommandResult {
-  int status = -1;
-  std::string output;
-};
-
-CommandResult run(const std::string& command) {
-  CommandResult r;
-  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
-  if (pipe == nullptr) return r;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, pipe)) > 0) r.output.append(buf, n);
-  int status = pclose(pipe);
-  r.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
+using test::CommandResult;
+using test::run_command;
 
 std::filesystem::path write_flv(const std::vector<FlvTag>& tags, const std::string& name) {
   auto path = std::filesystem::temp_directory_path() / (name + "-" + std::to_string(getpid()) + ".flv");
@@ -155,7 +142,8 @@ std::filesystem::path write_flv(const std::vector<FlvTag>& tags, const std::stri
 
 // "codec_type=video\ncodec_name=h264\n..." of ffprobe's default writer, one value per line.
 std::string probe(const std::filesystem::path& file) {
-  return run("ffprobe -v error -show_entries stream=codec_type,codec_name,width,height:format=duration "
+  return run_command(
+             "ffprobe -v error -show_entries stream=codec_type,codec_name,width,height:format=duration "
              "-of default=noprint_wrappers=1 " +
              file.string())
       .output;
@@ -200,7 +188,7 @@ class RtmpServerTest : public ::testing::Test {
   }
 
   CommandResult ffmpeg_publish(const std::string& key) {
-    return run(
+    return run_command(
         "timeout 60 ffmpeg -hide_banner -nostdin -loglevel error -re -f lavfi -i "
         "testsrc=size=320x240:rate=25 "
         "-f lavfi -i sine -t 3 -c:v libx264 -preset ultrafast -g 25 -c:a aac -f flv " +
@@ -279,12 +267,12 @@ TEST_F(RtmpServerTest, WrongKeyIsRefusedAndNoMediaArrives) {
 
 TEST_F(RtmpServerTest, GstreamerRtmp2sinkPublishes) {
   start(true);
-  auto r =
-      run("timeout 60 gst-launch-1.0 -q videotestsrc num-buffers=75 ! "
-          "video/x-raw,width=320,height=240,framerate=25/1 ! x264enc tune=zerolatency key-int-max=25 ! "
-          "flvmux streamable=true name=m audiotestsrc num-buffers=130 samplesperbuffer=1024 ! "
-          "audio/x-raw,rate=44100 ! voaacenc ! m. m. ! rtmp2sink location=" +
-          url("testkey"));
+  auto r = run_command(
+      "timeout 60 gst-launch-1.0 -q videotestsrc num-buffers=75 ! "
+      "video/x-raw,width=320,height=240,framerate=25/1 ! x264enc tune=zerolatency key-int-max=25 ! "
+      "flvmux streamable=true name=m audiotestsrc num-buffers=130 samplesperbuffer=1024 ! "
+      "audio/x-raw,rate=44100 ! voaacenc ! m. m. ! rtmp2sink location=" +
+      url("testkey"));
   EXPECT_EQ(r.status, 0) << r.output;
   expect_good_publish("rtmp-gst", false);
 }

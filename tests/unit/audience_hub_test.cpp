@@ -172,7 +172,7 @@ TEST_F(AudienceHubTest, ACommentReachesEveryViewerOnceWithMediaTime) {
   uint64_t a = open(), b = open();
   EXPECT_EQ(join(a, "viewer-aaaa")["type"], "welcome");
   EXPECT_EQ(join(b, "viewer-bbbb")["viewers"], 2);
-  clock = audience::LiveClock{"live", 12345};
+  clock = audience::LiveClock{schedule::EventState::live, 12345};
   say(a, "Браво");
   for (uint64_t c : {a, b}) {
     auto comments = of_type(drain(c), "comment");

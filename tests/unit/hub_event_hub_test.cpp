@@ -22,10 +22,10 @@
 #include "server/store/migrations.h"
 
 using namespace sreda;
-using hub::EventState;
 using hub::fakes::FakeClock;
 using hub::fakes::FakeConsumer;
 using hub::fakes::FakeFactory;
+using schedule::EventState;
 
 namespace {
 
@@ -147,7 +147,7 @@ struct EventHubTest : ::testing::Test {
   std::string stored_state(int64_t id) {
     return on_store([id](store::Db& db) {
       auto e = schedule::find_event(db, id);
-      return e ? e->state : std::string("(none)");
+      return e ? std::string(schedule::to_string(e->state)) : std::string("(none)");
     });
   }
   std::optional<EventState> hub_state(int64_t id) {
@@ -197,29 +197,29 @@ struct EventHubTest : ::testing::Test {
 
 TEST(EventStateText, EveryStateHasItsStoredTextAndBack) {
   for (const char* text : {"scheduled", "live", "intermission", "ended", "archived", "cancelled"}) {
-    auto state = hub::event_state(text);
+    auto state = schedule::event_state(text);
     ASSERT_TRUE(state) << text;
-    EXPECT_STREQ(hub::to_string(*state), text);
+    EXPECT_STREQ(schedule::to_string(*state), text);
   }
-  EXPECT_FALSE(hub::event_state("Live"));
-  EXPECT_FALSE(hub::event_state(""));
-  EXPECT_TRUE(hub::on_air(EventState::intermission));
-  EXPECT_FALSE(hub::on_air(hub::event_state("ended")));
-  EXPECT_FALSE(hub::on_air(std::nullopt));
+  EXPECT_FALSE(schedule::event_state("Live"));
+  EXPECT_FALSE(schedule::event_state(""));
+  EXPECT_TRUE(schedule::on_air(EventState::intermission));
+  EXPECT_FALSE(schedule::on_air(schedule::event_state("ended")));
+  EXPECT_FALSE(schedule::on_air(std::nullopt));
 }
 
 TEST(EventStateText, OnlyTheLifecycleArrowsAreChanges) {
-  EXPECT_TRUE(hub::can_change(EventState::scheduled, EventState::live));
-  EXPECT_TRUE(hub::can_change(EventState::live, EventState::intermission));
-  EXPECT_TRUE(hub::can_change(EventState::intermission, EventState::live));
-  EXPECT_TRUE(hub::can_change(EventState::intermission, EventState::ended));
-  EXPECT_TRUE(hub::can_change(EventState::ended, EventState::archived));
-  EXPECT_TRUE(hub::can_change(EventState::archived, EventState::ended));  // the recording deleted
-  EXPECT_TRUE(hub::can_change(EventState::scheduled, EventState::cancelled));
-  EXPECT_FALSE(hub::can_change(EventState::scheduled, EventState::intermission));
-  EXPECT_FALSE(hub::can_change(EventState::ended, EventState::live));
-  EXPECT_FALSE(hub::can_change(EventState::live, EventState::cancelled));
-  EXPECT_FALSE(hub::can_change(EventState::cancelled, EventState::live));
+  EXPECT_TRUE(schedule::can_change(EventState::scheduled, EventState::live));
+  EXPECT_TRUE(schedule::can_change(EventState::live, EventState::intermission));
+  EXPECT_TRUE(schedule::can_change(EventState::intermission, EventState::live));
+  EXPECT_TRUE(schedule::can_change(EventState::intermission, EventState::ended));
+  EXPECT_TRUE(schedule::can_change(EventState::ended, EventState::archived));
+  EXPECT_TRUE(schedule::can_change(EventState::archived, EventState::ended));  // the recording deleted
+  EXPECT_TRUE(schedule::can_change(EventState::scheduled, EventState::cancelled));
+  EXPECT_FALSE(schedule::can_change(EventState::scheduled, EventState::intermission));
+  EXPECT_FALSE(schedule::can_change(EventState::ended, EventState::live));
+  EXPECT_FALSE(schedule::can_change(EventState::live, EventState::cancelled));
+  EXPECT_FALSE(schedule::can_change(EventState::cancelled, EventState::live));
 }
 
 TEST_F(EventHubTest, APublishTurnsTheEventLiveAndItsMediaReachesOneConsumer) {

@@ -115,7 +115,7 @@ TEST(ICal, CalendarHasTheRequiredProperties) {
   e.id = 7;
   e.title = "Урок";
   e.category = "dance";
-  e.state = "cancelled";
+  e.state = schedule::EventState::cancelled;
   e.starts_at = *core::parse_rfc3339("2030-01-01T16:00:00Z");
   e.ends_at = e.starts_at + 3600;
   e.created_at = e.updated_at = 100;

@@ -179,7 +179,7 @@ TEST(Catalog, OverlapIgnoresCancelledAndTouchingEvents) {
   EXPECT_FALSE(schedule::find_overlap(db, studio.id, 0, 1000, 0));
   EXPECT_FALSE(schedule::find_overlap(db, other.id, 1500, 2500, 0));   // another studio
   EXPECT_FALSE(schedule::find_overlap(db, studio.id, 1500, 2500, e.id));  // itself, when rescheduling
-  schedule::set_event_state(db, e.id, "cancelled", 0);
+  schedule::set_event_state(db, e.id, schedule::EventState::cancelled, 0);
   EXPECT_FALSE(schedule::find_overlap(db, studio.id, 1500, 2500, 0));
 }
 

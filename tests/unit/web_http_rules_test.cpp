@@ -4,8 +4,8 @@
 
 #include <thread>
 
-#include "server/web/edge.h"
 #include "server/web/http_rules.h"
+#include "server/web/live_front.h"
 #include "server/web/reply_outbox.h"
 
 using namespace sreda::web;
@@ -74,7 +74,7 @@ TEST(HttpRulesTarget, DecodesPathAndQueryThenChecksThePath) {
 }
 
 TEST(HttpRulesQuery, DecodedItemsAreSplitTheSameWay) {
-  // libwebsockets hands over items already decoded; the edge's are raw: both end in the same map.
+  // libwebsockets hands over items already decoded; the live front's are raw: both end in the same map.
   std::map<std::string, std::string> from_lws, from_edge;
   for (const char* item : {"q=a b", "when=live", "page", ""}) EXPECT_TRUE(add_query_item(item, false, from_lws));
   EXPECT_TRUE(parse_query("q=a%20b&when=live&page&", from_edge));
@@ -136,7 +136,7 @@ TEST(HttpRulesResponse, CachingPoliciesAndFieldsInOrder) {
             "cache-control: public, max-age=31536000, immutable\naccess-control-allow-origin: *\nconnection: close\n"
             "cache-control: public, max-age=6\n"
             "cache-control: no-cache\nx-content-type-options: nosniff\n");
-  // The edge writes the rules' fields after its status line, content-type and content-length.
+  // The live front writes the rules' fields after its status line, content-type and content-length.
   EXPECT_EQ(response_head(playlist, 3, false), "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 3\r\n"
                                                "cache-control: public, max-age=6\r\n\r\n");
 }

@@ -1,6 +1,8 @@
-#include "server/hub/event_state.h"
+#include "server/schedule/event_state.h"
 
-namespace sreda::hub {
+#include "nlohmann/json.hpp"
+
+namespace sreda::schedule {
 namespace {
 constexpr EventState kAll[] = {EventState::scheduled, EventState::live,     EventState::intermission,
                                EventState::ended,     EventState::archived, EventState::cancelled};
@@ -30,6 +32,10 @@ std::optional<EventState> event_state(std::string_view text) {
   return std::nullopt;
 }
 
+void to_json(nlohmann::json& j, EventState state) {
+  j = to_string(state);
+}
+
 bool can_change(EventState from, EventState to) {
   using S = EventState;
   switch (from) {
@@ -49,4 +55,4 @@ bool can_change(EventState from, EventState to) {
   return false;
 }
 
-}  // namespace sreda::hub
+}  // namespace sreda::schedule

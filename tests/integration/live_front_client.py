@@ -1,4 +1,4 @@
-"""A raw HTTP/1.1 keep-alive connection for the edge tests: several requests, one socket, every byte visible."""
+"""A raw HTTP/1.1 keep-alive connection for the live front tests: several requests, one socket, every byte visible."""
 import socket
 
 

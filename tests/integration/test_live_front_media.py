@@ -1,17 +1,17 @@
-"""LL-HLS through the edge on one keep-alive connection, as hls.js uses it: a blocking playlist reload is
+"""LL-HLS through the live front on one keep-alive connection, as hls.js uses it: a blocking playlist reload is
 held until the next part exists and then answered, the part follows, the bytes are the ones every other
 path serves, and an API request on the same connection is still answered (by libwebsockets)."""
 import re
 import unittest
 
-from edge_client import Conn
+from live_front_client import Conn
 from media_helpers import LiveServerTest, Publisher, Studio, metric
 from sreda_harness import wait_for
 
 
 class EdgeLiveTest(LiveServerTest):
     def test_blocking_reload_and_part_on_one_keep_alive_connection(self):
-        studio = Studio(self.server, self.token, "Edge studio")
+        studio = Studio(self.server, self.token, "Front studio")
         pub = Publisher(studio.rtmp_url(), seconds=30)
         self.addCleanup(pub.kill)
         base = f"/live/{studio.event_id}/source/"
@@ -45,7 +45,7 @@ class EdgeLiveTest(LiveServerTest):
             self.assertEqual(self.server.get(f"{base}part{msn}.{part}.m4s").body, part_bytes)
         self.assertGreaterEqual(metric(self.server, "sreda_http_requests_total", route="/live", status="200"),
                                 held_before + 6)
-        # Rules of RFC 8216bis 6.2.5.2, answered by the edge.
+        # Rules of RFC 8216bis 6.2.5.2, answered by the live front.
         self.assertEqual(c.get(f"{base}index.m3u8?_HLS_part=1")[0], 400)
         self.assertEqual(c.get(f"{base}index.m3u8?_HLS_msn={msn + 10}")[0], 400)
         self.assertEqual(c.get(f"/live/{studio.event_id}/nosuch/index.m3u8")[0], 404)

@@ -1,4 +1,4 @@
-#include "server/web/edge.h"
+#include "server/web/live_front.h"
 
 #include <pthread.h>
 #include <sys/resource.h>
@@ -6,23 +6,22 @@
 #include <sys/uio.h>
 
 #include <array>
+#include <boost/asio/ip/v6_only.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/write.hpp>
 #include <cerrno>
 #include <filesystem>
 
-#include <boost/asio/post.hpp>
-#include <boost/asio/ip/v6_only.hpp>
-#include <boost/asio/write.hpp>
-
 #include "server/core/clock.h"
 #include "server/core/log.h"
-#include "server/web/edge_request.h"
+#include "server/web/live_front_request.h"
 
 namespace sreda::web {
 
 namespace asio = boost::asio;
 using asio::ip::tcp;
 
-struct Edge::Conn {
+struct LiveFront::Conn {
   explicit Conn(tcp::socket s) : socket(std::move(s)) {}
   tcp::socket socket;
   uint64_t id = 0;
@@ -35,11 +34,11 @@ struct Edge::Conn {
   bool closed = false;        // closed or handed over: every pending handler returns
   bool head_only = false;     // the request being answered is a HEAD
   bool keep_alive = true;
-  bool http10 = false;        // answer with HTTP/1.0, as libwebsockets does
-  uint64_t serial = 0;        // of the request being answered: late replies for older ones are dropped
-  std::string label;          // its route's label in sreda_http_requests_total
+  bool http10 = false;  // answer with HTTP/1.0, as libwebsockets does
+  uint64_t serial = 0;  // of the request being answered: late replies for older ones are dropped
+  std::string label;    // its route's label in sreda_http_requests_total
   uint64_t requests = 0;
-  int64_t deadline_ms = 0;    // steady clock; 0: none (a handler holds the request)
+  int64_t deadline_ms = 0;  // steady clock; 0: none (a handler holds the request)
   // The response being written: its header block, and the response that owns the body bytes.
   std::string out_head;
   HttpResponse response;
@@ -79,18 +78,21 @@ std::string response_head(const HttpResponse& r, size_t content_length, bool clo
   return h;
 }
 
-Edge::Edge(EdgeOptions options, core::Metrics& metrics, Handoff handoff)
+LiveFront::LiveFront(LiveFrontOptions options, core::Metrics& metrics, Handoff handoff)
     : options_(std::move(options)),
       handoff_(std::move(handoff)),
       acceptor_(io_),
       tick_(io_),
       routes_{options_.route},
       http_metrics_(metrics, "edge"),
-      outbox_([this](uint64_t conn, uint64_t serial, HttpResponse r) { deliver_reply(conn, serial, std::move(r)); },
+      outbox_([this](uint64_t conn, uint64_t serial,
+                     HttpResponse r) { deliver_reply(conn, serial, std::move(r)); },
               [this] { asio::post(io_, [this] { outbox_.drain(); }); }) {}
-Edge::~Edge() { stop(); }
+LiveFront::~LiveFront() {
+  stop();
+}
 
-core::Result<void> Edge::listen() {
+core::Result<void> LiveFront::listen() {
   boost::system::error_code ec;
   auto address = asio::ip::make_address(options_.listen, ec);
   const std::string where = options_.listen + ":" + std::to_string(options_.port);
@@ -109,7 +111,7 @@ core::Result<void> Edge::listen() {
   return {};
 }
 
-void Edge::run() {
+void LiveFront::run() {
   if (!acceptor_.is_open() || thread_.joinable()) return;
   running_ = true;
   read_buffer_.resize(kReadChunk);
@@ -125,8 +127,8 @@ void Edge::run() {
   // libraries' own descriptors); what opens later (recordings, studios) comes out of the reserve.
   int64_t open_now = 0;
   std::error_code ec;
-  for (auto it = std::filesystem::directory_iterator("/proc/self/fd", ec); !ec && it != std::filesystem::directory_iterator();
-       it.increment(ec))
+  for (auto it = std::filesystem::directory_iterator("/proc/self/fd", ec);
+       !ec && it != std::filesystem::directory_iterator(); it.increment(ec))
     ++open_now;
   http_fd_cap_ = std::max<int64_t>(1, limit - reserve - open_now);
   core::log_line(core::LogLevel::info, "edge",
@@ -137,13 +139,13 @@ void Edge::run() {
   on_tick();
   outbox_.open();
   thread_ = std::thread([this] {
-    pthread_setname_np(pthread_self(), "sreda-edge");
+    pthread_setname_np(pthread_self(), "sreda-front");
     outbox_.set_owner_thread();
     io_.run();
   });
 }
 
-void Edge::stop() {
+void LiveFront::stop() {
   if (!running_) {
     if (acceptor_.is_open()) acceptor_.close();
     return;
@@ -162,7 +164,7 @@ void Edge::stop() {
   conns_.clear();
 }
 
-void Edge::accept() {
+void LiveFront::accept() {
   acceptor_.async_accept([this](boost::system::error_code ec, tcp::socket socket) {
     if (ec == asio::error::operation_aborted || !acceptor_.is_open()) return;
     if (ec) {
@@ -192,8 +194,9 @@ void Edge::accept() {
     if (options_.budget) {
       const auto& policy = options_.addresses;
       const bool proxy = policy && policy->trusted_proxies.contains(c->peer);
-      const int64_t cap = proxy ? -1 : policy ? policy->limit_for(c->peer, options_.budget->max_per_address())
-                                                : options_.budget->max_per_address();
+      const int64_t cap = proxy    ? -1
+                          : policy ? policy->limit_for(c->peer, options_.budget->max_per_address())
+                                   : options_.budget->max_per_address();
       std::string key = core::limit_key(c->peer);
       const auto verdict = options_.budget->acquire(key, cap);
       if (verdict == ConnectionBudget::Verdict::total) {
@@ -202,7 +205,8 @@ void Edge::accept() {
       }
       if (verdict == ConnectionBudget::Verdict::per_address) {
         refuse(c->socket, "connections_per_address",
-               std::to_string(cap) + " HTTP connections are open from " + key + " (server.max_connections_per_address)");
+               std::to_string(cap) + " HTTP connections are open from " + key +
+                   " (server.max_connections_per_address)");
         return accept();
       }
       c->ticket = std::make_unique<ConnectionTicket>(options_.budget, std::move(key));
@@ -216,11 +220,11 @@ void Edge::accept() {
 }
 
 // Reads what the socket has (until it would block or the buffer's cap), then serves or hands over.
-// At a request boundary the bytes are first only peeked at (MSG_PEEK): a request the edge does not serve is
-// handed over with nothing read from the socket, so libwebsockets reads it, body and all, exactly as if it
-// had accepted the connection itself (a body that came with the header in an adopted read buffer is lost
-// by lws 4.1: POSTs hung). Only a request the edge serves is then read for real.
-void Edge::read(const ConnPtr& c) {
+// At a request boundary the bytes are first only peeked at (MSG_PEEK): a request the live front does not
+// serve is handed over with nothing read from the socket, so libwebsockets reads it, body and all, exactly as
+// if it had accepted the connection itself (a body that came with the header in an adopted read buffer is
+// lost by lws 4.1: POSTs hung). Only a request the live front serves is then read for real.
+void LiveFront::read(const ConnPtr& c) {
   const int fd = c->socket.native_handle();
   if (c->in.empty() && !c->busy) {
     ssize_t n;
@@ -232,10 +236,10 @@ void Edge::read(const ConnPtr& c) {
       c->started = true;
       c->deadline_ms = core::steady_ms() + options_.limits.header_timeout_ms;
     }
-    const auto route = edge::classify(std::string_view(read_buffer_.data(), static_cast<size_t>(n)), options_.prefix,
-                                      options_.limits.max_handoff_bytes);
-    if (route == edge::Route::need_more) return arm_read(c);  // the rest of the line raises a new edge
-    if (route == edge::Route::handoff || !options_.route.handler) return hand_off(c);
+    const auto route = live_front::classify(std::string_view(read_buffer_.data(), static_cast<size_t>(n)),
+                                            options_.prefix, options_.limits.max_handoff_bytes);
+    if (route == live_front::Route::need_more) return arm_read(c);  // the rest of the line raises a new edge
+    if (route == live_front::Route::handoff || !options_.route.handler) return hand_off(c);
   }
   for (;;) {
     if (c->in.size() >= options_.limits.max_header_bytes) break;
@@ -257,22 +261,22 @@ void Edge::read(const ConnPtr& c) {
 
 // At the descriptor ceiling: closes the oldest connection that has not sent a byte (an idle flood's) so
 // a new one can come in; false when there is none. A scan, only while at the ceiling.
-bool Edge::evict_idle() {
+bool LiveFront::evict_idle() {
   ConnPtr oldest;
   for (const auto& [id, c] : conns_)
     if (!c->started && !c->busy && c->requests == 0 && (!oldest || id < oldest->id)) oldest = c;
   if (!oldest) return false;
-  note_refusal("idle_evicted", "descriptors are short: closing connections that sent nothing (from " + oldest->peer +
-                                   ") to let new ones in");
+  note_refusal("idle_evicted", "descriptors are short: closing connections that sent nothing (from " +
+                                   oldest->peer + ") to let new ones in");
   close(oldest);
   return true;
 }
 
-void Edge::note_refusal(const std::string& cause, const std::string& what) {
+void LiveFront::note_refusal(const std::string& cause, const std::string& what) {
   http_metrics_.refused(cause, what, core::steady_ms());
 }
 
-void Edge::refuse(tcp::socket& socket, const std::string& cause, const std::string& why) {
+void LiveFront::refuse(tcp::socket& socket, const std::string& cause, const std::string& why) {
   note_refusal(cause, "refusing new HTTP connections: " + why);
   // Best effort, never waiting: a plain-words 503 the client may read, then close.
   static const std::string kBusy = [] {
@@ -285,7 +289,7 @@ void Edge::refuse(tcp::socket& socket, const std::string& cause, const std::stri
   socket.close(ec);
 }
 
-void Edge::arm_read(const ConnPtr& c) {
+void LiveFront::arm_read(const ConnPtr& c) {
   if (c->closed || c->waiting_read) return;
   // A full buffer waits for the response being written; then process() consumes it and reading resumes.
   if (c->in.size() >= options_.limits.max_header_bytes) return;
@@ -297,29 +301,30 @@ void Edge::arm_read(const ConnPtr& c) {
   });
 }
 
-void Edge::process(const ConnPtr& c) {
+void LiveFront::process(const ConnPtr& c) {
   if (c->in_process) return;
   c->in_process = true;
   while (!c->busy && !c->closed && !c->in.empty()) {
-    const auto route = edge::classify(c->in, options_.prefix, options_.limits.max_handoff_bytes);
-    if (route == edge::Route::need_more) break;
-    if (route == edge::Route::handoff || !options_.route.handler) {
+    const auto route = live_front::classify(c->in, options_.prefix, options_.limits.max_handoff_bytes);
+    if (route == live_front::Route::need_more) break;
+    if (route == live_front::Route::handoff || !options_.route.handler) {
       hand_off(c);
       break;
     }
-    edge::Head head;
-    const auto status = edge::parse_head(c->in, options_.limits.max_header_bytes, head);
-    if (status == edge::ParseStatus::need_more) break;
-    if (status == edge::ParseStatus::too_large) {
-      fail(c, header_too_large(options_.limits.max_header_bytes), "header_too_large",
-           "the request header is larger than " + std::to_string(options_.limits.max_header_bytes) + " bytes");
+    live_front::Head head;
+    const auto status = live_front::parse_head(c->in, options_.limits.max_header_bytes, head);
+    if (status == live_front::ParseStatus::need_more) break;
+    if (status == live_front::ParseStatus::too_large) {
+      fail(
+          c, header_too_large(options_.limits.max_header_bytes), "header_too_large",
+          "the request header is larger than " + std::to_string(options_.limits.max_header_bytes) + " bytes");
       break;
     }
-    if (status == edge::ParseStatus::bad) {
+    if (status == live_front::ParseStatus::bad) {
       fail(c, bad_request("invalid request"));
       break;
     }
-    if (status == edge::ParseStatus::handoff) {
+    if (status == live_front::ParseStatus::handoff) {
       hand_off(c);
       break;
     }
@@ -334,16 +339,16 @@ void Edge::process(const ConnPtr& c) {
                             : c->peer;
     head.request.gone = c->gone;
     dispatch(c, std::move(head.request),
-             status == edge::ParseStatus::bad_path    ? PathVerdict::bad
-             : status == edge::ParseStatus::traversal ? PathVerdict::traversal
-                                                      : PathVerdict::ok);
+             status == live_front::ParseStatus::bad_path    ? PathVerdict::bad
+             : status == live_front::ParseStatus::traversal ? PathVerdict::traversal
+                                                            : PathVerdict::ok);
   }
   c->in_process = false;
   if (!c->closed && !c->busy && c->in.empty() && c->deadline_ms == 0)
     c->deadline_ms = core::steady_ms() + options_.limits.idle_timeout_ms;
 }
 
-void Edge::dispatch(const ConnPtr& c, HttpRequest request, PathVerdict parsed) {
+void LiveFront::dispatch(const ConnPtr& c, HttpRequest request, PathVerdict parsed) {
   c->busy = true;
   c->head_only = request.method == "HEAD";
   c->deadline_ms = 0;  // the handler may hold it (a blocking reload): its own deadline answers it
@@ -356,20 +361,21 @@ void Edge::dispatch(const ConnPtr& c, HttpRequest request, PathVerdict parsed) {
   routing.route->handler->handle(std::move(request), outbox_.reply(c->id, serial));
 }
 
-void Edge::deliver_reply(uint64_t conn_id, uint64_t serial, HttpResponse response) {
+void LiveFront::deliver_reply(uint64_t conn_id, uint64_t serial, HttpResponse response) {
   auto it = conns_.find(conn_id);
   if (it == conns_.end()) return;  // the viewer went away
-  ConnPtr c = it->second;  // a copy: delivering may close the connection (and erase the map's)
+  ConnPtr c = it->second;          // a copy: delivering may close the connection (and erase the map's)
   if (c->busy && c->serial == serial && !c->out_total) deliver(c, std::move(response));
 }
 
-void Edge::deliver(const ConnPtr& c, HttpResponse response) {
-  if (!response.file_path.empty())  // the edge's routes answer from memory; a file is lws's job
-    response = HttpResponse::error(500, "internal", "a file response on the edge");
+void LiveFront::deliver(const ConnPtr& c, HttpResponse response) {
+  if (!response.file_path.empty())  // the live front's routes answer from memory; a file is lws's job
+    response = HttpResponse::error(500, "internal", "a file response on the live front");
   http_metrics_.answered(c->label, response.status);
   c->response = std::move(response);
   const std::string_view body = c->response.payload();
-  c->close_after = c->response.close || !c->keep_alive || c->requests >= options_.limits.max_requests_per_connection;
+  c->close_after =
+      c->response.close || !c->keep_alive || c->requests >= options_.limits.max_requests_per_connection;
   c->out_head = response_head(c->response, body.size(), c->close_after, c->http10);
   c->out_total = c->out_head.size() + (c->head_only ? 0 : body.size());
   c->out_sent = 0;
@@ -379,7 +385,7 @@ void Edge::deliver(const ConnPtr& c, HttpResponse response) {
 
 // Writes what the socket takes now (one writev of header block + body, usually all of it); the rest when
 // it is writable again.
-void Edge::write_rest(const ConnPtr& c) {
+void LiveFront::write_rest(const ConnPtr& c) {
   const std::string_view body = c->head_only ? std::string_view() : c->response.payload();
   for (;;) {
     std::array<iovec, 2> iov{};
@@ -411,7 +417,7 @@ void Edge::write_rest(const ConnPtr& c) {
   });
 }
 
-void Edge::finish(const ConnPtr& c) {
+void LiveFront::finish(const ConnPtr& c) {
   c->response = HttpResponse{};
   c->out_total = c->out_sent = 0;
   c->busy = false;
@@ -429,7 +435,7 @@ void Edge::finish(const ConnPtr& c) {
   }
 }
 
-void Edge::fail(const ConnPtr& c, HttpResponse r, const char* refusal, const std::string& why) {
+void LiveFront::fail(const ConnPtr& c, HttpResponse r, const char* refusal, const std::string& why) {
   if (refusal) note_refusal(refusal, "refusing a request from " + c->peer + ": " + why);
   r.close = true;
   c->busy = true;
@@ -446,7 +452,7 @@ void Edge::fail(const ConnPtr& c, HttpResponse r, const char* refusal, const std
   write_rest(c);
 }
 
-void Edge::hand_off(const ConnPtr& c) {
+void LiveFront::hand_off(const ConnPtr& c) {
   if (c->in.size() > options_.limits.max_handoff_bytes) {
     // Pipelined bytes after /live requests, more than an adopted lws socket takes.
     const std::string why = "too many pipelined bytes before this request";
@@ -462,7 +468,7 @@ void Edge::hand_off(const ConnPtr& c) {
   handoff_(fd, std::move(c->in), std::move(c->ticket));
 }
 
-void Edge::close(const ConnPtr& c) {
+void LiveFront::close(const ConnPtr& c) {
   if (c->closed) return;
   c->closed = true;
   c->gone->store(true, std::memory_order_relaxed);  // a request held for it is dropped
@@ -474,7 +480,7 @@ void Edge::close(const ConnPtr& c) {
 }
 
 // Every kTickMs: closes connections past their deadline (slowloris, idle keep-alive, a stalled reader).
-void Edge::on_tick() {
+void LiveFront::on_tick() {
   const int64_t now = core::steady_ms();
   std::vector<ConnPtr> expired;
   for (const auto& [id, c] : conns_)
@@ -483,10 +489,12 @@ void Edge::on_tick() {
     // A request begun and not finished in time (slowloris), or a response the client does not read; an idle
     // keep-alive connection simply ends.
     if (c->started && !c->busy)
-      note_refusal("header_timeout", "closing a connection from " + c->peer + ": its request header was not complete "
-                                     "within server.header_timeout_s (slowloris)");
+      note_refusal("header_timeout", "closing a connection from " + c->peer +
+                                         ": its request header was not complete "
+                                         "within server.header_timeout_s (slowloris)");
     else if (c->busy && c->out_sent < c->out_total)
-      note_refusal("write_timeout", "closing a connection from " + c->peer + ": it did not read its response");
+      note_refusal("write_timeout",
+                   "closing a connection from " + c->peer + ": it did not read its response");
     close(c);
   }
   tick_.expires_after(std::chrono::milliseconds(kTickMs));

@@ -1,16 +1,16 @@
-// libFuzzer target: the edge's request reading (server/web/edge_request.h) and with it the HTTP rules'
-// target decoding (server/web/http_rules.h: paths, queries) on arbitrary bytes. Whatever it accepts must
-// keep its promises: a request it serves is a GET/HEAD of the prefix, its path passes the rules' check
+// libFuzzer target: the live front's request reading (server/web/live_front_request.h) and with it the HTTP
+// rules' target decoding (server/web/http_rules.h: paths, queries) on arbitrary bytes. Whatever it accepts
+// must keep its promises: a request it serves is a GET/HEAD of the prefix, its path passes the rules' check
 // (absolute, no NUL or backslash, no "." or ".." segment), no query item holds a NUL, and it never claims
 // more bytes than it was given.
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
 
-#include "server/web/edge_request.h"
 #include "server/web/http_rules.h"
+#include "server/web/live_front_request.h"
 
-using namespace sreda::web::edge;
+using namespace sreda::web::live_front;
 using sreda::web::check_path;
 using sreda::web::PathVerdict;
 
@@ -36,7 +36,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if ((status == ParseStatus::traversal || status == ParseStatus::bad_path) &&
         (head.header_bytes == 0 || head.header_bytes > part.size()))
       __builtin_trap();
-    if (route == Route::edge && part.find('\n') == std::string_view::npos) __builtin_trap();
+    if (route == Route::front && part.find('\n') == std::string_view::npos) __builtin_trap();
   }
   return 0;
 }

@@ -12,7 +12,9 @@
 #include <optional>
 #include <string_view>
 
-namespace sreda::hub {
+#include "nlohmann/json_fwd.hpp"
+
+namespace sreda::schedule {
 
 enum class EventState { scheduled, live, intermission, ended, archived, cancelled };
 
@@ -21,12 +23,19 @@ const char* to_string(EventState state);
 // The state a stored row or a JSON field names; nullopt for any other text.
 std::optional<EventState> event_state(std::string_view text);
 
+// In JSON an event's state is its text (to_string), never the enum's number.
+void to_json(nlohmann::json& j, EventState state);
+
 // Live or in intermission: the hub holds the event (its studio publishes, or may come back within the grace).
-constexpr bool on_air(EventState state) { return state == EventState::live || state == EventState::intermission; }
-inline bool on_air(std::optional<EventState> state) { return state && on_air(*state); }
+constexpr bool on_air(EventState state) {
+  return state == EventState::live || state == EventState::intermission;
+}
+inline bool on_air(std::optional<EventState> state) {
+  return state && on_air(*state);
+}
 
 // Whether an event may go from one state to the other (the arrows above). A restart restates an event the
 // server left live or in intermission as intermission, so intermission → intermission is one of them.
 bool can_change(EventState from, EventState to);
 
-}  // namespace sreda::hub
+}  // namespace sreda::schedule

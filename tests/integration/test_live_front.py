@@ -1,11 +1,11 @@
-"""The edge (server/web/edge.h) owns the HTTP port: it answers GET/HEAD /live/… itself and hands every other
+"""The live front (server/web/live_front.h) owns the HTTP port: it answers GET/HEAD /live/… itself and hands every other
 request — at the first request or later on the same keep-alive connection — to libwebsockets, which must
 answer exactly as before (API, POST bodies, WebSockets). Its limits: 431 for an oversized header, slowloris
 and idle connections closed, and the server keeps serving."""
 import json
 import unittest
 
-from edge_client import Conn
+from live_front_client import Conn
 from media_helpers import metric
 from sreda_harness import ADMIN_PASSWORD, ServerTestCase
 
