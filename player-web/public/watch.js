@@ -56,6 +56,7 @@ const player = {
   lastTime: -1,
   pollTimer: 0,
   retryTimer: 0,
+  retryPending: false,  // a retry after an error is due (retrySoon): poll() leaves the start to it
   // Recordings: the event's media time (ms) at currentTime 0 — see mediaMs(). null until known.
   mediaStartMs: null,
   mediaMs,
@@ -223,7 +224,9 @@ async function poll() {
   showEvent(e);
   document.dispatchEvent(new CustomEvent('sreda:event', { detail: e }));  // comments.js follows the state
   if (e.state === 'live') {
-    if (player.wantPlay && (before !== 'live' || !hasSource())) startPlayback();
+    // Not while a retry after an error is due: that one starts it (else each failed start would start
+    // the next at once: a loop as fast as the server answers).
+    if (player.wantPlay && !player.retryPending && (before !== 'live' || !hasSource())) startPlayback();
     schedulePoll(POLL_LIVE_MS);
   } else if (e.state === 'intermission' || e.state === 'scheduled') {
     schedulePoll(POLL_NOT_LIVE_MS);
@@ -241,6 +244,7 @@ function isPlaying() { return hasSource() && !video.paused && !video.ended; }
 
 function stopSource() {
   clearTimeout(player.retryTimer);
+  player.retryPending = false;
   if (player.unpace) { player.unpace(); player.unpace = null; }
   if (player.hls) { player.hls.destroy(); player.hls = null; }
   if (player.native) { video.removeAttribute('src'); video.load(); }
@@ -248,7 +252,9 @@ function stopSource() {
 
 function retrySoon() {
   clearTimeout(player.retryTimer);
+  player.retryPending = true;
   player.retryTimer = setTimeout(() => {
+    player.retryPending = false;
     if (player.wantPlay && player.event && (player.event.state === 'live' || isArchived())) startPlayback();
     else poll();
   }, RETRY_MS);
@@ -300,8 +306,8 @@ function startPlayback(at) {
         const wait = refusedFor(code, details && details.getResponseHeader ? details.getResponseHeader('retry-after') : null);
         stopSource();
         if (wait) { clearTimeout(player.retryTimer); player.retryTimer = setTimeout(() => poll(), wait); return; }
-        poll();
         retrySoon();
+        poll();
       }
     });
     hls.on(window.Hls.Events.MANIFEST_PARSED, () => { if (player.wantPlay) tryPlay(); });

@@ -41,6 +41,15 @@ HttpResponse playlist_response(const std::string& text, bool blocking) {
   return r;
 }
 
+// The master playlist once a rendition has a part; nullopt before.
+std::optional<HttpResponse> master_response(const live::LiveOutput& output) {
+  std::vector<package::VariantInfo> variants;
+  for (const auto& name : output.rendition_names())
+    if (auto p = output.rendition(name)) variants.push_back(p->variant_info());
+  if (variants.empty()) return std::nullopt;
+  return playlist_response(package::write_master_playlist(variants), false);
+}
+
 bool parse_int(std::string_view s, int64_t& out) {
   if (s.empty() || s.size() > 15) return false;
   auto r = std::from_chars(s.data(), s.data() + s.size(), out);
@@ -77,11 +86,15 @@ void LiveRoutes::handle(HttpRequest request, Reply reply) {
   if (!output) return reply(not_found("event " + std::to_string(event_id) + " is not live"));
 
   if (parts.size() == 3 && parts[2] == "master.m3u8") {
-    std::vector<package::VariantInfo> variants;
-    for (const auto& name : output->rendition_names())
-      if (auto p = output->rendition(name)) variants.push_back(p->variant_info());
-    if (variants.empty()) return reply(not_found("the stream has not started yet"));
-    return reply(playlist_response(package::write_master_playlist(variants), false));
+    if (auto r = master_response(*output)) return reply(std::move(*r));
+    if (output->ended()) return reply(not_found("the stream has not started yet"));
+    // Live, but no rendition has a part yet: held until one has (notify) or kMasterHoldMs pass (tick).
+    Held h{event_id, "", false, {}, 0, 0, core::steady_ms() + kMasterHoldMs, reply, request.gone, true};
+    std::lock_guard lock(mutex_);
+    if (!has_room()) return reply(too_many_waiting());
+    if (auto r = try_answer(h, false)) return reply(std::move(*r));
+    held_.push_back(std::move(h));
+    return;
   }
   if (parts.size() == 3 && parts[2] == "poster.jpg") {
     auto jpeg = output->poster();
@@ -158,6 +171,12 @@ void LiveRoutes::handle(HttpRequest request, Reply reply) {
 
 std::optional<HttpResponse> LiveRoutes::try_answer(const Held& h, bool final, Cache* cache) {
   auto output = outputs_.find(h.event_id);
+  if (h.is_master) {
+    if (!output) return not_found("the stream is gone");
+    if (auto r = master_response(*output)) return r;
+    if (final || output->ended()) return not_found("the stream has not started yet");
+    return std::nullopt;
+  }
   auto packager = output ? output->rendition(h.rendition) : nullptr;
   if (!packager) return not_found("the stream is gone");
   if (h.is_part) {
@@ -260,20 +279,21 @@ bool LiveRoutes::has_room() {
 
 void LiveRoutes::tick() {
   const int64_t now = core::steady_ms();
-  std::vector<Reply> expired;
+  std::vector<std::pair<Reply, bool>> expired;  // and whether it asked for the master playlist
   {
     std::lock_guard lock(mutex_);
     std::vector<Held> still;
     still.reserve(held_.size());
     for (auto& h : held_) {
       if (h.is_gone()) cancelled_.fetch_add(1, std::memory_order_relaxed);
-      else if (h.deadline_ms <= now) expired.push_back(std::move(h.reply));
+      else if (h.deadline_ms <= now) expired.emplace_back(std::move(h.reply), h.is_master);
       else still.push_back(std::move(h));
     }
     held_.swap(still);
   }
-  for (auto& reply : expired)
-    reply(HttpResponse::error(503, "not_yet", "the requested part did not arrive in time; retry"));
+  for (auto& [reply, master] : expired)
+    reply(master ? not_found("the stream has not started yet")
+                 : HttpResponse::error(503, "not_yet", "the requested part did not arrive in time; retry"));
 }
 
 size_t LiveRoutes::held_count() const {

@@ -4,7 +4,9 @@
 //   <rendition>/init.mp4 | init<N>.mp4, <rendition>/seg<msn>.m4s, <rendition>/part<msn>.<i>.m4s
 // Held requests (a playlist or a hinted part that does not exist yet) cost no thread: they wait in a
 // bounded list and are answered by notify() when the packager completes a part, or by tick() with 503
-// when their deadline passes. A held request whose connection closed (HttpRequest::gone) is dropped by
+// when their deadline passes. The master playlist of an event that is live but has no part yet (the first
+// seconds after a studio starts) is held too, up to kMasterHoldMs, then 404 "not started yet": a player
+// that asks the moment the event goes live gets the playlist instead of an error. A held request whose connection closed (HttpRequest::gone) is dropped by
 // tick(), and at once when the list is full, so a connect/close loop cannot fill it.
 // Threads: handle() on the front's thread only (server/web/live_front.h; a request libwebsockets carries is
 // handed to that thread, and other methods than GET/HEAD are answered 405 by the rules without calling it);
@@ -40,15 +42,17 @@ class LiveRoutes : public RouteHandler {
   struct Held {
     int64_t event_id;
     std::string rendition;
-    bool is_part;  // else a playlist
+    bool is_part;  // else a playlist (of `rendition`, or the master when is_master)
     package::ReloadDecision decision;
     int64_t part_msn = 0;
     int part_index = 0;
     int64_t deadline_ms;
     Reply reply;
     std::shared_ptr<const std::atomic<bool>> gone;  // the connection closed: drop, never answer
+    bool is_master = false;
     bool is_gone() const { return gone && gone->load(std::memory_order_relaxed); }
   };
+  static constexpr int64_t kMasterHoldMs = 8000;  // a 4 s keyframe interval and a part, with room to spare
   // Under mutex_: drops held requests whose connection closed; how many.
   size_t drop_gone();
   // Under mutex_: room for one more held request (dropping closed ones first when full).
