@@ -89,7 +89,7 @@ void LiveRoutes::handle(HttpRequest request, Reply reply) {
     if (auto r = master_response(*output)) return reply(std::move(*r));
     if (output->ended()) return reply(not_found("the stream has not started yet"));
     // Live, but no rendition has a part yet: held until one has (notify) or kMasterHoldMs pass (tick).
-    Held h{event_id, "", false, {}, 0, 0, core::steady_ms() + kMasterHoldMs, reply, request.gone, true};
+    Held h{event_id, "", Held::Kind::master, {}, 0, 0, core::steady_ms() + kMasterHoldMs, reply, request.gone};
     std::lock_guard lock(mutex_);
     if (!has_room()) return reply(too_many_waiting());
     if (auto r = try_answer(h, false)) return reply(std::move(*r));
@@ -123,7 +123,7 @@ void LiveRoutes::handle(HttpRequest request, Reply reply) {
     auto decision = package::decide_blocking_reload(q, packager->reload_state(), core::steady_ms());
     if (decision.kind == package::ReloadDecision::Kind::bad_request)
       return reply(HttpResponse::error(400, "bad_request", decision.reason));
-    Held h{event_id, rendition, false, decision, 0, 0, decision.deadline_ms, reply, request.gone};
+    Held h{event_id, rendition, Held::Kind::playlist, decision, 0, 0, decision.deadline_ms, reply, request.gone};
     if (decision.kind == package::ReloadDecision::Kind::ready) return reply(answer_now(h));
     std::lock_guard lock(mutex_);
     if (!has_room()) return reply(too_many_waiting());
@@ -157,7 +157,7 @@ void LiveRoutes::handle(HttpRequest request, Reply reply) {
                        (msn == state.preload_hint->msn && index >= state.preload_hint->part)) &&
                       msn <= state.preload_hint->msn + 1;
       if (!upcoming) return reply(not_found("no such part"));
-      Held h{event_id, rendition, true, {}, msn, static_cast<int>(index),
+      Held h{event_id, rendition, Held::Kind::part, {}, msn, static_cast<int>(index),
              core::steady_ms() + package::blocking_timeout_ms(state.target_duration_s), reply, request.gone};
       std::lock_guard lock(mutex_);
       if (!has_room()) return reply(too_many_waiting());
@@ -171,7 +171,7 @@ void LiveRoutes::handle(HttpRequest request, Reply reply) {
 
 std::optional<HttpResponse> LiveRoutes::try_answer(const Held& h, bool final, Cache* cache) {
   auto output = outputs_.find(h.event_id);
-  if (h.is_master) {
+  if (h.kind == Held::Kind::master) {
     if (!output) return not_found("the stream is gone");
     if (auto r = master_response(*output)) return r;
     if (final || output->ended()) return not_found("the stream has not started yet");
@@ -179,7 +179,7 @@ std::optional<HttpResponse> LiveRoutes::try_answer(const Held& h, bool final, Ca
   }
   auto packager = output ? output->rendition(h.rendition) : nullptr;
   if (!packager) return not_found("the stream is gone");
-  if (h.is_part) {
+  if (h.kind == Held::Kind::part) {
     if (auto bytes = packager->part(h.part_msn, h.part_index)) return bytes_response(bytes, "video/iso.segment");
     if (final || packager->reload_state().ended) return not_found("no such part");
     return std::nullopt;
@@ -279,20 +279,20 @@ bool LiveRoutes::has_room() {
 
 void LiveRoutes::tick() {
   const int64_t now = core::steady_ms();
-  std::vector<std::pair<Reply, bool>> expired;  // and whether it asked for the master playlist
+  std::vector<std::pair<Reply, Held::Kind>> expired;
   {
     std::lock_guard lock(mutex_);
     std::vector<Held> still;
     still.reserve(held_.size());
     for (auto& h : held_) {
       if (h.is_gone()) cancelled_.fetch_add(1, std::memory_order_relaxed);
-      else if (h.deadline_ms <= now) expired.emplace_back(std::move(h.reply), h.is_master);
+      else if (h.deadline_ms <= now) expired.emplace_back(std::move(h.reply), h.kind);
       else still.push_back(std::move(h));
     }
     held_.swap(still);
   }
-  for (auto& [reply, master] : expired)
-    reply(master ? not_found("the stream has not started yet")
+  for (auto& [reply, kind] : expired)
+    reply(kind == Held::Kind::master ? not_found("the stream has not started yet")
                  : HttpResponse::error(503, "not_yet", "the requested part did not arrive in time; retry"));
 }
 

@@ -42,14 +42,13 @@ class LiveRoutes : public RouteHandler {
   struct Held {
     int64_t event_id;
     std::string rendition;
-    bool is_part;  // else a playlist (of `rendition`, or the master when is_master)
+    enum class Kind { playlist, part, master } kind;  // `rendition`'s playlist or hinted part; the master
     package::ReloadDecision decision;
     int64_t part_msn = 0;
     int part_index = 0;
     int64_t deadline_ms;
     Reply reply;
     std::shared_ptr<const std::atomic<bool>> gone;  // the connection closed: drop, never answer
-    bool is_master = false;
     bool is_gone() const { return gone && gone->load(std::memory_order_relaxed); }
   };
   static constexpr int64_t kMasterHoldMs = 8000;  // a 4 s keyframe interval and a part, with room to spare
