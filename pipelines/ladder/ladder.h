@@ -37,8 +37,9 @@
 // its own size (and an AAC rung when the ladder has none); everything after the decoder is the same.
 // A publisher that reconnects with another codec fails the ladder (the decoders are built once).
 //
-// Threads: construct, start(), stop() on the owner's thread (never a streaming thread: the hub's session
-// media thread or the control thread). push() and reconfigure() from the owner's media thread.
+// Threads: construct, start(), stop() on the control thread (never a streaming thread; sreda's LiveOutput
+// posts the start there). push() and reconfigure() one call at a time, in order (the owner serialises them:
+// the session's media thread, or the control thread replaying what came while the ladder started).
 // LadderListener calls come on GStreamer streaming threads, one thread per rung; keep them short.
 // health() from any thread.
 #pragma once

@@ -218,7 +218,7 @@ GstFlowReturn SourcePipeline::on_sample(TrackKind track, GstElement* sink) {
     if ((track == TrackKind::video && !facts_.has_video) || (track == TrackKind::audio && !facts_.has_audio))
       return GST_FLOW_OK;
     lock.unlock();
-    listener_.on_access_unit(unit);
+    listener_.on_access_unit(std::move(unit));
     return GST_FLOW_OK;
   }
   if (held_.size() >= kMaxHeldUnits) {  // overflow policy: keep the newest
@@ -266,10 +266,10 @@ void SourcePipeline::deliver_held_locked() {
   facts_.has_video = !facts_.video_codec.empty();
   facts_.has_audio = !facts_.audio_codec.empty();
   listener_.on_prepared(facts_);
-  for (const auto& u : held_) {
+  for (auto& u : held_) {
     if ((u.track == TrackKind::video && !facts_.has_video) || (u.track == TrackKind::audio && !facts_.has_audio))
       continue;
-    listener_.on_access_unit(u);
+    listener_.on_access_unit(std::move(u));
   }
   held_.clear();
   held_bytes_ = 0;

@@ -59,6 +59,15 @@ export function number(value, options) {
   return new Intl.NumberFormat(locales(), options).format(value);
 }
 
+/** A duration in milliseconds as a clock, "m:ss" or "h:mm:ss" (the same in every language). Whole seconds
+ *  by `round` (Math.round for a length; Math.floor for time that counts up). */
+export function clock(ms, round = Math.round) {
+  const s = Math.max(0, round(ms / 1000));
+  const p = (n) => String(n).padStart(2, '0');
+  const h = Math.floor(s / 3600);
+  return h ? `${h}:${p(Math.floor(s / 60) % 60)}:${p(s % 60)}` : `${Math.floor(s / 60)}:${p(s % 60)}`;
+}
+
 export function apply(root = document) {
   document.documentElement.lang = current;
   for (const el of root.querySelectorAll('[data-i18n]')) el.textContent = t(el.dataset.i18n);

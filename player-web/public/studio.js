@@ -5,7 +5,7 @@
 // shown with textContent.
 import { $, el, remembered } from './dom.js';
 import { ApiError, fetchJson } from './api.js';
-import { t, own, date } from './i18n.js';
+import { t, own, date, clock } from './i18n.js';
 
 const studioId = Number((location.pathname.match(/^\/studio\/(\d+)/) || [])[1]);
 const token = new URLSearchParams(location.search).get('t') || '';
@@ -61,11 +61,6 @@ function invalid() {
 }
 
 const time = (d) => date(d, { hour: '2-digit', minute: '2-digit' });
-const clock = (s) => {
-  s = Math.max(0, Math.floor(s));
-  const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), sec = s % 60;
-  return (h ? `${h}:${String(m).padStart(2, '0')}` : String(m)) + ':' + String(sec).padStart(2, '0');
-};
 
 let view = null;        // the last /api/studio-view answer
 let skewMs = 0;         // server clock − this clock
@@ -133,7 +128,7 @@ function render() {
 
   const elapsed = $('elapsed');
   if (view.live && view.live.live_since) {
-    elapsed.textContent = t('studio.elapsed', { t: clock((now - Date.parse(view.live.live_since)) / 1000) });
+    elapsed.textContent = t('studio.elapsed', { t: clock(now - Date.parse(view.live.live_since), Math.floor) });
     elapsed.hidden = false;
   } else {
     elapsed.hidden = true;

@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <exception>
 #include <filesystem>
 #include <fstream>
 
@@ -243,7 +244,13 @@ core::Result<void> App::start() {
   raise_descriptor_limit(config_.server.fd_reserve);
   steps_ = start_steps();
   for (const Step& step : steps_) {
-    if (auto r = step.start(); !r) {
+    core::Result<void> r;
+    try {
+      r = step.start();
+    } catch (const std::exception& e) {  // a step that throws (a bad route table, a library's error) is undone too
+      r = core::Error{"start_failed", step.name + ": " + e.what()};
+    }
+    if (!r) {
       log().error("start: " + step.name + " failed; the steps before it are undone");
       if (started_steps_ > 0) unwind();
       return r;
@@ -290,6 +297,9 @@ core::Result<void> App::start_live_outputs() {
   archive_ = std::make_unique<archive::Archive>(archive_options(config_), *store_);
   archive_->start();  // recovery: before the hub looks for unfinished events
   live_options.sinks = archive_.get();
+  // The ladder is started on the control thread (the thread runs from the next step on, before any event
+  // can go live).
+  live_options.run_on_control = [this](std::function<void()> task) { boost::asio::post(control_, std::move(task)); };
   live::LiveOutputEvents live_events;
   // The routes are made just below, before any event can go live (the hub starts later).
   live_events.notify = [this](int64_t event_id) { live_routes_->notify(event_id); };

@@ -90,10 +90,9 @@ struct EventHub::Session : PublisherInput {
              ", " + (f.has_audio ? f.audio_codec + " " + std::to_string(f.audio_rate) + " Hz" : "no audio"));
     if (queue) queue->session_start(f, discontinuity, started_ms, media_base_us + kSessionHeadroomUs);
   }
-  void on_access_unit(const media::AccessUnit& unit) override {
+  void on_access_unit(media::AccessUnit u) override {
     if (closed_) return;  // the session has ended: its counters and clocks stay as release() read them
     const int64_t now = hub->clock_.now_ms();
-    media::AccessUnit u = unit;
     dejump(u, now);
     const int64_t dts = u.dts_us;  // the publisher's time, continuous across timestamp jumps
     // The first unit of the session (from either track's thread) fixes the offset for both tracks.
@@ -367,8 +366,7 @@ void EventHub::attach(Protocol protocol, uint64_t session_id, const StudioKey& s
   s->started_ms = clock_.now_ms();
   s->log = core::Logger(std::string(protocol_name(protocol)) + " " + remote + " event=" + std::to_string(event_id));
   // Both protocols hand their units to the consumers on the session's own thread: not the ingest thread
-  // (RTMP), not a GStreamer streaming thread of the source (SRT), since a consumer's first unit may start
-  // the event's ladder.
+  // (RTMP), not a GStreamer streaming thread of the source (SRT), so a slow consumer delays only this event.
   if (s->consumer) s->queue = std::make_unique<MediaQueue>("media-" + std::to_string(event_id), s->consumer);
   std::string error;
   if (protocol == Protocol::srt) {

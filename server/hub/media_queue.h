@@ -1,7 +1,7 @@
 // MediaQueue: takes one publisher session's media off the thread that read it. The ingest thread parses a
 // studio's stream and queues its units here; a thread of the session's own hands them to the event's
-// consumers (packagers, the ladder — whose start is a GStreamer state change of a few hundred ms — and
-// the recorder). So a slow or starting consumer of one event never delays another studio's socket reads.
+// consumers (packagers, the ladder's input, the recorder). So a slow consumer of one event never delays
+// another studio's socket reads.
 //
 // Bounded: a unit may wait at most `max_wait_ms` (wall time since it was queued: a codec configuration's
 // held media, released at once, is not "behind") and at most `max_bytes` wait. Over either bound the queue

@@ -45,25 +45,57 @@ void LiveOutput::report_variant(const package::CmafPackager& p) {
   if (options_.sinks) options_.sinks->configured(event_id_, p.options().rendition, p.variant_info());
 }
 
+void LiveOutput::begin_session(package::CmafPackager& p, const media::MediaFacts& facts, bool ladder_audio,
+                               int64_t first_sample_wall_ms, int64_t first_sample_media_us) {
+  // Rungs take their video (and the audio rung its audio) from the ladder's encoders; the studio's AAC goes
+  // to every video rendition unless the ladder makes the AAC (on_rung_facts). Every run after the first is a
+  // discontinuity for the packager.
+  const bool source = p.options().rendition == "source";
+  if (source && p.options().video)
+    (void)p.configure_video({facts.video_codec_data, facts.width, facts.height, facts.fps_num, facts.fps_den});
+  if ((source || p.options().video) && facts.has_audio && p.options().audio && !ladder_audio)
+    (void)p.configure_audio({facts.audio_codec_data, facts.audio_rate, facts.audio_channels});
+  report_variant(p);
+  p.begin_run(first_sample_wall_ms, first_sample_media_us);
+}
+
 void LiveOutput::start_ladder(const media::MediaFacts& facts) {
-  // On the publisher session's media thread (MediaQueue), before its first unit: the ladder sees the same first keyframe as
-  // the source packager, so both start their segment grid on it. Not under mutex_ (a state change).
+  // Control thread (every GStreamer state change of the ladder happens there). `facts` are the first
+  // session's: the start buffer holds that session's units from its first, and later sessions' facts in order.
+  {
+    std::lock_guard lock(mutex_);
+    if (ladder_state_ != LadderState::starting || ended_) return;  // failed meanwhile (start buffer full) or ended
+  }
   auto ladder = std::make_unique<pipelines::Ladder>("ladder-" + std::to_string(event_id_), *ladder_spec_, facts,
-                                                    pipelines::LadderOptions{},
+                                                    options_.ladder_options,
                                                     static_cast<pipelines::LadderListener&>(*this));
   std::vector<std::pair<std::string, std::shared_ptr<package::CmafPackager>>> made;
   for (const auto& rung : ladder->rungs()) {
     const bool video = !rung.spec.audio_only;
     made.emplace_back(rung.spec.name, make_rendition_packager(rung.spec.name, video, !video || facts.has_audio));
   }
+  media::MediaFacts session;
+  int64_t wall_ms = 0, media_us = 0;
+  bool ladder_audio = false;
   {
     std::lock_guard lock(mutex_);
+    if (ladder_state_ != LadderState::starting) {
+      for (const auto& [name, p] : made) p->end_of_stream();  // failed just now (start buffer full)
+      return;
+    }
     for (const auto& [name, p] : made) {
       renditions_[name] = p;
       order_.push_back(name);
       if (p->options().video && p->options().audio) audio_carriers_.push_back(name);
     }
+    // The session now (a reconnect may have come since the start was posted): set together with the
+    // renditions, so a session start on the media thread prepares the rungs itself if it comes after this.
+    session = session_facts_;
+    wall_ms = session_wall_ms_;
+    media_us = session_media_us_;
+    ladder_audio = ladder_audio_;
   }
+  for (const auto& [name, p] : made) begin_session(*p, session, ladder_audio, wall_ms, media_us);
   std::string error;
   const bool started = ladder->start(error);
   if (!started) {
@@ -79,15 +111,87 @@ void LiveOutput::start_ladder(const media::MediaFacts& facts) {
                std::to_string(r.spec.bitrate_kbps) + "k";
     core::Logger("live").info("event " + std::to_string(event_id_) + ": ladder '" + ladder_spec_->name + "': " + names);
   }
-  std::lock_guard lock(mutex_);
-  if (!started) only_source_locked();
-  else if (ladder_state_ == LadderState::starting) ladder_state_ = LadderState::running;  // not failed meanwhile
-  ladder_ = std::move(ladder);
+  pipelines::Ladder* running = nullptr;
+  std::lock_guard feed(feed_mutex_);
+  {
+    std::lock_guard lock(mutex_);
+    if (!started) only_source_locked();
+    else if (ladder_state_ == LadderState::starting) ladder_state_ = LadderState::running;  // not failed meanwhile
+    ladder_ = std::move(ladder);
+    if (ladder_state_ == LadderState::running) running = ladder_.get();
+  }
+  if (running) {
+    drain_start_buffer_locked(*running);  // what came while it started, from the session's first unit
+  } else {
+    if (started) ladder_->stop(0);  // the start buffer overflowed meanwhile: the rungs are gone already
+    start_buffer_.clear();
+    start_buffer_bytes_ = 0;
+  }
+}
+
+void LiveOutput::feed_ladder(const media::MediaFacts* facts, const media::AccessUnit* unit) {
+  std::lock_guard feed(feed_mutex_);
+  pipelines::Ladder* ladder = nullptr;
+  LadderState state;
+  {
+    std::lock_guard lock(mutex_);
+    state = ladder_state_;
+    ladder = ladder_.get();
+  }
+  if (state == LadderState::running) {
+    drain_start_buffer_locked(*ladder);  // empty: start_ladder() drained it
+    if (facts) ladder->reconfigure(*facts);  // a reconnect: new codec configuration for the decoders
+    if (unit) ladder->push(*unit);  // never blocks: the source rendition is never held up by the ladder
+    return;
+  }
+  if (state != LadderState::starting) return;
+  StartItem item;
+  if (facts) item.facts = *facts;
+  if (unit) {
+    item.unit = *unit;
+    start_buffer_bytes_ += unit->data.size();
+  }
+  start_buffer_.push_back(std::move(item));
+  int64_t first_us = INT64_MIN;
+  for (const auto& i : start_buffer_)
+    if (!i.facts) {
+      first_us = i.unit.dts_us;
+      break;
+    }
+  const bool full = start_buffer_bytes_ > options_.ladder_start_buffer_bytes ||
+                    (unit && first_us != INT64_MIN && unit->dts_us - first_us > options_.ladder_start_buffer_us);
+  if (!full) return;
+  // Overflow policy: the ladder would start too far behind the source; the source rendition goes on alone.
+  start_buffer_.clear();
+  start_buffer_bytes_ = 0;
+  {
+    std::lock_guard lock(mutex_);
+    if (ladder_state_ != LadderState::starting) return;
+    only_source_locked();
+  }
+  core::Logger("live").error("event " + std::to_string(event_id_) +
+                             ": the ladder did not start while its start buffer filled (" +
+                             std::to_string(options_.ladder_start_buffer_us / 1'000'000) +
+                             " s of media); only the source rendition is offered");
+  if (events_.ladder_failed) events_.ladder_failed();
+  if (events_.notify) events_.notify(event_id_);
+}
+
+void LiveOutput::drain_start_buffer_locked(pipelines::Ladder& ladder) {
+  for (const auto& item : start_buffer_) {
+    if (item.facts) ladder.reconfigure(*item.facts);
+    else ladder.push(item.unit);
+  }
+  start_buffer_.clear();
+  start_buffer_bytes_ = 0;
 }
 
 void LiveOutput::on_session_start(const media::MediaFacts& facts, bool discontinuity,
                                   int64_t first_sample_wall_ms, int64_t first_sample_media_us) {
+  (void)discontinuity;  // every run after the first is a discontinuity for the packager
   bool start = false;
+  bool ladder_audio = false;
+  std::vector<std::shared_ptr<package::CmafPackager>> all;
   {
     std::lock_guard lock(mutex_);
     const bool ladder = options_.ladder && ladder_spec_;
@@ -106,38 +210,30 @@ void LiveOutput::on_session_start(const media::MediaFacts& facts, bool discontin
         core::Logger("live").error("event " + std::to_string(event_id_) + ": " + facts.video_codec + "/" +
                                    facts.audio_codec + " needs the ladder to play (ladder.enabled is off)");
     }
+    session_facts_ = facts;
+    session_wall_ms_ = first_sample_wall_ms;
+    session_media_us_ = first_sample_media_us;
     start = ladder && ladder_state_ == LadderState::none && !ended_;
     if (start) ladder_state_ = LadderState::starting;
-  }
-  if (start) start_ladder(facts);
-  std::vector<std::shared_ptr<package::CmafPackager>> all;
-  pipelines::Ladder* ladder = nullptr;
-  bool ladder_audio = false;
-  {
-    std::lock_guard lock(mutex_);
-    if (ladder_state_ == LadderState::running) ladder = ladder_.get();
     ladder_audio = ladder_audio_;
     for (const auto& [name, p] : renditions_) all.push_back(p);
   }
-  if (ladder && !start) ladder->reconfigure(facts);
-  for (const auto& p : all) {
-    // Rungs take their video (and the audio rung its audio) from the ladder's encoders; the studio's AAC
-    // goes to every video rendition unless the ladder makes the AAC (on_rung_facts).
-    const bool source = p->options().rendition == "source";
-    if (source && p->options().video)
-      (void)p->configure_video({facts.video_codec_data, facts.width, facts.height, facts.fps_num, facts.fps_den});
-    if ((source || p->options().video) && facts.has_audio && p->options().audio && !ladder_audio)
-      (void)p->configure_audio({facts.audio_codec_data, facts.audio_rate, facts.audio_channels});
-    (void)discontinuity;  // every run after the first is a discontinuity for the packager
-    report_variant(*p);
-    p->begin_run(first_sample_wall_ms, first_sample_media_us);
+  for (const auto& p : all) begin_session(*p, facts, ladder_audio, first_sample_wall_ms, first_sample_media_us);
+  if (!start) {
+    feed_ladder(&facts, nullptr);  // a reconnect: in order with the units, also while the ladder starts
+    return;
   }
+  auto task = [self = weak_from_this(), facts] {
+    if (auto me = self.lock()) me->start_ladder(facts);
+  };
+  if (options_.run_on_control) options_.run_on_control(std::move(task));
+  else task();
 }
 
 void LiveOutput::on_access_unit(const media::AccessUnit& unit) {
   std::shared_ptr<package::CmafPackager> source;
   std::vector<std::shared_ptr<package::CmafPackager>> carriers;
-  pipelines::Ladder* ladder = nullptr;
+  bool to_ladder = false;
   bool ladder_audio = false;
   {
     std::lock_guard lock(mutex_);
@@ -145,11 +241,11 @@ void LiveOutput::on_access_unit(const media::AccessUnit& unit) {
     ladder_audio = ladder_audio_;
     if (unit.track == media::TrackKind::audio && !ladder_audio_)
       for (const auto& name : audio_carriers_) carriers.push_back(renditions_[name]);
-    if (ladder_state_ == LadderState::running) ladder = ladder_.get();
+    to_ladder = ladder_state_ == LadderState::starting || ladder_state_ == LadderState::running;
   }
   // Not the studio's Opus/MP3 audio: the source rendition carries the ladder's AAC.
   if (source && (unit.track == media::TrackKind::video || !ladder_audio)) source->push(unit);
-  if (ladder) ladder->push(unit);  // never blocks: the source rendition is never held up by the ladder
+  if (to_ladder) feed_ladder(nullptr, &unit);
   for (const auto& p : carriers) p->push(unit);
 }
 
@@ -224,6 +320,9 @@ void LiveOutput::on_session_end() {}
 void LiveOutput::on_event_end() {
   pipelines::Ladder* ladder = nullptr;
   {
+    std::lock_guard feed(feed_mutex_);  // a start still posted will not run (ended_): nothing to replay
+    start_buffer_.clear();
+    start_buffer_bytes_ = 0;
     std::lock_guard lock(mutex_);
     ended_ = true;
     ladder = ladder_.get();

@@ -11,16 +11,22 @@
 // same times and a player switches between them without a glitch.
 //
 // Threads: create() on the control thread; media calls on the publisher session's media thread (the
-// hub's MediaQueue: one at a time, in order; the ladder is started there, not under our lock, and stopped
-// on the control thread in on_event_end); find(), reads and health() from the web or store thread. The map
-// is guarded by a mutex (the seam); each packager guards itself.
+// hub's MediaQueue: one at a time, in order); find(), reads and health() from the web or store thread. The
+// ladder's GStreamer state changes (build and start, stop) happen on the control thread only: the first
+// session start posts the ladder's start there (run_on_control) and goes on at once; the source's units
+// meanwhile wait in a bounded start buffer and are replayed into the ladder once it runs, so it sees the
+// session's first keyframe, as the source packager does, and every rung's segments line up with the
+// source's (same media sequence numbers, same times). The map is guarded by a mutex (the seam); each
+// packager guards itself.
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -51,6 +57,13 @@ struct LiveOutputOptions {
   bool ladder = false;            // encode the ladder (config ladder.enabled)
   std::shared_ptr<const LadderSet> ladders;
   RenditionSinks* sinks = nullptr;  // not owned; outlives the outputs
+  // Runs a task on the control thread, where the ladder is started. Unset: on the caller's thread.
+  std::function<void(std::function<void()>)> run_on_control;
+  pipelines::LadderOptions ladder_options;  // tests of exact output: lossless queues
+  // What the start buffer may hold while the ladder starts (normally a few frames: starting takes tens of
+  // milliseconds). Beyond either bound the ladder fails: only the source rendition goes on, logged and counted.
+  int64_t ladder_start_buffer_us = 10'000'000;
+  size_t ladder_start_buffer_bytes = 32u << 20;
 };
 
 // What a curator sees of one rendition (GET /api/events/{id}/live).
@@ -74,7 +87,9 @@ struct LiveOutputEvents {
 };
 
 // One event's renditions.
-class LiveOutput : public hub::MediaConsumer, private pipelines::LadderListener {
+class LiveOutput : public hub::MediaConsumer,
+                   private pipelines::LadderListener,
+                   public std::enable_shared_from_this<LiveOutput> {
  public:
   LiveOutput(int64_t event_id, const LiveOutputOptions& options, const pipelines::LadderSpec* ladder,
              LiveOutputEvents events);
@@ -109,7 +124,14 @@ class LiveOutput : public hub::MediaConsumer, private pipelines::LadderListener 
   // The one place a rendition's packager is made (the archive attaches its sink here).
   std::shared_ptr<package::CmafPackager> make_rendition_packager(const std::string& name, bool video, bool audio);
   void report_variant(const package::CmafPackager& p);  // to the sinks, after each (re)configuration
-  void start_ladder(const media::MediaFacts& facts);
+  // A rendition's configuration and run for a publisher session.
+  void begin_session(package::CmafPackager& p, const media::MediaFacts& facts, bool ladder_audio,
+                     int64_t first_sample_wall_ms, int64_t first_sample_media_us);
+  void start_ladder(const media::MediaFacts& facts);  // control thread
+  // The ladder's input, in order: a new session's facts or a unit. Buffered while the ladder starts,
+  // replayed once it runs (media thread, or the control thread right after the start).
+  void feed_ladder(const media::MediaFacts* facts, const media::AccessUnit* unit);
+  void drain_start_buffer_locked(pipelines::Ladder& ladder);  // feed_mutex_ held
   void only_source_locked();  // the ladder failed: the rungs leave the master playlist
   // The video renditions that carry the ladder's AAC (the studio's audio is not AAC), else none.
   std::vector<std::shared_ptr<package::CmafPackager>> ladder_audio_carriers() const;
@@ -126,12 +148,25 @@ class LiveOutput : public hub::MediaConsumer, private pipelines::LadderListener 
   std::vector<std::string> audio_carriers_;  // video renditions that carry the source's (or the ladder's) audio
   bool source_decided_ = false;  // whether there is a `source` rendition: decided on the first session
   bool ladder_audio_ = false;    // the studio's audio is not AAC: the ladder's audio rung feeds the carriers
-  // The ladder: none yet (or none for this event) → starting (on the session's media thread, not under
-  // mutex_) → running → failed (the rungs leave the master playlist, only the source goes on). One that does
-  // not start fails at once; a running one fails when it reports an error.
+  // The ladder: none yet (or none for this event) → starting (posted to the control thread; the source's
+  // units wait in the start buffer) → running → failed (the rungs leave the master playlist, only the source
+  // goes on). One that does not start, or whose start buffer fills first, fails at once; a running one fails
+  // when it reports an error.
   enum class LadderState { none, starting, running, failed };
   std::unique_ptr<pipelines::Ladder> ladder_;  // set once started (running or failed)
   LadderState ladder_state_ = LadderState::none;
+  // The current publisher session (for renditions made after it started: the ladder's rungs).
+  media::MediaFacts session_facts_;
+  int64_t session_wall_ms_ = 0, session_media_us_ = 0;
+  // While the ladder starts: what it will be fed (a session's facts, or a unit), oldest first. feed_mutex_
+  // keeps the ladder's input in order across the media thread and the control thread; taken before mutex_.
+  struct StartItem {
+    std::optional<media::MediaFacts> facts;
+    media::AccessUnit unit;
+  };
+  std::mutex feed_mutex_;
+  std::deque<StartItem> start_buffer_;
+  size_t start_buffer_bytes_ = 0;
   package::BytesPtr poster_;
   bool ended_ = false;
 };

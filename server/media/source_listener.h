@@ -15,7 +15,7 @@ class SourceListener {
  public:
   virtual ~SourceListener() = default;
   virtual void on_prepared(const MediaFacts& facts) = 0;
-  virtual void on_access_unit(const AccessUnit& unit) = 0;
+  virtual void on_access_unit(AccessUnit unit) = 0;  // by value: the source moves it in (no copy)
   // A media error or an unsupported codec: the source is failed; the owner stops it.
   virtual void on_failed(const std::string& reason) = 0;
   virtual void on_eos() = 0;

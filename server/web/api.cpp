@@ -5,6 +5,7 @@
 #include "server/core/log.h"
 #include "server/core/text.h"
 #include "server/web/ingest_info.h"
+#include "server/web/http_rules.h"
 
 namespace sreda::web {
 namespace {
@@ -297,7 +298,8 @@ HttpResponse Api::run(const ApiRoute& route, Call& call) {
 
 HttpResponse Api::openapi(Call&) {
   auto r = HttpResponse::text(200, "application/json; charset=utf-8", openapi_json_);
-  r.headers = {{"cache-control", "public, max-age=300"}, {"access-control-allow-origin", "*"}};
+  set_caching(r, Caching::short_lived, 300);
+  allow_any_origin(r);
   return r;
 }
 

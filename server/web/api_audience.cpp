@@ -9,6 +9,7 @@
 #include "server/core/text.h"
 #include "server/schedule/catalog.h"
 #include "server/web/api.h"
+#include "server/web/http_rules.h"
 
 namespace sreda::web {
 namespace {
@@ -66,7 +67,8 @@ HttpResponse Api::public_comments(Call& c) {
   if (static_cast<int>(comments.size()) > page && comments[page - 1].media_ms)
     body["next_from_ms"] = *comments[page - 1].media_ms;
   auto r = HttpResponse::json(200, body);
-  r.headers = {{"cache-control", "public, max-age=2"}, {"access-control-allow-origin", "*"}};
+  set_caching(r, Caching::short_lived, 2);
+  allow_any_origin(r);
   return r;
 }
 

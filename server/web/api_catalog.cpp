@@ -8,6 +8,7 @@
 #include "server/schedule/catalog.h"
 #include "server/store/db.h"
 #include "server/web/api.h"
+#include "server/web/http_rules.h"
 
 namespace sreda::web {
 namespace {
@@ -376,7 +377,8 @@ HttpResponse Api::public_events(Call& c) {
                                     {"page", q.page},
                                     {"page_size", q.page_size},
                                     {"total", page.total}});
-  r.headers = {{"cache-control", "public, max-age=5"}, {"access-control-allow-origin", "*"}};
+  set_caching(r, Caching::short_lived, 5);
+  allow_any_origin(r);
   return r;
 }
 
@@ -389,7 +391,8 @@ HttpResponse Api::public_event(Call& c) {
   add_live_fields(out);
   if (sound_only(out)) add_picture_card(c.db, archive_, out);
   auto r = HttpResponse::json(200, out);
-  r.headers = {{"cache-control", "public, max-age=5"}, {"access-control-allow-origin", "*"}};
+  set_caching(r, Caching::short_lived, 5);
+  allow_any_origin(r);
   return r;
 }
 

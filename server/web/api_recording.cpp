@@ -10,6 +10,7 @@
 #include "server/archive/recovery.h"
 #include "server/core/log.h"
 #include "server/web/api.h"
+#include "server/web/http_rules.h"
 
 namespace sreda::web {
 namespace {
@@ -220,10 +221,11 @@ HttpResponse Api::export_recording(Call& c) {
     HttpResponse resp;
     resp.file_path = out;
     resp.content_type = type;
-    resp.headers = {{"content-disposition", "attachment; filename=\"" + file_name + "\""},
-                    {"cache-control", "private, no-cache"},
+    set_caching(resp, Caching::private_revalidate);
+    resp.headers.insert(resp.headers.end(),
+                   {{"content-disposition", "attachment; filename=\"" + file_name + "\""},
                     {"x-recording-part", std::to_string(part) + " of " + std::to_string(part_count)},
-                    {"x-recording-covers-s", covers}};
+                         {"x-recording-covers-s", covers}});
     return resp;
   };
   std::error_code ec;

@@ -14,6 +14,7 @@
 #include "server/store/db.h"
 #include "server/web/api.h"
 #include "server/web/ingest_info.h"
+#include "server/web/http_rules.h"
 
 namespace sreda::web {
 namespace {
@@ -26,7 +27,7 @@ constexpr int64_t kShowEndedForS = 1800;  // an event that ended this recently i
 // The same answer for a wrong token, an old token and a studio that does not exist: nothing is revealed.
 HttpResponse link_not_valid() {
   auto r = HttpResponse::error(404, "link_not_valid", "this link is no longer valid");
-  r.headers = {{"cache-control", "no-store"}};
+  set_caching(r, Caching::none);
   return r;
 }
 
@@ -233,7 +234,8 @@ HttpResponse Api::studio_view(Call& c) {
     body["rating"] = audience::rating_json(audience::rating_summary(c.db, event->id));
   }
   auto finish = [](HttpResponse r) {
-    r.headers = {{"cache-control", "no-store"}, {"referrer-policy", "no-referrer"}};
+    set_caching(r, Caching::none);
+    r.headers.emplace_back("referrer-policy", "no-referrer");
     return r;
   };
   if (!event || !schedule::on_air(event->state) || !hub_) return finish(HttpResponse::json(200, body));

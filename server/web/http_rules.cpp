@@ -152,6 +152,7 @@ void set_caching(HttpResponse& r, Caching caching, int max_age_s) {
   switch (caching) {
     case Caching::none: value = "no-store"; break;
     case Caching::revalidate: value = "no-cache"; break;
+    case Caching::private_revalidate: value = "private, no-cache"; break;
     case Caching::short_lived: value = "public, max-age=" + std::to_string(max_age_s); break;
     case Caching::immutable: value = "public, max-age=31536000, immutable"; break;
   }
@@ -196,12 +197,12 @@ void HttpMetrics::describe(core::Metrics& metrics) {
                    "connections_total, connections_per_address, accept_error, api_rate)");
 }
 
-void HttpMetrics::answered(const std::string& label, int status) {
-  auto& by_status = answered_[label];  // a copy of the label only the first time it is seen
+void HttpMetrics::answered(std::string_view label, int status) {
+  auto& by_status = answered_[label];
   auto it = by_status.find(status);
   if (it == by_status.end())
     it = by_status.emplace(status, &metrics_.counter("sreda_http_requests_total",
-                                                     {{"route", label}, {"status", std::to_string(status)}}))
+                                                     {{"route", std::string(label)}, {"status", std::to_string(status)}}))
              .first;
   it->second->fetch_add(1, std::memory_order_relaxed);
 }

@@ -82,7 +82,7 @@ bool route_matches(std::string_view prefix, std::string_view path);
 // route does not take (405).
 struct Routing {
   const Route* route = nullptr;
-  std::string label = "other";
+  std::string_view label = "other";  // the route's own label (routes outlive the servers), or a literal
   bool answered = false;
   HttpResponse answer;
 };
@@ -103,6 +103,7 @@ HttpResponse too_many_connections();                    // 503 busy, Retry-After
 enum class Caching {
   none,          // no-store: API answers, errors, metrics
   revalidate,    // no-cache: pages, live playlists that change at every part
+  private_revalidate,  // private, no-cache: a curator's download (never kept by a shared cache)
   short_lived,   // public, max-age=N: a blocking-reload answer, a poster, a closed playlist, a calendar
   immutable,     // public, max-age=31536000, immutable: parts, segments, init segments
 };
@@ -131,7 +132,7 @@ class HttpMetrics {
   HttpMetrics(core::Metrics& metrics, std::string log_tag);
   // Registers the families' help texts (once, by the server).
   static void describe(core::Metrics& metrics);
-  void answered(const std::string& label, int status);
+  void answered(std::string_view label, int status);  // a label of Routing (its storage outlives this)
   // Counts a refusal under `cause` and logs `what` at the first of a burst.
   void refused(const std::string& cause, const std::string& what, int64_t now_ms);
 
@@ -139,7 +140,7 @@ class HttpMetrics {
   core::Metrics& metrics_;
   std::string log_tag_;
   // label → status → counter (no string is built per answer)
-  std::unordered_map<std::string, std::unordered_map<int, std::atomic<uint64_t>*>> answered_;
+  std::unordered_map<std::string_view, std::unordered_map<int, std::atomic<uint64_t>*>> answered_;
   std::unordered_map<std::string, BurstLog> refusal_logs_;            // cause → its bursts
 };
 

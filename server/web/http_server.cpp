@@ -21,7 +21,7 @@ struct HttpServer::Conn {
   lws* wsi = nullptr;
   HttpRequest request;
   std::shared_ptr<std::atomic<bool>> gone = std::make_shared<std::atomic<bool>>(false);  // set at close
-  std::string route_label = "other";
+  std::string_view route_label = "other";  // Routing::label
   bool reading_body = false;
   bool bad_query = false;  // an item of the query the rules refuse (a NUL)
   bool body_too_large = false;
@@ -558,7 +558,7 @@ int HttpServer::on_http(lws* wsi, Conn& c, const char* uri) {
 void HttpServer::dispatch(lws* wsi, Conn& c) {
   Routing routing = route_request(routes_, c.request,
                                   c.bad_query ? std::optional<PathVerdict>(PathVerdict::bad) : std::nullopt);
-  c.route_label = std::move(routing.label);
+  c.route_label = routing.label;
   if (routing.answered) return respond_now(wsi, c, std::move(routing.answer));
   const uint64_t request_id = next_request_id_++;
   c.request_id = request_id;

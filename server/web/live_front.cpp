@@ -36,7 +36,7 @@ struct LiveFront::Conn {
   bool keep_alive = true;
   bool http10 = false;  // answer with HTTP/1.0, as libwebsockets does
   uint64_t serial = 0;  // of the request being answered: late replies for older ones are dropped
-  std::string label;    // its route's label in sreda_http_requests_total
+  std::string_view label = "other";  // its route's label in sreda_http_requests_total (Routing::label)
   uint64_t requests = 0;
   int64_t deadline_ms = 0;  // steady clock; 0: none (a handler holds the request)
   // The response being written: its header block, and the response that owns the body bytes.
@@ -356,7 +356,7 @@ void LiveFront::dispatch(const ConnPtr& c, HttpRequest request, PathVerdict pars
   const uint64_t serial = ++c->serial;
   // The rules first (path, method), as for every route.
   Routing routing = route_request(routes_, request, parsed);
-  c->label = std::move(routing.label);
+  c->label = routing.label;
   if (routing.answered) return deliver(c, std::move(routing.answer));
   routing.route->handler->handle(std::move(request), outbox_.reply(c->id, serial));
 }

@@ -22,7 +22,7 @@ struct Checker : SourceListener {
     if (f.has_audio && (f.audio_rate <= 0 || f.audio_channels <= 0)) __builtin_trap();
     prepared = true;
   }
-  void on_access_unit(const AccessUnit& u) override {
+  void on_access_unit(AccessUnit u) override {
     if (!prepared || u.data.empty()) __builtin_trap();
     if (u.track == TrackKind::video) {
       size_t at = 0;

@@ -33,6 +33,21 @@ def video_frames(url):
     return [float(t) for t in out.stdout.decode().split()]
 
 
+def segment_numbers(playlist):
+    """[(media sequence number, PROGRAM-DATE-TIME)] of a media playlist's segments."""
+    msn = int(re.search(r"#EXT-X-MEDIA-SEQUENCE:(\d+)", playlist).group(1))
+    out = []
+    pdt = None
+    for line in playlist.splitlines():
+        if line.startswith("#EXT-X-PROGRAM-DATE-TIME:"):
+            pdt = line.split(":", 1)[1]
+        elif line.startswith("#EXTINF:"):
+            out.append((msn, pdt))
+            msn += 1
+            pdt = None
+    return out
+
+
 def segment_durations(playlist):
     return [float(d) for d in re.findall(r"#EXTINF:([0-9.]+),", playlist)]
 
@@ -100,8 +115,13 @@ class LadderTest(LiveServerTest):
         self.assertEqual(streams["audio"], [("aac", None, None)])
         # Same segment boundaries in the video renditions (keyframes on the source's), so a player switches
         # between them at any segment; the last segment may end a little differently at the drain.
-        source = segment_durations(self.server.get(base + "/source/index.m3u8").text)
-        rung = segment_durations(self.server.get(base + "/360p/index.m3u8").text)
+        source_playlist = self.server.get(base + "/source/index.m3u8").text
+        rung_playlist = self.server.get(base + "/360p/index.m3u8").text
+        # The ladder starts on the control thread while the source goes on; what came meanwhile is replayed
+        # into it, so its segments carry the source's media sequence numbers and times.
+        self.assertEqual(segment_numbers(rung_playlist), segment_numbers(source_playlist))
+        source = segment_durations(source_playlist)
+        rung = segment_durations(rung_playlist)
         self.assertGreaterEqual(len(source), 3)
         self.assertEqual(len(rung), len(source))
         for a, b in zip(source[:-1], rung[:-1]):

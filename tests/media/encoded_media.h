@@ -13,6 +13,8 @@
 #include <vector>
 
 #include "pipelines/gst/gst_ref.h"
+#include "server/media/access_unit.h"
+#include "server/media/facts.h"
 #include "server/package/packager_input.h"
 
 namespace sreda::package::test_media {
@@ -73,6 +75,46 @@ inline Encoded run_encoder(const std::string& launch) {
     gst_buffer_unmap(buf, &map);
   }
   gst_element_set_state(pipeline.get(), GST_STATE_NULL);
+  return out;
+}
+
+// The facts a publisher session reports for these encoded inputs (H.264, and AAC when `a` is given).
+inline media::MediaFacts facts_of(const Encoded& v, const Encoded* a) {
+  media::MediaFacts f;
+  f.has_video = true;
+  f.video_codec = "h264";
+  f.width = v.width;
+  f.height = v.height;
+  f.fps_num = v.fps_num;
+  f.fps_den = v.fps_den;
+  f.video_codec_data = v.codec_data;
+  if (a) {
+    f.has_audio = true;
+    f.audio_codec = "aac";
+    f.audio_rate = a->rate;
+    f.audio_channels = a->channels;
+    f.audio_codec_data = a->codec_data;
+  }
+  return f;
+}
+
+// Both tracks interleaved by decode time, as a source delivers them, moved `shift_us` later (so B-frames'
+// decode times stay positive).
+inline std::vector<media::AccessUnit> interleaved(const Encoded& v, const Encoded* a, int64_t shift_us) {
+  std::vector<media::AccessUnit> out;
+  size_t i = 0, j = 0;
+  const size_t na = a ? a->units.size() : 0;
+  while (i < v.units.size() || j < na) {
+    const bool video = j >= na || (i < v.units.size() && v.units[i].dts_us <= a->units[j].dts_us);
+    const auto& u = video ? v.units[i++] : a->units[j++];
+    media::AccessUnit au;
+    au.track = video ? media::TrackKind::video : media::TrackKind::audio;
+    au.pts_us = u.pts_us + shift_us;
+    au.dts_us = u.dts_us + shift_us;
+    au.keyframe = u.keyframe;
+    au.data = u.data;
+    out.push_back(std::move(au));
+  }
   return out;
 }
 

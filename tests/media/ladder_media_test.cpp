@@ -18,6 +18,8 @@ namespace sreda::pipelines {
 namespace {
 
 using package::test_media::Encoded;
+using package::test_media::facts_of;
+using package::test_media::interleaved;
 using package::test_media::run_encoder;
 using media::AccessUnit;
 using media::MediaFacts;
@@ -85,41 +87,9 @@ const Encoded& audio_source() {
   return a;
 }
 
-MediaFacts facts_of(const Encoded& v, const Encoded* a) {
-  MediaFacts f;
-  f.has_video = true;
-  f.video_codec = "h264";
-  f.width = v.width;
-  f.height = v.height;
-  f.fps_num = v.fps_num;
-  f.fps_den = v.fps_den;
-  f.video_codec_data = v.codec_data;
-  if (a) {
-    f.has_audio = true;
-    f.audio_codec = "aac";
-    f.audio_rate = a->rate;
-    f.audio_channels = a->channels;
-    f.audio_codec_data = a->codec_data;
-  }
-  return f;
-}
-
-// Interleaves both tracks by DTS, as the source pipeline would. Times shifted so DTS stay >= 0.
+// Both tracks interleaved by DTS, as the source pipeline would. Times shifted so DTS stay >= 0.
 void feed(Ladder& ladder, const Encoded& v, const Encoded* a) {
-  const int64_t shift = 200'000;
-  size_t i = 0, j = 0;
-  const size_t na = a ? a->units.size() : 0;
-  while (i < v.units.size() || j < na) {
-    const bool take_video = j >= na || (i < v.units.size() && v.units[i].dts_us <= a->units[j].dts_us);
-    const auto& u = take_video ? v.units[i++] : a->units[j++];
-    AccessUnit au;
-    au.track = take_video ? TrackKind::video : TrackKind::audio;
-    au.pts_us = u.pts_us + shift;
-    au.dts_us = u.dts_us + shift;
-    au.keyframe = u.keyframe;
-    au.data = u.data;
-    ladder.push(au);
-  }
+  for (const auto& unit : interleaved(v, a, 200'000)) ladder.push(unit);
 }
 
 std::set<int64_t> keyframes(const std::vector<AccessUnit>& units) {

@@ -31,7 +31,7 @@ struct Recorder : SourceListener {
     prepared = true;
     cv.notify_all();
   }
-  void on_access_unit(const AccessUnit& u) override {
+  void on_access_unit(AccessUnit u) override {
     std::lock_guard l(m);
     units.push_back(u);
   }

@@ -38,7 +38,7 @@ struct Recorder : media::SourceListener {
   std::vector<media::AccessUnit> units;
   std::vector<std::string> failures;
   void on_prepared(const media::MediaFacts& f) override { prepared.push_back(f); }
-  void on_access_unit(const media::AccessUnit& u) override { units.push_back(u); }
+  void on_access_unit(media::AccessUnit u) override { units.push_back(std::move(u)); }
   void on_failed(const std::string& reason) override { failures.push_back(reason); }
   void on_eos() override {}
 };

@@ -3,9 +3,9 @@
 // beside the fields, copying, and the desk's formats.
 import { $, el } from '../dom.js';
 import { ApiError, fetchJson } from '../api.js';
-import { t, own, date, number } from '../i18n.js';
+import { t, own, date, number, clock } from '../i18n.js';
 
-export { ApiError };
+export { ApiError, clock };
 
 export const TOKEN_KEY = 'sreda.desk.token';
 
@@ -67,14 +67,6 @@ export const fmt = {
   now: () => date(new Date(), { hour: 'numeric', minute: 'numeric', second: 'numeric' }),
   number: (v, digits = 0) => number(Number(v), { maximumFractionDigits: digits }),
 };
-
-/** Milliseconds → "m:ss" (or "h:mm:ss"). */
-export function clock(ms) {
-  const s = Math.max(0, Math.round(ms / 1000));
-  const p = (n) => String(n).padStart(2, '0');
-  const h = Math.floor(s / 3600);
-  return h ? `${h}:${p(Math.floor(s / 60) % 60)}:${p(s % 60)}` : `${Math.floor(s / 60)}:${p(s % 60)}`;
-}
 
 /** Re-renders a list, keeping the focus on the same button of the same item. */
 export function keepFocus(host, render) {

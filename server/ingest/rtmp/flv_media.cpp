@@ -280,7 +280,7 @@ bool FlvMediaSource::set_audio_config(std::span<const uint8_t> asc) {
 }
 
 void FlvMediaSource::deliver(media::AccessUnit unit) {
-  if (prepared_) return listener_.on_access_unit(unit);
+  if (prepared_) return listener_.on_access_unit(std::move(unit));
   if (held_.size() >= kMaxHeldUnits) {  // overflow policy: keep the newest
     held_bytes_ -= held_.front().data.size();
     held_.pop_front();
@@ -303,7 +303,7 @@ void FlvMediaSource::prepare() {
   session_video_ = facts_.has_video;
   session_audio_ = facts_.has_audio;
   listener_.on_prepared(facts_);
-  for (const auto& u : held_) listener_.on_access_unit(u);
+  for (auto& u : held_) listener_.on_access_unit(std::move(u));
   held_.clear();
   held_bytes_ = 0;
 }
