@@ -111,22 +111,27 @@ void LiveOutput::start_ladder(const media::MediaFacts& facts) {
                std::to_string(r.spec.bitrate_kbps) + "k";
     core::Logger("live").info("event " + std::to_string(event_id_) + ": ladder '" + ladder_spec_->name + "': " + names);
   }
-  pipelines::Ladder* running = nullptr;
-  std::lock_guard feed(feed_mutex_);
+  pipelines::Ladder* kept = ladder.get();
+  bool running = false;
   {
-    std::lock_guard lock(mutex_);
-    if (!started) only_source_locked();
-    else if (ladder_state_ == LadderState::starting) ladder_state_ = LadderState::running;  // not failed meanwhile
-    ladder_ = std::move(ladder);
-    if (ladder_state_ == LadderState::running) running = ladder_.get();
+    std::lock_guard feed(feed_mutex_);
+    {
+      std::lock_guard lock(mutex_);
+      if (!started) only_source_locked();
+      else if (ladder_state_ == LadderState::starting) ladder_state_ = LadderState::running;  // not failed meanwhile
+      ladder_ = std::move(ladder);
+      running = ladder_state_ == LadderState::running;
+    }
+    if (running) {
+      drain_start_buffer_locked(*kept);  // what came while it started, from the session's first unit
+    } else {
+      start_buffer_.clear();
+      start_buffer_bytes_ = 0;
+    }
   }
-  if (running) {
-    drain_start_buffer_locked(*running);  // what came while it started, from the session's first unit
-  } else {
-    if (started) ladder_->stop(0);  // the start buffer overflowed meanwhile: the rungs are gone already
-    start_buffer_.clear();
-    start_buffer_bytes_ = 0;
-  }
+  // The start buffer overflowed (or the ladder failed) while it started: the rungs are gone already. Stopped
+  // here, outside feed_mutex_, so the media thread never waits for a state change.
+  if (started && !running) kept->stop(0);
 }
 
 void LiveOutput::feed_ladder(const media::MediaFacts* facts, const media::AccessUnit* unit) {

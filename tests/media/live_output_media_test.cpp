@@ -62,6 +62,18 @@ class LiveOutputMediaTest : public ::testing::Test {
     options_.run_on_control = [this](std::function<void()> task) { control_.push_back(std::move(task)); };
   }
 
+  // An event's outputs, its first publisher session started (the ladder's start posted, not run).
+  std::shared_ptr<LiveOutput> go_live(int64_t event_id) {
+    const auto& v = video_source();
+    const auto& a = audio_source();
+    units_ = interleaved(v, &a, kBaseUs);
+    LiveOutputEvents events;
+    events.ladder_failed = [this] { ++failures_; };
+    auto out = std::make_shared<LiveOutput>(event_id, options_, &spec_, events);
+    out->on_session_start(facts_of(v, &a), false, core::now_ms(), kBaseUs);
+    return out;
+  }
+
   // Runs what was posted to the control thread (this thread stands in for it).
   void run_control() {
     auto tasks = std::move(control_);
@@ -72,19 +84,14 @@ class LiveOutputMediaTest : public ::testing::Test {
   LiveOutputOptions options_;
   pipelines::LadderSpec spec_ = small_ladder();
   std::vector<std::function<void()>> control_;
+  std::vector<media::AccessUnit> units_;
+  int failures_ = 0;  // ladder_failed events
 };
 
 TEST_F(LiveOutputMediaTest, LadderStartedLaterOnTheControlThreadLinesUpWithTheSource) {
-  const auto& v = video_source();
-  const auto& a = audio_source();
-  ASSERT_EQ(v.units.size(), static_cast<size_t>(kFrames));
-  int failures = 0;
-  LiveOutputEvents events;
-  events.ladder_failed = [&] { ++failures; };
-  auto out = std::make_shared<LiveOutput>(7, options_, &spec_, events);
-  const auto units = interleaved(v, &a, kBaseUs);
-
-  out->on_session_start(facts_of(v, &a), false, core::now_ms(), kBaseUs);
+  ASSERT_EQ(video_source().units.size(), static_cast<size_t>(kFrames));
+  auto out = go_live(7);
+  const auto& units = units_;
   // The session start only posts the ladder's start: nothing of the ladder exists yet.
   ASSERT_EQ(control_.size(), 1u);
   EXPECT_EQ(out->rendition("240p"), nullptr);
@@ -103,7 +110,7 @@ TEST_F(LiveOutputMediaTest, LadderStartedLaterOnTheControlThreadLinesUpWithTheSo
   for (; fed < units.size(); ++fed) out->on_access_unit(units[fed]);
   out->on_session_end();
   out->on_event_end();  // the ladder drains: every frame reaches its rung
-  EXPECT_EQ(failures, 0);
+  EXPECT_EQ(failures_, 0);
 
   const auto source = out->rendition("source")->playlist_state();
   const auto rung = out->rendition("240p")->playlist_state();
@@ -127,24 +134,18 @@ TEST_F(LiveOutputMediaTest, LadderStartedLaterOnTheControlThreadLinesUpWithTheSo
 }
 
 TEST_F(LiveOutputMediaTest, LadderThatDoesNotStartWhileItsBufferFillsFailsAndTheSourceGoesOn) {
-  const auto& v = video_source();
-  const auto& a = audio_source();
   options_.ladder_start_buffer_us = 1'000'000;
-  int failures = 0;
-  LiveOutputEvents events;
-  events.ladder_failed = [&] { ++failures; };
-  auto out = std::make_shared<LiveOutput>(8, options_, &spec_, events);
-  const auto units = interleaved(v, &a, kBaseUs);
-  out->on_session_start(facts_of(v, &a), false, core::now_ms(), kBaseUs);
+  auto out = go_live(8);
+  const auto& units = units_;
   size_t fed = 0;
   for (; fed < units.size() / 2; ++fed) out->on_access_unit(units[fed]);  // 3 s: over the 1 s bound
-  EXPECT_EQ(failures, 1);
+  EXPECT_EQ(failures_, 1);
   run_control();  // the start comes too late: it does nothing
   EXPECT_EQ(out->rendition("240p"), nullptr);
   for (; fed < units.size(); ++fed) out->on_access_unit(units[fed]);
   out->on_session_end();
   out->on_event_end();
-  EXPECT_EQ(failures, 1);
+  EXPECT_EQ(failures_, 1);
   EXPECT_EQ(out->rendition_names(), std::vector<std::string>{"source"});
   EXPECT_EQ(out->rendition("source")->playlist_state().segments.size(), 3u);
 }

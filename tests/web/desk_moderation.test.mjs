@@ -251,6 +251,21 @@ test('the archive shows a recording with duration and size; trim, undo, download
   t.diagnostic(`downloaded MP4: ${size} bytes`);
   assert.ok(size > 10000, `MP4 of ${size} bytes`);
 
+  // A session that has ended meanwhile (a token the server no longer knows): the download brings the login back
+  // with why, as every other desk call does, and logging in again shows the recording.
+  await page.evaluate(() => sessionStorage.setItem('sreda.desk.token', 'a-session-that-ended'));
+  await page.click(`${rec}-download`);
+  await page.waitForSelector('#login-section:not([hidden])', { timeout: 15000 });
+  assert.equal(await page.textContent('#login-error'), 'Сессия закончилась. Войдите снова.');
+  const refused = desk.errors.findIndex((e) => e.startsWith('HTTP 401 ') && e.includes(`/api/events/${event.id}/recording.mp4`));
+  assert.ok(refused >= 0, `the server refused the ended session: ${desk.errors}`);
+  desk.errors.splice(refused, 1);
+  await page.fill('#username', 'admin');
+  await page.fill('#password', ADMIN_PASSWORD);
+  await page.click('#login-go');
+  await page.waitForSelector('#app:not([hidden])', { timeout: 10000 });
+  await page.waitForSelector(`${rec}-delete`, { timeout: 30000 });
+
   await page.click(`${rec}-delete`);
   await page.waitForSelector('#confirm[open]');
   assert.equal(await page.textContent('#confirm-text'), `Удалить запись «${TITLE}» навсегда? Её нельзя будет вернуть.`);

@@ -3,7 +3,7 @@
 import { $, el } from '../dom.js';
 import { failure } from '../api.js';
 import { t } from '../i18n.js';
-import { state, api, ApiError, serverText, notice, confirmThen, clearErrors, showErrors, fmt, clock, token, showLogin } from './common.js';
+import { state, api, ApiError, serverText, notice, confirmThen, clearErrors, showErrors, fmt, clock, token, loginIfExpired } from './common.js';
 import { renderEvents } from './events.js';
 import { fillModerationSelect } from './moderation.js';
 import { ratings, ratingText, publicListing, renderRatings } from './ratings.js';
@@ -144,8 +144,7 @@ async function download(e, rendition) {
     setTimeout(() => URL.revokeObjectURL(url), 60000);
     notice(t('desk.rec.download.done', { title: e.title }));
   } catch (err) {
-    if (err instanceof ApiError && err.status === 401) showLogin(t('desk.session.expired'));  // as api() does
-    else notice(err instanceof ApiError ? serverText(err.error) : t('srv.code.network'));
+    if (!loginIfExpired(err)) notice(err instanceof ApiError ? serverText(err.error) : t('srv.code.network'));
   }
 }
 

@@ -23,9 +23,16 @@ export async function api(method, path, body) {
   try {
     return await fetchJson(path, { method, headers, cache: 'no-store', body: body === undefined ? undefined : JSON.stringify(body) });
   } catch (err) {
-    if (err.status === 401 && path !== '/api/login') showLogin(t('desk.session.expired'));
+    if (path !== '/api/login') loginIfExpired(err);
     throw err;
   }
+}
+
+/** A 401 means the session ended: the login comes back (true). Other errors are the caller's (false). */
+export function loginIfExpired(err) {
+  if (!(err instanceof ApiError) || err.status !== 401) return false;
+  showLogin(t('desk.session.expired'));
+  return true;
 }
 
 export function stopTimers() {
