@@ -23,6 +23,7 @@ struct Ladder::Rung {
   GstElement* queue = nullptr;
   std::atomic<bool> warm{false};  // its encoder has produced for a while: from then on its queue may drop (leaky)
   int warm_frames = 0;            // appsink thread: outputs so far, until warm
+  int64_t first_out_us = 0;       // appsink thread: g_get_monotonic_time() of its first output
   std::atomic<bool> active{true};
   std::atomic<int64_t> frames{0};
   std::atomic<int64_t> dropped{0};
@@ -39,8 +40,9 @@ namespace {
 constexpr int64_t kStatsWindowUs = 3'000'000;
 constexpr size_t kKeyframesKept = 64;
 constexpr int kWarmFrames = 60;  // outputs before a rung's queue may drop (2 s at 30 fps; audio: ~1.3 s)…
-constexpr int kWarmFramesAtMost = 150;  // …once caught up, or after this many regardless (5 s at 30 fps)
+// …once caught up, or LadderOptions::warm_at_most_us after its first output regardless.
 constexpr guint kCaughtUpFrames = 2;    // a queue holding no more than this has caught up
+constexpr int64_t kCaughtUpUs = 400'000;  // …and its output is no further behind the newest input
 
 GstFlowReturn sample_cb(GstAppSink* sink, gpointer rung) {
   auto* r = static_cast<Ladder::Rung*>(rung);
@@ -308,9 +310,16 @@ bool Ladder::build_video(std::string& error) {
     gst_util_set_object_arg(G_OBJECT(enc), "speed-preset", spec_.x264_preset.c_str());
     gst_util_set_object_arg(G_OBJECT(enc), "tune", "zerolatency");
     const int fps = source_.fps_num > 0 && source_.fps_den > 0 ? (source_.fps_num + source_.fps_den - 1) / source_.fps_den : 30;
+    // One encoding thread per rung up to 720p30's pixel rate (one core encodes a 720p frame at veryfast in
+    // ~7 ms here): zerolatency's sliced threads wake every thread for every frame of every rung, and the
+    // rungs and the decoder run side by side anyway. perf, one 720p studio: the kernel's scheduling was 7.5 %
+    // of the server's CPU with x264's automatic threads, 3.7 % with one (scripts/bench/NOTES.md). Larger or
+    // faster rungs keep the automatic (sliced) threads, so one frame's encoding stays well within its interval.
+    const int64_t pixel_rate = static_cast<int64_t>(r->plan.width) * r->plan.height * fps;
+    const guint threads = pixel_rate <= int64_t{1280} * 720 * 30 ? 1u : 0u;
     g_object_set(enc, "bitrate", static_cast<guint>(r->plan.spec.bitrate_kbps), "vbv-buf-capacity",
                  static_cast<guint>(spec_.vbv_ms), "key-int-max", static_cast<guint>(fps * 10), "bframes", 0u,
-                 "option-string", "scenecut=0", nullptr);
+                 "threads", threads, "option-string", "scenecut=0", nullptr);
     set_caps(out, "video/x-h264,stream-format=avc,alignment=au");
     make_appsink(sink, r.get());
     GstElement* from = feed;
@@ -447,6 +456,7 @@ void Ladder::push(const media::AccessUnit& unit) {
   if (unit.duration_us > 0) GST_BUFFER_DURATION(buf) = static_cast<GstClockTime>(unit.duration_us) * 1000;
   if (!unit.keyframe) GST_BUFFER_FLAG_SET(buf, GST_BUFFER_FLAG_DELTA_UNIT);
   gst_app_src_push_buffer(GST_APP_SRC(src), buf);  // takes the buffer
+  (unit.track == media::TrackKind::video ? last_video_in_us_ : last_audio_in_us_).store(unit.dts_us);
 }
 
 GstPadProbeReturn Ladder::on_encoder_input(Rung& rung, GstPad* pad, GstBuffer* buffer) {
@@ -512,10 +522,19 @@ static bool caught_up(GstElement* queue) {
   return frames <= kCaughtUpFrames;
 }
 
-void Ladder::warm_up(Rung& rung) {
+void Ladder::warm_up(Rung& rung, int64_t out_us) {
   ++rung.warm_frames;
+  const int64_t now = g_get_monotonic_time();
+  if (!rung.first_out_us) rung.first_out_us = now;
+  const bool waited = now - rung.first_out_us >= options_.warm_at_most_us;
+  // Caught up: its queue is (nearly) empty and its output is close behind the newest input — an empty queue
+  // alone is not enough while the scaler's queue still holds a backlog (a ladder that starts with seconds of
+  // buffered media, four studios at once: a 480p rung turned leaky with its queue momentarily empty and
+  // dropped 10 frames of the backlog that followed).
+  const int64_t in_us = (rung.plan.spec.audio_only ? last_audio_in_us_ : last_video_in_us_).load();
+  const bool near_input = in_us == INT64_MIN || in_us - out_us <= kCaughtUpUs;
   if (!rung.warm.load() && rung.warm_frames >= kWarmFrames &&
-      (caught_up(rung.queue) || rung.warm_frames >= kWarmFramesAtMost)) {
+      ((near_input && caught_up(rung.queue)) || waited)) {
     if (rung.queue) gst_util_set_object_arg(G_OBJECT(rung.queue), "leaky", "downstream");
     rung.warm = true;
   }
@@ -523,7 +542,7 @@ void Ladder::warm_up(Rung& rung) {
   if (!rung.warm.load() || scaler_warm_.load()) return;
   for (const auto& r : rung_state_)
     if (!r->poster && !r->plan.spec.audio_only && !r->warm.load()) return;
-  if (!caught_up(scale_queue_) && rung.warm_frames < kWarmFramesAtMost) return;
+  if (!caught_up(scale_queue_) && !waited) return;
   if (scale_queue_) gst_util_set_object_arg(G_OBJECT(scale_queue_), "leaky", "downstream");
   scaler_warm_ = true;
 }
@@ -537,12 +556,6 @@ GstFlowReturn Ladder::on_sample(Rung& rung, GstAppSink* sink) {
                                                                             GST_FORMAT_TIME, GST_BUFFER_PTS(buf))));
     return GST_FLOW_OK;
   }
-  // Warm after its first 2 s of output (x264 and the decoder settle over the first second: with leaky queues
-  // from the first output on, a 360p rung still lost a third of its frames in that second, unloaded) and once
-  // its queue has caught up: the frames decoded while x264 started come through in a burst, and a queue that
-  // turned leaky in the middle of it dropped 17 of them (640x360 video only, unloaded). At the latest after
-  // kWarmFramesAtMost: a machine that never catches up drops from then on, and the overload policy sees it.
-  if (options_.drop_when_late && !(rung.warm.load() && scaler_warm_.load())) warm_up(rung);
   const bool audio = rung.plan.spec.audio_only;
   GstCaps* caps = gst_sample_get_caps(sample.get());
   if (caps != rung.last_caps.get() && !(rung.last_caps && gst_caps_is_equal(caps, rung.last_caps.get()))) {
@@ -577,6 +590,12 @@ GstFlowReturn Ladder::on_sample(Rung& rung, GstAppSink* sink) {
   if (unit.dts_us < 0) unit.dts_us = unit.pts_us;
   unit.duration_us = std::max<int64_t>(0, to_us(GST_BUFFER_DURATION(buf)));
   unit.keyframe = audio || !GST_BUFFER_FLAG_IS_SET(buf, GST_BUFFER_FLAG_DELTA_UNIT);
+  // Warm after its first 2 s of output (x264 and the decoder settle over the first second: with leaky queues
+  // from the first output on, a 360p rung still lost a third of its frames in that second, unloaded) and once
+  // its queue has caught up: the frames decoded while x264 started come through in a burst, and a queue that
+  // turned leaky in the middle of it dropped 17 of them (640x360 video only, unloaded). At the latest after
+  // warm_at_most_us: a machine that never catches up drops from then on, and the overload policy sees it.
+  if (options_.drop_when_late && !(rung.warm.load() && scaler_warm_.load())) warm_up(rung, unit.pts_us);
   unit.data = buffer_bytes(buf);
   rung.frames++;
   {

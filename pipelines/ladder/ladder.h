@@ -90,7 +90,13 @@ struct RungHealth {
 
 struct LadderOptions {
   bool drop_when_late = true;
-  int encoder_queue_frames = 15;  // leaky queue depth in front of each encoder (0.5 s at 30 fps)
+  // Leaky queue depth in front of each encoder (1 s at 30 fps): room for a moment of contention (four studios
+  // whose keyframes come at once) without a dropped frame; 15 dropped a few frames a minute at four studios.
+  int encoder_queue_frames = 30;
+  // A rung's queue (and the scaler's) turns leaky once it has caught up, or this long after the rung's first
+  // output regardless (four studios starting at once, each with 2 s of media buffered while their bitrates
+  // were measured, took ~4 s to catch up on 2 cores).
+  int64_t warm_at_most_us = 8'000'000;
   size_t max_input_bytes = 8u << 20;
 };
 
@@ -139,7 +145,8 @@ class Ladder {
   GstCaps* video_input_caps(const media::MediaFacts& f) const;
   GstCaps* audio_input_caps(const media::MediaFacts& f) const;
   void note_encoder_drops(Rung& rung);
-  void warm_up(Rung& rung);  // appsink thread, each output until warm: its queue (and the scaler's) may drop once caught up
+  // appsink thread, each output (at `out_us`) until warm: its queue (and the scaler's) may drop once caught up.
+  void warm_up(Rung& rung, int64_t out_us);
   void fail(const std::string& reason);
 
   std::string name_;
@@ -167,6 +174,8 @@ class Ladder {
   std::atomic<int64_t> scaler_dropped_{0};
   GstElement* scale_queue_ = nullptr;  // owned by pipeline_; blocking until every video rung is warm
   std::atomic<bool> scaler_warm_{false};
+  // The newest input's decode time per track (push), so a rung knows how far behind its input its output is.
+  std::atomic<int64_t> last_video_in_us_{INT64_MIN}, last_audio_in_us_{INT64_MIN};
   std::atomic<int64_t> rungs_dropped_{0};
   std::atomic<int64_t> last_poster_us_{INT64_MIN};
 };

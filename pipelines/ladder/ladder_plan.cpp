@@ -10,6 +10,21 @@ int even(double v) { return std::max(2, static_cast<int>(std::lround(v / 2.0)) *
 
 }  // namespace
 
+bool skip_own_size(const LadderSpec& spec, const RungSpec& rung, const media::MediaFacts& source) {
+  return !rung.audio_only && media::video_plays_as_is(source) && spec.own_size_min_percent > 0 &&
+         source.video_kbps > 0 &&
+         static_cast<int64_t>(source.video_kbps) * 100 < static_cast<int64_t>(rung.bitrate_kbps) * spec.own_size_min_percent;
+}
+
+bool has_own_size_rung(const LadderSpec& spec, const media::MediaFacts& source) {
+  if (!source.has_video || source.width <= 0 || source.height <= 0 || !media::video_plays_as_is(source) ||
+      spec.own_size_min_percent <= 0)
+    return false;
+  const int short_side = std::min(source.width, source.height);
+  return std::any_of(spec.rungs.begin(), spec.rungs.end(),
+                     [&](const RungSpec& r) { return !r.audio_only && r.height == short_side; });
+}
+
 std::vector<RungPlan> plan_rungs(const LadderSpec& spec, const media::MediaFacts& source) {
   std::vector<RungPlan> out;
   const bool video = source.has_video && source.width > 0 && source.height > 0;
@@ -21,6 +36,7 @@ std::vector<RungPlan> plan_rungs(const LadderSpec& spec, const media::MediaFacts
       continue;
     }
     if (!video || r.height <= 0 || r.height > short_side) continue;
+    if (r.height == short_side && skip_own_size(spec, r, source)) continue;
     const double scale = static_cast<double>(r.height) / short_side;
     RungPlan p{r, 0, 0};
     if (portrait) {

@@ -47,7 +47,8 @@ core::Result<pipelines::LadderSpec> parse_ladder(const std::string& name, const 
     return bad(name, std::string("not valid JSON: ") + e.what());
   }
   if (!j.is_object()) return bad(name, "expected an object");
-  static const std::set<std::string> keys = {"x264_preset", "vbv_ms", "poster_interval_s", "poster_width", "rungs"};
+  static const std::set<std::string> keys = {"x264_preset", "vbv_ms", "poster_interval_s", "poster_width",
+                                                   "own_size_min_percent", "rungs"};
   for (auto it = j.begin(); it != j.end(); ++it)
     if (!keys.count(it.key())) return bad(name + "." + it.key(), "unknown key");
   pipelines::LadderSpec spec;
@@ -66,6 +67,9 @@ core::Result<pipelines::LadderSpec> parse_ladder(const std::string& name, const 
   auto poster_w = int_field(j, "poster_width", name + ".poster_width", 64, 1920, spec.poster_width);
   if (!poster_w) return poster_w.error();
   spec.poster_width = *poster_w;
+  auto own = int_field(j, "own_size_min_percent", name + ".own_size_min_percent", 0, 1000, spec.own_size_min_percent);
+  if (!own) return own.error();
+  spec.own_size_min_percent = *own;
   if (!j.contains("rungs") || !j["rungs"].is_array()) return bad(name + ".rungs", "expected a list of rungs");
   std::set<std::string> names;
   int audio = 0;

@@ -96,6 +96,22 @@ void LiveOutput::start_ladder(const media::MediaFacts& facts) {
     ladder_audio = ladder_audio_;
   }
   for (const auto& [name, p] : made) begin_session(*p, session, ladder_audio, wall_ms, media_us);
+  LadderChoice choice;
+  choice.ladder = ladder_spec_->name;
+  choice.source_kbps = facts.video_kbps;
+  for (const auto& r : ladder->rungs()) choice.rungs.push_back(r.spec.name);
+  // The rung at the studio's own size that the studio's bitrate did not justify (pipelines::skip_own_size).
+  const int short_side = std::min(facts.width, facts.height);
+  for (const auto& r : ladder_spec_->rungs)
+    if (!r.audio_only && r.height == short_side && pipelines::skip_own_size(*ladder_spec_, r, facts))
+      choice.left_out.push_back({r.name, "the studio sends " + std::to_string(facts.video_kbps) + " kb/s, under " +
+                                             std::to_string(ladder_spec_->own_size_min_percent) + " % of the rung's " +
+                                             std::to_string(r.bitrate_kbps) +
+                                             " kb/s: the studio's own stream is the top rendition"});
+  {
+    std::lock_guard lock(mutex_);
+    choice_ = choice;
+  }
   std::string error;
   const bool started = ladder->start(error);
   if (!started) {
@@ -109,6 +125,7 @@ void LiveOutput::start_ladder(const media::MediaFacts& facts) {
       names += (names.empty() ? "" : ", ") + r.spec.name +
                (r.width ? " " + std::to_string(r.width) + "x" + std::to_string(r.height) : "") + " " +
                std::to_string(r.spec.bitrate_kbps) + "k";
+    for (const auto& l : choice.left_out) names += "; " + l.rung + " left out: " + l.reason;
     core::Logger("live").info("event " + std::to_string(event_id_) + ": ladder '" + ladder_spec_->name + "': " + names);
   }
   pipelines::Ladder* kept = ladder.get();
@@ -134,52 +151,89 @@ void LiveOutput::start_ladder(const media::MediaFacts& facts) {
   if (started && !running) kept->stop(0);
 }
 
+std::optional<int> LiveOutput::BitrateMeasure::add(const media::MediaFacts* next, const media::AccessUnit* unit) {
+  auto kbps = [](int64_t bytes, int64_t us) { return us > 0 ? static_cast<int>(bytes * 8 * 1000 / us) : 0; };
+  if (next) return 0;  // a reconnect before a whole interval: unknown (the rung is kept)
+  if (!unit) return std::nullopt;
+  if (unit->track == media::TrackKind::audio) {
+    if (first_audio_us == INT64_MIN) first_audio_us = unit->dts_us;
+    // No video for as long as a measure lasts: unknown.
+    if (first_us == INT64_MIN && unit->dts_us - first_audio_us >= kMeasureUs) return 0;
+    return std::nullopt;
+  }
+  if (first_us == INT64_MIN) {
+    if (!unit->keyframe) return std::nullopt;
+    first_us = unit->dts_us;
+  } else if (unit->keyframe && unit->dts_us > first_us) {
+    return kbps(bytes, unit->dts_us - first_us);  // one whole keyframe interval
+  } else if (unit->dts_us - first_us >= kMeasureUs) {
+    return kbps(bytes, unit->dts_us - first_us);
+  }
+  bytes += static_cast<int64_t>(unit->data.size());
+  return std::nullopt;
+}
+
 void LiveOutput::feed_ladder(const media::MediaFacts* facts, const media::AccessUnit* unit) {
-  std::lock_guard feed(feed_mutex_);
-  pipelines::Ladder* ladder = nullptr;
-  LadderState state;
+  std::optional<media::MediaFacts> post;
   {
-    std::lock_guard lock(mutex_);
-    state = ladder_state_;
-    ladder = ladder_.get();
-  }
-  if (state == LadderState::running) {
-    drain_start_buffer_locked(*ladder);  // empty: start_ladder() drained it
-    if (facts) ladder->reconfigure(*facts);  // a reconnect: new codec configuration for the decoders
-    if (unit) ladder->push(*unit);  // never blocks: the source rendition is never held up by the ladder
-    return;
-  }
-  if (state != LadderState::starting) return;
-  StartItem item;
-  if (facts) item.facts = *facts;
-  if (unit) {
-    item.unit = *unit;
-    start_buffer_bytes_ += unit->data.size();
-  }
-  start_buffer_.push_back(std::move(item));
-  int64_t first_us = INT64_MIN;
-  for (const auto& i : start_buffer_)
-    if (!i.facts) {
-      first_us = i.unit.dts_us;
-      break;
+    std::lock_guard feed(feed_mutex_);
+    pipelines::Ladder* ladder = nullptr;
+    LadderState state;
+    {
+      std::lock_guard lock(mutex_);
+      state = ladder_state_;
+      ladder = ladder_.get();
     }
-  const bool full = start_buffer_bytes_ > options_.ladder_start_buffer_bytes ||
-                    (unit && first_us != INT64_MIN && unit->dts_us - first_us > options_.ladder_start_buffer_us);
-  if (!full) return;
-  // Overflow policy: the ladder would start too far behind the source; the source rendition goes on alone.
-  start_buffer_.clear();
-  start_buffer_bytes_ = 0;
-  {
-    std::lock_guard lock(mutex_);
-    if (ladder_state_ != LadderState::starting) return;
-    only_source_locked();
+    if (state == LadderState::running) {
+      drain_start_buffer_locked(*ladder);  // empty: start_ladder() drained it
+      if (facts) ladder->reconfigure(*facts);  // a reconnect: new codec configuration for the decoders
+      if (unit) ladder->push(*unit);  // never blocks: the source rendition is never held up by the ladder
+      return;
+    }
+    if (state != LadderState::starting) return;
+    StartItem item;
+    if (facts) item.facts = *facts;
+    if (unit) {
+      item.unit = *unit;
+      start_buffer_bytes_ += unit->data.size();
+    }
+    start_buffer_.push_back(std::move(item));
+    int64_t first_us = INT64_MIN;
+    for (const auto& i : start_buffer_)
+      if (!i.facts) {
+        first_us = i.unit.dts_us;
+        break;
+      }
+    const bool full = start_buffer_bytes_ > options_.ladder_start_buffer_bytes ||
+                      (unit && first_us != INT64_MIN && unit->dts_us - first_us > options_.ladder_start_buffer_us);
+    if (!full) {
+      if (measure_) {
+        if (auto kbps = measure_->add(facts, unit)) {
+          post = measure_->facts;
+          post->video_kbps = *kbps;
+          measure_.reset();
+        }
+      }
+    } else {
+      // Overflow policy: the ladder would start too far behind the source; the source rendition goes on alone.
+      start_buffer_.clear();
+      start_buffer_bytes_ = 0;
+      measure_.reset();
+      {
+        std::lock_guard lock(mutex_);
+        if (ladder_state_ != LadderState::starting) return;
+        only_source_locked();
+      }
+      core::Logger("live").error("event " + std::to_string(event_id_) +
+                                 ": the ladder did not start while its start buffer filled (" +
+                                 std::to_string(options_.ladder_start_buffer_us / 1'000'000) +
+                                 " s of media); only the source rendition is offered");
+      if (events_.ladder_failed) events_.ladder_failed();
+      if (events_.notify) events_.notify(event_id_);
+      return;
+    }
   }
-  core::Logger("live").error("event " + std::to_string(event_id_) +
-                             ": the ladder did not start while its start buffer filled (" +
-                             std::to_string(options_.ladder_start_buffer_us / 1'000'000) +
-                             " s of media); only the source rendition is offered");
-  if (events_.ladder_failed) events_.ladder_failed();
-  if (events_.notify) events_.notify(event_id_);
+  if (post) post_start(*post);  // outside feed_mutex_: without a control thread the start runs right here
 }
 
 void LiveOutput::drain_start_buffer_locked(pipelines::Ladder& ladder) {
@@ -228,6 +282,15 @@ void LiveOutput::on_session_start(const media::MediaFacts& facts, bool discontin
     feed_ladder(&facts, nullptr);  // a reconnect: in order with the units, also while the ladder starts
     return;
   }
+  if (pipelines::has_own_size_rung(*ladder_spec_, facts)) {
+    std::lock_guard feed(feed_mutex_);
+    measure_ = BitrateMeasure{facts};  // posted once measured (feed_ladder)
+    return;
+  }
+  post_start(facts);
+}
+
+void LiveOutput::post_start(const media::MediaFacts& facts) {
   auto task = [self = weak_from_this(), facts] {
     if (auto me = self.lock()) me->start_ladder(facts);
   };
@@ -376,6 +439,11 @@ std::vector<std::string> LiveOutput::rendition_names() const {
     // measured ones (FRAME-RATE from the first frames' timestamps when the stream declares none).
     if (p->init_segment(0) && p->stats().parts > 0) out.push_back(name);
   return out;
+}
+
+std::optional<LadderChoice> LiveOutput::ladder_choice() const {
+  std::lock_guard lock(mutex_);
+  return choice_;
 }
 
 std::vector<RenditionHealth> LiveOutput::health() const {

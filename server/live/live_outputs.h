@@ -79,6 +79,17 @@ struct RenditionHealth {
   int64_t bandwidth = 0, average_bandwidth = 0;  // measured over the packager's window
 };
 
+// Which rungs the ladder chose for this studio (GET /api/events/{id}/live): set when the ladder starts.
+struct LadderChoice {
+  std::string ladder;               // the ladder file's name
+  int source_kbps = 0;              // the studio's video bitrate as measured before the start (0: not measured)
+  std::vector<std::string> rungs;   // encoded, from the tallest (audio last)
+  struct LeftOut {
+    std::string rung, reason;
+  };
+  std::vector<LeftOut> left_out;    // a rung at the studio's own size that its bitrate did not justify
+};
+
 // Events the owner counts (metrics); called on streaming threads.
 struct LiveOutputEvents {
   std::function<void(int64_t event_id)> notify;  // a rendition has a new part or ended
@@ -109,6 +120,7 @@ class LiveOutput : public hub::MediaConsumer,
   // on it switches to another level instead of waiting on a playlist that no longer grows.
   bool stopped(const std::string& name) const;
   std::vector<RenditionHealth> health() const;
+  std::optional<LadderChoice> ladder_choice() const;  // none before the ladder starts (or without one)
   // The latest poster JPEG, or null.
   package::BytesPtr poster() const;
   bool ended() const;
@@ -128,6 +140,7 @@ class LiveOutput : public hub::MediaConsumer,
   void begin_session(package::CmafPackager& p, const media::MediaFacts& facts, bool ladder_audio,
                      int64_t first_sample_wall_ms, int64_t first_sample_media_us);
   void start_ladder(const media::MediaFacts& facts);  // control thread
+  void post_start(const media::MediaFacts& facts);     // start_ladder() on the control thread
   // The ladder's input, in order: a new session's facts or a unit. Buffered while the ladder starts,
   // replayed once it runs (media thread, or the control thread right after the start).
   void feed_ladder(const media::MediaFacts* facts, const media::AccessUnit* unit);
@@ -167,7 +180,20 @@ class LiveOutput : public hub::MediaConsumer,
   std::mutex feed_mutex_;
   std::deque<StartItem> start_buffer_;
   size_t start_buffer_bytes_ = 0;
+  // Before the start is posted, when a rung depends on the source's bitrate (pipelines::has_own_size_rung):
+  // the source's video bitrate over its first keyframe interval (at most kMeasureUs), from the units that
+  // wait in the start buffer anyway. feed_mutex_.
+  struct BitrateMeasure {
+    media::MediaFacts facts;  // the first session's, posted with video_kbps once measured
+    int64_t first_us = INT64_MIN, first_audio_us = INT64_MIN;
+    int64_t bytes = 0;
+    // The kb/s once the measure is done (0: unknown), else nothing.
+    std::optional<int> add(const media::MediaFacts* facts, const media::AccessUnit* unit);
+  };
+  static constexpr int64_t kMeasureUs = 2'000'000;
+  std::optional<BitrateMeasure> measure_;
   package::BytesPtr poster_;
+  std::optional<LadderChoice> choice_;  // mutex_
   bool ended_ = false;
 };
 

@@ -19,6 +19,7 @@ struct MediaFacts {
   int fps_den = 1;
   std::vector<uint8_t> video_codec_data;  // AVCDecoderConfigurationRecord (avcC) / HEVC's (hvcC)
   std::string video_caps;      // the encoded track's GStreamer caps (codec_data included), for a decoder
+  int video_kbps = 0;          // measured over the publish's first keyframe interval (LiveOutput); 0 unknown
 
   bool has_audio = false;
   std::string audio_codec;     // "aac", "opus", "mp3", "mp2"

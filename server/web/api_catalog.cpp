@@ -331,6 +331,12 @@ HttpResponse Api::live_event(Call& c) {
         renditions.push_back(std::move(r));
       }
       body["renditions"] = std::move(renditions);
+      if (auto choice = output->ladder_choice()) {
+        json left = json::array();
+        for (const auto& l : choice->left_out) left.push_back({{"rung", l.rung}, {"reason", l.reason}});
+        body["ladder"] = {{"name", choice->ladder}, {"source_kbps", choice->source_kbps}, {"rungs", choice->rungs},
+                          {"left_out", left}};
+      }
     }
     reply(HttpResponse::json(200, body));
   });

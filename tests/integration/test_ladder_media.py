@@ -1,8 +1,10 @@
 """The ladder on a real server: ffmpeg publishes 640x360 over RTMP; the master playlist offers the source,
 the 360p rung and the audio-only rung with measured bandwidth; each decodes in ffprobe; every frame published
 reaches every video rendition, in order, with its own time (or is counted as dropped); the video renditions
-cut their segments at the same times; curators see each rendition's health; a poster JPEG is served. (How fast
-the rungs encode is a figure, not a test: scripts/bench/live_timing prints it.)"""
+cut their segments at the same times; curators see each rendition's health; a poster JPEG is served. The 360p
+rung is the studio's own size: encoded at 2 Mb/s (over twice its 700 kb/s), left out at 300 kb/s (the studio's
+own stream is then the top rendition, and curators see why). (How fast the rungs encode is a figure, not a
+test: scripts/bench/live_timing prints it.)"""
 import re
 import subprocess
 import unittest
@@ -12,6 +14,10 @@ from media_helpers import (FPS, GRACE_S, LADDER_ENV, LiveServerTest, Publisher, 
 from sreda_harness import wait_for
 
 SECONDS = 9
+# Constant bitrates (x264's CBR with filler), so the ladder's choice of the studio-size rung is known ahead.
+CBR_2000K = ["-b:v", "2000k", "-minrate", "2000k", "-maxrate", "2000k", "-bufsize", "1000k",
+             "-x264-params", "nal-hrd=cbr:filler=1"]
+CBR_300K = ["-b:v", "300k", "-maxrate", "300k", "-bufsize", "300k"]
 
 
 def variants(master):
@@ -57,7 +63,7 @@ class LadderTest(LiveServerTest):
 
     def test_640x360_publish_gets_source_360p_and_audio_renditions(self):
         studio = Studio(self.server, self.token, "Лекторий")
-        pub = Publisher(studio.rtmp_url(), seconds=SECONDS, size="640x360")
+        pub = Publisher(studio.rtmp_url(), seconds=SECONDS, size="640x360", extra=CBR_2000K)
         base = f"/live/{studio.event_id}"
         try:
             def all_listed():
@@ -93,6 +99,9 @@ class LadderTest(LiveServerTest):
             h = health["360p"]
             self.assertTrue(h["encoded"] and h["active"])
             self.assertEqual(h["target_kbps"], 700)
+            ladder = self.server.get(f"/api/events/{studio.event_id}/live", token=self.token).json["ladder"]
+            self.assertEqual((ladder["name"], ladder["rungs"], ladder["left_out"]), ("default", ["360p", "audio"], []))
+            self.assertGreaterEqual(ladder["source_kbps"], 1400)
             for key in ("kbps", "queue_depth", "dropped_frames", "frames", "fps"):
                 self.assertIn(key, h)
             # The poster: a JPEG of the live picture.
@@ -143,6 +152,30 @@ class LadderTest(LiveServerTest):
                          (len(rung), len(published)), f"360p: {final['360p']}")
         for name in ("source", "360p", "audio"):
             self.assertEqual(non_monotonic_packets(f"{url}/{name}/index.m3u8"), [], name)
+
+    def test_640x360_publish_at_300k_gets_no_360p_rung(self):
+        studio = Studio(self.server, self.token, "Библиотека")
+        pub = Publisher(studio.rtmp_url(), seconds=6, size="640x360", extra=CBR_300K)
+        base = f"/live/{studio.event_id}"
+        try:
+            def ladder_chosen():
+                live = self.server.get(f"/api/events/{studio.event_id}/live", token=self.token).json
+                return live.get("ladder")
+            ladder = wait_for(ladder_chosen, 30, "the ladder's choice")
+            self.assertEqual(ladder["rungs"], ["audio"])
+            self.assertEqual([x["rung"] for x in ladder["left_out"]], ["360p"])
+            self.assertRegex(ladder["left_out"][0]["reason"], r"studio sends \d+ kb/s, under 200 % of the rung's 700 kb/s")
+            self.assertTrue(0 < ladder["source_kbps"] < 1400, ladder)
+
+            def listed():
+                r = self.server.get(base + "/master.m3u8")
+                names = [uri.split("/")[0] for _, uri in variants(r.text)] if r.status == 200 else []
+                return names if names == ["source", "audio"] else None
+            wait_for(listed, 30, "source and audio (no 360p) in the master playlist")
+            self.assertEqual(self.server.get(base + "/360p/index.m3u8").status, 404)
+            self.assertEqual(pub.wait(), 0, pub.stderr)
+        finally:
+            pub.kill()
 
 
 if __name__ == "__main__":

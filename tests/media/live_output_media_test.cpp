@@ -48,6 +48,7 @@ pipelines::LadderSpec small_ladder() {
   s.rungs = {{"240p", false, 240, 400}, {"audio", true, 0, 64}};
   s.x264_preset = "ultrafast";
   s.poster_interval_s = 0;
+  s.own_size_min_percent = 0;  // 240p is the source's own size: encoded whatever its bitrate (see below)
   return s;
 }
 
@@ -148,6 +149,57 @@ TEST_F(LiveOutputMediaTest, LadderThatDoesNotStartWhileItsBufferFillsFailsAndThe
   EXPECT_EQ(failures_, 1);
   EXPECT_EQ(out->rendition_names(), std::vector<std::string>{"source"});
   EXPECT_EQ(out->rendition("source")->playlist_state().segments.size(), 3u);
+}
+
+// The 240p rung is the source's own size: with own_size_min_percent it waits for the source's bitrate over
+// its first keyframe interval (1 s here), then is left out when the source sends less than twice its bitrate.
+TEST_F(LiveOutputMediaTest, RungAtTheSourcesOwnSizeIsLeftOutWhenTheSourcesBitrateIsNotWellAboveIt) {
+  spec_.own_size_min_percent = 200;
+  spec_.rungs[0].bitrate_kbps = 20'000;  // far above the 600 kb/s source
+  auto out = go_live(9);
+  const auto& units = units_;
+  size_t fed = 0;
+  int video = 0;
+  // Up to the second keyframe (frame 30): measuring, nothing posted yet.
+  for (; fed < units.size() && video < 30; ++fed) {
+    video += units[fed].track == media::TrackKind::video;
+    out->on_access_unit(units[fed]);
+    EXPECT_TRUE(control_.empty()) << "posted at unit " << fed;
+  }
+  for (; fed < units.size() && control_.empty(); ++fed) out->on_access_unit(units[fed]);
+  ASSERT_EQ(control_.size(), 1u);  // posted at the second keyframe
+  EXPECT_LE(video, 31);
+  run_control();
+  for (; fed < units.size(); ++fed) out->on_access_unit(units[fed]);
+  out->on_session_end();
+  out->on_event_end();
+  EXPECT_EQ(failures_, 0);
+  EXPECT_EQ(out->rendition("240p"), nullptr);
+  EXPECT_EQ(out->rendition_names(), (std::vector<std::string>{"source", "audio"}));
+}
+
+TEST_F(LiveOutputMediaTest, RungAtTheSourcesOwnSizeIsEncodedWhenTheSourcesBitrateIsWellAboveItAndLinesUp) {
+  spec_.own_size_min_percent = 200;
+  spec_.rungs[0].bitrate_kbps = 50;  // far below the source
+  auto out = go_live(10);
+  const auto& units = units_;
+  size_t fed = 0;
+  for (; fed < units.size() && control_.empty(); ++fed) out->on_access_unit(units[fed]);
+  ASSERT_EQ(control_.size(), 1u);
+  run_control();
+  ASSERT_NE(out->rendition("240p"), nullptr);
+  for (; fed < units.size(); ++fed) out->on_access_unit(units[fed]);
+  out->on_session_end();
+  out->on_event_end();
+  EXPECT_EQ(failures_, 0);
+  EXPECT_EQ(out->rendition_names(), (std::vector<std::string>{"source", "240p", "audio"}));
+  const auto source = out->rendition("source")->playlist_state();
+  const auto rung = out->rendition("240p")->playlist_state();
+  ASSERT_EQ(rung.segments.size(), source.segments.size());
+  for (size_t i = 0; i < source.segments.size(); ++i) {
+    EXPECT_EQ(rung.segments[i].msn, source.segments[i].msn);
+    EXPECT_NEAR(rung.segments[i].pdt_ms, source.segments[i].pdt_ms, 1);
+  }
 }
 
 }  // namespace

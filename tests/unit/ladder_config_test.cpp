@@ -79,6 +79,40 @@ std::vector<std::string> names(const std::vector<pipelines::RungPlan>& plan) {
   return out;
 }
 
+// A rung at the source's own size is encoded only when the source sends at least 200 % of its bitrate (the
+// default); an unknown bitrate keeps it; HEVC (no `source` rendition) always gets it; 0 % keeps it always.
+TEST(LadderPlan, RungAtTheSourcesOwnSizeOnlyWhenTheSourcesBitrateIsWellAboveIt) {
+  auto spec = builtin_default_ladder();
+  using V = std::vector<std::string>;
+  auto at = [](int w, int h, int kbps) {
+    auto f = video(w, h);
+    f.video_kbps = kbps;
+    return f;
+  };
+  EXPECT_EQ(names(pipelines::plan_rungs(spec, at(1280, 720, 2500))), (V{"480p=854x480", "360p=640x360", "audio"}));  // OBS's default
+  EXPECT_EQ(names(pipelines::plan_rungs(spec, at(1280, 720, 5599))), (V{"480p=854x480", "360p=640x360", "audio"}));
+  EXPECT_EQ(names(pipelines::plan_rungs(spec, at(1280, 720, 5600))), (V{"720p=1280x720", "480p=854x480", "360p=640x360", "audio"}));
+  EXPECT_EQ(names(pipelines::plan_rungs(spec, at(1280, 720, 0))), (V{"720p=1280x720", "480p=854x480", "360p=640x360", "audio"}));
+  EXPECT_EQ(names(pipelines::plan_rungs(spec, at(1920, 1080, 2500))), (V{"720p=1280x720", "480p=854x480", "360p=640x360", "audio"}));
+  EXPECT_EQ(names(pipelines::plan_rungs(spec, at(720, 1280, 1000))), (V{"480p=480x854", "360p=360x640", "audio"}));  // portrait
+  EXPECT_EQ(names(pipelines::plan_rungs(spec, at(640, 360, 400))), (V{"audio"}));
+  auto h = at(1280, 720, 2500);
+  h.video_codec = "hevc";
+  EXPECT_EQ(names(pipelines::plan_rungs(spec, h)), (V{"720p=1280x720", "480p=854x480", "360p=640x360", "audio"}));
+  EXPECT_FALSE(pipelines::has_own_size_rung(spec, h));
+  EXPECT_TRUE(pipelines::has_own_size_rung(spec, at(1280, 720, 0)));
+  EXPECT_FALSE(pipelines::has_own_size_rung(spec, at(1920, 1080, 0)));
+  spec.own_size_min_percent = 0;
+  EXPECT_EQ(names(pipelines::plan_rungs(spec, at(1280, 720, 2500))), (V{"720p=1280x720", "480p=854x480", "360p=640x360", "audio"}));
+  EXPECT_FALSE(pipelines::has_own_size_rung(spec, at(1280, 720, 0)));
+  auto r = parse_ladder("x", R"({"own_size_min_percent":150,"rungs":[]})");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->own_size_min_percent, 150);
+  r = parse_ladder("x", R"({"own_size_min_percent":-1,"rungs":[]})");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().field, "x.own_size_min_percent");
+}
+
 TEST(LadderPlan, RungsNoTallerThanTheSourceKeepItsShape) {
   const auto spec = builtin_default_ladder();
   using V = std::vector<std::string>;

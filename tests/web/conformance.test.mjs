@@ -103,11 +103,26 @@ async function checkLive(t, c, event, page, pub) {
     const r = await fetchText(masterUrl);
     if (r.status !== 200) return null;
     const vs = variants(r.text, masterUrl);
-    return (!wantVideo || vs.filter((v) => v.video).length >= 2) && vs.length >= 2 ? r.text : null;
+    // The rungs the ladder chose for this studio (a rung at the studio's own size only when the studio's
+    // bitrate is at least twice the rung's), less any the overload policy stopped since.
+    const now = (await sreda.api('GET', `/api/events/${event.id}/live`, undefined, sreda.token)).json || {};
+    if (!now.ladder) return null;
+    const stoppedRungs = new Set((now.renditions || []).filter((x) => x.active === false).map((x) => x.name));
+    const names = vs.map((v) => v.name);
+    const listed = now.ladder.rungs.every((n) => stoppedRungs.has(n) || names.includes(n));
+    return listed && vs.length >= 1 ? { text: r.text, ladder: now.ladder } : null;
   }, { timeoutMs: 45000, what: 'a master playlist with the ladder' });
-  const vs = variants(master, masterUrl);
-  t.diagnostic(`renditions: ${vs.map((v) => v.name).join(', ')}`);
-  assert.deepEqual(checkMaster(master), []);
+  const vs = variants(master.text, masterUrl);
+  t.diagnostic(`renditions: ${vs.map((v) => v.name).join(', ')}; ladder: ${JSON.stringify(master.ladder)}`);
+  assert.deepEqual(checkMaster(master.text), []);
+  if (c.row.rungs) assert.deepEqual(master.ladder.rungs, c.row.rungs, 'the rungs the ladder chose');
+  // A rung left out is the one at the studio's own size (the short side of its picture), and only because the
+  // studio's bitrate is under twice the rung's.
+  const shortSide = c.row.video ? Math.min(...c.row.video.size.split('x').map(Number)) : 0;
+  for (const l of master.ladder.left_out) {
+    assert.equal(parseInt(l.rung, 10), shortSide, `left out: ${JSON.stringify(l)}`);
+    assert.ok(master.ladder.source_kbps > 0, JSON.stringify(master.ladder));
+  }
 
   // ffmpeg decodes every rendition (a few seconds of each, live), while the browser plays: once each has two
   // whole segments (ffmpeg starts a live playlist a few segments from its end).
@@ -155,7 +170,8 @@ async function checkLive(t, c, event, page, pub) {
   await advances(page, 2, 'start');
   const levels = await page.evaluate(() => window.__hls.levels.map((l, i) => ({ i, h: l.height || 0, codec: l.videoCodec || '' })));
   const videoLevels = levels.filter((l) => l.h > 0 || l.codec);
-  if (wantVideo) assert.ok(videoLevels.length >= 2, `hls.js sees ${JSON.stringify(levels)}`);
+  // hls.js sees every video rendition the master offers: the source and the ladder's video rungs.
+  if (wantVideo) assert.equal(videoLevels.length, vs.filter((v) => v.video).length, `hls.js sees ${JSON.stringify(levels)}`);
   for (const l of videoLevels) {
     // A rung the server stopped (it could not keep up: 404 "was stopped") is not one a player can switch to;
     // the player must not stall on it (checked by `advances` throughout).

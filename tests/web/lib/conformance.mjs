@@ -11,7 +11,8 @@ import { REPO } from './harness.mjs';
 
 // One row. `video`: null for audio only; otherwise size, rate and the x264/encoder options. `audio`: null for
 // video only; otherwise rate and channels. `seconds`: how long the studio publishes. `gst`: a GStreamer
-// publisher instead of ffmpeg (RTMP only: rtmp2sink). `long`: only in --long mode. `overload`: more than a
+// publisher instead of ffmpeg (RTMP only: rtmp2sink). `rungs`: the ladder rungs the row must get (checked
+// against /api/events/{id}/live's `ladder`). `long`: only in --long mode. `overload`: more than a
 // 2-core machine's ladder carries in real time (the overload policy drops rungs while the row plays): the ABR
 // check on a slow line is left out there, because a viewer whose rung is being dropped stalls until the player
 // gives up on it (moving such viewers without a stall is issue 19's; it failed CI once at 1080p60).
@@ -38,6 +39,10 @@ export const ROWS = [
   { name: 'audio without video (a lecture, a reading)', video: null },
   { name: 'GStreamer x264enc + voaacenc', gst: 'x264' },
   { name: 'GStreamer openh264enc + voaacenc', gst: 'openh264' },
+  // The ladder's rung at the studio's own size: left out at a low bitrate (the studio's own stream is the top
+  // rendition), encoded when the studio sends at least twice the rung's 700 kb/s.
+  { name: '360p at 300 kb/s: no 360p rung', video: { size: '640x360', rate: 30, x264: ['-profile:v', 'high', '-b:v', '300k', '-maxrate', '300k', '-bufsize', '300k'] }, rungs: ['audio'] },
+  { name: '360p at 2 Mb/s: a 360p rung too', video: { size: '640x360', rate: 30, x264: ['-profile:v', 'high', '-b:v', '2000k', '-minrate', '2000k', '-maxrate', '2000k', '-bufsize', '1000k', '-x264-params', 'nal-hrd=cbr:filler=1'] }, rungs: ['360p', 'audio'] },
 ];
 
 const DEFAULT_VIDEO = { size: '640x360', rate: 30, x264: ['-profile:v', 'high', '-bf', '2'] };
