@@ -12,6 +12,13 @@
 (function () {
   const AHEAD_S = 0.3;    // slow down once this much closer to live than the target…
   const BEHIND_S = 0.1;   // …speed up once this much further; either until back at the target
+  // hls.js picks its start position from the first playlist, then loads from the independent part before it
+  // and seeks: playback begins 1–2 s behind its target (scripts/bench/latency's hls.js log: start position
+  // 17.24 with the live edge at 18.4; playing at 17.27 with the edge at 20.0). At 5 % faster that takes half a
+  // minute to win back, so in its first JOIN_WINDOW_MS of playing the pacer jumps once to the target instead,
+  // when the target is already buffered: a skip of a second right after the picture appears.
+  const JOIN_S = 0.5;
+  const JOIN_WINDOW_MS = 10000;
 
   function bufferedAhead(video) {
     const t = video.currentTime;
@@ -24,6 +31,8 @@
   // Starts pacing `video` by `hls`'s latency; returns a function that stops it (and plays at 1×).
   window.sredaLivePace = function (hls, video, { fast = 1.05, slow = 0.97 } = {}) {
     let mode = 0;  // 1: catching up, -1: letting the live edge get ahead, 0: at the target
+    let playingSince = 0;  // performance.now() of the first timeupdate while playing; 0: not yet
+    let joined = false;    // jumped to the target once (or found it there)
     const set = (rate) => { if (video.playbackRate !== rate && video.playbackRate !== 0) video.playbackRate = rate; };
     const onTime = () => {
       const d = hls.latestLevelDetails;
@@ -32,6 +41,15 @@
       if (video.paused || !d || !d.live || !Number.isFinite(target) || !(latency > 0)) { mode = 0; set(1); return; }
       const distance = latency - target;
       const ahead = bufferedAhead(video);
+      if (!playingSince) playingSince = performance.now();
+      if (!joined && performance.now() - playingSince < JOIN_WINDOW_MS) {
+        if (distance <= JOIN_S) joined = true;
+        else if (ahead > distance + 0.3 && !video.seeking) {
+          joined = true;
+          video.currentTime += distance;
+          return;
+        }
+      }
       const inLiveRange = distance < target + d.targetduration;  // further back is a viewer who paused: DVR
       if (distance > BEHIND_S && inLiveRange && ahead > 1) mode = 1;
       else if (distance < -AHEAD_S) mode = -1;
