@@ -63,7 +63,9 @@ struct IngestConfig {
 };
 
 struct LiveConfig {
-  int part_target_ms = 500;      // LL-HLS parts at most this long, equal per segment (players hold back 3)
+  // LL-HLS parts at most this long, equal per segment (players hold back 3): 210 gives 0.2 s parts (5 frames
+  // at 25 fps, 6 at 30; PART-TARGET 0.205/0.206 with millisecond timestamps).
+  int part_target_ms = 210;
   int segment_target_ms = 2000;  // segments start on a keyframe at or after this
   int window_segments = 10;      // segments kept in memory per rendition
   int max_held_requests = 20000; // LL-HLS blocking requests waiting for a part at once; more get 503

@@ -50,7 +50,7 @@ class RenditionSinks {
 };
 
 struct LiveOutputOptions {
-  int part_target_ms = 500;
+  int part_target_ms = 210;
   int segment_target_ms = 2000;
   int window_segments = 10;
   size_t keep_ended_events = 50;  // ended events whose last window stays in memory

@@ -20,7 +20,9 @@ const { children } = fixture(async (f) => {
   browser = await f.launch();
 });
 
-const FIRST = resolveRow({ name: 'first', video: { size: '640x360', rate: 30, x264: ['-profile:v', 'high', '-bf', '2'] }, seconds: 12 });
+// At 2 Mb/s (CBR with filler), over twice the 360p rung's 700 kb/s: the ladder encodes a 360p rung at the
+// studio's own size too (below that, `source` would be the only video rendition), so a rung lives across the change.
+const FIRST = resolveRow({ name: 'first', video: { size: '640x360', rate: 30, x264: ['-profile:v', 'high', '-bf', '2', '-b:v', '2000k', '-minrate', '2000k', '-maxrate', '2000k', '-bufsize', '1000k', '-x264-params', 'nal-hrd=cbr:filler=1'] }, seconds: 12 });
 const SECOND = resolveRow({ name: 'second', video: { size: '960x540', rate: 25, x264: ['-profile:v', 'main'] }, audio: { rate: 44100 }, seconds: 14 });
 
 test('a studio reconnects with other settings: viewers keep watching, the recording plays across the change', async (t) => {
