@@ -11,8 +11,8 @@ int even(double v) { return std::max(2, static_cast<int>(std::lround(v / 2.0)) *
 }  // namespace
 
 bool skip_own_size(const LadderSpec& spec, const RungSpec& rung, const media::MediaFacts& source) {
-  return !rung.audio_only && media::video_plays_as_is(source) && spec.own_size_min_percent > 0 &&
-         source.video_kbps > 0 &&
+  return !rung.audio_only && source.has_video && rung.height == std::min(source.width, source.height) &&
+         media::video_plays_as_is(source) && spec.own_size_min_percent > 0 && source.video_kbps > 0 &&
          static_cast<int64_t>(source.video_kbps) * 100 < static_cast<int64_t>(rung.bitrate_kbps) * spec.own_size_min_percent;
 }
 
@@ -36,7 +36,7 @@ std::vector<RungPlan> plan_rungs(const LadderSpec& spec, const media::MediaFacts
       continue;
     }
     if (!video || r.height <= 0 || r.height > short_side) continue;
-    if (r.height == short_side && skip_own_size(spec, r, source)) continue;
+    if (skip_own_size(spec, r, source)) continue;
     const double scale = static_cast<double>(r.height) / short_side;
     RungPlan p{r, 0, 0};
     if (portrait) {

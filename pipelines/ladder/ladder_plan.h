@@ -51,7 +51,7 @@ struct RungPlan {
 constexpr int kTranscodedAudioKbps = 96;
 std::vector<RungPlan> plan_rungs(const LadderSpec& spec, const media::MediaFacts& source);
 
-// Whether plan_rungs() leaves out `rung` (at the source's own size) for this source's bitrate.
+// Whether plan_rungs() leaves out `rung`: it is at the source's own size and the source's bitrate is too low.
 bool skip_own_size(const LadderSpec& spec, const RungSpec& rung, const media::MediaFacts& source);
 // Whether the ladder has a rung whose encoding depends on the source's bitrate (see above): then the bitrate
 // is measured before the ladder starts.

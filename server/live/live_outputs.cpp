@@ -100,10 +100,9 @@ void LiveOutput::start_ladder(const media::MediaFacts& facts) {
   choice.ladder = ladder_spec_->name;
   choice.source_kbps = facts.video_kbps;
   for (const auto& r : ladder->rungs()) choice.rungs.push_back(r.spec.name);
-  // The rung at the studio's own size that the studio's bitrate did not justify (pipelines::skip_own_size).
-  const int short_side = std::min(facts.width, facts.height);
+  // The rung at the studio's own size that the studio's bitrate did not justify.
   for (const auto& r : ladder_spec_->rungs)
-    if (!r.audio_only && r.height == short_side && pipelines::skip_own_size(*ladder_spec_, r, facts))
+    if (pipelines::skip_own_size(*ladder_spec_, r, facts))
       choice.left_out.push_back({r.name, "the studio sends " + std::to_string(facts.video_kbps) + " kb/s, under " +
                                              std::to_string(ladder_spec_->own_size_min_percent) + " % of the rung's " +
                                              std::to_string(r.bitrate_kbps) +
@@ -152,7 +151,9 @@ void LiveOutput::start_ladder(const media::MediaFacts& facts) {
 }
 
 std::optional<int> LiveOutput::BitrateMeasure::add(const media::MediaFacts* next, const media::AccessUnit* unit) {
-  auto kbps = [](int64_t bytes, int64_t us) { return us > 0 ? static_cast<int>(bytes * 8 * 1000 / us) : 0; };
+  auto kbps = [](int64_t bytes, int64_t us) {
+    return us > 0 ? static_cast<int>(std::min<int64_t>(bytes * 8 * 1000 / us, 1'000'000)) : 0;  // at most 1 Gb/s
+  };
   if (next) return 0;  // a reconnect before a whole interval: unknown (the rung is kept)
   if (!unit) return std::nullopt;
   if (unit->track == media::TrackKind::audio) {

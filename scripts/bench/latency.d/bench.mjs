@@ -245,8 +245,8 @@ async function main() {
     // Plain hls.js in low-latency mode, no catch-up: a player on someone else's page stays where it starts.
     { name: 'sreda LL-HLS, plain hls.js (no catch-up)', src: sredaSrc, ll: 1, catchup: 1, plain: true },
   ];
-  // Optional 4th tab: LL-HLS with another catch-up rate (LAT_CATCHUP=1: none, hls.js stays where it
-  // starts; 1.5: up to 1.5× speed to reach its target). LAT_SYNC=S: that tab aims S seconds behind the
+  // Optional 5th tab: LL-HLS with hls.js's own catch-up (LAT_CATCHUP=1.5: up to 1.5× speed to reach its
+  // target; 1 is the plain hls.js tab above). LAT_SYNC=S: that tab aims S seconds behind the
   // playlist's end (hls.js liveSyncDuration) instead of PART-HOLD-BACK.
   if (process.env.LAT_CATCHUP) {
     const catchup = Number(process.env.LAT_CATCHUP);
@@ -256,7 +256,6 @@ async function main() {
       (sync > 0 ? `, liveSyncDuration ${sync}` : '');
     if (catchup > 1 || sync > 0) setups.push({ name, src: sredaSrc, ll: 1, catchup, sync });
   }
-  if (process.env.LAT_JOIN === '1') setups.push({ name: 'sreda LL-HLS, join at the target', src: sredaSrc, ll: 1, join: 1 });
   try {
     for (const s of setups) {
       s.page = await browser.newPage();
@@ -267,7 +266,7 @@ async function main() {
         s.page.on('console', (m) => appendFileSync(file, `${Date.now()} ${m.text()}\n`));
         s.debug = 1;
       }
-      await s.page.goto(`${nBase}/bench/player.html?ll=${s.ll}&catchup=${s.catchup || 1}&sync=${s.sync || 0}&join=${s.join || 0}&pace=${s.pace || 0}&debug=${s.debug || 0}&src=${encodeURIComponent(s.src)}`, { waitUntil: 'load', timeout: 30000 });
+      await s.page.goto(`${nBase}/bench/player.html?ll=${s.ll}&catchup=${s.catchup || 1}&sync=${s.sync || 0}&pace=${s.pace || 0}&debug=${s.debug || 0}&src=${encodeURIComponent(s.src)}`, { waitUntil: 'load', timeout: 30000 });
     }
     // Playing = the barcode reads and the playhead moves.
     for (const s of setups) {
