@@ -11,13 +11,21 @@ namespace {
 
 const char* kPlaylistType = "application/vnd.apple.mpegurl";
 
-HttpResponse not_found(const std::string& what) { return HttpResponse::error(404, "not_found", what); }
+// Errors carry the CORS header too: a player embedded on another site must see the 404 (hls.js switches
+// to another level on a 4xx; without the header it sees status 0).
+HttpResponse not_found(const std::string& what) {
+  auto r = HttpResponse::error(404, "not_found", what);
+  allow_any_origin(r);
+  return r;
+}
 HttpResponse stopped_rendition(const std::string& name) {
   return not_found("rendition '" + name + "' was stopped (the server could not keep up); choose another");
 }
 
 HttpResponse too_many_waiting() {
-  return HttpResponse::refused(503, "busy", "Too many viewers are waiting for the next part right now. Please try again in a few seconds.", 2);
+  auto r = HttpResponse::refused(503, "busy", "Too many viewers are waiting for the next part right now. Please try again in a few seconds.", 2);
+  allow_any_origin(r);
+  return r;
 }
 
 HttpResponse bytes_response(const package::BytesPtr& bytes, const char* type) {
@@ -150,6 +158,9 @@ void LiveRoutes::handle(HttpRequest request, Reply reply) {
     if (stem.rfind("part", 0) == 0 && dot != std::string::npos && parse_int(stem.substr(4, dot - 4), msn) &&
         parse_int(stem.substr(dot + 1), index)) {
       if (auto bytes = packager->part(msn, static_cast<int>(index))) return reply(bytes_response(bytes, "video/iso.segment"));
+      // A stopped rung's hinted part never comes: 404 at once, so the player switches now (a 4xx is not
+      // retried) instead of waiting out the hold.
+      if (output->stopped(rendition)) return reply(stopped_rendition(rendition));
       // A hinted part still being produced is answered the moment it completes.
       auto state = packager->playlist_state();
       bool upcoming = state.preload_hint && !state.ended &&
@@ -181,6 +192,7 @@ std::optional<HttpResponse> LiveRoutes::try_answer(const Held& h, bool final, Ca
   if (!packager) return not_found("the stream is gone");
   if (h.kind == Held::Kind::part) {
     if (auto bytes = packager->part(h.part_msn, h.part_index)) return bytes_response(bytes, "video/iso.segment");
+    if (output->stopped(h.rendition)) return stopped_rendition(h.rendition);
     if (final || packager->reload_state().ended) return not_found("no such part");
     return std::nullopt;
   }
