@@ -435,10 +435,20 @@ std::vector<std::string> LiveOutput::rendition_names() const {
     for (const auto& name : order_) list.emplace_back(name, renditions_.at(name));
   }
   std::vector<std::string> out;
-  for (const auto& [name, p] : list)
+  bool video_expected = false, video_listed = false;
+  for (const auto& [name, p] : list) {
+    const bool video = p->options().video;
+    video_expected = video_expected || video;
     // Listed once it has produced a part: a player finds media at once, and the variant's attributes are
     // measured ones (FRAME-RATE from the first frames' timestamps when the stream declares none).
-    if (p->init_segment(0) && p->stats().parts > 0) out.push_back(name);
+    if (p->init_segment(0) && p->stats().parts > 0) {
+      out.push_back(name);
+      video_listed = video_listed || video;
+    }
+  }
+  // Nothing until a picture is listed when the event has one: the audio rung's first part can come before the
+  // source's, and a player given a master of audio alone would never show the picture.
+  if (video_expected && !video_listed) out.clear();
   return out;
 }
 

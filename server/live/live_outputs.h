@@ -114,7 +114,8 @@ class LiveOutput : public hub::MediaConsumer,
 
   // The packager of a rendition, or null (not started yet, or no such rendition).
   std::shared_ptr<package::CmafPackager> rendition(const std::string& name) const;
-  // The renditions a player may choose now (the master playlist): source, rungs from the tallest, audio.
+  // The renditions a player may choose now (the master playlist): source, rungs from the tallest, audio;
+  // each once it has a part, and none until a video rendition has one (when the event has video).
   std::vector<std::string> rendition_names() const;
   // A rung the overload policy (or a ladder failure) stopped: its playlist answers 404 at once, so a player
   // on it switches to another level instead of waiting on a playlist that no longer grows.

@@ -96,7 +96,7 @@ class LiveFront {
   using ConnPtr = std::shared_ptr<Conn>;
 
   void accept();
-  void read(const ConnPtr& c);
+  void read(const ConnPtr& c, size_t peeked = 0);  // peeked: bytes in Conn::peek from the wait
   void arm_read(const ConnPtr& c);
   void process(const ConnPtr& c);
   void dispatch(const ConnPtr& c, HttpRequest request, PathVerdict parsed);
