@@ -229,25 +229,26 @@ void LiveFront::accept() {
 // lost by lws 4.1: POSTs hung). Only a request the live front serves is then read for real.
 void LiveFront::read(const ConnPtr& c, size_t peeked) {
   const int fd = c->socket.native_handle();
-  const bool ours = peeked > 0 && options_.route.handler &&
-                    live_front::classify(std::string_view(c->peek.data(), peeked), options_.prefix,
-                                         options_.limits.max_handoff_bytes) == live_front::Route::front;
-  if (c->in.empty() && !c->busy && ours && !c->started) {
-    c->started = true;
-    c->deadline_ms = core::steady_ms() + options_.limits.header_timeout_ms;
-  }
-  if (c->in.empty() && !c->busy && !ours) {
-    ssize_t n;
-    do n = ::recv(fd, read_buffer_.data(), options_.limits.max_handoff_bytes, MSG_PEEK);
-    while (n < 0 && errno == EINTR);
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return arm_read(c);
-    if (n <= 0) return close(c);  // the peer closed, or an error
+  if (c->in.empty() && !c->busy) {
+    // The wait's own peek usually holds the whole request line: a request for the live front is then known
+    // without peeking again.
+    auto route = peeked > 0 && options_.route.handler
+                     ? live_front::classify(std::string_view(c->peek.data(), peeked), options_.prefix,
+                                            options_.limits.max_handoff_bytes)
+                     : live_front::Route::need_more;
+    if (route != live_front::Route::front) {
+      ssize_t n;
+      do n = ::recv(fd, read_buffer_.data(), options_.limits.max_handoff_bytes, MSG_PEEK);
+      while (n < 0 && errno == EINTR);
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return arm_read(c);
+      if (n <= 0) return close(c);  // the peer closed, or an error
+      route = live_front::classify(std::string_view(read_buffer_.data(), static_cast<size_t>(n)),
+                                   options_.prefix, options_.limits.max_handoff_bytes);
+    }
     if (!c->started) {
       c->started = true;
       c->deadline_ms = core::steady_ms() + options_.limits.header_timeout_ms;
     }
-    const auto route = live_front::classify(std::string_view(read_buffer_.data(), static_cast<size_t>(n)),
-                                            options_.prefix, options_.limits.max_handoff_bytes);
     if (route == live_front::Route::need_more) return arm_read(c);  // the rest of the line raises a new edge
     if (route == live_front::Route::handoff || !options_.route.handler) return hand_off(c);
   }

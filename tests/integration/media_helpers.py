@@ -33,11 +33,12 @@ def rfc3339(dt):
 
 
 class Publisher:
-    """A real ffmpeg publishing a small test card (320x240 or `size`, 25 fps, a tone) in real time."""
+    """A real ffmpeg publishing a small test card (320x240 or `size`, 25 fps, a tone) in real time; `inputs`:
+    other ffmpeg inputs instead of the test card."""
 
-    def __init__(self, url, seconds=4, fmt="flv", extra=None, codecs=None, size="320x240"):
-        self.cmd = ["ffmpeg", "-v", "error", "-nostdin", "-re"] + test_card(size) + ["-t", str(seconds)] + \
-                   (codecs or X264) + (extra or []) + ["-f", fmt, url]
+    def __init__(self, url, seconds=4, fmt="flv", extra=None, codecs=None, size="320x240", inputs=None):
+        self.cmd = ["ffmpeg", "-v", "error", "-nostdin", "-re"] + (inputs or test_card(size)) + \
+                   ["-t", str(seconds)] + (codecs or X264) + (extra or []) + ["-f", fmt, url]
         self.proc = subprocess.Popen(self.cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
     def wait(self, timeout=60):

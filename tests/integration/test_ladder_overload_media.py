@@ -9,13 +9,12 @@ import os
 import re
 import shutil
 import tempfile
-import subprocess
 import threading
 import unittest
 import urllib.error
 import urllib.request
 
-from media_helpers import GRACE_S, X264, LiveServerTest, Publisher, Studio
+from media_helpers import GRACE_S, LiveServerTest, Publisher, Studio
 from sreda_harness import wait_for
 
 SLOW_LADDER = {
@@ -56,14 +55,10 @@ class LadderOverloadTest(LiveServerTest):
 
     def test_a_stopped_rung_answers_404_stopped_at_once(self):
         studio = Studio(self.server, self.token, "Дом культуры")
-        pub = Publisher(studio.rtmp_url(), seconds=60, size="1920x1080")
         # Camera-like content (temporal noise): what makes a real studio's rungs expensive.
-        pub.kill()
-        pub.proc = subprocess.Popen(
-            ["ffmpeg", "-v", "error", "-nostdin", "-re", "-f", "lavfi", "-i",
-             "testsrc2=size=1920x1080:rate=30,noise=alls=16:allf=t", "-f", "lavfi", "-i", "sine=frequency=440",
-             "-t", "120"] + X264 + ["-b:v", "8000k", "-f", "flv", studio.rtmp_url()],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        pub = Publisher(studio.rtmp_url(), seconds=120, extra=["-b:v", "8000k"],
+                        inputs=["-f", "lavfi", "-i", "testsrc2=size=1920x1080:rate=30,noise=alls=16:allf=t",
+                                "-f", "lavfi", "-i", "sine=frequency=440"])
         base = f"http://127.0.0.1:{self.server.port}/live/{studio.event_id}"
         answers = []  # (status, headers, body) of each request for the 1080p rung's next part, in order
         done = threading.Event()
@@ -85,13 +80,11 @@ class LadderOverloadTest(LiveServerTest):
                     return
 
         follower = threading.Thread(target=follow_hinted_parts, daemon=True)
-        started = []
         try:
             def rung_stopped():
                 live = self.server.get(f"/api/events/{studio.event_id}/live", token=self.token).json or {}
                 r = {x["name"]: x for x in live.get("renditions", [])}
-                if r.get("1080p", {}).get("fps", 0) > 0 and not started:
-                    started.append(True)
+                if r.get("1080p", {}).get("fps", 0) > 0 and follower.ident is None:
                     follower.start()  # once the rung has output: a player is on it
                 return r if r.get("1080p", {}).get("active") is False else None
             health = wait_for(rung_stopped, 90, "the overload policy stops the 1080p rung")
