@@ -51,7 +51,7 @@ class Response:
 
 
 class Server:
-    def __init__(self, data_dir=None, env=None, args=None, admin_password=ADMIN_PASSWORD, wrapper=None):
+    def __init__(self, data_dir=None, env=None, args=None, admin_password=ADMIN_PASSWORD, wrapper=None, command=None):
         self.own_dir = data_dir is None
         self.data_dir = data_dir or tempfile.mkdtemp(prefix="sreda-test-")
         self.env = dict(os.environ)
@@ -63,6 +63,9 @@ class Server:
         self.env.update(env or {})
         self.args = list(args or [])
         self.wrapper = list(wrapper or [])  # e.g. ["prlimit", "--nofile=256:256", "--"]
+        # The command line instead of BIN with free ports on 127.0.0.1, data_dir and the source's pages (e.g. an
+        # installed binary with its installed config: test_deploy); it must log its ports like any sreda.
+        self.command = list(command) if command else None
         self.proc = None
         self.port = None
         self.rtmp_port = None
@@ -72,8 +75,9 @@ class Server:
 
     # -- lifecycle --
     def start(self, expect_failure=False, timeout=30.0):
-        cmd = self.wrapper + [BIN, "--data-dir", self.data_dir, "--listen", "127.0.0.1", "--http-port", "0", "--rtmp-port", "0",
-               "--srt-port", "0", "--static-dir", os.path.join(SOURCE_DIR, "player-web/public")] + self.args
+        cmd = self.wrapper + (self.command or [
+            BIN, "--data-dir", self.data_dir, "--listen", "127.0.0.1", "--http-port", "0", "--rtmp-port", "0",
+            "--srt-port", "0", "--static-dir", os.path.join(SOURCE_DIR, "player-web/public")]) + self.args
         self.log_lines = []
         self.proc = subprocess.Popen(cmd, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         self._drainer = threading.Thread(target=self._drain, args=(self.proc,), daemon=True)
