@@ -28,6 +28,10 @@ def read(path, mode="r"):
         return f.read()
 
 
+def sqlite(db, sql):
+    return subprocess.run(["sqlite3", "-bail", db, sql], capture_output=True, text=True, check=True).stdout.strip()
+
+
 def unit_settings(path):
     """The unit's settings as {key: [values]} (all sections)."""
     out = {}
@@ -108,28 +112,37 @@ class DeployTest(unittest.TestCase):
         self.assertFalse(self.verify(text.replace("Restart=always", "Restart=allways"))[0])
         self.assertFalse(self.verify(text.replace("/usr/local/bin/sreda ", "/usr/local/bin/no-such-sreda "))[0])
 
-    def test_reinstall_keeps_the_admins_config_and_the_previous_binary_for_the_way_back(self):
+    def test_upgrade_backs_up_first_keeps_the_admins_config_and_rolls_back_to_the_previous_binary_and_schema(self):
         destdir = os.path.join(self.root, "upgrade")
         install(destdir)
         bin_path, config = destdir + "/usr/local/bin/sreda", destdir + "/etc/sreda/sreda.jsonc"
+        db = destdir + "/var/lib/sreda/sreda.db"
         with open(config) as f:
             edited = f.read().replace('"public_url": ""', '"public_url": "https://culture.example.org"')
         with open(config, "w") as f:
             f.write(edited)
+        sqlite(db, "CREATE TABLE studios (name TEXT); INSERT INTO studios VALUES ('before'); PRAGMA user_version = 7;")
         newer = os.path.join(self.root, "sreda-newer")
         shutil.copy2(BIN, newer)
         with open(newer, "ab") as f:
             f.write(b"\0another build")
-        self.assertIn("kept your", install(destdir, binary=newer))
+        self.assertIn("kept your", install(destdir, "--upgrade", binary=newer))
         self.assertEqual(read(config), edited, "the admin's config is never overwritten")
         self.assertTrue(filecmp.cmp(bin_path, newer, shallow=False))
         self.assertTrue(filecmp.cmp(bin_path + ".prev", BIN, shallow=False))
+        backups = destdir + "/var/backups/sreda"
+        [backup] = [os.path.join(backups, b) for b in os.listdir(backups) if b.startswith("before-upgrade-")]
+        self.assertIn("schema_version: 7", read(os.path.join(backup, "MANIFEST")))
         install(destdir, binary=newer)  # the same again changes nothing
         self.assertTrue(filecmp.cmp(bin_path + ".prev", BIN, shallow=False))
-        r = subprocess.run([INSTALL, "--destdir", destdir, "--rollback"], capture_output=True, text=True, timeout=60)
+        # The new version migrated the database and wrote to it; the way back is the old binary and the backup.
+        sqlite(db, "INSERT INTO studios VALUES ('after'); PRAGMA user_version = 8;")
+        r = subprocess.run([INSTALL, "--destdir", destdir, "--rollback", backup], capture_output=True, text=True,
+                           timeout=60)
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertTrue(filecmp.cmp(bin_path, BIN, shallow=False), "rolled back to the previous binary")
         self.assertTrue(filecmp.cmp(bin_path + ".prev", newer, shallow=False))
+        self.assertEqual(sqlite(db, "PRAGMA user_version; SELECT name FROM studios;"), "7\nbefore")
 
     def start_installed(self):
         """The installed binary with its installed config, as ExecStart has them; only what the staging root
@@ -197,8 +210,7 @@ class DeployTest(unittest.TestCase):
                            capture_output=True, text=True, timeout=120)
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertEqual(os.stat(backup).st_mode & 0o777, 0o700, "the backup holds keys and secrets")
-        schema = subprocess.run(["sqlite3", os.path.join(backup, "sreda.db"), "PRAGMA user_version"],
-                                capture_output=True, text=True, check=True).stdout.strip()
+        schema = sqlite(os.path.join(backup, "sreda.db"), "PRAGMA user_version")
         self.assertIn(f"schema_version: {schema}", read(os.path.join(backup, "MANIFEST")))
         # After the backup: not in it.
         self.assertEqual(server.post("/api/studios", {"name": "After the backup"}, token=token).status, 201)
