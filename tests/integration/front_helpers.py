@@ -54,7 +54,7 @@ class Front:
     """nginx with the shipped front configs in front of `server` (a started sreda_harness.Server)."""
 
     def __init__(self, server):
-        self.server = server
+        self.server = server  # anything with .port and .rtmp_port (sreda's HTTP and RTMP ports)
         self.dir = tempfile.mkdtemp(prefix="sreda-front-")
         os.chmod(self.dir, 0o755)  # as root, nginx's workers run as nobody: they read the ACME webroot
         self.http_port, self.https_port, self.rtmps_port = free_port(), free_port(), free_port()
@@ -214,3 +214,30 @@ class WithFront:
             cls.front.stop()
         finally:
             super().tearDownClass()
+
+
+def main():
+    """For the browser tests (tests/web): `front_helpers.py HTTP_PORT RTMP_PORT` runs the front in front of the sreda
+    on those ports, prints {"https_port", "http_port", "rtmps_port"} as one JSON line when it listens, and stops it
+    on SIGTERM or when stdin closes."""
+    import json
+    import sys
+    import threading
+    import types
+    front = Front(types.SimpleNamespace(port=int(sys.argv[1]), rtmp_port=int(sys.argv[2])))
+    done = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: done.set())
+    try:
+        front.start()
+        print(json.dumps({"https_port": front.https_port, "http_port": front.http_port,
+                          "rtmps_port": front.rtmps_port}), flush=True)
+        threading.Thread(target=lambda: (sys.stdin.read(), done.set()), daemon=True).start()
+        while not done.wait(0.5):
+            if front.proc.poll() is not None:
+                sys.exit(f"nginx exited with {front.proc.returncode}:\n{front.error_log()}")
+    finally:
+        front.stop()
+
+
+if __name__ == "__main__":
+    main()
