@@ -119,6 +119,14 @@ include {d}/sreda-rtmps.conf;
 """)
 
     def start(self):
+        """Starts nginx and waits until it listens; on a failure nothing is left running or on disk."""
+        try:
+            return self._start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self):
         self._write_certificate()
         self._render()
         conf = os.path.join(self.dir, "nginx.conf")
