@@ -363,6 +363,8 @@ core::Result<void> App::start_rtmp() {
   rtmp_options.port = static_cast<uint16_t>(config_.server.rtmp_port);
   rtmp_options.max_connections = static_cast<size_t>(config_.ingest.max_publishers);
   rtmp_options.max_connections_per_address = static_cast<size_t>(config_.ingest.max_connections_per_address);
+  // RTMPS ends at the front (deploy/front): every studio then comes from its address, capped by the front.
+  rtmp_options.uncapped_addresses = *core::AddressSet::parse(config_.server.trusted_proxies);  // validated at load
   rtmp_options.publish_timeout = std::chrono::seconds(config_.ingest.auth_timeout_s);
   rtmp_options.handshake_timeout = std::min<std::chrono::milliseconds>(rtmp_options.handshake_timeout,
                                                                        rtmp_options.publish_timeout);

@@ -45,7 +45,8 @@ struct RtmpServer::Core : std::enable_shared_from_this<RtmpServer::Core> {
     const std::string address = endpoint.address().to_string();
     std::shared_ptr<RtmpConnection> victim;
     std::unique_lock lock(mutex);
-    if (per_address[address] >= options.max_connections_per_address) {
+    if (per_address[address] >= options.max_connections_per_address &&
+        !options.uncapped_addresses.contains(endpoint.address())) {
       lock.unlock();
       ++stats->refused_per_address;
       return refuse(std::move(socket), "connections_per_address",

@@ -13,7 +13,9 @@
 //    dropped ("outgoing queue overflow": a peer that does not read).
 //  - handshake_timeout (handshake done), publish_timeout (from accept to Publish.Start, includes the
 //    handler's decision), idle_timeout (no bytes read).
-//  - max_connections_per_address: more from one address are closed at accept ("connections_per_address").
+//  - max_connections_per_address: more from one address are closed at accept ("connections_per_address"),
+//    except from `uncapped_addresses` (server.trusted_proxies: the front that ends RTMPS, where every
+//    studio comes from the front's address; the front caps each studio's address itself).
 //  - max_connections in total: when full, the oldest connection that has not started publishing is closed
 //    to make room ("evicted"), so connections without a key can never keep a studio out; when every
 //    connection publishes, the new one is closed ("connections").
@@ -29,6 +31,7 @@
 #include <memory>
 #include <string>
 
+#include "server/core/client_address.h"
 #include "server/core/log.h"
 #include "server/core/result.h"
 #include "server/ingest/rtmp/publish_handler.h"
@@ -41,6 +44,7 @@ struct RtmpServerOptions {
   uint16_t port = 1935;  // 0: pick a free port, see RtmpServer::port()
   size_t max_connections = 64;
   size_t max_connections_per_address = 8;
+  core::AddressSet uncapped_addresses;  // no per-address cap from these (server.trusted_proxies)
   std::chrono::milliseconds handshake_timeout{5000};
   std::chrono::milliseconds publish_timeout{10000};
   std::chrono::milliseconds idle_timeout{30000};
