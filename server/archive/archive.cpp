@@ -195,6 +195,40 @@ void Archive::ended(int64_t event_id) {
   }
 }
 
+std::optional<package::ResumePoint> Archive::resume_point(int64_t event_id) {
+  const std::string dir = event_dir(event_id);
+  auto summary = describe_recording(dir);
+  if (!summary) return std::nullopt;
+  // The rendition recorded furthest (all of them number their segments alike; one added late has fewer).
+  const RecordingSummary::Rendition* furthest = nullptr;
+  for (const auto& r : summary->renditions)
+    if (!r.playlist.segments.empty() &&
+        (!furthest || r.playlist.segments.back().msn > furthest->playlist.segments.back().msn))
+      furthest = &r;
+  if (!furthest) return std::nullopt;
+  const auto& segments = furthest->playlist.segments;
+  package::ResumePoint point;
+  point.next_msn = segments.back().msn + 1;
+  for (const auto& seg : segments) point.discontinuity_sequence += seg.discontinuity;
+  // Where the media ends: the last segment's own decode times (its file is whole after start()'s repair); failing
+  // that, the sum of the durations, which falls short of the real end by the gaps before each reconnect.
+  double total_s = 0;
+  for (const auto& seg : segments) total_s += seg.duration_s;
+  point.media_end_us = static_cast<int64_t>(total_s * 1e6);
+  const std::string rdir = dir + "/" + furthest->name + "/";
+  const auto init = read_text_file(rdir + package::init_uri(segments.back().init_id));
+  const auto last = read_text_file(rdir + package::segment_uri(segments.back().msn));
+  if (init && last) {
+    const auto tracks = parse_init_tracks(std::span(reinterpret_cast<const uint8_t*>(init->data()), init->size()));
+    const auto scan = scan_fragments(std::span(reinterpret_cast<const uint8_t*>(last->data()), last->size()), tracks);
+    if (scan.first_decode_time && scan.timescale > 0) {
+      const uint64_t end = (*scan.first_decode_time + scan.decode_duration) * 1'000'000 / scan.timescale;
+      point.media_end_us = std::max(point.media_end_us, static_cast<int64_t>(end));
+    }
+  }
+  return point;
+}
+
 bool Archive::upsert_row(store::Db& db, int64_t event_id, bool repaired, const std::string& error) {
   auto summary = describe_recording(event_dir(event_id));
   if (!summary) return false;

@@ -70,6 +70,9 @@ class Archive : public live::RenditionSinks {
   std::shared_ptr<package::PackagerSink> sink(int64_t event_id, const std::string& rendition) override;
   void configured(int64_t event_id, const std::string& rendition, const package::VariantInfo& variant) override;
   void ended(int64_t event_id) override;
+  // From the recording on disk (repaired by start()): after its last segment, the discontinuities in it, and
+  // where its media ends (the last segment's decode time + duration). Reads the playlists and one segment.
+  std::optional<package::ResumePoint> resume_point(int64_t event_id) override;
 
   const std::string& root() const { return options_.root; }
   std::string event_dir(int64_t event_id) const;

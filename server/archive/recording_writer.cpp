@@ -81,7 +81,7 @@ void RecordingWriter::resume(Rendition& r) {
   auto playlist = parse_event_playlist(*text);
   if (!playlist || playlist->segments.empty()) return;
   r.playlist.segments = std::move(playlist->segments);
-  r.msn_offset = r.playlist.segments.back().msn + 1;
+  r.resume_msn = r.playlist.segments.back().msn + 1;
   r.resumed = true;
   std::error_code ec;
   for (auto& seg : r.playlist.segments) {
@@ -94,6 +94,14 @@ void RecordingWriter::resume(Rendition& r) {
   }
   log_.info("rendition " + r.name + " continues its recording after " + std::to_string(r.playlist.segments.size()) +
             " segments");
+}
+
+int64_t RecordingWriter::recorded_msn(Rendition& r, int64_t packager_msn) {
+  if (r.resume_msn) {
+    r.msn_offset = std::max<int64_t>(0, *r.resume_msn - packager_msn);
+    r.resume_msn.reset();
+  }
+  return packager_msn + r.msn_offset;
 }
 
 std::string RecordingWriter::partial_path(const Rendition& r, int64_t msn) const {
@@ -124,7 +132,7 @@ void RecordingWriter::on_init(std::string_view name, int init_id, const package:
 void RecordingWriter::on_part(std::string_view name, int64_t packager_msn, int index, const package::Bytes& bytes) {
   Rendition* r = rendition(name);
   if (!r) return;
-  const int64_t msn = packager_msn + r->msn_offset;
+  const int64_t msn = recorded_msn(*r, packager_msn);
   if (r->partial_msn != msn) {
     drop_partial(*r);  // a segment that never completed (cannot happen with the packager's order)
     r->partial_msn = msn;
@@ -161,7 +169,7 @@ void RecordingWriter::on_segment(std::string_view name, const package::SegmentIn
   Rendition* r = rendition(name);
   if (!r) return;
   package::SegmentInfo info = packager_info;
-  info.msn += r->msn_offset;
+  info.msn = recorded_msn(*r, info.msn);
   info.init_id += r->init_offset;
   info.discontinuity = info.discontinuity || r->resumed;
   r->resumed = false;

@@ -104,13 +104,17 @@ class RecordingWriter {
     int64_t peak_bps = 0;
     std::optional<package::VariantInfo> variant;
     std::string codecs;  // from the newest init segment
-    // A recording resumed after a restart (a new packager numbers from 0 again): its files are kept and
-    // the new ones numbered after them; the first new segment is a discontinuity.
+    // A recording resumed after a restart: its files are kept and the new ones numbered after them (a
+    // packager that numbers on from the recording, package::ResumePoint, needs no offset; one that starts
+    // from 0 again is moved after `resume_msn`, decided at its first part); the first new segment is a
+    // discontinuity. Init segments are numbered after the earlier ones (a new packager starts at init.mp4).
     int64_t msn_offset = 0;
+    std::optional<int64_t> resume_msn;  // the first free number, until the first part decides the offset
     int init_offset = 0;
     bool resumed = false;
   };
   void resume(Rendition& r);
+  int64_t recorded_msn(Rendition& r, int64_t packager_msn);  // the packager's number as recorded
 
   Rendition* rendition(std::string_view name);  // creates its folder; null when failed
   std::string partial_path(const Rendition& r, int64_t msn) const;

@@ -410,12 +410,9 @@ void AudienceHub::comment(Client& c, const ClientMessage& m) {
     return;
   }
   metrics_.add("sreda_audience_comments_total", {{"outcome", "shown"}});
-  json frame = public_json(cm);
-  frame["type"] = "comment";
-  room.recent.push_back(cm);
-  while (room.recent.size() > options_.recent_comments) room.recent.pop_front();
+  // Acknowledged (broadcast, the writer included) once stored: flush() hands it back after the commit, so a
+  // crash right after the acknowledgement loses nothing.
   pending_comments_.push_back(std::move(cm));
-  broadcast(room, frame.dump());
 }
 
 void AudienceHub::rate(Client& c, const ClientMessage& m) {
@@ -495,8 +492,15 @@ void AudienceHub::flush() {
   std::vector<Rating> ratings;
   ratings.reserve(pending_ratings_.size());
   for (auto& [key, r] : pending_ratings_) ratings.push_back(std::move(r));
-  const bool queued = store_.post([comments = pending_comments_, ratings](store::Db& db) {
-    write_batch(db, comments, ratings);
+  const bool queued = store_.post([this, comments = pending_comments_, ratings](store::Db& db) {
+    write_batch(db, comments, ratings);  // committed: now the shown comments are acknowledged
+    std::vector<Comment> shown;
+    for (const auto& c : comments)
+      if (c.status != "held") shown.push_back(c);
+    if (!shown.empty())
+      post([shown = std::move(shown)](AudienceHub& hub) {
+        for (const auto& c : shown) hub.comment_shown(c);
+      });
   });
   if (!queued) {
     metrics_.add("sreda_audience_store_retries_total", {});

@@ -4,8 +4,9 @@
 // Threads: everything runs on the web thread (WsHandler calls, tick, and tasks posted with post()), except
 // start() and finish() which the app calls while the web thread is not running, and viewers() (any thread,
 // under its own mutex: the public programme reads the counts on the store thread). Comments and ratings reach
-// SQLite through the store thread in one batched transaction per tick; a comment is acknowledged (broadcast)
-// with its final id at once, and a graceful stop writes every pending one (finish()).
+// SQLite through the store thread in one batched transaction per tick; a comment is acknowledged (broadcast
+// with its final id, to its writer too) once that transaction has committed, so a crash (kill -9) loses no
+// acknowledged comment; a graceful stop writes every pending one (finish()).
 #pragma once
 
 #include <cstdint>
@@ -67,6 +68,9 @@ class AudienceHub : public WsHandler {
   void finish();
   // Any thread: runs fn on the web thread.
   void post(std::function<void(AudienceHub&)> fn);
+  // Web thread: hands the pending comments and ratings to the store now (tick() does it every tick); the shown
+  // comments are broadcast (acknowledged) once the store has committed them.
+  void flush();
 
   // -- moderation (web thread, through post) --
   void comment_hidden(int64_t event_id, int64_t comment_id);
@@ -114,7 +118,6 @@ class AudienceHub : public WsHandler {
   void note_refusal(const std::string& cause);
   // A per-address cap for this client's address group: `base`, × shared_address_multiplier for a shared address.
   int cap_for(const Client& c, int base) const;
-  void flush();
   std::string welcome(const Client& c, const Room& room) const;
 
   AudienceOptions options_;

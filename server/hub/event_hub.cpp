@@ -223,6 +223,9 @@ void EventHub::start() {
         e->state = ev.state;  // as stored: live or intermission
         e->live_since_ms = clock_.now_ms();
         if (consumers_) e->consumer = consumers_->create(ev.id, ev.studio_id);
+        // The media clock continues where the earlier run's media ended (comments keep their order, the
+        // recording one timeline); the next session starts after it, as after any reconnect.
+        if (e->consumer) e->media_end_us = e->consumer->resumed_media_end_us();
         core::Logger("hub").info("event " + std::to_string(ev.id) + " was " + to_string(ev.state) +
                                  " when the server stopped: waiting " +
                                  std::to_string(config_.studios.reconnect_grace_s) + " s for its studio");

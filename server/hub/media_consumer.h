@@ -27,6 +27,9 @@ class MediaConsumer {
   virtual void on_session_end() = 0;
   // The event ended: no more media.
   virtual void on_event_end() = 0;
+  // The media clock an earlier run of the event reached (it was live when the server stopped or crashed;
+  // in microseconds): the event's clock goes on from there. 0 for a new event. Control thread.
+  virtual int64_t resumed_media_end_us() const { return 0; }
 };
 
 // Makes the consumers of one event when it first goes live. Control thread. The studio picks its ladder.

@@ -7,8 +7,8 @@
 
 namespace sreda::live {
 LiveOutput::LiveOutput(int64_t event_id, const LiveOutputOptions& options, const pipelines::LadderSpec* ladder,
-                       LiveOutputEvents events)
-    : event_id_(event_id), options_(options), ladder_spec_(ladder), events_(std::move(events)) {}
+                       LiveOutputEvents events, std::optional<package::ResumePoint> resume)
+    : event_id_(event_id), options_(options), resume_(resume), ladder_spec_(ladder), events_(std::move(events)) {}
 
 LiveOutput::~LiveOutput() {
   if (ladder_) ladder_->stop(0);
@@ -24,6 +24,11 @@ std::shared_ptr<package::CmafPackager> LiveOutput::make_rendition_packager(const
   o.segment_target_ms = options_.segment_target_ms;
   o.window_segments = options_.window_segments;
   o.shared_clock = true;
+  if (resume_) {
+    o.first_msn = resume_->next_msn;
+    o.first_discontinuity_sequence = resume_->discontinuity_sequence;
+    o.resumed = true;
+  }
   if (ladder_spec_) {
     for (const auto& r : ladder_spec_->rungs)
       if (r.name == name) o.nominal_bandwidth = (r.bitrate_kbps + (video && audio ? 128 : 0)) * 1000LL;
@@ -428,6 +433,12 @@ bool LiveOutput::stopped(const std::string& name) const {
   return renditions_.count(name) && std::find(order_.begin(), order_.end(), name) == order_.end();
 }
 
+bool LiveOutput::may_appear(const std::string& name) const {
+  std::lock_guard lock(mutex_);
+  if (ended_ || renditions_.count(name)) return false;
+  return !source_decided_ || ladder_state_ == LadderState::starting;
+}
+
 std::vector<std::string> LiveOutput::rendition_names() const {
   std::vector<std::pair<std::string, std::shared_ptr<package::CmafPackager>>> list;
   {
@@ -512,7 +523,15 @@ std::shared_ptr<hub::MediaConsumer> LiveOutputs::create(int64_t event_id, int64_
   auto it = outputs_.find(event_id);
   if (it != outputs_.end() && !it->second->ended()) return it->second;
   const pipelines::LadderSpec* ladder = options_.ladders ? options_.ladders->for_studio(studio_id) : nullptr;
-  auto out = std::make_shared<LiveOutput>(event_id, options_, ladder, events_);
+  std::optional<package::ResumePoint> resume;
+  if (options_.sinks) resume = options_.sinks->resume_point(event_id);
+  if (resume)
+    core::Logger("live").info("event " + std::to_string(event_id) +
+                              " continues after a restart: its playlists number on from segment " +
+                              std::to_string(resume->next_msn) + " (discontinuity sequence " +
+                              std::to_string(resume->discontinuity_sequence) + "), its media clock from " +
+                              std::to_string(resume->media_end_us / 1000) + " ms");
+  auto out = std::make_shared<LiveOutput>(event_id, options_, ladder, events_, resume);
   outputs_[event_id] = out;
   // Overflow policy: forget the oldest ended events beyond keep_ended_events.
   size_t ended = 0;

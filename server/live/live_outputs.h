@@ -47,6 +47,12 @@ class RenditionSinks {
   virtual std::shared_ptr<package::PackagerSink> sink(int64_t event_id, const std::string& rendition) = 0;
   virtual void configured(int64_t event_id, const std::string& rendition, const package::VariantInfo& variant) = 0;
   virtual void ended(int64_t event_id) = 0;
+  // Where an event that was live when the server stopped or crashed continues (what its earlier run
+  // recorded); nullopt for a new event, or when nothing was recorded. Control thread, when its outputs are made.
+  virtual std::optional<package::ResumePoint> resume_point(int64_t event_id) {
+    (void)event_id;
+    return std::nullopt;
+  }
 };
 
 struct LiveOutputOptions {
@@ -102,8 +108,10 @@ class LiveOutput : public hub::MediaConsumer,
                    private pipelines::LadderListener,
                    public std::enable_shared_from_this<LiveOutput> {
  public:
+  // `resume`: the event continues after a restart (RenditionSinks::resume_point): every rendition numbers on
+  // from there.
   LiveOutput(int64_t event_id, const LiveOutputOptions& options, const pipelines::LadderSpec* ladder,
-             LiveOutputEvents events);
+             LiveOutputEvents events, std::optional<package::ResumePoint> resume = std::nullopt);
   ~LiveOutput() override;
 
   void on_session_start(const media::MediaFacts& facts, bool discontinuity,
@@ -111,6 +119,7 @@ class LiveOutput : public hub::MediaConsumer,
   void on_access_unit(const media::AccessUnit& unit) override;
   void on_session_end() override;
   void on_event_end() override;
+  int64_t resumed_media_end_us() const override { return resume_ ? resume_->media_end_us : 0; }
 
   // The packager of a rendition, or null (not started yet, or no such rendition).
   std::shared_ptr<package::CmafPackager> rendition(const std::string& name) const;
@@ -120,6 +129,9 @@ class LiveOutput : public hub::MediaConsumer,
   // A rung the overload policy (or a ladder failure) stopped: its playlist answers 404 at once, so a player
   // on it switches to another level instead of waiting on a playlist that no longer grows.
   bool stopped(const std::string& name) const;
+  // A rendition that does not exist yet but may soon: no publisher session has started (an event waiting for
+  // its studio after a restart) or the ladder is starting. Its playlist requests wait for it.
+  bool may_appear(const std::string& name) const;
   std::vector<RenditionHealth> health() const;
   std::optional<LadderChoice> ladder_choice() const;  // none before the ladder starts (or without one)
   // The latest poster JPEG, or null.
@@ -152,6 +164,7 @@ class LiveOutput : public hub::MediaConsumer,
 
   int64_t event_id_;
   LiveOutputOptions options_;
+  const std::optional<package::ResumePoint> resume_;
   const pipelines::LadderSpec* ladder_spec_;  // null: no ladder for this event
   LiveOutputEvents events_;
   mutable std::mutex mutex_;

@@ -22,6 +22,8 @@ CmafPackager::CmafPackager(PackagerOptions options, PackagerSink* sink, UpdateCa
   if (!options_.video) primary().need_keyframe = false;
   target_duration_s_ = std::max(1, (options_.segment_target_ms + 999) / 1000);
   part_target_us_ = options_.part_target_ms * 1000LL;  // until the first samples size the parts
+  next_msn_ = std::max<int64_t>(0, options_.first_msn);
+  discontinuity_sequence_ = std::max<int64_t>(0, options_.first_discontinuity_sequence);
 }
 
 PartSize part_size(int64_t frame_us, int64_t part_target_us, int64_t segment_target_us) {
@@ -176,7 +178,7 @@ void CmafPackager::push(const media::AccessUnit& unit) {
         run_offset_us_ = run_start_out_us_ - unit.dts_us;
       }
       if (!run_wall_ms_) run_wall_ms_ = core::now_ms();
-      pending_discontinuity_ = any_run_;
+      pending_discontinuity_ = any_run_ || options_.resumed;  // a restart: the earlier run's segments came before
       any_run_ = true;
       video_.need_keyframe = options_.video;
     }
@@ -441,6 +443,7 @@ void CmafPackager::flush(std::vector<Event>& events) {
 
 ReloadState CmafPackager::reload_state_locked() const {
   ReloadState state;
+  state.last_complete_msn = options_.first_msn - 1;  // until a segment completes (a resumed event: its earlier run's)
   state.target_duration_s = target_duration_s_;
   state.ended = ended_;
   for (auto it = segments_.rbegin(); it != segments_.rend(); ++it) {

@@ -46,6 +46,22 @@ struct PackagerOptions {
   // same timestamps cut their segments at the same output times. A run that would map before what is
   // already written falls back to starting right after it.
   bool shared_clock = false;
+  // An event that continues after a server restart (ResumePoint): its segments are numbered on from
+  // `first_msn`, the discontinuities before them are `first_discontinuity_sequence`, and the first run is a
+  // discontinuity (EXT-X-DISCONTINUITY on its first segment).
+  int64_t first_msn = 0;
+  int64_t first_discontinuity_sequence = 0;
+  bool resumed = false;
+};
+
+// Where an event's live playlists continue after a restart (a crash or a stop while it was live), read from
+// what the earlier run recorded: the next media sequence number, the discontinuities before it, and the end of
+// the media written (the packagers' output timeline, in microseconds): the event's media clock goes on from
+// there, so the recording stays one timeline and comments keep their order.
+struct ResumePoint {
+  int64_t next_msn = 0;
+  int64_t discontinuity_sequence = 0;
+  int64_t media_end_us = 0;
 };
 
 struct PackagerStats {

@@ -22,6 +22,13 @@ HttpResponse stopped_rendition(const std::string& name) {
   return not_found("rendition '" + name + "' was stopped (the server could not keep up); choose another");
 }
 
+// A held request whose part did not come in time: players retry a 5xx (hls.js does not retry a 4xx).
+HttpResponse not_yet() {
+  auto r = HttpResponse::error(503, "not_yet", "the requested part did not arrive in time; retry");
+  allow_any_origin(r);
+  return r;
+}
+
 HttpResponse too_many_waiting() {
   auto r = HttpResponse::refused(503, "busy", "Too many viewers are waiting for the next part right now. Please try again in a few seconds.", 2);
   allow_any_origin(r);
@@ -56,6 +63,15 @@ std::optional<HttpResponse> master_response(const live::LiveOutput& output) {
     if (auto p = output.rendition(name)) variants.push_back(p->variant_info());
   if (variants.empty()) return std::nullopt;
   return playlist_response(package::write_master_playlist(variants), false);
+}
+
+// Whether a rendition's playlist may be served: once it has a part; a resumed one (an event going on after a
+// restart, package::ResumePoint) once a segment of its own is complete: hls.js counts only whole segments and
+// reports a playlist of parts alone as empty (levelEmptyError), fatal for a player whose retries the restart
+// used up. Ended: always (ENDLIST).
+bool playable(const package::CmafPackager& p, const package::ReloadState& state) {
+  if (state.ended) return true;
+  return p.options().resumed ? state.last_complete_msn >= p.options().first_msn : state.last_part.has_value();
 }
 
 bool parse_int(std::string_view s, int64_t& out) {
@@ -118,8 +134,6 @@ void LiveRoutes::handle(HttpRequest request, Reply reply) {
   const std::string& rendition = parts[2];
   const std::string& file = parts[3];
   auto packager = output->rendition(rendition);
-  if (!packager) return reply(not_found("no rendition '" + rendition + "'"));
-
   if (file == "index.m3u8") {
     if (output->stopped(rendition)) return reply(stopped_rendition(rendition));
     package::ReloadQuery q;
@@ -128,9 +142,23 @@ void LiveRoutes::handle(HttpRequest request, Reply reply) {
     if (request.query.count("_HLS_msn")) q.msn = msn;
     if (request.query.count("_HLS_part")) q.part = part;
     if (request.query.count("_HLS_skip")) q.skip = skip;
-    auto decision = package::decide_blocking_reload(q, packager->reload_state(), core::steady_ms());
-    if (decision.kind == package::ReloadDecision::Kind::bad_request)
-      return reply(HttpResponse::error(400, "bad_request", decision.reason));
+    // Nothing to play yet (the rendition not made yet, or made but still empty): an event waiting for its
+    // studio after a restart, whose players still reload their playlists. Never an empty playlist (hls.js:
+    // levelEmptyError) nor a 404 (not retried): held like the master until there is (playable()), then 503.
+    const bool waiting = packager ? !playable(*packager, packager->reload_state()) : output->may_appear(rendition);
+    if (!packager && !waiting) return reply(not_found("no rendition '" + rendition + "'"));
+    package::ReloadDecision decision;
+    if (waiting) {
+      decision = package::decide_blocking_reload({std::nullopt, std::nullopt, q.skip}, {}, 0);
+      if (decision.kind == package::ReloadDecision::Kind::bad_request)
+        return reply(HttpResponse::error(400, "bad_request", decision.reason));
+      decision.kind = package::ReloadDecision::Kind::hold;  // for the first part (msn -1: any)
+      decision.deadline_ms = core::steady_ms() + (q.msn ? kFirstPartBlockingHoldMs : kFirstPartHoldMs);
+    } else {
+      decision = package::decide_blocking_reload(q, packager->reload_state(), core::steady_ms());
+      if (decision.kind == package::ReloadDecision::Kind::bad_request)
+        return reply(HttpResponse::error(400, "bad_request", decision.reason));
+    }
     Held h{event_id, rendition, Held::Kind::playlist, decision, 0, 0, decision.deadline_ms, reply, request.gone};
     if (decision.kind == package::ReloadDecision::Kind::ready) return reply(answer_now(h));
     std::lock_guard lock(mutex_);
@@ -140,6 +168,7 @@ void LiveRoutes::handle(HttpRequest request, Reply reply) {
     held_.push_back(std::move(h));
     return;
   }
+  if (!packager) return reply(not_found("no rendition '" + rendition + "'"));
   int64_t msn = 0, index = 0;
   if (file.rfind("init", 0) == 0 && file.size() >= 8 && file.compare(file.size() - 4, 4, ".mp4") == 0) {
     int64_t id = 0;
@@ -189,7 +218,11 @@ std::optional<HttpResponse> LiveRoutes::try_answer(const Held& h, bool final, Ca
     return std::nullopt;
   }
   auto packager = output ? output->rendition(h.rendition) : nullptr;
-  if (!packager) return not_found("the stream is gone");
+  if (!packager) {
+    if (h.kind == Held::Kind::playlist && output && output->may_appear(h.rendition))
+      return final ? std::optional(not_yet()) : std::nullopt;
+    return not_found("the stream is gone");
+  }
   if (h.kind == Held::Kind::part) {
     if (auto bytes = packager->part(h.part_msn, h.part_index)) return bytes_response(bytes, "video/iso.segment");
     if (output->stopped(h.rendition)) return stopped_rendition(h.rendition);
@@ -207,6 +240,7 @@ std::optional<HttpResponse> LiveRoutes::try_answer(const Held& h, bool final, Ca
     local.reload = packager->reload_state();
   }
   const bool hold = h.decision.kind == package::ReloadDecision::Kind::hold;
+  if (!playable(*packager, snap->reload)) return final ? std::optional(not_yet()) : std::nullopt;  // never empty
   if (!final && hold && !snap->reload.ended && !package::is_satisfied(h.decision, snap->reload)) return std::nullopt;
   const std::string key = std::string(h.decision.skip ? "skip" : "full") + (hold ? "/held" : "/now");
   if (auto it = snap->rendered.find(key); it != snap->rendered.end()) return it->second;
@@ -303,9 +337,9 @@ void LiveRoutes::tick() {
     }
     held_.swap(still);
   }
-  for (auto& [reply, kind] : expired)
-    reply(kind == Held::Kind::master ? not_found("the stream has not started yet")
-                 : HttpResponse::error(503, "not_yet", "the requested part did not arrive in time; retry"));
+  // The event is live (an ended one answers at once): players retry a 503, also the master playlist of an event
+  // whose studio is still coming back after a restart.
+  for (auto& [reply, kind] : expired) reply(not_yet());
 }
 
 size_t LiveRoutes::held_count() const {

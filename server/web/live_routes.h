@@ -4,8 +4,10 @@
 //   <rendition>/init.mp4 | init<N>.mp4, <rendition>/seg<msn>.m4s, <rendition>/part<msn>.<i>.m4s
 // Held requests (a playlist or a hinted part that does not exist yet) cost no thread: they wait in a
 // bounded list and are answered by notify() when the packager completes a part, or by tick() with 503
-// when their deadline passes. The master playlist of an event that is live but has no part yet (the first
-// seconds after a studio starts) is held too, up to kMasterHoldMs, then 404 "not started yet": a player
+// when their deadline passes. A media playlist is never served empty: before its rendition's first part (after a
+// restart: its first complete segment, which hls.js needs; an event waiting for its studio, whose players keep
+// reloading) it is held the same way. The master playlist of an event that is live but has no part yet (the first
+// seconds after a studio starts) is held too, up to kMasterHoldMs, then 503 (players retry it): a player
 // that asks the moment the event goes live gets the playlist instead of an error. A held request whose connection closed (HttpRequest::gone) is dropped by
 // tick(), and at once when the list is full, so a connect/close loop cannot fill it.
 // Threads: handle() on the front's thread only (server/web/live_front.h; a request libwebsockets carries is
@@ -52,6 +54,12 @@ class LiveRoutes : public RouteHandler {
     bool is_gone() const { return gone && gone->load(std::memory_order_relaxed); }
   };
   static constexpr int64_t kMasterHoldMs = 8000;  // a 4 s keyframe interval and a part, with room to spare
+  // A media playlist with no part yet (an event waiting for its studio after a restart) waits as long, then 503;
+  // a blocking reload less: hls.js gives one up after max(3 × PART-TARGET, 0.8 × TARGETDURATION) (1.6 s for 2 s
+  // segments) and counts a timeout like an error (three in a row are fatal), while a 503 before that is retried
+  // after a back-off (1 s, then 2 s) in which the studio has time to come back.
+  static constexpr int64_t kFirstPartHoldMs = kMasterHoldMs;
+  static constexpr int64_t kFirstPartBlockingHoldMs = 1200;
   // Under mutex_: drops held requests whose connection closed; how many.
   size_t drop_gone();
   // Under mutex_: room for one more held request (dropping closed ones first when full).

@@ -29,7 +29,7 @@ class RtmpIngestTest(LiveServerTest):
             self.assertEqual(studio.state(), "live")
             # The master playlist describes the real stream.
             # (Media facts come from the ingest thread; the packagers start a moment later, and until then the
-            # master request is held until a rendition has a part, up to 8 s, then 404 "not started yet".)
+            # master request is held until a rendition has a part, up to 8 s, then 503.)
             master = wait_for(lambda: (lambda r: r if r.status == 200 else None)(
                 self.server.get(f"/live/{studio.event_id}/master.m3u8")), 15, "the master playlist")
             self.assertEqual(master.status, 200)

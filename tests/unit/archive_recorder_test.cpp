@@ -130,6 +130,9 @@ class ArchiveRecorder : public ::testing::Test {
     o.steady_ms = [this] { return now_ms_; };
     return o;
   }
+  // A run that recorded two segments of `source` and stopped without on_end (a stop or crash: the playlist
+  // stays open), repaired as the next start does.
+  void earlier_run_of_two_segments();
   fs::path root_;
   int64_t now_ms_ = 0;
 };
@@ -448,7 +451,7 @@ struct DirectSink : package::PackagerSink {
   void on_end(std::string_view r) override { w.on_end(r); }
 };
 
-TEST_F(ArchiveRecorder, ResumedAfterRestartContinuesNumberingWithDiscontinuity) {
+void ArchiveRecorder::earlier_run_of_two_segments() {
   {
     RecordingWriter first(options());
     Feeder f;
@@ -457,8 +460,12 @@ TEST_F(ArchiveRecorder, ResumedAfterRestartContinuesNumberingWithDiscontinuity) 
     sink.on_init("source", 0, ptr(init_bytes()));
     f.segment();
     f.segment();
-  }  // a stop without on_end: the playlist stays open
-  ASSERT_EQ(recover(root_.string()).size(), 1u);  // the next start closes it
+  }
+  ASSERT_EQ(recover(root_.string()).size(), 1u);
+}
+
+TEST_F(ArchiveRecorder, ResumedAfterRestartContinuesNumberingWithDiscontinuity) {
+  ASSERT_NO_FATAL_FAILURE(earlier_run_of_two_segments());
   RecordingWriter second(options());             // the studio comes back: a new packager numbers from 0
   Feeder g;
   DirectSink sink(second);
@@ -486,6 +493,27 @@ TEST_F(ArchiveRecorder, ResumedAfterRestartContinuesNumberingWithDiscontinuity) 
   ASSERT_TRUE(summary);
   EXPECT_TRUE(summary->closed);
   EXPECT_NEAR(summary->duration_s, 6.0, 1e-6);
+}
+
+TEST_F(ArchiveRecorder, AResumedPackagerThatNumbersOnKeepsItsNumbers) {
+  // The live playlists number on after a restart (package::ResumePoint from Archive::resume_point): the
+  // recording takes the packager's numbers as they are, so live and recorded segments share them.
+  ASSERT_NO_FATAL_FAILURE(earlier_run_of_two_segments());
+  RecordingWriter second(options());
+  Feeder g;
+  g.msn = 2;  // the resumed packager's first number
+  DirectSink sink(second);
+  g.sink = &sink;
+  sink.on_init("source", 0, ptr(init_bytes()));
+  g.segment(true);
+  g.segment();
+  sink.on_end("source");
+  auto pl = parse_event_playlist(read_text(root_ / "ev-1" / "source" / "index.m3u8"));
+  ASSERT_TRUE(pl);
+  ASSERT_EQ(pl->segments.size(), 4u);
+  for (int i = 0; i < 4; ++i) EXPECT_EQ(pl->segments[i].msn, i);
+  EXPECT_TRUE(pl->segments[2].discontinuity);
+  EXPECT_FALSE(pl->segments[3].discontinuity);
 }
 
 TEST(ArchiveTrim, KeepsTheSegmentsOverlappingTheWindow) {

@@ -28,6 +28,15 @@ struct FakeTransport : audience::WsTransport {
     std::lock_guard lock(mutex);
     tasks.push_back(std::move(task));
   }
+  // Runs the tasks posted so far (as the web thread would).
+  void run_tasks() {
+    std::vector<std::function<void()>> ready;
+    {
+      std::lock_guard lock(mutex);
+      ready.swap(tasks);
+    }
+    for (auto& t : ready) t();
+  }
   // Runs posted tasks (as the web thread would) until pred holds; false after a generous deadline.
   bool pump_until(const std::function<bool()>& pred) {
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
@@ -156,7 +165,19 @@ struct AudienceHubTest : ::testing::Test {
     }));
     return got.empty() ? json() : got.front();
   }
-  void say(uint64_t conn, const std::string& text) { hub->message(conn, json{{"type", "comment"}, {"text", text}}.dump()); }
+  void say(uint64_t conn, const std::string& text) {
+    hub->message(conn, json{{"type", "comment"}, {"text", text}}.dump());
+    settle();
+  }
+  // Comments are acknowledged (broadcast) once stored: hands the pending ones to the store, waits for the
+  // commit, then runs what the store handed back to the web thread.
+  void settle() {
+    hub->flush();
+    std::promise<void> stored;
+    ASSERT_TRUE(store->post([&](store::Db&) { stored.set_value(); }));
+    stored.get_future().wait();
+    transport.run_tasks();
+  }
 };
 
 std::vector<json> of_type(const std::vector<json>& frames, const std::string& type) {
@@ -181,6 +202,25 @@ TEST_F(AudienceHubTest, ACommentReachesEveryViewerOnceWithMediaTime) {
     EXPECT_EQ(comments[0]["media_ms"], 12345);
     EXPECT_EQ(comments[0]["nick"], "viewer-aaaa");
   }
+}
+
+TEST_F(AudienceHubTest, ACommentIsAcknowledgedOnlyOnceStored) {
+  // A crash (kill -9) right after the acknowledgement must not lose the comment: it is broadcast, to its writer
+  // too, after the store's commit.
+  uint64_t a = open();
+  join(a, "viewer-aaaa");
+  hub->message(a, json{{"type", "comment"}, {"text", "сохранён"}}.dump());
+  EXPECT_TRUE(of_type(drain(a), "comment").empty()) << "not acknowledged before it is stored";
+  settle();
+  auto acked = of_type(drain(a), "comment");
+  ASSERT_EQ(acked.size(), 1u);
+  std::promise<std::vector<audience::Comment>> rows;
+  store->post([&](store::Db& db) {
+    rows.set_value(audience::list_comments(db, event_id, std::nullopt, std::nullopt, 10, false));
+  });
+  auto stored = rows.get_future().get();
+  ASSERT_EQ(stored.size(), 1u);
+  EXPECT_EQ(stored[0].id, acked[0]["id"].get<int64_t>());
 }
 
 TEST_F(AudienceHubTest, RatingsAndViewerCountsAreCoalescedSnapshots) {

@@ -340,6 +340,29 @@ TEST(PackageCmafPackager, DiscontinuityKeepsOutputIncreasing) {
   EXPECT_NE(text.find("#EXT-X-DISCONTINUITY\n"), std::string::npos);
 }
 
+TEST(PackageCmafPackager, AResumedEventNumbersOnAfterADiscontinuity) {
+  // After a restart (package::ResumePoint): segments 41…, a discontinuity on the first, 3 before it; and until
+  // a segment completes, blocking reloads may ask for what players saw before (up to 40 + 2).
+  PackagerOptions o;
+  o.first_msn = 41;
+  o.first_discontinuity_sequence = 3;
+  o.resumed = true;
+  auto p = make(o);
+  EXPECT_EQ(p->reload_state().last_complete_msn, 40);
+  EXPECT_FALSE(p->reload_state().last_part);
+  p->begin_run(5'000'000);
+  feed(*p, 4.0);
+  const auto state = p->playlist_state();
+  ASSERT_GE(state.segments.size(), 2u);
+  EXPECT_EQ(state.segments[0].msn, 41);
+  EXPECT_TRUE(state.segments[0].discontinuity);
+  EXPECT_FALSE(state.segments[1].discontinuity);
+  EXPECT_EQ(state.discontinuity_sequence, 3);
+  const std::string text = write_media_playlist(state, {});
+  EXPECT_NE(text.find("#EXT-X-MEDIA-SEQUENCE:41\n#EXT-X-DISCONTINUITY-SEQUENCE:3\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("#EXT-X-DISCONTINUITY\n"), std::string::npos);
+}
+
 TEST(PackageCmafPackager, CodecChangeStartsNewInit) {
   auto p = make();
   feed(*p, 2.5);

@@ -60,10 +60,13 @@ export class Sreda {
     this.proc = null;
   }
 
-  async start() {
+  /** `samePorts`: on the ports of the last start (started again after a crash, as a supervisor does). */
+  async start({ samePorts = false } = {}) {
     if (!existsSync(SREDA_BIN)) throw new Error(`no sreda binary at ${SREDA_BIN} (build it, or set SREDA_BIN)`);
-    const args = ['--data-dir', this.dataDir, '--listen', '127.0.0.1', '--http-port', '0', '--rtmp-port', '0',
-      '--srt-port', '0', '--static-dir', join(REPO, 'player-web/public')];
+    const [http, rtmp, srt] = samePorts ? [this.httpPort, this.rtmpPort, this.srtPort].map(String) : ['0', '0', '0'];
+    const args = ['--data-dir', this.dataDir, '--listen', '127.0.0.1', '--http-port', http, '--rtmp-port', rtmp,
+      '--srt-port', srt, '--static-dir', join(REPO, 'player-web/public')];
+    const from = this.log.length;  // this start's lines
     this.proc = spawn(SREDA_BIN, args, {
       env: { ...process.env, SREDA_ADMIN_PASSWORD: ADMIN_PASSWORD, ...this.env },
       stdio: ['ignore', 'ignore', 'pipe'],
@@ -79,7 +82,7 @@ export class Sreda {
     });
     const m = await waitFor(() => {
       if (this.proc.exitCode !== null) throw new Error(`sreda exited with ${this.proc.exitCode}:\n${this.logText()}`);
-      for (const line of this.log) {
+      for (const line of this.log.slice(from)) {
         const mm = line.match(/listening: http=(\d+) rtmp=(\S+) srt=(\S+)/);
         if (mm) return mm;
       }
@@ -90,6 +93,12 @@ export class Sreda {
     this.srtPort = Number(m[3]);
     this.base = `http://127.0.0.1:${this.httpPort}`;
     return this;
+  }
+
+  /** kill -9, as a crash; resolves when it has exited. */
+  async kill9() {
+    this.proc.kill('SIGKILL');
+    await waitExit(this.proc, 10000);
   }
 
   logText(lines = 80) { return this.log.slice(-lines).join('\n'); }
