@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -392,7 +393,73 @@ core::Result<void> App::start_audience() {
         return audience::LiveClock{c->state, c->media_ms};
       });
   audience_->start();
+  register_operator_metrics();
   return {};
+}
+
+// What an operator watches on concert night (deploy/prometheus/sreda-alerts.yml): each event on air with its
+// studio's silence and its viewers, and the free space where the database and the recordings go. Label sets
+// stay bounded: only the events live or in intermission now (an ended event's series are gone from the next
+// scrape), and two folders.
+void App::register_operator_metrics() {
+  using Series = core::Metrics::Series;
+  hub::EventHub* hub = hub_.get();
+  audience::AudienceHub* audience = audience_.get();
+  metrics_.gauges("sreda_live_events",
+                  "events on air now (1 each), by event id, studio id, studio name and state (live, intermission)",
+                  [hub] {
+                    Series out;
+                    for (const auto& e : hub->on_air_events())
+                      out.push_back({{{"event", std::to_string(e.event_id)},
+                                      {"studio", std::to_string(e.studio_id)},
+                                      {"studio_name", e.studio_name},
+                                      {"state", to_string(e.state)}},
+                                     1});
+                    return out;
+                  });
+  metrics_.gauges("sreda_ingest_silence_seconds",
+                  "seconds since the studio of each event on air last sent media (about 0 while it streams; "
+                  "grows while it is silent or gone, in intermission), by event and studio",
+                  [hub] {
+                    Series out;
+                    for (const auto& e : hub->on_air_events())
+                      out.push_back({{{"event", std::to_string(e.event_id)}, {"studio", std::to_string(e.studio_id)}},
+                                     static_cast<double>(e.silent_ms / 100) / 10.0});
+                    return out;
+                  });
+  metrics_.gauges("sreda_live_viewers",
+                  "viewers of each event on air: watch pages connected to its audience channel (players "
+                  "without the page are not counted)",
+                  [hub, audience] {
+                    Series out;
+                    for (const auto& e : hub->on_air_events())
+                      out.push_back({{{"event", std::to_string(e.event_id)}}, static_cast<double>(audience->viewers(e.event_id))});
+                    return out;
+                  });
+  // statvfs at scrape time: the space an unprivileged writer (the service's user) may still use.
+  std::vector<std::pair<std::string, std::string>> dirs;
+  for (const auto& [name, dir] : {std::pair<std::string, std::string>{"data", config_.server.data_dir},
+                                  {"archive", archive_options(config_).root}}) {
+    std::error_code ec;
+    const auto absolute = std::filesystem::absolute(dir, ec);
+    dirs.emplace_back(name, ec ? dir : absolute.lexically_normal().string());
+  }
+  auto disk = [dirs](bool free) {
+    Series out;
+    for (const auto& [name, path] : dirs) {
+      struct statvfs fs {};
+      if (::statvfs(path.c_str(), &fs) != 0) continue;  // not there (yet): no series rather than a false 0
+      const double unit = static_cast<double>(fs.f_frsize);
+      out.push_back({{{"dir", name}, {"path", path}},
+                     unit * static_cast<double>(free ? fs.f_bavail : fs.f_blocks)});
+    }
+    return out;
+  };
+  metrics_.gauges("sreda_disk_free_bytes",
+                  "free space for sreda on the filesystem of its data dir and of its archive (statvfs, at scrape time)",
+                  [disk] { return disk(true); });
+  metrics_.gauges("sreda_disk_size_bytes", "size of the filesystem of sreda's data dir and of its archive",
+                  [disk] { return disk(false); });
 }
 
 core::Result<void> App::start_http() {
@@ -429,9 +496,9 @@ core::Result<void> App::start_http() {
       {"/metrics", "/metrics", metrics_handler_.get()},
       {"/schedule.ics", "/schedule.ics", calendar_.get()},
       {"/events", "/events", calendar_.get()},
-      {"/live", "/live", live_routes_.get()},
+      {"/live", "/live", live_routes_.get(), &web::LiveRoutes::route_class},
       {"/archive", "/archive", archive_routes_.get()},
-      {"/", "static", static_.get()},
+      {"/", "pages", static_.get()},
   };
   web::HttpServerOptions http_options{config_.server.listen, config_.server.http_port, web::http_limits(config_.server)};
   http_options.ws = audience_.get();

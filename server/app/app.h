@@ -75,6 +75,7 @@ class App {
   core::Result<void> start_http();
   static archive::ArchiveOptions archive_options(const config::Config& c);
   void register_metrics();
+  void register_operator_metrics();  // after the hub and the audience exist
   void schedule_housekeeping();
   void schedule_live_tick();
 

@@ -58,6 +58,14 @@ void Metrics::gauge(const std::string& name, const std::string& help, std::funct
   f.read = std::move(read);
 }
 
+void Metrics::gauges(const std::string& name, const std::string& help, std::function<Series()> read) {
+  std::lock_guard lock(mutex_);
+  auto& f = families_[name];
+  f.type = "gauge";
+  f.help = help;
+  f.read_labelled = std::move(read);
+}
+
 std::string Metrics::render() const {
   std::lock_guard lock(mutex_);
   std::string out;
@@ -65,6 +73,8 @@ std::string Metrics::render() const {
     if (!f.help.empty()) out += "# HELP " + name + " " + f.help + "\n";
     out += "# TYPE " + name + " " + f.type + "\n";
     if (f.read) out += name + " " + number(f.read()) + "\n";
+    if (f.read_labelled)
+      for (const auto& [labels, v] : f.read_labelled()) out += name + render_labels(labels) + " " + number(v) + "\n";
     for (const auto& [labels, v] : series_of(f)) out += name + labels + " " + number(v) + "\n";
   }
   return out;

@@ -20,6 +20,11 @@ class Metrics {
   void describe(const std::string& name, const std::string& type, const std::string& help);
   // A value computed at scrape time (e.g. a queue depth read from an atomic).
   void gauge(const std::string& name, const std::string& help, std::function<double()> read);
+  // A family of gauges with labels, read at scrape time (e.g. viewers per live event): `read` returns every
+  // series there is now, so a series it no longer returns (an event that ended) is gone from the next scrape.
+  // Called under the Metrics' lock: it must not call back into the Metrics.
+  using Series = std::vector<std::pair<std::map<std::string, std::string>, double>>;
+  void gauges(const std::string& name, const std::string& help, std::function<Series()> read);
   std::string render() const;
   // A counter for a hot path (a request served by the live front): bumped with a relaxed atomic add instead
   // of add()'s mutex and label rendering. Rendered with add()'s series of the same name and labels (their
@@ -34,6 +39,7 @@ class Metrics {
     std::string help;
     std::map<std::string, double> series;  // rendered label set → value
     std::function<double()> read;
+    std::function<Series()> read_labelled;  // gauges()
     std::map<std::string, std::unique_ptr<std::atomic<uint64_t>>> fast;  // counter(): rendered labels → count
   };
   static std::map<std::string, double> series_of(const Family& f);

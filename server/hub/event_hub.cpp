@@ -2,6 +2,7 @@
 // share the Event/Session types defined here; issue 18 (media off the ingest thread) splits the session out.
 #include "server/hub/event_hub.h"
 
+#include <algorithm>
 #include <boost/asio/post.hpp>
 #include <future>
 
@@ -186,6 +187,7 @@ struct EventHub::LiveEvent {
   uint64_t last_bytes = 0, last_frames = 0, last_dropped = 0;
   double bitrate_bps = 0, fps = 0;
   uint64_t dropped_total = 0;
+  int64_t last_input_ms = 0;  // the clock's time of the studio's last bytes (sampled), or when taken on
 };
 
 EventHub::EventHub(boost::asio::any_io_executor control, store::Store& store, const config::Config& config,
@@ -222,6 +224,7 @@ void EventHub::start() {
         e->studio_name = ev.studio_name;
         e->state = ev.state;  // as stored: live or intermission
         e->live_since_ms = clock_.now_ms();
+        e->last_input_ms = e->live_since_ms;
         if (consumers_) e->consumer = consumers_->create(ev.id, ev.studio_id);
         // The media clock continues where the earlier run's media ended (comments keep their order, the
         // recording one timeline); the next session starts after it, as after any reconnect.
@@ -397,6 +400,7 @@ void EventHub::attach(Protocol protocol, uint64_t session_id, const StudioKey& s
     sessions_[session_id] = s;
   }
   e->session = s;
+  e->last_input_ms = clock_.now_ms();  // silence counts from the publish
   e->last_bytes = 0;
   e->last_frames = 0;
   e->last_dropped = 0;
@@ -539,6 +543,9 @@ void EventHub::publish_clock(const LiveEvent& e) {
   entry.state = e.state;
   entry.session = e.session;
   entry.media_end_us = e.media_end_us;
+  entry.studio_id = e.studio_id;
+  entry.studio_name = e.studio_name;
+  entry.last_input_ms = e.last_input_ms;
 }
 
 std::optional<EventHub::Clock> EventHub::clock(int64_t event_id) const {
@@ -548,6 +555,16 @@ std::optional<EventHub::Clock> EventHub::clock(int64_t event_id) const {
   int64_t us = it->second.media_end_us;
   if (it->second.session) us = std::max(us, it->second.session->last_media_us.load());
   return Clock{it->second.state, us / 1000};
+}
+
+std::vector<EventHub::OnAir> EventHub::on_air_events() const {
+  const int64_t now = clock_.now_ms();
+  std::lock_guard lock(clocks_mutex_);
+  std::vector<OnAir> out;
+  out.reserve(clocks_.size());
+  for (const auto& [id, c] : clocks_)
+    out.push_back({id, c.studio_id, c.studio_name, c.state, std::max<int64_t>(0, now - c.last_input_ms)});
+  return out;
 }
 
 void EventHub::change_state(LiveEvent& e, EventState to) {
@@ -581,6 +598,11 @@ void EventHub::sample_rates() {
       continue;
     }
     uint64_t bytes = e->session->bytes_in, frames = e->session->video_frames;
+    if (bytes != e->last_bytes) {
+      e->last_input_ms = clock_.now_ms();
+      std::lock_guard lock(clocks_mutex_);
+      if (auto it = clocks_.find(e->event_id); it != clocks_.end()) it->second.last_input_ms = e->last_input_ms;
+    }
     e->bitrate_bps = static_cast<double>(bytes - e->last_bytes) * 8.0;
     e->fps = static_cast<double>(frames - e->last_frames);
     std::string studio = std::to_string(e->studio_id);

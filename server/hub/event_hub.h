@@ -22,6 +22,7 @@
 #include <set>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "nlohmann/json.hpp"
 #include "server/config/config.h"
@@ -105,6 +106,17 @@ class EventHub {
     int64_t media_ms = 0;
   };
   std::optional<Clock> clock(int64_t event_id) const;
+  // Every live or intermission event, for /metrics: its studio, state, and how long the studio has sent no
+  // media (since its last bytes, sampled once a second; since the event was taken on, or the server started,
+  // when none came yet).
+  struct OnAir {
+    int64_t event_id = 0;
+    int64_t studio_id = 0;
+    std::string studio_name;
+    EventState state = EventState::live;
+    int64_t silent_ms = 0;
+  };
+  std::vector<OnAir> on_air_events() const;
 
   // Control thread start-up/shutdown (from the app). stop() ends every live event's pipelines (events stay
   // in their state: a restart finds them live/intermission and the grace rules apply again).
@@ -159,6 +171,9 @@ class EventHub {
     EventState state = EventState::live;
     std::shared_ptr<Session> session;  // while a publisher is attached
     int64_t media_end_us = 0;
+    int64_t studio_id = 0;
+    std::string studio_name;
+    int64_t last_input_ms = 0;  // LiveEvent::last_input_ms
   };
   void publish_clock(const LiveEvent& e);
   mutable std::mutex clocks_mutex_;

@@ -105,7 +105,7 @@ Routing route_request(const std::vector<Route>& routes, const HttpRequest& reque
   for (const auto& route : routes)
     if (route_matches(route.prefix, request.path)) {
       out.route = &route;
-      out.label = route.label;
+      out.label = route.classify ? route.classify(request.path) : std::string_view(route.label);
       break;
     }
   const PathVerdict verdict = checked ? *checked : check_path(request.path);
@@ -191,7 +191,11 @@ const char* reason_phrase(int status) {
 HttpMetrics::HttpMetrics(core::Metrics& metrics, std::string log_tag) : metrics_(metrics), log_tag_(std::move(log_tag)) {}
 
 void HttpMetrics::describe(core::Metrics& metrics) {
-  metrics.describe("sreda_http_requests_total", "counter", "HTTP requests answered, by route and status");
+  metrics.describe("sreda_http_requests_total", "counter",
+                   "HTTP requests answered, by route class (/live/master, /live/playlist, /live/part, /live/segment, "
+                   "/live/init, /live/poster, /live, /api, /archive, pages, /ws, /metrics, /healthz, …) and status");
+  metrics.describe("sreda_http_bytes_out_total", "counter",
+                   "bytes written to HTTP clients (header blocks, bodies, WebSocket frames), by route class");
   metrics.describe("sreda_http_refused_total", "counter",
                    "HTTP connections and requests refused by a limit, by cause (descriptors, idle_evicted, "
                    "connections_total, connections_per_address, accept_error, api_rate)");
@@ -205,6 +209,13 @@ void HttpMetrics::answered(std::string_view label, int status) {
                                                      {{"route", std::string(label)}, {"status", std::to_string(status)}}))
              .first;
   it->second->fetch_add(1, std::memory_order_relaxed);
+}
+
+void HttpMetrics::sent(std::string_view label, uint64_t bytes) {
+  auto it = sent_.find(label);
+  if (it == sent_.end())
+    it = sent_.emplace(label, &metrics_.counter("sreda_http_bytes_out_total", {{"route", std::string(label)}})).first;
+  it->second->fetch_add(bytes, std::memory_order_relaxed);
 }
 
 void HttpMetrics::refused(const std::string& cause, const std::string& what, int64_t now_ms) {

@@ -73,6 +73,9 @@ struct Route {
   std::string prefix;      // "/api": matches "/api" and "/api/…"; "/" matches everything
   std::string label;       // for metrics, e.g. "/api"
   RouteHandler* handler;   // not owned; outlives the server
+  // The metrics label of a path within the route when it has finer classes (/live: "/live/part",
+  // "/live/playlist", …; a string literal); null: `label` for every path.
+  std::string_view (*classify)(std::string_view path) = nullptr;
 };
 bool route_matches(std::string_view prefix, std::string_view path);
 
@@ -124,15 +127,19 @@ void for_each_field(const HttpResponse& r, bool close, Emit&& emit) {
 }
 
 // ---- Metrics -----------------------------------------------------------------------------------------
-// The HTTP port's counters, recorded here only: sreda_http_requests_total{route,status} for every answer
-// and sreda_http_refused_total{cause} for every refusal by a limit (with one log line per burst of each
-// cause). One instance per transport thread (its caches are that thread's; the counters are shared).
+// The HTTP port's counters, recorded here only: sreda_http_requests_total{route,status} for every answer,
+// sreda_http_bytes_out_total{route} for the bytes written (header blocks, bodies, WebSocket frames) and
+// sreda_http_refused_total{cause} for every refusal by a limit (with one log line per burst of each cause).
+// `route` is a route class (Routing::label: "/api", "pages", "/live/part", …), never a raw path.
+// One instance per transport thread (its caches are that thread's; the counters are shared).
 class HttpMetrics {
  public:
   HttpMetrics(core::Metrics& metrics, std::string log_tag);
   // Registers the families' help texts (once, by the server).
   static void describe(core::Metrics& metrics);
   void answered(std::string_view label, int status);  // a label of Routing (its storage outlives this)
+  // `bytes` written (or handed to the kernel) for a route class: one relaxed atomic add.
+  void sent(std::string_view label, uint64_t bytes);
   // Counts a refusal under `cause` and logs `what` at the first of a burst.
   void refused(const std::string& cause, const std::string& what, int64_t now_ms);
 
@@ -141,6 +148,7 @@ class HttpMetrics {
   std::string log_tag_;
   // label → status → counter (no string is built per answer)
   std::unordered_map<std::string_view, std::unordered_map<int, std::atomic<uint64_t>*>> answered_;
+  std::unordered_map<std::string_view, std::atomic<uint64_t>*> sent_;  // label → bytes counter
   std::unordered_map<std::string, BurstLog> refusal_logs_;            // cause → its bursts
 };
 

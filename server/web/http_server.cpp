@@ -10,6 +10,7 @@
 #include <libwebsockets.h>
 
 #include <cstring>
+#include <filesystem>
 
 #include "server/core/clock.h"
 #include "server/core/log.h"
@@ -459,6 +460,7 @@ int HttpServer::on_ws(lws* wsi, int reason_int, void* user, void* in, size_t len
     case LWS_CALLBACK_ESTABLISHED:
       lws_validity_confirmed(wsi);  // starts the idle timer: a ping after ws.ping_interval_s of silence
       w.opened = true;
+      http_metrics_.answered("/ws", 101);  // the upgrade (refusals: sreda_ws_refused_total)
       handler->opened(w.id, w.handshake);
       return 0;
     case LWS_CALLBACK_RECEIVE: {
@@ -489,6 +491,7 @@ int HttpServer::on_ws(lws* wsi, int reason_int, void* user, void* in, size_t len
         if (lws_write(wsi, reinterpret_cast<unsigned char*>(batch.wire_data()), batch.size(), LWS_WRITE_RAW) <
             static_cast<int>(batch.size()))
           return -1;
+        http_metrics_.sent("/ws", batch.size());
       } else if (out.close_code) {
         lws_close_reason(wsi, static_cast<lws_close_status>(out.close_code), (unsigned char*)out.close_reason.data(),
                          out.close_reason.size());
@@ -585,6 +588,10 @@ int HttpServer::on_writable(lws* wsi, Conn& c) {
     unsigned char* end = extra + sizeof extra;
     if (!add_fields(wsi, r, &p, end)) return -1;
     http_metrics_.answered(c.route_label, 200);
+    // The file as a whole (a range request is counted at the file's size): lws streams it itself.
+    std::error_code size_error;
+    const auto file_bytes = std::filesystem::file_size(r.file_path, size_error);
+    http_metrics_.sent(c.route_label, static_cast<uint64_t>(p - extra) + (size_error || head ? 0 : file_bytes));
     c.has_response = false;
     int n = lws_serve_http_file(wsi, r.file_path.c_str(), r.content_type.c_str(), reinterpret_cast<char*>(extra),
                                 static_cast<int>(p - extra));
@@ -611,6 +618,7 @@ int HttpServer::on_writable(lws* wsi, Conn& c) {
       n += body.size();
     }
     if (lws_write(wsi, start, n, LWS_WRITE_HTTP_HEADERS) != static_cast<int>(n)) return -1;
+    http_metrics_.sent(c.route_label, n);
     c.headers_sent = true;
     c.wire.reset();
     if (body.empty() || head || with_body) return finish_transaction(wsi, c);
@@ -630,6 +638,7 @@ int HttpServer::on_writable(lws* wsi, Conn& c) {
   if (lws_write(wsi, c.wire.get() + LWS_PRE + c.body_sent, n, last ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) !=
       static_cast<int>(n))
     return -1;
+  http_metrics_.sent(c.route_label, n);
   c.body_sent += n;
   if (!last) {
     lws_callback_on_writable(wsi);

@@ -397,6 +397,7 @@ void LiveFront::deliver(const ConnPtr& c, HttpResponse response) {
   c->out_head = response_head(c->response, body.size(), c->close_after, c->http10);
   c->out_total = c->out_head.size() + (c->head_only ? 0 : body.size());
   c->out_sent = 0;
+  http_metrics_.sent(c->label, c->out_total);  // counted once, as the response starts
   c->deadline_ms = core::steady_ms() + options_.limits.header_timeout_ms;  // a client that does not read
   write_rest(c);
 }
@@ -466,6 +467,7 @@ void LiveFront::fail(const ConnPtr& c, HttpResponse r, const char* refusal, cons
   c->out_head = response_head(c->response, body.size(), true);
   c->out_total = c->out_head.size() + body.size();
   c->out_sent = 0;
+  http_metrics_.sent("other", c->out_total);
   c->deadline_ms = core::steady_ms() + options_.limits.header_timeout_ms;
   write_rest(c);
 }

@@ -347,4 +347,24 @@ size_t LiveRoutes::held_count() const {
   return held_.size();
 }
 
+std::string_view LiveRoutes::route_class(std::string_view path) {
+  const std::string_view file = path.substr(path.rfind('/') + 1);  // npos + 1: the whole path
+  auto ends = [file](std::string_view tail) {
+    return file.size() >= tail.size() && file.substr(file.size() - tail.size()) == tail;
+  };
+  if (ends(".m4s")) {
+    if (file.substr(0, 4) == "part") return "/live/part";
+    if (file.substr(0, 3) == "seg") return "/live/segment";
+  } else if (file == "index.m3u8") {
+    return "/live/playlist";
+  } else if (file == "master.m3u8") {
+    return "/live/master";
+  } else if (ends(".mp4") && file.substr(0, 4) == "init") {
+    return "/live/init";
+  } else if (file == "poster.jpg") {
+    return "/live/poster";
+  }
+  return "/live";
+}
+
 }  // namespace sreda::web

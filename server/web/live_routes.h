@@ -20,6 +20,7 @@
 #include <optional>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "server/live/live_outputs.h"
@@ -35,6 +36,10 @@ class LiveRoutes : public RouteHandler {
   explicit LiveRoutes(live::LiveOutputs& outputs, size_t max_held = 20000) : outputs_(outputs), max_held_(max_held) {}
   void handle(HttpRequest request, Reply reply) override;
   Methods methods() const override { return Methods::read_only; }
+  // The route class of a /live path for /metrics (Route::classify): "/live/master", "/live/playlist",
+  // "/live/part", "/live/segment", "/live/init", "/live/poster", or "/live" for anything else. By its file
+  // name only (no parse of the event or rendition): a few comparisons per request.
+  static std::string_view route_class(std::string_view path);
   void notify(int64_t event_id);
   void tick();
   size_t held_count() const;

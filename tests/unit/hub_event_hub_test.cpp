@@ -287,6 +287,42 @@ TEST_F(EventHubTest, AStudioBackWithinTheGraceContinuesTheSameEvent) {
   EXPECT_EQ(consumer(event_id).event_ends(), 0);
 }
 
+// /metrics' view of the events on air (sreda_live_events, sreda_ingest_silence_seconds): a studio whose media
+// stops is silent for as long as nothing comes, connected or not; an ended event is no longer listed.
+TEST_F(EventHubTest, OnAirEventsTellHowLongTheirStudioHasBeenSilent) {
+  EXPECT_TRUE(hub->on_air_events().empty());
+  ASSERT_TRUE(*publish(1, key(studio))->ok);
+  auto in = hub->input(1);
+  ASSERT_TRUE(in);
+  in->count_bytes(1000);
+  clock.advance(1'000);  // the once-a-second sample sees the bytes
+  auto on_air = hub->on_air_events();
+  ASSERT_EQ(on_air.size(), 1u);
+  EXPECT_EQ(on_air[0].event_id, event_id);
+  EXPECT_EQ(on_air[0].studio_id, studio.id);
+  EXPECT_EQ(on_air[0].studio_name, "Hall");
+  EXPECT_EQ(on_air[0].state, EventState::live);
+  EXPECT_EQ(on_air[0].silent_ms, 0);
+
+  clock.advance(5'000);  // connected, and nothing comes (a frozen encoder)
+  EXPECT_EQ(hub->on_air_events().at(0).silent_ms, 5'000);
+  in->count_bytes(10);
+  clock.advance(1'000);
+  EXPECT_EQ(hub->on_air_events().at(0).silent_ms, 0) << "media again: no longer silent";
+
+  gone(1);
+  ASSERT_TRUE(reaches(event_id, "intermission"));
+  clock.advance(30'000);
+  on_air = hub->on_air_events();
+  ASSERT_EQ(on_air.size(), 1u);
+  EXPECT_EQ(on_air[0].state, EventState::intermission);
+  EXPECT_EQ(on_air[0].silent_ms, 30'000);
+
+  clock.advance(30'000);  // the grace (60 s) is over: ended
+  ASSERT_TRUE(reaches(event_id, "ended"));
+  EXPECT_TRUE(hub->on_air_events().empty());
+}
+
 TEST_F(EventHubTest, TheGraceExpiringEndsTheEvent) {
   ASSERT_TRUE(*publish(1, key(studio))->ok);
   gone(1);

@@ -23,6 +23,23 @@ TEST(Metrics, FastCountersSumWithAddedSeries) {
   EXPECT_EQ(text.find("status=\"503\""), std::string::npos) << text;  // never bumped: not a series yet
 }
 
+TEST(Metrics, LabelledGaugesAreReadAtScrapeTimeAndGoWithWhatTheyMeasure) {
+  Metrics m;
+  Metrics::Series now = {{{{"event", "7"}, {"studio", "Hall \"A\""}}, 12}, {{{"event", "8"}, {"studio", "B"}}, 0}};
+  m.gauges("viewers", "viewers per event on air", [&now] { return now; });
+  std::string text = m.render();
+  EXPECT_NE(text.find("# HELP viewers viewers per event on air\n# TYPE viewers gauge\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("viewers{event=\"7\",studio=\"Hall \\\"A\\\"\"} 12\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("viewers{event=\"8\",studio=\"B\"} 0\n"), std::string::npos) << text;
+  now.pop_back();  // event 8 ended
+  text = m.render();
+  EXPECT_EQ(text.find("event=\"8\""), std::string::npos) << text;
+  now.clear();
+  text = m.render();
+  EXPECT_NE(text.find("# TYPE viewers gauge\n"), std::string::npos) << "the family is still described";
+  EXPECT_EQ(text.find("viewers{"), std::string::npos) << text;
+}
+
 TEST(RefusalWindow, CountsEachSeriesOverTheLastMinutesWhateverBumpsIt) {
   Metrics m;
   const int64_t t0 = 1'000'000'000;

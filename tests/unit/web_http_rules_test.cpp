@@ -6,6 +6,7 @@
 
 #include "server/web/http_rules.h"
 #include "server/web/live_front.h"
+#include "server/web/live_routes.h"
 #include "server/web/reply_outbox.h"
 
 using namespace sreda::web;
@@ -115,6 +116,25 @@ TEST(HttpRulesRouting, PathsMethodsAndMissingRoutesAreAnsweredByTheRules) {
   EXPECT_EQ(r.label, "other");
 }
 
+// /metrics counts requests and bytes by route class, never by raw path: /live by the kind of file.
+TEST(HttpRulesRouting, LiveRequestsAreCountedByTheirRouteClass) {
+  Recorder read_only(RouteHandler::Methods::read_only);
+  const std::vector<Route> routes = {{"/live", "/live", &read_only, &LiveRoutes::route_class},
+                                     {"/", "pages", &read_only}};
+  auto label = [&](const char* path) { return std::string(route_request(routes, request("GET", path)).label); };
+  EXPECT_EQ(label("/live/12/master.m3u8"), "/live/master");
+  EXPECT_EQ(label("/live/12/720p/index.m3u8"), "/live/playlist");
+  EXPECT_EQ(label("/live/12/720p/part41.3.m4s"), "/live/part");
+  EXPECT_EQ(label("/live/12/720p/seg41.m4s"), "/live/segment");
+  EXPECT_EQ(label("/live/12/720p/init.mp4"), "/live/init");
+  EXPECT_EQ(label("/live/12/720p/init2.mp4"), "/live/init");
+  EXPECT_EQ(label("/live/12/poster.jpg"), "/live/poster");
+  EXPECT_EQ(label("/live/12/720p/whatever.txt"), "/live");
+  EXPECT_EQ(label("/live"), "/live");
+  EXPECT_EQ(label("/live/1/../../etc/passwd"), "/live");  // refused by the rules, still its route's class
+  EXPECT_EQ(label("/watch/12"), "pages");
+}
+
 TEST(HttpRulesResponse, CachingPoliciesAndFieldsInOrder) {
   HttpResponse part;
   set_caching(part, Caching::immutable);
@@ -169,6 +189,13 @@ TEST(HttpRulesMetrics, AnswersAndRefusalsAreCountedOnce) {
   EXPECT_EQ(answered.at(R"({route="/live",status="200"})"), 2);
   EXPECT_EQ(answered.at(R"({route="/api",status="404"})"), 1);
   EXPECT_EQ(metrics.values("sreda_http_refused_total").at(R"({cause="api_rate"})"), 2);
+  m.sent("/live/part", 1000);
+  m.sent("/live/part", 24);
+  m.sent("/ws", 7);
+  const auto sent = metrics.values("sreda_http_bytes_out_total");
+  EXPECT_EQ(sent.at(R"({route="/live/part"})"), 1024);
+  EXPECT_EQ(sent.at(R"({route="/ws"})"), 7);
+  EXPECT_NE(metrics.render().find("# HELP sreda_http_bytes_out_total "), std::string::npos);
 }
 
 TEST(ReplyOutbox, RepliesFromOtherThreadsWaitForTheOwnersDrain) {
