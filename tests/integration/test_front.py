@@ -29,6 +29,11 @@ class FrontTest(WithFront, ServerTestCase):
         self.assertEqual((status, version), (200, "2"))
         self.assertTrue(headers["content-type"].startswith("application/json"), headers)
         self.assertIn("events", json.loads(body))
+        # sreda's metrics (events, studios, the disk; no login) are not for the internet: Prometheus reads them
+        # on the machine itself.
+        status, _, _, _ = self.front.curl("/metrics")
+        self.assertEqual(status, 404)
+        self.assertEqual(self.server.get("/metrics").status, 200)
 
     def test_port_80_redirects_to_https_but_serves_certbots_challenge(self):
         status, _, headers, _ = self.front.curl("/watch/1?x=1", scheme="http")
