@@ -1,0 +1,95 @@
+vcl 4.1;
+# sreda edge cache (Varnish 7.1, Debian 12's `varnish`): one of many edge machines in front of one origin
+# (sreda's HTTP port, or the front). Viewers' players reach an edge; the edge asks the origin once per URL.
+#
+# What it keeps (sreda's Cache-Control decides; this file only adds what is written below):
+#   /live/…/partM.N.m4s, segM.m4s, init*.mp4   "public, max-age=31536000, immutable" → kept 10 min here
+#                                              (live parts are not asked for after their window)
+#   /live/…/index.m3u8?_HLS_msn=M&_HLS_part=N  "public, max-age=6": the answer to a blocking reload; the query
+#                                              is part of the key (sorted), so every viewer waiting for the
+#                                              same next part is ONE origin request: the others wait on
+#                                              Varnish's waiting list and are woken the moment it arrives
+#   /live/…/index.m3u8, /live/…/master.m3u8    "public, max-age=0, s-maxage=1": a second here, never in
+#                                              browsers (Varnish sends Age; hls.js reads it)
+#   /archive/…                                 as sreda says (files immutable, a closed playlist 60 s)
+#   an error on /live or /archive              sreda says no-store; kept 1 s here so a crowd waiting for
+#                                              a part that did not come is one origin request, not a herd
+#   everything else (pages, /api, /metrics)    passed to the origin, never kept; /ws piped (WebSockets)
+#
+# Why Varnish and not nginx 1.22 (measured by scripts/bench/edge, figures in README "Edges for a big
+# concert"): nginx's proxy_cache_lock makes the requests waiting for a locked key poll the cache every
+# 500 ms (hard-coded), so with 0.2 s parts a viewer behind an nginx edge gets each next part up to half a
+# second late and falls behind the live edge; after proxy_cache_lock_timeout a waiter goes to the origin
+# uncached. Varnish wakes its waiting list when the object arrives (and streams it while it arrives), so
+# the edge adds about a loopback round trip. Varnish has no TLS: put hitch (Debian's `hitch`, see
+# hitch.conf here) in front of it for HTTPS.
+#
+# Deploy: /etc/varnish/default.vcl = this file with the origin's address below; systemd's varnish.service
+# (Debian's) runs it: `-a :6081 -s malloc,1G` (edit with `systemctl edit varnish`). Tests and the bench run it
+# in the foreground with the port replaced (tests/integration/test_edge_cache_media.py, scripts/bench/edge).
+import std;
+
+backend origin {
+    .host = "127.0.0.1";
+    .port = "8080";
+    .connect_timeout = 2s;
+    # sreda holds a blocking playlist or part request up to 3 × the target duration (6 s), then answers 503.
+    .first_byte_timeout = 20s;
+    .between_bytes_timeout = 10s;
+}
+
+sub vcl_recv {
+    if (req.http.upgrade ~ "(?i)websocket") {
+        return (pipe);
+    }
+    if (req.method != "GET" && req.method != "HEAD") {
+        return (pass);
+    }
+    if (req.url ~ "^/(live|archive)/") {
+        # Media is the same for everyone: no cookie or login makes it private.
+        unset req.http.cookie;
+        unset req.http.authorization;
+        # _HLS_part=1&_HLS_msn=5 and _HLS_msn=5&_HLS_part=1 are the same request.
+        set req.url = std.querysort(req.url);
+        return (hash);
+    }
+    return (pass);
+}
+
+sub vcl_hash {
+    # One key per URL whatever host name the viewer used (edges behind one DNS name or several).
+    hash_data(req.url);
+    return (lookup);
+}
+
+sub vcl_pipe {
+    if (req.http.upgrade) {
+        set bereq.http.upgrade = req.http.upgrade;
+        set bereq.http.connection = req.http.connection;
+    }
+}
+
+sub vcl_backend_response {
+    if (bereq.url ~ "^/(live|archive)/") {
+        # Never a stale playlist: without this Varnish would serve an expired one for 10 s (default grace).
+        set beresp.grace = 0s;
+        set beresp.keep = 0s;
+        if (beresp.status >= 400) {
+            set beresp.ttl = 1s;
+            return (deliver);
+        }
+        if (beresp.ttl > 10m) {
+            set beresp.ttl = 10m;
+        }
+    }
+}
+
+sub vcl_deliver {
+    if (obj.hits > 0) {
+        set resp.http.x-edge-cache = "hit";
+    } else {
+        set resp.http.x-edge-cache = "miss";
+    }
+    unset resp.http.x-varnish;
+    unset resp.http.via;
+}
