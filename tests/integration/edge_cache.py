@@ -70,8 +70,8 @@ class VarnishEdge:
         key, cert, pem = (os.path.join(self.dir, n) for n in ("key.pem", "cert.pem", "edge.pem"))
         subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert,
                         "-days", "2", "-subj", "/CN=127.0.0.1"], check=True, capture_output=True)
-        with open(pem, "w") as out:
-            out.write(open(cert).read() + open(key).read())
+        with open(pem, "w") as out, open(cert) as c, open(key) as k:
+            out.write(c.read() + k.read())
         self.tls_port = free_port()
         with open(HITCH_CONF) as f:
             conf = f.read()

@@ -17,6 +17,7 @@ BLOCKING = "public, max-age=6"           # the answer to _HLS_msn(/_HLS_part), h
 SHARED_BRIEF = "public, max-age=0, s-maxage=1"  # a live playlist: browsers ask again, an edge keeps it 1 s
 NO_STORE = "no-store"                    # errors
 HINT = re.compile(r'#EXT-X-PRELOAD-HINT:TYPE=PART,URI="part(\d+)\.(\d+)\.m4s"')
+SEGMENT = re.compile(r"^(seg\d+\.m4s)$", re.M)
 VIEWERS = 40
 
 
@@ -40,7 +41,9 @@ class EdgeCacheTest(LiveServerTest):
             cls.edge.start()
             cls.edge.start_tls()
             cls.base = f"/live/{cls.studio.event_id}/source/"
-            wait_for(lambda: HINT.search(cls.server.get(cls.base + "index.m3u8").text), 30, "a hinted part")
+            # A hinted part and a whole segment (the route classes below need both).
+            wait_for(lambda: (lambda t: HINT.search(t) and SEGMENT.search(t))(cls.server.get(cls.base + "index.m3u8").text),
+                     30, "a playlist with a whole segment and a hinted part")
         except BaseException:
             cls.tearDownClass()
             raise
@@ -73,7 +76,7 @@ class EdgeCacheTest(LiveServerTest):
         self.assertEqual(self.cc(f"{base}index.m3u8?_HLS_msn={msn}&_HLS_part={part}"), BLOCKING)
         self.assertEqual(self.cc(f"{base}index.m3u8?_HLS_msn={msn}"), BLOCKING)  # held for the whole segment
         self.assertEqual(self.cc(f"{base}part{msn}.{part}.m4s"), IMMUTABLE)
-        self.assertEqual(self.cc(f"{base}seg{msn - 1}.m4s"), IMMUTABLE)
+        self.assertEqual(self.cc(base + SEGMENT.search(self.server.get(base + "index.m3u8").text).group(1)), IMMUTABLE)
         self.assertEqual(self.cc(f"{base}init.mp4"), IMMUTABLE)
         # No ladder here, so no poster (the ladder makes it; then "public, max-age=5"): its 404 is not kept.
         self.assertEqual(self.cc(f"/live/{eid}/poster.jpg", 404), NO_STORE)
@@ -97,7 +100,7 @@ class EdgeCacheTest(LiveServerTest):
         self.assertEqual(self.cc(a + "source/seg0.m4s"), IMMUTABLE)
         self.assertEqual(self.cc("/archive/99999/master.m3u8", 404), NO_STORE)
 
-    def test_edge_keeps_media_and_never_errors_long(self):
+    def test_edge_keeps_media_and_never_errors(self):
         e = Conn(self.edge.port, timeout=30)
         self.addCleanup(e.close)
         msn, part = self.hint()
@@ -115,16 +118,14 @@ class EdgeCacheTest(LiveServerTest):
             self.assertEqual((status, h["cache-control"]), (200, IMMUTABLE))
         self.assertEqual(live_requests(self.server) - before, 1, "the edge fetched the part more than once")
         self.assertEqual(body, self.server.get(f"{self.base}part{msn}.{part}.m4s").body)
-        # An error reaches the viewer as no-store and is not kept past a second: a stream that goes live
-        # later is seen through the edge.
+        # An error reaches the viewer as no-store and is never answered from the edge: a part asked for too
+        # early may exist a moment later (and hls.js does not retry a 4xx).
         status, h, _, _ = e.get("/live/99999/master.m3u8")
         self.assertEqual((status, h["cache-control"]), (404, NO_STORE))
         before = live_requests(self.server)
-
-        def asked_again():
-            e.get("/live/99999/master.m3u8")
-            return live_requests(self.server) > before
-        wait_for(asked_again, 10, "the edge to ask the origin again for an error it answered", every=0.2)
+        status, h, _, _ = e.get("/live/99999/master.m3u8")
+        self.assertEqual((status, h["x-edge-cache"]), (404, "miss"))
+        self.assertEqual(live_requests(self.server) - before, 1, "the edge answered an error from its cache")
         # Pages and the API go to the origin, never kept.
         status, h, _, _ = e.get(f"/api/public/events/{self.studio.event_id}")
         self.assertEqual((status, h.get("x-edge-cache")), (200, "miss"))
