@@ -4,14 +4,15 @@ vcl 4.1;
 #
 # What it keeps (sreda's Cache-Control decides; this file only adds what is written below):
 #   /live/…/partM.N.m4s, segM.m4s, init*.mp4   "public, max-age=31536000, immutable" → kept 10 min here
-#                                              (live parts are not asked for after their window)
+#   and /archive/… files                       (live parts are not asked for after their window; a trimmed
+#                                              or deleted recording's files stay reachable that long)
 #   /live/…/index.m3u8?_HLS_msn=M&_HLS_part=N  "public, max-age=6": the answer to a blocking reload; the query
 #                                              is part of the key (sorted), so every viewer waiting for the
 #                                              same next part is ONE origin request: the others wait on
 #                                              Varnish's waiting list and are woken the moment it arrives
 #   /live/…/index.m3u8, /live/…/master.m3u8    "public, max-age=0, s-maxage=1": a second here, never in
 #                                              browsers (Varnish sends Age; hls.js reads it)
-#   /archive/…                                 as sreda says (files immutable, a closed playlist 60 s)
+#   /archive/…/*.m3u8                          as sreda says (a closed playlist 60 s)
 #   an error on /live or /archive              sreda says no-store: never kept (for 1 s each request for
 #                                              that URL goes to the origin, none waits for another)
 #   everything else (pages, /api, /metrics)    passed to the origin, never kept; /ws piped (WebSockets)
