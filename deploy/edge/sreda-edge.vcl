@@ -21,8 +21,8 @@ vcl 4.1;
 # concert"): collapsing is an edge's job, and Varnish did it exactly: 1.00 origin requests per part and per
 # blocking reload per edge at 1,000 and 3,000 viewers in every run. nginx's proxy_cache_lock makes the
 # requests waiting on a locked key poll the cache every 500 ms (hard-coded), and a waiter still locked after
-# proxy_cache_lock_timeout, or behind an answer it may not keep, goes to the origin itself: 1.04-1.37 and
-# once 3.66 reloads per URL per edge. Varnish wakes its waiting list when the object arrives and streams it.
+# proxy_cache_lock_timeout, or behind an answer it may not keep, goes to the origin itself: up to 1.42, and
+# once 3.66, reloads per URL per edge. Varnish wakes its waiting list when the object arrives and streams it.
 # Its price: about 3.5x nginx's CPU per request (~0.12 ms vs ~0.035 ms on the 2-core test machine), so size
 # an edge by it (1-1.5 cores per 1,000 LL-HLS viewers at 0.2 s parts, measured). No TLS: hitch (Debian's
 # `hitch`, hitch.conf here) ends HTTPS and HTTP/2 in front of it.
