@@ -3,7 +3,7 @@
 // Long because one file with no dependencies is the point: the bench copies it nowhere and builds it with one
 // compiler call; the two viewer modes, the epoll loop and the statistics share its connection state.
 //
-//   fanout_client --port P --base /live/ID/source/ --viewers N --seconds S [--warmup W]
+//   fanout_client --port P[,P2…] --base /live/ID/source/ --viewers N --seconds S [--warmup W]
 //                 [--mode blocking|plain] [--rate REQ_PER_S] [--pids PID,PID] [--timeout-ms T]
 //
 // blocking: each viewer works like hls.js in low-latency mode: GET index.m3u8 once, then loops
@@ -14,7 +14,8 @@
 //   With --sync, all viewers start each cycle at the same instant (the burst a part completion causes in
 //   LL-HLS); "delivery" is then the time from that instant to the viewer having the part.
 //
-// One HTTP/1.1 keep-alive connection per viewer, 127.0.0.1 only. Statistics count only responses that
+// One HTTP/1.1 keep-alive connection per viewer, 127.0.0.1 only; with several ports (edges) viewer i uses port
+// i mod their number. Statistics count only responses that
 // complete inside the measured window [warmup, warmup + seconds]; the CPU time (utime+stime) and VmRSS of
 // --pids are read from /proc at the window's start and end. Output: key=value lines on stdout.
 //
@@ -54,7 +55,7 @@ int64_t now_us() {
 }
 
 struct Options {
-  int port = 0;
+  std::vector<int> ports;
   std::string base;
   int viewers = 100;
   double seconds = 10, warmup = 3;
@@ -319,6 +320,7 @@ class Client {
 
  private:
   bool in_window(int64_t t) const { return t >= win_start_ && t < win_end_; }
+  int port_of(const Viewer& v) const { return o_.ports[static_cast<size_t>(v.id) % o_.ports.size()]; }
 
   void set_events(Viewer& v, uint32_t ev) {
     if (v.events == ev) return;
@@ -336,7 +338,7 @@ class Client {
     setsockopt(v.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     sockaddr_in a{};
     a.sin_family = AF_INET;
-    a.sin_port = htons(static_cast<uint16_t>(o_.port));
+    a.sin_port = htons(static_cast<uint16_t>(port_of(v)));
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     if (connect(v.fd, reinterpret_cast<sockaddr*>(&a), sizeof a) < 0 && errno != EINPROGRESS) {
       close(v.fd);
@@ -355,7 +357,7 @@ class Client {
 
   void send_request(Viewer& v, Kind kind, const std::string& path, int64_t now) {
     v.kind = kind;
-    v.out = "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(o_.port) +
+    v.out = "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(port_of(v)) +
             "\r\nUser-Agent: sreda-fanout\r\nAccept: */*\r\n\r\n";
     v.out_off = 0;
     v.busy = true;
@@ -626,7 +628,12 @@ int main(int argc, char** argv) {
       }
       return argv[++i];
     };
-    if (a == "--port") o.port = std::atoi(next().c_str());
+    if (a == "--port") {
+      std::stringstream ss(next());
+      std::string p;
+      while (std::getline(ss, p, ','))
+        if (std::atoi(p.c_str()) > 0) o.ports.push_back(std::atoi(p.c_str()));
+    }
     else if (a == "--base") o.base = next();
     else if (a == "--viewers") o.viewers = std::atoi(next().c_str());
     else if (a == "--seconds") o.seconds = std::atof(next().c_str());
@@ -645,7 +652,7 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-  if (o.port <= 0 || o.base.empty() || o.viewers < 1 || o.viewers > 20000 || o.seconds <= 0 || o.seconds > 3600) {
+  if (o.ports.empty() || o.base.empty() || o.viewers < 1 || o.viewers > 20000 || o.seconds <= 0 || o.seconds > 3600) {
     std::fprintf(stderr, "usage: fanout_client --port P --base /live/ID/source/ --viewers N --seconds S ...\n");
     return 2;
   }

@@ -152,6 +152,7 @@ void set_caching(HttpResponse& r, Caching caching, int max_age_s) {
   switch (caching) {
     case Caching::none: value = "no-store"; break;
     case Caching::revalidate: value = "no-cache"; break;
+    case Caching::shared_brief: value = "public, max-age=0, s-maxage=1"; break;
     case Caching::private_revalidate: value = "private, no-cache"; break;
     case Caching::short_lived: value = "public, max-age=" + std::to_string(max_age_s); break;
     case Caching::immutable: value = "public, max-age=31536000, immutable"; break;

@@ -105,10 +105,15 @@ HttpResponse too_many_connections();                    // 503 busy, Retry-After
 // other origins. Routes say which applies; the header values are written here only.
 enum class Caching {
   none,          // no-store: API answers, errors, metrics
-  revalidate,    // no-cache: pages, live playlists that change at every part
+  revalidate,    // no-cache: pages, an archive playlist still being written
   private_revalidate,  // private, no-cache: a curator's download (never kept by a shared cache)
-  short_lived,   // public, max-age=N: a blocking-reload answer, a poster, a closed playlist, a calendar
+  short_lived,   // public, max-age=N: a blocking-reload answer (held or not: any answer to _HLS_msn lists
+                 // the part asked for, so an edge may give it to every viewer asking the same), a poster, a
+                 // closed playlist, a calendar
   immutable,     // public, max-age=31536000, immutable: parts, segments, init segments
+  shared_brief,  // public, max-age=0, s-maxage=1: a live master or non-blocking media playlist — browsers
+                 // ask again every time, an edge cache may answer it for a second (it sends Age; hls.js
+                 // reads it) so a crowd joining at once is one origin request per edge and second
 };
 void set_caching(HttpResponse& r, Caching caching, int max_age_s = 0);
 // Media (HLS playlists, parts, posters) may be read by a player on any origin.

@@ -45,13 +45,15 @@ HttpResponse bytes_response(const package::BytesPtr& bytes, const char* type) {
 }
 
 // The playlist's bytes are shared (shared_body): the one rendering per part is handed to every viewer
-// held for it without a copy each.
+// held for it without a copy each. `blocking`: the answer to a request with _HLS_msn, held or not (an edge
+// cache keys on the query and may keep it: it lists the part asked for); else a playlist an edge may keep
+// only a second (http_rules.h, Caching::shared_brief).
 HttpResponse playlist_response(const std::string& text, bool blocking) {
   HttpResponse r;
   r.content_type = kPlaylistType;
   r.shared_body = std::make_shared<const std::vector<uint8_t>>(text.begin(), text.end());
   if (blocking) set_caching(r, Caching::short_lived, 6);
-  else set_caching(r, Caching::revalidate);
+  else set_caching(r, Caching::shared_brief);
   allow_any_origin(r);
   return r;
 }
@@ -241,12 +243,13 @@ std::optional<HttpResponse> LiveRoutes::try_answer(const Held& h, bool final, Ca
   }
   const bool hold = h.decision.kind == package::ReloadDecision::Kind::hold;
   if (!playable(*packager, snap->reload)) return final ? std::optional(not_yet()) : std::nullopt;  // never empty
+  const bool blocking = h.decision.msn >= 0;  // _HLS_msn given: held, or ready at once
   if (!final && hold && !snap->reload.ended && !package::is_satisfied(h.decision, snap->reload)) return std::nullopt;
-  const std::string key = std::string(h.decision.skip ? "skip" : "full") + (hold ? "/held" : "/now");
+  const std::string key = std::string(h.decision.skip ? "skip" : "full") + (blocking ? "/blocking" : "/now");
   if (auto it = snap->rendered.find(key); it != snap->rendered.end()) return it->second;
   package::MediaPlaylistOptions o;
   o.skip = h.decision.skip;
-  auto response = playlist_response(package::write_media_playlist(packager->playlist_state(), o), hold);
+  auto response = playlist_response(package::write_media_playlist(packager->playlist_state(), o), blocking);
   snap->rendered[key] = response;
   return response;
 }
@@ -257,7 +260,8 @@ HttpResponse LiveRoutes::answer_now(const Held& h) {
   auto packager = output ? output->rendition(h.rendition) : nullptr;
   if (!packager) return *try_answer(h, true);
   const package::ReloadState state = packager->reload_state();
-  const std::string key = std::to_string(h.event_id) + "/" + h.rendition + (h.decision.skip ? "/skip" : "/full");
+  const std::string key = std::to_string(h.event_id) + "/" + h.rendition + (h.decision.skip ? "/skip" : "/full") +
+                          (h.decision.msn >= 0 ? "/blocking" : "/now");
   std::lock_guard lock(mutex_);
   auto& cached = now_cache_[key];
   if (cached.response && cached.msn == state.last_complete_msn && cached.last_part == state.last_part &&

@@ -23,7 +23,7 @@ class EdgeLiveTest(LiveServerTest):
         status, headers, body, _ = c.get(base + "index.m3u8")
         self.assertEqual(status, 200, body)
         self.assertEqual(headers["content-type"], "application/vnd.apple.mpegurl")
-        self.assertEqual(headers["cache-control"], "no-cache")
+        self.assertEqual(headers["cache-control"], "public, max-age=0, s-maxage=1")
         self.assertEqual(headers["access-control-allow-origin"], "*")
         def answered():  # playlists and parts, counted by route class
             return sum(metric(self.server, "sreda_http_requests_total", route=r, status="200")

@@ -145,6 +145,9 @@ TEST(HttpRulesResponse, CachingPoliciesAndFieldsInOrder) {
   set_caching(page, Caching::revalidate);
   forbid_sniffing(page);
   EXPECT_EQ(HttpResponse::json(200, {}).headers.front().second, "no-store");
+  HttpResponse live_playlist;  // browsers revalidate; an edge cache may keep it a second
+  set_caching(live_playlist, Caching::shared_brief);
+  EXPECT_EQ(live_playlist.headers.front().second, "public, max-age=0, s-maxage=1");
   std::string fields;
   const auto collect = [&fields](std::string_view name, std::string_view value) {
     fields += std::string(name) + ": " + std::string(value) + "\n";

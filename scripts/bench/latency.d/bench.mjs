@@ -155,6 +155,24 @@ async function main() {
   const event = await sreda.createEvent(studio, 'Latency bench', 5, 60);
   log(`sreda http=${sreda.httpPort} rtmp=${sreda.rtmpPort} event=${event.id}`);
 
+  // ---- edges (LAT_EDGE_CMD, scripts/bench/edge): a command started with EDGE_ORIGIN_PORT=<sreda's HTTP port>
+  // that prints "edge <name> <base URL>" per edge it runs, then "ready", and runs them until it gets SIGTERM.
+  const edges = [];
+  let edgeProc = null;
+  if (process.env.LAT_EDGE_CMD) {
+    edgeProc = track(spawn('bash', ['-c', process.env.LAT_EDGE_CMD], {
+      env: { ...process.env, EDGE_ORIGIN_PORT: String(sreda.httpPort) }, stdio: ['ignore', 'pipe', 'inherit'] }), 'bash');
+    let out = '';
+    edgeProc.stdout.setEncoding('utf8');
+    edgeProc.stdout.on('data', (c) => { out += c; });
+    await waitFor(() => {
+      if (edgeProc.exitCode !== null) throw new Error(`the edges exited ${edgeProc.exitCode}: ${out}`);
+      return /^ready$/m.test(out);
+    }, { timeoutMs: 60000, what: 'the edges' });
+    for (const m of out.matchAll(/^edge (\S+) (\S+)$/gm)) edges.push({ name: m[1], base: m[2] });
+    log(`edges: ${edges.map((e) => `${e.name} ${e.base}`).join(', ')}`);
+  }
+
   // ---- nginx-rtmp ----
   const ndir = join(WORK, 'nginx');
   mkdirSync(ndir, { recursive: true });
@@ -248,6 +266,15 @@ async function main() {
   // Optional 5th tab: LL-HLS with hls.js's own catch-up (LAT_CATCHUP=1.5: up to 1.5× speed to reach its
   // target; 1 is the plain hls.js tab above). LAT_SYNC=S: that tab aims S seconds behind the
   // playlist's end (hls.js liveSyncDuration) instead of PART-HOLD-BACK.
+  // With edges: the watch page's settings straight to sreda and through each edge, nothing else (fewer tabs on
+  // the shared cores).
+  if (edges.length) {
+    setups.splice(1);
+    for (const e of edges) {
+      setups.push({ ...setups[0], name: `sreda LL-HLS through the ${e.name} edge`, src: sredaSrc.replace(sreda.base, e.base),
+        goal: false, edge: e.name });
+    }
+  }
   if (process.env.LAT_CATCHUP) {
     const catchup = Number(process.env.LAT_CATCHUP);
     if (!(catchup >= 1 && catchup <= 2)) throw new Error('LAT_CATCHUP must be 1..2');
@@ -331,7 +358,11 @@ async function main() {
   console.log(`goal: sreda LL-HLS (watch page) p50 <= 1.5 s: ${fmt(a.p50)} s  ${verdict(a.p50 <= 1.5)}`);
   console.log(`goal: sreda LL-HLS (watch page) p95 <= 2.0 s: ${fmt(a.p95)} s  ${verdict(a.p95 <= 2.0)}`);
   console.log(`goal: sreda LL-HLS (watch page) no stalls: ${a.result.waiting}  ${verdict(a.result.waiting === 0)}`);
-  console.log(`goal: sreda LL-HLS, plain hls.js p50 <= 2.0 s: ${fmt(plain.p50)} s  ${verdict(plain.p50 <= 2.0)}`);
+  if (plain) console.log(`goal: sreda LL-HLS, plain hls.js p50 <= 2.0 s: ${fmt(plain.p50)} s  ${verdict(plain.p50 <= 2.0)}`);
+  for (const s of setups.filter((x) => x.edge)) {
+    console.log(`edge ${s.edge}: p50 ${fmt(s.p50)} s p95 ${fmt(s.p95)} s vs straight to sreda p50 ${fmt(a.p50)} s: ` +
+      `+${fmt(s.p50 - a.p50)} s, stalls ${s.result.waiting}`);
+  }
   console.log('');
   console.log(`notes: samples = barcode reads / ticks; publisher clock from ${steady.length} ffmpeg progress reports ` +
     `(median report lag ${spread.toFixed(0)} ms); stalls = <video> 'waiting' events while sampling.`);
@@ -348,6 +379,7 @@ async function main() {
     if (s.switches.length > 1) console.log(`  ${s.name}: hls.js levels: ${s.switches.join(', ')}`);
   }
 
+  if (edgeProc) await stopProc(edgeProc);
   await stopProc(nginx, 'SIGQUIT');
   const code = await sreda.stop();
   if (code !== 0) log(`sreda exited with ${code} after SIGTERM:\n${sreda.logText(20)}`);
