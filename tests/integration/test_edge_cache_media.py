@@ -22,9 +22,12 @@ VIEWERS = 40
 
 
 def live_requests(server):
-    """Every answer of the /live route so far (all statuses), from the origin's own /metrics."""
+    """Every answer of the /live routes so far (every class: master, playlist, part…; all statuses), from the
+    origin's own /metrics."""
     text = server.get("/metrics").text
-    return sum(int(float(n)) for n in re.findall(r'sreda_http_requests_total\{route="/live",status="\d+"\} (\S+)', text))
+    found = re.findall(r'sreda_http_requests_total\{route="/live(?:/[a-z]+)?",status="\d+"\} (\S+)', text)
+    assert found, "no /live request counted in /metrics"
+    return sum(int(float(n)) for n in found)
 
 
 class EdgeCacheTest(LiveServerTest):
@@ -131,6 +134,9 @@ class EdgeCacheTest(LiveServerTest):
         # Pages and the API go to the origin, never kept.
         status, h, _, _ = e.get(f"/api/public/events/{self.studio.event_id}")
         self.assertEqual((status, h.get("x-edge-cache")), (200, "miss"))
+        # sreda's metrics (events, studios, the disk; no login) are read on the origin, not through an edge.
+        status, _, _, _ = e.get("/metrics")
+        self.assertEqual(status, 404)
 
     def test_edge_collapses_viewers_waiting_for_the_same_next_part(self):
         msn, part = self.hint()
