@@ -1,5 +1,7 @@
 // Recorder / RecordingWriter with synthetic CMAF bytes: files and playlists, fsync schedule, disk
 // errors (injected through the Disk seam, since tests run as root), the writer thread's queue.
+// Long because every case shares one fixture (synthetic CMAF bytes, a temp folder, an injected clock) and the
+// recovery and resume cases build on the writing ones; the playlist and scan helpers at the end use its bytes.
 #include <gtest/gtest.h>
 #include <stdlib.h>
 

@@ -1,5 +1,7 @@
 // The audience hub with a fake web transport and a real store on a temporary SQLite file: fan-out through
 // the ring, coalesced snapshots, a slow viewer culled, the per-address cap, moderation and the batch writer.
+// Long because every case drives one hub through the same fake transport and SQLite file: splitting it would
+// copy that fixture.
 #include <gtest/gtest.h>
 
 #include <chrono>
