@@ -161,6 +161,12 @@ void validate(const Config& c, std::vector<std::string>& errors) {
   if (c.server.api_burst < 1) errors.push_back("server.api_burst: must be at least 1");
   if (auto r = core::AddressSet::parse(c.server.trusted_proxies); !r) errors.push_back("server.trusted_proxies: " + r.error().message);
   if (auto r = core::AddressSet::parse(c.server.shared_addresses); !r) errors.push_back("server.shared_addresses: " + r.error().message);
+  if (c.relays.max_per_event < 0 || c.relays.max_per_event > 64) errors.push_back("relays.max_per_event: must be 0..64");
+  if (c.relays.queue_ms < 500 || c.relays.queue_ms > 60000) errors.push_back("relays.queue_ms: must be 500..60000");
+  if (c.relays.retry_min_s < 1) errors.push_back("relays.retry_min_s: must be at least 1");
+  if (c.relays.retry_max_s < c.relays.retry_min_s) errors.push_back("relays.retry_max_s: must be at least relays.retry_min_s");
+  if (c.relays.connect_timeout_s < 1 || c.relays.connect_timeout_s > 120)
+    errors.push_back("relays.connect_timeout_s: must be 1..120");
   if (c.studios.reconnect_grace_s < 0) errors.push_back("studios.reconnect_grace_s: must not be negative");
   if (c.ingest.srt_latency_ms < 20 || c.ingest.srt_latency_ms > 8000)
     errors.push_back("ingest.srt_latency_ms: must be 20..8000");

@@ -104,6 +104,19 @@ struct ArchiveConfig {
   int export_timeout_per_hour_s = 360;  // … plus this per hour of exported media
 };
 
+// Relays: an event's media pushed to other servers (platforms, a partner city), and studios whose source is
+// pulled from a partner (server/relay).
+struct RelaysConfig {
+  // Comma-separated host names, addresses and CIDR blocks a relay or a pull may reach; empty = public
+  // addresses only (a curator's URL cannot make the server reach internal hosts).
+  std::string allowed_hosts;
+  int max_per_event = 8;          // push targets per event (its own and its studio's defaults)
+  int queue_ms = 4000;            // media a target may fall behind; beyond it, video skips to the next keyframe (counted)
+  int retry_min_s = 1;            // a relay or pull that fails tries again after this, doubling …
+  int retry_max_s = 30;           // … up to this
+  int connect_timeout_s = 10;     // a target that does not answer within this is a failed try
+};
+
 struct LogConfig {
   std::string level = "info";    // debug | info | warn | error
 };
@@ -118,6 +131,7 @@ struct Config {
   LadderConfig ladder;
   WsConfig ws;
   ArchiveConfig archive;
+  RelaysConfig relays;
   LogConfig log;
 };
 
@@ -184,6 +198,12 @@ void visit_fields(Config& c, Visitor&& v) {
   v("archive.export_queue", c.archive.export_queue);
   v("archive.export_timeout_s", c.archive.export_timeout_s);
   v("archive.export_timeout_per_hour_s", c.archive.export_timeout_per_hour_s);
+  v("relays.allowed_hosts", c.relays.allowed_hosts);
+  v("relays.max_per_event", c.relays.max_per_event);
+  v("relays.queue_ms", c.relays.queue_ms);
+  v("relays.retry_min_s", c.relays.retry_min_s);
+  v("relays.retry_max_s", c.relays.retry_max_s);
+  v("relays.connect_timeout_s", c.relays.connect_timeout_s);
   v("log.level", c.log.level);
 }
 

@@ -176,6 +176,26 @@ ALTER TABLE audience_bans ADD COLUMN address TEXT NOT NULL DEFAULT '';
 CREATE INDEX comments_viewer ON comments(viewer_id);
 CREATE INDEX ratings_viewer ON ratings(viewer_id);
 )sql",
+    // 8: relays. A push target belongs to one event, or to a studio as a default for its events (one id
+    // space; url holds the stream key: shown masked). A studio may take its source from a partner's stream
+    // (pull_url, a secret too; NULL: it publishes itself).
+    R"sql(
+CREATE TABLE relays (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  event_id INTEGER REFERENCES events(id) ON DELETE CASCADE,
+  studio_id INTEGER REFERENCES studios(id) ON DELETE CASCADE,
+  name TEXT NOT NULL,
+  url TEXT NOT NULL,
+  rendition TEXT NOT NULL DEFAULT 'source',
+  enabled INTEGER NOT NULL DEFAULT 1 CHECK (enabled IN (0, 1)),
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  CHECK ((event_id IS NULL) <> (studio_id IS NULL))
+);
+CREATE INDEX relays_event ON relays(event_id);
+CREATE INDEX relays_studio ON relays(studio_id);
+ALTER TABLE studios ADD COLUMN pull_url TEXT;
+)sql",
 };
 
 int user_version(Db& db) {
