@@ -14,6 +14,9 @@ const std::vector<RequiredElement>& required_elements() {
       {"h265parse", "gstreamer1.0-plugins-bad"},  {"opusparse", "gstreamer1.0-plugins-bad"},
       {"mpegaudioparse", "gstreamer1.0-plugins-good"},
       {"textoverlay", "gstreamer1.0-x"},  // the archive's picture cards (archive/picture_card.h)
+      // push relays (server/relay): FLV to rtmp2sink, MPEG-TS for SRT
+      {"flvmux", "gstreamer1.0-plugins-good"},    {"mpegtsmux", "gstreamer1.0-plugins-bad"},
+      {"rtmp2sink", "gstreamer1.0-plugins-bad"},
   };
   return kElements;
 }

@@ -197,6 +197,7 @@ std::vector<App::Step> App::start_steps() {
        },
        [this] { store_->stop(); }},
       {"live outputs and archive", [this] { return start_live_outputs(); }, {}},
+      {"relays", [this] { return start_relays(); }, [this] { relays_->stop(); }},
       {"control thread", [this] { return start_control_thread(); },
        [this] {
          boost::asio::post(control_, [this] {
@@ -208,7 +209,7 @@ std::vector<App::Step> App::start_steps() {
        }},
       {"event hub",
        [this]() -> core::Result<void> {
-         hub_ = std::make_unique<hub::EventHub>(control_.get_executor(), *store_, config_, metrics_, live_outputs_.get());
+         hub_ = std::make_unique<hub::EventHub>(control_.get_executor(), *store_, config_, metrics_, consumers_.get());
          hub_->start();
          return {};
        },
@@ -325,6 +326,23 @@ core::Result<void> App::start_live_outputs() {
                  [routes = live_routes_.get()] { return static_cast<double>(routes->held_count()); });
   metrics_.gauge("sreda_live_held_cancelled_total", "held LL-HLS requests dropped because their connection closed",
                  [routes = live_routes_.get()] { return static_cast<double>(routes->cancelled_count()); });
+  return {};
+}
+
+core::Result<void> App::start_relays() {
+  auto allowed = relay::Destinations::parse(config_.relays.allowed_hosts);
+  if (!allowed) return core::Error{"bad_config", allowed.error().message, "relays.allowed_hosts"};
+  relay::PushRelaysOptions options;
+  options.max_per_event = config_.relays.max_per_event;
+  options.sender.queue_ms = config_.relays.queue_ms;
+  options.sender.retry_min_s = config_.relays.retry_min_s;
+  options.sender.retry_max_s = config_.relays.retry_max_s;
+  options.sender.connect_timeout_s = config_.relays.connect_timeout_s;
+  options.sender.srt_latency_ms = config_.ingest.srt_latency_ms;
+  options.sender.allowed = std::make_shared<const relay::Destinations>(std::move(*allowed));
+  relay_targets_ = std::make_unique<relay::StoreTargets>(*store_);
+  relays_ = std::make_unique<relay::PushRelays>(std::move(options), *relay_targets_, metrics_);
+  consumers_ = std::make_unique<relay::RelayingFactory>(*live_outputs_, *relays_);
   return {};
 }
 
@@ -481,6 +499,7 @@ core::Result<void> App::start_http() {
   services.rate_refused = &metrics_.counter("sreda_http_refused_total", {{"cause", "api_rate"}});
   services.login_refused = &metrics_.counter("sreda_http_refused_total", {{"cause", "login_limit"}});
   services.server_refusals = refusal_window_.get();
+  services.relays = relays_.get();
   api_ = std::make_unique<web::Api>(config_, *store_, *limiter_, keys_, hub_.get(), addresses_, services);
   health_ = std::make_unique<web::HealthHandler>();
   metrics_handler_ = std::make_unique<web::MetricsHandler>(metrics_);

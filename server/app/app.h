@@ -4,8 +4,8 @@
 // Every part gets what it uses through its constructor; start() is one list of steps (start_steps()), each
 // with the stop that undoes it, so a step that fails unwinds the steps before it in reverse, and stop() is the
 // same unwinding. The order (each step needs the ones before it running):
-//   store → live outputs and archive (recovery) → control thread (timers) → event hub → SRT → RTMP (ingest
-//   thread) → MP4 exports → audience → HTTP (pages, API, WebSocket, /live).
+//   store → live outputs and archive (recovery) → push relays → control thread (timers) → event hub → SRT →
+//   RTMP (ingest thread) → MP4 exports → audience → HTTP (pages, API, WebSocket, /live).
 // Stopping therefore shuts the doors first (HTTP, then the audience flushes what it acknowledged) and the
 // store last (it drains every accepted job).
 #pragma once
@@ -31,6 +31,8 @@
 #include "server/ingest/srt/srt_server.h"
 #include "server/ingest/rtmp/rtmp_server.h"
 #include "server/live/live_outputs.h"
+#include "server/relay/push_relays.h"
+#include "server/relay/store_targets.h"
 #include "server/web/live_routes.h"
 #include "server/config/config.h"
 #include "server/core/client_address.h"
@@ -68,6 +70,7 @@ class App {
 
   core::Result<void> open_store();
   core::Result<void> start_live_outputs();
+  core::Result<void> start_relays();
   core::Result<void> start_control_thread();
   core::Result<void> start_srt();
   core::Result<void> start_rtmp();
@@ -93,6 +96,10 @@ class App {
   std::unique_ptr<archive::Archive> archive_;  // before the live outputs: their packagers hold its sinks
   std::unique_ptr<archive::Mp4Exporter> exporter_;
   std::unique_ptr<live::LiveOutputs> live_outputs_;
+  // Push relays (relays.*): each live event's outputs and, beside them, its relays (the hub's ConsumerFactory).
+  std::unique_ptr<relay::StoreTargets> relay_targets_;
+  std::unique_ptr<relay::PushRelays> relays_;
+  std::unique_ptr<relay::RelayingFactory> consumers_;
   std::unique_ptr<web::LiveRoutes> live_routes_;
   std::unique_ptr<hub::EventHub> hub_;
   std::unique_ptr<ingest::RtmpBridge> rtmp_bridge_;

@@ -20,6 +20,7 @@
 #include "server/hub/event_hub.h"
 #include "server/hub/key_directory.h"
 #include "server/live/live_outputs.h"
+#include "server/relay/relay_service.h"
 #include "server/schedule/event.h"
 #include "server/core/client_address.h"
 #include "server/store/store.h"
@@ -45,6 +46,7 @@ struct ApiServices {
   std::atomic<uint64_t>* rate_refused = nullptr;
   std::atomic<uint64_t>* login_refused = nullptr;
   const RefusalWindow* server_refusals = nullptr;  // server-wide refusals over the last minutes, in …/live
+  relay::RelayControl* relays = nullptr;           // push relays: their state, changes, "test connection"
 };
 
 class Api : public RouteHandler {
