@@ -307,6 +307,12 @@ void PushRelays::test(const std::string& text, std::function<void(bool ok, std::
     media::MediaFacts facts;  // a publish with no media: only the connection is tried
     facts.has_video = true;
     facts.video_codec = "h264";
+    // A refusal, or a target that accepted the connection and then said nothing.
+    auto failure = [timeout_s](const std::string& what) {
+      if (what.find("timed out") != std::string::npos)
+        return "no answer within " + std::to_string(timeout_s) + " s (" + what + ")";
+      return "refused: " + what;
+    };
     auto conn = make_connection(*url, addresses->front(), facts, timeout_s, latency);
     const auto started = std::chrono::steady_clock::now();
     auto elapsed_ms = [&] {
@@ -315,14 +321,14 @@ void PushRelays::test(const std::string& text, std::function<void(bool ok, std::
     };
     if (auto r = conn->open(); !r) {
       conn->close(false);
-      return reply(false, "refused: " + r.error().message);
+      return reply(false, failure(r.error().message));
     }
     int64_t connected_at = -1;
     // Connected, and still no error a moment later (an RTMP server answers a refused publish right after).
     while (elapsed_ms() < int64_t{timeout_s} * 1000 + 500) {
       if (auto r = conn->poll(); !r) {
         conn->close(false);
-        return reply(false, "refused: " + r.error().message);
+        return reply(false, failure(r.error().message));
       }
       if (connected_at < 0 && conn->connected()) connected_at = elapsed_ms();
       if (connected_at >= 0 && elapsed_ms() - connected_at > 500) {
