@@ -309,6 +309,11 @@ core::Result<void> App::start_live_outputs() {
     metrics_.add("sreda_ladder_rungs_dropped_total", {{"rendition", rung}});
   };
   live_events.ladder_failed = [this] { metrics_.add("sreda_ladder_failures_total", {}); };
+  // The relays are made in the next step, before any event can go live (and a ladder start).
+  live_events.rung_media = [this](int64_t event_id, const std::string& rung, const media::MediaFacts* facts,
+                                  const media::AccessUnit* unit) {
+    if (relays_) relays_->rung_media(event_id, rung, facts, unit);
+  };
   live_outputs_ = std::make_unique<live::LiveOutputs>(live_options, std::move(live_events));
   live_routes_ = std::make_unique<web::LiveRoutes>(*live_outputs_, static_cast<size_t>(config_.live.max_held_requests));
   metrics_.describe("sreda_ladder_rungs_dropped_total", "counter",
@@ -334,6 +339,7 @@ core::Result<void> App::start_relays() {
   if (!allowed) return core::Error{"bad_config", allowed.error().message, "relays.allowed_hosts"};
   relay::PushRelaysOptions options;
   options.max_per_event = config_.relays.max_per_event;
+  options.ladder = config_.ladder.enabled;
   options.sender.queue_ms = config_.relays.queue_ms;
   options.sender.retry_min_s = config_.relays.retry_min_s;
   options.sender.retry_max_s = config_.relays.retry_max_s;

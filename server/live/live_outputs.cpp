@@ -324,6 +324,7 @@ void LiveOutput::on_access_unit(const media::AccessUnit& unit) {
 }
 
 void LiveOutput::on_rung_facts(const std::string& rung, const media::MediaFacts& facts) {
+  if (events_.rung_media) events_.rung_media(event_id_, rung, &facts, nullptr);
   auto p = rendition(rung);
   if (!p) return;
   if (facts.has_video && p->options().video)
@@ -339,6 +340,7 @@ void LiveOutput::on_rung_facts(const std::string& rung, const media::MediaFacts&
 }
 
 void LiveOutput::on_rung_unit(const std::string& rung, const media::AccessUnit& unit) {
+  if (events_.rung_media) events_.rung_media(event_id_, rung, nullptr, &unit);
   // The audio rung's own AAC goes to the audio rung, and to the video renditions when the studio's audio
   // is not AAC; otherwise video rungs get the source's AAC.
   auto p = rendition(rung);

@@ -6,9 +6,9 @@
 // Video rungs carry the source's AAC (passed through, like `source`); the `audio` rung is the ladder's
 // own low-bitrate AAC. A studio whose codecs players cannot take (HEVC, Opus, MP3 over SRT): no `source`
 // rendition when its video is not H.264 (the ladder adds a rung at the source's size instead), and when
-// its audio is not AAC every video rendition carries the audio rung's AAC. All packagers share the event's media clock (PackagerOptions::shared_clock), and
-// the ladder puts every rung's keyframes on the source's, so every rendition cuts its segments at the
-// same times and a player switches between them without a glitch.
+// its audio is not AAC every video rendition carries the audio rung's AAC. All packagers share the event's
+// media clock (PackagerOptions::shared_clock), and the ladder puts every rung's keyframes on the source's, so
+// every rendition cuts its segments at the same times and a player switches between them without a glitch.
 //
 // Threads: create() on the control thread; media calls on the publisher session's media thread (the
 // hub's MediaQueue: one at a time, in order); find(), reads and health() from the web or store thread. The
@@ -45,10 +45,12 @@ class RenditionSinks {
  public:
   virtual ~RenditionSinks() = default;
   virtual std::shared_ptr<package::PackagerSink> sink(int64_t event_id, const std::string& rendition) = 0;
-  virtual void configured(int64_t event_id, const std::string& rendition, const package::VariantInfo& variant) = 0;
+  virtual void configured(int64_t event_id, const std::string& rendition,
+                          const package::VariantInfo& variant) = 0;
   virtual void ended(int64_t event_id) = 0;
   // Where an event that was live when the server stopped or crashed continues (what its earlier run
-  // recorded); nullopt for a new event, or when nothing was recorded. Control thread, when its outputs are made.
+  // recorded); nullopt for a new event, or when nothing was recorded. Control thread, when its outputs are
+  // made.
   virtual std::optional<package::ResumePoint> resume_point(int64_t event_id) {
     (void)event_id;
     return std::nullopt;
@@ -67,7 +69,8 @@ struct LiveOutputOptions {
   std::function<void(std::function<void()>)> run_on_control;
   pipelines::LadderOptions ladder_options;  // tests of exact output: lossless queues
   // What the start buffer may hold while the ladder starts (normally a few frames: starting takes tens of
-  // milliseconds). Beyond either bound the ladder fails: only the source rendition goes on, logged and counted.
+  // milliseconds). Beyond either bound the ladder fails: only the source rendition goes on, logged and
+  // counted.
   int64_t ladder_start_buffer_us = 10'000'000;
   size_t ladder_start_buffer_bytes = 32u << 20;
 };
@@ -87,13 +90,13 @@ struct RenditionHealth {
 
 // Which rungs the ladder chose for this studio (GET /api/events/{id}/live): set when the ladder starts.
 struct LadderChoice {
-  std::string ladder;               // the ladder file's name
-  int source_kbps = 0;              // the studio's video bitrate as measured before the start (0: not measured)
-  std::vector<std::string> rungs;   // encoded, from the tallest (audio last)
+  std::string ladder;   // the ladder file's name
+  int source_kbps = 0;  // the studio's video bitrate as measured before the start (0: not measured)
+  std::vector<std::string> rungs;  // encoded, from the tallest (audio last)
   struct LeftOut {
     std::string rung, reason;
   };
-  std::vector<LeftOut> left_out;    // a rung at the studio's own size that its bitrate did not justify
+  std::vector<LeftOut> left_out;  // a rung at the studio's own size that its bitrate did not justify
 };
 
 // Events the owner counts (metrics); called on streaming threads.
@@ -101,6 +104,11 @@ struct LiveOutputEvents {
   std::function<void(int64_t event_id)> notify;  // a rendition has a new part or ended
   std::function<void(const std::string& rung)> rung_dropped;
   std::function<void()> ladder_failed;
+  // A rung's encoded media as it leaves the ladder (facts when it is (re)configured, else a unit), for the
+  // push relays that send a rung instead of the source (server/relay). Ladder streaming threads.
+  std::function<void(int64_t event_id, const std::string& rung, const media::MediaFacts* facts,
+                     const media::AccessUnit* unit)>
+      rung_media;
 };
 
 // One event's renditions.
@@ -114,8 +122,8 @@ class LiveOutput : public hub::MediaConsumer,
              LiveOutputEvents events, std::optional<package::ResumePoint> resume = std::nullopt);
   ~LiveOutput() override;
 
-  void on_session_start(const media::MediaFacts& facts, bool discontinuity,
-                        int64_t first_sample_wall_ms, int64_t first_sample_media_us) override;
+  void on_session_start(const media::MediaFacts& facts, bool discontinuity, int64_t first_sample_wall_ms,
+                        int64_t first_sample_media_us) override;
   void on_access_unit(const media::AccessUnit& unit) override;
   void on_session_end() override;
   void on_event_end() override;
@@ -147,13 +155,14 @@ class LiveOutput : public hub::MediaConsumer,
   void on_failed(const std::string& reason) override;
 
   // The one place a rendition's packager is made (the archive attaches its sink here).
-  std::shared_ptr<package::CmafPackager> make_rendition_packager(const std::string& name, bool video, bool audio);
+  std::shared_ptr<package::CmafPackager> make_rendition_packager(const std::string& name, bool video,
+                                                                 bool audio);
   void report_variant(const package::CmafPackager& p);  // to the sinks, after each (re)configuration
   // A rendition's configuration and run for a publisher session.
   void begin_session(package::CmafPackager& p, const media::MediaFacts& facts, bool ladder_audio,
                      int64_t first_sample_wall_ms, int64_t first_sample_media_us);
   void start_ladder(const media::MediaFacts& facts);  // control thread
-  void post_start(const media::MediaFacts& facts);     // start_ladder() on the control thread
+  void post_start(const media::MediaFacts& facts);    // start_ladder() on the control thread
   // The ladder's input, in order: a new session's facts or a unit. Buffered while the ladder starts,
   // replayed once it runs (media thread, or the control thread right after the start).
   void feed_ladder(const media::MediaFacts* facts, const media::AccessUnit* unit);
@@ -171,8 +180,9 @@ class LiveOutput : public hub::MediaConsumer,
   std::mutex sinks_mutex_;
   std::vector<std::shared_ptr<package::PackagerSink>> sinks_;  // declared before the packagers: outlives them
   std::map<std::string, std::shared_ptr<package::CmafPackager>> renditions_;
-  std::vector<std::string> order_;          // master playlist order
-  std::vector<std::string> audio_carriers_;  // video renditions that carry the source's (or the ladder's) audio
+  std::vector<std::string> order_;  // master playlist order
+  std::vector<std::string>
+      audio_carriers_;           // video renditions that carry the source's (or the ladder's) audio
   bool source_decided_ = false;  // whether there is a `source` rendition: decided on the first session
   bool ladder_audio_ = false;    // the studio's audio is not AAC: the ladder's audio rung feeds the carriers
   // The ladder: none yet (or none for this event) → starting (posted to the control thread; the source's

@@ -74,20 +74,70 @@ EventRelays::~EventRelays() {
   }
 }
 
+bool EventRelays::sends_rung(const RelaySender& s) const {
+  return owner_.options_.ladder && s.target().rendition != "source";
+}
+
+std::shared_ptr<const media::MediaFacts> EventRelays::session_for(const RelaySender& s) const {
+  if (!sends_rung(s)) return facts_;
+  auto it = rung_sessions_.find(s.target().rendition);
+  return it == rung_sessions_.end() ? nullptr : it->second;
+}
+
+void EventRelays::update_rung_session(const std::string& rung) {
+  auto it = rung_facts_.find(rung);
+  if (!facts_ || it == rung_facts_.end()) return;
+  auto merged = std::make_shared<media::MediaFacts>(*facts_);  // the studio's audio
+  const media::MediaFacts& v = it->second;
+  merged->has_video = true;
+  merged->video_codec = v.video_codec;
+  merged->video_profile = v.video_profile;
+  merged->video_level = v.video_level;
+  merged->width = v.width;
+  merged->height = v.height;
+  merged->fps_num = v.fps_num;
+  merged->fps_den = v.fps_den;
+  merged->video_codec_data = v.video_codec_data;
+  merged->video_caps = v.video_caps;
+  merged->video_kbps = v.video_kbps;
+  rung_sessions_[rung] = merged;
+  for (auto& [id, s] : senders_)
+    if (sends_rung(*s) && s->target().rendition == rung) s->session_start(merged);
+}
+
 void EventRelays::on_session_start(const media::MediaFacts& facts, bool, int64_t, int64_t) {
   std::lock_guard<std::mutex> l(mutex_);
   facts_ = std::make_shared<const media::MediaFacts>(facts);
-  for (auto& [id, s] : senders_) s->session_start(facts_);
+  rung_sessions_.clear();
+  for (const auto& [rung, f] : rung_facts_) update_rung_session(rung);
+  for (auto& [id, s] : senders_)
+    if (!sends_rung(*s)) s->session_start(facts_);
 }
 
 void EventRelays::on_access_unit(const media::AccessUnit& unit) {
   std::lock_guard<std::mutex> l(mutex_);
-  for (auto& [id, s] : senders_) s->unit(unit);
+  // A rung's targets take the studio's audio here and their video from the ladder (on_rung).
+  for (auto& [id, s] : senders_)
+    if (!sends_rung(*s) || unit.track == media::TrackKind::audio) s->unit(unit);
+}
+
+void EventRelays::on_rung(const std::string& rung, const media::MediaFacts* facts,
+                          const media::AccessUnit* unit) {
+  std::lock_guard<std::mutex> l(mutex_);
+  if (facts) {
+    if (!facts->has_video) return;  // the audio rung: the studio's own audio goes as it is
+    rung_facts_[rung] = *facts;
+    update_rung_session(rung);
+  }
+  if (unit && unit->track == media::TrackKind::video)
+    for (auto& [id, s] : senders_)
+      if (sends_rung(*s) && s->target().rendition == rung) s->unit(*unit);
 }
 
 void EventRelays::on_session_end() {
   std::lock_guard<std::mutex> l(mutex_);
   facts_.reset();
+  rung_sessions_.clear();
   for (auto& [id, s] : senders_) s->session_end();
 }
 
@@ -136,11 +186,11 @@ void EventRelays::apply(std::vector<RelayTarget> targets) {
     }
   }
   for (auto& [id, t] : wanted) {
-    if (t.rendition != "source")
+    if (t.rendition != "source" && !owner_.options_.ladder)
       log().info("event " + std::to_string(event_id_) + " relay " + std::to_string(id) + ": rendition " +
-                 t.rendition + " is sent as the source (rungs are not relayed yet)");
+                 t.rendition + " is sent as the source (the ladder is off)");
     auto s = owner_.make_sender(event_id_, t);
-    if (facts_) s->session_start(facts_);
+    if (auto f = session_for(*s)) s->session_start(f);
     s->start();
     senders_.emplace(id, std::move(s));
   }
@@ -261,6 +311,17 @@ std::vector<RelayStatus> PushRelays::event_status(int64_t event_id) const {
   }
   if (!event || event->ended()) return {};
   return event->status();
+}
+
+void PushRelays::rung_media(int64_t event_id, const std::string& rung, const media::MediaFacts* facts,
+                            const media::AccessUnit* unit) {
+  std::shared_ptr<EventRelays> event;
+  {
+    std::lock_guard<std::mutex> l(mutex_);
+    auto it = events_.find(event_id);
+    if (it != events_.end()) event = it->second.lock();
+  }
+  if (event) event->on_rung(rung, facts, unit);
 }
 
 void PushRelays::stop() {

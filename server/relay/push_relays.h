@@ -5,8 +5,10 @@
 // (RelayTargetSource: its own relays, then its studio's defaults) and runs one RelaySender per enabled
 // target. The media thread only copies units into each target's bounded queue.
 //
-// Ladder rungs: a target asking for a rung (RelayTarget::rendition "720p") is sent the source for now
-// (logged). Pulling (pull_changed, pull_status) lives in pull_* files: here they do nothing.
+// Ladder rungs: a target asking for a rung (RelayTarget::rendition "360p") is sent that rung's video as the
+// ladder encodes it (live::LiveOutputEvents::rung_media) with the studio's audio; it waits while the rung
+// does not exist (yet). Without the ladder (ladder.enabled false) every target is sent the source. Pulling
+// (pull_changed, pull_status) lives in pull_* files: here they do nothing.
 //
 // Threads: create() on the control thread; media calls on the event's media thread; the targets' replies on
 // the store thread; RelayControl from any thread. Threads of removed relays are joined when they have
@@ -30,6 +32,7 @@ namespace sreda::relay {
 struct PushRelaysOptions {
   SenderOptions sender;
   int max_per_event = 8;
+  bool ladder = false;  // ladder.enabled: a target may ask for a rung
 };
 
 class PushRelays;
@@ -45,6 +48,8 @@ class EventRelays : public hub::MediaConsumer {
   void on_access_unit(const media::AccessUnit& unit) override;
   void on_session_end() override;
   void on_event_end() override;
+  // A ladder rung's facts or unit (ladder streaming threads).
+  void on_rung(const std::string& rung, const media::MediaFacts* facts, const media::AccessUnit* unit);
 
   // The event's targets as stored now: starts new ones, stops removed or disabled ones, restarts changed
   // ones.
@@ -61,6 +66,13 @@ class EventRelays : public hub::MediaConsumer {
   std::map<int64_t, std::unique_ptr<RelaySender>> senders_;  // by relay id
   std::vector<RelayStatus> idle_;                            // disabled (or over the limit): "stopped"
   std::shared_ptr<const media::MediaFacts> facts_;           // the current session's, if one is on
+  // Rung targets: each rung's video facts as the ladder reported them, and the session a rung's targets get
+  // (the rung's video with the studio's audio), while a publisher session is on.
+  std::map<std::string, media::MediaFacts> rung_facts_;
+  std::map<std::string, std::shared_ptr<const media::MediaFacts>> rung_sessions_;
+  bool sends_rung(const RelaySender& s) const;
+  std::shared_ptr<const media::MediaFacts> session_for(const RelaySender& s) const;
+  void update_rung_session(const std::string& rung);
   bool ended_ = false;
 };
 
@@ -73,6 +85,9 @@ class PushRelays : public RelayControl {
   std::shared_ptr<EventRelays> event_consumer(int64_t event_id, int64_t studio_id);
   // Stops every relay and joins every thread (app stop, after the hub).
   void stop();
+  // A ladder rung's media (live::LiveOutputEvents::rung_media; ladder streaming threads).
+  void rung_media(int64_t event_id, const std::string& rung, const media::MediaFacts* facts,
+                  const media::AccessUnit* unit);
 
   // RelayControl
   void event_relays_changed(int64_t event_id) override;

@@ -11,7 +11,7 @@ import threading
 import time
 import unittest
 
-from media_helpers import GRACE_S, Publisher, Studio, ffprobe, metric
+from media_helpers import GRACE_S, LADDER_ENV, Publisher, Studio, ffprobe, metric
 from sreda_harness import Server, ServerTestCase, wait_for
 
 RELAY_ENV = {"SREDA_STUDIOS_RECONNECT_GRACE_S": str(GRACE_S), "SREDA_RELAYS_RETRY_MIN_S": "1",
@@ -90,7 +90,7 @@ def playlist_segments(server, event_id):
     return seq + r.text.count("#EXTINF")
 
 
-class PushRelayTest(ServerTestCase):
+class PartnerTestCase(ServerTestCase):
     """A (the relaying server) per test; B (the partner) per class."""
     server_per_test = True
 
@@ -111,6 +111,9 @@ class PushRelayTest(ServerTestCase):
         log = self.server.log()
         for key in keys:
             self.assertNotIn(key, log)
+
+
+class PushRelayTest(PartnerTestCase):
 
     def test_twin_cities_srt_and_rtmp_across_intermission_and_partner_restart(self):
         a, b = self.server, self.b
@@ -224,6 +227,36 @@ class PushRelayTest(ServerTestCase):
         finally:
             stalling.close()
             leaving.close()
+
+
+class RungRelayTest(PartnerTestCase):
+    """A target may ask for a ladder rung instead of the source: it gets the rung's video (with the studio's
+    audio), as the ladder encodes it."""
+
+    @classmethod
+    def server_env(cls):
+        return {**super().server_env(), **LADDER_ENV, "SREDA_LADDER_DEFAULT": "small"}
+
+    def test_a_rung_goes_to_its_target(self):
+        a, b = self.server, self.b
+        studio = Studio(a, self.token, "Город А: лестница")
+        target = Studio(b, self.b_token, "Город Б: 240p")
+        r = add_relay(a, "240p партнёру", f"rtmp://127.0.0.1:{b.rtmp_port}/live/{target.key}",
+                      event_id=studio.event_id, rendition="240p")
+        pub = Publisher(studio.rtmp_url(), seconds=8, size="480x360")
+        try:
+            media = target.wait_media()["publisher"]["media"]
+            self.assertEqual((media["video"]["codec"], media["video"]["height"]), ("h264", 240))
+            self.assertEqual(media["audio"]["codec"], "aac")
+            self.assertEqual(studio.wait_media()["publisher"]["media"]["video"]["height"], 360)
+            wait_for(lambda: playlist_segments(b, target.event_id) >= 2, 30, "B's playlist of the rung")
+            self.assertTrue(relay_state(a, studio.event_id, r, "sending"))
+            self.assertEqual(pub.wait(), 0, pub.stderr)
+        finally:
+            pub.kill()
+        end_event(a, self.token, studio.event_id)
+        end_event(b, self.b_token, target.event_id)
+        self.assert_no_key_in_log(target.key)
 
 
 class AllowListTest(ServerTestCase):
