@@ -15,6 +15,7 @@ import { mod, moderation, renderModeration, showSlow } from './desk/moderation.j
 import { renderLog } from './desk/modlog.js';
 import { loadWords } from './desk/words.js';
 import { loadRecordings, renderRecordings } from './desk/archive.js';
+import { relabelRelays, reloadOpenPanels } from './desk/relays.js';
 
 const { t } = i18n;
 const MONITOR_MS = 3000;
@@ -74,6 +75,7 @@ async function refresh() {
     await loadStudios();
     await loadEvents();
     await loadRecordings();
+    reloadOpenPanels();
   } catch (err) {
     if (err instanceof ApiError && err.status !== 401) notice(serverText(err.error));
   }
@@ -89,6 +91,7 @@ function rerender() {
   showTimeZone();
   if (!state.me) return;
   $('who').textContent = t('desk.logged.as', { name: state.me.username });
+  relabelRelays();
   renderStudios();
   renderEvents();
   renderRecordings();

@@ -126,6 +126,13 @@ function render() {
   }
   advice.hidden = items.length === 0;
 
+  // Where the concert also goes out (names and states only: the addresses are the curators').
+  const relays = $('relays');
+  const out = (view.relays || []).map((r) => `${r.name} — ${own(`studio.relay.state.${r.state}`) ?? r.state}`);
+  const line = out.length ? t('studio.relays', { list: out.join(', ') }) : '';
+  if (relays.textContent !== line) relays.textContent = line;
+  relays.hidden = !out.length;
+
   const elapsed = $('elapsed');
   if (view.live && view.live.live_since) {
     elapsed.textContent = t('studio.elapsed', { t: clock(now - Date.parse(view.live.live_since), Math.floor) });
