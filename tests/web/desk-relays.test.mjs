@@ -125,6 +125,9 @@ test('a relay is added with its key masked, then switched off and on', async () 
   assert.equal(await page.inputValue(`${P()}-url`), '', 'the form is empty again');
   assert.equal(await page.getAttribute(`${P()}-url`, 'aria-invalid'), null, 'the error is gone');
   assert.equal(await text(`${row} .relay-state`), 'ждёт эфира');
+  await page.setViewportSize({ width: 360, height: 800 });
+  assert.equal(await horizontalOverflow(page), '', 'a long address wraps at 360 px');
+  await page.setViewportSize({ width: 1280, height: 900 });
 
   await page.click(`${row}-enabled`);
   await waitFor(async () => (await text('#status')) === 'Площадка «VK Видео» выключена.', { timeoutMs: 10000, what: 'the "off" notice' });
