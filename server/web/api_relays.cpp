@@ -239,7 +239,9 @@ HttpResponse Api::list_relays(Call& c, RelayOwner owner) {
   for (const auto& t : relays_of(c.db, owner, c.ids[0])) out.push_back(relay_json(t));
   if (owner == RelayOwner::event)  // the studio's defaults go out with the event too (edited on the studio)
     for (const auto& t : relays_of(c.db, RelayOwner::studio, studio_id)) out.push_back(relay_json(t));
-  return HttpResponse::json(200, {{"relays", out}, {"max_per_event", config_.relays.max_per_event}});
+  return HttpResponse::json(200, {{"relays", out},
+                                  {"max_per_event", config_.relays.max_per_event},
+                                  {"renditions", relay_renditions(studio_id)}});
 }
 
 HttpResponse Api::create_relay(Call& c, RelayOwner owner) {

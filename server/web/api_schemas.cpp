@@ -135,8 +135,9 @@ const char* const kComponents = R"json({
       "rendition": {"type": "string", "description": "source or a ladder rung's name"},
       "enabled": {"type": "boolean"},
       "studio_default": {"type": "boolean", "description": "true: a default of the event's studio (edited under /api/studios/{id}/relays)"}}},
-  "RelayList": {"type": "object", "required": ["relays", "max_per_event"], "additionalProperties": false,
+  "RelayList": {"type": "object", "required": ["relays", "max_per_event", "renditions"], "additionalProperties": false,
     "properties": {"relays": {"type": "array", "items": {"$ref": "#/components/schemas/Relay"}},
+      "renditions": {"type": "array", "items": {"type": "string"}, "description": "what a relay may send: source, then the rungs of the studio's ladder"},
       "max_per_event": {"type": "integer", "minimum": 0, "description": "relays.max_per_event"}}},
   "RelayPatch": {"type": "object", "additionalProperties": false,
     "properties": {"name": {"type": "string", "minLength": 1, "maxLength": 80},
@@ -354,7 +355,7 @@ const char* const kComponents = R"json({
           "left_out": {"type": "array", "items": {"type": "object", "additionalProperties": false,
             "required": ["rung", "reason"], "properties": {"rung": {"type": "string"}, "reason": {"type": "string"}}}}}}}},
   "StudioView": {"type": "object", "additionalProperties": false,
-    "required": ["studio", "now", "publish", "event", "rating", "live", "health", "advice"],
+    "required": ["studio", "now", "publish", "event", "rating", "live", "health", "advice", "relays"],
     "properties": {"studio": {"$ref": "#/components/schemas/StudioRef"}, "now": {"$ref": "#/components/schemas/Time"},
       "publish": {"type": "object", "required": ["stream_key"], "additionalProperties": false,
         "properties": {"stream_key": {"type": "string"}, "rtmp_server": {"type": "string"}, "srt_url": {"type": "string"}}},
@@ -372,7 +373,10 @@ const char* const kComponents = R"json({
           "audio": {"type": ["boolean", "null"]}, "video": {"type": ["boolean", "null"]},
           "uptime_s": {"type": "integer", "minimum": 0}}},
       "health": {"anyOf": [{"$ref": "#/components/schemas/Health"}, {"type": "null"}]},
-      "advice": {"type": "array", "items": {"$ref": "#/components/schemas/Advice"}}}}
+      "advice": {"type": "array", "items": {"$ref": "#/components/schemas/Advice"}},
+      "relays": {"type": "array", "description": "where the event also goes out: its enabled relays' names and states, never their addresses",
+        "items": {"type": "object", "additionalProperties": false, "required": ["name", "state"],
+          "properties": {"name": {"type": "string"}, "state": {"enum": ["waiting", "sending", "reconnecting", "stopped"]}}}}}}
 }
 })json";
 

@@ -74,6 +74,15 @@ std::string mbit(double kbps) {
   return buf;
 }
 
+// Where the concert also goes out, for the performer: the enabled relays' names and states (from
+// relays_live_json: the runtime's state, else "waiting"/"stopped"), never their addresses.
+json artist_relays(const json& relays) {
+  json out = json::array();
+  for (const auto& r : relays)
+    if (r.value("enabled", false)) out.push_back({{"name", r.value("name", "")}, {"state", r.value("state", "waiting")}});
+  return out;
+}
+
 }  // namespace
 
 std::string studio_view_url(store::Db& db, int64_t studio_id) {
@@ -224,7 +233,8 @@ HttpResponse Api::studio_view(Call& c) {
                {"rating", nullptr},
                {"live", nullptr},
                {"health", nullptr},
-               {"advice", json::array()}};
+               {"advice", json::array()},
+               {"relays", json::array()}};
   auto event = view_event(c.db, studio_id, c.now);
   if (event) {
     body["event"] = {{"id", event->id},
@@ -233,6 +243,7 @@ HttpResponse Api::studio_view(Call& c) {
                      {"starts_at", core::format_rfc3339(event->starts_at)},
                      {"ends_at", core::format_rfc3339(event->ends_at)}};
     body["rating"] = audience::rating_json(audience::rating_summary(c.db, event->id));
+    body["relays"] = artist_relays(relays_live_json(c.db, *event));
   }
   auto finish = [](HttpResponse r) {
     set_caching(r, Caching::none);

@@ -80,8 +80,11 @@ test("an event's relays panel opens by keyboard and is accessible at 1280 and 36
     'the focus goes to the first field');
   await waitFor(async () => (await text(`${P()}-list`)) === 'Других площадок пока нет.', { what: 'the empty list' });
   // The quality choice: the studio's own stream, then the ladder's rungs.
+  const listed = (await sreda.api('GET', `/api/events/${event.id}/relays`, undefined, sreda.token)).json.renditions;
   const options = await page.$$eval(`${P()}-rendition option`, (os) => os.map((o) => o.value));
+  assert.deepEqual(options, listed, 'the qualities the server offers');
   assert.equal(options[0], 'source');
+  assert.ok(options.length > 1, `the ladder's rungs too: ${options}`);
   assert.deepEqual(await seriousViolations(page), [], 'axe: the relays panel at 1280 px');
   await page.setViewportSize({ width: 360, height: 800 });
   assert.equal(await horizontalOverflow(page), '', 'no horizontal scroll at 360 px');

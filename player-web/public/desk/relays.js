@@ -53,11 +53,10 @@ function statusOf(eventId, relay) {
   return { state: relay.enabled ? 'waiting' : 'stopped', bytes_sent: 0, uptime_s: 0, reconnects: 0, last_error: '' };
 }
 
-/** The qualities a relay may send: the studio's own stream, then the ladder's rungs (what live events showed,
- *  what the server listed, what relays already use). */
-function renditions(extra = []) {
-  const list = ['source', ...(state.renditions || []), ...rungsSeen, ...extra];
-  return [...new Set(list)];
+/** The qualities a relay may send: the studio's own stream, then its ladder's rungs (as the server lists them
+ *  with the relays; until then what live events showed), and what relays already use. */
+function renditions(listed, extra = []) {
+  return [...new Set(['source', ...(listed || rungsSeen), ...extra])];
 }
 
 function renditionName(r) {
@@ -143,7 +142,7 @@ class Panel {
   fillRenditions() {
     const keep = this.rendition.value || 'source';
     const used = (this.relays || []).map((r) => r.rendition);
-    this.rendition.replaceChildren(...renditions(used).map((r) => el('option', { value: r }, renditionName(r))));
+    this.rendition.replaceChildren(...renditions(this.renditions, used).map((r) => el('option', { value: r }, renditionName(r))));
     this.rendition.value = [...this.rendition.options].some((o) => o.value === keep) ? keep : 'source';
   }
 
@@ -159,7 +158,7 @@ class Panel {
       try {
         const j = await api('GET', this.path());
         this.relays = Array.isArray(j) ? j : (j.relays || []);
-        if (Array.isArray(j && j.renditions)) state.renditions = j.renditions.filter((r) => r !== 'source');
+        if (Array.isArray(j && j.renditions)) this.renditions = j.renditions;
         this.loadError.textContent = '';
       } catch (err) {
         if (err instanceof ApiError) this.loadError.textContent = serverText(err.error);
