@@ -115,6 +115,9 @@ std::string describe(const RelayTarget& t) {
 // ---- checks shared by the event's and the studio's routes ----
 
 std::optional<HttpResponse> Api::check_relay_url(const std::string& url, relay::Use use, const char* field) const {
+  if (url.find("\xE2\x80\xA2\xE2\x80\xA2\xE2\x80\xA2") != std::string::npos)  // "•••": a masked address
+    return HttpResponse::error(422, "invalid_url",
+                               "this address is masked (•••): paste the whole address with its stream key", field);
   auto parsed = relay::parse_url(url, use);
   if (!parsed) return HttpResponse::error(422, parsed.error().code.empty() ? "invalid_url" : parsed.error().code,
                                           parsed.error().message, field);
