@@ -228,7 +228,7 @@ void Api::relays_changed(RelayOwner owner, int64_t id) const {
 
 void Api::audit_relay(Call& c, RelayOwner owner, const char* action, const RelayTarget& t) {
   const std::string where = (owner == RelayOwner::event ? "event " : "studio ") + std::to_string(c.ids[0]);
-  core::Logger("relays").info(c.who->username + " " + action + " " + describe(t) + " of " + where);
+  core::Logger("relays").info(c.who->username + " " + action + " " + describe(t) + " for " + where);
   audience::log_moderation(c.db, c.now, c.who->username, std::string("relay_") + action,
                            owner == RelayOwner::event ? std::optional<int64_t>(c.ids[0]) : std::nullopt,
                            (owner == RelayOwner::studio ? where + " " : std::string()) + describe(t) +
