@@ -115,6 +115,9 @@ std::string describe(const RelayTarget& t) {
 // ---- checks shared by the event's and the studio's routes ----
 
 std::optional<HttpResponse> Api::check_relay_url(const std::string& url, relay::Use use, const char* field) const {
+  if (url.find("\xE2\x80\xA2\xE2\x80\xA2\xE2\x80\xA2") != std::string::npos)  // "•••": a masked address
+    return HttpResponse::error(422, "invalid_url",
+                               "this address is masked (•••): paste the whole address with its stream key", field);
   auto parsed = relay::parse_url(url, use);
   if (!parsed) return HttpResponse::error(422, parsed.error().code.empty() ? "invalid_url" : parsed.error().code,
                                           parsed.error().message, field);
@@ -225,7 +228,7 @@ void Api::relays_changed(RelayOwner owner, int64_t id) const {
 
 void Api::audit_relay(Call& c, RelayOwner owner, const char* action, const RelayTarget& t) {
   const std::string where = (owner == RelayOwner::event ? "event " : "studio ") + std::to_string(c.ids[0]);
-  core::Logger("relays").info(c.who->username + " " + action + " " + describe(t) + " of " + where);
+  core::Logger("relays").info(c.who->username + " " + action + " " + describe(t) + " for " + where);
   audience::log_moderation(c.db, c.now, c.who->username, std::string("relay_") + action,
                            owner == RelayOwner::event ? std::optional<int64_t>(c.ids[0]) : std::nullopt,
                            (owner == RelayOwner::studio ? where + " " : std::string()) + describe(t) +

@@ -292,7 +292,7 @@ class OpenApiTest(ServerTestCase):
         self.call("patch", "/api/events/{id}/relays/{relay}", token=curator, ids={"id": eid, "relay": rid},
                   body={"enabled": False})
         default = self.call("post", "/api/studios/{id}/relays", token=curator, ids={"id": sid},
-                            body={"name": "Partner city", "url": f"srt://127.0.0.1:{closed}?streamid=publish:k"})
+                            body={"name": "Partner city", "url": f"rtmps://127.0.0.1:{closed}/app/partner-key"})
         self.assertEqual(default.status, 201, default)
         self.call("patch", "/api/studios/{id}/relays/{relay}", token=curator, ids={"id": sid, "relay": default.json["id"]},
                   body={"name": "Partner city (SRT)"})

@@ -202,6 +202,10 @@ class RelaysApiTest(RelaysTestCase):
                          422, "invalid_url", "url")
         self.assertTrue(self.relays(base)[0]["url"].endswith("7791"))
         self.assertEqual(self.relays(base)[0]["url"], ok["url"])
+        # A masked address pasted as a new one would lose its key: refused.
+        message = self.assertError(self.call("POST", base, {"name": "Copy", "url": ok["url"]}), 422, "invalid_url",
+                                   "url")
+        self.assertIn("masked", message)
 
         # This machine or a private network: refused while relays.allowed_hosts is empty.
         for url in ("rtmp://127.0.0.1/live/abc-key-123456", "srt://10.1.2.3:9000?streamid=publish:x",
