@@ -128,6 +128,7 @@ test('a relay is added with its key masked, then switched off and on', async () 
   assert.equal(await page.inputValue(`${P()}-url`), '', 'the form is empty again');
   assert.equal(await page.getAttribute(`${P()}-url`, 'aria-invalid'), null, 'the error is gone');
   assert.equal(await text(`${row} .relay-state`), 'ждёт эфира');
+  await shot(page, 'desk-relays-1280.png');
   await page.setViewportSize({ width: 360, height: 800 });
   assert.equal(await horizontalOverflow(page), '', 'a long address wraps at 360 px');
   await page.setViewportSize({ width: 1280, height: 900 });
@@ -226,6 +227,7 @@ test("the artist's view says where the concert also goes out, without addresses"
   const all = await p.evaluate(() => document.documentElement.outerHTML);
   assert.equal(all.includes(KEY) || all.includes(`127.0.0.1:${closedPort}`), false, 'no address on the artist\'s page');
   assert.deepEqual(await seriousViolations(p), [], "axe: the artist's view");
+  await shot(p, 'studio-relays-1280.png');
   assert.deepEqual(artist.errors, []);
   await p.close();
 });
