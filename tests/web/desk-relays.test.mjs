@@ -10,6 +10,8 @@
 //   (e) removed, after a confirmation
 //   (f) a studio's "Pull source": a bad address explained and kept; set (shown masked); cleared
 //   (g) the artist's view says where the concert also goes out: names and states, never addresses
+//   (h) live (ffmpeg publishes a few seconds): the monitor and the event's panel show each relay's state in
+//       words as GET /api/events/{id}/live gives it (with a relay runtime: the closed port's refusal)
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
@@ -27,6 +29,7 @@ let errors;
 let studio;
 let event;
 let closedPort;
+let fx;
 
 /** A port on 127.0.0.1 nothing listens on (bound, then closed). */
 async function freeClosedPort() {
@@ -39,6 +42,7 @@ async function freeClosedPort() {
 
 const f = fixture({ env: { SREDA_RELAYS_ALLOWED_HOSTS: '127.0.0.1' } }, async () => {
   ({ sreda } = f);
+  fx = f;
   ({ studio, event } = await f.studioWithEvent('Дом культуры «Заречье»', 'Концерт двух городов', 60));
   closedPort = await freeClosedPort();
   browser = await f.launch({ timezoneId: 'Europe/Moscow' });
@@ -230,4 +234,35 @@ test("the artist's view says where the concert also goes out, without addresses"
   await shot(p, 'studio-relays-1280.png');
   assert.deepEqual(artist.errors, []);
   await p.close();
+});
+
+test('live: the monitor and the panel show each relay\'s state in words, as GET …/live gives it', async (t) => {
+  const live = await fx.studioWithEvent('Филармония', 'Прямой эфир с партнёром', 0, 30);
+  const r = await sreda.api('POST', `/api/events/${live.event.id}/relays`,
+    { name: 'Партнёр', url: `rtmp://127.0.0.1:${closedPort}/live/${KEY}` }, sreda.token);
+  assert.equal(r.status, 201, r.text);
+  const publisher = fx.publish(live.studio, 40);
+  const fact = `#monitor-${live.event.id} dd[data-fact="relays"]`;
+  await page.waitForSelector(fact, { timeout: 30000 });
+  const words = {
+    waiting: 'ждёт эфира', sending: 'идёт трансляция', reconnecting: 'переподключается', stopped: 'остановлена' };
+  // The page and the API agree (the page reads the API every 3 s; the state may move on in between).
+  let seen = '';
+  await waitFor(async () => {
+    const api = (await sreda.api('GET', `/api/events/${live.event.id}/live`, undefined, sreda.token)).json;
+    const s = api.relays.find((x) => x.id === r.json.id);
+    seen = await text(fact);
+    // reconnecting: the target's last error follows in words ("— сервер отказал в соединении (…)").
+    return s && seen.startsWith(`Партнёр — ${words[s.state]}${s.state === 'reconnecting' && s.last_error ? ' — ' : ''}`);
+  }, { timeoutMs: 30000, what: `the monitor to show the relay's state (publisher: ${publisher.log.join('')})` });
+  t.diagnostic(`monitor: ${seen}`);
+  await page.click(`#relays-events-${live.event.id}-toggle`);
+  const row = `#relays-events-${live.event.id}-r${r.json.id}`;
+  await page.waitForSelector(row);
+  await waitFor(async () => seen.endsWith(await text(`${row} .relay-state`)),
+    { timeoutMs: 10000, what: 'the panel to show the same state' });
+  assert.match(await text(`${row} .relay-facts`), /^Отправлено \d[\d,\s\u00a0]* (Б|КБ|МБ) · на связи \d+:\d\d · переподключений: \d+$/);
+  assert.deepEqual(await seriousViolations(page), [], 'axe: the desk with a live relay');
+  await publisher.stop();
+  assert.equal(sreda.log.some((l) => l.includes(KEY)), false, 'the key never reaches the log');
 });
