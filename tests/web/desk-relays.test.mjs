@@ -132,6 +132,16 @@ test('a relay is added with its key masked, then switched off and on', async () 
   assert.equal(await page.inputValue(`${P()}-url`), '', 'the form is empty again');
   assert.equal(await page.getAttribute(`${P()}-url`, 'aria-invalid'), null, 'the error is gone');
   assert.equal(await text(`${row} .relay-state`), 'ждёт эфира');
+  // The masked address copied back as a new relay would lose its key: said in words, and kept.
+  await page.fill(`${P()}-name`, 'VK Видео 2');
+  await page.fill(`${P()}-url`, shown);
+  await page.click(`${P()}-add`);
+  await waitFor(async () => (await text(`${P()}-url-error`)) === 'Этот адрес скрыт (•••): вставьте полный адрес с ключом потока.',
+    { timeoutMs: 10000, what: `the "masked" words (${await text(`${P()}-url-error`)})` });
+  assert.equal(await page.inputValue(`${P()}-url`), shown);
+  assert.equal((await relaysFromApi()).length, 1);
+  await page.fill(`${P()}-name`, '');
+  await page.fill(`${P()}-url`, '');
   await shot(page, 'desk-relays-1280.png');
   await page.setViewportSize({ width: 360, height: 800 });
   assert.equal(await horizontalOverflow(page), '', 'a long address wraps at 360 px');
