@@ -8,6 +8,7 @@
 //       is switched off and on again
 //   (d) "Test connection" to a closed port on 127.0.0.1 says the target refused, in words
 //   (e) removed, after a confirmation
+//   (e2) a studio's default relay, added on the studio's card, shows in its event's panel (changed on the studio)
 //   (f) a studio's "Pull source": a bad address explained and kept; set (shown masked); cleared
 //   (g) the artist's view says where the concert also goes out: names and states, never addresses
 //   (h) live (ffmpeg publishes a few seconds): the monitor and the event's panel show each relay's state in
@@ -189,6 +190,32 @@ test('a relay is removed after a confirmation', async () => {
   assert.deepEqual(await relaysFromApi(), []);
   assert.equal(await page.isHidden(row), true, 'the row is gone');
   assert.equal(await text(`${P()}-list`), 'Других площадок пока нет.');
+});
+
+test("a studio's default relay is added on its card and shows in its event's panel", async () => {
+  const S = `#relays-studios-${studio.id}`;
+  await page.click(`${S}-toggle`);
+  await page.waitForSelector(`${S}:not([hidden])`);
+  await page.fill(`${S}-name`, 'RuTube');
+  await page.fill(`${S}-url`, `rtmp://127.0.0.1:${closedPort}/live_push/${KEY}-rt`);
+  await page.click(`${S}-add`);
+  await waitFor(async () => (await text('#status')) === 'Площадка «RuTube» добавлена.', { timeoutMs: 10000, what: 'the "added" notice' });
+  const [d] = (await sreda.api('GET', `/api/studios/${studio.id}/relays`, undefined, sreda.token)).json.relays;
+  assert.equal(d.name, 'RuTube');
+  assert.equal(await text(`${S}-r${d.id} .relay-url`), d.url);
+  // The event's panel (opened again: it reads its list) lists it after its own, without buttons.
+  await page.click(`${P()}-toggle`);
+  await page.click(`${P()}-toggle`);
+  const inherited = `${P()}-r${d.id}`;
+  await page.waitForSelector(inherited, { timeout: 10000 });
+  assert.equal(await text(`${inherited} .relay-name`), 'RuTube · задана для студии');
+  assert.equal(await page.$$eval(`${inherited} button`, (b) => b.length), 0, 'changed on the studio, not here');
+  assert.deepEqual(await seriousViolations(page), [], 'axe: a studio default in the event\'s panel');
+  await page.click(`${S}-r${d.id}-remove`);
+  await page.click('#confirm-yes');
+  await waitFor(async () => (await text('#status')) === 'Площадка «RuTube» удалена.', { timeoutMs: 10000, what: 'the "removed" notice' });
+  assert.deepEqual((await sreda.api('GET', `/api/studios/${studio.id}/relays`, undefined, sreda.token)).json.relays, []);
+  await page.click(`${S}-toggle`);
 });
 
 test("a studio's pull source: a bad address is explained and kept; set, shown masked; cleared", async () => {

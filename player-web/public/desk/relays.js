@@ -188,7 +188,8 @@ class Panel {
 
   /** The kept row of relay `r`, its words and figures brought up to date. */
   row(r) {
-    const inherited = !!r.studio_default;
+    // In an event's panel, its studio's defaults are shown but changed on the studio's card.
+    const inherited = this.scope === 'events' && !!r.studio_default;
     let row = this.rows.get(r.id);
     if (!row || row.inherited !== inherited) {
       const b = `${this.base}-r${r.id}`;
