@@ -13,7 +13,6 @@ the video through unchanged delivers the same slices, even when it re-muxes, re-
 parameter sets or access unit delimiters. Frames arriving in a reader's first SKIP_S seconds (default 5) are
 left out: ffmpeg probes the stream first and hands those frames over in a burst.
 """
-import os
 import signal
 import subprocess
 import sys
