@@ -24,7 +24,9 @@ def record(url, out):
            "-map", "0:v:0", "-c", "copy", "-bsf:v", "filter_units=pass_types=1-5", "-f", "framemd5",
            "-flush_packets", "1", "-"]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-    signal.signal(signal.SIGTERM, lambda *_: proc.terminate())
+    # ffmpeg stops on one SIGTERM only between packets: an idle reader (the stream ended) needs SIGKILL; its
+    # output is a pipe, nothing to finalise.
+    signal.signal(signal.SIGTERM, lambda *_: proc.kill())
     with open(out, "w", buffering=1) as f:
         for raw in proc.stdout:
             now = time.monotonic_ns()
