@@ -60,12 +60,13 @@ class RelayToPlatformTest(LiveServerTest):
             # It arrives while the concert is on, not after it.
             platform.wait_arrived(key, timeout=30)
             self.assertFalse(platform.is_done(key))
-            live = studio.live()
-            if "relays" in live:  # the curator's view of it (the API's part of the issue)
-                relay = next(r for r in live["relays"] if r["id"] == relay_id)
+            if "relays" in studio.live():  # the curator's view of it (the API's part of the issue)
+                def sending():
+                    relay = next((r for r in studio.live()["relays"] if r["id"] == relay_id), None)
+                    return relay if relay and relay["state"] == "sending" else None
+                relay = wait_for(sending, 15, "the relay to say 'sending'")
                 self.assertNotIn(key, str(relay))
-                wait_for(lambda: next(r for r in studio.live()["relays"] if r["id"] == relay_id)["state"]
-                         == "sending", 15, "the relay to say 'sending'")
+                self.assertGreater(relay["bytes_sent"], 0)
             self.assertEqual(pub.wait(), 0, pub.stderr)
         finally:
             pub.kill()
