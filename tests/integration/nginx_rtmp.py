@@ -146,7 +146,7 @@ rtmp {{
     def stop(self):
         try:
             if self.proc and self.proc.poll() is None:
-                self.proc.send_signal(signal.SIGQUIT)  # graceful: open recordings are closed
+                self.proc.send_signal(signal.SIGTERM)  # fast: what a test reads was closed before (wait_recorded)
                 try:
                     self.proc.wait(timeout=15)
                 except subprocess.TimeoutExpired:
