@@ -481,6 +481,7 @@ core::Result<void> App::start_http() {
   services.rate_refused = &metrics_.counter("sreda_http_refused_total", {{"cause", "api_rate"}});
   services.login_refused = &metrics_.counter("sreda_http_refused_total", {{"cause", "login_limit"}});
   services.server_refusals = refusal_window_.get();
+  services.relays = relay_control_;
   api_ = std::make_unique<web::Api>(config_, *store_, *limiter_, keys_, hub_.get(), addresses_, services);
   health_ = std::make_unique<web::HealthHandler>();
   metrics_handler_ = std::make_unique<web::MetricsHandler>(metrics_);

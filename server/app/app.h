@@ -99,6 +99,9 @@ class App {
   std::unique_ptr<ingest::SrtBridge> srt_bridge_;
   std::unique_ptr<ingest::srt::SrtServer> srt_;  // its own epoll thread
   std::unique_ptr<web::RefusalWindow> refusal_window_;  // server-wide refusals for the desk (sampled on the live tick)
+  // The relays' runtime (server/relay) the API tells of changes and asks for state and tests; null until it
+  // runs (then the relay routes store and answer, and "test connection" answers 503).
+  relay::RelayControl* relay_control_ = nullptr;
   std::unique_ptr<web::Api> api_;
   std::unique_ptr<web::HealthHandler> health_;
   std::unique_ptr<web::MetricsHandler> metrics_handler_;

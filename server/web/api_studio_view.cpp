@@ -82,9 +82,10 @@ std::string studio_view_url(store::Db& db, int64_t studio_id) {
   return "/studio/" + std::to_string(studio_id) + "?t=" + *token;
 }
 
-json studio_json(store::Db& db, const schedule::Studio& studio) {
+json studio_json(store::Db& db, const schedule::Studio& studio, const relay::RelayControl* relays) {
   json out = schedule::to_curator_json(studio);
   out["view_url"] = studio_view_url(db, studio.id);
+  add_pull_fields(db, relays, out);
   return out;
 }
 
@@ -188,7 +189,7 @@ HttpResponse Api::rotate_view_token(Call& c) {
   new_view_token(c.db, c.ids[0]);
   tx.commit();
   core::Logger("studios").info(c.who->username + " rotated the view link of studio " + std::to_string(c.ids[0]));
-  return HttpResponse::json(200, studio_json(c.db, *schedule::find_studio(c.db, c.ids[0])));
+  return HttpResponse::json(200, studio_json(c.db, *schedule::find_studio(c.db, c.ids[0]), relays_));
 }
 
 HttpResponse Api::studio_answer(Call& c) {
