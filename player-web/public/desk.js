@@ -15,6 +15,7 @@ import { mod, moderation, renderModeration, showSlow } from './desk/moderation.j
 import { renderLog } from './desk/modlog.js';
 import { loadWords } from './desk/words.js';
 import { loadRecordings, renderRecordings } from './desk/archive.js';
+import { renderReports } from './desk/reports.js';
 
 const { t } = i18n;
 const MONITOR_MS = 3000;
@@ -73,6 +74,7 @@ async function refresh() {
   try {
     await loadStudios();
     await loadEvents();
+    renderReports();
     await loadRecordings();
   } catch (err) {
     if (err instanceof ApiError && err.status !== 401) notice(serverText(err.error));
@@ -92,6 +94,7 @@ function rerender() {
   renderStudios();
   renderEvents();
   renderRecordings();
+  renderReports();
   renderModeration();
   renderLog();
   showSlow(mod.eventId, mod.slow);
