@@ -16,6 +16,7 @@ import { renderLog } from './desk/modlog.js';
 import { loadWords } from './desk/words.js';
 import { loadRecordings, renderRecordings } from './desk/archive.js';
 import { relabelRelays, reloadOpenPanels } from './desk/relays.js';
+import { renderReports } from './desk/reports.js';
 
 const { t } = i18n;
 const MONITOR_MS = 3000;
@@ -74,6 +75,7 @@ async function refresh() {
   try {
     await loadStudios();
     await loadEvents();
+    renderReports();
     await loadRecordings();
     reloadOpenPanels();
   } catch (err) {
@@ -95,6 +97,7 @@ function rerender() {
   renderStudios();
   renderEvents();
   renderRecordings();
+  renderReports();
   renderModeration();
   renderLog();
   showSlow(mod.eventId, mod.slow);

@@ -5,7 +5,7 @@
 // shown with textContent.
 import { $, el, remembered } from './dom.js';
 import { ApiError, fetchJson } from './api.js';
-import { t, own, date, clock } from './i18n.js';
+import { t, own, date, clock, number } from './i18n.js';
 
 const studioId = Number((location.pathname.match(/^\/studio\/(\d+)/) || [])[1]);
 const token = new URLSearchParams(location.search).get('t') || '';
@@ -145,6 +145,14 @@ function render() {
     stars.textContent = rating.count ? t('studio.stars', { avg: rating.average.toFixed(1), n: rating.count }) : t('studio.stars.none');
     stars.hidden = false;
   }
+  // After the event, its headline figures in plain words (fewer than 5 viewers: said so, not counted).
+  const figures = $('figures');
+  const f = view.figures;
+  if (f) {
+    const args = { peak: f.peak_viewers, minutes: number(f.minutes_watched), questions: f.questions, answered: f.answered };
+    figures.textContent = t(f.few_viewers || f.peak_viewers === null ? 'studio.figures.few' : 'studio.figures', args);
+  }
+  figures.hidden = !f;
   if (viewerCount !== null) {
     $('viewers').textContent = t('studio.viewers', { n: viewerCount });
     $('viewers').hidden = false;

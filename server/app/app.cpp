@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <exception>
 #include <filesystem>
 #include <fstream>
@@ -242,6 +243,11 @@ std::vector<App::Step> App::start_steps() {
 core::Result<void> App::start() {
   if (started_steps_ > 0) return {};
   started_ms_ = core::now_ms();
+  // The city's time zone (season reports count days and months in it), set before any thread starts.
+  if (!config_.server.time_zone.empty()) {
+    ::setenv("TZ", config_.server.time_zone.c_str(), 1);
+    ::tzset();
+  }
   raise_descriptor_limit(config_.server.fd_reserve);
   steps_ = start_steps();
   for (const Step& step : steps_) {
@@ -386,12 +392,23 @@ core::Result<void> App::start_audience() {
   audience_options.public_url = config_.server.public_url;
   audience_options.viewer_secret = viewer_secret_;
   audience_options.shared_address_multiplier = config_.server.shared_address_multiplier;
+  audience_options.report_sample_ms = int64_t{config_.reports.sample_s} * 1000;
+  audience_options.archive_play_ms = int64_t{config_.reports.archive_play_s} * 1000;
   audience_ = std::make_unique<audience::AudienceHub>(
       audience_options, *store_, metrics_, [hub = hub_.get()](int64_t event_id) -> std::optional<audience::LiveClock> {
         auto c = hub->clock(event_id);
         if (!c) return std::nullopt;
         return audience::LiveClock{c->state, c->media_ms};
       });
+  audience::ReportSources report_sources;
+  report_sources.health = [hub = hub_.get()] {
+    std::vector<audience::StreamHealth> out;
+    for (const auto& e : hub->on_air_events())
+      out.push_back({e.event_id, e.state, e.bitrate_kbps, e.reconnects, e.dropped});
+    return out;
+  };
+  report_sources.players = [routes = live_routes_.get()] { return routes->playlist_audience().take(); };
+  audience_->set_report_sources(std::move(report_sources));
   audience_->start();
   register_operator_metrics();
   return {};

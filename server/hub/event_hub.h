@@ -115,6 +115,11 @@ class EventHub {
     std::string studio_name;
     EventState state = EventState::live;
     int64_t silent_ms = 0;
+    // The stream's health for curators' reports: the bitrate arriving over the last second, the studio's
+    // reconnects and the media dropped since the event went live.
+    int64_t bitrate_kbps = 0;
+    int64_t reconnects = 0;
+    int64_t dropped = 0;
   };
   std::vector<OnAir> on_air_events() const;
 
@@ -174,6 +179,7 @@ class EventHub {
     int64_t studio_id = 0;
     std::string studio_name;
     int64_t last_input_ms = 0;  // LiveEvent::last_input_ms
+    int64_t bitrate_kbps = 0, reconnects = 0, dropped = 0;  // sample_rates(), for OnAir
   };
   void publish_clock(const LiveEvent& e);
   mutable std::mutex clocks_mutex_;

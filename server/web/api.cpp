@@ -209,6 +209,19 @@ Api::Api(const config::Config& config, store::Store& store, auth::LoginLimiter& 
       {"GET", "/api/audience/log", A::curator, &Api::moderation_log,
        {.summary = "Who moderated what, newest first (at most 500)", .response = "ModerationLog",
         .errors = {400, 404}, .query = {"LogEventId", "LogLimit"}}},
+      {"GET", "/api/events/{id}/report", A::curator, &Api::event_report,
+       {.summary = "The event's report: viewers over time, peak, unique viewers, minutes watched, comments, rating",
+        .response = "EventReport"},
+       true},
+      {"GET", "/api/events/{id}/report.csv", A::curator, &Api::event_report_csv,
+       {.summary = "The event report's timeline as CSV, one row per sample", .response = "ReportCsv"},
+       true},
+      {"GET", "/api/reports", A::curator, &Api::season_report,
+       {.summary = "The season report: events held, viewers, minutes watched and rating, by category, studio or month",
+        .response = "SeasonReport", .errors = {400}, .query = {"ReportFrom", "ReportTo", "ReportGroup"}}},
+      {"GET", "/api/reports.csv", A::curator, &Api::season_report_csv,
+       {.summary = "The season report as CSV, one row per group and a total row", .response = "ReportCsv",
+        .errors = {400}, .query = {"ReportFrom", "ReportTo", "ReportGroup"}}},
   };
   std::vector<ApiDocRoute> described;
   for (const auto& r : routes_) described.push_back({r.method, r.pattern, r.access, &r.doc});

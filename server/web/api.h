@@ -175,6 +175,11 @@ class Api : public RouteHandler {
   // Whether a live (or intermission) event's renditions carry no picture (a sound-only studio).
   bool sound_only(const nlohmann::json& event) const;
   void add_live_fields(nlohmann::json& event) const;
+  // curators' reports (api_reports.cpp)
+  HttpResponse event_report(Call& c);
+  HttpResponse event_report_csv(Call& c);
+  HttpResponse season_report(Call& c);
+  HttpResponse season_report_csv(Call& c);
   // audience (api_audience.cpp)
   HttpResponse public_comments(Call& c);
   HttpResponse curator_comments(Call& c);

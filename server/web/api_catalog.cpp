@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "server/audience/report_store.h"
 #include "server/audience/storage.h"
 #include "server/core/clock.h"
 #include "server/core/log.h"
@@ -256,6 +257,7 @@ HttpResponse Api::delete_event(Call& c) {
   if (archive_ && archive_->recording_stats(e->id))
     return HttpResponse::error(409, "wrong_state", "the event's recording is still being written; try again in a moment");
   if (archive_) archive_->remove(c.db, e->id, "event deleted by " + c.who->username);
+  audience::keep_report(c.db, e->id, c.now);  // its figures stay in the season reports
   schedule::delete_event(c.db, e->id);
   tx.commit();
   core::Logger("events").info(c.who->username + " deleted event " + std::to_string(e->id));

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdio>
 
+#include "server/audience/report_store.h"
 #include "server/audience/storage.h"
 #include "server/core/clock.h"
 #include "server/core/log.h"
@@ -231,6 +232,7 @@ HttpResponse Api::studio_view(Call& c) {
                {"publish", publish},
                {"event", nullptr},
                {"rating", nullptr},
+               {"figures", nullptr},
                {"live", nullptr},
                {"health", nullptr},
                {"advice", json::array()},
@@ -244,6 +246,9 @@ HttpResponse Api::studio_view(Call& c) {
                      {"ends_at", core::format_rfc3339(event->ends_at)}};
     body["rating"] = audience::rating_json(audience::rating_summary(c.db, event->id));
     body["relays"] = artist_relays(relays_live_json(c.db, *event));
+    // After the event: its headline figures for the artist (small audiences as "fewer than 5").
+    if (event->state == schedule::EventState::ended || event->state == schedule::EventState::archived)
+      body["figures"] = audience::headline_figures(c.db, event->id);
   }
   auto finish = [](HttpResponse r) {
     set_caching(r, Caching::none);

@@ -369,6 +369,14 @@ class OpenApiTest(ServerTestCase):
                                    ids={"studio": spare, "comment": other_question["id"]},
                                    query=f"?t={urllib.parse.quote(spare_t, safe='')}").status, 403)
 
+        # Reports (an event not held yet: zeros and an empty timeline; test_reports_media.py has a real one).
+        report = self.call("get", "/api/events/{id}/report", token=curator, ids={"id": eid}).json
+        self.assertEqual((report["comments"], report["questions"], report["timeline"]), (3, 2, []))
+        self.call("get", "/api/events/{id}/report.csv", token=curator, ids={"id": eid})
+        self.call("get", "/api/reports", token=curator, query="?group=studio")
+        self.assertEqual(self.call("get", "/api/reports", token=curator, query="?group=weekday").status, 400)
+        self.call("get", "/api/reports.csv", token=curator, query="?from=2026-01-01&to=2026-12-31&group=month")
+
         # Moderation settings, bans and the log.
         self.call("post", "/api/events/{id}/slow-mode", token=curator, ids={"id": eid}, body={"seconds": 30})
         self.assertEqual(self.call("get", "/api/events/{id}/slow-mode", token=curator, ids={"id": eid}).json["slow_mode_s"], 30)
