@@ -220,6 +220,11 @@ std::vector<App::Step> App::start_steps() {
          ingest_work_.reset();
          if (ingest_thread_.joinable()) ingest_thread_.join();
        }},
+      {"pulled studios", [this] { return start_pulls(); },
+       [this] {
+         boost::asio::post(control_, [this] { pull_poll_.cancel(); });
+         pulls_->stop();
+       }},
       {"MP4 exports",
        [this]() -> core::Result<void> {
          exporter_ = std::make_unique<archive::Mp4Exporter>(archive::ExporterOptions{
@@ -357,6 +362,28 @@ core::Result<void> App::start_srt() {
   return srt_->start();
 }
 
+// Pulled studios (server/relay/pull_manager.h). Until the API tells the runtime of a changed pull_url
+// (RelayControl::pull_changed), the studios' pull_url is re-read every 2 s.
+core::Result<void> App::start_pulls() {
+  pulls_ = std::make_unique<relay::PullManager>(*store_, *hub_, config_, metrics_);
+  pulls_->start();
+  poll_pulls();
+  return {};
+}
+
+void App::poll_pulls() {
+  store_->post([pulls = pulls_.get()](store::Db& db) {
+    std::vector<std::pair<int64_t, std::string>> studios;
+    auto st = db.prepare("SELECT id, pull_url FROM studios WHERE pull_url IS NOT NULL AND pull_url != ''");
+    while (st.step()) studios.emplace_back(st.int64(0), st.text(1));
+    pulls->sync(studios);
+  });
+  pull_poll_.expires_after(std::chrono::seconds(2));
+  pull_poll_.async_wait([this](const boost::system::error_code& ec) {
+    if (!ec) poll_pulls();
+  });
+}
+
 core::Result<void> App::start_rtmp() {
   rtmp_bridge_ = std::make_unique<ingest::RtmpBridge>(*hub_, keys_, static_cast<size_t>(config_.ingest.max_held_media_bytes));
   ingest::rtmp::RtmpServerOptions rtmp_options;
@@ -481,6 +508,7 @@ core::Result<void> App::start_http() {
   services.rate_refused = &metrics_.counter("sreda_http_refused_total", {{"cause", "api_rate"}});
   services.login_refused = &metrics_.counter("sreda_http_refused_total", {{"cause", "login_limit"}});
   services.server_refusals = refusal_window_.get();
+  services.pull_status = [pulls = pulls_.get()](int64_t studio_id) { return pulls->status(studio_id); };
   api_ = std::make_unique<web::Api>(config_, *store_, *limiter_, keys_, hub_.get(), addresses_, services);
   health_ = std::make_unique<web::HealthHandler>();
   metrics_handler_ = std::make_unique<web::MetricsHandler>(metrics_);

@@ -63,7 +63,8 @@ Api::Api(const config::Config& config, store::Store& store, auth::LoginLimiter& 
       rate_(config.server.api_requests_per_s, config.server.api_burst),
       rate_refused_(services.rate_refused),
       login_refused_(services.login_refused),
-      server_refusals_(services.server_refusals) {
+      server_refusals_(services.server_refusals),
+      pull_status_(std::move(services.pull_status)) {
   using A = Access;
   // The API's one table. ApiDoc's names (schemas, parameters) are defined in api_schemas.cpp; what a route
   // may answer beyond doc.errors follows from its row (api_schemas.cpp: error_statuses).

@@ -20,6 +20,7 @@
 #include "server/hub/event_hub.h"
 #include "server/hub/key_directory.h"
 #include "server/live/live_outputs.h"
+#include "server/relay/relay_service.h"
 #include "server/schedule/event.h"
 #include "server/core/client_address.h"
 #include "server/store/store.h"
@@ -45,6 +46,8 @@ struct ApiServices {
   std::atomic<uint64_t>* rate_refused = nullptr;
   std::atomic<uint64_t>* login_refused = nullptr;
   const RefusalWindow* server_refusals = nullptr;  // server-wide refusals over the last minutes, in …/live
+  // A pulled studio's source now (GET /api/studios/{id} "pull"; RelayControl::pull_status).
+  std::function<std::optional<relay::PullStatus>(int64_t studio_id)> pull_status;
 };
 
 class Api : public RouteHandler {
@@ -178,6 +181,7 @@ class Api : public RouteHandler {
   void remember_verified(const std::string& token, int64_t now_ms);
   std::atomic<uint64_t>* const login_refused_;
   const RefusalWindow* const server_refusals_;
+  const std::function<std::optional<relay::PullStatus>(int64_t)> pull_status_;
   // The studio's usual bitrate (a slowly decaying peak, kbit/s) for the artist's view health sentence.
   std::mutex usual_mutex_;
   std::unordered_map<int64_t, double> usual_kbps_;

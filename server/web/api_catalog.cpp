@@ -79,7 +79,12 @@ HttpResponse Api::list_studios(Call& c) {
 HttpResponse Api::get_studio(Call& c) {
   auto s = schedule::find_studio(c.db, c.ids[0]);
   if (!s) return no_studio(c.ids[0]);
-  return HttpResponse::json(200, studio_json(c.db, *s));
+  json j = studio_json(c.db, *s);
+  // A pulled studio: its source now, in words (the URL masked; the error free of secrets).
+  if (auto p = pull_status_ ? pull_status_(s->id) : std::nullopt)
+    j["pull"] = {{"url", p->url_masked},         {"state", p->state},         {"last_error", p->last_error},
+                 {"bytes_received", p->bytes_received}, {"reconnects", p->reconnects}, {"variant", p->variant}};
+  return HttpResponse::json(200, j);
 }
 
 HttpResponse Api::create_studio(Call& c) {
