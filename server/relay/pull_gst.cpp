@@ -153,6 +153,17 @@ class GstPullSource : public PullSource {
                        static_cast<GstPullSource*>(self)->on_pad(pad);
                      }),
                      this);
+    if (url_.scheme == Scheme::rtmp || url_.scheme == Scheme::rtmps) {
+      // flvdemux adds a track's pad when its first tag comes, and mpegtsmux takes no new stream once it has
+      // started: both of the muxer's pads exist from the start (it waits for media on each), and the one no
+      // track came for is released when flvdemux has all its pads.
+      for (auto& reserved : reserved_)
+        reserved = GstRef<GstPad>::adopt(gst_element_request_pad_simple(mux_, "sink_%d"));
+      g_signal_connect(demux, "no-more-pads", G_CALLBACK(+[](GstElement*, gpointer self) {
+                         static_cast<GstPullSource*>(self)->release_unused_pads();
+                       }),
+                       this);
+    }
     if (gst_element_set_state(pipeline_.get(), GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE)
       return fail(bus_error().empty() ? "the stream cannot be opened" : bus_error());
     // Connected once the first MPEG-TS arrives (or the source fails), within the connect timeout.
@@ -278,17 +289,37 @@ class GstPullSource : public PullSource {
     if (!parse || !queue) return;
     gst_bin_add_many(GST_BIN(bin), parse, queue, nullptr);
     gst_element_link(parse, queue);
-    gst_element_link(queue, mux_);
+    const auto& reserved = reserved_[kind == "video/x-h264" ? 0 : 1];
+    if (reserved) {
+      auto out = GstRef<GstPad>::adopt(gst_element_get_static_pad(queue, "src"));
+      gst_pad_link(out.get(), reserved.get());
+      linked_[kind == "video/x-h264" ? 0 : 1] = true;
+    } else {
+      gst_element_link(queue, mux_);
+    }
     gst_element_sync_state_with_parent(queue);
     gst_element_sync_state_with_parent(parse);
     auto sink = GstRef<GstPad>::adopt(gst_element_get_static_pad(parse, "sink"));
     gst_pad_link(pad, sink.get());
   }
 
+  // flvdemux has all its pads: the muxer's pad reserved for a track that does not come is released (else it
+  // would wait for it).
+  void release_unused_pads() {
+    std::lock_guard lock(mutex_);
+    for (int i = 0; i < 2; ++i)
+      if (reserved_[i] && !linked_[i]) {
+        gst_element_release_request_pad(mux_, reserved_[i].get());
+        reserved_[i].reset();
+      }
+  }
+
   RelayUrl url_;
   PullOptions options_;
   GstRef<GstElement> pipeline_;
   GstElement* mux_ = nullptr;   // owned by pipeline_
+  GstRef<GstPad> reserved_[2];  // RTMP: the muxer's pads for video, audio
+  bool linked_[2] = {};
   GstElement* sink_ = nullptr;  // owned by pipeline_
   std::mutex mutex_;            // on_pad (streaming threads)
   std::vector<uint8_t> first_;  // the first MPEG-TS, read by open()
