@@ -115,6 +115,30 @@ class PullTest(LiveServerTest):
         self.assertLess(duration, 7.0)
         wait_pull(studio, lambda s: s["state"] == "waiting", "the puller to wait (the event has ended)")
 
+    def test_a_partner_that_calls_us_sreda_listening(self):
+        studio = Studio(self.server, self.token, "Партнёр звонит сам")
+        port = free_udp_port()
+        set_pull_url(self.server, studio.id,
+                     f"srt://127.0.0.1:{port}?mode=listener&streamid=twin-city&passphrase=twin-city-passphrase")
+        wait_pull(studio, lambda s: s["state"] == "connecting", "the listener")
+        # A caller with another streamid is not our partner; the partner with the passphrase is.
+        stranger = Publisher(f"srt://127.0.0.1:{port}?streamid=someone-else&passphrase=twin-city-passphrase"
+                             f"&pbkeylen=16", seconds=2, fmt="mpegts")
+        self.assertNotEqual(stranger.wait(), 0)
+        partner = Publisher(f"srt://127.0.0.1:{port}?streamid=twin-city&passphrase=twin-city-passphrase&pbkeylen=16",
+                            seconds=5, fmt="mpegts")
+        try:
+            self.assertEqual(studio.wait_media(timeout=40)["publisher"]["protocol"], "pull")
+            # The first publisher wins: the studio's own encoder cannot take over while the pull is on.
+            own = Publisher(studio.rtmp_url(), seconds=2)
+            self.assertNotEqual(own.wait(), 0)
+            self.assertEqual(studio.live()["publisher"]["protocol"], "pull")
+            self.assertEqual(partner.wait(), 0, partner.stderr)
+        finally:
+            partner.kill()
+        self.assertGreater(wait_partner_gone(self, studio), 3.0)
+        self.assertNotIn("twin-city-passphrase", self.server.log())
+
     def test_pull_from_another_sredas_hls(self):
         partner = Server(env={"SREDA_STUDIOS_RECONNECT_GRACE_S": str(GRACE_S)}).start()
         self.addCleanup(partner.cleanup)
