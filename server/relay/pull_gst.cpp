@@ -43,7 +43,7 @@ std::string resolve_uri(const std::string& base, const std::string& uri) {
 }
 
 // A small whole-body GET through souphttpsrc (http and https alike), bounded in size and time.
-core::Result<std::string> fetch_text(const std::string& url, int timeout_s) {
+core::Result<std::string> fetch_text(const std::string& url, int timeout_s, const std::atomic<bool>& stop) {
   auto pipeline =
       GstRef<GstElement>::adopt(GST_ELEMENT(gst_object_ref_sink(gst_pipeline_new("pull-playlist"))));
   GstElement* src = gst_element_factory_make("souphttpsrc", nullptr);
@@ -62,7 +62,7 @@ core::Result<std::string> fetch_text(const std::string& url, int timeout_s) {
   std::string error;
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);
   auto bus = GstRef<GstBus>::adopt(gst_element_get_bus(pipeline.get()));
-  while (std::chrono::steady_clock::now() < deadline && body.size() < (1 << 20)) {
+  while (!stop && std::chrono::steady_clock::now() < deadline && body.size() < (1 << 20)) {
     if (auto m = GstRef<GstMessage>::adopt(gst_bus_pop_filtered(bus.get(), GST_MESSAGE_ERROR))) {
       GError* e = nullptr;
       gst_message_parse_error(m.get(), &e, nullptr);
@@ -116,14 +116,14 @@ class GstPullSource : public PullSource {
       gst_bin_add_many(GST_BIN(pipeline_.get()), src, demux, nullptr);
       gst_element_link(src, demux);
     } else {
-      auto text = fetch_text(url_.url, options_.connect_timeout_s);
+      auto text = fetch_text(url_.url, options_.connect_timeout_s, stop);
       if (!text) return fail(text.error().message);
       auto chosen = choose_variant(url_.url, *text);
       if (!chosen) return fail(chosen.error().message);
       if (auto checked = check_host(chosen->uri); !checked) return fail(checked.error().message);
       // A complete playlist is a stream that has ended (a partner's event that is over): pulling it would
       // replay the whole concert as a new one.
-      auto media = chosen->uri == url_.url ? text : fetch_text(chosen->uri, options_.connect_timeout_s);
+      auto media = chosen->uri == url_.url ? text : fetch_text(chosen->uri, options_.connect_timeout_s, stop);
       if (!media) return fail(media.error().message);
       if (media->find("#EXT-X-ENDLIST") != std::string::npos)
         return fail("the partner's stream has ended (its playlist is complete)");

@@ -230,7 +230,13 @@ struct PullManager::Puller {
 
 PullManager::PullManager(store::Store& store, hub::EventHub& hub, const config::Config& config,
                          core::Metrics& metrics)
-    : store_(store), hub_(hub), config_(config), metrics_(metrics) {}
+    : store_(store), hub_(hub), config_(config), metrics_(metrics) {
+  metrics_.describe("sreda_pull_bytes_total", "counter",
+                    "MPEG-TS bytes a pulled studio received from its partner");
+  metrics_.describe(
+      "sreda_pull_failures_total", "counter",
+      "tries of a pulled studio's source that failed or ended (the next comes after a backoff)");
+}
 
 PullManager::~PullManager() {
   stop();

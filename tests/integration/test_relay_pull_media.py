@@ -10,7 +10,7 @@ import subprocess
 import tempfile
 import unittest
 
-from media_helpers import GRACE_S, LiveServerTest, Publisher, Studio, decode_errors, ffprobe
+from media_helpers import GRACE_S, LiveServerTest, Publisher, Studio, decode_errors, ffprobe, metric
 from sreda_harness import Server, wait_for
 
 PULL_ENV = {"SREDA_RELAYS_ALLOWED_HOSTS": "127.0.0.1", "SREDA_RELAYS_RETRY_MIN_S": "1",
@@ -100,6 +100,7 @@ class PullTest(LiveServerTest):
             self.assertEqual(p["media"]["audio"]["codec"], "aac")
             status = wait_pull(studio, lambda s: s["state"] == "receiving" and s["bytes_received"] > 0, "receiving")
             self.assertEqual(status["url"].split("?")[0], f"srt://127.0.0.1:{port}")
+            self.assertGreater(metric(self.server, "sreda_pull_bytes_total", studio=str(studio.id)), 0)
             self.assertEqual(self.server.get(f"/live/{studio.event_id}/master.m3u8").status, 200)
             wait_for(lambda: "#EXTINF" in self.server.get(f"/live/{studio.event_id}/source/index.m3u8").text, 20,
                      "a first segment")
