@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <chrono>
 #include <mutex>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -131,6 +132,10 @@ class GstPullSource : public PullSource {
       // that comes again.
       if (media->find("#EXTINF") == std::string::npos)
         return fail("the partner's stream has only just started (no whole segment yet)");
+      // Segments on other hosts are held to relays.allowed_hosts too (a playlist cannot make the server reach
+      // an internal host; a later playlist's new hosts are not checked: hlsdemux fetches them).
+      if (auto checked = check_media_hosts(chosen->uri, *media); !checked)
+        return fail(checked.error().message);
       variant_ = chosen->words;
       // hlsdemux (adaptivedemux 1), not hlsdemux2: Debian's hlsdemux2 (1.22.0) aborts the process when torn
       // down (g_mutex_clear on a locked mutex), which every reconnect and stop does. Its pads carry whole
@@ -219,13 +224,44 @@ class GstPullSource : public PullSource {
 
   // A variant on another host than the playlist's is checked against relays.allowed_hosts too.
   core::Result<void> check_host(const std::string& uri) {
-    auto parsed = parse_url(uri, Use::pull);
-    if (!parsed) return parsed.error();
-    if (parsed->host == url_.host) return {};
+    const std::string host = host_of(uri);
+    if (host.empty()) return core::Error{"pull_failed", "the playlist names an address without a host"};
+    if (host == url_.host) return {};
     auto allowed = Destinations::parse(options_.allowed_hosts);
     if (!allowed) return allowed.error();
-    auto addresses = resolve_allowed(*allowed, parsed->host);
+    auto addresses = resolve_allowed(*allowed, host);
     if (!addresses) return addresses.error();
+    return {};
+  }
+
+  // "http://user@[::1]:8080/a" → "::1" (lower case, like parse_url's hosts).
+  static std::string host_of(const std::string& uri) {
+    const size_t start = uri.find("://");
+    if (start == std::string::npos) return {};
+    std::string authority = uri.substr(start + 3, uri.find_first_of("/?#", start + 3) - start - 3);
+    if (size_t at = authority.rfind('@'); at != std::string::npos) authority = authority.substr(at + 1);
+    std::string host = authority[0] == '[' ? authority.substr(1, authority.find(']') - 1)
+                                           : authority.substr(0, authority.find(':'));
+    for (auto& c : host) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return host;
+  }
+
+  core::Result<void> check_media_hosts(const std::string& playlist_url, const std::string& text) {
+    std::set<std::string> seen;
+    std::istringstream lines(text);
+    std::string line;
+    while (std::getline(lines, line)) {
+      if (!line.empty() && line.back() == '\r') line.pop_back();
+      std::string uri =
+          line.empty() || line[0] != '#' ? line : attribute(line.substr(line.find(':') + 1), "URI");
+      if (uri.empty()) continue;
+      uri = resolve_uri(playlist_url, uri);
+      const size_t authority = uri.find("://");
+      const std::string origin =
+          authority == std::string::npos ? uri : uri.substr(0, uri.find('/', authority + 3));
+      if (!seen.insert(origin).second) continue;
+      if (auto checked = check_host(uri); !checked) return checked;
+    }
     return {};
   }
 

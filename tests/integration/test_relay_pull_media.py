@@ -8,7 +8,9 @@ import socket
 import sqlite3
 import subprocess
 import tempfile
+import threading
 import unittest
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from media_helpers import GRACE_S, LiveServerTest, Publisher, Studio, decode_errors, ffprobe, metric
 from sreda_harness import Server, wait_for
@@ -57,6 +59,25 @@ class NginxRtmp:
         self.proc.terminate()
         self.proc.wait(timeout=20)
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def serve_text(text):
+    """A tiny HTTP server on 127.0.0.1 answering every GET with `text` (a partner's playlist)."""
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):
+            body = text.encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/vnd.apple.mpegurl")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
 
 
 def set_pull_url(server, studio_id, url):
@@ -198,8 +219,16 @@ class PullTest(LiveServerTest):
         self.assertIn("10.11.12.13", status["last_error"])
         self.assertIn("relays.allowed_hosts", status["last_error"])
         self.assertNotIn("very-secret-stream-key", status["url"] + status["last_error"])
-        # Neither event went live; the server serves on, and a studio publishing itself is unaffected.
-        self.assertEqual((nobody.state(), internal.state()), ("scheduled", "scheduled"))
+        # A playlist on an allowed host whose segments are on another host: those are held to the list too.
+        elsewhere = Studio(self.server, self.token, "Сегменты в другом месте")
+        playlist = serve_text("#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXT-X-MAP:URI=\"init.mp4\"\n#EXTINF:2,\n"
+                              "http://10.11.12.14/seg0.m4s\n")
+        self.addCleanup(playlist.shutdown)
+        set_pull_url(self.server, elsewhere.id, f"http://127.0.0.1:{playlist.server_port}/index.m3u8")
+        status = wait_pull(elsewhere, lambda s: "10.11.12.14" in s["last_error"], "the segments' host refused")
+        self.assertIn("relays.allowed_hosts", status["last_error"])
+        # No event went live; the server serves on, and a studio publishing itself is unaffected.
+        self.assertEqual((nobody.state(), internal.state(), elsewhere.state()), ("scheduled",) * 3)
         studio = Studio(self.server, self.token, "Обычная студия")
         studio.publish(3)
         log = self.server.log()
