@@ -221,6 +221,11 @@ std::vector<App::Step> App::start_steps() {
          ingest_work_.reset();
          if (ingest_thread_.joinable()) ingest_thread_.join();
        }},
+      {"pulled studios", [this] { return start_pulls(); },
+       [this] {
+         boost::asio::post(control_, [this] { pull_poll_.cancel(); });
+         pulls_->stop();
+       }},
       {"MP4 exports",
        [this]() -> core::Result<void> {
          exporter_ = std::make_unique<archive::Mp4Exporter>(archive::ExporterOptions{
@@ -361,6 +366,28 @@ core::Result<void> App::start_srt() {
   srt_options.max_pending_handshakes = config_.ingest.srt_max_pending_handshakes;
   srt_ = std::make_unique<ingest::srt::SrtServer>(srt_options, *srt_bridge_);
   return srt_->start();
+}
+
+// Pulled studios (server/relay/pull_manager.h). Until the API tells the runtime of a changed pull_url
+// (RelayControl::pull_changed), the studios' pull_url is re-read every 2 s.
+core::Result<void> App::start_pulls() {
+  pulls_ = std::make_unique<relay::PullManager>(*store_, *hub_, config_, metrics_);
+  pulls_->start();
+  poll_pulls();
+  return {};
+}
+
+void App::poll_pulls() {
+  store_->post([pulls = pulls_.get()](store::Db& db) {
+    std::vector<std::pair<int64_t, std::string>> studios;
+    auto st = db.prepare("SELECT id, pull_url FROM studios WHERE pull_url IS NOT NULL AND pull_url != ''");
+    while (st.step()) studios.emplace_back(st.int64(0), st.text(1));
+    pulls->sync(studios);
+  });
+  pull_poll_.expires_after(std::chrono::seconds(2));
+  pull_poll_.async_wait([this](const boost::system::error_code& ec) {
+    if (!ec) poll_pulls();
+  });
 }
 
 core::Result<void> App::start_rtmp() {

@@ -14,7 +14,14 @@
 
 namespace sreda::hub {
 
-const char* protocol_name(Protocol p) { return p == Protocol::rtmp ? "rtmp" : "srt"; }
+const char* protocol_name(Protocol p) {
+  switch (p) {
+    case Protocol::rtmp: return "rtmp";
+    case Protocol::srt: return "srt";
+    case Protocol::pull: return "pull";
+  }
+  return "?";
+}
 
 namespace {
 // Media clock headroom at the start of each publisher session: B-frames put video DTS before the first
@@ -375,7 +382,7 @@ void EventHub::attach(Protocol protocol, uint64_t session_id, const StudioKey& s
   // (RTMP), not a GStreamer streaming thread of the source (SRT), so a slow consumer delays only this event.
   if (s->consumer) s->queue = std::make_unique<MediaQueue>("media-" + std::to_string(event_id), s->consumer);
   std::string error;
-  if (protocol == Protocol::srt) {
+  if (protocol != Protocol::rtmp) {  // MPEG-TS through push(): SRT, a pulled source
     s->pipeline = std::make_unique<pipelines::SourcePipeline>(
         pipelines::Container::mpegts, "source-" + std::to_string(event_id) + "-" + std::to_string(session_id), *s,
         kMaxQueuedBytes, static_cast<size_t>(config_.ingest.max_held_media_bytes));

@@ -376,7 +376,7 @@ const char* const kComponents = R"json({
     "required": ["protocol", "remote_address", "uptime_s", "media", "bitrate_kbps", "frame_rate", "bytes_in",
       "video_frames", "audio_frames", "dropped", "late_frames", "behind_realtime_ms", "keyframe_interval_s",
       "timestamp_jumps"],
-    "properties": {"protocol": {"enum": ["rtmp", "srt"]}, "remote_address": {"type": "string"},
+    "properties": {"protocol": {"enum": ["rtmp", "srt", "pull"]}, "remote_address": {"type": "string"},
       "uptime_s": {"type": "integer", "minimum": 0},
       "media": {"anyOf": [{"$ref": "#/components/schemas/Media"}, {"type": "null"}],
         "description": "null until the stream's codecs are known"},
