@@ -122,6 +122,7 @@ function start(eventId) {
           panel.hidden = false;
           say('');
           if (pending) { ws.send(JSON.stringify(pending)); pending = null; textInput.value = ''; askInput.checked = false; }
+          sendPlayback();
           break;
         case 'comment': addComment(msg); break;
         case 'comment_removed': {
@@ -250,6 +251,15 @@ function start(eventId) {
     if (lastRating) showRating(lastRating);
     if (lastViewers !== null) showViewers(lastViewers);
   });
+
+  // What the player plays (watch.js), for the curators' reports: sent when it changes, on every join, and
+  // every 10 s while playing (the server counts a page that went quiet as stopped after a while).
+  let playback = null;
+  function sendPlayback() {
+    if (playback && ws && ws.readyState === WebSocket.OPEN && joinedNick !== null) ws.send(JSON.stringify(playback));
+  }
+  document.addEventListener('sreda:playback', (ev) => { playback = ev.detail; sendPlayback(); });
+  setInterval(() => { if (playback && playback.playing) sendPlayback(); }, 10000);
 
   document.addEventListener('sreda:event', (ev) => {
     const archived = ev.detail.state === 'archived';

@@ -15,6 +15,8 @@ import { mod, moderation, renderModeration, showSlow } from './desk/moderation.j
 import { renderLog } from './desk/modlog.js';
 import { loadWords } from './desk/words.js';
 import { loadRecordings, renderRecordings } from './desk/archive.js';
+import { relabelRelays, reloadOpenPanels } from './desk/relays.js';
+import { renderReports } from './desk/reports.js';
 
 const { t } = i18n;
 const MONITOR_MS = 3000;
@@ -73,7 +75,9 @@ async function refresh() {
   try {
     await loadStudios();
     await loadEvents();
+    renderReports();
     await loadRecordings();
+    reloadOpenPanels();
   } catch (err) {
     if (err instanceof ApiError && err.status !== 401) notice(serverText(err.error));
   }
@@ -89,9 +93,11 @@ function rerender() {
   showTimeZone();
   if (!state.me) return;
   $('who').textContent = t('desk.logged.as', { name: state.me.username });
+  relabelRelays();
   renderStudios();
   renderEvents();
   renderRecordings();
+  renderReports();
   renderModeration();
   renderLog();
   showSlow(mod.eventId, mod.slow);

@@ -5,7 +5,7 @@
 // shown with textContent.
 import { $, el, remembered } from './dom.js';
 import { ApiError, fetchJson } from './api.js';
-import { t, own, date, clock } from './i18n.js';
+import { t, own, date, clock, number } from './i18n.js';
 
 const studioId = Number((location.pathname.match(/^\/studio\/(\d+)/) || [])[1]);
 const token = new URLSearchParams(location.search).get('t') || '';
@@ -126,6 +126,13 @@ function render() {
   }
   advice.hidden = items.length === 0;
 
+  // Where the concert also goes out (names and states only: the addresses are the curators').
+  const relays = $('relays');
+  const out = (view.relays || []).map((r) => `${r.name} — ${own(`studio.relay.state.${r.state}`) ?? r.state}`);
+  const line = out.length ? t('studio.relays', { list: out.join(', ') }) : '';
+  if (relays.textContent !== line) relays.textContent = line;
+  relays.hidden = !out.length;
+
   const elapsed = $('elapsed');
   if (view.live && view.live.live_since) {
     elapsed.textContent = t('studio.elapsed', { t: clock(now - Date.parse(view.live.live_since), Math.floor) });
@@ -138,6 +145,14 @@ function render() {
     stars.textContent = rating.count ? t('studio.stars', { avg: rating.average.toFixed(1), n: rating.count }) : t('studio.stars.none');
     stars.hidden = false;
   }
+  // After the event, its headline figures in plain words (fewer than 5 viewers: said so, not counted).
+  const figures = $('figures');
+  const f = view.figures;
+  if (f) {
+    const args = { peak: f.peak_viewers, minutes: number(f.minutes_watched), questions: f.questions, answered: f.answered };
+    figures.textContent = t(f.few_viewers || f.peak_viewers === null ? 'studio.figures.few' : 'studio.figures', args);
+  }
+  figures.hidden = !f;
   if (viewerCount !== null) {
     $('viewers').textContent = t('studio.viewers', { n: viewerCount });
     $('viewers').hidden = false;

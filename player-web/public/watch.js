@@ -311,6 +311,7 @@ function startPlayback(at) {
       }
     });
     hls.on(window.Hls.Events.MANIFEST_PARSED, () => { if (player.wantPlay) tryPlay(); });
+    hls.on(window.Hls.Events.LEVEL_SWITCHED, announcePlayback);
     if (!audioOnly) {
       hls.on(window.Hls.Events.MANIFEST_LOADED, (_ev, data) => {
         player.audioFor = master;
@@ -441,6 +442,31 @@ video.addEventListener('pause', () => {
   playLabel.textContent = T('watch.play.continue');
   playBtn.hidden = false;
 });
+// What this page plays, for the curators' reports: comments.js sends it over the audience socket
+// (PROTOCOL.md "playback") when it changes and every 10 s while playing. The rendition is the rung's folder in
+// the playlist's URL (/live/<id>/<rung>/index.m3u8); null when the browser plays HLS itself (Safari).
+function playbackReport() {
+  let rendition = null;
+  const hls = player.hls;
+  if (hls) {
+    const level = hls.levels && hls.levels[hls.currentLevel];
+    const url = (level && (level.url || level.uri)) || hls.url || '';
+    const m = String(url).match(/\/([A-Za-z0-9_-]{1,16})\/index\.m3u8/);
+    if (m) rendition = m[1];
+  }
+  return { type: 'playback', playing: isPlaying(), rendition, mode: isArchived() ? 'archive' : 'live' };
+}
+let lastPlayback = '';
+function announcePlayback() {
+  const report = playbackReport();
+  const key = JSON.stringify(report);
+  if (key === lastPlayback) return;
+  lastPlayback = key;
+  document.dispatchEvent(new CustomEvent('sreda:playback', { detail: report }));
+}
+for (const ev of ['playing', 'pause', 'ended', 'emptied']) video.addEventListener(ev, announcePlayback);
+setInterval(announcePlayback, 2000);  // a change no event told of (a stall that became an end)
+
 video.addEventListener('error', () => {
   if (player.native) { retrySoon(); }
 });

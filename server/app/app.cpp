@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <exception>
 #include <filesystem>
 #include <fstream>
@@ -221,6 +222,12 @@ std::vector<App::Step> App::start_steps() {
          ingest_work_.reset();
          if (ingest_thread_.joinable()) ingest_thread_.join();
        }},
+      {"pulled studios", [this] { return start_pulls(); },
+       [this] {
+         boost::asio::post(control_, [this] { pull_poll_.cancel(); });
+         relays_->attach_pulls(nullptr);
+         pulls_->stop();
+       }},
       {"MP4 exports",
        [this]() -> core::Result<void> {
          exporter_ = std::make_unique<archive::Mp4Exporter>(archive::ExporterOptions{
@@ -243,6 +250,11 @@ std::vector<App::Step> App::start_steps() {
 core::Result<void> App::start() {
   if (started_steps_ > 0) return {};
   started_ms_ = core::now_ms();
+  // The city's time zone (season reports count days and months in it), set before any thread starts.
+  if (!config_.server.time_zone.empty()) {
+    ::setenv("TZ", config_.server.time_zone.c_str(), 1);
+    ::tzset();
+  }
   raise_descriptor_limit(config_.server.fd_reserve);
   steps_ = start_steps();
   for (const Step& step : steps_) {
@@ -349,6 +361,7 @@ core::Result<void> App::start_relays() {
   relay_targets_ = std::make_unique<relay::StoreTargets>(*store_);
   relays_ = std::make_unique<relay::PushRelays>(std::move(options), *relay_targets_, metrics_);
   consumers_ = std::make_unique<relay::RelayingFactory>(*live_outputs_, *relays_);
+  relay_control_ = relays_.get();
   return {};
 }
 
@@ -381,6 +394,29 @@ core::Result<void> App::start_srt() {
   return srt_->start();
 }
 
+// Pulled studios (server/relay/pull_manager.h). Until the API tells the runtime of a changed pull_url
+// (RelayControl::pull_changed), the studios' pull_url is re-read every 2 s.
+core::Result<void> App::start_pulls() {
+  pulls_ = std::make_unique<relay::PullManager>(*store_, *hub_, config_, metrics_);
+  pulls_->start();
+  relays_->attach_pulls(pulls_.get());  // the API's pull_changed and pull_status reach them
+  poll_pulls();
+  return {};
+}
+
+void App::poll_pulls() {
+  store_->post([pulls = pulls_.get()](store::Db& db) {
+    std::vector<std::pair<int64_t, std::string>> studios;
+    auto st = db.prepare("SELECT id, pull_url FROM studios WHERE pull_url IS NOT NULL AND pull_url != ''");
+    while (st.step()) studios.emplace_back(st.int64(0), st.text(1));
+    pulls->sync(studios);
+  });
+  pull_poll_.expires_after(std::chrono::seconds(2));
+  pull_poll_.async_wait([this](const boost::system::error_code& ec) {
+    if (!ec) poll_pulls();
+  });
+}
+
 core::Result<void> App::start_rtmp() {
   rtmp_bridge_ = std::make_unique<ingest::RtmpBridge>(*hub_, keys_, static_cast<size_t>(config_.ingest.max_held_media_bytes));
   ingest::rtmp::RtmpServerOptions rtmp_options;
@@ -410,12 +446,23 @@ core::Result<void> App::start_audience() {
   audience_options.public_url = config_.server.public_url;
   audience_options.viewer_secret = viewer_secret_;
   audience_options.shared_address_multiplier = config_.server.shared_address_multiplier;
+  audience_options.report_sample_ms = int64_t{config_.reports.sample_s} * 1000;
+  audience_options.archive_play_ms = int64_t{config_.reports.archive_play_s} * 1000;
   audience_ = std::make_unique<audience::AudienceHub>(
       audience_options, *store_, metrics_, [hub = hub_.get()](int64_t event_id) -> std::optional<audience::LiveClock> {
         auto c = hub->clock(event_id);
         if (!c) return std::nullopt;
         return audience::LiveClock{c->state, c->media_ms};
       });
+  audience::ReportSources report_sources;
+  report_sources.health = [hub = hub_.get()] {
+    std::vector<audience::StreamHealth> out;
+    for (const auto& e : hub->on_air_events())
+      out.push_back({e.event_id, e.state, e.bitrate_kbps, e.reconnects, e.dropped});
+    return out;
+  };
+  report_sources.players = [routes = live_routes_.get()] { return routes->playlist_audience().take(); };
+  audience_->set_report_sources(std::move(report_sources));
   audience_->start();
   register_operator_metrics();
   return {};
@@ -505,7 +552,7 @@ core::Result<void> App::start_http() {
   services.rate_refused = &metrics_.counter("sreda_http_refused_total", {{"cause", "api_rate"}});
   services.login_refused = &metrics_.counter("sreda_http_refused_total", {{"cause", "login_limit"}});
   services.server_refusals = refusal_window_.get();
-  services.relays = relays_.get();
+  services.relays = relay_control_;
   api_ = std::make_unique<web::Api>(config_, *store_, *limiter_, keys_, hub_.get(), addresses_, services);
   health_ = std::make_unique<web::HealthHandler>();
   metrics_handler_ = std::make_unique<web::MetricsHandler>(metrics_);

@@ -5,7 +5,7 @@
 // with the stop that undoes it, so a step that fails unwinds the steps before it in reverse, and stop() is the
 // same unwinding. The order (each step needs the ones before it running):
 //   store → live outputs and archive (recovery) → push relays → control thread (timers) → event hub → SRT →
-//   RTMP (ingest thread) → MP4 exports → audience → HTTP (pages, API, WebSocket, /live).
+//   RTMP (ingest thread) → pulled studios → MP4 exports → audience → HTTP (pages, API, WebSocket, /live).
 // Stopping therefore shuts the doors first (HTTP, then the audience flushes what it acknowledged) and the
 // store last (it drains every accepted job).
 #pragma once
@@ -31,6 +31,7 @@
 #include "server/ingest/srt/srt_server.h"
 #include "server/ingest/rtmp/rtmp_server.h"
 #include "server/live/live_outputs.h"
+#include "server/relay/pull_manager.h"
 #include "server/relay/push_relays.h"
 #include "server/relay/store_targets.h"
 #include "server/web/live_routes.h"
@@ -74,6 +75,8 @@ class App {
   core::Result<void> start_control_thread();
   core::Result<void> start_srt();
   core::Result<void> start_rtmp();
+  core::Result<void> start_pulls();
+  void poll_pulls();
   core::Result<void> start_audience();
   core::Result<void> start_http();
   static archive::ArchiveOptions archive_options(const config::Config& c);
@@ -105,7 +108,11 @@ class App {
   std::unique_ptr<ingest::RtmpBridge> rtmp_bridge_;
   std::unique_ptr<ingest::SrtBridge> srt_bridge_;
   std::unique_ptr<ingest::srt::SrtServer> srt_;  // its own epoll thread
+  std::unique_ptr<relay::PullManager> pulls_;  // pulled studios (a thread each)
   std::unique_ptr<web::RefusalWindow> refusal_window_;  // server-wide refusals for the desk (sampled on the live tick)
+  // The relays' runtime (server/relay) the API tells of changes and asks for state and tests; null until it
+  // runs (then the relay routes store and answer, and "test connection" answers 503).
+  relay::RelayControl* relay_control_ = nullptr;
   std::unique_ptr<web::Api> api_;
   std::unique_ptr<web::HealthHandler> health_;
   std::unique_ptr<web::MetricsHandler> metrics_handler_;
@@ -119,6 +126,7 @@ class App {
   std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> control_work_;
   boost::asio::steady_timer housekeeping_{control_};
   boost::asio::steady_timer live_tick_{control_};
+  boost::asio::steady_timer pull_poll_{control_};  // re-reads the studios' pull_url
   std::thread control_thread_;
 
   std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> ingest_work_;

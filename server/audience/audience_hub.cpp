@@ -43,6 +43,8 @@ AudienceHub::AudienceHub(AudienceOptions options, store::Store& store, core::Met
   metrics_.gauge("sreda_ws_connections", "audience WebSocket connections open",
                  [this] { return static_cast<double>(clients_.size()); });  // scraped on the web thread
   metrics_.describe("sreda_audience_store_retries_total", "counter", "comment batches kept for the next tick: store queue full");
+  metrics_.describe("sreda_reports_batches_dropped_total", "counter",
+                    "curators' report samples lost because the store queue was full");
   metrics_.describe("sreda_audience_ratings_uncounted_total", "counter",
                     "ratings kept out of the public rating: beyond ws.max_ratings_per_address from one address");
 }
@@ -61,6 +63,7 @@ void AudienceHub::start() {
 }
 
 void AudienceHub::finish() {
+  sample_reports(core::now_ms(), false);
   flush();
   if (!pending_comments_.empty() || !pending_ratings_.empty())
     log().error("could not queue " + std::to_string(pending_comments_.size()) + " comment(s) and " +
@@ -110,6 +113,10 @@ void AudienceHub::closed(uint64_t conn) {
   if (it == clients_.end()) return;
   Client& c = *it->second;
   if (auto a = per_address_.find(c.group); a != per_address_.end() && --a->second <= 0) per_address_.erase(a);
+  if (c.joined && c.playback.playing) {
+    auto t = tallies_.try_emplace(c.event_id, options_.archive_play_ms).first;
+    t->second.stop(c.playback, core::now_ms());
+  }
   if (c.event_id) {
     if (auto r = rooms_.find(c.event_id); r != rooms_.end()) {
       Room& room = *r->second;
@@ -153,6 +160,9 @@ void AudienceHub::message(uint64_t conn, std::string_view text) {
     case MessageType::rate:
       metrics_.add("sreda_ws_messages_in_total", {{"type", "rate"}});
       return rate(c, m);
+    case MessageType::playback:
+      metrics_.add("sreda_ws_messages_in_total", {{"type", "playback"}});
+      return playback(c, m);
   }
 }
 
@@ -410,6 +420,7 @@ void AudienceHub::comment(Client& c, const ClientMessage& m) {
     return;
   }
   metrics_.add("sreda_audience_comments_total", {{"outcome", "shown"}});
+  tallies_.try_emplace(room.event_id, options_.archive_play_ms).first->second.count_comment(cm.question);
   // Acknowledged (broadcast, the writer included) once stored: flush() hands it back after the commit, so a
   // crash right after the acknowledgement loses nothing.
   pending_comments_.push_back(std::move(cm));
@@ -478,6 +489,11 @@ void AudienceHub::tick(int64_t now_ms) {
     }
   }
   last_tick_ms_ = now_ms;
+  if (last_sample_ms_ == 0) last_sample_ms_ = now_ms;
+  if (now_ms - last_sample_ms_ >= options_.report_sample_ms) {
+    last_sample_ms_ = now_ms;
+    sample_reports(now_ms, true);
+  }
   flush();
 }
 

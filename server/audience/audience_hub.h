@@ -26,6 +26,7 @@
 #include "server/audience/identity.h"
 #include "server/audience/limiter.h"
 #include "server/audience/refusal_tally.h"
+#include "server/audience/report_tally.h"
 #include "server/audience/storage.h"
 #include "server/audience/wire.h"
 #include "server/audience/ws_seam.h"
@@ -43,6 +44,21 @@ struct LiveClock {
 };
 using ClockSource = std::function<std::optional<LiveClock>(int64_t event_id)>;
 
+// Curators' reports (report_tally.h): the stream's health of every event on air, from the event hub (totals
+// since the event went live; the sampler keeps the differences), and the origin's estimate of players: event id
+// → distinct client addresses that fetched its live playlists since the last call (the call starts a new window).
+struct StreamHealth {
+  int64_t event_id = 0;
+  schedule::EventState state = schedule::EventState::live;
+  int64_t bitrate_kbps = 0;
+  int64_t reconnects = 0;
+  int64_t dropped = 0;
+};
+struct ReportSources {
+  std::function<std::vector<StreamHealth>()> health;
+  std::function<std::unordered_map<int64_t, int64_t>()> players;
+};
+
 struct AudienceOptions {
   config::WsConfig ws;
   std::string public_url;
@@ -55,6 +71,9 @@ struct AudienceOptions {
   // shared_address) the per-address caps (ws.max_connections_per_address, ws.max_ratings_per_address,
   // ws.comments_per_address_window) are this many times larger.
   int shared_address_multiplier = 1;
+  int64_t report_sample_ms = 10'000;  // reports.sample_s: one timeline sample per event on air this often
+  int64_t archive_play_ms = 60'000;   // reports.archive_play_s: archive watching that counts as a play
+  int playback_per_window = 10;       // playback messages per connection per 10 s; more are refused (rate_limited)
 };
 
 class AudienceHub : public WsHandler {
@@ -64,8 +83,11 @@ class AudienceHub : public WsHandler {
 
   // App, before the web thread starts (blocks on one store job): the next comment id and global bans.
   void start();
-  // App, after the web thread stopped: queues every pending comment and rating for the store.
+  // App, after the web thread stopped: queues every pending comment and rating (and the reports' figures) for
+  // the store.
   void finish();
+  // App, before the web thread starts: where the reports' samples read the stream's health and the players estimate.
+  void set_report_sources(ReportSources sources) { report_sources_ = std::move(sources); }
   // Any thread: runs fn on the web thread.
   void post(std::function<void(AudienceHub&)> fn);
   // Web thread: hands the pending comments and ratings to the store now (tick() does it every tick); the shown
@@ -108,6 +130,10 @@ class AudienceHub : public WsHandler {
   void finish_join(Client& c, Room& room);
   void comment(Client& c, const ClientMessage& m);
   void rate(Client& c, const ClientMessage& m);
+  void playback(Client& c, const ClientMessage& m);
+  // Reports: every reports.sample_s, what was watched since the last sample (and, with `timeline`, one sample per
+  // event on air) handed to the store in one batch.
+  void sample_reports(int64_t now_ms, bool timeline);
   void on_room_loaded(RoomData data);
   void send(Client& c, std::string frame);
   void refuse(Client& c, const std::string& code, const std::string& message);
@@ -142,6 +168,11 @@ class AudienceHub : public WsHandler {
   // Waiting for the store thread.
   std::vector<Comment> pending_comments_;
   std::map<std::pair<int64_t, std::string>, Rating> pending_ratings_;
+  // Curators' reports: per event, what was watched and said since the last sample (report_tally.h).
+  ReportSources report_sources_;
+  std::unordered_map<int64_t, EventTally> tallies_;
+  std::unordered_map<int64_t, std::pair<int64_t, int64_t>> health_seen_;  // event → (reconnects, dropped) totals
+  int64_t last_sample_ms_ = 0;
   // The viewer counts for other threads (the public programme): event id → viewers, none when 0.
   mutable std::mutex viewers_mutex_;
   std::unordered_map<int64_t, int64_t> viewer_counts_;

@@ -27,6 +27,9 @@ struct AudienceHub::Client {
   bool woken = false;
   LimitState limit;
   int bad_frames = 0;
+  Playback playback;               // what the watch page last said it plays (reports)
+  int64_t playback_window_ms = 0;  // playback messages in the current 10 s window (rate bound)
+  int playback_count = 0;
 };
 
 struct AudienceHub::Room {

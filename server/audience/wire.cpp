@@ -1,5 +1,6 @@
 #include "server/audience/wire.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "nlohmann/json.hpp"
@@ -121,6 +122,29 @@ Parsed parse_client_message(std::string_view frame) {
     if (stars == j.end() || !stars->is_number_integer() || stars->get<int64_t>() < 1 || stars->get<int64_t>() > 5)
       return refuse("bad_message", "rate needs stars from 1 to 5");
     m.stars = static_cast<int>(stars->get<int64_t>());
+  } else if (t == "playback") {
+    m.type = MessageType::playback;
+    auto playing = j.find("playing");
+    if (playing == j.end() || !playing->is_boolean()) return refuse("bad_message", "playback needs playing: true or false");
+    m.playing = playing->get<bool>();
+    auto mode = j.find("mode");
+    if (mode != j.end() && !mode->is_null()) {
+      if (!mode->is_string() || (*mode != "live" && *mode != "archive"))
+        return refuse("bad_message", "playback: mode must be \"live\" or \"archive\"");
+      m.archive = *mode == "archive";
+    }
+    auto rendition = j.find("rendition");
+    if (rendition != j.end() && !rendition->is_null()) {
+      // A rendition's name: a ladder rung ("480p", "audio", "source"); what the page could not tell is null.
+      if (!rendition->is_string()) return refuse("bad_message", "playback: rendition must be a name");
+      const auto& name = rendition->get_ref<const std::string&>();
+      if (name.empty() || name.size() > kRenditionMaxBytes ||
+          !std::all_of(name.begin(), name.end(), [](char c) {
+            return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
+          }))
+        return refuse("bad_message", "playback: rendition must be 1 to 16 letters, digits, '-' or '_'");
+      m.rendition = name;
+    }
   } else {
     return refuse("bad_message", "unknown message type");
   }

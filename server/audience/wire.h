@@ -14,8 +14,9 @@ namespace sreda::audience {
 constexpr size_t kNickMaxChars = 40;
 constexpr size_t kCommentMaxChars = 500;
 constexpr size_t kViewerTokenMaxBytes = 200;
+constexpr size_t kRenditionMaxBytes = 16;
 
-enum class MessageType { join, comment, rate, ping };
+enum class MessageType { join, comment, rate, ping, playback };
 
 struct ClientMessage {
   MessageType type = MessageType::ping;
@@ -26,6 +27,9 @@ struct ClientMessage {
   std::string text;       // comment: cleaned, 1–500 characters
   bool question = false;  // comment: sent as a question (optional boolean, default false)
   int stars = 0;          // rate: 1..5
+  bool playing = false;   // playback: the player plays now
+  bool archive = false;   // playback: mode "archive" (else "live")
+  std::string rendition;  // playback (optional): the rung playing, 1–16 of [A-Za-z0-9_-]
 };
 
 // A refusal sent to the viewer as {"type":"error","code":…,"message":…}.

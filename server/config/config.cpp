@@ -1,5 +1,6 @@
 #include "server/config/config.h"
 
+#include <filesystem>
 #include <fstream>
 #include <limits>
 #include <sstream>
@@ -161,6 +162,13 @@ void validate(const Config& c, std::vector<std::string>& errors) {
   if (c.server.api_burst < 1) errors.push_back("server.api_burst: must be at least 1");
   if (auto r = core::AddressSet::parse(c.server.trusted_proxies); !r) errors.push_back("server.trusted_proxies: " + r.error().message);
   if (auto r = core::AddressSet::parse(c.server.shared_addresses); !r) errors.push_back("server.shared_addresses: " + r.error().message);
+  if (c.reports.sample_s < 1 || c.reports.sample_s > 600) errors.push_back("reports.sample_s: must be 1..600");
+  if (c.reports.archive_play_s < 1) errors.push_back("reports.archive_play_s: must be at least 1");
+  if (!c.server.time_zone.empty() &&
+      (c.server.time_zone.find("..") != std::string::npos || c.server.time_zone.front() == '/' ||
+       !std::filesystem::is_regular_file("/usr/share/zoneinfo/" + c.server.time_zone)))
+    errors.push_back("server.time_zone: \"" + c.server.time_zone +
+                     "\" is not a time zone of /usr/share/zoneinfo (an IANA name such as \"Europe/Moscow\"; Debian: tzdata)");
   if (c.relays.max_per_event < 0 || c.relays.max_per_event > 64) errors.push_back("relays.max_per_event: must be 0..64");
   if (c.relays.queue_ms < 500 || c.relays.queue_ms > 60000) errors.push_back("relays.queue_ms: must be 500..60000");
   if (c.relays.retry_min_s < 1) errors.push_back("relays.retry_min_s: must be at least 1");

@@ -33,7 +33,10 @@ struct ServerConfig {
   std::string shared_addresses;    // comma-separated CIDRs many people share (a school's NAT): larger limits
   int shared_address_multiplier = 16;  // a shared address's per-address limits are this many times larger
   int api_requests_per_s = 20;     // /api/… requests per client address and second (then 429 + Retry-After)
-  int api_burst = 60;              // … with bursts up to this many
+  int api_burst = 60;
+  // The city's time zone (an IANA name, e.g. "Europe/Moscow"): season reports count days and months in it.
+  // Empty: the machine's own (TZ, /etc/localtime).
+  std::string time_zone;              // … with bursts up to this many
 };
 
 struct AuthConfig {
@@ -117,6 +120,11 @@ struct RelaysConfig {
   int connect_timeout_s = 10;     // a target that does not answer within this is a failed try
 };
 
+struct ReportsConfig {
+  int sample_s = 10;          // curators' reports: one timeline sample per event on air this often
+  int archive_play_s = 60;    // archive watching that counts as a play
+};
+
 struct LogConfig {
   std::string level = "info";    // debug | info | warn | error
 };
@@ -132,6 +140,7 @@ struct Config {
   WsConfig ws;
   ArchiveConfig archive;
   RelaysConfig relays;
+  ReportsConfig reports;
   LogConfig log;
 };
 
@@ -157,6 +166,7 @@ void visit_fields(Config& c, Visitor&& v) {
   v("server.shared_address_multiplier", c.server.shared_address_multiplier);
   v("server.api_requests_per_s", c.server.api_requests_per_s);
   v("server.api_burst", c.server.api_burst);
+  v("server.time_zone", c.server.time_zone);
   v("auth.session_ttl_hours", c.auth.session_ttl_hours);
   v("auth.login_max_failures", c.auth.login_max_failures);
   v("auth.login_window_s", c.auth.login_window_s);
@@ -204,6 +214,8 @@ void visit_fields(Config& c, Visitor&& v) {
   v("relays.retry_min_s", c.relays.retry_min_s);
   v("relays.retry_max_s", c.relays.retry_max_s);
   v("relays.connect_timeout_s", c.relays.connect_timeout_s);
+  v("reports.sample_s", c.reports.sample_s);
+  v("reports.archive_play_s", c.reports.archive_play_s);
   v("log.level", c.log.level);
 }
 

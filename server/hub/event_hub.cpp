@@ -14,7 +14,14 @@
 
 namespace sreda::hub {
 
-const char* protocol_name(Protocol p) { return p == Protocol::rtmp ? "rtmp" : "srt"; }
+const char* protocol_name(Protocol p) {
+  switch (p) {
+    case Protocol::rtmp: return "rtmp";
+    case Protocol::srt: return "srt";
+    case Protocol::pull: return "pull";
+  }
+  return "?";
+}
 
 namespace {
 // Media clock headroom at the start of each publisher session: B-frames put video DTS before the first
@@ -375,7 +382,7 @@ void EventHub::attach(Protocol protocol, uint64_t session_id, const StudioKey& s
   // (RTMP), not a GStreamer streaming thread of the source (SRT), so a slow consumer delays only this event.
   if (s->consumer) s->queue = std::make_unique<MediaQueue>("media-" + std::to_string(event_id), s->consumer);
   std::string error;
-  if (protocol == Protocol::srt) {
+  if (protocol != Protocol::rtmp) {  // MPEG-TS through push(): SRT, a pulled source
     s->pipeline = std::make_unique<pipelines::SourcePipeline>(
         pipelines::Container::mpegts, "source-" + std::to_string(event_id) + "-" + std::to_string(session_id), *s,
         kMaxQueuedBytes, static_cast<size_t>(config_.ingest.max_held_media_bytes));
@@ -546,6 +553,7 @@ void EventHub::publish_clock(const LiveEvent& e) {
   entry.studio_id = e.studio_id;
   entry.studio_name = e.studio_name;
   entry.last_input_ms = e.last_input_ms;
+  entry.reconnects = e.reconnects;
 }
 
 std::optional<EventHub::Clock> EventHub::clock(int64_t event_id) const {
@@ -563,7 +571,8 @@ std::vector<EventHub::OnAir> EventHub::on_air_events() const {
   std::vector<OnAir> out;
   out.reserve(clocks_.size());
   for (const auto& [id, c] : clocks_)
-    out.push_back({id, c.studio_id, c.studio_name, c.state, std::max<int64_t>(0, now - c.last_input_ms)});
+    out.push_back({id, c.studio_id, c.studio_name, c.state, std::max<int64_t>(0, now - c.last_input_ms),
+                   c.bitrate_kbps, c.reconnects, c.dropped});
   return out;
 }
 
@@ -595,6 +604,8 @@ void EventHub::sample_rates() {
     if (!e->session) {
       e->bitrate_bps = 0;
       e->fps = 0;
+      std::lock_guard lock(clocks_mutex_);
+      if (auto it = clocks_.find(e->event_id); it != clocks_.end()) it->second.bitrate_kbps = 0;
       continue;
     }
     uint64_t bytes = e->session->bytes_in, frames = e->session->video_frames;
@@ -611,6 +622,12 @@ void EventHub::sample_rates() {
     e->last_bytes = bytes;
     e->last_frames = frames;
     count_dropped(*e, *e->session);
+    std::lock_guard lock(clocks_mutex_);
+    if (auto it = clocks_.find(e->event_id); it != clocks_.end()) {
+      it->second.bitrate_kbps = static_cast<int64_t>(e->bitrate_bps / 1000.0);
+      it->second.reconnects = e->reconnects;
+      it->second.dropped = static_cast<int64_t>(e->dropped_total + e->session->dropped());
+    }
   }
   rate_timer_ = clock_.after(1000, [this] { sample_rates(); });
 }

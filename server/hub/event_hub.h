@@ -47,7 +47,9 @@ using schedule::EventState;
 using schedule::on_air;
 using schedule::to_string;
 
-enum class Protocol { rtmp, srt };
+// pull: a studio's source pulled by the server itself (server/relay/pull_manager.h), its MPEG-TS through push()
+// like SRT's; the same publish rules (one publisher per studio, the window, the grace).
+enum class Protocol { rtmp, srt, pull };
 const char* protocol_name(Protocol p);
 
 using Decide = std::function<void(bool ok, std::string reason)>;
@@ -76,7 +78,7 @@ class EventHub {
   // `disconnect` closes that publisher's connection (any thread). `session` is unique per connection.
   void request_publish(Protocol protocol, uint64_t session, const StudioKey& studio, const std::string& remote,
                        Decide decide, Disconnect disconnect);
-  // MPEG-TS bytes of an accepted SRT session, for its source pipeline. False when its bounded queue is full.
+  // MPEG-TS bytes of an accepted SRT or pull session, for its source pipeline. False when its bounded queue is full.
   bool push(uint64_t session, const uint8_t* data, size_t size);
   // The media input of an accepted session whose adapter parses the stream (nullptr when it has gone, or
   // when its media goes through push()). Its units are queued for the event's consumers (bounded: consumers
@@ -115,6 +117,11 @@ class EventHub {
     std::string studio_name;
     EventState state = EventState::live;
     int64_t silent_ms = 0;
+    // The stream's health for curators' reports: the bitrate arriving over the last second, the studio's
+    // reconnects and the media dropped since the event went live.
+    int64_t bitrate_kbps = 0;
+    int64_t reconnects = 0;
+    int64_t dropped = 0;
   };
   std::vector<OnAir> on_air_events() const;
 
@@ -174,6 +181,7 @@ class EventHub {
     int64_t studio_id = 0;
     std::string studio_name;
     int64_t last_input_ms = 0;  // LiveEvent::last_input_ms
+    int64_t bitrate_kbps = 0, reconnects = 0, dropped = 0;  // sample_rates(), for OnAir
   };
   void publish_clock(const LiveEvent& e);
   mutable std::mutex clocks_mutex_;

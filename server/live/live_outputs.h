@@ -229,6 +229,8 @@ class LiveOutputs : public hub::ConsumerFactory {
 
   std::shared_ptr<hub::MediaConsumer> create(int64_t event_id, int64_t studio_id) override;
   std::shared_ptr<LiveOutput> find(int64_t event_id) const;
+  // The ladder presets (null when the ladder is off). Any thread: set once at construction.
+  const std::shared_ptr<const LadderSet>& ladders() const { return options_.ladders; }
 
  private:
   const LiveOutputOptions options_;

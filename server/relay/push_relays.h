@@ -7,14 +7,15 @@
 //
 // Ladder rungs: a target asking for a rung (RelayTarget::rendition "360p") is sent that rung's video as the
 // ladder encodes it (live::LiveOutputEvents::rung_media) with the studio's audio; it waits while the rung
-// does not exist (yet). Without the ladder (ladder.enabled false) every target is sent the source. Pulling
-// (pull_changed, pull_status) lives in pull_* files: here they do nothing.
+// does not exist (yet). Without the ladder (ladder.enabled false) every target is sent the source.
+// Pulled studios (pull_changed, pull_status) are the PullManager's (pull_manager.h), reached through here.
 //
 // Threads: create() on the control thread; media calls on the event's media thread; the targets' replies on
 // the store thread; RelayControl from any thread. Threads of removed relays are joined when they have
 // finished (never waited for on those threads) and all at stop().
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -24,6 +25,7 @@
 
 #include "server/core/metrics.h"
 #include "server/hub/media_consumer.h"
+#include "server/relay/pull_manager.h"
 #include "server/relay/relay_sender.h"
 #include "server/relay/relay_service.h"
 
@@ -92,9 +94,16 @@ class PushRelays : public RelayControl {
   // RelayControl
   void event_relays_changed(int64_t event_id) override;
   void studio_relays_changed(int64_t studio_id) override;
-  void pull_changed(int64_t, const std::string&) override {}
+  // Pulled studios: handed to the PullManager while one is attached (app start-up; null at stop).
+  void attach_pulls(PullManager* pulls) { pulls_ = pulls; }
+  void pull_changed(int64_t studio_id, const std::string& url) override {
+    if (auto* p = pulls_.load()) p->changed(studio_id, url);
+  }
   std::vector<RelayStatus> event_status(int64_t event_id) const override;
-  std::optional<PullStatus> pull_status(int64_t) const override { return std::nullopt; }
+  std::optional<PullStatus> pull_status(int64_t studio_id) const override {
+    auto* p = pulls_.load();
+    return p ? p->status(studio_id) : std::nullopt;
+  }
   void test(const std::string& url, std::function<void(bool ok, std::string what)> reply) override;
 
  private:
@@ -114,6 +123,7 @@ class PushRelays : public RelayControl {
   std::vector<std::unique_ptr<RelaySender>> retired_;
   std::vector<std::thread> tests_;
   bool stopped_ = false;
+  std::atomic<PullManager*> pulls_{nullptr};
 };
 
 // The app's ConsumerFactory with the relays beside each event's outputs.

@@ -196,6 +196,58 @@ CREATE INDEX relays_event ON relays(event_id);
 CREATE INDEX relays_studio ON relays(studio_id);
 ALTER TABLE studios ADD COLUMN pull_url TEXT;
 )sql",
+    // 9: curators' reports, aggregated as they are collected (never a row per request). An event's report
+    // row is kept when the event is deleted (no foreign key; event ids are never reused, step 6), with the
+    // title, category and studio copied in, and its comment and rating figures copied at deletion
+    // (NULL while the event exists: read from comments and ratings), so season totals keep it.
+    // report_samples: one row per reports.sample_s while the event is on air (its timeline);
+    // report_watched: milliseconds watched per rendition, live or archive; report_viewers: the anonymous
+    // viewer ids that played (unique viewers), bounded by the audience, not by requests.
+    R"sql(
+CREATE TABLE event_reports (
+  event_id INTEGER PRIMARY KEY,
+  title TEXT NOT NULL DEFAULT '',
+  category TEXT NOT NULL DEFAULT '',
+  studio_id INTEGER NOT NULL DEFAULT 0,
+  studio_name TEXT NOT NULL DEFAULT '',
+  held_at INTEGER NOT NULL,           -- the first sample on air (else the scheduled start), Unix s
+  peak_viewers INTEGER NOT NULL DEFAULT 0,
+  peak_at INTEGER,                    -- Unix ms of the first sample with the peak
+  peak_estimate INTEGER NOT NULL DEFAULT 0,
+  archive_starts INTEGER NOT NULL DEFAULT 0,
+  archive_plays INTEGER NOT NULL DEFAULT 0,
+  deleted_at INTEGER,                 -- the event was deleted (its figures below were copied then)
+  comments INTEGER, questions INTEGER, answered INTEGER,
+  rating_count INTEGER, rating_sum INTEGER
+);
+CREATE INDEX event_reports_held ON event_reports(held_at);
+CREATE TABLE report_samples (
+  event_id INTEGER NOT NULL,
+  at_ms INTEGER NOT NULL,
+  state TEXT NOT NULL,
+  viewers INTEGER NOT NULL,
+  renditions TEXT NOT NULL DEFAULT '{}',
+  players_estimate INTEGER,
+  comments INTEGER NOT NULL DEFAULT 0,
+  questions INTEGER NOT NULL DEFAULT 0,
+  bitrate_kbps INTEGER NOT NULL DEFAULT 0,
+  reconnects INTEGER NOT NULL DEFAULT 0,
+  dropped INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX report_samples_event ON report_samples(event_id, at_ms);
+CREATE TABLE report_watched (
+  event_id INTEGER NOT NULL,
+  mode TEXT NOT NULL CHECK (mode IN ('live', 'archive')),
+  rendition TEXT NOT NULL,
+  ms INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (event_id, mode, rendition)
+) WITHOUT ROWID;
+CREATE TABLE report_viewers (
+  event_id INTEGER NOT NULL,
+  viewer_id TEXT NOT NULL,
+  PRIMARY KEY (event_id, viewer_id)
+) WITHOUT ROWID;
+)sql",
 };
 
 int user_version(Db& db) {

@@ -21,6 +21,7 @@
 #include "server/hub/key_directory.h"
 #include "server/live/live_outputs.h"
 #include "server/relay/relay_service.h"
+#include "server/relay/relay_url.h"
 #include "server/schedule/event.h"
 #include "server/core/client_address.h"
 #include "server/store/store.h"
@@ -46,8 +47,13 @@ struct ApiServices {
   std::atomic<uint64_t>* rate_refused = nullptr;
   std::atomic<uint64_t>* login_refused = nullptr;
   const RefusalWindow* server_refusals = nullptr;  // server-wide refusals over the last minutes, in …/live
-  relay::RelayControl* relays = nullptr;           // push relays: their state, changes, "test connection"
+  // The relays' runtime (server/relay): told when relays or a studio's pull_url change, asked for their state
+  // (…/live, the studios) and for the desk's "test connection" (null: those answer 503).
+  relay::RelayControl* relays = nullptr;
 };
+
+// Whose relays a route edits: an event's own, or a studio's defaults for its events (api_relays.cpp).
+enum class RelayOwner { event, studio };
 
 class Api : public RouteHandler {
  public:
@@ -130,11 +136,50 @@ class Api : public RouteHandler {
   // public
   HttpResponse public_events(Call& c);
   HttpResponse public_event(Call& c);
+  // relays (api_relays.cpp): an event's own, a studio's defaults for its events, the desk's test
+  HttpResponse list_event_relays(Call& c);
+  HttpResponse create_event_relay(Call& c);
+  HttpResponse patch_event_relay(Call& c);
+  HttpResponse delete_event_relay(Call& c);
+  HttpResponse test_event_relay(Call& c);
+  HttpResponse list_studio_relays(Call& c);
+  HttpResponse create_studio_relay(Call& c);
+  HttpResponse patch_studio_relay(Call& c);
+  HttpResponse delete_studio_relay(Call& c);
+  HttpResponse test_studio_relay(Call& c);
+  HttpResponse test_relay_url(Call& c);
+  HttpResponse list_relays(Call& c, RelayOwner owner);
+  HttpResponse create_relay(Call& c, RelayOwner owner);
+  HttpResponse patch_relay(Call& c, RelayOwner owner);
+  HttpResponse delete_relay(Call& c, RelayOwner owner);
+  HttpResponse test_relay(Call& c, RelayOwner owner);
+  HttpResponse run_relay_test(Call& c, const std::string& url);
+  std::optional<HttpResponse> relay_owner(Call& c, RelayOwner owner, int64_t& studio_id);
+  std::optional<HttpResponse> apply_relay_fields(const nlohmann::json& body, bool create, int64_t studio_id,
+                                                 relay::RelayTarget& t) const;
+  // A 422 when `url` does not parse for `use` or is a literal address relays.allowed_hosts refuses.
+  std::optional<HttpResponse> check_relay_url(const std::string& url, relay::Use use, const char* field) const;
+  // "source" and the rungs of the studio's ladder.
+  std::vector<std::string> relay_renditions(int64_t studio_id) const;
+  void relays_changed(RelayOwner owner, int64_t id) const;
+  void audit_relay(Call& c, RelayOwner owner, const char* action, const relay::RelayTarget& t);
+  // PATCH /api/studios/{id} "pull_url": `change` set to the new URL ("" to stop pulling), or left unset when
+  // the value is the stored URL's masked form; a 422 when it is not a URL a studio may pull.
+  std::optional<HttpResponse> check_pull_url(const nlohmann::json& value, int64_t studio_id, store::Db& db,
+                                             std::optional<std::string>& change) const;
+  void set_pull_url(Call& c, int64_t studio_id, const std::string& url);
+  // GET /api/events/{id}/live "relays": each configured relay with the runtime's state when it has one.
+  nlohmann::json relays_live_json(store::Db& db, const schedule::Event& e) const;
   // A live (or intermission) event's "viewers" (the audience hub's count) and "poster" (the live poster
   // frame's URL, null until there is one). Nothing for other states.
   // Whether a live (or intermission) event's renditions carry no picture (a sound-only studio).
   bool sound_only(const nlohmann::json& event) const;
   void add_live_fields(nlohmann::json& event) const;
+  // curators' reports (api_reports.cpp)
+  HttpResponse event_report(Call& c);
+  HttpResponse event_report_csv(Call& c);
+  HttpResponse season_report(Call& c);
+  HttpResponse season_report_csv(Call& c);
   // audience (api_audience.cpp)
   HttpResponse public_comments(Call& c);
   HttpResponse curator_comments(Call& c);
@@ -164,6 +209,8 @@ class Api : public RouteHandler {
   archive::Archive* const archive_;
   archive::Mp4Exporter* const exporter_;
   const IngestInfo* const ingest_;
+  relay::RelayControl* const relays_;
+  const core::Result<relay::Destinations> destinations_;  // relays.allowed_hosts
   std::vector<ApiRoute> routes_;
   std::string openapi_json_;  // GET /api/openapi.json, made from routes_ by the constructor
   core::AddressPolicyPtr addresses_;
@@ -188,7 +235,10 @@ class Api : public RouteHandler {
 // The artist's view link of a studio, "/studio/<id>?t=<token>"; creates the token on first use (store thread).
 std::string studio_view_url(store::Db& db, int64_t studio_id);
 // A studio as curators see it (schedule::to_curator_json) with its view_url (store thread).
-nlohmann::json studio_json(store::Db& db, const schedule::Studio& studio);
+// With `relays`, its pull status when it pulls (pull_url is always there: masked, or null).
+nlohmann::json studio_json(store::Db& db, const schedule::Studio& studio, const relay::RelayControl* relays = nullptr);
+// A studio's "pull_url" (masked, or null) and, when the runtime pulls it, "pull" (api_relays.cpp).
+void add_pull_fields(store::Db& db, const relay::RelayControl* relays, nlohmann::json& studio);
 
 // The stream's health in words for the performer, from the hub's live_info JSON and the studio's usual
 // bitrate (0: unknown): {"level": "good"|"starting"|"warn"|"bad", "code": …, "text": "…"} and the figures

@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "server/audience/report_store.h"
 #include "server/audience/storage.h"
 #include "server/core/clock.h"
 #include "server/core/log.h"
@@ -72,14 +73,14 @@ bool Api::sound_only(const nlohmann::json& event) const {
 
 HttpResponse Api::list_studios(Call& c) {
   json out = json::array();
-  for (const auto& s : schedule::list_studios(c.db)) out.push_back(studio_json(c.db, s));
+  for (const auto& s : schedule::list_studios(c.db)) out.push_back(studio_json(c.db, s, relays_));
   return HttpResponse::json(200, {{"studios", out}});
 }
 
 HttpResponse Api::get_studio(Call& c) {
   auto s = schedule::find_studio(c.db, c.ids[0]);
   if (!s) return no_studio(c.ids[0]);
-  return HttpResponse::json(200, studio_json(c.db, *s));
+  return HttpResponse::json(200, studio_json(c.db, *s, relays_));
 }
 
 HttpResponse Api::create_studio(Call& c) {
@@ -100,14 +101,17 @@ HttpResponse Api::create_studio(Call& c) {
   tx.commit();
   keys_.put(s.stream_key, {s.id, s.name, s.srt_passphrase});
   core::Logger("studios").info(c.who->username + " created studio " + std::to_string(s.id) + " \"" + name + "\"");
-  return HttpResponse::json(201, studio_json(c.db, s));
+  return HttpResponse::json(201, studio_json(c.db, s, relays_));
 }
 
 HttpResponse Api::patch_studio(Call& c) {
-  if (auto u = unknown_fields(c.body, {"name", "srt_passphrase"})) return invalid({*u});
+  if (auto u = unknown_fields(c.body, {"name", "srt_passphrase", "pull_url"})) return invalid({*u});
   store::Transaction tx(c.db);
   auto s = schedule::find_studio(c.db, c.ids[0]);
   if (!s) return no_studio(c.ids[0]);
+  std::optional<std::string> pull;  // the new pulled source ("": none), when it changes
+  if (c.body.contains("pull_url"))
+    if (auto r = check_pull_url(c.body["pull_url"], s->id, c.db, pull)) return *r;
   if (c.body.contains("name")) {
     std::string name;
     if (auto e = schedule::check_studio_name(c.body["name"], name)) return invalid({*e});
@@ -121,10 +125,12 @@ HttpResponse Api::patch_studio(Call& c) {
     if (auto e = schedule::check_srt_passphrase(c.body["srt_passphrase"], passphrase)) return invalid({*e});
     schedule::set_studio_passphrase(c.db, s->id, passphrase, c.now);
   }
+  if (pull) set_pull_url(c, s->id, *pull);
   tx.commit();
+  if (pull && relays_) relays_->pull_changed(s->id, *pull);
   auto updated = *schedule::find_studio(c.db, s->id);
   keys_.put(updated.stream_key, {updated.id, updated.name, updated.srt_passphrase});
-  return HttpResponse::json(200, studio_json(c.db, updated));
+  return HttpResponse::json(200, studio_json(c.db, updated, relays_));
 }
 
 HttpResponse Api::delete_studio(Call& c) {
@@ -149,7 +155,7 @@ HttpResponse Api::rotate_key(Call& c) {
   tx.commit();
   keys_.put(key, {s->id, s->name, s->srt_passphrase});  // the old key stops working for the next publish
   core::Logger("studios").info(c.who->username + " rotated the stream key of studio " + std::to_string(s->id));
-  return HttpResponse::json(200, studio_json(c.db, *schedule::find_studio(c.db, s->id)));
+  return HttpResponse::json(200, studio_json(c.db, *schedule::find_studio(c.db, s->id), relays_));
 }
 
 // ---- events ----
@@ -251,6 +257,7 @@ HttpResponse Api::delete_event(Call& c) {
   if (archive_ && archive_->recording_stats(e->id))
     return HttpResponse::error(409, "wrong_state", "the event's recording is still being written; try again in a moment");
   if (archive_) archive_->remove(c.db, e->id, "event deleted by " + c.who->username);
+  audience::keep_report(c.db, e->id, c.now);  // its figures stay in the season reports
   schedule::delete_event(c.db, e->id);
   tx.commit();
   core::Logger("events").info(c.who->username + " deleted event " + std::to_string(e->id));
@@ -305,10 +312,14 @@ HttpResponse Api::live_event(Call& c) {
     server_refusals = {{"window_s", server_refusals_->window_ms() / 1000}, {"http", http}, {"ingest", ingest}};
   }
   base["server_refusals"] = server_refusals;
+  json relays = relays_live_json(c.db, *e);  // each relay's state in words, bytes sent, reconnects
+  base["relays"] = relays;
   if (!hub_) return HttpResponse::json(200, base);
   auto output = live_outputs_ ? live_outputs_->find(e->id) : nullptr;
-  hub_->live_info(e->id, [reply = c.reply, base, output, recording, refusals, server_refusals](std::optional<json> info) {
+  hub_->live_info(e->id, [reply = c.reply, base, output, recording, refusals, server_refusals,
+                          relays](std::optional<json> info) {
     json body = info ? *info : base;
+    if (info) body["relays"] = relays;
     if (info) body["recording"] = recording;
     if (info) body["audience_refusals"] = refusals;
     if (info) body["advice"] = describe_stream_advice(*info);

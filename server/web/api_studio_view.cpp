@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdio>
 
+#include "server/audience/report_store.h"
 #include "server/audience/storage.h"
 #include "server/core/clock.h"
 #include "server/core/log.h"
@@ -74,6 +75,15 @@ std::string mbit(double kbps) {
   return buf;
 }
 
+// Where the concert also goes out, for the performer: the enabled relays' names and states (from
+// relays_live_json: the runtime's state, else "waiting"/"stopped"), never their addresses.
+json artist_relays(const json& relays) {
+  json out = json::array();
+  for (const auto& r : relays)
+    if (r.value("enabled", false)) out.push_back({{"name", r.value("name", "")}, {"state", r.value("state", "waiting")}});
+  return out;
+}
+
 }  // namespace
 
 std::string studio_view_url(store::Db& db, int64_t studio_id) {
@@ -82,9 +92,10 @@ std::string studio_view_url(store::Db& db, int64_t studio_id) {
   return "/studio/" + std::to_string(studio_id) + "?t=" + *token;
 }
 
-json studio_json(store::Db& db, const schedule::Studio& studio) {
+json studio_json(store::Db& db, const schedule::Studio& studio, const relay::RelayControl* relays) {
   json out = schedule::to_curator_json(studio);
   out["view_url"] = studio_view_url(db, studio.id);
+  add_pull_fields(db, relays, out);
   return out;
 }
 
@@ -188,7 +199,7 @@ HttpResponse Api::rotate_view_token(Call& c) {
   new_view_token(c.db, c.ids[0]);
   tx.commit();
   core::Logger("studios").info(c.who->username + " rotated the view link of studio " + std::to_string(c.ids[0]));
-  return HttpResponse::json(200, studio_json(c.db, *schedule::find_studio(c.db, c.ids[0])));
+  return HttpResponse::json(200, studio_json(c.db, *schedule::find_studio(c.db, c.ids[0]), relays_));
 }
 
 HttpResponse Api::studio_answer(Call& c) {
@@ -221,9 +232,11 @@ HttpResponse Api::studio_view(Call& c) {
                {"publish", publish},
                {"event", nullptr},
                {"rating", nullptr},
+               {"figures", nullptr},
                {"live", nullptr},
                {"health", nullptr},
-               {"advice", json::array()}};
+               {"advice", json::array()},
+               {"relays", json::array()}};
   auto event = view_event(c.db, studio_id, c.now);
   if (event) {
     body["event"] = {{"id", event->id},
@@ -232,6 +245,10 @@ HttpResponse Api::studio_view(Call& c) {
                      {"starts_at", core::format_rfc3339(event->starts_at)},
                      {"ends_at", core::format_rfc3339(event->ends_at)}};
     body["rating"] = audience::rating_json(audience::rating_summary(c.db, event->id));
+    body["relays"] = artist_relays(relays_live_json(c.db, *event));
+    // After the event: its headline figures for the artist (small audiences as "fewer than 5").
+    if (event->state == schedule::EventState::ended || event->state == schedule::EventState::archived)
+      body["figures"] = audience::headline_figures(c.db, event->id);
   }
   auto finish = [](HttpResponse r) {
     set_caching(r, Caching::none);

@@ -27,6 +27,7 @@
 #include "server/package/blocking_reload.h"
 #include "server/web/http.h"
 #include "server/web/limits.h"
+#include "server/web/playlist_audience.h"
 
 namespace sreda::web {
 
@@ -44,6 +45,8 @@ class LiveRoutes : public RouteHandler {
   void tick();
   size_t held_count() const;
   uint64_t cancelled_count() const { return cancelled_.load(std::memory_order_relaxed); }
+  // Who fetched each event's live playlists (curators' reports: the players estimate).
+  PlaylistAudience& playlist_audience() { return playlist_audience_; }
 
  private:
   struct Held {
@@ -88,6 +91,7 @@ class LiveRoutes : public RouteHandler {
 
   live::LiveOutputs& outputs_;
   const size_t max_held_;
+  PlaylistAudience playlist_audience_;
   mutable std::mutex mutex_;
   std::vector<Held> held_;
   std::atomic<uint64_t> cancelled_{0};

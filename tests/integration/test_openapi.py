@@ -10,6 +10,7 @@ import copy
 import datetime
 import os
 import re
+import socket
 import unittest
 import urllib.parse
 
@@ -25,6 +26,9 @@ ABSENT_ID = 999999
 NEEDS_MEDIA = {("post", "/api/events/{id}/end"), ("get", "/api/events/{id}/recording"),
                ("delete", "/api/events/{id}/recording"), ("get", "/api/events/{id}/recording.mp4"),
                ("post", "/api/events/{id}/recording/trim")}
+# Operations that need the relays' runtime (server/relay): a binary without it answers them 503.
+NEEDS_RELAY_RUNTIME = {("post", "/api/relays/test"), ("post", "/api/events/{id}/relays/{relay}/test"),
+                       ("post", "/api/studios/{id}/relays/{relay}/test")}
 
 
 class ApiDocument:
@@ -102,6 +106,9 @@ def readme_routes():
 
 
 class OpenApiTest(ServerTestCase):
+    # The relays the day adds may reach this machine only (a closed port): no traffic leaves 127.0.0.1.
+    env = {"SREDA_RELAYS_ALLOWED_HOSTS": "127.0.0.1"}
+
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
@@ -268,7 +275,47 @@ class OpenApiTest(ServerTestCase):
         self.call("get", "/api/events/{id}", token=curator, ids={"id": eid})
         self.call("get", "/api/events", token=curator, query=f"?studio_id={sid}")
         self.assertEqual(self.call("get", "/api/events", token=curator, query="?when=tomorrow").status, 400)
-        self.call("get", "/api/events/{id}/live", token=curator, ids={"id": eid})  # scheduled: no publisher
+
+        # Relays: the event's own and its studio's defaults, the desk's "test connection", a pulled studio.
+        with socket.socket() as probe:  # a port nobody listens on
+            probe.bind(("127.0.0.1", 0))
+            closed = probe.getsockname()[1]
+        target = f"rtmp://127.0.0.1:{closed}/live/a-secret-stream-key"
+        relay = self.call("post", "/api/events/{id}/relays", token=curator, ids={"id": eid},
+                          body={"name": "VK Video", "url": target, "rendition": "720p"})
+        self.assertEqual(relay.status, 201, relay)
+        rid = relay.json["id"]
+        spare_relay = self.call("post", "/api/events/{id}/relays", token=curator, ids={"id": eid},
+                                body={"name": "Spare", "url": target}).json["id"]
+        self.assertEqual(self.call("post", "/api/events/{id}/relays", token=curator, ids={"id": eid},
+                                   body={"name": "Bad", "url": "ftp://example.net/x"}).status, 422)
+        self.call("patch", "/api/events/{id}/relays/{relay}", token=curator, ids={"id": eid, "relay": rid},
+                  body={"enabled": False})
+        default = self.call("post", "/api/studios/{id}/relays", token=curator, ids={"id": sid},
+                            body={"name": "Partner city", "url": f"rtmps://127.0.0.1:{closed}/app/partner-key"})
+        self.assertEqual(default.status, 201, default)
+        self.call("patch", "/api/studios/{id}/relays/{relay}", token=curator, ids={"id": sid, "relay": default.json["id"]},
+                  body={"name": "Partner city (SRT)"})
+        self.call("get", "/api/studios/{id}/relays", token=curator, ids={"id": sid})
+        self.assertEqual(len(self.call("get", "/api/events/{id}/relays", token=curator, ids={"id": eid}).json["relays"]), 3)
+        tests = [self.call("post", "/api/relays/test", token=curator, body={"url": target}),
+                 self.call("post", "/api/events/{id}/relays/{relay}/test", token=curator, ids={"id": eid, "relay": rid}),
+                 self.call("post", "/api/studios/{id}/relays/{relay}/test", token=curator,
+                           ids={"id": sid, "relay": default.json["id"]})]
+        no_runtime = "sreda_relay_" not in self.server.get("/metrics").text
+        for r in tests:
+            self.assertEqual(r.status, 503 if no_runtime else 200, r)
+        self.call("delete", "/api/events/{id}/relays/{relay}", token=curator, ids={"id": eid, "relay": spare_relay})
+        self.call("delete", "/api/studios/{id}/relays/{relay}", token=curator, ids={"id": sid, "relay": default.json["id"]})
+        pulled = self.call("patch", "/api/studios/{id}", token=admin, ids={"id": spare},
+                           body={"pull_url": f"srt://127.0.0.1:{closed}?streamid=read:42&passphrase=a-long-passphrase"})
+        self.assertNotIn("a-long-passphrase", pulled.text)
+        self.call("get", "/api/studios/{id}", token=curator, ids={"id": spare})
+        self.assertEqual(self.call("patch", "/api/studios/{id}", token=admin, ids={"id": spare},
+                                   body={"pull_url": None}).json["pull_url"], None)
+
+        live = self.call("get", "/api/events/{id}/live", token=curator, ids={"id": eid})  # scheduled: no publisher
+        self.assertEqual([r["state"] for r in live.json["relays"]], ["stopped"], "the disabled relay")
         self.assertEqual(self.call("get", "/api/events/{id}/recording", token=curator, ids={"id": eid}).status, 404)
         self.assertEqual(self.call("post", "/api/events/{id}/end", token=curator, ids={"id": eid}).status, 409)
 
@@ -322,6 +369,14 @@ class OpenApiTest(ServerTestCase):
                                    ids={"studio": spare, "comment": other_question["id"]},
                                    query=f"?t={urllib.parse.quote(spare_t, safe='')}").status, 403)
 
+        # Reports (an event not held yet: zeros and an empty timeline; test_reports_media.py has a real one).
+        report = self.call("get", "/api/events/{id}/report", token=curator, ids={"id": eid}).json
+        self.assertEqual((report["comments"], report["questions"], report["timeline"]), (3, 2, []))
+        self.call("get", "/api/events/{id}/report.csv", token=curator, ids={"id": eid})
+        self.call("get", "/api/reports", token=curator, query="?group=studio")
+        self.assertEqual(self.call("get", "/api/reports", token=curator, query="?group=weekday").status, 400)
+        self.call("get", "/api/reports.csv", token=curator, query="?from=2026-01-01&to=2026-12-31&group=month")
+
         # Moderation settings, bans and the log.
         self.call("post", "/api/events/{id}/slow-mode", token=curator, ids={"id": eid}, body={"seconds": 30})
         self.assertEqual(self.call("get", "/api/events/{id}/slow-mode", token=curator, ids={"id": eid}).json["slow_mode_s"], 30)
@@ -356,6 +411,8 @@ class OpenApiTest(ServerTestCase):
 
         succeeded = {(m, t) for m, t, status in self.api.checked if 200 <= status < 300}
         missing = {(m, t) for m, t, _ in self.api.operations()} - succeeded - NEEDS_MEDIA
+        if no_runtime:
+            missing -= NEEDS_RELAY_RUNTIME
         self.assertEqual(sorted(missing), [], "operations this test never saw succeed: add them to the day")
 
     # -- the validator can say no --

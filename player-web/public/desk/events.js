@@ -6,6 +6,7 @@ import { state, api, ApiError, notice, confirmThen, clearErrors, showErrors, fmt
 import { renderWeek } from './week.js';
 import { ratings, ratingText } from './ratings.js';
 import { fillModerationSelect } from './moderation.js';
+import { relayToggle } from './relays.js';
 
 function localInput(iso) {
   // RFC 3339 → "YYYY-MM-DDTHH:MM" in the curator's time zone (what <input type=datetime-local> shows).
@@ -130,22 +131,32 @@ function eventItem(e) {
     actions.append(el('button', { type: 'button', 'aria-label': `${t('desk.event.edit.btn')}: ${e.title}`,
       onclick: () => editEvent(e) }, t('desk.event.edit.btn')));
   }
+  const relays = e.state === 'scheduled' || e.state === 'live' || e.state === 'intermission' ? relayToggle('events', e.id, e.title) : null;
+  if (relays) actions.append(relays[0]);
   if (e.state === 'scheduled') {
     actions.append(el('button', { type: 'button', class: 'danger', 'aria-label': `${t('desk.event.cancel.btn')}: ${e.title}`,
       onclick: () => cancelEvent(e) }, t('desk.event.cancel.btn')));
   }
   if (actions.childElementCount) li.append(actions);
+  if (relays) li.append(relays[1]);
   return li;
 }
 
 export function renderEvents() {
   const host = $('events');
-  const focusId = document.activeElement && host.contains(document.activeElement) ? document.activeElement.closest('li').id : null;
+  // The focus comes back to the same element (a relay panel's field, kept across redraws), else to the
+  // same event's first button.
+  const a = document.activeElement && host.contains(document.activeElement) ? document.activeElement : null;
+  const focusId = a ? a.closest('li.event').id : null;
+  const sel = a && a.id && typeof a.selectionStart === 'number' ? [a.selectionStart, a.selectionEnd] : null;
   const now = Date.now();
   const current = state.events.filter((e) => ['scheduled', 'live', 'intermission'].includes(e.state) ||
     (e.state === 'cancelled' && new Date(e.ends_at).getTime() > now));
   host.replaceChildren(...(current.length ? current.map(eventItem) : [el('li', { class: 'empty' }, t('desk.event.none'))]));
-  if (focusId && $(focusId)) ($(focusId).querySelector('button') || $(focusId)).focus();
+  if (a && a.id && $(a.id)) {
+    if (document.activeElement !== $(a.id)) $(a.id).focus();
+    if (sel) { try { $(a.id).setSelectionRange(...sel); } catch { /* not a text field */ } }
+  } else if (focusId && $(focusId)) ($(focusId).querySelector('button') || $(focusId)).focus();
   renderWeek();
   fillModerationSelect();
 }

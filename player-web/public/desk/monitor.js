@@ -5,6 +5,7 @@ import { t } from '../i18n.js';
 import { state, api, confirmThen, fmt } from './common.js';
 import { loadEvents } from './events.js';
 import { loadRecordings } from './archive.js';
+import { showRelayStatus, relaysLine, refreshPulls } from './relays.js';
 
 const monitorCards = new Map();  // event id → {card, values}
 
@@ -31,6 +32,7 @@ const MONITOR_ROWS = [
     return a && `${a.codec}, ${fmt.number(a.sample_rate)} Hz, ${a.channels} ch`;
   }],
   ['reconnects', (f) => fmt.number(f.reconnects ?? 0)],
+  ['relays', (f) => relaysLine(f)],
   ['dropped', (f) => f.publisher && fmt.number(f.publisher.dropped)],
   ['late', (f) => f.publisher && fmt.number(f.publisher.late_frames)],
   ['refusals', (f) => f.audience_refusals && causesText(f.audience_refusals.counts, 'desk.refusal')],
@@ -99,6 +101,7 @@ export async function monitor() {
       }
       const m = monitorCards.get(e.id);
       const f = facts[i] || { state: e.state, publisher: null };
+      if (facts[i]) showRelayStatus(e.id, f);
       m.card.dataset.state = f.state;
       m.values.nopub.hidden = !!f.publisher;
       for (const [name, value] of MONITOR_ROWS) {
@@ -123,6 +126,7 @@ export async function monitor() {
       if (state.recordings.list.some((e) => e.id === id) || Date.now() > until) awaitArchive.delete(id);
     }
     if (awaitArchive.size) loadRecordings().catch(() => {});
+    await refreshPulls();
   } catch {
     /* shown by the next successful round; a 401 has shown the login */
   } finally {

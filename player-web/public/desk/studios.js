@@ -4,6 +4,7 @@ import { $, el } from '../dom.js';
 import { t } from '../i18n.js';
 import { state, api, ApiError, notice, confirmThen, clearErrors, showErrors, copy } from './common.js';
 import { fillStudioSelect } from './events.js';
+import { relayToggle, pullBox } from './relays.js';
 
 function ingestUrls(s) {
   const ing = state.ingest;
@@ -63,6 +64,9 @@ function studioCard(s) {
         onclick: () => rotate(s, 'key', 'rotate-key') }, t('desk.key.rotate')),
       state.me.role === 'admin' && el('button', { type: 'button', id: `${base}-rotate-view`, class: 'danger',
         onclick: () => rotate(s, 'view', 'rotate-view-token') }, t('desk.view.rotate'))));
+  // Where the studio's picture may come from instead of its own encoder, and where its events also go out.
+  const [relaysButton, relaysPanel] = relayToggle('studios', s.id, s.name);
+  card.append(pullBox(s), el('div', { class: 'actions' }, relaysButton), relaysPanel);
   return card;
 }
 
@@ -70,14 +74,19 @@ export function renderStudios() {
   const host = $('studios');
   // Keep a shown key shown across a refresh (the same studio, the same key).
   const shown = new Set([...host.querySelectorAll('button[id$="-show"][aria-pressed="true"]')].map((b) => b.id));
-  const focusId = document.activeElement && host.contains(document.activeElement) ? document.activeElement.id : null;
+  const a = document.activeElement;
+  const focusId = a && host.contains(a) ? a.id : null;
+  const sel = focusId && typeof a.selectionStart === 'number' ? [a.selectionStart, a.selectionEnd] : null;
   if (!state.studios.length) {
     host.replaceChildren(el('p', { class: 'quiet' }, t('desk.studio.none')));
   } else {
     host.replaceChildren(...state.studios.map(studioCard));
   }
   for (const id of shown) if ($(id)) $(id).click();
-  if (focusId && $(focusId)) $(focusId).focus();
+  if (focusId && $(focusId) && document.activeElement !== $(focusId)) {
+    $(focusId).focus();
+    if (sel) { try { $(focusId).setSelectionRange(...sel); } catch { /* not a text field */ } }
+  }
 }
 
 /** Rotates a studio's stream key or view link (`what`: 'key' or 'view', `path` the route), asked first. */
