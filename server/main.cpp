@@ -14,6 +14,7 @@
 
 #include "pipelines/gst/plugin_check.h"
 #include "server/app/app.h"
+#include "server/relay/relay_url.h"
 #include "server/core/log.h"
 
 extern char** environ;
@@ -37,6 +38,9 @@ int main(int argc, char** argv) {
     std::fputs(sreda::config::usage().c_str(), stdout);
     return 0;
   }
+  // relays.allowed_hosts is a list the relays' layer reads (the config layer cannot: scripts/check-layers).
+  if (auto d = sreda::relay::Destinations::parse(loaded.config.relays.allowed_hosts); !d)
+    loaded.errors.push_back("relays.allowed_hosts: " + d.error().message);
   if (!loaded.errors.empty()) {
     std::fprintf(stderr, "sreda: the configuration has %zu problem(s):\n", loaded.errors.size());
     for (const auto& e : loaded.errors) std::fprintf(stderr, "  %s\n", e.c_str());

@@ -160,10 +160,9 @@ test('a relay is added with its key masked, then switched off and on', async () 
   assert.equal(sreda.log.some((l) => l.includes(KEY)), false, 'the key never reaches the log');
 });
 
-test('"Test connection" to a closed port says the target refused', async (t) => {
+test('"Test connection" to a closed port says the target refused', async () => {
   const [relay] = await relaysFromApi();
   const probe = await sreda.api('POST', `/api/events/${event.id}/relays/${relay.id}/test`, undefined, sreda.token);
-  if (probe.status === 503) return t.skip(`this binary runs no relays: ${probe.json.error.message}`);
   assert.equal(probe.status, 200, probe.text);
   assert.equal(probe.json.ok, false);
   const row = `${P()}-r${relay.id}`;
