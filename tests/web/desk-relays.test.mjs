@@ -160,7 +160,7 @@ test('a relay is added with its key masked, then switched off and on', async () 
   assert.equal(sreda.log.some((l) => l.includes(KEY)), false, 'the key never reaches the log');
 });
 
-test('"Test connection" to a closed port says the target refused', async () => {
+test('"Test connection" to a closed port says the target refused', async (t) => {
   const [relay] = await relaysFromApi();
   const probe = await sreda.api('POST', `/api/events/${event.id}/relays/${relay.id}/test`, undefined, sreda.token);
   assert.equal(probe.status, 200, probe.text);
