@@ -3,16 +3,14 @@ arrives during its event's window, exactly like a publishing studio — from an 
 another sreda's LL-HLS (/live/<id>/master.m3u8) — and a pull that cannot reach its source says why in the
 studio's status while the server carries on."""
 import os
-import shutil
 import socket
 import sqlite3
-import subprocess
-import tempfile
 import threading
 import unittest
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from media_helpers import GRACE_S, LiveServerTest, Publisher, Studio, decode_errors, ffprobe, metric
+from nginx_rtmp import RTMP_MODULE as NGINX_RTMP, NginxRtmp
 from sreda_harness import Server, wait_for
 
 PULL_ENV = {"SREDA_RELAYS_ALLOWED_HOSTS": "127.0.0.1", "SREDA_RELAYS_RETRY_MIN_S": "1",
@@ -23,42 +21,6 @@ def free_udp_port():
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def free_tcp_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-NGINX_RTMP = "/usr/lib/nginx/modules/ngx_rtmp_module.so"  # Debian's libnginx-mod-rtmp
-
-
-class NginxRtmp:
-    """A partner's RTMP server (nginx-rtmp) on 127.0.0.1: studios publish to it, sreda plays from it."""
-
-    def __init__(self):
-        self.dir = tempfile.mkdtemp(prefix="sreda-nginx-rtmp-")
-        self.port = free_tcp_port()
-        conf = os.path.join(self.dir, "nginx.conf")
-        with open(conf, "w") as f:
-            f.write(f"load_module {NGINX_RTMP};\ndaemon off;\npid {self.dir}/nginx.pid;\n"
-                    f"error_log {self.dir}/error.log;\nevents {{}}\n"
-                    f"rtmp {{ server {{ listen 127.0.0.1:{self.port}; application live {{ live on; }} }} }}\n")
-        self.proc = subprocess.Popen(["nginx", "-p", self.dir, "-c", conf], stderr=subprocess.DEVNULL)
-        wait_for(self.listening, 10, "nginx-rtmp to listen")
-
-    def listening(self):
-        try:
-            socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
-            return True
-        except OSError:
-            return False
-
-    def stop(self):
-        self.proc.terminate()
-        self.proc.wait(timeout=20)
-        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 def serve_text(text):
@@ -80,8 +42,15 @@ def serve_text(text):
     return server
 
 
-def set_pull_url(server, studio_id, url):
-    """As PATCH /api/studios/{id} {"pull_url"} will: the server re-reads the studios' pull_url by itself."""
+def set_pull_url(test, studio_id, url):
+    """PATCH /api/studios/{id} {"pull_url"}, as the desk does (the API tells the pull manager at once)."""
+    r = test.server.request("PATCH", f"/api/studios/{studio_id}", body={"pull_url": url}, token=test.token)
+    test.assertEqual(r.status, 200, r.text)
+
+
+def write_pull_url(server, studio_id, url):
+    """Straight into the database, past the API's own allow-list check (a literal private address is a 422
+    there): the puller, which re-reads the studios' pull_url every 2 s, must refuse it by itself too."""
     with sqlite3.connect(os.path.join(server.data_dir, "sreda.db"), timeout=10) as db:
         db.execute("UPDATE studios SET pull_url = ? WHERE id = ?", (url, studio_id))
 
@@ -113,7 +82,7 @@ class PullTest(LiveServerTest):
         # The partner: ffmpeg listening for our call, then sending its test card for 6 s.
         partner = Publisher(f"srt://127.0.0.1:{port}?mode=listener&latency=200000", seconds=6, fmt="mpegts")
         try:
-            set_pull_url(self.server, studio.id, f"srt://127.0.0.1:{port}?latency=200")
+            set_pull_url(self, studio.id, f"srt://127.0.0.1:{port}?latency=200")
             info = studio.wait_media(timeout=40)
             p = info["publisher"]
             self.assertEqual(p["protocol"], "pull")
@@ -140,7 +109,7 @@ class PullTest(LiveServerTest):
     def test_a_partner_that_calls_us_sreda_listening(self):
         studio = Studio(self.server, self.token, "Партнёр звонит сам")
         port = free_udp_port()
-        set_pull_url(self.server, studio.id,
+        set_pull_url(self, studio.id,
                      f"srt://127.0.0.1:{port}?mode=listener&streamid=twin-city&passphrase=twin-city-passphrase")
         wait_pull(studio, lambda s: s["state"] == "connecting", "the listener")
         # A caller with another streamid is not our partner; the partner with the passphrase is.
@@ -169,7 +138,7 @@ class PullTest(LiveServerTest):
         pub = Publisher(theirs.rtmp_url(), seconds=12)
         try:
             theirs.wait_media()
-            set_pull_url(self.server, ours.id,
+            set_pull_url(self, ours.id,
                          f"http://127.0.0.1:{partner.port}/live/{theirs.event_id}/master.m3u8")
             p = ours.wait_media(timeout=40)["publisher"]
             self.assertEqual((p["protocol"], p["media"]["video"]["height"]), ("pull", 240))
@@ -188,13 +157,13 @@ class PullTest(LiveServerTest):
 
     @unittest.skipUnless(os.path.exists(NGINX_RTMP), "needs Debian's libnginx-mod-rtmp")
     def test_pull_from_an_rtmp_server(self):
-        partner = NginxRtmp()
+        partner = NginxRtmp(record=False).start()
         self.addCleanup(partner.stop)
         studio = Studio(self.server, self.token, "Партнёр по RTMP")
         url = f"rtmp://127.0.0.1:{partner.port}/live/partner-stream-key-0042"
         pub = Publisher(url, seconds=6)
         try:
-            set_pull_url(self.server, studio.id, url)
+            set_pull_url(self, studio.id, url)
             p = studio.wait_media(timeout=40)["publisher"]
             self.assertEqual((p["protocol"], p["media"]["video"]["width"], p["media"]["audio"]["codec"]),
                              ("pull", 320, "aac"))
@@ -207,14 +176,14 @@ class PullTest(LiveServerTest):
     def test_a_pull_that_cannot_reach_its_source_says_why(self):
         nobody = Studio(self.server, self.token, "Никто не слушает")
         port = free_udp_port()
-        set_pull_url(self.server, nobody.id, f"srt://127.0.0.1:{port}?passphrase=secret-passphrase-42")
+        set_pull_url(self, nobody.id, f"srt://127.0.0.1:{port}?passphrase=secret-passphrase-42")
         status = wait_pull(nobody, lambda s: s["state"] == "reconnecting" and s["last_error"], "the failed try")
         self.assertIn(f"127.0.0.1:{port}", status["last_error"])
         self.assertNotIn("secret-passphrase-42", status["url"] + status["last_error"])
         wait_pull(nobody, lambda s: s["reconnects"] >= 1, "a second try")
         # An address outside relays.allowed_hosts is never reached; the key is not shown.
         internal = Studio(self.server, self.token, "Внутренний адрес")
-        set_pull_url(self.server, internal.id, "rtmp://10.11.12.13/live/very-secret-stream-key")
+        write_pull_url(self.server, internal.id, "rtmp://10.11.12.13/live/very-secret-stream-key")
         status = wait_pull(internal, lambda s: s["last_error"], "the refusal")
         self.assertIn("10.11.12.13", status["last_error"])
         self.assertIn("relays.allowed_hosts", status["last_error"])
@@ -224,7 +193,7 @@ class PullTest(LiveServerTest):
         playlist = serve_text("#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXT-X-MAP:URI=\"init.mp4\"\n#EXTINF:2,\n"
                               "http://10.11.12.14/seg0.m4s\n")
         self.addCleanup(playlist.shutdown)
-        set_pull_url(self.server, elsewhere.id, f"http://127.0.0.1:{playlist.server_port}/index.m3u8")
+        set_pull_url(self, elsewhere.id, f"http://127.0.0.1:{playlist.server_port}/index.m3u8")
         status = wait_pull(elsewhere, lambda s: "10.11.12.14" in s["last_error"], "the segments' host refused")
         self.assertIn("relays.allowed_hosts", status["last_error"])
         # No event went live; the server serves on, and a studio publishing itself is unaffected.
@@ -235,7 +204,7 @@ class PullTest(LiveServerTest):
         self.assertNotIn("secret-passphrase-42", log)
         self.assertNotIn("very-secret-stream-key", log)
         # Without a pull_url the studio is not pulled any more.
-        set_pull_url(self.server, nobody.id, None)
+        set_pull_url(self, nobody.id, None)
         wait_for(lambda: pull_status(nobody) is None, 20, "the pull to stop")
 
 
@@ -249,7 +218,7 @@ class PullReconnectTest(LiveServerTest):
         listener = f"srt://127.0.0.1:{port}?mode=listener&latency=200000"
         first = Publisher(listener, seconds=3, fmt="mpegts")
         try:
-            set_pull_url(self.server, studio.id, f"srt://127.0.0.1:{port}")
+            set_pull_url(self, studio.id, f"srt://127.0.0.1:{port}")
             studio.wait_media(timeout=40)
             self.assertEqual(first.wait(), 0, first.stderr)
         finally:
