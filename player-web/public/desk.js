@@ -17,6 +17,7 @@ import { loadWords } from './desk/words.js';
 import { loadRecordings, renderRecordings } from './desk/archive.js';
 import { relabelRelays, reloadOpenPanels } from './desk/relays.js';
 import { renderReports } from './desk/reports.js';
+import { renderSeason } from './desk/season.js';
 
 const { t } = i18n;
 const MONITOR_MS = 3000;
@@ -76,6 +77,7 @@ async function refresh() {
     await loadStudios();
     await loadEvents();
     renderReports();
+    renderSeason();
     await loadRecordings();
     reloadOpenPanels();
   } catch (err) {
@@ -98,6 +100,7 @@ function rerender() {
   renderEvents();
   renderRecordings();
   renderReports();
+  renderSeason();
   renderModeration();
   renderLog();
   showSlow(mod.eventId, mod.slow);
