@@ -5,7 +5,8 @@
 //     whose numbers are the API's, and the CSV (a header and one line per sample);
 //   - the season page over three events in two categories: its table (each group and the total row) says what
 //     GET /api/reports says, the groups add up to the total, the CSV and JSON links download the same figures;
-//     grouped by studio and by month it asks the API again;
+//     grouped by studio it asks the API again; days the wrong way round are refused in words, and days without
+//     events say so;
 //   - both pass axe at 360 and 1280 px (one run over the page with both shown), and the controls are reached
 //     with the keyboard.
 import { test } from 'node:test';
@@ -225,6 +226,19 @@ test('the season page over three events in two categories adds up, and its files
   await page.focus('#season-month');
   await page.keyboard.press('Enter');
   await page.waitForFunction((day) => document.getElementById('season-from').value === day, `${to.slice(0, 8)}01`);
+
+  // Days the wrong way round are refused in words, before any query; days without events say so.
+  await page.fill('#season-from', to);
+  await page.fill('#season-to', from);
+  await page.click('#season-form button[type=submit]');
+  await page.locator('#season-error', { hasText: 'Первый день должен быть не позже последнего' }).waitFor({ timeout: 10000 });
+  await page.fill('#season-from', '2020-01-01');
+  await page.fill('#season-to', '2020-01-31');
+  await page.click('#season-form button[type=submit]');
+  await page.locator('#season-empty').waitFor({ state: 'visible', timeout: 10000 });
+  assert.equal(await page.textContent('#season-error'), '');
+  assert.ok(await page.locator('#season-charts').isHidden());
+  assert.match(await page.textContent('#season-table tfoot'), /Всего\s*0/);
   assert.deepEqual(errors, []);
   await page.close();
 });

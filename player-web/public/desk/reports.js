@@ -59,6 +59,11 @@ function drawChart(r) {
     intermission: t('desk.reports.chart.intermission'), reconnect: t('desk.reports.chart.reconnect') };
   const label = t('desk.reports.chart.label', { peak: fmt.number(r.peak_viewers), n: r.timeline.length,
     breaks: samples.filter((s, i) => s.intermission && !(i && samples[i - 1].intermission)).length, reconnects: samples.filter((s) => s.reconnect).length });
+  if (!samples.length) {  // never on air: nothing to draw
+    drawInto($('report-chart'), () => el('p', {}, t('desk.reports.chart.empty')));
+    $('report-legend').replaceChildren();
+    return;
+  }
   drawInto($('report-chart'), (width) => timelineChart(samples, { width, label, time, number: (v) => fmt.number(v, 1), words }));
   $('report-legend').replaceChildren(legend([
     { kind: 'line', text: words.viewers }, { kind: 'band', text: words.intermission },

@@ -72,6 +72,8 @@ function render() {
   $('season-col-group').textContent = t(`desk.season.col.${r.group}`);
   $('season-table').tBodies[0].replaceChildren(...r.groups.map((g) => cells(r, g, groupLabel(r, g))));
   $('season-table').tFoot.replaceChildren(cells(r, tot, t('desk.season.total')));
+  $('season-charts').hidden = !r.groups.length;
+  $('season-empty').hidden = r.groups.length > 0;
   const rows = (a, b) => r.groups.map((g) => ({ label: groupLabel(r, g), a: g[a], b: g[b] }));
   drawInto($('season-chart-viewers'), (width) => barChart(rows('viewers_total', 'viewers_unique'),
     { width, number: (v) => fmt.number(v), label: t('desk.season.chart.viewers.label', { n: r.groups.length }) }));
@@ -86,6 +88,13 @@ function render() {
 
 async function load() {
   $('season-error').textContent = '';
+  const from = $('season-from').value, to = $('season-to').value;
+  const bad = !from || !to ? 'desk.season.bad.date' : from > to ? 'desk.season.bad.range' : '';
+  if (bad) {
+    $('season-error').textContent = t(bad);
+    $(from ? 'season-to' : 'season-from').focus();
+    return;
+  }
   try {
     const q = query();
     shown = await api('GET', `/api/reports?${q}`);
