@@ -155,6 +155,13 @@ test('an event\'s report: the chart marks the drop and the reconnect, and its ta
   }), { what: 'the chart redrawn at 360 px' });
   const label = await page.evaluate(() => document.querySelector('#report-chart svg text').getBoundingClientRect().height);
   assert.ok(label >= 12, `a label ${label} px high at 360 px`);
+  // "Larger text" makes the chart's labels larger too, and back.
+  const size = () => page.evaluate(() => Number(document.querySelector('#report-chart svg').getAttribute('font-size')));
+  const before = await size();
+  await page.click('#setting-large');
+  await waitFor(async () => (await size()) > before, { what: 'larger labels with larger text' });
+  await page.click('#setting-large');
+  await waitFor(async () => (await size()) === before, { what: 'the labels back' });
   await page.setViewportSize({ width: 1280, height: 900 });
 
   await page.focus('#report-event');

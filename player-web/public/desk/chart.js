@@ -1,14 +1,15 @@
 // The reports' charts as plain inline SVG (no library): an event's timeline (viewers as a line, the
 // intermissions as hatched bands, the studio's reconnects as triangles with a line, and the comments and
 // questions per minute as bars on the same time axis) and the season's horizontal bars. Each chart is drawn
-// in the CSS pixels of the box it sits in (measured), so its labels stay at the page's text size at 360 px
-// and at 1280 px; drawInto() draws again when the box's width changes. Shapes and patterns, not only
+// in the CSS pixels of the box it sits in (measured), its labels four fifths of the page's text, at 360 px and
+// at 1280 px; drawInto() draws again when the box's width or text size changes. Shapes and patterns, not only
 // colours, tell the marks apart; the legend is HTML beside the chart, and every chart's numbers are also a
 // table on the page (the chart is one role="img" with a short label).
 import { el } from '../dom.js';
 
 const NS = 'http://www.w3.org/2000/svg';
-const FONT = 16;  // px: the labels, whatever the width
+// The labels' size in px: four fifths of the page's text (so "larger text" makes them larger), whatever the width.
+const labelSize = (o) => Math.min(28, Math.max(14, Math.round((o.font || 20) * 0.8)));
 
 function s(tag, attrs = {}, ...children) {
   const e = document.createElementNS(NS, tag);
@@ -36,33 +37,35 @@ function defs(id) {
 }
 
 let serial = 0;
-function svgFor(width, height, label) {
+function svgFor(width, height, label, f) {
   const id = `chart${++serial}`;
   const svg = s('svg', { viewBox: `0 0 ${width} ${height}`, width: '100%', role: 'img', 'aria-label': label,
-    class: 'chart', 'font-size': FONT });
+    class: 'chart', 'font-size': f });
   svg.append(defs(id));
   return { svg, id };
 }
 
 // Lines at 0, half and the top (no half line when it is not a whole number: viewers come whole).
-function yAxis(g, { left, top, height, right, max, format, whole }) {
+function yAxis(g, { left, top, height, right, max, format, whole, f }) {
   for (const v of [0, max / 2, max].filter((x) => !whole || Number.isInteger(x))) {
     const y = top + height - (v / max) * height;
     g.append(s('line', { x1: left, x2: right, y1: y, y2: y, class: v ? 'grid' : 'axis' }),
-      s('text', { x: left - 6, y: y + FONT * 0.35, 'text-anchor': 'end' }, format(v)));
+      s('text', { x: left - 6, y: y + f * 0.35, 'text-anchor': 'end' }, format(v)));
   }
 }
 
 /**
  * An event's timeline. `samples`: [{at (ms), viewers, comments, questions, intermission, reconnect}] in time
- * order; `o`: {width, label (the svg's), time(ms) → text, number(v) → text, words: {viewers, perMinute,
+ * order; `o`: {width, font, label (the svg's), time(ms) → text, number(v) → text, words: {viewers, perMinute,
  * intermission, reconnect}}. Marks carry classes for tests and a <title> each.
  */
 export function timelineChart(samples, o) {
   const width = Math.max(280, Math.round(o.width));
-  const left = 52, right = width - 12;
-  const top1 = 28, h1 = 170, top2 = top1 + h1 + 44, h2 = 80, height = top2 + h2 + 30;
-  const { svg, id } = svgFor(width, height, o.label);
+  const f = labelSize(o);
+  const left = Math.round(f * 3.3), right = width - 12;
+  const top1 = Math.round(f * 1.8), h1 = 170, top2 = top1 + h1 + Math.round(f * 2.8), h2 = 80;
+  const height = top2 + h2 + Math.round(f * 1.9);
+  const { svg, id } = svgFor(width, height, o.label, f);
   const gaps = samples.slice(1).map((x, i) => x.at - samples[i].at).sort((a, b) => a - b);
   const step = gaps.length ? gaps[Math.floor(gaps.length / 2)] : 10000;
   const t0 = samples.length ? samples[0].at - step : 0;
@@ -85,7 +88,7 @@ export function timelineChart(samples, o) {
 
   // Viewers: the axis, then a step line (each sample holds its value since the one before).
   const vmax = niceMax(Math.max(0, ...samples.map((p) => p.viewers)));
-  yAxis(g, { left, top: top1, height: h1, right, max: vmax, format: (v) => o.number(v), whole: true });
+  yAxis(g, { left, top: top1, height: h1, right, max: vmax, format: (v) => o.number(v), whole: true, f });
   g.append(s('text', { x: left, y: top1 - 10, class: 'chart-title' }, o.words.viewers));
   const vy = (v) => top1 + h1 - (v / vmax) * h1;
   if (samples.length) {
@@ -106,7 +109,7 @@ export function timelineChart(samples, o) {
   // Comments and questions per minute: a bar per sample, the questions part dotted at its foot.
   const rate = (n, i) => n * 60000 / (i ? samples[i].at - samples[i - 1].at : step || 1);
   const cmax = niceMax(Math.max(0, ...samples.map((p, i) => rate(p.comments, i))));
-  yAxis(g, { left, top: top2, height: h2, right, max: cmax, format: (v) => o.number(v) });
+  yAxis(g, { left, top: top2, height: h2, right, max: cmax, format: (v) => o.number(v), f });
   g.append(s('text', { x: left, y: top2 - 10, class: 'chart-title' }, o.words.perMinute));
   const bw = Math.max(2, Math.min(24, ((right - left) / Math.max(1, samples.length)) * 0.7));
   samples.forEach((p, i) => {
@@ -119,7 +122,7 @@ export function timelineChart(samples, o) {
   });
 
   // The time axis under both charts: as many labels as fit.
-  const n = Math.max(2, Math.min(6, Math.floor((right - left) / 90)));
+  const n = Math.max(2, Math.min(6, Math.floor((right - left) / (f * 6))));
   for (let k = 0; k < n; k++) {
     const t = t0 + ((t1 - t0) * k) / (n - 1);
     const anchor = k === 0 ? 'start' : k === n - 1 ? 'end' : 'middle';
@@ -130,31 +133,32 @@ export function timelineChart(samples, o) {
 
 /**
  * Horizontal bars for the season: `rows` [{label, a, b}] (two figures per row: `a` solid, `b` dotted, either
- * stacked or side by side); `o`: {width, label, number, stacked}.
+ * stacked or side by side); `o`: {width, font, label, number, stacked}.
  */
 export function barChart(rows, o) {
   const width = Math.max(280, Math.round(o.width));
-  const left = 8, right = width - 8, band = o.stacked ? 24 : 40, rowH = FONT + 10 + band + 12;
+  const f = labelSize(o);
+  const left = 8, right = width - 8, band = o.stacked ? 24 : 40, rowH = f + 10 + band + 12;
   const height = rows.length * rowH + 8;
-  const { svg, id } = svgFor(width, height, o.label);
+  const { svg, id } = svgFor(width, height, o.label, f);
   const max = niceMax(Math.max(0, ...rows.map((r) => (o.stacked ? r.a + r.b : Math.max(r.a, r.b)))));
-  const room = right - left - 70;  // the figure's text after the bar
+  const room = right - left - f * 4.5;  // the figure's text after the bar
   const w = (v) => (v / max) * room;
   rows.forEach((r, i) => {
     const y = 4 + i * rowH;
     const g = s('g', { class: 'bar-row' });
-    g.append(s('text', { x: left, y: y + FONT }, r.label));
-    const by = y + FONT + 8;
+    g.append(s('text', { x: left, y: y + f }, r.label));
+    const by = y + f + 8;
     if (o.stacked) {
       g.append(s('rect', { x: left, y: by, width: w(r.a), height: band, class: 'bar-a' }),
         s('rect', { x: left + w(r.a), y: by, width: w(r.b), height: band, fill: `url(#${id}-dots)`, class: 'bar-b' }),
-        s('text', { x: left + w(r.a + r.b) + 6, y: by + band / 2 + FONT * 0.35 }, o.number(r.a + r.b)));
+        s('text', { x: left + w(r.a + r.b) + 6, y: by + band / 2 + f * 0.35 }, o.number(r.a + r.b)));
     } else {
       const h = band / 2 - 1;
       g.append(s('rect', { x: left, y: by, width: w(r.a), height: h, class: 'bar-a' }),
-        s('text', { x: left + w(r.a) + 6, y: by + h / 2 + FONT * 0.35 }, o.number(r.a)),
+        s('text', { x: left + w(r.a) + 6, y: by + h / 2 + f * 0.35 }, o.number(r.a)),
         s('rect', { x: left, y: by + h + 2, width: w(r.b), height: h, fill: `url(#${id}-dots)`, class: 'bar-b' }),
-        s('text', { x: left + w(r.b) + 6, y: by + h + 2 + h / 2 + FONT * 0.35 }, o.number(r.b)));
+        s('text', { x: left + w(r.b) + 6, y: by + h + 2 + h / 2 + f * 0.35 }, o.number(r.b)));
     }
     svg.append(g);
   });
@@ -174,17 +178,21 @@ export function legend(items) {
   }));
 }
 
-/** Draws `draw(width)` into `host` now and again whenever the host's width changes. */
+/** Draws `draw(width, font)` into `host` now, and again whenever the host's width or text size changes (a
+ *  narrower window, "larger text"); `font`: the host's text size in px. */
 export function drawInto(host, draw) {
-  const paint = () => host.replaceChildren(draw(host.clientWidth || 320));
+  const measure = () => `${host.clientWidth} ${getComputedStyle(host).fontSize}`;
+  let last = measure();
+  const paint = () => host.replaceChildren(draw(host.clientWidth || 320, parseFloat(getComputedStyle(host).fontSize) || 20));
   if (host.observer) host.observer.disconnect();
-  let last = host.clientWidth;
   host.observer = new ResizeObserver(() => {
-    if (host.clientWidth !== last) {
-      last = host.clientWidth;
+    if (measure() !== last) {
+      last = measure();
       paint();
     }
   });
   paint();
+  // The figure around the host grows with its caption's text: that is how a change of text size shows.
   host.observer.observe(host);
+  if (host.parentElement) host.observer.observe(host.parentElement);
 }

@@ -64,7 +64,7 @@ function drawChart(r) {
     $('report-legend').replaceChildren();
     return;
   }
-  drawInto($('report-chart'), (width) => timelineChart(samples, { width, label, time, number: (v) => fmt.number(v, 1), words }));
+  drawInto($('report-chart'), (width, font) => timelineChart(samples, { width, font, label, time, number: (v) => fmt.number(v, 1), words }));
   $('report-legend').replaceChildren(legend([
     { kind: 'line', text: words.viewers }, { kind: 'band', text: words.intermission },
     { kind: 'reconnect', text: words.reconnect }, { kind: 'comments', text: t('desk.reports.chart.comments') },

@@ -75,10 +75,10 @@ function render() {
   $('season-charts').hidden = !r.groups.length;
   $('season-empty').hidden = r.groups.length > 0;
   const rows = (a, b) => r.groups.map((g) => ({ label: groupLabel(r, g), a: g[a], b: g[b] }));
-  drawInto($('season-chart-viewers'), (width) => barChart(rows('viewers_total', 'viewers_unique'),
-    { width, number: (v) => fmt.number(v), label: t('desk.season.chart.viewers.label', { n: r.groups.length }) }));
-  drawInto($('season-chart-minutes'), (width) => barChart(rows('minutes_live', 'minutes_archive'),
-    { width, number: minutes, stacked: true, label: t('desk.season.chart.minutes.label', { n: r.groups.length }) }));
+  drawInto($('season-chart-viewers'), (width, font) => barChart(rows('viewers_total', 'viewers_unique'),
+    { width, font, number: (v) => fmt.number(v), label: t('desk.season.chart.viewers.label', { n: r.groups.length }) }));
+  drawInto($('season-chart-minutes'), (width, font) => barChart(rows('minutes_live', 'minutes_archive'),
+    { width, font, number: minutes, stacked: true, label: t('desk.season.chart.minutes.label', { n: r.groups.length }) }));
   $('season-legend-viewers').replaceChildren(legend([{ kind: 'bar', text: t('desk.season.col.total') },
     { kind: 'dots', text: t('desk.season.col.unique') }]));
   $('season-legend-minutes').replaceChildren(legend([{ kind: 'bar', text: t('desk.season.col.live') },
