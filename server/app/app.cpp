@@ -20,6 +20,8 @@
 #include "server/auth/password.h"
 #include "server/core/clock.h"
 #include "server/core/log.h"
+#include "server/relay/http_guard.h"
+#include "server/relay/tls_trust.h"
 #include "server/schedule/catalog.h"
 #include "server/store/migrations.h"
 
@@ -349,6 +351,8 @@ core::Result<void> App::start_live_outputs() {
 core::Result<void> App::start_relays() {
   auto allowed = relay::Destinations::parse(config_.relays.allowed_hosts);
   if (!allowed) return core::Error{"bad_config", allowed.error().message, "relays.allowed_hosts"};
+  // rtmps:// and https:// trust the system's CAs plus relays.ca_file's, before any relay or pull connects.
+  if (auto trusted = relay::trust_ca_file(config_.relays.ca_file); !trusted) return trusted.error();
   relay::PushRelaysOptions options;
   options.max_per_event = config_.relays.max_per_event;
   options.ladder = config_.ladder.enabled;
@@ -358,6 +362,10 @@ core::Result<void> App::start_relays() {
   options.sender.connect_timeout_s = config_.relays.connect_timeout_s;
   options.sender.srt_latency_ms = config_.ingest.srt_latency_ms;
   options.sender.allowed = std::make_shared<const relay::Destinations>(std::move(*allowed));
+  // Every http(s) fetch (an HLS pull's playlists, segments and parts, on each refresh) is held to the list.
+  relay::set_http_destinations(options.sender.allowed);
+  if (auto guarded = relay::register_guarded_http_source(); !guarded)
+    log().warn("HLS pulls are not available: " + guarded.error().message);
   relay_targets_ = std::make_unique<relay::StoreTargets>(*store_);
   relays_ = std::make_unique<relay::PushRelays>(std::move(options), *relay_targets_, metrics_);
   consumers_ = std::make_unique<relay::RelayingFactory>(*live_outputs_, *relays_);
