@@ -226,7 +226,6 @@ std::vector<App::Step> App::start_steps() {
        }},
       {"pulled studios", [this] { return start_pulls(); },
        [this] {
-         boost::asio::post(control_, [this] { pull_poll_.cancel(); });
          relays_->attach_pulls(nullptr);
          pulls_->stop();
        }},
@@ -402,27 +401,15 @@ core::Result<void> App::start_srt() {
   return srt_->start();
 }
 
-// Pulled studios (server/relay/pull_manager.h). Until the API tells the runtime of a changed pull_url
-// (RelayControl::pull_changed), the studios' pull_url is re-read every 2 s.
+// Pulled studios (server/relay/pull_manager.h): the studios' pull_url is read once here; after that the API
+// tells the runtime of each change (RelayControl::pull_changed from PATCH and DELETE /api/studios/{id}).
 core::Result<void> App::start_pulls() {
   pulls_ = std::make_unique<relay::PullManager>(*store_, *hub_, config_, metrics_);
   pulls_->start();
   relays_->attach_pulls(pulls_.get());  // the API's pull_changed and pull_status reach them
-  poll_pulls();
+  if (!store_->post([pulls = pulls_.get()](store::Db& db) { pulls->sync(relay::StoreTargets::pulled_studios(db)); }))
+    return core::Error{"store_busy", "the pulled studios could not be read: the store is busy", ""};
   return {};
-}
-
-void App::poll_pulls() {
-  store_->post([pulls = pulls_.get()](store::Db& db) {
-    std::vector<std::pair<int64_t, std::string>> studios;
-    auto st = db.prepare("SELECT id, pull_url FROM studios WHERE pull_url IS NOT NULL AND pull_url != ''");
-    while (st.step()) studios.emplace_back(st.int64(0), st.text(1));
-    pulls->sync(studios);
-  });
-  pull_poll_.expires_after(std::chrono::seconds(2));
-  pull_poll_.async_wait([this](const boost::system::error_code& ec) {
-    if (!ec) poll_pulls();
-  });
 }
 
 core::Result<void> App::start_rtmp() {
