@@ -15,6 +15,7 @@
 #include "pipelines/gst/plugin_check.h"
 #include "server/app/app.h"
 #include "server/relay/relay_url.h"
+#include "server/relay/tls_trust.h"
 #include "server/core/log.h"
 
 extern char** environ;
@@ -41,6 +42,8 @@ int main(int argc, char** argv) {
   // relays.allowed_hosts is a list the relays' layer reads (the config layer cannot: scripts/check-layers).
   if (auto d = sreda::relay::Destinations::parse(loaded.config.relays.allowed_hosts); !d)
     loaded.errors.push_back("relays.allowed_hosts: " + d.error().message);
+  if (auto ca = sreda::relay::check_ca_file(loaded.config.relays.ca_file); !ca)
+    loaded.errors.push_back("relays.ca_file: " + ca.error().message);
   if (!loaded.errors.empty()) {
     std::fprintf(stderr, "sreda: the configuration has %zu problem(s):\n", loaded.errors.size());
     for (const auto& e : loaded.errors) std::fprintf(stderr, "  %s\n", e.c_str());

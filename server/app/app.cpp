@@ -20,6 +20,8 @@
 #include "server/auth/password.h"
 #include "server/core/clock.h"
 #include "server/core/log.h"
+#include "server/relay/http_guard.h"
+#include "server/relay/tls_trust.h"
 #include "server/schedule/catalog.h"
 #include "server/store/migrations.h"
 
@@ -224,7 +226,6 @@ std::vector<App::Step> App::start_steps() {
        }},
       {"pulled studios", [this] { return start_pulls(); },
        [this] {
-         boost::asio::post(control_, [this] { pull_poll_.cancel(); });
          relays_->attach_pulls(nullptr);
          pulls_->stop();
        }},
@@ -349,6 +350,8 @@ core::Result<void> App::start_live_outputs() {
 core::Result<void> App::start_relays() {
   auto allowed = relay::Destinations::parse(config_.relays.allowed_hosts);
   if (!allowed) return core::Error{"bad_config", allowed.error().message, "relays.allowed_hosts"};
+  // rtmps:// and https:// trust the system's CAs plus relays.ca_file's, before any relay or pull connects.
+  if (auto trusted = relay::trust_ca_file(config_.relays.ca_file); !trusted) return trusted.error();
   relay::PushRelaysOptions options;
   options.max_per_event = config_.relays.max_per_event;
   options.ladder = config_.ladder.enabled;
@@ -358,6 +361,10 @@ core::Result<void> App::start_relays() {
   options.sender.connect_timeout_s = config_.relays.connect_timeout_s;
   options.sender.srt_latency_ms = config_.ingest.srt_latency_ms;
   options.sender.allowed = std::make_shared<const relay::Destinations>(std::move(*allowed));
+  // Every http(s) fetch (an HLS pull's playlists, segments and parts, on each refresh) is held to the list.
+  relay::set_http_destinations(options.sender.allowed);
+  if (auto guarded = relay::register_guarded_http_source(); !guarded)
+    log().warn("HLS pulls are not available: " + guarded.error().message);
   relay_targets_ = std::make_unique<relay::StoreTargets>(*store_);
   relays_ = std::make_unique<relay::PushRelays>(std::move(options), *relay_targets_, metrics_);
   consumers_ = std::make_unique<relay::RelayingFactory>(*live_outputs_, *relays_);
@@ -394,27 +401,15 @@ core::Result<void> App::start_srt() {
   return srt_->start();
 }
 
-// Pulled studios (server/relay/pull_manager.h). Until the API tells the runtime of a changed pull_url
-// (RelayControl::pull_changed), the studios' pull_url is re-read every 2 s.
+// Pulled studios (server/relay/pull_manager.h): the studios' pull_url is read once here; after that the API
+// tells the runtime of each change (RelayControl::pull_changed from PATCH and DELETE /api/studios/{id}).
 core::Result<void> App::start_pulls() {
   pulls_ = std::make_unique<relay::PullManager>(*store_, *hub_, config_, metrics_);
   pulls_->start();
   relays_->attach_pulls(pulls_.get());  // the API's pull_changed and pull_status reach them
-  poll_pulls();
+  if (!store_->post([pulls = pulls_.get()](store::Db& db) { pulls->sync(relay::StoreTargets::pulled_studios(db)); }))
+    return core::Error{"store_busy", "the pulled studios could not be read: the store is busy", ""};
   return {};
-}
-
-void App::poll_pulls() {
-  store_->post([pulls = pulls_.get()](store::Db& db) {
-    std::vector<std::pair<int64_t, std::string>> studios;
-    auto st = db.prepare("SELECT id, pull_url FROM studios WHERE pull_url IS NOT NULL AND pull_url != ''");
-    while (st.step()) studios.emplace_back(st.int64(0), st.text(1));
-    pulls->sync(studios);
-  });
-  pull_poll_.expires_after(std::chrono::seconds(2));
-  pull_poll_.async_wait([this](const boost::system::error_code& ec) {
-    if (!ec) poll_pulls();
-  });
 }
 
 core::Result<void> App::start_rtmp() {

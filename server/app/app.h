@@ -76,7 +76,6 @@ class App {
   core::Result<void> start_srt();
   core::Result<void> start_rtmp();
   core::Result<void> start_pulls();
-  void poll_pulls();
   core::Result<void> start_audience();
   core::Result<void> start_http();
   static archive::ArchiveOptions archive_options(const config::Config& c);
@@ -126,7 +125,6 @@ class App {
   std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> control_work_;
   boost::asio::steady_timer housekeeping_{control_};
   boost::asio::steady_timer live_tick_{control_};
-  boost::asio::steady_timer pull_poll_{control_};  // re-reads the studios' pull_url
   std::thread control_thread_;
 
   std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> ingest_work_;

@@ -118,6 +118,9 @@ struct RelaysConfig {
   int retry_min_s = 1;            // a relay or pull that fails tries again after this, doubling …
   int retry_max_s = 30;           // … up to this
   int connect_timeout_s = 10;     // a target that does not answer within this is a failed try
+  // A PEM file of CA certificates trusted besides the system's, for rtmps:// and https:// (a partner city's
+  // private CA); certificates are always verified. Empty = the system's CAs only.
+  std::string ca_file;
 };
 
 struct ReportsConfig {
@@ -214,6 +217,7 @@ void visit_fields(Config& c, Visitor&& v) {
   v("relays.retry_min_s", c.relays.retry_min_s);
   v("relays.retry_max_s", c.relays.retry_max_s);
   v("relays.connect_timeout_s", c.relays.connect_timeout_s);
+  v("relays.ca_file", c.relays.ca_file);
   v("reports.sample_s", c.reports.sample_s);
   v("reports.archive_play_s", c.reports.archive_play_s);
   v("log.level", c.log.level);

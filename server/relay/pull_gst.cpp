@@ -13,7 +13,9 @@
 #include <thread>
 
 #include "pipelines/gst/gst_ref.h"
+#include "server/relay/http_guard.h"
 #include "server/relay/pull_source.h"
+#include "server/relay/tls_trust.h"
 
 namespace sreda::relay {
 
@@ -43,11 +45,18 @@ std::string resolve_uri(const std::string& base, const std::string& uri) {
   return dir.substr(0, dir.rfind('/') + 1) + uri;
 }
 
-// A small whole-body GET through souphttpsrc (http and https alike), bounded in size and time.
+// The reason of a refusal by the guarded http source (http_guard.h), or "" for any other message.
+std::string http_refusal(GstMessage* m) {
+  if (GST_MESSAGE_TYPE(m) != GST_MESSAGE_ELEMENT || !gst_message_has_name(m, kHttpRefused)) return {};
+  const gchar* reason = gst_structure_get_string(gst_message_get_structure(m), "reason");
+  return reason ? reason : "not allowed";
+}
+
+// A small whole-body GET through the guarded souphttpsrc (http and https alike), bounded in size and time.
 core::Result<std::string> fetch_text(const std::string& url, int timeout_s, const std::atomic<bool>& stop) {
   auto pipeline =
       GstRef<GstElement>::adopt(GST_ELEMENT(gst_object_ref_sink(gst_pipeline_new("pull-playlist"))));
-  GstElement* src = gst_element_factory_make("souphttpsrc", nullptr);
+  GstElement* src = gst_element_factory_make(kGuardedHttpSource, nullptr);  // http_guard.h
   if (!src)
     return core::Error{
         "pull_failed",
@@ -64,10 +73,16 @@ core::Result<std::string> fetch_text(const std::string& url, int timeout_s, cons
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);
   auto bus = GstRef<GstBus>::adopt(gst_element_get_bus(pipeline.get()));
   while (!stop && std::chrono::steady_clock::now() < deadline && body.size() < (1 << 20)) {
-    if (auto m = GstRef<GstMessage>::adopt(gst_bus_pop_filtered(bus.get(), GST_MESSAGE_ERROR))) {
+    if (auto m = GstRef<GstMessage>::adopt(gst_bus_pop_filtered(
+            bus.get(), static_cast<GstMessageType>(GST_MESSAGE_ERROR | GST_MESSAGE_ELEMENT)))) {
+      if (auto refused = http_refusal(m.get()); !refused.empty()) {
+        error = refused;  // said in words before the error that follows it
+        break;
+      }
+      if (GST_MESSAGE_TYPE(m.get()) != GST_MESSAGE_ERROR) continue;
       GError* e = nullptr;
       gst_message_parse_error(m.get(), &e, nullptr);
-      error = e ? e->message : "error";
+      error = explain_tls_error(e ? e->message : "error");
       if (e) g_error_free(e);
       break;
     }
@@ -85,7 +100,25 @@ core::Result<std::string> fetch_text(const std::string& url, int timeout_s, cons
     }
   }
   const bool eos = gst_app_sink_is_eos(GST_APP_SINK(sink));
+  // An error that came with the end of stream (a failed request ends the stream too).
+  while (error.empty()) {
+    auto m = GstRef<GstMessage>::adopt(
+        gst_bus_pop_filtered(bus.get(), static_cast<GstMessageType>(GST_MESSAGE_ERROR | GST_MESSAGE_ELEMENT)));
+    if (!m) break;
+    if (auto refused = http_refusal(m.get()); !refused.empty()) {
+      error = refused;
+    } else if (GST_MESSAGE_TYPE(m.get()) == GST_MESSAGE_ERROR) {
+      GError* e = nullptr;
+      gst_message_parse_error(m.get(), &e, nullptr);
+      error = explain_tls_error(e ? e->message : "error");
+      if (e) g_error_free(e);
+    }
+  }
   gst_element_set_state(pipeline.get(), GST_STATE_NULL);
+  // souphttpsrc (1.22, libsoup 3) says only "Internal data stream error" when the TLS handshake fails: ask
+  // GIO why, with the same trust.
+  if ((!error.empty() || (eos && body.empty())) && !stop)
+    if (auto tls = tls_failure(url, timeout_s); !tls.empty()) error = tls;
   if (!error.empty()) return core::Error{"pull_failed", "cannot read the playlist: " + error};
   if (!eos)
     return core::Error{"pull_failed",
@@ -132,15 +165,15 @@ class GstPullSource : public PullSource {
       // that comes again.
       if (media->find("#EXTINF") == std::string::npos)
         return fail("the partner's stream has only just started (no whole segment yet)");
-      // Segments on other hosts are held to relays.allowed_hosts too (a playlist cannot make the server reach
-      // an internal host; a later playlist's new hosts are not checked: hlsdemux fetches them).
+      // Segments on other hosts are held to relays.allowed_hosts too, said before any media is fetched; the
+      // hosts of later playlists are checked by the guarded source hlsdemux fetches them with (http_guard.h).
       if (auto checked = check_media_hosts(chosen->uri, *media); !checked)
         return fail(checked.error().message);
       variant_ = chosen->words;
       // hlsdemux (adaptivedemux 1), not hlsdemux2: Debian's hlsdemux2 (1.22.0) aborts the process when torn
       // down (g_mutex_clear on a locked mutex), which every reconnect and stop does. Its pads carry whole
       // segments: fMP4 (qtdemux) or MPEG-TS (tsdemux), demuxed in on_pad.
-      src = make("souphttpsrc", "gstreamer1.0-plugins-good");
+      src = make(kGuardedHttpSource, "gstreamer1.0-plugins-good");
       demux = make("hlsdemux", "gstreamer1.0-plugins-bad");
       if (!src || !demux) return fail(error_);
       g_object_set(src, "location", chosen->uri.c_str(), "timeout",
@@ -224,7 +257,7 @@ class GstPullSource : public PullSource {
 
   // A variant on another host than the playlist's is checked against relays.allowed_hosts too.
   core::Result<void> check_host(const std::string& uri) {
-    const std::string host = host_of(uri);
+    const std::string host = host_of_uri(uri);
     if (host.empty()) return core::Error{"pull_failed", "the playlist names an address without a host"};
     if (host == url_.host) return {};
     auto allowed = Destinations::parse(options_.allowed_hosts);
@@ -232,18 +265,6 @@ class GstPullSource : public PullSource {
     auto addresses = resolve_allowed(*allowed, host);
     if (!addresses) return addresses.error();
     return {};
-  }
-
-  // "http://user@[::1]:8080/a" → "::1" (lower case, like parse_url's hosts).
-  static std::string host_of(const std::string& uri) {
-    const size_t start = uri.find("://");
-    if (start == std::string::npos) return {};
-    std::string authority = uri.substr(start + 3, uri.find_first_of("/?#", start + 3) - start - 3);
-    if (size_t at = authority.rfind('@'); at != std::string::npos) authority = authority.substr(at + 1);
-    std::string host = authority[0] == '[' ? authority.substr(1, authority.find(']') - 1)
-                                           : authority.substr(0, authority.find(':'));
-    for (auto& c : host) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return host;
   }
 
   core::Result<void> check_media_hosts(const std::string& playlist_url, const std::string& text) {
@@ -268,16 +289,26 @@ class GstPullSource : public PullSource {
   // The first error or end of stream on the bus, in words (free of secrets); empty when none.
   std::string bus_error() {
     auto bus = GstRef<GstBus>::adopt(gst_element_get_bus(pipeline_.get()));
-    auto m = GstRef<GstMessage>::adopt(
-        gst_bus_pop_filtered(bus.get(), static_cast<GstMessageType>(GST_MESSAGE_ERROR | GST_MESSAGE_EOS)));
-    if (!m) return {};
+    GstRef<GstMessage> m;
+    while (true) {
+      m = GstRef<GstMessage>::adopt(gst_bus_pop_filtered(
+          bus.get(), static_cast<GstMessageType>(GST_MESSAGE_ERROR | GST_MESSAGE_EOS | GST_MESSAGE_ELEMENT)));
+      if (!m) return {};
+      // A segment or part on a host relays.allowed_hosts refuses, or a redirect: hlsdemux keeps its source's
+      // error to itself (and would try again), the guard's message says why.
+      if (auto refused = http_refusal(m.get()); !refused.empty()) {
+        errored_ = true;
+        return strip_secrets(refused, url_);
+      }
+      if (GST_MESSAGE_TYPE(m.get()) != GST_MESSAGE_ELEMENT) break;
+    }
     errored_ = true;
     if (GST_MESSAGE_TYPE(m.get()) == GST_MESSAGE_EOS) return "the partner's stream ended";
     GError* e = nullptr;
     gst_message_parse_error(m.get(), &e, nullptr);
     std::string text = e ? e->message : "error";
     if (e) g_error_free(e);
-    return strip_secrets(text, url_);
+    return strip_secrets(explain_tls_error(text), url_);
   }
 
   // A track's pad (a GStreamer streaming thread): H.264 and AAC through their parsers into the muxer.

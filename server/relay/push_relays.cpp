@@ -216,6 +216,9 @@ PushRelays::PushRelays(PushRelaysOptions options, RelayTargetSource& targets, co
   metrics_.describe(
       "sreda_relay_dropped_total", "counter",
       "media units a push relay dropped because its target fell behind its queue (relays.queue_ms)");
+  metrics_.describe("sreda_relay_tests_refused_total", "counter",
+                    "\"test connection\" requests refused: one was already running for that curator or relay "
+                    "(cause=\"holder\"), or RelayControl::kMaxRelayTests were (cause=\"at_once\")");
   metrics_.gauges("sreda_relay_state", "push relays of the events on air (1 each), by event, relay and state",
                   [this] {
                     core::Metrics::Series out;
@@ -326,7 +329,7 @@ void PushRelays::rung_media(int64_t event_id, const std::string& rung, const med
 
 void PushRelays::stop() {
   std::vector<std::shared_ptr<EventRelays>> events;
-  std::vector<std::thread> tests;
+  std::list<RunningTest> tests;
   {
     std::lock_guard<std::mutex> l(mutex_);
     if (stopped_) return;
@@ -344,63 +347,108 @@ void PushRelays::stop() {
   for (auto& s : retired) s->stop();
   retired.clear();  // joins
   for (auto& t : tests)
-    if (t.joinable()) t.join();
+    if (t.thread.joinable()) t.thread.join();
 }
 
-void PushRelays::test(const std::string& text, std::function<void(bool ok, std::string what)> reply) {
-  std::lock_guard<std::mutex> l(mutex_);
-  if (stopped_) {
-    reply(false, "the server is stopping");
-    return;
+namespace {
+
+// One "test connection" try, on its own thread: its answer through `reply`.
+void try_connection(const std::string& text, const std::shared_ptr<const Destinations>& allowed, int timeout_s,
+                    int latency, const std::function<void(bool ok, std::string what)>& reply) {
+  auto url = parse_url(text, Use::push);
+  if (!url) return reply(false, url.error().message);
+  auto addresses =
+      allowed ? resolve_allowed(*allowed, url->host)
+              : core::Result<std::vector<boost::asio::ip::address>>(core::Error{"", "no allow-list"});
+  if (!addresses) return reply(false, strip_secrets(addresses.error().message, *url));
+  if (addresses->empty()) return reply(false, "cannot resolve " + url->host);
+  media::MediaFacts facts;  // a publish with no media: only the connection is tried
+  facts.has_video = true;
+  facts.video_codec = "h264";
+  // A refusal, or a target that accepted the connection and then said nothing.
+  auto failure = [timeout_s](const std::string& what) {
+    if (what.find("timed out") != std::string::npos)
+      return "no answer within " + std::to_string(timeout_s) + " s (" + what + ")";
+    return "refused: " + what;
+  };
+  auto conn = make_connection(*url, addresses->front(), facts, timeout_s, latency);
+  const auto started = std::chrono::steady_clock::now();
+  auto elapsed_ms = [&] {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started)
+        .count();
+  };
+  if (auto r = conn->open(); !r) {
+    conn->close(false);
+    return reply(false, failure(r.error().message));
   }
-  const auto allowed = options_.sender.allowed;
-  const int timeout_s = options_.sender.connect_timeout_s;
-  const int latency = options_.sender.srt_latency_ms;
-  tests_.emplace_back([text, allowed, timeout_s, latency, reply = std::move(reply)] {
-    pthread_setname_np(pthread_self(), "sreda-relaytest");
-    auto url = parse_url(text, Use::push);
-    if (!url) return reply(false, url.error().message);
-    auto addresses =
-        allowed ? resolve_allowed(*allowed, url->host)
-                : core::Result<std::vector<boost::asio::ip::address>>(core::Error{"", "no allow-list"});
-    if (!addresses) return reply(false, strip_secrets(addresses.error().message, *url));
-    if (addresses->empty()) return reply(false, "cannot resolve " + url->host);
-    media::MediaFacts facts;  // a publish with no media: only the connection is tried
-    facts.has_video = true;
-    facts.video_codec = "h264";
-    // A refusal, or a target that accepted the connection and then said nothing.
-    auto failure = [timeout_s](const std::string& what) {
-      if (what.find("timed out") != std::string::npos)
-        return "no answer within " + std::to_string(timeout_s) + " s (" + what + ")";
-      return "refused: " + what;
-    };
-    auto conn = make_connection(*url, addresses->front(), facts, timeout_s, latency);
-    const auto started = std::chrono::steady_clock::now();
-    auto elapsed_ms = [&] {
-      return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started)
-          .count();
-    };
-    if (auto r = conn->open(); !r) {
+  int64_t connected_at = -1;
+  // Connected, and still no error a moment later (an RTMP server answers a refused publish right after).
+  while (elapsed_ms() < int64_t{timeout_s} * 1000 + 500) {
+    if (auto r = conn->poll(); !r) {
       conn->close(false);
       return reply(false, failure(r.error().message));
     }
-    int64_t connected_at = -1;
-    // Connected, and still no error a moment later (an RTMP server answers a refused publish right after).
-    while (elapsed_ms() < int64_t{timeout_s} * 1000 + 500) {
-      if (auto r = conn->poll(); !r) {
-        conn->close(false);
-        return reply(false, failure(r.error().message));
-      }
-      if (connected_at < 0 && conn->connected()) connected_at = elapsed_ms();
-      if (connected_at >= 0 && elapsed_ms() - connected_at > 500) {
-        conn->close(false);
-        return reply(true, "connected");
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    if (connected_at < 0 && conn->connected()) connected_at = elapsed_ms();
+    if (connected_at >= 0 && elapsed_ms() - connected_at > 500) {
+      conn->close(false);
+      return reply(true, "connected");
     }
-    conn->close(false);
-    reply(false, "no answer within " + std::to_string(timeout_s) + " s");
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  conn->close(false);
+  reply(false, "no answer within " + std::to_string(timeout_s) + " s");
+}
+
+}  // namespace
+
+std::string PushRelays::test(const std::string& text, std::function<void(bool ok, std::string what)> reply,
+                             const std::vector<std::string>& holders) {
+  std::lock_guard<std::mutex> l(mutex_);
+  if (stopped_) {
+    reply(false, "the server is stopping");
+    return {};
+  }
+  // Finished tests are joined now; the rest bound how many more may start.
+  for (auto it = tests_.begin(); it != tests_.end();) {
+    if (!it->done) {
+      ++it;
+      continue;
+    }
+    it->thread.join();
+    it = tests_.erase(it);
+  }
+  std::string refused, cause = "holder";
+  for (const auto& t : tests_)
+    for (const auto& h : t.holders)
+      if (std::find(holders.begin(), holders.end(), h) != holders.end())
+        refused = h.rfind("relay:", 0) == 0 ? "a test of this relay is already running: wait for its answer"
+                                            : "a test of yours is already running: wait for its answer";
+  if (refused.empty() && tests_.size() >= static_cast<size_t>(kMaxRelayTests)) {
+    refused = "a test is already running (" + std::to_string(kMaxRelayTests) +
+              " at once at most): try again in a few seconds";
+    cause = "at_once";
+  }
+  if (!refused.empty()) {
+    metrics_.add("sreda_relay_tests_refused_total", {{"cause", cause}});
+    log().info("test connection refused: " + refused);
+    return refused;
+  }
+  auto& entry = tests_.emplace_back();
+  entry.holders = holders;
+  entry.thread = std::thread([this, &entry, text, allowed = options_.sender.allowed,
+                              timeout_s = options_.sender.connect_timeout_s,
+                              latency = options_.sender.srt_latency_ms, reply = std::move(reply)] {
+    pthread_setname_np(pthread_self(), "sreda-relaytest");
+    // Done before the answer goes out: the curator's next test, sent on seeing it, is not refused.
+    try_connection(text, allowed, timeout_s, latency, [this, &entry, &reply](bool ok, std::string what) {
+      {
+        std::lock_guard<std::mutex> done(mutex_);
+        entry.done = true;
+      }
+      reply(ok, std::move(what));
+    });
   });
+  return {};
 }
 
 // ---- RelayingFactory

@@ -17,6 +17,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <list>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -104,7 +105,8 @@ class PushRelays : public RelayControl {
     auto* p = pulls_.load();
     return p ? p->status(studio_id) : std::nullopt;
   }
-  void test(const std::string& url, std::function<void(bool ok, std::string what)> reply) override;
+  std::string test(const std::string& url, std::function<void(bool ok, std::string what)> reply,
+                   const std::vector<std::string>& holders = {}) override;
 
  private:
   friend class EventRelays;
@@ -121,7 +123,13 @@ class PushRelays : public RelayControl {
   mutable std::mutex mutex_;
   std::map<int64_t, std::weak_ptr<EventRelays>> events_;
   std::vector<std::unique_ptr<RelaySender>> retired_;
-  std::vector<std::thread> tests_;
+  // "Test connection" threads: joined once done (the next test, or stop()).
+  struct RunningTest {
+    std::thread thread;
+    std::vector<std::string> holders;
+    bool done = false;
+  };
+  std::list<RunningTest> tests_;
   bool stopped_ = false;
   std::atomic<PullManager*> pulls_{nullptr};
 };

@@ -78,8 +78,13 @@ class RelayControl {
   virtual std::vector<RelayStatus> event_status(int64_t event_id) const = 0;
   virtual std::optional<PullStatus> pull_status(int64_t studio_id) const = 0;
   // The desk's "test connection": tries to reach the target now (connects, and for RTMP publishes nothing),
-  // and says what happened in words ("connected", "refused: …", "no answer within 10 s"). Bounded in time.
-  virtual void test(const std::string& url, std::function<void(bool ok, std::string what)> reply) = 0;
+  // and says what happened in words ("connected", "refused: …", "no answer within 10 s"). Bounded in time,
+  // and in number: at most kMaxRelayTests at once, and one at a time per holder (e.g. "curator:anna",
+  // "relay:7"). "" when the test started (reply comes later, from its thread), else why it did not, in words
+  // (reply is then never called).
+  static constexpr int kMaxRelayTests = 4;
+  virtual std::string test(const std::string& url, std::function<void(bool ok, std::string what)> reply,
+                           const std::vector<std::string>& holders = {}) = 0;
 };
 
 }  // namespace sreda::relay

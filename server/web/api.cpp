@@ -143,7 +143,8 @@ Api::Api(const config::Config& config, store::Store& store, auth::LoginLimiter& 
       {"DELETE", "/api/events/{id}/relays/{relay}", A::curator, &Api::delete_event_relay,
        {.summary = "Removes a relay (a live one stops)", .response = "Deleted"}},
       {"POST", "/api/events/{id}/relays/{relay}/test", A::curator, &Api::test_event_relay,
-       {.summary = "Tries to reach the relay's target now and says what happened", .response = "RelayTest"}},
+       {.summary = "Tries to reach the relay's target now and says what happened (one test at a time per curator "
+                    "and per relay, 4 at once in all: else 429)", .response = "RelayTest"}},
       {"GET", "/api/studios/{id}/relays", A::curator, &Api::list_studio_relays,
        {.summary = "The studio's default relays: every event of the studio goes out to these too",
         .response = "RelayList"}},
@@ -155,9 +156,10 @@ Api::Api(const config::Config& config, store::Store& store, auth::LoginLimiter& 
       {"DELETE", "/api/studios/{id}/relays/{relay}", A::curator, &Api::delete_studio_relay,
        {.summary = "Removes one of the studio's default relays", .response = "Deleted"}},
       {"POST", "/api/studios/{id}/relays/{relay}/test", A::curator, &Api::test_studio_relay,
-       {.summary = "Tries to reach the default relay's target now", .response = "RelayTest"}},
+       {.summary = "Tries to reach the default relay's target now (one test at a time per curator and per relay)", .response = "RelayTest"}},
       {"POST", "/api/relays/test", A::curator, &Api::test_relay_url,
-       {.summary = "Tries to reach a relay address now (before saving it) and says what happened",
+       {.summary = "Tries to reach a relay address now (before saving it) and says what happened (one test at a "
+                    "time per curator)",
         .request = "RelayTestRequest", .response = "RelayTest"}},
       {"GET", "/api/events/{id}/recording", A::curator, &Api::get_recording,
        {.summary = "The event's recording: state, renditions, durations, bytes and trim", .response = "Recording"}},

@@ -153,7 +153,9 @@ class Api : public RouteHandler {
   HttpResponse patch_relay(Call& c, RelayOwner owner);
   HttpResponse delete_relay(Call& c, RelayOwner owner);
   HttpResponse test_relay(Call& c, RelayOwner owner);
-  HttpResponse run_relay_test(Call& c, const std::string& url);
+  // At most one test at a time per curator and per relay (`relay_id`, 0 for an address not saved yet), and
+  // RelayControl::kMaxRelayTests in all: beyond that a 429 that says a test is already running.
+  HttpResponse run_relay_test(Call& c, const std::string& url, int64_t relay_id);
   std::optional<HttpResponse> relay_owner(Call& c, RelayOwner owner, int64_t& studio_id);
   std::optional<HttpResponse> apply_relay_fields(const nlohmann::json& body, bool create, int64_t studio_id,
                                                  relay::RelayTarget& t) const;

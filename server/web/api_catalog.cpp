@@ -143,6 +143,7 @@ HttpResponse Api::delete_studio(Call& c) {
   schedule::delete_studio(c.db, s->id);
   tx.commit();
   keys_.remove_studio(s->id);
+  if (relays_) relays_->pull_changed(s->id, "");  // a pulled studio's puller stops
   core::Logger("studios").info(c.who->username + " deleted studio " + std::to_string(s->id));
   return HttpResponse::json(200, {{"deleted", s->id}});
 }

@@ -305,17 +305,23 @@ HttpResponse Api::delete_relay(Call& c, RelayOwner owner) {
 HttpResponse Api::test_relay(Call& c, RelayOwner owner) {
   auto found = find_relay(c.db, owner, c.ids[0], c.ids[1]);
   if (!found) return no_relay(c.ids[1]);
-  return run_relay_test(c, found->url);
+  return run_relay_test(c, found->url, found->id);
 }
 
-HttpResponse Api::run_relay_test(Call& c, const std::string& url) {
+HttpResponse Api::run_relay_test(Call& c, const std::string& url, int64_t relay_id) {
   if (!relays_)
     return HttpResponse::error(503, "unavailable",
                                "relays are not running on this server, so the connection cannot be tried now");
+  std::vector<std::string> holders = {"curator:" + c.who->username};
+  if (relay_id > 0) holders.push_back("relay:" + std::to_string(relay_id));
+  const std::string refused = relays_->test(
+      url,
+      [reply = c.reply](bool ok, std::string what) {
+        reply(HttpResponse::json(200, {{"ok", ok}, {"what", std::move(what)}}));
+      },
+      holders);
+  if (!refused.empty()) return HttpResponse::refused(429, "test_running", refused, 5);
   core::Logger("relays").info(c.who->username + " tests the connection to " + relay::masked(url));
-  relays_->test(url, [reply = c.reply](bool ok, std::string what) {
-    reply(HttpResponse::json(200, {{"ok", ok}, {"what", std::move(what)}}));
-  });
   return deferred();
 }
 
@@ -338,7 +344,7 @@ HttpResponse Api::test_relay_url(Call& c) {
     return HttpResponse::error(422, "invalid", "url is required: the address to try", "url");
   const std::string url = core::trim(v.get<std::string>());
   if (auto r = check_relay_url(url, relay::Use::push, "url")) return *r;
-  return run_relay_test(c, url);
+  return run_relay_test(c, url, 0);
 }
 
 // ---- a studio's pulled source ----

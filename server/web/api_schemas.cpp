@@ -467,7 +467,8 @@ const char* reason(int status) {
     case 404: return "Not Found: no such object (the artist's view: the link is no longer valid)";
     case 409: return "Conflict: the object's state or another object forbids it";
     case 422: return "Unprocessable: every bad field is named in error.fields";
-    case 429: return "Too Many Requests: over server.api_requests_per_s (or failed logins); see Retry-After";
+    case 429: return "Too Many Requests: over server.api_requests_per_s, failed logins, or (a relay's test) a test "
+                     "already running for this curator or relay or 4 at once; see Retry-After";
     case 500: return "Internal Server Error";
     case 503: return "Service Unavailable: the server is busy (see Retry-After) or the part it needs is not running";
     default: return "Error";

@@ -50,11 +50,43 @@ def render(text, replacements, name):
     return text
 
 
-class Front:
-    """nginx with the shipped front configs in front of `server` (a started sreda_harness.Server)."""
+class TestCa:
+    """A certificate authority of the test's own (openssl, in a temp dir): `cert` is its PEM certificate, the
+    file a client trusts (sreda's relays.ca_file); `issue()` signs a server certificate for HOST and 127.0.0.1."""
 
-    def __init__(self, server):
+    def __init__(self, name="sreda test CA"):
+        self.dir = tempfile.mkdtemp(prefix="sreda-ca-")
+        self.cert, self.key = os.path.join(self.dir, "ca.pem"), os.path.join(self.dir, "ca.key")
+        self._openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                      "-days", "2", "-subj", f"/CN={name}", "-addext", "basicConstraints=critical,CA:TRUE",
+                      "-addext", "keyUsage=critical,keyCertSign,cRLSign", "-keyout", self.key, "-out", self.cert)
+
+    @staticmethod
+    def _openssl(*args):
+        out = subprocess.run(["openssl", *args], capture_output=True, timeout=60)
+        assert out.returncode == 0, out.stderr.decode()
+
+    def issue(self, cert, key):
+        csr, ext = cert + ".csr", cert + ".ext"
+        with open(ext, "w") as f:
+            f.write(f"subjectAltName=DNS:{HOST},IP:127.0.0.1\nbasicConstraints=CA:FALSE\n"
+                    "extendedKeyUsage=serverAuth\n")
+        self._openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                      "-subj", f"/CN={HOST}", "-keyout", key, "-out", csr)
+        self._openssl("x509", "-req", "-in", csr, "-CA", self.cert, "-CAkey", self.key, "-CAcreateserial",
+                      "-days", "2", "-extfile", ext, "-out", cert)
+
+    def cleanup(self):
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class Front:
+    """nginx with the shipped front configs in front of `server` (a started sreda_harness.Server); its certificate
+    self-signed, or issued by `ca` (a TestCa)."""
+
+    def __init__(self, server, ca=None):
         self.server = server  # anything with .port and .rtmp_port (sreda's HTTP and RTMP ports)
+        self.ca = ca
         self.dir = tempfile.mkdtemp(prefix="sreda-front-")
         os.chmod(self.dir, 0o755)  # as root, nginx's workers run as nobody: they read the ACME webroot
         self.http_port, self.https_port, self.rtmps_port = free_port(), free_port(), free_port()
@@ -65,6 +97,9 @@ class Front:
     def _write_certificate(self):
         self.cert = os.path.join(self.dir, "fullchain.pem")
         self.key = os.path.join(self.dir, "privkey.pem")
+        if self.ca:
+            self.ca.issue(self.cert, self.key)
+            return
         out = subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
                               "-nodes", "-days", "2", "-subj", f"/CN={HOST}",
                               "-addext", f"subjectAltName=DNS:{HOST},IP:127.0.0.1",
