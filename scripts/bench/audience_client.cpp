@@ -245,6 +245,12 @@ int main(int argc, char** argv) {
   uint64_t sent = 0, sent_measured = 0;
   uint64_t deliveries_at_start = 0, deliveries_at_end = 0;
   bool in_window = false;
+  const char* playback_env = std::getenv("AUDIENCE_PLAYBACK_S");
+  const double playback_s = playback_env ? std::atof(playback_env) : 0;
+  const int64_t playback_interval = playback_s > 0 ? std::max<int64_t>(1, static_cast<int64_t>(playback_s * 1e6 / n)) : 0;
+  int64_t next_playback = start;
+  int next_player = 0;
+  uint64_t playback_sent = 0;
   while (true) {
     int64_t now = now_us();
     if (!in_window && now >= window_start) {
@@ -266,6 +272,17 @@ int main(int argc, char** argv) {
       next_sender = (next_sender + 1) % senders;
       next_send += interval;
     }
+    while (playback_interval && now >= next_playback && next_playback < window_end) {
+      Conn& c = conns[static_cast<size_t>(next_player)];
+      if (c.state == 2) {
+        c.out += frame(next_player % 5 ? R"({"type":"playback","playing":true,"rendition":"720p","mode":"live"})"
+                                       : R"({"type":"playback","playing":true,"rendition":"audio","mode":"live"})");
+        flush(next_player);
+        ++playback_sent;
+      }
+      next_player = (next_player + 1) % n;
+      next_playback += playback_interval;
+    }
     pump(1);
   }
   auto percentile = [&](double q) -> double {
@@ -280,12 +297,12 @@ int main(int argc, char** argv) {
   for (const auto& c : conns) held += c.state == 2;
   std::printf("{\"connections\":%d,\"held\":%d,\"senders\":%d,\"sent\":%llu,\"sent_measured\":%llu,"
               "\"deliveries_measured\":%llu,\"expected\":%llu,\"deliveries_per_s\":%.0f,\"p50_ms\":%.1f,\"p99_ms\":%.1f,"
-              "\"max_ms\":%.1f,\"errors\":%llu,\"closed\":%llu,\"ramp_s\":%.1f}\n",
+              "\"max_ms\":%.1f,\"errors\":%llu,\"closed\":%llu,\"ramp_s\":%.1f,\"playback_sent\":%llu}\n",
               n, held, senders, static_cast<unsigned long long>(sent), static_cast<unsigned long long>(sent_measured),
               static_cast<unsigned long long>(measured),
               static_cast<unsigned long long>(sent_measured * static_cast<uint64_t>(held)),
               static_cast<double>(deliveries_at_end - deliveries_at_start) / seconds, percentile(0.5), percentile(0.99),
               percentile(1.0), static_cast<unsigned long long>(errors), static_cast<unsigned long long>(closed),
-              ramp_us / 1e6);
+              ramp_us / 1e6, static_cast<unsigned long long>(playback_sent));
   return 0;
 }

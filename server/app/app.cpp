@@ -328,7 +328,8 @@ core::Result<void> App::start_live_outputs() {
     if (relays_) relays_->rung_media(event_id, rung, facts, unit);
   };
   live_outputs_ = std::make_unique<live::LiveOutputs>(live_options, std::move(live_events));
-  live_routes_ = std::make_unique<web::LiveRoutes>(*live_outputs_, static_cast<size_t>(config_.live.max_held_requests));
+  live_routes_ = std::make_unique<web::LiveRoutes>(*live_outputs_, static_cast<size_t>(config_.live.max_held_requests),
+                                                   config_.reports.enabled);
   metrics_.describe("sreda_ladder_rungs_dropped_total", "counter",
                     "ladder rungs stopped because the encoders fell behind real time (top rung first)");
   metrics_.describe("sreda_ladder_failures_total", "counter", "ladders that failed (the source rendition went on)");
@@ -441,6 +442,7 @@ core::Result<void> App::start_audience() {
   audience_options.public_url = config_.server.public_url;
   audience_options.viewer_secret = viewer_secret_;
   audience_options.shared_address_multiplier = config_.server.shared_address_multiplier;
+  audience_options.reports_enabled = config_.reports.enabled;
   audience_options.report_sample_ms = int64_t{config_.reports.sample_s} * 1000;
   audience_options.archive_play_ms = int64_t{config_.reports.archive_play_s} * 1000;
   audience_ = std::make_unique<audience::AudienceHub>(

@@ -420,7 +420,8 @@ void AudienceHub::comment(Client& c, const ClientMessage& m) {
     return;
   }
   metrics_.add("sreda_audience_comments_total", {{"outcome", "shown"}});
-  tallies_.try_emplace(room.event_id, options_.archive_play_ms).first->second.count_comment(cm.question);
+  if (options_.reports_enabled)
+    tallies_.try_emplace(room.event_id, options_.archive_play_ms).first->second.count_comment(cm.question);
   // Acknowledged (broadcast, the writer included) once stored: flush() hands it back after the commit, so a
   // crash right after the acknowledgement loses nothing.
   pending_comments_.push_back(std::move(cm));

@@ -71,6 +71,7 @@ struct AudienceOptions {
   // shared_address) the per-address caps (ws.max_connections_per_address, ws.max_ratings_per_address,
   // ws.comments_per_address_window) are this many times larger.
   int shared_address_multiplier = 1;
+  bool reports_enabled = true;        // reports.enabled: false ignores `playback` and takes no samples
   int64_t report_sample_ms = 10'000;  // reports.sample_s: one timeline sample per event on air this often
   int64_t archive_play_ms = 60'000;   // reports.archive_play_s: archive watching that counts as a play
   int playback_per_window = 10;       // playback messages per connection per 10 s; more are refused (rate_limited)

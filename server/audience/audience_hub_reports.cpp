@@ -20,11 +20,13 @@ void AudienceHub::playback(Client& c, const ClientMessage& m) {
   }
   if (++c.playback_count > options_.playback_per_window)
     return refuse(c, "rate_limited", "too many playback reports; one every few seconds is enough");
+  if (!options_.reports_enabled) return;  // reports.enabled = false: heard, not counted
   auto t = tallies_.try_emplace(c.event_id, options_.archive_play_ms).first;
   t->second.change(c.playback, c.viewer_id, m.playing, m.archive, m.rendition, now);
 }
 
 void AudienceHub::sample_reports(int64_t now_ms, bool timeline) {
+  if (!options_.reports_enabled) return;
   // A page that stopped saying what it plays (closed without a close, or asleep) stops counting a minute and a half
   // after its last report: the watch page reports every 10 s, a background tab about once a minute.
   constexpr int64_t kQuietMs = 90'000;

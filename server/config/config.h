@@ -124,6 +124,9 @@ struct RelaysConfig {
 };
 
 struct ReportsConfig {
+  // Curators' reports collected at all: false stops the watch pages' playback tallies, the samples and the players
+  // estimate (the reports then say `collecting: false`); comments and ratings are kept as always.
+  bool enabled = true;
   int sample_s = 10;          // curators' reports: one timeline sample per event on air this often
   int archive_play_s = 60;    // archive watching that counts as a play
 };
@@ -218,6 +221,7 @@ void visit_fields(Config& c, Visitor&& v) {
   v("relays.retry_max_s", c.relays.retry_max_s);
   v("relays.connect_timeout_s", c.relays.connect_timeout_s);
   v("relays.ca_file", c.relays.ca_file);
+  v("reports.enabled", c.reports.enabled);
   v("reports.sample_s", c.reports.sample_s);
   v("reports.archive_play_s", c.reports.archive_play_s);
   v("log.level", c.log.level);

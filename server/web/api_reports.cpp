@@ -58,6 +58,7 @@ std::optional<HttpResponse> parse_season(const HttpRequest& request, int64_t now
 HttpResponse Api::event_report(Call& c) {
   auto r = audience::event_report(c.db, c.ids[0]);
   if (!r) return HttpResponse::error(404, "not_found", "no event with id " + std::to_string(c.ids[0]));
+  (*r)["collecting"] = config_.reports.enabled;
   return HttpResponse::json(200, *r);
 }
 
@@ -72,6 +73,7 @@ HttpResponse Api::season_report(Call& c) {
   if (auto error = parse_season(c.request, c.now, q)) return std::move(*error);
   json r = audience::season_report(c.db, q.from_s, q.to_s, q.group);
   r["time_zone"] = config_.server.time_zone.empty() ? "local" : config_.server.time_zone;
+  r["collecting"] = config_.reports.enabled;
   return HttpResponse::json(200, r);
 }
 

@@ -112,7 +112,7 @@ void LiveRoutes::handle(HttpRequest request, Reply reply) {
   if (!output) return reply(not_found("event " + std::to_string(event_id) + " is not live"));
 
   if (parts.size() == 3 && parts[2] == "master.m3u8") {
-    playlist_audience_.note(event_id, request.peer);
+    if (count_players_) playlist_audience_.note(event_id, request.peer);
     if (auto r = master_response(*output)) return reply(std::move(*r));
     if (output->ended()) return reply(not_found("the stream has not started yet"));
     // Live, but no rendition has a part yet: held until one has (notify) or kMasterHoldMs pass (tick).
@@ -138,7 +138,7 @@ void LiveRoutes::handle(HttpRequest request, Reply reply) {
   const std::string& file = parts[3];
   auto packager = output->rendition(rendition);
   if (file == "index.m3u8") {
-    playlist_audience_.note(event_id, request.peer);
+    if (count_players_) playlist_audience_.note(event_id, request.peer);
     if (output->stopped(rendition)) return reply(stopped_rendition(rendition));
     package::ReloadQuery q;
     std::string msn = request.query_value("_HLS_msn"), part = request.query_value("_HLS_part"),

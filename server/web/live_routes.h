@@ -34,7 +34,9 @@ namespace sreda::web {
 class LiveRoutes : public RouteHandler {
  public:
   // `max_held`: live.max_held_requests, the held requests at most (more get 503).
-  explicit LiveRoutes(live::LiveOutputs& outputs, size_t max_held = 20000) : outputs_(outputs), max_held_(max_held) {}
+  // `count_players`: reports.enabled (note who fetches the playlists for the players estimate).
+  explicit LiveRoutes(live::LiveOutputs& outputs, size_t max_held = 20000, bool count_players = true)
+      : outputs_(outputs), max_held_(max_held), count_players_(count_players) {}
   void handle(HttpRequest request, Reply reply) override;
   Methods methods() const override { return Methods::read_only; }
   // The route class of a /live path for /metrics (Route::classify): "/live/master", "/live/playlist",
@@ -92,6 +94,7 @@ class LiveRoutes : public RouteHandler {
   live::LiveOutputs& outputs_;
   const size_t max_held_;
   PlaylistAudience playlist_audience_;
+  bool count_players_ = true;
   mutable std::mutex mutex_;
   std::vector<Held> held_;
   std::atomic<uint64_t> cancelled_{0};

@@ -326,6 +326,43 @@ class SeasonReportTest(LiveServerTest):
         self.assertEqual(self.server.get("/api/reports?from=2026-02-31", token=self.token).status, 400)
 
 
+class ReportsOffTest(LiveServerTest):
+    """reports.enabled = false (the A/B of scripts/bench/reports): a live event with a viewer who plays and comments
+    gets no samples, no minutes and no viewers, and its report says it was not collecting; comments stay counted."""
+    env = {**ENV, "SREDA_REPORTS_ENABLED": "false"}
+
+    def test_nothing_is_collected_and_the_report_says_so(self):
+        studio = Studio(self.server, self.token, self.next_name("Quiet hall"))
+        pub = Publisher(studio.rtmp_url(), seconds=20)
+        try:
+            studio.wait_media()
+            playlist = f"/live/{studio.event_id}/source/index.m3u8"
+            self.assertEqual(self.server.get(playlist, headers={"X-Forwarded-For": PLAYER_ADDRESSES[0]}).status, 200)
+
+            async def watch():
+                v = await Viewer(self.server, "reports-off", nick="q").connect()
+                self.assertEqual((await v.join(studio.event_id))["type"], "welcome")
+                await v.send(playing("source"))
+                # The comment comes back after the playback message was handled (one connection, in order).
+                await v.send({"type": "comment", "text": "Тихо", "question": False})
+                await v.expect(lambda m: m["type"] == "comment")
+                await v.close()
+            run(watch())
+            # With collection on, a sample (sample_s = 1) and the viewer's seconds would be stored within a second or
+            # two; watched for three seconds, none arrive.
+            until = time.monotonic() + 3
+            while time.monotonic() < until:
+                r = self.server.get(f"/api/events/{studio.event_id}/report", token=self.token).json
+                self.assertEqual((r["collecting"], r["timeline"], r["peak_viewers"], r["unique_viewers"],
+                                  r["minutes_live"], r["players_estimate"]["peak"]), (False, [], 0, 0, 0, 0))
+                time.sleep(0.2)
+            self.assertEqual(r["comments"], 1)
+        finally:
+            pub.kill()
+        season = self.server.get("/api/reports", token=self.token).json
+        self.assertEqual(season["collecting"], False)
+
+
 if __name__ == "__main__":
     import unittest
     unittest.main()
