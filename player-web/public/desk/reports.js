@@ -33,6 +33,7 @@ function render(r) {
   const minutes = (m) => fmt.number(m, 1);
   const time = timeFormat(r);
   $('report-figures').tBodies[0].replaceChildren(
+    ...(r.collecting === false ? [row(t('desk.reports.collecting'), t('desk.reports.collecting.off'))] : []),
     row(t('desk.reports.peak'), r.peak_at ? `${fmt.number(r.peak_viewers)} (${fmt.time(r.peak_at)})` : fmt.number(r.peak_viewers)),
     row(t('desk.reports.unique'), fmt.number(r.unique_viewers)),
     row(t('desk.reports.minutes.live'), minutes(r.minutes_live)),

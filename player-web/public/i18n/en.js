@@ -262,6 +262,8 @@ export default {
   'desk.reports.comments.value': '{c}, questions {q}, answered {a}',
   'desk.reports.rating': 'Rating',
   'desk.reports.estimate': 'Other players at most (estimate)',
+  'desk.reports.collecting': 'Viewers counted',
+  'desk.reports.collecting.off': 'No: this server does not collect viewing figures (reports.enabled is off)',
   'desk.reports.rendition': 'Minutes in {name}',
   'desk.reports.reconnected': 'reconnected',
   'desk.reports.waiting': 'waiting for the studio',

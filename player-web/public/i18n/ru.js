@@ -262,6 +262,8 @@ export default {
   'desk.reports.comments.value': '{c}, вопросов {q}, отвечено {a}',
   'desk.reports.rating': 'Оценка',
   'desk.reports.estimate': 'Других плееров, не больше (оценка)',
+  'desk.reports.collecting': 'Подсчёт зрителей',
+  'desk.reports.collecting.off': 'Нет: на этом сервере сбор цифр выключен (reports.enabled)',
   'desk.reports.rendition': 'Минут в {name}',
   'desk.reports.reconnected': 'переподключилась',
   'desk.reports.waiting': 'ждём студию',

@@ -265,6 +265,8 @@ export default {
   'desk.reports.comments.value': '{c}, сораулар: {q}, җавап бирелгәне: {a}',
   'desk.reports.rating': 'Бәя',
   'desk.reports.estimate': 'Башка плеерлар, иң күбе (чамалау)',
+  'desk.reports.collecting': 'Тамашачыларны санау',
+  'desk.reports.collecting.off': 'Юк: бу серверда саннар җыелмый (reports.enabled сүндерелгән)',
   'desk.reports.rendition': '{name} минутлары',
   'desk.reports.reconnected': 'кабат тоташты',
   'desk.reports.waiting': 'студияне көтәбез',
