@@ -14,7 +14,7 @@ namespace sreda::web {
 namespace {
 
 constexpr size_t kMaxWaitersPerCard = 256;  // requests waiting for one card; more get 503
-constexpr size_t kMaxTitleChars = 90;        // a longer title is cut ("…") so the card keeps its other lines
+constexpr size_t kMaxTitleChars = 80;        // a longer title is cut ("…") so the card keeps its other lines
 constexpr uintmax_t kMaxCardBytes = 4 << 20; // a card file larger than this is an error, not kept
 
 core::Logger& log() {
@@ -124,8 +124,8 @@ ShareCards::Bytes ShareCards::make(const Job& job) {
   archive::CardLayout layout;
   layout.width = 1200;
   layout.height = 630;
-  layout.title_pt = 54;
-  layout.text_pt = 32;
+  layout.title_pt = 28;  // textoverlay scales type with the picture (auto-resize): ~52 pt at 1200 px
+  layout.text_pt = 16;
   layout.png = true;
   const std::string path = options_.work_dir + "/card-" + std::to_string(f.id) + "-" + job.fingerprint + ".png";
   std::string error = archive::make_picture_card(text, path, layout);
