@@ -244,7 +244,11 @@ std::vector<App::Step> App::start_steps() {
        [this] { exporter_.reset(); }},
       // Every acknowledged comment and rating goes to the store before it drains.
       {"audience", [this] { return start_audience(); }, [this] { audience_->finish(); }},
-      {"HTTP", [this] { return start_http(); }, [this] { http_->stop(); }},
+      {"HTTP", [this] { return start_http(); },
+       [this] {
+         share_cards_->stop();  // waiting picture requests are answered while the server still sends
+         http_->stop();
+       }},
   };
 }
 
@@ -557,6 +561,12 @@ core::Result<void> App::start_http() {
   archive_routes_ = std::make_unique<web::ArchiveRoutes>(*archive_);
   static_ = std::make_unique<web::StaticHandler>(config_.server.static_dir, viewer_secret_,
                                                  config_.server.public_url.rfind("https://", 0) == 0);
+  share_cards_ = std::make_unique<web::ShareCards>(
+      web::ShareCards::Options{config_.server.data_dir + "/cards", static_cast<size_t>(config_.share.card_cache),
+                               static_cast<size_t>(config_.share.card_queue), config_.share.cards_per_minute},
+      metrics_);
+  share_cards_->start();
+  share_pages_ = std::make_unique<web::SharePages>(config_, *store_, *static_, *share_cards_);
   if (!std::filesystem::is_directory(config_.server.static_dir))
     log().warn("server.static_dir " + config_.server.static_dir + " is not a folder: web pages will answer 404");
   std::vector<web::Route> routes = {
@@ -567,6 +577,8 @@ core::Result<void> App::start_http() {
       {"/events", "/events", calendar_.get()},
       {"/live", "/live", live_routes_.get(), &web::LiveRoutes::route_class},
       {"/archive", "/archive", archive_routes_.get()},
+      {"/watch", "pages", share_pages_.get()},
+      {"/e", "/e", share_pages_.get(), &web::SharePages::route_class},
       {"/", "pages", static_.get()},
   };
   web::HttpServerOptions http_options{config_.server.listen, config_.server.http_port, web::http_limits(config_.server)};

@@ -44,6 +44,8 @@
 #include "server/web/http_server.h"
 #include "server/web/ingest_info.h"
 #include "server/core/metrics.h"
+#include "server/web/share_cards.h"
+#include "server/web/share_pages.h"
 #include "server/web/site_routes.h"
 
 namespace sreda::app {
@@ -118,6 +120,8 @@ class App {
   std::unique_ptr<web::CalendarHandler> calendar_;
   std::unique_ptr<web::ArchiveRoutes> archive_routes_;
   std::unique_ptr<web::StaticHandler> static_;
+  std::unique_ptr<web::ShareCards> share_cards_;  // shared links' preview pictures (stopped before http_)
+  std::unique_ptr<web::SharePages> share_pages_;  // /watch/<id> with its preview tags, /e/<number>
   std::unique_ptr<web::IngestInfo> ingest_info_;
   std::unique_ptr<audience::AudienceHub> audience_;  // outlives http_ (its WebSocket handler)
   std::unique_ptr<web::HttpServer> http_;

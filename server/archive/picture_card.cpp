@@ -7,24 +7,10 @@
 #include <filesystem>
 
 #include "pipelines/gst/gst_ref.h"
+#include "server/core/markup.h"
 
 namespace sreda::archive {
 namespace {
-
-std::string markup_escape(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&apos;"; break;
-      default: out += (static_cast<unsigned char>(c) < 0x20 && c != '\n') ? ' ' : c;
-    }
-  }
-  return out;
-}
 
 gst::GstRef<GstElement> make(const char* factory) {
   GstElement* e = gst_element_factory_make(factory, nullptr);
@@ -61,25 +47,30 @@ std::string card_time(int64_t epoch_s) {
          clock + " UTC";
 }
 
-std::string make_picture_card(const CardText& text, const std::string& out_path) {
+std::string make_picture_card(const CardText& text, const std::string& out_path, const CardLayout& layout) {
   auto pipeline = gst::GstRef<GstElement>::adopt(GST_ELEMENT(gst_object_ref_sink(gst_pipeline_new("card"))));
   auto src = make("videotestsrc"), caps = make("capsfilter"), overlay = make("textoverlay"),
-       convert = make("videoconvert"), enc = make("jpegenc"), sink = make("filesink");
+       convert = make("videoconvert"), enc = make(layout.png ? "pngenc" : "jpegenc"), sink = make("filesink");
   if (!src || !caps || !overlay || !convert || !enc || !sink)
     return "a GStreamer element is missing (textoverlay: install gstreamer1.0-x)";
   gst_util_set_object_arg(G_OBJECT(src.get()), "pattern", "solid-color");
   g_object_set(src.get(), "foreground-color", category_colour(text.category), "num-buffers", 1, nullptr);
-  auto filter = gst::GstRef<GstCaps>::adopt(gst_caps_from_string("video/x-raw,format=I420,width=640,height=360,framerate=1/1"));
+  const std::string size = ",width=" + std::to_string(layout.width) + ",height=" + std::to_string(layout.height);
+  auto filter = gst::GstRef<GstCaps>::adopt(gst_caps_from_string(("video/x-raw,format=I420" + size + ",framerate=1/1").c_str()));
   g_object_set(caps.get(), "caps", filter.get(), nullptr);
-  const std::string markup = "<span font_desc=\"DejaVu Sans Bold 30\">" + markup_escape(text.title) +
-                             "</span>\n\n<span font_desc=\"DejaVu Sans 17\">" + markup_escape(text.studio) + "\n" +
-                             markup_escape(card_time(text.starts_at)) + "</span>";
+  const std::string title_font = "DejaVu Sans Bold " + std::to_string(layout.title_pt);
+  const std::string text_font = "DejaVu Sans " + std::to_string(layout.text_pt);
+  std::string markup = "<span font_desc=\"" + title_font + "\">" + core::xml_escape(text.title) + "</span>\n\n<span font_desc=\"" +
+                       text_font + "\">" + core::xml_escape(text.studio) + "\n" +
+                       core::xml_escape(text.when.empty() ? card_time(text.starts_at) : text.when) + "</span>";
+  if (!text.footer.empty())
+    markup += "\n\n<span font_desc=\"DejaVu Sans " + std::to_string(layout.text_pt * 2 / 3) + "\">" + core::xml_escape(text.footer) + "</span>";
   g_object_set(overlay.get(), "text", markup.c_str(), "shaded-background", FALSE, "draw-shadow", FALSE, nullptr);
   gst_util_set_object_arg(G_OBJECT(overlay.get()), "valignment", "center");
   gst_util_set_object_arg(G_OBJECT(overlay.get()), "halignment", "center");
   gst_util_set_object_arg(G_OBJECT(overlay.get()), "line-alignment", "center");
   gst_util_set_object_arg(G_OBJECT(overlay.get()), "wrap-mode", "word-char");
-  g_object_set(enc.get(), "quality", 85, nullptr);
+  if (!layout.png) g_object_set(enc.get(), "quality", 85, nullptr);
   const std::string tmp = out_path + ".tmp";
   g_object_set(sink.get(), "location", tmp.c_str(), nullptr);
   GstBin* bin = GST_BIN(pipeline.get());

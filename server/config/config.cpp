@@ -154,6 +154,9 @@ void validate(const Config& c, std::vector<std::string>& errors) {
   if (c.auth.login_window_s < 1) errors.push_back("auth.login_window_s: must be at least 1");
   if (c.store.queue_max < 16) errors.push_back("store.queue_max: must be at least 16");
   if (c.store.public_queue_max < 1) errors.push_back("store.public_queue_max: must be at least 1");
+  if (c.share.card_cache < 1) errors.push_back("share.card_cache: must be at least 1");
+  if (c.share.card_queue < 1) errors.push_back("share.card_queue: must be at least 1");
+  if (c.share.cards_per_minute < 1) errors.push_back("share.cards_per_minute: must be at least 1");
   if (c.server.fd_reserve < 32) errors.push_back("server.fd_reserve: must be at least 32");
   if (c.server.max_connections < 1) errors.push_back("server.max_connections: must be at least 1");
   if (c.server.max_connections_per_address < 1) errors.push_back("server.max_connections_per_address: must be at least 1");

@@ -131,6 +131,13 @@ struct ReportsConfig {
   int archive_play_s = 60;    // archive watching that counts as a play
 };
 
+// Shared links (server/web/share_pages.h): the picture each event's link preview shows, made on the server.
+struct ShareConfig {
+  int card_cache = 256;         // preview pictures kept in memory, least recently asked dropped first
+  int card_queue = 8;           // pictures waiting to be made (one is made at a time); more: 503 busy
+  int cards_per_minute = 30;    // pictures made per minute at most (each costs ~0.1 CPU-s); more: 503 busy
+};
+
 struct LogConfig {
   std::string level = "info";    // debug | info | warn | error
 };
@@ -147,6 +154,7 @@ struct Config {
   ArchiveConfig archive;
   RelaysConfig relays;
   ReportsConfig reports;
+  ShareConfig share;
   LogConfig log;
 };
 
@@ -224,6 +232,9 @@ void visit_fields(Config& c, Visitor&& v) {
   v("reports.enabled", c.reports.enabled);
   v("reports.sample_s", c.reports.sample_s);
   v("reports.archive_play_s", c.reports.archive_play_s);
+  v("share.card_cache", c.share.card_cache);
+  v("share.card_queue", c.share.card_queue);
+  v("share.cards_per_minute", c.share.cards_per_minute);
   v("log.level", c.log.level);
 }
 

@@ -113,12 +113,14 @@ void StaticHandler::handle(HttpRequest request, Reply reply) {
   r.content_type = content_type_for(full);
   set_caching(r, Caching::revalidate);
   forbid_sniffing(r);
-  if (full.extension() == ".html") {
-    std::string token = audience::viewer_cookie(request.cookie);
-    if (!tokens_.verify(token)) token = tokens_.issue().token;
-    r.headers.emplace_back("set-cookie", audience::viewer_set_cookie(token, secure_cookie_));
-  }
+  if (full.extension() == ".html") r.headers.emplace_back("set-cookie", viewer_set_cookie(request));
   reply(std::move(r));
+}
+
+std::string StaticHandler::viewer_set_cookie(const HttpRequest& request) {
+  std::string token = audience::viewer_cookie(request.cookie);
+  if (!tokens_.verify(token)) token = tokens_.issue().token;
+  return audience::viewer_set_cookie(token, secure_cookie_);
 }
 
 }  // namespace sreda::web

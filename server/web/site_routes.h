@@ -48,6 +48,8 @@ class StaticHandler : public RouteHandler {
   StaticHandler(std::string root, std::string viewer_secret, bool secure_cookie);
   void handle(HttpRequest request, Reply reply) override;
   Methods methods() const override { return Methods::read_only; }
+  // The page's set-cookie value: the request's viewer token again, or a new one (web thread).
+  std::string viewer_set_cookie(const HttpRequest& request);
 
  private:
   std::string root_;

@@ -125,7 +125,10 @@ function eventItem(e) {
     el('p', { class: 'title' }, e.title),
     el('p', { class: 'meta' }, `${fmt.dateTime(e.starts_at)}–${fmt.time(e.ends_at)} · ${e.studio.name} · `,
       el('span', { class: 'state' }, t(`state.${e.state}`)),
-      ratingText(ratings.get(e.id)) ? el('span', { class: 'stars-avg' }, ` · ${ratingText(ratings.get(e.id))}`) : null));
+      ratingText(ratings.get(e.id)) ? el('span', { class: 'stars-avg' }, ` · ${ratingText(ratings.get(e.id))}`) : null),
+    // The short link, to read out on the phone (the watch page shows it too, with its public address).
+    el('p', { class: 'short-link' }, `${t('desk.event.short')}: `,
+      el('a', { href: `/e/${e.id}`, class: 'short-link-url' }, `${location.host}/e/${e.id}`)));
   const actions = el('div', { class: 'actions' });
   if (e.state === 'scheduled' || e.state === 'live' || e.state === 'intermission') {
     actions.append(el('button', { type: 'button', 'aria-label': `${t('desk.event.edit.btn')}: ${e.title}`,
