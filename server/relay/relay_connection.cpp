@@ -6,6 +6,7 @@
 #include <srt/srt.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstring>
 #include <deque>
@@ -21,6 +22,20 @@ namespace {
 
 constexpr size_t kSrtPayload = 1316;  // 7 TS packets: libsrt's live-mode payload
 constexpr gint64 kDrainWaitNs = 2 * GST_SECOND;
+constexpr auto kStatsEvery = std::chrono::milliseconds(200);
+
+// Feed::pads: the muxer's pads hold up to this much media (flvmux's `latency`), and the relay's thread puts
+// in at most half of it ahead of what the muxer has put out, so that a push never waits. Roomy: the studio's
+// audio may run ahead of a ladder rung's video by the encoder's delay.
+constexpr gint64 kMuxLatencyNs = 4 * GST_SECOND;
+constexpr int64_t kMuxAheadNs = kMuxLatencyNs / 2;
+
+// A unit's bytes handed to GStreamer without a copy: the buffer owns the vector.
+GstBuffer* wrap_bytes(std::vector<uint8_t>&& bytes) {
+  auto* owned = new std::vector<uint8_t>(std::move(bytes));
+  return gst_buffer_new_wrapped_full(GST_MEMORY_FLAG_READONLY, owned->data(), owned->size(), 0, owned->size(),
+                                     owned, [](gpointer p) { delete static_cast<std::vector<uint8_t>*>(p); });
+}
 
 GstRef<GstBuffer> bytes_buffer(const std::vector<uint8_t>& v) {
   return GstRef<GstBuffer>::adopt(gst_buffer_new_memdup(v.data(), v.size()));
@@ -52,8 +67,9 @@ GstRef<GstCaps> audio_caps(const media::MediaFacts& f) {
       gst_caps_set_simple(caps.get(), "codec_data", GST_TYPE_BUFFER, data.get(), nullptr);
     }
   } else if (f.audio_codec == "mp3") {
-    caps = GstRef<GstCaps>::adopt(
-        gst_caps_new_simple("audio/mpeg", "mpegversion", G_TYPE_INT, 1, "layer", G_TYPE_INT, 3, nullptr));
+    caps =
+        GstRef<GstCaps>::adopt(gst_caps_new_simple("audio/mpeg", "mpegversion", G_TYPE_INT, 1, "layer",
+                                                   G_TYPE_INT, 3, "parsed", G_TYPE_BOOLEAN, TRUE, nullptr));
   } else {
     caps = GstRef<GstCaps>::adopt(gst_caps_from_string(f.audio_caps.c_str()));
     return caps;
@@ -73,13 +89,22 @@ const char* parser_for(const std::string& codec) {
   return nullptr;
 }
 
-// appsrc → parser per track → a muxer → a sink; the relay's thread drives it.
+// The relay's units into a muxer, then a sink; the relay's thread drives it. Two ways in:
+// - Feed::pads (RTMP): the relay's thread pushes each unit itself through a pad of its own linked to the
+//   muxer (flvmux takes AVC and raw AAC as the hub has them: the caps carry codec_data, so no parser), so the
+//   only other threads are the muxer's and the sink's. A push never blocks: at most kMuxAheadNs of media
+//   goes in ahead of what the muxer has put out (a pad probe notes it), and the muxer's pads hold twice that
+//   (its `latency`); beyond it the unit waits in the relay's queue, and the target counts as backlogged.
+// - Feed::appsrc (SRT): appsrc → parser (mpegtsmux takes H.264 as byte-stream: h264parse converts) →
+//   muxer.
 class MuxPipeline {
  public:
+  enum class Feed { pads, appsrc };
   MuxPipeline(const RelayUrl& url) : url_(url) {}
   ~MuxPipeline() { stop(); }
 
-  core::Result<void> build(const media::MediaFacts& f, const char* mux_name, GstElement* sink) {
+  core::Result<void> build(const media::MediaFacts& f, const char* mux_name, GstElement* sink, Feed feed) {
+    feed_ = feed;
     pipeline_ = GstRef<GstElement>::adopt(GST_ELEMENT(gst_object_ref_sink(gst_pipeline_new("relay"))));
     GstElement* mux = gst_element_factory_make(mux_name, nullptr);
     if (!mux || !sink) return core::Error{"relay_failed", std::string("cannot make ") + mux_name};
@@ -88,10 +113,16 @@ class MuxPipeline {
     mux_ = mux;
     if (std::strcmp(mux_name, "flvmux") == 0) g_object_set(mux, "streamable", TRUE, nullptr);
     if (std::strcmp(mux_name, "mpegtsmux") == 0) g_object_set(mux, "alignment", 7, nullptr);
+    if (feed_ == Feed::pads) {
+      g_object_set(mux, "latency", static_cast<guint64>(kMuxLatencyNs), nullptr);
+      auto src = GstRef<GstPad>::adopt(gst_element_get_static_pad(mux, "src"));
+      gst_pad_add_probe(src.get(), GST_PAD_PROBE_TYPE_BUFFER, &MuxPipeline::on_muxed, this, nullptr);
+    }
+    const bool flv = std::strcmp(mux_name, "flvmux") == 0;
     if (f.has_video)
-      if (auto r = add_track(f.video_codec, video_caps(f), video_src_); !r) return r;
+      if (auto r = add_track(f.video_codec, video_caps(f), flv ? "video" : "sink_%d", video_); !r) return r;
     if (f.has_audio)
-      if (auto r = add_track(f.audio_codec, audio_caps(f), audio_src_); !r) return r;
+      if (auto r = add_track(f.audio_codec, audio_caps(f), flv ? "audio" : "sink_%d", audio_); !r) return r;
     bus_ = GstRef<GstBus>::adopt(gst_element_get_bus(pipeline_.get()));
     return {};
   }
@@ -99,21 +130,41 @@ class MuxPipeline {
   core::Result<void> start() {
     if (gst_element_set_state(pipeline_.get(), GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE)
       return error_or("the relay's pipeline did not start");
+    if (feed_ == Feed::pads) {
+      for (Track* t : {&video_, &audio_}) {
+        if (!t->pad) continue;
+        const std::string id = t == &video_ ? "relay-video" : "relay-audio";
+        GstSegment segment;
+        gst_segment_init(&segment, GST_FORMAT_TIME);
+        if (!gst_pad_push_event(t->pad.get(), gst_event_new_stream_start(id.c_str())) ||
+            !gst_pad_push_event(t->pad.get(), gst_event_new_caps(t->caps.get())) ||
+            !gst_pad_push_event(t->pad.get(), gst_event_new_segment(&segment)))
+          return error_or("the relay's muxer refused the stream");
+      }
+    }
     return {};
   }
 
-  core::Result<void> push(const media::AccessUnit& u, int64_t base_us) {
-    GstElement* src = u.track == media::TrackKind::video ? video_src_ : audio_src_;
-    if (!src) return {};
-    GstBuffer* buf = gst_buffer_new_memdup(u.data.data(), u.data.size());
+  // Whether a unit with this decode time (since the connection's base) can go in now without waiting.
+  bool can_take(int64_t dts_us) const {
+    if (feed_ != Feed::pads) return true;
+    const int64_t ahead_ns = int64_t{dts_us} * 1000 - muxed_ns_.load(std::memory_order_relaxed);
+    return ahead_ns < kMuxAheadNs;
+  }
+
+  core::Result<void> push(media::AccessUnit&& u, int64_t base_us) {
+    Track& t = u.track == media::TrackKind::video ? video_ : audio_;
+    if (!t.src && !t.pad) return {};
+    pushed_bytes_ += u.data.size();
+    const bool delta = u.track == media::TrackKind::video && !u.keyframe;
+    GstBuffer* buf = wrap_bytes(std::move(u.data));
     GST_BUFFER_PTS(buf) = static_cast<GstClockTime>(std::max<int64_t>(0, u.pts_us - base_us)) * 1000;
     GST_BUFFER_DTS(buf) = static_cast<GstClockTime>(std::max<int64_t>(0, u.dts_us - base_us)) * 1000;
     if (u.duration_us > 0) GST_BUFFER_DURATION(buf) = static_cast<GstClockTime>(u.duration_us) * 1000;
-    if (u.track == media::TrackKind::video && !u.keyframe)
-      GST_BUFFER_FLAG_SET(buf, GST_BUFFER_FLAG_DELTA_UNIT);
-    pushed_bytes_ += u.data.size();
-    if (gst_app_src_push_buffer(GST_APP_SRC(src), buf) != GST_FLOW_OK)
-      return error_or("the relay's pipeline stopped");
+    if (delta) GST_BUFFER_FLAG_SET(buf, GST_BUFFER_FLAG_DELTA_UNIT);
+    const GstFlowReturn flow =
+        t.pad ? gst_pad_push(t.pad.get(), buf) : gst_app_src_push_buffer(GST_APP_SRC(t.src), buf);
+    if (flow != GST_FLOW_OK) return error_or("the relay's pipeline stopped");
     return {};
   }
 
@@ -126,11 +177,13 @@ class MuxPipeline {
     return {};
   }
 
-  // EOS into every appsrc, then waits (bounded) for it to reach the sink.
+  // EOS into every track, then waits (bounded) for it to reach the sink.
   void drain(const std::function<void()>& while_waiting = {}) {
     if (!pipeline_) return;
-    for (GstElement* s : {video_src_, audio_src_})
-      if (s) gst_app_src_end_of_stream(GST_APP_SRC(s));
+    for (Track* t : {&video_, &audio_}) {
+      if (t->src) gst_app_src_end_of_stream(GST_APP_SRC(t->src));
+      if (t->pad) gst_pad_push_event(t->pad.get(), gst_event_new_eos());
+    }
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::nanoseconds(kDrainWaitNs);
     while (std::chrono::steady_clock::now() < deadline) {
       auto msg = GstRef<GstMessage>::adopt(gst_bus_timed_pop_filtered(
@@ -142,36 +195,77 @@ class MuxPipeline {
 
   void stop() {
     if (pipeline_) gst_element_set_state(pipeline_.get(), GST_STATE_NULL);
-    video_src_ = audio_src_ = nullptr;
+    for (Track* t : {&video_, &audio_}) {
+      if (t->pad) gst_pad_set_active(t->pad.get(), FALSE);
+      *t = Track{};
+    }
     bus_.reset();
     pipeline_.reset();
   }
 
   uint64_t queued_in_sources() const {
     uint64_t n = 0;
-    for (GstElement* s : {video_src_, audio_src_})
-      if (s) n += gst_app_src_get_current_level_bytes(GST_APP_SRC(s));
+    for (const Track* t : {&video_, &audio_})
+      if (t->src) n += gst_app_src_get_current_level_bytes(GST_APP_SRC(t->src));
     return n;
   }
   uint64_t pushed_bytes() const { return pushed_bytes_; }
 
  private:
-  core::Result<void> add_track(const std::string& codec, GstRef<GstCaps> caps, GstElement*& src_out) {
+  struct Track {
+    GstElement* src = nullptr;  // Feed::appsrc: owned by the pipeline
+    GstRef<GstPad> pad;         // Feed::pads: ours, linked to the muxer's
+    GstRef<GstCaps> caps;
+  };
+
+  static GstPadProbeReturn on_muxed(GstPad*, GstPadProbeInfo* info, gpointer self) {
+    GstBuffer* buf = GST_PAD_PROBE_INFO_BUFFER(info);
+    const GstClockTime ts = GST_BUFFER_DTS_OR_PTS(buf);
+    if (GST_CLOCK_TIME_IS_VALID(ts))
+      static_cast<MuxPipeline*>(self)->muxed_ns_.store(static_cast<int64_t>(ts), std::memory_order_relaxed);
+    return GST_PAD_PROBE_OK;
+  }
+
+  // Answers the muxer's questions about our pad: its caps, and that it is not live.
+  static gboolean on_query(GstPad* pad, GstObject* parent, GstQuery* query) {
+    if (GST_QUERY_TYPE(query) == GST_QUERY_LATENCY) {
+      gst_query_set_latency(query, FALSE, 0, GST_CLOCK_TIME_NONE);
+      return TRUE;
+    }
+    if (GST_QUERY_TYPE(query) == GST_QUERY_CAPS) {
+      auto* caps = static_cast<GstCaps*>(gst_pad_get_element_private(pad));
+      gst_query_set_caps_result(query, caps);
+      return TRUE;
+    }
+    return gst_pad_query_default(pad, parent, query);
+  }
+
+  core::Result<void> add_track(const std::string& codec, GstRef<GstCaps> caps, const char* mux_pad,
+                               Track& track) {
     const char* parser_name = parser_for(codec);
     if (!parser_name || !caps)
       return core::Error{"relay_failed", "the codec " + codec + " cannot be relayed"};
+    track.caps = caps;
+    if (feed_ == Feed::pads) {
+      auto sink = GstRef<GstPad>::adopt(gst_element_request_pad_simple(mux_, mux_pad));
+      track.pad = GstRef<GstPad>::adopt(GST_PAD(gst_object_ref_sink(gst_pad_new(nullptr, GST_PAD_SRC))));
+      gst_pad_set_element_private(track.pad.get(), track.caps.get());
+      gst_pad_set_query_function(track.pad.get(), &MuxPipeline::on_query);
+      if (!sink || !gst_pad_set_active(track.pad.get(), TRUE) ||
+          GST_PAD_LINK_FAILED(gst_pad_link(track.pad.get(), sink.get())))
+        return core::Error{"relay_failed", "the target's format cannot carry " + codec};
+      return {};
+    }
     GstElement* src = gst_element_factory_make("appsrc", nullptr);
     GstElement* parser = gst_element_factory_make(parser_name, nullptr);
-    GstElement* queue = gst_element_factory_make("queue", nullptr);
-    if (!src || !parser || !queue)
-      return core::Error{"relay_failed", std::string("cannot make ") + parser_name};
+    if (!src || !parser) return core::Error{"relay_failed", std::string("cannot make ") + parser_name};
     g_object_set(src, "caps", caps.get(), "format", GST_FORMAT_TIME, "is-live", FALSE, "block", FALSE,
                  "max-bytes", static_cast<guint64>(256u << 20), nullptr);
     if (codec == "h264" || codec == "hevc") g_object_set(parser, "config-interval", -1, nullptr);
-    gst_bin_add_many(GST_BIN(pipeline_.get()), src, parser, queue, nullptr);
-    if (!gst_element_link_many(src, parser, queue, nullptr) || !gst_element_link(queue, mux_))
+    gst_bin_add_many(GST_BIN(pipeline_.get()), src, parser, nullptr);
+    if (!gst_element_link(src, parser) || !gst_element_link(parser, mux_))
       return core::Error{"relay_failed", "the target's format cannot carry " + codec};
-    src_out = src;
+    track.src = src;
     return {};
   }
 
@@ -191,12 +285,13 @@ class MuxPipeline {
   }
 
   const RelayUrl& url_;
+  Feed feed_ = Feed::appsrc;
   GstRef<GstElement> pipeline_;
   GstRef<GstBus> bus_;
   GstElement* mux_ = nullptr;  // owned by the pipeline
-  GstElement* video_src_ = nullptr;
-  GstElement* audio_src_ = nullptr;
+  Track video_, audio_;
   uint64_t pushed_bytes_ = 0;
+  std::atomic<int64_t> muxed_ns_{0};  // the decode time of the muxer's latest output (its streaming thread)
 };
 
 class RtmpConnection : public RelayConnection {
@@ -219,7 +314,10 @@ class RtmpConnection : public RelayConnection {
     g_object_set(sink, "host", host.c_str(), "port", url_.port, "application", url_.app.c_str(), "stream",
                  url_.key.c_str(), "timeout", static_cast<guint>(std::max(1, timeout_s_)), "async-connect",
                  TRUE, "sync", FALSE, "async", FALSE, nullptr);
-    if (auto r = pipe_.build(facts_, "flvmux", sink); !r) return r;
+    // RTMP's default chunk of 128 bytes cuts a picture into ~100 chunks, each serialized and written; OBS and
+    // ffmpeg publish with 4096.
+    g_object_set(sink, "chunk-size", 4096u, nullptr);
+    if (auto r = pipe_.build(facts_, "flvmux", sink, MuxPipeline::Feed::pads); !r) return r;
     return pipe_.start();
   }
 
@@ -227,11 +325,19 @@ class RtmpConnection : public RelayConnection {
     read_stats();
     return in_bytes_ > 0;
   }
-  core::Result<void> push(const media::AccessUnit& unit, int64_t base_us) override {
-    return pipe_.push(unit, base_us);
+  core::Result<void> push(media::AccessUnit&& unit, int64_t base_us) override {
+    return pipe_.push(std::move(unit), base_us);
+  }
+  bool can_take(const media::AccessUnit& unit, int64_t base_us) override {
+    return pipe_.can_take(unit.dts_us - base_us);
   }
   core::Result<void> poll() override {
-    read_stats();
+    // The stats are a new GstStructure each time: a few times a second is enough for bytes_sent.
+    const auto now = std::chrono::steady_clock::now();
+    if (now - stats_read_ >= kStatsEvery) {
+      stats_read_ = now;
+      read_stats();
+    }
     return pipe_.check();
   }
   uint64_t bytes_sent() override { return out_bytes_; }
@@ -264,6 +370,7 @@ class RtmpConnection : public RelayConnection {
   MuxPipeline pipe_;
   GstRef<GstElement> sink_;
   uint64_t in_bytes_ = 0, out_bytes_ = 0;
+  std::chrono::steady_clock::time_point stats_read_{};
 };
 
 class SrtConnection : public RelayConnection {
@@ -324,13 +431,13 @@ class SrtConnection : public RelayConnection {
     if (!sink) return core::Error{"relay_failed", "appsink is missing"};
     g_object_set(sink, "sync", FALSE, "async", FALSE, "emit-signals", FALSE, "max-buffers", 0u, nullptr);
     appsink_ = GstRef<GstElement>::retain(sink);
-    if (auto r = pipe_.build(facts_, "mpegtsmux", sink); !r) return r;
+    if (auto r = pipe_.build(facts_, "mpegtsmux", sink, MuxPipeline::Feed::appsrc); !r) return r;
     return pipe_.start();
   }
 
   bool connected() override { return socket_ != SRT_INVALID_SOCK && appsink_; }
-  core::Result<void> push(const media::AccessUnit& unit, int64_t base_us) override {
-    return pipe_.push(unit, base_us);
+  core::Result<void> push(media::AccessUnit&& unit, int64_t base_us) override {
+    return pipe_.push(std::move(unit), base_us);
   }
 
   core::Result<void> poll() override {

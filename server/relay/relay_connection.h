@@ -1,5 +1,6 @@
 // One connection of a push relay to its target: the event's units in, the target's protocol out, without
-// re-encoding. RTMP/RTMPS: appsrc → parser → flvmux (streamable) → rtmp2sink. SRT: appsrc → parser →
+// re-encoding. RTMP/RTMPS: the relay's thread pushes into flvmux (streamable) itself, with no appsrc and no
+// parser (the caps carry codec_data) → rtmp2sink, in 4096-byte chunks. SRT: appsrc → parser →
 // mpegtsmux → appsink, its 1316-byte packets sent by libsrt (libsrt-openssl) as a caller with the URL's
 // streamid and passphrase — never GStreamer's srtsink (libsrt-gnutls: see PLATFORM.md).
 //
@@ -28,8 +29,12 @@ class RelayConnection {
   virtual core::Result<void> open() = 0;
   // The target took the stream: RTMP answered the publish; SRT connected.
   virtual bool connected() = 0;
-  // One unit; `base_us` is the connection's first decode time (every connection starts near 0).
-  virtual core::Result<void> push(const media::AccessUnit& unit, int64_t base_us) = 0;
+  // One unit (its bytes go to GStreamer without a copy); `base_us` is the connection's first decode time
+  // (every connection starts near 0).
+  virtual core::Result<void> push(media::AccessUnit&& unit, int64_t base_us) = 0;
+  // Whether push() would take this unit now without waiting; when not, the unit stays in the relay's queue
+  // and the target counts as backlogged.
+  virtual bool can_take(const media::AccessUnit&, int64_t) { return true; }
   // Errors from the pipeline or the socket; SRT: sends what the muxer made. Call often (every ≤ 50 ms).
   virtual core::Result<void> poll() = 0;
   virtual uint64_t bytes_sent() = 0;

@@ -195,6 +195,7 @@ core::Result<void> RelaySender::connect_and_send() {
   bool based = false;
   int64_t held_since = 0;  // the backlog is over its bound since (steady ms)
   uint64_t reported_bytes = 0;
+  bool gated = false;  // the connection took no more for now (can_take)
   std::vector<QueuedUnit> batch;
   auto fail = [&](core::Error e) {
     conn->close(false);
@@ -217,7 +218,7 @@ core::Result<void> RelaySender::connect_and_send() {
       status_.bytes_sent += sent - reported_bytes;
       reported_bytes = sent;
     }
-    const bool backlogged = conn->backlog_bytes() > kMaxBacklogBytes;
+    const bool backlogged = gated || conn->backlog_bytes() > kMaxBacklogBytes;
     if (!backlogged) {
       held_since = 0;
     } else if (held_since == 0) {
@@ -242,10 +243,15 @@ core::Result<void> RelaySender::connect_and_send() {
         conn->close(true);
         return {};
       }
-      if (connected && !backlogged) {
+      gated = false;
+      if (connected && conn->backlog_bytes() <= kMaxBacklogBytes) {
         while (!queue_.empty() && batch.size() < kBatch) {
           if (queue_.front().facts != facts && !same_stream(*queue_.front().facts, *facts)) {
             restart = true;
+            break;
+          }
+          if (based && !conn->can_take(queue_.front().unit, base_us)) {
+            gated = true;
             break;
           }
           batch.push_back(queue_.pop());
@@ -256,13 +262,13 @@ core::Result<void> RelaySender::connect_and_send() {
     // The metrics' lock is never taken under ours (the state gauge reads our status under its lock).
     if (newly_dropped > 0 && metrics_)
       metrics_->add("sreda_relay_dropped_total", labels_, static_cast<double>(newly_dropped));
-    for (const auto& q : batch) {
+    for (auto& q : batch) {
       if (!based) {
         base_us = q.unit.dts_us;
         based = true;
       }
       if (q.unit.dts_us < base_us) continue;  // audio from just before the first picture
-      if (auto r = conn->push(q.unit, base_us); !r) return fail(r.error());
+      if (auto r = conn->push(std::move(q.unit), base_us); !r) return fail(r.error());
     }
     batch.clear();
     if (restart) {
