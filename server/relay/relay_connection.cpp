@@ -111,7 +111,6 @@ class MuxPipeline {
     if (u.duration_us > 0) GST_BUFFER_DURATION(buf) = static_cast<GstClockTime>(u.duration_us) * 1000;
     if (u.track == media::TrackKind::video && !u.keyframe)
       GST_BUFFER_FLAG_SET(buf, GST_BUFFER_FLAG_DELTA_UNIT);
-    pushed_bytes_ += u.data.size();
     if (gst_app_src_push_buffer(GST_APP_SRC(src), buf) != GST_FLOW_OK)
       return error_or("the relay's pipeline stopped");
     return {};
@@ -153,7 +152,6 @@ class MuxPipeline {
       if (s) n += gst_app_src_get_current_level_bytes(GST_APP_SRC(s));
     return n;
   }
-  uint64_t pushed_bytes() const { return pushed_bytes_; }
 
  private:
   core::Result<void> add_track(const std::string& codec, GstRef<GstCaps> caps, GstElement*& src_out) {
@@ -196,7 +194,6 @@ class MuxPipeline {
   GstElement* mux_ = nullptr;  // owned by the pipeline
   GstElement* video_src_ = nullptr;
   GstElement* audio_src_ = nullptr;
-  uint64_t pushed_bytes_ = 0;
 };
 
 class RtmpConnection : public RelayConnection {
@@ -235,10 +232,10 @@ class RtmpConnection : public RelayConnection {
     return pipe_.check();
   }
   uint64_t bytes_sent() override { return out_bytes_; }
-  uint64_t backlog_bytes() override {
-    const uint64_t pushed = pipe_.pushed_bytes();
-    return pushed > out_bytes_ ? pushed - out_bytes_ : 0;
-  }
+  // What waits in the appsrcs: rtmp2sink blocks while the target does not read, and the muxer and the queues
+  // behind it fill first. (Not bytes pushed − bytes out: FLV and RTMP headers make the second run ahead of
+  // the first by ~20 bytes a unit, some MB an hour, and the bound would slip by as much.)
+  uint64_t backlog_bytes() override { return pipe_.queued_in_sources(); }
   void close(bool drain) override {
     if (drain) pipe_.drain();
     pipe_.stop();

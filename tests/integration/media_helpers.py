@@ -5,7 +5,9 @@ import datetime
 import json
 import os
 import re
+import shutil
 import subprocess
+import tempfile
 
 from sreda_harness import SOURCE_DIR, ServerTestCase, wait_for
 
@@ -207,3 +209,10 @@ def obs_like_clip(path, seconds=12, size="640x360", kbps=2500, keyint=250, noise
 
 
 COPY = ["-c", "copy"]
+
+
+def class_clip(test_class, name, **options):
+    """An obs_like_clip made once for a test class (in setUpClass), removed after the class."""
+    tmp = tempfile.mkdtemp(prefix="sreda-clip-")
+    test_class.addClassCleanup(shutil.rmtree, tmp, True)
+    return obs_like_clip(os.path.join(tmp, name), **options)

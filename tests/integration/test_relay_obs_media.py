@@ -5,15 +5,12 @@ studio, without re-encoding, to a "platform" (nginx-rtmp) and to a partner sreda
     of order, decode times that only go forward, as long as A's own recording (within 1 s);
   - B's event is an event like any other: its ladder encodes the relayed stream, and each rung of B's
     recording decodes without an error, with times that only go forward."""
-import os
 import secrets
-import shutil
 import subprocess
-import tempfile
 import unittest
 
-from media_helpers import (COPY, GRACE_S, LADDER_ENV, Publisher, Studio, decode_errors, ffprobe, non_monotonic_packets,
-                           obs_like_clip)
+from media_helpers import (COPY, GRACE_S, LADDER_ENV, Publisher, Studio, class_clip, decode_errors, ffprobe,
+                           non_monotonic_packets)
 from nginx_rtmp import NginxRtmp, probe_recording
 from sreda_harness import Server, ServerTestCase
 from test_relay_platform_media import vod_duration_s
@@ -45,13 +42,7 @@ class ObsDefaultsRelayTest(ServerTestCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.tmp = tempfile.mkdtemp(prefix="sreda-obs-")
-        cls.clip = obs_like_clip(os.path.join(cls.tmp, "obs.flv"), seconds=PUBLISH_S)
-
-    @classmethod
-    def tearDownClass(cls):
-        shutil.rmtree(cls.tmp, ignore_errors=True)
-        super().tearDownClass()
+        cls.clip = class_clip(cls, "obs.flv", seconds=PUBLISH_S)
 
     def setUp(self):
         super().setUp()
