@@ -155,7 +155,6 @@ class MuxPipeline {
   core::Result<void> push(media::AccessUnit&& u, int64_t base_us) {
     Track& t = u.track == media::TrackKind::video ? video_ : audio_;
     if (!t.src && !t.pad) return {};
-    pushed_bytes_ += u.data.size();
     const bool delta = u.track == media::TrackKind::video && !u.keyframe;
     GstBuffer* buf = wrap_bytes(std::move(u.data));
     GST_BUFFER_PTS(buf) = static_cast<GstClockTime>(std::max<int64_t>(0, u.pts_us - base_us)) * 1000;
@@ -209,7 +208,6 @@ class MuxPipeline {
       if (t->src) n += gst_app_src_get_current_level_bytes(GST_APP_SRC(t->src));
     return n;
   }
-  uint64_t pushed_bytes() const { return pushed_bytes_; }
 
  private:
   struct Track {
@@ -290,7 +288,6 @@ class MuxPipeline {
   GstRef<GstBus> bus_;
   GstElement* mux_ = nullptr;  // owned by the pipeline
   Track video_, audio_;
-  uint64_t pushed_bytes_ = 0;
   std::atomic<int64_t> muxed_ns_{0};  // the decode time of the muxer's latest output (its streaming thread)
 };
 
@@ -341,10 +338,10 @@ class RtmpConnection : public RelayConnection {
     return pipe_.check();
   }
   uint64_t bytes_sent() override { return out_bytes_; }
-  uint64_t backlog_bytes() override {
-    const uint64_t pushed = pipe_.pushed_bytes();
-    return pushed > out_bytes_ ? pushed - out_bytes_ : 0;
-  }
+  // What waits in the appsrcs (none on the pads path, whose gate, can_take, keeps the rest in the relay's own
+  // queue). Not bytes pushed − bytes out: FLV and RTMP headers make the second run ahead of the first by ~20
+  // bytes a unit, some MB an hour, and the bound would slip by as much.
+  uint64_t backlog_bytes() override { return pipe_.queued_in_sources(); }
   void close(bool drain) override {
     if (drain) pipe_.drain();
     pipe_.stop();

@@ -68,4 +68,11 @@ int64_t Backoff::next_ms() {
   return wait;
 }
 
+void TakeWatch::taken(uint64_t bytes) {
+  if (bytes == bytes_) return;
+  bytes_ = bytes;
+  if (waiting_since_ms_) armed_ = true;
+  waiting_since_ms_ = 0;  // it took something: what waits now was fed later (fed() starts the clock again)
+}
+
 }  // namespace sreda::relay

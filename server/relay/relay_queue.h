@@ -9,6 +9,11 @@
 //
 // Backoff: relays.retry_min_s doubling to retry_max_s after each failed try; reset() after a connection that
 // carried media.
+//
+// TakeWatch: whether a target is keeping up. A target that accepts and then stops reading (a platform that
+// hangs: its TCP window fills, our socket's buffer fills) takes no more bytes while media waits for it; the
+// connection itself may take a long while to time out. Once it has taken nothing for `stall_ms` while fed,
+// it is not keeping up: the relay stops feeding it (its own queue drops to its limit and counts) and says so.
 #pragma once
 
 #include <cstdint>
@@ -63,6 +68,29 @@ class Backoff {
 
  private:
   int64_t min_ms_, max_ms_, next_ms_;
+};
+
+class TakeWatch {
+ public:
+  explicit TakeWatch(int64_t stall_ms) : stall_ms_(stall_ms) {}
+  // Units went into the connection at `now_ms` (steady clock).
+  void fed(int64_t now_ms) {
+    if (waiting_since_ms_ == 0) waiting_since_ms_ = now_ms;
+  }
+  // The bytes the target has taken so far (RelayConnection::bytes_sent).
+  void taken(uint64_t bytes);
+  // How long the target has taken nothing while media waited for it (ms); 0 while it keeps up, and until it
+  // has taken something after it was first fed (a slow answer to the publish is not a stall).
+  int64_t stalled_ms(int64_t now_ms) const {
+    return armed_ && waiting_since_ms_ ? now_ms - waiting_since_ms_ : 0;
+  }
+  bool stalled(int64_t now_ms) const { return stalled_ms(now_ms) >= stall_ms_; }
+
+ private:
+  int64_t stall_ms_;
+  uint64_t bytes_ = 0;
+  int64_t waiting_since_ms_ = 0;  // the first feed since the target last took a byte; 0: nothing waits
+  bool armed_ = false;            // it took bytes after a feed: it is past its publish
 };
 
 }  // namespace sreda::relay

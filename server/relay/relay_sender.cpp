@@ -11,12 +11,18 @@ namespace {
 
 constexpr uint64_t kMaxBacklogBytes = 4u << 20;  // in the pipeline and the socket; beyond it our queue holds
 constexpr size_t kBatch = 64;                    // units taken from the queue at once
+constexpr int64_t kStallMs = 2000;               // a target that took nothing for this long is not keeping up
 constexpr auto kTick = std::chrono::milliseconds(20);
 
 int64_t steady_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::steady_clock::now().time_since_epoch())
       .count();
+}
+
+std::string stall_words(const TakeWatch& watch) {
+  return "the target is not keeping up: it has taken nothing for " +
+         std::to_string(watch.stalled_ms(steady_ms()) / 1000) + " s";
 }
 
 // Whether two sessions' streams can go on one connection (same codecs and codec configuration).
@@ -196,9 +202,13 @@ core::Result<void> RelaySender::connect_and_send() {
   int64_t held_since = 0;  // the backlog is over its bound since (steady ms)
   uint64_t reported_bytes = 0;
   bool gated = false;  // the connection took no more for now (can_take)
+  TakeWatch watch(kStallMs);
+  bool said_stalled = false;
   std::vector<QueuedUnit> batch;
   auto fail = [&](core::Error e) {
     conn->close(false);
+    // A connection that gives up on a target that stopped taking the stream: say that first.
+    if (said_stalled) e.message = stall_words(watch) + " (" + e.message + ")";
     return core::Result<void>(std::move(e));
   };
   while (true) {
@@ -218,7 +228,9 @@ core::Result<void> RelaySender::connect_and_send() {
       status_.bytes_sent += sent - reported_bytes;
       reported_bytes = sent;
     }
-    const bool backlogged = gated || conn->backlog_bytes() > kMaxBacklogBytes;
+    watch.taken(sent);
+    const bool stalled = note_stall(watch, said_stalled);
+    const bool backlogged = gated || conn->backlog_bytes() > kMaxBacklogBytes || stalled;
     if (!backlogged) {
       held_since = 0;
     } else if (held_since == 0) {
@@ -270,6 +282,7 @@ core::Result<void> RelaySender::connect_and_send() {
       if (q.unit.dts_us < base_us) continue;  // audio from just before the first picture
       if (auto r = conn->push(std::move(q.unit), base_us); !r) return fail(r.error());
     }
+    if (!batch.empty()) watch.fed(steady_ms());
     batch.clear();
     if (restart) {
       log_.info("the studio's stream changed codecs: reconnecting " + masked_url_);
@@ -277,6 +290,29 @@ core::Result<void> RelaySender::connect_and_send() {
       return {};
     }
   }
+}
+
+bool RelaySender::note_stall(const TakeWatch& watch, bool& said) {
+  const int64_t now = steady_ms();
+  if (!watch.stalled(now)) {
+    if (!said) return false;
+    said = false;
+    {
+      std::lock_guard<std::mutex> l(mutex_);
+      if (status_.state == "sending") status_.last_error.clear();
+    }
+    log_.info("keeping up again: " + masked_url_);
+    return false;
+  }
+  const std::string why = stall_words(watch);
+  {
+    std::lock_guard<std::mutex> l(mutex_);
+    status_.last_error = why;
+  }
+  if (!said)
+    log_.warn(why + ": " + masked_url_ + " (its media waits in its own queue, which drops to its limit)");
+  said = true;
+  return true;
 }
 
 }  // namespace sreda::relay

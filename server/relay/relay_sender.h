@@ -5,9 +5,11 @@
 // never waits for it.
 //
 // States (RelayStatus): waiting (no media yet, or an intermission before anything was sent) → sending →
-// reconnecting (last_error says why) → … → stopped. One log line per state change, with the masked URL.
-// Across the studio's intermission the connection stays open and the timestamps go on (the event's clock is
-// continuous); a new session whose codecs differ reconnects cleanly.
+// reconnecting (last_error says why) → … → stopped. While sending, a target that takes nothing for 2 s while
+// media waits (TakeWatch) is "not keeping up": last_error says so, it is fed no more and its queue drops to
+// its limit until it takes again, or its connection times out and it reconnects. One log line per state
+// change, with the masked URL. Across the studio's intermission the connection stays open and the timestamps
+// go on (the event's clock is continuous); a new session whose codecs differ reconnects cleanly.
 //
 // Threads: the media calls (session_start, unit, session_end) from the event's media thread; event_end,
 // stop and status from any thread; join from whoever owns it (never the media thread). Every GStreamer
@@ -68,6 +70,9 @@ class RelaySender {
   // One connection, from the check of the destination to its end; its error, or ok when asked to end.
   core::Result<void> connect_and_send();
   void set_state(const std::string& state, const std::string& error = {});
+  // Whether the target is keeping up (TakeWatch): when not, says why in last_error (the state stays
+  // "sending"; one log line when it starts, one when it ends) and the caller holds the media back.
+  bool note_stall(const TakeWatch& watch, bool& said);
   bool wait_for(int64_t ms);  // false when asked to stop first
   bool ending() const;        // under mutex_
 

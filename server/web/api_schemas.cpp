@@ -168,7 +168,7 @@ const char* const kComponents = R"json({
     "properties": {"id": {"$ref": "#/components/schemas/Id"}, "name": {"type": "string"}, "url": {"type": "string"},
       "rendition": {"type": "string"}, "enabled": {"type": "boolean"}, "studio_default": {"type": "boolean"},
       "state": {"enum": ["waiting", "sending", "reconnecting", "stopped"]},
-      "last_error": {"type": ["string", "null"], "description": "why the last try failed (no secrets)"},
+      "last_error": {"type": ["string", "null"], "description": "why the last try failed; while sending, why the target is not keeping up (no secrets)"},
       "bytes_sent": {"type": "integer", "minimum": 0}, "uptime_s": {"type": "integer", "minimum": 0},
       "reconnects": {"type": "integer", "minimum": 0},
       "dropped_units": {"type": "integer", "minimum": 0, "description": "media dropped to the relay's own queue limit (a slow target)"}}},

@@ -5,7 +5,9 @@ import datetime
 import json
 import os
 import re
+import shutil
 import subprocess
+import tempfile
 
 from sreda_harness import SOURCE_DIR, ServerTestCase, wait_for
 
@@ -187,3 +189,30 @@ class LiveServerTest(ServerTestCase):
 
 # The server with the project's ladder presets (config/ladders).
 LADDER_ENV = {"SREDA_LADDER_DIR": os.path.join(SOURCE_DIR, "config/ladders")}
+
+
+def obs_like_clip(path, seconds=12, size="640x360", kbps=2500, keyint=250, noise=False):
+    """Encodes a clip as OBS sends by default into `path` (FLV): x264 `veryfast`, High profile, 2 B-frames,
+    keyframes every 250 frames at 30 fps (x264's default when OBS's keyframe interval is 0), CBR `kbps`, AAC
+    160 kb/s at 48 kHz. `noise`: a picture x264 cannot shrink, so the clip really is `kbps` (for a fast
+    stream). Published as it is (Publisher(url, inputs=["-i", path], codecs=COPY)), it costs no encoding."""
+    picture = f"testsrc2=size={size}:rate=30" + (",noise=alls=30:allf=t+u" if noise else "")
+    preset = "ultrafast" if noise else "veryfast"
+    out = subprocess.run(["ffmpeg", "-v", "error", "-nostdin", "-y", "-f", "lavfi", "-i", picture, "-f", "lavfi",
+                          "-i", "sine=frequency=440:sample_rate=48000", "-t", str(seconds), "-c:v", "libx264",
+                          "-preset", preset, "-profile:v", "high", "-bf", "2", "-g", str(keyint), "-pix_fmt",
+                          "yuv420p", "-b:v", f"{kbps}k", "-maxrate", f"{kbps}k", "-bufsize", f"{kbps}k",
+                          "-c:a", "aac", "-b:a", "160k", "-ar", "48000", "-f", "flv", path],
+                         capture_output=True, timeout=120)
+    assert out.returncode == 0, out.stderr.decode()
+    return path
+
+
+COPY = ["-c", "copy"]
+
+
+def class_clip(test_class, name, **options):
+    """An obs_like_clip made once for a test class (in setUpClass), removed after the class."""
+    tmp = tempfile.mkdtemp(prefix="sreda-clip-")
+    test_class.addClassCleanup(shutil.rmtree, tmp, True)
+    return obs_like_clip(os.path.join(tmp, name), **options)

@@ -126,5 +126,49 @@ TEST(RelayBackoff, DoublesToItsCapAndResets) {
   EXPECT_EQ(b.next_ms(), 1000);
 }
 
+TEST(RelayTakeWatch, ATargetThatTakesWhatItIsFedKeepsUp) {
+  TakeWatch w(2000);
+  for (int64_t t = 1000; t < 20000; t += 20) {
+    w.taken(static_cast<uint64_t>(t) * 100);  // every poll: more taken than before
+    w.fed(t);
+    EXPECT_FALSE(w.stalled(t + 19)) << t;
+  }
+}
+
+TEST(RelayTakeWatch, NothingFedIsNoStall) {
+  TakeWatch w(2000);  // an intermission: the target takes nothing and is given nothing
+  w.taken(5000);
+  EXPECT_EQ(w.stalled_ms(60000), 0);
+  EXPECT_FALSE(w.stalled(60000));
+}
+
+TEST(RelayTakeWatch, ASlowPublishIsNoStall) {
+  TakeWatch w(2000);
+  w.taken(3500);  // the handshake
+  w.fed(1000);    // media waits while the target answers the publish
+  EXPECT_FALSE(w.stalled(9000));
+  w.taken(9000);  // published: it takes media
+  w.fed(9100);
+  EXPECT_TRUE(w.stalled(11100));
+}
+
+TEST(RelayTakeWatch, ATargetThatStopsTakingStallsAfterItsTimeAndRecovers) {
+  TakeWatch w(2000);
+  w.fed(9000);
+  w.taken(1000);  // it took media: it is past its publish
+  w.fed(10000);
+  w.fed(10500);   // fed again: the clock runs from the first feed that waits
+  w.taken(1000);  // nothing more taken
+  EXPECT_EQ(w.stalled_ms(11999), 1999);
+  EXPECT_FALSE(w.stalled(11999));
+  EXPECT_TRUE(w.stalled(12000));
+  EXPECT_TRUE(w.stalled(30000));  // not fed any more (the relay holds back): still stalled
+  w.taken(1500);                  // it takes again
+  EXPECT_FALSE(w.stalled(30001));
+  EXPECT_EQ(w.stalled_ms(30001), 0);
+  w.fed(30002);
+  EXPECT_FALSE(w.stalled(31000));
+}
+
 }  // namespace
 }  // namespace sreda::relay

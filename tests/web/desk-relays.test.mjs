@@ -12,7 +12,8 @@
 //   (f) a studio's "Pull source": a bad address explained and kept; set (shown masked); cleared
 //   (g) the artist's view says where the concert also goes out: names and states, never addresses
 //   (h) live (ffmpeg publishes a few seconds): the monitor and the event's panel show each relay's state in
-//       words as GET /api/events/{id}/live gives it (with a relay runtime: the closed port's refusal)
+//       words as GET /api/events/{id}/live gives it (with a relay runtime: the closed port's refusal); a
+//       target that is not keeping up (the API's answer rewritten) is said in words beside "sending"
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
@@ -299,6 +300,21 @@ test('live: the monitor and the panel show each relay\'s state in words, as GET 
     { timeoutMs: 10000, what: 'the panel to show the same state' });
   assert.match(await text(`${row} .relay-facts`), /^Отправлено \d[\d,\s\u00a0]* (Б|КБ|МБ) · на связи \d+:\d\d · переподключений: \d+$/);
   assert.deepEqual(await seriousViolations(page), [], 'axe: the desk with a live relay');
+
+  // A target that stopped taking the stream while connected (test_relay_stall_media makes one for real): the
+  // relay is still "sending", with the runtime's reason; the desk says it in words, beside the state.
+  const slow = 'the target is not keeping up: it has taken nothing for 5 s';
+  await page.route(`**/api/events/${live.event.id}/live`, async (route) => {
+    const response = await route.fetch();
+    const json = await response.json();
+    json.relays = json.relays.map((x) => ({ ...x, state: 'sending', last_error: slow }));
+    await route.fulfill({ response, json });
+  });
+  const said = `Партнёр — идёт трансляция — сервер не успевает принимать поток (${slow})`;
+  await waitFor(async () => (await text(fact)) === said, { timeoutMs: 15000, what: `the monitor to say "${said}"` });
+  await waitFor(async () => (await text(`${row} .relay-state`)) === said.slice('Партнёр — '.length),
+    { timeoutMs: 10000, what: 'the panel to say the target is not keeping up' });
+  await page.unroute(`**/api/events/${live.event.id}/live`);
   await publisher.stop();
   assert.equal(sreda.log.some((l) => l.includes(KEY)), false, 'the key never reaches the log');
 });

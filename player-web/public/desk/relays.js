@@ -32,7 +32,7 @@ export function relayWords(what) {
     ['connected', 'connected'], ['refused', 'refused'], ['connection refused', 'refused'],
     ['no answer', 'timeout'], ['timed out', 'timeout'], ['cannot resolve', 'resolve'],
     ['not allowed', 'not_allowed'], ['destination_not_allowed', 'not_allowed'], ['tls', 'tls'],
-    ['rejected', 'rejected'], ['closed', 'closed'],
+    ['rejected', 'rejected'], ['closed', 'closed'], ['the target is not keeping up', 'slow'],
   ];
   const lower = text.toLowerCase();
   const hit = known.find(([start]) => lower.startsWith(start));
@@ -41,10 +41,12 @@ export function relayWords(what) {
   return lower === hit[0] ? words : `${words} (${text})`;
 }
 
-/** A relay's state in words: "sending", "reconnecting — refused (…)", "waiting", "stopped". */
+/** A relay's state in words: "sending", "reconnecting — refused (…)", "sending — the server is not keeping up
+ *  (…)" (a target that stopped taking the stream), "waiting", "stopped". */
 function stateWords(s) {
   const words = t(`desk.relay.state.${s.state}`);
-  return s.state === 'reconnecting' && s.last_error ? `${words} — ${relayWords(s.last_error)}` : words;
+  const why = s.state === 'reconnecting' || s.state === 'sending' ? s.last_error : '';
+  return why ? `${words} — ${relayWords(why)}` : words;
 }
 
 function statusOf(eventId, relay) {

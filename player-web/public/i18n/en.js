@@ -221,6 +221,7 @@ export default {
   'desk.relay.what.tls': 'the secure connection failed',
   'desk.relay.what.rejected': 'the server did not accept the stream (check the key)',
   'desk.relay.what.closed': 'the server closed the connection',
+  'desk.relay.what.slow': 'the server is not keeping up with the stream',
   'desk.bytes.b': '{v} B',
   'desk.bytes.kb': '{v} kB',
   'desk.bytes.mb': '{v} MB',

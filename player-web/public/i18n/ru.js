@@ -221,6 +221,7 @@ export default {
   'desk.relay.what.tls': 'не удалось установить защищённое соединение',
   'desk.relay.what.rejected': 'сервер не принял поток (проверьте ключ)',
   'desk.relay.what.closed': 'сервер закрыл соединение',
+  'desk.relay.what.slow': 'сервер не успевает принимать поток',
   'desk.bytes.b': '{v} Б',
   'desk.bytes.kb': '{v} КБ',
   'desk.bytes.mb': '{v} МБ',

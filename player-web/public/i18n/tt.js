@@ -224,6 +224,7 @@ export default {
   'desk.relay.what.tls': 'сакланган элемтә урнаштырып булмады',
   'desk.relay.what.rejected': 'сервер агымны кабул итмәде (ачкычны тикшерегез)',
   'desk.relay.what.closed': 'сервер элемтәне япты',
+  'desk.relay.what.slow': 'сервер агымны кабул итеп өлгерми',
   'desk.bytes.b': '{v} Б',
   'desk.bytes.kb': '{v} КБ',
   'desk.bytes.mb': '{v} МБ',
