@@ -277,7 +277,8 @@ const char* const kComponents = R"json({
       "duration_s": {"type": "number", "minimum": 0, "description": "archived: of the public (trimmed) recording"},
       "recording": {"type": "object", "required": ["duration_s", "poster", "master"], "additionalProperties": false,
         "properties": {"duration_s": {"type": "number", "minimum": 0}, "poster": {"type": ["string", "null"]},
-          "master": {"type": "string", "pattern": "^/archive/[0-9]+/master\\.m3u8$"}}}}},
+          "master": {"type": "string", "pattern": "^/archive/[0-9]+/master\\.m3u8$"}}},
+      "wish": {"$ref": "#/components/schemas/EventWish"}}},
   "PublicEventPage": {"type": "object", "required": ["events", "when", "page", "page_size", "total"],
     "additionalProperties": false,
     "properties": {"events": {"type": "array", "maxItems": 20, "items": {"$ref": "#/components/schemas/PublicEvent"}},
@@ -549,6 +550,8 @@ const char* to_string(ApiAccess access) {
 
 json openapi_document(const std::vector<ApiDocRoute>& routes) {
   json components = json::parse(kComponents);
+  for (const auto& [section, entries] : json::parse(wish_components()).items())
+    for (const auto& [name, shape] : entries.items()) components[section][name] = shape;
   json paths = json::object();
   for (const auto& r : routes) {
     for (int status : error_statuses(r))
