@@ -550,7 +550,8 @@ const char* to_string(ApiAccess access) {
 
 json openapi_document(const std::vector<ApiDocRoute>& routes) {
   json components = json::parse(kComponents);
-  for (const auto& [section, entries] : json::parse(wish_components()).items())
+  const json wishes = json::parse(wish_components());  // a local: items() must not outlive its json
+  for (const auto& [section, entries] : wishes.items())
     for (const auto& [name, shape] : entries.items()) components[section][name] = shape;
   json paths = json::object();
   for (const auto& r : routes) {
