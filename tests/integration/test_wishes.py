@@ -10,7 +10,7 @@ import json
 import unittest
 
 from media_helpers import Studio, metric
-from sreda_harness import ServerTestCase
+from sreda_harness import ServerTestCase, wait_for
 
 VOTE_CAP = 3  # ws.max_ratings_per_address, as set below (votes are capped per address as ratings are)
 PER_DAY = 5   # audience::kWishesPerAddressPerDay
@@ -98,13 +98,16 @@ class WishesTest(ServerTestCase):
         self.assertEqual(answers[-1]["votes"], VOTE_CAP, "fresh identities from one address count up to the cap")
         self.assertEqual(Client(self.server, "127.0.0.5").vote(wish["id"])[1]["votes"], VOTE_CAP + 1)
         self.assertEqual(metric(self.server, "sreda_wishes_refused_total", reason="vote_cap") - before, 5)
-        self.assertEqual(self.server.log().count(f"wish {wish['id']}: votes from 127.0.0.4 beyond {VOTE_CAP}"), 1)
+        line = f"wish {wish['id']}: votes from 127.0.0.4 beyond {VOTE_CAP}"
+        wait_for(lambda: line in self.server.log(), what="the vote cap's log line")  # the log is read as it comes
+        self.assertEqual(self.server.log().count(line), 1)
 
         flood = Client(self.server, "127.0.0.6")
         statuses = [flood.suggest(f"Предложение номер {i}")[0] for i in range(PER_DAY + 2)]
         self.assertEqual(statuses, [201] * PER_DAY + [429, 429])
         self.assertEqual(flood.suggest("ещё одно")[1]["error"]["code"], "wish_limit")
         self.assertEqual(metric(self.server, "sreda_wishes_refused_total", reason="address_cap"), 3)
+        wait_for(lambda: "refusing wishes from 127.0.0.6" in self.server.log(), what="the address cap's log line")
         self.assertEqual(self.server.log().count("refusing wishes from 127.0.0.6"), 1)
         self.assertEqual(Client(self.server, "127.0.0.7").suggest("Another address may still suggest")[0], 201)
         for n in range(1, 4):  # enough for two pages
