@@ -1,6 +1,6 @@
 // The curator's desk (/desk): log in, then the desk's parts, each a module in desk/: studios (keys, OBS
 // settings, the artist's link), events (and the week at a glance), the live monitor, moderation (comments,
-// bans, slow mode, the log), word lists, recordings and ratings. desk/common.js holds what they share: the
+// bans, slow mode, the log), word lists, recordings, ratings and the residents' wishes. desk/common.js holds what they share: the
 // session, the API calls with its token, the status line, dialogs and field errors. Talks only to the REST
 // API (/api, bearer token kept for this tab in sessionStorage). Plain DOM, text only (never innerHTML with
 // server data); every string from i18n.js.
@@ -18,6 +18,7 @@ import { loadRecordings, renderRecordings } from './desk/archive.js';
 import { relabelRelays, reloadOpenPanels } from './desk/relays.js';
 import { renderReports } from './desk/reports.js';
 import { renderSeason } from './desk/season.js';
+import { loadWishes, renderWishes } from './desk/wishes.js';
 
 const { t } = i18n;
 const MONITOR_MS = 3000;
@@ -79,6 +80,7 @@ async function refresh() {
     renderReports();
     renderSeason();
     await loadRecordings();
+    await loadWishes();
     reloadOpenPanels();
   } catch (err) {
     if (err instanceof ApiError && err.status !== 401) notice(serverText(err.error));
@@ -102,6 +104,7 @@ function rerender() {
   renderReports();
   renderSeason();
   renderModeration();
+  renderWishes();
   renderLog();
   showSlow(mod.eventId, mod.slow);
   loadRecordings().catch(() => {});

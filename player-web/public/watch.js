@@ -180,6 +180,9 @@ function showEvent(e) {
   $('state').dataset.state = e.state;
   $('when').textContent = whenText(e);
   $('description').textContent = e.description || '';
+  // A residents' wish this event answers (the Wishes page, /wishes).
+  $('wish').hidden = !e.wish;
+  $('wish').textContent = e.wish ? T('watch.wish', { text: e.wish.text }) : '';
   if (e.ics_url) $('ics').href = e.ics_url;
   let [text, kind] = bannerFor(e);
   if (player.wantPlay && e.state === 'scheduled') text += T('watch.banner.auto.start');

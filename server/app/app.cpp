@@ -554,6 +554,11 @@ core::Result<void> App::start_http() {
   services.login_refused = &metrics_.counter("sreda_http_refused_total", {{"cause", "login_limit"}});
   services.server_refusals = refusal_window_.get();
   services.relays = relay_control_;
+  services.viewer_secret = viewer_secret_;
+  services.secure_cookie = config_.server.public_url.rfind("https://", 0) == 0;
+  services.metrics = &metrics_;
+  metrics_.describe("sreda_wishes_refused_total", "counter",
+                    "wishes refused (address_cap, total_cap) and votes left out of a wish's count (vote_cap)");
   api_ = std::make_unique<web::Api>(config_, *store_, *limiter_, keys_, hub_.get(), addresses_, services);
   health_ = std::make_unique<web::HealthHandler>();
   metrics_handler_ = std::make_unique<web::MetricsHandler>(metrics_);

@@ -248,6 +248,38 @@ CREATE TABLE report_viewers (
   PRIMARY KEY (event_id, viewer_id)
 ) WITHOUT ROWID;
 )sql",
+    // 10: residents' wishes for what to show next, and their votes. A wish keeps its counted votes as an
+    // aggregate (votes); each vote row exists only to make one vote per viewer id and to cap one address group
+    // (core::limit_key, as ratings keep it: step 7): counted = 0 beyond ws.max_ratings_per_address. status as
+    // comments': held by the word lists, hidden by a curator; only visible wishes are listed. A curator's public
+    // reply, and the event that answers the wish (NULL when none, or when that event is deleted).
+    R"sql(
+CREATE TABLE wishes (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  text TEXT NOT NULL,
+  category TEXT NOT NULL,
+  viewer_id TEXT NOT NULL,
+  address TEXT NOT NULL DEFAULT '',
+  status TEXT NOT NULL DEFAULT 'visible' CHECK (status IN ('visible', 'hidden', 'held')),
+  votes INTEGER NOT NULL DEFAULT 0,
+  reply TEXT NOT NULL DEFAULT '',
+  event_id INTEGER REFERENCES events(id) ON DELETE SET NULL,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+CREATE INDEX wishes_top ON wishes(status, votes, id);
+CREATE INDEX wishes_address ON wishes(address, created_at);
+CREATE INDEX wishes_event ON wishes(event_id);
+CREATE TABLE wish_votes (
+  wish_id INTEGER NOT NULL REFERENCES wishes(id) ON DELETE CASCADE,
+  viewer_id TEXT NOT NULL,
+  address TEXT NOT NULL DEFAULT '',
+  counted INTEGER NOT NULL DEFAULT 1 CHECK (counted IN (0, 1)),
+  at INTEGER NOT NULL,
+  PRIMARY KEY (wish_id, viewer_id)
+) WITHOUT ROWID;
+CREATE INDEX wish_votes_address ON wish_votes(wish_id, address, counted);
+)sql",
 };
 
 int user_version(Db& db) {

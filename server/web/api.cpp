@@ -65,7 +65,10 @@ Api::Api(const config::Config& config, store::Store& store, auth::LoginLimiter& 
       rate_(config.server.api_requests_per_s, config.server.api_burst),
       rate_refused_(services.rate_refused),
       login_refused_(services.login_refused),
-      server_refusals_(services.server_refusals) {
+      server_refusals_(services.server_refusals),
+      viewer_tokens_(services.viewer_secret),
+      secure_cookie_(services.secure_cookie),
+      metrics_(services.metrics) {
   using A = Access;
   // The API's one table. ApiDoc's names (schemas, parameters) are defined in api_schemas.cpp; what a route
   // may answer beyond doc.errors follows from its row (api_schemas.cpp: error_statuses).
@@ -211,6 +214,25 @@ Api::Api(const config::Config& config, store::Store& store, auth::LoginLimiter& 
       {"GET", "/api/audience/log", A::curator, &Api::moderation_log,
        {.summary = "Who moderated what, newest first (at most 500)", .response = "ModerationLog",
         .errors = {400, 404}, .query = {"LogEventId", "LogLimit"}}},
+      {"GET", "/api/public/wishes", A::anyone, &Api::public_wishes,
+       {.summary = "Residents' wishes for what to show next, most voted or newest first, 20 a page",
+        .response = "PublicWishPage", .errors = {400}, .query = {"WishSort", "Page"}}},
+      {"POST", "/api/public/wishes", A::anyone, &Api::suggest_wish,
+       {.summary = "Suggests an event or a topic (sets the sreda_viewer cookie when the request has none)",
+        .request = "WishNew", .response = "WishSubmitted", .status = 201, .errors = {403}}},
+      {"POST", "/api/public/wishes/{id}/vote", A::anyone, &Api::vote_for_wish,
+       {.summary = "One vote for a wish per viewer identity (the sreda_viewer cookie); a second changes nothing",
+        .response = "WishVote", .errors = {403}}},
+      {"GET", "/api/wishes", A::curator, &Api::curator_wishes,
+       {.summary = "Every wish (hidden and held too), most voted or newest first, 100 a page",
+        .response = "CuratorWishPage", .errors = {400}, .query = {"WishSort", "Page"}}},
+      {"POST", "/api/wishes/{id}/hide", A::curator, &Api::hide_wish,
+       {.summary = "Hides a wish from the public list", .response = "CuratorWish"}},
+      {"POST", "/api/wishes/{id}/unhide", A::curator, &Api::unhide_wish,
+       {.summary = "Shows a hidden or held wish again", .response = "CuratorWish"}},
+      {"PATCH", "/api/wishes/{id}", A::curator, &Api::patch_wish,
+       {.summary = "A public reply to a wish, and the event that answers it (null clears either)",
+        .request = "WishPatch", .response = "CuratorWish"}},
       {"GET", "/api/events/{id}/report", A::curator, &Api::event_report,
        {.summary = "The event's report: viewers over time, peak, unique viewers, minutes watched, comments, rating",
         .response = "EventReport"},

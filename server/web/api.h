@@ -12,6 +12,7 @@
 
 #include "nlohmann/json.hpp"
 #include "server/audience/audience_hub.h"
+#include "server/audience/identity.h"
 #include "server/archive/archive.h"
 #include "server/archive/mp4_export.h"
 #include "server/auth/curators.h"
@@ -24,6 +25,7 @@
 #include "server/relay/relay_url.h"
 #include "server/schedule/event.h"
 #include "server/core/client_address.h"
+#include "server/core/metrics.h"
 #include "server/store/store.h"
 #include "server/web/api_schemas.h"
 #include "server/web/http.h"
@@ -50,6 +52,11 @@ struct ApiServices {
   // The relays' runtime (server/relay): told when relays or a studio's pull_url change, asked for their state
   // (…/live, the studios) and for the desk's "test connection" (null: those answer 503).
   relay::RelayControl* relays = nullptr;
+  // The wishes (api_wishes.cpp): the viewer identity's secret, the one the pages and the audience socket use
+  // (empty: a random one), whether its cookie is Secure, and where refusals are counted (may be null).
+  std::string viewer_secret;
+  bool secure_cookie = false;
+  core::Metrics* metrics = nullptr;
 };
 
 // Whose relays a route edits: an event's own, or a studio's defaults for its events (api_relays.cpp).
@@ -177,6 +184,24 @@ class Api : public RouteHandler {
   // Whether a live (or intermission) event's renditions carry no picture (a sound-only studio).
   bool sound_only(const nlohmann::json& event) const;
   void add_live_fields(nlohmann::json& event) const;
+  // residents' wishes (api_wishes.cpp)
+  HttpResponse public_wishes(Call& c);
+  HttpResponse suggest_wish(Call& c);
+  HttpResponse vote_for_wish(Call& c);
+  HttpResponse curator_wishes(Call& c);
+  HttpResponse hide_wish(Call& c);
+  HttpResponse unhide_wish(Call& c);
+  HttpResponse patch_wish(Call& c);
+  HttpResponse set_wish_status(Call& c, const std::string& status);
+  // The request's viewer (its sreda_viewer cookie), or a new one whose token with_viewer() sets as the cookie.
+  struct Viewer {
+    std::string id;
+    std::string new_token;  // "" when the request carried a valid one
+  };
+  Viewer viewer_of(const HttpRequest& request) const;
+  HttpResponse with_viewer(HttpResponse r, const Viewer& v) const;
+  // A wish limit refused a request: counts it (sreda_wishes_refused_total{reason}) and logs one line per burst.
+  void wish_refused(const char* reason, const std::string& line);
   // curators' reports (api_reports.cpp)
   HttpResponse event_report(Call& c);
   HttpResponse event_report_csv(Call& c);
@@ -229,6 +254,10 @@ class Api : public RouteHandler {
   void remember_verified(const std::string& token, int64_t now_ms);
   std::atomic<uint64_t>* const login_refused_;
   const RefusalWindow* const server_refusals_;
+  const audience::ViewerTokens viewer_tokens_;
+  const bool secure_cookie_;
+  core::Metrics* const metrics_;
+  BurstLog wish_log_;  // store thread: one line per burst of refused wishes
   // The studio's usual bitrate (a slowly decaying peak, kbit/s) for the artist's view health sentence.
   std::mutex usual_mutex_;
   std::unordered_map<int64_t, double> usual_kbps_;
@@ -252,6 +281,8 @@ nlohmann::json describe_stream_advice(const nlohmann::json& live_info);
 
 // A sound-only live (or intermission) event gets its picture card as its poster (made once).
 void add_picture_card(store::Db& db, archive::Archive* archive, nlohmann::json& event);
+// Adds "wish" {id, text, votes} to a public event's JSON when a visible wish names the event (api_wishes.cpp).
+void add_wish_field(store::Db& db, nlohmann::json& event);
 // Adds "duration_s", "poster" and "recording" {duration_s, poster, master} to a public event's JSON when the
 // event has a recording (store thread; api_recording.cpp). `archive` may be null.
 void add_recording_fields(store::Db& db, archive::Archive* archive, nlohmann::json& event);

@@ -408,6 +408,7 @@ HttpResponse Api::public_event(Call& c) {
   if (e->state == EventState::archived) add_recording_fields(c.db, archive_, out);
   add_live_fields(out);
   if (sound_only(out)) add_picture_card(c.db, archive_, out);
+  add_wish_field(c.db, out);
   auto r = HttpResponse::json(200, out);
   set_caching(r, Caching::short_lived, 5);
   allow_any_origin(r);

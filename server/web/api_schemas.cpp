@@ -279,7 +279,8 @@ const char* const kComponents = R"json({
       "duration_s": {"type": "number", "minimum": 0, "description": "archived: of the public (trimmed) recording"},
       "recording": {"type": "object", "required": ["duration_s", "poster", "master"], "additionalProperties": false,
         "properties": {"duration_s": {"type": "number", "minimum": 0}, "poster": {"type": ["string", "null"]},
-          "master": {"type": "string", "pattern": "^/archive/[0-9]+/master\\.m3u8$"}}}}},
+          "master": {"type": "string", "pattern": "^/archive/[0-9]+/master\\.m3u8$"}}},
+      "wish": {"$ref": "#/components/schemas/EventWish"}}},
   "PublicEventPage": {"type": "object", "required": ["events", "when", "page", "page_size", "total"],
     "additionalProperties": false,
     "properties": {"events": {"type": "array", "maxItems": 20, "items": {"$ref": "#/components/schemas/PublicEvent"}},
@@ -552,6 +553,9 @@ const char* to_string(ApiAccess access) {
 
 json openapi_document(const std::vector<ApiDocRoute>& routes) {
   json components = json::parse(kComponents);
+  const json wishes = json::parse(wish_components());  // a local: items() must not outlive its json
+  for (const auto& [section, entries] : wishes.items())
+    for (const auto& [name, shape] : entries.items()) components[section][name] = shape;
   json paths = json::object();
   for (const auto& r : routes) {
     for (int status : error_statuses(r))

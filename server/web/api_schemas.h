@@ -40,4 +40,7 @@ nlohmann::json openapi_document(const std::vector<ApiDocRoute>& routes);
 
 const char* to_string(ApiAccess access);
 
+// The wishes' parameters and schemas (api_schemas_wishes.cpp): a JSON object merged into components.
+const char* wish_components();
+
 }  // namespace sreda::web

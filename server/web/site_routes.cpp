@@ -101,6 +101,7 @@ void StaticHandler::handle(HttpRequest request, Reply reply) {
   else if (rel.rfind("/watch/", 0) == 0) rel = "/watch.html";
   else if (rel.rfind("/studio/", 0) == 0) rel = "/studio.html";  // the artist's view (token in ?t=)
   else if (rel == "/desk" || rel == "/desk/") rel = "/desk.html";
+  else if (rel == "/wishes" || rel == "/wishes/") rel = "/wishes.html";  // residents' wishes
   std::error_code ec;
   auto full = std::filesystem::weakly_canonical(std::filesystem::path(root_) / rel.substr(1), ec);
   const std::string full_s = full.string();

@@ -41,7 +41,7 @@ class CalendarHandler : public RouteHandler {
   store::Store& store_;
 };
 
-// player-web's files from server.static_dir; "/" is index.html, "/watch/<id>" is watch.html, "/studio/<id>" is studio.html, "/desk" is desk.html.
+// player-web's files from server.static_dir; "/" is index.html, "/watch/<id>" is watch.html, "/studio/<id>" is studio.html, "/desk" is desk.html, "/wishes" is wishes.html.
 // Every page (.html) sets the viewer cookie (sreda_viewer): the viewer's own token again, or a new one.
 class StaticHandler : public RouteHandler {
  public:

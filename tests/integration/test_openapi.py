@@ -398,6 +398,20 @@ class OpenApiTest(ServerTestCase):
         self.assertIn("slow_mode", [e["action"] for e in log])
         self.assertEqual(self.call("get", "/api/audience/log", token=curator, query="?limit=501").status, 400)
 
+        # Residents' wishes: suggest, vote, the curators' list, hide and unhide, a reply and the answering event.
+        wish = self.call("post", "/api/public/wishes", body={"text": "Больше джаза", "category": "concert"})
+        self.assertEqual(wish.status, 201, wish)
+        self.assertEqual(self.call("post", "/api/public/wishes", body={"text": "x", "category": "opera"}).status, 422)
+        self.call("post", "/api/public/wishes/{id}/vote", ids={"id": wish.json["id"]})
+        self.call("get", "/api/public/wishes", query="?sort=new&page=1")
+        self.assertEqual(self.call("get", "/api/public/wishes", query="?sort=best").status, 400)
+        self.call("get", "/api/wishes", token=curator, query="?sort=top")
+        self.call("post", "/api/wishes/{id}/hide", token=curator, ids={"id": wish.json["id"]})
+        self.call("post", "/api/wishes/{id}/unhide", token=curator, ids={"id": wish.json["id"]})
+        self.call("patch", "/api/wishes/{id}", token=curator, ids={"id": wish.json["id"]},
+                  body={"reply": "Запланировано", "event_id": eid})
+        self.assertEqual(self.call("get", "/api/public/events/{id}", ids={"id": eid}).json["wish"]["id"], wish.json["id"])
+
         # Clearing up: cancel and delete an event, a studio with events is kept, curators and sessions go.
         self.call("post", "/api/events/{id}/cancel", token=curator, ids={"id": other})
         self.assertEqual(self.call("patch", "/api/events/{id}", token=curator, ids={"id": other},
