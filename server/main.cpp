@@ -53,6 +53,8 @@ int main(int argc, char** argv) {
   sreda::core::parse_log_level(loaded.config.log.level, level);
   sreda::core::set_log_level(level);
   sreda::core::Logger log("main");
+  // First, before GStreamer's start and the server's own: from here on viewers' reloads wait, not fail.
+  const int http_listener = sreda::app::App::bind_http_early(loaded.config);
 
   gst_init(nullptr, nullptr);
   auto missing = sreda::gst::missing_elements(sreda::gst::required_elements());
@@ -71,7 +73,7 @@ int main(int argc, char** argv) {
 
   log.info(std::string("sreda ") + SREDA_VERSION + " starting; data dir " + loaded.config.server.data_dir +
            (loaded.config_path.empty() ? "" : "; config " + loaded.config_path));
-  sreda::app::App app(loaded.config);
+  sreda::app::App app(loaded.config, http_listener);
   if (auto r = app.start(); !r) {
     log.error("cannot start: " + r.error().message);
     return 1;

@@ -14,6 +14,7 @@
 #include <exception>
 #include <filesystem>
 #include <fstream>
+#include <utility>
 
 #include "server/audience/identity.h"
 #include "server/auth/curators.h"
@@ -24,6 +25,7 @@
 #include "server/relay/tls_trust.h"
 #include "server/schedule/catalog.h"
 #include "server/store/migrations.h"
+#include "server/web/live_front.h"
 
 namespace sreda::app {
 namespace {
@@ -72,15 +74,24 @@ core::Result<void> write_secret_file(const std::string& path, const std::string&
 }
 }  // namespace
 
-App::App(config::Config config)
+App::App(config::Config config, int http_listener)
     : config_(std::move(config)),
+      http_listener_(http_listener),
       // A rotated key disconnects the publisher that used the old one. Keys change only through the API,
       // which starts after the hub.
       keys_([this](int64_t studio_id, uint64_t valid_generation) {
         if (hub_) hub_->revoke_key(studio_id, valid_generation);
       }) {}
 
-App::~App() { stop(); }
+App::~App() {
+  stop();
+  if (http_listener_ >= 0) ::close(http_listener_);
+}
+
+int App::bind_http_early(const config::Config& config) {
+  auto bound = web::listen_tcp(config.server.listen, config.server.http_port);
+  return bound ? *bound : -1;
+}
 
 core::Result<void> App::open_store() {
   namespace fs = std::filesystem;
@@ -591,6 +602,7 @@ core::Result<void> App::start_http() {
   http_options.ws_max_message = static_cast<size_t>(config_.ws.max_frame_bytes);
   http_options.ws_ping_interval_s = config_.ws.ping_interval_s;
   http_options.addresses = addresses_;
+  http_options.listener = std::exchange(http_listener_, -1);
   http_ = std::make_unique<web::HttpServer>(http_options, std::move(routes), metrics_);
   return http_->start();
 }

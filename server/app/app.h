@@ -52,8 +52,16 @@ namespace sreda::app {
 
 class App {
  public:
-  explicit App(config::Config config);
+  // `http_listener`: the HTTP port already bound (bind_http_early), adopted by the HTTP step; -1: bound there.
+  explicit App(config::Config config, int http_listener = -1);
   ~App();
+
+  // The HTTP port bound and listening, before the slow part of a start (GStreamer's registry and plugins, the
+  // database, recovering recordings): main's first step. A player that reloads its playlist while the server
+  // comes back after a crash or a kill -9 then waits in the port's queue for its answer instead of being
+  // refused; hls.js gives up after three failed loads in a row, ~3 s apart at most. The descriptor, or -1 if
+  // the port cannot be bound now (the HTTP step then tries again and says why).
+  static int bind_http_early(const config::Config& config);
 
   core::Result<void> start();
   void stop();
@@ -87,6 +95,7 @@ class App {
   void schedule_live_tick();
 
   config::Config config_;
+  int http_listener_ = -1;  // bind_http_early's port until the HTTP step takes it (closed by ~App otherwise)
   std::string viewer_secret_;  // signs viewer ids (<data_dir>/viewer-secret)
   // The io_contexts come first so they are destroyed last: everything below may own timers or sockets
   // bound to them (the hub's timers, the RTMP server's sockets).

@@ -11,6 +11,7 @@
 
 #include <cstring>
 #include <filesystem>
+#include <utility>
 
 #include "server/core/clock.h"
 #include "server/core/log.h"
@@ -159,6 +160,7 @@ core::Result<void> HttpServer::start() {
   LiveFrontOptions front_options;
   front_options.listen = options_.listen;
   front_options.port = options_.port;
+  front_options.listener = std::exchange(options_.listener, -1);
   front_options.prefix = options_.edge_prefix + "/";
   front_options.limits = options_.limits;
   front_options.route = Route{options_.edge_prefix, options_.edge_prefix, nullptr};

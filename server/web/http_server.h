@@ -45,6 +45,7 @@ struct HttpServerOptions {
   int ws_ping_interval_s = 30;
   std::string edge_prefix = "/live";  // the route served by the live front (GET/HEAD), not by libwebsockets
   core::AddressPolicyPtr addresses;   // trusted proxies, shared addresses; null: none
+  int listener = -1;                  // the port bound already (listen_tcp): adopted, owned from then on
 };
 
 // The port's limits from config (server.*).

@@ -1,9 +1,11 @@
 #include "server/web/live_front.h"
 
+#include <fcntl.h>
 #include <pthread.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <unistd.h>
 
 #include <array>
 #include <boost/asio/ip/v6_only.hpp>
@@ -11,6 +13,7 @@
 #include <boost/asio/write.hpp>
 #include <cerrno>
 #include <filesystem>
+#include <utility>
 
 #include "server/core/clock.h"
 #include "server/core/log.h"
@@ -95,20 +98,42 @@ LiveFront::~LiveFront() {
   stop();
 }
 
-core::Result<void> LiveFront::listen() {
+core::Result<int> listen_tcp(const std::string& listen, int port) {
   boost::system::error_code ec;
-  auto address = asio::ip::make_address(options_.listen, ec);
-  const std::string where = options_.listen + ":" + std::to_string(options_.port);
+  auto address = asio::ip::make_address(listen, ec);
+  const std::string where = listen + ":" + std::to_string(port);
   if (ec) return core::Error{"listen", "cannot listen for HTTP on " + where + ": not an address", ""};
-  tcp::endpoint endpoint(address, static_cast<unsigned short>(options_.port));
-  acceptor_.open(endpoint.protocol(), ec);
-  if (!ec) acceptor_.set_option(tcp::acceptor::reuse_address(true), ec);
-  if (!ec && address.is_v6()) acceptor_.set_option(asio::ip::v6_only(false), ec);
-  if (!ec) acceptor_.bind(endpoint, ec);
-  if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+  asio::io_context io;
+  tcp::acceptor acceptor(io);
+  tcp::endpoint endpoint(address, static_cast<unsigned short>(port));
+  acceptor.open(endpoint.protocol(), ec);
+  if (!ec) acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
+  if (!ec && address.is_v6()) acceptor.set_option(asio::ip::v6_only(false), ec);
+  if (!ec) acceptor.bind(endpoint, ec);
+  if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  const int fd = ec ? -1 : acceptor.release(ec);
+  if (ec) return core::Error{"listen", "cannot listen for HTTP on " + where + " (" + ec.message() + ")", ""};
+  // Not inherited: a child (GStreamer's plugin scanner, bound early now) that outlived us would keep the port.
+  ::fcntl(fd, F_SETFD, FD_CLOEXEC);
+  return fd;
+}
+
+core::Result<void> LiveFront::listen() {
+  int fd = std::exchange(options_.listener, -1);
+  if (fd < 0) {
+    auto bound = listen_tcp(options_.listen, options_.port);
+    if (!bound) return bound.error();
+    fd = *bound;
+  }
+  sockaddr_storage local{};
+  socklen_t length = sizeof local;
+  boost::system::error_code ec;
+  if (::getsockname(fd, reinterpret_cast<sockaddr*>(&local), &length) != 0)
+    ec.assign(errno, boost::system::system_category());
+  if (!ec) acceptor_.assign(local.ss_family == AF_INET6 ? tcp::v6() : tcp::v4(), fd, ec);
   if (ec) {
-    acceptor_.close();
-    return core::Error{"listen", "cannot listen for HTTP on " + where + " (" + ec.message() + ")", ""};
+    ::close(fd);
+    return core::Error{"listen", "cannot listen for HTTP on " + options_.listen + " (" + ec.message() + ")", ""};
   }
   port_ = acceptor_.local_endpoint().port();
   return {};

@@ -42,6 +42,9 @@ namespace sreda::web {
 struct LiveFrontOptions {
   std::string listen = "0.0.0.0";
   int port = 8080;
+  // The port already bound and listening (listen_tcp, main's first step): adopted (owned from then on) instead
+  // of binding `listen`:`port` here. -1: bind here.
+  int listener = -1;
   std::string prefix = "/live/";  // served by the live front (GET/HEAD)
   Route route{"/live", "/live",
               nullptr};  // answers them (the route table's entry); null handler: everything is handed over
@@ -51,6 +54,12 @@ struct LiveFrontOptions {
   ConnectionBudget* budget = nullptr;
   core::AddressPolicyPtr addresses;  // trusted proxies (no per-address cap), shared addresses (larger caps)
 };
+
+// A TCP socket bound to `listen`:`port` (0: any free port) and listening: its descriptor, the caller's to close.
+// Address reuse on (a restart binds over the killed process's closing connections), dual-stack on "::".
+// Connections that arrive before anyone accepts wait in the kernel's queue (up to SOMAXCONN): a player that
+// reloads while the server starts gets its answer late instead of a refusal.
+core::Result<int> listen_tcp(const std::string& listen, int port);
 
 // One counted HTTP connection: released (once) when destroyed. Moves with the socket to libwebsockets.
 class ConnectionTicket {
@@ -79,7 +88,7 @@ class LiveFront {
   LiveFront(const LiveFront&) = delete;
   LiveFront& operator=(const LiveFront&) = delete;
 
-  // Binds and listens (no thread yet): the port is taken or this fails.
+  // Binds and listens, or adopts options.listener (no thread yet): the port is taken or this fails.
   core::Result<void> listen();
   int port() const { return port_; }
   // Starts the front's thread: accepting begins.
