@@ -1,3 +1,4 @@
+// Long because it is the composition root: it starts every service in order (store, hub, ladder, archive, audience, relays, web) and stops them in reverse, and splitting it would scatter that one order.
 #include "server/app/app.h"
 
 #include <fcntl.h>

@@ -1,3 +1,4 @@
+// Long because it is one table of every string of every page (guide, watch, desk, studio, wishes), one file a language, so a translator reads and checks it whole.
 // English: every string the pages show (see ../i18n.js). "{name}" is filled in by t(key, {name: …}).
 // null: the server's own words (English) are shown as they are.
 export const locales = ['en-GB'];

@@ -1,3 +1,4 @@
+// Long because it is one table of every string of every page (guide, watch, desk, studio, wishes), one file a language, so a translator reads and checks it whole.
 // Русский: every string the pages show (see ../i18n.js). The default language: a key another language
 // lacks is shown from here. "{name}" is filled in by t(key, {name: …}).
 export const locales = ['ru-RU'];

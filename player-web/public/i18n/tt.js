@@ -1,3 +1,4 @@
+// Long because it is one table of every string of every page (guide, watch, desk, studio, wishes), one file a language, so a translator reads and checks it whole.
 // Татарча (Tatar, Cyrillic): every string the pages show (see ../i18n.js). "{name}" is filled in by
 // t(key, {name: …}); keep each {name} as it is.
 // AWAITS A NATIVE SPEAKER'S REVIEW: these strings were written without one. To correct a string, edit it here
