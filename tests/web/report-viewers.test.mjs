@@ -224,7 +224,10 @@ test('a real event with pages, players, sockets, a drop, comments and ratings is
     await sampleWhere(id, (x) => x.reconnect, 'a sample with the reconnect');
 
     // Tab b closes, s2 stops listening; then tab a closes, s1 leaves and the event ends.
-    await waitFor(async () => a.playing() && b.playing(), { timeoutMs: 60000, what: 'both tabs playing after the reconnect' });
+    // Both tabs play again, and each has played long enough (7 s) for its minutes to matter in the check below,
+    // however fast the rest went (a fast run once closed them after a few seconds).
+    await waitFor(async () => a.playing() && b.playing() && minutes(a.intervals(Date.now())) > 0.12
+      && minutes(b.intervals(Date.now())) > 0.12, { timeoutMs: 60000, what: 'both tabs playing (7 s each) after the reconnect' });
     await b.page.close();
     closedPageB = Date.now();  // its socket closed by now: the server counts up to that
     watched.push([starts.s2, s.s2.stopPlaying()]);
