@@ -47,6 +47,26 @@ HttpResponse field_errors(int status, const std::string& code,
   return HttpResponse::json(status, {{"error", e}});
 }
 
+std::optional<HttpResponse> query_number(const HttpRequest& r, const char* name, int64_t min, int64_t max,
+                                         std::optional<int64_t>& out) {
+  std::string text = r.query_value(name);
+  if (text.empty()) return std::nullopt;
+  size_t used = 0;
+  long long v = 0;
+  try {
+    v = std::stoll(text, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used != text.size() || v < min || v > max)
+    return HttpResponse::error(400, "bad_query",
+                               std::string(name) + " must be a whole number from " + std::to_string(min) + " to " +
+                                   std::to_string(max),
+                               name);
+  out = v;
+  return std::nullopt;
+}
+
 Api::Api(const config::Config& config, store::Store& store, auth::LoginLimiter& limiter, hub::KeyDirectory& keys,
          hub::EventHub* hub, core::AddressPolicyPtr addresses, Services services)
     : config_(config),

@@ -290,4 +290,9 @@ void add_recording_fields(store::Db& db, archive::Archive* archive, nlohmann::js
 // 422 with every field error: {"error":{"code":"invalid","message":first,"field":first,"fields":[…]}}
 HttpResponse field_errors(int status, const std::string& code, const std::vector<std::pair<std::string, std::string>>& errors);
 
+// A whole number `name` from the query string into `out` (left alone when absent), or a 400 bad_query naming
+// the parameter and its range.
+std::optional<HttpResponse> query_number(const HttpRequest& r, const char* name, int64_t min, int64_t max,
+                                         std::optional<int64_t>& out);
+
 }  // namespace sreda::web

@@ -21,27 +21,6 @@ core::Logger& log() {
   return logger;
 }
 
-// A whole number from the query string, or an error naming the parameter.
-std::optional<HttpResponse> query_number(const HttpRequest& r, const char* name, int64_t min, int64_t max,
-                                         std::optional<int64_t>& out) {
-  std::string text = r.query_value(name);
-  if (text.empty()) return std::nullopt;
-  size_t used = 0;
-  long long v = 0;
-  try {
-    v = std::stoll(text, &used);
-  } catch (const std::exception&) {
-    used = 0;
-  }
-  if (used != text.size() || v < min || v > max)
-    return HttpResponse::error(400, "bad_query",
-                               std::string(name) + " must be a whole number from " + std::to_string(min) + " to " +
-                                   std::to_string(max),
-                               name);
-  out = v;
-  return std::nullopt;
-}
-
 HttpResponse no_event(int64_t id) { return HttpResponse::error(404, "not_found", "no event with id " + std::to_string(id)); }
 
 // 422 naming the bad field, in error.fields too (as every validation error of the API).

@@ -33,19 +33,9 @@ std::optional<HttpResponse> list_query(const HttpRequest& r, audience::WishSort&
   if (s.empty() || s == "top") sort = audience::WishSort::top;
   else if (s == "new") sort = audience::WishSort::fresh;
   else return HttpResponse::error(400, "bad_query", "sort must be top or new", "sort");
-  page = 1;
-  if (const std::string p = r.query_value("page"); !p.empty()) {
-    size_t used = 0;
-    long long v = 0;
-    try {
-      v = std::stoll(p, &used);
-    } catch (const std::exception&) {
-      used = 0;
-    }
-    if (used != p.size() || v < 1 || v > 100000)
-      return HttpResponse::error(400, "bad_query", "page must be a whole number from 1 to 100000", "page");
-    page = static_cast<int>(v);
-  }
+  std::optional<int64_t> p;
+  if (auto e = query_number(r, "page", 1, 100000, p)) return e;
+  page = static_cast<int>(p.value_or(1));
   return std::nullopt;
 }
 
