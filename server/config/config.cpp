@@ -165,6 +165,26 @@ void validate(const Config& c, std::vector<std::string>& errors) {
   if (c.server.api_burst < 1) errors.push_back("server.api_burst: must be at least 1");
   if (auto r = core::AddressSet::parse(c.server.trusted_proxies); !r) errors.push_back("server.trusted_proxies: " + r.error().message);
   if (auto r = core::AddressSet::parse(c.server.shared_addresses); !r) errors.push_back("server.shared_addresses: " + r.error().message);
+  if (c.webrtc.port_min < 1024 || c.webrtc.port_max > 65535 || c.webrtc.port_max < c.webrtc.port_min)
+    errors.push_back("webrtc.port_min/port_max: must be 1024..65535, port_min at most port_max");
+  if (c.webrtc.turn_ttl_s < 60) errors.push_back("webrtc.turn_ttl_s: must be at least 60");
+  if (c.webrtc.max_sdp_bytes < 1024 || c.webrtc.max_sdp_bytes > 262144)
+    errors.push_back("webrtc.max_sdp_bytes: must be 1024..262144");
+  if (c.webrtc.answer_timeout_ms < 500) errors.push_back("webrtc.answer_timeout_ms: must be at least 500");
+  if (c.webrtc.gather_timeout_ms < 100 || c.webrtc.gather_timeout_ms >= c.webrtc.answer_timeout_ms)
+    errors.push_back("webrtc.gather_timeout_ms: must be at least 100 and less than webrtc.answer_timeout_ms");
+  if (c.webrtc.jitter_latency_ms < 0 || c.webrtc.jitter_latency_ms > 2000)
+    errors.push_back("webrtc.jitter_latency_ms: must be 0..2000");
+  if (c.webrtc.min_keyframe_request_ms < 100) errors.push_back("webrtc.min_keyframe_request_ms: must be at least 100");
+  if (c.webrtc.media_timeout_s < 1) errors.push_back("webrtc.media_timeout_s: must be at least 1");
+  if (c.webrtc.takeover_silence_ms < 0) errors.push_back("webrtc.takeover_silence_ms: must not be negative");
+  if (c.webrtc.max_whep_viewers < 0) errors.push_back("webrtc.max_whep_viewers: must not be negative");
+  if (c.webrtc.max_whep_per_address < 1) errors.push_back("webrtc.max_whep_per_address: must be at least 1");
+  if (c.webrtc.whep_height < 144 || c.webrtc.whep_height > 2160) errors.push_back("webrtc.whep_height: must be 144..2160");
+  if (c.webrtc.whep_kbps < 100) errors.push_back("webrtc.whep_kbps: must be at least 100");
+  if (c.webrtc.whep_audio_kbps < 16 || c.webrtc.whep_audio_kbps > 256)
+    errors.push_back("webrtc.whep_audio_kbps: must be 16..256");
+  if (c.webrtc.whep_idle_stop_s < 0) errors.push_back("webrtc.whep_idle_stop_s: must not be negative");
   if (c.reports.sample_s < 1 || c.reports.sample_s > 600) errors.push_back("reports.sample_s: must be 1..600");
   if (c.reports.archive_play_s < 1) errors.push_back("reports.archive_play_s: must be at least 1");
   if (!c.server.time_zone.empty() &&

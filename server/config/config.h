@@ -138,6 +138,38 @@ struct ShareConfig {
   int cards_per_minute = 30;    // pictures made per minute at most (each costs ~0.1 CPU-s); more: 503 busy
 };
 
+// WebRTC (README "Real time and going live from a browser"): WHIP ingest (a browser or OBS 30+ publishing) and
+// WHEP playback (viewers in under a second), both on UDP through libnice (pipelines/webrtc).
+struct WebRtcConfig {
+  bool enabled = true;
+  int port_min = 20000;              // UDP ports for WebRTC media (open them in the firewall) …
+  int port_max = 20999;              // … up to this one
+  // Comma-separated local addresses to gather candidates on; empty = every address but loopback (libnice's
+  // default). Tests and a one-machine trial: "127.0.0.1".
+  std::string local_addresses;
+  // Comma-separated public addresses announced besides the local ones (the server behind a 1:1 NAT).
+  std::string public_addresses;
+  std::string stun_server;           // the server's own STUN server, "stun://host:port"; empty = none
+  // Comma-separated ICE server URLs handed to browsers and WHIP/WHEP clients (Link: rel="ice-server"), e.g.
+  // "stun:stun.example.org:3478,turn:turn.example.org:3478?transport=udp".
+  std::string ice_servers;
+  std::string turn_secret;           // coturn's static-auth-secret: turn: URLs get time-limited credentials
+  int turn_ttl_s = 86400;            // how long such credentials last
+  int max_sdp_bytes = 16384;         // a larger offer gets 413
+  int answer_timeout_ms = 5000;      // an offer not answered within this: 503
+  int gather_timeout_ms = 1500;      // the answer waits this long at most for the server's candidates
+  int jitter_latency_ms = 200;       // WHIP: the receive jitter buffer
+  int min_keyframe_request_ms = 1000;  // keyframe requests (PLI) to a publisher or the WHEP encoder: at most one this often
+  int media_timeout_s = 10;          // a WHIP publisher that sends no media this long is dropped
+  int takeover_silence_ms = 3000;    // a new WHIP publish takes over from one silent this long (a browser that dropped)
+  int max_whep_viewers = 50;         // real-time viewers on this server at once; beyond: 503 and LL-HLS
+  int max_whep_per_address = 4;      // … from one address
+  int whep_height = 720;             // the WHEP encode for RTMP/SRT studios (no B-frames): at most this tall
+  int whep_kbps = 1500;              // … its video bitrate
+  int whep_audio_kbps = 64;          // Opus for WHEP when the studio sends AAC
+  int whep_idle_stop_s = 15;         // an event's WHEP feed stops this long after its last viewer left
+};
+
 struct LogConfig {
   std::string level = "info";    // debug | info | warn | error
 };
@@ -155,6 +187,7 @@ struct Config {
   RelaysConfig relays;
   ReportsConfig reports;
   ShareConfig share;
+  WebRtcConfig webrtc;
   LogConfig log;
 };
 
@@ -235,6 +268,28 @@ void visit_fields(Config& c, Visitor&& v) {
   v("share.card_cache", c.share.card_cache);
   v("share.card_queue", c.share.card_queue);
   v("share.cards_per_minute", c.share.cards_per_minute);
+  v("webrtc.enabled", c.webrtc.enabled);
+  v("webrtc.port_min", c.webrtc.port_min);
+  v("webrtc.port_max", c.webrtc.port_max);
+  v("webrtc.local_addresses", c.webrtc.local_addresses);
+  v("webrtc.public_addresses", c.webrtc.public_addresses);
+  v("webrtc.stun_server", c.webrtc.stun_server);
+  v("webrtc.ice_servers", c.webrtc.ice_servers);
+  v("webrtc.turn_secret", c.webrtc.turn_secret);
+  v("webrtc.turn_ttl_s", c.webrtc.turn_ttl_s);
+  v("webrtc.max_sdp_bytes", c.webrtc.max_sdp_bytes);
+  v("webrtc.answer_timeout_ms", c.webrtc.answer_timeout_ms);
+  v("webrtc.gather_timeout_ms", c.webrtc.gather_timeout_ms);
+  v("webrtc.jitter_latency_ms", c.webrtc.jitter_latency_ms);
+  v("webrtc.min_keyframe_request_ms", c.webrtc.min_keyframe_request_ms);
+  v("webrtc.media_timeout_s", c.webrtc.media_timeout_s);
+  v("webrtc.takeover_silence_ms", c.webrtc.takeover_silence_ms);
+  v("webrtc.max_whep_viewers", c.webrtc.max_whep_viewers);
+  v("webrtc.max_whep_per_address", c.webrtc.max_whep_per_address);
+  v("webrtc.whep_height", c.webrtc.whep_height);
+  v("webrtc.whep_kbps", c.webrtc.whep_kbps);
+  v("webrtc.whep_audio_kbps", c.webrtc.whep_audio_kbps);
+  v("webrtc.whep_idle_stop_s", c.webrtc.whep_idle_stop_s);
   v("log.level", c.log.level);
 }
 

@@ -19,6 +19,7 @@ const char* protocol_name(Protocol p) {
     case Protocol::rtmp: return "rtmp";
     case Protocol::srt: return "srt";
     case Protocol::pull: return "pull";
+    case Protocol::whip: return "whip";
   }
   return "?";
 }
@@ -382,7 +383,7 @@ void EventHub::attach(Protocol protocol, uint64_t session_id, const StudioKey& s
   // (RTMP), not a GStreamer streaming thread of the source (SRT), so a slow consumer delays only this event.
   if (s->consumer) s->queue = std::make_unique<MediaQueue>("media-" + std::to_string(event_id), s->consumer);
   std::string error;
-  if (protocol != Protocol::rtmp) {  // MPEG-TS through push(): SRT, a pulled source
+  if (protocol == Protocol::srt || protocol == Protocol::pull) {  // MPEG-TS through push(): SRT, a pulled source
     s->pipeline = std::make_unique<pipelines::SourcePipeline>(
         pipelines::Container::mpegts, "source-" + std::to_string(event_id) + "-" + std::to_string(session_id), *s,
         kMaxQueuedBytes, static_cast<size_t>(config_.ingest.max_held_media_bytes));

@@ -49,7 +49,9 @@ using schedule::to_string;
 
 // pull: a studio's source pulled by the server itself (server/relay/pull_manager.h), its MPEG-TS through push()
 // like SRT's; the same publish rules (one publisher per studio, the window, the grace).
-enum class Protocol { rtmp, srt, pull };
+// whip: a WebRTC publisher (a browser, OBS 30+; server/ingest/whip): its adapter makes access units and feeds
+// input() like RTMP's.
+enum class Protocol { rtmp, srt, pull, whip };
 const char* protocol_name(Protocol p);
 
 using Decide = std::function<void(bool ok, std::string reason)>;
