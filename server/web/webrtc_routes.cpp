@@ -195,18 +195,18 @@ void WebRtcRoutes::handle(HttpRequest request, Reply reply) {
     add_cors(r);
     reply(std::move(r));
   };
-  const webrtc_http::Target t = webrtc_http::parse_target(request.path);
-  if (!t.ok) {
-    answer(HttpResponse::error(404, "not_found",
-                               "no such address: WHIP is /whip/<studio id>, WHEP is /whep/<event id>, and a "
-                               "session's address is the Location its POST answered"));
-    return;
-  }
   if (const int64_t wait = over_rate(request)) {
     answer(HttpResponse::refused(429, "rate_limited",
                                  "Too many requests from your address. Please wait " + std::to_string(wait) +
                                      " s and try again.",
                                  wait));
+    return;
+  }
+  const webrtc_http::Target t = webrtc_http::parse_target(request.path);
+  if (!t.ok) {
+    answer(HttpResponse::error(404, "not_found",
+                               "no such address: WHIP is /whip/<studio id>, WHEP is /whep/<event id>, and a "
+                               "session's address is the Location its POST answered"));
     return;
   }
   const bool session = !t.token.empty();
