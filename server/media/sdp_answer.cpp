@@ -1,7 +1,6 @@
 #include "server/media/sdp_answer.h"
 
 #include <algorithm>
-#include <charconv>
 #include <cstdint>
 #include <map>
 #include <set>
@@ -12,18 +11,13 @@
 namespace sreda::media {
 namespace {
 
+using sdp::number;
+
 constexpr size_t kMaxAnswerBytes = 64 * 1024;
 constexpr size_t kMaxAnswerLines = 2000;
 constexpr size_t kMaxCandidateBytes = 1024;
 constexpr size_t kMaxGivenCandidates = 256;
 constexpr size_t kMaxPublicAddresses = 8;
-
-template <class T>
-bool number(std::string_view s, T* out) {
-  if (s.empty()) return false;
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), *out);
-  return ec == std::errc() && p == s.data() + s.size();
-}
 
 // "candidate:<foundation> <component> <transport> <priority> <address> <port> typ <type> [extensions]"
 // (RFC 8839 5.1), as the words of the part after "candidate:".

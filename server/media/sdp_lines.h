@@ -2,6 +2,7 @@
 // helpers on string views into the caller's text; nothing here allocates per line but the vector. Any thread.
 #pragma once
 
+#include <charconv>
 #include <string_view>
 #include <vector>
 
@@ -20,6 +21,14 @@ inline std::vector<std::string_view> split_lines(std::string_view text) {
     start = end + 1;
   }
   return lines;
+}
+
+// The whole of `s` as a decimal number (no sign, no spaces), or false.
+template <class T>
+bool number(std::string_view s, T* out) {
+  if (s.empty() || s.front() == '-' || s.front() == '+') return false;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), *out);
+  return ec == std::errc() && p == s.data() + s.size();
 }
 
 inline std::string_view trim(std::string_view s) {
