@@ -1,7 +1,8 @@
 // libFuzzer target: a WHIP/WHEP offer as the network gives it — server/media's SDP parser within its bounds,
 // both choosers, and the answer completion on the same text (an answer with the input's own candidates and
 // two public addresses). Nothing may crash, read past the input or break a bound; what is chosen must exist
-// in the offer; every refusal maps to 400, 413 or 422; completing an answer twice adds nothing the second time.
+// in the offer; every refusal maps to 400, 413 or 422; completing an answer twice adds nothing the second
+// time.
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -59,7 +60,8 @@ std::vector<LocalCandidate> candidates_of(std::string_view text) {
   int mline = -1;
   for (auto line : sdp::split_lines(text)) {
     if (line.substr(0, 2) == "m=") ++mline;
-    if (line.substr(0, 12) == "a=candidate:" && out.size() < 300) out.push_back({mline, std::string(line.substr(2))});
+    if (line.substr(0, 12) == "a=candidate:" && out.size() < 300)
+      out.push_back({mline, std::string(line.substr(2))});
   }
   return out;
 }
