@@ -90,7 +90,8 @@ core::Result<void> configure_ice(GstElement* webrtcbin, const IceSettings& ice) 
     gboolean added = FALSE;
     g_signal_emit_by_name(obj, "add-local-ip-address", address.c_str(), &added);
     if (!added)
-      return core::Error{"webrtc_config", "webrtc.local_addresses: '" + address + "' is not a usable address", ""};
+      return core::Error{"webrtc_config", "webrtc.local_addresses: '" + address + "' is not a usable address",
+                         ""};
   }
   if (!ice.stun_server.empty()) g_object_set(webrtcbin, "stun-server", ice.stun_server.c_str(), nullptr);
   GObject* agent = nullptr;

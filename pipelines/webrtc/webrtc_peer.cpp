@@ -23,10 +23,14 @@ using media::TrackKind;
 
 const char* peer_state_name(PeerState s) {
   switch (s) {
-    case PeerState::connecting: return "connecting";
-    case PeerState::connected: return "connected";
-    case PeerState::failed: return "failed";
-    case PeerState::closed: return "closed";
+    case PeerState::connecting:
+      return "connecting";
+    case PeerState::connected:
+      return "connected";
+    case PeerState::failed:
+      return "failed";
+    case PeerState::closed:
+      return "closed";
   }
   return "?";
 }
@@ -46,7 +50,8 @@ std::string reply_error(GstPromise* p) {
   const GstStructure* reply = gst_promise_get_reply(p);
   if (!reply) return "";
   GError* error = nullptr;
-  if (gst_structure_has_field(reply, "error")) gst_structure_get(reply, "error", G_TYPE_ERROR, &error, nullptr);
+  if (gst_structure_has_field(reply, "error"))
+    gst_structure_get(reply, "error", G_TYPE_ERROR, &error, nullptr);
   if (!error) return "";
   std::string message = error->message ? error->message : "unknown error";
   g_error_free(error);
@@ -68,7 +73,9 @@ std::vector<uint8_t> buffer_bytes(const GValue* v) {
   return out;
 }
 
-GstElement* make(const char* factory, const char* name = nullptr) { return gst_element_factory_make(factory, name); }
+GstElement* make(const char* factory, const char* name = nullptr) {
+  return gst_element_factory_make(factory, name);
+}
 
 // The payload type of the answer's first (not rejected) m-line of `kind` ("video"/"audio"), or -1.
 int answer_pt(const GstSDPMessage* sdp, const char* kind) {
@@ -143,19 +150,26 @@ core::Result<void> WebRtcPeer::Impl::build() {
   g_object_set(webrtc, "latency", guint(ice.jitter_latency_ms), nullptr);
   if (auto r = configure_ice(webrtc, ice); !r) return r;
 
-  g_signal_connect(webrtc, "on-ice-candidate", G_CALLBACK(+[](GstElement*, guint mline, gchar* c, gpointer self) {
+  g_signal_connect(webrtc, "on-ice-candidate",
+                   G_CALLBACK(+[](GstElement*, guint mline, gchar* c, gpointer self) {
                      static_cast<Impl*>(self)->on_candidate(mline, c);
-                   }), this);
-  g_signal_connect(webrtc, "notify::ice-gathering-state", G_CALLBACK(+[](GstElement*, GParamSpec*, gpointer self) {
+                   }),
+                   this);
+  g_signal_connect(webrtc, "notify::ice-gathering-state",
+                   G_CALLBACK(+[](GstElement*, GParamSpec*, gpointer self) {
                      static_cast<Impl*>(self)->on_gathering_state();
-                   }), this);
-  g_signal_connect(webrtc, "notify::connection-state", G_CALLBACK(+[](GstElement*, GParamSpec*, gpointer self) {
+                   }),
+                   this);
+  g_signal_connect(webrtc, "notify::connection-state",
+                   G_CALLBACK(+[](GstElement*, GParamSpec*, gpointer self) {
                      static_cast<Impl*>(self)->on_connection_state();
-                   }), this);
+                   }),
+                   this);
   if (direction == Direction::receive)
     g_signal_connect(webrtc, "pad-added", G_CALLBACK(+[](GstElement*, GstPad* pad, gpointer self) {
                        static_cast<Impl*>(self)->on_pad_added(pad);
-                     }), this);
+                     }),
+                     this);
   auto bus = gst::GstRef<GstBus>::adopt(gst_pipeline_get_bus(GST_PIPELINE(pipeline.get())));
   gst_bus_set_sync_handler(
       bus.get(),
@@ -178,9 +192,10 @@ core::Result<void> WebRtcPeer::Impl::build() {
   for (TrackKind kind : {TrackKind::video, TrackKind::audio}) {
     int pt = kind == TrackKind::video ? tracks.video_pt : tracks.audio_pt;
     if (pt < 0) continue;
-    auto r = direction == Direction::receive
-                 ? add_receive_transceiver(kind, pt)
-                 : add_send_source(kind, pt, kind == TrackKind::video ? tracks.video_ssrc : tracks.audio_ssrc);
+    auto r =
+        direction == Direction::receive
+            ? add_receive_transceiver(kind, pt)
+            : add_send_source(kind, pt, kind == TrackKind::video ? tracks.video_ssrc : tracks.audio_ssrc);
     if (!r) return r;
   }
   if (gst_element_set_state(pipeline.get(), GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE)
@@ -191,11 +206,10 @@ core::Result<void> WebRtcPeer::Impl::build() {
 // The codec preferences of one transceiver: exactly the payload type the caller chose from the offer.
 // webrtcbin intersects them with the offer's caps for that number (fmtp, rtcp-fb come from the offer).
 static GstCaps* codec_caps(TrackKind kind, int pt, int twcc_extmap_id, uint32_t ssrc) {
-  GstCaps* caps = gst_caps_new_simple("application/x-rtp", "media", G_TYPE_STRING,
-                                      kind == TrackKind::video ? "video" : "audio", "payload", G_TYPE_INT, pt,
-                                      "clock-rate", G_TYPE_INT, kind == TrackKind::video ? 90000 : 48000,
-                                      "encoding-name", G_TYPE_STRING, kind == TrackKind::video ? "H264" : "OPUS",
-                                      nullptr);
+  GstCaps* caps = gst_caps_new_simple(
+      "application/x-rtp", "media", G_TYPE_STRING, kind == TrackKind::video ? "video" : "audio", "payload",
+      G_TYPE_INT, pt, "clock-rate", G_TYPE_INT, kind == TrackKind::video ? 90000 : 48000, "encoding-name",
+      G_TYPE_STRING, kind == TrackKind::video ? "H264" : "OPUS", nullptr);
   if (twcc_extmap_id > 0) {
     std::string field = "extmap-" + std::to_string(twcc_extmap_id);
     gst_caps_set_simple(caps, field.c_str(), G_TYPE_STRING,
@@ -208,7 +222,8 @@ static GstCaps* codec_caps(TrackKind kind, int pt, int twcc_extmap_id, uint32_t 
 core::Result<void> WebRtcPeer::Impl::add_receive_transceiver(TrackKind kind, int pt) {
   auto caps = gst::GstRef<GstCaps>::adopt(codec_caps(kind, pt, tracks.twcc_extmap_id, 0));
   GstWebRTCRTPTransceiver* trans = nullptr;
-  g_signal_emit_by_name(webrtc, "add-transceiver", GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_RECVONLY, caps.get(), &trans);
+  g_signal_emit_by_name(webrtc, "add-transceiver", GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_RECVONLY, caps.get(),
+                        &trans);
   if (!trans) return core::Error{"webrtc_pipeline", "webrtcbin refused a receiving transceiver", ""};
   if (kind == TrackKind::video) g_object_set(trans, "do-nack", TRUE, nullptr);
   gst_object_unref(trans);
@@ -229,8 +244,8 @@ core::Result<void> WebRtcPeer::Impl::add_send_source(TrackKind kind, int pt, uin
   GstWebRTCRTPTransceiver* trans = nullptr;
   g_object_get(sink_pad.get(), "transceiver", &trans, nullptr);
   if (!trans) return core::Error{"webrtc_pipeline", "webrtcbin's sink pad has no transceiver", ""};
-  g_object_set(trans, "direction", GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_SENDONLY, "codec-preferences", caps.get(),
-               nullptr);
+  g_object_set(trans, "direction", GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_SENDONLY, "codec-preferences",
+               caps.get(), nullptr);
   gst_object_unref(trans);
   // The viewer's PLI/FIR: rtpsession pushes an upstream force-key-unit out of webrtcbin's sink pad.
   const TrackKind k = kind;
@@ -241,7 +256,8 @@ core::Result<void> WebRtcPeer::Impl::add_send_source(TrackKind kind, int pt, uin
         if (gst_video_event_is_force_key_unit(GST_PAD_PROBE_INFO_EVENT(info))) {
           std::lock_guard lock(pair->first->mutex);
           ++pair->first->keyframes_wanted;
-          if (!pair->first->stopped && pair->first->cb.on_keyframe_wanted) pair->first->cb.on_keyframe_wanted(pair->second);
+          if (!pair->first->stopped && pair->first->cb.on_keyframe_wanted)
+            pair->first->cb.on_keyframe_wanted(pair->second);
         }
         return GST_PAD_PROBE_OK;
       },
@@ -261,7 +277,8 @@ void WebRtcPeer::Impl::set_remote(const std::string& offer_sdp) {
   GstPromise* p = promise([weak](GstPromise* p) {
     auto self = weak.lock();
     if (!self) return;
-    if (auto e = reply_error(p); !e.empty()) return self->fail_answer("webrtc_negotiation", "the offer was refused: " + e);
+    if (auto e = reply_error(p); !e.empty())
+      return self->fail_answer("webrtc_negotiation", "the offer was refused: " + e);
     GstPromise* created = promise([weak](GstPromise* p) {
       if (auto self = weak.lock()) self->on_answer_created(p);
     });
@@ -273,7 +290,8 @@ void WebRtcPeer::Impl::set_remote(const std::string& offer_sdp) {
 }
 
 void WebRtcPeer::Impl::on_answer_created(GstPromise* p) {
-  if (auto e = reply_error(p); !e.empty()) return fail_answer("webrtc_negotiation", "no answer to this offer: " + e);
+  if (auto e = reply_error(p); !e.empty())
+    return fail_answer("webrtc_negotiation", "no answer to this offer: " + e);
   GstWebRTCSessionDescription* answer = nullptr;
   const GstStructure* reply = gst_promise_get_reply(p);
   if (reply) gst_structure_get(reply, "answer", GST_TYPE_WEBRTC_SESSION_DESCRIPTION, &answer, nullptr);
@@ -345,7 +363,9 @@ void WebRtcPeer::Impl::maybe_finish_locked() {
   a.video_pt = tracks.video_pt;
   a.audio_pt = tracks.audio_pt;
   log.info("answered with " + std::to_string(a.candidates) + " candidate(s)" +
-           (gathering_complete ? "" : " (gathering not complete after " + std::to_string(ice.gather_timeout_ms) + " ms)"));
+           (gathering_complete
+                ? ""
+                : " (gathering not complete after " + std::to_string(ice.gather_timeout_ms) + " ms)"));
   finish(std::move(a));
 }
 
@@ -368,12 +388,16 @@ void WebRtcPeer::Impl::on_connection_state() {
   GstWebRTCPeerConnectionState state = GST_WEBRTC_PEER_CONNECTION_STATE_NEW;
   g_object_get(webrtc, "connection-state", &state, nullptr);
   switch (state) {
-    case GST_WEBRTC_PEER_CONNECTION_STATE_CONNECTING: return report_state(PeerState::connecting, "");
-    case GST_WEBRTC_PEER_CONNECTION_STATE_CONNECTED: return report_state(PeerState::connected, "");
+    case GST_WEBRTC_PEER_CONNECTION_STATE_CONNECTING:
+      return report_state(PeerState::connecting, "");
+    case GST_WEBRTC_PEER_CONNECTION_STATE_CONNECTED:
+      return report_state(PeerState::connected, "");
     case GST_WEBRTC_PEER_CONNECTION_STATE_FAILED:
       return report_state(PeerState::failed, "the connection failed (no network path, or the peer vanished)");
-    case GST_WEBRTC_PEER_CONNECTION_STATE_CLOSED: return report_state(PeerState::closed, "the connection closed");
-    default: return;
+    case GST_WEBRTC_PEER_CONNECTION_STATE_CLOSED:
+      return report_state(PeerState::closed, "the connection closed");
+    default:
+      return;
   }
 }
 
@@ -381,7 +405,8 @@ void WebRtcPeer::Impl::on_pad_added(GstPad* pad) {
   if (GST_PAD_DIRECTION(pad) != GST_PAD_SRC) return;
   auto caps = gst::GstRef<GstCaps>::adopt(gst_pad_get_current_caps(pad));
   if (!caps) caps = gst::GstRef<GstCaps>::adopt(gst_pad_query_caps(pad, nullptr));
-  const GstStructure* s = caps && gst_caps_get_size(caps.get()) > 0 ? gst_caps_get_structure(caps.get(), 0) : nullptr;
+  const GstStructure* s =
+      caps && gst_caps_get_size(caps.get()) > 0 ? gst_caps_get_structure(caps.get(), 0) : nullptr;
   const std::string encoding = s ? caps_string(s, "encoding-name") : "";
   const bool video = encoding == "H264";
   if (!video && encoding != "OPUS") {
@@ -400,13 +425,18 @@ void WebRtcPeer::Impl::on_pad_added(GstPad* pad) {
   }
   if (video) {
     g_object_set(depay, "request-keyframe", TRUE, "wait-for-keyframe", TRUE, nullptr);
-    auto want = gst::GstRef<GstCaps>::adopt(gst_caps_from_string("video/x-h264,stream-format=avc,alignment=au"));
+    auto want =
+        gst::GstRef<GstCaps>::adopt(gst_caps_from_string("video/x-h264,stream-format=avc,alignment=au"));
     g_object_set(filter, "caps", want.get(), nullptr);
   }
   g_object_set(sink, "sync", FALSE, "max-buffers", 200u, "drop", TRUE, nullptr);
   GstAppSinkCallbacks callbacks{};
-  callbacks.new_sample = video ? +[](GstAppSink* s, gpointer self) { return static_cast<Impl*>(self)->on_sample(TrackKind::video, s); }
-                               : +[](GstAppSink* s, gpointer self) { return static_cast<Impl*>(self)->on_sample(TrackKind::audio, s); };
+  callbacks.new_sample =
+      video ? +[](GstAppSink* s,
+                  gpointer self) { return static_cast<Impl*>(self)->on_sample(TrackKind::video, s); }
+            : +[](GstAppSink* s, gpointer self) {
+                return static_cast<Impl*>(self)->on_sample(TrackKind::audio, s);
+              };
   gst_app_sink_set_callbacks(GST_APP_SINK(sink), &callbacks, this, nullptr);
   gst_bin_add_many(GST_BIN(pipeline.get()), depay, parse, filter, sink, nullptr);
   if (!gst_element_link_many(depay, parse, filter, sink, nullptr)) {
@@ -436,9 +466,11 @@ GstFlowReturn WebRtcPeer::Impl::on_sample(TrackKind track, GstAppSink* sink) {
   unit.track = track;
   const GstSegment* segment = gst_sample_get_segment(sample.get());
   GstClockTime pts = GST_BUFFER_PTS(buffer);
-  if (segment && GST_CLOCK_TIME_IS_VALID(pts)) pts = gst_segment_to_running_time(segment, GST_FORMAT_TIME, pts);
-  // A unit without a timestamp: the jitter buffer released a burst (after a stall) with one repeated PTS, and the
-  // parser (GstBaseParse) clears repeats. Keep the order strict: 1 ms after the track's last unit (spike.md).
+  if (segment && GST_CLOCK_TIME_IS_VALID(pts))
+    pts = gst_segment_to_running_time(segment, GST_FORMAT_TIME, pts);
+  // A unit without a timestamp: the jitter buffer released a burst (after a stall) with one repeated PTS, and
+  // the parser (GstBaseParse) clears repeats. Keep the order strict: 1 ms after the track's last unit
+  // (spike.md).
   unit.pts_us = GST_CLOCK_TIME_IS_VALID(pts) ? int64_t(pts / 1000) : -1;
   unit.dts_us = unit.pts_us;
   unit.keyframe = track == TrackKind::audio || !GST_BUFFER_FLAG_IS_SET(buffer, GST_BUFFER_FLAG_DELTA_UNIT);
@@ -505,7 +537,9 @@ void WebRtcPeer::Impl::stop() {
 WebRtcPeer::WebRtcPeer(std::string name, IceSettings ice, Direction direction, Callbacks callbacks)
     : impl_(std::make_shared<Impl>(std::move(name), std::move(ice), direction, std::move(callbacks))) {}
 
-WebRtcPeer::~WebRtcPeer() { stop(); }
+WebRtcPeer::~WebRtcPeer() {
+  stop();
+}
 
 void WebRtcPeer::answer(const std::string& offer_sdp, const TrackChoice& tracks,
                         std::function<void(core::Result<Answer>)> done) {
@@ -549,8 +583,10 @@ void WebRtcPeer::request_keyframe() {
     count = ++impl_->keyframe_requests;
   }
   if (!pad) return;
-  // all-headers FALSE: rtpsession sends a PLI (TRUE makes it a FIR, spike.md); browsers and OBS answer either.
-  gst_pad_push_event(pad.get(), gst_video_event_new_upstream_force_key_unit(GST_CLOCK_TIME_NONE, FALSE, count));
+  // all-headers FALSE: rtpsession sends a PLI (TRUE makes it a FIR, spike.md); browsers and OBS answer
+  // either.
+  gst_pad_push_event(pad.get(),
+                     gst_video_event_new_upstream_force_key_unit(GST_CLOCK_TIME_NONE, FALSE, count));
 }
 
 void WebRtcPeer::stats(std::function<void(PeerStats)> done) {
@@ -574,6 +610,8 @@ void WebRtcPeer::stats(std::function<void(PeerStats)> done) {
   gst_promise_unref(p);
 }
 
-void WebRtcPeer::stop() { impl_->stop(); }
+void WebRtcPeer::stop() {
+  impl_->stop();
+}
 
 }  // namespace sreda::webrtc

@@ -13,12 +13,18 @@ double number(const GstStructure* s, const char* field) {
   const GValue* v = gst_structure_get_value(s, field);
   if (!v) return 0;
   switch (G_VALUE_TYPE(v)) {
-    case G_TYPE_UINT64: return double(g_value_get_uint64(v));
-    case G_TYPE_INT64: return double(g_value_get_int64(v));
-    case G_TYPE_UINT: return double(g_value_get_uint(v));
-    case G_TYPE_INT: return double(g_value_get_int(v));
-    case G_TYPE_DOUBLE: return g_value_get_double(v);
-    default: return 0;
+    case G_TYPE_UINT64:
+      return double(g_value_get_uint64(v));
+    case G_TYPE_INT64:
+      return double(g_value_get_int64(v));
+    case G_TYPE_UINT:
+      return double(g_value_get_uint(v));
+    case G_TYPE_INT:
+      return double(g_value_get_int(v));
+    case G_TYPE_DOUBLE:
+      return g_value_get_double(v);
+    default:
+      return 0;
   }
 }
 
@@ -44,8 +50,9 @@ PeerStats sum_stats(const GstStructure* reply) {
             o.fir_sent += uint32_t(number(s, "fir-count"));
             o.nack_sent += uint32_t(number(s, "nack-count"));
             break;
-          // what we send. Its pli-count/fir-count stayed 0 in 1.22 although the viewer's PLI arrived (rtpsession
-          // counts it on the remote source); WebRtcPeer counts keyframe requests itself (spike.md).
+          // what we send. Its pli-count/fir-count stayed 0 in 1.22 although the viewer's PLI arrived
+          // (rtpsession counts it on the remote source); WebRtcPeer counts keyframe requests itself
+          // (spike.md).
           case GST_WEBRTC_STATS_OUTBOUND_RTP:
             o.bytes_sent += uint64_t(number(s, "bytes-sent"));
             o.packets_sent += uint64_t(number(s, "packets-sent"));

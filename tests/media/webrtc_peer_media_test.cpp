@@ -1,8 +1,11 @@
 // WebRtcPeer (pipelines/webrtc/webrtc_peer.h) against a second webrtcbin in the same process, on 127.0.0.1:
-//  - receive (WHIP): a browser-like sendonly offerer (x264 without B-frames + Opus) publishes to the peer: the answer
-//    carries candidates only on 127.0.0.1 and only in the configured port range, H.264 units (avcC, SPS/PPS, IDR) and
-//    Opus packets arrive, request_keyframe() makes the peer send a PLI and the sender encodes a new IDR;
-//  - send (WHEP): the peer answers a recvonly viewer with the viewer's payload types, the RTP pushed into it is
+//  - receive (WHIP): a browser-like sendonly offerer (x264 without B-frames + Opus) publishes to the peer:
+//  the answer
+//    carries candidates only on 127.0.0.1 and only in the configured port range, H.264 units (avcC, SPS/PPS,
+//    IDR) and Opus packets arrive, request_keyframe() makes the peer send a PLI and the sender encodes a new
+//    IDR;
+//  - send (WHEP): the peer answers a recvonly viewer with the viewer's payload types, the RTP pushed into it
+//  is
 //    decoded by the viewer, and the viewer's PLI comes out as on_keyframe_wanted.
 #include <gst/app/gstappsink.h>
 #include <gst/gst.h>
@@ -79,7 +82,8 @@ bool wait_for(std::mutex& m, std::condition_variable& cv, Pred pred) {
   return cv.wait_for(lock, kDeadline, pred);
 }
 
-// For counters kept by GStreamer probes (no condition variable to wait on): checks every 20 ms until kDeadline.
+// For counters kept by GStreamer probes (no condition variable to wait on): checks every 20 ms until
+// kDeadline.
 template <class Pred>
 bool poll_until(Pred pred) {
   const auto end = std::chrono::steady_clock::now() + kDeadline;
@@ -96,7 +100,9 @@ int thread_count() {
   return n;
 }
 
-int port_base() { return 40000 + int(getpid() % 200) * 50; }
+int port_base() {
+  return 40000 + int(getpid() % 200) * 50;
+}
 
 IceSettings loopback_ice(int port_min, int port_max) {
   IceSettings ice;
@@ -135,7 +141,8 @@ class RemotePeer {
  public:
   explicit RemotePeer(const std::string& launch) {
     GError* error = nullptr;
-    pipeline_ = GstRef<GstElement>::adopt(GST_ELEMENT(gst_object_ref_sink(gst_parse_launch(launch.c_str(), &error))));
+    pipeline_ =
+        GstRef<GstElement>::adopt(GST_ELEMENT(gst_object_ref_sink(gst_parse_launch(launch.c_str(), &error))));
     if (error) {
       ADD_FAILURE() << error->message;
       g_error_free(error);
@@ -150,21 +157,27 @@ class RemotePeer {
     gst_object_unref(webrtc_);  // the pipeline keeps it
     auto r = configure_ice(webrtc_, loopback_ice(0, 0));
     EXPECT_TRUE(r.ok());
-    g_signal_connect(webrtc_, "on-ice-candidate", G_CALLBACK(+[](GstElement*, guint, gchar* c, gpointer self) {
+    g_signal_connect(webrtc_, "on-ice-candidate",
+                     G_CALLBACK(+[](GstElement*, guint, gchar* c, gpointer self) {
                        auto* me = static_cast<RemotePeer*>(self);
                        std::lock_guard lock(me->mutex_);
-                       if (c && *c) me->candidates_.push_back(c);
-                       else me->empty_candidate_ = true;
+                       if (c && *c)
+                         me->candidates_.push_back(c);
+                       else
+                         me->empty_candidate_ = true;
                        me->cv_.notify_all();
-                     }), this);
-    g_signal_connect(webrtc_, "notify::ice-gathering-state", G_CALLBACK(+[](GstElement* w, GParamSpec*, gpointer self) {
+                     }),
+                     this);
+    g_signal_connect(webrtc_, "notify::ice-gathering-state",
+                     G_CALLBACK(+[](GstElement* w, GParamSpec*, gpointer self) {
                        auto* me = static_cast<RemotePeer*>(self);
                        GstWebRTCICEGatheringState s;
                        g_object_get(w, "ice-gathering-state", &s, nullptr);
                        std::lock_guard lock(me->mutex_);
                        if (s == GST_WEBRTC_ICE_GATHERING_STATE_COMPLETE) me->gathered_ = true;
                        me->cv_.notify_all();
-                     }), this);
+                     }),
+                     this);
   }
   ~RemotePeer() { stop(); }
   void stop() {
@@ -197,8 +210,9 @@ class RemotePeer {
     std::string text = sdp_text(local);
     gst_webrtc_session_description_free(local);
     std::lock_guard lock(mutex_);
-    std::printf("[spike] offerer: %zu candidate(s) signalled, %zu in its local-description, empty candidate: %s\n",
-                candidates_.size(), candidate_lines(text).size(), empty_candidate_ ? "yes" : "no");
+    std::printf(
+        "[spike] offerer: %zu candidate(s) signalled, %zu in its local-description, empty candidate: %s\n",
+        candidates_.size(), candidate_lines(text).size(), empty_candidate_ ? "yes" : "no");
     if (candidate_lines(text).empty()) {  // add them to the first m-section (bundle)
       auto second = text.find("\r\nm=", text.find("\r\nm=") + 2);
       std::string add;
@@ -279,7 +293,8 @@ struct Observed {
         last_video_pts = u.pts_us;
         // AVC: 4-byte lengths; an IDR is a unit with a NAL of type 5
         for (size_t i = 0; i + 4 < u.data.size();) {
-          size_t len = (size_t(u.data[i]) << 24) | (size_t(u.data[i + 1]) << 16) | (size_t(u.data[i + 2]) << 8) | u.data[i + 3];
+          size_t len = (size_t(u.data[i]) << 24) | (size_t(u.data[i + 1]) << 16) |
+                       (size_t(u.data[i + 2]) << 8) | u.data[i + 3];
           if ((u.data[i + 4] & 0x1f) == 5) {
             ++idr_units;
             break;
@@ -294,7 +309,9 @@ struct Observed {
       ++keyframe_wanted;
       cv.notify_all();
     };
-    cb.run_after = [&timer](std::chrono::milliseconds d, std::function<void()> fn) { timer.run_after(d, std::move(fn)); };
+    cb.run_after = [&timer](std::chrono::milliseconds d, std::function<void()> fn) {
+      timer.run_after(d, std::move(fn));
+    };
     return cb;
   }
   std::function<void(core::Result<Answer>)> on_answer() {
@@ -370,17 +387,20 @@ TEST_F(WebRtcPeerMediaTest, ReceivesH264AndOpusFromABrowserLikeOffererAndAsksFor
       "application/x-rtp,media=audio,encoding-name=OPUS,payload=111 ! w. "
       "videotestsrc is-live=true pattern=ball ! video/x-raw,width=320,height=240,framerate=30/1 ! "
       "x264enc name=enc bframes=0 tune=zerolatency speed-preset=ultrafast key-int-max=100000 ! "
-      "video/x-h264,profile=constrained-baseline ! rtph264pay pt=102 config-interval=-1 aggregate-mode=zero-latency ! "
+      "video/x-h264,profile=constrained-baseline ! rtph264pay pt=102 config-interval=-1 "
+      "aggregate-mode=zero-latency ! "
       "application/x-rtp,media=video,encoding-name=H264,payload=102 ! w.");
   std::atomic<int> sender_idr{0};
   {
     auto pad = GstRef<GstPad>::adopt(gst_element_get_static_pad(browser.element("enc"), "src"));
-    gst_pad_add_probe(pad.get(), GST_PAD_PROBE_TYPE_BUFFER,
-                      [](GstPad*, GstPadProbeInfo* info, gpointer n) {
-                        if (!GST_BUFFER_FLAG_IS_SET(GST_PAD_PROBE_INFO_BUFFER(info), GST_BUFFER_FLAG_DELTA_UNIT))
-                          ++*static_cast<std::atomic<int>*>(n);
-                        return GST_PAD_PROBE_OK;
-                      }, &sender_idr, nullptr);
+    gst_pad_add_probe(
+        pad.get(), GST_PAD_PROBE_TYPE_BUFFER,
+        [](GstPad*, GstPadProbeInfo* info, gpointer n) {
+          if (!GST_BUFFER_FLAG_IS_SET(GST_PAD_PROBE_INFO_BUFFER(info), GST_BUFFER_FLAG_DELTA_UNIT))
+            ++*static_cast<std::atomic<int>*>(n);
+          return GST_PAD_PROBE_OK;
+        },
+        &sender_idr, nullptr);
   }
   ASSERT_NE(gst_element_set_state(browser.pipeline(), GST_STATE_PLAYING), GST_STATE_CHANGE_FAILURE);
   GArray* transceivers = nullptr;
@@ -393,8 +413,10 @@ TEST_F(WebRtcPeerMediaTest, ReceivesH264AndOpusFromABrowserLikeOffererAndAsksFor
   std::string offer = browser.offer();
   ASSERT_FALSE(offer.empty());
   // Chromium offers the transport-wide-cc header extension on every m-line; webrtcbin as offerer does not.
-  const std::string extmap = "a=extmap:3 http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01\r\n";
-  for (size_t at = offer.find("a=mid:"); at != std::string::npos; at = offer.find("a=mid:", at + extmap.size() + 1))
+  const std::string extmap =
+      "a=extmap:3 http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01\r\n";
+  for (size_t at = offer.find("a=mid:"); at != std::string::npos;
+       at = offer.find("a=mid:", at + extmap.size() + 1))
     offer.insert(at, extmap);
   std::printf("[spike] offer:\n%s\n", offer.c_str());
 
@@ -421,13 +443,16 @@ TEST_F(WebRtcPeerMediaTest, ReceivesH264AndOpusFromABrowserLikeOffererAndAsksFor
   }
   EXPECT_NE(answer.find("a=end-of-candidates"), std::string::npos);
   EXPECT_NE(answer.find("a=recvonly"), std::string::npos);
-  EXPECT_NE(answer.find("a=extmap:3 http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01"),
-            std::string::npos);
+  EXPECT_NE(
+      answer.find("a=extmap:3 http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01"),
+      std::string::npos);
   ASSERT_TRUE(browser.set_answer(answer));
 
   ASSERT_TRUE(seen.wait([&] { return seen.connected(); }));
-  ASSERT_TRUE(seen.wait([&] { return seen.idr_units >= 1 && seen.audio_units >= 25 && seen.video_units >= 15; }))
-      << "video " << seen.video_units << " (idr " << seen.idr_units << "), audio " << seen.audio_units;
+  ASSERT_TRUE(seen.wait([&] {
+    return seen.idr_units >= 1 && seen.audio_units >= 25 && seen.video_units >= 15;
+  })) << "video "
+      << seen.video_units << " (idr " << seen.idr_units << "), audio " << seen.audio_units;
   {
     std::lock_guard lock(seen.m);
     bool video = false, audio = false;
@@ -449,7 +474,8 @@ TEST_F(WebRtcPeerMediaTest, ReceivesH264AndOpusFromABrowserLikeOffererAndAsksFor
     EXPECT_TRUE(video && audio);
     EXPECT_FALSE(seen.pts_went_back);
   }
-  std::printf("[spike] threads: %d before the peer, %d with both connected\n", threads_before, thread_count());
+  std::printf("[spike] threads: %d before the peer, %d with both connected\n", threads_before,
+              thread_count());
 
   // A keyframe on request: the peer sends a PLI, the sender's encoder makes a new IDR that arrives.
   const int idr_sent = sender_idr.load();
@@ -463,15 +489,17 @@ TEST_F(WebRtcPeerMediaTest, ReceivesH264AndOpusFromABrowserLikeOffererAndAsksFor
   ASSERT_TRUE(seen.wait([&] { return seen.idr_units > idr_seen; })) << "no new IDR after request_keyframe()";
   EXPECT_GT(sender_idr.load(), idr_sent);
   PeerStats stats = peer_stats(peer);
-  std::printf("[spike] receive stats: bytes %llu packets %llu lost %lld pli_sent %u fir_sent %u nack_sent %u\n",
-              (unsigned long long)stats.bytes_received, (unsigned long long)stats.packets_received,
-              (long long)stats.packets_lost, stats.pli_sent, stats.fir_sent, stats.nack_sent);
+  std::printf(
+      "[spike] receive stats: bytes %llu packets %llu lost %lld pli_sent %u fir_sent %u nack_sent %u\n",
+      (unsigned long long)stats.bytes_received, (unsigned long long)stats.packets_received,
+      (long long)stats.packets_lost, stats.pli_sent, stats.fir_sent, stats.nack_sent);
   EXPECT_GE(stats.pli_sent, 1u);
   EXPECT_GT(stats.bytes_received, 10000u);
 
   const int threads_connected = thread_count();
   peer.stop();
-  std::printf("[spike] threads: the receiving peer held %d (stop released them)\n", threads_connected - thread_count());
+  std::printf("[spike] threads: the receiving peer held %d (stop released them)\n",
+              threads_connected - thread_count());
   browser.stop();
 }
 
@@ -492,8 +520,9 @@ TEST_F(WebRtcPeerMediaTest, SendsPayloadedRtpToARecvonlyViewerThatDecodesIt) {
                      auto* d = static_cast<Decoders*>(data);
                      if (GST_PAD_DIRECTION(pad) != GST_PAD_SRC) return;
                      auto caps = GstRef<GstCaps>::adopt(gst_pad_get_current_caps(pad));
-                     const bool video = caps && std::string(gst_structure_get_string(
-                                                    gst_caps_get_structure(caps.get(), 0), "media")) == "video";
+                     const bool video =
+                         caps && std::string(gst_structure_get_string(gst_caps_get_structure(caps.get(), 0),
+                                                                      "media")) == "video";
                      std::printf("[viewer] pad %s: %s\n", GST_PAD_NAME(pad), video ? "video" : "audio");
                      GstElement* bin = gst_parse_bin_from_description(
                          video ? "rtph264depay ! h264parse ! video/x-h264,stream-format=avc,alignment=au ! "
@@ -503,12 +532,13 @@ TEST_F(WebRtcPeerMediaTest, SendsPayloadedRtpToARecvonlyViewerThatDecodesIt) {
                      gst_bin_add(GST_BIN(d->pipeline), bin);
                      GstElement* out = gst_bin_get_by_name(GST_BIN(bin), "out");
                      auto out_pad = GstRef<GstPad>::adopt(gst_element_get_static_pad(out, "sink"));
-                     gst_pad_add_probe(out_pad.get(), GST_PAD_PROBE_TYPE_BUFFER,
-                                       [](GstPad*, GstPadProbeInfo*, gpointer n) {
-                                         ++*static_cast<std::atomic<int>*>(n);
-                                         return GST_PAD_PROBE_OK;
-                                       },
-                                       video ? d->frames : d->audio, nullptr);
+                     gst_pad_add_probe(
+                         out_pad.get(), GST_PAD_PROBE_TYPE_BUFFER,
+                         [](GstPad*, GstPadProbeInfo*, gpointer n) {
+                           ++*static_cast<std::atomic<int>*>(n);
+                           return GST_PAD_PROBE_OK;
+                         },
+                         video ? d->frames : d->audio, nullptr);
                      if (video) {
                        std::lock_guard lock(d->m);
                        d->video_sink = out_pad;
@@ -517,7 +547,8 @@ TEST_F(WebRtcPeerMediaTest, SendsPayloadedRtpToARecvonlyViewerThatDecodesIt) {
                      gst_element_sync_state_with_parent(bin);
                      auto sink = GstRef<GstPad>::adopt(gst_element_get_static_pad(bin, "sink"));
                      gst_pad_link(pad, sink.get());
-                   }), &decoders);
+                   }),
+                   &decoders);
   ASSERT_NE(gst_element_set_state(viewer.pipeline(), GST_STATE_PLAYING), GST_STATE_CHANGE_FAILURE);
   for (const char* c : {"application/x-rtp,media=video,encoding-name=H264,payload=98,clock-rate=90000,"
                         "packetization-mode=(string)1,profile-level-id=(string)42e01f",
@@ -553,7 +584,8 @@ TEST_F(WebRtcPeerMediaTest, SendsPayloadedRtpToARecvonlyViewerThatDecodesIt) {
   auto feed = GstRef<GstElement>::adopt(gst_parse_launch(
       "videotestsrc is-live=true pattern=ball ! video/x-raw,width=320,height=240,framerate=30/1 ! "
       "x264enc name=enc bframes=0 tune=zerolatency speed-preset=ultrafast key-int-max=30 ! "
-      "rtph264pay pt=98 ssrc=1111111 config-interval=-1 aggregate-mode=zero-latency mtu=1200 ! appsink name=v sync=false "
+      "rtph264pay pt=98 ssrc=1111111 config-interval=-1 aggregate-mode=zero-latency mtu=1200 ! appsink "
+      "name=v sync=false "
       "audiotestsrc is-live=true ! audioconvert ! audioresample ! opusenc ! rtpopuspay pt=109 ssrc=2222222 ! "
       "appsink name=a sync=false",
       &error));
@@ -570,8 +602,10 @@ TEST_F(WebRtcPeerMediaTest, SendsPayloadedRtpToARecvonlyViewerThatDecodesIt) {
       auto* f = static_cast<Feed*>(data);
       auto sample = GstRef<GstSample>::adopt(gst_app_sink_pull_sample(s));
       if (!sample) return GST_FLOW_EOS;
-      if (!f->peer->push_rtp(f->kind, gst_buffer_ref(gst_sample_get_buffer(sample.get())))) ++f->dropped;
-      else ++f->pushed;
+      if (!f->peer->push_rtp(f->kind, gst_buffer_ref(gst_sample_get_buffer(sample.get()))))
+        ++f->dropped;
+      else
+        ++f->pushed;
       return GST_FLOW_OK;
     };
     gst_app_sink_set_callbacks(GST_APP_SINK(sink), &cb, f, nullptr);
@@ -582,8 +616,8 @@ TEST_F(WebRtcPeerMediaTest, SendsPayloadedRtpToARecvonlyViewerThatDecodesIt) {
   ASSERT_TRUE(seen.wait([&] { return seen.connected(); }));
   ASSERT_TRUE(poll_until([&] { return decoded_frames >= 30 && decoded_audio >= 25; }))
       << "decoded " << decoded_frames << " frames, " << decoded_audio << " audio buffers; video pushed "
-      << video_feed.pushed << " dropped " << video_feed.dropped << ", audio pushed " << audio_feed.pushed << " dropped "
-      << audio_feed.dropped << "; sent " << peer_stats(peer).packets_sent << " packets";
+      << video_feed.pushed << " dropped " << video_feed.dropped << ", audio pushed " << audio_feed.pushed
+      << " dropped " << audio_feed.dropped << "; sent " << peer_stats(peer).packets_sent << " packets";
   // The viewer asks for a keyframe (its PLI): on_keyframe_wanted.
   {
     GstRef<GstPad> pad;
@@ -594,7 +628,8 @@ TEST_F(WebRtcPeerMediaTest, SendsPayloadedRtpToARecvonlyViewerThatDecodesIt) {
     ASSERT_TRUE(pad);
     gst_pad_push_event(pad.get(), gst_video_event_new_upstream_force_key_unit(GST_CLOCK_TIME_NONE, FALSE, 1));
   }
-  ASSERT_TRUE(seen.wait([&] { return seen.keyframe_wanted >= 1; })) << "the viewer's PLI did not reach the feed";
+  ASSERT_TRUE(seen.wait([&] { return seen.keyframe_wanted >= 1; }))
+      << "the viewer's PLI did not reach the feed";
   PeerStats stats = peer_stats(peer);
   std::printf("[spike] send stats: bytes %llu packets %llu lost %lld pli_received %u rtt %.1f ms\n",
               (unsigned long long)stats.bytes_sent, (unsigned long long)stats.packets_sent,
@@ -604,8 +639,89 @@ TEST_F(WebRtcPeerMediaTest, SendsPayloadedRtpToARecvonlyViewerThatDecodesIt) {
   gst_element_set_state(feed.get(), GST_STATE_NULL);
   const int threads_connected = thread_count();
   peer.stop();
-  std::printf("[spike] threads: the sending peer held %d (stop released them)\n", threads_connected - thread_count());
+  std::printf("[spike] threads: the sending peer held %d (stop released them)\n",
+              threads_connected - thread_count());
   EXPECT_FALSE(peer.push_rtp(TrackKind::video, gst_buffer_new_allocate(nullptr, 100, nullptr)));
+  viewer.stop();
+}
+
+// Bounded waits and teardown: no address to gather on → a plain-words error after gather_timeout_ms; stop()
+// before the answer → done gets "ended"; many peers made and stopped leave no threads behind.
+TEST_F(WebRtcPeerMediaTest, NoUsableAddressGivesAnErrorInWordsWithinTheGatherTimeout) {
+  RemotePeer viewer("webrtcbin name=w bundle-policy=max-bundle");
+  ASSERT_NE(gst_element_set_state(viewer.pipeline(), GST_STATE_PLAYING), GST_STATE_CHANGE_FAILURE);
+  auto caps = GstRef<GstCaps>::adopt(gst_caps_from_string(
+      "application/"
+      "x-rtp,media=audio,encoding-name=OPUS,payload=111,clock-rate=48000,encoding-params=(string)2"));
+  GstWebRTCRTPTransceiver* t = nullptr;
+  g_signal_emit_by_name(viewer.webrtc(), "add-transceiver", GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_RECVONLY,
+                        caps.get(), &t);
+  ASSERT_TRUE(t);
+  gst_object_unref(t);
+  const std::string offer = viewer.offer();
+  ASSERT_FALSE(offer.empty());
+
+  TestTimer timer;
+  {
+    Observed seen;
+    IceSettings ice = loopback_ice(port_base() + 40, port_base() + 49);
+    ice.local_addresses = {
+        "192.0.2.1"};  // TEST-NET-1: on no interface here, so nothing is gathered (nothing sent)
+    ice.gather_timeout_ms = 300;
+    WebRtcPeer peer("test-no-address", ice, Direction::send, seen.callbacks(timer));
+    TrackChoice tracks;
+    tracks.audio_pt = 111;
+    tracks.audio_ssrc = 42;
+    peer.answer(offer, tracks, seen.on_answer());
+    ASSERT_TRUE(seen.wait([&] { return seen.answered; }));
+    std::lock_guard lock(seen.m);
+    ASSERT_FALSE(seen.answer.ok());
+    EXPECT_EQ(seen.answer.error().code, "webrtc_no_candidates");
+    EXPECT_NE(seen.answer.error().message.find("webrtc.local_addresses"), std::string::npos)
+        << seen.answer.error().message;
+  }
+  {
+    Observed seen;
+    IceSettings ice = loopback_ice(port_base() + 40, port_base() + 49);
+    ice.local_addresses = {"not an address"};
+    WebRtcPeer peer("test-bad-address", ice, Direction::send, seen.callbacks(timer));
+    TrackChoice tracks;
+    tracks.audio_pt = 111;
+    peer.answer(offer, tracks, seen.on_answer());
+    ASSERT_TRUE(seen.wait([&] { return seen.answered; }));
+    std::lock_guard lock(seen.m);
+    ASSERT_FALSE(seen.answer.ok());
+    EXPECT_NE(seen.answer.error().message.find("'not an address'"), std::string::npos)
+        << seen.answer.error().message;
+  }
+  // Made, answering and stopped at once, twenty times: done always comes (answer or "ended"), threads do not
+  // pile up.
+  const int threads_before = thread_count();
+  {
+    TestTimer cycle_timer;  // its waiting threads are the test's, gone when it ends
+    for (int i = 0; i < 20; ++i) {
+      Observed seen;
+      WebRtcPeer peer("test-cycle", loopback_ice(port_base() + 40, port_base() + 49), Direction::send,
+                      seen.callbacks(cycle_timer));
+      TrackChoice tracks;
+      tracks.audio_pt = 111;
+      tracks.audio_ssrc = 42;
+      peer.answer(offer, tracks, seen.on_answer());
+      if (i % 2 == 1) {
+        ASSERT_TRUE(seen.wait([&] { return seen.answered; }));
+      }
+      peer.stop();
+      std::lock_guard lock(seen.m);
+      ASSERT_TRUE(seen.answered) << "stop() must end a pending answer";
+      if (!seen.answer.ok()) {
+        EXPECT_EQ(seen.answer.error().code, "webrtc_stopped");
+      }
+    }
+  }
+  std::printf("[spike] threads: %d before 20 peers made and stopped, %d after\n", threads_before,
+              thread_count());
+  EXPECT_LE(thread_count(),
+            threads_before + 4);  // GStreamer's task pool may keep a few for reuse, not 20 peers' worth
   viewer.stop();
 }
 
