@@ -13,6 +13,7 @@
 
 #include "pipelines/gst/gst_ref.h"
 #include "pipelines/webrtc/ice_setup.h"
+#include "pipelines/webrtc/webrtc_caps.h"
 #include "pipelines/webrtc/webrtc_stats.h"
 #include "server/core/log.h"
 #include "server/media/sdp_answer.h"
@@ -58,34 +59,8 @@ std::string reply_error(GstPromise* p) {
   return message;
 }
 
-std::string caps_string(const GstStructure* s, const char* field) {
-  const char* v = gst_structure_get_string(s, field);
-  return v ? v : "";
-}
-
-std::vector<uint8_t> buffer_bytes(const GValue* v) {
-  if (!v || !GST_VALUE_HOLDS_BUFFER(v)) return {};
-  GstBuffer* b = gst_value_get_buffer(v);
-  GstMapInfo map;
-  if (!gst_buffer_map(b, &map, GST_MAP_READ)) return {};
-  std::vector<uint8_t> out(map.data, map.data + map.size);
-  gst_buffer_unmap(b, &map);
-  return out;
-}
-
 GstElement* make(const char* factory, const char* name = nullptr) {
   return gst_element_factory_make(factory, name);
-}
-
-// The payload type of the answer's first (not rejected) m-line of `kind` ("video"/"audio"), or -1.
-int answer_pt(const GstSDPMessage* sdp, const char* kind) {
-  for (guint i = 0; i < gst_sdp_message_medias_len(sdp); ++i) {
-    const GstSDPMedia* m = gst_sdp_message_get_media(sdp, i);
-    if (g_strcmp0(gst_sdp_media_get_media(m), kind) != 0 || gst_sdp_media_get_port(m) == 0) continue;
-    if (gst_sdp_media_formats_len(m) == 0) continue;
-    return std::atoi(gst_sdp_media_get_format(m, 0));
-  }
-  return -1;
 }
 
 }  // namespace
@@ -203,22 +178,6 @@ core::Result<void> WebRtcPeer::Impl::build() {
   return {};
 }
 
-// The codec preferences of one transceiver: exactly the payload type the caller chose from the offer.
-// webrtcbin intersects them with the offer's caps for that number (fmtp, rtcp-fb come from the offer).
-static GstCaps* codec_caps(TrackKind kind, int pt, int twcc_extmap_id, uint32_t ssrc) {
-  GstCaps* caps = gst_caps_new_simple(
-      "application/x-rtp", "media", G_TYPE_STRING, kind == TrackKind::video ? "video" : "audio", "payload",
-      G_TYPE_INT, pt, "clock-rate", G_TYPE_INT, kind == TrackKind::video ? 90000 : 48000, "encoding-name",
-      G_TYPE_STRING, kind == TrackKind::video ? "H264" : "OPUS", nullptr);
-  if (twcc_extmap_id > 0) {
-    std::string field = "extmap-" + std::to_string(twcc_extmap_id);
-    gst_caps_set_simple(caps, field.c_str(), G_TYPE_STRING,
-                        "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01", nullptr);
-  }
-  if (ssrc != 0) gst_caps_set_simple(caps, "ssrc", G_TYPE_UINT, ssrc, nullptr);
-  return caps;
-}
-
 core::Result<void> WebRtcPeer::Impl::add_receive_transceiver(TrackKind kind, int pt) {
   auto caps = gst::GstRef<GstCaps>::adopt(codec_caps(kind, pt, tracks.twcc_extmap_id, 0));
   GstWebRTCRTPTransceiver* trans = nullptr;
@@ -283,6 +242,7 @@ void WebRtcPeer::Impl::set_remote(const std::string& offer_sdp) {
       if (auto self = weak.lock()) self->on_answer_created(p);
     });
     g_signal_emit_by_name(self->webrtc, "create-answer", nullptr, created);
+    gst_promise_unref(created);
   });
   g_signal_emit_by_name(webrtc, "set-remote-description", offer, p);
   gst_promise_unref(p);
@@ -489,21 +449,7 @@ GstFlowReturn WebRtcPeer::Impl::on_sample(TrackKind track, GstAppSink* sink) {
   auto& last = last_caps[index(track)];
   if (!last || !gst_caps_is_equal(last.get(), caps)) {
     last = gst::GstRef<GstCaps>::retain(caps);
-    ReceivedFormat f;
-    f.track = track;
-    f.codec = track == TrackKind::video ? "h264" : "opus";
-    gchar* text = gst_caps_to_string(caps);
-    f.caps = text;
-    g_free(text);
-    const GstStructure* s = gst_caps_get_structure(caps, 0);
-    f.codec_data = buffer_bytes(gst_structure_get_value(s, "codec_data"));
-    f.profile = caps_string(s, "profile");
-    f.level = caps_string(s, "level");
-    gst_structure_get_int(s, "width", &f.width);
-    gst_structure_get_int(s, "height", &f.height);
-    gst_structure_get_int(s, "rate", &f.rate);
-    gst_structure_get_int(s, "channels", &f.channels);
-    if (track == TrackKind::audio && f.rate == 0) f.rate = 48000;
+    const ReceivedFormat f = received_format(track, caps);
     if (cb.on_format) cb.on_format(f);
   }
   if (cb.on_unit) cb.on_unit(std::move(unit));
