@@ -120,8 +120,11 @@ class WebRtcPeer {
   void answer(const std::string& offer_sdp, const TrackChoice& tracks,
               std::function<void(core::Result<Answer>)> done);
 
-  // Send: hands one RTP packet (transfer full) of the track to webrtcbin. False (the packet dropped) when the
-  // peer is not sending (before answer, after stop) or more than max_queued_bytes wait in its appsrc.
+  // Send: hands one RTP packet (transfer full) of the track to webrtcbin. Its payload type must be Answer's
+  // and its SSRC TrackChoice's; its PTS/DTS are dropped (they belong to the feed's clock; webrtcbin's input
+  // clocksync would wait for them) and it is stamped on arrival. Packets may be pushed as soon as answer() was
+  // called. False (the packet dropped) when the peer is not sending (before answer, after stop) or more than
+  // kMaxQueuedBytes wait in its appsrc (a viewer not yet connected, or stalled).
   bool push_rtp(media::TrackKind track, GstBuffer* rtp);
   static constexpr uint64_t kMaxQueuedBytes = 2 << 20;
 
