@@ -4,10 +4,6 @@
 
 namespace sreda::ingest::whip {
 
-namespace {
-constexpr std::string_view kTwccUri = "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01";
-}  // namespace
-
 OfferCheck check_offer(std::string_view sdp, size_t max_bytes) {
   OfferCheck out;
   auto refuse = [&](const core::Error& e) {
@@ -21,11 +17,8 @@ OfferCheck check_offer(std::string_view sdp, size_t max_bytes) {
   out.tracks.video_pt = choice->video.pt;
   out.tracks.audio_pt = choice->audio.pt;
   // The transport-wide-cc extension of the chosen (bundled) tracks: TWCC feedback lets the sender ramp up.
-  for (const media::SdpTrack* t : {&choice->video, &choice->audio}) {
-    if (!t->present() || out.tracks.twcc_extmap_id) continue;
-    for (const auto& ext : offer->media[static_cast<size_t>(t->mline)].extmaps)
-      if (ext.uri == kTwccUri) out.tracks.twcc_extmap_id = ext.id;
-  }
+  for (const media::SdpTrack* t : {&choice->video, &choice->audio})
+    if (t->present() && t->twcc_extmap_id > 0 && !out.tracks.twcc_extmap_id) out.tracks.twcc_extmap_id = t->twcc_extmap_id;
   return out;
 }
 

@@ -11,10 +11,6 @@
 namespace sreda::ingest::whip {
 
 namespace {
-core::Logger& log() {
-  static core::Logger logger("whip");
-  return logger;
-}
 bool starts_with(const std::string& s, const char* prefix) { return s.rfind(prefix, 0) == 0; }
 }  // namespace
 
@@ -41,13 +37,8 @@ WhipServer::WhipServer(boost::asio::any_io_executor rtc, hub::EventHub& hub, con
 WhipServer::~WhipServer() = default;
 
 bool WhipServer::start() {
-  if (!config_.webrtc.enabled) {
-    unavailable_ = "WebRTC is turned off (webrtc.enabled)";
-  } else {
-    auto problems = webrtc::check_webrtc_support();
-    for (const auto& p : problems) unavailable_ += (unavailable_.empty() ? "" : "; ") + p;
-  }
-  if (!unavailable_.empty()) log().warn("WHIP publishing is not available: " + unavailable_);
+  // main checked webrtcbin and libnice at start-up and turned webrtc.enabled off (with its reason) if missing.
+  if (!config_.webrtc.enabled) unavailable_ = "WebRTC is off (webrtc.enabled, or a missing plugin: see the start-up log)";
   return unavailable_.empty();
 }
 

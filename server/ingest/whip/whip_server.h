@@ -58,8 +58,8 @@ class WhipServer {
   WhipServer(const WhipServer&) = delete;
   WhipServer& operator=(const WhipServer&) = delete;
 
-  // Checks that WebRTC can run here (elements, ICE agent properties). False: WHIP answers 503 with the reason
-  // (logged once); the rest of the server runs.
+  // False when WebRTC is off (webrtc.enabled, which main turns off when webrtcbin or libnice is missing): WHIP
+  // then answers 503 in plain words; the rest of the server runs.
   bool start();
   // Ends every session (the hub hears each publisher go) and refuses new publishes. Waits for the rtc thread.
   void stop();
