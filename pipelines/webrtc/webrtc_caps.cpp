@@ -1,5 +1,6 @@
 #include "pipelines/webrtc/webrtc_caps.h"
 
+#include <algorithm>
 #include <cstdlib>
 
 namespace sreda::webrtc {
@@ -44,6 +45,15 @@ GstCaps* codec_caps(media::TrackKind kind, int pt, int twcc_extmap_id, uint32_t 
   }
   if (ssrc != 0) gst_caps_set_simple(caps, "ssrc", G_TYPE_UINT, ssrc, nullptr);
   return caps;
+}
+
+TrackChoice track_choice(const media::SdpTrack& video, const media::SdpTrack& audio) {
+  TrackChoice c;
+  c.video_pt = video.present() ? video.pt : -1;
+  c.audio_pt = audio.present() ? audio.pt : -1;
+  const int twcc = video.present() && video.twcc_extmap_id > 0 ? video.twcc_extmap_id : audio.twcc_extmap_id;
+  c.twcc_extmap_id = audio.present() || video.present() ? std::max(twcc, 0) : 0;
+  return c;
 }
 
 ReceivedFormat received_format(media::TrackKind track, const GstCaps* caps) {

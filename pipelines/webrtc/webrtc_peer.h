@@ -29,6 +29,7 @@
 #include "server/config/config.h"
 #include "server/core/result.h"
 #include "server/media/access_unit.h"
+#include "server/media/sdp_offer.h"
 
 namespace sreda::webrtc {
 
@@ -65,6 +66,11 @@ struct TrackChoice {
   uint32_t video_ssrc = 0;
   uint32_t audio_ssrc = 0;
 };
+
+// From the SDP parser's choice (media::choose_whip / choose_whep): the tracks' payload types (an absent
+// track: -1) and the transport-wide-cc extmap id (video's, else audio's). SSRCs stay 0: the WHEP feed sets
+// them.
+TrackChoice track_choice(const media::SdpTrack& video, const media::SdpTrack& audio);
 
 struct Answer {
   std::string sdp;    // the whole answer: candidates on the bundled m-line, a=end-of-candidates
@@ -122,9 +128,9 @@ class WebRtcPeer {
 
   // Send: hands one RTP packet (transfer full) of the track to webrtcbin. Its payload type must be Answer's
   // and its SSRC TrackChoice's; its PTS/DTS are dropped (they belong to the feed's clock; webrtcbin's input
-  // clocksync would wait for them) and it is stamped on arrival. Packets may be pushed as soon as answer() was
-  // called. False (the packet dropped) when the peer is not sending (before answer, after stop) or more than
-  // kMaxQueuedBytes wait in its appsrc (a viewer not yet connected, or stalled).
+  // clocksync would wait for them) and it is stamped on arrival. Packets may be pushed as soon as answer()
+  // was called. False (the packet dropped) when the peer is not sending (before answer, after stop) or more
+  // than kMaxQueuedBytes wait in its appsrc (a viewer not yet connected, or stalled).
   bool push_rtp(media::TrackKind track, GstBuffer* rtp);
   static constexpr uint64_t kMaxQueuedBytes = 2 << 20;
 
