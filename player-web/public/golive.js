@@ -17,6 +17,7 @@ const DROP_MS = 3000;              // connectionState failed/disconnected this l
 const RETRY_S = [2, 5, 10];        // reconnect attempts wait this long (then 10 s each)
 const TEST_REPORT_MS = 3000;       // the test reports what the encoder made after this long
 const MAX_KBPS_720 = 2500;         // the browser's encoder at 720p (less for smaller pictures)
+const CONNECT_MS = 15000;          // answered but not connected this long (UDP blocked?) → a new session
 
 const studioId = Number((location.pathname.match(/^\/studio\/(\d+)/) || [])[1]);
 const token = new URLSearchParams(location.search).get('t') || '';
@@ -245,9 +246,13 @@ function preferCodecs(transceiver, kind) {
   try { transceiver.setCodecPreferences(codecs); } catch { /* the browser's own order then */ }
 }
 
-async function tuneSender(sender, track) {
+function maxKbps(track) {
   const height = (track.getSettings && track.getSettings().height) || 720;
-  const kbps = Math.round(MAX_KBPS_720 * Math.min(1, Math.max(0.4, height / 720)));
+  return Math.round(MAX_KBPS_720 * Math.min(1, Math.max(0.4, height / 720)));
+}
+
+async function tuneSender(sender, track) {
+  const kbps = maxKbps(track);
   try {
     const p = sender.getParameters();
     if (!p.encodings || !p.encodings.length) p.encodings = [{}];
@@ -260,7 +265,8 @@ async function tuneSender(sender, track) {
 
 function addTracks(pc, stream) {
   for (const track of stream.getTracks()) {
-    const tr = pc.addTransceiver(track, { direction: 'sendonly', streams: [stream] });
+    const sendEncodings = track.kind === 'video' ? [{ maxBitrate: maxKbps(track) * 1000 }] : undefined;
+    const tr = pc.addTransceiver(track, { direction: 'sendonly', streams: [stream], ...(sendEncodings ? { sendEncodings } : {}) });
     preferCodecs(tr, track.kind);
   }
 }
@@ -431,7 +437,16 @@ async function publish(gen) {
     closePc();
     return refused(t('golive.err.answer'));
   }
+  const video = pc.getSenders().find((x) => x.track && x.track.kind === 'video');
+  if (video) tuneSender(video, video.track);  // again, now that the encoder exists
   watchConnection(pc, gen);
+  // Answered, but the media path never opens (a firewall that blocks UDP): try again as after a drop.
+  s.dropTimer = s.dropTimer || setTimeout(() => {
+    s.dropTimer = 0;
+    if (gen !== s.generation || s.pc !== pc || pc.connectionState === 'connected') return;
+    closePc(true);
+    retryLater(gen);
+  }, CONNECT_MS);
 }
 
 // The server's refusal in the page's words where known, else in the server's own.
@@ -458,7 +473,7 @@ function watchConnection(pc, gen) {
     s.attempt = 0;
     s.state = 'live';
     showState();
-  } else if ((c === 'failed' || c === 'disconnected') && !s.dropTimer) {
+  } else if ((c === 'failed' || c === 'disconnected' || c === 'closed') && !s.dropTimer) {
     s.dropTimer = setTimeout(() => {
       s.dropTimer = 0;
       if (gen !== s.generation || s.pc !== pc) return;

@@ -3,6 +3,7 @@
 //   (a) "Test my picture and sound", from the keyboard: the preview, the level meter, what the encoder made
 //       (size, frames a second), sound heard; nothing is sent to the server; the camera's name in the picker
 //       after the first permission; axe finds nothing serious
+//   (a') "Share my screen": the fake picker's whole screen (contentHint detail) with the microphone
 //   (b) a camera that cannot be used is explained by its error (not allowed, none, busy, cannot give the size)
 //   (c) Go live: the event goes live over WHIP; a watch page plays it with hls.js (LL-HLS); a second page with
 //       "Real time" plays it over WHEP (frames decoded); Stop → intermission
@@ -89,6 +90,29 @@ test('test my picture and sound: preview, level, encoded size, nothing sent; key
   await page.close();
 });
 
+test('share my screen: the test shows the screen, with the microphone', async () => {
+  const { page, errors } = await openPage(viewUrl);
+  await waitFor(async () => page.isVisible('#golive'), { what: 'the go-live panel' });
+  assert.equal(await page.textContent('#golive-screen-label'), 'Мой экран (и микрофон)');
+  await page.check('#golive-screen');
+  assert.equal(await page.isDisabled('#golive-cam'), true, 'no camera to choose for the screen');
+  await page.click('#golive-test');
+  await waitState(page, 'testing');
+  // Headless Chromium's fake picker shares its whole (virtual) screen, 1280×900 (the viewport's window).
+  const tracks = await page.evaluate(() => window.sredaGoLive.stream.getTracks().map((tr) => `${tr.kind} ${tr.contentHint}`));
+  assert.deepEqual(tracks.sort(), ['audio music', 'video detail']);
+  await waitFor(async () => Number(await page.getAttribute('#golive-test-result', 'data-width')) > 0,
+    { timeoutMs: 20000, what: 'the test to report the screen\'s picture' });
+  const settings = await page.evaluate(() => window.sredaGoLive.stream.getVideoTracks()[0].getSettings().displaySurface);
+  assert.equal(settings, 'monitor');
+  await page.click('#golive-test');
+  await waitState(page, 'idle');
+  await page.check('#golive-camera');
+  assert.equal(await page.isDisabled('#golive-cam'), false);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
 test('a camera that cannot be used is explained, with what to do', async () => {
   const { page, errors } = await openPage(viewUrl);
   await waitFor(async () => page.isVisible('#golive'), { what: 'the go-live panel' });
@@ -129,6 +153,19 @@ test('go live: WHIP → live, LL-HLS and real time play it, Stop → intermissio
   assert.equal(await page.textContent('#golive-state'), 'Вы в эфире.');
   assert.equal(await page.evaluate(() => document.activeElement.id), 'golive-stop', 'the focus moves to Stop');
   assert.equal(await keyShown(), false, 'the panel never shows the stream key');
+  // H.264 and Opus on the wire; the encoder keeps its picture size and stays under 2.5 Mbit/s.
+  const sent = await page.evaluate(async () => {
+    const pc = window.sredaGoLive.pc;
+    const codecs = {};
+    (await pc.getStats()).forEach((r) => { if (r.type === 'codec') codecs[r.id] = r.mimeType; });
+    const out = [];
+    (await pc.getStats()).forEach((r) => { if (r.type === 'outbound-rtp') out.push(`${r.kind} ${codecs[r.codecId]}`); });
+    const p = pc.getSenders().find((x) => x.track.kind === 'video').getParameters();
+    return { out: out.sort(), degradation: p.degradationPreference, max: p.encodings[0].maxBitrate };
+  });
+  assert.deepEqual(sent.out, ['audio audio/opus', 'video video/H264']);
+  assert.equal(sent.degradation, 'maintain-resolution');
+  assert.ok(sent.max > 0 && sent.max <= 2500000, `maxBitrate ${sent.max}`);
   await waitFor(async () => (await sreda.publicEvent(event.id)).state === 'live', { timeoutMs: 30000, what: 'the event live' });
   await waitFor(async () => (await page.getAttribute('#state', 'data-state')) === 'live', { what: 'the artist\'s view to say LIVE' });
 
