@@ -11,8 +11,8 @@
 import { $ } from './dom.js';
 import { ApiError, fetchJson } from './api.js';
 import { t, own, onChange } from './i18n.js';
+import { gathered, iceServerList, announcedIceServers } from './whep.js';
 
-const GATHER_MS = 2000;            // non-trickle: the offer goes with what was gathered by then
 const DROP_MS = 3000;              // connectionState failed/disconnected this long → a new session
 const RETRY_S = [2, 5, 10];        // reconnect attempts wait this long (then 10 s each)
 const TEST_REPORT_MS = 3000;       // the test reports what the encoder made after this long
@@ -271,26 +271,6 @@ function addTracks(pc, stream) {
   }
 }
 
-// Resolves when ICE gathering is complete, or after `ms` (then the offer goes with what it has).
-function gathered(pc, ms) {
-  if (pc.iceGatheringState === 'complete') return Promise.resolve();
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      pc.removeEventListener('icegatheringstatechange', check);
-      resolve();
-    }
-    function check() { if (pc.iceGatheringState === 'complete') done(); }
-    pc.addEventListener('icegatheringstatechange', check);
-  });
-}
-
-function iceServers(list) {
-  return (Array.isArray(list) ? list : []).map((x) => (typeof x === 'string' ? { urls: x } : x))
-    .filter((x) => x && x.urls);
-}
-
 // ---- test my picture and sound (private) ----
 async function startTest() {
   try { await useMedia(); } catch { return; }
@@ -385,20 +365,20 @@ async function publish(gen) {
   const whip = view && (view.whip_url || (view.publish && view.publish.whip_url));
   if (!whip) return refused(t('golive.off'));
   s.key = (view.publish && view.publish.stream_key) || '';
-  const pc = new RTCPeerConnection({
-    iceServers: iceServers(view.ice_servers || (view.publish && view.publish.ice_servers)),
-    bundlePolicy: 'max-bundle',
-  });
+  const url = new URL(whip, location.href).href;
+  let servers = iceServerList(view.ice_servers || (view.publish && view.publish.ice_servers));
+  if (!servers.length && !('ice_servers' in view)) servers = await announcedIceServers(url);
+  if (gen !== s.generation) return;
+  const pc = new RTCPeerConnection({ iceServers: servers, bundlePolicy: 'max-bundle' });
   s.pc = pc;
   pc.addEventListener('connectionstatechange', () => watchConnection(pc, gen));
   let response;
-  const url = new URL(whip, location.href).href;
   try {
     addTracks(pc, s.stream);
     const video = pc.getSenders().find((x) => x.track && x.track.kind === 'video');
     if (video) await tuneSender(video, video.track);
     await pc.setLocalDescription(await pc.createOffer());
-    await gathered(pc, GATHER_MS);
+    await gathered(pc);
     if (gen !== s.generation || s.pc !== pc) return;
     response = await fetch(url, {
       method: 'POST', cache: 'no-store',

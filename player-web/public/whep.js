@@ -10,10 +10,59 @@
 const GATHER_MS = 2000;
 const FIRST_FRAME_MS = 6000;   // no decoded frame this long after the POST → LL-HLS
 const DROP_MS = 3000;          // disconnected this long (or failed) → LL-HLS
+const FROZEN_MS = 5000;        // playing, then no new frame this long → LL-HLS
+
+// ---- shared with golive.js ----
+
+/** Resolves when ICE gathering is complete, or after `ms` (the offer then goes with what it has). */
+export function gathered(pc, ms = GATHER_MS) {
+  if (pc.iceGatheringState === 'complete') return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      pc.removeEventListener('icegatheringstatechange', check);
+      resolve();
+    }
+    function check() { if (pc.iceGatheringState === 'complete') done(); }
+    pc.addEventListener('icegatheringstatechange', check);
+  });
+}
+
+/** RTCIceServers from a list of URLs or {urls, username, credential}, as the API gives them. */
+export function iceServerList(list) {
+  return (Array.isArray(list) ? list : []).map((x) => (typeof x === 'string' ? { urls: x } : x))
+    .filter((x) => x && x.urls);
+}
+
+/** RTCIceServers from an answer's Link headers (RFC 9725 §4.6: rel="ice-server", with TURN credentials). */
+export function linkIceServers(header) {
+  const out = [];
+  for (const m of String(header || '').matchAll(/<([^>]+)>((?:\s*;\s*[\w-]+=(?:"[^"]*"|[^;,]*))*)/g)) {
+    const params = {};
+    for (const p of m[2].matchAll(/;\s*([\w-]+)=(?:"([^"]*)"|([^;,]*))/g)) params[p[1].toLowerCase()] = p[2] ?? p[3];
+    if (params.rel !== 'ice-server') continue;
+    const server = { urls: m[1] };
+    if (params.username !== undefined) server.username = params.username;
+    if (params.credential !== undefined) server.credential = params.credential;
+    out.push(server);
+  }
+  return out;
+}
+
+/** The ICE servers an endpoint announces in its OPTIONS answer (none when it announces none or fails). */
+export async function announcedIceServers(url) {
+  try {
+    const r = await fetch(url, { method: 'OPTIONS', cache: 'no-store' });
+    return linkIceServers(r.headers.get('link'));
+  } catch {
+    return [];
+  }
+}
 
 /**
  * A WHEP player for `video`. onPlaying() when the first frame is decoded; onFallback(reason) once, with
- * reason 'busy' | 'unavailable' | 'network' | 'noframes', after which this player has stopped itself.
+ * reason 'busy' | 'unavailable' | 'network' | 'noframes' | 'stalled', after which this player has stopped itself.
  */
 export function createWhep(video, { onPlaying, onFallback }) {
   const w = { pc: null, location: null, active: false, playing: false, reason: null, timers: [] };
@@ -40,7 +89,12 @@ export function createWhep(video, { onPlaying, onFallback }) {
     w.active = true;
     w.playing = false;
     w.reason = null;
-    const pc = new RTCPeerConnection({ iceServers: iceServers || [], bundlePolicy: 'max-bundle' });
+    const token = {};
+    w.starting = token;
+    let servers = iceServerList(iceServers);
+    if (!servers.length) servers = await announcedIceServers(url);
+    if (w.starting !== token || !w.active) return;
+    const pc = new RTCPeerConnection({ iceServers: servers, bundlePolicy: 'max-bundle' });
     w.pc = pc;
     pc.addEventListener('connectionstatechange', () => {
       if (w.pc !== pc) return;
@@ -66,13 +120,7 @@ export function createWhep(video, { onPlaying, onFallback }) {
     let r;
     try {
       await pc.setLocalDescription(await pc.createOffer());
-      await new Promise((resolve) => {
-        if (pc.iceGatheringState === 'complete') return resolve();
-        const t = setTimeout(resolve, GATHER_MS);
-        pc.addEventListener('icegatheringstatechange', () => {
-          if (pc.iceGatheringState === 'complete') { clearTimeout(t); resolve(); }
-        });
-      });
+      await gathered(pc);
       if (w.pc !== pc) return;
       r = await fetch(url, { method: 'POST', cache: 'no-store', headers: { 'content-type': 'application/sdp' }, body: pc.localDescription.sdp });
     } catch {
@@ -90,23 +138,30 @@ export function createWhep(video, { onPlaying, onFallback }) {
       if (w.pc === pc) fallback('unavailable');
       return;
     }
-    // A picture decoded within a few seconds, else LL-HLS.
+    // A picture decoded within a few seconds, else LL-HLS; then new frames all along (a picture frozen for
+    // FROZEN_MS: LL-HLS, which also rides out the studio's intermission).
     const started = performance.now();
+    let frames = 0, movedAt = 0;
     const check = async () => {
       if (w.pc !== pc) return;
-      if ((await framesDecoded(pc)) > 0) {
+      const n = await framesDecoded(pc);
+      if (w.pc !== pc) return;
+      const now = performance.now();
+      if (n > frames) { frames = n; movedAt = now; }
+      if (!w.playing && frames > 0) {
         w.playing = true;
         if (onPlaying) onPlaying();
-        return;
       }
-      if (performance.now() - started > FIRST_FRAME_MS) return fallback('noframes');
-      w.timers.push(setTimeout(check, 250));
+      if (!w.playing && now - started > FIRST_FRAME_MS) return fallback('noframes');
+      if (w.playing && now - movedAt > FROZEN_MS) return fallback('stalled');
+      w.timers.push(setTimeout(check, w.playing ? 1000 : 250));
     };
     check();
   }
 
   function stop() {
     clearTimers();
+    w.starting = null;
     const had = w.active;
     w.active = false;
     w.playing = false;

@@ -676,5 +676,6 @@ export default {
   'watch.realtime.busy': 'Too many real-time viewers just now. Playing the usual way, a few seconds behind.',
   'watch.realtime.network': 'Your network does not let real time through. Playing the usual way, a few seconds behind.',
   'watch.realtime.noframes': 'Real time did not start. Playing the usual way, a few seconds behind.',
+  'watch.realtime.stalled': 'Real time stopped. Playing the usual way, a few seconds behind.',
   'watch.realtime.unavailable': 'Real time is not available now. Playing the usual way, a few seconds behind.',
 };
