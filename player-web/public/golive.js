@@ -40,6 +40,7 @@ const s = {
   audio: null, meterTimer: 0, heard: 0,   // the level meter (heard: the loudest level since the test began)
   test: null,                             // the loopback pair of "test my picture and sound"
   generation: 0,                          // bumps on Stop: late answers of an older start are ignored
+  ending: null,                           // the DELETE of the last session, while on its way
 };
 window.sredaGoLive = s;  // for the browser tests
 
@@ -353,6 +354,9 @@ async function goLive() {
 
 // One WHIP session: the view (key, whip_url, ice_servers) → offer with candidates → POST → answer.
 async function publish(gen) {
+  // The page's own last session ends first (Stop, then Go live at once: not "already publishing").
+  if (s.ending) await Promise.race([s.ending, new Promise((r) => setTimeout(r, 2000))]);
+  if (gen !== s.generation) return;
   let view;
   try {
     view = await fetchJson(`/api/studio-view/${studioId}?t=${encodeURIComponent(token)}`, { cache: 'no-store' });
@@ -402,7 +406,7 @@ async function publish(gen) {
     try { error = JSON.parse(text).error || {}; } catch { /* not JSON */ }
     // A drop the server has not noticed yet (409) and a busy server (503) heal: try again. A wrong or
     // changed key, no event now, a codec the server cannot take: said in words, and left to the artist.
-    const again = response.status === 503 || response.status >= 500 ||
+    const again = (response.status >= 500 && error.code !== 'webrtc_unavailable') ||
       (response.status === 409 && s.state === 'reconnecting');
     if (again) return retryLater(gen);
     return refused(refusalText(response.status, error));
@@ -478,7 +482,9 @@ function retryLater(gen) {
 // Ends the server's session (best effort: the server also notices a silent publisher by itself).
 function endSession(url, keepalive = false) {
   if (!url) return;
-  fetch(url, { method: 'DELETE', keepalive, headers: { authorization: `Bearer ${s.key}` } }).catch(() => {});
+  const ending = fetch(url, { method: 'DELETE', keepalive, headers: { authorization: `Bearer ${s.key}` } })
+    .catch(() => {}).finally(() => { if (s.ending === ending) s.ending = null; });
+  s.ending = ending;
 }
 
 function closePc(endOld = false) {

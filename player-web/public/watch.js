@@ -265,11 +265,15 @@ function toggleRealtime() {
 }
 player.whep = createWhep(video, {
   onPlaying: () => showRealtime('watch.realtime.playing'),
-  // Real time could not play: say why, and play LL-HLS (the usual way) at once.
-  onFallback: (reason) => {
+  // Real time could not play: LL-HLS (the usual way) at once, saying why — unless the event is no longer live
+  // (its end or an intermission stops real time too; the page then shows that as usual).
+  onFallback: async (reason) => {
     player.realtime = false;
+    showRealtime('');
+    await poll();
+    if (!player.event || player.event.state !== 'live') return;
     showRealtime(`watch.realtime.${reason}`);
-    if (player.wantPlay && player.event && player.event.state === 'live') startPlayback();
+    if (player.wantPlay && !hasSource()) startPlayback();
   },
 });
 
