@@ -5,8 +5,9 @@
 //       after the first permission; axe finds nothing serious
 //   (a') "Share my screen": the fake picker's whole screen (contentHint detail) with the microphone
 //   (b) a camera that cannot be used is explained by its error (not allowed, none, busy, cannot give the size)
-//   (c) Go live: the event goes live over WHIP; a watch page plays it with hls.js (LL-HLS); a second page with
-//       "Real time" plays it over WHEP (frames decoded); Stop → intermission
+//   (c) Go live: the event goes live over WHIP (H.264 + Opus, the picture size kept, ≤ 2.5 Mbit/s); a watch page
+//       plays it with hls.js (LL-HLS); a second page with "Real time" plays it over WHEP (frames decoded); the
+//       server loses the session and the page reconnects by itself, the same event going on; Stop → intermission
 //   (d) refusals in words: a second publisher (ffmpeg on RTMP) and a wrong key
 // (c) and (d) need the WHIP back end (the studio view's whip_url); (c)'s real-time part the WHEP one (the
 // event's whep_url): without them they are skipped, saying so.
@@ -144,7 +145,8 @@ test('a camera that cannot be used is explained, with what to do', async () => {
 
 test('go live: WHIP → live, LL-HLS and real time play it, Stop → intermission', async (t) => {
   if (!(await studioView()).whip_url) return t.skip('the server offers no WHIP yet (no whip_url in the studio view)');
-  const { page, errors } = await openPage(viewUrl);
+  // After the drop the page ends its old session too, which the server already ended: 404.
+  const { page, errors } = await openPage(viewUrl, { ignore: [/^404 .*\/whip\/\d+\/./] });
   await waitFor(async () => page.isVisible('#golive'), { what: 'the go-live panel' });
   assert.equal(await page.textContent('#key'), studio.stream_key, 'the publish settings still show the key');
   const keyShown = async () => page.evaluate((k) => document.getElementById('golive').textContent.includes(k), studio.stream_key);
@@ -200,6 +202,18 @@ test('go live: WHIP → live, LL-HLS and real time play it, Stop → intermissio
   }
   assert.deepEqual(await seriousViolations(page), []);
   await shot(page, 'golive-live.png');
+
+  // The server loses the session (as after a network drop it ends it): the page notices and reconnects by
+  // itself, and the same event goes on.
+  const location = await page.evaluate(() => window.sredaGoLive.location);
+  assert.match(location, new RegExp(`/whip/${studio.id}/`));
+  const gone = await fetch(location, { method: 'DELETE', headers: { authorization: `Bearer ${studio.stream_key}` } });
+  assert.equal(gone.status, 200, 'the session ends');
+  await waitState(page, 'reconnecting', 45000);
+  assert.match(await page.textContent('#golive-state'), /^Связь прервалась\. Подключаемся снова \(попытка \d\)…$/);
+  await waitState(page, 'live', 60000);
+  assert.notEqual(await page.evaluate(() => window.sredaGoLive.location), location, 'a new session');
+  await waitFor(async () => (await sreda.publicEvent(event.id)).state === 'live', { timeoutMs: 30000, what: 'the same event live again' });
 
   await page.click('#golive-stop');
   await waitState(page, 'stopped');
