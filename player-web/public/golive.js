@@ -366,12 +366,13 @@ async function publish(gen) {
     return retryLater(gen);
   }
   if (gen !== s.generation) return;
-  const whip = view && (view.whip_url || (view.publish && view.publish.whip_url));
+  const whip = view && ((view.publish && view.publish.whip_url) || view.whip_url);
   if (!whip) return refused(t('golive.off'));
   s.key = (view.publish && view.publish.stream_key) || '';
   const url = new URL(whip, location.href).href;
-  let servers = iceServerList(view.ice_servers || (view.publish && view.publish.ice_servers));
-  if (!servers.length && !('ice_servers' in view)) servers = await announcedIceServers(url);
+  const given = view.publish && 'ice_servers' in view.publish ? view.publish.ice_servers : view.ice_servers;
+  let servers = iceServerList(given);
+  if (given === undefined) servers = await announcedIceServers(url);  // an older server: its OPTIONS says
   if (gen !== s.generation) return;
   const pc = new RTCPeerConnection({ iceServers: servers, bundlePolicy: 'max-bundle' });
   s.pc = pc;

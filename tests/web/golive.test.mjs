@@ -144,7 +144,7 @@ test('a camera that cannot be used is explained, with what to do', async () => {
 });
 
 test('go live: WHIP → live, LL-HLS and real time play it, Stop → intermission', async (t) => {
-  if (!(await studioView()).whip_url) return t.skip('the server offers no WHIP yet (no whip_url in the studio view)');
+  if (!(await studioView()).publish.whip_url) return t.skip('the server offers no WHIP yet (no whip_url in the studio view)');
   // After the drop the page ends its old session too, which the server already ended: 404.
   const { page, errors } = await openPage(viewUrl, { ignore: [/^404 .*\/whip\/\d+\/./] });
   await waitFor(async () => page.isVisible('#golive'), { what: 'the go-live panel' });
@@ -227,7 +227,7 @@ test('go live: WHIP → live, LL-HLS and real time play it, Stop → intermissio
 });
 
 test('refusals in words: a second publisher, a wrong key', async (t) => {
-  if (!(await studioView()).whip_url) return t.skip('the server offers no WHIP yet (no whip_url in the studio view)');
+  if (!(await studioView()).publish.whip_url) return t.skip('the server offers no WHIP yet (no whip_url in the studio view)');
   const { page } = await openPage(viewUrl, { ignore: [/^(401|409) .*\/whip\//] });
   await waitFor(async () => page.isVisible('#golive'), { what: 'the go-live panel' });
   // ffmpeg publishes over RTMP: the browser is the second publisher.
