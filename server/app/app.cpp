@@ -586,8 +586,11 @@ core::Result<void> App::start_http() {
   share_pages_ = std::make_unique<web::SharePages>(config_, *store_, *static_, *share_cards_);
   if (!std::filesystem::is_directory(config_.server.static_dir))
     log().warn("server.static_dir " + config_.server.static_dir + " is not a folder: web pages will answer 404");
+  webrtc_routes_ = std::make_unique<web::WebRtcRoutes>(config_, metrics_, addresses_, whip_endpoint_, whep_endpoint_);
   std::vector<web::Route> routes = {
       {"/api", "/api", api_.get()},
+      {"/whip", "/whip", webrtc_routes_.get()},
+      {"/whep", "/whep", webrtc_routes_.get()},
       {"/healthz", "/healthz", health_.get()},
       {"/metrics", "/metrics", metrics_handler_.get()},
       {"/schedule.ics", "/schedule.ics", calendar_.get()},

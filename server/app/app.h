@@ -46,6 +46,7 @@
 #include "server/core/metrics.h"
 #include "server/web/share_cards.h"
 #include "server/web/share_pages.h"
+#include "server/web/webrtc_routes.h"
 #include "server/web/site_routes.h"
 
 namespace sreda::app {
@@ -132,6 +133,11 @@ class App {
   std::unique_ptr<web::ShareCards> share_cards_;  // shared links' preview pictures (stopped before http_)
   std::unique_ptr<web::SharePages> share_pages_;  // /watch/<id> with its preview tags, /e/<number>
   std::unique_ptr<web::IngestInfo> ingest_info_;
+  // The WebRTC back ends the /whip and /whep routes call (set by their start steps, before HTTP starts);
+  // null: those routes answer 503 in plain words.
+  web::WhipEndpoint* whip_endpoint_ = nullptr;
+  web::WhepEndpoint* whep_endpoint_ = nullptr;
+  std::unique_ptr<web::WebRtcRoutes> webrtc_routes_;  // /whip, /whep
   std::unique_ptr<audience::AudienceHub> audience_;  // outlives http_ (its WebSocket handler)
   std::unique_ptr<web::HttpServer> http_;
 

@@ -123,14 +123,15 @@ TEST(StoreMigrations, EventIdsAreNeverReusedAndTheRebuildKeepsEveryRow) {
   ASSERT_TRUE(db.ok());
   ASSERT_TRUE(store::migrate(*db, 5).ok());  // a database from before step 6
   const auto studio = schedule::create_studio(*db, "Hall", 0);
-  auto add = [&](int64_t starts_at) {
+  auto add = [&](int64_t starts_at) {  // step 5's columns (insert_event also writes later steps' columns)
+    auto st = db->prepare(
+        "INSERT INTO events (title, description, category, language, studio_id, starts_at, ends_at, state, "
+        "search_text, created_at, updated_at) VALUES ('A', '', 'concert', 'ru', ?, ?, ?, 'scheduled', 'a', 0, 0)");
+    st.bind(1, studio.id).bind(2, starts_at).bind(3, starts_at + 500);
+    st.run();
     schedule::Event e;
-    e.title = "A";
-    e.category = "concert";
-    e.studio_id = studio.id;
-    e.starts_at = starts_at;
-    e.ends_at = starts_at + 500;
-    return schedule::insert_event(*db, e, 0);
+    e.id = db->last_insert_id();
+    return e;
   };
   const auto a = add(1000), b = add(2000), c = add(3000);
   ASSERT_TRUE(db->exec("INSERT INTO comments (event_id, viewer_id, nick, text, at_ms) VALUES (" + std::to_string(a.id) +

@@ -40,9 +40,9 @@ TEST(WishesStore, StepTenVotesOncePerViewerAndCapsAnAddressGroup) {
   e.studio_id = studio.id;
   e.starts_at = 1000;
   e.ends_at = 2000;
-  e = schedule::insert_event(*db, e, 0);
   ASSERT_TRUE(store::migrate(*db).ok());
-  EXPECT_EQ(store::latest_schema_version(), 10);
+  EXPECT_GE(store::latest_schema_version(), 10);
+  e = schedule::insert_event(*db, e, 0);
 
   const auto a = audience::insert_wish(*db, wish("Больше джаза", 100));
   const auto first = audience::vote_wish(*db, a.id, "v1", "198.51.100.1", 2, 200);
