@@ -128,7 +128,11 @@ export function createWhep(video, { onPlaying, onFallback }) {
       return;
     }
     if (w.pc !== pc) return;
-    if (r.status === 503 || r.status === 429) return fallback('busy');
+    if (r.status === 503 || r.status === 429) {
+      // A full server (viewer limits, overload) or one without real time at all: said differently.
+      const error = await r.json().then((j) => j.error || {}, () => ({}));
+      return fallback(error.code === 'webrtc_unavailable' ? 'unavailable' : 'busy');
+    }
     if (r.status !== 201 && r.status !== 200) return fallback('unavailable');
     const loc = r.headers.get('location');
     w.location = loc ? new URL(loc, url).href : null;

@@ -669,6 +669,7 @@ export default {
   'golive.why.409': null,
   'golive.why.key_rotated': null,
   'golive.why.401': null,
+  'golive.why.webrtc_unavailable': null,
   'golive.why.no_event': null,
   'golive.why.403': null,
   // ---- real time on the watch page (watch.html, whep.js) ----
