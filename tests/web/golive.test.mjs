@@ -36,7 +36,9 @@ const stateOf = (page) => page.getAttribute('#golive-state', 'data-state');
 /** Waits for the panel's state; a timeout says what the page said. */
 async function waitState(page, want, timeoutMs = 30000) {
   try {
-    await waitFor(async () => (await stateOf(page)) === want, { timeoutMs, what: `the go-live state "${want}"` });
+    // A refusal is final: no use waiting for anything else then.
+    await waitFor(async () => [want, 'refused'].includes(await stateOf(page)), { timeoutMs, what: `the go-live state "${want}"` });
+    if ((await stateOf(page)) !== want) throw new Error(`not "${want}" but refused`);
   } catch (err) {
     const said = await page.textContent('#golive-state');
     const problem = await page.textContent('#golive-problem');
@@ -44,10 +46,16 @@ async function waitState(page, want, timeoutMs = 30000) {
   }
 }
 
-/** The studio view as the page sees it (whether the server offers WHIP). */
-async function studioView() {
+/** Why WHIP cannot be tried on this build, or '' when it can: the studio view names no whip_url, or the
+ *  server says it has no WHIP back end (503 webrtc_unavailable to a bare offer; with one it answers 400). */
+async function noWhip() {
   const token = new URL(viewUrl, sreda.base).searchParams.get('t');
-  return (await sreda.api('GET', `/api/studio-view/${studio.id}?t=${token}`)).json;
+  const view = (await sreda.api('GET', `/api/studio-view/${studio.id}?t=${token}`)).json;
+  if (!view.publish.whip_url) return 'the server offers no WHIP (no whip_url in the studio view)';
+  const r = await fetch(view.publish.whip_url, { method: 'POST', body: 'v=0\r\n',
+    headers: { 'content-type': 'application/sdp', authorization: `Bearer ${studio.stream_key}` } });
+  const error = await r.json().then((j) => j.error || {}, () => ({}));
+  return r.status === 503 && error.code === 'webrtc_unavailable' ? `no WHIP back end in this build (503: ${error.message})` : '';
 }
 
 test('test my picture and sound: preview, level, encoded size, nothing sent; keyboard; axe', async () => {
@@ -144,7 +152,8 @@ test('a camera that cannot be used is explained, with what to do', async () => {
 });
 
 test('go live: WHIP → live, LL-HLS and real time play it, Stop → intermission', async (t) => {
-  if (!(await studioView()).publish.whip_url) return t.skip('the server offers no WHIP yet (no whip_url in the studio view)');
+  const why = await noWhip();
+  if (why) return t.skip(why);
   // After the drop the page ends its old session too, which the server already ended: 404.
   const { page, errors } = await openPage(viewUrl, { ignore: [/^404 .*\/whip\/\d+\/./] });
   await waitFor(async () => page.isVisible('#golive'), { what: 'the go-live panel' });
@@ -227,7 +236,8 @@ test('go live: WHIP → live, LL-HLS and real time play it, Stop → intermissio
 });
 
 test('refusals in words: a second publisher, a wrong key', async (t) => {
-  if (!(await studioView()).publish.whip_url) return t.skip('the server offers no WHIP yet (no whip_url in the studio view)');
+  const why = await noWhip();
+  if (why) return t.skip(why);
   const { page } = await openPage(viewUrl, { ignore: [/^(401|409) .*\/whip\//] });
   await waitFor(async () => page.isVisible('#golive'), { what: 'the go-live panel' });
   // ffmpeg publishes over RTMP: the browser is the second publisher.
