@@ -224,11 +224,12 @@ std::vector<App::Step> App::start_steps() {
        }},
       {"event hub",
        [this]() -> core::Result<void> {
-         hub_ = std::make_unique<hub::EventHub>(control_.get_executor(), *store_, config_, metrics_, consumers_.get());
+         hub_ = std::make_unique<hub::EventHub>(control_.get_executor(), *store_, config_, metrics_, &whep_->consumers());
          hub_->start();
          return {};
        },
        [this] { hub_->stop(); }},
+      {"WebRTC", [this] { return start_rtc(); }, [this] { stop_rtc(); }},
       {"SRT", [this] { return start_srt(); }, [this] { srt_->stop(); }},
       {"RTMP", [this] { return start_rtmp(); },
        [this] {
@@ -385,6 +386,7 @@ core::Result<void> App::start_relays() {
   relay_targets_ = std::make_unique<relay::StoreTargets>(*store_);
   relays_ = std::make_unique<relay::PushRelays>(std::move(options), *relay_targets_, metrics_);
   consumers_ = std::make_unique<relay::RelayingFactory>(*live_outputs_, *relays_);
+  whep_ = std::make_unique<WhepBackEnd>(rtc_.get_executor(), config_, *store_, metrics_, *consumers_);
   relay_control_ = relays_.get();
   return {};
 }
@@ -403,6 +405,30 @@ core::Result<void> App::start_control_thread() {
     schedule_live_tick();
   });
   return {};
+}
+
+// WHIP publishers on their own thread (not control: tearing a webrtcbin down joins its threads, tens of ms).
+// WebRTC that cannot run here (a missing plugin) leaves WHIP answering 503 with the reason; the rest runs.
+core::Result<void> App::start_rtc() {
+  rtc_work_.emplace(rtc_.get_executor());
+  rtc_thread_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "sreda-rtc");
+    rtc_.run();
+  });
+  whip_ = std::make_unique<ingest::whip::WhipServer>(rtc_.get_executor(), *hub_, keys_, config_, metrics_);
+  whip_->start();
+  whip_adapter_ = std::make_unique<WhipEndpointAdapter>(*whip_);
+  whip_endpoint_ = whip_adapter_.get();  // WebRTC missing here: it answers 503 naming what is missing
+  whep_->attach_hub(hub_.get());
+  whep_endpoint_ = whep_.get();
+  return {};
+}
+
+void App::stop_rtc() {
+  if (whip_) whip_->stop();
+  rtc_work_.reset();
+  if (rtc_thread_.joinable()) rtc_thread_.join();
+  whep_->stop();
 }
 
 core::Result<void> App::start_srt() {
