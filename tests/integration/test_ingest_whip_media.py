@@ -5,6 +5,7 @@ grace continues the same event, and after the grace it ends with its recording i
 rules are RTMP's and SRT's: wrong key 401, no event now 403, a second publisher 409, counted in /metrics; and a
 publisher that went silent (its network dropped, no DELETE) is taken over by the studio's next publish."""
 import os
+import re
 import subprocess
 import tempfile
 import threading
@@ -39,17 +40,18 @@ class WhipPublisher:
         self.log = []
         self.proc = subprocess.Popen([binary, "--port", str(server.port), "--studio", str(studio_id), "--key", key,
                                       "--seconds", str(seconds), *extra],
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
 
     def _read(self):
-        for line in self.proc.stdout:
-            line = line.rstrip("\n")
-            self.log.append(line)
-            if "=" in line:
-                name, value = line.split("=", 1)
-                self.lines[name] = value
+        with self.proc.stdout:
+            for line in self.proc.stdout:
+                line = line.rstrip("\n")
+                self.log.append(line)
+                m = re.match(r"^([a-z_]+)=(.*)$", line)  # its own lines, not GStreamer's warnings
+                if m:
+                    self.lines[m.group(1)] = m.group(2)
 
     def wait(self, timeout=60):
         code = self.proc.wait(timeout=timeout)
@@ -111,7 +113,12 @@ class WhipIngestTest(LiveServerTest):
         self.assertEqual(again.wait(), 0, again)
         self.assertEqual(studio.live()["reconnects"], 1)
         studio.wait_state("ended", timeout=GRACE_S + 30)
-        studio.wait_playlists_end()
+        playlist = studio.wait_playlists_end()
+        # The publisher sends a keyframe only when asked (as browsers do): the server asks one per segment.
+        segments = [float(d) for d in re.findall(r"#EXTINF:([0-9.]+)", playlist)]
+        self.assertGreaterEqual(len(segments), 4, playlist)
+        self.assertLess(max(segments), 5.0, playlist)
+        self.assertGreater(metric(self.server, "sreda_whip_keyframe_requests_total", cause="segment"), 0)
         probe = ffprobe(live)
         self.assertEqual(sorted({s["codec_name"] for s in probe["streams"]}), ["aac", "h264"])
         studio.wait_state("archived", timeout=60)

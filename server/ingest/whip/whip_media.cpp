@@ -20,7 +20,6 @@ bool WhipMedia::set_video_format_locked(const TrackFormat& f, std::string& error
   if (!avc) return error = "the publisher's H.264 configuration is unusable (" + avc.error().code + ")", false;
   auto sps = media::parse_sps(avc->sps.front());
   if (!sps) return error = "the publisher's H.264 sequence parameter set is unusable (" + sps.error().code + ")", false;
-  facts_.has_video = true;
   facts_.video_codec = "h264";
   facts_.video_profile = media::h264_profile_name(sps->profile_idc, sps->constraint_flags);
   facts_.video_level = media::h264_level_name(sps->level_idc, sps->profile_idc, sps->constraint_flags);
@@ -43,7 +42,7 @@ void WhipMedia::on_format(const TrackFormat& f) {
       if (video_format_ && f.codec_data == facts_.video_codec_data) return;  // the same configuration again
       const int width = facts_.width, height = facts_.height;
       if (set_video_format_locked(f, error)) {
-        const bool again = video_format_ && prepared_;
+        const bool again = prepared_ && facts_.has_video;  // (has_video: the session took the track)
         video_format_ = true;
         if (again) {
           // A new SPS mid-stream (a browser under pressure lowers its resolution): a new session start.
@@ -59,7 +58,6 @@ void WhipMedia::on_format(const TrackFormat& f) {
       if (f.codec != "opus") {
         error = "the publisher's audio is " + f.codec + ", not Opus";
       } else {
-        facts_.has_audio = true;
         facts_.audio_codec = "opus";
         facts_.audio_rate = f.rate > 0 ? f.rate : 48000;
         facts_.audio_channels = f.channels > 0 ? f.channels : 2;

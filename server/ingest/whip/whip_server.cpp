@@ -100,6 +100,13 @@ void WhipServer::publish_on_rtc(int64_t studio_id, const std::string& key, std::
     refused_log.info("publish refused: ingest.max_publishers WHIP sessions at once");
     return reply({503, "busy", "the server has as many publishers as it takes; try again later", 30, "", ""});
   }
+  size_t from_peer = 0;
+  for (const auto& [id, s] : sessions_) from_peer += s->remote() == peer;
+  if (from_peer >= static_cast<size_t>(config_.ingest.max_connections_per_address)) {
+    count_refused("max_per_address");
+    refused_log.info("publish refused: ingest.max_connections_per_address WHIP sessions from this address");
+    return reply({503, "busy", "too many publishers from this address at once; try again later", 30, "", ""});
+  }
   WhipSession::Params p;
   p.id = session_of(next_id_++);
   p.token = core::random_token(16);

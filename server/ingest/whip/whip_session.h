@@ -43,6 +43,7 @@ class WhipSession : public std::enable_shared_from_this<WhipSession> {
   uint64_t id() const { return p_.id; }
   int64_t studio_id() const { return p_.studio.studio_id; }
   const std::string& token() const { return p_.token; }
+  const std::string& remote() const { return p_.remote; }
 
  private:
   struct Feed;  // the media side shared with the peer's GStreamer threads
