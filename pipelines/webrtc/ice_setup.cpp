@@ -5,6 +5,7 @@
 #include "pipelines/gst/gst_ref.h"
 #include "pipelines/gst/plugin_check.h"
 #include "server/core/text.h"
+#include "server/media/sdp_answer.h"
 
 namespace sreda::webrtc {
 namespace {
@@ -52,7 +53,7 @@ IceSettings IceSettings::from(const config::WebRtcConfig& c) {
   s.port_min = c.port_min;
   s.port_max = c.port_max;
   s.local_addresses = split_list(c.local_addresses);
-  s.public_addresses = split_list(c.public_addresses);
+  s.public_addresses = media::split_public_addresses(c.public_addresses);
   s.stun_server = c.stun_server;
   s.gather_timeout_ms = c.gather_timeout_ms;
   s.jitter_latency_ms = c.jitter_latency_ms;

@@ -12,10 +12,10 @@
 #include <utility>
 
 #include "pipelines/gst/gst_ref.h"
-#include "pipelines/webrtc/answer_candidates.h"
 #include "pipelines/webrtc/ice_setup.h"
 #include "pipelines/webrtc/webrtc_stats.h"
 #include "server/core/log.h"
+#include "server/media/sdp_answer.h"
 
 namespace sreda::webrtc {
 
@@ -104,7 +104,7 @@ struct WebRtcPeer::Impl : std::enable_shared_from_this<Impl> {
   std::function<void(core::Result<Answer>)> done;
   std::string answer_sdp;
   bool local_set = false, gathering_complete = false, deadline_passed = false;
-  std::vector<CandidateLine> candidates;
+  std::vector<media::LocalCandidate> candidates;
   gst::GstRef<GstCaps> last_caps[2];
   int64_t last_pts_us[2] = {-1, -1};
   gst::GstRef<GstPad> video_sink_pad;  // receive: where request_keyframe() sends its upstream event
@@ -337,11 +337,11 @@ void WebRtcPeer::Impl::maybe_finish_locked() {
                               "the server gathered no network address for WebRTC within " +
                                   std::to_string(ice.gather_timeout_ms) + " ms (see webrtc.local_addresses)",
                               ""});
-  auto completed = complete_answer(answer_sdp, candidates, ice.public_addresses);
+  auto completed = media::complete_answer(answer_sdp, candidates, ice.public_addresses);
   if (!completed) return finish(completed.error());
   Answer a;
   a.sdp = std::move(completed->sdp);
-  a.candidates = completed->candidates;
+  a.candidates = int(completed->candidates);
   a.video_pt = tracks.video_pt;
   a.audio_pt = tracks.audio_pt;
   log.info("answered with " + std::to_string(a.candidates) + " candidate(s)" +
