@@ -344,11 +344,11 @@ async function goLive() {
   endTest();
   ui.result.hidden = true;
   problem('');
+  s.attempt = 0;
+  s.state = 'connecting';  // at once: an earlier refusal's words go away with the press
+  showState();
   try { await useMedia(); } catch { s.state = 'idle'; showState(); return; }
   if (gen !== s.generation) return;
-  s.attempt = 0;
-  s.state = 'connecting';
-  showState();
   publish(gen);
 }
 

@@ -109,6 +109,7 @@ export function createWhep(video, { onPlaying, onFallback }) {
     const audio = pc.addTransceiver('audio', { direction: 'recvonly' });
     // The receivers' tracks exist before the answer: the video element gets them now, and play() waits.
     video.srcObject = new MediaStream([video_.receiver.track, audio.receiver.track]);
+    video.play().catch(() => {});  // the page's play() came before this source existed
     // H.264 first: the server sends the studio's H.264 (or its own constrained-baseline encode).
     if (video_.setCodecPreferences && RTCRtpReceiver.getCapabilities) {
       const caps = RTCRtpReceiver.getCapabilities('video');
