@@ -8,11 +8,13 @@
 // arrow keys seek (±10 s, ±60 s with Shift), and the position is kept in localStorage so a viewer
 // comes back where they stopped.
 // hls.js (vendor/hls.min.js) and live-pace.js are classic scripts before this module: window.Hls,
-// window.sredaLivePace. The audience panel (comments.js) is imported first, so it hears the first event.
+// window.sredaLivePace. "Real time" (whep.js): for events with `realtime`, a choice beside Play that plays
+// over WHEP and falls back to LL-HLS by itself, saying so. The audience panel (comments.js) is imported first, so it hears the first event.
 import './comments.js';
 import { $, remembered } from './dom.js';
 import { fetchJson } from './api.js';
 import * as i18n from './i18n.js';
+import { createWhep } from './whep.js';
 
 const POLL_NOT_LIVE_MS = 4000;   // scheduled / intermission / no connection: look again soon
 const POLL_LIVE_MS = 15000;      // live: only to notice intermission / end
@@ -65,6 +67,8 @@ const player = {
   audioUrl: null,     // that variant's media playlist, for the master playlist in audioFor
   audioFor: null,
   video,
+  realtime: false,    // the viewer chose "Real time" (WHEP) for this event
+  whep: null,         // whep.js's player (its pc, for the tests' getStats)
 };
 window.sredaPlayer = player;  // for the browser tests and for curious viewers' consoles
 
@@ -194,6 +198,7 @@ function showEvent(e) {
     else if (!hasSource()) playLabel.textContent = T('watch.play.record');
   }
   setBanner(text, kind);
+  $('realtime').hidden = !realtimeOffered() || !['scheduled', 'live', 'intermission'].includes(e.state);
   // Play is offered while something is or may soon be on; it is the one big thing on the page.
   playBtn.hidden = !(['scheduled', 'live', 'intermission', 'archived'].includes(e.state)) || isPlaying();
 }
@@ -241,8 +246,39 @@ async function poll() {
   // archived, cancelled: final; no more polling
 }
 
+// ---- real time (WHEP) ----
+function realtimeOffered() { return !!player.event && player.event.realtime === true && !!player.event.whep_url; }
+function showRealtime(key) {
+  const st = $('realtime-status');
+  st.textContent = key ? T(key) : '';
+  st.hidden = !key;
+  st.dataset.key = key || '';
+  $('realtime-toggle').setAttribute('aria-pressed', String(player.realtime));
+}
+function toggleRealtime() {
+  player.realtime = !player.realtime;
+  showRealtime('');
+  player.wantPlay = true;
+  const e = player.event;
+  if (e && e.state === 'live') startPlayback();
+  else onPlayClick();  // not on air yet: it starts by itself, in real time, when the studio goes live
+}
+player.whep = createWhep(video, {
+  onPlaying: () => showRealtime('watch.realtime.playing'),
+  // Real time could not play: LL-HLS (the usual way) at once, saying why — unless the event is no longer live
+  // (its end or an intermission stops real time too; the page then shows that as usual).
+  onFallback: async (reason) => {
+    player.realtime = false;
+    showRealtime('');
+    await poll();
+    if (!player.event || player.event.state !== 'live') return;
+    showRealtime(`watch.realtime.${reason}`);
+    if (player.wantPlay && !hasSource()) startPlayback();
+  },
+});
+
 // ---- playback ----
-function hasSource() { return !!player.hls || (player.native && !!video.getAttribute('src')); }
+function hasSource() { return !!player.hls || (player.native && !!video.getAttribute('src')) || player.whep.active; }
 function isPlaying() { return hasSource() && !video.paused && !video.ended; }
 
 function stopSource() {
@@ -251,6 +287,7 @@ function stopSource() {
   if (player.unpace) { player.unpace(); player.unpace = null; }
   if (player.hls) { player.hls.destroy(); player.hls = null; }
   if (player.native) { video.removeAttribute('src'); video.load(); }
+  player.whep.stop();
 }
 
 function retrySoon() {
@@ -272,6 +309,12 @@ function startPlayback(at) {
   const audioOnly = player.listenOnly && player.audioFor === master && !!player.audioUrl;
   const url = audioOnly ? player.audioUrl : master;
   const resumeAt = vod ? (at > 0 ? at : savedPosition()) : 0;
+  if (!vod && realtimeOffered() && player.realtime) {
+    showRealtime('watch.realtime.connecting');
+    player.whep.start(new URL(player.event.whep_url, location.href).href, player.event.ice_servers);
+    tryPlay();
+    return;
+  }
   if (useHlsJs) {
     const hls = new window.Hls(vod ? { startPosition: resumeAt > 0 ? resumeAt : -1, fragLoadingMaxRetry: 6 } : {
       lowLatencyMode: true,
@@ -431,6 +474,7 @@ function tick() {
 
 // ---- wiring ----
 playBtn.addEventListener('click', onPlayClick);
+$('realtime-toggle').addEventListener('click', toggleRealtime);
 listenBtn.addEventListener('click', toggleListen);
 goLiveBtn.addEventListener('click', () => { goLive(true); if (video.paused) tryPlay(); tick(); });
 goLiveBtn.addEventListener('blur', () => { if (!goLiveBtn.classList.contains('behind')) goLiveBtn.hidden = true; });
@@ -479,6 +523,7 @@ video.addEventListener('ended', () => {
 });
 video.addEventListener('pause', savePosition);
 window.addEventListener('pagehide', savePosition);
+window.addEventListener('pagehide', () => player.whep.stop());
 document.addEventListener('keydown', (ev) => {
   // Space / Enter on the page (not on a control) plays, as older viewers expect.
   if ((ev.key === ' ' || ev.key === 'Enter') && ev.target === document.body && !playBtn.hidden) {
@@ -502,6 +547,7 @@ document.addEventListener('keydown', (ev) => {
 i18n.onChange(() => {
   if (player.event) showEvent(player.event);
   showListen();
+  if ($('realtime-status').dataset.key) showRealtime($('realtime-status').dataset.key);
   tick();
 });
 

@@ -185,8 +185,13 @@ export class Publisher {
   }
 }
 
-/** Debian's Chromium, headless, driven by playwright-core, with a fresh profile. */
-export async function launchBrowser(contextOptions = {}) {
+/** Chromium's flags for WebRTC tests on 127.0.0.1: a fake camera and microphone (allowed without asking), loopback
+ *  ICE candidates, and host candidates as addresses (not mDNS .local names, which libnice cannot resolve). */
+export const WEBRTC_ARGS = ['--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream',
+  '--allow-loopback-in-peer-connection', '--disable-features=WebRtcHideLocalIpsWithMdns'];
+
+/** Debian's Chromium, headless, driven by playwright-core, with a fresh profile; `extraArgs`: more flags. */
+export async function launchBrowser({ extraArgs = [], ...contextOptions } = {}) {
   const { chromium } = await import('playwright-core');
   if (!existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM} (scripts/setup installs Debian's chromium)`);
   const profile = tempDir('sreda-chromium-');
@@ -195,7 +200,7 @@ export async function launchBrowser(contextOptions = {}) {
     headless: true,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
       '--disable-background-networking', '--disable-component-update', '--disable-sync',
-      '--autoplay-policy=no-user-gesture-required'],
+      '--autoplay-policy=no-user-gesture-required', ...extraArgs],
     viewport: { width: 1280, height: 900 },
     locale: 'ru-RU',
     timeout: 60000,
