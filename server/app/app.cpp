@@ -229,6 +229,7 @@ std::vector<App::Step> App::start_steps() {
          return {};
        },
        [this] { hub_->stop(); }},
+      {"WebRTC", [this] { return start_rtc(); }, [this] { stop_rtc(); }},
       {"SRT", [this] { return start_srt(); }, [this] { srt_->stop(); }},
       {"RTMP", [this] { return start_rtmp(); },
        [this] {
@@ -403,6 +404,26 @@ core::Result<void> App::start_control_thread() {
     schedule_live_tick();
   });
   return {};
+}
+
+// WHIP publishers on their own thread (not control: tearing a webrtcbin down joins its threads, tens of ms).
+// WebRTC that cannot run here (a missing plugin) leaves WHIP answering 503 with the reason; the rest runs.
+core::Result<void> App::start_rtc() {
+  rtc_work_.emplace(rtc_.get_executor());
+  rtc_thread_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "sreda-rtc");
+    rtc_.run();
+  });
+  whip_ = std::make_unique<ingest::whip::WhipServer>(rtc_.get_executor(), *hub_, keys_, config_, metrics_);
+  whip_->start();
+  whip_adapter_ = std::make_unique<WhipEndpointAdapter>(*whip_);
+  return {};
+}
+
+void App::stop_rtc() {
+  if (whip_) whip_->stop();
+  rtc_work_.reset();
+  if (rtc_thread_.joinable()) rtc_thread_.join();
 }
 
 core::Result<void> App::start_srt() {
@@ -586,8 +607,11 @@ core::Result<void> App::start_http() {
   share_pages_ = std::make_unique<web::SharePages>(config_, *store_, *static_, *share_cards_);
   if (!std::filesystem::is_directory(config_.server.static_dir))
     log().warn("server.static_dir " + config_.server.static_dir + " is not a folder: web pages will answer 404");
+  webrtc_routes_ = std::make_unique<web::WebRtcRoutes>(config_, metrics_, addresses_, whip_endpoint_, whep_endpoint_);
   std::vector<web::Route> routes = {
       {"/api", "/api", api_.get()},
+      {"/whip", "/whip", webrtc_routes_.get()},
+      {"/whep", "/whep", webrtc_routes_.get()},
       {"/healthz", "/healthz", health_.get()},
       {"/metrics", "/metrics", metrics_handler_.get()},
       {"/schedule.ics", "/schedule.ics", calendar_.get()},

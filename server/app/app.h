@@ -4,8 +4,9 @@
 // Every part gets what it uses through its constructor; start() is one list of steps (start_steps()), each
 // with the stop that undoes it, so a step that fails unwinds the steps before it in reverse, and stop() is the
 // same unwinding. The order (each step needs the ones before it running):
-//   store → live outputs and archive (recovery) → push relays → control thread (timers) → event hub → SRT →
-//   RTMP (ingest thread) → pulled studios → MP4 exports → audience → HTTP (pages, API, WebSocket, /live).
+//   store → live outputs and archive (recovery) → push relays → control thread (timers) → event hub → WebRTC
+//   (rtc thread: WHIP) → SRT → RTMP (ingest thread) → pulled studios → MP4 exports → audience → HTTP (pages,
+//   API, WebSocket, /live, /whip).
 // Stopping therefore shuts the doors first (HTTP, then the audience flushes what it acknowledged) and the
 // store last (it drains every accepted job).
 #pragma once
@@ -26,7 +27,9 @@
 #include "server/auth/login_limiter.h"
 #include "server/hub/event_hub.h"
 #include "server/hub/key_directory.h"
+#include "server/app/whip_endpoint.h"
 #include "server/ingest/rtmp_bridge.h"
+#include "server/ingest/whip/whip_server.h"
 #include "server/ingest/srt_bridge.h"
 #include "server/ingest/srt/srt_server.h"
 #include "server/ingest/rtmp/rtmp_server.h"
@@ -46,6 +49,7 @@
 #include "server/core/metrics.h"
 #include "server/web/share_cards.h"
 #include "server/web/share_pages.h"
+#include "server/web/webrtc_routes.h"
 #include "server/web/site_routes.h"
 
 namespace sreda::app {
@@ -83,6 +87,8 @@ class App {
   core::Result<void> start_live_outputs();
   core::Result<void> start_relays();
   core::Result<void> start_control_thread();
+  core::Result<void> start_rtc();
+  void stop_rtc();
   core::Result<void> start_srt();
   core::Result<void> start_rtmp();
   core::Result<void> start_pulls();
@@ -101,6 +107,7 @@ class App {
   // bound to them (the hub's timers, the RTMP server's sockets).
   boost::asio::io_context control_;  // the control thread: timers and the event hub
   boost::asio::io_context ingest_;   // the ingest thread: RTMP connections
+  boost::asio::io_context rtc_;      // the rtc thread: WebRTC sessions (WHIP), their timers and pipelines
   core::Metrics metrics_;
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<auth::LoginLimiter> limiter_;
@@ -118,6 +125,10 @@ class App {
   std::unique_ptr<ingest::RtmpBridge> rtmp_bridge_;
   std::unique_ptr<ingest::SrtBridge> srt_bridge_;
   std::unique_ptr<ingest::srt::SrtServer> srt_;  // its own epoll thread
+  std::unique_ptr<ingest::whip::WhipServer> whip_;  // on the rtc thread
+  std::unique_ptr<WhipEndpointAdapter> whip_adapter_;  // the /whip routes' back end
+  std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> rtc_work_;
+  std::thread rtc_thread_;
   std::unique_ptr<relay::PullManager> pulls_;  // pulled studios (a thread each)
   std::unique_ptr<web::RefusalWindow> refusal_window_;  // server-wide refusals for the desk (sampled on the live tick)
   // The relays' runtime (server/relay) the API tells of changes and asks for state and tests; null until it
@@ -132,6 +143,11 @@ class App {
   std::unique_ptr<web::ShareCards> share_cards_;  // shared links' preview pictures (stopped before http_)
   std::unique_ptr<web::SharePages> share_pages_;  // /watch/<id> with its preview tags, /e/<number>
   std::unique_ptr<web::IngestInfo> ingest_info_;
+  // The WebRTC back ends the /whip and /whep routes call (set by their start steps, before HTTP starts);
+  // null: those routes answer 503 in plain words.
+  web::WhipEndpoint* whip_endpoint_ = nullptr;
+  web::WhepEndpoint* whep_endpoint_ = nullptr;
+  std::unique_ptr<web::WebRtcRoutes> webrtc_routes_;  // /whip, /whep
   std::unique_ptr<audience::AudienceHub> audience_;  // outlives http_ (its WebSocket handler)
   std::unique_ptr<web::HttpServer> http_;
 

@@ -170,6 +170,8 @@ void validate(const Config& c, std::vector<std::string>& errors) {
   if (c.webrtc.turn_ttl_s < 60) errors.push_back("webrtc.turn_ttl_s: must be at least 60");
   if (c.webrtc.max_sdp_bytes < 1024 || c.webrtc.max_sdp_bytes > 262144)
     errors.push_back("webrtc.max_sdp_bytes: must be 1024..262144");
+  if (c.webrtc.max_sdp_bytes > c.server.max_body_bytes)  // a larger body is refused before any route sees it
+    errors.push_back("webrtc.max_sdp_bytes: must not be larger than server.max_body_bytes");
   if (c.webrtc.answer_timeout_ms < 500) errors.push_back("webrtc.answer_timeout_ms: must be at least 500");
   if (c.webrtc.gather_timeout_ms < 100 || c.webrtc.gather_timeout_ms >= c.webrtc.answer_timeout_ms)
     errors.push_back("webrtc.gather_timeout_ms: must be at least 100 and less than webrtc.answer_timeout_ms");

@@ -51,6 +51,7 @@ struct EventHub::Session : PublisherInput {
   Protocol protocol = Protocol::rtmp;
   std::string remote;
   Disconnect disconnect;
+  RequestKeyframe request_keyframe;  // empty: the publisher cannot be asked (RTMP, SRT)
   std::unique_ptr<pipelines::SourcePipeline> pipeline;
   std::atomic<bool> closed_{false};  // no more units reach the consumer
   std::shared_ptr<MediaConsumer> consumer;
@@ -60,6 +61,7 @@ struct EventHub::Session : PublisherInput {
   int64_t started_ms = 0;
   std::atomic<int64_t> offset_us{INT64_MIN};
   std::atomic<int64_t> last_media_us{0};
+  std::atomic<int64_t> last_unit_ms{0};  // the clock's time of the newest unit (0: none yet), for a takeover
   std::atomic<uint64_t> bytes_in{0}, video_frames{0}, audio_frames{0}, dropped_pushes{0}, late_frames{0};
   std::atomic<bool> counted_limit{false};
   // How far the publisher's media runs behind real time (a slow encoder or line). Its lateness (wall time
@@ -102,6 +104,7 @@ struct EventHub::Session : PublisherInput {
   void on_access_unit(media::AccessUnit u) override {
     if (closed_) return;  // the session has ended: its counters and clocks stay as release() read them
     const int64_t now = hub->clock_.now_ms();
+    last_unit_ms.store(now, std::memory_order_relaxed);
     dejump(u, now);
     const int64_t dts = u.dts_us;  // the publisher's time, continuous across timestamp jumps
     // The first unit of the session (from either track's thread) fixes the offset for both tracks.
@@ -208,6 +211,9 @@ EventHub::EventHub(boost::asio::any_io_executor control, store::Store& store, co
   metrics_.describe("sreda_ingest_bytes_total", "counter", "bytes received from publishers, by studio");
   metrics_.describe("sreda_ingest_frames_total", "counter", "video frames received from publishers, by studio");
   metrics_.describe("sreda_ingest_reconnects_total", "counter", "publisher reconnects within the grace, by studio");
+  metrics_.describe("sreda_ingest_takeovers_total", "counter",
+                    "WHIP publishes that took over from the studio's silent WHIP publisher (a browser that dropped), "
+                    "by protocol");
   metrics_.describe("sreda_ingest_dropped_total", "counter",
                     "media dropped, by studio: MPEG-TS pieces when the SRT source pipeline fell behind, RTMP pictures or "
                     "audio frames that were malformed, came before their codec configuration, or found the event's "
@@ -280,7 +286,8 @@ void EventHub::stop() {
 }
 
 void EventHub::request_publish(Protocol protocol, uint64_t session, const StudioKey& studio,
-                               const std::string& remote, Decide decide, Disconnect disconnect) {
+                               const std::string& remote, Decide decide, Disconnect disconnect,
+                               RequestKeyframe request_keyframe) {
   boost::asio::post(control_, [=, this] {
     auto refuse = [&](const std::string& code, const std::string& why) {
       count_refused(protocol, code);
@@ -289,8 +296,10 @@ void EventHub::request_publish(Protocol protocol, uint64_t session, const Studio
       decide(false, why);
     };
     if (stopping_) return refuse("stopping", "the server is stopping");
+    if (pending_studios_[studio.studio_id] > 0) return refuse("already_live", "this studio is already publishing");
     auto live = studio_events_.find(studio.studio_id);
-    if ((live != studio_events_.end() && events_.at(live->second)->session) || pending_studios_[studio.studio_id] > 0)
+    if (live != studio_events_.end() && events_.at(live->second)->session &&
+        !take_over(protocol, events_.at(live->second)->session))
       return refuse("already_live", "this studio is already publishing");
     pending_studios_[studio.studio_id]++;
     awaiting_.insert(session);
@@ -312,7 +321,7 @@ void EventHub::request_publish(Protocol protocol, uint64_t session, const Studio
         core::Logger("hub").error(std::string("event lookup failed: ") + e.what());
       }
       boost::asio::post(control_, [=, this] {
-        attach(protocol, session, studio, remote, event_id, stored, decide, disconnect);
+        attach(protocol, session, studio, remote, event_id, stored, decide, disconnect, request_keyframe);
       });
     });
     if (!queued) {
@@ -323,8 +332,24 @@ void EventHub::request_publish(Protocol protocol, uint64_t session, const Studio
   });
 }
 
+bool EventHub::take_over(Protocol protocol, const std::shared_ptr<Session>& current) {
+  const int64_t silence_ms = config_.webrtc.takeover_silence_ms;
+  if (protocol != Protocol::whip || current->protocol != Protocol::whip || silence_ms <= 0) return false;
+  const int64_t last = std::max(current->started_ms, current->last_unit_ms.load(std::memory_order_relaxed));
+  const int64_t silent = clock_.now_ms() - last;
+  if (silent < silence_ms) return false;
+  const std::string why = "a new publisher of this studio took over (this one sent no media for " +
+                          std::to_string(silent / 1000) + " s)";
+  current->log.info("taken over: " + why);
+  metrics_.add("sreda_ingest_takeovers_total", {{"protocol", protocol_name(protocol)}});
+  if (current->disconnect) current->disconnect(why);
+  detach(current->id, why);
+  return true;
+}
+
 void EventHub::attach(Protocol protocol, uint64_t session_id, const StudioKey& studio, const std::string& remote,
-                      int64_t event_id, EventState stored, Decide decide, Disconnect disconnect) {
+                      int64_t event_id, EventState stored, Decide decide, Disconnect disconnect,
+                      RequestKeyframe request_keyframe) {
   if (--pending_studios_[studio.studio_id] <= 0) pending_studios_.erase(studio.studio_id);
   awaiting_.erase(session_id);
   if (gone_.erase(session_id)) return decide(false, "the publisher left");
@@ -374,6 +399,7 @@ void EventHub::attach(Protocol protocol, uint64_t session_id, const StudioKey& s
   s->protocol = protocol;
   s->remote = remote;
   s->disconnect = disconnect;
+  s->request_keyframe = request_keyframe;
   s->consumer = e->consumer;
   s->discontinuity = !fresh || stored == EventState::intermission;
   s->media_base_us = e->media_end_us;
@@ -436,6 +462,17 @@ std::shared_ptr<PublisherInput> EventHub::input(uint64_t session) {
   auto s = find_session(session);
   if (!s || s->pipeline) return nullptr;
   return s;
+}
+
+void EventHub::request_keyframe(int64_t event_id) {
+  std::shared_ptr<Session> s;
+  {
+    std::lock_guard lock(clocks_mutex_);
+    auto it = clocks_.find(event_id);
+    if (it == clocks_.end()) return;
+    s = it->second.session;
+  }
+  if (s && !s->closed() && s->request_keyframe) s->request_keyframe();
 }
 
 void EventHub::publisher_gone(uint64_t session, const std::string& reason) {

@@ -66,6 +66,8 @@ class PublisherInput : public media::SourceListener {
   virtual void count_dropped(uint64_t units) = 0; // malformed or unusable units the adapter dropped
 };
 using Disconnect = std::function<void(std::string reason)>;
+// Asks a publisher for a keyframe (WHIP: a PLI to the browser or OBS; the adapter rate-limits it). Any thread.
+using RequestKeyframe = std::function<void()>;
 
 class EventHub {
  public:
@@ -78,8 +80,12 @@ class EventHub {
   // -- ingest threads --
   // A publisher with a known key asks to publish. decide() is called once, from the control thread.
   // `disconnect` closes that publisher's connection (any thread). `session` is unique per connection.
+  // `request_keyframe`: how to ask this publisher for a keyframe (request_keyframe(event_id)); empty: it cannot.
+  // A WHIP publish takes over from the studio's WHIP publisher that sent no media for webrtc.takeover_silence_ms
+  // (a browser whose network dropped: without ICE consent freshness its old session lingers); the old one is
+  // disconnected as on a drop and the new one continues the event (a reconnect).
   void request_publish(Protocol protocol, uint64_t session, const StudioKey& studio, const std::string& remote,
-                       Decide decide, Disconnect disconnect);
+                       Decide decide, Disconnect disconnect, RequestKeyframe request_keyframe = {});
   // MPEG-TS bytes of an accepted SRT or pull session, for its source pipeline. False when its bounded queue is full.
   bool push(uint64_t session, const uint8_t* data, size_t size);
   // The media input of an accepted session whose adapter parses the stream (nullptr when it has gone, or
@@ -89,6 +95,11 @@ class EventHub {
   void publisher_gone(uint64_t session, const std::string& reason);
   // A refused publish or connection (unknown key, a limit, …), for /metrics.
   void count_refused(Protocol protocol, const std::string& reason);
+
+  // -- any thread --
+  // Asks the live event's publisher for a keyframe (a new real-time viewer, a packager waiting for one). Nothing
+  // when the event is not live or its publisher cannot be asked (RTMP, SRT: their encoders' GOP).
+  void request_keyframe(int64_t event_id);
 
   // -- any thread --
   // The studio's stream key changed (KeyDirectory's on_revoked): its publisher, if it used a key older than
@@ -137,7 +148,11 @@ class EventHub {
 
  private:
   void attach(Protocol protocol, uint64_t session, const StudioKey& studio, const std::string& remote,
-              int64_t event_id, EventState stored, Decide decide, Disconnect disconnect);
+              int64_t event_id, EventState stored, Decide decide, Disconnect disconnect,
+              RequestKeyframe request_keyframe);
+  // A WHIP publish finding the studio's WHIP publisher silent for webrtc.takeover_silence_ms: the old one goes
+  // (intermission, as on a drop) so the new one continues the event. False when it may not take over.
+  bool take_over(Protocol protocol, const std::shared_ptr<Session>& current);
   // Ends a session's media (its last units drained to the consumers) and unhooks it from its event: the
   // event it was publishing for (null: none, or a session that left while its publish was decided).
   struct Released {

@@ -168,6 +168,7 @@ const char* reason_phrase(int status) {
   switch (status) {
     case 101: return "Switching Protocols";
     case 200: return "OK";
+    case 201: return "Created";
     case 204: return "No Content";
     case 206: return "Partial Content";
     case 301: return "Moved Permanently";
@@ -180,6 +181,7 @@ const char* reason_phrase(int status) {
     case 405: return "Method Not Allowed";
     case 409: return "Conflict";
     case 413: return "Request Entity Too Large";
+    case 415: return "Unsupported Media Type";
     case 422: return "Unprocessable Entity";
     case 429: return "Too Many Requests";
     case 431: return "Request Header Fields Too Large";
@@ -194,7 +196,7 @@ HttpMetrics::HttpMetrics(core::Metrics& metrics, std::string log_tag) : metrics_
 void HttpMetrics::describe(core::Metrics& metrics) {
   metrics.describe("sreda_http_requests_total", "counter",
                    "HTTP requests answered, by route class (/live/master, /live/playlist, /live/part, /live/segment, "
-                   "/live/init, /live/poster, /live, /api, /archive, pages, /ws, /metrics, /healthz, …) and status");
+                   "/live/init, /live/poster, /live, /api, /whip, /whep, /archive, pages, /ws, /metrics, /healthz, …) and status");
   metrics.describe("sreda_http_bytes_out_total", "counter",
                    "bytes written to HTTP clients (header blocks, bodies, WebSocket frames), by route class");
   metrics.describe("sreda_http_refused_total", "counter",

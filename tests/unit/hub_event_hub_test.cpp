@@ -60,6 +60,7 @@ struct Publisher {
   std::optional<bool> ok;
   std::string reason;
   std::vector<std::string> disconnects;
+  std::atomic<int> keyframe_requests{0};
 };
 
 struct EventHubTest : ::testing::Test {
@@ -157,20 +158,22 @@ struct EventHubTest : ::testing::Test {
   hub::StudioKey key(const schedule::Studio& s, uint64_t generation = 1) { return {s.id, s.name, "", generation}; }
 
   // Asks to publish (without waiting for the decision).
-  std::shared_ptr<Publisher> ask(uint64_t session, const hub::StudioKey& k) {
+  std::shared_ptr<Publisher> ask(uint64_t session, const hub::StudioKey& k, hub::Protocol protocol = hub::Protocol::rtmp) {
     auto p = std::make_shared<Publisher>();
     hub->request_publish(
-        hub::Protocol::rtmp, session, k, "127.0.0.1:50000",
+        protocol, session, k, "127.0.0.1:50000",
         [p](bool ok, std::string reason) {
           p->ok = ok;
           p->reason = std::move(reason);
         },
-        [p](std::string reason) { p->disconnects.push_back(std::move(reason)); });
+        [p](std::string reason) { p->disconnects.push_back(std::move(reason)); },
+        [p] { p->keyframe_requests++; });
     return p;
   }
   // Publishes and waits for the decision.
-  std::shared_ptr<Publisher> publish(uint64_t session, const hub::StudioKey& k) {
-    auto p = ask(session, k);
+  std::shared_ptr<Publisher> publish(uint64_t session, const hub::StudioKey& k,
+                                     hub::Protocol protocol = hub::Protocol::rtmp) {
+    auto p = ask(session, k, protocol);
     EXPECT_TRUE(run_until([&] { return p->ok.has_value(); }));
     return p;
   }
@@ -448,6 +451,56 @@ TEST_F(EventHubTest, ASecondPublisherOfABusyStudioIsRefused) {
   EXPECT_EQ(refused("already_live"), 2);
   EXPECT_TRUE(first->disconnects.empty());
   EXPECT_EQ(factory.made[event_id].size(), 1u);
+}
+
+TEST_F(EventHubTest, AWhipPublishTakesOverFromTheStudiosSilentWhipPublisher) {
+  config.webrtc.takeover_silence_ms = 3000;
+  auto first = publish(1, key(studio), hub::Protocol::whip);
+  ASSERT_TRUE(*first->ok);
+  feed(1, 5);
+  clock.advance(1000);
+  auto early = publish(2, key(studio), hub::Protocol::whip);
+  EXPECT_FALSE(*early->ok) << "a publisher that sent media a second ago keeps the studio";
+  EXPECT_EQ(early->reason, "this studio is already publishing");
+  clock.advance(3000);
+  auto second = publish(3, key(studio), hub::Protocol::whip);
+  ASSERT_TRUE(*second->ok) << second->reason;
+  ASSERT_EQ(first->disconnects.size(), 1u);
+  EXPECT_NE(first->disconnects[0].find("took over"), std::string::npos) << first->disconnects[0];
+  EXPECT_EQ(stored_state(event_id), "live");
+  EXPECT_EQ(factory.made[event_id].size(), 1u) << "the same event goes on";
+  EXPECT_EQ(metrics.values("sreda_ingest_takeovers_total").at("{protocol=\"whip\"}"), 1);
+  feed(3, 3);
+  ASSERT_TRUE(run_until([&] { return consumer(event_id).starts().size() == 2; }));
+  EXPECT_TRUE(consumer(event_id).starts()[1].discontinuity);
+}
+
+TEST_F(EventHubTest, OnlyASilentWhipPublisherIsTakenOverAndOnlyByWhip) {
+  auto rtmp = publish(1, key(studio));
+  ASSERT_TRUE(*rtmp->ok);
+  clock.advance(10'000);
+  EXPECT_FALSE(*publish(2, key(studio), hub::Protocol::whip)->ok) << "an RTMP studio is never taken over";
+  gone(1);
+  ASSERT_TRUE(reaches(event_id, "intermission"));
+  auto whip = publish(3, key(studio), hub::Protocol::whip);
+  ASSERT_TRUE(*whip->ok) << whip->reason;
+  clock.advance(10'000);
+  EXPECT_FALSE(*publish(4, key(studio))->ok) << "RTMP does not take over a silent WHIP publisher";
+  config.webrtc.takeover_silence_ms = 0;
+  EXPECT_FALSE(*publish(5, key(studio), hub::Protocol::whip)->ok) << "0 turns takeovers off";
+  EXPECT_TRUE(whip->disconnects.empty());
+}
+
+TEST_F(EventHubTest, AKeyframeRequestReachesTheLiveEventsPublisher) {
+  auto p = publish(1, key(studio), hub::Protocol::whip);
+  ASSERT_TRUE(*p->ok);
+  hub->request_keyframe(event_id);
+  hub->request_keyframe(event_id + 1000);  // no such event: nothing
+  EXPECT_EQ(p->keyframe_requests, 1);
+  gone(1);
+  ASSERT_TRUE(reaches(event_id, "intermission"));
+  hub->request_keyframe(event_id);
+  EXPECT_EQ(p->keyframe_requests, 1) << "no publisher in intermission";
 }
 
 TEST_F(EventHubTest, AStudioWithNoEventIsRefusedUnlessUnscheduledPublishesAreAllowed) {
