@@ -504,13 +504,20 @@ int publish(const Options& o) {
   if (gst_element_set_state(v.pipeline, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE) return 1;
   if (whip) {
     std::string sdp;
-    // The offer needs both sink pads' caps: ask until it has both m-lines.
+    // The offer needs both sink pads' caps: ask until it has both m-lines…
     for (int attempt = 0; attempt < 100 && !g_stop; ++attempt) {
       g_usleep(100000);
+      GArray* transceivers = nullptr;
+      g_signal_emit_by_name(v.webrtc, "get-transceivers", &transceivers);
+      for (guint i = 0; transceivers && i < transceivers->len; ++i)
+        g_object_set(g_array_index(transceivers, GstWebRTCRTPTransceiver*, i), "direction",
+                     GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_SENDONLY, nullptr);
+      if (transceivers) g_array_unref(transceivers);
       GstWebRTCSessionDescription* offer = run_promise(v.webrtc, "create-offer", "offer");
       if (!offer) continue;
       gchar* text = gst_sdp_message_as_text(offer->sdp);
-      const bool both = std::strstr(text, "m=video") && std::strstr(text, "m=audio");
+      // … and the negotiated H.264 caps (packetization-mode, profile-level-id: the fmtp a server checks).
+      const bool both = std::strstr(text, "m=video") && std::strstr(text, "m=audio") && std::strstr(text, "a=fmtp:96");
       g_free(text);
       if (!both) {
         gst_webrtc_session_description_free(offer);
@@ -525,6 +532,7 @@ int publish(const Options& o) {
       std::fprintf(stderr, "publish: no offer with video and audio\n");
       return 1;
     }
+    if (std::getenv("WEBRTC_VIEWERS_DEBUG")) std::fprintf(stderr, "offer:\n%s\n", sdp.c_str());
     Response r;
     if (!http("POST", url.port, url.path, "application/sdp", sdp, o.bearer, r, &v.location) || r.status != 201) {
       std::fprintf(stderr, "whip: POST answered %d: %s\n", r.status, r.body.substr(0, 300).c_str());
