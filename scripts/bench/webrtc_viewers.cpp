@@ -5,6 +5,7 @@
 //   webrtc_viewers --whep http://127.0.0.1:PORT/whep/EVENT [--bearer TOKEN] --viewers N --warmup W --seconds S
 //                  [--pids PID,PID…] [--setup-timeout T]
 //   webrtc_viewers --publish --rtp VPORT,APORT [--whip http://127.0.0.1:PORT/whip/STUDIO --bearer KEY]
+//   webrtc_viewers --rtmp rtmp://127.0.0.1:PORT/live/KEY   (glass to glass: an RTMP studio showing the clock)
 //
 // --publish is the bench's feed: videotestsrc 640x360 25 fps → x264 (no B-frames, zerolatency) → rtph264pay
 // pt 96, audiotestsrc → Opus → rtpopuspay pt 111, each encoded and payloaded once; the RTP packets are teed
@@ -31,10 +32,12 @@
 #include <gst/webrtc/webrtc.h>
 
 #include <arpa/inet.h>
+#include <time.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <csignal>
@@ -359,7 +362,7 @@ GstWebRTCSessionDescription* parse_sdp(GstWebRTCSDPType type, const std::string&
 
 struct Options {
   bool publish = false;
-  std::string janus, whep, whip, bearer, rtp;
+  std::string janus, whep, whip, bearer, rtp, rtmp;
   unsigned long long mountpoint = 1;
   int viewers = 1;
   double warmup = 5, seconds = 30, setup_timeout = 0;
@@ -572,11 +575,74 @@ int publish(const Options& o) {
   return rc;
 }
 
+// --rtmp URL: an RTMP studio for the glass-to-glass bench. Every frame (640x360, 25 fps, paced by the wall clock)
+// carries the wall clock as g2g.html's barcode (20 bits of CLOCK_REALTIME ms mod 2^20, 24-pixel boxes, a second
+// row with the complement), painted the moment the frame is made; x264 zerolatency + AAC → flvmux → rtmp2sink.
+int publish_rtmp(const Options& o) {
+  const std::string desc =
+      "appsrc name=src is-live=true format=time do-timestamp=true "
+      "caps=video/x-raw,format=I420,width=640,height=360,framerate=25/1 ! queue ! "
+      "x264enc bframes=0 tune=zerolatency speed-preset=veryfast bitrate=1500 key-int-max=50 ! h264parse ! "
+      "flvmux name=m streamable=true latency=0 ! rtmp2sink location=" + o.rtmp + " "
+      "audiotestsrc is-live=true ! audioconvert ! audio/x-raw,rate=48000,channels=2 ! voaacenc ! aacparse ! m.";
+  GError* err = nullptr;
+  GstElement* pipeline = gst_parse_launch(desc.c_str(), &err);
+  if (!pipeline) {
+    std::fprintf(stderr, "pipeline: %s\n", err ? err->message : "?");
+    return 1;
+  }
+  GstElement* src = gst_bin_get_by_name(GST_BIN(pipeline), "src");
+  if (gst_element_set_state(pipeline, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE) return 1;
+  std::fprintf(stderr, "publishing\n");
+  constexpr int W = 640, H = 360, BITS = 20, BOX = 24;
+  const double start = now_s();
+  GstBus* bus = gst_element_get_bus(pipeline);
+  int rc = 0;
+  for (long frame = 0; !g_stop; ++frame) {
+    const double due = start + frame / 25.0;
+    while (!g_stop && now_s() < due) g_usleep(static_cast<gulong>(std::max(100.0, (due - now_s()) * 1e6)));
+    GstBuffer* buf = gst_buffer_new_allocate(nullptr, W * H * 3 / 2, nullptr);
+    GstMapInfo map;
+    gst_buffer_map(buf, &map, GST_MAP_WRITE);
+    std::memset(map.data, 100, W * H);
+    std::memset(map.data + W * H, 128, W * H / 2);
+    timespec ts{};
+    clock_gettime(CLOCK_REALTIME, &ts);
+    const unsigned long long ms = (static_cast<unsigned long long>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000) % (1u << BITS);
+    for (int k = 0; k < BITS; ++k) {
+      const bool bit = (ms >> k) & 1;
+      for (int y = 0; y < 2 * BOX; ++y) {
+        const bool white = (y < BOX) == bit;
+        std::memset(map.data + y * W + k * BOX, white ? 235 : 16, BOX);
+      }
+    }
+    gst_buffer_unmap(buf, &map);
+    GstFlowReturn flow;
+    g_signal_emit_by_name(src, "push-buffer", buf, &flow);
+    gst_buffer_unref(buf);
+    if (GstMessage* m = gst_bus_pop_filtered(bus, static_cast<GstMessageType>(GST_MESSAGE_ERROR | GST_MESSAGE_EOS))) {
+      GError* e = nullptr;
+      if (GST_MESSAGE_TYPE(m) == GST_MESSAGE_ERROR) gst_message_parse_error(m, &e, nullptr);
+      std::fprintf(stderr, "rtmp publish: %s\n", e ? e->message : "end of stream");
+      if (e) g_error_free(e);
+      gst_message_unref(m);
+      rc = 1;
+      break;
+    }
+  }
+  gst_object_unref(bus);
+  gst_element_set_state(pipeline, GST_STATE_NULL);
+  gst_object_unref(src);
+  gst_object_unref(pipeline);
+  return rc;
+}
+
 void usage() {
   std::fprintf(stderr,
                "usage: webrtc_viewers (--janus URL --mountpoint ID | --whep URL [--bearer T]) --viewers N "
                "[--warmup W] [--seconds S] [--pids P,P] [--setup-timeout T]\n"
-               "       webrtc_viewers --publish --rtp VPORT,APORT [--whip URL --bearer KEY]\n");
+               "       webrtc_viewers --publish --rtp VPORT,APORT [--whip URL --bearer KEY]\n"
+               "       webrtc_viewers --rtmp rtmp://127.0.0.1:PORT/live/KEY\n");
   std::exit(2);
 }
 
@@ -596,6 +662,7 @@ int main(int argc, char** argv) {
     if (a == "--janus") o.janus = val;
     else if (a == "--whip") o.whip = val;
     else if (a == "--rtp") o.rtp = val;
+    else if (a == "--rtmp") o.rtmp = val;
     else if (a == "--whep") o.whep = val;
     else if (a == "--bearer") o.bearer = val;
     else if (a == "--mountpoint") o.mountpoint = std::strtoull(val.c_str(), nullptr, 10);
@@ -611,6 +678,7 @@ int main(int argc, char** argv) {
   }
   std::signal(SIGTERM, [](int) { g_stop = true; });
   std::signal(SIGINT, [](int) { g_stop = true; });
+  if (!o.rtmp.empty()) return publish_rtmp(o);
   if (o.publish) return publish(o);
   Url url;
   if (o.janus.empty() == o.whep.empty() || !parse_url(o.janus.empty() ? o.whep : o.janus, url) || o.viewers < 1 ||

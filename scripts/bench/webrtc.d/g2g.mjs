@@ -1,9 +1,12 @@
 // scripts/bench/webrtc, glass to glass (the method is in g2g.html and scripts/bench/webrtc's header).
-//   node g2g.mjs --seconds N --warmup S [--hls 0|1]
+//   node g2g.mjs --seconds N --warmup S [--hls 0|1] [--client PATH/webrtc_viewers]
+// With --client, a second studio publishes over RTMP (webrtc_viewers --rtmp: the clock barcode painted into
+// each frame by the wall clock) and a fourth tab watches it over WHEP (sreda's WHEP encode).
 // Starts sreda (tests/web/lib/harness.mjs: temp data dir, free ports, 127.0.0.1, webrtc.local_addresses
 // 127.0.0.1) and Debian's Chromium with three tabs on sreda's origin: the publisher (canvas clock → WHIP), a
 // WHEP viewer and an LL-HLS viewer (hls.js); prints one table row per viewer. Everything it starts stops at exit.
 import { readFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -24,6 +27,7 @@ const sreda = new Sreda({ env: {
   SREDA_ARCHIVE_RENDITIONS: process.env.SREDA_ARCHIVE_RENDITIONS ?? 'none',
 } });
 let browser = null;
+let rtmpPublisher = null;
 const pages = {};
 try {
   await sreda.start();
@@ -65,6 +69,16 @@ try {
   // LL-HLS needs the event live and a few parts: the WHEP viewer first, the HLS tab after the playlist exists.
   await waitFor(async () => (await fetch(`${sreda.base}/live/${event.id}/master.m3u8`)).status === 200 || null,
     { timeoutMs: 60000, what: 'the event live (its master playlist)' }).catch((e) => log(String(e.message)));
+  if (args.client) {
+    const studio2 = await sreda.createStudio('webrtc g2g rtmp');
+    const event2 = await sreda.createEvent(studio2, 'webrtc g2g rtmp', 0, 120);
+    await sreda.api('PATCH', `/api/events/${event2.id}`, { realtime: true }, sreda.token).catch(() => {});
+    rtmpPublisher = spawn(args.client, ['--rtmp', `rtmp://127.0.0.1:${sreda.rtmpPort}/live/${studio2.stream_key}`],
+      { stdio: ['ignore', 'ignore', 'inherit'] });
+    await waitFor(async () => (await fetch(`${sreda.base}/live/${event2.id}/master.m3u8`)).status === 200 || null,
+      { timeoutMs: 60000, what: 'the RTMP event live' }).catch((e) => log(String(e.message)));
+    viewers.push(['RTMP → WHEP (the WHEP encode)', 'rtmp-whep', { role: 'whep', whep: `/whep/${event2.id}` }]);
+  }
   for (const [, name, query] of viewers) await open(name, query);
   for (const [, name] of viewers) {
     await until(name, ['playing'], 60000).catch((e) => log(String(e.message)));
@@ -86,5 +100,6 @@ try {
   log(sreda.logText(40));
   process.exitCode = 1;
 } finally {
+  if (rtmpPublisher && rtmpPublisher.exitCode === null) rtmpPublisher.kill('SIGTERM');
   await stopAll(sreda, browser).catch((e) => log('stop:', e.message));
 }
