@@ -417,6 +417,7 @@ core::Result<void> App::start_rtc() {
   whip_ = std::make_unique<ingest::whip::WhipServer>(rtc_.get_executor(), *hub_, keys_, config_, metrics_);
   whip_->start();
   whip_adapter_ = std::make_unique<WhipEndpointAdapter>(*whip_);
+  whip_endpoint_ = whip_adapter_.get();  // WebRTC missing here: it answers 503 naming what is missing
   return {};
 }
 

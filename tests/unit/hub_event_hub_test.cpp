@@ -1,3 +1,5 @@
+// Long because every publish rule of the hub (grace, refusals, rotation, restart, WHIP takeover) is a test on the one
+// fixture below (a real store, a fake clock); splitting it would copy the fixture.
 // The event hub's lifecycle, driven by a fake clock on the test's own thread (which runs the control
 // executor): publish → live, drop → intermission, back within the grace → the same event live, grace expiry
 // → ended, end by a curator, the refusals, and a restart over the same SQLite file. The store is real (a

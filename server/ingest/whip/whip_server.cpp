@@ -89,7 +89,7 @@ void WhipServer::publish_on_rtc(int64_t studio_id, const std::string& key, std::
     count_refused("unavailable");
     return reply({503, "unavailable", "WebRTC publishing is not available on this server: " + unavailable_, 60, "", ""});
   }
-  OfferCheck check = check_offer(offer);
+  OfferCheck check = check_offer(offer, static_cast<size_t>(config_.webrtc.max_sdp_bytes));
   if (check.refusal) {
     count_refused("offer");
     refused_log.info("publish refused: " + check.refusal->message);

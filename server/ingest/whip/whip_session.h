@@ -12,6 +12,7 @@
 #include <string>
 
 #include "pipelines/webrtc/webrtc_peer.h"
+#include "server/core/log.h"
 #include "server/ingest/whip/whip_media.h"
 #include "server/ingest/whip/whip_server.h"
 

@@ -1,0 +1,158 @@
+"""Studios publish over WHIP (a browser, OBS 30+): tests/tools/whip_client.cpp is the publisher (webrtcbin:
+H.264 without B-frames + Opus, on 127.0.0.1). The event goes live with protocol "whip", plays as LL-HLS
+(H.264 + AAC made from the Opus by the ladder), a DELETE puts it in intermission, a new publish within the
+grace continues the same event, and after the grace it ends with its recording in the archive. The publish
+rules are RTMP's and SRT's: wrong key 401, no event now 403, a second publisher 409, counted in /metrics; and a
+publisher that went silent (its network dropped, no DELETE) is taken over by the studio's next publish."""
+import os
+import subprocess
+import tempfile
+import threading
+import unittest
+
+from media_helpers import LADDER_ENV, LiveServerTest, Studio, ffprobe, metric
+from sreda_harness import SOURCE_DIR, wait_for
+
+GRACE_S = 8  # a second publish starts within it (the client takes a second or two to offer)
+
+
+def whip_client_binary(test_class):
+    """The built tool (SREDA_WHIP_CLIENT, set by ctest), or compiled here once per class."""
+    built = os.environ.get("SREDA_WHIP_CLIENT")
+    if built and os.path.exists(built):
+        return built
+    out_dir = tempfile.mkdtemp(prefix="sreda-whip-client-")
+    test_class.addClassCleanup(subprocess.run, ["rm", "-rf", out_dir])
+    out = os.path.join(out_dir, "whip_client")
+    flags = subprocess.run(["pkg-config", "--cflags", "--libs", "gstreamer-1.0", "gstreamer-webrtc-1.0",
+                            "gstreamer-sdp-1.0"], capture_output=True, text=True, check=True).stdout.split()
+    subprocess.run(["g++", "-O1", "-std=c++17", os.path.join(SOURCE_DIR, "tests/tools/whip_client.cpp"), "-o", out]
+                   + flags, check=True, capture_output=True)
+    return out
+
+
+class WhipPublisher:
+    """One run of whip_client in the background; its `name=value` lines are read as they come."""
+
+    def __init__(self, binary, server, studio_id, key, seconds=5, extra=()):
+        self.lines = {}
+        self.log = []
+        self.proc = subprocess.Popen([binary, "--port", str(server.port), "--studio", str(studio_id), "--key", key,
+                                      "--seconds", str(seconds), *extra],
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self):
+        for line in self.proc.stdout:
+            line = line.rstrip("\n")
+            self.log.append(line)
+            if "=" in line:
+                name, value = line.split("=", 1)
+                self.lines[name] = value
+
+    def wait(self, timeout=60):
+        code = self.proc.wait(timeout=timeout)
+        self._reader.join(10)
+        return code
+
+    def wait_line(self, name, timeout=30):
+        return wait_for(lambda: self.lines.get(name) or (self.proc.poll() is not None and self.lines.get(name)),
+                        timeout, f"whip_client to print {name} (it printed {self.log}, {self.proc.poll()})")
+
+    def kill(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        self._reader.join(10)
+
+    def __repr__(self):
+        return f"<whip_client {self.proc.returncode}: {self.log}>"
+
+
+class WhipIngestTest(LiveServerTest):
+    env = {**LADDER_ENV, "SREDA_STUDIOS_RECONNECT_GRACE_S": str(GRACE_S),
+           "SREDA_WEBRTC_LOCAL_ADDRESSES": "127.0.0.1", "SREDA_WEBRTC_TAKEOVER_SILENCE_MS": "2000",
+           "SREDA_WEBRTC_MEDIA_TIMEOUT_S": "30"}
+
+    @classmethod
+    def setUpClass(cls):
+        cls.client = whip_client_binary(cls)
+        super().setUpClass()
+
+    def publisher(self, studio, seconds=5, key=None, extra=()):
+        pub = WhipPublisher(self.client, self.server, studio.id, key or studio.key, seconds, extra)
+        self.addCleanup(pub.kill)
+        return pub
+
+    def refused(self, reason):
+        return metric(self.server, "sreda_ingest_refused_total", protocol="whip", reason=reason)
+
+    def test_publish_plays_reconnects_within_grace_and_ends_in_the_archive(self):
+        studio = Studio(self.server, self.token, "WHIP зал")
+        pub = self.publisher(studio, seconds=7)
+        self.assertEqual(pub.wait_line("status"), "201", pub)
+        self.assertRegex(pub.lines["location"], rf"^/whip/{studio.id}/[A-Za-z0-9_-]{{22}}$")
+        info = studio.wait_media()
+        p = info["publisher"]
+        self.assertEqual(p["protocol"], "whip")
+        self.assertEqual((p["media"]["video"]["codec"], p["media"]["video"]["width"], p["media"]["video"]["height"]),
+                         ("h264", 320, 240))
+        self.assertEqual(p["media"]["audio"]["codec"], "opus")
+        live = f"http://127.0.0.1:{self.server.port}/live/{studio.event_id}/master.m3u8"
+        wait_for(lambda: self.server.get(f"/live/{studio.event_id}/master.m3u8").status == 200, 30, "the master playlist")
+        self.assertEqual(pub.wait(), 0, pub)
+        self.assertEqual(pub.lines["delete_status"], "200")
+        studio.wait_state("intermission")
+        # Back within the grace: the same event goes on.
+        again = self.publisher(studio, seconds=4)
+        self.assertEqual(again.wait_line("status"), "201", again)
+        wait_for(lambda: studio.state() == "live", 30, "the event live again")
+        self.assertEqual(again.wait(), 0, again)
+        self.assertEqual(studio.live()["reconnects"], 1)
+        studio.wait_state("ended", timeout=GRACE_S + 30)
+        studio.wait_playlists_end()
+        probe = ffprobe(live)
+        self.assertEqual(sorted({s["codec_name"] for s in probe["streams"]}), ["aac", "h264"])
+        studio.wait_state("archived", timeout=60)
+        archived = ffprobe(f"http://127.0.0.1:{self.server.port}/archive/{studio.event_id}/source/index.m3u8")
+        self.assertEqual(sorted(s["codec_name"] for s in archived["streams"]), ["aac", "h264"])
+        self.assertGreater(float(archived["format"]["duration"]), 5.0)
+
+    def test_refusals_are_counted_and_a_silent_publisher_is_taken_over(self):
+        studio = Studio(self.server, self.token, "WHIP библиотека")
+        before = {r: self.refused(r) for r in ("unknown_key", "no_event", "already_live")}
+        wrong = self.publisher(studio, key="no-such-key")
+        self.assertEqual(wrong.wait(), 3, wrong)
+        self.assertEqual(wrong.lines["status"], "401")
+        bare = Studio(self.server, self.token, "WHIP без событий", minutes_from_now=None)
+        outside = self.publisher(bare)
+        self.assertEqual(outside.wait(), 3, outside)
+        self.assertEqual(outside.lines["status"], "403")
+        self.assertIn("no event is scheduled for this studio now", outside.lines["error"])
+
+        first = self.publisher(studio, seconds=60, extra=["--no-delete"])
+        self.assertEqual(first.wait_line("status"), "201", first)
+        first.wait_line("connected")
+        studio.wait_media()
+        second = self.publisher(studio)
+        self.assertEqual(second.wait(), 3, second)
+        self.assertEqual(second.lines["status"], "409")
+        self.assertIn("this studio is already publishing", second.lines["error"])
+        for reason in before:
+            wait_for(lambda: self.refused(reason) == before[reason] + 1, 10, f"the {reason} refusal counted")
+
+        # Its network drops (no DELETE): once it has been silent for webrtc.takeover_silence_ms the studio's next
+        # publish takes over and continues the same event.
+        first.kill()
+        taker = wait_for(lambda: (lambda p: p if p.wait() == 0 or p.lines.get("status") != "409" else None)(
+            self.publisher(studio, seconds=3)), 30, "a publish that takes over")
+        self.assertEqual(taker.lines["status"], "201", taker)
+        self.assertEqual(taker.lines.get("delete_status"), "200", taker)
+        self.assertEqual(metric(self.server, "sreda_ingest_takeovers_total", protocol="whip"), 1)
+        self.assertEqual(studio.live()["reconnects"], 1)
+        self.assertIn("taken over", self.server.log())
+
+
+if __name__ == "__main__":
+    unittest.main()
