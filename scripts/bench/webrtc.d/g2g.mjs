@@ -3,8 +3,9 @@
 // With --client, a second studio publishes over RTMP (webrtc_viewers --rtmp: the clock barcode painted into
 // each frame by the wall clock) and a fourth tab watches it over WHEP (sreda's WHEP encode).
 // Starts sreda (tests/web/lib/harness.mjs: temp data dir, free ports, 127.0.0.1, webrtc.local_addresses
-// 127.0.0.1) and Debian's Chromium with three tabs on sreda's origin: the publisher (canvas clock → WHIP), a
-// WHEP viewer and an LL-HLS viewer (hls.js); prints one table row per viewer. Everything it starts stops at exit.
+// 127.0.0.1) and Debian's Chromium with tabs on sreda's origin: the publisher (canvas clock → WHIP), a WHEP
+// viewer, an LL-HLS viewer (hls.js) and the browser's floor (the clock between two peer connections in one
+// tab, no server); prints one table row per viewer. Everything it starts stops at exit.
 import { readFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { join, dirname } from 'node:path';
@@ -64,7 +65,8 @@ try {
   await open('publisher', { role: 'publish', whip: `/whip/${studio.id}`, key: studio.stream_key });
   await until('publisher', ['sent', 'connected'], 30000);
   log('publisher sent its offer; waiting for the viewers');
-  const viewers = [['WHIP → WHEP (passthrough)', 'whep', { role: 'whep', whep: `/whep/${event.id}` }]];
+  const viewers = [['browser → browser, no server (the floor)', 'loop', { role: 'loop' }],
+    ['WHIP → WHEP (passthrough)', 'whep', { role: 'whep', whep: `/whep/${event.id}` }]];
   if (WITH_HLS) viewers.push(['WHIP → LL-HLS (hls.js lowLatencyMode)', 'hls', { role: 'hls', src: `/live/${event.id}/master.m3u8` }]);
   // LL-HLS needs the event live and a few parts: the WHEP viewer first, the HLS tab after the playlist exists.
   await waitFor(async () => (await fetch(`${sreda.base}/live/${event.id}/master.m3u8`)).status === 200 || null,
