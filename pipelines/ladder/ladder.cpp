@@ -171,7 +171,7 @@ GstElement* Ladder::add(const char* factory, const std::string& name, std::strin
   return e;
 }
 
-GstCaps* Ladder::video_input_caps(const media::MediaFacts& f) const {
+GstCaps* video_input_caps(const media::MediaFacts& f) {
   if (f.video_codec != "h264")
     return gst_caps_from_string(f.video_caps.c_str());  // the source pipeline's caps, codec_data included
   GstCaps* caps = gst_caps_new_simple("video/x-h264", "stream-format", G_TYPE_STRING, "avc", "alignment",
@@ -187,7 +187,7 @@ GstCaps* Ladder::video_input_caps(const media::MediaFacts& f) const {
   return caps;
 }
 
-GstCaps* Ladder::audio_input_caps(const media::MediaFacts& f) const {
+GstCaps* audio_input_caps(const media::MediaFacts& f) {
   if (f.audio_codec != "aac") return gst_caps_from_string(f.audio_caps.c_str());
   GstCaps* caps = gst_caps_new_simple("audio/mpeg", "mpegversion", G_TYPE_INT, 4, "stream-format", G_TYPE_STRING,
                                       "raw", nullptr);

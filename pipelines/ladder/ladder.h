@@ -142,8 +142,6 @@ class Ladder {
   bool build_audio(std::string& error);
   bool build_poster(GstElement* tee, std::string& error);
   GstElement* add(const char* factory, const std::string& name, std::string& error);
-  GstCaps* video_input_caps(const media::MediaFacts& f) const;
-  GstCaps* audio_input_caps(const media::MediaFacts& f) const;
   void note_encoder_drops(Rung& rung);
   // appsink thread, each output (at `out_us`) until warm: its queue (and the scaler's) may drop once caught up.
   void warm_up(Rung& rung, int64_t out_us);
@@ -185,5 +183,10 @@ class Ladder {
 std::string video_decoder_for(const std::string& codec);
 std::string video_parser_for(const std::string& codec);
 std::string audio_decoder_for(const std::string& codec);
+// The caps of a source's encoded tracks as the hub gives them (transfer full): H.264 AVC access units with
+// the avcC, raw AAC with its AudioSpecificConfig; other codecs: the source pipeline's caps (MediaFacts).
+// Also the WHEP feed's input (server/realtime).
+GstCaps* video_input_caps(const media::MediaFacts& f);
+GstCaps* audio_input_caps(const media::MediaFacts& f);
 
 }  // namespace sreda::pipelines

@@ -9,7 +9,7 @@ namespace {
 constexpr const char* kStudioColumns = "id, name, stream_key, created_at, updated_at, IFNULL(srt_passphrase, '')";
 constexpr const char* kEventColumns =
     "e.id, e.title, e.description, e.category, e.language, e.studio_id, s.name, e.starts_at, e.ends_at, e.state, "
-    "e.created_at, e.updated_at";
+    "e.created_at, e.updated_at, e.realtime";
 
 Studio read_studio(const store::Stmt& st) {
   Studio s;
@@ -36,6 +36,7 @@ Event read_event(const store::Stmt& st) {
   e.state = event_state(st.text(9)).value_or(EventState::scheduled);  // the column's CHECK allows no other
   e.created_at = st.int64(10);
   e.updated_at = st.int64(11);
+  e.realtime = st.int64(12) != 0;
   return e;
 }
 
@@ -147,14 +148,15 @@ Event insert_event(store::Db& db, Event e, int64_t now) {
   e.created_at = e.updated_at = now;
   auto st = db.prepare(
       "INSERT INTO events (title, description, category, language, studio_id, starts_at, ends_at, state, "
-      "search_text, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+      "search_text, created_at, updated_at, realtime) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
   st.bind(1, e.title).bind(2, e.description).bind(3, e.category).bind(4, e.language).bind(5, e.studio_id);
   st.bind(6, e.starts_at)
       .bind(7, e.ends_at)
       .bind(8, to_string(e.state))
       .bind(9, search_text(e))
       .bind(10, now)
-      .bind(11, now);
+      .bind(11, now)
+      .bind(12, int64_t{e.realtime});
   st.run();
   e.id = db.last_insert_id();
   return e;
@@ -163,9 +165,10 @@ Event insert_event(store::Db& db, Event e, int64_t now) {
 void update_event(store::Db& db, const Event& e, int64_t now) {
   auto st = db.prepare(
       "UPDATE events SET title = ?, description = ?, category = ?, language = ?, studio_id = ?, starts_at = ?, "
-      "ends_at = ?, search_text = ?, updated_at = ? WHERE id = ?");
+      "ends_at = ?, search_text = ?, updated_at = ?, realtime = ? WHERE id = ?");
   st.bind(1, e.title).bind(2, e.description).bind(3, e.category).bind(4, e.language).bind(5, e.studio_id);
-  st.bind(6, e.starts_at).bind(7, e.ends_at).bind(8, search_text(e)).bind(9, now).bind(10, e.id);
+  st.bind(6, e.starts_at).bind(7, e.ends_at).bind(8, search_text(e)).bind(9, now).bind(10, int64_t{e.realtime});
+  st.bind(11, e.id);
   st.run();
 }
 

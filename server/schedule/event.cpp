@@ -65,7 +65,7 @@ std::vector<FieldError> apply_event_fields(const json& body, bool require_all, E
   std::vector<FieldError> errors;
   if (!body.is_object()) return {{"", "the request body must be a JSON object"}};
   static const char* kKnown[] = {"title", "description", "category", "language", "studio_id", "starts_at",
-                                 "ends_at"};
+                                 "ends_at", "realtime"};
   for (auto it = body.begin(); it != body.end(); ++it) {
     if (std::find_if(std::begin(kKnown), std::end(kKnown), [&](const char* k) { return it.key() == k; }) ==
         std::end(kKnown))
@@ -102,6 +102,12 @@ std::vector<FieldError> apply_event_fields(const json& body, bool require_all, E
       errors.push_back({"studio_id", "studio_id must be the id (a positive whole number) of a studio"});
     else
       e.studio_id = v.get<int64_t>();
+  }
+  if (body.contains("realtime")) {
+    if (!body["realtime"].is_boolean())
+      errors.push_back({"realtime", "realtime must be true or false"});
+    else
+      e.realtime = body["realtime"].get<bool>();
   }
   for (const char* f : {"starts_at", "ends_at"}) {
     if (!body.contains(f)) continue;
@@ -152,17 +158,20 @@ std::optional<FieldError> check_srt_passphrase(const json& value, std::string& p
 }
 
 json to_public_json(const Event& e) {
-  return json{{"id", e.id},
-              {"title", e.title},
-              {"description", e.description},
-              {"category", e.category},
-              {"language", e.language},
-              {"studio", {{"id", e.studio_id}, {"name", e.studio_name}}},
-              {"starts_at", core::format_rfc3339(e.starts_at)},
-              {"ends_at", core::format_rfc3339(e.ends_at)},
-              {"state", to_string(e.state)},
-              {"watch_url", "/watch/" + std::to_string(e.id)},
-              {"ics_url", "/events/" + std::to_string(e.id) + ".ics"}};
+  json j{{"id", e.id},
+         {"title", e.title},
+         {"description", e.description},
+         {"category", e.category},
+         {"language", e.language},
+         {"studio", {{"id", e.studio_id}, {"name", e.studio_name}}},
+         {"starts_at", core::format_rfc3339(e.starts_at)},
+         {"ends_at", core::format_rfc3339(e.ends_at)},
+         {"state", to_string(e.state)},
+         {"watch_url", "/watch/" + std::to_string(e.id)},
+         {"ics_url", "/events/" + std::to_string(e.id) + ".ics"},
+         {"realtime", e.realtime}};
+  if (e.realtime) j["whep_url"] = "/whep/" + std::to_string(e.id);
+  return j;
 }
 
 json to_curator_json(const Event& e) {

@@ -31,6 +31,9 @@ struct Event {
   int64_t starts_at = 0;
   int64_t ends_at = 0;
   EventState state = EventState::scheduled;
+  // Real time (WebRTC): the watch page offers WHEP playback (/whep/<id>) besides LL-HLS (a curator's choice,
+  // e.g. master classes with questions).
+  bool realtime = false;
   int64_t created_at = 0;
   int64_t updated_at = 0;
 };

@@ -280,6 +280,11 @@ CREATE TABLE wish_votes (
 ) WITHOUT ROWID;
 CREATE INDEX wish_votes_address ON wish_votes(wish_id, address, counted);
 )sql",
+    // 11: real time per event (WebRTC, issue 24): a curator's flag; the watch page of a realtime event offers
+    // WHEP playback (POST /whep/<event id>), with LL-HLS as the fallback and for everyone else.
+    R"sql(
+ALTER TABLE events ADD COLUMN realtime INTEGER NOT NULL DEFAULT 0 CHECK (realtime IN (0, 1));
+)sql",
 };
 
 int user_version(Db& db) {

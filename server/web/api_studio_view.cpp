@@ -16,6 +16,8 @@
 #include "server/web/api.h"
 #include "server/web/ingest_info.h"
 #include "server/web/http_rules.h"
+#include "server/web/site_routes.h"
+#include "server/web/webrtc_routes.h"
 
 namespace sreda::web {
 namespace {
@@ -226,6 +228,10 @@ HttpResponse Api::studio_view(Call& c) {
     std::string srt = where["srt_url_prefix"].get<std::string>() + studio->stream_key;
     if (!studio->srt_passphrase.empty()) srt += "&passphrase=" + studio->srt_passphrase + "&pbkeylen=16";
     publish["srt_url"] = srt;
+  }
+  if (config_.webrtc.enabled) {  // the Go live panel's peer connection: where to send the offer, ICE servers
+    publish["whip_url"] = base_url(config_, c.request) + "/whip/" + std::to_string(studio->id);
+    publish["ice_servers"] = ice_servers_json(ice_servers(config_.webrtc, c.now));
   }
   json body = {{"studio", {{"id", studio->id}, {"name", studio->name}}},
                {"now", core::format_rfc3339(c.now)},

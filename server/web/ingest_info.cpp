@@ -19,7 +19,9 @@ nlohmann::json IngestInfo::info(const HttpRequest& request) const {
           {"rtmp_port", rtmp},
           {"srt_port", srt},
           {"rtmp_server", "rtmp://" + host + ":" + std::to_string(rtmp) + "/live"},
-          {"srt_url_prefix", "srt://" + host + ":" + std::to_string(srt) + "?streamid=publish:"}};
+          {"srt_url_prefix", "srt://" + host + ":" + std::to_string(srt) + "?streamid=publish:"},
+          {"whip_url_prefix", config_.webrtc.enabled ? nlohmann::json(base_url(config_, request) + "/whip/")
+                                                     : nlohmann::json(nullptr)}};
 }
 
 }  // namespace sreda::web

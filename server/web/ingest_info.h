@@ -1,5 +1,7 @@
 // The body of GET /api/ingest (answered by the Api's table like every other route): where studios publish
-// (the host the visitor used, or server.public_url's host, with the RTMP and SRT ports actually bound).
+// (the host the visitor used, or server.public_url's host, with the RTMP and SRT ports actually bound), and
+// the WHIP address prefix (server.public_url, or the visitor's host, + "/whip/"; null when webrtc.enabled is
+// false).
 // Public: it holds no secret (stream keys are per studio). Made once the ingest servers listen (their ports
 // are known); info() from any thread.
 #pragma once

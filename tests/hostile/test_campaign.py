@@ -5,8 +5,9 @@ playlist. The server runs with the usual soft limit of 1,024 descriptors (prlimi
 After each attack it asserts what a curator cares about: the live playlist the viewer polls keeps advancing,
 the event's recording keeps growing, /healthz answers, the server's peak RSS (VmHWM) stays within idle +
 100 MiB, the public rating has not moved (beyond ws.max_ratings_per_address for the rating attack), and the
-server's log has a line naming the refusal. At the end the studio stops and the recording is archived and
-plays. Figures (RSS before/after each attack) are printed as [figures] lines.
+server's log has a line naming the refusal (WHIP, issue 24: an offer flood and malformed offers too). At the
+end the studio stops and the recording is archived and plays. Figures (RSS before/after each attack) are
+printed as [figures] lines.
 
 Bounded in time: every wait is a condition with a generous deadline; the whole campaign takes about two
 minutes on two cores. Helpers come from tests/integration (the server harness, the RTMP attacker, the
@@ -277,14 +278,14 @@ class HostileCampaign(unittest.TestCase):
             self.assertTrue(c.closed_by_server())
             c.close()
 
-    def api_flood(self):
-        """300 public listings as fast as four keep-alive connections from one address can ask."""
+    def flood(self, source, method, path, each, body=None, headers=None):
+        """`each` requests on each of four keep-alive connections from `source`, as fast as they go: the statuses."""
         statuses = []
 
         def client():
-            conn = http_from(self.server, "127.0.0.77")
-            for _ in range(75):
-                conn.request("GET", "/api/public/events")
+            conn = http_from(self.server, source)
+            for _ in range(each):
+                conn.request(method, path, body=body, headers=headers or {})
                 r = conn.getresponse()
                 r.read()
                 statuses.append(r.status)
@@ -295,6 +296,11 @@ class HostileCampaign(unittest.TestCase):
             t.start()
         for t in threads:
             t.join(120)
+        return statuses
+
+    def api_flood(self):
+        """300 public listings as fast as four keep-alive connections from one address can ask."""
+        statuses = self.flood("127.0.0.77", "GET", "/api/public/events", 75)
         self.assertEqual(len(statuses), 300)
         self.assertGreater(statuses.count(429), 100, "most of the flood refused (429)")
         self.figures.append(f"API request flood: {statuses.count(200)} answered, {statuses.count(429)} refused (429)")
@@ -321,6 +327,40 @@ class HostileCampaign(unittest.TestCase):
                      headers={"Content-Type": "application/json"})
         self.assertEqual(conn.getresponse().status, 200)
         conn.close()
+
+    def webrtc_requests(self):
+        """WHIP: 200 offers as fast as four keep-alive connections from one address can send them, an offer of
+        16 KiB + 1 byte, one of 10,000 lines within the size, a wrong content type, DELETE of an unknown session."""
+        studio_id = self.studio.id
+        offer = b"v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\n"
+        sdp = {"Content-Type": "application/sdp", "Authorization": "Bearer not-a-stream-key"}
+        refused_before = metric(self.server, "sreda_http_refused_total", cause="webrtc_rate")
+        statuses = self.flood("127.0.0.80", "POST", f"/whip/{studio_id}", 50, offer, sdp)
+        self.assertEqual(len(statuses), 200)
+        self.assertGreater(statuses.count(429), 50, "most of the flood refused (429)")
+        self.assertFalse([s for s in statuses if s >= 500 and s != 503], statuses)
+        refused = metric(self.server, "sreda_http_refused_total", cause="webrtc_rate") - refused_before
+        self.assertEqual(refused, statuses.count(429), "every 429 counted")
+
+        def ask(method, path, body=None, headers=None):
+            conn = http_from(self.server, "127.0.0.81")
+            conn.request(method, path, body=body, headers=headers or {})
+            r = conn.getresponse()
+            out = (r.status, r.read())
+            conn.close()
+            return out
+
+        self.assertEqual(ask("POST", f"/whip/{studio_id}", offer + b"a" * (16385 - len(offer)), sdp)[0], 413)
+        lines = ask("POST", f"/whip/{studio_id}", offer + b"\n" * 10000, sdp)
+        self.assertTrue(400 <= lines[0] < 500, lines)
+        self.assertEqual(ask("POST", f"/whip/{studio_id}", offer, {**sdp, "Content-Type": "text/plain"})[0], 415)
+        status, body = ask("DELETE", f"/whip/{studio_id}/NoSuchSession0123456789")
+        self.assertIn(status, (404, 503), body)  # 404 from the WHIP back end; 503 in a build without one
+        if status == 503:
+            self.assertIn(b"real-time sending is not available on this server", body)
+        self.figures.append(f"WHIP offer flood: {len(statuses) - statuses.count(429)} answered "
+                            f"({sorted(set(statuses) - {429})}), {statuses.count(429)} refused (429); "
+                            f"16 KiB+1 → 413, 10,000 lines → {lines[0]}, text/plain → 415, unknown DELETE → {status}")
 
     def ratings(self):
         """Attack 3: 200 connections from one address, each a fresh identity giving 1 star (20 at once)."""
@@ -399,6 +439,8 @@ class HostileCampaign(unittest.TestCase):
         self.attack("oversized header", self.oversized_header, r"the request header is larger than 8192 bytes")
         self.attack("API request flood", self.api_flood, r"refusing requests from 127\.0\.0\.77: .*server\.api_requests_per_s")
         self.attack("login flood", self.login_flood, r"refusing logins from 127\.0\.0\.78 .*auth\.login_max_failures")
+        self.attack("WHIP offer flood and malformed offers", self.webrtc_requests,
+                    r"refusing WHIP/WHEP requests from 127\.0\.0\.80: .*server\.api_requests_per_s")
         self.attack("200 fresh identities rating 1 star", self.ratings, r"ratings from 127\.0\.0\.66 beyond 20 are kept out")
         self.attack("delete of an archived event, then fetch", self.delete_archived,
                     rf"deleted the recording of event {self.archived.event_id} \(event deleted by admin")

@@ -42,7 +42,7 @@ TEST(WishesStore, StepTenVotesOncePerViewerAndCapsAnAddressGroup) {
   e.ends_at = 2000;
   e = schedule::insert_event(*db, e, 0);
   ASSERT_TRUE(store::migrate(*db).ok());
-  EXPECT_EQ(store::latest_schema_version(), 10);
+  EXPECT_GE(store::latest_schema_version(), 10);
 
   const auto a = audience::insert_wish(*db, wish("Больше джаза", 100));
   const auto first = audience::vote_wish(*db, a.id, "v1", "198.51.100.1", 2, 200);

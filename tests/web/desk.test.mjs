@@ -227,6 +227,10 @@ test('a curator edits and reschedules an event, then cancels it (with a confirma
   assert.equal(await page.evaluate(() => document.activeElement.id), 'event-form-h');
   assert.equal(await page.inputValue('#event-title'), 'Лекция о русском авангарде');
   await page.fill('#event-title', 'Лекция о русском авангарде: Малевич');
+  // Real time (WebRTC): a checkbox with its words, set here and shown in the list.
+  assert.equal(await page.isChecked('#event-realtime'), false);
+  await page.click('label[for="event-realtime"]');
+  assert.equal(await page.textContent('label[for="event-realtime"]'), 'Реальное время для этого события (WebRTC, меньше секунды)');
   await page.fill('#event-starts_at', moscowInput(26 * 60));
   await page.fill('#event-ends_at', moscowInput(27 * 60));
   await page.click('#event-save');
@@ -234,6 +238,12 @@ test('a curator edits and reschedules an event, then cancels it (with a confirma
     { timeoutMs: 10000, what: 'the "saved" notice' });
   const moved = (await sreda.api('GET', `/api/events/${later.id}`, undefined, sreda.token)).json;
   assert.equal(moved.title, 'Лекция о русском авангарде: Малевич');
+  assert.equal(moved.realtime, true, 'the checkbox reached the API');
+  assert.equal((await sreda.api('GET', `/api/public/events/${later.id}`)).json.whep_url, `/whep/${later.id}`);
+  await page.locator(`${item} .realtime`, { hasText: 'реальное время' }).waitFor({ timeout: 5000 });
+  await page.click(`${item} button:text-is("Изменить")`);
+  assert.equal(await page.isChecked('#event-realtime'), true, 'editing again shows it set');
+  await page.click('#event-stop-edit');
   assert.ok(Math.abs(new Date(moved.starts_at) - (Date.now() + 26 * 3600000)) < 120000, `rescheduled to ${moved.starts_at}`);
 
   await page.click(`${item} button:text-is("Отменить событие")`);

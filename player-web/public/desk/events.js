@@ -75,6 +75,7 @@ function editEvent(e) {
   $('event-studio_id').value = String(e.studio_id);
   $('event-starts_at').value = state.editing.starts;
   $('event-ends_at').value = state.editing.ends;
+  $('event-realtime').checked = Boolean(e.realtime);
   $('event-form-h').textContent = t('desk.event.edit', { title: e.title });
   $('event-save').textContent = t('desk.event.save');
   $('event-stop-edit').hidden = false;
@@ -93,6 +94,7 @@ $('event-form').addEventListener('submit', async (ev) => {
     category: $('event-category').value,
     language: $('event-language').value,
     studio_id: Number($('event-studio_id').value) || 0,
+    realtime: $('event-realtime').checked,
   };
   const editing = state.editing;
   // Times go only when they were changed: the form shows minutes, the server keeps seconds.
@@ -125,6 +127,7 @@ function eventItem(e) {
     el('p', { class: 'title' }, e.title),
     el('p', { class: 'meta' }, `${fmt.dateTime(e.starts_at)}–${fmt.time(e.ends_at)} · ${e.studio.name} · `,
       el('span', { class: 'state' }, t(`state.${e.state}`)),
+      e.realtime ? el('span', { class: 'realtime' }, ` · ${t('desk.event.realtime.badge')}`) : null,
       ratingText(ratings.get(e.id)) ? el('span', { class: 'stars-avg' }, ` · ${ratingText(ratings.get(e.id))}`) : null),
     // The short link, to read out on the phone (the watch page shows it too, with its public address).
     el('p', { class: 'short-link' }, `${t('desk.event.short')}: `,

@@ -1,0 +1,117 @@
+// One live event's WHEP feed: the event's access units in, RTP packets out — payloaded once for every
+// real-time viewer of the event (the fan-out, whep_fanout.h, copies only their headers).
+//
+//   passthrough: vsrc (appsrc, H.264 AVC) ─────────────────────────────────────────────────────┐
+//   encode:      vsrc → h264parse → sredaavh264dec → videoconvert → sredayuvscale (≤ height) →   │
+//                queue (leaky) → x264enc (zerolatency, no B-frames, keyframes on request) →      │
+//                video/x-h264,profile=constrained-baseline ───────────────────────────────────────┤
+//                                   rtph264pay (pt 96, mtu 1200, SPS/PPS before every IDR) → appsink
+//   audio: Opus  asrc → rtpopuspay (pt 111) → appsink; AAC/MP3: asrc → decoder → audioconvert →
+//          audioresample → opusenc (20 ms, audio_kbps) → rtpopuspay → appsink
+//
+// Passthrough when the studio's H.264 has no B-frames and its keyframes can be asked for (a WHIP publisher:
+// the service asks the hub); otherwise the encode, which is never one of the LL-HLS rungs (their keyframes
+// stay on the source's). The encode's keyframes come only on request (force_keyframe(): a new viewer, a
+// viewer's PLI, a viewer that lost packets), at most as often as the service's limiter lets them.
+//
+// A new publisher session (a reconnect, perhaps with other codecs) gets a new feed (the service rebuilds it).
+//
+// Threads: construct, start(), stop() on the rtc thread; push() from the event's media
+// thread (one at a time, in order; appsrc never blocks it: a full input drops video to the next keyframe,
+// counted); force_keyframe() from any thread; the FeedSink hears packets on the two appsinks' streaming
+// threads.
+#pragma once
+
+#include <gst/gst.h>
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+
+#include "pipelines/gst/gst_ref.h"
+#include "server/media/access_unit.h"
+#include "server/media/facts.h"
+
+namespace sreda::realtime {
+
+enum class FeedMode { passthrough, encode };
+const char* to_string(FeedMode mode);
+
+struct FeedOptions {
+  int max_height = 720;         // webrtc.whep_height
+  int video_kbps = 1500;        // webrtc.whep_kbps
+  std::string preset = "veryfast";
+  int audio_kbps = 64;          // webrtc.whep_audio_kbps
+  int64_t max_input_bytes = 8 << 20;  // what may wait in each appsrc; beyond: drop to the next keyframe
+};
+
+// Where the payloaded packets go. Streaming threads (one per track); `packet` is transfer none.
+class FeedSink {
+ public:
+  virtual ~FeedSink() = default;
+  virtual void on_rtp(media::TrackKind track, GstBuffer* packet) = 0;
+  virtual void on_feed_error(const std::string& reason) = 0;
+};
+
+class WhepFeed {
+ public:
+  static constexpr int kVideoPt = 96;
+  static constexpr int kAudioPt = 111;
+
+  // `video_ssrc`/`audio_ssrc`: kept across rebuilds of an event's feed (a viewer sees one stream).
+  WhepFeed(int64_t event_id, FeedMode mode, const media::MediaFacts& facts, FeedOptions options,
+           uint32_t video_ssrc, uint32_t audio_ssrc, FeedSink& sink);
+  ~WhepFeed();
+  WhepFeed(const WhepFeed&) = delete;
+  WhepFeed& operator=(const WhepFeed&) = delete;
+
+  bool start(std::string& error);  // rtc thread
+  void stop();                     // rtc thread; idempotent
+
+  // Media thread. Video waits for a keyframe first (and after an overflow).
+  void push(const media::AccessUnit& unit);
+  // Encode mode: the next picture becomes an IDR with SPS/PPS. Any thread. (Passthrough: the source's
+  // keyframes are asked for by the service.)
+  void force_keyframe() { want_keyframe_ = true; }
+
+  FeedMode mode() const { return mode_; }
+  bool has_video() const { return vsrc_ != nullptr; }
+  bool has_audio() const { return asrc_ != nullptr; }
+  int width() const { return width_; }    // what viewers get (encode: the scaled size)
+  int height() const { return height_; }
+  int64_t input_dropped() const { return input_dropped_.load(); }
+  int64_t keyframes_forced() const { return keyframes_forced_.load(); }
+
+  // GStreamer callbacks (streaming threads).
+  GstFlowReturn on_sample(media::TrackKind track, GstElement* appsink);
+  GstPadProbeReturn on_encoder_input(GstPad* pad);
+  GstBusSyncReply on_bus_message(GstMessage* m);
+
+ private:
+  GstElement* add(const char* factory, const std::string& name, std::string& error);
+  bool build_video(std::string& error);
+  bool build_audio(std::string& error);
+
+  const int64_t event_id_;
+  const FeedMode mode_;
+  const media::MediaFacts facts_;
+  const FeedOptions options_;
+  const uint32_t video_ssrc_, audio_ssrc_;
+  FeedSink& sink_;
+  gst::GstRef<GstElement> pipeline_;
+  GstElement* vsrc_ = nullptr;  // owned by pipeline_
+  GstElement* asrc_ = nullptr;
+  int width_ = 0, height_ = 0;
+  bool need_keyframe_ = true;  // media thread
+  std::atomic<bool> want_keyframe_{false};
+  std::atomic<bool> stopped_{false};
+  std::atomic<bool> failed_{false};
+  std::atomic<int64_t> input_dropped_{0};
+  std::atomic<int64_t> keyframes_forced_{0};
+};
+
+// The size the encode scales a source of `width`x`height` to: at most `max_height` tall (never taller than
+// the source), even sides, the source's shape.
+void scaled_size(int width, int height, int max_height, int& out_width, int& out_height);
+
+}  // namespace sreda::realtime
