@@ -62,15 +62,23 @@ try {
     return want.includes(s.state) ? s : null;
   }, { timeoutMs, what: `${name} ${want.join('/')}` });
 
+  const viewers = [['browser → browser, no server (the floor)', 'loop', { role: 'loop' }]];
+  const failed = [];  // [label, why]: rows that could not be measured
   await open('publisher', { role: 'publish', whip: `/whip/${studio.id}`, key: studio.stream_key });
-  await until('publisher', ['sent', 'connected'], 30000);
-  log('publisher sent its offer; waiting for the viewers');
-  const viewers = [['browser → browser, no server (the floor)', 'loop', { role: 'loop' }],
-    ['WHIP → WHEP (passthrough)', 'whep', { role: 'whep', whep: `/whep/${event.id}` }]];
-  if (WITH_HLS) viewers.push(['WHIP → LL-HLS (hls.js lowLatencyMode)', 'hls', { role: 'hls', src: `/live/${event.id}/master.m3u8` }]);
-  // LL-HLS needs the event live and a few parts: the WHEP viewer first, the HLS tab after the playlist exists.
-  await waitFor(async () => (await fetch(`${sreda.base}/live/${event.id}/master.m3u8`)).status === 200 || null,
-    { timeoutMs: 60000, what: 'the event live (its master playlist)' }).catch((e) => log(String(e.message)));
+  const published = await until('publisher', ['sent', 'connected'], 30000).then(() => true, (e) => {
+    log(String(e.message));
+    failed.push(['WHIP → WHEP (passthrough)', `WHIP publish: ${e.message}`]);
+    if (WITH_HLS) failed.push(['WHIP → LL-HLS (hls.js lowLatencyMode)', 'WHIP publish failed']);
+    return false;
+  });
+  if (published) {
+    log('publisher sent its offer; waiting for the viewers');
+    viewers.push(['WHIP → WHEP (passthrough)', 'whep', { role: 'whep', whep: `/whep/${event.id}` }]);
+    if (WITH_HLS) viewers.push(['WHIP → LL-HLS (hls.js lowLatencyMode)', 'hls', { role: 'hls', src: `/live/${event.id}/master.m3u8` }]);
+    // LL-HLS needs the event live and a few parts: the HLS tab opens after the playlist exists.
+    await waitFor(async () => (await fetch(`${sreda.base}/live/${event.id}/master.m3u8`)).status === 200 || null,
+      { timeoutMs: 60000, what: 'the event live (its master playlist)' }).catch((e) => log(String(e.message)));
+  }
   if (args.client) {
     const studio2 = await sreda.createStudio('webrtc g2g rtmp');
     const event2 = await sreda.createEvent(studio2, 'webrtc g2g rtmp', 0, 120);
@@ -97,6 +105,7 @@ try {
     const pct = (p) => (s.length ? (s[Math.min(s.length - 1, Math.ceil(p * s.length) - 1)] / 1000).toFixed(3) : 'n/a');
     console.log(`| ${label} | ${s.length} | ${pct(0.5)} | ${pct(0.95)} | ${s.length ? `${(s[0] / 1000).toFixed(3)}–${(s[s.length - 1] / 1000).toFixed(3)}` : 'n/a'} | ${b.bad}${b.error ? ` (${b.error})` : s.length ? '' : ` (state ${b.state})`} |`);
   }
+  for (const [label, why] of failed) console.log(`| ${label} | not measured: ${why.replace(/\|/g, '/').slice(0, 160)} | | | | |`);
 } catch (err) {
   log('failed:', err.message);
   log(sreda.logText(40));
