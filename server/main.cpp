@@ -13,6 +13,7 @@
 #include <string>
 
 #include "pipelines/gst/plugin_check.h"
+#include "pipelines/webrtc/webrtc_peer.h"
 #include "server/app/app.h"
 #include "server/relay/relay_url.h"
 #include "server/relay/tls_trust.h"
@@ -61,6 +62,15 @@ int main(int argc, char** argv) {
   if (!missing.empty()) {
     for (const auto& m : missing) log.error(m);
     return 3;
+  }
+  // WebRTC needs more (webrtcbin, libnice): without it only WHIP/WHEP are off, the rest runs.
+  if (loaded.config.webrtc.enabled) {
+    if (auto problems = sreda::webrtc::check_webrtc_support(); !problems.empty()) {
+      std::string text;
+      for (const auto& p : problems) text += (text.empty() ? "" : "; ") + p;
+      log.warn("WebRTC (WHIP ingest, WHEP playback) is off: " + text);
+      loaded.config.webrtc.enabled = false;
+    }
   }
 
   // Signals are taken by sigwait on this thread only: block them before any thread starts.

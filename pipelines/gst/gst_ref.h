@@ -24,6 +24,11 @@ struct RefTraits {
   static void unref(T* p) { gst_object_unref(p); }
 };
 template <>
+struct RefTraits<GObject> {  // a plain GObject (libnice's agent, GstPromise replies are not GObjects)
+  static void ref(GObject* p) { g_object_ref(p); }
+  static void unref(GObject* p) { g_object_unref(p); }
+};
+template <>
 struct RefTraits<GstCaps> {
   static void ref(GstCaps* p) { gst_caps_ref(p); }
   static void unref(GstCaps* p) { gst_caps_unref(p); }

@@ -21,6 +21,19 @@ const std::vector<RequiredElement>& required_elements() {
   return kElements;
 }
 
+const std::vector<RequiredElement>& webrtc_elements() {
+  static const std::vector<RequiredElement> kElements = {
+      {"webrtcbin", "gstreamer1.0-plugins-bad"},     {"dtlssrtpenc", "gstreamer1.0-plugins-bad"},
+      {"srtpenc", "gstreamer1.0-plugins-bad"},       {"nicesrc", "gstreamer1.0-nice"},
+      {"nicesink", "gstreamer1.0-nice"},             {"rtpbin", "gstreamer1.0-plugins-good"},
+      {"rtph264depay", "gstreamer1.0-plugins-good"}, {"rtph264pay", "gstreamer1.0-plugins-good"},
+      {"rtpopusdepay", "gstreamer1.0-plugins-good"}, {"rtpopuspay", "gstreamer1.0-plugins-good"},
+      {"opusenc", "gstreamer1.0-plugins-base"},      {"opusdec", "gstreamer1.0-plugins-base"},
+      {"opusparse", "gstreamer1.0-plugins-bad"},
+  };
+  return kElements;
+}
+
 std::vector<std::string> missing_elements(const std::vector<RequiredElement>& wanted) {
   std::vector<std::string> out;
   for (const auto& w : wanted) {

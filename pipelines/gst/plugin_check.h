@@ -12,8 +12,12 @@ struct RequiredElement {
   const char* debian_package;
 };
 
-// The elements every build of sreda needs.
+// The elements every build of sreda needs (one missing: the server does not start).
 const std::vector<RequiredElement>& required_elements();
+
+// The elements WebRTC (WHIP ingest, WHEP playback; pipelines/webrtc) needs. One missing turns WebRTC off with
+// one log line (webrtc::check_webrtc_support); the rest of the server runs.
+const std::vector<RequiredElement>& webrtc_elements();
 
 // One message per missing element, e.g. "GStreamer element 'x264enc' is missing: apt-get install
 // gstreamer1.0-plugins-ugly". Empty when all are present.

@@ -26,16 +26,14 @@
 #include <string>
 #include <vector>
 
-#include "pipelines/gst/plugin_check.h"
 #include "server/config/config.h"
 #include "server/core/result.h"
 #include "server/media/access_unit.h"
 
 namespace sreda::webrtc {
 
-// The GStreamer elements WebRTC needs, naming their Debian packages (missing → WebRTC off, the rest runs).
-const std::vector<gst::RequiredElement>& webrtc_elements();
-// Empty when WebRTC can run here; otherwise one message per problem: missing elements, and ICE-agent or NiceAgent
+// Empty when WebRTC can run here; otherwise one message per problem: missing elements (gst::webrtc_elements(),
+// naming the Debian package), and ICE-agent or NiceAgent
 // properties this GStreamer/libnice lacks (min-rtp-port, add-local-ip-address, upnp, keepalive-conncheck, …).
 // Call once at start-up after gst_init (it makes and drops one webrtcbin).
 std::vector<std::string> check_webrtc_support();
@@ -91,7 +89,8 @@ struct PeerStats {
   uint64_t bytes_sent = 0, packets_sent = 0;
   int64_t packets_lost = 0;          // as reported by the remote (send) or seen here (receive)
   uint32_t pli_sent = 0, fir_sent = 0, nack_sent = 0;          // receive: our requests to the publisher
-  uint32_t pli_received = 0, fir_received = 0, nack_received = 0;  // send: the viewer's requests
+  uint32_t pli_received = 0, nack_received = 0;  // send: the viewer's requests (pli_received: every keyframe
+                                                 // request, PLI or FIR, as on_keyframe_wanted saw them)
   double round_trip_ms = -1;         // -1 unknown
 };
 
@@ -128,7 +127,8 @@ class WebRtcPeer {
   // yourself (webrtc.min_keyframe_request_ms).
   void request_keyframe();
 
-  // webrtcbin's get-stats, summed over the peer's RTP streams; `done` once, on a GStreamer thread.
+  // webrtcbin's get-stats, summed over the peer's RTP streams; `done` once, on a GStreamer thread (not at all
+  // once stop() ran).
   void stats(std::function<void(PeerStats)> done);
 
   // Tears the pipeline down (joins its threads; tens of ms). Idempotent; after it no callback runs.

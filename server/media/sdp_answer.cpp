@@ -74,7 +74,9 @@ struct Section {
   std::vector<std::string> added;  // candidate lines to add
 };
 
-bool is_candidate_line(std::string_view line) { return line.substr(0, 12) == "a=candidate:"; }
+bool is_candidate_line(std::string_view line) {
+  return line.substr(0, 12) == "a=candidate:";
+}
 
 }  // namespace
 
@@ -212,9 +214,8 @@ core::Result<CompletedAnswer> complete_answer(std::string_view answer_sdp,
     if (i > 0 && carries_transport(i)) {
       auto end = std::find(s.lines.begin(), s.lines.end(), "a=end-of-candidates");
       const bool had_end = end != s.lines.end();
-      auto last = std::find_if(s.lines.rbegin(), s.lines.rend(), [](const std::string& l) {
-        return is_candidate_line(l);
-      });
+      auto last = std::find_if(s.lines.rbegin(), s.lines.rend(),
+                               [](const std::string& l) { return is_candidate_line(l); });
       auto at = last != s.lines.rend() ? last.base() : end;
       if (had_end && at > end) at = end;
       s.lines.insert(at, s.added.begin(), s.added.end());

@@ -23,10 +23,10 @@ struct LocalCandidate {
 };
 
 struct CompletedAnswer {
-  std::string sdp;            // CRLF line ends
-  size_t candidates = 0;      // candidate lines in the result (old, new and public copies)
-  size_t public_copies = 0;   // of those, copies with a public address
-  size_t ignored = 0;         // given candidates dropped: duplicate, unparsable, m-line absent or rejected
+  std::string sdp;           // CRLF line ends
+  size_t candidates = 0;     // candidate lines in the result (old, new and public copies)
+  size_t public_copies = 0;  // of those, copies with a public address
+  size_t ignored = 0;        // given candidates dropped: duplicate, unparsable, m-line absent or rejected
 };
 
 // webrtc.public_addresses ("203.0.113.7, 2001:db8::7") → the addresses, trimmed, empty ones and

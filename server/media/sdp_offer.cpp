@@ -31,24 +31,25 @@ bool iequals(std::string_view a, std::string_view b) {
 }
 
 core::Error malformed(size_t line_no, std::string_view what) {
-  return core::Error{"sdp_malformed",
-                     "The offer is not valid SDP: line " + std::to_string(line_no + 1) + " " + std::string(what) + ".",
-                     ""};
+  return core::Error{
+      "sdp_malformed",
+      "The offer is not valid SDP: line " + std::to_string(line_no + 1) + " " + std::string(what) + ".", ""};
 }
 
 // Bounds first, on the raw text, before anything is split or stored.
 core::Result<void> check_bounds(std::string_view sdp, size_t max_bytes) {
   if (sdp.size() > max_bytes)
-    return core::Error{"sdp_too_large",
-                       "The offer is larger than " + std::to_string(max_bytes) + " bytes, which sreda does not take.",
-                       ""};
+    return core::Error{
+        "sdp_too_large",
+        "The offer is larger than " + std::to_string(max_bytes) + " bytes, which sreda does not take.", ""};
   size_t lines = 0, media = 0, candidates = 0, start = 0;
   while (start < sdp.size()) {
     size_t end = sdp.find('\n', start);
     if (end == std::string_view::npos) end = sdp.size();
     std::string_view line = sdp.substr(start, end - start);
     if (++lines > kMaxLines)
-      return core::Error{"sdp_too_many_lines", "The offer has more than 2000 lines, which sreda does not take.", ""};
+      return core::Error{"sdp_too_many_lines",
+                         "The offer has more than 2000 lines, which sreda does not take.", ""};
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
     if (line.size() > kMaxLineBytes)
       return core::Error{"sdp_line_too_long",
@@ -69,11 +70,16 @@ SdpFormat* find_format(SdpMedia* m, int pt) {
 }
 
 bool direction_of(std::string_view line, SdpDirection* d) {
-  if (line == "a=sendrecv") *d = SdpDirection::sendrecv;
-  else if (line == "a=sendonly") *d = SdpDirection::sendonly;
-  else if (line == "a=recvonly") *d = SdpDirection::recvonly;
-  else if (line == "a=inactive") *d = SdpDirection::inactive;
-  else return false;
+  if (line == "a=sendrecv")
+    *d = SdpDirection::sendrecv;
+  else if (line == "a=sendonly")
+    *d = SdpDirection::sendonly;
+  else if (line == "a=recvonly")
+    *d = SdpDirection::recvonly;
+  else if (line == "a=inactive")
+    *d = SdpDirection::inactive;
+  else
+    return false;
   return true;
 }
 
@@ -92,8 +98,10 @@ core::Result<void> parse_media_line(std::string_view value, size_t line_no, SdpM
   if (w.size() - 3 > kMaxFormats)
     return core::Error{"sdp_too_many_formats", "An m-line of the offer lists more than 64 formats.", ""};
   m->media = std::string(w[0]);
-  m->kind = w[0] == "audio" ? SdpKind::audio : w[0] == "video" ? SdpKind::video
-            : w[0] == "application" ? SdpKind::application : SdpKind::other;
+  m->kind = w[0] == "audio"         ? SdpKind::audio
+            : w[0] == "video"       ? SdpKind::video
+            : w[0] == "application" ? SdpKind::application
+                                    : SdpKind::other;
   const auto port = w[1].substr(0, w[1].find('/'));
   if (!number(port, &m->port) || m->port < 0 || m->port > 65535) return malformed(line_no, "has a bad port");
   m->protocol = std::string(w[2]);
@@ -101,7 +109,8 @@ core::Result<void> parse_media_line(std::string_view value, size_t line_no, SdpM
   if (m->protocol.find("RTP/") == std::string::npos) return {};
   for (size_t i = 3; i < w.size(); ++i) {
     int pt = -1;
-    if (!number(w[i], &pt) || pt < 0 || pt > 127) return malformed(line_no, "has a payload type that is not 0–127");
+    if (!number(w[i], &pt) || pt < 0 || pt > 127)
+      return malformed(line_no, "has a payload type that is not 0–127");
     if (m->format(pt)) continue;
     SdpFormat f;
     f.pt = pt;
@@ -112,7 +121,8 @@ core::Result<void> parse_media_line(std::string_view value, size_t line_no, SdpM
 }
 
 // One a= line of a media section (and the session-level ones it may repeat).
-core::Result<void> parse_media_attribute(std::string_view line, size_t line_no, SdpMedia* m, bool* has_direction) {
+core::Result<void> parse_media_attribute(std::string_view line, size_t line_no, SdpMedia* m,
+                                         bool* has_direction) {
   std::string_view v, pt_text, rest;
   int pt = -1;
   if (direction_of(line, &m->direction)) {
@@ -120,7 +130,8 @@ core::Result<void> parse_media_attribute(std::string_view line, size_t line_no, 
   } else if (sdp::attribute(line, "mid", &v)) {
     m->mid = std::string(sdp::trim(v));
   } else if (sdp::attribute(line, "rtpmap", &v)) {
-    if (!pt_and_rest(v, &pt_text, &rest) || !number(pt_text, &pt)) return malformed(line_no, "is a bad a=rtpmap");
+    if (!pt_and_rest(v, &pt_text, &rest) || !number(pt_text, &pt))
+      return malformed(line_no, "is a bad a=rtpmap");
     auto* f = find_format(m, pt);
     if (!f) return {};
     const size_t slash = rest.find('/');
@@ -135,7 +146,8 @@ core::Result<void> parse_media_attribute(std::string_view line, size_t line_no, 
       return malformed(line_no, "is a bad a=rtpmap");
     f->encoding = std::string(rest.substr(0, slash));
   } else if (sdp::attribute(line, "fmtp", &v)) {
-    if (!pt_and_rest(v, &pt_text, &rest) || !number(pt_text, &pt)) return malformed(line_no, "is a bad a=fmtp");
+    if (!pt_and_rest(v, &pt_text, &rest) || !number(pt_text, &pt))
+      return malformed(line_no, "is a bad a=fmtp");
     if (auto* f = find_format(m, pt)) f->fmtp = std::string(rest);
   } else if (sdp::attribute(line, "rtcp-fb", &v)) {
     if (!pt_and_rest(v, &pt_text, &rest) || rest.empty()) return malformed(line_no, "is a bad a=rtcp-fb");
@@ -223,10 +235,14 @@ core::Result<SdpOffer> parse_sdp_offer(std::string_view sdp, size_t max_bytes) {
     }
     std::string_view v;
     if (direction_of(line, &session_direction)) continue;
-    if (sdp::attribute(line, "ice-ufrag", &v)) offer.ice_ufrag = !sdp::trim(v).empty();
-    else if (sdp::attribute(line, "ice-pwd", &v)) offer.ice_pwd = !sdp::trim(v).empty();
-    else if (sdp::attribute(line, "fingerprint", &v)) offer.fingerprint = sdp::words(v).size() == 2;
-    else if (sdp::attribute(line, "setup", &v)) offer.setup = !sdp::trim(v).empty();
+    if (sdp::attribute(line, "ice-ufrag", &v))
+      offer.ice_ufrag = !sdp::trim(v).empty();
+    else if (sdp::attribute(line, "ice-pwd", &v))
+      offer.ice_pwd = !sdp::trim(v).empty();
+    else if (sdp::attribute(line, "fingerprint", &v))
+      offer.fingerprint = sdp::words(v).size() == 2;
+    else if (sdp::attribute(line, "setup", &v))
+      offer.setup = !sdp::trim(v).empty();
     else if (sdp::attribute(line, "group", &v) && offer.bundle.empty()) {
       const auto w = sdp::words(v);
       if (!w.empty() && w[0] == "BUNDLE")
@@ -256,36 +272,47 @@ int sdp_refusal_status(const core::Error& error) {
   return 422;
 }
 
-
 namespace {
 
-core::Error refusal(const char* code, std::string message) { return core::Error{code, std::move(message), ""}; }
+constexpr std::string_view kTwccUri =
+    "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01";
+
+core::Error refusal(const char* code, std::string message) {
+  return core::Error{code, std::move(message), ""};
+}
 
 // Both uses need ICE credentials and a DTLS fingerprint, at session level or on every m-line in use.
 core::Result<void> check_security(const SdpOffer& offer) {
   for (const auto& m : offer.media) {
     if (m.rejected || m.kind == SdpKind::other) continue;
     if (!(offer.ice_ufrag || m.ice_ufrag) || !(offer.ice_pwd || m.ice_pwd))
-      return refusal("sdp_no_ice",
-                     "The offer has no ICE credentials (a=ice-ufrag and a=ice-pwd), so it is not a WebRTC offer "
-                     "sreda can answer: use a WebRTC (WHIP/WHEP) client.");
+      return refusal(
+          "sdp_no_ice",
+          "The offer has no ICE credentials (a=ice-ufrag and a=ice-pwd), so it is not a WebRTC offer "
+          "sreda can answer: use a WebRTC (WHIP/WHEP) client.");
     if (!(offer.fingerprint || m.fingerprint))
-      return refusal("sdp_no_fingerprint",
-                     "The offer has no DTLS fingerprint (a=fingerprint), which WebRTC needs to encrypt the media: "
-                     "use a WebRTC (WHIP/WHEP) client.");
+      return refusal(
+          "sdp_no_fingerprint",
+          "The offer has no DTLS fingerprint (a=fingerprint), which WebRTC needs to encrypt the media: "
+          "use a WebRTC (WHIP/WHEP) client.");
   }
   return {};
 }
 
-bool sends(SdpDirection d) { return d == SdpDirection::sendonly || d == SdpDirection::sendrecv; }
-bool receives(SdpDirection d) { return d == SdpDirection::recvonly || d == SdpDirection::sendrecv; }
+bool sends(SdpDirection d) {
+  return d == SdpDirection::sendonly || d == SdpDirection::sendrecv;
+}
+bool receives(SdpDirection d) {
+  return d == SdpDirection::recvonly || d == SdpDirection::sendrecv;
+}
 
 // The m-lines of `kind` the offerer sends (WHIP) or receives (WHEP).
 std::vector<size_t> used(const SdpOffer& offer, SdpKind kind, bool sending) {
   std::vector<size_t> out;
   for (size_t i = 0; i < offer.media.size(); ++i) {
     const auto& m = offer.media[i];
-    if (!m.rejected && m.kind == kind && (sending ? sends(m.direction) : receives(m.direction))) out.push_back(i);
+    if (!m.rejected && m.kind == kind && (sending ? sends(m.direction) : receives(m.direction)))
+      out.push_back(i);
   }
   return out;
 }
@@ -296,24 +323,34 @@ SdpTrack track(const SdpOffer& offer, size_t mline, const SdpFormat& f) {
   t.mid = offer.media[mline].mid;
   t.pt = f.pt;
   t.format = f;
+  for (const auto& e : offer.media[mline].extmaps)
+    if (e.uri == kTwccUri) t.twcc_extmap_id = e.id;
   for (const auto& rtx : offer.media[mline].formats)
-    if (iequals(rtx.encoding, "rtx") && offer.media[mline].fmtp_value(rtx.pt, "apt") == std::to_string(f.pt)) {
+    if (iequals(rtx.encoding, "rtx") &&
+        offer.media[mline].fmtp_value(rtx.pt, "apt") == std::to_string(f.pt)) {
       t.rtx_pt = rtx.pt;
       break;
     }
   return t;
 }
 
-bool is_h264(const SdpFormat& f) { return iequals(f.encoding, "H264") && f.clock_rate == 90000; }
-bool is_opus(const SdpFormat& f) { return iequals(f.encoding, "opus") && f.clock_rate == 48000 && f.channels == 2; }
-bool packetization_mode_1(const SdpMedia& m, const SdpFormat& f) { return m.fmtp_value(f.pt, "packetization-mode") == "1"; }
+bool is_h264(const SdpFormat& f) {
+  return iequals(f.encoding, "H264") && f.clock_rate == 90000;
+}
+bool is_opus(const SdpFormat& f) {
+  return iequals(f.encoding, "opus") && f.clock_rate == 48000 && f.channels == 2;
+}
+bool packetization_mode_1(const SdpMedia& m, const SdpFormat& f) {
+  return m.fmtp_value(f.pt, "packetization-mode") == "1";
+}
 
 // "VP8, VP9, AV1": the video codecs an offer has (repair formats left out), for the refusal's words.
 std::string codec_list(const SdpMedia& m) {
   std::string out;
   for (const auto& f : m.formats) {
     if (f.encoding.empty() || iequals(f.encoding, "rtx") || iequals(f.encoding, "red") ||
-        iequals(f.encoding, "ulpfec") || iequals(f.encoding, "flexfec-03") || out.find(f.encoding) != std::string::npos)
+        iequals(f.encoding, "ulpfec") || iequals(f.encoding, "flexfec-03") ||
+        out.find(f.encoding) != std::string::npos)
       continue;
     if (out.size() > 200) break;
     out += (out.empty() ? "" : ", ") + f.encoding;
@@ -328,7 +365,9 @@ SdpTrack opus_track(const SdpOffer& offer, size_t mline) {
   return {};
 }
 
-const char* kind_name(SdpKind k) { return k == SdpKind::video ? "video" : "audio"; }
+const char* kind_name(SdpKind k) {
+  return k == SdpKind::video ? "video" : "audio";
+}
 
 core::Result<void> at_most_one(const std::vector<size_t>& lines, SdpKind kind, const char* code) {
   if (lines.size() <= 1) return {};
@@ -349,19 +388,21 @@ core::Result<WhipChoice> choose_whip(const SdpOffer& offer) {
   if (auto ok = check_security(offer); !ok) return ok.error();
   const auto video = used(offer, SdpKind::video, true), audio = used(offer, SdpKind::audio, true);
   if (video.empty() && audio.empty())
-    return refusal("whip_no_media",
-                   "The offer sends no video and no audio (only a data channel, or it only wants to receive), "
-                   "so there is nothing to put on air: publish a camera, a screen or a microphone.");
+    return refusal(
+        "whip_no_media",
+        "The offer sends no video and no audio (only a data channel, or it only wants to receive), "
+        "so there is nothing to put on air: publish a camera, a screen or a microphone.");
   if (auto one = at_most_one(video, SdpKind::video, "whip_too_many_tracks"); !one) return one.error();
   if (auto one = at_most_one(audio, SdpKind::audio, "whip_too_many_tracks"); !one) return one.error();
   WhipChoice choice;
   if (!video.empty()) {
     const auto& m = offer.media[video[0]];
     if (m.simulcast || m.rids > 0)
-      return refusal("whip_simulcast",
-                     "The encoder sends its video several times in different sizes (simulcast), which sreda does "
-                     "not take: turn off simulcast in OBS (Settings → Stream) or in your WHIP encoder, and send "
-                     "one video stream; sreda makes the smaller sizes itself.");
+      return refusal(
+          "whip_simulcast",
+          "The encoder sends its video several times in different sizes (simulcast), which sreda does "
+          "not take: turn off simulcast in OBS (Settings → Stream) or in your WHIP encoder, and send "
+          "one video stream; sreda makes the smaller sizes itself.");
     bool h264 = false, mode1 = false;
     for (const auto& f : m.formats) {
       if (!is_h264(f)) continue;
@@ -380,22 +421,26 @@ core::Result<WhipChoice> choose_whip(const SdpOffer& offer) {
                        "The encoder offers H.264 only in a profile browsers cannot play (10-bit, 4:2:2 or "
                        "4:4:4): in OBS set Settings → Advanced → Color Format to NV12 and the encoder's "
                        "Profile to high, main or baseline.");
-      return refusal("whip_no_h264",
-                     std::string(h264 ? "The encoder offers H.264 video only in a packetization mode sreda "
-                                        "does not take (mode 0)"
-                                      : "This browser or encoder cannot send H.264 video, which sreda needs") +
-                         ": in OBS choose x264 (or a hardware H.264 encoder) in Settings → Output; in Firefox "
-                         "allow the OpenH264 plugin (Add-ons → Plugins); Chrome, Edge and Safari send H.264 by "
-                         "themselves. This offer has: " + codec_list(m) + ".");
+      return refusal(
+          "whip_no_h264",
+          std::string(h264 ? "The encoder offers H.264 video only in a packetization mode sreda "
+                             "does not take (mode 0)"
+                           : "This browser or encoder cannot send H.264 video, which sreda needs") +
+              ": in OBS choose x264 (or a hardware H.264 encoder) in Settings → Output; in Firefox "
+              "allow the OpenH264 plugin (Add-ons → Plugins); Chrome, Edge and Safari send H.264 by "
+              "themselves. This offer has: " +
+              codec_list(m) + ".");
     }
   }
   if (!audio.empty()) {
     choice.audio = opus_track(offer, audio[0]);
     if (!choice.audio.present())
-      return refusal("whip_no_opus",
-                     "The encoder does not send Opus audio, which sreda needs over WebRTC: OBS's WHIP output and "
-                     "every browser send Opus by themselves; set the encoder's audio codec to Opus, 48 kHz "
-                     "stereo. This offer has: " + codec_list(offer.media[audio[0]]) + ".");
+      return refusal(
+          "whip_no_opus",
+          "The encoder does not send Opus audio, which sreda needs over WebRTC: OBS's WHIP output and "
+          "every browser send Opus by themselves; set the encoder's audio codec to Opus, 48 kHz "
+          "stereo. This offer has: " +
+              codec_list(offer.media[audio[0]]) + ".");
   }
   return choice;
 }
@@ -404,8 +449,9 @@ core::Result<WhepChoice> choose_whep(const SdpOffer& offer, const WhepFeed& feed
   if (auto ok = check_security(offer); !ok) return ok.error();
   const auto video = used(offer, SdpKind::video, false), audio = used(offer, SdpKind::audio, false);
   if (video.empty() && audio.empty())
-    return refusal("whep_no_media", "The player asks to receive neither video nor audio, so there is nothing "
-                                    "to play: reload the page.");
+    return refusal("whep_no_media",
+                   "The player asks to receive neither video nor audio, so there is nothing "
+                   "to play: reload the page.");
   if (auto one = at_most_one(video, SdpKind::video, "whep_too_many_tracks"); !one) return one.error();
   if (auto one = at_most_one(audio, SdpKind::audio, "whep_too_many_tracks"); !one) return one.error();
   WhepChoice choice;
@@ -421,16 +467,18 @@ core::Result<WhepChoice> choose_whep(const SdpOffer& offer, const WhepFeed& feed
       break;
     }
     if (!choice.video.present())
-      return refusal("whep_no_h264",
-                     "This browser cannot play the stream's H.264 video in real time (WebRTC); the page plays it "
-                     "with a few seconds of delay instead.");
+      return refusal(
+          "whep_no_h264",
+          "This browser cannot play the stream's H.264 video in real time (WebRTC); the page plays it "
+          "with a few seconds of delay instead.");
   }
   if (!audio.empty()) {
     choice.audio = opus_track(offer, audio[0]);
     if (!choice.audio.present())
-      return refusal("whep_no_opus",
-                     "This browser cannot play Opus audio in real time (WebRTC); the page plays the stream with a "
-                     "few seconds of delay instead.");
+      return refusal(
+          "whep_no_opus",
+          "This browser cannot play Opus audio in real time (WebRTC); the page plays the stream with a "
+          "few seconds of delay instead.");
   }
   return choice;
 }

@@ -20,7 +20,7 @@ enum class SdpDirection { sendrecv, sendonly, recvonly, inactive };  // the offe
 
 struct SdpFormat {
   int pt = -1;
-  std::string encoding;              // as written in a=rtpmap ("H264", "opus"); empty without one
+  std::string encoding;  // as written in a=rtpmap ("H264", "opus"); empty without one
   int clock_rate = 0;
   int channels = 0;                  // audio: 1 unless a=rtpmap says more; video: 0
   std::string fmtp;                  // a=fmtp's parameters as written ("level-asymmetry-allowed=1;…")
@@ -34,18 +34,18 @@ struct SdpExtmap {
 
 struct SdpMedia {
   SdpKind kind = SdpKind::other;
-  std::string media;                 // the m-line's media as written ("audio", "video", "application")
+  std::string media;  // the m-line's media as written ("audio", "video", "application")
   int port = 0;
-  std::string protocol;              // "UDP/TLS/RTP/SAVPF", "UDP/DTLS/SCTP"
-  bool rejected = false;             // port 0 and not bundle-only: the offerer does not want it
+  std::string protocol;   // "UDP/TLS/RTP/SAVPF", "UDP/DTLS/SCTP"
+  bool rejected = false;  // port 0 and not bundle-only: the offerer does not want it
   std::string mid;
   SdpDirection direction = SdpDirection::sendrecv;  // media level, else session level, else sendrecv
-  std::vector<SdpFormat> formats;    // in the m-line's order (the offerer's preference)
+  std::vector<SdpFormat> formats;                   // in the m-line's order (the offerer's preference)
   std::vector<SdpExtmap> extmaps;
   // Present at media level (SdpOffer holds the session-level ones).
   bool ice_ufrag = false, ice_pwd = false, fingerprint = false, setup = false;
-  bool simulcast = false;            // a=simulcast
-  size_t rids = 0;                   // a=rid lines
+  bool simulcast = false;  // a=simulcast
+  size_t rids = 0;         // a=rid lines
   size_t candidates = 0;
 
   const SdpFormat* format(int pt) const;
@@ -55,9 +55,9 @@ struct SdpMedia {
 
 struct SdpOffer {
   bool ice_ufrag = false, ice_pwd = false, fingerprint = false, setup = false;  // session level
-  std::vector<std::string> bundle;   // the first a=group:BUNDLE's mids
+  std::vector<std::string> bundle;  // the first a=group:BUNDLE's mids
   std::vector<SdpMedia> media;
-  size_t candidates = 0;             // in all m-lines
+  size_t candidates = 0;  // in all m-lines
 };
 
 // Reads an offer. Errors (sdp_refusal_status gives the HTTP status): sdp_too_large (413), sdp_too_many_lines,
@@ -67,18 +67,19 @@ core::Result<SdpOffer> parse_sdp_offer(std::string_view sdp, size_t max_bytes);
 
 // One m-line sreda takes, and the payload type in it.
 struct SdpTrack {
-  int mline = -1;                    // index of the m-line in the offer; -1 = no such track
+  int mline = -1;  // index of the m-line in the offer; -1 = no such track
   std::string mid;
   int pt = -1;
-  int rtx_pt = -1;                   // its retransmission format (a=fmtp:<rtx> apt=<pt>), -1 when none
+  int rtx_pt = -1;          // its retransmission format (a=fmtp:<rtx> apt=<pt>), -1 when none
+  int twcc_extmap_id = -1;  // the m-line's transport-wide congestion control extmap id, -1 when none
   SdpFormat format;
   bool present() const { return mline >= 0; }
 };
 
 struct WhipChoice {
-  SdpTrack video;                    // H.264, packetization-mode 1
-  SdpTrack audio;                    // Opus/48000/2
-  std::string video_profile;         // GStreamer's name of the offered profile ("constrained-baseline")
+  SdpTrack video;             // H.264, packetization-mode 1
+  SdpTrack audio;             // Opus/48000/2
+  std::string video_profile;  // GStreamer's name of the offered profile ("constrained-baseline")
 };
 // A publisher's offer (WHIP): at most one sending video m-line, H.264 packetization-mode 1 in a profile
 // browsers play, and at most one sending audio m-line with Opus/48000/2; at least one of them. The first
@@ -92,8 +93,8 @@ struct WhepFeed {
   int video_level_idc = 31;
 };
 struct WhepChoice {
-  SdpTrack video;                    // the viewer's H.264 packetization-mode 1 format that plays the feed
-  SdpTrack audio;                    // the viewer's Opus/48000/2
+  SdpTrack video;  // the viewer's H.264 packetization-mode 1 format that plays the feed
+  SdpTrack audio;  // the viewer's Opus/48000/2
 };
 // A viewer's offer (WHEP): the receiving video m-line's first H.264 packetization-mode 1 format whose
 // profile (constrained-baseline, baseline or main) decodes the feed's and whose level is at least the

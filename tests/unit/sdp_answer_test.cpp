@@ -1,13 +1,14 @@
 // The answer a WHIP/WHEP client gets: webrtcbin's answer plus its gathered candidates on the transport's
 // m-line (the BUNDLE tag), end-of-candidates, and 1:1-NAT copies of host candidates with the public
 // addresses. A browser that receives the wrong m-line's candidates or none at all never connects.
+#include "server/media/sdp_answer.h"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <string>
 #include <vector>
 
-#include "server/media/sdp_answer.h"
 #include "server/media/sdp_lines.h"
 
 namespace sreda::media {
@@ -103,10 +104,12 @@ TEST(SdpAnswerTest, KeepsCandidatesAlreadyThereAndAddsNoDuplicate) {
                               {{0, "candidate:1 1 UDP 2015363327 192.168.1.5 20004 typ host"},
                                // the same transport address and type under another foundation: a duplicate
                                {1, "candidate:7 1 udp 2015363327 192.168.1.5 20004 typ host"},
-                               {0, "candidate:2 1 UDP 1677729535 198.51.100.4 40000 typ srflx raddr "
-                                   "192.168.1.5 rport 20004"},
-                               {0, "candidate:2 1 UDP 1677729535 198.51.100.4 40000 typ srflx raddr "
-                                   "192.168.1.5 rport 20004"}},
+                               {0,
+                                "candidate:2 1 UDP 1677729535 198.51.100.4 40000 typ srflx raddr "
+                                "192.168.1.5 rport 20004"},
+                               {0,
+                                "candidate:2 1 UDP 1677729535 198.51.100.4 40000 typ srflx raddr "
+                                "192.168.1.5 rport 20004"}},
                               {});
   ASSERT_TRUE(done.ok());
   const auto audio = section_lines(done->sdp, 0);
@@ -125,8 +128,9 @@ TEST(SdpAnswerTest, PublicAddressesCopyEachHostCandidateWithANewFoundationAndLow
                               {{0, "candidate:1 1 UDP 2015363327 192.168.1.5 20004 typ host"},
                                {0, "candidate:2 1 TCP 1015021823 192.168.1.5 20010 typ host tcptype passive"},
                                {0, "candidate:3 1 UDP 2015363327 fd00::5 20012 typ host"},
-                               {0, "candidate:4 1 UDP 1677729535 198.51.100.4 40000 typ srflx raddr "
-                                   "192.168.1.5 rport 20004"}},
+                               {0,
+                                "candidate:4 1 UDP 1677729535 198.51.100.4 40000 typ srflx raddr "
+                                "192.168.1.5 rport 20004"}},
                               split_public_addresses(" 203.0.113.7 ,, 2001:db8::7,203.0.113.7"));
   ASSERT_TRUE(done.ok());
   const auto audio = section_lines(done->sdp, 0);

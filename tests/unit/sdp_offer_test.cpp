@@ -2,6 +2,8 @@
 // (tests/unit/data/sdp/capture-offers.mjs) and written by hand after OBS 30's WHIP output (libdatachannel)
 // and Firefox. What a studio person notices: the right tracks go on air, and every refusal says what to
 // change, with the HTTP status the route sends. The bounds are checked at, and one past, each limit.
+#include "server/media/sdp_offer.h"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -9,8 +11,6 @@
 #include <sstream>
 #include <string>
 #include <tuple>
-
-#include "server/media/sdp_offer.h"
 
 namespace sreda::media {
 namespace {
@@ -78,6 +78,8 @@ TEST(SdpOfferTest, ReadsChromiumsPublisherOffer) {
   EXPECT_EQ(choice->video.pt, 108);
   EXPECT_EQ(choice->video.rtx_pt, 109);
   EXPECT_EQ(choice->video_profile, "constrained-baseline");
+  EXPECT_EQ(choice->video.twcc_extmap_id, 3);
+  EXPECT_EQ(choice->audio.twcc_extmap_id, 3);
   EXPECT_EQ(choice->audio.mline, 0);
   EXPECT_EQ(choice->audio.pt, 111);
   EXPECT_NE(choice->audio.format.fmtp.find("useinbandfec=1"), std::string::npos);
@@ -112,6 +114,7 @@ TEST(SdpOfferTest, TakesObs30sWhipOfferWithSessionLevelCredentials) {
   ASSERT_TRUE(choice.ok()) << choice.error().message;
   EXPECT_EQ(choice->video.pt, 96);
   EXPECT_EQ(choice->video.rtx_pt, -1);
+  EXPECT_EQ(choice->video.twcc_extmap_id, -1);
   EXPECT_EQ(choice->video_profile, "constrained-baseline");
   EXPECT_EQ(choice->audio.pt, 111);
   EXPECT_EQ(choice->audio.format.channels, 2);
@@ -125,6 +128,7 @@ TEST(SdpOfferTest, TakesFirefoxsOfferWithMediaLevelDirectionOverSessionLevel) {
   ASSERT_TRUE(choice.ok()) << choice.error().message;
   EXPECT_EQ(choice->video.pt, 126);
   EXPECT_EQ(choice->video.rtx_pt, 127);
+  EXPECT_EQ(choice->video.twcc_extmap_id, 7);
   EXPECT_EQ(choice->audio.pt, 109);
 }
 
@@ -138,16 +142,16 @@ TEST(SdpOfferTest, ReadsLfOnlyOffersLikeCrlfOnes) {
 }
 
 TEST(SdpOfferTest, WhipRefusesWhatCannotGoOnAir) {
-  expect_refusal(choose_whip(parsed(offer_file("chromium-156-whip-vp8-only.sdp"))).error(), "whip_no_h264", 422,
-                 "in OBS choose x264");
-  expect_refusal(choose_whip(parsed(offer_file("chromium-156-whip-vp8-only.sdp"))).error(), "whip_no_h264", 422,
-                 "This offer has: VP8.");
-  expect_refusal(choose_whip(parsed(offer_file("chromium-156-whip-simulcast.sdp"))).error(), "whip_simulcast", 422,
-                 "turn off simulcast");
-  expect_refusal(choose_whip(parsed(offer_file("chromium-156-datachannel-only.sdp"))).error(), "whip_no_media",
+  expect_refusal(choose_whip(parsed(offer_file("chromium-156-whip-vp8-only.sdp"))).error(), "whip_no_h264",
+                 422, "in OBS choose x264");
+  expect_refusal(choose_whip(parsed(offer_file("chromium-156-whip-vp8-only.sdp"))).error(), "whip_no_h264",
+                 422, "This offer has: VP8.");
+  expect_refusal(choose_whip(parsed(offer_file("chromium-156-whip-simulcast.sdp"))).error(), "whip_simulcast",
+                 422, "turn off simulcast");
+  expect_refusal(choose_whip(parsed(offer_file("chromium-156-datachannel-only.sdp"))).error(),
+                 "whip_no_media", 422, "nothing to put on air");
+  expect_refusal(choose_whip(parsed(offer_file("chromium-156-whep-recvonly.sdp"))).error(), "whip_no_media",
                  422, "nothing to put on air");
-  expect_refusal(choose_whip(parsed(offer_file("chromium-156-whep-recvonly.sdp"))).error(), "whip_no_media", 422,
-                 "nothing to put on air");
   const auto obs = offer_file("obs-30-whip.sdp");
   expect_refusal(choose_whip(parsed(replaced(replaced(obs, "H264/90000", "AV1/90000"),
                                              "profile-level-id=42e01f;packetization-mode=1;", "")))
@@ -155,12 +159,13 @@ TEST(SdpOfferTest, WhipRefusesWhatCannotGoOnAir) {
                  "whip_no_h264", 422, "This offer has: AV1.");
   expect_refusal(choose_whip(parsed(replaced(obs, "packetization-mode=1", "packetization-mode=0"))).error(),
                  "whip_no_h264", 422, "mode 0");
-  expect_refusal(choose_whip(parsed(replaced(obs, "profile-level-id=42e01f", "profile-level-id=6e001f"))).error(),
-                 "whip_h264_profile", 422, "Color Format to NV12");
+  expect_refusal(
+      choose_whip(parsed(replaced(obs, "profile-level-id=42e01f", "profile-level-id=6e001f"))).error(),
+      "whip_h264_profile", 422, "Color Format to NV12");
   expect_refusal(choose_whip(parsed(replaced(obs, "opus/48000/2", "PCMU/8000"))).error(), "whip_no_opus", 422,
                  "Opus");
-  expect_refusal(choose_whip(parsed(replaced(obs, "opus/48000/2", "opus/48000"))).error(), "whip_no_opus", 422,
-                 "This offer has: opus.");
+  expect_refusal(choose_whip(parsed(replaced(obs, "opus/48000/2", "opus/48000"))).error(), "whip_no_opus",
+                 422, "This offer has: opus.");
 }
 
 TEST(SdpOfferTest, WhipRefusesMoreThanOneVideoOrAudioTrack) {
@@ -172,20 +177,21 @@ TEST(SdpOfferTest, WhipRefusesMoreThanOneVideoOrAudioTrack) {
   const auto two_audios = obs + replaced(audio, "a=mid:0", "a=mid:2");
   expect_refusal(choose_whip(parsed(two_audios)).error(), "whip_too_many_tracks", 422, "2 audio tracks");
   // A second video m-line the offerer rejected (port 0) or does not send is no second track.
-  const auto rejected = obs + replaced(replaced(obs.substr(video_at), "a=mid:1", "a=mid:2"), "m=video 50114",
-                                       "m=video 0");
+  const auto rejected =
+      obs + replaced(replaced(obs.substr(video_at), "a=mid:1", "a=mid:2"), "m=video 50114", "m=video 0");
   EXPECT_TRUE(choose_whip(parsed(rejected)).ok());
-  const auto inactive = obs + replaced(replaced(obs.substr(video_at), "a=mid:1", "a=mid:2"), "a=sendonly",
-                                       "a=inactive");
+  const auto inactive =
+      obs + replaced(replaced(obs.substr(video_at), "a=mid:1", "a=mid:2"), "a=sendonly", "a=inactive");
   EXPECT_TRUE(choose_whip(parsed(inactive)).ok());
 }
 
 TEST(SdpOfferTest, BothUsesRefuseOffersWithoutIceCredentialsOrFingerprint) {
   const auto obs = offer_file("obs-30-whip.sdp");
   const auto chromium = offer_file("chromium-156-whep-recvonly.sdp");
-  for (const auto& [from, to, code] : {std::tuple{"a=ice-ufrag:", "a=x-ice-ufrag:", "sdp_no_ice"},
-                                       std::tuple{"a=ice-pwd:", "a=x-ice-pwd:", "sdp_no_ice"},
-                                       std::tuple{"a=fingerprint:", "a=x-fingerprint:", "sdp_no_fingerprint"}}) {
+  for (const auto& [from, to, code] :
+       {std::tuple{"a=ice-ufrag:", "a=x-ice-ufrag:", "sdp_no_ice"},
+        std::tuple{"a=ice-pwd:", "a=x-ice-pwd:", "sdp_no_ice"},
+        std::tuple{"a=fingerprint:", "a=x-fingerprint:", "sdp_no_fingerprint"}}) {
     expect_refusal(choose_whip(parsed(replaced(obs, from, to))).error(), code, 400, "WebRTC");
     expect_refusal(choose_whep(parsed(replaced(chromium, from, to))).error(), code, 400, "WebRTC");
   }
@@ -210,7 +216,8 @@ TEST(SdpOfferTest, WhepPicksTheViewersPayloadTypesForTheFeed) {
   EXPECT_EQ(choice->video.pt, 116);
   // A level above the viewer's is fine with level-asymmetry-allowed=1, refused without it.
   EXPECT_EQ(choose_whep(offer, WhepFeed{"constrained-baseline", 40})->video.pt, 102);
-  const auto strict = parsed(replaced(offer_file("chromium-156-whep-recvonly.sdp"), "level-asymmetry-allowed=1;", ""));
+  const auto strict =
+      parsed(replaced(offer_file("chromium-156-whep-recvonly.sdp"), "level-asymmetry-allowed=1;", ""));
   expect_refusal(choose_whep(strict, WhepFeed{"constrained-baseline", 40}).error(), "whep_no_h264", 422,
                  "a few seconds of delay");
   EXPECT_EQ(choose_whep(strict, WhepFeed{"constrained-baseline", 31})->video.pt, 102);
@@ -218,15 +225,15 @@ TEST(SdpOfferTest, WhepPicksTheViewersPayloadTypesForTheFeed) {
 }
 
 TEST(SdpOfferTest, WhepRefusesPlayersThatReceiveNothingUsable) {
-  expect_refusal(choose_whep(parsed(offer_file("chromium-156-whip-sendonly.sdp"))).error(), "whep_no_media", 422,
-                 "nothing to play");
-  expect_refusal(choose_whep(parsed(offer_file("chromium-156-datachannel-only.sdp"))).error(), "whep_no_media",
+  expect_refusal(choose_whep(parsed(offer_file("chromium-156-whip-sendonly.sdp"))).error(), "whep_no_media",
                  422, "nothing to play");
+  expect_refusal(choose_whep(parsed(offer_file("chromium-156-datachannel-only.sdp"))).error(),
+                 "whep_no_media", 422, "nothing to play");
   const auto viewer = offer_file("chromium-156-whep-recvonly.sdp");
-  expect_refusal(choose_whep(parsed(replaced(viewer, "opus/48000/2", "opus/48000/1"))).error(), "whep_no_opus",
-                 422, "Opus");
-  expect_refusal(choose_whep(parsed(replaced(viewer, "H264/90000", "H265/90000"))).error(), "whep_no_h264", 422,
-                 "H.264");
+  expect_refusal(choose_whep(parsed(replaced(viewer, "opus/48000/2", "opus/48000/1"))).error(),
+                 "whep_no_opus", 422, "Opus");
+  expect_refusal(choose_whep(parsed(replaced(viewer, "H264/90000", "H265/90000"))).error(), "whep_no_h264",
+                 422, "H.264");
 }
 
 TEST(SdpOfferTest, RefusesOffersOverEachBoundAndTakesThemAtTheBound) {
@@ -259,12 +266,14 @@ TEST(SdpOfferTest, RefusesOffersOverEachBoundAndTakesThemAtTheBound) {
     return obs + m + "\r\n";
   };
   EXPECT_EQ(parse_sdp_offer(with_formats(64), 1 << 20)->media.back().formats.size(), 64u);
-  expect_refusal(parse_sdp_offer(with_formats(65), 1 << 20).error(), "sdp_too_many_formats", 400, "64 formats");
+  expect_refusal(parse_sdp_offer(with_formats(65), 1 << 20).error(), "sdp_too_many_formats", 400,
+                 "64 formats");
 
   auto with_candidates = [&](int n) {
     std::string s = obs;  // it has 2
     for (int i = 2; i < n; ++i)
-      s += "a=candidate:" + std::to_string(i + 10) + " 1 UDP 1 192.0.2.2 " + std::to_string(30000 + i) + " typ host\r\n";
+      s += "a=candidate:" + std::to_string(i + 10) + " 1 UDP 1 192.0.2.2 " + std::to_string(30000 + i) +
+           " typ host\r\n";
     return s;
   };
   EXPECT_EQ(parse_sdp_offer(with_candidates(64), 1 << 20)->candidates, 64u);
@@ -280,16 +289,16 @@ TEST(SdpOfferTest, RefusesMalformedOffersNamingTheLine) {
   expect_refusal(parse_sdp_offer(replaced(obs, "s=-", "s-"), 16384).error(), "sdp_malformed", 400, "line 3");
   expect_refusal(parse_sdp_offer(replaced(obs, "s=-", "s=\x01"), 16384).error(), "sdp_malformed", 400,
                  "control character");
-  expect_refusal(parse_sdp_offer(replaced(obs, "m=audio 50114", "m=audio 70000"), 16384).error(), "sdp_malformed",
-                 400, "port");
-  expect_refusal(parse_sdp_offer(replaced(obs, "SAVPF 111", "SAVPF 128"), 16384).error(), "sdp_malformed", 400,
-                 "0–127");
+  expect_refusal(parse_sdp_offer(replaced(obs, "m=audio 50114", "m=audio 70000"), 16384).error(),
+                 "sdp_malformed", 400, "port");
+  expect_refusal(parse_sdp_offer(replaced(obs, "SAVPF 111", "SAVPF 128"), 16384).error(), "sdp_malformed",
+                 400, "0–127");
   expect_refusal(parse_sdp_offer(replaced(obs, "SAVPF 111", "SAVPF"), 16384).error(), "sdp_malformed", 400,
                  "m-line");
   expect_refusal(parse_sdp_offer(replaced(obs, "opus/48000/2", "opus"), 16384).error(), "sdp_malformed", 400,
                  "a=rtpmap");
-  expect_refusal(parse_sdp_offer(replaced(obs, "opus/48000/2", "opus/x"), 16384).error(), "sdp_malformed", 400,
-                 "a=rtpmap");
+  expect_refusal(parse_sdp_offer(replaced(obs, "opus/48000/2", "opus/x"), 16384).error(), "sdp_malformed",
+                 400, "a=rtpmap");
   expect_refusal(parse_sdp_offer(replaced(obs, "a=rtcp-fb:96 nack pli", "a=rtcp-fb:96"), 16384).error(),
                  "sdp_malformed", 400, "a=rtcp-fb");
   // An rtpmap for a payload type the m-line does not list, and unknown attributes, are skipped.
