@@ -224,7 +224,7 @@ std::vector<App::Step> App::start_steps() {
        }},
       {"event hub",
        [this]() -> core::Result<void> {
-         hub_ = std::make_unique<hub::EventHub>(control_.get_executor(), *store_, config_, metrics_, consumers_.get());
+         hub_ = std::make_unique<hub::EventHub>(control_.get_executor(), *store_, config_, metrics_, &whep_->consumers());
          hub_->start();
          return {};
        },
@@ -386,6 +386,7 @@ core::Result<void> App::start_relays() {
   relay_targets_ = std::make_unique<relay::StoreTargets>(*store_);
   relays_ = std::make_unique<relay::PushRelays>(std::move(options), *relay_targets_, metrics_);
   consumers_ = std::make_unique<relay::RelayingFactory>(*live_outputs_, *relays_);
+  whep_ = std::make_unique<WhepBackEnd>(rtc_.get_executor(), config_, *store_, metrics_, *consumers_);
   relay_control_ = relays_.get();
   return {};
 }
@@ -418,6 +419,8 @@ core::Result<void> App::start_rtc() {
   whip_->start();
   whip_adapter_ = std::make_unique<WhipEndpointAdapter>(*whip_);
   whip_endpoint_ = whip_adapter_.get();  // WebRTC missing here: it answers 503 naming what is missing
+  whep_->attach_hub(hub_.get());
+  whep_endpoint_ = whep_.get();
   return {};
 }
 
@@ -425,6 +428,7 @@ void App::stop_rtc() {
   if (whip_) whip_->stop();
   rtc_work_.reset();
   if (rtc_thread_.joinable()) rtc_thread_.join();
+  whep_->stop();
 }
 
 core::Result<void> App::start_srt() {

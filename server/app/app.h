@@ -27,6 +27,7 @@
 #include "server/auth/login_limiter.h"
 #include "server/hub/event_hub.h"
 #include "server/hub/key_directory.h"
+#include "server/app/whep_endpoint.h"
 #include "server/app/whip_endpoint.h"
 #include "server/ingest/rtmp_bridge.h"
 #include "server/ingest/whip/whip_server.h"
@@ -120,6 +121,7 @@ class App {
   std::unique_ptr<relay::StoreTargets> relay_targets_;
   std::unique_ptr<relay::PushRelays> relays_;
   std::unique_ptr<relay::RelayingFactory> consumers_;
+  std::unique_ptr<WhepBackEnd> whep_;  // real-time viewers (/whep); its consumers() wrap consumers_ for the hub
   std::unique_ptr<web::LiveRoutes> live_routes_;
   std::unique_ptr<hub::EventHub> hub_;
   std::unique_ptr<ingest::RtmpBridge> rtmp_bridge_;

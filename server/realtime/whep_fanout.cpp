@@ -86,6 +86,7 @@ void Fanout::on_rtp(media::TrackKind track, GstBuffer* packet) {
     if (viewers_.empty()) return;
     const GstClockTime pts = GST_BUFFER_PTS(packet);
     for (auto& [id, v] : viewers_) {
+      if (v->pt[t] < 0) continue;  // the viewer takes no such track
       const bool slow = v->link->queued_ms(track) > queue_ms_;
       if (track == media::TrackKind::video && v->need_keyframe && !starts_keyframe) {
         // Waiting for a keyframe: asked for once the viewer can take it (the limiter coalesces requests).
@@ -114,7 +115,10 @@ void Fanout::on_rtp(media::TrackKind track, GstBuffer* packet) {
           GST_CLOCK_TIME_IS_VALID(pts) && pts >= v->base_pts ? pts - v->base_pts : 0;
       if (GstBuffer* out = rtp_for_viewer(packet, v->pt[t], v->seq[t], out_pts)) {
         v->seq[t]++;
-        v->link->send(track, out);
+        if (!v->link->send(track, out)) {  // its connection's own bound
+          ++dropped;
+          if (track == media::TrackKind::video) v->need_keyframe = true, v->keyframe_asked = false;
+        }
       }
     }
   }

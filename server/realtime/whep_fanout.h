@@ -30,8 +30,9 @@ class ViewerLink {
  public:
   virtual ~ViewerLink() = default;
   // A packet for the track (transfer full), already carrying the viewer's payload type. Feed streaming threads.
-  virtual void send(media::TrackKind track, GstBuffer* packet) = 0;
-  // How much of the track waits to be sent (milliseconds of media).
+  // False: the connection dropped it (its own bound, or not sending yet): the fan-out treats it as a drop.
+  virtual bool send(media::TrackKind track, GstBuffer* packet) = 0;
+  // How much of the track waits to be sent (milliseconds of media); 0 when the connection does not tell.
   virtual int64_t queued_ms(media::TrackKind track) const = 0;
   // Ends the connection (rtc thread; after the fan-out has forgotten it). Idempotent.
   virtual void close() = 0;

@@ -2,6 +2,8 @@
 
 #include <boost/asio/post.hpp>
 
+#include <cstdio>
+
 #include "server/core/random.h"
 
 namespace sreda::realtime {
@@ -13,6 +15,13 @@ int64_t now_ms() { return g_get_monotonic_time() / 1000; }
 // Browsers' WebRTC decodes 8-bit 4:2:0 H.264 without B-frames.
 bool can_pass_through(const media::MediaFacts& f, bool bframes) {
   return f.has_video && f.video_codec == "h264" && media::h264_profile_plays_in_browsers(f.video_profile) && !bframes;
+}
+
+// "3.1" (GStreamer's level names) → 31; unknown → 31.
+int level_idc(const std::string& level) {
+  int major = 0, minor = 0;
+  if (std::sscanf(level.c_str(), "%d.%d", &major, &minor) < 1 || major <= 0) return 31;
+  return major * 10 + minor;
 }
 
 }  // namespace
@@ -166,16 +175,16 @@ PlayResult WhepService::refuse(int status, const std::string& code, const std::s
 }
 
 void WhepService::play(int64_t event_id, std::string offer, std::string peer, std::function<void(PlayResult)> done) {
-  auto go = [this, event_id, offer = std::move(offer), peer = std::move(peer), done](bool ok) mutable {
-    boost::asio::post(rtc_, [this, ok, event_id, offer = std::move(offer), peer = std::move(peer), done]() mutable {
+  auto go = [this, event_id, offer = std::move(offer), peer = std::move(peer), done](bool ok, bool keys) mutable {
+    boost::asio::post(rtc_, [this, ok, keys, event_id, offer = std::move(offer), peer = std::move(peer), done]() mutable {
       if (!ok) return done(refuse(404, "not_live", "this event is not live in real time"));
-      play_on_rtc(event_id, std::move(offer), std::move(peer), std::move(done));
+      play_on_rtc(event_id, keys, std::move(offer), std::move(peer), std::move(done));
     });
   };
   if (hooks_.realtime_event)
     hooks_.realtime_event(event_id, std::move(go));
   else
-    go(true);
+    go(true, false);
 }
 
 WhepService::Event& WhepService::event(int64_t event_id) {
@@ -197,7 +206,7 @@ int WhepService::viewers_from(const std::string& peer) const {
   return n;
 }
 
-void WhepService::play_on_rtc(int64_t event_id, std::string offer, std::string peer,
+void WhepService::play_on_rtc(int64_t event_id, bool source_keyframes, std::string offer, std::string peer,
                               std::function<void(PlayResult)> done) {
   if (stopped_) return done(refuse(503, "stopping", "the server is stopping", options_.retry_after_s));
   if (viewer_count_.load() >= options_.max_viewers)
@@ -217,6 +226,9 @@ void WhepService::play_on_rtc(int64_t event_id, std::string offer, std::string p
   if (!tap || !tap->facts()) return done(refuse(404, "not_live", "this event is not live now"));
   Event& e = event(event_id);
   e.tap = tap;
+  if (e.source_keyframes != source_keyframes && e.feed && e.viewers.empty() && e.connecting == 0)
+    stop_feed(e, "the studio's publisher changed");
+  e.source_keyframes = source_keyframes;
   std::string error;
   if (!ensure_feed(e, error)) {
     PlayResult r = refuse(error.find("needs H.264") != std::string::npos ? 422 : 500, "feed", error);
@@ -237,6 +249,13 @@ void WhepService::play_on_rtc(int64_t event_id, std::string offer, std::string p
   request.tracks.audio_ssrc = e.audio_ssrc;
   request.tracks.width = e.feed->width();
   request.tracks.height = e.feed->height();
+  if (e.feed->mode() == FeedMode::passthrough) {  // the viewer decodes the studio's own H.264
+    const auto facts = tap->facts();
+    if (facts && !facts->video_profile.empty()) request.tracks.video_profile = facts->video_profile;
+    if (facts) request.tracks.video_level_idc = level_idc(facts->video_level);
+  } else if (e.feed->height() > 720) {
+    request.tracks.video_level_idc = 40;
+  }
   ViewerEvents events;
   events.keyframe_wanted = [this, event_id] { boost::asio::post(rtc_, [this, event_id] { keyframe_wanted(event_id); }); };
   events.closed = [this, event_id, token](std::string why) {
@@ -313,10 +332,11 @@ bool WhepService::ensure_feed(Event& e, std::string& error) {
       });
     };
   }
-  // Passthrough when the studio's keyframes can be asked for (this asks for the first one).
-  const bool source_keys = facts->has_video && can_pass_through(*facts, e.tap->bframes()) &&
-                           hooks_.request_source_keyframe && hooks_.request_source_keyframe(event_id);
+  // Passthrough when the studio's keyframes can be asked for (then ask for the first one).
+  const bool source_keys = facts->has_video && e.source_keyframes && hooks_.request_source_keyframe &&
+                           can_pass_through(*facts, e.tap->bframes());
   const FeedMode mode = source_keys || !facts->has_video ? FeedMode::passthrough : FeedMode::encode;
+  if (source_keys) hooks_.request_source_keyframe(event_id);
   auto feed = std::make_shared<WhepFeed>(event_id, mode, *facts, options_.feed, e.video_ssrc, e.audio_ssrc, *e.fanout);
   if (!feed->start(error)) {
     feed->stop();

@@ -54,6 +54,8 @@ struct FeedTracks {
   bool video = false, audio = false;
   uint32_t video_ssrc = 0, audio_ssrc = 0;
   int width = 0, height = 0;
+  std::string video_profile = "constrained-baseline";  // what the viewer's decoder must take
+  int video_level_idc = 31;
 };
 
 // One viewer's connection being made from its offer (a WebRtcPeer in send mode, server/realtime/whep_peer.h).
@@ -91,12 +93,12 @@ struct PlayResult {
 };
 
 struct WhepHooks {
-  // Whether the event may be watched in real time now (a live public event with the realtime flag). Any
-  // thread; answers once, from any thread. Unset: every live event may.
-  std::function<void(int64_t event_id, std::function<void(bool)> reply)> realtime_event;
-  // Asks the event's publisher for a keyframe; false when it cannot be asked (not a WHIP studio): then the
-  // feed encodes. Any thread. Unset: never (always the encode).
-  std::function<bool(int64_t event_id)> request_source_keyframe;
+  // Whether the event may be watched in real time now (a live event with the realtime flag), and whether its
+  // publisher's keyframes can be asked for (a WHIP studio: its H.264 may then be passed through). Any thread;
+  // answers once, from any thread. Unset: every live event may, and keyframes cannot be asked for.
+  std::function<void(int64_t event_id, std::function<void(bool ok, bool source_keyframes)> reply)> realtime_event;
+  // Asks the event's publisher for a keyframe (EventHub::request_keyframe). Any thread.
+  std::function<void(int64_t event_id)> request_source_keyframe;
 };
 
 class EventTap;
@@ -143,11 +145,13 @@ class WhepService {
     std::unique_ptr<boost::asio::steady_timer> idle;
     std::unique_ptr<boost::asio::steady_timer> key_timer;
     KeyframeLimiter limiter{1000};
+    bool source_keyframes = false;  // the publisher's keyframes can be asked for (a WHIP studio)
   };
 
-  void play_on_rtc(int64_t event_id, std::string offer, std::string peer, std::function<void(PlayResult)> done);
+  void play_on_rtc(int64_t event_id, bool source_keyframes, std::string offer, std::string peer,
+                   std::function<void(PlayResult)> done);
   PlayResult refuse(int status, const std::string& code, const std::string& message, int retry_after_s = 0);
-  bool ensure_feed(Event& e, std::string& error);  // rtc thread
+  bool ensure_feed(Event& e, std::string& error);  // rtc thread; passthrough when e.source_keyframes
   void stop_feed(Event& e, const std::string& why);
   void remove_viewer(int64_t event_id, const std::string& token, const std::string& why);
   void maybe_idle(Event& e);

@@ -29,12 +29,13 @@ struct Packet {
 
 class FakeViewer : public ViewerLink {
  public:
-  void send(media::TrackKind track, GstBuffer* packet) override {
+  bool send(media::TrackKind track, GstBuffer* packet) override {
     std::vector<uint8_t> b(gst_buffer_get_size(packet));
     gst_buffer_extract(packet, 0, b.data(), b.size());
     gst_buffer_unref(packet);
     std::lock_guard<std::mutex> l(mutex);
     packets.push_back({track, std::move(b)});
+    return true;
   }
   int64_t queued_ms(media::TrackKind) const override { return slow ? 10'000 : 0; }
   void close() override {}

@@ -1,0 +1,132 @@
+"""Real-time viewers over WHEP: tests/tools/whep_client.cpp is the viewer (a recv-only webrtcbin on 127.0.0.1
+that decodes what it gets). An RTMP studio sends H.264 with B-frames (which browsers' WebRTC cannot play), so
+the event's WHEP feed is the encode without B-frames: the viewer decodes pictures and Opus audio made from the
+studio's AAC; after its DELETE the viewer count is back to 0 and the feed stops once idle. An event without
+the real-time flag answers 404; beyond webrtc.max_whep_viewers a viewer gets 503 with Retry-After (the watch
+page then plays LL-HLS)."""
+import os
+import subprocess
+import tempfile
+import threading
+
+from media_helpers import Publisher, Studio, LiveServerTest, metric
+from sreda_harness import SOURCE_DIR, wait_for
+
+IDLE_STOP_S = 2
+
+# The studio's H.264 with B-frames (x264 veryfast, Main profile, 2 B-frames), as OBS sends by default.
+BFRAMES = ["-c:v", "libx264", "-preset", "veryfast", "-profile:v", "main", "-bf", "2", "-g", "50", "-pix_fmt",
+           "yuv420p", "-b:v", "400k", "-c:a", "aac", "-b:a", "64k"]
+
+
+def whep_client_binary(test_class):
+    """The built tool (SREDA_WHEP_CLIENT, set by ctest), or compiled here once per class."""
+    built = os.environ.get("SREDA_WHEP_CLIENT")
+    if built and os.path.exists(built):
+        return built
+    out_dir = tempfile.mkdtemp(prefix="sreda-whep-client-")
+    test_class.addClassCleanup(subprocess.run, ["rm", "-rf", out_dir])
+    out = os.path.join(out_dir, "whep_client")
+    flags = subprocess.run(["pkg-config", "--cflags", "--libs", "gstreamer-1.0", "gstreamer-webrtc-1.0",
+                            "gstreamer-sdp-1.0"], capture_output=True, text=True, check=True).stdout.split()
+    subprocess.run(["g++", "-O1", "-std=c++17", os.path.join(SOURCE_DIR, "tests/tools/whep_client.cpp"), "-o", out]
+                   + flags, check=True, capture_output=True)
+    return out
+
+
+class WhepViewer:
+    """One run of whep_client in the background; its `name=value` lines are read as they come."""
+
+    def __init__(self, binary, server, event_id, seconds):
+        self.lines, self.log = {}, []
+        self.proc = subprocess.Popen([binary, "--port", str(server.port), "--event", str(event_id), "--seconds",
+                                      str(seconds)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self):
+        for line in self.proc.stdout:
+            line = line.rstrip("\n")
+            self.log.append(line)
+            if "=" in line:
+                name, value = line.split("=", 1)
+                self.lines[name] = value
+
+    def wait(self, timeout=90):
+        code = self.proc.wait(timeout=timeout)
+        self._reader.join(10)
+        return code
+
+    def wait_line(self, name, timeout=60):
+        return wait_for(lambda: self.lines.get(name), timeout,
+                        f"whep_client to print {name} (it printed {self.log}, exit {self.proc.poll()})")
+
+    def kill(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        self._reader.join(10)
+
+    def __repr__(self):
+        return f"<whep_client {self.proc.returncode}: {self.log}>"
+
+
+class WhepMediaTest(LiveServerTest):
+    env = {"SREDA_WEBRTC_LOCAL_ADDRESSES": "127.0.0.1", "SREDA_WEBRTC_MAX_WHEP_VIEWERS": "1",
+           "SREDA_WEBRTC_WHEP_IDLE_STOP_S": str(IDLE_STOP_S)}
+
+    @classmethod
+    def setUpClass(cls):
+        cls.client = whep_client_binary(cls)
+        super().setUpClass()
+
+    def viewer(self, studio, seconds):
+        v = WhepViewer(self.client, self.server, studio.event_id, seconds)
+        self.addCleanup(v.kill)
+        return v
+
+    def live_realtime_studio(self, name):
+        studio = Studio(self.server, self.token, name)
+        pub = Publisher(studio.rtmp_url(), seconds=60, codecs=BFRAMES)
+        self.addCleanup(pub.kill)
+        studio.wait_media()
+        return studio
+
+    def set_realtime(self, studio):
+        r = self.server.request("PATCH", f"/api/events/{studio.event_id}", body={"realtime": True}, token=self.token)
+        self.assertEqual(r.status, 200, r)
+
+    def test_rtmp_studio_with_bframes_plays_in_real_time_and_the_feed_stops_when_idle(self):
+        studio = self.live_realtime_studio("Зал мастер-классов")
+        # Without the curator's flag: no real time (the page plays LL-HLS).
+        early = self.viewer(studio, 1)
+        self.assertEqual(early.wait(), 3, early)
+        self.assertEqual(early.lines["status"], "404")
+        self.set_realtime(studio)
+        v = self.viewer(studio, 6)
+        self.assertEqual(v.wait_line("status"), "201", v)
+        self.assertRegex(v.lines["location"], rf"^/whep/{studio.event_id}/[A-Za-z0-9_-]{{22}}$")
+        wait_for(lambda: metric(self.server, "sreda_whep_viewers") == 1, 30, "one real-time viewer in /metrics")
+        self.assertEqual(metric(self.server, "sreda_whep_feeds"), 1)
+        self.assertEqual(v.wait(), 0, v)
+        # 6 s at 25 fps: pictures decoded (B-frames gone: the feed's encode), and Opus from the studio's AAC.
+        self.assertGreater(int(v.lines["video_frames"]), 50, v)
+        self.assertGreater(int(v.lines["audio_frames"]), 100, v)
+        self.assertEqual(v.lines["delete_status"], "200", v)
+        self.assertGreaterEqual(metric(self.server, "sreda_whep_keyframe_requests_total", to="encoder"), 1)
+        wait_for(lambda: metric(self.server, "sreda_whep_viewers") == 0, 30, "no real-time viewer left")
+        wait_for(lambda: metric(self.server, "sreda_whep_feeds") == 0, IDLE_STOP_S + 30, "the idle feed stopped")
+        self.assertIn("real-time feed stopped: no real-time viewer", self.server.log())
+
+    def test_a_viewer_beyond_the_limit_gets_503_with_retry_after(self):
+        studio = self.live_realtime_studio("Зал лекций")
+        self.set_realtime(studio)
+        first = self.viewer(studio, 8)
+        self.assertEqual(first.wait_line("status"), "201", first)
+        second = self.viewer(studio, 1)
+        self.assertEqual(second.wait(), 3, second)
+        self.assertEqual(second.lines["status"], "503", second)
+        self.assertGreater(int(second.lines["retry_after"]), 0)
+        self.assertIn("real-time viewers", second.lines["error"])
+        self.assertGreaterEqual(metric(self.server, "sreda_whep_refused_total", reason="viewer_limit"), 1)
+        self.assertEqual(first.wait(), 0, first)

@@ -1,0 +1,309 @@
+// A WHEP viewer for tests and the bench (draft-ietf-wish-whep, no trickle): recv-only webrtcbins offering H.264
+// (payload type 102, on purpose not the server feed's 96: the server must write each viewer's own) and Opus
+// (111). Each POSTs its offer with all candidates to /whep/<event>, applies the answer, receives for the given
+// time, then DELETEs its session. One viewer decodes (rtph264depay → h264parse → avdec_h264; rtpopusdepay →
+// opusdec) and counts pictures and audio frames; with --viewers N (N > 1) each only counts packets (no decode),
+// as the bench's load. Only 127.0.0.1: libnice's candidates on loopback, HTTP to 127.0.0.1.
+//
+//   whep_client --port HTTP_PORT --event ID [--seconds N] [--viewers N] [--no-delete]
+//
+// Output, one `name=value` per line on stdout: status=<each POST's status> (error=<its body> when not 201),
+// location=…, connected=<viewers connected>, video_frames=, audio_frames= (decoded; one viewer),
+// video_packets=, audio_packets= (all viewers), delete_status=…, done=1.
+// Exit status: 0 when every viewer got 201 (and its DELETE 200); 3 when a POST was refused; 1 otherwise.
+#define GST_USE_UNSTABLE_API  // gst/webrtc: "unstable API" in 1.22
+#include <arpa/inet.h>
+#include <gst/gst.h>
+#include <gst/sdp/sdp.h>
+#include <gst/webrtc/webrtc.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace {
+
+struct HttpAnswer {
+  int status = 0;
+  std::map<std::string, std::string> headers;  // lower-case names
+  std::string body;
+};
+
+// One HTTP/1.1 request to 127.0.0.1:port (Connection: close), read to the end.
+HttpAnswer http(int port, const std::string& method, const std::string& path, const std::string& body) {
+  HttpAnswer out;
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<uint16_t>(port));
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  timeval tv{20, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) return ::close(fd), out;
+  std::string req = method + " " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n";
+  if (!body.empty()) req += "Content-Type: application/sdp\r\n";
+  req += "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+  for (size_t sent = 0; sent < req.size();) {
+    ssize_t n = ::send(fd, req.data() + sent, req.size() - sent, MSG_NOSIGNAL);
+    if (n <= 0) break;
+    sent += static_cast<size_t>(n);
+  }
+  std::string raw;
+  char buf[8192];
+  for (ssize_t n; (n = ::recv(fd, buf, sizeof buf, 0)) > 0;) raw.append(buf, static_cast<size_t>(n));
+  ::close(fd);
+  const size_t head_end = raw.find("\r\n\r\n");
+  if (raw.rfind("HTTP/1.", 0) != 0 || head_end == std::string::npos) return out;
+  out.status = std::atoi(raw.c_str() + 9);
+  for (size_t pos = raw.find("\r\n") + 2; pos < head_end;) {
+    const size_t end = raw.find("\r\n", pos);
+    const std::string line = raw.substr(pos, end - pos);
+    pos = end + 2;
+    const size_t colon = line.find(':');
+    if (colon == std::string::npos) continue;
+    std::string name = line.substr(0, colon);
+    for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    const size_t v = line.find_first_not_of(' ', colon + 1);
+    out.headers[name] = v == std::string::npos ? "" : line.substr(v);
+  }
+  out.body = raw.substr(head_end + 4);
+  return out;
+}
+
+std::string one_line(std::string s) {
+  for (char& c : s)
+    if (c == '\n' || c == '\r') c = ' ';
+  return s;
+}
+
+std::atomic<int> video_frames{0}, audio_frames{0}, video_packets{0}, audio_packets{0};
+
+GstPadProbeReturn count_cb(GstPad*, GstPadProbeInfo*, gpointer counter) {
+  (*static_cast<std::atomic<int>*>(counter))++;
+  return GST_PAD_PROBE_OK;
+}
+
+void count_on(GstElement* e, const char* pad, std::atomic<int>* counter) {
+  GstPad* p = gst_element_get_static_pad(e, pad);
+  gst_pad_add_probe(p, GST_PAD_PROBE_TYPE_BUFFER, count_cb, counter, nullptr);
+  gst_object_unref(p);
+}
+
+struct Viewer {
+  GstElement* pipeline = nullptr;  // the client's one pipeline (not owned)
+  GstElement* webrtc = nullptr;
+  bool decode = false;
+  std::mutex mutex;
+  std::vector<std::string> candidates;
+  std::string location;
+};
+
+void on_ice_candidate(GstElement*, guint, gchar* candidate, gpointer viewer) {
+  if (!candidate || !*candidate) return;
+  auto* v = static_cast<Viewer*>(viewer);
+  std::lock_guard lock(v->mutex);
+  v->candidates.push_back(std::string("a=") + candidate);
+}
+
+// A received track: decoded (one viewer) or only counted (the bench's many).
+void on_pad_added(GstElement*, GstPad* pad, gpointer viewer) {
+  auto* v = static_cast<Viewer*>(viewer);
+  if (GST_PAD_DIRECTION(pad) != GST_PAD_SRC) return;
+  GstCaps* caps = gst_pad_get_current_caps(pad);
+  if (!caps) caps = gst_pad_query_caps(pad, nullptr);
+  const GstStructure* s = gst_caps_get_structure(caps, 0);
+  const char* media = gst_structure_get_string(s, "media");
+  const bool video = media && std::string(media) == "video";
+  gst_caps_unref(caps);
+  std::string chain = !v->decode ? "fakesink sync=false async=false"
+                      : video    ? "rtph264depay ! h264parse ! avdec_h264 name=dec ! fakesink sync=false async=false"
+                                 : "rtpopusdepay ! opusdec name=dec ! fakesink sync=false async=false";
+  GError* err = nullptr;
+  GstElement* bin = gst_parse_bin_from_description(chain.c_str(), TRUE, &err);
+  if (!bin) {
+    std::printf("error=%s\n", err ? err->message : "cannot build the receiving branch");
+    g_clear_error(&err);
+    return;
+  }
+  gst_bin_add(GST_BIN(v->pipeline), bin);
+  count_on(bin, "sink", video ? &video_packets : &audio_packets);
+  if (v->decode)
+    if (GstElement* dec = gst_bin_get_by_name(GST_BIN(bin), "dec")) {
+      count_on(dec, "src", video ? &video_frames : &audio_frames);
+      gst_object_unref(dec);
+    }
+  gst_element_sync_state_with_parent(bin);
+  GstPad* sink = gst_element_get_static_pad(bin, "sink");
+  gst_pad_link(pad, sink);
+  gst_object_unref(sink);
+}
+
+// The offer with the gathered candidates on its first (bundled) m-line, when webrtcbin left them out.
+std::string with_candidates(Viewer& v, std::string sdp) {
+  if (sdp.find("a=candidate:") != std::string::npos) return sdp;
+  std::lock_guard lock(v.mutex);
+  const size_t first = sdp.find("\r\nm=");
+  if (first == std::string::npos) return sdp;
+  const size_t second = sdp.find("\r\nm=", first + 2);
+  std::string lines;
+  for (const auto& c : v.candidates) lines += c + "\r\n";
+  lines += "a=end-of-candidates\r\n";
+  if (second == std::string::npos) return sdp + lines;
+  sdp.insert(second + 2, lines);
+  return sdp;
+}
+
+void add_transceiver(GstElement* webrtc, const char* caps_text) {
+  GstCaps* caps = gst_caps_from_string(caps_text);
+  GstWebRTCRTPTransceiver* t = nullptr;
+  g_signal_emit_by_name(webrtc, "add-transceiver", GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_RECVONLY, caps, &t);
+  gst_caps_unref(caps);
+  if (t) gst_object_unref(t);
+}
+
+// Makes the viewer's offer, POSTs it, applies the answer. The POST's status (0: no answer at all).
+int start_viewer(Viewer& v, int port, const std::string& event, int index) {
+  v.webrtc = gst_element_factory_make("webrtcbin", ("w" + std::to_string(index)).c_str());
+  g_object_set(v.webrtc, "bundle-policy", GST_WEBRTC_BUNDLE_POLICY_MAX_BUNDLE, nullptr);
+  gst_bin_add(GST_BIN(v.pipeline), v.webrtc);
+  g_signal_connect(v.webrtc, "on-ice-candidate", G_CALLBACK(on_ice_candidate), &v);
+  g_signal_connect(v.webrtc, "pad-added", G_CALLBACK(on_pad_added), &v);
+  GObject* ice = nullptr;  // libnice skips loopback: gather on 127.0.0.1 only
+  g_object_get(v.webrtc, "ice-agent", &ice, nullptr);
+  if (ice) {
+    gboolean ok = FALSE;
+    g_signal_emit_by_name(ice, "add-local-ip-address", "127.0.0.1", &ok);
+    g_object_unref(ice);
+  }
+  gst_element_sync_state_with_parent(v.webrtc);
+  add_transceiver(v.webrtc,
+                  "application/x-rtp,media=video,encoding-name=H264,clock-rate=90000,payload=102,"
+                  "packetization-mode=(string)1,profile-level-id=(string)42e01f,level-asymmetry-allowed=(string)1,"
+                  "rtcp-fb-nack-pli=(boolean)true");
+  add_transceiver(v.webrtc, "application/x-rtp,media=audio,encoding-name=OPUS,clock-rate=48000,payload=111");
+  GstPromise* p = gst_promise_new();
+  g_signal_emit_by_name(v.webrtc, "create-offer", nullptr, p);
+  gst_promise_wait(p);
+  GstWebRTCSessionDescription* offer = nullptr;
+  if (const GstStructure* reply = gst_promise_get_reply(p))
+    gst_structure_get(reply, "offer", GST_TYPE_WEBRTC_SESSION_DESCRIPTION, &offer, nullptr);
+  gst_promise_unref(p);
+  if (!offer) return std::printf("error=no offer from webrtcbin\n"), 0;
+  p = gst_promise_new();
+  g_signal_emit_by_name(v.webrtc, "set-local-description", offer, p);
+  gst_promise_wait(p);
+  gst_promise_unref(p);
+  gst_webrtc_session_description_free(offer);
+  for (int i = 0; i < 300; ++i) {  // non-trickle: gathering complete (bounded)
+    GstWebRTCICEGatheringState state;
+    g_object_get(v.webrtc, "ice-gathering-state", &state, nullptr);
+    if (state == GST_WEBRTC_ICE_GATHERING_STATE_COMPLETE) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  GstWebRTCSessionDescription* local = nullptr;
+  g_object_get(v.webrtc, "local-description", &local, nullptr);
+  gchar* text = gst_sdp_message_as_text(local->sdp);
+  const std::string sdp = with_candidates(v, text);
+  g_free(text);
+  gst_webrtc_session_description_free(local);
+
+  HttpAnswer r = http(port, "POST", "/whep/" + event, sdp);
+  std::printf("status=%d\n", r.status);
+  if (r.status != 201) {
+    std::printf("error=%s\n", one_line(r.body).c_str());
+    if (!r.headers["retry-after"].empty()) std::printf("retry_after=%s\n", r.headers["retry-after"].c_str());
+    return r.status;
+  }
+  v.location = r.headers["location"];
+  std::printf("location=%s\n", v.location.c_str());
+  GstSDPMessage* answer_sdp = nullptr;
+  gst_sdp_message_new_from_text(r.body.c_str(), &answer_sdp);
+  GstWebRTCSessionDescription* answer = gst_webrtc_session_description_new(GST_WEBRTC_SDP_TYPE_ANSWER, answer_sdp);
+  p = gst_promise_new();
+  g_signal_emit_by_name(v.webrtc, "set-remote-description", answer, p);
+  gst_promise_wait(p);
+  gst_promise_unref(p);
+  gst_webrtc_session_description_free(answer);
+  return r.status;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int port = 0, seconds = 5, viewers = 1;
+  std::string event;
+  bool del = true;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    auto next = [&]() -> std::string { return i + 1 < argc ? argv[++i] : ""; };
+    if (a == "--port") port = std::atoi(next().c_str());
+    else if (a == "--event") event = next();
+    else if (a == "--seconds") seconds = std::atoi(next().c_str());
+    else if (a == "--viewers") viewers = std::max(1, std::atoi(next().c_str()));
+    else if (a == "--no-delete") del = false;
+    else return std::fprintf(stderr, "whep_client: unknown argument %s\n", a.c_str()), 1;
+  }
+  if (!port || event.empty())
+    return std::fprintf(stderr, "usage: whep_client --port P --event ID [--seconds N] [--viewers N] [--no-delete]\n"), 1;
+  setvbuf(stdout, nullptr, _IOLBF, 0);
+  gst_init(&argc, &argv);
+  GstElement* pipeline = gst_pipeline_new("whep-client");
+  gst_element_set_state(pipeline, GST_STATE_PLAYING);
+  std::vector<std::unique_ptr<Viewer>> all;
+  int code = 0;
+  for (int i = 0; i < viewers; ++i) {
+    auto v = std::make_unique<Viewer>();
+    v->pipeline = pipeline;
+    v->decode = viewers == 1;
+    const int status = start_viewer(*v, port, event, i);
+    all.push_back(std::move(v));
+    if (status != 201) {
+      code = status ? 3 : 1;
+      break;
+    }
+  }
+  GstBus* bus = gst_element_get_bus(pipeline);
+  int connected = 0;
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
+  while (code == 0 && std::chrono::steady_clock::now() < until) {
+    if (GstMessage* m = gst_bus_timed_pop_filtered(bus, 100 * GST_MSECOND, GST_MESSAGE_ERROR)) {
+      GError* e = nullptr;
+      gst_message_parse_error(m, &e, nullptr);
+      std::printf("error=%s\n", e ? e->message : "media error");
+      g_clear_error(&e);
+      gst_message_unref(m);
+      code = 1;
+    }
+    int now = 0;
+    for (auto& v : all) {
+      GstWebRTCPeerConnectionState state;
+      g_object_get(v->webrtc, "connection-state", &state, nullptr);
+      now += state == GST_WEBRTC_PEER_CONNECTION_STATE_CONNECTED;
+    }
+    if (now > connected) std::printf("connected=%d\n", connected = now);
+  }
+  gst_object_unref(bus);
+  std::printf("video_frames=%d\naudio_frames=%d\nvideo_packets=%d\naudio_packets=%d\n", video_frames.load(),
+              audio_frames.load(), video_packets.load(), audio_packets.load());
+  if (code == 0 && connected < viewers) std::printf("error=only %d of %d connected\n", connected, viewers), code = 1;
+  for (auto& v : all) {
+    if (!del || v->location.empty()) continue;
+    HttpAnswer d = http(port, "DELETE", v->location, "");
+    std::printf("delete_status=%d\n", d.status);
+    if (d.status != 200 && code == 0) code = 1;
+  }
+  gst_element_set_state(pipeline, GST_STATE_NULL);
+  gst_object_unref(pipeline);
+  std::printf("done=1\n");
+  return code;
+}
