@@ -426,7 +426,7 @@ bool whep_setup(Viewer& v, const Options& o, const Url& url) {
       "application/x-rtp,media=video,encoding-name=H264,payload=96,clock-rate=90000,"
       "packetization-mode=(string)1,profile-level-id=(string)42e01f");
   GstCaps* acaps =
-      gst_caps_from_string("application/x-rtp,media=audio,encoding-name=OPUS,payload=111,clock-rate=48000");
+      gst_caps_from_string("application/x-rtp,media=audio,encoding-name=OPUS,payload=111,clock-rate=48000,encoding-params=(string)2");
   GstWebRTCRTPTransceiver* t = nullptr;
   g_signal_emit_by_name(v.webrtc, "add-transceiver", GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_RECVONLY, vcaps, &t);
   if (t) gst_object_unref(t);
