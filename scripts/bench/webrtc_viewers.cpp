@@ -1,5 +1,7 @@
 // Many receive-only WebRTC viewers for scripts/bench/webrtc: the same load on sreda (WHEP) and on Janus (its
 // streaming plugin over the HTTP API), so the servers' CPU per viewer can be compared in one run.
+// Long because one file with no dependencies beyond GStreamer is the point (the bench builds it with one g++
+// line, like fanout_client.cpp): the viewers, the two feeds and the tiny HTTP/JSON helpers share its helpers.
 //
 //   webrtc_viewers --janus http://127.0.0.1:PORT/janus --mountpoint ID  --viewers N --warmup W --seconds S
 //   webrtc_viewers --whep http://127.0.0.1:PORT/whep/EVENT [--bearer TOKEN] --viewers N --warmup W --seconds S
