@@ -1,0 +1,116 @@
+// scripts/bench/webrtc, glass to glass (the method is in g2g.html and scripts/bench/webrtc's header).
+//   node g2g.mjs --seconds N --warmup S [--hls 0|1] [--client PATH/webrtc_viewers]
+// With --client, a second studio publishes over RTMP (webrtc_viewers --rtmp: the clock barcode painted into
+// each frame by the wall clock) and a fourth tab watches it over WHEP (sreda's WHEP encode).
+// Starts sreda (tests/web/lib/harness.mjs: temp data dir, free ports, 127.0.0.1, webrtc.local_addresses
+// 127.0.0.1) and Debian's Chromium with tabs on sreda's origin: the publisher (canvas clock → WHIP), a WHEP
+// viewer, an LL-HLS viewer (hls.js) and the browser's floor (the clock between two peer connections in one
+// tab, no server); prints one table row per viewer. Everything it starts stops at exit.
+import { readFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Sreda, launchBrowser, waitFor, stopAll } from '../../../tests/web/lib/harness.mjs';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const args = Object.fromEntries(process.argv.slice(2).reduce((acc, a, i, all) => {
+  if (a.startsWith('--')) acc.push([a.slice(2), all[i + 1]]);
+  return acc;
+}, []));
+const SECONDS = Number(args.seconds || 30);
+const WARMUP = Number(args.warmup || 10);
+const WITH_HLS = args.hls !== '0';
+const log = (...a) => console.error('[webrtc g2g]', ...a);
+
+const sreda = new Sreda({ env: {
+  SREDA_WEBRTC_LOCAL_ADDRESSES: '127.0.0.1', SREDA_WEBRTC_PORT_MIN: '47000', SREDA_WEBRTC_PORT_MAX: '47999',
+  SREDA_ARCHIVE_RENDITIONS: process.env.SREDA_ARCHIVE_RENDITIONS ?? 'none',
+} });
+let browser = null;
+let rtmpPublisher = null;
+const pages = {};
+try {
+  await sreda.start();
+  await sreda.login();
+  const studio = await sreda.createStudio('webrtc g2g');
+  const event = await sreda.createEvent(studio, 'webrtc g2g', 0, 120);
+  // The real-time (WHEP) flag, where the server has one.
+  await sreda.api('PATCH', `/api/events/${event.id}`, { realtime: true }, sreda.token).catch(() => {});
+  browser = await launchBrowser({
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync',
+      '--autoplay-policy=no-user-gesture-required', '--use-fake-ui-for-media-stream',
+      '--allow-loopback-in-peer-connection', '--disable-features=WebRtcHideLocalIpsWithMdns',
+      '--disable-background-timer-throttling', '--disable-renderer-backgrounding',
+      '--disable-backgrounding-occluded-windows'],
+  });
+  const html = readFileSync(join(HERE, 'g2g.html'));
+  await browser.route(`${sreda.base}/__bench/**`, (route) =>
+    route.fulfill({ status: 200, contentType: 'text/html; charset=utf-8', body: html }));
+  const open = async (name, query) => {
+    const page = await browser.newPage();
+    page.on('console', (m) => { if (m.type() === 'error') log(`${name} console:`, m.text()); });
+    await page.goto(`${sreda.base}/__bench/g2g.html?${new URLSearchParams(query)}`);
+    pages[name] = page;
+    return page;
+  };
+  const state = (page) => page.evaluate(() => ({ state: window.bench.state, error: window.bench.error }));
+  const until = async (name, want, timeoutMs) => waitFor(async () => {
+    const s = await state(pages[name]);
+    if (s.error) throw new Error(`${name}: ${s.error}`);
+    return want.includes(s.state) ? s : null;
+  }, { timeoutMs, what: `${name} ${want.join('/')}` });
+
+  const viewers = [['browser → browser, no server (the floor)', 'loop', { role: 'loop' }]];
+  const failed = [];  // [label, why]: rows that could not be measured
+  await open('publisher', { role: 'publish', whip: `/whip/${studio.id}`, key: studio.stream_key });
+  const published = await until('publisher', ['sent', 'connected'], 30000).then(() => true, (e) => {
+    log(String(e.message));
+    failed.push(['WHIP → WHEP (passthrough)', `WHIP publish: ${e.message}`]);
+    if (WITH_HLS) failed.push(['WHIP → LL-HLS (hls.js lowLatencyMode)', 'WHIP publish failed']);
+    return false;
+  });
+  if (published) {
+    log('publisher sent its offer; waiting for the viewers');
+    viewers.push(['WHIP → WHEP (passthrough)', 'whep', { role: 'whep', whep: `/whep/${event.id}` }]);
+    if (WITH_HLS) viewers.push(['WHIP → LL-HLS (hls.js lowLatencyMode)', 'hls', { role: 'hls', src: `/live/${event.id}/master.m3u8` }]);
+    // LL-HLS needs the event live and a few parts: the HLS tab opens after the playlist exists.
+    await waitFor(async () => (await fetch(`${sreda.base}/live/${event.id}/master.m3u8`)).status === 200 || null,
+      { timeoutMs: 60000, what: 'the event live (its master playlist)' }).catch((e) => log(String(e.message)));
+  }
+  if (args.client) {
+    const studio2 = await sreda.createStudio('webrtc g2g rtmp');
+    const event2 = await sreda.createEvent(studio2, 'webrtc g2g rtmp', 0, 120);
+    await sreda.api('PATCH', `/api/events/${event2.id}`, { realtime: true }, sreda.token).catch(() => {});
+    rtmpPublisher = spawn(args.client, ['--rtmp', `rtmp://127.0.0.1:${sreda.rtmpPort}/live/${studio2.stream_key}`],
+      { stdio: ['ignore', 'ignore', 'inherit'] });
+    await waitFor(async () => (await fetch(`${sreda.base}/live/${event2.id}/master.m3u8`)).status === 200 || null,
+      { timeoutMs: 60000, what: 'the RTMP event live' }).catch((e) => log(String(e.message)));
+    viewers.push(['RTMP → WHEP (the WHEP encode)', 'rtmp-whep', { role: 'whep', whep: `/whep/${event2.id}` }]);
+  }
+  for (const [, name, query] of viewers) await open(name, query);
+  for (const [, name] of viewers) {
+    await until(name, ['playing'], 60000).catch((e) => log(String(e.message)));
+  }
+  await sleep(WARMUP * 1000);
+  for (const [, name] of viewers) await pages[name].evaluate(() => { window.bench.samples = []; window.bench.sampling = true; });
+  log(`sampling ${SECONDS} s`);
+  await sleep(SECONDS * 1000);
+  console.log('| path | frames read | p50 (s) | p95 (s) | min–max (s) | unreadable |');
+  console.log('|---|---|---|---|---|---|');
+  for (const [label, name] of viewers) {
+    const b = await pages[name].evaluate(() => ({ samples: window.bench.samples, bad: window.bench.bad, state: window.bench.state, error: window.bench.error }));
+    const s = b.samples.slice().sort((x, y) => x - y);
+    const pct = (p) => (s.length ? (s[Math.min(s.length - 1, Math.ceil(p * s.length) - 1)] / 1000).toFixed(3) : 'n/a');
+    console.log(`| ${label} | ${s.length} | ${pct(0.5)} | ${pct(0.95)} | ${s.length ? `${(s[0] / 1000).toFixed(3)}–${(s[s.length - 1] / 1000).toFixed(3)}` : 'n/a'} | ${b.bad}${b.error ? ` (${b.error})` : s.length ? '' : ` (state ${b.state})`} |`);
+  }
+  for (const [label, why] of failed) console.log(`| ${label} | not measured: ${why.replace(/\|/g, '/').slice(0, 160)} | | | | |`);
+} catch (err) {
+  log('failed:', err.message);
+  log(sreda.logText(40));
+  process.exitCode = 1;
+} finally {
+  if (rtmpPublisher && rtmpPublisher.exitCode === null) rtmpPublisher.kill('SIGTERM');
+  await stopAll(sreda, browser).catch((e) => log('stop:', e.message));
+}
