@@ -5,6 +5,7 @@ studio's AAC; after its DELETE the viewer count is back to 0 and the feed stops 
 the real-time flag answers 404; beyond webrtc.max_whep_viewers a viewer gets 503 with Retry-After (the watch
 page then plays LL-HLS)."""
 import os
+import re
 import subprocess
 import tempfile
 import threading
@@ -34,23 +35,30 @@ def whep_client_binary(test_class):
     return out
 
 
+def gauge(server, name):
+    """An unlabelled gauge of /metrics (None when absent)."""
+    m = re.search(rf"^{re.escape(name)} ([0-9.e+-]+)$", server.get("/metrics").text, re.M)
+    return float(m.group(1)) if m else None
+
+
 class WhepViewer:
     """One run of whep_client in the background; its `name=value` lines are read as they come."""
 
     def __init__(self, binary, server, event_id, seconds):
         self.lines, self.log = {}, []
         self.proc = subprocess.Popen([binary, "--port", str(server.port), "--event", str(event_id), "--seconds",
-                                      str(seconds)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                                      str(seconds)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
 
     def _read(self):
-        for line in self.proc.stdout:
-            line = line.rstrip("\n")
-            self.log.append(line)
-            if "=" in line:
-                name, value = line.split("=", 1)
-                self.lines[name] = value
+        with self.proc.stdout:
+            for line in self.proc.stdout:
+                line = line.rstrip("\n")
+                self.log.append(line)
+                if "=" in line:
+                    name, value = line.split("=", 1)
+                    self.lines.setdefault(name, value)  # the first (status: the POST's)
 
     def wait(self, timeout=90):
         code = self.proc.wait(timeout=timeout)
@@ -106,16 +114,16 @@ class WhepMediaTest(LiveServerTest):
         v = self.viewer(studio, 6)
         self.assertEqual(v.wait_line("status"), "201", v)
         self.assertRegex(v.lines["location"], rf"^/whep/{studio.event_id}/[A-Za-z0-9_-]{{22}}$")
-        wait_for(lambda: metric(self.server, "sreda_whep_viewers") == 1, 30, "one real-time viewer in /metrics")
-        self.assertEqual(metric(self.server, "sreda_whep_feeds"), 1)
+        wait_for(lambda: gauge(self.server, "sreda_whep_viewers") == 1, 30, "one real-time viewer in /metrics")
+        self.assertEqual(gauge(self.server, "sreda_whep_feeds"), 1)
         self.assertEqual(v.wait(), 0, v)
         # 6 s at 25 fps: pictures decoded (B-frames gone: the feed's encode), and Opus from the studio's AAC.
         self.assertGreater(int(v.lines["video_frames"]), 50, v)
         self.assertGreater(int(v.lines["audio_frames"]), 100, v)
         self.assertEqual(v.lines["delete_status"], "200", v)
         self.assertGreaterEqual(metric(self.server, "sreda_whep_keyframe_requests_total", to="encoder"), 1)
-        wait_for(lambda: metric(self.server, "sreda_whep_viewers") == 0, 30, "no real-time viewer left")
-        wait_for(lambda: metric(self.server, "sreda_whep_feeds") == 0, IDLE_STOP_S + 30, "the idle feed stopped")
+        wait_for(lambda: gauge(self.server, "sreda_whep_viewers") == 0, 30, "no real-time viewer left")
+        wait_for(lambda: gauge(self.server, "sreda_whep_feeds") == 0, IDLE_STOP_S + 30, "the idle feed stopped")
         self.assertIn("real-time feed stopped: no real-time viewer", self.server.log())
 
     def test_a_viewer_beyond_the_limit_gets_503_with_retry_after(self):

@@ -190,7 +190,8 @@ int start_viewer(Viewer& v, int port, const std::string& event, int index) {
                   "application/x-rtp,media=video,encoding-name=H264,clock-rate=90000,payload=102,"
                   "packetization-mode=(string)1,profile-level-id=(string)42e01f,level-asymmetry-allowed=(string)1,"
                   "rtcp-fb-nack-pli=(boolean)true");
-  add_transceiver(v.webrtc, "application/x-rtp,media=audio,encoding-name=OPUS,clock-rate=48000,payload=111");
+  add_transceiver(v.webrtc, "application/x-rtp,media=audio,encoding-name=OPUS,clock-rate=48000,encoding-params=(string)2,"
+                  "payload=111");
   GstPromise* p = gst_promise_new();
   g_signal_emit_by_name(v.webrtc, "create-offer", nullptr, p);
   gst_promise_wait(p);
