@@ -15,6 +15,7 @@
 #include <exception>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <utility>
 
 #include "server/audience/identity.h"
@@ -426,7 +427,18 @@ core::Result<void> App::start_rtc() {
 
 void App::stop_rtc() {
   if (whip_) whip_->stop();
+  if (rtc_thread_.joinable()) {
+    // The real-time viewers and feeds end on their own thread; its timers (a feed's idle stop, 15 s) would
+    // otherwise hold the thread past the shutdown budget.
+    std::promise<void> done;
+    boost::asio::post(rtc_, [this, &done] {
+      whep_->stop();
+      done.set_value();
+    });
+    done.get_future().wait();
+  }
   rtc_work_.reset();
+  rtc_.stop();  // what is still pending (a peer's gathering bound) is dropped: every session has ended
   if (rtc_thread_.joinable()) rtc_thread_.join();
   whep_->stop();
 }
