@@ -13,8 +13,12 @@ namespace {
 int64_t now_ms() { return g_get_monotonic_time() / 1000; }
 
 // Browsers' WebRTC decodes 8-bit 4:2:0 H.264 without B-frames.
+// Passed through only in the profiles a viewer's WebRTC offer takes (media::choose_whep): a High-profile WHIP
+// studio (OBS's x264 may send High) gets the encode instead of viewers with sound and no picture.
 bool can_pass_through(const media::MediaFacts& f, bool bframes) {
-  return f.has_video && f.video_codec == "h264" && media::h264_profile_plays_in_browsers(f.video_profile) && !bframes;
+  const bool webrtc_profile = f.video_profile == "constrained-baseline" || f.video_profile == "baseline" ||
+                              f.video_profile == "main";
+  return f.has_video && f.video_codec == "h264" && webrtc_profile && !bframes;
 }
 
 // "3.1" (GStreamer's level names) → 31; unknown → 31.

@@ -10,7 +10,7 @@ import subprocess
 import tempfile
 import threading
 
-from media_helpers import Publisher, Studio, LiveServerTest, metric
+from media_helpers import LADDER_ENV, Publisher, Studio, LiveServerTest, metric
 from sreda_harness import SOURCE_DIR, wait_for
 
 IDLE_STOP_S = 2
@@ -138,3 +138,36 @@ class WhepMediaTest(LiveServerTest):
         self.assertIn("real-time viewers", second.lines["error"])
         self.assertGreaterEqual(metric(self.server, "sreda_whep_refused_total", reason="viewer_limit"), 1)
         self.assertEqual(first.wait(), 0, first)
+        # The feed ends once nobody watches in real time (the next test on this server counts feeds).
+        wait_for(lambda: gauge(self.server, "sreda_whep_feeds") == 0, IDLE_STOP_S + 30, "the idle feed stopped")
+
+
+class WhepPassthroughTest(LiveServerTest):
+    """A studio that itself sends over WHIP (constrained-baseline H.264 without B-frames, keyframes when asked,
+    as browsers): its own H.264 goes to real-time viewers unchanged (no encode) and the viewer decodes pictures."""
+    env = {**LADDER_ENV, "SREDA_WEBRTC_LOCAL_ADDRESSES": "127.0.0.1", "SREDA_WEBRTC_MEDIA_TIMEOUT_S": "30"}
+
+    @classmethod
+    def setUpClass(cls):
+        from test_ingest_whip_media import WhipPublisher, whip_client_binary
+        cls.whip_publisher = WhipPublisher
+        cls.whip = whip_client_binary(cls)
+        cls.client = whep_client_binary(cls)
+        super().setUpClass()
+
+    def test_a_whip_studio_is_passed_through_to_real_time_viewers(self):
+        studio = Studio(self.server, self.token, "Студия в браузере")
+        pub = self.whip_publisher(self.whip, self.server, studio.id, studio.key, 40)
+        self.addCleanup(pub.kill)
+        self.assertEqual(pub.wait_line("status"), "201", pub)
+        studio.wait_media()
+        r = self.server.request("PATCH", f"/api/events/{studio.event_id}", body={"realtime": True}, token=self.token)
+        self.assertEqual(r.status, 200, r)
+        v = WhepViewer(self.client, self.server, studio.event_id, 8)
+        self.addCleanup(v.kill)
+        self.assertEqual(v.wait_line("status"), "201", v)
+        self.assertEqual(v.wait(), 0, v)
+        self.assertIn("real-time feed started (passthrough", self.server.log())
+        self.assertGreater(int(v.lines["video_frames"]), 50, v)
+        self.assertGreater(int(v.lines["audio_frames"]), 100, v)
+        self.assertGreaterEqual(metric(self.server, "sreda_whep_keyframe_requests_total", to="publisher"), 1)
