@@ -216,3 +216,19 @@ def class_clip(test_class, name, **options):
     tmp = tempfile.mkdtemp(prefix="sreda-clip-")
     test_class.addClassCleanup(shutil.rmtree, tmp, True)
     return obs_like_clip(os.path.join(tmp, name), **options)
+
+
+def webrtc_tool_binary(test_class, name):
+    """A WebRTC test tool of tests/tools (whip_client, whep_client): the one ctest built (SREDA_WHIP_CLIENT,
+    SREDA_WHEP_CLIENT), or compiled here once per class."""
+    built = os.environ.get("SREDA_" + name.upper())
+    if built and os.path.exists(built):
+        return built
+    out_dir = tempfile.mkdtemp(prefix=f"sreda-{name}-")
+    test_class.addClassCleanup(subprocess.run, ["rm", "-rf", out_dir])
+    out = os.path.join(out_dir, name)
+    flags = subprocess.run(["pkg-config", "--cflags", "--libs", "gstreamer-1.0", "gstreamer-webrtc-1.0",
+                            "gstreamer-sdp-1.0"], capture_output=True, text=True, check=True).stdout.split()
+    subprocess.run(["g++", "-O1", "-std=c++17", os.path.join(SOURCE_DIR, f"tests/tools/{name}.cpp"), "-o", out]
+                   + flags, check=True, capture_output=True)
+    return out

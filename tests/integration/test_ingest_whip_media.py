@@ -4,32 +4,19 @@ H.264 without B-frames + Opus, on 127.0.0.1). The event goes live with protocol 
 grace continues the same event, and after the grace it ends with its recording in the archive. The publish
 rules are RTMP's and SRT's: wrong key 401, no event now 403, a second publisher 409, counted in /metrics; and a
 publisher that went silent (its network dropped, no DELETE) is taken over by the studio's next publish."""
-import os
 import re
 import subprocess
-import tempfile
 import threading
 import unittest
 
-from media_helpers import LADDER_ENV, LiveServerTest, Studio, ffprobe, metric
-from sreda_harness import SOURCE_DIR, wait_for
+from media_helpers import LADDER_ENV, LiveServerTest, Studio, ffprobe, metric, webrtc_tool_binary
+from sreda_harness import wait_for
 
 GRACE_S = 8  # a second publish starts within it (the client takes a second or two to offer)
 
 
 def whip_client_binary(test_class):
-    """The built tool (SREDA_WHIP_CLIENT, set by ctest), or compiled here once per class."""
-    built = os.environ.get("SREDA_WHIP_CLIENT")
-    if built and os.path.exists(built):
-        return built
-    out_dir = tempfile.mkdtemp(prefix="sreda-whip-client-")
-    test_class.addClassCleanup(subprocess.run, ["rm", "-rf", out_dir])
-    out = os.path.join(out_dir, "whip_client")
-    flags = subprocess.run(["pkg-config", "--cflags", "--libs", "gstreamer-1.0", "gstreamer-webrtc-1.0",
-                            "gstreamer-sdp-1.0"], capture_output=True, text=True, check=True).stdout.split()
-    subprocess.run(["g++", "-O1", "-std=c++17", os.path.join(SOURCE_DIR, "tests/tools/whip_client.cpp"), "-o", out]
-                   + flags, check=True, capture_output=True)
-    return out
+    return webrtc_tool_binary(test_class, "whip_client")
 
 
 class WhipPublisher:

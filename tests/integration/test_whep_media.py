@@ -4,14 +4,12 @@ the event's WHEP feed is the encode without B-frames: the viewer decodes picture
 studio's AAC; after its DELETE the viewer count is back to 0 and the feed stops once idle. An event without
 the real-time flag answers 404; beyond webrtc.max_whep_viewers a viewer gets 503 with Retry-After (the watch
 page then plays LL-HLS)."""
-import os
 import re
 import subprocess
-import tempfile
 import threading
 
-from media_helpers import LADDER_ENV, Publisher, Studio, LiveServerTest, metric
-from sreda_harness import SOURCE_DIR, wait_for
+from media_helpers import LADDER_ENV, Publisher, Studio, LiveServerTest, metric, webrtc_tool_binary
+from sreda_harness import wait_for
 
 IDLE_STOP_S = 2
 
@@ -21,18 +19,7 @@ BFRAMES = ["-c:v", "libx264", "-preset", "veryfast", "-profile:v", "main", "-bf"
 
 
 def whep_client_binary(test_class):
-    """The built tool (SREDA_WHEP_CLIENT, set by ctest), or compiled here once per class."""
-    built = os.environ.get("SREDA_WHEP_CLIENT")
-    if built and os.path.exists(built):
-        return built
-    out_dir = tempfile.mkdtemp(prefix="sreda-whep-client-")
-    test_class.addClassCleanup(subprocess.run, ["rm", "-rf", out_dir])
-    out = os.path.join(out_dir, "whep_client")
-    flags = subprocess.run(["pkg-config", "--cflags", "--libs", "gstreamer-1.0", "gstreamer-webrtc-1.0",
-                            "gstreamer-sdp-1.0"], capture_output=True, text=True, check=True).stdout.split()
-    subprocess.run(["g++", "-O1", "-std=c++17", os.path.join(SOURCE_DIR, "tests/tools/whep_client.cpp"), "-o", out]
-                   + flags, check=True, capture_output=True)
-    return out
+    return webrtc_tool_binary(test_class, "whep_client")
 
 
 def gauge(server, name):
