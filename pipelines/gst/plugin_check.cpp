@@ -46,4 +46,14 @@ std::vector<std::string> missing_elements(const std::vector<RequiredElement>& wa
   return out;
 }
 
+GstElement* add_element(GstElement* bin, const char* factory, const std::string& name, std::string& error) {
+  GstElement* e = gst_element_factory_make(factory, name.c_str());
+  if (!e) {
+    if (error.empty()) error = std::string("GStreamer element ") + factory + " is missing";
+    return nullptr;
+  }
+  gst_bin_add(GST_BIN(bin), e);
+  return e;
+}
+
 }  // namespace sreda::gst

@@ -2,6 +2,8 @@
 // Call after gst_init, from the thread that starts the app.
 #pragma once
 
+#include <gst/gst.h>
+
 #include <string>
 #include <vector>
 
@@ -22,5 +24,9 @@ const std::vector<RequiredElement>& webrtc_elements();
 // One message per missing element, e.g. "GStreamer element 'x264enc' is missing: apt-get install
 // gstreamer1.0-plugins-ugly". Empty when all are present.
 std::vector<std::string> missing_elements(const std::vector<RequiredElement>& wanted);
+
+// Makes a `factory` element named `name` and adds it to `bin`; null when GStreamer has no such element, and
+// then `error` (when still empty) names it.
+GstElement* add_element(GstElement* bin, const char* factory, const std::string& name, std::string& error);
 
 }  // namespace sreda::gst

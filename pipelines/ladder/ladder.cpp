@@ -3,6 +3,7 @@
 #include "pipelines/ladder/ladder.h"
 
 #include "pipelines/gst/av_h264_dec.h"
+#include "pipelines/gst/plugin_check.h"
 #include "pipelines/gst/yuv_scale.h"
 
 #include <gst/app/gstappsink.h>
@@ -162,13 +163,7 @@ Ladder::Ladder(std::string name, LadderSpec spec, const media::MediaFacts& sourc
 Ladder::~Ladder() { stop(0); }
 
 GstElement* Ladder::add(const char* factory, const std::string& name, std::string& error) {
-  GstElement* e = gst_element_factory_make(factory, name.c_str());
-  if (!e) {
-    if (error.empty()) error = std::string("GStreamer element ") + factory + " is missing";
-    return nullptr;
-  }
-  gst_bin_add(GST_BIN(pipeline_.get()), e);
-  return e;
+  return gst::add_element(pipeline_.get(), factory, name, error);
 }
 
 GstCaps* video_input_caps(const media::MediaFacts& f) {

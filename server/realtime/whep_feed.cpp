@@ -7,6 +7,7 @@
 #include <algorithm>
 
 #include "pipelines/gst/av_h264_dec.h"
+#include "pipelines/gst/plugin_check.h"
 #include "pipelines/gst/yuv_scale.h"
 #include "pipelines/ladder/ladder.h"
 
@@ -81,13 +82,7 @@ WhepFeed::WhepFeed(int64_t event_id, FeedMode mode, const media::MediaFacts& fac
 WhepFeed::~WhepFeed() { stop(); }
 
 GstElement* WhepFeed::add(const char* factory, const std::string& name, std::string& error) {
-  GstElement* e = gst_element_factory_make(factory, name.c_str());
-  if (!e) {
-    if (error.empty()) error = std::string("GStreamer element ") + factory + " is missing";
-    return nullptr;
-  }
-  gst_bin_add(GST_BIN(pipeline_.get()), e);
-  return e;
+  return gst::add_element(pipeline_.get(), factory, name, error);
 }
 
 bool WhepFeed::start(std::string& error) {
