@@ -84,12 +84,13 @@ class Front:
     """nginx with the shipped front configs in front of `server` (a started sreda_harness.Server); its certificate
     self-signed, or issued by `ca` (a TestCa)."""
 
-    def __init__(self, server, ca=None):
+    def __init__(self, server, ca=None, https_port=None):
         self.server = server  # anything with .port and .rtmp_port (sreda's HTTP and RTMP ports)
         self.ca = ca
         self.dir = tempfile.mkdtemp(prefix="sreda-front-")
         os.chmod(self.dir, 0o755)  # as root, nginx's workers run as nobody: they read the ACME webroot
-        self.http_port, self.https_port, self.rtmps_port = free_port(), free_port(), free_port()
+        # https_port: one chosen beforehand (sreda's server.public_url names it), else a free one
+        self.http_port, self.https_port, self.rtmps_port = free_port(), https_port or free_port(), free_port()
         self.webroot = os.path.join(self.dir, "letsencrypt")
         os.makedirs(self.webroot, mode=0o755)
         self.proc = None
@@ -260,14 +261,15 @@ class WithFront:
 
 
 def main():
-    """For the browser tests (tests/web): `front_helpers.py HTTP_PORT RTMP_PORT` runs the front in front of the sreda
-    on those ports, prints {"https_port", "http_port", "rtmps_port"} as one JSON line when it listens, and stops it
+    """For the browser tests (tests/web): `front_helpers.py HTTP_PORT RTMP_PORT [HTTPS_PORT]` runs the front in front of
+    the sreda on those ports (its HTTPS on HTTPS_PORT when given), prints {"https_port", "http_port", "rtmps_port"} as one JSON line when it listens, and stops it
     on SIGTERM or when stdin closes."""
     import json
     import sys
     import threading
     import types
-    front = Front(types.SimpleNamespace(port=int(sys.argv[1]), rtmp_port=int(sys.argv[2])))
+    front = Front(types.SimpleNamespace(port=int(sys.argv[1]), rtmp_port=int(sys.argv[2])),
+                  https_port=int(sys.argv[3]) if len(sys.argv) > 3 else None)
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())
     try:

@@ -3,40 +3,15 @@
 // and a comment typed in one tab reaches another over the audience channel (wss://, through the front).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { join } from 'node:path';
-import { REPO, waitFor } from './lib/harness.mjs';
+import { waitFor } from './lib/harness.mjs';
 import { fixture } from './lib/fixture.mjs';
 import { openPage } from './lib/pages.mjs';
+import { startFront } from './lib/front.mjs';
 
 let sreda;
 let browser;
 let event;
 let base;  // https://127.0.0.1:<the front's port>
-
-/** The front in front of `sreda`: resolves with its ports once it listens; stop() ends it (and its nginx). */
-function startFront(sreda) {
-  const proc = spawn('/usr/bin/python3', [join(REPO, 'tests/integration/front_helpers.py'), String(sreda.httpPort),
-    String(sreda.rtmpPort)], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, SREDA_SOURCE_DIR: REPO } });
-  const log = [];
-  proc.stderr.setEncoding('utf8');
-  proc.stderr.on('data', (c) => log.push(c));
-  const stop = async () => {
-    if (proc.exitCode !== null || proc.signalCode !== null) return;
-    const exited = new Promise((r) => proc.once('exit', r));
-    proc.kill('SIGTERM');
-    await Promise.race([exited, new Promise((r) => setTimeout(r, 20000))]);
-  };
-  return new Promise((resolve, reject) => {
-    let out = '';
-    proc.stdout.setEncoding('utf8');
-    proc.stdout.on('data', (c) => {
-      out += c;
-      if (out.includes('\n')) resolve({ ...JSON.parse(out.split('\n')[0]), stop });
-    });
-    proc.on('exit', (code) => reject(new Error(`the front exited with ${code}: ${log.join('')}`)));
-  });
-}
 
 const f = fixture({ env: { SREDA_SERVER_TRUSTED_PROXIES: '127.0.0.1/32', SREDA_LADDER_ENABLED: 'false' } },
   async () => {

@@ -16,6 +16,7 @@ import assert from 'node:assert/strict';
 import { waitFor, WEBRTC_ARGS } from './lib/harness.mjs';
 import { fixture } from './lib/fixture.mjs';
 import { openPage as openPageOf, seriousViolations, tabTo, focusVisible, shot } from './lib/pages.mjs';
+import { stateOf, waitState, noWhip as noWhipOf, pressStop } from './lib/golive.mjs';
 
 let sreda;
 let browser;
@@ -31,32 +32,7 @@ const f = fixture({ env: { SREDA_WEBRTC_LOCAL_ADDRESSES: '127.0.0.1' } }, async 
 });
 
 const openPage = (path, opts) => openPageOf(browser, sreda.base, path, opts);
-const stateOf = (page) => page.getAttribute('#golive-state', 'data-state');
-
-/** Waits for the panel's state; a timeout says what the page said. */
-async function waitState(page, want, timeoutMs = 30000) {
-  try {
-    // A refusal is final: no use waiting for anything else then.
-    await waitFor(async () => [want, 'refused'].includes(await stateOf(page)), { timeoutMs, what: `the go-live state "${want}"` });
-    if ((await stateOf(page)) !== want) throw new Error(`not "${want}" but refused`);
-  } catch (err) {
-    const said = await page.textContent('#golive-state');
-    const problem = await page.textContent('#golive-problem');
-    throw new Error(`${err.message} (it says ${JSON.stringify(said)}; problem ${JSON.stringify(problem)})`);
-  }
-}
-
-/** Why WHIP cannot be tried on this build, or '' when it can: the studio view names no whip_url, or the
- *  server says it has no WHIP back end (503 webrtc_unavailable to a bare offer; with one it answers 400). */
-async function noWhip() {
-  const token = new URL(viewUrl, sreda.base).searchParams.get('t');
-  const view = (await sreda.api('GET', `/api/studio-view/${studio.id}?t=${token}`)).json;
-  if (!view.publish.whip_url) return 'the server offers no WHIP (no whip_url in the studio view)';
-  const r = await fetch(view.publish.whip_url, { method: 'POST', body: 'v=0\r\n',
-    headers: { 'content-type': 'application/sdp', authorization: `Bearer ${studio.stream_key}` } });
-  const error = await r.json().then((j) => j.error || {}, () => ({}));
-  return r.status === 503 && error.code === 'webrtc_unavailable' ? `no WHIP back end in this build (503: ${error.message})` : '';
-}
+const noWhip = () => noWhipOf(sreda, studio, viewUrl);
 
 test('test my picture and sound: preview, level, encoded size, nothing sent; keyboard; axe', async () => {
   const { page, errors, foreign } = await openPage(viewUrl);
@@ -225,11 +201,7 @@ test('go live: WHIP → live, LL-HLS and real time play it, Stop → intermissio
   assert.notEqual(await page.evaluate(() => window.sredaGoLive.location), location, 'a new session');
   await waitFor(async () => (await sreda.publicEvent(event.id)).state === 'live', { timeoutMs: 30000, what: 'the same event live again' });
 
-  await page.click('#golive-stop');
-  await waitState(page, 'stopped');
-  assert.equal(await page.textContent('#golive-state'), 'Эфир остановлен.');
-  await waitFor(async () => (await sreda.publicEvent(event.id)).state === 'intermission',
-    { timeoutMs: 30000, what: 'the event in intermission after Stop' });
+  await pressStop(page, sreda, event.id);
   assert.deepEqual(errors, []);
   assert.deepEqual(viewer.errors.filter((e) => !/\/live\//.test(e)), []);  // the stream ending may 404 a part
   await viewer.page.close();

@@ -11,6 +11,7 @@ import assert from 'node:assert/strict';
 import { waitFor, WEBRTC_ARGS } from './lib/harness.mjs';
 import { fixture } from './lib/fixture.mjs';
 import { openPage as openPageOf, seriousViolations } from './lib/pages.mjs';
+import { playsHls } from './lib/golive.mjs';
 
 let sreda;
 let browser;
@@ -27,15 +28,6 @@ const f = fixture({ env: { SREDA_WEBRTC_LOCAL_ADDRESSES: '127.0.0.1', SREDA_WEBR
 });
 
 const openPage = (path, opts) => openPageOf(browser, sreda.base, path, opts);
-const currentTime = (page) => page.evaluate(() => window.sredaPlayer.video.currentTime);
-
-/** Waits until the page plays LL-HLS by itself (hls.js, its time moving on). */
-async function playsHls(page, what) {
-  await waitFor(() => page.evaluate(() => !!window.sredaPlayer.hls && window.sredaPlayer.video.currentTime > 0.5),
-    { timeoutMs: 45000, what: `${what}: hls.js playing` });
-  const t0 = await currentTime(page);
-  await waitFor(async () => (await currentTime(page)) > t0 + 1, { timeoutMs: 20000, what: `${what}: LL-HLS time advancing` });
-}
 
 test('an event without real time offers only the big Play', async () => {
   const { page, errors } = await openPage(`/watch/${plain.id}`);
