@@ -1,7 +1,7 @@
 // Browser test for going live with a shared screen (issue 24: a computer-literacy class shows the teacher's
-// screen, with the microphone): a real sreda (webrtc.local_addresses 127.0.0.1, the light "small" ladder, which
-// also turns the browser's Opus into AAC for LL-HLS), Debian's Chromium headless with its fake screen picker and
-// fake microphone.
+// screen, with the microphone): a real sreda (webrtc.local_addresses 127.0.0.1, its default ladder, which also
+// turns the browser's Opus into AAC for LL-HLS), Debian's Chromium headless with its fake screen picker and fake
+// microphone.
 //   "Share my screen", then Go live: the event is live over WHIP; the server takes the screen's picture size and
 //   Opus; the live stream offers the screen at its own size, with sound; a viewer's hls.js plays it: the screen's
 //   shape, a picture that is not black, and the microphone's beeps heard in the stream (not silence).
@@ -18,7 +18,7 @@ let studio;
 let event;
 let viewUrl;
 
-const f = fixture({ env: { SREDA_WEBRTC_LOCAL_ADDRESSES: '127.0.0.1', SREDA_LADDER_DEFAULT_LADDER: 'small' } }, async () => {
+const f = fixture({ env: { SREDA_WEBRTC_LOCAL_ADDRESSES: '127.0.0.1' } }, async () => {
   ({ sreda } = f);
   ({ studio, event } = await f.studioWithEvent('Центр компьютерной грамотности', 'Урок: электронная почта', 5));
   viewUrl = (await sreda.api('GET', `/api/studios/${studio.id}`, undefined, sreda.token)).json.view_url;
