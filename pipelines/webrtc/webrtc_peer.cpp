@@ -2,7 +2,6 @@
 
 #define GST_USE_UNSTABLE_API  // libgstwebrtc's API is marked unstable (1.22); webrtcbin's signals are stable
 #include <gst/app/gstappsink.h>
-#include <gst/app/gstappsrc.h>
 #include <gst/sdp/sdp.h>
 #include <gst/video/video.h>
 #include <gst/webrtc/webrtc.h>
@@ -12,6 +11,7 @@
 #include <utility>
 
 #include "pipelines/gst/gst_ref.h"
+#include "pipelines/webrtc/feed_pad.h"
 #include "pipelines/webrtc/ice_setup.h"
 #include "pipelines/webrtc/webrtc_caps.h"
 #include "pipelines/webrtc/webrtc_stats.h"
@@ -93,8 +93,15 @@ struct WebRtcPeer::Impl : std::enable_shared_from_this<Impl> {
   PeerState reported = PeerState::connecting;
   bool reported_any = false;
 
-  std::mutex push_mutex;  // send: the appsrcs, against stop()
-  gst::GstRef<GstElement> sources[2];
+  // Send: per track, the pad the fan-out pushes into (linked to webrtcbin's sink pad; no element, no thread of
+  // its own), its caps, and a mutex against stop(). Packets flow only once the connection is up: before,
+  // webrtcbin blocks its send path until DTLS has its keys, and the pushing thread (the feed's) must not wait.
+  std::mutex push_mutex[2];
+  gst::GstRef<GstPad> feeds[2];
+  gst::GstRef<GstCaps> feed_caps[2];
+  std::atomic<bool> sending{false};
+  gst::GstRef<GstClock> clock;  // the pipeline's, and its base time, once connected (under both push_mutex)
+  GstClockTime base_time = 0;
   uint32_t keyframe_requests = 0;  // receive: request_keyframe() calls
   uint32_t keyframes_wanted = 0;   // send: the viewer's PLI/FIR (under mutex)
 
@@ -113,6 +120,7 @@ struct WebRtcPeer::Impl : std::enable_shared_from_this<Impl> {
   void maybe_finish_locked();
   void fail_answer(const std::string& code, const std::string& message);
   void report_state(PeerState s, const std::string& reason);
+  void start_sending();
   void stop();
 };
 
@@ -175,6 +183,13 @@ core::Result<void> WebRtcPeer::Impl::build() {
   }
   if (gst_element_set_state(pipeline.get(), GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE)
     return core::Error{"webrtc_pipeline", "the WebRTC pipeline did not start", ""};
+  // Send: the feed pads' sticky events, now that webrtcbin's sink pads take them (as an appsrc would send them
+  // on starting); a pad keeps any its peer did not take and delivers it before the first packet.
+  for (int i = 0; i < 2; ++i) {
+    std::lock_guard lock(push_mutex[i]);
+    if (!feeds[i]) continue;
+    push_feed_events(feeds[i].get(), name + (i == 0 ? "/video" : "/audio"), feed_caps[i].get());
+  }
   return {};
 }
 
@@ -190,13 +205,11 @@ core::Result<void> WebRtcPeer::Impl::add_receive_transceiver(TrackKind kind, int
 }
 
 core::Result<void> WebRtcPeer::Impl::add_send_source(TrackKind kind, int pt, uint32_t ssrc) {
-  GstElement* src = make("appsrc");
-  if (!src) return core::Error{"webrtc_pipeline", "GStreamer element 'appsrc' is missing", ""};
+  // The fan-out's thread pushes each packet through webrtcbin (rtpbin, SRTP, the UDP send) itself (feed_pad.h).
   auto caps = gst::GstRef<GstCaps>::adopt(codec_caps(kind, pt, 0, ssrc));
-  g_object_set(src, "caps", caps.get(), "format", GST_FORMAT_TIME, "is-live", TRUE, "do-timestamp", TRUE,
-               "max-bytes", guint64(kMaxQueuedBytes), "block", FALSE, nullptr);
-  gst_bin_add(GST_BIN(pipeline.get()), src);
-  auto src_pad = gst::GstRef<GstPad>::adopt(gst_element_get_static_pad(src, "src"));
+  const int i = index(kind);
+  // feed_caps keeps the caps alive as long as the pad.
+  auto src_pad = gst::GstRef<GstPad>::adopt(make_feed_pad(kind == TrackKind::video ? "video" : "audio", caps.get()));
   auto sink_pad = gst::GstRef<GstPad>::adopt(gst_element_request_pad_simple(webrtc, "sink_%u"));
   if (!sink_pad || gst_pad_link(src_pad.get(), sink_pad.get()) != GST_PAD_LINK_OK)
     return core::Error{"webrtc_pipeline", "cannot link the RTP source to webrtcbin", ""};
@@ -222,8 +235,9 @@ core::Result<void> WebRtcPeer::Impl::add_send_source(TrackKind kind, int pt, uin
       },
       new std::pair<Impl*, TrackKind>(this, k),  // NOLINT: owned by the probe
       [](gpointer data) { delete static_cast<std::pair<Impl*, TrackKind>*>(data); });
-  std::lock_guard lock(push_mutex);
-  sources[index(kind)] = gst::GstRef<GstElement>::retain(src);
+  std::lock_guard lock(push_mutex[i]);
+  feed_caps[i] = std::move(caps);
+  feeds[i] = std::move(src_pad);
   return {};
 }
 
@@ -351,8 +365,10 @@ void WebRtcPeer::Impl::on_connection_state() {
     case GST_WEBRTC_PEER_CONNECTION_STATE_CONNECTING:
       return report_state(PeerState::connecting, "");
     case GST_WEBRTC_PEER_CONNECTION_STATE_CONNECTED:
+      start_sending();
       return report_state(PeerState::connected, "");
     case GST_WEBRTC_PEER_CONNECTION_STATE_FAILED:
+      sending = false;
       return report_state(PeerState::failed, "the connection failed (no network path, or the peer vanished)");
     case GST_WEBRTC_PEER_CONNECTION_STATE_CLOSED:
       return report_state(PeerState::closed, "the connection closed");
@@ -466,10 +482,11 @@ void WebRtcPeer::Impl::stop() {
     video_sink_pad.reset();
   }
   if (pending) pending(core::Error{"webrtc_stopped", "the session ended before it was answered", ""});
-  gst::GstRef<GstElement> sources_held[2];
-  {
-    std::lock_guard lock(push_mutex);
-    for (int i = 0; i < 2; ++i) sources_held[i] = std::move(sources[i]);
+  sending = false;
+  gst::GstRef<GstPad> feeds_held[2];  // a push under way has finished once its mutex is ours
+  for (int i = 0; i < 2; ++i) {
+    std::lock_guard lock(push_mutex[i]);
+    feeds_held[i] = std::move(feeds[i]);
   }
   if (!pipeline) return;
   gst_element_set_state(pipeline.get(), GST_STATE_NULL);
@@ -478,6 +495,18 @@ void WebRtcPeer::Impl::stop() {
   gst_bus_set_sync_handler(bus.get(), nullptr, nullptr, nullptr);
   webrtc = nullptr;
   pipeline.reset();
+  for (auto& pad : feeds_held)
+    if (pad) gst_pad_set_active(pad.get(), FALSE);
+}
+
+void WebRtcPeer::Impl::start_sending() {
+  if (direction != Direction::send || sending) return;
+  auto c = gst::GstRef<GstClock>::adopt(gst_element_get_clock(pipeline.get()));
+  const GstClockTime base = gst_element_get_base_time(pipeline.get());
+  std::scoped_lock lock(push_mutex[0], push_mutex[1]);
+  clock = std::move(c);
+  base_time = base;
+  sending = clock.get() != nullptr;
 }
 
 WebRtcPeer::WebRtcPeer(std::string name, IceSettings ice, Direction direction, Callbacks callbacks)
@@ -506,17 +535,22 @@ void WebRtcPeer::answer(const std::string& offer_sdp, const TrackChoice& tracks,
 
 bool WebRtcPeer::push_rtp(TrackKind track, GstBuffer* rtp) {
   auto buffer = gst::GstRef<GstBuffer>::adopt(rtp);
-  std::lock_guard lock(impl_->push_mutex);
-  GstElement* src = impl_->sources[Impl::index(track)].get();
-  if (!src || gst_app_src_get_current_level_bytes(GST_APP_SRC(src)) > kMaxQueuedBytes) return false;
+  if (!impl_->sending) return false;
+  const int i = Impl::index(track);
+  std::lock_guard lock(impl_->push_mutex[i]);
+  GstPad* pad = impl_->feeds[i].get();
+  if (!pad || !impl_->clock) return false;
   // The feed's timestamps belong to its own pipeline's clock; webrtcbin's input clocksync would wait for them
-  // (x264's start at 1000 h: forever). appsrc stamps the packet with this pipeline's running time instead.
-  if (GST_BUFFER_PTS_IS_VALID(buffer.get()) || GST_BUFFER_DTS_IS_VALID(buffer.get())) {
-    buffer = gst::GstRef<GstBuffer>::adopt(gst_buffer_make_writable(buffer.release()));
-    GST_BUFFER_PTS(buffer.get()) = GST_CLOCK_TIME_NONE;
-    GST_BUFFER_DTS(buffer.get()) = GST_CLOCK_TIME_NONE;
-  }
-  return gst_app_src_push_buffer(GST_APP_SRC(src), buffer.release()) == GST_FLOW_OK;
+  // (x264's start at 1000 h: forever). The packet is stamped with this pipeline's running time instead.
+  buffer = gst::GstRef<GstBuffer>::adopt(gst_buffer_make_writable(buffer.release()));
+  const GstClockTime now = gst_clock_get_time(impl_->clock.get());
+  GST_BUFFER_PTS(buffer.get()) = now > impl_->base_time ? now - impl_->base_time : 0;
+  GST_BUFFER_DTS(buffer.get()) = GST_CLOCK_TIME_NONE;
+  return gst_pad_push(pad, buffer.release()) == GST_FLOW_OK;
+}
+
+bool WebRtcPeer::sending() const {
+  return impl_->sending;
 }
 
 void WebRtcPeer::request_keyframe() {

@@ -7,13 +7,14 @@
 //    running time in µs (after the jitter buffer, lip-synced by RTCP SR); dts == pts. request_keyframe()
 //    makes rtpsession send a PLI (or FIR) to the publisher.
 //  - send (WHEP, a viewer): sendonly; the caller pushes RTP packets it payloaded once per event, already
-//    carrying the viewer's payload type (Answer says which the answer really uses) and the feed's SSRC.
+//    carrying the viewer's payload type (Answer says which the answer really uses) and the feed's SSRC,
+//    on their own thread (push_rtp: no queue, no streaming thread per track).
 //    A PLI/FIR from the viewer comes out as on_keyframe_wanted.
 // Findings behind the choices: /work/notes/i24/spike.md (what webrtcbin 1.22 really does).
 //
 // Threads: construct, answer(), request_keyframe(), stats(), stop() and the destructor on the owner's thread
-// (the rtc thread), never on a GStreamer streaming thread or inside a callback. push_rtp() from any one
-// thread (the feed's fan-out). Every callback (and answer's `done`) comes on a GStreamer or libnice thread,
+// (the rtc thread), never on a GStreamer streaming thread or inside a callback. push_rtp() from one
+// thread per track (the feed's fan-out). Every callback (and answer's `done`) comes on a GStreamer or libnice thread,
 // or on the owner's timer: keep it short and post to your own thread; none comes after stop() returned.
 #pragma once
 
@@ -126,13 +127,15 @@ class WebRtcPeer {
   void answer(const std::string& offer_sdp, const TrackChoice& tracks,
               std::function<void(core::Result<Answer>)> done);
 
-  // Send: hands one RTP packet (transfer full) of the track to webrtcbin. Its payload type must be Answer's
-  // and its SSRC TrackChoice's; its PTS/DTS are dropped (they belong to the feed's clock; webrtcbin's input
-  // clocksync would wait for them) and it is stamped on arrival. Packets may be pushed as soon as answer()
-  // was called. False (the packet dropped) when the peer is not sending (before answer, after stop) or more
-  // than kMaxQueuedBytes wait in its appsrc (a viewer not yet connected, or stalled).
+  // Send: sends one RTP packet (transfer full) of the track now, on the calling thread: webrtcbin's send path
+  // (rtpbin, SRTP, the non-blocking UDP send) runs in this call, with no queue and no thread per viewer in
+  // between. Its payload type must be Answer's and its SSRC TrackChoice's; its PTS/DTS are replaced (they
+  // belong to the feed's clock; webrtcbin's input clocksync would wait for them) by this pipeline's running
+  // time. False (the packet dropped) until the connection is up (ICE and DTLS: before, webrtcbin would hold
+  // the caller until DTLS had its keys), after stop(), or when webrtcbin refused it.
   bool push_rtp(media::TrackKind track, GstBuffer* rtp);
-  static constexpr uint64_t kMaxQueuedBytes = 2 << 20;
+  // Send: whether push_rtp() would take a packet now (the connection is up and the peer not stopped). Any thread.
+  bool sending() const;
 
   // Receive: ask the publisher for a keyframe (upstream force-key-unit → rtpsession → PLI/FIR). Rate-limit it
   // yourself (webrtc.min_keyframe_request_ms).

@@ -5,7 +5,7 @@
 //
 //   webrtc_viewers --janus http://127.0.0.1:PORT/janus --mountpoint ID  --viewers N --warmup W --seconds S
 //   webrtc_viewers --whep http://127.0.0.1:PORT/whep/EVENT [--bearer TOKEN] --viewers N --warmup W --seconds S
-//                  [--pids PID,PID…] [--setup-timeout T]
+//                  [--pids PID,PID…] [--setup-timeout T] [--full-receive]
 //   webrtc_viewers --publish --rtp VPORT,APORT [--whip http://127.0.0.1:PORT/whip/STUDIO --bearer KEY]
 //   webrtc_viewers --rtmp rtmp://127.0.0.1:PORT/live/KEY   (glass to glass: an RTMP studio showing the clock)
 //
@@ -14,9 +14,10 @@
 // to 127.0.0.1 UDP ports (Janus's mountpoint) and, the same packets, into a sendonly webrtcbin that
 // publishes over WHIP (all candidates in the offer; DELETE at the end). "publishing" on stderr when it runs.
 //
-// Each viewer is one webrtcbin in a pipeline of its own whose received RTP goes to a fakesink: nothing is
-// depayloaded or decoded, so the client costs as little as a WebRTC receiver can (it shares the machine's
-// cores with the server). Janus: create a session, attach janus.plugin.streaming, "watch" the mountpoint,
+// Each viewer is one webrtcbin in a pipeline of its own (ICE, DTLS-SRTP as any viewer); its media is counted
+// and dropped as it leaves the socket (count_and_drop: no decryption, no rtpbin, no jitter buffer, no thread
+// hand-off), so the client costs little next to the servers on the machine's shared cores. --full-receive
+// keeps the old client: RTP decrypted and through rtpbin to a fakesink (still no depayloading or decoding). Janus: create a session, attach janus.plugin.streaming, "watch" the mountpoint,
 // answer Janus's offer (all candidates in the answer), "start". WHEP: offer recvonly H.264 + Opus with all
 // candidates, POST it, apply the 201's answer; DELETE the session's Location at the end.
 // ICE gathers 127.0.0.1 only (the agent's `add-local-ip-address`): nothing leaves the loopback interface.
@@ -60,6 +61,45 @@ std::atomic<bool> g_stop{false};
 
 double now_s() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+// Threads of a process now (/proc/PID/status), 0 when unreadable.
+int thread_count(int pid) {
+  std::ifstream f("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(f, line))
+    if (line.rfind("Threads:", 0) == 0) return std::atoi(line.c_str() + 8);
+  return 0;
+}
+
+// Datagrams the kernel dropped because this process's UDP sockets were full (the client fell behind, not the
+// server): the "drops" column of /proc/net/udp{,6} for the sockets among /proc/self/fd.
+unsigned long long own_udp_drops() {
+  std::vector<std::string> inodes;
+  if (GDir* dir = g_dir_open("/proc/self/fd", 0, nullptr)) {
+    while (const gchar* name = g_dir_read_name(dir)) {
+      char link[128];
+      const std::string path = std::string("/proc/self/fd/") + name;
+      const ssize_t n = ::readlink(path.c_str(), link, sizeof link - 1);
+      if (n > 9 && std::strncmp(link, "socket:[", 8) == 0) inodes.emplace_back(link + 8, static_cast<size_t>(n) - 9);
+    }
+    g_dir_close(dir);
+  }
+  std::sort(inodes.begin(), inodes.end());
+  unsigned long long drops = 0;
+  for (const char* table : {"/proc/net/udp", "/proc/net/udp6"}) {
+    std::ifstream f(table);
+    std::string line;
+    std::getline(f, line);  // header
+    while (std::getline(f, line)) {
+      std::istringstream in(line);
+      std::vector<std::string> cols;
+      for (std::string c; in >> c;) cols.push_back(c);
+      if (cols.size() >= 13 && std::binary_search(inodes.begin(), inodes.end(), cols[9]))
+        drops += std::strtoull(cols.back().c_str(), nullptr, 10);
+    }
+  }
+  return drops;
 }
 
 // ---- a tiny blocking HTTP/1.1 client (127.0.0.1 only) ----------------------------------------------------
@@ -228,6 +268,8 @@ struct Viewer {
   GstElement* pipeline = nullptr;
   GstElement* webrtc = nullptr;
   std::atomic<unsigned long long> video_buffers{0};
+  std::atomic<unsigned long long> audio_buffers{0};
+  int audio_pt = -1;  // the remote description's audio payload type (counting at the socket tells the two apart)
   std::atomic<unsigned long long> bytes{0};
   std::mutex mutex;
   std::vector<std::pair<unsigned, std::string>> candidates;
@@ -253,7 +295,15 @@ void on_pad_added(GstElement*, GstPad* pad, gpointer data) {
     video = !media || std::strcmp(media, "audio") != 0;
     gst_caps_unref(caps);
   }
-  if (video) {
+  if (!video) {
+    gst_pad_add_probe(
+        pad, GST_PAD_PROBE_TYPE_BUFFER,
+        [](GstPad*, GstPadProbeInfo*, gpointer d) -> GstPadProbeReturn {
+          static_cast<Viewer*>(d)->audio_buffers += 1;
+          return GST_PAD_PROBE_OK;
+        },
+        v, nullptr);
+  } else {
     gst_pad_add_probe(
         pad, GST_PAD_PROBE_TYPE_BUFFER,
         [](GstPad*, GstPadProbeInfo* info, gpointer d) -> GstPadProbeReturn {
@@ -270,6 +320,54 @@ void on_candidate(GstElement*, guint mline, gchar* candidate, gpointer data) {
   auto* v = static_cast<Viewer*>(data);
   std::lock_guard<std::mutex> lock(v->mutex);
   v->candidates.emplace_back(mline, candidate);
+}
+
+// The light viewer (the default): its (S)RTP and RTCP are counted and dropped where they enter webrtcbin, on the
+// ICE source's own thread (nicesrc's src pad), before the queue, SRTP decryption, rtpbin and the jitter buffer:
+// a receiver that only takes the packets off its socket. STUN never gets here (libnice answers it) and DTLS
+// (first byte 20..63) passes, so ICE and the DTLS-SRTP handshake run as in any viewer; only what this viewer
+// would send back from the media is missing (receiver reports, NACKs), for sreda and Janus alike.
+// The RTP header is not encrypted: its payload type tells audio from video.
+GstPadProbeReturn count_and_drop(GstPad*, GstPadProbeInfo* info, gpointer data) {
+  auto* v = static_cast<Viewer*>(data);
+  GstBuffer* b = GST_PAD_PROBE_INFO_BUFFER(info);
+  uint8_t head[2];
+  if (!b || gst_buffer_extract(b, 0, head, 2) != 2 || head[0] < 128 || head[0] > 191) return GST_PAD_PROBE_OK;
+  if (head[1] >= 192 && head[1] <= 223) return GST_PAD_PROBE_DROP;  // RTCP
+  if ((head[1] & 0x7f) == v->audio_pt) {
+    v->audio_buffers += 1;
+  } else {
+    v->video_buffers += 1;
+    v->bytes += gst_buffer_get_size(b);
+  }
+  return GST_PAD_PROBE_DROP;
+}
+
+void attach_counter(Viewer& v) {
+  GstWebRTCSessionDescription* remote = nullptr;
+  g_object_get(v.webrtc, "remote-description", &remote, nullptr);
+  if (remote) {
+    for (guint i = 0; i < gst_sdp_message_medias_len(remote->sdp); ++i) {
+      const GstSDPMedia* m = gst_sdp_message_get_media(remote->sdp, i);
+      if (std::strcmp(gst_sdp_media_get_media(m), "audio") == 0 && gst_sdp_media_formats_len(m) > 0)
+        v.audio_pt = std::atoi(gst_sdp_media_get_format(m, 0));
+    }
+    gst_webrtc_session_description_free(remote);
+  }
+  GstIterator* it = gst_bin_iterate_recurse(GST_BIN(v.webrtc));
+  GValue item = G_VALUE_INIT;
+  while (gst_iterator_next(it, &item) == GST_ITERATOR_OK) {
+    auto* e = GST_ELEMENT(g_value_get_object(&item));
+    GstElementFactory* f = gst_element_get_factory(e);
+    if (f && std::strcmp(GST_OBJECT_NAME(f), "nicesrc") == 0) {
+      GstPad* pad = gst_element_get_static_pad(e, "src");
+      gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_BUFFER, count_and_drop, &v, nullptr);
+      gst_object_unref(pad);
+    }
+    g_value_reset(&item);
+  }
+  g_value_unset(&item);
+  gst_iterator_free(it);
 }
 
 bool make_webrtc(Viewer& v) {
@@ -364,6 +462,7 @@ GstWebRTCSessionDescription* parse_sdp(GstWebRTCSDPType type, const std::string&
 
 struct Options {
   bool publish = false;
+  bool full_receive = false;  // --full-receive: decrypt and pass every packet through rtpbin (the old client)
   std::string janus, whep, whip, bearer, rtp, rtmp;
   unsigned long long mountpoint = 1;
   int viewers = 1;
@@ -659,6 +758,10 @@ int main(int argc, char** argv) {
       o.publish = true;
       continue;
     }
+    if (a == "--full-receive") {
+      o.full_receive = true;
+      continue;
+    }
     if (i + 1 >= argc) usage();
     const std::string val = argv[++i];
     if (a == "--janus") o.janus = val;
@@ -695,6 +798,7 @@ int main(int argc, char** argv) {
     auto v = std::make_unique<Viewer>();
     v->index = i;
     const bool ok = o.janus.empty() ? whep_setup(*v, o, url) : janus_setup(*v, o, url);
+    if (ok && !o.full_receive) attach_counter(*v);
     if (!ok) {
       ++failed;
       std::fprintf(stderr, "viewer %d: setup failed\n", i);
@@ -745,13 +849,21 @@ int main(int argc, char** argv) {
   unsigned long long server0 = 0;
   for (const int p : o.pids) server0 += cpu_ticks(p);
   const unsigned long long self0 = cpu_ticks(getpid());
+  const unsigned long long drops0 = own_udp_drops();
+  unsigned long long audio0 = 0;
+  for (const auto& v : viewers) audio0 += v->audio_buffers;
   const double w0 = now_s();
   const double w_end = w0 + o.seconds;
   while (!g_stop && now_s() < w_end) g_usleep(100000);
   const double window = now_s() - w0;
   unsigned long long server1 = 0;
-  for (const int p : o.pids) server1 += cpu_ticks(p);
+  int server_threads = 0;
+  for (const int p : o.pids) server1 += cpu_ticks(p), server_threads += thread_count(p);
   const unsigned long long self1 = cpu_ticks(getpid());
+  const int self_threads = thread_count(getpid());
+  const unsigned long long drops1 = own_udp_drops();
+  unsigned long long audio1 = 0;
+  for (const auto& v : viewers) audio1 += v->audio_buffers;
   int receiving = 0;
   unsigned long long packets = 0, bytes_after = 0;
   for (size_t i = 0; i < viewers.size(); ++i) {
@@ -763,6 +875,12 @@ int main(int argc, char** argv) {
   const double tck = static_cast<double>(sysconf(_SC_CLK_TCK));
   std::printf("viewers=%d\nviewers_up=%d\nviewers_receiving=%d\nsetup_s=%.1f\nwindow_s=%.2f\n", o.viewers, up,
               receiving, up_s, window);
+  std::printf("server_threads=%d\nclient_threads=%d\n", server_threads, self_threads);
+  // What the server delivered to this machine's sockets, whether or not the client kept up: the RTP packets
+  // received plus those the kernel dropped at the client's full sockets (RTCP is a few of them).
+  const double per_viewer_s = viewers.empty() ? 0.0 : 1.0 / window / viewers.size();
+  std::printf("rtp_packets_per_viewer_s=%.1f\nclient_drops_per_viewer_s=%.1f\n",
+              (packets + audio1 - audio0) * per_viewer_s, (drops1 - drops0) * per_viewer_s);
   std::printf("server_cpu_s=%.2f\nclient_cpu_s=%.2f\nvideo_packets_per_viewer_s=%.1f\nvideo_kbps_per_viewer=%.0f\n",
               (server1 - server0) / tck, (self1 - self0) / tck,
               viewers.empty() ? 0.0 : packets / window / viewers.size(),

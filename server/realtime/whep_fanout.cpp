@@ -87,6 +87,10 @@ void Fanout::on_rtp(media::TrackKind track, GstBuffer* packet) {
     const GstClockTime pts = GST_BUFFER_PTS(packet);
     for (auto& [id, v] : viewers_) {
       if (v->pt[t] < 0) continue;  // the viewer takes no such track
+      if (!v->link->ready()) {     // not connected yet: skipped; once it is, its video asks for a keyframe
+        v->keyframe_asked = false;
+        continue;
+      }
       const bool slow = v->link->queued_ms(track) > queue_ms_;
       if (track == media::TrackKind::video && v->need_keyframe && !starts_keyframe) {
         // Waiting for a keyframe: asked for once the viewer can take it (the limiter coalesces requests).

@@ -2,10 +2,12 @@
 // connection, with the viewer's own payload type (the numbers its offer chose) and its own continuous
 // sequence numbers; the payload's memory is shared, only the 12-byte header is new per viewer.
 //
-// Per viewer, a bounded queue: the viewer's connection (its appsrc) holds at most `queue_ms` of packets per
-// track; beyond, the viewer's video is dropped up to the next keyframe (audio: the packet), counted, and the
-// feed is asked for a keyframe. A new viewer starts at a keyframe (and asks for one). A viewer whose queue
-// stayed full for `stall_ms` is reported (the service closes it: its page falls back to LL-HLS).
+// Per viewer, a bound: a connection that queues may hold at most `queue_ms` of packets per track (WebRtcPeer
+// does not queue: it sends in send(), on this thread, and says false when it could not); beyond, or when
+// send() fails, the viewer's video is dropped up to the next keyframe (audio: the packet), counted, and the
+// feed is asked for a keyframe. A viewer is skipped (nothing counted) until its connection is ready(); its
+// video starts at a keyframe (add() asks for one). A viewer whose queue stayed full for `stall_ms` is reported
+// (the service closes it: its page falls back to LL-HLS).
 //
 // Threads: add()/remove() from the rtc thread; on_rtp() on the feed's streaming threads (one per track);
 // the callbacks come from those threads (keep them short: post).
@@ -32,6 +34,9 @@ class ViewerLink {
   // A packet for the track (transfer full), already carrying the viewer's payload type. Feed streaming threads.
   // False: the connection dropped it (its own bound, or not sending yet): the fan-out treats it as a drop.
   virtual bool send(media::TrackKind track, GstBuffer* packet) = 0;
+  // False while the connection cannot take packets yet (connecting): the fan-out skips the viewer, counting no
+  // drop, and its video starts at a keyframe once it can.
+  virtual bool ready() const { return true; }
   // How much of the track waits to be sent (milliseconds of media); 0 when the connection does not tell.
   virtual int64_t queued_ms(media::TrackKind track) const = 0;
   // Ends the connection (rtc thread; after the fan-out has forgotten it). Idempotent.

@@ -15,7 +15,8 @@ class PeerLink : public ViewerLink {
   explicit PeerLink(std::unique_ptr<webrtc::WebRtcPeer> peer) : peer_(std::move(peer)) {}
   ~PeerLink() override { close(); }
   bool send(media::TrackKind track, GstBuffer* packet) override { return peer_->push_rtp(track, packet); }
-  // WebRtcPeer bounds its own queue (WebRtcPeer::kMaxQueuedBytes); push_rtp() says when it dropped.
+  bool ready() const override { return peer_->sending(); }
+  // WebRtcPeer sends at once (no queue: nothing waits); push_rtp() says when it dropped.
   int64_t queued_ms(media::TrackKind) const override { return 0; }
   void close() override {
     if (peer_) peer_->stop();

@@ -38,12 +38,14 @@ class FakeViewer : public ViewerLink {
     return true;
   }
   int64_t queued_ms(media::TrackKind) const override { return slow ? 10'000 : 0; }
+  bool ready() const override { return connected; }
   void close() override {}
   std::vector<Packet> take() {
     std::lock_guard<std::mutex> l(mutex);
     return packets;
   }
   std::atomic<bool> slow{false};
+  std::atomic<bool> connected{true};
   std::mutex mutex;
   std::vector<Packet> packets;
 };
@@ -101,7 +103,7 @@ TEST_F(WhepFeedMediaTest, EncodesBFramesOnceForTwoViewersWithTheirPayloadTypes) 
   const media::MediaFacts facts = package::test_media::facts_of(v, &a);
   auto units = package::test_media::interleaved(v, &a, 200'000);
 
-  FakeViewer one, two;
+  FakeViewer one, two, three;
   std::atomic<int> keyframe_requests{0};
   WhepFeed* feed_ptr = nullptr;
   FanoutCallbacks callbacks;
@@ -122,6 +124,8 @@ TEST_F(WhepFeedMediaTest, EncodesBFramesOnceForTwoViewersWithTheirPayloadTypes) 
   fanout.add(1, std::shared_ptr<ViewerLink>(&one, [](ViewerLink*) {}), 102, 109);
   fanout.add(2, std::shared_ptr<ViewerLink>(&two, [](ViewerLink*) {}), 96, 111);
   two.slow = true;  // viewer two starts behind: everything for it is dropped
+  fanout.add(3, std::shared_ptr<ViewerLink>(&three, [](ViewerLink*) {}), 102, 109);
+  three.connected = false;  // viewer three is still connecting: skipped, nothing counted as dropped
 
   const auto start = std::chrono::steady_clock::now();
   const int64_t first_us = units.front().dts_us;
@@ -129,6 +133,7 @@ TEST_F(WhepFeedMediaTest, EncodesBFramesOnceForTwoViewersWithTheirPayloadTypes) 
     // Paced as a live studio (the encoder's queue drops frames it cannot take in time).
     std::this_thread::sleep_until(start + std::chrono::microseconds(u.dts_us - first_us));
     if (u.track == media::TrackKind::video && u.dts_us - first_us > 1'200'000) two.slow = false;  // caught up
+    if (u.track == media::TrackKind::video && u.dts_us - first_us > 1'500'000) three.connected = true;
     feed.push(u);
   }
   // Wait (bounded) for the encoder and payloaders to deliver the last frames.
@@ -142,9 +147,9 @@ TEST_F(WhepFeedMediaTest, EncodesBFramesOnceForTwoViewersWithTheirPayloadTypes) 
   }
   feed.stop();
 
-  for (auto* viewer : {&one, &two}) {
+  for (auto* viewer : {&one, &two, &three}) {
     const auto packets = viewer->take();
-    const int vpt = viewer == &one ? 102 : 96, apt = viewer == &one ? 109 : 111;
+    const int vpt = viewer == &two ? 96 : 102, apt = viewer == &two ? 111 : 109;
     const Packet* first_video = nullptr;
     int video = 0, audio = 0;
     uint16_t last_seq[2] = {0, 0};
@@ -163,9 +168,10 @@ TEST_F(WhepFeedMediaTest, EncodesBFramesOnceForTwoViewersWithTheirPayloadTypes) 
         << "a viewer's video must start at a keyframe";
     EXPECT_GT(audio, 20);
     const int frames = decoded_frames(packets, vpt);
-    // Viewer one saw it all (less what the encoder's queue dropped); viewer two from a keyframe after 1.2 s:
-    // the encode makes keyframes only on request, so the fan-out asked the encoder for it.
-    EXPECT_GT(frames, viewer == &one ? 45 : 20) << "viewer " << (viewer == &one ? 1 : 2);
+    // Viewer one saw it all (less what the encoder's queue dropped); viewer two from a keyframe after 1.2 s,
+    // three from one after 1.5 s: the encode makes keyframes only on request, so the fan-out asked for them.
+    EXPECT_GT(frames, viewer == &one ? 45 : viewer == &two ? 20 : 15)
+        << "viewer " << (viewer == &one ? 1 : viewer == &two ? 2 : 3);
   }
   EXPECT_GT(fanout.dropped(), 0);
   EXPECT_GE(keyframe_requests.load(), 2);
