@@ -3,7 +3,8 @@
 // Camera and microphone pickers (enumerateDevices; their names appear after the first permission) or "share
 // my screen" (getDisplayMedia, with the microphone); a muted preview and a sound level meter (AnalyserNode);
 // a private "test my picture and sound" (a loopback RTCPeerConnection pair in the page, nothing leaves it);
-// "Go live"/"Stop"; the state in words; a network drop reconnects by itself.
+// "Go live"/"Stop"; the state in words; a network drop reconnects by itself. A browser without WebRTC
+// (WebKitGTK, some hardened ones) is told so at once, with where to go instead.
 // Sending is WHIP (RFC 9725) without trickle: the offer carries every candidate (gathering waits ≤ 2 s),
 // POSTed to the studio view's whip_url with "Authorization: Bearer <stream key>" (the view holds the key; this
 // panel never shows it); the answer's Location ends the session (DELETE). The server answers PATCH with 405.
@@ -11,7 +12,7 @@
 import { $ } from './dom.js';
 import { ApiError, fetchJson } from './api.js';
 import { t, own, onChange } from './i18n.js';
-import { gathered, iceServerList, announcedIceServers } from './whep.js';
+import { gathered, iceServerList, announcedIceServers, hasWebRtc } from './whep.js';
 
 const DROP_MS = 3000;              // connectionState failed/disconnected this long → a new session
 const RETRY_S = [2, 5, 10];        // reconnect attempts wait this long (then 10 s each)
@@ -274,6 +275,7 @@ function addTracks(pc, stream) {
 
 // ---- test my picture and sound (private) ----
 async function startTest() {
+  if (!hasWebRtc()) return problem(t('golive.err.nowebrtc'));
   try { await useMedia(); } catch { return; }
   s.state = 'testing';
   s.heard = 0;
@@ -340,6 +342,7 @@ function stopTest() {
 
 // ---- going live (WHIP) ----
 async function goLive() {
+  if (!hasWebRtc()) return problem(t('golive.err.nowebrtc'));  // it would wait for nothing: said at once
   const gen = ++s.generation;
   endTest();
   ui.result.hidden = true;
@@ -534,4 +537,5 @@ else {
   label();
   listDevices();
   if (!window.isSecureContext) problem(t('golive.err.insecure'));
+  else if (!hasWebRtc()) problem(t('golive.err.nowebrtc'));
 }

@@ -1,16 +1,22 @@
 // The pages' words: one table per language, each in its own file i18n/<code>.js (Russian is the default:
 // a key another table lacks is shown in Russian; a key no table has shows itself, easy to spot).
-// Adding a language: copy i18n/ru.js to i18n/<code>.js, translate it, and add its code to LANGS below.
+// Adding a language: copy i18n/ru.js to i18n/<code>.js, translate it, and add its code to LANGS and its import below.
 // Use: t('key', {name: value}) — "{name}" in a string is replaced. Elements with data-i18n="key" get their
 // text, data-i18n-attr="attr:key[,attr:key]" their attributes (apply()). Dates and numbers: date(), number()
 // (Intl, in the page's language; a language Intl does not know falls back along its file's `locales`).
 // The language: the one chosen on the page (remembered in localStorage by setLang), else the browser's first
 // of LANGS, else Russian.
 
+import * as ru from './i18n/ru.js';
+import * as en from './i18n/en.js';
+import * as tt from './i18n/tt.js';
+
 const LANGS = ['ru', 'en', 'tt'];  // in the order the switches show them
 const STORE_KEY = 'sreda.lang';
 
-const files = await Promise.all(LANGS.map((code) => import(`./i18n/${code}.js`)));
+// Static imports, not a top-level await of import(): WebKit (WebKitGTK 2.50, tests/web/engines.test.mjs) often
+// never ran the watch page's module script when another one (settings.js) shared this module's await.
+const files = [ru, en, tt];  // in the order of LANGS
 export const strings = Object.fromEntries(LANGS.map((code, i) => [code, files[i].default]));
 const LOCALES = Object.fromEntries(LANGS.map((code, i) => [code, files[i].locales]));
 export const langs = LANGS;

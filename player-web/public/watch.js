@@ -14,7 +14,7 @@ import './comments.js';
 import { $, remembered } from './dom.js';
 import { fetchJson } from './api.js';
 import * as i18n from './i18n.js';
-import { createWhep } from './whep.js';
+import { createWhep, hasWebRtc } from './whep.js';
 
 const POLL_NOT_LIVE_MS = 4000;   // scheduled / intermission / no connection: look again soon
 const POLL_LIVE_MS = 15000;      // live: only to notice intermission / end
@@ -247,7 +247,10 @@ async function poll() {
 }
 
 // ---- real time (WHEP) ----
-function realtimeOffered() { return !!player.event && player.event.realtime === true && !!player.event.whep_url; }
+// Offered only where it can play: a browser without WebRTC (WebKitGTK, some hardened ones) plays LL-HLS.
+function realtimeOffered() {
+  return !!player.event && player.event.realtime === true && !!player.event.whep_url && hasWebRtc();
+}
 function showRealtime(key) {
   const st = $('realtime-status');
   st.textContent = key ? T(key) : '';

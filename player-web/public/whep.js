@@ -1,9 +1,10 @@
 // "Real time" on the watch page (issue 24): for events the curator marked real-time (a master class with
 // questions), WHEP (draft-ietf-wish-whep) plays the event under a second behind the stage. It is a choice
 // beside the one big Play button, which stays the simple default (LL-HLS through hls.js). Whenever real time
-// cannot play — the server is full (503), the event has no real-time feed (404), ICE fails (a strict
-// firewall), or no picture is decoded within a few seconds — the page says so in words and plays LL-HLS by
-// itself (watch.js's onFallback).
+// cannot play — the server is full (503), the event has no real-time feed (404), the browser's WebRTC cannot
+// play H.264 (422: Debian's Firefox without OpenH264), ICE fails (a strict firewall), or no picture is decoded
+// within a few seconds — the page says so in words and plays LL-HLS by itself (watch.js's onFallback). A
+// browser without WebRTC at all (WebKitGTK) is not offered real time.
 // Non-trickle: the offer carries every candidate (gathering waits ≤ 2 s); the answer's Location ends the
 // session (DELETE); the server answers PATCH with 405.
 
@@ -60,9 +61,13 @@ export async function announcedIceServers(url) {
   }
 }
 
+/** Whether this browser has WebRTC at all (WebKitGTK is built without it; some browsers switch it off). */
+export function hasWebRtc() { return typeof window.RTCPeerConnection === 'function'; }
+
 /**
  * A WHEP player for `video`. onPlaying() when the first frame is decoded; onFallback(reason) once, with
- * reason 'busy' | 'unavailable' | 'network' | 'noframes' | 'stalled', after which this player has stopped itself.
+ * reason 'busy' | 'unavailable' | 'browser' (it cannot play the stream: no WebRTC, H.264 or Opus) | 'network' |
+ * 'noframes' | 'stalled', after which this player has stopped itself.
  */
 export function createWhep(video, { onPlaying, onFallback }) {
   const w = { pc: null, location: null, active: false, playing: false, reason: null, timers: [] };
@@ -94,7 +99,12 @@ export function createWhep(video, { onPlaying, onFallback }) {
     let servers = iceServerList(iceServers);
     if (!servers.length) servers = await announcedIceServers(url);
     if (w.starting !== token || !w.active) return;
-    const pc = new RTCPeerConnection({ iceServers: servers, bundlePolicy: 'max-bundle' });
+    let pc;
+    try {
+      pc = new RTCPeerConnection({ iceServers: servers, bundlePolicy: 'max-bundle' });
+    } catch {
+      return fallback('browser');  // WebRTC switched off in this browser
+    }
     w.pc = pc;
     pc.addEventListener('connectionstatechange', () => {
       if (w.pc !== pc) return;
@@ -134,6 +144,9 @@ export function createWhep(video, { onPlaying, onFallback }) {
       const error = await r.json().then((j) => j.error || {}, () => ({}));
       return fallback(error.code === 'webrtc_unavailable' ? 'unavailable' : 'busy');
     }
+    // 422: the server cannot use this page's own offer, i.e. this browser's WebRTC plays no H.264 (Firefox
+    // without its OpenH264 plugin) or no Opus: said so.
+    if (r.status === 422) return fallback('browser');
     if (r.status !== 201 && r.status !== 200) return fallback('unavailable');
     const loc = r.headers.get('location');
     w.location = loc ? new URL(loc, url).href : null;

@@ -654,6 +654,7 @@ export default {
   'golive.err.notreadable': 'The camera or microphone is busy in another program (Zoom, Skype, another tab). Close it and press the button again.',
   'golive.err.overconstrained': 'The chosen camera cannot give this picture. Choose "Browser default" or another camera in the list.',
   'golive.err.insecure': 'The camera works only on a secure page: open the link with https:// (ask your curator).',
+  'golive.err.nowebrtc': 'This browser cannot go live (it has no WebRTC). Open this page in Chrome, Edge, Firefox or Safari, or go live from OBS with the settings below.',
   'golive.err.other': 'The camera or microphone could not be started ({name}). Reload the page and try again.',
   'golive.err.answer': 'the server\'s answer could not be used. Press "Go live" again.',
   'golive.device.default': 'Browser default',
@@ -672,6 +673,7 @@ export default {
   'golive.why.webrtc_unavailable': null,
   'golive.why.no_event': null,
   'golive.why.403': null,
+  'golive.why.whip_no_h264': null,
   // ---- real time on the watch page (watch.html, whep.js) ----
   'watch.realtime': 'Real time',
   'watch.realtime.hint': 'For questions to the host: under a second behind instead of a few seconds.',
@@ -682,4 +684,5 @@ export default {
   'watch.realtime.noframes': 'Real time did not start. Playing the usual way, a few seconds behind.',
   'watch.realtime.stalled': 'Real time stopped. Playing the usual way, a few seconds behind.',
   'watch.realtime.unavailable': 'Real time is not available now. Playing the usual way, a few seconds behind.',
+  'watch.realtime.browser': 'This browser cannot play real time. Playing the usual way, a few seconds behind.',
 };
