@@ -157,7 +157,9 @@ TEST_F(WhepFeedMediaTest, EncodesBFramesOnceForTwoViewersWithTheirPayloadTypes) 
     for (const auto& p : packets) {
       const int t = p.track == media::TrackKind::video ? 0 : 1;
       EXPECT_EQ(pt_of(p), t == 0 ? vpt : apt);
-      if (have_seq[t]) EXPECT_EQ(seq_of(p), static_cast<uint16_t>(last_seq[t] + 1)) << "a gap in the viewer's numbers";
+      if (have_seq[t]) {
+        EXPECT_EQ(seq_of(p), static_cast<uint16_t>(last_seq[t] + 1)) << "a gap in the viewer's numbers";
+      }
       last_seq[t] = seq_of(p);
       have_seq[t] = true;
       (t == 0 ? video : audio)++;
