@@ -8,7 +8,7 @@ import re
 import subprocess
 import threading
 
-from media_helpers import LADDER_ENV, Publisher, Studio, LiveServerTest, metric, webrtc_tool_binary
+from media_helpers import LADDER_ENV, Publisher, Studio, LiveServerTest, ffprobe, metric, webrtc_tool_binary
 from sreda_harness import wait_for
 
 IDLE_STOP_S = 2
@@ -142,19 +142,42 @@ class WhepPassthroughTest(LiveServerTest):
         cls.client = whep_client_binary(cls)
         super().setUpClass()
 
-    def test_a_whip_studio_is_passed_through_to_real_time_viewers(self):
-        studio = Studio(self.server, self.token, "Студия в браузере")
-        pub = self.whip_publisher(self.whip, self.server, studio.id, studio.key, 40)
+    def live_whip_studio(self, name, extra=()):
+        """A WHIP studio publishing for 40 s whose event the curator turned real time on."""
+        studio = Studio(self.server, self.token, name)
+        pub = self.whip_publisher(self.whip, self.server, studio.id, studio.key, 40, extra)
         self.addCleanup(pub.kill)
         self.assertEqual(pub.wait_line("status"), "201", pub)
-        studio.wait_media()
+        info = studio.wait_media()
         r = self.server.request("PATCH", f"/api/events/{studio.event_id}", body={"realtime": True}, token=self.token)
         self.assertEqual(r.status, 200, r)
+        return studio, info
+
+    def test_a_whip_studio_is_passed_through_to_real_time_viewers(self):
+        studio, _ = self.live_whip_studio("Студия в браузере")
         v = WhepViewer(self.client, self.server, studio.event_id, 8)
         self.addCleanup(v.kill)
         self.assertEqual(v.wait_line("status"), "201", v)
         self.assertEqual(v.wait(), 0, v)
-        self.assertIn("real-time feed started (passthrough", self.server.log())
+        self.assertRegex(self.server.log(), rf"event {studio.event_id}: real-time feed started \(passthrough")
         self.assertGreater(int(v.lines["video_frames"]), 50, v)
         self.assertGreater(int(v.lines["audio_frames"]), 100, v)
         self.assertGreaterEqual(metric(self.server, "sreda_whep_keyframe_requests_total", to="publisher"), 1)
+
+    def test_a_high_profile_whip_studio_goes_through_the_encode(self):
+        # OBS's x264 may send High, which a viewer's WebRTC offer does not take: the viewer gets the encode
+        # (constrained baseline) and decodes pictures; LL-HLS plays the High source itself.
+        studio, info = self.live_whip_studio("Студия с OBS", extra=["--profile", "high"])
+        self.assertRegex(info["publisher"]["media"]["video"]["profile"], r"^([a-z]+-)?high$")  # x264 sets flags
+        v = WhepViewer(self.client, self.server, studio.event_id, 8)
+        self.addCleanup(v.kill)
+        self.assertEqual(v.wait_line("status"), "201", v)
+        self.assertEqual(v.wait(), 0, v)
+        self.assertRegex(self.server.log(), rf"event {studio.event_id}: real-time feed started \(encode, 320x240")
+        self.assertGreater(int(v.lines["video_frames"]), 50, v)
+        self.assertGreater(int(v.lines["audio_frames"]), 100, v)
+        self.assertGreaterEqual(metric(self.server, "sreda_whep_keyframe_requests_total", to="encoder"), 1)
+        probe = ffprobe(studio.playlist_url())
+        video = [s for s in probe["streams"] if s["codec_type"] == "video"]
+        self.assertEqual([(s["codec_name"], s["profile"]) for s in video], [("h264", "High")], probe)
+        self.assertIn("aac", [s["codec_name"] for s in probe["streams"]])

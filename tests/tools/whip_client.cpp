@@ -3,9 +3,10 @@
 // It POSTs its offer with all candidates to /whip/<studio> with the stream key as a Bearer token, applies the
 // answer, publishes for the given time, then DELETEs its session (unless --no-delete: it just stops, as a
 // browser whose network dropped). Only 127.0.0.1: libnice's candidates on loopback, HTTP to 127.0.0.1.
+// --profile sends H.264 in another profile (high: as OBS's x264 may).
 //
 //   whip_client --port HTTP_PORT --studio ID --key KEY [--seconds N] [--keyint FRAMES] [--no-delete]
-//               [--no-audio] [--no-video]
+//               [--no-audio] [--no-video] [--profile constrained-baseline|baseline|main|high]
 //
 // Output, one `name=value` per line on stdout (a test reads them): status=<POST status>, location=…,
 // error=<the refusal's body>, connected=1 once ICE/DTLS connected, frames_sent=…, delete_status=…, done=1.
@@ -132,7 +133,7 @@ std::string with_candidates(std::string sdp) {
 
 int main(int argc, char** argv) {
   int port = 0, seconds = 5, keyint = 3000;
-  std::string studio, key;
+  std::string studio, key, profile = "constrained-baseline";
   bool del = true, audio = true, video = true;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
@@ -145,24 +146,29 @@ int main(int argc, char** argv) {
     else if (a == "--no-delete") del = false;
     else if (a == "--no-audio") audio = false;
     else if (a == "--no-video") video = false;
+    else if (a == "--profile") profile = next();
     else {
       std::fprintf(stderr, "whip_client: unknown argument %s\n", a.c_str());
       return 1;
     }
   }
   if (!port || studio.empty()) {
-    std::fprintf(stderr, "usage: whip_client --port P --studio ID --key KEY [--seconds N] [--keyint F] [--no-delete]\n");
+    std::fprintf(stderr, "usage: whip_client --port P --studio ID --key KEY [--seconds N] [--keyint F] "
+                         "[--no-delete] [--profile P]\n");
     return 1;
   }
   setvbuf(stdout, nullptr, _IOLBF, 0);
   gst_init(&argc, &argv);
+  // ultrafast turns off what makes a stream Main or High (CABAC, 8x8 transforms): x264 then says Baseline.
+  const std::string preset = profile == "constrained-baseline" || profile == "baseline" ? "ultrafast" : "superfast";
   std::string launch = "webrtcbin name=w bundle-policy=max-bundle ";
   if (video)
     launch += "videotestsrc is-live=true pattern=ball ! video/x-raw,width=320,height=240,framerate=25/1 ! "
-              "x264enc name=venc tune=zerolatency speed-preset=ultrafast bframes=0 key-int-max=" +
+              "x264enc name=venc tune=zerolatency bframes=0 speed-preset=" + preset + " key-int-max=" +
               std::to_string(keyint) +
-              " ! video/x-h264,profile=constrained-baseline ! rtph264pay config-interval=-1 pt=96 "
-              "aggregate-mode=zero-latency ! application/x-rtp,media=video,encoding-name=H264,payload=96 ! w. ";
+              " ! video/x-h264,profile=" + profile +
+              " ! rtph264pay config-interval=-1 pt=96 aggregate-mode=zero-latency ! "
+              "application/x-rtp,media=video,encoding-name=H264,payload=96 ! w. ";
   if (audio)
     launch += "audiotestsrc is-live=true wave=sine freq=440 ! audioconvert ! audioresample ! opusenc ! "
               "rtpopuspay pt=111 ! application/x-rtp,media=audio,encoding-name=OPUS,payload=111 ! w. ";
