@@ -3,10 +3,12 @@
 // It POSTs its offer with all candidates to /whip/<studio> with the stream key as a Bearer token, applies the
 // answer, publishes for the given time, then DELETEs its session (unless --no-delete: it just stops, as a
 // browser whose network dropped). Only 127.0.0.1: libnice's candidates on loopback, HTTP to 127.0.0.1.
-// --profile sends H.264 in another profile (high: as OBS's x264 may).
+// --profile sends H.264 in another profile (high: as OBS's x264 may); --media-for S sends media only for the
+// first S seconds after connecting (0: none at all) and then keeps the session (ICE, DTLS, RTCP) without
+// media until the end, as a stuck encoder.
 //
 //   whip_client --port HTTP_PORT --studio ID --key KEY [--seconds N] [--keyint FRAMES] [--no-delete]
-//               [--no-audio] [--no-video] [--profile constrained-baseline|baseline|main|high]
+//               [--no-audio] [--no-video] [--profile constrained-baseline|baseline|main|high] [--media-for S]
 //
 // Output, one `name=value` per line on stdout (a test reads them): status=<POST status>, location=…,
 // error=<the refusal's body>, connected=1 once ICE/DTLS connected, frames_sent=…, delete_status=…, done=1.
@@ -132,7 +134,7 @@ std::string with_candidates(std::string sdp) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  int port = 0, seconds = 5, keyint = 3000;
+  int port = 0, seconds = 5, keyint = 3000, media_for = -1;
   std::string studio, key, profile = "constrained-baseline";
   bool del = true, audio = true, video = true;
   for (int i = 1; i < argc; ++i) {
@@ -147,6 +149,7 @@ int main(int argc, char** argv) {
     else if (a == "--no-audio") audio = false;
     else if (a == "--no-video") video = false;
     else if (a == "--profile") profile = next();
+    else if (a == "--media-for") media_for = std::atoi(next().c_str());
     else {
       std::fprintf(stderr, "whip_client: unknown argument %s\n", a.c_str());
       return 1;
@@ -154,7 +157,7 @@ int main(int argc, char** argv) {
   }
   if (!port || studio.empty()) {
     std::fprintf(stderr, "usage: whip_client --port P --studio ID --key KEY [--seconds N] [--keyint F] "
-                         "[--no-delete] [--profile P]\n");
+                         "[--no-delete] [--profile P] [--media-for S]\n");
     return 1;
   }
   setvbuf(stdout, nullptr, _IOLBF, 0);
@@ -168,10 +171,12 @@ int main(int argc, char** argv) {
               std::to_string(keyint) +
               " ! video/x-h264,profile=" + profile +
               " ! rtph264pay config-interval=-1 pt=96 aggregate-mode=zero-latency ! "
-              "application/x-rtp,media=video,encoding-name=H264,payload=96 ! w. ";
+              "application/x-rtp,media=video,encoding-name=H264,payload=96 ! valve name=vvalve "
+              "drop-mode=forward-sticky-events ! w. ";
   if (audio)
     launch += "audiotestsrc is-live=true wave=sine freq=440 ! audioconvert ! audioresample ! opusenc ! "
-              "rtpopuspay pt=111 ! application/x-rtp,media=audio,encoding-name=OPUS,payload=111 ! w. ";
+              "rtpopuspay pt=111 ! application/x-rtp,media=audio,encoding-name=OPUS,payload=111 ! valve "
+              "name=avalve drop-mode=forward-sticky-events ! w. ";
   GError* err = nullptr;
   GstElement* pipeline = gst_parse_launch(launch.c_str(), &err);
   if (!pipeline) {
@@ -179,6 +184,15 @@ int main(int argc, char** argv) {
     return 1;
   }
   GstElement* webrtc = gst_bin_get_by_name(GST_BIN(pipeline), "w");
+  // The media stops (the valves drop every packet; caps still reach webrtcbin for the offer).
+  auto stop_media = [pipeline] {
+    for (const char* name : {"vvalve", "avalve"})
+      if (GstElement* valve = gst_bin_get_by_name(GST_BIN(pipeline), name)) {
+        g_object_set(valve, "drop", TRUE, nullptr);
+        gst_object_unref(valve);
+      }
+  };
+  if (media_for == 0) stop_media();
   g_signal_connect(webrtc, "on-ice-candidate", G_CALLBACK(on_ice_candidate), nullptr);
   if (GstElement* venc = gst_bin_get_by_name(GST_BIN(pipeline), "venc")) {
     GstPad* src = gst_element_get_static_pad(venc, "src");
@@ -270,10 +284,17 @@ int main(int argc, char** argv) {
   gst_webrtc_session_description_free(answer);
 
   GstBus* bus = gst_element_get_bus(pipeline);
-  bool connected = false;
+  bool connected = false, media_stopped = media_for == 0;
   int code = 0;
+  std::chrono::steady_clock::time_point connected_at;
   const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
   while (std::chrono::steady_clock::now() < until) {
+    if (connected && !media_stopped && media_for > 0 &&
+        std::chrono::steady_clock::now() - connected_at >= std::chrono::seconds(media_for)) {
+      stop_media();
+      media_stopped = true;
+      std::printf("media_stopped=1\n");
+    }
     if (GstMessage* m = gst_bus_timed_pop_filtered(bus, 50 * GST_MSECOND, GST_MESSAGE_ERROR)) {
       GError* e = nullptr;
       gst_message_parse_error(m, &e, nullptr);
@@ -287,9 +308,10 @@ int main(int argc, char** argv) {
     g_object_get(webrtc, "connection-state", &state, nullptr);
     if (!connected && state == GST_WEBRTC_PEER_CONNECTION_STATE_CONNECTED) {
       connected = true;
+      connected_at = std::chrono::steady_clock::now();
       std::printf("connected=1\n");
     }
-    if (state == GST_WEBRTC_PEER_CONNECTION_STATE_FAILED) {
+    if (state == GST_WEBRTC_PEER_CONNECTION_STATE_FAILED && !media_stopped) {
       std::printf("error=the connection failed\n");
       code = 1;
       break;
