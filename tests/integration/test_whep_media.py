@@ -31,10 +31,11 @@ def gauge(server, name):
 class WhepViewer:
     """One run of whep_client in the background; its `name=value` lines are read as they come."""
 
-    def __init__(self, binary, server, event_id, seconds):
+    def __init__(self, binary, server, event_id, seconds, extra=()):
         self.lines, self.log = {}, []
         self.proc = subprocess.Popen([binary, "--port", str(server.port), "--event", str(event_id), "--seconds",
-                                      str(seconds)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                                      str(seconds), *extra], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                     text=True)
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
 
@@ -56,6 +57,11 @@ class WhepViewer:
         return wait_for(lambda: self.lines.get(name), timeout,
                         f"whep_client to print {name} (it printed {self.log}, exit {self.proc.poll()})")
 
+    def progress(self):
+        """Pictures decoded so far (with --progress: its last `progress=` line)."""
+        counts = [int(line.split("=", 1)[1]) for line in list(self.log) if line.startswith("progress=")]
+        return counts[-1] if counts else 0
+
     def kill(self):
         if self.proc.poll() is None:
             self.proc.kill()
@@ -68,7 +74,7 @@ class WhepViewer:
 
 class WhepMediaTest(LiveServerTest):
     env = {"SREDA_WEBRTC_LOCAL_ADDRESSES": "127.0.0.1", "SREDA_WEBRTC_MAX_WHEP_VIEWERS": "1",
-           "SREDA_WEBRTC_WHEP_IDLE_STOP_S": str(IDLE_STOP_S)}
+           "SREDA_WEBRTC_WHEP_IDLE_STOP_S": str(IDLE_STOP_S), "SREDA_STUDIOS_RECONNECT_GRACE_S": "15"}
 
     @classmethod
     def setUpClass(cls):
@@ -112,6 +118,31 @@ class WhepMediaTest(LiveServerTest):
         wait_for(lambda: gauge(self.server, "sreda_whep_viewers") == 0, 30, "no real-time viewer left")
         wait_for(lambda: gauge(self.server, "sreda_whep_feeds") == 0, IDLE_STOP_S + 30, "the idle feed stopped")
         self.assertIn("real-time feed stopped: no real-time viewer", self.server.log())
+
+    def test_a_viewer_connected_across_the_studios_reconnect_sees_the_picture_resume(self):
+        # The RTMP studio drops and comes back within the grace: the event's feed is rebuilt for the new session;
+        # the viewer stays connected, its timestamps run on (only the pause, no jump) and its pictures resume.
+        studio = Studio(self.server, self.token, "Зал с переподключением")
+        first = Publisher(studio.rtmp_url(), seconds=10, codecs=BFRAMES)
+        self.addCleanup(first.kill)
+        studio.wait_media()
+        self.set_realtime(studio)
+        v = WhepViewer(self.client, self.server, studio.event_id, 30, ["--progress"])
+        self.addCleanup(v.kill)
+        self.assertEqual(v.wait_line("status"), "201", v)
+        wait_for(lambda: v.progress() > 25, 30, f"pictures before the reconnect ({v})")
+        self.assertEqual(first.wait(), 0, first.stderr)
+        studio.wait_state("intermission")
+        again = Publisher(studio.rtmp_url(), seconds=40, codecs=BFRAMES)
+        self.addCleanup(again.kill)
+        wait_for(lambda: studio.state() == "live", 30, "the event live again")
+        before = v.progress()
+        self.assertEqual(v.wait(), 0, v)
+        self.assertGreater(int(v.lines["video_frames"]) - before, 50, v)
+        self.assertIn("real-time feed stopped: the studio's stream changed", self.server.log())
+        self.assertLess(int(v.lines["video_ts_jump_ms"]), 1000, v)
+        self.assertLess(int(v.lines["audio_ts_jump_ms"]), 1000, v)
+        wait_for(lambda: gauge(self.server, "sreda_whep_feeds") == 0, IDLE_STOP_S + 30, "the idle feed stopped")
 
     def test_a_viewer_beyond_the_limit_gets_503_with_retry_after(self):
         studio = self.live_realtime_studio("Зал лекций")

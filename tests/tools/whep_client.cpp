@@ -5,11 +5,14 @@
 // opusdec) and counts pictures and audio frames; with --viewers N (N > 1) each only counts packets (no decode),
 // as the bench's load. Only 127.0.0.1: libnice's candidates on loopback, HTTP to 127.0.0.1.
 //
-//   whep_client --port HTTP_PORT --event ID [--seconds N] [--viewers N] [--no-delete]
+//   whep_client --port HTTP_PORT --event ID [--seconds N] [--viewers N] [--no-delete] [--progress]
 //
 // Output, one `name=value` per line on stdout: status=<each POST's status> (error=<its body> when not 201),
 // location=…, connected=<viewers connected>, video_frames=, audio_frames= (decoded; one viewer),
-// video_packets=, audio_packets= (all viewers), delete_status=…, done=1.
+// video_packets=, audio_packets= (all viewers), video_ts_jump_ms=, audio_ts_jump_ms= (one viewer: the largest
+// difference between how far the RTP timestamps moved and how much time passed, from one packet to the next:
+// near 0 for a stream that only paused; hours when the timestamps jumped), delete_status=…, done=1; with
+// --progress, `progress=<pictures decoded>` every second.
 // Exit status: 0 when every viewer got 201 (and its DELETE 200); 3 when a POST was refused; 1 otherwise.
 #define GST_USE_UNSTABLE_API  // gst/webrtc: "unstable API" in 1.22
 #include <arpa/inet.h>
@@ -88,6 +91,33 @@ std::string one_line(std::string s) {
 
 std::atomic<int> video_frames{0}, audio_frames{0}, video_packets{0}, audio_packets{0};
 
+// The decoding viewer's RTP timestamps against the time their packets arrived (streaming threads, one per track).
+struct TimestampWatch {
+  int64_t rate = 90000;
+  bool have = false;
+  uint32_t last_ts = 0;
+  int64_t last_us = 0;
+  std::atomic<int64_t> max_jump_ms{0};
+};
+TimestampWatch video_ts, audio_ts{48000};
+
+GstPadProbeReturn watch_cb(GstPad*, GstPadProbeInfo* info, gpointer watch) {
+  auto* w = static_cast<TimestampWatch*>(watch);
+  uint8_t head[8];
+  if (gst_buffer_extract(GST_PAD_PROBE_INFO_BUFFER(info), 0, head, sizeof head) != sizeof head) return GST_PAD_PROBE_OK;
+  const uint32_t ts = uint32_t{head[4]} << 24 | uint32_t{head[5]} << 16 | uint32_t{head[6]} << 8 | head[7];
+  const int64_t now = g_get_monotonic_time();
+  if (w->have) {
+    const int64_t moved_ms = int64_t{static_cast<int32_t>(ts - w->last_ts)} * 1000 / w->rate;
+    const int64_t jump = std::llabs(moved_ms - (now - w->last_us) / 1000);
+    if (jump > w->max_jump_ms) w->max_jump_ms = jump;
+  }
+  w->have = true;
+  w->last_ts = ts;
+  w->last_us = now;
+  return GST_PAD_PROBE_OK;
+}
+
 GstPadProbeReturn count_cb(GstPad*, GstPadProbeInfo*, gpointer counter) {
   (*static_cast<std::atomic<int>*>(counter))++;
   return GST_PAD_PROBE_OK;
@@ -137,6 +167,8 @@ void on_pad_added(GstElement*, GstPad* pad, gpointer viewer) {
   }
   gst_bin_add(GST_BIN(v->pipeline), bin);
   count_on(bin, "sink", video ? &video_packets : &audio_packets);
+  if (v->decode)
+    gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_BUFFER, watch_cb, video ? &video_ts : &audio_ts, nullptr);
   if (v->decode)
     if (GstElement* dec = gst_bin_get_by_name(GST_BIN(bin), "dec")) {
       count_on(dec, "src", video ? &video_frames : &audio_frames);
@@ -243,7 +275,7 @@ int start_viewer(Viewer& v, int port, const std::string& event, int index) {
 int main(int argc, char** argv) {
   int port = 0, seconds = 5, viewers = 1;
   std::string event;
-  bool del = true;
+  bool del = true, progress = false;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     auto next = [&]() -> std::string { return i + 1 < argc ? argv[++i] : ""; };
@@ -252,10 +284,12 @@ int main(int argc, char** argv) {
     else if (a == "--seconds") seconds = std::atoi(next().c_str());
     else if (a == "--viewers") viewers = std::max(1, std::atoi(next().c_str()));
     else if (a == "--no-delete") del = false;
+    else if (a == "--progress") progress = true;
     else return std::fprintf(stderr, "whep_client: unknown argument %s\n", a.c_str()), 1;
   }
   if (!port || event.empty())
-    return std::fprintf(stderr, "usage: whep_client --port P --event ID [--seconds N] [--viewers N] [--no-delete]\n"), 1;
+    return std::fprintf(stderr, "usage: whep_client --port P --event ID [--seconds N] [--viewers N] [--no-delete] "
+                                "[--progress]\n"), 1;
   setvbuf(stdout, nullptr, _IOLBF, 0);
   gst_init(&argc, &argv);
   GstElement* pipeline = gst_pipeline_new("whep-client");
@@ -276,7 +310,12 @@ int main(int argc, char** argv) {
   GstBus* bus = gst_element_get_bus(pipeline);
   int connected = 0;
   const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
+  auto next_progress = std::chrono::steady_clock::now() + std::chrono::seconds(1);
   while (code == 0 && std::chrono::steady_clock::now() < until) {
+    if (progress && std::chrono::steady_clock::now() >= next_progress) {
+      std::printf("progress=%d\n", video_frames.load());
+      next_progress += std::chrono::seconds(1);
+    }
     if (GstMessage* m = gst_bus_timed_pop_filtered(bus, 100 * GST_MSECOND, GST_MESSAGE_ERROR)) {
       GError* e = nullptr;
       gst_message_parse_error(m, &e, nullptr);
@@ -296,6 +335,8 @@ int main(int argc, char** argv) {
   gst_object_unref(bus);
   std::printf("video_frames=%d\naudio_frames=%d\nvideo_packets=%d\naudio_packets=%d\n", video_frames.load(),
               audio_frames.load(), video_packets.load(), audio_packets.load());
+  std::printf("video_ts_jump_ms=%lld\naudio_ts_jump_ms=%lld\n", static_cast<long long>(video_ts.max_jump_ms.load()),
+              static_cast<long long>(audio_ts.max_jump_ms.load()));
   if (code == 0 && connected < viewers) std::printf("error=only %d of %d connected\n", connected, viewers), code = 1;
   for (auto& v : all) {
     if (!del || v->location.empty()) continue;
