@@ -50,7 +50,7 @@ GstBusSyncReply bus_cb(GstBus*, GstMessage* m, gpointer self) {
 SourcePipeline::SourcePipeline(Container container, std::string name, media::SourceListener& listener,
                                size_t max_queued_bytes, size_t max_held_bytes)
     : container_(container), name_(std::move(name)), listener_(listener), max_queued_bytes_(max_queued_bytes),
-      max_held_bytes_(max_held_bytes) {}
+      held_(kMaxHeldUnits, max_held_bytes) {}
 
 SourcePipeline::~SourcePipeline() { stop(0); }
 
@@ -221,28 +221,18 @@ GstFlowReturn SourcePipeline::on_sample(TrackKind track, GstElement* sink) {
     listener_.on_access_unit(std::move(unit));
     return GST_FLOW_OK;
   }
-  if (held_.size() >= kMaxHeldUnits) {  // overflow policy: keep the newest
-    held_bytes_ -= held_.front().data.size();
-    held_.pop_front();
-  }
-  if (held_bytes_ + unit.data.size() > max_held_bytes_) {  // a publisher that holds the server's memory: close it
-    held_.clear();
-    held_bytes_ = 0;
+  if (!held_.hold(std::move(unit))) {  // a publisher that holds the server's memory: close it
     held_bytes_exceeded_ = true;
     lock.unlock();
-    fail("more than " + std::to_string(max_held_bytes_) +
-         " bytes of media held before both tracks were configured (ingest.max_held_media_bytes)");
+    fail(held_.over_bytes_reason());
     return GST_FLOW_ERROR;
   }
-  if (first_held_dts_us_ < 0) first_held_dts_us_ = unit.dts_us;
-  held_bytes_ += unit.data.size();
-  held_.push_back(std::move(unit));
   maybe_prepared_locked();
   // A stream that never shows its second track (flvdemux cannot always tell): kPrepareWindowUs of media
   // is enough. tsdemux announced every track after the PMT: wait for all of them.
   const bool announced = container_ == Container::mpegts && no_more_pads_;
   if (!prepared_ && !announced && branches_with_caps_ > 0 &&
-      held_.back().dts_us - first_held_dts_us_ > kPrepareWindowUs) {
+      held_.span_us() > kPrepareWindowUs) {
     prepared_ = true;
     deliver_held_locked();
   }
@@ -265,14 +255,7 @@ void SourcePipeline::deliver_held_locked() {
   // Called with mutex_ held, from a streaming thread; the listener must not call back into us.
   facts_.has_video = !facts_.video_codec.empty();
   facts_.has_audio = !facts_.audio_codec.empty();
-  listener_.on_prepared(facts_);
-  for (auto& u : held_) {
-    if ((u.track == TrackKind::video && !facts_.has_video) || (u.track == TrackKind::audio && !facts_.has_audio))
-      continue;
-    listener_.on_access_unit(std::move(u));
-  }
-  held_.clear();
-  held_bytes_ = 0;
+  held_.deliver(listener_, facts_);
 }
 
 void SourcePipeline::fail(const std::string& reason) {

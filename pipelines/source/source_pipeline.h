@@ -18,11 +18,11 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
-#include <deque>
 #include <mutex>
 #include <string>
 
 #include "pipelines/gst/gst_ref.h"
+#include "server/media/held_units.h"
 #include "server/media/source_listener.h"
 
 namespace sreda::pipelines {
@@ -73,7 +73,6 @@ class SourcePipeline {
   std::string name_;
   media::SourceListener& listener_;
   size_t max_queued_bytes_;
-  size_t max_held_bytes_;
   gst::GstRef<GstElement> pipeline_;
   GstElement* appsrc_ = nullptr;  // owned by pipeline_
 
@@ -85,10 +84,8 @@ class SourcePipeline {
   int branches_with_caps_ = 0;
   bool prepared_ = false;
   std::atomic<bool> failed_{false};  // written under mutex_; read without it by push()
-  std::deque<media::AccessUnit> held_;
-  size_t held_bytes_ = 0;
+  media::HeldUnits held_;
   std::atomic<bool> held_bytes_exceeded_{false};
-  int64_t first_held_dts_us_ = -1;
   bool eos_seen_ = false;
   std::condition_variable eos_cv_;
   std::atomic<bool> stopped_{false};

@@ -1,5 +1,6 @@
 #include "server/realtime/whep_fanout.h"
 
+#include <algorithm>
 #include <vector>
 
 #include "server/realtime/rtp_packets.h"
@@ -12,9 +13,12 @@ constexpr size_t kPeek = 64;  // enough for the fixed header, a few CSRCs and th
 
 int64_t now_ms() { return g_get_monotonic_time() / 1000; }
 
+// RTP clock rates: H.264 (RFC 6184) and Opus (RFC 7587) are fixed.
+constexpr int64_t kClockRate[2] = {90000, 48000};
+
 }  // namespace
 
-GstBuffer* rtp_for_viewer(GstBuffer* packet, int pt, uint16_t seq, GstClockTime pts) {
+GstBuffer* rtp_for_viewer(GstBuffer* packet, int pt, uint16_t seq, uint32_t timestamp, GstClockTime pts) {
   uint8_t head[kPeek];
   const size_t size = gst_buffer_get_size(packet);
   const size_t n = gst_buffer_extract(packet, 0, head, std::min(size, kPeek));
@@ -37,6 +41,9 @@ GstBuffer* rtp_for_viewer(GstBuffer* packet, int pt, uint16_t seq, GstClockTime 
   const uint8_t s[2] = {static_cast<uint8_t>(seq >> 8), static_cast<uint8_t>(seq & 0xff)};
   gst_buffer_fill(out, 1, &b1, 1);
   gst_buffer_fill(out, 2, s, 2);
+  const uint8_t ts[4] = {static_cast<uint8_t>(timestamp >> 24), static_cast<uint8_t>(timestamp >> 16),
+                         static_cast<uint8_t>(timestamp >> 8), static_cast<uint8_t>(timestamp)};
+  gst_buffer_fill(out, 4, ts, 4);
   GstBuffer* payload = gst_buffer_copy_region(packet, GST_BUFFER_COPY_MEMORY, header, size - header);
   out = gst_buffer_append(out, payload);
   GST_BUFFER_PTS(out) = pts;
@@ -63,6 +70,26 @@ void Fanout::remove(uint64_t viewer) {
   viewers_.erase(viewer);
 }
 
+void Fanout::new_source() {
+  std::lock_guard<std::mutex> l(mutex_);
+  for (auto& t : timeline_) t.rebase = t.sent;
+}
+
+uint32_t Fanout::viewer_timestamp(int track, uint32_t feed_timestamp) {
+  Timeline& t = timeline_[track];
+  const int64_t now = now_ms();
+  if (t.rebase) {
+    // The new feed's first packet: the last timestamp sent plus the pause (at least one tick: later).
+    const int64_t pause = std::max<int64_t>(1, (now - t.last_ms) * kClockRate[track] / 1000);
+    t.offset = t.last + static_cast<uint32_t>(pause) - feed_timestamp;
+    t.rebase = false;
+  }
+  t.sent = true;
+  t.last = feed_timestamp + t.offset;
+  t.last_ms = now;
+  return t.last;
+}
+
 size_t Fanout::size() const {
   std::lock_guard<std::mutex> l(mutex_);
   return viewers_.size();
@@ -70,12 +97,12 @@ size_t Fanout::size() const {
 
 void Fanout::on_rtp(media::TrackKind track, GstBuffer* packet) {
   const int t = index(track);
-  bool starts_keyframe = false;
-  if (track == media::TrackKind::video) {
-    uint8_t head[kPeek];
-    const size_t n = gst_buffer_extract(packet, 0, head, kPeek);
-    starts_keyframe = h264_rtp_starts_keyframe(head, n);
-  }
+  uint8_t head[kPeek];
+  const size_t n = gst_buffer_extract(packet, 0, head, kPeek);
+  if (n < 12) return;  // not RTP
+  const bool starts_keyframe = track == media::TrackKind::video && h264_rtp_starts_keyframe(head, n);
+  const uint32_t feed_timestamp = static_cast<uint32_t>(head[4]) << 24 | static_cast<uint32_t>(head[5]) << 16 |
+                                  static_cast<uint32_t>(head[6]) << 8 | head[7];
   bool want_keyframe = false;
   std::vector<uint64_t> stalled;
   int64_t dropped = 0;
@@ -84,6 +111,7 @@ void Fanout::on_rtp(media::TrackKind track, GstBuffer* packet) {
     // packets for that viewer once it returns.
     std::lock_guard<std::mutex> l(mutex_);
     if (viewers_.empty()) return;
+    const uint32_t timestamp = viewer_timestamp(t, feed_timestamp);
     const GstClockTime pts = GST_BUFFER_PTS(packet);
     for (auto& [id, v] : viewers_) {
       if (v->pt[t] < 0) continue;  // the viewer takes no such track
@@ -117,7 +145,7 @@ void Fanout::on_rtp(media::TrackKind track, GstBuffer* packet) {
       if (v->base_pts == GST_CLOCK_TIME_NONE && GST_CLOCK_TIME_IS_VALID(pts)) v->base_pts = pts;
       const GstClockTime out_pts =
           GST_CLOCK_TIME_IS_VALID(pts) && pts >= v->base_pts ? pts - v->base_pts : 0;
-      if (GstBuffer* out = rtp_for_viewer(packet, v->pt[t], v->seq[t], out_pts)) {
+      if (GstBuffer* out = rtp_for_viewer(packet, v->pt[t], v->seq[t], timestamp, out_pts)) {
         v->seq[t]++;
         if (!v->link->send(track, out)) {  // its connection's own bound
           ++dropped;

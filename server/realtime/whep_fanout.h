@@ -2,6 +2,11 @@
 // connection, with the viewer's own payload type (the numbers its offer chose) and its own continuous
 // sequence numbers; the payload's memory is shared, only the 12-byte header is new per viewer.
 //
+// RTP timestamps run on across feeds: when the event's feed is rebuilt (the studio reconnected, its codecs
+// changed) the new feed's payloaders start from their own random timestamps; new_source() makes the first
+// packet of each track continue from the last one sent plus the time that passed, so a viewer connected across
+// the rebuild sees one stream that paused (browsers resume by themselves), never a jump of hours.
+//
 // Per viewer, a bound: a connection that queues may hold at most `queue_ms` of packets per track (WebRtcPeer
 // does not queue: it sends in send(), on this thread, and says false when it could not); beyond, or when
 // send() fails, the viewer's video is dropped up to the next keyframe (audio: the packet), counted, and the
@@ -56,6 +61,8 @@ class Fanout : public FeedSink {
 
   void add(uint64_t viewer, std::shared_ptr<ViewerLink> link, int video_pt, int audio_pt);
   void remove(uint64_t viewer);
+  // The packets that follow come from a new feed (rtc thread, after the old feed has stopped).
+  void new_source();
   size_t size() const;
   int64_t dropped() const { return dropped_.load(); }
   // A feed error goes here too (the service sets it before the feed starts).
@@ -77,17 +84,28 @@ class Fanout : public FeedSink {
     int64_t full_since_ms = -1;
     bool stall_reported = false;
   };
+  // One track's timestamps as viewers see them: the feed's plus `offset` (mod 2^32).
+  struct Timeline {
+    bool sent = false;      // a packet went out (there is a timestamp to continue from)
+    bool rebase = false;    // the next packet comes from a new feed: recompute `offset`
+    uint32_t offset = 0;
+    uint32_t last = 0;      // the last timestamp sent
+    int64_t last_ms = 0;    // when (monotonic)
+  };
   static int index(media::TrackKind t) { return t == media::TrackKind::video ? 0 : 1; }
+  uint32_t viewer_timestamp(int track, uint32_t feed_timestamp);  // under mutex_
 
   const int queue_ms_, stall_ms_;
   FanoutCallbacks callbacks_;
   mutable std::mutex mutex_;
   std::map<uint64_t, std::shared_ptr<Viewer>> viewers_;
+  Timeline timeline_[2];
   std::atomic<int64_t> dropped_{0};
 };
 
-// A copy of an RTP packet for one viewer: a new header (payload type `pt`, sequence number `seq`) in front of
-// the packet's payload memory (shared, not copied); timestamps from `pts`. Null when it is not RTP.
-GstBuffer* rtp_for_viewer(GstBuffer* packet, int pt, uint16_t seq, GstClockTime pts);
+// A copy of an RTP packet for one viewer: a new header (payload type `pt`, sequence number `seq`, RTP
+// timestamp `timestamp`) in front of the packet's payload memory (shared, not copied); buffer timestamps from
+// `pts`. Null when it is not RTP.
+GstBuffer* rtp_for_viewer(GstBuffer* packet, int pt, uint16_t seq, uint32_t timestamp, GstClockTime pts);
 
 }  // namespace sreda::realtime

@@ -14,7 +14,8 @@
 // stay on the source's). The encode's keyframes come only on request (force_keyframe(): a new viewer, a
 // viewer's PLI, a viewer that lost packets), at most as often as the service's limiter lets them.
 //
-// A new publisher session (a reconnect, perhaps with other codecs) gets a new feed (the service rebuilds it).
+// A new publisher session (a reconnect, perhaps with other codecs) gets a new feed (the service rebuilds it);
+// its viewers stay connected, their timestamps running on (the fan-out's new_source()).
 //
 // Threads: construct, start(), stop() on the rtc thread; push() from the event's media
 // thread (one at a time, in order; appsrc never blocks it: a full input drops video to the next keyframe,

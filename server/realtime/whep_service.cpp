@@ -364,6 +364,7 @@ void WhepService::stop_feed(Event& e, const std::string& why) {
   if (e.tap) e.tap->attach(nullptr);
   e.feed->stop();  // its streaming threads are joined: the fan-out hears nothing more from it
   e.feed.reset();
+  if (e.fanout) e.fanout->new_source();  // the next feed's timestamps continue these (viewers stay)
   feed_count_--;
   log_.info("event " + std::to_string(e.id) + ": real-time feed stopped: " + why);
 }

@@ -150,3 +150,51 @@ class WhipIngestTest(LiveServerTest):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class WhipMediaTimeoutTest(LiveServerTest):
+    """webrtc.media_timeout_s: a publisher whose connection (ICE, DTLS) stays up but whose media never comes or
+    stops (a stuck encoder) is dropped; the event waits for the studio in intermission, as for a dropped RTMP
+    publisher, and the drop is counted and logged."""
+    env = {**LADDER_ENV, "SREDA_STUDIOS_RECONNECT_GRACE_S": "30", "SREDA_WEBRTC_LOCAL_ADDRESSES": "127.0.0.1",
+           "SREDA_WEBRTC_MEDIA_TIMEOUT_S": "2"}
+
+    @classmethod
+    def setUpClass(cls):
+        cls.client = whip_client_binary(cls)
+        super().setUpClass()
+
+    def publisher(self, studio, extra):
+        pub = WhipPublisher(self.client, self.server, studio.id, studio.key, 20, extra)
+        self.addCleanup(pub.kill)
+        return pub
+
+    def timeouts(self, studio):
+        return metric(self.server, "sreda_whip_media_timeouts_total", studio=studio.id)
+
+    def test_a_publisher_without_media_is_dropped_and_the_event_waits_for_the_studio(self):
+        studio = Studio(self.server, self.token, "WHIP без картинки")
+        # Connects, never sends media: dropped after the timeout; the event waits for the studio.
+        silent = self.publisher(studio, ["--media-for", "0"])
+        self.assertEqual(silent.wait_line("status"), "201", silent)
+        silent.wait_line("connected")
+        wait_for(lambda: self.timeouts(studio) == 1, 30, "the silent publisher dropped")
+        studio.wait_state("intermission")
+        self.assertIn("closed: no media for 2 s (webrtc.media_timeout_s)", self.server.log())
+        self.assertEqual(silent.wait(), 1, silent)  # its DELETE finds no session
+        self.assertEqual(silent.lines["delete_status"], "404", silent)
+
+        # Back within the grace with media that stops after 3 s while the session stays: the same event goes on,
+        # then it is dropped again.
+        stuck = self.publisher(studio, ["--media-for", "3"])
+        self.assertEqual(stuck.wait_line("status"), "201", stuck)
+        info = studio.wait_media()
+        self.assertEqual(studio.state(), "live")
+        stuck.wait_line("media_stopped")
+        wait_for(lambda: self.timeouts(studio) == 2, 30, "the stuck publisher dropped")
+        studio.wait_state("intermission")
+        self.assertEqual(studio.live()["reconnects"], 1)
+        self.assertEqual(stuck.wait(), 1, stuck)
+        self.assertEqual(stuck.lines["delete_status"], "404", stuck)
+        self.assertIn("sreda_whip_sessions 0\n", self.server.get("/metrics").text)
+

@@ -8,7 +8,7 @@ import re
 import subprocess
 import threading
 
-from media_helpers import LADDER_ENV, Publisher, Studio, LiveServerTest, metric, webrtc_tool_binary
+from media_helpers import LADDER_ENV, Publisher, Studio, LiveServerTest, ffprobe, metric, webrtc_tool_binary
 from sreda_harness import wait_for
 
 IDLE_STOP_S = 2
@@ -31,10 +31,11 @@ def gauge(server, name):
 class WhepViewer:
     """One run of whep_client in the background; its `name=value` lines are read as they come."""
 
-    def __init__(self, binary, server, event_id, seconds):
+    def __init__(self, binary, server, event_id, seconds, extra=()):
         self.lines, self.log = {}, []
         self.proc = subprocess.Popen([binary, "--port", str(server.port), "--event", str(event_id), "--seconds",
-                                      str(seconds)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                                      str(seconds), *extra], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                     text=True)
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
 
@@ -56,6 +57,11 @@ class WhepViewer:
         return wait_for(lambda: self.lines.get(name), timeout,
                         f"whep_client to print {name} (it printed {self.log}, exit {self.proc.poll()})")
 
+    def progress(self):
+        """Pictures decoded so far (with --progress: its last `progress=` line)."""
+        counts = [int(line.split("=", 1)[1]) for line in list(self.log) if line.startswith("progress=")]
+        return counts[-1] if counts else 0
+
     def kill(self):
         if self.proc.poll() is None:
             self.proc.kill()
@@ -68,7 +74,7 @@ class WhepViewer:
 
 class WhepMediaTest(LiveServerTest):
     env = {"SREDA_WEBRTC_LOCAL_ADDRESSES": "127.0.0.1", "SREDA_WEBRTC_MAX_WHEP_VIEWERS": "1",
-           "SREDA_WEBRTC_WHEP_IDLE_STOP_S": str(IDLE_STOP_S)}
+           "SREDA_WEBRTC_WHEP_IDLE_STOP_S": str(IDLE_STOP_S), "SREDA_STUDIOS_RECONNECT_GRACE_S": "15"}
 
     @classmethod
     def setUpClass(cls):
@@ -113,6 +119,31 @@ class WhepMediaTest(LiveServerTest):
         wait_for(lambda: gauge(self.server, "sreda_whep_feeds") == 0, IDLE_STOP_S + 30, "the idle feed stopped")
         self.assertIn("real-time feed stopped: no real-time viewer", self.server.log())
 
+    def test_a_viewer_connected_across_the_studios_reconnect_sees_the_picture_resume(self):
+        # The RTMP studio drops and comes back within the grace: the event's feed is rebuilt for the new session;
+        # the viewer stays connected, its timestamps run on (only the pause, no jump) and its pictures resume.
+        studio = Studio(self.server, self.token, "Зал с переподключением")
+        first = Publisher(studio.rtmp_url(), seconds=10, codecs=BFRAMES)
+        self.addCleanup(first.kill)
+        studio.wait_media()
+        self.set_realtime(studio)
+        v = WhepViewer(self.client, self.server, studio.event_id, 30, ["--progress"])
+        self.addCleanup(v.kill)
+        self.assertEqual(v.wait_line("status"), "201", v)
+        wait_for(lambda: v.progress() > 25, 30, f"pictures before the reconnect ({v})")
+        self.assertEqual(first.wait(), 0, first.stderr)
+        studio.wait_state("intermission")
+        again = Publisher(studio.rtmp_url(), seconds=40, codecs=BFRAMES)
+        self.addCleanup(again.kill)
+        wait_for(lambda: studio.state() == "live", 30, "the event live again")
+        before = v.progress()
+        self.assertEqual(v.wait(), 0, v)
+        self.assertGreater(int(v.lines["video_frames"]) - before, 50, v)
+        self.assertIn("real-time feed stopped: the studio's stream changed", self.server.log())
+        self.assertLess(int(v.lines["video_ts_jump_ms"]), 1000, v)
+        self.assertLess(int(v.lines["audio_ts_jump_ms"]), 1000, v)
+        wait_for(lambda: gauge(self.server, "sreda_whep_feeds") == 0, IDLE_STOP_S + 30, "the idle feed stopped")
+
     def test_a_viewer_beyond_the_limit_gets_503_with_retry_after(self):
         studio = self.live_realtime_studio("Зал лекций")
         self.set_realtime(studio)
@@ -142,19 +173,42 @@ class WhepPassthroughTest(LiveServerTest):
         cls.client = whep_client_binary(cls)
         super().setUpClass()
 
-    def test_a_whip_studio_is_passed_through_to_real_time_viewers(self):
-        studio = Studio(self.server, self.token, "Студия в браузере")
-        pub = self.whip_publisher(self.whip, self.server, studio.id, studio.key, 40)
+    def live_whip_studio(self, name, extra=()):
+        """A WHIP studio publishing for 40 s whose event the curator turned real time on."""
+        studio = Studio(self.server, self.token, name)
+        pub = self.whip_publisher(self.whip, self.server, studio.id, studio.key, 40, extra)
         self.addCleanup(pub.kill)
         self.assertEqual(pub.wait_line("status"), "201", pub)
-        studio.wait_media()
+        info = studio.wait_media()
         r = self.server.request("PATCH", f"/api/events/{studio.event_id}", body={"realtime": True}, token=self.token)
         self.assertEqual(r.status, 200, r)
+        return studio, info
+
+    def test_a_whip_studio_is_passed_through_to_real_time_viewers(self):
+        studio, _ = self.live_whip_studio("Студия в браузере")
         v = WhepViewer(self.client, self.server, studio.event_id, 8)
         self.addCleanup(v.kill)
         self.assertEqual(v.wait_line("status"), "201", v)
         self.assertEqual(v.wait(), 0, v)
-        self.assertIn("real-time feed started (passthrough", self.server.log())
+        self.assertRegex(self.server.log(), rf"event {studio.event_id}: real-time feed started \(passthrough")
         self.assertGreater(int(v.lines["video_frames"]), 50, v)
         self.assertGreater(int(v.lines["audio_frames"]), 100, v)
         self.assertGreaterEqual(metric(self.server, "sreda_whep_keyframe_requests_total", to="publisher"), 1)
+
+    def test_a_high_profile_whip_studio_goes_through_the_encode(self):
+        # OBS's x264 may send High, which a viewer's WebRTC offer does not take: the viewer gets the encode
+        # (constrained baseline) and decodes pictures; LL-HLS plays the High source itself.
+        studio, info = self.live_whip_studio("Студия с OBS", extra=["--profile", "high"])
+        self.assertRegex(info["publisher"]["media"]["video"]["profile"], r"^([a-z]+-)?high$")  # x264 sets flags
+        v = WhepViewer(self.client, self.server, studio.event_id, 8)
+        self.addCleanup(v.kill)
+        self.assertEqual(v.wait_line("status"), "201", v)
+        self.assertEqual(v.wait(), 0, v)
+        self.assertRegex(self.server.log(), rf"event {studio.event_id}: real-time feed started \(encode, 320x240")
+        self.assertGreater(int(v.lines["video_frames"]), 50, v)
+        self.assertGreater(int(v.lines["audio_frames"]), 100, v)
+        self.assertGreaterEqual(metric(self.server, "sreda_whep_keyframe_requests_total", to="encoder"), 1)
+        probe = ffprobe(studio.playlist_url())
+        video = [s for s in probe["streams"] if s["codec_type"] == "video"]
+        self.assertEqual([(s["codec_name"], s["profile"]) for s in video], [("h264", "High")], probe)
+        self.assertIn("aac", [s["codec_name"] for s in probe["streams"]])

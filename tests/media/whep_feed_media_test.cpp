@@ -52,6 +52,21 @@ class FakeViewer : public ViewerLink {
 
 int pt_of(const Packet& p) { return p.bytes[1] & 0x7f; }
 uint16_t seq_of(const Packet& p) { return static_cast<uint16_t>(p.bytes[2] << 8 | p.bytes[3]); }
+uint32_t timestamp_of(const Packet& p) {
+  return static_cast<uint32_t>(p.bytes[4]) << 24 | static_cast<uint32_t>(p.bytes[5]) << 16 |
+         static_cast<uint32_t>(p.bytes[6]) << 8 | p.bytes[7];
+}
+
+// A minimal RTP packet of a feed: payload type 96, the given sequence number and timestamp, 4 payload bytes.
+GstBuffer* feed_packet(uint16_t seq, uint32_t timestamp) {
+  const uint8_t bytes[16] = {0x80, 96, static_cast<uint8_t>(seq >> 8), static_cast<uint8_t>(seq),
+                             static_cast<uint8_t>(timestamp >> 24), static_cast<uint8_t>(timestamp >> 16),
+                             static_cast<uint8_t>(timestamp >> 8), static_cast<uint8_t>(timestamp),
+                             0x12, 0x34, 0x56, 0x78, 0x61, 0xe0, 0x00, 0x01};  // SSRC, a non-IDR slice
+  GstBuffer* b = gst_buffer_new_allocate(nullptr, sizeof bytes, nullptr);
+  gst_buffer_fill(b, 0, bytes, sizeof bytes);
+  return b;
+}
 
 // Decodes a viewer's video packets (as a browser would: depayload, decode) and counts the pictures.
 int decoded_frames(const std::vector<Packet>& packets, int pt) {
@@ -178,6 +193,39 @@ TEST_F(WhepFeedMediaTest, EncodesBFramesOnceForTwoViewersWithTheirPayloadTypes) 
   EXPECT_GT(fanout.dropped(), 0);
   EXPECT_GE(keyframe_requests.load(), 2);
   EXPECT_GE(feed.keyframes_forced(), 1);
+}
+
+}  // namespace
+}  // namespace sreda::realtime
+
+namespace sreda::realtime {
+namespace {
+
+TEST_F(WhepFeedMediaTest, TimestampsRunOnAcrossANewFeed) {
+  // A viewer connected across a feed rebuild (the studio reconnected): the new feed's payloaders start at
+  // their own random timestamps, the viewer's continue from the last one plus the pause.
+  FakeViewer viewer;
+  Fanout fanout(500, 60'000, {});
+  fanout.add(1, std::shared_ptr<ViewerLink>(&viewer, [](ViewerLink*) {}), 102, 111);
+  auto send = [&](uint16_t seq, uint32_t ts) {
+    GstBuffer* b = feed_packet(seq, ts);
+    fanout.on_rtp(media::TrackKind::audio, b);  // audio: no keyframe to wait for
+    gst_buffer_unref(b);
+  };
+  send(100, 4'000'000'000u);
+  send(101, 4'000'000'960u);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  fanout.new_source();
+  send(7, 123);  // the new feed's first packet, far from the old feed's timestamps
+  send(8, 123 + 960);
+  const auto packets = viewer.take();
+  ASSERT_EQ(packets.size(), 4u);
+  EXPECT_EQ(timestamp_of(packets[1]) - timestamp_of(packets[0]), 960u);
+  const uint32_t pause = timestamp_of(packets[2]) - timestamp_of(packets[1]);  // 48 kHz ticks
+  EXPECT_GE(pause, 48'000u * 300 / 1000 - 48) << "the pause as it was";
+  EXPECT_LT(pause, 48'000u * 5) << "a jump, not the pause";
+  EXPECT_EQ(timestamp_of(packets[3]) - timestamp_of(packets[2]), 960u);
+  EXPECT_EQ(seq_of(packets[2]), static_cast<uint16_t>(seq_of(packets[1]) + 1));
 }
 
 }  // namespace

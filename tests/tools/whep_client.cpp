@@ -5,20 +5,18 @@
 // opusdec) and counts pictures and audio frames; with --viewers N (N > 1) each only counts packets (no decode),
 // as the bench's load. Only 127.0.0.1: libnice's candidates on loopback, HTTP to 127.0.0.1.
 //
-//   whep_client --port HTTP_PORT --event ID [--seconds N] [--viewers N] [--no-delete]
+//   whep_client --port HTTP_PORT --event ID [--seconds N] [--viewers N] [--no-delete] [--progress]
 //
 // Output, one `name=value` per line on stdout: status=<each POST's status> (error=<its body> when not 201),
 // location=…, connected=<viewers connected>, video_frames=, audio_frames= (decoded; one viewer),
-// video_packets=, audio_packets= (all viewers), delete_status=…, done=1.
+// video_packets=, audio_packets= (all viewers), video_ts_jump_ms=, audio_ts_jump_ms= (one viewer: the largest
+// difference between how far the RTP timestamps moved and how much time passed, from one packet to the next:
+// near 0 for a stream that only paused; hours when the timestamps jumped), delete_status=…, done=1; with
+// --progress, `progress=<pictures decoded>` every second.
 // Exit status: 0 when every viewer got 201 (and its DELETE 200); 3 when a POST was refused; 1 otherwise.
-#define GST_USE_UNSTABLE_API  // gst/webrtc: "unstable API" in 1.22
-#include <arpa/inet.h>
-#include <gst/gst.h>
+#include "webrtc_tool.h"  // first: it sets GST_USE_UNSTABLE_API for gst/webrtc
+
 #include <gst/sdp/sdp.h>
-#include <gst/webrtc/webrtc.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -33,60 +31,37 @@
 
 namespace {
 
-struct HttpAnswer {
-  int status = 0;
-  std::map<std::string, std::string> headers;  // lower-case names
-  std::string body;
-};
-
-// One HTTP/1.1 request to 127.0.0.1:port (Connection: close), read to the end.
-HttpAnswer http(int port, const std::string& method, const std::string& path, const std::string& body) {
-  HttpAnswer out;
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(static_cast<uint16_t>(port));
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  timeval tv{20, 0};
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) return ::close(fd), out;
-  std::string req = method + " " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n";
-  if (!body.empty()) req += "Content-Type: application/sdp\r\n";
-  req += "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
-  for (size_t sent = 0; sent < req.size();) {
-    ssize_t n = ::send(fd, req.data() + sent, req.size() - sent, MSG_NOSIGNAL);
-    if (n <= 0) break;
-    sent += static_cast<size_t>(n);
-  }
-  std::string raw;
-  char buf[8192];
-  for (ssize_t n; (n = ::recv(fd, buf, sizeof buf, 0)) > 0;) raw.append(buf, static_cast<size_t>(n));
-  ::close(fd);
-  const size_t head_end = raw.find("\r\n\r\n");
-  if (raw.rfind("HTTP/1.", 0) != 0 || head_end == std::string::npos) return out;
-  out.status = std::atoi(raw.c_str() + 9);
-  for (size_t pos = raw.find("\r\n") + 2; pos < head_end;) {
-    const size_t end = raw.find("\r\n", pos);
-    const std::string line = raw.substr(pos, end - pos);
-    pos = end + 2;
-    const size_t colon = line.find(':');
-    if (colon == std::string::npos) continue;
-    std::string name = line.substr(0, colon);
-    for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    const size_t v = line.find_first_not_of(' ', colon + 1);
-    out.headers[name] = v == std::string::npos ? "" : line.substr(v);
-  }
-  out.body = raw.substr(head_end + 4);
-  return out;
-}
-
-std::string one_line(std::string s) {
-  for (char& c : s)
-    if (c == '\n' || c == '\r') c = ' ';
-  return s;
-}
+using webrtc_tool::HttpAnswer;
+using webrtc_tool::one_line;
 
 std::atomic<int> video_frames{0}, audio_frames{0}, video_packets{0}, audio_packets{0};
+
+// The decoding viewer's RTP timestamps against the time their packets arrived (streaming threads, one per track).
+struct TimestampWatch {
+  int64_t rate = 90000;
+  bool have = false;
+  uint32_t last_ts = 0;
+  int64_t last_us = 0;
+  std::atomic<int64_t> max_jump_ms{0};
+};
+TimestampWatch video_ts, audio_ts{48000};
+
+GstPadProbeReturn watch_cb(GstPad*, GstPadProbeInfo* info, gpointer watch) {
+  auto* w = static_cast<TimestampWatch*>(watch);
+  uint8_t head[8];
+  if (gst_buffer_extract(GST_PAD_PROBE_INFO_BUFFER(info), 0, head, sizeof head) != sizeof head) return GST_PAD_PROBE_OK;
+  const uint32_t ts = uint32_t{head[4]} << 24 | uint32_t{head[5]} << 16 | uint32_t{head[6]} << 8 | head[7];
+  const int64_t now = g_get_monotonic_time();
+  if (w->have) {
+    const int64_t moved_ms = int64_t{static_cast<int32_t>(ts - w->last_ts)} * 1000 / w->rate;
+    const int64_t jump = std::llabs(moved_ms - (now - w->last_us) / 1000);
+    if (jump > w->max_jump_ms) w->max_jump_ms = jump;
+  }
+  w->have = true;
+  w->last_ts = ts;
+  w->last_us = now;
+  return GST_PAD_PROBE_OK;
+}
 
 GstPadProbeReturn count_cb(GstPad*, GstPadProbeInfo*, gpointer counter) {
   (*static_cast<std::atomic<int>*>(counter))++;
@@ -138,6 +113,8 @@ void on_pad_added(GstElement*, GstPad* pad, gpointer viewer) {
   gst_bin_add(GST_BIN(v->pipeline), bin);
   count_on(bin, "sink", video ? &video_packets : &audio_packets);
   if (v->decode)
+    gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_BUFFER, watch_cb, video ? &video_ts : &audio_ts, nullptr);
+  if (v->decode)
     if (GstElement* dec = gst_bin_get_by_name(GST_BIN(bin), "dec")) {
       count_on(dec, "src", video ? &video_frames : &audio_frames);
       gst_object_unref(dec);
@@ -146,21 +123,6 @@ void on_pad_added(GstElement*, GstPad* pad, gpointer viewer) {
   GstPad* sink = gst_element_get_static_pad(bin, "sink");
   gst_pad_link(pad, sink);
   gst_object_unref(sink);
-}
-
-// The offer with the gathered candidates on its first (bundled) m-line, when webrtcbin left them out.
-std::string with_candidates(Viewer& v, std::string sdp) {
-  if (sdp.find("a=candidate:") != std::string::npos) return sdp;
-  std::lock_guard lock(v.mutex);
-  const size_t first = sdp.find("\r\nm=");
-  if (first == std::string::npos) return sdp;
-  const size_t second = sdp.find("\r\nm=", first + 2);
-  std::string lines;
-  for (const auto& c : v.candidates) lines += c + "\r\n";
-  lines += "a=end-of-candidates\r\n";
-  if (second == std::string::npos) return sdp + lines;
-  sdp.insert(second + 2, lines);
-  return sdp;
 }
 
 void add_transceiver(GstElement* webrtc, const char* caps_text) {
@@ -178,13 +140,7 @@ int start_viewer(Viewer& v, int port, const std::string& event, int index) {
   gst_bin_add(GST_BIN(v.pipeline), v.webrtc);
   g_signal_connect(v.webrtc, "on-ice-candidate", G_CALLBACK(on_ice_candidate), &v);
   g_signal_connect(v.webrtc, "pad-added", G_CALLBACK(on_pad_added), &v);
-  GObject* ice = nullptr;  // libnice skips loopback: gather on 127.0.0.1 only
-  g_object_get(v.webrtc, "ice-agent", &ice, nullptr);
-  if (ice) {
-    gboolean ok = FALSE;
-    g_signal_emit_by_name(ice, "add-local-ip-address", "127.0.0.1", &ok);
-    g_object_unref(ice);
-  }
+  webrtc_tool::gather_on_loopback(v.webrtc);
   gst_element_sync_state_with_parent(v.webrtc);
   add_transceiver(v.webrtc,
                   "application/x-rtp,media=video,encoding-name=H264,clock-rate=90000,payload=102,"
@@ -205,20 +161,19 @@ int start_viewer(Viewer& v, int port, const std::string& event, int index) {
   gst_promise_wait(p);
   gst_promise_unref(p);
   gst_webrtc_session_description_free(offer);
-  for (int i = 0; i < 300; ++i) {  // non-trickle: gathering complete (bounded)
-    GstWebRTCICEGatheringState state;
-    g_object_get(v.webrtc, "ice-gathering-state", &state, nullptr);
-    if (state == GST_WEBRTC_ICE_GATHERING_STATE_COMPLETE) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
+  webrtc_tool::wait_gathering(v.webrtc);
   GstWebRTCSessionDescription* local = nullptr;
   g_object_get(v.webrtc, "local-description", &local, nullptr);
   gchar* text = gst_sdp_message_as_text(local->sdp);
-  const std::string sdp = with_candidates(v, text);
+  std::string sdp;
+  {
+    std::lock_guard lock(v.mutex);
+    sdp = webrtc_tool::with_candidates(v.candidates, text);
+  }
   g_free(text);
   gst_webrtc_session_description_free(local);
 
-  HttpAnswer r = http(port, "POST", "/whep/" + event, sdp);
+  HttpAnswer r = webrtc_tool::http(port, "POST", "/whep/" + event, sdp, "application/sdp");
   std::printf("status=%d\n", r.status);
   if (r.status != 201) {
     std::printf("error=%s\n", one_line(r.body).c_str());
@@ -243,7 +198,7 @@ int start_viewer(Viewer& v, int port, const std::string& event, int index) {
 int main(int argc, char** argv) {
   int port = 0, seconds = 5, viewers = 1;
   std::string event;
-  bool del = true;
+  bool del = true, progress = false;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     auto next = [&]() -> std::string { return i + 1 < argc ? argv[++i] : ""; };
@@ -252,10 +207,12 @@ int main(int argc, char** argv) {
     else if (a == "--seconds") seconds = std::atoi(next().c_str());
     else if (a == "--viewers") viewers = std::max(1, std::atoi(next().c_str()));
     else if (a == "--no-delete") del = false;
+    else if (a == "--progress") progress = true;
     else return std::fprintf(stderr, "whep_client: unknown argument %s\n", a.c_str()), 1;
   }
   if (!port || event.empty())
-    return std::fprintf(stderr, "usage: whep_client --port P --event ID [--seconds N] [--viewers N] [--no-delete]\n"), 1;
+    return std::fprintf(stderr, "usage: whep_client --port P --event ID [--seconds N] [--viewers N] [--no-delete] "
+                                "[--progress]\n"), 1;
   setvbuf(stdout, nullptr, _IOLBF, 0);
   gst_init(&argc, &argv);
   GstElement* pipeline = gst_pipeline_new("whep-client");
@@ -276,7 +233,12 @@ int main(int argc, char** argv) {
   GstBus* bus = gst_element_get_bus(pipeline);
   int connected = 0;
   const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
+  auto next_progress = std::chrono::steady_clock::now() + std::chrono::seconds(1);
   while (code == 0 && std::chrono::steady_clock::now() < until) {
+    if (progress && std::chrono::steady_clock::now() >= next_progress) {
+      std::printf("progress=%d\n", video_frames.load());
+      next_progress += std::chrono::seconds(1);
+    }
     if (GstMessage* m = gst_bus_timed_pop_filtered(bus, 100 * GST_MSECOND, GST_MESSAGE_ERROR)) {
       GError* e = nullptr;
       gst_message_parse_error(m, &e, nullptr);
@@ -296,10 +258,12 @@ int main(int argc, char** argv) {
   gst_object_unref(bus);
   std::printf("video_frames=%d\naudio_frames=%d\nvideo_packets=%d\naudio_packets=%d\n", video_frames.load(),
               audio_frames.load(), video_packets.load(), audio_packets.load());
+  std::printf("video_ts_jump_ms=%lld\naudio_ts_jump_ms=%lld\n", static_cast<long long>(video_ts.max_jump_ms.load()),
+              static_cast<long long>(audio_ts.max_jump_ms.load()));
   if (code == 0 && connected < viewers) std::printf("error=only %d of %d connected\n", connected, viewers), code = 1;
   for (auto& v : all) {
     if (!del || v->location.empty()) continue;
-    HttpAnswer d = http(port, "DELETE", v->location, "");
+    HttpAnswer d = webrtc_tool::http(port, "DELETE", v->location, "");
     std::printf("delete_status=%d\n", d.status);
     if (d.status != 200 && code == 0) code = 1;
   }

@@ -3,23 +3,21 @@
 // It POSTs its offer with all candidates to /whip/<studio> with the stream key as a Bearer token, applies the
 // answer, publishes for the given time, then DELETEs its session (unless --no-delete: it just stops, as a
 // browser whose network dropped). Only 127.0.0.1: libnice's candidates on loopback, HTTP to 127.0.0.1.
+// --profile sends H.264 in another profile (high: as OBS's x264 may); --media-for S sends media only for the
+// first S seconds after connecting (0: none at all) and then keeps the session (ICE, DTLS, RTCP) without
+// media until the end, as a stuck encoder.
 //
 //   whip_client --port HTTP_PORT --studio ID --key KEY [--seconds N] [--keyint FRAMES] [--no-delete]
-//               [--no-audio] [--no-video]
+//               [--no-audio] [--no-video] [--profile constrained-baseline|baseline|main|high] [--media-for S]
 //
 // Output, one `name=value` per line on stdout (a test reads them): status=<POST status>, location=…,
 // error=<the refusal's body>, connected=1 once ICE/DTLS connected, frames_sent=…, delete_status=…, done=1.
 // Exit status: 0 when published (201) and, unless --no-delete, the DELETE answered 200; 3 when the POST was
 // refused; 1 on any other failure. Built by CMake (target whip_client) or: g++ -O1 -std=c++17 whip_client.cpp
 // $(pkg-config --cflags --libs gstreamer-1.0 gstreamer-webrtc-1.0 gstreamer-sdp-1.0) -o whip_client
-#define GST_USE_UNSTABLE_API  // gst/webrtc: "unstable API" in 1.22
-#include <arpa/inet.h>
-#include <gst/gst.h>
+#include "webrtc_tool.h"  // first: it sets GST_USE_UNSTABLE_API for gst/webrtc
+
 #include <gst/sdp/sdp.h>
-#include <gst/webrtc/webrtc.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -34,68 +32,12 @@
 
 namespace {
 
-struct HttpAnswer {
-  int status = 0;
-  std::map<std::string, std::string> headers;  // lower-case names
-  std::string body;
-};
-
-// One HTTP/1.1 request to 127.0.0.1:port (Connection: close), read to the end.
-HttpAnswer http(int port, const std::string& method, const std::string& path, const std::string& key,
-                const std::string& content_type, const std::string& body) {
-  HttpAnswer out;
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(static_cast<uint16_t>(port));
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  timeval tv{20, 0};
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
-    ::close(fd);
-    return out;
-  }
-  std::string req = method + " " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n";
-  if (!key.empty()) req += "Authorization: Bearer " + key + "\r\n";
-  if (!content_type.empty()) req += "Content-Type: " + content_type + "\r\n";
-  req += "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
-  for (size_t done = 0; done < req.size();) {
-    ssize_t n = ::send(fd, req.data() + done, req.size() - done, MSG_NOSIGNAL);
-    if (n <= 0) break;
-    done += static_cast<size_t>(n);
-  }
-  std::string raw;
-  char buf[8192];
-  for (ssize_t n; (n = ::recv(fd, buf, sizeof buf, 0)) > 0;) raw.append(buf, static_cast<size_t>(n));
-  ::close(fd);
-  size_t head_end = raw.find("\r\n\r\n");
-  if (raw.rfind("HTTP/1.", 0) != 0 || head_end == std::string::npos) return out;
-  out.status = std::atoi(raw.c_str() + 9);
-  size_t pos = raw.find("\r\n") + 2;
-  while (pos < head_end) {
-    size_t end = raw.find("\r\n", pos);
-    std::string line = raw.substr(pos, end - pos);
-    pos = end + 2;
-    size_t colon = line.find(':');
-    if (colon == std::string::npos) continue;
-    std::string name = line.substr(0, colon);
-    for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    size_t v = line.find_first_not_of(' ', colon + 1);
-    out.headers[name] = v == std::string::npos ? "" : line.substr(v);
-  }
-  out.body = raw.substr(head_end + 4);
-  return out;
-}
+using webrtc_tool::HttpAnswer;
+using webrtc_tool::one_line;
 
 GstPromise* wait_promise(GstPromise* p) {
   gst_promise_wait(p);
   return p;
-}
-
-std::string one_line(std::string s) {
-  for (char& c : s)
-    if (c == '\n' || c == '\r') c = ' ';
-  return s;
 }
 
 std::mutex candidates_mutex;
@@ -113,26 +55,11 @@ GstPadProbeReturn count_frames(GstPad*, GstPadProbeInfo*, gpointer) {
   return GST_PAD_PROBE_OK;
 }
 
-// The offer with the gathered candidates on its first (bundled) m-line, when webrtcbin left them out.
-std::string with_candidates(std::string sdp) {
-  if (sdp.find("a=candidate:") != std::string::npos) return sdp;
-  std::lock_guard lock(candidates_mutex);
-  size_t first = sdp.find("\r\nm=");
-  if (first == std::string::npos) return sdp;
-  size_t second = sdp.find("\r\nm=", first + 2);
-  std::string lines;
-  for (const auto& c : candidates) lines += c + "\r\n";
-  lines += "a=end-of-candidates\r\n";
-  if (second == std::string::npos) return sdp + lines;
-  sdp.insert(second + 2, lines);
-  return sdp;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
-  int port = 0, seconds = 5, keyint = 3000;
-  std::string studio, key;
+  int port = 0, seconds = 5, keyint = 3000, media_for = -1;
+  std::string studio, key, profile = "constrained-baseline";
   bool del = true, audio = true, video = true;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
@@ -145,27 +72,35 @@ int main(int argc, char** argv) {
     else if (a == "--no-delete") del = false;
     else if (a == "--no-audio") audio = false;
     else if (a == "--no-video") video = false;
+    else if (a == "--profile") profile = next();
+    else if (a == "--media-for") media_for = std::atoi(next().c_str());
     else {
       std::fprintf(stderr, "whip_client: unknown argument %s\n", a.c_str());
       return 1;
     }
   }
   if (!port || studio.empty()) {
-    std::fprintf(stderr, "usage: whip_client --port P --studio ID --key KEY [--seconds N] [--keyint F] [--no-delete]\n");
+    std::fprintf(stderr, "usage: whip_client --port P --studio ID --key KEY [--seconds N] [--keyint F] "
+                         "[--no-delete] [--profile P] [--media-for S]\n");
     return 1;
   }
   setvbuf(stdout, nullptr, _IOLBF, 0);
   gst_init(&argc, &argv);
+  // ultrafast turns off what makes a stream Main or High (CABAC, 8x8 transforms): x264 then says Baseline.
+  const std::string preset = profile == "constrained-baseline" || profile == "baseline" ? "ultrafast" : "superfast";
   std::string launch = "webrtcbin name=w bundle-policy=max-bundle ";
   if (video)
     launch += "videotestsrc is-live=true pattern=ball ! video/x-raw,width=320,height=240,framerate=25/1 ! "
-              "x264enc name=venc tune=zerolatency speed-preset=ultrafast bframes=0 key-int-max=" +
+              "x264enc name=venc tune=zerolatency bframes=0 speed-preset=" + preset + " key-int-max=" +
               std::to_string(keyint) +
-              " ! video/x-h264,profile=constrained-baseline ! rtph264pay config-interval=-1 pt=96 "
-              "aggregate-mode=zero-latency ! application/x-rtp,media=video,encoding-name=H264,payload=96 ! w. ";
+              " ! video/x-h264,profile=" + profile +
+              " ! rtph264pay config-interval=-1 pt=96 aggregate-mode=zero-latency ! "
+              "application/x-rtp,media=video,encoding-name=H264,payload=96 ! valve name=vvalve "
+              "drop-mode=forward-sticky-events ! w. ";
   if (audio)
     launch += "audiotestsrc is-live=true wave=sine freq=440 ! audioconvert ! audioresample ! opusenc ! "
-              "rtpopuspay pt=111 ! application/x-rtp,media=audio,encoding-name=OPUS,payload=111 ! w. ";
+              "rtpopuspay pt=111 ! application/x-rtp,media=audio,encoding-name=OPUS,payload=111 ! valve "
+              "name=avalve drop-mode=forward-sticky-events ! w. ";
   GError* err = nullptr;
   GstElement* pipeline = gst_parse_launch(launch.c_str(), &err);
   if (!pipeline) {
@@ -173,6 +108,15 @@ int main(int argc, char** argv) {
     return 1;
   }
   GstElement* webrtc = gst_bin_get_by_name(GST_BIN(pipeline), "w");
+  // The media stops (the valves drop every packet; caps still reach webrtcbin for the offer).
+  auto stop_media = [pipeline] {
+    for (const char* name : {"vvalve", "avalve"})
+      if (GstElement* valve = gst_bin_get_by_name(GST_BIN(pipeline), name)) {
+        g_object_set(valve, "drop", TRUE, nullptr);
+        gst_object_unref(valve);
+      }
+  };
+  if (media_for == 0) stop_media();
   g_signal_connect(webrtc, "on-ice-candidate", G_CALLBACK(on_ice_candidate), nullptr);
   if (GstElement* venc = gst_bin_get_by_name(GST_BIN(pipeline), "venc")) {
     GstPad* src = gst_element_get_static_pad(venc, "src");
@@ -180,14 +124,7 @@ int main(int argc, char** argv) {
     gst_object_unref(src);
     gst_object_unref(venc);
   }
-  // libnice skips loopback: gather on 127.0.0.1 only.
-  GObject* ice = nullptr;
-  g_object_get(webrtc, "ice-agent", &ice, nullptr);
-  if (ice) {
-    gboolean ok = FALSE;
-    g_signal_emit_by_name(ice, "add-local-ip-address", "127.0.0.1", &ok);
-    g_object_unref(ice);
-  }
+  webrtc_tool::gather_on_loopback(webrtc);
   gst_element_set_state(pipeline, GST_STATE_PLAYING);
   // A publisher only sends.
   GArray* transceivers = nullptr;
@@ -231,21 +168,19 @@ int main(int argc, char** argv) {
   gst_promise_wait(p);
   gst_promise_unref(p);
   gst_webrtc_session_description_free(offer);
-  // Non-trickle: wait for gathering to complete (bounded).
-  for (int i = 0; i < 300; ++i) {
-    GstWebRTCICEGatheringState state;
-    g_object_get(webrtc, "ice-gathering-state", &state, nullptr);
-    if (state == GST_WEBRTC_ICE_GATHERING_STATE_COMPLETE) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
+  webrtc_tool::wait_gathering(webrtc);
   GstWebRTCSessionDescription* local = nullptr;
   g_object_get(webrtc, "local-description", &local, nullptr);
   gchar* text = gst_sdp_message_as_text(local->sdp);
-  std::string sdp = with_candidates(text);
+  std::string sdp;
+  {
+    std::lock_guard lock(candidates_mutex);
+    sdp = webrtc_tool::with_candidates(candidates, text);
+  }
   g_free(text);
   gst_webrtc_session_description_free(local);
 
-  HttpAnswer r = http(port, "POST", "/whip/" + studio, key, "application/sdp", sdp);
+  HttpAnswer r = webrtc_tool::http(port, "POST", "/whip/" + studio, sdp, "application/sdp", key);
   std::printf("status=%d\n", r.status);
   if (r.status != 201) {
     std::printf("error=%s\n", one_line(r.body).c_str());
@@ -264,10 +199,17 @@ int main(int argc, char** argv) {
   gst_webrtc_session_description_free(answer);
 
   GstBus* bus = gst_element_get_bus(pipeline);
-  bool connected = false;
+  bool connected = false, media_stopped = media_for == 0;
   int code = 0;
+  std::chrono::steady_clock::time_point connected_at;
   const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
   while (std::chrono::steady_clock::now() < until) {
+    if (connected && !media_stopped && media_for > 0 &&
+        std::chrono::steady_clock::now() - connected_at >= std::chrono::seconds(media_for)) {
+      stop_media();
+      media_stopped = true;
+      std::printf("media_stopped=1\n");
+    }
     if (GstMessage* m = gst_bus_timed_pop_filtered(bus, 50 * GST_MSECOND, GST_MESSAGE_ERROR)) {
       GError* e = nullptr;
       gst_message_parse_error(m, &e, nullptr);
@@ -281,9 +223,10 @@ int main(int argc, char** argv) {
     g_object_get(webrtc, "connection-state", &state, nullptr);
     if (!connected && state == GST_WEBRTC_PEER_CONNECTION_STATE_CONNECTED) {
       connected = true;
+      connected_at = std::chrono::steady_clock::now();
       std::printf("connected=1\n");
     }
-    if (state == GST_WEBRTC_PEER_CONNECTION_STATE_FAILED) {
+    if (state == GST_WEBRTC_PEER_CONNECTION_STATE_FAILED && !media_stopped) {
       std::printf("error=the connection failed\n");
       code = 1;
       break;
@@ -296,7 +239,7 @@ int main(int argc, char** argv) {
     code = 1;
   }
   if (del) {
-    HttpAnswer d = http(port, "DELETE", location, "", "", "");
+    HttpAnswer d = webrtc_tool::http(port, "DELETE", location, "");
     std::printf("delete_status=%d\n", d.status);
     if (d.status != 200 && code == 0) code = 1;
   }

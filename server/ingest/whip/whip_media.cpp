@@ -11,8 +11,8 @@ WhipMedia::WhipMedia(media::SourceListener& listener, bool expect_video, bool ex
     : listener_(listener),
       expect_video_(expect_video),
       expect_audio_(expect_audio),
-      max_held_bytes_(max_held_bytes),
-      now_ms_(std::move(now_ms)) {}
+      now_ms_(std::move(now_ms)),
+      held_(kMaxHeldUnits, max_held_bytes) {}
 
 bool WhipMedia::set_video_format_locked(const TrackFormat& f, std::string& error) {
   if (f.codec != "h264") return error = "the publisher's video is " + f.codec + ", not H.264", false;
@@ -90,26 +90,17 @@ void WhipMedia::on_unit(media::AccessUnit unit) {
     listener_.on_access_unit(std::move(unit));
     return;
   }
-  if (held_.size() >= kMaxHeldUnits) {  // overflow policy: keep the newest
-    held_bytes_ -= held_.front().data.size();
-    held_.pop_front();
-    dropped_++;
-  }
-  if (held_bytes_ + unit.data.size() > max_held_bytes_) {
-    held_.clear();
-    held_bytes_ = 0;
+  const uint64_t dropped_before = held_.dropped();
+  const bool held = held_.hold(std::move(unit));
+  dropped_ += held_.dropped() - dropped_before;  // the oldest, beyond kMaxHeldUnits
+  if (!held) {
     held_bytes_exceeded_ = true;
     lock.unlock();
-    fail("more than " + std::to_string(max_held_bytes_) +
-         " bytes of media held before both tracks were configured (ingest.max_held_media_bytes)");
+    fail(held_.over_bytes_reason());
     return;
   }
-  if (first_held_us_ < 0) first_held_us_ = unit.pts_us;
-  const int64_t held_for = unit.pts_us - first_held_us_;
-  held_bytes_ += unit.data.size();
-  held_.push_back(std::move(unit));
   // One track came and the other has not for kPrepareWindowUs of media: the session goes on with what came.
-  if (held_for > kPrepareWindowUs) prepare_locked();
+  if (held_.span_us() > kPrepareWindowUs) prepare_locked();
 }
 
 void WhipMedia::prepare_locked() {
@@ -117,14 +108,7 @@ void WhipMedia::prepare_locked() {
   facts_.has_video = video_format_;
   facts_.has_audio = audio_format_;
   prepared_ = true;
-  listener_.on_prepared(facts_);
-  for (auto& u : held_) {
-    if ((u.track == TrackKind::video && !facts_.has_video) || (u.track == TrackKind::audio && !facts_.has_audio))
-      continue;
-    listener_.on_access_unit(std::move(u));
-  }
-  held_.clear();
-  held_bytes_ = 0;
+  held_.deliver(listener_, facts_);
 }
 
 void WhipMedia::fail(const std::string& reason) {

@@ -14,11 +14,11 @@
 
 #include <atomic>
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <mutex>
 #include <string>
 
+#include "server/media/held_units.h"
 #include "server/media/source_listener.h"
 
 namespace sreda::ingest::whip {
@@ -60,15 +60,12 @@ class WhipMedia {
 
   media::SourceListener& listener_;
   const bool expect_video_, expect_audio_;
-  const size_t max_held_bytes_;
   std::function<int64_t()> now_ms_;
 
   std::mutex mutex_;
   media::MediaFacts facts_;
   bool video_format_ = false, audio_format_ = false;
-  std::deque<media::AccessUnit> held_;
-  size_t held_bytes_ = 0;
-  int64_t first_held_us_ = -1;
+  media::HeldUnits held_;
   std::atomic<bool> prepared_{false}, failed_{false}, held_bytes_exceeded_{false};
   std::atomic<int64_t> last_unit_ms_{0}, last_keyframe_ms_{0};
   std::atomic<uint64_t> units_{0}, dropped_{0}, resolution_changes_{0};

@@ -30,6 +30,9 @@ WhipServer::WhipServer(boost::asio::any_io_executor rtc, hub::EventHub& hub, con
   metrics_.describe("sreda_whip_keyframe_requests_total", "counter",
                     "keyframe requests (PLI) sent to WHIP publishers, by cause: first (none came yet), segment (a "
                     "segment is due), request (a real-time viewer); at most one per webrtc.min_keyframe_request_ms");
+  metrics_.describe("sreda_whip_media_timeouts_total", "counter",
+                    "WHIP publishers dropped for sending no media for webrtc.media_timeout_s while connected, by studio "
+                    "(the event waits for the studio in intermission, as for a dropped RTMP publisher)");
   metrics_.gauge("sreda_whip_sessions", "WHIP publishers connected or being answered now",
                  [this] { return static_cast<double>(session_count_.load()); });
 }

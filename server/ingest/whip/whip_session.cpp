@@ -169,8 +169,11 @@ void WhipSession::tick() {
   const int64_t now = core::steady_ms();
   const WhipMedia& media = *feed_->media;
   const int64_t last_unit = std::max(answered_ms_, media.last_unit_ms());
-  if (now - last_unit > int64_t{config_.webrtc.media_timeout_s} * 1000)
+  if (now - last_unit > int64_t{config_.webrtc.media_timeout_s} * 1000) {
+    // Connected (ICE, DTLS) but silent: a stuck encoder, or a browser tab frozen in the background.
+    server_.metrics().add("sreda_whip_media_timeouts_total", {{"studio", std::to_string(p_.studio.studio_id)}});
     return finish("no media for " + std::to_string(config_.webrtc.media_timeout_s) + " s (webrtc.media_timeout_s)");
+  }
   if (media.last_unit_ms() > 0) {
     // Browsers send a keyframe only when asked: one per segment keeps LL-HLS segments near their target; an
     // encoder with its own short GOP (OBS: 2 s) is never asked.
