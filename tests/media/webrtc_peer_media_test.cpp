@@ -236,14 +236,8 @@ TEST_F(WebRtcPeerMediaTest, SendsPayloadedRtpToARecvonlyViewerThatDecodesIt) {
   for (const char* c : {"application/x-rtp,media=video,encoding-name=H264,payload=98,clock-rate=90000,"
                         "packetization-mode=(string)1,profile-level-id=(string)42e01f",
                         "application/x-rtp,media=audio,encoding-name=OPUS,payload=109,clock-rate=48000,"
-                        "encoding-params=(string)2"}) {
-    auto caps = GstRef<GstCaps>::adopt(gst_caps_from_string(c));
-    GstWebRTCRTPTransceiver* t = nullptr;
-    g_signal_emit_by_name(viewer.webrtc(), "add-transceiver", GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_RECVONLY,
-                          caps.get(), &t);
-    ASSERT_TRUE(t);
-    gst_object_unref(t);
-  }
+                        "encoding-params=(string)2"})
+    ASSERT_TRUE(viewer.add_recvonly(c));
   const std::string offer = viewer.offer();
   ASSERT_FALSE(offer.empty());
   std::printf("[spike] viewer's offer:\n%s\n", offer.c_str());
@@ -333,14 +327,8 @@ TEST_F(WebRtcPeerMediaTest, SendsPayloadedRtpToARecvonlyViewerThatDecodesIt) {
 TEST_F(WebRtcPeerMediaTest, NoUsableAddressGivesAnErrorInWordsWithinTheGatherTimeout) {
   RemotePeer viewer("webrtcbin name=w bundle-policy=max-bundle");
   ASSERT_NE(gst_element_set_state(viewer.pipeline(), GST_STATE_PLAYING), GST_STATE_CHANGE_FAILURE);
-  auto caps = GstRef<GstCaps>::adopt(gst_caps_from_string(
-      "application/"
-      "x-rtp,media=audio,encoding-name=OPUS,payload=111,clock-rate=48000,encoding-params=(string)2"));
-  GstWebRTCRTPTransceiver* t = nullptr;
-  g_signal_emit_by_name(viewer.webrtc(), "add-transceiver", GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_RECVONLY,
-                        caps.get(), &t);
-  ASSERT_TRUE(t);
-  gst_object_unref(t);
+  ASSERT_TRUE(viewer.add_recvonly(
+      "application/x-rtp,media=audio,encoding-name=OPUS,payload=111,clock-rate=48000,encoding-params=(string)2"));
   const std::string offer = viewer.offer();
   ASSERT_FALSE(offer.empty());
 

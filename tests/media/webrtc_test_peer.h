@@ -187,6 +187,16 @@ class RemotePeer {
   GstElement* webrtc() { return webrtc_; }
   GstElement* pipeline() { return pipeline_.get(); }
 
+  // Adds a receive-only transceiver for RTP caps given as text; false when webrtcbin refuses them.
+  bool add_recvonly(const char* caps_text) {
+    auto caps = GstRef<GstCaps>::adopt(gst_caps_from_string(caps_text));
+    GstWebRTCRTPTransceiver* t = nullptr;
+    g_signal_emit_by_name(webrtc_, "add-transceiver", GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_RECVONLY, caps.get(), &t);
+    if (!t) return false;
+    gst_object_unref(t);
+    return true;
+  }
+
   // Creates the offer, sets it, waits for gathering; returns its text with the candidates in it.
   std::string offer() {
     GstPromise* p = gst_promise_new();
