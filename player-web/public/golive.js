@@ -14,7 +14,11 @@ import { ApiError, fetchJson } from './api.js';
 import { t, own, onChange } from './i18n.js';
 import { gathered, iceServerList, announcedIceServers, hasWebRtc } from './whep.js';
 
-const DROP_MS = 3000;              // connectionState failed/disconnected this long → a new session
+const DROP_MS = 3000;              // a drop noticed this long (and not healed) → a new session
+// Nothing at all from the server this long while live (its RTCP and answers to the browser's ICE checks came at
+// most 0.6–1 s apart in golive-drop.test) → a drop, said at once. Chromium says "disconnected" only after ~5–7 s.
+const QUIET_MS = 3000;
+const QUIET_POLL_MS = 500;
 const RETRY_S = [2, 5, 10];        // reconnect attempts wait this long (then 10 s each)
 const TEST_REPORT_MS = 3000;       // the test reports what the encoder made after this long
 const MAX_KBPS_720 = 2500;         // the browser's encoder at 720p (less for smaller pictures)
@@ -38,6 +42,8 @@ const s = {
   stream: null,                           // the camera/screen + microphone being shown (and sent)
   pc: null, location: null, key: '',      // the WHIP session
   dropTimer: 0, retryTimer: 0,
+  noticed: false,                         // a drop is said (reconnecting) while the old session may still heal
+  quiet: { timer: 0, heard: 0, sum: -1, longest: 0 },  // what the server sends, watched while live (longest: ms)
   audio: null, meterTimer: 0, heard: 0,   // the level meter (heard: the loudest level since the test began)
   test: null,                             // the loopback pair of "test my picture and sound"
   generation: 0,                          // bumps on Stop: late answers of an older start are ignored
@@ -348,6 +354,7 @@ async function goLive() {
   ui.result.hidden = true;
   problem('');
   s.attempt = 0;
+  s.noticed = false;
   s.state = 'connecting';  // at once: an earlier refusal's words go away with the press
   showState();
   try { await useMedia(); } catch { s.state = 'idle'; showState(); return; }
@@ -456,26 +463,74 @@ function watchConnection(pc, gen) {
   if (gen !== s.generation || s.pc !== pc) return;
   const c = pc.connectionState;
   if (c === 'connected') {
-    clearTimeout(s.dropTimer);
-    s.dropTimer = 0;
-    s.attempt = 0;
-    s.state = 'live';
-    showState();
-  } else if ((c === 'failed' || c === 'disconnected' || c === 'closed') && !s.dropTimer) {
-    s.dropTimer = setTimeout(() => {
-      s.dropTimer = 0;
-      if (gen !== s.generation || s.pc !== pc) return;
-      if (pc.connectionState === 'connected') return;
-      closePc(true);
-      retryLater(gen);
-    }, DROP_MS);
+    if (!s.quiet.timer) watchQuiet(pc, gen);
+    if (!s.noticed) live();
+  } else if (c === 'failed' || c === 'disconnected' || c === 'closed') {
+    dropped(pc, gen);
   }
 }
+
+function live() {
+  clearTimeout(s.dropTimer);
+  s.dropTimer = 0;
+  s.noticed = false;
+  s.attempt = 0;
+  s.state = 'live';
+  showState();
+}
+
+// A drop is said at once; DROP_MS later, unless the server was heard from again, the session is given up.
+function dropped(pc, gen) {
+  if (s.state === 'live') {
+    s.noticed = true;
+    s.attempt += 1;
+    s.state = 'reconnecting';
+    showState();
+  }
+  if (s.dropTimer) return;
+  s.dropTimer = setTimeout(() => {
+    s.dropTimer = 0;
+    if (gen !== s.generation || s.pc !== pc) return;
+    if (pc.connectionState === 'connected' && !s.noticed) return;
+    closePc(true);
+    retryLater(gen);
+  }, DROP_MS);
+}
+
+// Whether anything comes from the server (getStats: every candidate pair's bytes, ICE requests and answers).
+function watchQuiet(pc, gen) {
+  const q = s.quiet;
+  q.heard = performance.now();
+  q.sum = -1;
+  const timer = setInterval(async () => {
+    if (gen !== s.generation || s.pc !== pc) return clearInterval(timer);
+    let sum = 0;
+    try {
+      (await pc.getStats()).forEach((r) => {
+        if (r.type === 'candidate-pair') sum += (r.bytesReceived || 0) + (r.responsesReceived || 0) + (r.requestsReceived || 0);
+      });
+    } catch { return; }
+    if (gen !== s.generation || s.pc !== pc) return;
+    const now = performance.now();
+    if (sum !== q.sum) {
+      if (q.sum >= 0 && s.state === 'live') q.longest = Math.max(q.longest, now - q.heard);
+      q.sum = sum;
+      q.heard = now;
+      if (s.noticed && pc.connectionState === 'connected') live();  // it healed before DROP_MS
+    } else if (now - q.heard >= QUIET_MS && s.state === 'live') {
+      dropped(pc, gen);
+    }
+  }, QUIET_POLL_MS);
+  q.timer = timer;
+}
+
+function stopQuiet() { clearInterval(s.quiet.timer); s.quiet.timer = 0; }
 
 // A new session after a drop: 2, 5, 10 s, then every 10 s; the server keeps the same event meanwhile.
 function retryLater(gen) {
   if (gen !== s.generation) return;
-  s.attempt += 1;
+  if (!s.noticed) s.attempt += 1;  // a noticed drop said its attempt already
+  s.noticed = false;
   s.state = 'reconnecting';
   showState();
   clearTimeout(s.retryTimer);
@@ -493,6 +548,7 @@ function endSession(url, keepalive = false) {
 
 function closePc(endOld = false) {
   if (endOld) { endSession(s.location); s.location = null; }
+  stopQuiet();
   if (s.pc) s.pc.close();
   s.pc = null;
 }
@@ -501,6 +557,7 @@ function clearTimers() {
   clearTimeout(s.dropTimer);
   clearTimeout(s.retryTimer);
   s.dropTimer = s.retryTimer = 0;
+  s.noticed = false;
 }
 
 function stop() {

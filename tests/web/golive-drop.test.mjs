@@ -108,6 +108,8 @@ test('a network drop while live: reconnecting in words, then live again by itsel
   }, { what: 'the recording to grow' })).duration_s, reconnects: (await live()).reconnects || 0 };
   assert.ok(before.segment >= 0, 'the live media playlist has segments');
   const location = await page.evaluate(() => window.sredaGoLive.location);
+  // How near a healthy connection came to the page's "nothing heard from the server" (3 s: a drop).
+  t.diagnostic(`live, the server was silent ${Math.round(await page.evaluate(() => window.sredaGoLive.quiet.longest))} ms at most`);
 
   // The network drops: HTTP and UDP.
   const t0 = Date.now();
