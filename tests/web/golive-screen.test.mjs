@@ -7,25 +7,17 @@
 //   shape, a picture that is not black, and the microphone's beeps heard in the stream (not silence).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { waitFor, WEBRTC_ARGS } from './lib/harness.mjs';
-import { fixture } from './lib/fixture.mjs';
-import { openPage as openPageOf, seriousViolations } from './lib/pages.mjs';
-import { waitState, noWhip, playsHls, picture, pressStop } from './lib/golive.mjs';
+import { waitFor } from './lib/harness.mjs';
+import { seriousViolations } from './lib/pages.mjs';
+import { goLiveSetup, waitState, noWhip, playsHls, picture, pressStop } from './lib/golive.mjs';
 
 let sreda;
-let browser;
 let studio;
 let event;
 let viewUrl;
 
-const f = fixture({ env: { SREDA_WEBRTC_LOCAL_ADDRESSES: '127.0.0.1' } }, async () => {
-  ({ sreda } = f);
-  ({ studio, event } = await f.studioWithEvent('Центр компьютерной грамотности', 'Урок: электронная почта', 5));
-  viewUrl = (await sreda.api('GET', `/api/studios/${studio.id}`, undefined, sreda.token)).json.view_url;
-  browser = await f.launch({ timezoneId: 'Europe/Moscow', extraArgs: WEBRTC_ARGS });
-});
-
-const openPage = (path, opts) => openPageOf(browser, sreda.base, path, opts);
+const { openPage } = goLiveSetup('Центр компьютерной грамотности', 'Урок: электронная почта',
+  (s) => ({ sreda, studio, event, viewUrl } = s));
 
 /** The loudest sample `page`'s video plays within ~0.7 s (its own stream, taken with captureStream). */
 function loudness(page) {

@@ -13,25 +13,17 @@
 // event's whep_url): without them they are skipped, saying so.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { waitFor, WEBRTC_ARGS } from './lib/harness.mjs';
-import { fixture } from './lib/fixture.mjs';
-import { openPage as openPageOf, seriousViolations, tabTo, focusVisible, shot } from './lib/pages.mjs';
-import { stateOf, waitState, noWhip as noWhipOf, pressStop } from './lib/golive.mjs';
+import { waitFor } from './lib/harness.mjs';
+import { seriousViolations, tabTo, focusVisible, shot } from './lib/pages.mjs';
+import { goLiveSetup, stateOf, waitState, noWhip as noWhipOf, pressStop } from './lib/golive.mjs';
 
 let sreda;
-let browser;
 let studio;
 let event;
 let viewUrl;
 
-const f = fixture({ env: { SREDA_WEBRTC_LOCAL_ADDRESSES: '127.0.0.1' } }, async () => {
-  ({ sreda } = f);
-  ({ studio, event } = await f.studioWithEvent('Библиотека №3', 'Мастер-класс: оригами', 5));
-  viewUrl = (await sreda.api('GET', `/api/studios/${studio.id}`, undefined, sreda.token)).json.view_url;
-  browser = await f.launch({ timezoneId: 'Europe/Moscow', extraArgs: WEBRTC_ARGS });
-});
-
-const openPage = (path, opts) => openPageOf(browser, sreda.base, path, opts);
+const { f, openPage } = goLiveSetup('Библиотека №3', 'Мастер-класс: оригами',
+  (s) => ({ sreda, studio, event, viewUrl } = s));
 const noWhip = () => noWhipOf(sreda, studio, viewUrl);
 
 test('test my picture and sound: preview, level, encoded size, nothing sent; keyboard; axe', async () => {

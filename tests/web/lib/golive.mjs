@@ -1,6 +1,24 @@
-// Helpers of the "Go live" browser tests (golive*.test.mjs): the panel's state as the page says it, whether
-// this build has the WHIP back end, what a viewer sees of a stream.
-import { waitFor } from './harness.mjs';
+// Helpers of the "Go live" browser tests (golive*.test.mjs): their common setup, the panel's state as the page
+// says it, whether this build has the WHIP back end, what a viewer sees of a stream.
+import { waitFor, WEBRTC_ARGS } from './harness.mjs';
+import { fixture } from './fixture.mjs';
+import { openPage as openPageOf } from './pages.mjs';
+
+/** The setup golive*.test.mjs share: the fixture with a sreda on webrtc.local_addresses 127.0.0.1, a studio
+ *  `studioName` with the event `title` in 5 minutes, the artist's view URL, and Chromium with a fake camera,
+ *  microphone and screen picker. ready({ sreda, studio, event, viewUrl }) is called once they exist, before the
+ *  first test. Returns { f (the fixture), openPage(path, opts) (a page in that Chromium) }. */
+export function goLiveSetup(studioName, title, ready) {
+  let browser;
+  const f = fixture({ env: { SREDA_WEBRTC_LOCAL_ADDRESSES: '127.0.0.1' } }, async () => {
+    const { sreda } = f;
+    const { studio, event } = await f.studioWithEvent(studioName, title, 5);
+    const viewUrl = (await sreda.api('GET', `/api/studios/${studio.id}`, undefined, sreda.token)).json.view_url;
+    browser = await f.launch({ timezoneId: 'Europe/Moscow', extraArgs: WEBRTC_ARGS });
+    ready({ sreda, studio, event, viewUrl });
+  });
+  return { f, openPage: (path, opts) => openPageOf(browser, f.sreda.base, path, opts) };
+}
 
 export const stateOf = (page) => page.getAttribute('#golive-state', 'data-state');
 
