@@ -1,5 +1,6 @@
 #include "server/config/config.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <limits>
@@ -77,6 +78,59 @@ std::string env_name(const std::string& path) {
   std::string out = "SREDA_";
   for (char ch : path) out += ch == '.' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
   return out;
+}
+
+// SREDA_ variables that are not config keys: the first curator's password (read by the app at the first
+// start), and the test and bench harnesses' own settings, which reach sreda because they pass their
+// environment through to it.
+const char* const kNotConfigKeys[] = {
+    "SREDA_ADMIN_PASSWORD", "SREDA_BIN",           "SREDA_BASE_BIN",        "SREDA_SOURCE_DIR",
+    "SREDA_WHIP_CLIENT",    "SREDA_WHEP_CLIENT",   "SREDA_TEST_LONG",       "SREDA_DRIFT_MINUTES",
+    "SREDA_DRIFT_CLOCKS",   "SREDA_WEB_SCREENSHOTS", "SREDA_FUZZ_SECONDS",  "SREDA_UPDATE_GOLDEN",
+    "SREDA_PID",            "SREDA_PASS",          "SREDA_TOKEN",           "SREDA_EXPORT_S",
+};
+
+size_t edit_distance(const std::string& a, const std::string& b) {
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diagonal = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      size_t above = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] != b[j - 1])});
+      diagonal = above;
+    }
+  }
+  return row[b.size()];
+}
+
+// An environment variable that looks like a config key but is none (SREDA_<a section>_…, or a name a
+// letter or two from a key's) is an error naming it and the nearest key; other SREDA_ names are not ours
+// to judge.
+void check_env_names(const std::map<std::string, std::string>& env, std::vector<std::string>& errors) {
+  std::vector<std::pair<std::string, std::string>> keys;  // env name, key path
+  Config names_only;
+  visit_fields(names_only, [&](const char* path, auto&) { keys.emplace_back(env_name(path), path); });
+  for (const auto& [name, value] : env) {
+    if (name.rfind("SREDA_", 0) != 0 || std::find(std::begin(kNotConfigKeys), std::end(kNotConfigKeys), name) !=
+                                            std::end(kNotConfigKeys))
+      continue;
+    bool known = false, in_section = false;
+    size_t best = std::string::npos;
+    const std::pair<std::string, std::string>* nearest = nullptr;
+    for (const auto& key : keys) {
+      known |= key.first == name;
+      const std::string section = env_name(key.second.substr(0, key.second.find('.'))) + "_";
+      in_section |= name.rfind(section, 0) == 0;
+      if (size_t d = edit_distance(name, key.first); d < best) best = d, nearest = &key;
+    }
+    if (known || (!in_section && best > 2)) continue;
+    std::string e = name + ": not a config key";
+    if (best <= std::max<size_t>(2, (name.size() - 6) / 3))
+      e += "; did you mean " + nearest->first + " (" + nearest->second + ")?";
+    errors.push_back(e);
+  }
 }
 
 struct Flag {
@@ -285,6 +339,7 @@ CliResult load(int argc, const char* const* argv, const std::map<std::string, st
     std::string why;
     if (!assign_text(field, it->second, why)) r.errors.push_back(it->first + " (" + path + "): " + why);
   });
+  check_env_names(env, r.errors);
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--config") {

@@ -66,3 +66,22 @@ TEST(Config, BadFlagsAndValuesAreErrors) {
   auto r = load(6, argv, {{"SREDA_LOG_LEVEL", "loud"}});
   ASSERT_EQ(r.errors.size(), 4u);
 }
+
+TEST(Config, AnEnvironmentVariableThatLooksLikeAKeyButIsNoneIsAnErrorNamingTheNearestKey) {
+  const char* argv[] = {"sreda"};
+  auto r = load(1, argv,
+                {{"SREDA_LADDER_DEFAULT_LADDER", "small"},  // a section's prefix, no such key
+                 {"SREDA_LADER_DEFAULT", "small"},          // a misspelt section, a letter from a key
+                 {"SREDA_SERVER_ZZZZZZZZZZZZZ", "1"},       // a section's prefix, nothing near it
+                 {"SREDA_ADMIN_PASSWORD", "x"},             // read by the app, not a config key
+                 {"SREDA_BIN", "/x"},                       // the test harnesses' own, passed through
+                 {"SREDA_SOMETHING_ELSE", "1"}});           // not ours to judge
+  std::string all;
+  for (auto& e : r.errors) all += e + "\n";
+  ASSERT_EQ(r.errors.size(), 3u) << all;
+  EXPECT_NE(all.find("SREDA_LADDER_DEFAULT_LADDER: not a config key; did you mean SREDA_LADDER_DEFAULT (ladder.default)?"),
+            std::string::npos) << all;
+  EXPECT_NE(all.find("SREDA_LADER_DEFAULT: not a config key; did you mean SREDA_LADDER_DEFAULT (ladder.default)?"),
+            std::string::npos) << all;
+  EXPECT_NE(all.find("SREDA_SERVER_ZZZZZZZZZZZZZ: not a config key\n"), std::string::npos) << all;
+}
