@@ -135,7 +135,8 @@ test('WebKitGTK: hls.js plays LL-HLS; no "Real time" and no Go live without WebR
 
   await wk.goto(new URL(viewUrl, sreda.base).href);
   await js(errorsHook);
-  await waitFor(() => js('return !document.getElementById("golive").hidden;'), { what: 'the go-live panel' });
+  // The panel is shown before golive.js runs: wait for its words, not for the panel.
+  await waitFor(() => js('return !document.getElementById("golive-problem").hidden;'), { what: 'the go-live panel\'s words' });
   const said = 'Этот браузер не умеет выходить в эфир (в нём нет WebRTC). Откройте эту страницу в Chrome, Edge, Firefox, ' +
     'Яндекс Браузере или Safari — или выходите в эфир из OBS с настройками ниже.';
   assert.equal(await js(textOf, 'golive-problem'), said);
