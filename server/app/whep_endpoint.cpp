@@ -15,6 +15,7 @@ realtime::WhepOptions whep_options(const config::WebRtcConfig& c) {
   o.max_per_address = c.max_whep_per_address;
   o.idle_stop_s = c.whep_idle_stop_s;
   o.min_keyframe_request_ms = c.min_keyframe_request_ms;
+  o.answer_timeout_ms = c.answer_timeout_ms;
   return o;
 }
 

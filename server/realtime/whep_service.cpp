@@ -146,7 +146,7 @@ WhepService::WhepService(boost::asio::any_io_executor rtc, WhepOptions options, 
   metrics_.describe("sreda_whep_keyframe_requests_total", "counter",
                     "keyframes asked of a real-time feed (to its encoder or its WHIP publisher), after the limiter");
   metrics_.describe("sreda_whep_refused_total", "counter", "real-time viewers refused (reason: viewer_limit, "
-                                                           "address_limit, not_live, feed)");
+                                                           "address_limit, not_live, feed, answer_timeout)");
 }
 
 WhepService::~WhepService() { stop(); }
@@ -179,8 +179,23 @@ PlayResult WhepService::refuse(int status, const std::string& code, const std::s
 }
 
 void WhepService::play(int64_t event_id, std::string offer, std::string peer, std::function<void(PlayResult)> done) {
-  auto go = [this, event_id, offer = std::move(offer), peer = std::move(peer), done](bool ok, bool keys) mutable {
-    boost::asio::post(rtc_, [this, ok, keys, event_id, offer = std::move(offer), peer = std::move(peer), done]() mutable {
+  // The event's look-up runs on the store thread, which a locked database holds up: the viewer is told 503 after
+  // webrtc.answer_timeout_ms rather than left waiting (once connecting, the answer comes within gather_timeout_ms).
+  // The timer lives as long as the look-up's reply (go): when that goes, a wait still pending is cancelled.
+  enum class Step { looking_up, started, timed_out };
+  auto step = std::make_shared<Step>(Step::looking_up);  // rtc thread
+  auto timer = std::make_shared<boost::asio::steady_timer>(rtc_, std::chrono::milliseconds(options_.answer_timeout_ms));
+  timer->async_wait([this, step, done](const boost::system::error_code& ec) {
+    if (ec || *step != Step::looking_up) return;
+    *step = Step::timed_out;
+    done(refuse(503, "answer_timeout", "the server could not answer in time; try again", 5));
+  });
+  auto go = [this, timer, step, event_id, offer = std::move(offer), peer = std::move(peer), done](bool ok, bool keys) mutable {
+    boost::asio::post(rtc_, [this, timer, step, ok, keys, event_id, offer = std::move(offer), peer = std::move(peer),
+                             done]() mutable {
+      if (*step == Step::timed_out) return;  // told 503 already; nothing was started for it
+      *step = Step::started;
+      timer->cancel();
       if (!ok) return done(refuse(404, "not_live", "this event is not live in real time"));
       play_on_rtc(event_id, keys, std::move(offer), std::move(peer), std::move(done));
     });

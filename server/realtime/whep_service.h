@@ -47,6 +47,7 @@ struct WhepOptions {
   int idle_stop_s = 15;
   int min_keyframe_request_ms = 1000;
   int retry_after_s = 10;         // what a refused viewer is told (it plays LL-HLS meanwhile)
+  int answer_timeout_ms = 5000;   // the event's look-up not done in this long → 503 answer_timeout
 };
 
 // What the feed sends, for the viewer's answer: which tracks, their SSRCs, and the feed's own payload types.

@@ -1,10 +1,11 @@
-"""WHIP's answer timeout (webrtc.answer_timeout_ms) against the real binary: a publish the server cannot answer in
-time gets 503 with Retry-After and a reason in words, counted in /metrics
+"""The answer timeout (webrtc.answer_timeout_ms) of WHIP and WHEP against the real binary: a publish the server
+cannot answer in time gets 503 with Retry-After and a reason in words, counted in /metrics
 (sreda_ingest_refused_total{protocol="whip",reason="answer_timeout"}), and leaves nothing behind: no WHIP session,
-and the studio is not left "publishing" (its next publish is answered, 201).
+and the studio is not left "publishing" (its next publish is answered, 201). A viewer's WHEP offer waiting as long
+gets 503 answer_timeout with Retry-After, counted (sreda_whep_refused_total{reason="answer_timeout"}).
 
 What makes it happen for real is the publish decision waiting on the database: the timeout counts from the POST,
-and the hub asks the store thread for the studio's event first. Here that thread is still busy with an earlier
+and the hub asks the store thread for the studio's event first (WHEP: for the event's real-time flag). Here that thread is still busy with an earlier
 write (a curator adding a studio), which waits up to SQLite's busy timeout (5 s) while another program holds the
 database's write lock, as a backup or a stuck disk would. The answer itself
 cannot make it happen: the server answers with the candidates it has after webrtc.gather_timeout_ms, which the
@@ -24,7 +25,7 @@ from test_webrtc_http import one, raw
 OFFER = os.path.join(SOURCE_DIR, "tests/unit/data/sdp/chromium-156-whip-sendonly.sdp")
 
 
-class WhipAnswerTimeoutTest(ServerTestCase):
+class AnswerTimeoutTest(ServerTestCase):
     # 2 s: well under SQLite's busy timeout (5 s), after which the store would give up and refuse by itself.
     env = {"SREDA_WEBRTC_LOCAL_ADDRESSES": "127.0.0.1", "SREDA_WEBRTC_ANSWER_TIMEOUT_MS": "2000",
            "SREDA_WEBRTC_GATHER_TIMEOUT_MS": "500"}
@@ -34,6 +35,15 @@ class WhipAnswerTimeoutTest(ServerTestCase):
             offer = f.read()
         return raw(self.server, "POST", f"/whip/{studio.id}", offer,
                    {"Content-Type": "application/sdp", "Authorization": f"Bearer {studio.key}"})
+
+    def watch(self, studio):
+        """A WHEP offer for the studio's event (its text is all the route checks before the event's look-up)."""
+        with open(OFFER, "rb") as f:
+            return raw(self.server, "POST", f"/whep/{studio.event_id}", f.read(), {"Content-Type": "application/sdp"})
+
+    def timed(self, results, name, post):
+        started = time.monotonic()
+        results[name] = post() + (time.monotonic() - started,)
 
     def sessions(self):
         """The gauge sreda_whip_sessions (no labels)."""
@@ -54,18 +64,32 @@ class WhipAnswerTimeoutTest(ServerTestCase):
             # The store thread is stuck: one write waits in it, the other in its queue.
             wait_for(lambda: re.search(r"^sreda_store_queue_depth [1-9]", self.server.get("/metrics").text, re.M),
                      10, "the store thread waiting on the lock")
-            started = time.monotonic()
-            status, headers, body = self.publish(studio)
-            waited = time.monotonic() - started
+            # A publisher and a viewer at once, both waiting on the store thread.
+            results = {}
+            posts = [threading.Thread(target=self.timed, args=(results, "whip", lambda: self.publish(studio))),
+                     threading.Thread(target=self.timed, args=(results, "whep", lambda: self.watch(studio)))]
+            for p in posts:
+                p.start()
+            for p in posts:
+                p.join(30)
         finally:
             db.execute("ROLLBACK")
             db.close()
             for c in curators:
                 c.join(30)
         self.assertEqual([r.status for r in added], [201, 201], "the curators' writes went through after the lock")
+        whip_error = json.loads(results["whip"][2] or b"{}").get("error", {})
+        if results["whip"][0] == 503 and whip_error.get("code") == "webrtc_unavailable":
+            self.skipTest(f"no WebRTC back end in this build: {whip_error}")
+        status, headers, body, waited = results["whep"]
+        self.assertEqual(status, 503, body)
+        self.assertEqual(json.loads(body)["error"]["code"], "answer_timeout")
+        self.assertEqual(one(headers, "retry-after"), "5")
+        self.assertGreaterEqual(waited, 1.9, "not before webrtc.answer_timeout_ms")
+        self.assertEqual(metric(self.server, "sreda_whep_refused_total", reason="answer_timeout"), 1)
+
+        status, headers, body, waited = results["whip"]
         error = json.loads(body or b"{}").get("error", {})
-        if status == 503 and error.get("code") == "webrtc_unavailable":
-            self.skipTest(f"no WHIP back end in this build: {error}")
         self.assertEqual(status, 503, body)
         self.assertEqual(error, {"code": "busy", "message": "the server could not answer in time; try again",
                                  "retry_after_s": 5})
