@@ -180,6 +180,19 @@ try {
     const at = (f) => (d.length ? (d[Math.min(d.length - 1, Math.ceil(f * d.length) - 1)] / 1000).toFixed(3) : 'n/a');
     log(`${p.what} source parts: ${d.length} came, each ${at(0.5)} s (p50) / ${at(0.95)} s (p95) after its media end's PROGRAM-DATE-TIME`);
   }
+  // What the browser's encoder saw and did (its outbound video stats): keyframe requests (PLI/FIR) that reached
+  // it and the keyframes it made.
+  if (published) {
+    const enc = await pages.publisher.evaluate(async () => {
+      const out = [];
+      (await window.bench.pc.getStats()).forEach((r) => {
+        if (r.type === 'outbound-rtp' && r.kind === 'video')
+          out.push(`PLIs ${r.pliCount}, FIRs ${r.firCount}, keyframes ${r.keyFramesEncoded} of ${r.framesEncoded} frames, encoder ${r.encoderImplementation}`);
+      });
+      return out.join('; ');
+    }).catch((e) => e.message);
+    log(`WHIP publisher (Chromium): ${enc}`);
+  }
   for (const line of sreda.log.filter((l) => /package source.*parts of/.test(l))) log(`sreda: ${line.slice(-90)}`);
   const metrics = await fetch(`${sreda.base}/metrics`).then((r) => (r.ok ? r.text() : '')).catch(() => '');
   const pli = metrics.split('\n').filter((l) => l.startsWith('sreda_whip_keyframe_requests_total')).join('; ');
