@@ -297,6 +297,13 @@ void CmafPackager::on_primary_sample(Sample sample) {
                                             : segment_elapsed_ + sample.duration / 2 >= segment_target;
     if (sample.keyframe && segment_due) {
       close_open_part(true);
+    } else if (sample.keyframe && options_.video && part_frames_ > 0 &&
+               static_cast<int>(open_part_.size()) * 2 >= part_frames_) {
+      // A keyframe inside a segment starts a part of its own (INDEPENDENT=YES: a player may start there; hls.js
+      // starts at the independent part before its target). A WHIP publisher is asked for one every half segment,
+      // which lands anywhere in a part. The parts that follow count from it. Not when the open part has under
+      // half a part's frames (no slivers): the keyframe then stays inside it.
+      close_open_part(false);
     } else if (open_part_duration_ + sample.duration > part_target ||
                (part_frames_ > 0 && static_cast<int>(open_part_.size()) >= part_frames_)) {
       close_open_part(false);

@@ -147,6 +147,39 @@ class WhipIngestTest(LiveServerTest):
         self.assertEqual(studio.live()["reconnects"], 1)
         self.assertIn("taken over", self.server.log())
 
+    def test_keyframes_are_asked_for_in_step_with_the_segments(self):
+        # The publisher sends keyframes only when asked, as browsers do. The server asks for one every half
+        # segment (webrtc.min_keyframe_request_ms 1000, live.segment_target_ms 2000): every segment starts with a
+        # keyframe and has a second one inside it, so an LL-HLS player finds an independent part within a second
+        # of the live edge (hls.js starts at one).
+        studio = Studio(self.server, self.token, "WHIP ключевые кадры")
+        pub = self.publisher(studio, seconds=30)
+        self.assertEqual(pub.wait_line("status"), "201", pub)
+        path = f"/live/{studio.event_id}/source/index.m3u8"
+
+        def segments_with_parts():
+            r = self.server.get(path)
+            if r.status != 200:
+                return None
+            # The complete segments whose parts are listed: each a list of (duration, independent) parts.
+            listed, parts = [], []
+            for line in r.text.split("\n"):
+                if line.startswith("#EXT-X-PART:"):
+                    parts.append("INDEPENDENT=YES" in line)
+                elif line.startswith("#EXTINF:"):
+                    if parts:
+                        listed.append(parts)
+                    parts = []
+            return (listed, r.text) if len(listed) >= 3 else None
+
+        listed, text = wait_for(segments_with_parts, 60, "three complete segments with their parts listed")
+        for parts in listed:
+            self.assertTrue(parts[0], text)  # a segment starts with a keyframe
+        inner = [parts for parts in listed if any(parts[1:])]
+        self.assertGreaterEqual(len(inner), 2, text)  # keyframes inside segments: asked for every half segment
+        self.assertGreaterEqual(metric(self.server, "sreda_whip_keyframe_requests_total", cause="segment"), 4)
+        pub.kill()
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -22,6 +22,54 @@ const SECONDS = Number(args.seconds || 30);
 const WARMUP = Number(args.warmup || 10);
 const WITH_HLS = args.hls !== '0';
 const log = (...a) => console.error('[webrtc g2g]', ...a);
+// When each new part of a media playlist comes (a blocking reload for the next one, as a player asks): Date.now()
+// minus the wall time of the part's end by the playlist's PROGRAM-DATE-TIME (the segment's + the parts before it):
+// how long after its media the server published it, offset by the run's clock reference (same for every part).
+async function partTiming(url, ms) {
+  const delays = [];
+  const until = Date.now() + ms;
+  let next = null;
+  while (Date.now() < until) {
+    const q = next ? `?_HLS_msn=${next.msn}&_HLS_part=${next.part}` : '';
+    const text = await fetch(url + q, { signal: AbortSignal.timeout(10000) }).then((r) => r.text()).catch(() => '');
+    const now = Date.now();
+    let msn = Number((/#EXT-X-MEDIA-SEQUENCE:(\d+)/.exec(text) || [])[1]);
+    let pdt = NaN, end = 0, part = 0, last = null, complete = false;
+    for (const line of text.split('\n')) {
+      if (line.startsWith('#EXT-X-PROGRAM-DATE-TIME:')) { pdt = Date.parse(line.slice(25)); end = 0; part = 0; }
+      else if (line.startsWith('#EXT-X-PART:')) {
+        end += 1000 * Number((/DURATION=([\d.]+)/.exec(line) || [])[1]);
+        last = { msn, part, at: pdt + end };
+        part++;
+        complete = false;
+      } else if (line.startsWith('#EXTINF:')) { msn++; complete = true; }
+    }
+    if (!last) { await sleep(200); continue; }
+    if (next) delays.push(now - last.at);
+    next = complete ? { msn: last.msn + 1, part: 0 } : { msn: last.msn, part: last.part + 1 };
+  }
+  return delays;
+}
+
+// A media playlist's layout in one line: each segment's duration, parts and which of them are INDEPENDENT
+// (e.g. "2.000s 10p i0" — ten parts, only the first independent).
+function layout(text) {
+  const out = [];
+  let parts = [];
+  for (const line of text.split('\n')) {
+    if (line.startsWith('#EXT-X-PART:')) {
+      const d = Number((/DURATION=([\d.]+)/.exec(line) || [])[1]);
+      parts.push({ d, i: /INDEPENDENT=YES/.test(line) });
+    } else if (line.startsWith('#EXTINF:')) {
+      const d = parseFloat(line.slice(8));
+      out.push(parts.length ? `${d.toFixed(3)}s ${parts.length}p i${parts.map((p, k) => (p.i ? k : -1)).filter((k) => k >= 0).join(',')}`
+        + ` [${parts.map((p) => p.d.toFixed(2)).join(' ')}]` : `${d.toFixed(3)}s`);
+      parts = [];
+    }
+  }
+  if (parts.length) out.push(`open ${parts.length}p`);
+  return out.slice(-6).join(' | ');
+}
 
 const sreda = new Sreda({ env: {
   SREDA_WEBRTC_LOCAL_ADDRESSES: '127.0.0.1', SREDA_WEBRTC_PORT_MIN: '47000', SREDA_WEBRTC_PORT_MAX: '47999',
@@ -29,6 +77,7 @@ const sreda = new Sreda({ env: {
 } });
 let browser = null;
 let rtmpPublisher = null;
+let rtmpEvent = null;
 const pages = {};
 try {
   await sreda.start();
@@ -74,7 +123,11 @@ try {
   if (published) {
     log('publisher sent its offer; waiting for the viewers');
     viewers.push(['WHIP → WHEP (passthrough)', 'whep', { role: 'whep', whep: `/whep/${event.id}` }]);
-    if (WITH_HLS) viewers.push(['WHIP → LL-HLS (hls.js lowLatencyMode)', 'hls', { role: 'hls', src: `/live/${event.id}/master.m3u8` }]);
+    if (WITH_HLS) {
+      viewers.push(['WHIP → LL-HLS (hls.js lowLatencyMode)', 'hls', { role: 'hls', src: `/live/${event.id}/master.m3u8` }]);
+      viewers.push(['WHIP → LL-HLS (the watch page: pace, start jump)', 'hls-watch',
+        { role: 'hls', pace: '1', src: `/live/${event.id}/master.m3u8` }]);
+    }
     // LL-HLS needs the event live and a few parts: the HLS tab opens after the playlist exists.
     await waitFor(async () => (await fetch(`${sreda.base}/live/${event.id}/master.m3u8`)).status === 200 || null,
       { timeoutMs: 60000, what: 'the event live (its master playlist)' }).catch((e) => log(String(e.message)));
@@ -88,6 +141,9 @@ try {
     await waitFor(async () => (await fetch(`${sreda.base}/live/${event2.id}/master.m3u8`)).status === 200 || null,
       { timeoutMs: 60000, what: 'the RTMP event live' }).catch((e) => log(String(e.message)));
     viewers.push(['RTMP → WHEP (the WHEP encode)', 'rtmp-whep', { role: 'whep', whep: `/whep/${event2.id}` }]);
+    // The same server's LL-HLS for an RTMP studio (keyframe every 2 s), as the watch page plays it: the peer.
+    if (WITH_HLS) viewers.push(['RTMP → LL-HLS (the watch page)', 'rtmp-hls-watch', { role: 'hls', pace: '1', src: `/live/${event2.id}/master.m3u8` }]);
+    rtmpEvent = event2;
   }
   for (const [, name, query] of viewers) await open(name, query);
   for (const [, name] of viewers) {
@@ -96,7 +152,10 @@ try {
   await sleep(WARMUP * 1000);
   for (const [, name] of viewers) await pages[name].evaluate(() => { window.bench.samples = []; window.bench.sampling = true; });
   log(`sampling ${SECONDS} s`);
+  const probes = [['WHIP', published ? event : null], ['RTMP', rtmpEvent]].filter(([, ev]) => ev && WITH_HLS)
+    .map(([what, ev]) => ({ what, delays: [], run: partTiming(`${sreda.base}/live/${ev.id}/source/index.m3u8`, SECONDS * 1000) }));
   await sleep(SECONDS * 1000);
+  for (const p of probes) p.delays = await p.run;
   console.log('| path | frames read | p50 (s) | p95 (s) | min–max (s) | unreadable |');
   console.log('|---|---|---|---|---|---|');
   for (const [label, name] of viewers) {
@@ -105,6 +164,39 @@ try {
     const pct = (p) => (s.length ? (s[Math.min(s.length - 1, Math.ceil(p * s.length) - 1)] / 1000).toFixed(3) : 'n/a');
     console.log(`| ${label} | ${s.length} | ${pct(0.5)} | ${pct(0.95)} | ${s.length ? `${(s[0] / 1000).toFixed(3)}–${(s[s.length - 1] / 1000).toFixed(3)}` : 'n/a'} | ${b.bad}${b.error ? ` (${b.error})` : s.length ? '' : ` (state ${b.state})`} |`);
   }
+  // The LL-HLS players' state (hls.js level, its latency estimate and target, stalls while sampling) and the
+  // segment and part layout of the events' source renditions: where the seconds go.
+  for (const [label, name] of viewers) {
+    const info = await pages[name].evaluate(() => (window.bench.info ? window.bench.info() : null));
+    if (info) log(`${label}: level ${info.level} (${info.height}p), hls.js latency ${Number(info.latency).toFixed(2)} s, target ${Number(info.target).toFixed(2)} s, stalls ${info.stalls}`);
+  }
+  for (const [what, ev] of [['WHIP', published ? event : null], ['RTMP', rtmpEvent]]) {
+    if (!ev) continue;
+    const text = await (await fetch(`${sreda.base}/live/${ev.id}/source/index.m3u8`)).text().catch(() => '');
+    log(`${what} source playlist: ${text.split('\n').filter((l) => /PART-INF|SERVER-CONTROL/.test(l)).join(' ')} ${layout(text)}`);
+  }
+  for (const p of probes) {
+    const d = p.delays.slice().sort((x, y) => x - y);
+    const at = (f) => (d.length ? (d[Math.min(d.length - 1, Math.ceil(f * d.length) - 1)] / 1000).toFixed(3) : 'n/a');
+    log(`${p.what} source parts: ${d.length} came, each ${at(0.5)} s (p50) / ${at(0.95)} s (p95) after its media end's PROGRAM-DATE-TIME`);
+  }
+  // What the browser's encoder saw and did (its outbound video stats): keyframe requests (PLI/FIR) that reached
+  // it and the keyframes it made.
+  if (published) {
+    const enc = await pages.publisher.evaluate(async () => {
+      const out = [];
+      (await window.bench.pc.getStats()).forEach((r) => {
+        if (r.type === 'outbound-rtp' && r.kind === 'video')
+          out.push(`PLIs ${r.pliCount}, FIRs ${r.firCount}, keyframes ${r.keyFramesEncoded} of ${r.framesEncoded} frames, encoder ${r.encoderImplementation}`);
+      });
+      return out.join('; ');
+    }).catch((e) => e.message);
+    log(`WHIP publisher (Chromium): ${enc}`);
+  }
+  for (const line of sreda.log.filter((l) => /package source.*parts of/.test(l))) log(`sreda: ${line.slice(-90)}`);
+  const metrics = await fetch(`${sreda.base}/metrics`).then((r) => (r.ok ? r.text() : '')).catch(() => '');
+  const pli = metrics.split('\n').filter((l) => l.startsWith('sreda_whip_keyframe_requests_total')).join('; ');
+  if (pli) log(`keyframe requests: ${pli}`);
   for (const [label, why] of failed) console.log(`| ${label} | not measured: ${why.replace(/\|/g, '/').slice(0, 160)} | | | | |`);
 } catch (err) {
   log('failed:', err.message);

@@ -28,8 +28,8 @@ WhipServer::WhipServer(boost::asio::any_io_executor rtc, hub::EventHub& hub, con
                        const config::Config& config, core::Metrics& metrics)
     : rtc_(std::move(rtc)), hub_(hub), keys_(keys), config_(config), metrics_(metrics) {
   metrics_.describe("sreda_whip_keyframe_requests_total", "counter",
-                    "keyframe requests (PLI) sent to WHIP publishers, by cause: first (none came yet), segment (a "
-                    "segment is due), request (a real-time viewer); at most one per webrtc.min_keyframe_request_ms");
+                    "keyframe requests (PLI) sent to WHIP publishers, by cause: first (none came yet), segment (the "
+                    "segment clock: one every half segment), request (a real-time viewer); at most one per webrtc.min_keyframe_request_ms");
   metrics_.describe("sreda_whip_media_timeouts_total", "counter",
                     "WHIP publishers dropped for sending no media for webrtc.media_timeout_s while connected, by studio "
                     "(the event waits for the studio in intermission, as for a dropped RTMP publisher)");

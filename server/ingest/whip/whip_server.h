@@ -8,9 +8,10 @@
 // event now, 409 already publishing, 503 stopping/busy, 500) → the answer within webrtc.answer_timeout_ms
 // (else 503, torn down) → 201 with a session token (128-bit random; the Location's last part). DELETE with
 // the token ends it ("the publisher stopped"); ICE failure or no media for webrtc.media_timeout_s ends it too
-// (intermission: the hub's grace). Keyframes (PLI) are asked for until the first arrives, when a segment is due
-// (live.segment_target_ms since the last keyframe), and on the hub's request_keyframe — all through one limiter
-// (webrtc.min_keyframe_request_ms).
+// (intermission: the hub's grace). Keyframes (PLI) are asked for until the first arrives, in step with the
+// segment clock (every max(webrtc.min_keyframe_request_ms, live.segment_target_ms / 2) since the last keyframe,
+// early by how late the publisher's keyframes come: WhipSession::tick), and on the hub's request_keyframe — all
+// through one limiter (webrtc.min_keyframe_request_ms).
 //
 // Threads: publish()/end()/session_count() from any thread (they post to the rtc thread); every session lives
 // on the rtc thread (its executor); media leaves on GStreamer threads straight into the hub's input.

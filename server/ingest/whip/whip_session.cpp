@@ -1,5 +1,7 @@
 #include "server/ingest/whip/whip_session.h"
 
+#include <algorithm>
+
 #include <boost/asio/post.hpp>
 
 #include "server/core/clock.h"
@@ -9,8 +11,12 @@ namespace sreda::ingest::whip {
 
 namespace {
 constexpr int kTickMs = 250;
-// A segment's keyframe is asked for this long before the segment is due (the request's and the frame's trip).
-constexpr int64_t kSegmentLeadMs = 150;
+// A keyframe is asked for this long before it is due at first; then as long before as the publisher's keyframes
+// came after their requests (a browser's encoder answers a PLI with its next frame, later under load).
+constexpr int64_t kFirstLeadMs = 150;
+constexpr int64_t kMinLeadMs = 20, kMaxLeadMs = 500;
+// A keyframe this soon after a request answers it (a later one was the encoder's own).
+constexpr int64_t kAnswerWindowMs = 1000;
 }  // namespace
 
 // The peer's media threads reach the hub through this (never through the session, which lives on rtc).
@@ -29,7 +35,9 @@ WhipSession::WhipSession(WhipServer& server, boost::asio::any_io_executor rtc, h
       reply_(std::move(reply)),
       log_("whip " + p_.remote + " studio=" + std::to_string(p_.studio.studio_id) + " s=" + p_.token.substr(0, 6)),
       deadline_(rtc),
-      ticker_(rtc) {}
+      ticker_(rtc),
+      keyframe_interval_ms_(std::max(config.webrtc.min_keyframe_request_ms, config.live.segment_target_ms / 2)),
+      lead_ms_(kFirstLeadMs) {}
 
 WhipSession::~WhipSession() {
   if (peer_) peer_->stop();
@@ -155,7 +163,7 @@ void WhipSession::want_keyframe(const char* cause) {
   if (finished_ || !peer_ || !answered_ms_) return;
   const int64_t now = core::steady_ms();
   if (last_request_ms_ && now - last_request_ms_ < config_.webrtc.min_keyframe_request_ms) {
-    if (!pending_cause_) pending_cause_ = cause;  // coalesced into the next one the limiter allows
+    if (!pending_cause_) pending_cause_ = cause, pending_since_ms_ = now;  // coalesced into the next one allowed
     return;
   }
   pending_cause_ = nullptr;
@@ -174,18 +182,41 @@ void WhipSession::tick() {
     server_.metrics().add("sreda_whip_media_timeouts_total", {{"studio", std::to_string(p_.studio.studio_id)}});
     return finish("no media for " + std::to_string(config_.webrtc.media_timeout_s) + " s (webrtc.media_timeout_s)");
   }
+  int64_t wait_ms = kTickMs;
   if (media.last_unit_ms() > 0) {
-    // Browsers send a keyframe only when asked: one per segment keeps LL-HLS segments near their target; an
-    // encoder with its own short GOP (OBS: 2 s) is never asked.
+    // Browsers send a keyframe only when asked. They are asked in step with the segment clock: a keyframe due
+    // every keyframe_interval_ms_ (half a segment: 1 s with 2 s segments, as an RTMP studio's 1 s GOP) after
+    // the last one, asked for lead_ms_ early so that it comes on time. Each segment then starts with one (the
+    // packager cuts at the first keyframe at 90 % of the target) and is about its target long, and an LL-HLS
+    // player joining the stream finds an independent part at most a second before the live edge (hls.js starts
+    // at one: with keyframes every 2–3.5 s plain hls.js played 2.2–5.3 s behind). An encoder whose own GOP is
+    // that short or shorter is never asked.
     const int64_t last_key = media.last_keyframe_ms();
+    learn_lead(last_key);
+    const int64_t due = last_key + keyframe_interval_ms_ - lead_ms_;
     if (!last_key) want_keyframe("first");
-    else if (now - last_key >= config_.live.segment_target_ms - kSegmentLeadMs) want_keyframe("segment");
+    else if (now >= due) want_keyframe("segment");
     else if (pending_cause_) want_keyframe(pending_cause_);
+    // The next tick when the next request is due (or the limiter lets a waiting one go), not a tick later.
+    int64_t next = last_key && now < due ? due : now + kTickMs;
+    if (pending_cause_ || (last_key && now >= due))
+      next = std::min(next, last_request_ms_ + config_.webrtc.min_keyframe_request_ms);
+    wait_ms = std::clamp<int64_t>(next - now, 5, kTickMs);
   }
-  ticker_.expires_after(std::chrono::milliseconds(kTickMs));
+  ticker_.expires_after(std::chrono::milliseconds(wait_ms));
   ticker_.async_wait([weak = weak_from_this()](const boost::system::error_code& ec) {
     if (auto self = weak.lock(); self && !ec) self->tick();
   });
+}
+
+void WhipSession::learn_lead(int64_t last_key_ms) {
+  if (!last_key_ms || last_key_ms == seen_key_ms_) return;
+  seen_key_ms_ = last_key_ms;
+  if (pending_cause_ && last_key_ms >= pending_since_ms_) pending_cause_ = nullptr;  // this keyframe answers it
+  const int64_t late = last_key_ms - last_request_ms_;
+  if (!last_request_ms_ || late < 0 || late > kAnswerWindowMs) return;  // the encoder's own keyframe
+  // A moving average of how late the answers came; the request goes a bit earlier than that (tick jitter).
+  lead_ms_ = std::clamp<int64_t>((3 * lead_ms_ + late + 10) / 4, kMinLeadMs, kMaxLeadMs);
 }
 
 void WhipSession::reply(WhipResult result) {

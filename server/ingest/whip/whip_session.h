@@ -51,6 +51,8 @@ class WhipSession : public std::enable_shared_from_this<WhipSession> {
   void answered(core::Result<webrtc::Answer> answer);
   void on_peer_state(webrtc::PeerState state, const std::string& reason);
   void tick();
+  // How late the publisher's keyframes come after a request (`last_key_ms`: the newest keyframe's arrival).
+  void learn_lead(int64_t last_key_ms);
   void reply(WhipResult result);
   template <typename F>
   void post_self(F f);
@@ -73,6 +75,12 @@ class WhipSession : public std::enable_shared_from_this<WhipSession> {
   int64_t answered_ms_ = 0;  // steady; 0 until 201
   int64_t last_request_ms_ = 0;  // the limiter: the last PLI sent (steady)
   const char* pending_cause_ = nullptr;  // a request waiting for the limiter
+  int64_t pending_since_ms_ = 0;         // since when (steady): a keyframe after it answers it
+  // Keyframes are asked for this often (max(webrtc.min_keyframe_request_ms, live.segment_target_ms / 2)), each
+  // lead_ms_ before it is due: how late the publisher's keyframes came after their requests (see tick()).
+  const int64_t keyframe_interval_ms_;
+  int64_t lead_ms_;
+  int64_t seen_key_ms_ = 0;  // the last keyframe learn_lead() saw (steady)
 };
 
 }  // namespace sreda::ingest::whip
