@@ -10,12 +10,12 @@
 // the rebuild sees one stream that paused (browsers resume by themselves), never a jump of hours.
 //
 // Sender threads: an event's viewers are spread over `senders` shards (the one with the fewest viewers takes
-// a new one), each with its own thread and queue: on_rtp() only computes the viewers' timestamp and hands the
-// packet (a reference, not a copy) to each shard that has viewers, and each shard's thread makes and sends its
+// a new one), each with its own thread and queue: on_rtp()/on_rtp_list() only compute the viewers' timestamps
+// and hand the packets (a reference, not a copy) to each shard that has viewers, and each shard's thread makes and sends its
 // viewers' copies. So one event's sending takes up to `senders` cores, and a slow viewer delays only its own
 // shard. A shard's queue holds at most `queue_ms` of packets (by when they were handed over): beyond, the
-// packet is dropped for all of the shard's viewers (counted per viewer), and their video resumes at the next
-// keyframe (asked for).
+// packet is dropped for all of the shard's viewers (counted per viewer, connecting ones too), and their video
+// resumes at the next keyframe (asked for); a shard behind closes no one (stall_ms is per connection).
 //
 // Per viewer, a bound: a connection that queues may hold at most `queue_ms` of packets per track (WebRtcPeer
 // does not queue: it sends in send(), on its shard's thread, and says false when it could not); beyond, or
@@ -25,8 +25,8 @@
 // (the service closes it: its page falls back to LL-HLS). Once remove() returns, no more packets go to that
 // viewer.
 //
-// Threads: add()/remove()/new_source() from the rtc thread; on_rtp() on the feed's streaming threads (one per
-// track); the callbacks come from those threads and the shards' threads (keep them short: post). The
+// Threads: add()/remove()/new_source() from the rtc thread; on_rtp()/on_rtp_list() on the feed's streaming
+// threads (one per track); the callbacks come from those threads and the shards' threads (keep them short: post). The
 // destructor stops the shards' threads (not from one of them).
 #pragma once
 
