@@ -39,6 +39,11 @@ struct RefTraits<GstBuffer> {
   static void unref(GstBuffer* p) { gst_buffer_unref(p); }
 };
 template <>
+struct RefTraits<GstBufferList> {
+  static void ref(GstBufferList* p) { gst_buffer_list_ref(p); }
+  static void unref(GstBufferList* p) { gst_buffer_list_unref(p); }
+};
+template <>
 struct RefTraits<GstSample> {
   static void ref(GstSample* p) { gst_sample_ref(p); }
   static void unref(GstSample* p) { gst_sample_unref(p); }

@@ -51,4 +51,18 @@ void push_feed_events(GstPad* pad, const std::string& stream_id, GstCaps* caps) 
   gst_pad_push_event(pad, gst_event_new_segment(&segment));
 }
 
+bool push_feed_list(GstPad* pad, GstBufferList* packets, GstClockTime running_time) {
+  packets = gst_buffer_list_make_writable(packets);
+  gst_buffer_list_foreach(
+      packets,
+      [](GstBuffer** b, guint, gpointer time) -> gboolean {
+        *b = gst_buffer_make_writable(*b);
+        GST_BUFFER_PTS(*b) = *static_cast<GstClockTime*>(time);
+        GST_BUFFER_DTS(*b) = GST_CLOCK_TIME_NONE;
+        return TRUE;
+      },
+      &running_time);
+  return gst_pad_push_list(pad, packets) == GST_FLOW_OK;
+}
+
 }  // namespace sreda::webrtc

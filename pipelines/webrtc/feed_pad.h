@@ -18,4 +18,7 @@ GstPad* make_feed_pad(const std::string& name, GstCaps* caps);
 // streaming, they stay on the pad and go before its first buffer.
 void push_feed_events(GstPad* pad, const std::string& stream_id, GstCaps* caps);
 
+// Pushes `packets` (transfer full) out of the pad in one push, each stamped with `running_time` (PTS; no DTS).
+bool push_feed_list(GstPad* pad, GstBufferList* packets, GstClockTime running_time);
+
 }  // namespace sreda::webrtc

@@ -534,19 +534,22 @@ void WebRtcPeer::answer(const std::string& offer_sdp, const TrackChoice& tracks,
 }
 
 bool WebRtcPeer::push_rtp(TrackKind track, GstBuffer* rtp) {
-  auto buffer = gst::GstRef<GstBuffer>::adopt(rtp);
+  GstBufferList* list = gst_buffer_list_new_sized(1);
+  gst_buffer_list_add(list, rtp);
+  return push_rtp_list(track, list);
+}
+
+bool WebRtcPeer::push_rtp_list(TrackKind track, GstBufferList* rtp) {
+  auto list = gst::GstRef<GstBufferList>::adopt(rtp);
   if (!impl_->sending) return false;
   const int i = Impl::index(track);
   std::lock_guard lock(impl_->push_mutex[i]);
   GstPad* pad = impl_->feeds[i].get();
   if (!pad || !impl_->clock) return false;
   // The feed's timestamps belong to its own pipeline's clock; webrtcbin's input clocksync would wait for them
-  // (x264's start at 1000 h: forever). The packet is stamped with this pipeline's running time instead.
-  buffer = gst::GstRef<GstBuffer>::adopt(gst_buffer_make_writable(buffer.release()));
+  // (x264's start at 1000 h: forever). The packets are stamped with this pipeline's running time instead.
   const GstClockTime now = gst_clock_get_time(impl_->clock.get());
-  GST_BUFFER_PTS(buffer.get()) = now > impl_->base_time ? now - impl_->base_time : 0;
-  GST_BUFFER_DTS(buffer.get()) = GST_CLOCK_TIME_NONE;
-  return gst_pad_push(pad, buffer.release()) == GST_FLOW_OK;
+  return push_feed_list(pad, list.release(), now > impl_->base_time ? now - impl_->base_time : 0);
 }
 
 bool WebRtcPeer::sending() const {

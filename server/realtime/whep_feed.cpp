@@ -50,7 +50,8 @@ void make_appsrc(GstElement* src, GstCaps* caps, int64_t max_bytes) {
 }
 
 void make_appsink(GstElement* sink, bool video, WhepFeed* feed) {
-  g_object_set(sink, "sync", FALSE, "async", FALSE, "max-buffers", 0u, "drop", FALSE, nullptr);
+  // buffer-list: a payloader's frame stays one list, handed to every viewer's send path as one.
+  g_object_set(sink, "sync", FALSE, "async", FALSE, "max-buffers", 0u, "drop", FALSE, "buffer-list", TRUE, nullptr);
   GstAppSinkCallbacks callbacks{};
   callbacks.new_sample = video ? video_sample_cb : audio_sample_cb;
   gst_app_sink_set_callbacks(GST_APP_SINK(sink), &callbacks, feed, nullptr);
@@ -233,7 +234,10 @@ GstPadProbeReturn WhepFeed::on_encoder_input(GstPad* pad) {
 GstFlowReturn WhepFeed::on_sample(media::TrackKind track, GstElement* appsink) {
   auto sample = gst::GstRef<GstSample>::adopt(gst_app_sink_pull_sample(GST_APP_SINK(appsink)));
   if (!sample) return GST_FLOW_EOS;
-  if (GstBuffer* buf = gst_sample_get_buffer(sample.get())) sink_.on_rtp(track, buf);
+  if (GstBufferList* list = gst_sample_get_buffer_list(sample.get()))
+    sink_.on_rtp_list(track, list);  // a frame's packets, as the payloader pushed them
+  else if (GstBuffer* buf = gst_sample_get_buffer(sample.get()))
+    sink_.on_rtp(track, buf);
   return GST_FLOW_OK;
 }
 

@@ -46,11 +46,15 @@ struct FeedOptions {
   int64_t max_input_bytes = 8 << 20;  // what may wait in each appsrc; beyond: drop to the next keyframe
 };
 
-// Where the payloaded packets go. Streaming threads (one per track); `packet` is transfer none.
+// Where the payloaded packets go. Streaming threads (one per track); `packet` and `packets` are transfer none.
 class FeedSink {
  public:
   virtual ~FeedSink() = default;
   virtual void on_rtp(media::TrackKind track, GstBuffer* packet) = 0;
+  // The packets of one frame as the payloader pushed them (one RTP timestamp; the marker ends it).
+  virtual void on_rtp_list(media::TrackKind track, GstBufferList* packets) {
+    for (guint i = 0; i < gst_buffer_list_length(packets); ++i) on_rtp(track, gst_buffer_list_get(packets, i));
+  }
   virtual void on_feed_error(const std::string& reason) = 0;
 };
 

@@ -15,6 +15,9 @@ class PeerLink : public ViewerLink {
   explicit PeerLink(std::unique_ptr<webrtc::WebRtcPeer> peer) : peer_(std::move(peer)) {}
   ~PeerLink() override { close(); }
   bool send(media::TrackKind track, GstBuffer* packet) override { return peer_->push_rtp(track, packet); }
+  bool send_list(media::TrackKind track, GstBufferList* packets) override {
+    return peer_->push_rtp_list(track, packets);
+  }
   bool ready() const override { return peer_->sending(); }
   // WebRtcPeer sends at once (no queue: nothing waits); push_rtp() says when it dropped.
   int64_t queued_ms(media::TrackKind) const override { return 0; }

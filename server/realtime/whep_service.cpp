@@ -2,7 +2,9 @@
 
 #include <boost/asio/post.hpp>
 
+#include <algorithm>
 #include <cstdio>
+#include <thread>
 
 #include "server/core/random.h"
 
@@ -339,7 +341,9 @@ bool WhepService::ensure_feed(Event& e, std::string& error) {
       });
     };
     callbacks.dropped = [this](int64_t n) { metrics_.add("sreda_whep_dropped_total", {}, static_cast<double>(n)); };
-    e.fanout = std::make_shared<Fanout>(options_.queue_ms, options_.stall_ms, std::move(callbacks));
+    // Sender threads: one event's viewers spread over up to 4 cores (whep_fanout.h).
+    const int senders = static_cast<int>(std::clamp(std::thread::hardware_concurrency(), 1u, 4u));
+    e.fanout = std::make_shared<Fanout>(options_.queue_ms, options_.stall_ms, std::move(callbacks), senders);
     e.fanout->feed_error = [this, event_id](const std::string& why) {
       boost::asio::post(rtc_, [this, event_id, why] {
         auto it = events_.find(event_id);

@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <mutex>
 #include <thread>
 
@@ -43,6 +44,13 @@ class FakeViewer : public ViewerLink {
   std::vector<Packet> take() {
     std::lock_guard<std::mutex> l(mutex);
     return packets;
+  }
+  // The packets once there are at least `n` (the fan-out's sender threads send them), or after 10 s.
+  std::vector<Packet> take(size_t n) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (take().size() < n && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    return take();
   }
   std::atomic<bool> slow{false};
   std::atomic<bool> connected{true};
@@ -126,7 +134,7 @@ TEST_F(WhepFeedMediaTest, EncodesBFramesOnceForTwoViewersWithTheirPayloadTypes) 
     keyframe_requests++;
     if (feed_ptr) feed_ptr->force_keyframe();
   };
-  Fanout fanout(500, 60'000, callbacks);
+  Fanout fanout(500, 60'000, callbacks, 2);  // two sender threads: viewers one and three share one
   FeedOptions options;
   options.max_height = 240;
   options.video_kbps = 300;
@@ -214,11 +222,12 @@ TEST_F(WhepFeedMediaTest, TimestampsRunOnAcrossANewFeed) {
   };
   send(100, 4'000'000'000u);
   send(101, 4'000'000'960u);
+  ASSERT_EQ(viewer.take(2).size(), 2u);
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   fanout.new_source();
   send(7, 123);  // the new feed's first packet, far from the old feed's timestamps
   send(8, 123 + 960);
-  const auto packets = viewer.take();
+  const auto packets = viewer.take(4);
   ASSERT_EQ(packets.size(), 4u);
   EXPECT_EQ(timestamp_of(packets[1]) - timestamp_of(packets[0]), 960u);
   const uint32_t pause = timestamp_of(packets[2]) - timestamp_of(packets[1]);  // 48 kHz ticks
@@ -226,6 +235,59 @@ TEST_F(WhepFeedMediaTest, TimestampsRunOnAcrossANewFeed) {
   EXPECT_LT(pause, 48'000u * 5) << "a jump, not the pause";
   EXPECT_EQ(timestamp_of(packets[3]) - timestamp_of(packets[2]), 960u);
   EXPECT_EQ(seq_of(packets[2]), static_cast<uint16_t>(seq_of(packets[1]) + 1));
+}
+
+}  // namespace
+}  // namespace sreda::realtime
+
+namespace sreda::realtime {
+namespace {
+
+// A viewer whose connection takes its first packet only when released (a stuck send), for at most 20 s.
+class StuckViewer : public FakeViewer {
+ public:
+  bool send(media::TrackKind track, GstBuffer* packet) override {
+    std::unique_lock<std::mutex> l(gate_mutex);
+    gate.wait_for(l, std::chrono::seconds(20), [&] { return released; });
+    l.unlock();
+    return FakeViewer::send(track, packet);
+  }
+  void release() {
+    {
+      std::lock_guard<std::mutex> l(gate_mutex);
+      released = true;
+    }
+    gate.notify_all();
+  }
+  std::mutex gate_mutex;
+  std::condition_variable gate;
+  bool released = false;
+};
+
+TEST_F(WhepFeedMediaTest, AStuckViewerDelaysOnlyItsOwnSenderThread) {
+  // Two sender threads: the stuck viewer takes the first, the other viewer the second. The feed's thread
+  // (here the test's) hands packets over without waiting, and the other viewer gets them all meanwhile.
+  StuckViewer stuck;
+  FakeViewer other;
+  Fanout fanout(60'000, 60'000, {}, 2);
+  fanout.add(1, std::shared_ptr<ViewerLink>(&stuck, [](ViewerLink*) {}), 102, 111);
+  fanout.add(2, std::shared_ptr<ViewerLink>(&other, [](ViewerLink*) {}), 102, 111);
+  constexpr int kPackets = 20;
+  for (int i = 0; i < kPackets; ++i) {
+    GstBuffer* b = feed_packet(static_cast<uint16_t>(i), static_cast<uint32_t>(i * 960));
+    fanout.on_rtp(media::TrackKind::audio, b);
+    gst_buffer_unref(b);
+  }
+  const auto got = other.take(kPackets);
+  EXPECT_EQ(got.size(), static_cast<size_t>(kPackets)) << "the other viewer waited for the stuck one";
+  EXPECT_TRUE(stuck.take().empty());
+  stuck.release();
+  const auto late = stuck.take(kPackets);
+  EXPECT_EQ(late.size(), static_cast<size_t>(kPackets)) << "the stuck viewer's packets were kept (queue_ms 60 s)";
+  EXPECT_EQ(fanout.dropped(), 0);
+  fanout.remove(1);
+  fanout.remove(2);
+  EXPECT_EQ(fanout.size(), 0u);
 }
 
 }  // namespace
