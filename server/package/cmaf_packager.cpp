@@ -298,11 +298,11 @@ void CmafPackager::on_primary_sample(Sample sample) {
     if (sample.keyframe && segment_due) {
       close_open_part(true);
     } else if (sample.keyframe && options_.video && part_frames_ > 0 &&
-               static_cast<int>(open_part_.size()) * 2 >= part_frames_) {
+               static_cast<int>(open_part_.size()) * 100 >= part_frames_ * 85) {
       // A keyframe inside a segment starts a part of its own (INDEPENDENT=YES: a player may start there; hls.js
-      // starts at the independent part before its target). A WHIP publisher is asked for one every half segment,
-      // which lands anywhere in a part. The parts that follow count from it. Not when the open part has under
-      // half a part's frames (no slivers): the keyframe then stays inside it.
+      // starts at the independent part before its target) when the open part is already long enough to end:
+      // RFC 8216bis 4.4.4.9 wants every part but a segment's last (and an independent one) at least 85 % of
+      // PART-TARGET. Earlier in a part the keyframe stays inside it. The parts that follow count from it.
       close_open_part(false);
     } else if (open_part_duration_ + sample.duration > part_target ||
                (part_frames_ > 0 && static_cast<int>(open_part_.size()) >= part_frames_)) {

@@ -77,9 +77,8 @@ struct PackagerStats {
 // segment is split into equal parts instead (25 fps: 5 × 10 frames, PART-TARGET 0.41 s), and PART-TARGET is
 // what the parts really are, as RFC 8216bis 4.4.4.9 asks (every part but a segment's last at least 85 % of
 // it). `frame_us`: one sample's duration; 1 ms is allowed for timestamps rounded to ms (RTMP at 30 fps
-// gives 33/34 ms frames). A keyframe inside a segment starts a part of its own when the open part has at least
-// half a part's frames (CmafPackager::on_primary_sample): the part before it may then be shorter than that
-// 85 %. Pure; unit-tested.
+// gives 33/34 ms frames). A keyframe inside a segment starts a part of its own when the open part already has
+// 85 % of a part's frames (CmafPackager::on_primary_sample), so that rule still holds. Pure; unit-tested.
 struct PartSize {
   int frames = 1;              // samples per part
   int64_t target_us = 0;       // PART-TARGET: no part is longer

@@ -149,9 +149,8 @@ class WhipIngestTest(LiveServerTest):
 
     def test_keyframes_are_asked_for_in_step_with_the_segments(self):
         # The publisher sends keyframes only when asked, as browsers do. The server asks for one every half
-        # segment (webrtc.min_keyframe_request_ms 1000, live.segment_target_ms 2000): every segment starts with a
-        # keyframe and has a second one inside it, so an LL-HLS player finds an independent part within a second
-        # of the live edge (hls.js starts at one).
+        # segment (webrtc.min_keyframe_request_ms 1000, live.segment_target_ms 2000), early by how late they come:
+        # every segment starts with a keyframe and is near its target, not a keyframe interval late.
         studio = Studio(self.server, self.token, "WHIP ключевые кадры")
         pub = self.publisher(studio, seconds=30)
         self.assertEqual(pub.wait_line("status"), "201", pub)
@@ -175,9 +174,11 @@ class WhipIngestTest(LiveServerTest):
         listed, text = wait_for(segments_with_parts, 60, "three complete segments with their parts listed")
         for parts in listed:
             self.assertTrue(parts[0], text)  # a segment starts with a keyframe
-        inner = [parts for parts in listed if any(parts[1:])]
-        self.assertGreaterEqual(len(inner), 2, text)  # keyframes inside segments: asked for every half segment
-        self.assertGreaterEqual(metric(self.server, "sreda_whip_keyframe_requests_total", cause="segment"), 4)
+        # Two requests per segment, not one (the segment clock is half a segment): counted against the segments
+        # closed so far (media time, so load does not change the ratio).
+        closed = int(text.split("#EXT-X-MEDIA-SEQUENCE:")[1].split("\n")[0]) + text.count("#EXTINF:")
+        requests = metric(self.server, "sreda_whip_keyframe_requests_total", cause="segment")
+        self.assertGreaterEqual(requests, 1.5 * closed - 1, (requests, closed, text))
         pub.kill()
 
 

@@ -157,28 +157,30 @@ TEST(PackageCmafPackager, LongGopMakesLongerSegmentsAndTargetDuration) {
   EXPECT_NEAR(state.segments.back().duration_s, 1.0, 1e-9);
 }
 
-// A keyframe inside a segment (a WHIP publisher is asked for one every half segment) starts an independent part
-// when the open part has at least half a part's frames; the parts after it count from it.
-TEST(PackageCmafPackager, KeyframeInsideASegmentStartsAnIndependentPart) {
+// A keyframe inside a segment starts an independent part only when the open part may end there: every part but a
+// segment's last (or an independent one) is at least 85 % of PART-TARGET (RFC 8216bis 4.4.4.9).
+TEST(PackageCmafPackager, KeyframeInsideASegmentStartsAnIndependentPartOnlyAtAFullEnoughPart) {
+  // Keyframes every 29 frames, 2 s segments, parts of 10 frames: the one at frame 29 finds 9 frames open.
   auto p = make();
-  feed(*p, 6.0, 25);  // a keyframe every second, 2 s segments, parts of 10 frames
+  feed(*p, 6.0, 29);
   const auto state = p->playlist_state();
   ASSERT_GE(state.segments.size(), 2u);
   const auto& s = state.segments[0];
-  EXPECT_NEAR(s.duration_s, 2.0, 1e-9);
-  ASSERT_EQ(s.parts.size(), 6u);  // 10 10 5 | 10 10 5 frames
+  EXPECT_NEAR(s.duration_s, 58 * 0.04, 1e-9);  // cut at the first keyframe at 90 % of the target
+  ASSERT_EQ(s.parts.size(), 6u);                // 10 10 9 | 10 10 9 frames
   for (size_t j = 0; j < s.parts.size(); ++j) EXPECT_EQ(s.parts[j].independent, j == 0 || j == 3) << j;
-  EXPECT_NEAR(s.parts[2].duration_s, 0.2, 1e-9);
+  EXPECT_NEAR(s.parts[2].duration_s, 9 * 0.04, 1e-9);
   EXPECT_NEAR(s.parts[3].duration_s, 0.4, 1e-9);
 
-  // Under half a part's frames open (keyframes every 22 frames: 2 and 4 open): no sliver, the keyframe stays
-  // inside its part, and the segment is cut at the first keyframe at 90 % of its target (frame 66).
+  // Keyframes every 25 frames: half a part open is not enough (the part would be 50 % of PART-TARGET); the
+  // keyframe stays inside its part.
   auto q = make();
-  feed(*q, 6.0, 22);
+  feed(*q, 6.0, 25);
   const auto state_q = q->playlist_state();
   ASSERT_GE(state_q.segments.size(), 1u);
   const auto& t = state_q.segments[0];
-  EXPECT_NEAR(t.duration_s, 66 * 0.04, 1e-9);
+  EXPECT_NEAR(t.duration_s, 2.0, 1e-9);
+  ASSERT_EQ(t.parts.size(), 5u);
   for (size_t j = 0; j < t.parts.size(); ++j) EXPECT_EQ(t.parts[j].independent, j == 0) << j;
 }
 
