@@ -24,6 +24,7 @@ GstFlowReturn audio_sample_cb(GstAppSink* sink, gpointer feed) {
 GstPadProbeReturn encoder_probe_cb(GstPad* pad, GstPadProbeInfo*, gpointer feed) {
   return static_cast<WhepFeed*>(feed)->on_encoder_input(pad);
 }
+void overrun_cb(GstElement*, gpointer feed) { static_cast<WhepFeed*>(feed)->on_encoder_overrun(); }
 GstBusSyncReply bus_cb(GstBus*, GstMessage* m, gpointer feed) { return static_cast<WhepFeed*>(feed)->on_bus_message(m); }
 
 GstBuffer* bytes_buffer(const std::vector<uint8_t>& bytes) {
@@ -136,9 +137,10 @@ bool WhepFeed::build_video(std::string& error) {
     set_caps(size, "video/x-raw,width=" + std::to_string(width_) + ",height=" + std::to_string(height_) +
                        ",pixel-aspect-ratio=1/1");
   // The encoder runs in its own thread; when it falls behind, the oldest frame waiting goes (viewers see a
-  // lower frame rate, never a growing delay).
+  // lower frame rate, never a growing delay). Each such frame after the first output is a late frame.
   g_object_set(q, "max-size-buffers", 4u, "max-size-bytes", 0u, "max-size-time", guint64{0}, nullptr);
   gst_util_set_object_arg(G_OBJECT(q), "leaky", "downstream");
+  g_signal_connect(q, "overrun", G_CALLBACK(overrun_cb), this);
   const int fps = facts_.fps_num > 0 && facts_.fps_den > 0 ? (facts_.fps_num + facts_.fps_den - 1) / facts_.fps_den : 30;
   gst_util_set_object_arg(G_OBJECT(enc), "speed-preset", options_.preset.c_str());
   gst_util_set_object_arg(G_OBJECT(enc), "tune", "zerolatency");
@@ -230,9 +232,17 @@ GstPadProbeReturn WhepFeed::on_encoder_input(GstPad* pad) {
   return GST_PAD_PROBE_OK;
 }
 
+void WhepFeed::on_encoder_overrun() {
+  // Before the first output the encoder is starting (x264 on a busy machine): not behind real time yet.
+  if (stopped_ || !encoded_.load()) return;
+  late_frames_++;
+  if (late_listener_) late_listener_();
+}
+
 GstFlowReturn WhepFeed::on_sample(media::TrackKind track, GstElement* appsink) {
   auto sample = gst::GstRef<GstSample>::adopt(gst_app_sink_pull_sample(GST_APP_SINK(appsink)));
   if (!sample) return GST_FLOW_EOS;
+  if (track == media::TrackKind::video && mode_ == FeedMode::encode && !encoded_.load()) encoded_ = true;
   if (GstBuffer* buf = gst_sample_get_buffer(sample.get())) sink_.on_rtp(track, buf);
   return GST_FLOW_OK;
 }

@@ -17,7 +17,11 @@
 // A new publisher session (a reconnect, perhaps with other codecs) gets a new feed (the service rebuilds it);
 // its viewers stay connected, their timestamps running on (the fan-out's new_source()).
 //
-// Threads: construct, start(), stop() on the rtc thread; push() from the event's media
+// Late frames (encode): once the encoder has produced its first picture, every frame its leaky queue drops is
+// one frame behind real time; the listener set with on_late() hears each (the service reports them while the
+// event has viewers: the overload rule, server/app/overload.h).
+//
+// Threads: construct, on_late(), start(), stop() on the rtc thread; push() from the event's media
 // thread (one at a time, in order; appsrc never blocks it: a full input drops video to the next keyframe,
 // counted); force_keyframe() from any thread; the FeedSink hears packets on the two appsinks' streaming
 // threads.
@@ -27,6 +31,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include "pipelines/gst/gst_ref.h"
@@ -41,7 +46,7 @@ const char* to_string(FeedMode mode);
 struct FeedOptions {
   int max_height = 720;         // webrtc.whep_height
   int video_kbps = 1500;        // webrtc.whep_kbps
-  std::string preset = "veryfast";
+  std::string preset = "veryfast";  // webrtc.whep_preset (x264's speed preset)
   int audio_kbps = 64;          // webrtc.whep_audio_kbps
   int64_t max_input_bytes = 8 << 20;  // what may wait in each appsrc; beyond: drop to the next keyframe
 };
@@ -66,6 +71,8 @@ class WhepFeed {
   WhepFeed(const WhepFeed&) = delete;
   WhepFeed& operator=(const WhepFeed&) = delete;
 
+  // Hears each late frame of the encode (its queue's streaming thread). Before start().
+  void on_late(std::function<void()> listener) { late_listener_ = std::move(listener); }
   bool start(std::string& error);  // rtc thread
   void stop();                     // rtc thread; idempotent
 
@@ -82,10 +89,12 @@ class WhepFeed {
   int height() const { return height_; }
   int64_t input_dropped() const { return input_dropped_.load(); }
   int64_t keyframes_forced() const { return keyframes_forced_.load(); }
+  int64_t late_frames() const { return late_frames_.load(); }  // dropped by the encode's queue after its first output
 
   // GStreamer callbacks (streaming threads).
   GstFlowReturn on_sample(media::TrackKind track, GstElement* appsink);
   GstPadProbeReturn on_encoder_input(GstPad* pad);
+  void on_encoder_overrun();
   GstBusSyncReply on_bus_message(GstMessage* m);
 
  private:
@@ -109,6 +118,9 @@ class WhepFeed {
   std::atomic<bool> failed_{false};
   std::atomic<int64_t> input_dropped_{0};
   std::atomic<int64_t> keyframes_forced_{0};
+  std::atomic<int64_t> late_frames_{0};
+  std::atomic<bool> encoded_{false};  // the encode has produced its first picture
+  std::function<void()> late_listener_;
 };
 
 // The size the encode scales a source of `width`x`height` to: at most `max_height` tall (never taller than
