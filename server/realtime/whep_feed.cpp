@@ -224,6 +224,7 @@ void WhepFeed::push(const media::AccessUnit& unit) {
 }
 
 GstPadProbeReturn WhepFeed::on_encoder_input(GstPad* pad) {
+  encoder_took_++;
   if (want_keyframe_.exchange(false)) {
     keyframes_forced_++;
     gst_pad_send_event(pad, gst_video_event_new_downstream_force_key_unit(GST_CLOCK_TIME_NONE, GST_CLOCK_TIME_NONE,
@@ -235,6 +236,14 @@ GstPadProbeReturn WhepFeed::on_encoder_input(GstPad* pad) {
 void WhepFeed::on_encoder_overrun() {
   // Before the first output the encoder is starting (x264 on a busy machine): not behind real time yet.
   if (stopped_ || !encoded_.load()) return;
+  const int64_t now = g_get_monotonic_time();
+  if (now - second_start_us_ >= 1'000'000) {
+    second_start_us_ = now;
+    second_dropped_ = 0;
+    second_took_at_ = encoder_took_.load();
+  }
+  ++second_dropped_;
+  if (second_dropped_ <= encoder_took_.load() - second_took_at_) return;  // contention, not behind
   late_frames_++;
   if (late_listener_) late_listener_();
 }

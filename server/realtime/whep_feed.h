@@ -17,9 +17,12 @@
 // A new publisher session (a reconnect, perhaps with other codecs) gets a new feed (the service rebuilds it);
 // its viewers stay connected, their timestamps running on (the fan-out's new_source()).
 //
-// Late frames (encode): once the encoder has produced its first picture, every frame its leaky queue drops is
-// one frame behind real time; the listener set with on_late() hears each (the service reports them while the
-// event has viewers: the overload rule, server/app/overload.h).
+// Late frames (encode): once the encoder has produced its first picture, a frame its leaky queue drops in a
+// second where the queue dropped more frames than the encoder took is late: the encode is behind real time
+// (more than half its frames go), not in a moment's contention (its 4-frame queue drops a few frames whenever
+// the machine is busy for a fifth of a second, which a tiny encode on a loaded 2-core machine is). The
+// listener set with on_late() hears each (the service reports them while the event has viewers: the overload
+// rule, server/app/overload.h).
 //
 // Threads: construct, on_late(), start(), stop() on the rtc thread; push() from the event's media
 // thread (one at a time, in order; appsrc never blocks it: a full input drops video to the next keyframe,
@@ -89,7 +92,7 @@ class WhepFeed {
   int height() const { return height_; }
   int64_t input_dropped() const { return input_dropped_.load(); }
   int64_t keyframes_forced() const { return keyframes_forced_.load(); }
-  int64_t late_frames() const { return late_frames_.load(); }  // dropped by the encode's queue after its first output
+  int64_t late_frames() const { return late_frames_.load(); }  // see "Late frames" above
 
   // GStreamer callbacks (streaming threads).
   GstFlowReturn on_sample(media::TrackKind track, GstElement* appsink);
@@ -120,6 +123,9 @@ class WhepFeed {
   std::atomic<int64_t> keyframes_forced_{0};
   std::atomic<int64_t> late_frames_{0};
   std::atomic<bool> encoded_{false};  // the encode has produced its first picture
+  std::atomic<int64_t> encoder_took_{0};  // frames into the encoder (its thread)
+  // The current second of the queue's drops (its upstream streaming thread only).
+  int64_t second_start_us_ = 0, second_dropped_ = 0, second_took_at_ = 0;
   std::function<void()> late_listener_;
 };
 
