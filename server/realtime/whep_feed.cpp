@@ -237,6 +237,9 @@ void WhepFeed::on_encoder_overrun() {
   // Before the first output the encoder is starting (x264 on a busy machine): not behind real time yet.
   if (stopped_ || !encoded_.load()) return;
   const int64_t now = g_get_monotonic_time();
+  // A new feed's first seconds (a studio's reconnect: the new session's first units may come in a burst) are
+  // not a judgement on the machine; nor are the ladder's (LadderOptions::warm_at_most_us).
+  if (now - encoded_at_us_.load() < kWarmUs) return;
   if (now - second_start_us_ >= 1'000'000) {
     second_start_us_ = now;
     second_dropped_ = 0;
@@ -251,7 +254,10 @@ void WhepFeed::on_encoder_overrun() {
 GstFlowReturn WhepFeed::on_sample(media::TrackKind track, GstElement* appsink) {
   auto sample = gst::GstRef<GstSample>::adopt(gst_app_sink_pull_sample(GST_APP_SINK(appsink)));
   if (!sample) return GST_FLOW_EOS;
-  if (track == media::TrackKind::video && mode_ == FeedMode::encode && !encoded_.load()) encoded_ = true;
+  if (track == media::TrackKind::video && mode_ == FeedMode::encode && !encoded_.load()) {
+    encoded_at_us_ = g_get_monotonic_time();
+    encoded_ = true;
+  }
   if (GstBuffer* buf = gst_sample_get_buffer(sample.get())) sink_.on_rtp(track, buf);
   return GST_FLOW_OK;
 }

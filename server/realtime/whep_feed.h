@@ -17,7 +17,7 @@
 // A new publisher session (a reconnect, perhaps with other codecs) gets a new feed (the service rebuilds it);
 // its viewers stay connected, their timestamps running on (the fan-out's new_source()).
 //
-// Late frames (encode): once the encoder has produced its first picture, a frame its leaky queue drops in a
+// Late frames (encode): from kWarmUs after the encoder's first picture, a frame its leaky queue drops in a
 // second where the queue dropped more frames than the encoder took is late: the encode is behind real time
 // (more than half its frames go), not in a moment's contention (its 4-frame queue drops a few frames whenever
 // the machine is busy for a fifth of a second, which a tiny encode on a loaded 2-core machine is). The
@@ -66,6 +66,7 @@ class WhepFeed {
  public:
   static constexpr int kVideoPt = 96;
   static constexpr int kAudioPt = 111;
+  static constexpr int64_t kWarmUs = 5'000'000;  // no late frames counted this long after the first output
 
   // `video_ssrc`/`audio_ssrc`: kept across rebuilds of an event's feed (a viewer sees one stream).
   WhepFeed(int64_t event_id, FeedMode mode, const media::MediaFacts& facts, FeedOptions options,
@@ -122,7 +123,8 @@ class WhepFeed {
   std::atomic<int64_t> input_dropped_{0};
   std::atomic<int64_t> keyframes_forced_{0};
   std::atomic<int64_t> late_frames_{0};
-  std::atomic<bool> encoded_{false};  // the encode has produced its first picture
+  std::atomic<bool> encoded_{false};  // the encode has produced its first picture …
+  std::atomic<int64_t> encoded_at_us_{0};  // … then (monotonic)
   std::atomic<int64_t> encoder_took_{0};  // frames into the encoder (its thread)
   // The current second of the queue's drops (its upstream streaming thread only).
   int64_t second_start_us_ = 0, second_dropped_ = 0, second_took_at_ = 0;
