@@ -476,25 +476,32 @@ void Ladder::note_encoder_drops(Rung& rung) {
   const int64_t dropped = rung.dropped.load() + scaler_dropped_.load();
   const int64_t now = g_get_monotonic_time();
   Rung* victim = nullptr;
+  int64_t fresh = 0;
   {
     std::lock_guard lock(mutex_);
     auto& times = rung.drop_times_us;
+    fresh = std::max<int64_t>(0, dropped - rung.drops_seen);
     for (int64_t i = rung.drops_seen; i < dropped && times.size() < kDropFramesToDegrade; ++i) times.push_back(now);
     rung.drops_seen = dropped;
     while (!times.empty() && now - times.front() > kDropCooldownUs) times.pop_front();
-    if (times.size() < kDropFramesToDegrade) return;
-    if (last_rung_drop_us_ != INT64_MIN && now - last_rung_drop_us_ < kDropCooldownUs) return;
+    const bool degrade = times.size() >= kDropFramesToDegrade &&
+                         (last_rung_drop_us_ == INT64_MIN || now - last_rung_drop_us_ >= kDropCooldownUs);
     int active_video = 0;
     for (auto& r : rung_state_) {
-      if (r->poster || r->plan.spec.audio_only || !r->active) continue;
+      if (!degrade || r->poster || r->plan.spec.audio_only || !r->active) continue;
       ++active_video;
       if (!victim) victim = r.get();  // the tallest first (rungs are sorted)
     }
-    if (active_video < 2) return;  // the last video rung stays
-    victim->active = false;
-    last_rung_drop_us_ = now;
-    times.clear();
+    if (active_video < 2) {
+      victim = nullptr;  // the last video rung stays
+    } else {
+      victim->active = false;
+      last_rung_drop_us_ = now;
+      times.clear();
+    }
   }
+  if (fresh > 0) listener_.on_rung_late(rung.plan.spec.name, fresh);
+  if (!victim) return;
   g_object_set(victim->valve, "drop", TRUE, nullptr);
   rungs_dropped_++;
   listener_.on_rung_dropped(victim->plan.spec.name, "rung " + rung.plan.spec.name + " fell behind real time (" +

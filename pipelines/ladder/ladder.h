@@ -71,6 +71,13 @@ class LadderListener {
   virtual void on_rung_unit(const std::string& rung, const media::AccessUnit& unit) = 0;
   // The rung stopped for good (overload); `reason` is for logs and the curator.
   virtual void on_rung_dropped(const std::string& rung, const std::string& reason) = 0;
+  // The rung's queue (or the scaler's, which every rung shares) dropped `frames` frames because the rung was
+  // behind real time (drop_when_late only; heard as the rung's next frame reaches its encoder). The rung is
+  // dropped after kDropFramesToDegrade such frames within kDropCooldownUs; the owner may act earlier.
+  virtual void on_rung_late(const std::string& rung, int64_t frames) {
+    (void)rung;
+    (void)frames;
+  }
   virtual void on_poster(std::vector<uint8_t> jpeg, int64_t pts_us) = 0;
   // A media error: the ladder is failed (the source rendition goes on); the owner stops it.
   virtual void on_failed(const std::string& reason) = 0;

@@ -185,6 +185,7 @@ void App::schedule_live_tick() {
     if (ec) return;
     live_routes_->tick();  // held playlist/part requests past their deadline get 503
     refusal_window_->sample(core::now_ms());  // keeps a sample every 10 s
+    overload_->tick();  // logs the end of an overload
     schedule_live_tick();
   });
 }
@@ -333,11 +334,15 @@ core::Result<void> App::start_live_outputs() {
   // The ladder is started on the control thread (the thread runs from the next step on, before any event
   // can go live).
   live_options.run_on_control = [this](std::function<void()> task) { boost::asio::post(control_, std::move(task)); };
+  overload_ = std::make_unique<Overload>(config_.webrtc.overload_late_frames, metrics_);
   live::LiveOutputEvents live_events;
   // The routes are made just below, before any event can go live (the hub starts later).
   live_events.notify = [this](int64_t event_id) { live_routes_->notify(event_id); };
   live_events.rung_dropped = [this](const std::string& rung) {
     metrics_.add("sreda_ladder_rungs_dropped_total", {{"rendition", rung}});
+  };
+  live_events.rung_late = [this](int64_t event_id, const std::string& rung, int64_t frames) {
+    overload_->report(Overload::Cause::ladder, "event " + std::to_string(event_id) + " rendition " + rung, frames);
   };
   live_events.ladder_failed = [this] { metrics_.add("sreda_ladder_failures_total", {}); };
   // The relays are made in the next step, before any event can go live (and a ladder start).
@@ -387,7 +392,7 @@ core::Result<void> App::start_relays() {
   relay_targets_ = std::make_unique<relay::StoreTargets>(*store_);
   relays_ = std::make_unique<relay::PushRelays>(std::move(options), *relay_targets_, metrics_);
   consumers_ = std::make_unique<relay::RelayingFactory>(*live_outputs_, *relays_);
-  whep_ = std::make_unique<WhepBackEnd>(rtc_.get_executor(), config_, *store_, metrics_, *consumers_);
+  whep_ = std::make_unique<WhepBackEnd>(rtc_.get_executor(), config_, *store_, metrics_, *consumers_, *overload_);
   relay_control_ = relays_.get();
   return {};
 }

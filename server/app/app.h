@@ -27,6 +27,7 @@
 #include "server/auth/login_limiter.h"
 #include "server/hub/event_hub.h"
 #include "server/hub/key_directory.h"
+#include "server/app/overload.h"
 #include "server/app/whep_endpoint.h"
 #include "server/app/whip_endpoint.h"
 #include "server/ingest/rtmp_bridge.h"
@@ -116,6 +117,7 @@ class App {
   hub::KeyDirectory keys_;  // its rotation callback reaches the hub (made in a later step)
   std::unique_ptr<archive::Archive> archive_;  // before the live outputs: their packagers hold its sinks
   std::unique_ptr<archive::Mp4Exporter> exporter_;
+  std::unique_ptr<Overload> overload_;  // late frames of the ladder and the WHEP encodes; before both
   std::unique_ptr<live::LiveOutputs> live_outputs_;
   // Push relays (relays.*): each live event's outputs and, beside them, its relays (the hub's ConsumerFactory).
   std::unique_ptr<relay::StoreTargets> relay_targets_;

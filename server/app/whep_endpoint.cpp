@@ -11,6 +11,7 @@ realtime::WhepOptions whep_options(const config::WebRtcConfig& c) {
   o.feed.max_height = c.whep_height;
   o.feed.video_kbps = c.whep_kbps;
   o.feed.audio_kbps = c.whep_audio_kbps;
+  o.feed.preset = c.whep_preset;
   o.max_viewers = c.max_whep_viewers;
   o.max_per_address = c.max_whep_per_address;
   o.idle_stop_s = c.whep_idle_stop_s;
@@ -22,9 +23,10 @@ realtime::WhepOptions whep_options(const config::WebRtcConfig& c) {
 }  // namespace
 
 WhepBackEnd::WhepBackEnd(boost::asio::any_io_executor rtc, const config::Config& config, store::Store& store,
-                         core::Metrics& metrics, hub::ConsumerFactory& outputs)
+                         core::Metrics& metrics, hub::ConsumerFactory& outputs, Overload& overload)
     : enabled_(config.webrtc.enabled),
       store_(store),
+      overload_(overload),
       connector_(rtc, config.webrtc),
       service_(rtc, whep_options(config.webrtc), connector_, hooks(), metrics),
       factory_(outputs, service_) {}
@@ -51,6 +53,10 @@ realtime::WhepHooks WhepBackEnd::hooks() {
   h.request_source_keyframe = [this](int64_t event_id) {
     if (auto* hub = hub_.load()) hub->request_keyframe(event_id);
   };
+  h.encode_late = [this](int64_t event_id) {
+    overload_.report(Overload::Cause::whep_encode, "event " + std::to_string(event_id) + "'s real-time encode", 1);
+  };
+  h.overloaded = [this] { return overload_.refusal(); };
   return h;
 }
 

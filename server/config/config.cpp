@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <set>
 #include <sstream>
 #include <type_traits>
 
@@ -241,6 +242,13 @@ void validate(const Config& c, std::vector<std::string>& errors) {
   if (c.webrtc.whep_audio_kbps < 16 || c.webrtc.whep_audio_kbps > 256)
     errors.push_back("webrtc.whep_audio_kbps: must be 16..256");
   if (c.webrtc.whep_idle_stop_s < 0) errors.push_back("webrtc.whep_idle_stop_s: must not be negative");
+  static const std::set<std::string> x264_presets{"ultrafast", "superfast", "veryfast", "faster", "fast",
+                                                  "medium", "slow", "slower", "veryslow"};
+  if (!x264_presets.count(c.webrtc.whep_preset))
+    errors.push_back("webrtc.whep_preset: must be one of ultrafast, superfast, veryfast, faster, fast, medium, "
+                     "slow, slower, veryslow");
+  if (c.webrtc.overload_late_frames < 0 || c.webrtc.overload_late_frames > 1000)
+    errors.push_back("webrtc.overload_late_frames: must be 0 (off) to 1000");
   if (c.reports.sample_s < 1 || c.reports.sample_s > 600) errors.push_back("reports.sample_s: must be 1..600");
   if (c.reports.archive_play_s < 1) errors.push_back("reports.archive_play_s: must be at least 1");
   if (!c.server.time_zone.empty() &&

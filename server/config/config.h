@@ -168,6 +168,10 @@ struct WebRtcConfig {
   int whep_kbps = 1500;              // … its video bitrate
   int whep_audio_kbps = 64;          // Opus for WHEP when the studio sends AAC
   int whep_idle_stop_s = 15;         // an event's WHEP feed stops this long after its last viewer left
+  std::string whep_preset = "veryfast";  // x264's speed preset for the WHEP encode (slower: better, more CPU)
+  // The overload rule: this many late frames of one encode (a ladder rung, a WHEP encode with viewers) within
+  // 5 s and new WHEP viewers get 503 until no frame has been late for 10 s; 0 = off.
+  int overload_late_frames = 10;
 };
 
 struct LogConfig {
@@ -290,6 +294,8 @@ void visit_fields(Config& c, Visitor&& v) {
   v("webrtc.whep_kbps", c.webrtc.whep_kbps);
   v("webrtc.whep_audio_kbps", c.webrtc.whep_audio_kbps);
   v("webrtc.whep_idle_stop_s", c.webrtc.whep_idle_stop_s);
+  v("webrtc.whep_preset", c.webrtc.whep_preset);
+  v("webrtc.overload_late_frames", c.webrtc.overload_late_frames);
   v("log.level", c.log.level);
 }
 

@@ -358,6 +358,10 @@ std::vector<std::shared_ptr<package::CmafPackager>> LiveOutput::ladder_audio_car
   return out;
 }
 
+void LiveOutput::on_rung_late(const std::string& rung, int64_t frames) {
+  if (events_.rung_late) events_.rung_late(event_id_, rung, frames);
+}
+
 void LiveOutput::on_rung_dropped(const std::string& rung, const std::string& reason) {
   core::Logger("live").warn("event " + std::to_string(event_id_) + ": overload, rendition " + rung +
                             " stopped: " + reason);

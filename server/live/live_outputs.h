@@ -103,6 +103,8 @@ struct LadderChoice {
 struct LiveOutputEvents {
   std::function<void(int64_t event_id)> notify;  // a rendition has a new part or ended
   std::function<void(const std::string& rung)> rung_dropped;
+  // Frames a rung of the event's ladder dropped because it was behind real time (LadderListener::on_rung_late).
+  std::function<void(int64_t event_id, const std::string& rung, int64_t frames)> rung_late;
   std::function<void()> ladder_failed;
   // A rung's encoded media as it leaves the ladder (facts when it is (re)configured, else a unit), for the
   // push relays that send a rung instead of the source (server/relay). Ladder streaming threads.
@@ -151,6 +153,7 @@ class LiveOutput : public hub::MediaConsumer,
   void on_rung_facts(const std::string& rung, const media::MediaFacts& facts) override;
   void on_rung_unit(const std::string& rung, const media::AccessUnit& unit) override;
   void on_rung_dropped(const std::string& rung, const std::string& reason) override;
+  void on_rung_late(const std::string& rung, int64_t frames) override;
   void on_poster(std::vector<uint8_t> jpeg, int64_t pts_us) override;
   void on_failed(const std::string& reason) override;
 

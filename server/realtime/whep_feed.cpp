@@ -24,6 +24,7 @@ GstFlowReturn audio_sample_cb(GstAppSink* sink, gpointer feed) {
 GstPadProbeReturn encoder_probe_cb(GstPad* pad, GstPadProbeInfo*, gpointer feed) {
   return static_cast<WhepFeed*>(feed)->on_encoder_input(pad);
 }
+void overrun_cb(GstElement*, gpointer feed) { static_cast<WhepFeed*>(feed)->on_encoder_overrun(); }
 GstBusSyncReply bus_cb(GstBus*, GstMessage* m, gpointer feed) { return static_cast<WhepFeed*>(feed)->on_bus_message(m); }
 
 GstBuffer* bytes_buffer(const std::vector<uint8_t>& bytes) {
@@ -137,9 +138,10 @@ bool WhepFeed::build_video(std::string& error) {
     set_caps(size, "video/x-raw,width=" + std::to_string(width_) + ",height=" + std::to_string(height_) +
                        ",pixel-aspect-ratio=1/1");
   // The encoder runs in its own thread; when it falls behind, the oldest frame waiting goes (viewers see a
-  // lower frame rate, never a growing delay).
+  // lower frame rate, never a growing delay). Each such frame after the first output is a late frame.
   g_object_set(q, "max-size-buffers", 4u, "max-size-bytes", 0u, "max-size-time", guint64{0}, nullptr);
   gst_util_set_object_arg(G_OBJECT(q), "leaky", "downstream");
+  g_signal_connect(q, "overrun", G_CALLBACK(overrun_cb), this);
   const int fps = facts_.fps_num > 0 && facts_.fps_den > 0 ? (facts_.fps_num + facts_.fps_den - 1) / facts_.fps_den : 30;
   gst_util_set_object_arg(G_OBJECT(enc), "speed-preset", options_.preset.c_str());
   gst_util_set_object_arg(G_OBJECT(enc), "tune", "zerolatency");
@@ -223,6 +225,7 @@ void WhepFeed::push(const media::AccessUnit& unit) {
 }
 
 GstPadProbeReturn WhepFeed::on_encoder_input(GstPad* pad) {
+  encoder_took_++;
   if (want_keyframe_.exchange(false)) {
     keyframes_forced_++;
     gst_pad_send_event(pad, gst_video_event_new_downstream_force_key_unit(GST_CLOCK_TIME_NONE, GST_CLOCK_TIME_NONE,
@@ -231,9 +234,31 @@ GstPadProbeReturn WhepFeed::on_encoder_input(GstPad* pad) {
   return GST_PAD_PROBE_OK;
 }
 
+void WhepFeed::on_encoder_overrun() {
+  // Before the first output the encoder is starting (x264 on a busy machine): not behind real time yet.
+  if (stopped_ || !encoded_.load()) return;
+  const int64_t now = g_get_monotonic_time();
+  // A new feed's first seconds (a studio's reconnect: the new session's first units may come in a burst) are
+  // not a judgement on the machine; nor are the ladder's (LadderOptions::warm_at_most_us).
+  if (now - encoded_at_us_.load() < kWarmUs) return;
+  if (now - second_start_us_ >= 1'000'000) {
+    second_start_us_ = now;
+    second_dropped_ = 0;
+    second_took_at_ = encoder_took_.load();
+  }
+  ++second_dropped_;
+  if (second_dropped_ <= encoder_took_.load() - second_took_at_) return;  // contention, not behind
+  late_frames_++;
+  if (late_listener_) late_listener_();
+}
+
 GstFlowReturn WhepFeed::on_sample(media::TrackKind track, GstElement* appsink) {
   auto sample = gst::GstRef<GstSample>::adopt(gst_app_sink_pull_sample(GST_APP_SINK(appsink)));
   if (!sample) return GST_FLOW_EOS;
+  if (track == media::TrackKind::video && mode_ == FeedMode::encode && !encoded_.load()) {
+    encoded_at_us_ = g_get_monotonic_time();
+    encoded_ = true;
+  }
   if (GstBufferList* list = gst_sample_get_buffer_list(sample.get()))
     sink_.on_rtp_list(track, list);  // a frame's packets, as the payloader pushed them
   else if (GstBuffer* buf = gst_sample_get_buffer(sample.get()))

@@ -17,7 +17,14 @@
 // A new publisher session (a reconnect, perhaps with other codecs) gets a new feed (the service rebuilds it);
 // its viewers stay connected, their timestamps running on (the fan-out's new_source()).
 //
-// Threads: construct, start(), stop() on the rtc thread; push() from the event's media
+// Late frames (encode): from kWarmUs after the encoder's first picture, a frame its leaky queue drops in a
+// second where the queue dropped more frames than the encoder took is late: the encode is behind real time
+// (more than half its frames go), not in a moment's contention (its 4-frame queue drops a few frames whenever
+// the machine is busy for a fifth of a second, which a tiny encode on a loaded 2-core machine is). The
+// listener set with on_late() hears each (the service reports them while the event has viewers: the overload
+// rule, server/app/overload.h).
+//
+// Threads: construct, on_late(), start(), stop() on the rtc thread; push() from the event's media
 // thread (one at a time, in order; appsrc never blocks it: a full input drops video to the next keyframe,
 // counted); force_keyframe() from any thread; the FeedSink hears packets on the two appsinks' streaming
 // threads.
@@ -27,6 +34,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include "pipelines/gst/gst_ref.h"
@@ -41,7 +49,7 @@ const char* to_string(FeedMode mode);
 struct FeedOptions {
   int max_height = 720;         // webrtc.whep_height
   int video_kbps = 1500;        // webrtc.whep_kbps
-  std::string preset = "veryfast";
+  std::string preset = "veryfast";  // webrtc.whep_preset (x264's speed preset)
   int audio_kbps = 64;          // webrtc.whep_audio_kbps
   int64_t max_input_bytes = 8 << 20;  // what may wait in each appsrc; beyond: drop to the next keyframe
 };
@@ -62,6 +70,7 @@ class WhepFeed {
  public:
   static constexpr int kVideoPt = 96;
   static constexpr int kAudioPt = 111;
+  static constexpr int64_t kWarmUs = 5'000'000;  // no late frames counted this long after the first output
 
   // `video_ssrc`/`audio_ssrc`: kept across rebuilds of an event's feed (a viewer sees one stream).
   WhepFeed(int64_t event_id, FeedMode mode, const media::MediaFacts& facts, FeedOptions options,
@@ -70,6 +79,8 @@ class WhepFeed {
   WhepFeed(const WhepFeed&) = delete;
   WhepFeed& operator=(const WhepFeed&) = delete;
 
+  // Hears each late frame of the encode (its queue's streaming thread). Before start().
+  void on_late(std::function<void()> listener) { late_listener_ = std::move(listener); }
   bool start(std::string& error);  // rtc thread
   void stop();                     // rtc thread; idempotent
 
@@ -86,10 +97,12 @@ class WhepFeed {
   int height() const { return height_; }
   int64_t input_dropped() const { return input_dropped_.load(); }
   int64_t keyframes_forced() const { return keyframes_forced_.load(); }
+  int64_t late_frames() const { return late_frames_.load(); }  // see "Late frames" above
 
   // GStreamer callbacks (streaming threads).
   GstFlowReturn on_sample(media::TrackKind track, GstElement* appsink);
   GstPadProbeReturn on_encoder_input(GstPad* pad);
+  void on_encoder_overrun();
   GstBusSyncReply on_bus_message(GstMessage* m);
 
  private:
@@ -113,6 +126,13 @@ class WhepFeed {
   std::atomic<bool> failed_{false};
   std::atomic<int64_t> input_dropped_{0};
   std::atomic<int64_t> keyframes_forced_{0};
+  std::atomic<int64_t> late_frames_{0};
+  std::atomic<bool> encoded_{false};  // the encode has produced its first picture …
+  std::atomic<int64_t> encoded_at_us_{0};  // … then (monotonic)
+  std::atomic<int64_t> encoder_took_{0};  // frames into the encoder (its thread)
+  // The current second of the queue's drops (its upstream streaming thread only).
+  int64_t second_start_us_ = 0, second_dropped_ = 0, second_took_at_ = 0;
+  std::function<void()> late_listener_;
 };
 
 // The size the encode scales a source of `width`x`height` to: at most `max_height` tall (never taller than

@@ -148,7 +148,8 @@ WhepService::WhepService(boost::asio::any_io_executor rtc, WhepOptions options, 
   metrics_.describe("sreda_whep_keyframe_requests_total", "counter",
                     "keyframes asked of a real-time feed (to its encoder or its WHIP publisher), after the limiter");
   metrics_.describe("sreda_whep_refused_total", "counter", "real-time viewers refused (reason: viewer_limit, "
-                                                           "address_limit, not_live, feed, answer_timeout)");
+                                                           "address_limit, not_live, feed, answer_timeout, overload with its "
+                                                           "cause: ladder, whep_encode)");
 }
 
 WhepService::~WhepService() { stop(); }
@@ -167,8 +168,12 @@ int WhepService::viewers_of(int64_t event_id) const {
   return it == viewers_by_event_.end() ? 0 : it->second;
 }
 
-PlayResult WhepService::refuse(int status, const std::string& code, const std::string& message, int retry_after_s) {
-  metrics_.add("sreda_whep_refused_total", {{"reason", code}});
+PlayResult WhepService::refuse(int status, const std::string& code, const std::string& message, int retry_after_s,
+                               const std::string& cause) {
+  if (cause.empty())
+    metrics_.add("sreda_whep_refused_total", {{"reason", code}});
+  else
+    metrics_.add("sreda_whep_refused_total", {{"reason", code}, {"cause", cause}});
   uint64_t held = 0;
   if (refusal_log_.allow(held))
     log_.info("viewer refused: " + message + (held ? " (" + std::to_string(held) + " more not logged)" : ""));
@@ -238,6 +243,8 @@ void WhepService::play_on_rtc(int64_t event_id, bool source_keyframes, std::stri
     return done(refuse(503, "address_limit",
                        "too many real-time viewers from " + peer + " (" + std::to_string(options_.max_per_address) + ")",
                        options_.retry_after_s));
+  if (hooks_.overloaded)
+    if (auto o = hooks_.overloaded()) return done(refuse(503, "overload", o->message, options_.retry_after_s, o->cause));
   std::shared_ptr<EventTap> tap;
   {
     std::lock_guard<std::mutex> l(taps_mutex_);
@@ -361,6 +368,10 @@ bool WhepService::ensure_feed(Event& e, std::string& error) {
   const FeedMode mode = source_keys || !facts->has_video ? FeedMode::passthrough : FeedMode::encode;
   if (source_keys) hooks_.request_source_keyframe(event_id);
   auto feed = std::make_shared<WhepFeed>(event_id, mode, *facts, options_.feed, e.video_ssrc, e.audio_ssrc, *e.fanout);
+  if (hooks_.encode_late)
+    feed->on_late([this, event_id] {
+      if (viewers_of(event_id) > 0) hooks_.encode_late(event_id);  // an idle feed's late frames are nobody's
+    });
   if (!feed->start(error)) {
     feed->stop();
     log_.warn("event " + std::to_string(event_id) + ": the real-time feed did not start: " + error);

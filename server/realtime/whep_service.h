@@ -9,7 +9,10 @@
 // publisher (a WHIP studio: the app's request_source_keyframe).
 //
 // Limits: webrtc.max_whep_viewers on the server and webrtc.max_whep_per_address from one address → 503 with
-// Retry-After (the watch page plays LL-HLS instead), each refusal logged (throttled) and counted.
+// Retry-After (the watch page plays LL-HLS instead), each refusal logged (throttled) and counted. So is a new
+// viewer while the server is behind real time (hooks.overloaded, the app's overload rule); viewers already
+// watching stay. The encode's late frames go to hooks.encode_late only while its event has viewers (an idle
+// feed, on its way out, does not count).
 //
 // Threads: play()/end() from any thread (the reply comes from the rtc thread); everything else on the rtc
 // thread (the executor given): feeds are built, started and stopped there, viewers connected and closed
@@ -93,6 +96,11 @@ struct PlayResult {
   int retry_after_s = 0;   // 503
 };
 
+// Why new viewers wait: `cause` for the metric's label (ladder, whep_encode), `message` in words.
+struct Overloaded {
+  std::string cause, message;
+};
+
 struct WhepHooks {
   // Whether the event may be watched in real time now (a live event with the realtime flag), and whether its
   // publisher's keyframes can be asked for (a WHIP studio: its H.264 may then be passed through). Any thread;
@@ -100,6 +108,10 @@ struct WhepHooks {
   std::function<void(int64_t event_id, std::function<void(bool ok, bool source_keyframes)> reply)> realtime_event;
   // Asks the event's publisher for a keyframe (EventHub::request_keyframe). Any thread.
   std::function<void(int64_t event_id)> request_source_keyframe;
+  // A late frame of an event's encode (WhepFeed::on_late), while the event has viewers. Streaming thread.
+  std::function<void(int64_t event_id)> encode_late;
+  // Whether new viewers must wait because the server is behind real time (rtc thread): nullopt, or why.
+  std::function<std::optional<Overloaded>()> overloaded;
 };
 
 class EventTap;
@@ -151,7 +163,8 @@ class WhepService {
 
   void play_on_rtc(int64_t event_id, bool source_keyframes, std::string offer, std::string peer,
                    std::function<void(PlayResult)> done);
-  PlayResult refuse(int status, const std::string& code, const std::string& message, int retry_after_s = 0);
+  PlayResult refuse(int status, const std::string& code, const std::string& message, int retry_after_s = 0,
+                    const std::string& cause = "");
   bool ensure_feed(Event& e, std::string& error);  // rtc thread; passthrough when e.source_keyframes
   void stop_feed(Event& e, const std::string& why);
   void remove_viewer(int64_t event_id, const std::string& token, const std::string& why);
