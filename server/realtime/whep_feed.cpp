@@ -241,15 +241,21 @@ void WhepFeed::on_encoder_overrun() {
   // A new feed's first seconds (a studio's reconnect: the new session's first units may come in a burst) are
   // not a judgement on the machine; nor are the ladder's (LadderOptions::warm_at_most_us).
   if (now - encoded_at_us_.load() < kWarmUs) return;
+  // Judged a second at a time, when that second is over: a second in which the queue dropped at least a quarter as
+  // many frames as the encoder took (the encode ran below ~80 % of real time) was behind, and its drops are late
+  // frames; a few drops in a second are a moment's contention.
   if (now - second_start_us_ >= 1'000'000) {
+    const int64_t took = encoder_took_.load() - second_took_at_;
+    const int64_t late = second_start_us_ && second_dropped_ * 4 >= took ? second_dropped_ : 0;
     second_start_us_ = now;
     second_dropped_ = 0;
     second_took_at_ = encoder_took_.load();
+    for (int64_t i = 0; i < late; ++i) {
+      late_frames_++;
+      if (late_listener_) late_listener_();
+    }
   }
   ++second_dropped_;
-  if (second_dropped_ <= encoder_took_.load() - second_took_at_) return;  // contention, not behind
-  late_frames_++;
-  if (late_listener_) late_listener_();
 }
 
 GstFlowReturn WhepFeed::on_sample(media::TrackKind track, GstElement* appsink) {

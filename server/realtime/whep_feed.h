@@ -17,10 +17,10 @@
 // A new publisher session (a reconnect, perhaps with other codecs) gets a new feed (the service rebuilds it);
 // its viewers stay connected, their timestamps running on (the fan-out's new_source()).
 //
-// Late frames (encode): from kWarmUs after the encoder's first picture, a frame its leaky queue drops in a
-// second where the queue dropped more frames than the encoder took is late: the encode is behind real time
-// (more than half its frames go), not in a moment's contention (its 4-frame queue drops a few frames whenever
-// the machine is busy for a fifth of a second, which a tiny encode on a loaded 2-core machine is). The
+// Late frames (encode): from kWarmUs after the encoder's first picture, judged a second at a time: the frames its
+// leaky queue dropped in a second where it dropped at least a quarter as many as the encoder took are late (the
+// encode ran below ~80 % of real time), not those of a moment's contention (its 4-frame queue drops a few frames
+// whenever the machine is busy for a fifth of a second, which a tiny encode on a loaded 2-core machine is). The
 // listener set with on_late() hears each (the service reports them while the event has viewers: the overload
 // rule, server/app/overload.h).
 //

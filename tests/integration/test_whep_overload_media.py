@@ -1,5 +1,5 @@
 """The overload rule for real-time viewers: an RTMP studio sends 1080p, and the event's WHEP encode is made too
-slow for this machine by config (webrtc.whep_height 1080, webrtc.whep_preset "medium", x264 in one thread), so
+slow for this machine by config (webrtc.whep_height 1080, webrtc.whep_preset "veryslow", x264 in one thread: a few pictures a second on any machine), so
 its leaky queue drops frames once the first viewer watches. Those late frames (counted only while the event has
 viewers) make the server "behind": a new real-time viewer gets 503 with Retry-After and the reason in words
 (its watch page plays LL-HLS), counted in sreda_whep_refused_total{reason="overload",cause="whep_encode"}, the
@@ -15,7 +15,7 @@ LATE_FRAMES = 10  # webrtc.overload_late_frames (the default)
 
 class WhepOverloadTest(LiveServerTest):
     env = {"SREDA_WEBRTC_LOCAL_ADDRESSES": "127.0.0.1", "SREDA_WEBRTC_WHEP_HEIGHT": "1080",
-           "SREDA_WEBRTC_WHEP_PRESET": "medium", "SREDA_WEBRTC_WHEP_KBPS": "6000",
+           "SREDA_WEBRTC_WHEP_PRESET": "veryslow", "SREDA_WEBRTC_WHEP_KBPS": "6000",
            "SREDA_WEBRTC_OVERLOAD_LATE_FRAMES": str(LATE_FRAMES), "SREDA_WEBRTC_WHEP_IDLE_STOP_S": "2"}
 
     @classmethod
