@@ -134,8 +134,8 @@ class WebRtcPeer {
   // time. False (the packet dropped) until the connection is up (ICE and DTLS: before, webrtcbin would hold
   // the caller until DTLS had its keys), after stop(), or when webrtcbin refused it.
   bool push_rtp(media::TrackKind track, GstBuffer* rtp);
-  // Send: the packets of one frame (transfer full) as push_rtp() would, in one push: rtpbin, RTX, SRTP and
-  // nicesink take the list whole (one sendmmsg), so the per-packet cost of the send path is paid once.
+  // Send: the packets of one frame (transfer full) as push_rtp() would, in one push: the pad pushes and
+  // locks of webrtcbin's send path run once per frame (libnice still sends packet by packet: one sendmsg each).
   bool push_rtp_list(media::TrackKind track, GstBufferList* rtp);
   // Send: whether push_rtp() would take a packet now (the connection is up and the peer not stopped). Any thread.
   bool sending() const;

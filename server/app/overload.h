@@ -1,8 +1,8 @@
 // The overload rule: whether this server's encodes keep up with real time, for the admission of new real-time
 // (WHEP) viewers. Late frames come from the ladder's rungs (LiveOutputEvents::rung_late: a rung's leaky queue
 // dropped a frame) and from the WHEP encodes (WhepHooks::encode_late: only after an encode's first output, only
-// in a second where its queue dropped more frames than the encoder took — see WhepFeed — and only while its
-// event has viewers). One source — a rung of one event, or one event's WHEP encode — with
+// in a second where its queue dropped at least a quarter as many frames as the encoder took — see WhepFeed —
+// and only while its event has viewers). One source — a rung of one event, or one event's WHEP encode — with
 // `late_frames` late frames within kWindowUs makes the server "behind" (the ladder's own measure before it
 // drops a rung: Ladder::kDropFramesToDegrade frames within kDropCooldownUs); kCalmUs without any late frame
 // and it has caught up. While behind, a new WHEP viewer gets 503 with Retry-After and the reason (its page

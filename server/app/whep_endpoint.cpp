@@ -53,8 +53,9 @@ realtime::WhepHooks WhepBackEnd::hooks() {
   h.request_source_keyframe = [this](int64_t event_id) {
     if (auto* hub = hub_.load()) hub->request_keyframe(event_id);
   };
-  h.encode_late = [this](int64_t event_id) {
-    overload_.report(Overload::Cause::whep_encode, "event " + std::to_string(event_id) + "'s real-time encode", 1);
+  h.encode_late = [this](int64_t event_id, int64_t frames) {
+    overload_.report(Overload::Cause::whep_encode, "event " + std::to_string(event_id) + "'s real-time encode",
+                     frames);
   };
   h.overloaded = [this] { return overload_.refusal(); };
   return h;

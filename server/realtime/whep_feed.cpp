@@ -250,9 +250,9 @@ void WhepFeed::on_encoder_overrun() {
     second_start_us_ = now;
     second_dropped_ = 0;
     second_took_at_ = encoder_took_.load();
-    for (int64_t i = 0; i < late; ++i) {
-      late_frames_++;
-      if (late_listener_) late_listener_();
+    if (late > 0) {
+      late_frames_ += late;
+      if (late_listener_) late_listener_(late);
     }
   }
   ++second_dropped_;

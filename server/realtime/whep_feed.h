@@ -17,12 +17,12 @@
 // A new publisher session (a reconnect, perhaps with other codecs) gets a new feed (the service rebuilds it);
 // its viewers stay connected, their timestamps running on (the fan-out's new_source()).
 //
-// Late frames (encode): from kWarmUs after the encoder's first picture, judged a second at a time: the frames its
-// leaky queue dropped in a second where it dropped at least a quarter as many as the encoder took are late (the
-// encode ran below ~80 % of real time), not those of a moment's contention (its 4-frame queue drops a few frames
-// whenever the machine is busy for a fifth of a second, which a tiny encode on a loaded 2-core machine is). The
-// listener set with on_late() hears each (the service reports them while the event has viewers: the overload
-// rule, server/app/overload.h).
+// Late frames (encode): from kWarmUs after the encoder's first picture, judged a second at a time: the
+// frames its leaky queue dropped in a second where it dropped at least a quarter as many as the encoder took
+// are late (the encode ran below ~80 % of real time), not those of a moment's contention (its 4-frame queue
+// drops a few frames whenever the machine is busy for a fifth of a second, which a tiny encode on a loaded
+// 2-core machine is). The listener set with on_late() hears them, a second's at a time (the service reports
+// them while the event has viewers: the overload rule, server/app/overload.h).
 //
 // Threads: construct, on_late(), start(), stop() on the rtc thread; push() from the event's media
 // thread (one at a time, in order; appsrc never blocks it: a full input drops video to the next keyframe,
@@ -79,8 +79,8 @@ class WhepFeed {
   WhepFeed(const WhepFeed&) = delete;
   WhepFeed& operator=(const WhepFeed&) = delete;
 
-  // Hears each late frame of the encode (its queue's streaming thread). Before start().
-  void on_late(std::function<void()> listener) { late_listener_ = std::move(listener); }
+  // Hears the encode's late frames, a second's at a time (its queue's streaming thread). Before start().
+  void on_late(std::function<void(int64_t frames)> listener) { late_listener_ = std::move(listener); }
   bool start(std::string& error);  // rtc thread
   void stop();                     // rtc thread; idempotent
 
@@ -132,7 +132,7 @@ class WhepFeed {
   std::atomic<int64_t> encoder_took_{0};  // frames into the encoder (its thread)
   // The current second of the queue's drops (its upstream streaming thread only).
   int64_t second_start_us_ = 0, second_dropped_ = 0, second_took_at_ = 0;
-  std::function<void()> late_listener_;
+  std::function<void(int64_t frames)> late_listener_;
 };
 
 // The size the encode scales a source of `width`x`height` to: at most `max_height` tall (never taller than

@@ -369,8 +369,8 @@ bool WhepService::ensure_feed(Event& e, std::string& error) {
   if (source_keys) hooks_.request_source_keyframe(event_id);
   auto feed = std::make_shared<WhepFeed>(event_id, mode, *facts, options_.feed, e.video_ssrc, e.audio_ssrc, *e.fanout);
   if (hooks_.encode_late)
-    feed->on_late([this, event_id] {
-      if (viewers_of(event_id) > 0) hooks_.encode_late(event_id);  // an idle feed's late frames are nobody's
+    feed->on_late([this, event_id](int64_t frames) {
+      if (viewers_of(event_id) > 0) hooks_.encode_late(event_id, frames);  // an idle feed's late frames are nobody's
     });
   if (!feed->start(error)) {
     feed->stop();

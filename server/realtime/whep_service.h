@@ -108,8 +108,8 @@ struct WhepHooks {
   std::function<void(int64_t event_id, std::function<void(bool ok, bool source_keyframes)> reply)> realtime_event;
   // Asks the event's publisher for a keyframe (EventHub::request_keyframe). Any thread.
   std::function<void(int64_t event_id)> request_source_keyframe;
-  // A late frame of an event's encode (WhepFeed::on_late), while the event has viewers. Streaming thread.
-  std::function<void(int64_t event_id)> encode_late;
+  // Late frames of an event's encode (WhepFeed::on_late), while the event has viewers. Streaming thread.
+  std::function<void(int64_t event_id, int64_t frames)> encode_late;
   // Whether new viewers must wait because the server is behind real time (rtc thread): nullopt, or why.
   std::function<std::optional<Overloaded>()> overloaded;
 };
