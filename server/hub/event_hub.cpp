@@ -306,6 +306,7 @@ void EventHub::request_publish(Protocol protocol, uint64_t session, const Studio
     const bool allow_unscheduled = config_.studios.allow_unscheduled;
     bool queued = store_.post([=, this](store::Db& db) {
       int64_t event_id = 0;
+      bool looked_up = true;
       EventState stored = EventState::scheduled;
       try {
         const int64_t now = clock_.now_ms() / 1000;
@@ -318,10 +319,13 @@ void EventHub::request_publish(Protocol protocol, uint64_t session, const Studio
           stored = ev->state;
         }
       } catch (const std::exception& e) {
+        // A locked or failing database (with allow_unscheduled, the ad-hoc event's insert waits for the write
+        // lock): our trouble, not the studio's — it is told the server is busy, to try again.
         core::Logger("hub").error(std::string("event lookup failed: ") + e.what());
+        looked_up = false;
       }
       boost::asio::post(control_, [=, this] {
-        attach(protocol, session, studio, remote, event_id, stored, decide, disconnect, request_keyframe);
+        attach(protocol, session, studio, remote, event_id, looked_up, stored, decide, disconnect, request_keyframe);
       });
     });
     if (!queued) {
@@ -348,7 +352,7 @@ bool EventHub::take_over(Protocol protocol, const std::shared_ptr<Session>& curr
 }
 
 void EventHub::attach(Protocol protocol, uint64_t session_id, const StudioKey& studio, const std::string& remote,
-                      int64_t event_id, EventState stored, Decide decide, Disconnect disconnect,
+                      int64_t event_id, bool looked_up, EventState stored, Decide decide, Disconnect disconnect,
                       RequestKeyframe request_keyframe) {
   if (--pending_studios_[studio.studio_id] <= 0) pending_studios_.erase(studio.studio_id);
   awaiting_.erase(session_id);
@@ -362,6 +366,11 @@ void EventHub::attach(Protocol protocol, uint64_t session_id, const StudioKey& s
     count_refused(protocol, "key_rotated");
     log.info("publish refused: the stream key was rotated while the publish was decided");
     return decide(false, "this stream key is no longer valid");
+  }
+  if (!looked_up) {
+    count_refused(protocol, "database");
+    log.warn("publish refused: the database did not answer (it may be locked); the studio is told to try again");
+    return decide(false, "the server is busy; try again");
   }
   if (!event_id) {
     count_refused(protocol, "no_event");

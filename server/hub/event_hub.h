@@ -147,8 +147,10 @@ class EventHub {
   struct LiveEvent;
 
  private:
+  // `looked_up`: false when the store could not answer (a locked database): the publisher hears "busy", not
+  // "no event" (event_id is then 0).
   void attach(Protocol protocol, uint64_t session, const StudioKey& studio, const std::string& remote,
-              int64_t event_id, EventState stored, Decide decide, Disconnect disconnect,
+              int64_t event_id, bool looked_up, EventState stored, Decide decide, Disconnect disconnect,
               RequestKeyframe request_keyframe);
   // A WHIP publish finding the studio's WHIP publisher silent for webrtc.takeover_silence_ms: the old one goes
   // (intermission, as on a drop) so the new one continues the event. False when it may not take over.

@@ -18,11 +18,18 @@ import threading
 import time
 import unittest
 
-from media_helpers import Studio, metric
+from media_helpers import Publisher, Studio, metric
 from sreda_harness import SOURCE_DIR, ServerTestCase, wait_for
 from test_webrtc_http import one, raw
 
 OFFER = os.path.join(SOURCE_DIR, "tests/unit/data/sdp/chromium-156-whip-sendonly.sdp")
+
+
+def whip_sessions(server):
+    """The gauge sreda_whip_sessions (no labels)."""
+    m = re.search(r"^sreda_whip_sessions ([0-9.e+]+)$", server.get("/metrics").text, re.M)
+    assert m, "the gauge sreda_whip_sessions in /metrics"
+    return float(m.group(1))
 
 
 class AnswerTimeoutTest(ServerTestCase):
@@ -46,10 +53,7 @@ class AnswerTimeoutTest(ServerTestCase):
         results[name] = post() + (time.monotonic() - started,)
 
     def sessions(self):
-        """The gauge sreda_whip_sessions (no labels)."""
-        m = re.search(r"^sreda_whip_sessions ([0-9.e+]+)$", self.server.get("/metrics").text, re.M)
-        self.assertIsNotNone(m, "the gauge sreda_whip_sessions in /metrics")
-        return float(m.group(1))
+        return whip_sessions(self.server)
 
     def test_a_publish_not_answered_in_time_gets_503_and_leaves_nothing_behind(self):
         studio = Studio(self.server, self.token, self.next_name("Timeout"))
@@ -113,6 +117,54 @@ class AnswerTimeoutTest(ServerTestCase):
         self.assertEqual(self.sessions(), 1)
         self.assertEqual(raw(self.server, "DELETE", location, headers={"Authorization": f"Bearer {studio.key}"})[0], 200)
         wait_for(lambda: self.sessions() == 0, 10, "the session gone after its DELETE")
+
+
+class LockedDatabaseAdHocTest(ServerTestCase):
+    """studios.allow_unscheduled with the database write-locked: a studio with nothing scheduled gets an event of its
+    own, whose insert waits for the lock until SQLite's busy timeout (5 s) and fails. That is the server's trouble,
+    not the studio's: a WHIP publish gets 503 busy with Retry-After (not 403 no_event), an RTMP publisher hears
+    that the server is busy, both counted (sreda_ingest_refused_total{reason="database"}); nothing is left behind
+    and, once the lock is gone, the studio goes live with an ad-hoc event. The answer timeout is set above the busy
+    timeout, so the refusal is the look-up's own, not the timeout's."""
+    env = {"SREDA_WEBRTC_LOCAL_ADDRESSES": "127.0.0.1", "SREDA_WEBRTC_ANSWER_TIMEOUT_MS": "15000",
+           "SREDA_WEBRTC_GATHER_TIMEOUT_MS": "500", "SREDA_STUDIOS_ALLOW_UNSCHEDULED": "true"}
+
+    def publish(self, studio):
+        with open(OFFER, "rb") as f:
+            return raw(self.server, "POST", f"/whip/{studio.id}", f.read(),
+                       {"Content-Type": "application/sdp", "Authorization": f"Bearer {studio.key}"})
+
+    def test_a_publish_whose_ad_hoc_event_cannot_be_written_is_told_busy(self):
+        studio = Studio(self.server, self.token, self.next_name("Unscheduled"), minutes_from_now=None)
+        db = sqlite3.connect(os.path.join(self.server.data_dir, "sreda.db"), timeout=10, isolation_level=None)
+        db.execute("BEGIN IMMEDIATE")  # the write lock, held by another program
+        try:
+            status, headers, body = self.publish(studio)
+            rtmp = Publisher(studio.rtmp_url(), seconds=30)
+            rtmp_code = rtmp.wait(timeout=60)
+        finally:
+            db.execute("ROLLBACK")
+            db.close()
+        error = json.loads(body or b"{}").get("error", {})
+        if status == 503 and error.get("code") == "webrtc_unavailable":
+            self.skipTest(f"no WebRTC back end in this build: {error}")
+        self.assertEqual(status, 503, body)
+        self.assertEqual(error, {"code": "busy", "message": "the server is busy; try again", "retry_after_s": 5})
+        self.assertEqual(one(headers, "retry-after"), "5")
+        self.assertEqual(metric(self.server, "sreda_ingest_refused_total", protocol="whip", reason="database"), 1)
+        self.assertEqual(metric(self.server, "sreda_ingest_refused_total", protocol="whip", reason="no_event"), 0)
+        wait_for(lambda: whip_sessions(self.server) == 0, 10, "no WHIP session left")
+
+        self.assertNotEqual(rtmp_code, 0, "the RTMP publisher was not refused")
+        self.assertIn("the server is busy; try again", rtmp.stderr, "ffmpeg shows the server's reason")
+        self.assertEqual(metric(self.server, "sreda_ingest_refused_total", protocol="rtmp", reason="database"), 1)
+        self.assertEqual(metric(self.server, "sreda_ingest_refused_total", protocol="rtmp", reason="no_event"), 0)
+
+        # The lock gone, the same publish is answered: the studio gets its ad-hoc event.
+        status, headers, body = self.publish(studio)
+        self.assertEqual(status, 201, body)
+        location = one(headers, "location")
+        self.assertEqual(raw(self.server, "DELETE", location, headers={"Authorization": f"Bearer {studio.key}"})[0], 200)
 
 
 if __name__ == "__main__":
