@@ -34,12 +34,14 @@ class PeerLink : public ViewerLink {
 PeerConnector::PeerConnector(boost::asio::any_io_executor rtc, const config::WebRtcConfig& config)
     : rtc_(std::move(rtc)), config_(config), ice_(webrtc::IceSettings::from(config)) {}
 
-void PeerConnector::connect(ViewerRequest request, ViewerEvents events, std::function<void(Connected)> done) {
-  auto fail = [&done](int status, std::string message) {
+std::function<void()> PeerConnector::connect(ViewerRequest request, ViewerEvents events,
+                                             std::function<void(Connected)> done) {
+  auto fail = [&done](int status, std::string message) -> std::function<void()> {
     Connected c;
     c.status = status;
     c.message = std::move(message);
     done(std::move(c));
+    return {};
   };
   auto offer = media::parse_sdp_offer(request.offer, static_cast<size_t>(config_.max_sdp_bytes));
   if (!offer) return fail(media::sdp_refusal_status(offer.error()), offer.error().message);
@@ -88,6 +90,7 @@ void PeerConnector::connect(ViewerRequest request, ViewerEvents events, std::fun
       done(std::move(c));
     });
   });
+  return [link] { link->close(); };  // a stopped peer answers nothing more
 }
 
 }  // namespace sreda::realtime

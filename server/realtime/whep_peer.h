@@ -19,7 +19,7 @@ namespace sreda::realtime {
 class PeerConnector : public ViewerConnector {
  public:
   PeerConnector(boost::asio::any_io_executor rtc, const config::WebRtcConfig& config);
-  void connect(ViewerRequest request, ViewerEvents events, std::function<void(Connected)> done) override;
+  std::function<void()> connect(ViewerRequest request, ViewerEvents events, std::function<void(Connected)> done) override;
 
  private:
   boost::asio::any_io_executor rtc_;

@@ -185,26 +185,40 @@ PlayResult WhepService::refuse(int status, const std::string& code, const std::s
   return r;
 }
 
+// One POST's progress (rtc thread). `cancel`: while connecting, stops the peer being made and counts it out.
+struct WhepService::Attempt {
+  enum class Step { looking_up, connecting, answered, timed_out } step = Step::looking_up;
+  std::function<void()> cancel;
+};
+
 void WhepService::play(int64_t event_id, std::string offer, std::string peer, std::function<void(PlayResult)> done) {
-  // The event's look-up runs on the store thread, which a locked database holds up: the viewer is told 503 after
-  // webrtc.answer_timeout_ms rather than left waiting (once connecting, the answer comes within gather_timeout_ms).
-  // The timer lives as long as the look-up's reply (go): when that goes, a wait still pending is cancelled.
-  enum class Step { looking_up, started, timed_out };
-  auto step = std::make_shared<Step>(Step::looking_up);  // rtc thread
+  // The whole answer is bounded by webrtc.answer_timeout_ms: the event's look-up (the store thread, which a locked
+  // database holds up) and the offer/answer in webrtcbin (its own thread; once the answer is set, the candidates
+  // come within gather_timeout_ms). Past it the viewer is told 503 rather than left waiting, and a peer still being
+  // made is stopped and counted out: nothing is left of it. The timer lives as long as the look-up's reply (go)
+  // and the answer's: when both are gone, a wait still pending is cancelled.
+  using Step = Attempt::Step;
+  auto attempt = std::make_shared<Attempt>();
   auto timer = std::make_shared<boost::asio::steady_timer>(rtc_, std::chrono::milliseconds(options_.answer_timeout_ms));
-  timer->async_wait([this, step, done](const boost::system::error_code& ec) {
-    if (ec || *step != Step::looking_up) return;
-    *step = Step::timed_out;
+  timer->async_wait([this, attempt, done](const boost::system::error_code& ec) {
+    if (ec || attempt->step == Step::answered || attempt->step == Step::timed_out) return;
+    attempt->step = Step::timed_out;
+    if (auto cancel = std::exchange(attempt->cancel, nullptr)) cancel();
     done(refuse(503, "answer_timeout", "the server could not answer in time; try again", 5));
   });
-  auto go = [this, timer, step, event_id, offer = std::move(offer), peer = std::move(peer), done](bool ok, bool keys) mutable {
-    boost::asio::post(rtc_, [this, timer, step, ok, keys, event_id, offer = std::move(offer), peer = std::move(peer),
-                             done]() mutable {
-      if (*step == Step::timed_out) return;  // told 503 already; nothing was started for it
-      *step = Step::started;
-      timer->cancel();
-      if (!ok) return done(refuse(404, "not_live", "this event is not live in real time"));
-      play_on_rtc(event_id, keys, std::move(offer), std::move(peer), std::move(done));
+  auto answered = [timer, attempt, done](PlayResult r) {
+    attempt->step = Step::answered;
+    attempt->cancel = nullptr;
+    timer->cancel();
+    done(std::move(r));
+  };
+  auto go = [this, attempt, answered, event_id, offer = std::move(offer), peer = std::move(peer)](bool ok, bool keys) mutable {
+    boost::asio::post(rtc_, [this, attempt, answered, ok, keys, event_id, offer = std::move(offer),
+                             peer = std::move(peer)]() mutable {
+      if (attempt->step == Step::timed_out) return;  // told 503 already; nothing was started for it
+      attempt->step = Step::connecting;
+      if (!ok) return answered(refuse(404, "not_live", "this event is not live in real time"));
+      play_on_rtc(event_id, keys, std::move(offer), std::move(peer), attempt, std::move(answered));
     });
   };
   if (hooks_.realtime_event)
@@ -233,7 +247,7 @@ int WhepService::viewers_from(const std::string& peer) const {
 }
 
 void WhepService::play_on_rtc(int64_t event_id, bool source_keyframes, std::string offer, std::string peer,
-                              std::function<void(PlayResult)> done) {
+                              const std::shared_ptr<Attempt>& attempt, std::function<void(PlayResult)> done) {
   if (stopped_) return done(refuse(503, "stopping", "the server is stopping", options_.retry_after_s));
   if (viewer_count_.load() >= options_.max_viewers)
     return done(refuse(503, "viewer_limit",
@@ -289,7 +303,12 @@ void WhepService::play_on_rtc(int64_t event_id, bool source_keyframes, std::stri
   events.closed = [this, event_id, token](std::string why) {
     boost::asio::post(rtc_, [this, event_id, token, why] { remove_viewer(event_id, token, why); });
   };
-  connector_.connect(std::move(request), std::move(events), [this, event_id, token, id, peer, done](Connected c) {
+  auto cancel = connector_.connect(std::move(request), std::move(events),
+                                   [this, attempt, event_id, token, id, peer, done](Connected c) {
+    if (attempt->step == Attempt::Step::timed_out) {  // told 503 already, and counted out then
+      if (c.link) c.link->close();
+      return;
+    }
     auto it = events_.find(event_id);
     if (it == events_.end() || stopped_) {  // the event ended (or the server stops) while it connected
       viewer_count_--;
@@ -329,6 +348,17 @@ void WhepService::play_on_rtc(int64_t event_id, bool source_keyframes, std::stri
     r.token = token;
     done(std::move(r));
   });
+  if (attempt->step != Attempt::Step::connecting) return;  // answered already (a refused offer)
+  attempt->cancel = [this, event_id, cancel = std::move(cancel)] {
+    if (cancel) cancel();
+    viewer_count_--;
+    auto it = events_.find(event_id);
+    if (it == events_.end()) return;
+    it->second.connecting--;
+    log_.info("event " + std::to_string(event_id) + ": a real-time viewer's answer was not ready within "
+              "webrtc.answer_timeout_ms; its connection was stopped");
+    maybe_idle(it->second);
+  };
 }
 
 bool WhepService::ensure_feed(Event& e, std::string& error) {

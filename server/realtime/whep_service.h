@@ -50,7 +50,7 @@ struct WhepOptions {
   int idle_stop_s = 15;
   int min_keyframe_request_ms = 1000;
   int retry_after_s = 10;         // what a refused viewer is told (it plays LL-HLS meanwhile)
-  int answer_timeout_ms = 5000;   // the event's look-up not done in this long → 503 answer_timeout
+  int answer_timeout_ms = 5000;   // no answer in this long (look-up, offer/answer) → 503 answer_timeout, peer stopped
 };
 
 // What the feed sends, for the viewer's answer: which tracks, their SSRCs, and the feed's own payload types.
@@ -83,8 +83,10 @@ struct Connected {
 class ViewerConnector {
  public:
   virtual ~ViewerConnector() = default;
-  // rtc thread; `done` once, from the rtc thread.
-  virtual void connect(ViewerRequest request, ViewerEvents events, std::function<void(Connected)> done) = 0;
+  // rtc thread; `done` at most once, from the rtc thread. Returns what stops a connection still being made (rtc
+  // thread): after it `done` may still come (already on its way) or never.
+  virtual std::function<void()> connect(ViewerRequest request, ViewerEvents events,
+                                        std::function<void(Connected)> done) = 0;
 };
 
 // The answer to a viewer's POST.
@@ -161,7 +163,9 @@ class WhepService {
     bool source_keyframes = false;  // the publisher's keyframes can be asked for (a WHIP studio)
   };
 
+  struct Attempt;  // one POST's progress against webrtc.answer_timeout_ms (rtc thread)
   void play_on_rtc(int64_t event_id, bool source_keyframes, std::string offer, std::string peer,
+                   const std::shared_ptr<Attempt>& attempt,
                    std::function<void(PlayResult)> done);
   PlayResult refuse(int status, const std::string& code, const std::string& message, int retry_after_s = 0,
                     const std::string& cause = "");

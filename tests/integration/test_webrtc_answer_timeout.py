@@ -7,9 +7,10 @@ gets 503 answer_timeout with Retry-After, counted (sreda_whep_refused_total{reas
 What makes it happen for real is the publish decision waiting on the database: the timeout counts from the POST,
 and the hub asks the store thread for the studio's event first (WHEP: for the event's real-time flag). Here that thread is still busy with an earlier
 write (a curator adding a studio), which waits up to SQLite's busy timeout (5 s) while another program holds the
-database's write lock, as a backup or a stuck disk would. The answer itself
-cannot make it happen: the server answers with the candidates it has after webrtc.gather_timeout_ms, which the
-config requires to be below answer_timeout_ms, so a STUN or TURN server that never answers delays no answer."""
+database's write lock, as a backup or a stuck disk would. A STUN or TURN
+server that never answers delays the answer by at most webrtc.gather_timeout_ms (below answer_timeout_ms), so with
+the default bounds it causes no timeout; with the two bounds close together it does, for the whole WHEP answer
+(test_whep_answer_timeout_media)."""
 import json
 import os
 import re
