@@ -17,7 +17,10 @@
 // Threads: play()/end() from any thread (the reply comes from the rtc thread); everything else on the rtc
 // thread (the executor given): feeds are built, started and stopped there, viewers connected and closed
 // there. The taps run on the events' media threads and on the control thread (create, session end, event
-// end). Counters from any thread.
+// end). Counters from any thread. Its timers (a POST's answer bound, a feed's idle stop, keyframe requests) and
+// the handlers it posts capture the service: destroy it only once the rtc executor has stopped running (the
+// app's stop_rtc: stop() on the rtc thread, then the io_context stopped and its thread joined), so none of them
+// can run after; the io_context's destructor then drops them unrun.
 #pragma once
 
 #include <boost/asio/any_io_executor.hpp>

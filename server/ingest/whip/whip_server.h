@@ -15,7 +15,9 @@
 //
 // Threads: publish()/end()/session_count() from any thread (they post to the rtc thread); every session lives
 // on the rtc thread (its executor); media leaves on GStreamer threads straight into the hub's input.
-// start()/stop() from the app's thread; stop() waits for the rtc thread to end every session.
+// start()/stop() from the app's thread; stop() waits for the rtc thread to end every session. Handlers it posts
+// capture the server, and a session's timers reach it through the session: destroy it only once the rtc executor
+// has stopped running (the app's stop_rtc), so none of them can run after.
 #pragma once
 
 #include <atomic>
