@@ -34,7 +34,7 @@ class WhepAnswerTimeoutMediaTest(LiveServerTest):
         cls.stun.close()
 
     def stun_requests(self):
-        """STUN requests that reached the silent server so far (read and dropped)."""
+        """STUN requests that reached the silent server so far (read and dropped; said, not asserted)."""
         n = 0
         self.stun.setblocking(False)
         try:
@@ -59,10 +59,13 @@ class WhepAnswerTimeoutMediaTest(LiveServerTest):
         self.assertEqual(v.lines["status"], "503", v)
         self.assertIn('"code":"answer_timeout"', v.lines.get("error", ""), v)
         self.assertEqual(metric(self.server, "sreda_whep_refused_total", reason="answer_timeout"), 1)
-        wait_for(lambda: self.stun_requests() > 0 or None, 10, "the server's gathering to ask the silent STUN server")
         wait_for(lambda: gauge(self.server, "sreda_whep_viewers") == 0, 10, "no real-time viewer left")
+        # The bound struck while the connection was being made (not in the look-up): only then is one stopped.
         wait_for(lambda: re.search(r"answer was not ready within webrtc.answer_timeout_ms; its connection was stopped",
                                    self.server.log()), 10, "the log line of the stopped connection")
+        # On a quiet machine the gathering has asked the silent STUN server by then; on a busy one webrtcbin's own
+        # offer/answer may take the 500 ms first (the same bound, reached earlier).
+        print(f"STUN requests that reached the silent server: {self.stun_requests()}")
 
 
 if __name__ == "__main__":
