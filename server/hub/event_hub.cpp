@@ -58,7 +58,8 @@ struct EventHub::Session : PublisherInput {
   std::unique_ptr<MediaQueue> queue;  // between the source (ingest thread, SRT pipeline) and the consumers
   bool discontinuity = false;
   int64_t media_base_us = 0;
-  int64_t started_ms = 0;
+  int64_t started_ms = 0;       // the publish's acceptance (uptime, takeover)
+  int64_t media_anchor_ms = 0;  // the wall time of the first sample (set at the first prepare)
   std::atomic<int64_t> offset_us{INT64_MIN};
   std::atomic<int64_t> last_media_us{0};
   std::atomic<int64_t> last_unit_ms{0};  // the clock's time of the newest unit (0: none yet), for a takeover
@@ -92,6 +93,11 @@ struct EventHub::Session : PublisherInput {
     {
       std::lock_guard lock(facts_mutex);
       if (prepared) discontinuity = true;  // a new codec configuration mid-stream: a new session start
+      // The wall time of the session's first sample (its PROGRAM-DATE-TIME, the archive's and the comments'
+      // clock). RTMP and SRT media follow the publish at once: the publish's time. A WHIP publish is accepted
+      // before ICE, DTLS and the first keyframe (0.3-0.6 s on loopback, seconds on a real line): its media
+      // starts when its first units are ready (prepared), so the playlist does not date them that much early.
+      if (!prepared) media_anchor_ms = protocol == Protocol::whip ? hub->clock_.now_ms() : started_ms;
       facts = f;
       prepared = true;
     }
@@ -99,7 +105,7 @@ struct EventHub::Session : PublisherInput {
                                                           std::to_string(f.width) + "x" + std::to_string(f.height)
                                                     : "no video") +
              ", " + (f.has_audio ? f.audio_codec + " " + std::to_string(f.audio_rate) + " Hz" : "no audio"));
-    if (queue) queue->session_start(f, discontinuity, started_ms, media_base_us + kSessionHeadroomUs);
+    if (queue) queue->session_start(f, discontinuity, media_anchor_ms, media_base_us + kSessionHeadroomUs);
   }
   void on_access_unit(media::AccessUnit u) override {
     if (closed_) return;  // the session has ended: its counters and clocks stay as release() read them

@@ -1,3 +1,5 @@
+// Long because the part and segment rules (frame count, duration, keyframes inside a segment, a variable frame
+// rate, the two tracks waiting for each other) are one decision per sample and read best side by side.
 #include "server/package/cmaf_packager.h"
 
 #include <algorithm>
@@ -276,17 +278,48 @@ void CmafPackager::on_primary_sample(Sample sample) {
     // The declared frame rate when there is a plausible one: every rendition of the event (the ladder's rungs
     // carry the source's rate) then gets the same parts, and a rung whose first frames came unevenly (its
     // encoder starting) does not get parts sized for half its rate (seen: 6-frame parts at 30 fps).
+    bool declared_rate = false;
     if (options_.video && video_config_ && video_config_->fps_num > 0 && video_config_->fps_den > 0) {
       const double declared = static_cast<double>(video_config_->fps_num) / video_config_->fps_den;
       const int64_t declared_us = static_cast<int64_t>(std::llround(1e6 / declared));
-      if (declared >= 5 && declared <= 240 && std::llabs(declared_us - frame_us) * 4 < frame_us * 3) frame_us = declared_us;
+      if (declared >= 5 && declared <= 240 && std::llabs(declared_us - frame_us) * 4 < frame_us * 3) {
+        frame_us = declared_us;
+        declared_rate = true;
+      }
     }
-    const PartSize size = part_size(frame_us, options_.part_target_ms * 1000LL, options_.segment_target_ms * 1000LL);
+    // A variable frame rate (a browser's WHIP publish: capture times, no rate in its SPS): without a declared
+    // rate, the first durations (but the longest) differ by more than millisecond rounding. PART-TARGET is sized
+    // for frames 8 % longer than the mean, so N jittered frames (±7 % over the part) fall within 85-100 % of it
+    // (RFC 8216bis 4.4.4.9), and a part of N frames that is still under 85 % takes more (below). Frames longer
+    // than 15 % of PART-TARGET (25-30 fps at 0.2 s parts) cannot always meet both rules: a part then closes
+    // short rather than overrun.
+    std::vector<int64_t> sorted = probe_frame_us_;
+    std::sort(sorted.begin(), sorted.end());
+    vfr_ = options_.video && !declared_rate && sorted.size() >= 3 && sorted[sorted.size() - 2] - sorted.front() > kVfrSpreadUs;
+    const PartSize size = part_size(vfr_ ? frame_us * 108 / 100 : frame_us, options_.part_target_ms * 1000LL,
+                                    options_.segment_target_ms * 1000LL);
     part_frames_ = size.frames;
     part_target_us_ = size.target_us;
+    if (vfr_ && to_us(t, open_part_duration_) > part_target_us_) {
+      // The first part, open before the size was known, is already longer: it ends (INDEPENDENT, so it may be
+      // short) where it still fits, and its last samples open the next part.
+      std::vector<Sample> rest;
+      int64_t rest_duration = 0;
+      while (open_part_.size() > 1 && to_us(t, open_part_duration_) > part_target_us_) {
+        open_part_duration_ -= open_part_.back().duration;
+        rest_duration += open_part_.back().duration;
+        rest.insert(rest.begin(), std::move(open_part_.back()));
+        open_part_.pop_back();
+      }
+      close_open_part(false);
+      open_part_ = std::move(rest);
+      open_part_duration_ = rest_duration;
+    }
     probe_frame_us_ = {};
-    log_.info("parts of " + std::to_string(size.frames) + " samples, PART-TARGET " +
-              std::to_string(size.target_us / 1000) + " ms");
+    log_.info(vfr_ ? "parts up to PART-TARGET " + std::to_string(part_target_us_ / 1000) +
+                         " ms by duration (variable frame rate, ~" + std::to_string(frame_us / 1000) + " ms frames)"
+                   : "parts of " + std::to_string(size.frames) + " samples, PART-TARGET " +
+                         std::to_string(size.target_us / 1000) + " ms");
   }
   if (!open_part_.empty()) {
     // Video: the first keyframe at >= 90 % of the target (a GOP a bit shorter than the target still
@@ -298,14 +331,19 @@ void CmafPackager::on_primary_sample(Sample sample) {
     if (sample.keyframe && segment_due) {
       close_open_part(true);
     } else if (sample.keyframe && options_.video && part_frames_ > 0 &&
-               static_cast<int>(open_part_.size()) * 100 >= part_frames_ * 85) {
+               (vfr_ ? open_part_duration_ * 100 >= part_target * 85
+                     : static_cast<int>(open_part_.size()) * 100 >= part_frames_ * 85)) {
       // A keyframe inside a segment starts a part of its own (INDEPENDENT=YES: a player may start there; hls.js
       // starts at the independent part before its target) when the open part is already long enough to end:
       // RFC 8216bis 4.4.4.9 wants every part but a segment's last (and an independent one) at least 85 % of
       // PART-TARGET. Earlier in a part the keyframe stays inside it. The parts that follow count from it.
       close_open_part(false);
     } else if (open_part_duration_ + sample.duration > part_target ||
-               (part_frames_ > 0 && static_cast<int>(open_part_.size()) >= part_frames_)) {
+               (part_frames_ > 0 && static_cast<int>(open_part_.size()) >= part_frames_ &&
+                (!vfr_ || open_part_duration_ * 100 >= part_target * 85))) {
+      // `part_frames_` samples (equal parts at a constant rate), never over PART-TARGET. At a variable rate
+      // (short frames, a burst) a part with its frames but under 85 % of PART-TARGET takes more, as many as
+      // fit; a part closes short only when the next frame alone would make it overrun.
       close_open_part(false);
     }
   }

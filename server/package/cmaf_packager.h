@@ -78,7 +78,8 @@ struct PackagerStats {
 // what the parts really are, as RFC 8216bis 4.4.4.9 asks (every part but a segment's last at least 85 % of
 // it). `frame_us`: one sample's duration; 1 ms is allowed for timestamps rounded to ms (RTMP at 30 fps
 // gives 33/34 ms frames). A keyframe inside a segment starts a part of its own when the open part already has
-// 85 % of a part's frames (CmafPackager::on_primary_sample), so that rule still holds. Pure; unit-tested.
+// 85 % of a part's frames (CmafPackager::on_primary_sample), so that rule still holds. A source with a variable
+// frame rate gets parts cut by duration instead (on_primary_sample). Pure; unit-tested.
 struct PartSize {
   int frames = 1;              // samples per part
   int64_t target_us = 0;       // PART-TARGET: no part is longer
@@ -206,6 +207,10 @@ class CmafPackager final : public PackagerInput {
   // until then). part_frames_ 0: not sized yet.
   int part_frames_ = 0;
   int64_t part_target_us_ = 0;
+  // A variable frame rate (no declared rate, the first durations differ by more than ms rounding): PART-TARGET
+  // has room for 8 % longer frames, and a part of part_frames_ samples under 85 % of it takes more.
+  bool vfr_ = false;
+  static constexpr int64_t kVfrSpreadUs = 1000;
   std::vector<int64_t> probe_frame_us_;  // the first sample durations, until the size is fixed
   // Video: the frame rate the decode times show over this run so far (FRAME-RATE when the stream declares
   // none, or a time base): frames and the span of their decode times; the last rate measured.

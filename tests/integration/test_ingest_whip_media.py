@@ -4,6 +4,7 @@ H.264 without B-frames + Opus, on 127.0.0.1). The event goes live with protocol 
 grace continues the same event, and after the grace it ends with its recording in the archive. The publish
 rules are RTMP's and SRT's: wrong key 401, no event now 403, a second publisher 409, counted in /metrics; and a
 publisher that went silent (its network dropped, no DELETE) is taken over by the studio's next publish."""
+import datetime
 import re
 import subprocess
 import threading
@@ -180,6 +181,37 @@ class WhipIngestTest(LiveServerTest):
         requests = metric(self.server, "sreda_whip_keyframe_requests_total", cause="segment")
         self.assertGreaterEqual(requests, 1.5 * closed - 1, (requests, closed, text))
         pub.kill()
+
+    def test_program_date_time_starts_at_the_first_media_not_at_the_publish(self):
+        # A WHIP publish is accepted (the event live, 201) before ICE, DTLS and its first keyframe. Its media
+        # clock (PROGRAM-DATE-TIME; the archive's and the comments' time) counts from its first media, logged as
+        # "prepared": the first segment is not dated before it, so a player's PDT-based latency and the parts'
+        # timing are not early by the connection's set-up.
+        studio = Studio(self.server, self.token, "WHIP PDT")
+        pub = self.publisher(studio, seconds=10)
+        self.assertEqual(pub.wait_line("status"), "201", pub)
+        path = f"/live/{studio.event_id}/source/index.m3u8"
+
+        def first_pdt():
+            r = self.server.get(path)
+            m = re.search(r"#EXT-X-PROGRAM-DATE-TIME:(\S+)", r.text) if r.status == 200 else None
+            return m.group(1) if m and "#EXT-X-MEDIA-SEQUENCE:0\n" in r.text else None
+
+        pdt = _when(wait_for(first_pdt, 30, "the first segment's PROGRAM-DATE-TIME"))
+        lines = self.server.log_lines_copy()
+        live = [_when(line.split(" ")[0]) for line in lines if f"live: event {studio.event_id}" in line]
+        prepared = [_when(line.split(" ")[0]) for line in lines
+                    if f"event={studio.event_id}]" in line and "] prepared: " in line]
+        self.assertTrue(live and prepared, "\n".join(lines[-30:]))
+        # Logged after the clock is read; the first segment starts at a keyframe, at or after the first unit
+        # (an audio unit may map up to a few frames before it): 0.1 s of slack.
+        self.assertGreaterEqual(pdt, prepared[0] - 0.1, (pdt, "live", live[0], "prepared", prepared[0]))
+        pub.kill()
+
+
+def _when(stamp):
+    """Seconds since the epoch of an RFC 3339 time with a Z (the server's logs and PROGRAM-DATE-TIME)."""
+    return datetime.datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
 
 
 if __name__ == "__main__":

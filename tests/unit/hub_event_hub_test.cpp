@@ -227,6 +227,33 @@ TEST(EventStateText, OnlyTheLifecycleArrowsAreChanges) {
   EXPECT_FALSE(schedule::can_change(EventState::cancelled, EventState::live));
 }
 
+// A WHIP publish is accepted before ICE, DTLS and its first keyframe: its media clock (PROGRAM-DATE-TIME,
+// the archive's and the comments' time) starts where its media does, not at the acceptance. RTMP keeps the
+// publish's time (its media follows at once).
+TEST_F(EventHubTest, AWhipSessionsClockStartsAtItsFirstMediaNotAtThePublish) {
+  auto whip = publish(1, key(studio), hub::Protocol::whip);
+  ASSERT_TRUE(*whip->ok) << whip->reason;
+  const int64_t accepted = clock.now_ms();
+  clock.advance(600);  // ICE and DTLS
+  feed(1, 3, 10'000);
+  auto& c = consumer(event_id);
+  ASSERT_TRUE(c.wait_units(3));
+  ASSERT_EQ(c.starts().size(), 1u);
+  EXPECT_EQ(c.starts()[0].wall_ms, accepted + 600);
+}
+
+TEST_F(EventHubTest, AnRtmpSessionsClockStartsAtThePublish) {
+  auto p = publish(1, key(studio));
+  ASSERT_TRUE(*p->ok) << p->reason;
+  const int64_t accepted = clock.now_ms();
+  clock.advance(600);
+  feed(1, 3, 10'000);
+  auto& c = consumer(event_id);
+  ASSERT_TRUE(c.wait_units(3));
+  ASSERT_EQ(c.starts().size(), 1u);
+  EXPECT_EQ(c.starts()[0].wall_ms, accepted);
+}
+
 TEST_F(EventHubTest, APublishTurnsTheEventLiveAndItsMediaReachesOneConsumer) {
   auto p = publish(1, key(studio));
   ASSERT_TRUE(*p->ok) << p->reason;
