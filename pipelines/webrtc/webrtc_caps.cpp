@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <cstring>
 
 namespace sreda::webrtc {
 namespace {
@@ -31,6 +32,20 @@ int answer_pt(const GstSDPMessage* sdp, const char* kind) {
     return std::atoi(gst_sdp_media_get_format(m, 0));
   }
   return -1;
+}
+
+bool sdp_has_encoding(const GstSDPMessage* sdp, const char* encoding) {
+  const size_t n = std::strlen(encoding);
+  for (guint i = 0; i < gst_sdp_message_medias_len(sdp); ++i) {
+    const GstSDPMedia* m = gst_sdp_message_get_media(sdp, i);
+    for (guint a = 0; a < gst_sdp_media_attributes_len(m); ++a) {
+      const GstSDPAttribute* attr = gst_sdp_media_get_attribute(m, a);
+      if (g_strcmp0(attr->key, "rtpmap") != 0 || !attr->value) continue;
+      const char* name = std::strchr(attr->value, ' ');
+      if (name && g_ascii_strncasecmp(name + 1, encoding, n) == 0 && name[1 + n] == '/') return true;
+    }
+  }
+  return false;
 }
 
 GstCaps* codec_caps(media::TrackKind kind, int pt, int twcc_extmap_id, uint32_t ssrc) {

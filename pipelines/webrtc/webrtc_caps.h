@@ -22,6 +22,9 @@ GstCaps* codec_caps(media::TrackKind kind, int pt, int twcc_extmap_id, uint32_t 
 // The payload type of the answer's first not-rejected m-line of `kind` ("video"/"audio"), or -1.
 int answer_pt(const GstSDPMessage* sdp, const char* kind);
 
+// Whether any m-line of `sdp` maps a payload type to `encoding` (a=rtpmap:<pt> <encoding>/…, any case).
+bool sdp_has_encoding(const GstSDPMessage* sdp, const char* encoding);
+
 // A string field of a caps structure, "" when absent.
 std::string caps_string(const GstStructure* s, const char* field);
 

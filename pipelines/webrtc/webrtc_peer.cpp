@@ -1,4 +1,6 @@
 #include "pipelines/webrtc/webrtc_peer.h"
+// Long because one webrtcbin peer serves both directions (WHIP receive, WHEP send) and the send path trims
+// webrtcbin once connected (send_path.h); the per-direction parts are already in their own files.
 
 #define GST_USE_UNSTABLE_API  // libgstwebrtc's API is marked unstable (1.22); webrtcbin's signals are stable
 #include <gst/app/gstappsink.h>
@@ -13,6 +15,7 @@
 #include "pipelines/gst/gst_ref.h"
 #include "pipelines/webrtc/feed_pad.h"
 #include "pipelines/webrtc/ice_setup.h"
+#include "pipelines/webrtc/send_path.h"
 #include "pipelines/webrtc/webrtc_caps.h"
 #include "pipelines/webrtc/webrtc_stats.h"
 #include "server/core/log.h"
@@ -86,6 +89,7 @@ struct WebRtcPeer::Impl : std::enable_shared_from_this<Impl> {
   std::function<void(core::Result<Answer>)> done;
   std::string answer_sdp;
   bool local_set = false, gathering_complete = false, deadline_passed = false;
+  bool answer_has_fec = true;  // the answer maps RED or ULPFEC (send: webrtcbin's FEC encoders stay in the path)
   std::vector<media::LocalCandidate> candidates;
   gst::GstRef<GstCaps> last_caps[2];
   int64_t last_pts_us[2] = {-1, -1};
@@ -132,6 +136,7 @@ core::Result<void> WebRtcPeer::Impl::build() {
   gst_util_set_object_arg(G_OBJECT(webrtc), "bundle-policy", "max-bundle");
   g_object_set(webrtc, "latency", guint(ice.jitter_latency_ms), nullptr);
   if (auto r = configure_ice(webrtc, ice); !r) return r;
+  if (direction == Direction::send) skip_rtx_sender(webrtc, log);
 
   g_signal_connect(webrtc, "on-ice-candidate",
                    G_CALLBACK(+[](GstElement*, guint mline, gchar* c, gpointer self) {
@@ -274,8 +279,9 @@ void WebRtcPeer::Impl::on_answer_created(GstPromise* p) {
   Answer pts;
   pts.video_pt = answer_pt(answer->sdp, "video");
   pts.audio_pt = answer_pt(answer->sdp, "audio");
+  const bool fec = sdp_has_encoding(answer->sdp, "red") || sdp_has_encoding(answer->sdp, "ulpfec");
   std::weak_ptr<Impl> weak = weak_from_this();
-  GstPromise* set = promise([weak, sdp = std::string(text), pts](GstPromise* p) {
+  GstPromise* set = promise([weak, sdp = std::string(text), pts, fec](GstPromise* p) {
     auto self = weak.lock();
     if (!self) return;
     if (auto e = reply_error(p); !e.empty())
@@ -284,6 +290,7 @@ void WebRtcPeer::Impl::on_answer_created(GstPromise* p) {
     self->answer_sdp = sdp;
     self->tracks.video_pt = pts.video_pt;
     self->tracks.audio_pt = pts.audio_pt;
+    self->answer_has_fec = fec;
     self->local_set = true;
     if (self->cb.run_after)
       self->cb.run_after(std::chrono::milliseconds(self->ice.gather_timeout_ms), [weak] {
@@ -501,6 +508,14 @@ void WebRtcPeer::Impl::stop() {
 
 void WebRtcPeer::Impl::start_sending() {
   if (direction != Direction::send || sending) return;
+  bool fec = true;
+  {
+    std::lock_guard lock(mutex);
+    fec = answer_has_fec;
+  }
+  // Nothing is pushed until `sending` (below), so webrtcbin's links may change here.
+  if (!fec && webrtc)
+    log.debug("send path: " + std::to_string(bypass_fec_encoders(webrtc)) + " input(s) past the unused RED/ULPFEC");
   auto c = gst::GstRef<GstClock>::adopt(gst_element_get_clock(pipeline.get()));
   const GstClockTime base = gst_element_get_base_time(pipeline.get());
   std::scoped_lock lock(push_mutex[0], push_mutex[1]);

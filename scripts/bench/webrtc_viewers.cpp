@@ -547,6 +547,7 @@ bool whep_setup(Viewer& v, const Options& o, const Url& url) {
     std::fprintf(stderr, "whep: POST answered %d: %s\n", r.status, r.body.substr(0, 300).c_str());
     return false;
   }
+  if (std::getenv("WEBRTC_VIEWERS_DEBUG")) std::fprintf(stderr, "offer:\n%s\nanswer:\n%s\n", sdp.c_str(), r.body.c_str());
   GstWebRTCSessionDescription* answer = parse_sdp(GST_WEBRTC_SDP_TYPE_ANSWER, r.body);
   if (!answer || !set_description(v.webrtc, "set-remote-description", answer)) return false;
   gst_webrtc_session_description_free(answer);
