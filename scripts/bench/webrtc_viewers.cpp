@@ -10,7 +10,8 @@
 //   webrtc_viewers --rtmp rtmp://127.0.0.1:PORT/live/KEY   (glass to glass: an RTMP studio showing the clock)
 //
 // --publish is the bench's feed: videotestsrc 640x360 25 fps → x264 (no B-frames, zerolatency) → rtph264pay
-// pt 96, audiotestsrc → Opus → rtpopuspay pt 111, each encoded and payloaded once; the RTP packets are teed
+// pt 96 mtu 1200 (the packet size sreda's WHEP feed makes, so both servers send as many packets), audiotestsrc
+// → Opus → rtpopuspay pt 111, each encoded and payloaded once; the RTP packets are teed
 // to 127.0.0.1 UDP ports (Janus's mountpoint) and, the same packets, into a sendonly webrtcbin that
 // publishes over WHIP (all candidates in the offer; DELETE at the end). "publishing" on stderr when it runs.
 //
@@ -582,7 +583,7 @@ int publish(const Options& o) {
       "videotestsrc is-live=true pattern=smpte ! video/x-raw,width=640,height=360,framerate=25/1 ! "
       "timeoverlay font-desc=\"Sans 24\" ! "
       "x264enc bframes=0 tune=zerolatency speed-preset=veryfast bitrate=1000 key-int-max=50 ! "
-      "video/x-h264,profile=constrained-baseline ! rtph264pay pt=96 config-interval=-1 aggregate-mode=zero-latency ! "
+      "video/x-h264,profile=constrained-baseline ! rtph264pay pt=96 mtu=1200 config-interval=-1 aggregate-mode=zero-latency ! "
       "application/x-rtp,media=video,encoding-name=H264,payload=96,clock-rate=90000 ! tee name=vt "
       "vt. ! queue ! udpsink host=127.0.0.1 port=" + std::to_string(vport) + " sync=false async=false "
       "audiotestsrc is-live=true wave=sine ! audio/x-raw,rate=48000,channels=2 ! opusenc bitrate=64000 ! "
