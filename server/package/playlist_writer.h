@@ -30,6 +30,9 @@ struct SegmentInfo {
   bool complete = false;  // only the last segment may be incomplete (parts only, no EXTINF yet)
   int64_t bytes = 0;
   std::vector<PartInfo> parts;  // kept only for the last few segments
+  // An earlier run's segment listed before a resumed event's first run (package::ResumePoint): served from
+  // the recording, under this URI prefix relative to the playlist (its EXT-X-MAP too); empty for our own.
+  std::string earlier_dir;
 };
 
 struct PartPosition {
