@@ -222,8 +222,9 @@ std::optional<package::ResumePoint> Archive::resume_point(int64_t event_id) {
       info.pdt_ms = segs[i].pdt_ms;
       info.discontinuity = segs[i].discontinuity;
       info.init_id = segs[i].init_id;
+      info.earlier_file = dir + "/" + r.name + "/" + package::segment_uri(info.msn);
       std::error_code ec;  // the size for the variant's bandwidth; 0 if unreadable
-      const auto size = std::filesystem::file_size(dir + "/" + r.name + "/" + package::segment_uri(info.msn), ec);
+      const auto size = std::filesystem::file_size(info.earlier_file, ec);
       info.bytes = ec ? 0 : static_cast<int64_t>(size);
       info.complete = true;
       tail.push_back(info);

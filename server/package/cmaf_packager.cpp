@@ -583,7 +583,7 @@ BytesPtr CmafPackager::part(int64_t msn, int index) const {
 BytesPtr CmafPackager::segment(int64_t msn) const {
   std::lock_guard lock(mutex_);
   const Segment* s = find_segment(msn);
-  if (!s || !s->info.complete || !s->info.earlier_dir.empty()) return nullptr;  // earlier: from the recording
+  if (!s || !s->info.complete || !s->info.earlier_file.empty()) return nullptr;  // earlier: from the recording
   if (!s->bytes) s->bytes = std::make_shared<const Bytes>(concat(s->parts));
   return s->bytes;
 }

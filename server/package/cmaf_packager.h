@@ -52,7 +52,7 @@ struct PackagerOptions {
   int64_t first_msn = 0;
   int64_t first_discontinuity_sequence = 0;
   bool resumed = false;
-  // The earlier run's last segments (complete, no parts, earlier_dir set), listed before the first run so that a
+  // The earlier run's last segments (complete, no parts, earlier_file set), listed before the first run so that a
   // player which was behind at the restart finds the segment after its last one (hls.js 1.7 otherwise waits
   // forever: it looks for the next SN or the same discontinuity). They leave the window like any segment;
   // first_discontinuity_sequence counts the discontinuities before the first of them.

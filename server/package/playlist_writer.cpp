@@ -67,7 +67,7 @@ std::string write_media_playlist(const MediaPlaylistState& state, const MediaPla
   for (size_t i = first; i < segs.size(); ++i) {
     const SegmentInfo& s = segs[i];
     if (s.discontinuity) out += "#EXT-X-DISCONTINUITY\n";
-    if (std::string map = s.earlier_dir + init_uri(s.init_id); map != current_map) {
+    if (std::string map = s.earlier_map.empty() ? init_uri(s.init_id) : s.earlier_map; map != current_map) {
       out += "#EXT-X-MAP:URI=\"" + map + "\"\n";
       current_map = std::move(map);
     }
@@ -80,7 +80,7 @@ std::string write_media_playlist(const MediaPlaylistState& state, const MediaPla
       }
     }
     if (s.complete) {
-      out += "#EXTINF:" + fixed(s.duration_s, 5) + ",\n" + s.earlier_dir + segment_uri(s.msn) + "\n";
+      out += "#EXTINF:" + fixed(s.duration_s, 5) + ",\n" + segment_uri(s.msn) + "\n";
     }
   }
   if (state.preload_hint && !state.ended) {

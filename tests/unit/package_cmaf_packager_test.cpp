@@ -393,7 +393,8 @@ TEST(PackageCmafPackager, AResumedEventNumbersOnAfterADiscontinuity) {
 TEST(PackageCmafPackager, AResumedEventListsTheEarlierRunsLastSegmentsFirst) {
   // A player behind at the restart (its last segment 38) needs 39 and 40 in the playlist: hls.js 1.7 looks for
   // the next SN or the same discontinuity and otherwise waits forever. They come from the recording, with its
-  // init; then the discontinuity and the new run, numbered on.
+  // init; then the discontinuity and the new run, numbered on. Their URIs stay seg<msn>.m4s (hls.js rejects a
+  // reload whose segment URIs changed: "media sequence mismatch"); the live route serves them from the recording.
   PackagerOptions o;
   o.first_msn = 41;
   o.first_discontinuity_sequence = 3;
@@ -404,7 +405,8 @@ TEST(PackageCmafPackager, AResumedEventListsTheEarlierRunsLastSegmentsFirst) {
     earlier.duration_s = 2.0;
     earlier.pdt_ms = 1'000'000 + msn * 2000;
     earlier.complete = true;
-    earlier.earlier_dir = "../../../archive/7/source/";
+    earlier.earlier_file = "/archive/7/source/seg" + std::to_string(msn) + ".m4s";
+    earlier.earlier_map = "../../../archive/7/source/init.mp4";
     o.earlier.push_back(earlier);
   }
   auto p = make(o);
@@ -423,8 +425,8 @@ TEST(PackageCmafPackager, AResumedEventListsTheEarlierRunsLastSegmentsFirst) {
       "#EXT-X-MEDIA-SEQUENCE:39\n#EXT-X-DISCONTINUITY-SEQUENCE:3\n#EXT-X-INDEPENDENT-SEGMENTS\n"
       "#EXT-X-MAP:URI=\"../../../archive/7/source/init.mp4\"\n";
   EXPECT_NE(text.find(earlier), std::string::npos) << text;
-  EXPECT_NE(text.find("#EXTINF:2.00000,\n../../../archive/7/source/seg39.m4s\n"), std::string::npos) << text;
-  const auto seg40 = text.find("../../../archive/7/source/seg40.m4s\n#EXT-X-DISCONTINUITY\n#EXT-X-MAP:URI=\"init.mp4\"\n");
+  EXPECT_NE(text.find("#EXTINF:2.00000,\nseg39.m4s\n"), std::string::npos) << text;  // the URI players saw before
+  const auto seg40 = text.find("\nseg40.m4s\n#EXT-X-DISCONTINUITY\n#EXT-X-MAP:URI=\"init.mp4\"\n");
   EXPECT_NE(seg40, std::string::npos) << text;
   EXPECT_EQ(text.find("#EXT-X-PART:DURATION=", 0), text.find("#EXT-X-PART:DURATION=", seg40)) << "no parts before 41";
   // They leave the window like any segment: the discontinuity before 41 is then counted.
@@ -435,7 +437,7 @@ TEST(PackageCmafPackager, AResumedEventListsTheEarlierRunsLastSegmentsFirst) {
   const auto later = q->playlist_state();
   ASSERT_FALSE(later.segments.empty());
   EXPECT_GE(later.segments.front().msn, 41);
-  EXPECT_TRUE(later.segments.front().earlier_dir.empty());
+  EXPECT_TRUE(later.segments.front().earlier_file.empty());
 }
 
 TEST(PackageCmafPackager, CodecChangeStartsNewInit) {
