@@ -2,6 +2,7 @@
 
 #include <charconv>
 
+#include "server/archive/disk.h"
 #include "server/core/clock.h"
 #include "server/package/playlist_writer.h"
 #include "server/web/http_rules.h"
@@ -185,11 +186,14 @@ void LiveRoutes::handle(HttpRequest request, Reply reply) {
     std::string stem = file.substr(0, file.size() - 4);
     if (stem.rfind("seg", 0) == 0 && parse_int(stem.substr(3), msn)) {
       if (auto bytes = packager->segment(msn)) return reply(bytes_response(bytes, "video/iso.segment"));
-      // An earlier run's segment listed after a restart (package::PackagerOptions::earlier): from the recording.
+      // An earlier run's segment listed after a restart (package::PackagerOptions::earlier): read from the
+      // recording (the live front answers from memory; a few segments, for a window after a restart).
       for (const auto& s : packager->playlist_state().segments) {
         if (s.msn != msn || s.earlier_file.empty()) continue;
+        auto text = archive::read_text_file(s.earlier_file);
+        if (!text) break;
         HttpResponse r;
-        r.file_path = s.earlier_file;
+        r.body = std::move(*text);
         r.content_type = "video/iso.segment";
         set_caching(r, Caching::immutable);
         allow_any_origin(r);
