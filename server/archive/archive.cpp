@@ -210,6 +210,26 @@ std::optional<package::ResumePoint> Archive::resume_point(int64_t event_id) {
   package::ResumePoint point;
   point.next_msn = segments.back().msn + 1;
   for (const auto& seg : segments) point.discontinuity_sequence += seg.discontinuity;
+  for (const auto& r : summary->renditions) {
+    const auto& segs = r.playlist.segments;
+    if (segs.empty() || segs.back().msn != segments.back().msn) continue;  // numbered on from next_msn: no gap
+    const size_t from = segs.size() - std::min(segs.size(), package::ResumePoint::kResumeTail);
+    auto& tail = point.tails[r.name];
+    for (size_t i = from; i < segs.size(); ++i) {
+      package::SegmentInfo info;
+      info.msn = segs[i].msn;
+      info.duration_s = segs[i].duration_s;
+      info.pdt_ms = segs[i].pdt_ms;
+      info.discontinuity = segs[i].discontinuity;
+      info.init_id = segs[i].init_id;
+      info.earlier_file = dir + "/" + r.name + "/" + package::segment_uri(info.msn);
+      std::error_code ec;  // the size for the variant's bandwidth; 0 if unreadable
+      const auto size = std::filesystem::file_size(info.earlier_file, ec);
+      info.bytes = ec ? 0 : static_cast<int64_t>(size);
+      info.complete = true;
+      tail.push_back(info);
+    }
+  }
   // Where the media ends: the last segment's own decode times (its file is whole after start()'s repair); failing
   // that, the sum of the durations, which falls short of the real end by the gaps before each reconnect.
   double total_s = 0;

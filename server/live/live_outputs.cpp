@@ -28,6 +28,18 @@ std::shared_ptr<package::CmafPackager> LiveOutput::make_rendition_packager(const
     o.first_msn = resume_->next_msn;
     o.first_discontinuity_sequence = resume_->discontinuity_sequence;
     o.resumed = true;
+    // The earlier run's last segments, as many as the window holds, served from the recording; their init from
+    // /archive/<id>/<rendition>/ (relative to /live/<id>/<rendition>/index.m3u8).
+    if (auto it = resume_->tails.find(name); it != resume_->tails.end()) {
+      const auto& tail = it->second;
+      const size_t keep = std::min(tail.size(), static_cast<size_t>(std::max(1, options_.window_segments)));
+      for (size_t i = tail.size() - keep; i < tail.size(); ++i) {
+        o.earlier.push_back(tail[i]);
+        o.earlier.back().earlier_map = "../../../archive/" + std::to_string(event_id_) + "/" + name + "/" +
+                                       package::init_uri(tail[i].init_id);
+        o.first_discontinuity_sequence -= tail[i].discontinuity;
+      }
+    }
   }
   if (ladder_spec_) {
     for (const auto& r : ladder_spec_->rungs)

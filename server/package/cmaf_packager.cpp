@@ -26,6 +26,10 @@ CmafPackager::CmafPackager(PackagerOptions options, PackagerSink* sink, UpdateCa
   part_target_us_ = options_.part_target_ms * 1000LL;  // until the first samples size the parts
   next_msn_ = std::max<int64_t>(0, options_.first_msn);
   discontinuity_sequence_ = std::max<int64_t>(0, options_.first_discontinuity_sequence);
+  for (const SegmentInfo& info : options_.earlier) {
+    segments_.push_back(Segment{info, {}, nullptr});
+    target_duration_s_ = std::max<int>(target_duration_s_, static_cast<int>(std::lround(info.duration_s)));
+  }
 }
 
 PartSize part_size(int64_t frame_us, int64_t part_target_us, int64_t segment_target_us) {
@@ -617,7 +621,7 @@ BytesPtr CmafPackager::part(int64_t msn, int index) const {
 BytesPtr CmafPackager::segment(int64_t msn) const {
   std::lock_guard lock(mutex_);
   const Segment* s = find_segment(msn);
-  if (!s || !s->info.complete) return nullptr;
+  if (!s || !s->info.complete || !s->info.earlier_file.empty()) return nullptr;  // earlier: from the recording
   if (!s->bytes) s->bytes = std::make_shared<const Bytes>(concat(s->parts));
   return s->bytes;
 }

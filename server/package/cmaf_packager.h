@@ -52,6 +52,11 @@ struct PackagerOptions {
   int64_t first_msn = 0;
   int64_t first_discontinuity_sequence = 0;
   bool resumed = false;
+  // The earlier run's last segments (complete, no parts, earlier_file set), listed before the first run so that a
+  // player which was behind at the restart finds the segment after its last one (hls.js 1.7 otherwise waits
+  // forever: it looks for the next SN or the same discontinuity). They leave the window like any segment;
+  // first_discontinuity_sequence counts the discontinuities before the first of them.
+  std::vector<SegmentInfo> earlier;
 };
 
 // Where an event's live playlists continue after a restart (a crash or a stop while it was live), read from
@@ -62,6 +67,10 @@ struct ResumePoint {
   int64_t next_msn = 0;
   int64_t discontinuity_sequence = 0;
   int64_t media_end_us = 0;
+  // Per rendition, its last recorded segments (at most kResumeTail, oldest first; only a rendition recorded up to
+  // next_msn - 1): PackagerOptions::earlier.
+  static constexpr size_t kResumeTail = 32;
+  std::map<std::string, std::vector<SegmentInfo>> tails;
 };
 
 struct PackagerStats {

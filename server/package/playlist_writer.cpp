@@ -63,13 +63,13 @@ std::string write_media_playlist(const MediaPlaylistState& state, const MediaPla
   const size_t parts_from = segs.size() > static_cast<size_t>(options.part_segments)
                                 ? segs.size() - static_cast<size_t>(options.part_segments)
                                 : 0;
-  int current_init = -1;
+  std::string current_map;
   for (size_t i = first; i < segs.size(); ++i) {
     const SegmentInfo& s = segs[i];
     if (s.discontinuity) out += "#EXT-X-DISCONTINUITY\n";
-    if (s.init_id != current_init) {
-      out += "#EXT-X-MAP:URI=\"" + init_uri(s.init_id) + "\"\n";
-      current_init = s.init_id;
+    if (std::string map = s.earlier_map.empty() ? init_uri(s.init_id) : s.earlier_map; map != current_map) {
+      out += "#EXT-X-MAP:URI=\"" + map + "\"\n";
+      current_map = std::move(map);
     }
     out += "#EXT-X-PROGRAM-DATE-TIME:" + core::format_rfc3339_ms(s.pdt_ms) + "\n";
     if (i >= parts_from) {

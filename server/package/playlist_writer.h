@@ -30,6 +30,11 @@ struct SegmentInfo {
   bool complete = false;  // only the last segment may be incomplete (parts only, no EXTINF yet)
   int64_t bytes = 0;
   std::vector<PartInfo> parts;  // kept only for the last few segments
+  // An earlier run's segment listed before a resumed event's first run (package::ResumePoint): its file in the
+  // recording (the live route serves seg<msn>.m4s from it: a player requires a segment's URI not to change between
+  // reloads) and its init's URI there, relative to the playlist (EXT-X-MAP). Empty for the packager's own.
+  std::string earlier_file;
+  std::string earlier_map;
 };
 
 struct PartPosition {

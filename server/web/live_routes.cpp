@@ -2,6 +2,7 @@
 
 #include <charconv>
 
+#include "server/archive/disk.h"
 #include "server/core/clock.h"
 #include "server/package/playlist_writer.h"
 #include "server/web/http_rules.h"
@@ -184,8 +185,21 @@ void LiveRoutes::handle(HttpRequest request, Reply reply) {
   if (file.size() > 7 && file.compare(file.size() - 4, 4, ".m4s") == 0) {
     std::string stem = file.substr(0, file.size() - 4);
     if (stem.rfind("seg", 0) == 0 && parse_int(stem.substr(3), msn)) {
-      auto bytes = packager->segment(msn);
-      return reply(bytes ? bytes_response(bytes, "video/iso.segment") : not_found("no such segment"));
+      if (auto bytes = packager->segment(msn)) return reply(bytes_response(bytes, "video/iso.segment"));
+      // An earlier run's segment listed after a restart (package::PackagerOptions::earlier): read from the
+      // recording (the live front answers from memory; a few segments, for a window after a restart).
+      for (const auto& s : packager->playlist_state().segments) {
+        if (s.msn != msn || s.earlier_file.empty()) continue;
+        auto text = archive::read_text_file(s.earlier_file);
+        if (!text) break;
+        HttpResponse r;
+        r.body = std::move(*text);
+        r.content_type = "video/iso.segment";
+        set_caching(r, Caching::immutable);
+        allow_any_origin(r);
+        return reply(std::move(r));
+      }
+      return reply(not_found("no such segment"));
     }
     auto dot = stem.find('.');
     if (stem.rfind("part", 0) == 0 && dot != std::string::npos && parse_int(stem.substr(4, dot - 4), msn) &&

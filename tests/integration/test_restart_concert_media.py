@@ -179,17 +179,23 @@ class RestartMidConcertTest(LiveServerTest):
             poller.stop()
             seq, dseq, segments = parse(after)
             # The numbering goes on past what players saw, the first new segment after a discontinuity that
-            # the discontinuity sequence counts.
-            self.assertGreater(seq, old_last_msn, after)
-            self.assertTrue(segments[0][1], "the first segment after the restart carries EXT-X-DISCONTINUITY")
-            self.assertEqual(dseq, old_discontinuities, (before, after))
+            # the discontinuity sequence counts. Before it, the earlier run's last segments (from the recording,
+            # up to the last one players saw): a player behind at the crash finds the segment after its last.
+            earlier = [seg for seg in segments if seg[0] <= old_last_msn]
+            new = [seg for seg in segments if seg[0] > old_last_msn]
+            self.assertTrue(earlier and earlier[-1][0] == old_last_msn, after)
+            self.assertEqual(new[0][0], old_last_msn + 1, after)
+            self.assertTrue(new[0][1], "the first segment after the restart carries EXT-X-DISCONTINUITY")
+            self.assertEqual(dseq + sum(1 for _, d, _ in earlier if d), old_discontinuities, (before, after))
+            for msn, _, _ in earlier:
+                self.assertEqual(s.get(f"/live/{studio.event_id}/source/seg{msn}.m4s").status, 200, msn)
             # No answer during the restart was an empty playlist or a 404: hls.js needs a whole segment (a
             # playlist of parts alone is a levelEmptyError) and does not retry a 4xx.
             for status, text in poller.answers:
                 self.assertIn(status, (0, 200, 503), text[:300])
                 if status == 200:
                     self.assertIn("#EXTINF", text, "a live playlist without a whole segment")
-            self.assertTrue(any(status == 200 and parse(text)[0] > old_last_msn for status, text in poller.answers),
+            self.assertTrue(any(status == 200 and parse(text)[2][-1][0] > old_last_msn for status, text in poller.answers),
                             "the poller reloaded across the restart")
 
             # The comment acknowledged before the crash is there.

@@ -390,6 +390,56 @@ TEST(PackageCmafPackager, AResumedEventNumbersOnAfterADiscontinuity) {
   EXPECT_NE(text.find("#EXT-X-DISCONTINUITY\n"), std::string::npos);
 }
 
+TEST(PackageCmafPackager, AResumedEventListsTheEarlierRunsLastSegmentsFirst) {
+  // A player behind at the restart (its last segment 38) needs 39 and 40 in the playlist: hls.js 1.7 looks for
+  // the next SN or the same discontinuity and otherwise waits forever. They come from the recording, with its
+  // init; then the discontinuity and the new run, numbered on. Their URIs stay seg<msn>.m4s (hls.js rejects a
+  // reload whose segment URIs changed: "media sequence mismatch"); the live route serves them from the recording.
+  PackagerOptions o;
+  o.first_msn = 41;
+  o.first_discontinuity_sequence = 3;
+  o.resumed = true;
+  for (int64_t msn : {39, 40}) {
+    SegmentInfo earlier;
+    earlier.msn = msn;
+    earlier.duration_s = 2.0;
+    earlier.pdt_ms = 1'000'000 + msn * 2000;
+    earlier.complete = true;
+    earlier.earlier_file = "/archive/7/source/seg" + std::to_string(msn) + ".m4s";
+    earlier.earlier_map = "../../../archive/7/source/init.mp4";
+    o.earlier.push_back(earlier);
+  }
+  auto p = make(o);
+  EXPECT_EQ(p->reload_state().last_complete_msn, 40);
+  EXPECT_FALSE(p->segment(39));  // not ours: the playlist points at the recording
+  p->begin_run(5'000'000);
+  feed(*p, 4.0);
+  const auto state = p->playlist_state();
+  ASSERT_GE(state.segments.size(), 3u);
+  EXPECT_EQ(state.segments[0].msn, 39);
+  EXPECT_EQ(state.segments[2].msn, 41);
+  EXPECT_TRUE(state.segments[2].discontinuity);
+  EXPECT_EQ(state.discontinuity_sequence, 3);
+  const std::string text = write_media_playlist(state, {});
+  const std::string earlier =
+      "#EXT-X-MEDIA-SEQUENCE:39\n#EXT-X-DISCONTINUITY-SEQUENCE:3\n#EXT-X-INDEPENDENT-SEGMENTS\n"
+      "#EXT-X-MAP:URI=\"../../../archive/7/source/init.mp4\"\n";
+  EXPECT_NE(text.find(earlier), std::string::npos) << text;
+  EXPECT_NE(text.find("#EXTINF:2.00000,\nseg39.m4s\n"), std::string::npos) << text;  // the URI players saw before
+  const auto seg40 = text.find("\nseg40.m4s\n#EXT-X-DISCONTINUITY\n#EXT-X-MAP:URI=\"init.mp4\"\n");
+  EXPECT_NE(seg40, std::string::npos) << text;
+  EXPECT_EQ(text.find("#EXT-X-PART:DURATION=", 0), text.find("#EXT-X-PART:DURATION=", seg40)) << "no parts before 41";
+  // They leave the window like any segment: the discontinuity before 41 is then counted.
+  o.window_segments = 2;
+  auto q = make(o);
+  q->begin_run(5'000'000);
+  feed(*q, 6.5);
+  const auto later = q->playlist_state();
+  ASSERT_FALSE(later.segments.empty());
+  EXPECT_GE(later.segments.front().msn, 41);
+  EXPECT_TRUE(later.segments.front().earlier_file.empty());
+}
+
 TEST(PackageCmafPackager, CodecChangeStartsNewInit) {
   auto p = make();
   feed(*p, 2.5);
