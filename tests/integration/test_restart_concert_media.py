@@ -5,6 +5,7 @@ discontinuity, and is never served empty; the recording is one recording whose m
 acknowledged before the crash is still there."""
 import asyncio
 import os
+import posixpath
 import re
 import signal
 import subprocess
@@ -189,6 +190,15 @@ class RestartMidConcertTest(LiveServerTest):
             self.assertEqual(dseq + sum(1 for _, d, _ in earlier if d), old_discontinuities, (before, after))
             for msn, _, _ in earlier:
                 self.assertEqual(s.get(f"/live/{studio.event_id}/source/seg{msn}.m4s").status, 200, msn)
+            # Each init the playlist names answers while the event is live: the earlier run's (from the
+            # recording) and the new run's; a player behind needs the old one to play the segments above.
+            maps = re.findall(r'#EXT-X-MAP:URI="([^"]+)"', after)
+            self.assertEqual(len(maps), 2, after)
+            for uri in maps:
+                path = posixpath.normpath(posixpath.join(posixpath.dirname(playlist), uri))
+                r = s.get(path)
+                self.assertEqual(r.status, 200, path)
+                self.assertGreater(len(r.body), 0, path)
             # No answer during the restart was an empty playlist or a 404: hls.js needs a whole segment (a
             # playlist of parts alone is a levelEmptyError) and does not retry a 4xx.
             for status, text in poller.answers:
