@@ -626,6 +626,12 @@ BytesPtr CmafPackager::segment(int64_t msn) const {
   return s->bytes;
 }
 
+std::string CmafPackager::earlier_file(int64_t msn) const {
+  std::lock_guard lock(mutex_);
+  const Segment* s = find_segment(msn);
+  return s ? s->info.earlier_file : std::string();
+}
+
 PackagerStats CmafPackager::stats() const {
   std::lock_guard lock(mutex_);
   return stats_;

@@ -118,6 +118,9 @@ class CmafPackager final : public PackagerInput {
   BytesPtr init_segment(int init_id = 0) const;  // null if unknown
   BytesPtr part(int64_t msn, int index) const;   // null if unknown or dropped
   BytesPtr segment(int64_t msn) const;           // null if unknown, incomplete or dropped
+  // An earlier run's segment listed after a restart (PackagerOptions::earlier): its file in the recording; empty
+  // for any other msn.
+  std::string earlier_file(int64_t msn) const;
   PackagerStats stats() const;
   const PackagerOptions& options() const { return options_; }
 

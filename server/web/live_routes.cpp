@@ -188,16 +188,15 @@ void LiveRoutes::handle(HttpRequest request, Reply reply) {
       if (auto bytes = packager->segment(msn)) return reply(bytes_response(bytes, "video/iso.segment"));
       // An earlier run's segment listed after a restart (package::PackagerOptions::earlier): read from the
       // recording (the live front answers from memory; a few segments, for a window after a restart).
-      for (const auto& s : packager->playlist_state().segments) {
-        if (s.msn != msn || s.earlier_file.empty()) continue;
-        auto text = archive::read_text_file(s.earlier_file);
-        if (!text) break;
-        HttpResponse r;
-        r.body = std::move(*text);
-        r.content_type = "video/iso.segment";
-        set_caching(r, Caching::immutable);
-        allow_any_origin(r);
-        return reply(std::move(r));
+      if (const std::string path = packager->earlier_file(msn); !path.empty()) {
+        if (auto text = archive::read_text_file(path)) {
+          HttpResponse r;
+          r.body = std::move(*text);
+          r.content_type = "video/iso.segment";
+          set_caching(r, Caching::immutable);
+          allow_any_origin(r);
+          return reply(std::move(r));
+        }
       }
       return reply(not_found("no such segment"));
     }
